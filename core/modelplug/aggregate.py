@@ -1,0 +1,231 @@
+"""Aggregating stream deltas into one message, in O(1) per delta.
+
+The rules, shared by :func:`aggregate` (for :class:`~modelplug.types.ChatMessageStreamDelta`) and
+:func:`aggregate_chunks` (for raw OpenAI ``chat.completion.chunk`` dicts):
+
+- ``content`` and ``reasoning_content`` are the concatenation of their fragments (``None`` when
+  no fragment, or only empty ones, arrived). ``delta.reasoning`` counts as reasoning too.
+- Tool calls merge by ``index`` and come out ordered by index, the list compacted. ``id`` and
+  ``name`` come from the first non-empty value and are never overwritten, by null, ``""`` or a
+  later different value (Kimi's ids mutate mid-stream). A fragment that brings a *new* id *and* a
+  name on an index already in use starts a new call (servers that put every call at index 0).
+  A fragment without an index continues the current call, unless it brings a new id, which starts
+  a new call.
+- Arguments are joined as text and decoded once at the end: ``""`` gives ``{}``; text that is not
+  a JSON object gives ``arguments=None`` and ``raw_arguments`` with the text as received.
+- ``finish_reason`` is the last non-empty value, verbatim.
+- ``usage`` is the *last* usage seen, never summed: servers send either one usage object or
+  cumulative snapshots, and summing would double count. ``total_tokens`` is computed if missing.
+
+Building :attr:`StreamAggregator.message` joins the parts gathered so far and caches the result,
+so reading it on a live stream costs O(new parts), not a re-scan of the history.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall, ToolCallDelta, Usage
+
+__all__ = ["StreamAggregator", "aggregate", "aggregate_chunks", "decode_arguments", "mint_tool_call_id"]
+
+
+def mint_tool_call_id() -> str:
+    """A new tool-call id, ``call_`` + 24 hex digits, for providers that send none."""
+    return "call_" + secrets.token_hex(12)
+
+
+def decode_arguments(raw: str) -> dict[str, Any] | None:
+    """Decode the joined argument text of a tool call.
+
+    Returns ``{}`` for blank text, the object for a JSON object (a JSON string holding an object is
+    decoded once more), and ``None`` for anything else (truncated or invalid JSON, a non-object).
+    """
+    if not raw or raw.isspace():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+class _CallBuilder:
+    __slots__ = ("id", "name", "parts")
+
+    def __init__(self, id: str | None, name: str | None) -> None:
+        self.id = id
+        self.name = name
+        self.parts: list[str] = []
+
+    def build(self) -> ToolCall:
+        raw = "".join(self.parts)
+        self.parts = [raw] if raw else []
+        arguments = decode_arguments(raw)
+        return ToolCall(
+            id=self.id or mint_tool_call_id(),
+            name=self.name or "",
+            arguments=arguments,
+            raw_arguments=raw if arguments is None else None,
+        )
+
+
+class StreamAggregator:
+    """Accumulates deltas; :attr:`message` is the aggregate so far.
+
+    ``add`` costs O(1) (amortised) per delta; see the module docstring for the merge rules.
+    """
+
+    __slots__ = (
+        "_cached",
+        "_calls",
+        "_content",
+        "_current",
+        "_ids",
+        "_reasoning",
+        "finish_reason",
+        "usage",
+    )
+
+    def __init__(self) -> None:
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, _CallBuilder] = {}
+        self._ids: dict[str, int] = {}
+        self._current: int | None = None
+        self._cached: ChatMessage | None = None
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+
+    def add(self, delta: ChatMessageStreamDelta) -> None:
+        """Fold one delta into the aggregate."""
+        self._cached = None
+        if delta.content:
+            self._content.append(delta.content)
+        if delta.reasoning_content:
+            self._reasoning.append(delta.reasoning_content)
+        if delta.tool_calls:
+            for fragment in delta.tool_calls:
+                self._add_call(fragment)
+        if delta.usage is not None:
+            self.usage = delta.usage
+        if delta.finish_reason:
+            self.finish_reason = delta.finish_reason
+
+    def add_text(self, content: str | None = None, reasoning_content: str | None = None) -> None:
+        """Fold text fragments without building a delta (the fast path of :func:`aggregate_chunks`)."""
+        self._cached = None
+        if content:
+            self._content.append(content)
+        if reasoning_content:
+            self._reasoning.append(reasoning_content)
+
+    def _add_call(self, fragment: ToolCallDelta) -> None:
+        calls = self._calls
+        new_id = fragment.id or None
+        index = fragment.index
+        if index is None:
+            current = self._current
+            if current is None or (new_id is not None and new_id != calls[current].id and new_id not in self._ids):
+                index = max(calls, default=-1) + 1
+            else:
+                index = self._ids.get(new_id, current) if new_id is not None else current
+        elif index in calls:
+            builder = calls[index]
+            if new_id is not None and fragment.name and builder.id is not None and new_id != builder.id:
+                if builder.parts or builder.name:
+                    index = max(calls) + 1
+        builder = calls.get(index)
+        if builder is None:
+            builder = calls[index] = _CallBuilder(new_id, fragment.name or None)
+            if new_id is not None:
+                self._ids.setdefault(new_id, index)
+        else:
+            if builder.id is None and new_id is not None:
+                builder.id = new_id
+                self._ids.setdefault(new_id, index)
+            if not builder.name and fragment.name:
+                builder.name = fragment.name
+        if fragment.arguments:
+            builder.parts.append(fragment.arguments)
+        self._current = index
+
+    @property
+    def content(self) -> str | None:
+        """The content so far (``None`` when nothing non-empty arrived)."""
+        parts = self._content
+        if not parts:
+            return None
+        if len(parts) > 1:
+            parts[:] = ["".join(parts)]
+        return parts[0]
+
+    @property
+    def reasoning_content(self) -> str | None:
+        """The reasoning text so far (``None`` when none arrived)."""
+        parts = self._reasoning
+        if not parts:
+            return None
+        if len(parts) > 1:
+            parts[:] = ["".join(parts)]
+        return parts[0]
+
+    @property
+    def message(self) -> ChatMessage:
+        """The assistant :class:`~modelplug.types.ChatMessage` aggregated so far (cached until the
+        next delta). Tool calls without an id get a minted one, stable across reads."""
+        cached = self._cached
+        if cached is None:
+            calls = []
+            for index in sorted(self._calls):
+                builder = self._calls[index]
+                if builder.id is None:
+                    builder.id = mint_tool_call_id()
+                calls.append(builder.build())
+            cached = self._cached = ChatMessage(
+                role="assistant",
+                content=self.content,
+                tool_calls=tuple(calls),
+                reasoning_content=self.reasoning_content,
+                usage=self.usage,
+                finish_reason=self.finish_reason,
+            )
+        return cached
+
+
+def aggregate(deltas: Iterable[ChatMessageStreamDelta]) -> ChatMessage:
+    """Aggregate stream deltas into one assistant :class:`~modelplug.types.ChatMessage` (see the
+    module docstring for the rules). O(n) in the number of deltas."""
+    aggregator = StreamAggregator()
+    for delta in deltas:
+        aggregator.add(delta)
+    return aggregator.message
+
+
+def aggregate_chunks(chunks: Iterable[Mapping[str, Any] | str]) -> ChatMessage:
+    """Aggregate raw OpenAI ``chat.completion.chunk`` dicts (as decoded from SSE ``data:`` lines)
+    with the same rules as :func:`aggregate`.
+
+    Skips the ``"[DONE]"`` sentinel, chunks with ``choices: []`` (usage-only or Azure's
+    prompt-filter chunks), choices without a ``delta`` and ``delta: null``. Only choice index 0 is
+    read (a missing ``index`` counts as 0).
+
+    Raises:
+        modelplug.errors.InvalidOptionError: a chunk is neither a dict nor ``"[DONE]"``.
+    """
+    from modelplug.wire import delta_from_chunk
+
+    aggregator = StreamAggregator()
+    for chunk in chunks:
+        delta = delta_from_chunk(chunk)
+        if delta is not None:
+            aggregator.add(delta)
+    return aggregator.message

@@ -1,0 +1,219 @@
+"""The exception hierarchy: everything modelplug raises derives from :class:`ModelplugError`.
+
+::
+
+    ModelplugError
+    ├── PluginError                     a plugin could not be used
+    │   ├── PluginLoadError             import failed, or a hook implementation is invalid
+    │   ├── UnknownProviderError        (also LookupError) no provider of that name
+    │   └── HookNotImplementedError     (also NotImplementedError) the provider lacks a hook
+    ├── CapabilityError                 the provider did not declare what was asked for
+    ├── InvalidOptionError              (also ValueError) a bad option or model spec
+    ├── ProviderError                   the backend failed; ``original`` keeps its exception
+    │   ├── AuthenticationError         (also PermissionError) 401 / 403
+    │   ├── RateLimitError              429; ``retry_after`` in seconds when the server said
+    │   ├── ProviderTimeoutError        (also TimeoutError) 408 / client timeout
+    │   ├── ContextLengthError          the prompt does not fit the model's context
+    │   ├── ContentFilterError          the provider's content filter refused
+    │   ├── BadRequestError             (also ValueError) other 400 / 422
+    │   ├── ServerError                 5xx
+    │   ├── ProviderConnectionError     (also ConnectionError) the connection failed or dropped
+    │   └── ModelLoadError              the model could not be loaded (missing files, no network)
+    └── ToolCallParseError              (also ValueError) model text attempts a call that cannot be read
+
+Messages never contain secrets: every message passes through :func:`modelplug.secrets.redact`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelplug.secrets import redact
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "CapabilityError",
+    "ContentFilterError",
+    "ContextLengthError",
+    "HookNotImplementedError",
+    "InvalidOptionError",
+    "ModelLoadError",
+    "ModelplugError",
+    "PluginError",
+    "PluginLoadError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "ServerError",
+    "ToolCallParseError",
+    "UnknownProviderError",
+]
+
+
+class ModelplugError(Exception):
+    """Root of every error modelplug raises.
+
+    ``str()`` and ``repr()`` are redacted: API keys and tokens known to modelplug, and strings that
+    look like keys, are replaced by ``***``.
+    """
+
+    def __init__(self, message: str, *args: Any) -> None:
+        super().__init__(redact(message), *args)
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class PluginError(ModelplugError):
+    """A plugin could not be loaded or used. ``plugin`` names it (the entry-point name)."""
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class PluginLoadError(PluginError):
+    """A plugin failed to import, or one of its hook implementations does not match a hook
+    specification (a misspelled hook name, an unknown argument). ``original`` keeps the cause."""
+
+    def __init__(self, message: str, *, plugin: str | None = None, original: BaseException | None = None) -> None:
+        super().__init__(message, plugin=plugin)
+        self.original = original
+
+
+class UnknownProviderError(PluginError, LookupError):
+    """No installed provider has that name. ``installed`` lists the providers that are."""
+
+    def __init__(self, message: str, *, plugin: str | None = None, installed: tuple[str, ...] = ()) -> None:
+        super().__init__(message, plugin=plugin)
+        self.installed = installed
+
+
+class HookNotImplementedError(PluginError, NotImplementedError):
+    """The provider does not implement a hook that the call needs (``hook`` names it)."""
+
+    def __init__(self, message: str, *, plugin: str | None = None, hook: str | None = None) -> None:
+        super().__init__(message, plugin=plugin)
+        self.hook = hook
+
+
+class CapabilityError(ModelplugError):
+    """The provider did not declare a capability the call needs (e.g. streaming).
+
+    ``provider`` names the provider and ``capability`` the missing capability.
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, capability: str | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.capability = capability
+
+
+class InvalidOptionError(ModelplugError, ValueError):
+    """An option, a model spec or a message has the wrong shape; the message names it."""
+
+
+class ProviderError(ModelplugError):
+    """The backend failed.
+
+    Attributes:
+        provider: the provider name (``"litellm"``).
+        original: the backend's own exception, unchanged (also the ``__cause__``).
+        status_code: the HTTP status, when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        original: BaseException | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.original = original
+        self.status_code = status_code
+        if original is not None and self.__cause__ is None:
+            self.__cause__ = original
+
+
+class AuthenticationError(ProviderError, PermissionError):
+    """The credentials were missing, wrong or not allowed (HTTP 401 / 403)."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests (HTTP 429). ``retry_after`` is the wait the server asked for, in seconds,
+    or ``None``."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ProviderTimeoutError(ProviderError, TimeoutError):
+    """The request timed out (HTTP 408 or a client-side timeout)."""
+
+
+class ContextLengthError(ProviderError):
+    """The prompt (plus ``max_tokens``) does not fit the model's context window."""
+
+
+class ContentFilterError(ProviderError):
+    """The provider's content filter refused the prompt or the answer."""
+
+
+class BadRequestError(ProviderError, ValueError):
+    """The backend rejected the request as malformed (HTTP 400 / 422, other than the above)."""
+
+
+class ServerError(ProviderError):
+    """The backend failed on its side (HTTP 5xx)."""
+
+
+class ProviderConnectionError(ProviderError, ConnectionError):
+    """The connection could not be made, or dropped in the middle of a stream."""
+
+
+class ModelLoadError(ProviderError):
+    """The model could not be loaded: files missing, a hub id with no network, bad weights."""
+
+
+class ToolCallParseError(ModelplugError, ValueError):
+    """Model text clearly attempts a tool call that cannot be used as written.
+
+    Attributes:
+        format: the tool-call format being read (``"hermes"``, ``"mistral"``, ...).
+        offset: where in ``text`` the bad call starts (characters).
+        reason: why it could not be read (e.g. "unterminated JSON object").
+        text: the raw model text, unchanged.
+        tool_calls: the calls that *could* be read from the same text (possibly empty).
+        content: the prose around the calls.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        format: str,
+        text: str,
+        offset: int = 0,
+        tool_calls: tuple[Any, ...] = (),
+        content: str | None = None,
+    ) -> None:
+        excerpt = text[offset : offset + 60]
+        if len(text) > offset + 60:
+            excerpt += "…"
+        message = f"{format} tool call at offset {offset} cannot be read: {reason} (text: {excerpt!r})"
+        super().__init__(message)
+        self.format = format
+        self.offset = offset
+        self.reason = reason
+        self.text = text
+        self.tool_calls = tuple(tool_calls)
+        self.content = content

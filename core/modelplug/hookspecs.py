@@ -1,0 +1,118 @@
+"""Hook specifications: the contract between modelplug and a provider plugin.
+
+A provider is a module (or object) with functions marked ``@modelplug.hookimpl`` and named after
+the hooks below; it is found through the ``modelplug`` entry-point group, and its entry-point name
+is its provider name (the prefix of a model spec such as ``transformers:default``).
+
+Dispatch is per provider: a call for provider X runs X's implementation only (plus the core's own
+``parse_tool_calls``, tried last, and cross-cutting hook wrappers); another provider's code never
+runs. Every hook is synchronous. A hook implementation may accept any subset of the arguments
+listed in its specification, by name (pluggy's rule).
+
+Arguments shared by the hooks:
+
+``model_id``
+    the part of the model spec after ``provider:`` (``"default"``, ``"openai/gpt-4o-mini"``).
+``state``
+    whatever the provider's ``load`` returned for this model (a loaded model, a client), or, when
+    the provider does not implement ``load``, a dict of the model options given to ``load_model``.
+``messages``
+    a list of :class:`~modelplug.types.ChatMessage` (never dicts or strings; the core converts).
+``options``
+    a :class:`~modelplug.types.GenerationOptions` (``max_tokens``, ``temperature``, ``stop``,
+    ``tools``, ... and ``extra`` for provider-specific options).
+
+The reference page ``docs/hooks.md`` documents each hook; a test checks it stays in sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from modelplug.toolcalls import ParseResult
+    from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Tool
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+
+#: The pluggy project name, also the entry-point group.
+PROJECT_NAME = "modelplug"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec(firstresult=True)
+def load(model_id: str, options: Mapping[str, Any]) -> Any:
+    """Prepare ``model_id`` with the model ``options`` and return the provider's state for it.
+
+    Called once by :func:`modelplug.load_model`. Load weights, build a client, check that files
+    exist here; raise :class:`~modelplug.errors.ModelLoadError` (or another ``ProviderError``) with
+    a clear message when that fails. Optional: without it, ``state`` is a dict of ``options``.
+    """
+
+
+@hookspec(firstresult=True)
+def capabilities(model_id: str, state: Any) -> Capabilities:
+    """Declare what the provider can do for this model: a :class:`~modelplug.types.Capabilities`.
+
+    Required. Declarations must be true: streaming is never guessed from the other hooks, and the
+    conformance kit checks each declaration.
+    """
+
+
+@hookspec(firstresult=True)
+def option_types(model_id: str) -> Mapping[str, type]:
+    """Declare the model options the provider takes and their types, e.g. ``{"device": str}``.
+
+    Optional. The command line uses it to convert ``-o key=value`` (``int``, ``float``, ``bool``,
+    ``str``) and to say which options exist.
+    """
+
+
+@hookspec(firstresult=True)
+def generate(model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions) -> ChatMessage:
+    """Generate one complete answer and return it as an assistant :class:`~modelplug.types.ChatMessage`
+    (with ``usage`` and ``finish_reason`` when the backend gives them).
+
+    Optional when ``generate_stream`` exists: the core then aggregates the stream.
+    Raise a :class:`~modelplug.errors.ProviderError` subclass on failure, keeping the original.
+    """
+
+
+@hookspec(firstresult=True)
+def generate_stream(
+    model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions
+) -> Iterator[ChatMessageStreamDelta]:
+    """Return an iterator (usually a generator) of :class:`~modelplug.types.ChatMessageStreamDelta`.
+
+    Deltas must be yielded as the backend produces them. Report usage once, or as cumulative
+    snapshots (never as increments to be summed). When the consumer stops early the core closes the
+    iterator (``close()`` on a generator): stop the backend then, in a ``finally`` block (end the
+    generation thread, close the HTTP response, abort the request).
+    Only called when ``capabilities`` declares ``streaming=True``.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_tool_calls(
+    model_id: str, state: Any, text: str, tools: Sequence[Tool], format: str | None
+) -> ParseResult | None:
+    """Read tool calls written as text by the model; return a
+    :class:`~modelplug.toolcalls.ParseResult` (``content`` and ``tool_calls``), or ``None`` to let
+    the core's implementation (tried last, every common open-model format) do it.
+
+    ``format`` is the format name asked for (model option ``tool_call_format``), or ``None`` to
+    detect it. Raise :class:`~modelplug.errors.ToolCallParseError` for a call that cannot be read.
+    """
+
+
+@hookspec
+def unload(model_id: str, state: Any) -> None:
+    """Release what ``load`` acquired for this model: engines, threads, GPU memory, connections.
+
+    Called by :meth:`modelplug.Model.close`. Optional.
+    """

@@ -1,0 +1,102 @@
+"""Structured logging with structlog, loaded lazily.
+
+modelplug logs through the standard-library logger ``"modelplug"`` with structlog processors on
+top: one ``generation`` event per generation (provider, model, ttft_s, duration_s, usage, outcome)
+at INFO, plugin problems at WARNING. By default only warnings reach the terminal (Python's
+last-resort handler); set ``MODELPLUG_LOG=info`` (or ``debug``) to see the rest on stderr, and
+``MODELPLUG_LOG_FORMAT=json`` for JSON lines. Applications can also configure the ``"modelplug"``
+logger with the :mod:`logging` module as usual.
+
+structlog (≈250 ms to import with rich installed) is imported only when an event will actually be
+emitted, so ``import modelplug`` and quiet generations never pay for it. Secrets are redacted from
+every event (:mod:`modelplug.secrets`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from modelplug.secrets import is_secret_option, redact
+
+__all__ = ["LOGGER_NAME", "get_logger"]
+
+LOGGER_NAME = "modelplug"
+_stdlib_logger = logging.getLogger(LOGGER_NAME)
+_configured = False
+
+
+def _configure_from_env() -> None:
+    global _configured
+    _configured = True
+    level = os.environ.get("MODELPLUG_LOG", "").strip().upper()
+    if level:
+        _stdlib_logger.setLevel(getattr(logging, level, logging.INFO))
+        if not _stdlib_logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            _stdlib_logger.addHandler(handler)
+
+
+def _redact_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key, value in event.items():
+        if is_secret_option(key) and value is not None:
+            event[key] = "***"
+        elif isinstance(value, str):
+            event[key] = redact(value)
+    return event
+
+
+class _LazyLogger:
+    """Checks the level with the standard library first; builds the structlog logger on demand."""
+
+    __slots__ = ("_bound",)
+
+    def __init__(self) -> None:
+        self._bound: Any = None
+
+    def _emit(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        if not _configured:
+            _configure_from_env()
+        if not _stdlib_logger.isEnabledFor(level):
+            return
+        if self._bound is None:
+            import structlog
+
+            renderer: Any
+            if os.environ.get("MODELPLUG_LOG_FORMAT", "").lower() == "json":
+                renderer = structlog.processors.JSONRenderer()
+            else:
+                renderer = structlog.processors.KeyValueRenderer(key_order=["event", "level"])
+            self._bound = structlog.wrap_logger(
+                _stdlib_logger,
+                processors=[
+                    structlog.stdlib.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso"),
+                    _redact_event,
+                    renderer,
+                ],
+                wrapper_class=structlog.stdlib.BoundLogger,
+            )
+        self._bound.log(level, event, **fields)
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._emit(logging.DEBUG, event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._emit(logging.INFO, event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._emit(logging.WARNING, event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._emit(logging.ERROR, event, fields)
+
+
+_logger = _LazyLogger()
+
+
+def get_logger() -> _LazyLogger:
+    """The modelplug logger: ``get_logger().info("event", key=value, ...)``."""
+    return _logger

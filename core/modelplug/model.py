@@ -1,0 +1,320 @@
+"""The ``Model`` facade users hold: ``load_model(spec)``, then ``generate`` or ``stream``.
+
+A model spec is ``"<provider>:<model id>"``: ``"transformers:default"``,
+``"litellm:openai/gpt-4o-mini"``. The facade dispatches every call to that provider's hook
+implementations only, and adds what every provider gets for free:
+
+- ``messages`` as a string, OpenAI dicts or :class:`~modelplug.types.ChatMessage` objects;
+- ``generate`` derived from ``generate_stream`` for providers that only stream;
+- stop sequences cut by the core for providers that declare ``stop_sequences=False``;
+- tool calls read from the text for providers that declare ``tool_calling="text"`` (also while
+  streaming, as tool-call deltas);
+- one ``generation`` log event per call (:mod:`modelplug.log`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from modelplug import plugins
+from modelplug.errors import (
+    CapabilityError,
+    HookNotImplementedError,
+    InvalidOptionError,
+    ModelLoadError,
+    ModelplugError,
+    PluginLoadError,
+    ProviderError,
+)
+from modelplug.log import get_logger
+from modelplug.secrets import is_secret_option, redact_mapping, register_secret
+from modelplug.stops import cut_at_stop
+from modelplug.stream import ChatStream, emulate_stop, message_to_deltas, parse_text_tool_calls
+from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
+from modelplug.wire import messages_from_input
+
+__all__ = ["Model", "load_model", "parse_spec"]
+
+#: Model options the core reads itself (not only the provider).
+TOOL_CALL_FORMAT_OPTION = "tool_call_format"
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """Split ``"provider:model_id"``.
+
+    Raises:
+        InvalidOptionError: no colon, or an empty provider or model id.
+    """
+    if not isinstance(spec, str):
+        raise InvalidOptionError(f"a model spec must be a string like 'transformers:default', got {spec!r}")
+    provider, sep, model_id = spec.partition(":")
+    provider = provider.strip()
+    if not sep or not provider or not model_id:
+        raise InvalidOptionError(
+            f"model spec {spec!r} must look like '<provider>:<model>', e.g. 'transformers:default' "
+            "or 'litellm:openai/gpt-4o-mini'"
+        )
+    return provider, model_id
+
+
+def load_model(spec: str, **options: Any) -> Model:
+    """Load the model named by ``spec`` with model ``options`` (provider-specific: ``device``,
+    ``api_base``, ``api_key``, ``tool_call_format``, ...).
+
+    Secret options (``api_key``, ``token``, ...) are registered for redaction before anything else.
+
+    Raises:
+        InvalidOptionError: a malformed spec.
+        UnknownProviderError: no such provider (the message lists the installed ones and the extra to install).
+        PluginLoadError: the provider failed to import.
+        ModelLoadError: the provider could not load the model (files, network, memory).
+    """
+    provider, model_id = parse_spec(spec)
+    for key, value in options.items():
+        if is_secret_option(key):
+            register_secret(value)
+    load = plugins.hook_caller(provider, "load", required=False)
+    if load is None:
+        state: Any = dict(options)
+    else:
+        try:
+            state = load(model_id=model_id, options=dict(options))
+        except ModelplugError:
+            raise
+        except Exception as error:
+            raise ModelLoadError(
+                f"provider {provider!r} could not load {model_id!r}: {type(error).__name__}: {error}",
+                provider=provider,
+                original=error,
+            ) from error
+    return Model(provider, model_id, state, options)
+
+
+def _capabilities(provider: str, model_id: str, state: Any) -> Capabilities:
+    caller = plugins.hook_caller(provider, "capabilities")
+    declared = caller(model_id=model_id, state=state)
+    if not isinstance(declared, Capabilities):
+        raise PluginLoadError(
+            f"provider {provider!r}: the capabilities hook must return a modelplug.Capabilities, got {declared!r}",
+            plugin=provider,
+        )
+    return declared
+
+
+class Model:
+    """A loaded model of one provider. Build it with :func:`load_model`.
+
+    Thread-safe as far as the provider is: the facade itself keeps no per-call state.
+    Use it as a context manager, or call :meth:`close`, to release the provider's resources.
+    """
+
+    __slots__ = ("_capabilities", "_closed", "model_id", "options", "provider", "state")
+
+    def __init__(self, provider: str, model_id: str, state: Any, options: Mapping[str, Any] | None = None) -> None:
+        self.provider = provider
+        self.model_id = model_id
+        self.state = state
+        self.options: Mapping[str, Any] = dict(options or {})
+        self._capabilities: Capabilities | None = None
+        self._closed = False
+
+    @property
+    def spec(self) -> str:
+        """``"provider:model_id"``."""
+        return f"{self.provider}:{self.model_id}"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the provider declares for this model (its ``capabilities`` hook, asked once)."""
+        if self._capabilities is None:
+            self._capabilities = _capabilities(self.provider, self.model_id, self.state)
+        return self._capabilities
+
+    def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:
+        if self._closed:
+            raise InvalidOptionError(f"model {self.spec!r} is closed")
+        try:
+            generation = GenerationOptions.from_kwargs(options)
+        except (TypeError, ValueError) as error:
+            if isinstance(error, ModelplugError):
+                raise
+            raise InvalidOptionError(f"invalid generation option: {error}") from error
+        if generation.tools and self.capabilities.tool_calling == "none":
+            raise CapabilityError(
+                f"provider {self.provider!r} declares no tool calling for {self.model_id!r} "
+                "(capabilities.tool_calling='none'); call without tools",
+                provider=self.provider,
+                capability="tool_calling",
+            )
+        return messages_from_input(messages), generation
+
+    def _backend_options(self, generation: GenerationOptions) -> GenerationOptions:
+        """Leave out what the backend does not take and the core emulates (``stop``)."""
+        if generation.stop and not self.capabilities.stop_sequences:
+            return attrs.evolve(generation, stop=())
+        return generation
+
+    def _call(self, hook: str, messages: list[Any], options: GenerationOptions) -> Any:
+        caller = plugins.hook_caller(self.provider, hook)
+        try:
+            return caller(model_id=self.model_id, state=self.state, messages=messages, options=options)
+        except ModelplugError:
+            raise
+        except Exception as error:
+            raise ProviderError(
+                f"provider {self.provider!r} failed: {type(error).__name__}: {error}",
+                provider=self.provider,
+                original=error,
+            ) from error
+
+    def generate(self, messages: Any, **options: Any) -> ChatMessage:
+        """Generate a complete answer.
+
+        Args:
+            messages: a string (one user message), a message dict / :class:`ChatMessage`, or a list of them.
+            **options: generation options (``max_tokens``, ``temperature``, ``top_p``, ``seed``,
+                ``stop``, ``tools``, ``tool_choice``, ``response_format``); anything else is passed
+                to the provider in ``GenerationOptions.extra``.
+
+        Returns:
+            The assistant :class:`ChatMessage`, with ``usage`` and ``finish_reason`` when known, and
+            ``tool_calls`` (read from the text for providers that write calls as text).
+
+        Raises:
+            InvalidOptionError: bad messages or options.
+            CapabilityError: tools given to a provider without tool calling.
+            ProviderError: the backend failed (subclasses say how).
+            ToolCallParseError: the model wrote a tool call that cannot be read (the raw text is kept on it).
+        """
+        messages_, generation = self._prepare(messages, options)
+        backend = self._backend_options(generation)
+        start = time.perf_counter()
+        if plugins.implements(self.provider, "generate"):
+            message = self._call("generate", messages_, backend)
+            if not isinstance(message, ChatMessage):
+                raise PluginLoadError(
+                    f"provider {self.provider!r}: generate must return a ChatMessage, got {type(message).__name__}",
+                    plugin=self.provider,
+                )
+            get_logger().info(
+                "generation",
+                provider=self.provider,
+                model=self.model_id,
+                stream=False,
+                duration_s=time.perf_counter() - start,
+                usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
+                outcome="ok",
+            )
+        elif plugins.implements(self.provider, "generate_stream"):
+            message = ChatStream(
+                self._call("generate_stream", messages_, backend), provider=self.provider, model_id=self.model_id
+            ).until_done()
+        else:
+            raise HookNotImplementedError(
+                f"provider {self.provider!r} implements neither 'generate' nor 'generate_stream'",
+                plugin=self.provider,
+                hook="generate",
+            )
+        if generation.stop and backend is not generation:
+            content, found = cut_at_stop(message.content if isinstance(message.content, str) else None, generation.stop)
+            if found:
+                message = attrs.evolve(message, content=content, finish_reason="stop")
+        if generation.tools and self.capabilities.tool_calling == "text" and not message.tool_calls:
+            message = self._parse_tool_calls(message, generation)
+        return message
+
+    def _tool_call_format(self) -> str | None:
+        value = self.options.get(TOOL_CALL_FORMAT_OPTION)
+        return value if isinstance(value, str) and value else self.capabilities.tool_call_format
+
+    def _parse_tool_calls(self, message: ChatMessage, generation: GenerationOptions) -> ChatMessage:
+        text = message.text
+        if not text:
+            return message
+        caller = plugins.hook_caller(self.provider, "parse_tool_calls")
+        result = caller(
+            model_id=self.model_id, state=self.state, text=text, tools=list(generation.tools), format=self._tool_call_format()
+        )
+        if result is None or not result.tool_calls:
+            return message
+        return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))
+
+    def stream(self, messages: Any, *, allow_fallback: bool = False, **options: Any) -> ChatStream:
+        """Stream the answer as it is generated.
+
+        Args:
+            messages: as for :meth:`generate`.
+            allow_fallback: for a provider that declares no streaming, generate the whole answer
+                and yield it as a single delta instead of raising :class:`CapabilityError`.
+            **options: as for :meth:`generate`.
+
+        Returns:
+            A :class:`ChatStream`: iterate it for deltas, read ``.message`` for the aggregate, close
+            it (or use ``with``) to stop the backend early.
+
+        Raises:
+            CapabilityError: the provider declares no streaming and ``allow_fallback`` is false.
+            InvalidOptionError: bad messages or options.
+            ProviderError: the backend failed (also raised while iterating).
+        """
+        messages_, generation = self._prepare(messages, options)
+        capabilities = self.capabilities
+        backend = self._backend_options(generation)
+        deltas: Iterator[ChatMessageStreamDelta]
+        if capabilities.streaming:
+            deltas = self._call("generate_stream", messages_, backend)
+            if deltas is None:
+                raise HookNotImplementedError(
+                    f"provider {self.provider!r} declares streaming but its generate_stream returned None",
+                    plugin=self.provider,
+                    hook="generate_stream",
+                )
+            deltas = iter(deltas)
+        elif allow_fallback:
+            deltas = self._fallback(messages_, options)
+            backend = generation  # generate() already cut the stops and parsed the tool calls
+        else:
+            raise CapabilityError(
+                f"provider {self.provider!r} declares no streaming for {self.model_id!r} "
+                "(capabilities.streaming=False); use generate(), or stream(..., allow_fallback=True) "
+                "to get the whole answer as one delta",
+                provider=self.provider,
+                capability="streaming",
+            )
+        if generation.stop and backend is not generation:
+            deltas = emulate_stop(deltas, generation.stop)
+        if generation.tools and capabilities.tool_calling == "text" and capabilities.streaming:
+            from modelplug.toolcalls import StreamParser
+
+            deltas = parse_text_tool_calls(deltas, StreamParser(format=self._tool_call_format(), tools=generation.tools))
+        return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
+
+    def _fallback(self, messages: list[Any], options: Mapping[str, Any]) -> Iterator[ChatMessageStreamDelta]:
+        yield from message_to_deltas(self.generate(messages, **options))
+
+    def close(self) -> None:
+        """Release the provider's resources for this model (its ``unload`` hook). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        caller = plugins.hook_caller(self.provider, "unload", required=False)
+        if caller is not None:
+            caller(model_id=self.model_id, state=self.state)
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        shown = redact_mapping(self.options)
+        extra = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+        return f"Model({self.spec!r}{', ' + extra if extra else ''})"

@@ -1,0 +1,63 @@
+"""Keeping secrets (API keys, tokens) out of reprs, logs and error messages.
+
+Providers register the secrets they were given with :func:`register_secret`; :func:`redact`
+replaces every registered secret, and every string shaped like a well-known key format
+(``sk-...``, ``hf_...``, ``Bearer ...``), with ``***``. Model options whose name says they are
+secret (``api_key``, ``token``, ...) are registered automatically by :func:`modelplug.load_model`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any, Final
+
+__all__ = ["SECRET_OPTION_NAMES", "is_secret_option", "redact", "redact_mapping", "register_secret"]
+
+#: Option names whose values are secrets.
+SECRET_OPTION_NAMES: Final = frozenset(
+    {"api_key", "token", "hf_token", "access_token", "secret", "password", "authorization", "api_token"}
+)
+
+_PATTERN: Final = re.compile(
+    r"(?:sk-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{8,}|(?<=Bearer )[A-Za-z0-9_\-.=]{8,}|AIza[0-9A-Za-z_\-]{20,})"
+)
+_lock = threading.Lock()
+_registered: set[str] = set()
+_registered_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Remember ``value`` as a secret so that :func:`redact` hides it. Strings shorter than 4
+    characters are ignored (too short to redact without mangling ordinary text)."""
+    global _registered_pattern
+    if not isinstance(value, str) or len(value) < 4:
+        return
+    with _lock:
+        if value in _registered:
+            return
+        _registered.add(value)
+        ordered = sorted(_registered, key=len, reverse=True)
+        _registered_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def is_secret_option(name: str) -> bool:
+    """Whether an option called ``name`` holds a secret (``api_key``, ``token``, ``*_key``...)."""
+    lowered = name.lower()
+    return lowered in SECRET_OPTION_NAMES or lowered.endswith(("_api_key", "_token", "_secret"))
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with registered secrets and key-shaped strings replaced by ``***``."""
+    if not text:
+        return text
+    pattern = _registered_pattern
+    if pattern is not None:
+        text = pattern.sub("***", text)
+    return _PATTERN.sub("***", text)
+
+
+def redact_mapping(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``options`` with the values of secret options replaced by ``"***"``."""
+    return {k: ("***" if is_secret_option(k) and v is not None else v) for k, v in options.items()}

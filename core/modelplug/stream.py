@@ -1,0 +1,269 @@
+"""``ChatStream``: the object :meth:`modelplug.Model.stream` returns.
+
+Iterate it for :class:`~modelplug.types.ChatMessageStreamDelta` values; read :attr:`ChatStream.message`
+for the aggregate so far, at any time (after an error too: nothing already received is lost).
+Closing it, leaving its ``with`` block, or breaking out of the loop and dropping it stops the
+backend: the provider's generator is closed, which ends its generation thread, closes its HTTP
+response or aborts its request.
+
+The module also holds the small generator stages the facade chains between the provider and the
+stream: text tool-call parsing, stop-sequence emulation and the one-delta fallback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+from modelplug.aggregate import StreamAggregator
+from modelplug.errors import ModelplugError, ProviderError
+from modelplug.log import get_logger
+from modelplug.stops import StopFilter
+from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
+
+__all__ = ["ChatStream", "message_to_deltas", "parse_text_tool_calls", "emulate_stop"]
+
+
+class ChatStream:
+    """A live stream of deltas from one generation.
+
+    Attributes:
+        provider: the provider name.
+        model_id: the model id within the provider.
+        error: the error that ended the stream, or ``None``.
+        ttft_s: seconds from the request to the first delta with text or a tool call (``None`` before).
+        duration_s: seconds from the request to the end of the stream (``None`` while it runs).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_aggregator",
+        "_finished",
+        "_iterator",
+        "_start",
+        "duration_s",
+        "error",
+        "model_id",
+        "outcome",
+        "provider",
+        "ttft_s",
+    )
+
+    def __init__(self, deltas: Iterator[ChatMessageStreamDelta], *, provider: str, model_id: str) -> None:
+        self._iterator = deltas
+        self._aggregator = StreamAggregator()
+        self._start = time.perf_counter()
+        self._finished = False
+        self.provider = provider
+        self.model_id = model_id
+        self.error: BaseException | None = None
+        self.ttft_s: float | None = None
+        self.duration_s: float | None = None
+        self.outcome: str | None = None
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> ChatMessageStreamDelta:
+        if self._finished:
+            raise StopIteration
+        try:
+            delta = next(self._iterator)
+        except StopIteration:
+            self._finish("ok")
+            raise
+        except ModelplugError as error:
+            self.error = error
+            self._finish("error")
+            raise
+        except Exception as error:
+            wrapped = ProviderError(
+                f"provider {self.provider!r} failed during the stream: {type(error).__name__}: {error}",
+                provider=self.provider,
+                original=error,
+            )
+            self.error = wrapped
+            self._finish("error")
+            raise wrapped from error
+        except BaseException:  # KeyboardInterrupt, SystemExit: stop the backend, keep the partial answer
+            self.close()
+            raise
+        if self.ttft_s is None and (delta.content or delta.reasoning_content or delta.tool_calls):
+            self.ttft_s = time.perf_counter() - self._start
+        self._aggregator.add(delta)
+        return delta
+
+    @property
+    def message(self) -> ChatMessage:
+        """The assistant message aggregated from the deltas received so far."""
+        return self._aggregator.message
+
+    @property
+    def usage(self) -> Usage | None:
+        """The last usage reported so far (``None`` when none yet)."""
+        return self._aggregator.usage
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The finish reason, once the backend sent it."""
+        return self._aggregator.finish_reason
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream has ended (exhausted, failed or closed)."""
+        return self._finished
+
+    def until_done(self) -> ChatMessage:
+        """Consume the rest of the stream and return the complete message."""
+        for _ in self:
+            pass
+        return self.message
+
+    def close(self) -> None:
+        """Stop the stream and the backend behind it. Safe to call more than once."""
+        if self._finished:
+            return
+        self._finish("cancelled")
+
+    def _finish(self, outcome: str) -> None:
+        self._finished = True
+        self.outcome = outcome
+        self.duration_s = time.perf_counter() - self._start
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception as error:  # a provider failing while it cleans up must not hide the answer
+                get_logger().warning("stream_close_failed", provider=self.provider, error=repr(error))
+        usage = self._aggregator.usage
+        get_logger().info(
+            "generation",
+            provider=self.provider,
+            model=self.model_id,
+            stream=True,
+            ttft_s=self.ttft_s,
+            duration_s=self.duration_s,
+            usage=None if usage is None else [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
+            outcome=outcome,
+            error=None if self.error is None else type(self.error).__name__,
+        )
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_finished", True):
+            try:
+                self.close()
+            except Exception:
+                pass
+
+    def __repr__(self) -> str:
+        state = self.outcome or "open"
+        return f"<ChatStream {self.provider}:{self.model_id} {state}>"
+
+
+def message_to_deltas(message: ChatMessage) -> Iterator[ChatMessageStreamDelta]:
+    """The one-delta form of a complete message (the documented fallback of ``stream()`` for
+    providers that declare no streaming)."""
+    import json
+
+    calls = tuple(
+        ToolCallDelta(
+            index=i,
+            id=c.id,
+            name=c.name,
+            arguments=c.raw_arguments if c.arguments is None else json.dumps(c.arguments, ensure_ascii=False),
+        )
+        for i, c in enumerate(message.tool_calls)
+    )
+    yield ChatMessageStreamDelta(
+        content=message.text or None,
+        reasoning_content=message.reasoning_content,
+        tool_calls=calls,
+        usage=message.usage,
+        finish_reason=message.finish_reason,
+    )
+
+
+def _close(iterator: Iterator[Any]) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+def emulate_stop(deltas: Iterator[ChatMessageStreamDelta], stop: tuple[str, ...]) -> Iterator[ChatMessageStreamDelta]:
+    """Cut the content of a stream at the first stop sequence, for backends that ignore ``stop``.
+
+    Content is held back only while it could be the start of a stop sequence. When a stop
+    sequence is found the backend is closed and a final delta with ``finish_reason="stop"`` ends
+    the stream.
+    """
+    cutter = StopFilter(stop)
+    try:
+        for delta in deltas:
+            if delta.content:
+                text = cutter.feed(delta.content)
+                if cutter.stopped:
+                    yield ChatMessageStreamDelta(content=text or None, usage=delta.usage, finish_reason="stop")
+                    return
+                if text != delta.content:
+                    delta = ChatMessageStreamDelta(
+                        content=text or None,
+                        reasoning_content=delta.reasoning_content,
+                        tool_calls=delta.tool_calls,
+                        usage=delta.usage,
+                        finish_reason=delta.finish_reason,
+                    )
+                    if not (delta.content or delta.reasoning_content or delta.tool_calls or delta.usage or delta.finish_reason):
+                        continue
+            elif delta.finish_reason or delta.usage:
+                rest = cutter.flush()
+                if rest:
+                    yield ChatMessageStreamDelta(content=rest)
+            yield delta
+        rest = cutter.flush()
+        if rest:
+            yield ChatMessageStreamDelta(content=rest)
+    finally:
+        _close(deltas)
+
+
+def parse_text_tool_calls(deltas: Iterator[ChatMessageStreamDelta], parser: Any) -> Iterator[ChatMessageStreamDelta]:
+    """Turn tool calls written as text in the content of a stream into tool-call deltas.
+
+    ``parser`` is a :class:`modelplug.toolcalls.StreamParser`: content goes through it and comes out
+    as content deltas and tool-call deltas; every other field passes unchanged. The parser is
+    finished (held-back text flushed, unterminated calls reported) when the backend sends its
+    finish reason or the stream ends, whichever comes first.
+    """
+    finished = False
+    try:
+        for delta in deltas:
+            if delta.content:
+                yield from parser.feed(delta.content)
+                rest = ChatMessageStreamDelta(
+                    reasoning_content=delta.reasoning_content,
+                    tool_calls=delta.tool_calls,
+                    usage=delta.usage,
+                    finish_reason=delta.finish_reason,
+                )
+                if not (rest.reasoning_content or rest.tool_calls or rest.usage or rest.finish_reason):
+                    continue
+                delta = rest
+            if delta.finish_reason and not finished:
+                finished = True
+                yield from parser.finish()
+            yield delta
+        if not finished:
+            finished = True
+            yield from parser.finish()
+    finally:
+        _close(deltas)

@@ -1,0 +1,301 @@
+"""Value classes shared by the core, the providers and their users.
+
+Every class here is an immutable attrs class (``frozen``, ``slots``) named and shaped after the
+OpenAI chat-completions wire format: a :class:`ChatMessage` has ``role``, ``content`` and
+``tool_calls``; a stream yields :class:`ChatMessageStreamDelta` values; token counts live in
+:class:`Usage` (``prompt_tokens``, ``completion_tokens``, ``total_tokens``). Conversion to and from
+wire dicts lives in :mod:`modelplug.wire`; aggregation of deltas in :mod:`modelplug.stream`.
+
+The classes hold data only: no I/O, no provider logic. They are cheap to build, because a stream
+builds one delta per token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+__all__ = [
+    "ROLES",
+    "TOOL_CALLING_MODES",
+    "Capabilities",
+    "ChatMessage",
+    "ChatMessageStreamDelta",
+    "GenerationOptions",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+]
+
+#: Roles a :class:`ChatMessage` may carry (the chat-completions roles).
+ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+#: Values of :attr:`Capabilities.tool_calling`.
+TOOL_CALLING_MODES: Final = ("native", "text", "none")
+
+
+def _non_negative_int(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{attribute.name} must be a non-negative int (tokens), got {value!r}")
+
+
+@attrs.frozen
+class Usage:
+    """Token counts of one generation, in tokens.
+
+    ``total_tokens`` defaults to ``prompt_tokens + completion_tokens`` when not given, as some
+    servers (vLLM with some parsers, Gemini) leave it out.
+
+    In a stream, usage is either sent once or as cumulative snapshots; the aggregate keeps the
+    *last* usage seen and never adds them up (see :mod:`modelplug.stream`).
+    """
+
+    prompt_tokens: int = attrs.field(default=0, validator=_non_negative_int)
+    completion_tokens: int = attrs.field(default=0, validator=_non_negative_int)
+    total_tokens: int = attrs.field(validator=_non_negative_int)
+
+    @total_tokens.default
+    def _total_tokens_default(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        """Sum of two *separate* generations (e.g. the steps of an agent run), never of the
+        snapshots of one stream."""
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+
+@attrs.frozen
+class ToolCall:
+    """A complete tool (function) call requested by the model.
+
+    ``arguments`` is the decoded JSON object (a dict). When the model's arguments could not be
+    decoded (truncated by ``max_tokens``, invalid JSON), ``arguments`` is ``None`` and
+    ``raw_arguments`` holds the text exactly as received, so nothing is lost.
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | None = attrs.field(factory=dict)
+    raw_arguments: str | None = None
+    type: str = "function"
+
+
+@attrs.frozen
+class ToolCallDelta:
+    """A fragment of a tool call in a stream.
+
+    ``index`` keys the call (chat-completions ``tool_calls[].index``); ``None`` means the provider
+    sent no index (the aggregator then continues the current call unless a new ``id`` starts one).
+    ``id`` and ``name`` normally arrive once, on the first fragment; ``arguments`` is a piece of the
+    JSON text of the arguments, to be joined with the others and decoded once at the end.
+    """
+
+    index: int | None = None
+    id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+
+
+def _tool_call_deltas(value: Any) -> tuple[ToolCallDelta, ...]:
+    return value if type(value) is tuple else tuple(value or ())
+
+
+@attrs.frozen
+class ChatMessageStreamDelta:
+    """One increment of a streamed answer.
+
+    Every field is optional: a delta may carry only text (``content``), only reasoning text
+    (``reasoning_content``, a model's visible thinking), tool-call fragments, the ``usage`` of the
+    generation, the ``finish_reason`` (``"stop"``, ``"length"``, ``"tool_calls"``, or whatever the
+    backend sends, kept verbatim), or several of these at once.
+    """
+
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: tuple[ToolCallDelta, ...] = attrs.field(default=(), converter=_tool_call_deltas)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+
+
+def _role(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ROLES:
+        raise ValueError(f"role must be one of {sorted(ROLES)}, got {value!r}")
+
+
+def _tool_calls(value: Any) -> tuple[ToolCall, ...]:
+    return value if type(value) is tuple else tuple(value or ())
+
+
+@attrs.frozen
+class ChatMessage:
+    """One message of a conversation, or a model's complete answer.
+
+    ``content`` is text, or a list of OpenAI content parts (``{"type": "text", "text": ...}``,
+    ``{"type": "image_url", ...}``) for multimodal input, or ``None`` (a pure tool-call answer).
+    An assistant answer may carry ``tool_calls``, ``reasoning_content``, the generation's ``usage``
+    and its ``finish_reason``. A ``tool`` message answers the call named by ``tool_call_id``.
+    """
+
+    role: str = attrs.field(default="assistant", validator=_role)
+    content: str | list[dict[str, Any]] | None = None
+    tool_calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=_tool_calls)
+    reasoning_content: str | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The text of ``content``: the string itself, the joined text parts of a list, or ``""``."""
+        content = self.content
+        if content is None:
+            return ""
+        if isinstance(content, str):
+            return content
+        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+
+
+def _default_parameters() -> dict[str, Any]:
+    return {"type": "object", "properties": {}}
+
+
+@attrs.frozen
+class Tool:
+    """A tool the model may call: a name, a description and the JSON schema of its parameters.
+
+    Build one from an OpenAI tool dict or a typed Python function with :func:`modelplug.tools.as_tool`.
+    """
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = attrs.field(factory=_default_parameters)
+
+
+def _stop(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    stops = tuple(value)
+    for stop in stops:
+        if not isinstance(stop, str) or not stop:
+            raise ValueError(f"stop sequences must be non-empty strings, got {stop!r}")
+    return stops
+
+
+def _tools(value: Any) -> tuple[Tool, ...]:
+    if not value:
+        return ()
+    from modelplug.tools import as_tool
+
+    return tuple(as_tool(tool) for tool in value)
+
+
+def _optional_positive_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+        raise ValueError(f"{attribute.name} must be a positive int (tokens), got {value!r}")
+
+
+def _optional_number(low: float, high: float) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+            raise ValueError(f"{attribute.name} must be a number in [{low}, {high}], got {value!r}")
+
+    return check
+
+
+def _optional_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ValueError(f"{attribute.name} must be an int, got {value!r}")
+
+
+@attrs.frozen
+class GenerationOptions:
+    """Options of one generation request, in chat-completions terms.
+
+    ``max_tokens`` counts completion tokens; ``temperature`` 0 means greedy decoding; ``stop`` is a
+    tuple of stop sequences (a single string is accepted); ``tools`` accepts :class:`Tool` objects,
+    OpenAI tool dicts or typed Python functions; ``tool_choice`` and ``response_format`` are passed
+    as in the chat-completions API. ``extra`` carries provider-specific options unchanged
+    (e.g. ``repetition_penalty`` for Transformers).
+
+    Raises:
+        ValueError: an option has the wrong type or is out of range (the message names it).
+    """
+
+    max_tokens: int | None = attrs.field(default=None, validator=_optional_positive_int)
+    temperature: float | None = attrs.field(default=None, validator=_optional_number(0.0, 100.0))
+    top_p: float | None = attrs.field(default=None, validator=_optional_number(0.0, 1.0))
+    seed: int | None = attrs.field(default=None, validator=_optional_int)
+    stop: tuple[str, ...] = attrs.field(default=(), converter=_stop)
+    tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tools)
+    tool_choice: str | Mapping[str, Any] | None = None
+    response_format: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_kwargs(cls, options: Mapping[str, Any]) -> GenerationOptions:
+        """Split keyword options into the standard fields and ``extra`` (everything else)."""
+        known = {}
+        extra = dict(options.get("extra") or {})
+        for key, value in options.items():
+            if key == "extra":
+                continue
+            if key in _GENERATION_FIELDS:
+                known[key] = value
+            else:
+                extra[key] = value
+        return cls(**known, extra=extra)
+
+
+_GENERATION_FIELDS: Final = frozenset(a.name for a in attrs.fields(GenerationOptions)) - {"extra"}
+
+
+def _tool_calling(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in TOOL_CALLING_MODES:
+        raise ValueError(f"tool_calling must be one of {TOOL_CALLING_MODES}, got {value!r}")
+
+
+@attrs.frozen
+class Capabilities:
+    """What a provider declares it can do for one model (returned by the ``capabilities`` hook).
+
+    Nothing in modelplug guesses these from the provider's methods: a provider that can stream says
+    ``streaming=True``; the conformance kit (:mod:`modelplug.testing`) checks that declarations are
+    true.
+
+    Attributes:
+        streaming: ``generate_stream`` yields deltas as they are produced.
+        tool_calling: ``"native"`` (the backend returns structured tool calls), ``"text"`` (the model
+            writes calls as text, parsed by ``parse_tool_calls``) or ``"none"``.
+        tool_call_format: the text format of tool calls (e.g. ``"hermes"``), when known; ``None``
+            lets the parser detect it.
+        streamed_tool_calls: tool calls arrive as deltas during the stream, not only at the end.
+        usage_in_stream: a stream reports usage.
+        stop_sequences: the backend honours ``stop``.
+        structured_output: the backend honours ``response_format``.
+        vision: the model accepts image content parts.
+        reasoning: the model emits ``reasoning_content``.
+    """
+
+    streaming: bool = False
+    tool_calling: str = attrs.field(default="none", validator=_tool_calling)
+    tool_call_format: str | None = None
+    streamed_tool_calls: bool = False
+    usage_in_stream: bool = False
+    stop_sequences: bool = False
+    structured_output: bool = False
+    vision: bool = False
+    reasoning: bool = False

@@ -1,0 +1,279 @@
+"""Conversion to and from the OpenAI chat-completions wire format.
+
+Messages, tools and usage convert with a cattrs converter (:data:`converter`) whose hooks give the
+wire shapes: a :class:`~modelplug.types.ToolCall` becomes ``{"id", "type": "function",
+"function": {"name", "arguments": "<JSON text>"}}``; ``None`` fields are left out.
+
+Stream chunks take a hand-written path (:func:`delta_from_chunk`), because it runs once per token
+and must tolerate what real servers send: ``tool_calls`` as one object instead of a list (TGI),
+missing ``index`` keys, ``reasoning`` instead of ``reasoning_content`` (Ollama, OpenRouter, vLLM),
+``choices: []`` chunks, ``delta: null``, usage without ``total_tokens``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cattrs
+
+from modelplug.errors import InvalidOptionError
+from modelplug.types import ChatMessage, ChatMessageStreamDelta, Tool, ToolCall, ToolCallDelta, Usage
+
+__all__ = [
+    "converter",
+    "delta_from_chunk",
+    "delta_to_chunk",
+    "message_from_wire",
+    "message_to_wire",
+    "messages_from_input",
+    "response_to_message",
+    "tool_call_from_wire",
+    "usage_from_wire",
+]
+
+converter = cattrs.Converter(omit_if_default=False)
+
+
+def _tool_call_to_wire(call: ToolCall) -> dict[str, Any]:
+    arguments = call.raw_arguments if call.arguments is None else json.dumps(call.arguments, ensure_ascii=False)
+    return {"id": call.id, "type": call.type, "function": {"name": call.name, "arguments": arguments or ""}}
+
+
+def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
+    """A :class:`ToolCall` from its wire dict; ``function.arguments`` may be JSON text or an object.
+
+    Raises:
+        InvalidOptionError: the dict has no function name.
+    """
+    from modelplug.aggregate import decode_arguments, mint_tool_call_id
+
+    function = data.get("function") or data
+    name = function.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidOptionError(f"a tool call needs function.name, got {dict(data)!r}")
+    raw = function.get("arguments")
+    if raw is None or isinstance(raw, dict):
+        arguments, raw_text = (raw or {}), None
+    else:
+        text = raw if isinstance(raw, str) else json.dumps(raw)
+        decoded = decode_arguments(text)
+        arguments, raw_text = decoded, (text if decoded is None else None)
+    return ToolCall(
+        id=data.get("id") or mint_tool_call_id(),
+        name=name,
+        arguments=arguments,
+        raw_arguments=raw_text,
+        type=data.get("type") or "function",
+    )
+
+
+def usage_from_wire(data: Mapping[str, Any] | None) -> Usage | None:
+    """A :class:`Usage` from a wire ``usage`` dict (``None`` stays ``None``; a missing
+    ``total_tokens`` is computed; ``input_tokens``/``output_tokens`` are accepted too)."""
+    if not data:
+        return None
+    prompt = data.get("prompt_tokens", data.get("input_tokens")) or 0
+    completion = data.get("completion_tokens", data.get("output_tokens")) or 0
+    total = data.get("total_tokens")
+    if total is None:
+        return Usage(int(prompt), int(completion))
+    return Usage(int(prompt), int(completion), int(total))
+
+
+def _usage_to_wire(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def message_to_wire(message: ChatMessage) -> dict[str, Any]:
+    """The chat-completions dict of ``message`` (``None`` fields and empty ``tool_calls`` omitted;
+    ``usage`` and ``finish_reason`` are not part of a request message and are left out too)."""
+    data: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        data["tool_calls"] = [_tool_call_to_wire(c) for c in message.tool_calls]
+    if message.reasoning_content is not None:
+        data["reasoning_content"] = message.reasoning_content
+    if message.tool_call_id is not None:
+        data["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        data["name"] = message.name
+    return data
+
+
+def message_from_wire(data: Mapping[str, Any]) -> ChatMessage:
+    """A :class:`ChatMessage` from a chat-completions message dict.
+
+    Raises:
+        InvalidOptionError: not a dict, no valid ``role``, or a bad tool call (the message says which).
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidOptionError(f"a message must be a dict with 'role' and 'content', got {data!r}")
+    try:
+        return converter.structure(dict(data), ChatMessage)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
+        detail = "; ".join(_flatten(error)) or str(error)
+        raise InvalidOptionError(f"invalid message {dict(data)!r}: {detail}") from error
+
+
+def _flatten(error: BaseException) -> list[str]:
+    if isinstance(error, cattrs.BaseValidationError):
+        return [m for sub in error.exceptions for m in _flatten(sub)]
+    return [str(error)]
+
+
+def _structure_message(data: dict[str, Any], _: type) -> ChatMessage:
+    calls = data.get("tool_calls") or ()
+    if isinstance(calls, Mapping):
+        calls = [calls]
+    return ChatMessage(
+        role=data.get("role", ""),
+        content=data.get("content"),
+        tool_calls=tuple(c if isinstance(c, ToolCall) else tool_call_from_wire(c) for c in calls),
+        reasoning_content=data.get("reasoning_content", data.get("reasoning")),
+        usage=usage_from_wire(data.get("usage")),
+        finish_reason=data.get("finish_reason"),
+        tool_call_id=data.get("tool_call_id"),
+        name=data.get("name"),
+    )
+
+
+converter.register_structure_hook(ChatMessage, _structure_message)
+converter.register_unstructure_hook(ChatMessage, message_to_wire)
+converter.register_unstructure_hook(ToolCall, _tool_call_to_wire)
+converter.register_structure_hook(ToolCall, lambda d, _: tool_call_from_wire(d))
+converter.register_unstructure_hook(Usage, _usage_to_wire)
+converter.register_structure_hook(Usage, lambda d, _: usage_from_wire(d))
+converter.register_unstructure_hook(
+    Tool, lambda t: {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+)
+
+
+def messages_from_input(messages: str | ChatMessage | Mapping[str, Any] | Sequence[Any]) -> list[ChatMessage]:
+    """Normalise what users pass as ``messages``: a string (one user message), one message, or a
+    list of :class:`ChatMessage` objects and chat-completions dicts.
+
+    Raises:
+        InvalidOptionError: an element is neither a ChatMessage nor a valid message dict, or the list is empty.
+    """
+    if isinstance(messages, str):
+        return [ChatMessage(role="user", content=messages)]
+    if isinstance(messages, (ChatMessage, Mapping)):
+        messages = [messages]
+    result = [m if isinstance(m, ChatMessage) else message_from_wire(m) for m in messages]
+    if not result:
+        raise InvalidOptionError("messages is empty: give at least one message")
+    return result
+
+
+def _tool_call_deltas(raw: Any) -> tuple[ToolCallDelta, ...]:
+    if isinstance(raw, Mapping):
+        raw = (raw,)
+    deltas = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        function = item.get("function") or {}
+        index = item.get("index")
+        deltas.append(
+            ToolCallDelta(
+                index=index if isinstance(index, int) else None,
+                id=item.get("id") or None,
+                name=function.get("name") or None,
+                arguments=function.get("arguments") if isinstance(function.get("arguments"), str) else None,
+            )
+        )
+    return tuple(deltas)
+
+
+def delta_from_chunk(chunk: Mapping[str, Any] | str) -> ChatMessageStreamDelta | None:
+    """The :class:`ChatMessageStreamDelta` of one ``chat.completion.chunk`` dict, or ``None`` when
+    the chunk carries nothing (``"[DONE]"``, ``choices: []`` without usage, an annotation-only choice).
+
+    Only choice 0 is read. ``delta.reasoning`` is read as ``reasoning_content``.
+
+    Raises:
+        InvalidOptionError: ``chunk`` is neither a dict nor the ``"[DONE]"`` sentinel.
+    """
+    if isinstance(chunk, str):
+        if chunk.strip() == "[DONE]":
+            return None
+        raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {chunk[:80]!r}")
+    if not isinstance(chunk, Mapping):
+        raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {type(chunk).__name__}")
+    usage = chunk.get("usage")
+    usage_value = usage_from_wire(usage) if usage else None
+    choices = chunk.get("choices") or ()
+    choice = None
+    for candidate in choices:
+        if isinstance(candidate, Mapping) and candidate.get("index", 0) in (0, None):
+            choice = candidate
+            break
+    if choice is None:
+        return None if usage_value is None else ChatMessageStreamDelta(usage=usage_value)
+    delta = choice.get("delta") or {}
+    finish = choice.get("finish_reason") or None
+    content = delta.get("content")
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    raw_calls = delta.get("tool_calls")
+    if not content and not reasoning and not raw_calls and finish is None and usage_value is None:
+        return None
+    return ChatMessageStreamDelta(
+        content=content if isinstance(content, str) and content else None,
+        reasoning_content=reasoning if isinstance(reasoning, str) else None,
+        tool_calls=_tool_call_deltas(raw_calls) if raw_calls else (),
+        usage=usage_value,
+        finish_reason=finish if isinstance(finish, str) else str(finish) if finish is not None else None,
+    )
+
+
+def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = "") -> dict[str, Any]:
+    """A ``chat.completion.chunk`` dict for ``delta`` (used by ``--json`` output and test servers)."""
+    body: dict[str, Any] = {}
+    if delta.content is not None:
+        body["content"] = delta.content
+    if delta.reasoning_content is not None:
+        body["reasoning_content"] = delta.reasoning_content
+    if delta.tool_calls:
+        body["tool_calls"] = [
+            {
+                "index": d.index,
+                **({"id": d.id, "type": "function"} if d.id else {}),
+                "function": {
+                    **({"name": d.name} if d.name else {}),
+                    **({"arguments": d.arguments} if d.arguments is not None else {}),
+                },
+            }
+            for d in delta.tool_calls
+        ]
+    chunk: dict[str, Any] = {
+        "id": id,
+        "object": "chat.completion.chunk",
+        "model": model,
+        "choices": [{"index": 0, "delta": body, "finish_reason": delta.finish_reason}],
+    }
+    if delta.usage is not None:
+        chunk["usage"] = _usage_to_wire(delta.usage)
+    return chunk
+
+
+def response_to_message(response: Mapping[str, Any]) -> ChatMessage:
+    """The assistant message of a non-streaming ``chat.completion`` response dict, with ``usage``
+    (``None`` when the server sent none) and ``finish_reason``.
+
+    Raises:
+        InvalidOptionError: the response has no ``choices[0].message``.
+    """
+    choices = response.get("choices") or ()
+    if not choices or not isinstance(choices[0], Mapping) or not isinstance(choices[0].get("message"), Mapping):
+        raise InvalidOptionError(f"a chat.completion response needs choices[0].message, got {str(dict(response))[:200]}")
+    choice = choices[0]
+    data = dict(choice["message"])
+    data.setdefault("role", "assistant")
+    data["usage"] = response.get("usage")
+    data["finish_reason"] = choice.get("finish_reason")
+    return message_from_wire(data)

@@ -1,0 +1,25 @@
+"""The ``replay`` provider: streams recorded chat-completion chunks instead of running a model.
+
+Model specs:
+
+``replay:<path>``
+    A JSONL file. Each line is one ``chat.completion.chunk`` dict, or ``"[DONE]"``, which ends a
+    response; or each line is a whole recorded case ``{"id": ..., "chunks": [...]}`` (the shape of
+    ``stream_cases.jsonl``), one response per line.
+``replay:<any label>`` with the ``responses`` option
+    ``responses`` is a list; each item is one response: a string (streamed in word-sized pieces),
+    a list of chunk dicts, or an assistant message dict / :class:`~modelplug.types.ChatMessage`.
+
+Each generation plays the next response; after the last one a ``ProviderError`` says the script
+is exhausted (or, with ``loop=True``, it starts again). Model options: ``responses``, ``case``
+(play only the case with that id), ``delay`` (seconds between chunks, default 0), ``loop``,
+``capabilities`` (a dict overriding the declared capabilities, for testing consumers and the
+conformance kit). The provider implements only ``generate_stream``: ``generate`` comes from the
+core's aggregation.
+"""
+
+from __future__ import annotations
+
+from modelplug_replay.provider import capabilities, generate_stream, load, option_types
+
+__all__ = ["capabilities", "generate_stream", "load", "option_types"]

@@ -1,0 +1,83 @@
+"""Hook implementations of the ``replay`` provider."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+import modelplug
+from modelplug.errors import InvalidOptionError, ProviderError
+from modelplug.types import Capabilities, ChatMessageStreamDelta
+from modelplug.wire import delta_from_chunk
+from modelplug_replay.script import Script, load_script
+
+__all__ = ["ReplayState", "capabilities", "generate_stream", "load", "option_types"]
+
+_DEFAULT_CAPABILITIES = Capabilities(
+    streaming=True,
+    tool_calling="native",
+    streamed_tool_calls=True,
+    usage_in_stream=True,
+    stop_sequences=False,
+    reasoning=True,
+)
+
+
+@attrs.define
+class ReplayState:
+    """What ``load`` keeps for one replay model."""
+
+    script: Script
+    delay: float
+    capabilities: Capabilities
+
+
+@modelplug.hookimpl
+def load(model_id: str, options: Mapping[str, Any]) -> ReplayState:
+    """Read the script; check ``delay`` (seconds, ≥ 0) and the ``capabilities`` override."""
+    delay = options.get("delay", 0.0)
+    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
+        raise InvalidOptionError(f"replay option 'delay' must be a number of seconds ≥ 0, got {delay!r}")
+    override = options.get("capabilities") or {}
+    try:
+        declared = attrs.evolve(_DEFAULT_CAPABILITIES, **dict(override))
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(f"replay option 'capabilities': {error}") from error
+    return ReplayState(load_script(model_id, options), float(delay), declared)
+
+
+@modelplug.hookimpl
+def capabilities(state: ReplayState) -> Capabilities:
+    """Streaming and native tool calls by default; the ``capabilities`` option overrides."""
+    return state.capabilities
+
+
+@modelplug.hookimpl
+def option_types() -> Mapping[str, type]:
+    """``delay`` (float seconds), ``case`` (str), ``loop`` (bool)."""
+    return {"delay": float, "case": str, "loop": bool}
+
+
+@modelplug.hookimpl
+def generate_stream(model_id: str, state: ReplayState) -> Iterator[ChatMessageStreamDelta]:
+    """Play the next scripted response, one delta per chunk, ``delay`` seconds apart."""
+    chunks = state.script.next_response()
+    if chunks is None:
+        raise ProviderError(
+            f"replay script {model_id!r} is exhausted after {len(state.script.responses)} response(s); "
+            "pass loop=True to start again",
+            provider="replay",
+        )
+    return _play(chunks, state.delay)
+
+
+def _play(chunks: list[Mapping[str, Any]], delay: float) -> Iterator[ChatMessageStreamDelta]:
+    for number, chunk in enumerate(chunks):
+        if delay and number:
+            time.sleep(delay)
+        delta = delta_from_chunk(chunk)
+        if delta is not None:
+            yield delta
