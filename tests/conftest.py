@@ -1,0 +1,33 @@
+"""Shared fixtures for the core tests and the cross-plugin tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def load_jsonl(name: str) -> list[dict[str, Any]]:
+    """The records of ``tests/data/<name>`` (a copy of ../shared/fixtures/<name>)."""
+    with (DATA / name).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def fresh_plugins() -> Iterator[None]:
+    """Rediscover plugins before and after the test (for tests that register providers)."""
+    from modelplug import plugins
+
+    plugins.reset()
+    yield
+    plugins.reset()
