@@ -1,0 +1,54 @@
+"""The exception hierarchy and secret redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelplug import errors
+from modelplug.secrets import redact, redact_mapping, register_secret
+
+
+@pytest.mark.parametrize(
+    ("cls", "builtin"),
+    [
+        (errors.AuthenticationError, PermissionError),
+        (errors.ProviderTimeoutError, TimeoutError),
+        (errors.BadRequestError, ValueError),
+        (errors.ProviderConnectionError, ConnectionError),
+        (errors.UnknownProviderError, LookupError),
+        (errors.HookNotImplementedError, NotImplementedError),
+        (errors.ToolCallParseError, ValueError),
+        (errors.InvalidOptionError, ValueError),
+    ],
+)
+def test_errors_also_subclass_the_matching_builtin(cls: type[Exception], builtin: type[Exception]) -> None:
+    assert issubclass(cls, builtin) and issubclass(cls, errors.ModelplugError)
+
+
+def test_every_public_error_is_a_modelplug_error() -> None:
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.ModelplugError), name
+
+
+def test_provider_error_keeps_the_original() -> None:
+    original = OSError("boom")
+    error = errors.RateLimitError("slow down", provider="p", original=original, status_code=429, retry_after=2.5)
+    assert error.original is original and error.__cause__ is original
+    assert (error.provider, error.status_code, error.retry_after) == ("p", 429, 2.5)
+
+
+def test_tool_call_parse_error_says_where_and_keeps_the_text() -> None:
+    text = "Sure. <tool_call>{bad json</tool_call>"
+    error = errors.ToolCallParseError("invalid JSON", format="hermes", text=text, offset=6)
+    assert "hermes" in str(error) and "offset 6" in str(error) and "<tool_call>{bad" in str(error)
+    assert error.text == text
+
+
+def test_redaction() -> None:
+    register_secret("my-registered-secret")
+    text = "key my-registered-secret, openai sk-abcdefghijklmnop, hf hf_abcdefghijkl, Bearer abc.def-ghi_jkl"
+    redacted = redact(text)
+    for secret in ("my-registered-secret", "sk-abcdefghijklmnop", "hf_abcdefghijkl", "abc.def-ghi_jkl"):
+        assert secret not in redacted
+    assert redact_mapping({"api_key": "x", "model": "m", "hf_token": "t"}) == {"api_key": "***", "model": "m", "hf_token": "***"}
+    assert "my-registered-secret" not in repr(errors.ProviderError("failed with my-registered-secret"))

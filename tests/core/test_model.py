@@ -1,0 +1,224 @@
+"""The Model facade: message forms, fallbacks, capability checks, errors mid-stream, closing."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+import modelplug
+from modelplug import ChatMessage, ChatMessageStreamDelta, Usage
+from modelplug.errors import (
+    CapabilityError,
+    InvalidOptionError,
+    ModelLoadError,
+    ProviderError,
+)
+
+
+class Scripted:
+    """An in-code provider whose behaviour each test sets."""
+
+    def __init__(self, *, streaming: bool = True, pieces: tuple[str, ...] = ("Hello", " world"), fail_after: int | None = None):
+        self.streaming = streaming
+        self.pieces = pieces
+        self.fail_after = fail_after
+        self.closed = False
+        self.unloaded = False
+        self.seen: list[list[ChatMessage]] = []
+
+    @modelplug.hookimpl
+    def capabilities(self) -> modelplug.Capabilities:
+        return modelplug.Capabilities(streaming=self.streaming, usage_in_stream=True)
+
+    @modelplug.hookimpl
+    def generate(self, messages: list[ChatMessage]) -> ChatMessage:
+        self.seen.append(messages)
+        return ChatMessage(content="".join(self.pieces), usage=Usage(3, len(self.pieces)), finish_reason="stop")
+
+    @modelplug.hookimpl
+    def generate_stream(self, messages: list[ChatMessage]) -> Iterator[ChatMessageStreamDelta]:
+        self.seen.append(messages)
+        try:
+            for number, piece in enumerate(self.pieces):
+                if self.fail_after is not None and number == self.fail_after:
+                    raise RuntimeError("backend exploded")
+                yield ChatMessageStreamDelta(content=piece)
+            yield ChatMessageStreamDelta(usage=Usage(3, len(self.pieces)), finish_reason="stop")
+        finally:
+            self.closed = True
+
+    @modelplug.hookimpl
+    def unload(self) -> None:
+        self.unloaded = True
+
+
+@pytest.fixture
+def scripted(fresh_plugins: None) -> Iterator[Scripted]:
+    provider = Scripted()
+    modelplug.register_provider("scripted", provider)
+    yield provider
+
+
+def test_messages_accept_strings_dicts_and_objects(scripted: Scripted) -> None:
+    model = modelplug.load_model("scripted:m")
+    model.generate("hi")
+    model.generate({"role": "user", "content": "as dict"})
+    model.generate([ChatMessage(role="system", content="sys"), {"role": "user", "content": "q"}])
+    assert [[(m.role, m.text) for m in call] for call in scripted.seen] == [
+        [("user", "hi")],
+        [("user", "as dict")],
+        [("system", "sys"), ("user", "q")],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("messages", "match"),
+    [([], "messages is empty"), ([{"content": "no role"}], "role"), ([{"role": "wizard", "content": "x"}], "wizard"), ([3], "must be a dict")],
+)
+def test_bad_messages_are_clear_errors(scripted: Scripted, messages: object, match: str) -> None:
+    with pytest.raises(InvalidOptionError, match=match):
+        modelplug.load_model("scripted:m").generate(messages)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [({"max_tokens": 0}, "max_tokens"), ({"temperature": "hot"}, "temperature"), ({"top_p": 2}, "top_p"), ({"stop": [""]}, "stop")],
+)
+def test_bad_generation_options_name_the_option(scripted: Scripted, options: dict[str, object], match: str) -> None:
+    with pytest.raises(InvalidOptionError, match=match):
+        modelplug.load_model("scripted:m").generate("x", **options)
+
+
+@pytest.mark.parametrize("spec", ["scripted", ":m", "scripted:", "", 42])
+def test_bad_spec(spec: object) -> None:
+    with pytest.raises(InvalidOptionError, match="transformers:default"):
+        modelplug.load_model(spec)  # type: ignore[arg-type]
+
+
+def test_stream_yields_deltas_and_aggregates(scripted: Scripted) -> None:
+    with modelplug.load_model("scripted:m").stream("x") as stream:
+        contents = [d.content for d in stream]
+    assert contents == ["Hello", " world", None]
+    assert stream.message.content == "Hello world"
+    assert stream.message.usage == Usage(3, 2)
+    assert stream.outcome == "ok" and stream.ttft_s is not None and stream.duration_s is not None
+
+
+def test_no_streaming_declared_is_a_capability_error_naming_the_provider(fresh_plugins: None) -> None:
+    modelplug.register_provider("batch", Scripted(streaming=False))
+    model = modelplug.load_model("batch:m")
+    with pytest.raises(CapabilityError, match="'batch' declares no streaming") as caught:
+        model.stream("x")
+    assert caught.value.provider == "batch" and caught.value.capability == "streaming"
+    deltas = list(model.stream("x", allow_fallback=True))
+    assert len(deltas) == 1
+    assert deltas[0].content == "Hello world" and deltas[0].usage == Usage(3, 2)
+
+
+def test_generate_is_derived_from_generate_stream_when_missing(fresh_plugins: None) -> None:
+    model = modelplug.load_model("replay:x", responses=["one two three"])
+    answer = model.generate("x")
+    assert answer.content == "one two three" and answer.finish_reason == "stop"
+
+
+def test_error_mid_stream_keeps_what_was_received(fresh_plugins: None) -> None:
+    provider = Scripted(pieces=("a", "b", "c"), fail_after=2)
+    modelplug.register_provider("flaky", provider)
+    stream = modelplug.load_model("flaky:m").stream("x")
+    received = []
+    with pytest.raises(ProviderError, match="backend exploded") as caught:
+        for delta in stream:
+            received.append(delta.content)
+    assert received == ["a", "b"]
+    assert stream.message.content == "ab"
+    assert isinstance(caught.value.original, RuntimeError)
+    assert caught.value.__cause__ is caught.value.original
+    assert stream.error is caught.value and stream.outcome == "error"
+
+
+def test_breaking_out_closes_the_provider(scripted: Scripted) -> None:
+    model = modelplug.load_model("scripted:m")
+    for _ in model.stream("x"):
+        break
+    gc.collect()
+    assert scripted.closed
+    scripted.closed = False
+    with model.stream("x") as stream:
+        next(stream)
+    assert scripted.closed and stream.outcome == "cancelled"
+    assert stream.message.content == "Hello"
+
+
+def test_close_calls_unload_once(scripted: Scripted) -> None:
+    model = modelplug.load_model("scripted:m")
+    with model:
+        pass
+    assert scripted.unloaded
+    model.close()
+    with pytest.raises(InvalidOptionError, match="closed"):
+        model.generate("x")
+
+
+def test_stop_sequences_are_emulated_for_providers_that_ignore_them(fresh_plugins: None) -> None:
+    model = modelplug.load_model("replay:x", responses=["Hello<code>world!"] * 2)
+    assert not model.capabilities.stop_sequences
+    assert model.generate("x", stop=["<code>"]).content == "Hello"
+    stream = model.stream("x", stop=["<code>"])
+    pieces = [d.content for d in stream if d.content]
+    assert "".join(pieces) == "Hello"
+    assert stream.message.finish_reason == "stop"
+
+
+def test_tools_for_a_provider_without_tool_calling(scripted: Scripted) -> None:
+    with pytest.raises(CapabilityError, match="no tool calling"):
+        modelplug.load_model("scripted:m").generate("x", tools=[{"name": "f"}])
+
+
+def test_load_failure_is_a_model_load_error_keeping_the_original(fresh_plugins: None) -> None:
+    class Failing:
+        @modelplug.hookimpl
+        def load(self) -> None:
+            raise OSError("disk on fire")
+
+        @modelplug.hookimpl
+        def capabilities(self) -> modelplug.Capabilities:
+            return modelplug.Capabilities()
+
+    modelplug.register_provider("failing", Failing())
+    with pytest.raises(ModelLoadError, match="disk on fire") as caught:
+        modelplug.load_model("failing:m")
+    assert isinstance(caught.value.original, OSError)
+
+
+def test_secrets_stay_out_of_repr_and_errors(fresh_plugins: None) -> None:
+    key = "very-secret-key-123456"
+
+    class Leaky:
+        @modelplug.hookimpl
+        def capabilities(self) -> modelplug.Capabilities:
+            return modelplug.Capabilities()
+
+        @modelplug.hookimpl
+        def generate(self, state: dict[str, str]) -> ChatMessage:
+            raise RuntimeError(f"401 for key {state['api_key']}")
+
+    modelplug.register_provider("leaky", Leaky())
+    model = modelplug.load_model("leaky:m", api_key=key)
+    assert key not in repr(model)
+    with pytest.raises(ProviderError) as caught:
+        model.generate("x")
+    assert key not in str(caught.value) and key not in repr(caught.value)
+    assert "***" in str(caught.value)
+
+
+def test_capabilities_hook_must_return_capabilities(fresh_plugins: None) -> None:
+    class Wrong:
+        @modelplug.hookimpl
+        def capabilities(self) -> dict[str, bool]:
+            return {"streaming": True}
+
+    modelplug.register_provider("wrong", Wrong())
+    with pytest.raises(modelplug.PluginLoadError, match="must return a modelplug.Capabilities"):
+        modelplug.load_model("wrong:m").capabilities  # noqa: B018
