@@ -55,7 +55,9 @@ def bench_aggregate(n: int) -> None:
     tool = [ChatMessageStreamDelta(tool_calls=(ToolCallDelta(0, "call_1", "search", '{"q": "'),))]
     tool += [ChatMessageStreamDelta(tool_calls=(ToolCallDelta(0, arguments=f"a{i % 100:02d} "),)) for i in range(n)]
     tool.append(ChatMessageStreamDelta(tool_calls=(ToolCallDelta(0, arguments='"}'),)))
-    chunks = [{"choices": [{"index": 0, "delta": {"content": f" t{i % 100:02d}"}, "finish_reason": None}]} for i in range(n)]
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": f" t{i % 100:02d}"}, "finish_reason": None}]} for i in range(n)
+    ]
 
     def run(deltas: list[ChatMessageStreamDelta]) -> Callable[[], int]:
         def inner() -> int:

@@ -13,10 +13,12 @@ __all__ = ["json_objects", "rechunk", "splits", "streams"]
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), text)
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), text)
 json_objects = st.dictionaries(
     st.text(min_size=1, max_size=8),
-    st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6),
+    st.recursive(
+        json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6
+    ),
     max_size=4,
 )
 

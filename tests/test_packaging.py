@@ -18,7 +18,17 @@ def test_core_and_replay_install_from_a_wheel_folder_with_no_index(tmp_path: Pat
     wheels = tmp_path / "wheels"
     # Build both distributions, and collect the wheels of their dependencies into the same folder.
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "-w", str(wheels), str(ROOT), str(ROOT / "plugins" / "replay")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "-w",
+            str(wheels),
+            str(ROOT),
+            str(ROOT / "plugins" / "replay"),
+        ],
         check=True,
     )
     built = sorted(p.name for p in wheels.glob("modelplug*.whl"))
@@ -28,17 +38,30 @@ def test_core_and_replay_install_from_a_wheel_folder_with_no_index(tmp_path: Pat
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheels), "modelplug[replay]"],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "modelplug[replay]",
+        ],
         check=True,
     )
     script = (
         "import json, modelplug;"
         "m = modelplug.load_model('replay:demo', responses=['It works.']);"
-        "print(json.dumps({'providers': [p.name for p in modelplug.list_providers()], 'answer': m.generate('hi').content}))"
+        "names = [p.name for p in modelplug.list_providers()];"
+        "print(json.dumps({'providers': names, 'answer': m.generate('hi').content}))"
     )
     out = subprocess.run([str(python), "-c", script], check=True, capture_output=True, text=True, cwd=tmp_path).stdout
     result = json.loads(out)
     assert result == {"providers": ["replay"], "answer": "It works."}
     # the console script is installed too
-    version = subprocess.run([str(env_dir / "bin" / "modelplug"), "--version"], capture_output=True, text=True, cwd=tmp_path)
+    version = subprocess.run(
+        [str(env_dir / "bin" / "modelplug"), "--version"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert version.returncode == 0 and "0.1.0" in version.stdout

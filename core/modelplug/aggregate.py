@@ -139,16 +139,17 @@ class StreamAggregator:
             else:
                 index = self._ids.get(new_id, current) if new_id is not None else current
         elif index in calls:
-            builder = calls[index]
-            if new_id is not None and fragment.name and builder.id is not None and new_id != builder.id:
-                if builder.parts or builder.name:
-                    index = max(calls) + 1
-        builder = calls.get(index)
-        if builder is None:
+            used = calls[index]
+            # a new call header (new id *and* a name) on an index in use starts a new call
+            if new_id is not None and fragment.name and used.id is not None and new_id != used.id:
+                index = max(calls) + 1
+        found = calls.get(index)
+        if found is None:
             builder = calls[index] = _CallBuilder(new_id, fragment.name or None)
             if new_id is not None:
                 self._ids.setdefault(new_id, index)
         else:
+            builder = found
             if builder.id is None and new_id is not None:
                 builder.id = new_id
                 self._ids.setdefault(new_id, index)

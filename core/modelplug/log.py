@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import MutableMapping
 from typing import Any
 
 from modelplug.secrets import is_secret_option, redact
@@ -39,7 +40,7 @@ def _configure_from_env() -> None:
             _stdlib_logger.addHandler(handler)
 
 
-def _redact_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in event.items():
         if is_secret_option(key) and value is not None:
             event[key] = "***"

@@ -238,7 +238,11 @@ class Model:
             return message
         caller = plugins.hook_caller(self.provider, "parse_tool_calls")
         result = caller(
-            model_id=self.model_id, state=self.state, text=text, tools=list(generation.tools), format=self._tool_call_format()
+            model_id=self.model_id,
+            state=self.state,
+            text=text,
+            tools=list(generation.tools),
+            format=self._tool_call_format(),
         )
         if result is None or not result.tool_calls:
             return message
@@ -291,7 +295,9 @@ class Model:
         if generation.tools and capabilities.tool_calling == "text" and capabilities.streaming:
             from modelplug.toolcalls import StreamParser
 
-            deltas = parse_text_tool_calls(deltas, StreamParser(format=self._tool_call_format(), tools=generation.tools))
+            deltas = parse_text_tool_calls(
+                deltas, StreamParser(format=self._tool_call_format(), tools=generation.tools)
+            )
         return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
 
     def _fallback(self, messages: list[Any], options: Mapping[str, Any]) -> Iterator[ChatMessageStreamDelta]:

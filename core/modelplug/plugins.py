@@ -25,8 +25,8 @@ from modelplug import hookspecs
 from modelplug.errors import HookNotImplementedError, PluginLoadError, UnknownProviderError
 
 __all__ = [
-    "ENV_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "ENV_PLUGINS",
     "ProviderInfo",
     "get_plugin_manager",
     "hook_caller",
@@ -121,8 +121,9 @@ def _validate(pm: pluggy.PluginManager, name: str, plugin: object) -> None:
         if caller.spec is None:
             close = difflib.get_close_matches(caller.name, _hook_names(), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(_hook_names())
             raise PluginLoadError(
-                f"plugin {name!r} implements unknown hook {caller.name!r}{hint}; known hooks: {', '.join(_hook_names())}",
+                f"plugin {name!r} implements unknown hook {caller.name!r}{hint}; known hooks: {known}",
                 plugin=name,
             )
 
@@ -131,7 +132,9 @@ def _hook_names() -> list[str]:
     return sorted(n for n in vars(hookspecs) if hasattr(getattr(hookspecs, n), "modelplug_spec"))
 
 
-def _register(pm: pluggy.PluginManager, name: str, plugin: object, distribution: str | None, version: str | None) -> None:
+def _register(
+    pm: pluggy.PluginManager, name: str, plugin: object, distribution: str | None, version: str | None
+) -> None:
     try:
         pm.register(plugin, name=name)
     except Exception as error:  # pluggy.PluginValidationError, ValueError (already registered)

@@ -12,6 +12,7 @@ stream: text tool-call parsing, stop-sequence emulation and the one-delta fallba
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from types import TracebackType
@@ -23,7 +24,7 @@ from modelplug.log import get_logger
 from modelplug.stops import StopFilter
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 
-__all__ = ["ChatStream", "message_to_deltas", "parse_text_tool_calls", "emulate_stop"]
+__all__ = ["ChatStream", "emulate_stop", "message_to_deltas", "parse_text_tool_calls"]
 
 
 class ChatStream:
@@ -160,10 +161,8 @@ class ChatStream:
 
     def __del__(self) -> None:
         if not getattr(self, "_finished", True):
-            try:
+            with contextlib.suppress(Exception):
                 self.close()
-            except Exception:
-                pass
 
     def __repr__(self) -> str:
         state = self.outcome or "open"
@@ -222,7 +221,13 @@ def emulate_stop(deltas: Iterator[ChatMessageStreamDelta], stop: tuple[str, ...]
                         usage=delta.usage,
                         finish_reason=delta.finish_reason,
                     )
-                    if not (delta.content or delta.reasoning_content or delta.tool_calls or delta.usage or delta.finish_reason):
+                    if not (
+                        delta.content
+                        or delta.reasoning_content
+                        or delta.tool_calls
+                        or delta.usage
+                        or delta.finish_reason
+                    ):
                         continue
             elif delta.finish_reason or delta.usage:
                 rest = cutter.flush()

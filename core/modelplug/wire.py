@@ -54,8 +54,10 @@ def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
     if not isinstance(name, str) or not name:
         raise InvalidOptionError(f"a tool call needs function.name, got {dict(data)!r}")
     raw = function.get("arguments")
+    arguments: dict[str, Any] | None
+    raw_text: str | None = None
     if raw is None or isinstance(raw, dict):
-        arguments, raw_text = (raw or {}), None
+        arguments = dict(raw or {})
     else:
         text = raw if isinstance(raw, str) else json.dumps(raw)
         decoded = decode_arguments(text)
@@ -149,7 +151,11 @@ converter.register_structure_hook(ToolCall, lambda d, _: tool_call_from_wire(d))
 converter.register_unstructure_hook(Usage, _usage_to_wire)
 converter.register_structure_hook(Usage, lambda d, _: usage_from_wire(d))
 converter.register_unstructure_hook(
-    Tool, lambda t: {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+    Tool,
+    lambda t: {
+        "type": "function",
+        "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+    },
 )
 
 
@@ -162,9 +168,16 @@ def messages_from_input(messages: str | ChatMessage | Mapping[str, Any] | Sequen
     """
     if isinstance(messages, str):
         return [ChatMessage(role="user", content=messages)]
+    items: list[Any]
     if isinstance(messages, (ChatMessage, Mapping)):
-        messages = [messages]
-    result = [m if isinstance(m, ChatMessage) else message_from_wire(m) for m in messages]
+        items = [messages]
+    elif isinstance(messages, Sequence):
+        items = list(messages)
+    else:
+        raise InvalidOptionError(
+            f"messages must be a string, a message or a list of messages, got {type(messages).__name__}"
+        )
+    result = [m if isinstance(m, ChatMessage) else message_from_wire(m) for m in items]
     if not result:
         raise InvalidOptionError("messages is empty: give at least one message")
     return result
@@ -270,7 +283,9 @@ def response_to_message(response: Mapping[str, Any]) -> ChatMessage:
     """
     choices = response.get("choices") or ()
     if not choices or not isinstance(choices[0], Mapping) or not isinstance(choices[0].get("message"), Mapping):
-        raise InvalidOptionError(f"a chat.completion response needs choices[0].message, got {str(dict(response))[:200]}")
+        raise InvalidOptionError(
+            f"a chat.completion response needs choices[0].message, got {str(dict(response))[:200]}"
+        )
     choice = choices[0]
     data = dict(choice["message"])
     data.setdefault("role", "assistant")

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.conftest import load_jsonl
+from tests.strategies import json_objects, rechunk, splits, streams
 
 from modelplug import ChatMessageStreamDelta, ToolCallDelta, Usage, aggregate, aggregate_chunks
 from modelplug.aggregate import StreamAggregator, decode_arguments
 from modelplug.errors import InvalidOptionError
 from modelplug.wire import delta_from_chunk
-from tests.conftest import load_jsonl
-from tests.strategies import json_objects, rechunk, splits, streams
 
 STREAM_CASES = load_jsonl("stream_cases.jsonl")
 BEHAVIOUR = json.loads((__import__("tests.conftest").conftest.DATA / "behaviour_cases.json").read_text())
@@ -71,8 +71,11 @@ def test_behaviour_case(case: dict[str, Any]) -> None:
 
 def test_reasoning_never_leaks_into_content() -> None:
     message = aggregate_chunks(
-        [{"choices": [{"delta": {"reasoning": "think "}}]}, {"choices": [{"delta": {"reasoning_content": "more"}}]}]
-        + [{"choices": [{"delta": {"content": "answer"}}]}]
+        [
+            {"choices": [{"delta": {"reasoning": "think "}}]},
+            {"choices": [{"delta": {"reasoning_content": "more"}}]},
+            {"choices": [{"delta": {"content": "answer"}}]},
+        ]
     )
     assert message.reasoning_content == "think more"
     assert message.content == "answer"
@@ -125,7 +128,15 @@ def test_message_on_a_live_stream_reflects_each_delta() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("", {}), ("  ", {}), ('{"a": 1}', {"a": 1}), ('"{\\"a\\": 1}"', {"a": 1}), ('{"a": ', None), ("[1]", None), ("3", None)],
+    [
+        ("", {}),
+        ("  ", {}),
+        ('{"a": 1}', {"a": 1}),
+        ('"{\\"a\\": 1}"', {"a": 1}),
+        ('{"a": ', None),
+        ("[1]", None),
+        ("3", None),
+    ],
 )
 def test_decode_arguments(raw: str, expected: dict[str, Any] | None) -> None:
     assert decode_arguments(raw) == expected
@@ -139,7 +150,9 @@ def test_bad_chunk_is_a_clear_error() -> None:
 
 
 @given(streams().flatmap(lambda expected: st.tuples(st.just(expected), rechunk(expected))))
-def test_any_rechunking_aggregates_to_the_same_message(case: tuple[dict[str, Any], list[ChatMessageStreamDelta]]) -> None:
+def test_any_rechunking_aggregates_to_the_same_message(
+    case: tuple[dict[str, Any], list[ChatMessageStreamDelta]],
+) -> None:
     expected, deltas = case
     message = aggregate(deltas)
     assert message.content == expected["content"]

@@ -50,5 +50,9 @@ def test_redaction() -> None:
     redacted = redact(text)
     for secret in ("my-registered-secret", "sk-abcdefghijklmnop", "hf_abcdefghijkl", "abc.def-ghi_jkl"):
         assert secret not in redacted
-    assert redact_mapping({"api_key": "x", "model": "m", "hf_token": "t"}) == {"api_key": "***", "model": "m", "hf_token": "***"}
+    assert redact_mapping({"api_key": "x", "model": "m", "hf_token": "t"}) == {
+        "api_key": "***",
+        "model": "m",
+        "hf_token": "***",
+    }
     assert "my-registered-secret" not in repr(errors.ProviderError("failed with my-registered-secret"))

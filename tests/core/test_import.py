@@ -6,7 +6,19 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("torch", "transformers", "litellm", "vllm", "huggingface_hub", "openai", "httpx", "structlog", "rich", "click", "cattrs")
+HEAVY = (
+    "torch",
+    "transformers",
+    "litellm",
+    "vllm",
+    "huggingface_hub",
+    "openai",
+    "httpx",
+    "structlog",
+    "rich",
+    "click",
+    "cattrs",
+)
 
 
 def _modules_after(code: str) -> set[str]:

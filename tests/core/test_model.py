@@ -20,7 +20,9 @@ from modelplug.errors import (
 class Scripted:
     """An in-code provider whose behaviour each test sets."""
 
-    def __init__(self, *, streaming: bool = True, pieces: tuple[str, ...] = ("Hello", " world"), fail_after: int | None = None):
+    def __init__(
+        self, *, streaming: bool = True, pieces: tuple[str, ...] = ("Hello", " world"), fail_after: int | None = None
+    ):
         self.streaming = streaming
         self.pieces = pieces
         self.fail_after = fail_after
@@ -75,7 +77,12 @@ def test_messages_accept_strings_dicts_and_objects(scripted: Scripted) -> None:
 
 @pytest.mark.parametrize(
     ("messages", "match"),
-    [([], "messages is empty"), ([{"content": "no role"}], "role"), ([{"role": "wizard", "content": "x"}], "wizard"), ([3], "must be a dict")],
+    [
+        ([], "messages is empty"),
+        ([{"content": "no role"}], "role"),
+        ([{"role": "wizard", "content": "x"}], "wizard"),
+        ([3], "must be a dict"),
+    ],
 )
 def test_bad_messages_are_clear_errors(scripted: Scripted, messages: object, match: str) -> None:
     with pytest.raises(InvalidOptionError, match=match):
@@ -84,7 +91,12 @@ def test_bad_messages_are_clear_errors(scripted: Scripted, messages: object, mat
 
 @pytest.mark.parametrize(
     ("options", "match"),
-    [({"max_tokens": 0}, "max_tokens"), ({"temperature": "hot"}, "temperature"), ({"top_p": 2}, "top_p"), ({"stop": [""]}, "stop")],
+    [
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"top_p": 2}, "top_p"),
+        ({"stop": [""]}, "stop"),
+    ],
 )
 def test_bad_generation_options_name_the_option(scripted: Scripted, options: dict[str, object], match: str) -> None:
     with pytest.raises(InvalidOptionError, match=match):
@@ -220,5 +232,5 @@ def test_capabilities_hook_must_return_capabilities(fresh_plugins: None) -> None
             return {"streaming": True}
 
     modelplug.register_provider("wrong", Wrong())
-    with pytest.raises(modelplug.PluginLoadError, match="must return a modelplug.Capabilities"):
+    with pytest.raises(modelplug.PluginLoadError, match=r"must return a modelplug\.Capabilities"):
         modelplug.load_model("wrong:m").capabilities  # noqa: B018

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from modelplug.stops import StopFilter, cut_at_stop
 from tests.conftest import DATA
 from tests.strategies import splits
+
+from modelplug.stops import StopFilter, cut_at_stop
 
 STOP_CASES = [c for c in json.loads((DATA / "behaviour_cases.json").read_text()) if c["kind"] == "stop_sequences"]
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from tests.conftest import DATA
 
 from modelplug import ChatMessage, ChatMessageStreamDelta, ToolCall, ToolCallDelta, Usage, aggregate_chunks
 from modelplug.errors import InvalidOptionError
@@ -17,7 +18,6 @@ from modelplug.wire import (
     response_to_message,
     usage_from_wire,
 )
-from tests.conftest import DATA
 
 BEHAVIOUR = {c["id"]: c for c in json.loads((DATA / "behaviour_cases.json").read_text())}
 
@@ -30,7 +30,9 @@ def test_message_round_trip() -> None:
         reasoning_content="why",
     )
     wire = message_to_wire(message)
-    assert wire["tool_calls"] == [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": [1, "ü"]}'}}]
+    assert wire["tool_calls"] == [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": [1, "ü"]}'}}
+    ]
     assert message_from_wire(wire) == message
 
 
@@ -55,7 +57,11 @@ def test_tool_message_keeps_its_call_id() -> None:
 
 
 def test_list_content_is_kept() -> None:
-    parts = [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "data:,"}}, {"type": "text", "text": "b"}]
+    parts = [
+        {"type": "text", "text": "a"},
+        {"type": "image_url", "image_url": {"url": "data:,"}},
+        {"type": "text", "text": "b"},
+    ]
     message = message_from_wire({"role": "user", "content": parts})
     assert message.content == parts and message.text == "ab"
 

@@ -92,7 +92,9 @@ def _read_file(path: Path, case: str | None) -> list[list[Chunk]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
-        raise ModelLoadError(f"cannot read replay file {str(path)!r}: {error}", provider="replay", original=error) from error
+        raise ModelLoadError(
+            f"cannot read replay file {str(path)!r}: {error}", provider="replay", original=error
+        ) from error
     responses: list[list[Chunk]] = []
     current: list[Chunk] = []
     for number, line in enumerate(lines, 1):
@@ -114,7 +116,7 @@ def _read_file(path: Path, case: str | None) -> list[list[Chunk]]:
             current.append(item)
         else:
             raise ModelLoadError(
-                f"replay file {str(path)!r}, line {number}: expected a chunk dict, a case or \"[DONE]\", got {item!r}",
+                f'replay file {str(path)!r}, line {number}: expected a chunk dict, a case or "[DONE]", got {item!r}',
                 provider="replay",
             )
     if current:
@@ -165,8 +167,7 @@ def load_script(model_id: str, options: Mapping[str, Any]) -> Script:
         path = Path(model_id).expanduser()
         if not path.is_file():
             raise ModelLoadError(
-                f"replay file {model_id!r} not found; give 'replay:<path to a .jsonl file>' "
-                "or pass responses=[...]",
+                f"replay file {model_id!r} not found; give 'replay:<path to a .jsonl file>' or pass responses=[...]",
                 provider="replay",
             )
         scripted = _read_file(path, case if isinstance(case, str) else None)
