@@ -1,0 +1,96 @@
+"""Wrapping a plain function ``messages -> ChatMessage | str`` as a modelplug provider.
+
+For code that hands an agent a function instead of a model. :func:`model_from_callable` registers
+a small provider with :func:`modelplug.plugins.register_provider`, under a unique name
+(``callable-<n>``, model id = the function's qualified name), and loads it as a
+:class:`~modelplug.Model`, so the agent treats it like every other model.
+
+The function receives the conversation as a list of OpenAI chat-completions dicts
+(``{"role", "content", "tool_calls"?, "tool_call_id"?}``: the form such functions were written
+for) and returns the answer as a string, an assistant :class:`~modelplug.types.ChatMessage`, or an
+assistant message dict. It is not given the tools: the agent's system prompt describes them.
+
+Declared capabilities: ``streaming=False`` (the function returns whole answers, so an agent with
+``stream_outputs=True`` refuses it at construction) and ``tool_calling="text"``. "text" is what
+makes both kinds of answer work: the core parses tool calls out of the text of an answer that has
+none (a string such as ``'<tool_call>{"name": ...}</tool_call>'``), and leaves alone an answer
+that already carries structured ``tool_calls`` (a ChatMessage or dict with them, i.e. native
+calls). ``stop_sequences=False``: the core cuts stop sequences from the text.
+
+Closing the model (the agent does it for models it built) unregisters the provider.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from modelplug import plugins
+from modelplug.errors import InvalidOptionError
+from modelplug.hookspecs import hookimpl
+from modelplug.model import Model, load_model
+from modelplug.types import Capabilities, ChatMessage
+from modelplug.wire import message_from_wire, message_to_wire
+
+__all__ = ["CALLABLE_CAPABILITIES", "CallableProvider", "model_from_callable"]
+
+#: What a wrapped function declares (see the module docstring).
+CALLABLE_CAPABILITIES: Final = Capabilities(streaming=False, tool_calling="text", stop_sequences=False)
+
+_counter = itertools.count(1)
+_lock = threading.Lock()
+
+
+class CallableProvider:
+    """The provider object registered for one wrapped function (hook implementations as methods)."""
+
+    def __init__(self, name: str, function: Callable[[list[dict[str, Any]]], Any]) -> None:
+        self.name = name
+        self.function = function
+
+    @hookimpl
+    def capabilities(self) -> Capabilities:
+        """Non-streaming, tool calls read from the text (or taken as given)."""
+        return CALLABLE_CAPABILITIES
+
+    @hookimpl
+    def generate(self, messages: list[ChatMessage]) -> ChatMessage:
+        """Call the function with the messages as wire dicts; turn its result into an assistant message.
+
+        Raises:
+            InvalidOptionError: the function returned something other than a string, an assistant
+                ChatMessage or an assistant message dict.
+        """
+        result = self.function([message_to_wire(m) for m in messages])
+        if isinstance(result, str):
+            return ChatMessage(role="assistant", content=result, finish_reason="stop")
+        if isinstance(result, Mapping):
+            result = message_from_wire({"role": "assistant", **result})
+        if isinstance(result, ChatMessage) and result.role == "assistant":
+            return result
+        raise InvalidOptionError(
+            f"the model function {self.name!r} must return a string or an assistant ChatMessage, got {result!r}"
+        )
+
+    @hookimpl
+    def unload(self) -> None:
+        """Unregister the provider."""
+        plugins.unregister_provider(self.name)
+
+
+def model_from_callable(function: Callable[[list[dict[str, Any]]], Any]) -> Model:
+    """Register ``function`` as a provider under a unique name and load it as a :class:`Model`.
+
+    Raises:
+        InvalidOptionError: ``function`` is not callable.
+    """
+    if not callable(function):
+        raise InvalidOptionError(f"a model function must be callable, got {function!r}")
+    with _lock:
+        taken = {info.name for info in plugins.list_providers()}
+        name = next(n for n in (f"callable-{i}" for i in _counter) if n not in taken)
+        plugins.register_provider(name, CallableProvider(name, function))
+    label = getattr(function, "__qualname__", None) or type(function).__name__
+    return load_model(f"{name}:{label}")

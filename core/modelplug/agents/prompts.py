@@ -1,0 +1,74 @@
+"""The prompts of :class:`~modelplug.agents.ToolCallingAgent`: the system prompt of action steps,
+the planning prompt and the last request after ``max_steps``. Plain functions of the tools and the
+task, so they are easy to read, test and replace (the agent's ``instructions`` are appended to the
+system prompt)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from modelplug.types import Tool
+
+__all__ = ["describe_tools", "final_prompt", "planning_prompt", "planning_system_prompt", "system_prompt"]
+
+_TEXT_CALLS = (
+    "To call a tool, write the call on its own line as\n"
+    '<tool_call>{"name": "TOOL_NAME", "arguments": {"ARGUMENT": "VALUE"}}</tool_call>\n'
+    "You may write several calls in one answer; they run in order."
+)
+
+
+def describe_tools(tools: Sequence[Tool]) -> str:
+    """One line per tool: ``- name(arguments JSON schema): description``."""
+    lines = []
+    for tool in tools:
+        arguments = json.dumps(tool.parameters.get("properties", {}), ensure_ascii=False)
+        description = " ".join(tool.description.split())
+        lines.append(f"- {tool.name}({arguments}): {description}")
+    return "\n".join(lines)
+
+
+def system_prompt(tools: Sequence[Tool], *, text_calls: bool, instructions: str | None = None) -> str:
+    """The system prompt of action steps.
+
+    ``text_calls`` adds how to write a call as text (for models without native tool calling).
+    """
+    parts = [
+        "You are an agent that solves the user's task step by step with tools. In each step, call one "
+        "or more tools; you will see their results in the next step. When you know the answer, call "
+        "final_answer with it.",
+        "Tools:\n" + describe_tools(tools),
+    ]
+    if text_calls:
+        parts.append(_TEXT_CALLS)
+    if instructions:
+        parts.append(instructions)
+    return "\n\n".join(parts)
+
+
+def planning_system_prompt(tools: Sequence[Tool], instructions: str | None = None) -> str:
+    """The system prompt of planning steps (tools are described, not offered)."""
+    parts = [
+        "You plan the work of an agent that solves tasks with these tools:\n" + describe_tools(tools),
+        "Do not call tools now. Write a short plan: what is known, what is still to find out, and the "
+        "numbered steps to get the answer.",
+    ]
+    if instructions:
+        parts.append(instructions)
+    return "\n\n".join(parts)
+
+
+def planning_prompt(task: str, step_number: int) -> str:
+    """The user message that asks for a plan before action step ``step_number``."""
+    if step_number <= 1:
+        return f"Write the plan for this task:\n{task}"
+    return f"{step_number - 1} step(s) have run (above). Update the plan for the task:\n{task}"
+
+
+def final_prompt(task: str, max_steps: int) -> str:
+    """The user message that asks for the answer once ``max_steps`` steps have run."""
+    return (
+        f"The step limit ({max_steps}) is reached and no more tools can be called. Using what you found "
+        f"above, give your final answer to the task now, as plain text:\n{task}"
+    )
