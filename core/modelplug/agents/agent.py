@@ -1,0 +1,440 @@
+"""``ToolCallingAgent``: a model calls tools, step by step, until it gives a final answer.
+
+Each action step sends the conversation (:meth:`AgentMemory.to_messages`) and the tools to the
+model, runs the tool calls of its answer in order, and records their observations for the next
+step. With ``stream_outputs=True`` the model's answer is streamed and every delta is yielded as a
+:class:`~modelplug.agents.events.ModelDelta` while it is generated; otherwise ``generate`` is used and
+the other events are still yielded, step by step.
+
+The run ends when the model calls ``final_answer`` (its ``answer`` argument is the result; the
+other calls of that step still run, in order) or answers with text and no tool call (the text is
+the result). A tool that raises, an unknown tool, arguments that do not match the tool's schema,
+and tool calls that cannot be read (:class:`~modelplug.errors.ToolCallParseError`) become
+observations the model sees on the next step. When ``max_steps`` action steps pass without an
+answer, the agent says so (a :class:`~modelplug.agents.events.MaxStepsReached` event and an
+``agent_max_steps`` log warning) and asks the model once more, without tools, for its answer.
+
+Tool calls work with every provider: ``native`` providers get the tools and return structured
+calls; ``text`` providers get the tools and the core reads the calls from the text; for providers
+declaring ``tool_calling="none"`` the agent describes the tools in its system prompt and reads the
+calls from the text itself, after the step (no tool-call deltas while streaming then).
+
+Usage: a step's usage is the usage its provider reported for that generation (for a stream, the
+aggregate's: the last usage seen, never a sum of deltas); the run total
+(:attr:`AgentMemory.total_usage`, carried by :class:`~modelplug.agents.events.FinalAnswer`) is the sum
+of the steps. A step whose tool calls could not be read keeps the usage received before the error
+(``None`` with ``stream_outputs=False``, where the core raises before returning the answer).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Final, Literal, overload
+
+import attrs
+
+from modelplug.agents.callable_model import model_from_callable
+from modelplug.agents.events import (
+    ActionStepEnd,
+    AgentEvent,
+    FinalAnswer,
+    MaxStepsReached,
+    ModelDelta,
+    PlanningStepEnd,
+    StepStart,
+    ToolCallComplete,
+    ToolResult,
+)
+from modelplug.agents.memory import ActionStep, AgentMemory, Observation, PlanningStep, TaskStep
+from modelplug.agents.prompts import final_prompt, planning_prompt, planning_system_prompt, system_prompt
+from modelplug.agents.tools import FINAL_ANSWER, FunctionTool, as_function_tool, final_answer, validate_arguments
+from modelplug.errors import CapabilityError, InvalidOptionError, ToolCallParseError
+from modelplug.log import get_logger
+from modelplug.model import Model, load_model
+from modelplug.types import ChatMessage, ToolCall, Usage
+
+__all__ = ["MAX_OBSERVATION_CHARS", "ToolCallingAgent", "format_observation"]
+
+#: Observations longer than this (characters) are cut, with a note saying so.
+MAX_OBSERVATION_CHARS: Final = 20_000
+
+ModelLike = Model | str | Callable[[list[dict[str, Any]]], Any]
+
+
+def format_observation(value: Any) -> str:
+    """The text the model sees for a tool's return value: a string as is, ``None`` as
+    ``"(no output)"``, lists and dicts as JSON, anything else with ``str``; cut at
+    :data:`MAX_OBSERVATION_CHARS`."""
+    if isinstance(value, str):
+        text = value
+    elif value is None:
+        text = "(no output)"
+    elif isinstance(value, (dict, list, tuple)):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    if len(text) > MAX_OBSERVATION_CHARS:
+        text = text[:MAX_OBSERVATION_CHARS] + f"\n[... cut: {len(text) - MAX_OBSERVATION_CHARS} more characters]"
+    return text
+
+
+@attrs.frozen
+class _Reply:
+    message: ChatMessage
+    ttft_s: float | None
+    duration_s: float
+    error: ToolCallParseError | None = None
+
+
+def _positive(name: str, value: Any, *, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidOptionError(f"{name} must be a positive int, got {value!r}")
+
+
+class ToolCallingAgent:
+    """An agent that answers a task by calling tools through any modelplug model.
+
+    Args:
+        model: a :class:`~modelplug.Model`; a model spec string (loaded with
+            :func:`~modelplug.load_model`); or a function ``messages -> ChatMessage | str`` (wrapped
+            as a non-streaming provider, see :mod:`modelplug.agents.callable_model`). Models the
+            agent builds are closed by :meth:`close`.
+        tools: typed functions, :func:`~modelplug.agents.tool` objects, or ``(Tool, function)``
+            pairs. ``final_answer`` is added unless a tool of that name is given.
+        stream_outputs: stream each model answer and yield its deltas as they arrive.
+        max_steps: the most action steps before the agent asks for the answer without tools.
+        planning_interval: run a planning step before action step 1 and every this many steps
+            after it (``None``: never).
+        instructions: text appended to the system prompt.
+        generation_options: options for every model call (``max_tokens``, ``temperature``, ...).
+
+    Raises:
+        CapabilityError: ``stream_outputs=True`` and the provider declares no streaming (the
+            message names the provider).
+        InvalidOptionError: bad ``max_steps`` / ``planning_interval``, a tool that cannot be used,
+            two tools with the same name, or a model that is none of the accepted forms.
+    """
+
+    def __init__(
+        self,
+        model: ModelLike,
+        tools: Iterable[Any] = (),
+        *,
+        stream_outputs: bool = False,
+        max_steps: int = 10,
+        planning_interval: int | None = None,
+        instructions: str | None = None,
+        generation_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        _positive("max_steps", max_steps)
+        _positive("planning_interval", planning_interval, optional=True)
+        self.tools = self._collect_tools(tools)
+        options = dict(generation_options or {})
+        if "tools" in options:
+            raise InvalidOptionError("give tools to the agent itself, not in generation_options")
+        self.model, self._owns_model = self._resolve_model(model)
+        capabilities = self.model.capabilities
+        if stream_outputs and not capabilities.streaming:
+            self.close()
+            raise CapabilityError(
+                f"stream_outputs=True needs a streaming model, but provider {self.model.provider!r} declares no "
+                f"streaming for {self.model.model_id!r} (capabilities.streaming=False); use stream_outputs=False",
+                provider=self.model.provider,
+                capability="streaming",
+            )
+        self.stream_outputs = stream_outputs
+        self.max_steps = max_steps
+        self.planning_interval = planning_interval
+        self.instructions = instructions
+        self.generation_options = options
+        #: The agent reads tool calls from the text itself (provider declares tool_calling="none").
+        self.parses_tool_calls = capabilities.tool_calling == "none"
+        described = [t.tool for t in self.tools.values()]
+        self.memory = AgentMemory(
+            system_prompt(described, text_calls=capabilities.tool_calling != "native", instructions=instructions)
+        )
+
+    @staticmethod
+    def _collect_tools(tools: Iterable[Any]) -> dict[str, FunctionTool]:
+        if isinstance(tools, (str, bytes, Mapping)) or callable(tools):
+            raise InvalidOptionError("tools must be a list of tools")
+        collected: dict[str, FunctionTool] = {}
+        for value in tools:
+            function_tool = as_function_tool(value)
+            if function_tool.name in collected:
+                raise InvalidOptionError(f"two tools are named {function_tool.name!r}")
+            collected[function_tool.name] = function_tool
+        collected.setdefault(FINAL_ANSWER, final_answer)
+        return collected
+
+    @staticmethod
+    def _resolve_model(model: ModelLike) -> tuple[Model, bool]:
+        if isinstance(model, Model):
+            return model, False
+        if isinstance(model, str):
+            return load_model(model), True
+        if callable(model):
+            return model_from_callable(model), True
+        raise InvalidOptionError(
+            f"model must be a modelplug Model, a model spec string or a function messages -> str, got {model!r}"
+        )
+
+    # --- running ---------------------------------------------------------------------------------
+
+    @overload
+    def run(self, task: str, *, stream: Literal[False] = False, reset: bool = True) -> Any: ...
+
+    @overload
+    def run(self, task: str, *, stream: Literal[True], reset: bool = True) -> Iterator[AgentEvent]: ...
+
+    def run(self, task: str, *, stream: bool = False, reset: bool = True) -> Any:
+        """Solve ``task``.
+
+        Args:
+            task: what to do, as the user's message.
+            stream: return an iterator of events (see :mod:`modelplug.agents.events`) instead of
+                the answer. The run happens as it is iterated; closing it (or breaking out of the
+                loop) stops the model's stream.
+            reset: forget earlier runs first; ``False`` continues the conversation.
+
+        Returns:
+            The final answer (the ``answer`` given to ``final_answer``, or the model's text), or,
+            with ``stream=True``, the event iterator.
+
+        Raises:
+            ProviderError: the model failed (tool failures never raise; they become observations).
+        """
+        events = self._run(task, reset)
+        if stream:
+            return events
+        answer = None
+        for event in events:
+            if isinstance(event, FinalAnswer):
+                answer = event.answer
+        return answer
+
+    def _run(self, task: str, reset: bool) -> Iterator[AgentEvent]:
+        if reset:
+            self.memory.reset()
+        self.memory.steps.append(TaskStep(task))
+        for number in range(1, self.max_steps + 1):
+            if self.planning_interval is not None and (number - 1) % self.planning_interval == 0:
+                yield from self._planning_step(number, task)
+            step = yield from self._action_step(number)
+            if step.is_final:
+                yield FinalAnswer(step.final_answer, number, self.memory.total_usage)
+                return
+        get_logger().warning("agent_max_steps", max_steps=self.max_steps, provider=self.model.provider)
+        yield MaxStepsReached(self.max_steps)
+        step = yield from self._final_step(self.max_steps + 1, task)
+        yield FinalAnswer(step.final_answer, step.step_number, self.memory.total_usage)
+
+    def _call_model(
+        self, number: int, kind: str, messages: list[ChatMessage], *, with_tools: bool
+    ) -> Generator[AgentEvent, None, _Reply]:
+        """Ask the model; yield its deltas when streaming; return a :class:`_Reply` (generator return)."""
+        options = dict(self.generation_options)
+        if with_tools and not self.parses_tool_calls:
+            options["tools"] = [t.tool for t in self.tools.values()]
+        error: ToolCallParseError | None = None
+        if self.stream_outputs:
+            stream = self.model.stream(messages, **options)
+            try:
+                for delta in stream:
+                    yield ModelDelta(number, kind, delta)
+            except ToolCallParseError as caught:
+                error = caught
+            finally:
+                stream.close()
+            message, ttft_s, duration_s = stream.message, stream.ttft_s, stream.duration_s or 0.0
+        else:
+            start = time.perf_counter()
+            try:
+                message = self.model.generate(messages, **options)
+            except ToolCallParseError as caught:
+                error, message = caught, ChatMessage(role="assistant")
+            ttft_s, duration_s = None, time.perf_counter() - start
+        if with_tools and self.parses_tool_calls and error is None and not message.tool_calls and message.text:
+            try:
+                message = self._parse_text_calls(message)
+            except ToolCallParseError as caught:
+                error = caught
+        if error is not None:
+            # Remember what the model wrote, without calls: none of them runs.
+            message = ChatMessage(role="assistant", content=error.text or message.text or None, usage=message.usage)
+        return _Reply(message, ttft_s, duration_s, error)
+
+    def _parse_text_calls(self, message: ChatMessage) -> ChatMessage:
+        from modelplug import toolcalls
+
+        result = toolcalls.parse(message.text, tools=[t.tool for t in self.tools.values()])
+        if not result.tool_calls:
+            return message
+        return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))
+
+    def _planning_step(self, number: int, task: str) -> Generator[AgentEvent, None, PlanningStep]:
+        yield StepStart(number, "planning")
+        described = [t.tool for t in self.tools.values()]
+        messages = [
+            ChatMessage(role="system", content=planning_system_prompt(described, self.instructions)),
+            *_with_user_message(self.memory.to_messages(summary_mode=True), planning_prompt(task, number)),
+        ]
+        reply = yield from self._call_model(number, "planning", messages, with_tools=False)
+        step = PlanningStep(number, tuple(messages), reply.message, reply.message.usage, reply.ttft_s, reply.duration_s)
+        self.memory.steps.append(step)
+        _log_step(step.step_number, "planning", step.usage, step.duration_s, 0)
+        yield PlanningStepEnd(number, step.plan, step.usage, step.ttft_s, step.duration_s)
+        return step
+
+    def _action_step(self, number: int) -> Generator[AgentEvent, None, ActionStep]:
+        yield StepStart(number, "action")
+        messages = self.memory.to_messages()
+        reply = yield from self._call_model(number, "action", messages, with_tools=True)
+        message = reply.message
+        calls = message.tool_calls
+        observations: list[Observation] = []
+        is_final, answer = False, None
+        for call in calls:
+            yield ToolCallComplete(number, call)
+            observation, ended, value = self._run_tool(call)
+            observations.append(observation)
+            yield ToolResult(number, call, observation.content, observation.is_error, observation.duration_s)
+            if ended and not is_final:
+                is_final, answer = True, value
+        note: Observation | None = None
+        if reply.error is not None:
+            note = Observation(
+                None,
+                f"Error: your tool call could not be read ({reply.error.reason}); no tool was run. Call the tools "
+                "again with each call's arguments as a valid JSON object.",
+                is_error=True,
+            )
+        elif not calls:
+            if message.text.strip():
+                is_final, answer = True, message.text.strip()
+            else:
+                note = Observation(
+                    None,
+                    f"Error: you neither called a tool nor answered. Call a tool, or {FINAL_ANSWER}.",
+                    is_error=True,
+                )
+        if note is not None:
+            observations.append(note)
+            yield ToolResult(number, None, note.content, True)
+        step = ActionStep(
+            number,
+            "action",
+            tuple(messages),
+            message,
+            calls,
+            tuple(observations),
+            message.usage,
+            reply.ttft_s,
+            reply.duration_s,
+            is_final,
+            answer,
+        )
+        self.memory.steps.append(step)
+        _log_step(number, "action", step.usage, step.duration_s, len(calls))
+        yield ActionStepEnd(number, "action", step.usage, step.ttft_s, step.duration_s, len(calls), is_final)
+        return step
+
+    def _final_step(self, number: int, task: str) -> Generator[AgentEvent, None, ActionStep]:
+        yield StepStart(number, "final")
+        messages = _with_user_message(self.memory.to_messages(summary_mode=True), final_prompt(task, self.max_steps))
+        if self.instructions:
+            messages.insert(0, ChatMessage(role="system", content=self.instructions))
+        reply = yield from self._call_model(number, "final", messages, with_tools=False)
+        message = reply.message
+        answer: Any = message.text.strip()
+        if not answer:  # a model that still "calls" final_answer
+            for call in message.tool_calls:
+                if call.name == FINAL_ANSWER and call.arguments and "answer" in call.arguments:
+                    answer = call.arguments["answer"]
+                    break
+        step = ActionStep(
+            number,
+            "final",
+            tuple(messages),
+            message,
+            (),
+            (),
+            message.usage,
+            reply.ttft_s,
+            reply.duration_s,
+            True,
+            answer,
+        )
+        self.memory.steps.append(step)
+        _log_step(number, "final", step.usage, step.duration_s, 0)
+        yield ActionStepEnd(number, "final", step.usage, step.ttft_s, step.duration_s, 0, True)
+        return step
+
+    def _run_tool(self, call: ToolCall) -> tuple[Observation, bool, Any]:
+        """Run one call; return its observation, whether it ends the run, and the answer if so."""
+        start = time.perf_counter()
+
+        def failed(text: str) -> tuple[Observation, bool, Any]:
+            return Observation(call, f"Error: {text}", True, time.perf_counter() - start), False, None
+
+        function_tool = self.tools.get(call.name)
+        if function_tool is None:
+            return failed(f"unknown tool {call.name!r}; the tools are: {', '.join(self.tools)}")
+        if call.arguments is None:
+            return failed(
+                f"the arguments of {call.name!r} are not a JSON object: {call.raw_arguments!r}. "
+                f"Expected: {json.dumps(function_tool.tool.parameters, ensure_ascii=False)}"
+            )
+        problems = validate_arguments(function_tool.tool.parameters, call.arguments)
+        if problems:
+            return failed(
+                f"bad arguments for {call.name!r}: {'; '.join(problems)}. "
+                f"Expected: {json.dumps(function_tool.tool.parameters, ensure_ascii=False)}"
+            )
+        try:
+            value = function_tool.function(**call.arguments)
+        except Exception as error:
+            return failed(f"tool {call.name!r} raised {type(error).__name__}: {error}")
+        observation = Observation(call, format_observation(value), False, time.perf_counter() - start)
+        return observation, call.name == FINAL_ANSWER, value
+
+    # --- lifetime --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the model if the agent built it (from a spec string or a function)."""
+        if self._owns_model:
+            self.model.close()
+
+    def __enter__(self) -> ToolCallingAgent:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ToolCallingAgent({self.model!r}, tools={list(self.tools)}, stream_outputs={self.stream_outputs})"
+
+
+def _with_user_message(messages: list[ChatMessage], text: str) -> list[ChatMessage]:
+    """``messages`` plus a user message ``text`` (merged into a trailing user message)."""
+    if messages and messages[-1].role == "user":
+        return [*messages[:-1], ChatMessage(role="user", content=f"{messages[-1].text}\n\n{text}")]
+    return [*messages, ChatMessage(role="user", content=text)]
+
+
+def _log_step(number: int, kind: str, usage: Usage | None, duration_s: float, tool_calls: int) -> None:
+    get_logger().info(
+        "agent_step",
+        step=number,
+        kind=kind,
+        tool_calls=tool_calls,
+        duration_s=duration_s,
+        usage=None if usage is None else [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
+    )
