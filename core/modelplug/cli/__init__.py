@@ -1,0 +1,102 @@
+"""The ``modelplug`` command line: ``modelplug run``, ``modelplug plugins``, ``modelplug --version``.
+
+Subcommands are registered by import path in :data:`COMMANDS` and imported only when used (or
+when ``--help`` lists them), so ``modelplug --help`` never imports rich or a backend. Every
+subcommand shares the same error handling:
+
+- exit 0: success;
+- exit 1: a model or provider error (unknown provider, failed load, backend failure): a short
+  ``Error: ...`` line on stderr, no traceback;
+- exit 2: a usage error (bad arguments, a malformed ``-o`` option, an invalid model spec or option
+  value, an unreadable config file);
+- exit 130: interrupted with Ctrl-C.
+
+``--debug`` (or ``MODELPLUG_DEBUG=1``) prints the traceback of a modelplug error as well.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from importlib import import_module
+from typing import Any, NoReturn
+
+import click
+
+from modelplug import __version__
+from modelplug.errors import InvalidOptionError, ModelplugError
+
+__all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_USAGE", "debug_enabled", "exit_with_error", "main"]
+
+#: Exit statuses (see the module docstring).
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+#: Subcommand name -> ``"module:attribute"`` of its click command (imported on first use).
+COMMANDS: dict[str, str] = {
+    "run": "modelplug.cli.run:run",
+    "plugins": "modelplug.cli.plugins:plugins",
+}
+
+
+def debug_enabled(ctx: click.Context | None = None) -> bool:
+    """Whether ``--debug`` was given or ``MODELPLUG_DEBUG`` is set to a true value."""
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("modelplug.debug"):
+        return True
+    return os.environ.get("MODELPLUG_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def exit_with_error(ctx: click.Context, error: ModelplugError, note: str | None = None) -> NoReturn:
+    """Write ``Error: <message>`` (and ``note``) to stderr, the traceback too in debug mode, and
+    exit with 2 for an :class:`~modelplug.errors.InvalidOptionError`, else 1."""
+    if debug_enabled(ctx):
+        traceback.print_exception(error, file=sys.stderr)
+    click.echo(f"Error: {error}", err=True)
+    if note:
+        click.echo(note, err=True)
+    ctx.exit(EXIT_USAGE if isinstance(error, InvalidOptionError) else EXIT_ERROR)
+
+
+class _Group(click.Group):
+    """A click group whose commands load lazily and whose errors map to the documented exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(import_module(module), attribute)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModelplugError as error:
+            exit_with_error(ctx, error)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="modelplug", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show tracebacks of modelplug errors (also MODELPLUG_DEBUG=1).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Stream language-model output (text, reasoning, tool calls) live through provider plugins.
+
+    \b
+    Examples:
+      modelplug run "What is the capital of France?"
+      echo "Tell me a joke" | modelplug run -m replay:answers.jsonl
+      modelplug plugins
+    """
+    ctx.meta["modelplug.debug"] = debug

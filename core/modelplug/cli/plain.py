@@ -1,0 +1,154 @@
+"""Views for output that is not a terminal: plain text and JSON lines. No rich, no control codes.
+
+Every view has the interface of :class:`~modelplug.cli.display.LiveView`:
+
+- ``update(delta)``: show one :class:`~modelplug.types.ChatMessageStreamDelta` of the current message;
+- ``add_block(text, title=None, kind="info")``: end the current message and show a block (an
+  observation, a note);
+- ``finish(stats=None, message=None)``: end the current message, show the statistics; ``message``
+  is the complete aggregate, used for tool calls and the JSON result line.
+
+:class:`PlainView` writes the answer's text to ``out`` as it arrives, flushing after every delta,
+so ``modelplug run ... > file`` holds exactly the model's text. Reasoning goes to ``err`` (it is not
+the answer); complete tool calls are written to ``out`` after the text, one line each
+(``tool call: name {"arg": ...}``). A final newline is added only when ``out`` is a terminal.
+
+:class:`JsonLinesView` writes one JSON object per line, flushed per line:
+
+- one ``chat.completion.chunk`` dict per delta (:func:`modelplug.wire.delta_to_chunk`);
+- ``{"object": "modelplug.block", "kind": ..., "title": ..., "text": ...}`` per block;
+- last, ``{"object": "modelplug.result", "model": spec, "message": <message_to_wire>, "usage": ...,
+  "finish_reason": ..., "stats": <StreamStats.to_dict>}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from modelplug.cli.stats import StreamStats, usage_to_dict
+from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall
+from modelplug.wire import delta_to_chunk, message_to_wire
+
+__all__ = ["JsonLinesView", "PlainView", "format_tool_call"]
+
+
+def format_tool_call(call: ToolCall) -> str:
+    """``name {"arg": 1}`` (the raw argument text when it is not valid JSON)."""
+    if call.arguments is None:
+        return f"{call.name} {call.raw_arguments or ''}".rstrip()
+    return f"{call.name} {json.dumps(call.arguments, ensure_ascii=False)}"
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class PlainView:
+    """Plain text as it arrives (see the module docstring).
+
+    Args:
+        out: where the answer goes (stdout).
+        err: where reasoning and statistics go (stderr).
+        show_stats: write the statistics line to ``err`` in :meth:`finish`.
+    """
+
+    def __init__(self, out: IO[str], err: IO[str], *, show_stats: bool = False) -> None:
+        self.out = out
+        self.err = err
+        self.show_stats = show_stats
+        self._tty = _isatty(out)
+        self._last = ""  # last character written to out
+        self._reasoning_open = False
+
+    def __enter__(self) -> PlainView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, delta: ChatMessageStreamDelta) -> None:
+        """Write the delta's text to ``out`` and its reasoning to ``err``, flushing both."""
+        if delta.reasoning_content:
+            self.err.write(delta.reasoning_content)
+            self.err.flush()
+            self._reasoning_open = True
+        if delta.content:
+            self._close_reasoning()
+            self.out.write(delta.content)
+            self.out.flush()
+            self._last = delta.content[-1]
+
+    def _close_reasoning(self) -> None:
+        if self._reasoning_open:
+            self.err.write("\n")
+            self.err.flush()
+            self._reasoning_open = False
+
+    def _line(self, text: str) -> None:
+        if self._last and self._last != "\n":
+            self.out.write("\n")
+        self.out.write(text + "\n")
+        self.out.flush()
+        self._last = "\n"
+
+    def add_block(self, text: str, *, title: str | None = None, kind: str = "info") -> None:
+        """Write ``text`` on lines of its own, after ``[title]`` when given."""
+        self._close_reasoning()
+        self._line(f"[{title}]\n{text}" if title else text)
+
+    def finish(self, stats: StreamStats | None = None, message: ChatMessage | None = None) -> None:
+        """Write the tool calls of ``message``, a final newline on a terminal, and the statistics."""
+        self._close_reasoning()
+        if message is not None:
+            for call in message.tool_calls:
+                self._line(f"tool call: {format_tool_call(call)}")
+        if self._tty and self._last and self._last != "\n":
+            self.out.write("\n")
+            self.out.flush()
+            self._last = "\n"
+        if stats is not None and self.show_stats:
+            self.err.write(stats.format() + "\n")
+            self.err.flush()
+
+
+class JsonLinesView:
+    """JSON lines (see the module docstring); ``model`` is the model spec put in every line."""
+
+    def __init__(self, out: IO[str], *, model: str = "") -> None:
+        self.out = out
+        self.model = model
+
+    def __enter__(self) -> JsonLinesView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def update(self, delta: ChatMessageStreamDelta) -> None:
+        """Write the delta as a ``chat.completion.chunk`` line."""
+        self._write(delta_to_chunk(delta, model=self.model))
+
+    def add_block(self, text: str, *, title: str | None = None, kind: str = "info") -> None:
+        """Write a ``modelplug.block`` line."""
+        self._write({"object": "modelplug.block", "kind": kind, "title": title, "text": text})
+
+    def finish(self, stats: StreamStats | None = None, message: ChatMessage | None = None) -> None:
+        """Write the ``modelplug.result`` line."""
+        self._write(
+            {
+                "object": "modelplug.result",
+                "model": self.model,
+                "message": None if message is None else message_to_wire(message),
+                "usage": None if message is None else usage_to_dict(message.usage),
+                "finish_reason": None if message is None else message.finish_reason,
+                "stats": None if stats is None else stats.to_dict(),
+            }
+        )

@@ -1,0 +1,90 @@
+"""``modelplug plugins``: the installed providers, without loading any model.
+
+For each provider: its name (the model-spec prefix), the distribution and version that provide it,
+the hooks it implements, the model options it declares (``option_types``), and its load error if
+it failed to load. Capabilities are per model, and asking for them would mean loading one, so they
+are not shown. Built-in providers that are not installed are listed with the pip extra that
+installs them.
+
+``--json`` prints one object::
+
+    {"providers": [{"name": "replay", "distribution": "modelplug-replay", "version": "0.1.0",
+                    "ok": true, "error": null, "hooks": ["capabilities", ...],
+                    "option_types": {"delay": "float", ...}}, ...],
+     "not_installed": [{"name": "vllm", "install": "pip install 'modelplug[vllm]'"}, ...]}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+__all__ = ["plugins", "provider_rows"]
+
+
+def _type_name(value: Any) -> str:
+    return value.__name__ if isinstance(value, type) else str(value)
+
+
+def provider_rows() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """``(providers, not_installed)`` as described in the module docstring."""
+    from modelplug import plugins
+    from modelplug.cli.options import provider_option_types
+    from modelplug.errors import ModelplugError
+
+    rows: list[dict[str, Any]] = []
+    for info in plugins.list_providers():
+        row: dict[str, Any] = {
+            "name": info.name,
+            "distribution": info.distribution,
+            "version": info.version,
+            "ok": info.ok,
+            "error": info.error,
+            "hooks": list(info.hooks),
+            "option_types": {},
+        }
+        if info.ok and "option_types" in info.hooks:
+            try:
+                declared = provider_option_types(info.name, "")
+                row["option_types"] = {key: _type_name(value) for key, value in declared.items()}
+            except ModelplugError as error:
+                row["option_types_error"] = str(error)
+        rows.append(row)
+    names = {row["name"] for row in rows}
+    missing = [
+        {"name": name, "install": f"pip install '{extra}'"}
+        for name, extra in sorted(plugins.KNOWN_EXTRAS.items())
+        if name not in names
+    ]
+    return rows, missing
+
+
+def _echo_text(rows: list[dict[str, Any]], missing: list[dict[str, str]]) -> None:
+    if not rows:
+        click.echo("No providers installed.")
+    for row in rows:
+        origin = " ".join(str(part) for part in (row["distribution"], row["version"]) if part) or "(registered in code)"
+        click.echo(f"{row['name']}  {origin}" + ("" if row["ok"] else "  [failed to load]"))
+        if row["error"]:
+            click.echo(f"  error: {row['error']}")
+            continue
+        click.echo(f"  hooks: {', '.join(row['hooks']) or '(none)'}")
+        if row["option_types"]:
+            click.echo("  options: " + ", ".join(f"{key} ({kind})" for key, kind in row["option_types"].items()))
+        if row.get("option_types_error"):
+            click.echo(f"  options: error: {row['option_types_error']}")
+    if missing:
+        click.echo("Not installed: " + ", ".join(f"{m['name']} ({m['install']})" for m in missing))
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+def plugins(as_json: bool) -> None:
+    """List the installed providers: name, distribution and version, hooks, model options, load errors."""
+    rows, missing = provider_rows()
+    if as_json:
+        click.echo(json.dumps({"providers": rows, "not_installed": missing}, indent=2))
+    else:
+        _echo_text(rows, missing)

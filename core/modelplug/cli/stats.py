@@ -1,0 +1,94 @@
+"""Timing and token statistics of one streamed generation, as the command line reports them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from modelplug.stream import ChatStream
+from modelplug.types import Usage
+
+__all__ = ["StreamStats", "usage_to_dict"]
+
+
+def usage_to_dict(usage: Usage | None) -> dict[str, int] | None:
+    """``usage`` as a chat-completions ``usage`` dict (``None`` stays ``None``)."""
+    if usage is None:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+@attrs.frozen
+class StreamStats:
+    """What the command line reports after a stream.
+
+    Attributes:
+        ttft_s: seconds from the request to the first text, reasoning or tool-call delta (``None``
+            when none arrived).
+        duration_s: seconds from the request to the end of the stream.
+        usage: the token counts the provider reported (``None`` when it reported none).
+        finish_reason: ``"stop"``, ``"length"``, ``"tool_calls"``, ... as the backend sent it.
+        outcome: ``"ok"``, ``"cancelled"`` (closed early, e.g. Ctrl-C) or ``"error"``.
+        deltas: the number of deltas received.
+    """
+
+    ttft_s: float | None = None
+    duration_s: float | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    outcome: str | None = None
+    deltas: int = 0
+
+    @classmethod
+    def from_stream(cls, stream: ChatStream, deltas: int = 0) -> StreamStats:
+        """The statistics of a (finished or closed) :class:`~modelplug.stream.ChatStream`."""
+        return cls(stream.ttft_s, stream.duration_s, stream.usage, stream.finish_reason, stream.outcome, deltas)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Decode speed in completion tokens per second after the first one:
+        ``(completion_tokens - 1) / (duration_s - ttft_s)``; ``None`` without usage, with fewer than
+        two completion tokens, or without timings."""
+        if self.usage is None or self.usage.completion_tokens < 2 or self.duration_s is None or self.ttft_s is None:
+            return None
+        decode_s = self.duration_s - self.ttft_s
+        return (self.usage.completion_tokens - 1) / decode_s if decode_s > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the attributes plus ``tokens_per_s``; ``usage`` in wire form."""
+        return {
+            "ttft_s": self.ttft_s,
+            "duration_s": self.duration_s,
+            "tokens_per_s": self.tokens_per_s,
+            "usage": usage_to_dict(self.usage),
+            "finish_reason": self.finish_reason,
+            "outcome": self.outcome,
+            "deltas": self.deltas,
+        }
+
+    def format(self) -> str:
+        """One line, e.g.
+        ``TTFT 0.21 s, 12.6 tokens/s, 42 prompt + 64 completion = 106 tokens, 5.30 s, finish stop``."""
+        parts = []
+        if self.ttft_s is not None:
+            parts.append(f"TTFT {self.ttft_s:.2f} s")
+        rate = self.tokens_per_s
+        if rate is not None:
+            parts.append(f"{rate:.1f} tokens/s")
+        if self.usage is not None:
+            u = self.usage
+            parts.append(f"{u.prompt_tokens} prompt + {u.completion_tokens} completion = {u.total_tokens} tokens")
+        else:
+            parts.append(f"{self.deltas} deltas (no usage reported)")
+        if self.duration_s is not None:
+            parts.append(f"{self.duration_s:.2f} s")
+        if self.outcome == "cancelled":
+            parts.append("interrupted")
+        elif self.finish_reason:
+            parts.append(f"finish {self.finish_reason}")
+        return ", ".join(parts)
