@@ -14,6 +14,7 @@ from modelplug.agents import (
     FinalAnswer,
     MaxStepsReached,
     ModelDelta,
+    ModelOutput,
     PlanningStep,
     PlanningStepEnd,
     ToolCallComplete,
@@ -25,7 +26,8 @@ from modelplug.agents import (
 from modelplug.errors import CapabilityError, InvalidOptionError, ProviderError
 from modelplug.types import ChatMessage, ToolCall, Usage
 
-STEP = ["StepStart:action", "deltas"]  # a streamed step's opening
+STEP = ["StepStart:action", "deltas", "ModelOutput"]  # a streamed step's opening
+BARE = ["StepStart:action", "ModelOutput"]  # the same with stream_outputs=False
 
 
 @tool
@@ -57,7 +59,7 @@ def test_two_step_run_streams_events_in_order(replay, stream_outputs: bool) -> N
     agent = ToolCallingAgent(replay(two_step_script()), [add], stream_outputs=stream_outputs)
     events = list(agent.run("What is 2 + 3?", stream=True))
 
-    opening = STEP if stream_outputs else ["StepStart:action"]
+    opening = STEP if stream_outputs else BARE
     assert outline(events) == [
         *opening,
         "ToolCallComplete",
@@ -74,6 +76,12 @@ def test_two_step_run_streams_events_in_order(replay, stream_outputs: bool) -> N
         assert text == "Adding."
         fragments = [d for e in events if isinstance(e, ModelDelta) for d in e.delta.tool_calls]
         assert [(f.id, f.name) for f in fragments] == [("call_1", "add"), ("call_2", "final_answer")]
+    outputs = [e.message for e in events if isinstance(e, ModelOutput)]
+    assert [(m.content, m.usage, m.finish_reason) for m in outputs] == [
+        ("Adding.", Usage(100, 10), "tool_calls"),
+        (None, Usage(130, 7), "tool_calls"),
+    ]
+    assert outputs[0].tool_calls == (ToolCall("call_1", "add", {"a": 2, "b": 3}),)
     calls = [e.tool_call for e in events if isinstance(e, ToolCallComplete)]
     assert calls == [ToolCall("call_1", "add", {"a": 2, "b": 3}), ToolCall("call_2", "final_answer", {"answer": "5"})]
     results = [e for e in events if isinstance(e, ToolResult)]
@@ -118,7 +126,7 @@ def test_two_parallel_tool_calls_run_and_report_in_order(replay) -> None:
     agent = ToolCallingAgent(replay(script), [add], stream_outputs=True)
     events = list(agent.run("Add both pairs.", stream=True))
 
-    assert outline(events)[:8] == [
+    assert outline(events)[:9] == [
         *STEP,
         "ToolCallComplete",
         "ToolResult",
@@ -168,16 +176,10 @@ def test_an_unknown_tool_becomes_an_observation(replay) -> None:
     events = list(agent.run("Find it.", stream=True))
 
     assert outline(events) == [
-        "StepStart:action",
-        "ToolCallComplete",
-        "ToolResult",
-        "ActionStepEnd",
-        "StepStart:action",
-        "ToolCallComplete",
-        "ToolResult",
-        "ActionStepEnd",
+        *BARE, "ToolCallComplete", "ToolResult", "ActionStepEnd",
+        *BARE, "ToolCallComplete", "ToolResult", "ActionStepEnd",
         "FinalAnswer",
-    ]
+    ]  # fmt: skip
     result = next(e for e in events if isinstance(e, ToolResult))
     assert result.is_error
     assert result.observation == "Error: unknown tool 'search'; the tools are: add, final_answer"
@@ -260,6 +262,7 @@ def test_max_steps_asks_for_a_final_answer_without_tools(recorder) -> None:
         "MaxStepsReached",
         "StepStart:final",
         "deltas",
+        "ModelOutput",
         "ActionStepEnd",
         "FinalAnswer",
     ]
@@ -295,6 +298,7 @@ def test_planning_steps_are_streamed_like_action_steps(recorder) -> None:
     assert outline(events) == [
         "StepStart:planning",
         "deltas",
+        "ModelOutput",
         "PlanningStepEnd",
         *STEP,
         "ToolCallComplete",
@@ -306,6 +310,7 @@ def test_planning_steps_are_streamed_like_action_steps(recorder) -> None:
         "ActionStepEnd",
         "StepStart:planning",
         "deltas",
+        "ModelOutput",
         "PlanningStepEnd",
         *STEP,
         "ToolCallComplete",
@@ -399,7 +404,10 @@ def test_every_event_has_a_json_form(replay) -> None:
     lines = [json.dumps(event_to_dict(e)) for e in agent.run("2 + 3?", stream=True)]
     types = [json.loads(line)["type"] for line in lines]
     assert types[0] == "step_start" and types[-1] == "final_answer"
-    assert {"model_delta", "tool_call", "tool_result", "action_step", "planning_step"} <= set(types)
+    assert {"model_delta", "model_output", "tool_call", "tool_result", "action_step", "planning_step"} <= set(types)
+    output = [d for d in map(json.loads, lines) if d["type"] == "model_output"][1]  # [0] is the plan
+    assert output["message"]["tool_calls"][0]["id"] == "call_1"
+    assert output["message"]["usage"] == {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
     final = json.loads(lines[-1])
     assert final == {
         "type": "final_answer",
@@ -450,7 +458,7 @@ def test_malformed_call_text_becomes_an_observation(replay, stream_outputs: bool
     agent = ToolCallingAgent(model, [add], stream_outputs=stream_outputs)
     events = list(agent.run("Go.", stream=True))
 
-    opening = STEP if stream_outputs else ["StepStart:action"]
+    opening = STEP if stream_outputs else BARE
     assert outline(events) == [
         *opening, "ToolResult", "ActionStepEnd",
         *opening, "ToolCallComplete", "ToolResult", "ActionStepEnd",

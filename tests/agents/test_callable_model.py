@@ -52,8 +52,8 @@ def test_a_function_returning_native_tool_calls() -> None:
     agent = ToolCallingAgent(respond, [double])
     events = list(agent.run("Double 21.", stream=True))
     assert outline(events) == [
-        "StepStart:action", "ToolCallComplete", "ToolResult", "ActionStepEnd",
-        "StepStart:action", "ToolCallComplete", "ToolResult", "ActionStepEnd",
+        "StepStart:action", "ModelOutput", "ToolCallComplete", "ToolResult", "ActionStepEnd",
+        "StepStart:action", "ModelOutput", "ToolCallComplete", "ToolResult", "ActionStepEnd",
         "FinalAnswer",
     ]  # fmt: skip
     assert [e.observation for e in events if isinstance(e, ToolResult)] == ["42", "42"]

@@ -11,7 +11,7 @@
 
     agent = ToolCallingAgent("transformers:default", [add], stream_outputs=True, max_steps=5)
     for event in agent.run("What is 2 + 3?", stream=True):
-        print(event)                    # StepStart, ModelDelta..., ToolCallComplete, ToolResult, ...
+        print(event)        # StepStart, ModelDelta..., ModelOutput, ToolCallComplete, ToolResult, ...
     agent.memory.total_usage            # the run's token usage, the sum of its steps
 
 Modules: :mod:`~modelplug.agents.agent` (the run loop), :mod:`~modelplug.agents.events` (what a
@@ -30,6 +30,7 @@ from modelplug.agents.events import (
     FinalAnswer,
     MaxStepsReached,
     ModelDelta,
+    ModelOutput,
     PlanningStepEnd,
     StepStart,
     ToolCallComplete,
@@ -58,6 +59,7 @@ __all__ = [
     "FunctionTool",
     "MaxStepsReached",
     "ModelDelta",
+    "ModelOutput",
     "Observation",
     "PlanningStep",
     "PlanningStepEnd",

@@ -43,6 +43,7 @@ from modelplug.agents.events import (
     FinalAnswer,
     MaxStepsReached,
     ModelDelta,
+    ModelOutput,
     PlanningStepEnd,
     StepStart,
     ToolCallComplete,
@@ -237,7 +238,7 @@ class ToolCallingAgent:
     def _call_model(
         self, number: int, kind: str, messages: list[ChatMessage], *, with_tools: bool
     ) -> Generator[AgentEvent, None, _Reply]:
-        """Ask the model; yield its deltas when streaming; return a :class:`_Reply` (generator return)."""
+        """Ask the model; yield its deltas when streaming, then its answer; return a :class:`_Reply`."""
         options = dict(self.generation_options)
         if with_tools and not self.parses_tool_calls:
             options["tools"] = [t.tool for t in self.tools.values()]
@@ -267,6 +268,7 @@ class ToolCallingAgent:
         if error is not None:
             # Remember what the model wrote, without calls: none of them runs.
             message = ChatMessage(role="assistant", content=error.text or message.text or None, usage=message.usage)
+        yield ModelOutput(number, kind, message)
         return _Reply(message, ttft_s, duration_s, error)
 
     def _parse_text_calls(self, message: ChatMessage) -> ChatMessage:

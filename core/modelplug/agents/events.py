@@ -2,15 +2,17 @@
 
 One run produces, in this order::
 
-    for each step:   StepStart, ModelDelta*, then
+    for each step:   StepStart, ModelDelta*, ModelOutput, then
                      planning: PlanningStepEnd
                      action:   (ToolCallComplete, ToolResult)* in call order, ActionStepEnd
-    at max steps:    MaxStepsReached, StepStart(kind="final"), ModelDelta*, ActionStepEnd(kind="final")
+    at max steps:    MaxStepsReached, StepStart(kind="final"), ModelDelta*, ModelOutput,
+                     ActionStepEnd(kind="final")
     at the end:      FinalAnswer
 
 ``ModelDelta`` wraps each :class:`~modelplug.types.ChatMessageStreamDelta` of the model's stream
 (content, reasoning, tool-call fragments) as it arrives; there are none when the agent runs with
-``stream_outputs=False``. Every other event is emitted in both modes.
+``stream_outputs=False``. Every other event is emitted in both modes; ``ModelOutput`` carries the
+complete answer of the step (the deltas' aggregate), so a consumer that shows it needs no deltas.
 
 ``step_number`` counts action steps from 1; a planning step carries the number of the action step
 it precedes, and the extra step asked for when ``max_steps`` is reached is ``max_steps + 1``.
@@ -27,7 +29,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
-from modelplug.types import ChatMessageStreamDelta, ToolCall, Usage
+from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall, Usage
 
 __all__ = [
     "STEP_KINDS",
@@ -36,6 +38,7 @@ __all__ = [
     "FinalAnswer",
     "MaxStepsReached",
     "ModelDelta",
+    "ModelOutput",
     "PlanningStepEnd",
     "StepStart",
     "ToolCallComplete",
@@ -64,6 +67,18 @@ class ModelDelta:
     step_number: int
     kind: str
     delta: ChatMessageStreamDelta
+
+
+@attrs.frozen
+class ModelOutput:
+    """The model's complete answer of the step: the aggregate of its deltas (or what ``generate``
+    returned), with its tool calls read, ``usage`` and ``finish_reason``. When the calls could not
+    be read, the raw text without calls (a :class:`ToolResult` with the error follows)."""
+
+    type: ClassVar[str] = "model_output"
+    step_number: int
+    kind: str
+    message: ChatMessage
 
 
 @attrs.frozen
@@ -148,6 +163,7 @@ class FinalAnswer:
 AgentEvent = (
     StepStart
     | ModelDelta
+    | ModelOutput
     | ToolCallComplete
     | ToolResult
     | PlanningStepEnd
@@ -201,6 +217,13 @@ def _jsonable(value: Any) -> Any:
         return _call_dict(value)
     if isinstance(value, ChatMessageStreamDelta):
         return _delta_dict(value)
+    if isinstance(value, ChatMessage):
+        from modelplug.wire import message_to_wire
+
+        data = message_to_wire(value)
+        data["usage"] = None if value.usage is None else _usage_dict(value.usage)
+        data["finish_reason"] = value.finish_reason
+        return data
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (list, tuple)):
