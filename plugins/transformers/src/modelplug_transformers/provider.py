@@ -1,0 +1,137 @@
+"""Hook implementations of the ``transformers`` provider.
+
+torch and transformers are imported by ``load`` (and the modules it uses), never at import time,
+so listing plugins stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+import modelplug
+from modelplug.errors import InvalidOptionError, ModelplugError, ProviderError
+from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
+
+__all__ = ["MODEL_OPTIONS", "capabilities", "generate", "generate_stream", "load", "option_types", "unload"]
+
+_PROVIDER: Final = "transformers"
+
+#: The model options ``load`` takes, and their types (for ``modelplug run -o key=value``).
+MODEL_OPTIONS: Final[Mapping[str, type]] = {
+    "device": str,
+    "dtype": str,
+    "tool_call_format": str,
+    "progress": bool,
+    "gguf_file": str,
+    "revision": str,
+    "trust_remote_code": bool,
+    # generation defaults, used when a call does not give them
+    "max_tokens": int,
+    "temperature": float,
+    "top_p": float,
+    "top_k": int,
+    "repetition_penalty": float,
+}
+_GENERATION_DEFAULTS: Final = frozenset({"max_tokens", "temperature", "top_p", "top_k", "repetition_penalty"})
+
+
+@modelplug.hookimpl
+def load(model_id: str, options: Mapping[str, Any]) -> Any:
+    """Load the model (see :mod:`modelplug_transformers.loading` for what ``model_id`` may name).
+
+    Raises:
+        InvalidOptionError: an unknown model option, or a bad ``device`` / ``dtype``.
+        ModelLoadError: missing files or wheel (with the install command), an unreachable hub,
+            CUDA asked for but absent, or Transformers failing to load.
+    """
+    unknown = sorted(set(options) - set(MODEL_OPTIONS))
+    if unknown:
+        raise InvalidOptionError(
+            f"unknown transformers model option(s) {unknown}; known: {', '.join(sorted(MODEL_OPTIONS))}"
+        )
+    from modelplug_transformers.loading import load_model
+
+    defaults = {k: v for k, v in options.items() if k in _GENERATION_DEFAULTS and v is not None}
+    return load_model(model_id, options, defaults)
+
+
+@modelplug.hookimpl
+def capabilities(state: Any) -> Capabilities:
+    """Streaming, usage in the stream, stop sequences, and tool calls written as text.
+
+    The tool-call format is the ``tool_call_format`` option, else the one detected from the chat
+    template, else ``"hermes"`` for templates that ignore tools (the system-prompt fallback asks for it).
+    """
+    return Capabilities(
+        streaming=True,
+        tool_calling="text",
+        tool_call_format=state.tool_call_format or state.template.tool_call_format,
+        usage_in_stream=True,
+        stop_sequences=True,
+    )
+
+
+@modelplug.hookimpl
+def option_types() -> Mapping[str, type]:
+    """The model options and their types: :data:`MODEL_OPTIONS`."""
+    return dict(MODEL_OPTIONS)
+
+
+def _prepare(state: Any, messages: list[ChatMessage], options: GenerationOptions) -> tuple[list[int], Any]:
+    from modelplug_transformers.generation import generation_config
+    from modelplug_transformers.templates import render_messages
+
+    if state.model is None:
+        raise ProviderError("the model was unloaded", provider=_PROVIDER)
+    prompt = render_messages(state.tokenizer, state.template, messages, options.tools, options.tool_choice)
+    return prompt, generation_config(state, options, len(prompt))
+
+
+@modelplug.hookimpl
+def generate(state: Any, messages: list[ChatMessage], options: GenerationOptions) -> ChatMessage:
+    """Generate the whole answer in the calling thread (same code path and text as the stream)."""
+    from modelplug_transformers.generation import run
+
+    prompt, config = _prepare(state, messages, options)
+    pieces: list[str] = []
+    try:
+        outcome = run(state, prompt, config, options.stop, pieces.append, seed=options.seed)
+    except ModelplugError:
+        raise
+    except Exception as error:
+        raise ProviderError(
+            f"generation failed: {type(error).__name__}: {error}", provider=_PROVIDER, original=error
+        ) from error
+    return ChatMessage(
+        role="assistant", content="".join(pieces), usage=outcome.usage, finish_reason=outcome.finish_reason
+    )
+
+
+@modelplug.hookimpl
+def generate_stream(
+    state: Any, messages: list[ChatMessage], options: GenerationOptions
+) -> Iterator[ChatMessageStreamDelta]:
+    """Stream the answer from a worker thread (started on the first ``next()``, joined on close).
+
+    The prompt is rendered here, so template and option errors raise before any thread starts.
+    """
+    from modelplug_transformers.generation import stream
+
+    prompt, config = _prepare(state, messages, options)
+    return stream(state, prompt, config, options.stop, seed=options.seed)
+
+
+@modelplug.hookimpl
+def unload(state: Any) -> None:
+    """Drop the model and tokenizer; free the GPU's cached memory when the model was on one."""
+    device = getattr(state, "device", "cpu")
+    state.model = None
+    state.tokenizer = None
+    if str(device).startswith("cuda"):
+        import gc
+
+        import torch
+
+        gc.collect()
+        torch.cuda.empty_cache()
