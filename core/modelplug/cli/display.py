@@ -295,6 +295,11 @@ class LiveView:
             self._started = False
             self._live.stop()
 
+    def refresh(self) -> None:
+        """Render the live region now (the refresh thread does this ``refresh_per_second`` times a second)."""
+        if self._started:
+            self._live.refresh()
+
     def __enter__(self) -> LiveView:
         return self.start()
 

@@ -81,9 +81,7 @@ def _silence_stdout() -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("prompt", required=False)
-@click.option(
-    "-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (see below for the default)."
-)
+@click.option("-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (default: see above).")
 @click.option("-s", "--system", metavar="TEXT", help="A system message sent before the prompt.")
 @click.option(
     "-o",
@@ -122,6 +120,11 @@ def run(
     The model is, first match wins: --model; $MODELPLUG_MODEL; `model = "..."` in the config
     file ($MODELPLUG_CONFIG, else <user config dir>/modelplug/config.toml, e.g.
     ~/.config/modelplug/config.toml); else transformers:default (the embedded SmolLM2 model).
+
+    \b
+    On a terminal the answer is shown live, as Markdown, with statistics on stderr at the end.
+    Piped (or with --no-live) the answer's text is written exactly as it arrives; reasoning goes
+    to stderr. Ctrl-C stops the stream and keeps the partial answer.
 
     \b
     Exit status: 0 ok, 1 model or provider error, 2 usage error, 130 interrupted (Ctrl-C).

@@ -1,0 +1,69 @@
+"""Fixtures of the command-line tests: an isolated environment, the click runner, subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+#: Variables that would change which model or config the command line picks.
+_ISOLATED = ("MODELPLUG_MODEL", "MODELPLUG_CONFIG", "MODELPLUG_DEBUG", "MODELPLUG_PLUGINS", "MODELPLUG_LOG")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No model or debug variables, and a config path that does not exist (unless a test writes it)."""
+    for name in _ISOLATED:
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("MODELPLUG_CONFIG", str(config))
+    yield config
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def responses(*items: Any) -> str:
+    """A ``-o responses=...`` argument for the replay provider."""
+    return "responses=" + json.dumps(list(items))
+
+
+def write_replay(path: Path, text: str) -> Path:
+    """A replay JSONL file holding one response that streams ``text`` word by word."""
+    words = text.split(" ")
+    chunks = [{"choices": [{"index": 0, "delta": {"content": w if i == 0 else " " + w}}]} for i, w in enumerate(words)]
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    path.write_text("".join(json.dumps(c) + "\n" for c in chunks) + '"[DONE]"\n', encoding="utf-8")
+    return path
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The current environment (already isolated by the autouse fixture) plus ``extra``."""
+    env = dict(os.environ)
+    env.update(extra)
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    return env
+
+
+def run_cli(
+    args: Sequence[str], *, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m modelplug ARGS`` in a subprocess with pipes (not a terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "modelplug", *args],
+        input=input if input is not None else "",
+        capture_output=True,
+        text=True,
+        env=env if env is not None else cli_env(),
+        timeout=timeout,
+    )

@@ -1,0 +1,183 @@
+"""The real command line in subprocesses: pipes, exit codes, stdin, SIGINT, broken pipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import modelplug
+from tests.cli.conftest import cli_env, responses, run_cli, write_replay
+
+#: 40 words, each streamed as its own delta.
+LONG = " ".join(f"word{i:02d}" for i in range(40))
+
+
+def _read_until(process: subprocess.Popen[bytes], needle: bytes, timeout: float = 30) -> bytes:
+    """Read the process's stdout until ``needle`` appears (or fail after ``timeout`` seconds)."""
+    assert process.stdout is not None
+    data = b""
+    deadline = time.monotonic() + timeout
+    while needle not in data:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {needle!r} in {data!r}"
+        ready, _, _ = select.select([process.stdout], [], [], remaining)
+        if ready:
+            chunk = os.read(process.stdout.fileno(), 4096)
+            assert chunk, f"stdout closed before {needle!r}: {data!r}"
+            data += chunk
+    return data
+
+
+def test_piped_output_is_plain_model_text(tmp_path: Path) -> None:
+    text = "Paris is the capital of **France**.\n\n```python\nprint('hi')\n```"
+    result = run_cli(["run", "-m", f"replay:{write_replay(tmp_path / 'a.jsonl', text)}", "hi"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == text
+    assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
+    assert result.stderr == ""  # stats only when stderr is a terminal (or --stats)
+
+
+def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
+    path = write_replay(tmp_path / "a.jsonl", "hello there")
+    script = shutil.which("modelplug", path=str(Path(sys.executable).parent))
+    assert script is not None
+    for command in ([script], [sys.executable, "-m", "modelplug.cli"], [sys.executable, "-m", "modelplug"]):
+        result = subprocess.run(
+            [*command, "run", "-m", f"replay:{path}", "hi"], capture_output=True, text=True, env=cli_env(), timeout=60
+        )
+        assert (result.returncode, result.stdout) == (0, "hello there"), result.stderr
+
+
+def test_json_lines_from_a_subprocess() -> None:
+    result = run_cli(["run", "-m", "replay:x", "-o", responses(LONG), "--json", "hi"])
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    text = "".join(line["choices"][0]["delta"].get("content", "") for line in lines[:-1])
+    assert text == LONG == lines[-1]["message"]["content"]
+    assert len(lines) == 42  # 40 words, the finish chunk, the result
+
+
+def test_stdin_prompt_and_stats_flag() -> None:
+    message = {"content": "ok", "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+    result = run_cli(["run", "-m", "replay:x", "-o", responses(message), "--stats"], input="a prompt\n")
+    assert (result.returncode, result.stdout) == (0, "ok")
+    assert "3 prompt + 1 completion = 4 tokens" in result.stderr
+
+
+def test_exit_codes_in_a_subprocess() -> None:
+    unknown = run_cli(["run", "-m", "nosuch:x", "hi"])
+    assert unknown.returncode == 1
+    assert "unknown provider 'nosuch'; installed providers:" in unknown.stderr and "replay" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    bad = run_cli(["run", "-m", "replay:x", "-o", "delay=soon", "hi"])
+    assert bad.returncode == 2
+    assert "delay: expected a number, got 'soon'" in bad.stderr
+
+
+def test_model_from_env_and_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "my-config.toml"
+    path = write_replay(tmp_path / "cfg.jsonl", "configured")
+    config.write_text(f"model = {json.dumps('replay:' + str(path))}\n", encoding="utf-8")
+    assert run_cli(["run", "hi"], env=cli_env(MODELPLUG_CONFIG=str(config))).stdout == "configured"
+    path = write_replay(tmp_path / "env.jsonl", "from env")
+    result = run_cli(["run", "hi"], env=cli_env(MODELPLUG_CONFIG=str(config), MODELPLUG_MODEL=f"replay:{path}"))
+    assert result.stdout == "from env"
+
+
+def test_plugins_json_and_version() -> None:
+    result = run_cli(["plugins", "--json"])
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    replay = next(p for p in listing["providers"] if p["name"] == "replay")
+    assert replay["distribution"] == "modelplug-replay" and replay["ok"] and replay["error"] is None
+    assert replay["option_types"] == {"delay": "float", "case": "str", "loop": "bool"}
+    assert "generate_stream" in replay["hooks"]
+    assert all(set(m) == {"name", "install"} for m in listing["not_installed"])
+    text = run_cli(["plugins"])
+    assert text.returncode == 0 and "replay  modelplug-replay" in text.stdout
+    version = run_cli(["--version"])
+    assert (version.returncode, version.stdout) == (0, f"modelplug {modelplug.__version__}\n")
+
+
+def test_a_broken_plugin_is_listed_with_its_error(tmp_path: Path) -> None:
+    dist = tmp_path / "site" / "modelplug_broken-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: modelplug-broken\nVersion: 0.1\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[modelplug]\nbroken = modelplug_broken_missing\n", encoding="utf-8")
+    env = cli_env(PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")]))
+    result = run_cli(["plugins", "--json"], env=env)
+    assert result.returncode == 0, result.stderr
+    broken = next(p for p in json.loads(result.stdout)["providers"] if p["name"] == "broken")
+    assert broken["ok"] is False and "ModuleNotFoundError" in broken["error"]
+    assert broken["distribution"] == "modelplug-broken" and broken["version"] == "0.1"
+    text = run_cli(["plugins"], env=env)
+    assert "broken  modelplug-broken 0.1  [failed to load]" in text.stdout
+
+
+def test_import_and_help_stay_light() -> None:
+    code = (
+        "import sys, modelplug; light = 'rich' not in sys.modules and 'click' not in sys.modules\n"
+        "from modelplug.cli import main\n"
+        "try:\n    main(['--help'], prog_name='modelplug')\nexcept SystemExit:\n    pass\n"
+        "print(light, 'rich' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert result.stdout.splitlines()[-1] == "True False"
+    assert "run" in result.stdout and "plugins" in result.stdout
+
+
+def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> None:
+    args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.2", "--stats", "hi"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelplug", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    try:
+        partial = _read_until(process, b"word02")
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    output = (partial + rest).decode()
+    assert process.returncode == 130
+    assert LONG.startswith(output) and "word02" in output and len(output) < len(LONG)
+    assert "Interrupted." in err.decode() and "interrupted" in err.decode()  # the message and the stats line
+    assert b"Traceback" not in err
+
+
+def test_broken_pipe_exits_quietly() -> None:
+    args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.05", "hi"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelplug", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    try:
+        _read_until(process, b"word01")
+        assert process.stdout is not None
+        process.stdout.close()  # like `| head -c 10`
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert err == b""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["plugins", "--help"]])
+def test_help(args: list[str]) -> None:
+    result = run_cli(args)
+    assert result.returncode == 0 and "Usage: modelplug" in result.stdout
