@@ -47,10 +47,13 @@ def parser_request(tools: Sequence[Tool], tool_choice: Any = None, model: str = 
     force calls with structured output as vLLM's server does for ``"required"`` or a named tool.
     """
     request_class = compat.chat_completion_request_class()
+    wire_tools = tools_to_openai(tools)
+    if wire_tools is None:
+        return request_class(model=model, messages=[{"role": "user", "content": ""}])
     return request_class(
         model=model,
         messages=[{"role": "user", "content": ""}],
-        tools=tools_to_openai(tools),
+        tools=wire_tools,
         tool_choice="none" if tool_choice == "none" else "auto",
     )
 
@@ -71,7 +74,7 @@ def check_parser(parser_cls: Any, tokenizer: Any, name: str) -> None:
             tokens`` for a parser meant for another model family).
     """
     try:
-        new_parser(parser_cls, tokenizer, parser_request([]))
+        new_parser(parser_cls, tokenizer)
     except Exception as error:
         raise InvalidOptionError(
             f"vLLM's tool parser {name!r} does not work with this model's tokenizer: {type(error).__name__}: {error}"
