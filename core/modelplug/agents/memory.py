@@ -126,6 +126,18 @@ def _arguments_text(call: ToolCall) -> str:
     return json.dumps(call.arguments, ensure_ascii=False)
 
 
+def _step_messages(step: Step) -> tuple[ChatMessage, ...]:
+    """The messages of one step in the full conversation (see the module docstring)."""
+    if isinstance(step, TaskStep):
+        return (ChatMessage(role="user", content=step.task),)
+    if isinstance(step, PlanningStep):
+        return ChatMessage(role="assistant", content=step.plan), ChatMessage(role="user", content=PLAN_FOLLOW_UP)
+    calls = [o for o in step.observations if o.tool_call is not None]
+    others = [o for o in step.observations if o.tool_call is None]
+    assistant = ChatMessage(role="assistant", content=step.message.content, tool_calls=step.message.tool_calls)
+    return (assistant, *(o.to_message() for o in calls + others))
+
+
 def _merge_same_roles(messages: list[ChatMessage]) -> list[ChatMessage]:
     merged: list[ChatMessage] = []
     for message in messages:
@@ -144,15 +156,19 @@ class AgentMemory:
         steps: every step so far, in order.
     """
 
-    __slots__ = ("steps", "system_prompt")
+    __slots__ = ("_rendered", "steps", "system_prompt")
 
     def __init__(self, system_prompt: str) -> None:
         self.system_prompt = system_prompt
         self.steps: list[Step] = []
+        # id(step) -> (step, its messages): steps are immutable, so each is rendered once and a
+        # step of a long run costs O(steps) pointer copies, not O(steps) new messages.
+        self._rendered: dict[int, tuple[Step, tuple[ChatMessage, ...]]] = {}
 
     def reset(self) -> None:
         """Forget every step."""
         self.steps.clear()
+        self._rendered.clear()
 
     @property
     def action_steps(self) -> list[ActionStep]:
@@ -179,19 +195,12 @@ class AgentMemory:
         if summary_mode:
             return self._summary()
         messages = [ChatMessage(role="system", content=self.system_prompt)]
+        rendered = self._rendered
         for step in self.steps:
-            if isinstance(step, TaskStep):
-                messages.append(ChatMessage(role="user", content=step.task))
-            elif isinstance(step, PlanningStep):
-                messages.append(ChatMessage(role="assistant", content=step.plan))
-                messages.append(ChatMessage(role="user", content=PLAN_FOLLOW_UP))
-            else:
-                messages.append(
-                    ChatMessage(role="assistant", content=step.message.content, tool_calls=step.message.tool_calls)
-                )
-                calls = [o for o in step.observations if o.tool_call is not None]
-                others = [o for o in step.observations if o.tool_call is None]
-                messages.extend(o.to_message() for o in calls + others)
+            cached = rendered.get(id(step))
+            if cached is None or cached[0] is not step:
+                cached = rendered[id(step)] = (step, _step_messages(step))
+            messages.extend(cached[1])
         return messages
 
     def _summary(self) -> list[ChatMessage]:
