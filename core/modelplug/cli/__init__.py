@@ -38,6 +38,7 @@ EXIT_INTERRUPTED = 130
 COMMANDS: dict[str, str] = {
     "run": "modelplug.cli.run:run",
     "plugins": "modelplug.cli.plugins:plugins",
+    "agent": "modelplug.cli.agent:agent",
 }
 
 

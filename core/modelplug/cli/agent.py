@@ -1,0 +1,214 @@
+"""``modelplug agent``: run a tool-calling agent on a task and watch it work.
+
+On a terminal the run is shown live (:class:`~modelplug.cli.agent_view.AgentView` on the
+command line's :class:`~modelplug.cli.display.LiveView`): each step's reasoning and text as they
+stream, each tool call with its arguments as they grow, the observations, and per-step TTFT and
+usage. Piped, or with ``--no-live``, the same as plain text (statistics on stderr); with ``--json``,
+the agent's events as JSON lines (:func:`modelplug.agents.event_to_dict`).
+
+Tools: ``--tool module:function`` (a typed function, an ``@tool``, or a list of them; the module may
+be a ``path/to/file.py``), or the name of a built-in tool (``calculator``: safe arithmetic;
+``current_time``: UTC clock). Without ``--tool``, the built-in tools are given. ``final_answer`` is
+always there. The model streams when its provider declares streaming (else whole answers are shown
+as they come), unless ``--no-stream``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelplug.cli import exit_with_error
+from modelplug.cli.options import parse_options, provider_option_types, resolve_model
+from modelplug.cli.run import read_prompt
+from modelplug.errors import ModelplugError
+
+__all__ = ["agent", "load_tools"]
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _import(module: str) -> Any:
+    if module.endswith(".py"):
+        path = Path(module).expanduser()
+        if not path.is_file():
+            raise click.BadParameter(f"no such file: {module!r}", param_hint="'--tool'")
+        spec = importlib.util.spec_from_file_location(f"modelplug_agent_tools_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise click.BadParameter(f"cannot import {module!r}", param_hint="'--tool'")
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        return loaded
+    return importlib.import_module(module)
+
+
+def load_tools(references: tuple[str, ...]) -> list[Any]:
+    """The tools named by ``--tool`` values: built-in names, or ``module:attribute`` (a dotted
+    attribute path; the module may be a ``.py`` file). An attribute holding a list or tuple gives
+    all of its tools. No ``--tool`` gives the built-in tools.
+
+    Raises:
+        click.BadParameter: an unknown built-in name, a module that fails to import, a missing attribute.
+    """
+    from modelplug.agents import BUILTIN_TOOLS
+
+    if not references:
+        return list(BUILTIN_TOOLS.values())
+    tools: list[Any] = []
+    for reference in references:
+        if reference in BUILTIN_TOOLS:
+            tools.append(BUILTIN_TOOLS[reference])
+            continue
+        module_name, sep, attribute = reference.rpartition(":")
+        if not sep or not module_name or not attribute:
+            known = ", ".join(BUILTIN_TOOLS)
+            raise click.BadParameter(
+                f"{reference!r} is neither a built-in tool ({known}) nor 'module:function'", param_hint="'--tool'"
+            )
+        try:
+            value = _import(module_name)
+        except click.BadParameter:
+            raise
+        except Exception as error:
+            raise click.BadParameter(
+                f"cannot import {module_name!r}: {type(error).__name__}: {error}", param_hint="'--tool'"
+            ) from error
+        for part in attribute.split("."):
+            if not hasattr(value, part):
+                raise click.BadParameter(f"{module_name!r} has no attribute {attribute!r}", param_hint="'--tool'")
+            value = getattr(value, part)
+        tools.extend(value if isinstance(value, (list, tuple)) else [value])
+    return tools
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("task", required=False)
+@click.option("-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (default: as for run).")
+@click.option(
+    "-o",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A model option passed to load_model(SPEC, KEY=VALUE, ...); repeatable.",
+)
+@click.option(
+    "-t",
+    "--tool",
+    "tool_refs",
+    multiple=True,
+    metavar="MODULE:FUNCTION",
+    help="A tool: 'module:function', 'path/file.py:function', or a built-in (calculator, current_time); "
+    "repeatable. Default: the built-in tools.",
+)
+@click.option("--max-steps", type=click.IntRange(min=1), default=10, show_default=True, metavar="N", help="Most steps.")
+@click.option("--plan", "planning_interval", type=click.IntRange(min=1), metavar="N", help="Plan every N steps.")
+@click.option("--instructions", metavar="TEXT", help="Text added to the agent's system prompt.")
+@click.option("--max-tokens", type=click.IntRange(min=1), metavar="N", help="Most completion tokens per step.")
+@click.option("--temperature", type=click.FloatRange(min=0.0), metavar="T", help="Sampling temperature (0: greedy).")
+@click.option("--json", "as_json", is_flag=True, help="The agent's events as JSON lines.")
+@click.option("--no-live", is_flag=True, help="Plain text even on a terminal.")
+@click.option("--no-stream", is_flag=True, help="Ask for whole answers instead of streaming them.")
+@click.option(
+    "--stats/--no-stats", default=None, help="Per-step statistics on stderr in plain mode (default: on a tty)."
+)
+@click.pass_context
+def agent(
+    ctx: click.Context,
+    task: str | None,
+    spec: str | None,
+    options: tuple[str, ...],
+    tool_refs: tuple[str, ...],
+    max_steps: int,
+    planning_interval: int | None,
+    instructions: str | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    as_json: bool,
+    no_live: bool,
+    no_stream: bool,
+    stats: bool | None,
+) -> None:
+    """Run a tool-calling agent on TASK (read from stdin when missing or '-') and show it work.
+
+    \b
+    Examples:
+      modelplug agent "What is 17 * 23 + 4?"
+      modelplug agent "What time is it in UTC?" -m litellm:openai/gpt-4o-mini
+      modelplug agent "Weather in Paris?" --tool mytools.py:weather --max-steps 5 --json
+
+    \b
+    On a terminal: the model's reasoning and text as they stream, each tool call's arguments as
+    they grow, the observations, and each step's TTFT and token usage. Exit status as for run.
+    """
+    from modelplug.agents import ToolCallingAgent
+    from modelplug.model import load_model, parse_spec
+
+    text = read_prompt(task)
+    tools = load_tools(tool_refs)
+    spec, source = resolve_model(spec)
+    note = None if source == "--model" else f"(model {spec!r} from {source})"
+    try:
+        provider, model_id = parse_spec(spec)
+        types = provider_option_types(provider, model_id) if options else None
+    except ModelplugError as error:
+        exit_with_error(ctx, error, note)
+    model_options = parse_options(options, types)
+    generation: dict[str, Any] = {}
+    if max_tokens is not None:
+        generation["max_tokens"] = max_tokens
+    if temperature is not None:
+        generation["temperature"] = temperature
+    try:
+        model = load_model(spec, **model_options)
+    except ModelplugError as error:
+        exit_with_error(ctx, error, note)
+    with model:
+        runner = ToolCallingAgent(
+            model,
+            tools,
+            stream_outputs=model.capabilities.streaming and not no_stream,
+            max_steps=max_steps,
+            planning_interval=planning_interval,
+            instructions=instructions,
+            generation_options=generation,
+        )
+        live = not (as_json or no_live) and _isatty(sys.stdout)
+        show_stats = stats if stats is not None else _isatty(sys.stderr)
+        events = runner.run(text, stream=True)
+        try:
+            with _make_view(as_json, live, show_stats, max_steps) as view:
+                for event in events:
+                    view.handle(event)
+        finally:
+            events.close()
+
+
+def _make_view(as_json: bool, live: bool, show_stats: bool, max_steps: int) -> Any:
+    from modelplug.cli.agent_view import AgentView, JsonEventsView
+
+    if as_json:
+        return JsonEventsView(sys.stdout)
+    if live:
+        from modelplug.cli.display import LiveView
+
+        return AgentView(LiveView(), live=True, max_steps=max_steps)
+    from modelplug.cli.plain import PlainView
+
+    return AgentView(
+        PlainView(sys.stdout, sys.stderr, show_stats=show_stats),
+        live=False,
+        err=sys.stderr,
+        show_stats=show_stats,
+        max_steps=max_steps,
+    )

@@ -1,0 +1,187 @@
+"""``modelplug agent``: plain transcript, JSON lines, tools from modules and files, and the live view
+on a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from tests.cli.screen import render_screen
+
+from modelplug.cli import main
+
+SCRIPT = [
+    {
+        "content": "Let me **compute** this.",
+        "reasoning_content": "Use the calculator.",
+        "tool_calls": [{"id": "c1", "function": {"name": "calculator", "arguments": {"expression": "17*23+4"}}}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 12},
+    },
+    {
+        "tool_calls": [{"id": "c2", "function": {"name": "final_answer", "arguments": {"answer": "395"}}}],
+        "usage": {"prompt_tokens": 80, "completion_tokens": 6},
+    },
+]
+
+
+def responses(items: list[Any]) -> str:
+    return "responses=" + json.dumps(items)
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("MODELPLUG_MODEL", "MODELPLUG_DEBUG", "MODELPLUG_PLUGINS", "MODELPLUG_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MODELPLUG_CONFIG", str(tmp_path / "missing.toml"))
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(main, ["agent", *args], catch_exceptions=False)
+
+
+def test_plain_transcript() -> None:
+    result = invoke("What is 17*23+4?", "-m", "replay:x", "-o", responses(SCRIPT), "--stats")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "== Step 1 ==",
+        "Let me **compute** this.",
+        'tool call: calculator {"expression": "17*23+4"}',
+        "[calculator → observation]",
+        "395",
+        "== Step 2 ==",
+        'tool call: final_answer {"answer": "395"}',
+        "[final answer]",
+        "395",
+    ]
+    assert "Use the calculator." in result.stderr  # reasoning is not the answer
+    assert "step 1: TTFT" in result.stderr and "50 prompt + 12 completion = 62 tokens" in result.stderr
+    assert "130 prompt + 18 completion = 148 tokens" in result.stderr  # the run total
+
+
+def test_json_lines_are_the_events() -> None:
+    result = invoke("What is 17*23+4?", "-m", "replay:x", "-o", responses(SCRIPT), "--json")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    types = [e["type"] for e in events if e["type"] != "model_delta"]
+    assert types == [
+        "step_start", "model_output", "tool_call", "tool_result", "action_step",
+        "step_start", "model_output", "tool_call", "tool_result", "action_step",
+        "final_answer",
+    ]  # fmt: skip
+    deltas = [e["delta"] for e in events if e["type"] == "model_delta"]
+    assert "".join(d.get("content", "") for d in deltas) == "Let me **compute** this."
+    assert events[-1] == {
+        "type": "final_answer",
+        "answer": "395",
+        "step_number": 2,
+        "usage": {"prompt_tokens": 130, "completion_tokens": 18, "total_tokens": 148},
+    }
+
+
+def test_planning_and_the_step_limit() -> None:
+    looping = {"tool_calls": [{"id": "c", "function": {"name": "current_time", "arguments": {}}}]}
+    script = ["1. look at the clock", looping, "It is late."]
+    result = invoke("Time?", "-m", "replay:x", "-o", responses(script), "--max-steps", "1", "--plan", "1", "--json")
+    assert result.exit_code == 0, result.output
+    types = [json.loads(line)["type"] for line in result.stdout.splitlines()]
+    assert [t for t in types if t not in ("model_delta", "model_output")] == [
+        "step_start", "planning_step",
+        "step_start", "tool_call", "tool_result", "action_step",
+        "max_steps_reached", "step_start", "action_step",
+        "final_answer",
+    ]  # fmt: skip
+    plain = invoke("Time?", "-m", "replay:x", "-o", responses(script), "--max-steps", "1", "--plan", "1")
+    assert "== Plan (before step 1) ==" in plain.stdout
+    assert "== Final answer (step limit 1 reached) ==" in plain.stdout
+    assert "[step limit]" in plain.stdout and "It is late." in plain.stdout
+
+
+def test_tools_from_a_file_and_builtins(tmp_path: Path) -> None:
+    module = tmp_path / "mytools.py"
+    module.write_text(
+        "def shout(text: str) -> str:\n    '''Upper-case text.'''\n    return text.upper()\n", encoding="utf-8"
+    )
+    script = [
+        {"tool_calls": [{"id": "c1", "function": {"name": "shout", "arguments": {"text": "hi"}}}]},
+        {"tool_calls": [{"id": "c2", "function": {"name": "calculator", "arguments": {"expression": "1+1"}}}]},
+        "Done.",
+    ]
+    args = ["Go", "-m", "replay:x", "-o", responses(script), "--tool", f"{module}:shout", "--tool", "calculator"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "[shout → observation]\nHI" in result.stdout
+    assert "[calculator → observation]\n2" in result.stdout
+
+
+def test_a_tool_from_an_importable_module() -> None:
+    script = [{"tool_calls": [{"id": "c1", "function": {"name": "calculator", "arguments": {"expression": "6*7"}}}]}]
+    result = invoke("Go", "-m", "replay:x", "-o", responses([*script, "42"]), "--tool", "modelplug.agents:calculator")
+    assert result.exit_code == 0, result.output
+    assert "[calculator → observation]\n42" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("reference", "needle"),
+    [
+        ("nonsense", "neither a built-in tool"),
+        ("no_such_module_xyz:f", "cannot import 'no_such_module_xyz'"),
+        ("modelplug.agents:nothing_here", "has no attribute 'nothing_here'"),
+        ("/no/such/file.py:f", "no such file"),
+    ],
+)
+def test_bad_tools_are_usage_errors(reference: str, needle: str) -> None:
+    result = CliRunner().invoke(main, ["agent", "Go", "-m", "replay:x", "-o", responses(["x"]), "--tool", reference])
+    assert result.exit_code == 2
+    assert needle in result.stderr
+
+
+def test_a_model_that_does_not_stream_is_shown_whole() -> None:
+    result = invoke(
+        "Hi", "-m", "replay:x", "-o", responses(["Hello there."]), "-o", 'capabilities={"streaming": false}'
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["== Step 1 ==", "Hello there.", "[final answer]", "Hello there."]
+
+
+def test_model_errors_exit_1() -> None:
+    result = CliRunner().invoke(main, ["agent", "Go", "-m", "replay:x", "-o", responses([SCRIPT[0]])])
+    assert result.exit_code == 1
+    assert "exhausted" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_live_view_on_a_terminal() -> None:
+    import pty
+
+    args = ["agent", "What is 17*23+4?", "-m", "replay:x", "-o", responses(SCRIPT), "-o", "delay=0.02"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on the terminal
+        os.environ.update(COLUMNS="90", LINES="30")
+        os.execv(sys.executable, [sys.executable, "-m", "modelplug", *args])
+    output = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        output += data
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    screen = render_screen(output.decode("utf-8", errors="replace"))
+    text = "\n".join(screen)
+    assert screen[0].startswith("Step 1 ─")
+    assert "Use the calculator." in text and "Let me compute this." in text  # Markdown rendered
+    assert '» calculator {"expression": "17*23+4"}' in text
+    assert "calculator → observation" in text and "│ 395" in text
+    assert any(line.startswith("step 1: TTFT") and "50 prompt + 12 completion = 62 tokens" in line for line in screen)
+    assert any(line.startswith("Step 2 ─") for line in screen)
+    assert "final_answer → observation" not in text  # shown once, as the final answer
+    assert "final answer" in text
+    assert screen[-1].startswith("130 prompt + 18 completion = 148 tokens")
