@@ -77,6 +77,17 @@ def test_a_tool_without_implementation_is_refused(value: Any) -> None:
         as_function_tool(value)
 
 
+def test_async_functions_are_refused() -> None:
+    async def fetch(url: str) -> str:
+        """Fetch a page."""
+        return url
+
+    with pytest.raises(InvalidOptionError, match="'fetch' is async"):
+        as_function_tool(fetch)
+    with pytest.raises(InvalidOptionError, match="'fetch' is async"):
+        as_function_tool((Tool("fetch"), fetch))
+
+
 def test_varargs_functions_are_refused() -> None:
     def anything(*args: Any) -> None:
         """Takes anything."""

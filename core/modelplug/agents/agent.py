@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, overload
 
@@ -106,7 +106,8 @@ class ToolCallingAgent:
             as a non-streaming provider, see :mod:`modelplug.agents.callable_model`). Models the
             agent builds are closed by :meth:`close`.
         tools: typed functions, :func:`~modelplug.agents.tool` objects, or ``(Tool, function)``
-            pairs. ``final_answer`` is added unless a tool of that name is given.
+            pairs. ``final_answer`` is added unless a tool of that name is given; either way, a
+            successful call of ``final_answer`` ends the run with the value it returns.
         stream_outputs: stream each model answer and yield its deltas as they arrive.
         max_steps: the most action steps before the agent asks for the answer without tools.
         planning_interval: run a planning step before action step 1 and every this many steps
@@ -191,7 +192,7 @@ class ToolCallingAgent:
     def run(self, task: str, *, stream: Literal[False] = False, reset: bool = True) -> Any: ...
 
     @overload
-    def run(self, task: str, *, stream: Literal[True], reset: bool = True) -> Iterator[AgentEvent]: ...
+    def run(self, task: str, *, stream: Literal[True], reset: bool = True) -> Generator[AgentEvent, None, None]: ...
 
     def run(self, task: str, *, stream: bool = False, reset: bool = True) -> Any:
         """Solve ``task``.
@@ -219,7 +220,7 @@ class ToolCallingAgent:
                 answer = event.answer
         return answer
 
-    def _run(self, task: str, reset: bool) -> Iterator[AgentEvent]:
+    def _run(self, task: str, reset: bool) -> Generator[AgentEvent, None, None]:
         if reset:
             self.memory.reset()
         self.memory.steps.append(TaskStep(task))
