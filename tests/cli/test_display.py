@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import fcntl
 import io
-import os
-import pty
-import select
-import struct
 import sys
-import termios
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,8 +15,8 @@ from rich.markdown import Markdown
 from modelplug.cli.display import LiveView, TextBuffer
 from modelplug.cli.stats import StreamStats
 from modelplug.types import ChatMessageStreamDelta, ToolCallDelta, Usage
-from tests.cli.conftest import cli_env, responses
-from tests.cli.screen import render_screen
+from tests.cli.conftest import responses
+from tests.cli.terminal import collect, render_screen, spawn
 
 WIDTH, HEIGHT = 60, 16
 ANSWER = """# Capitals
@@ -183,49 +176,11 @@ def test_blocks_and_messages_for_agents() -> None:
 # -- modelplug run in a pseudo-terminal ------------------------------------------------------------
 
 
-def _spawn(args: list[str]) -> tuple[int, int]:
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: a terminal of HEIGHT x WIDTH
-        try:
-            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT + 8, WIDTH, 0, 0))
-            env = cli_env(TERM="xterm-256color")
-            for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
-                env.pop(name, None)
-            os.execve(sys.executable, [sys.executable, "-m", "modelplug", *args], env)
-        finally:
-            os._exit(127)
-    return pid, fd
-
-
-def _collect(pid: int, fd: int, *, interrupt_after: bytes | None = None, timeout: float = 60) -> tuple[int, str]:
-    data = b""
-    sent = False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if interrupt_after is not None and not sent and interrupt_after in data:
-            os.write(fd, b"\x03")  # Ctrl-C, delivered by the terminal as SIGINT
-            sent = True
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            data += chunk
-    else:
-        os.kill(pid, 9)
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), data.decode("utf-8", "replace")
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_run_in_a_terminal_shows_the_answer_live_then_stats() -> None:
     message = {"content": ANSWER, "usage": {"prompt_tokens": 8, "completion_tokens": 30}}
-    pid, fd = _spawn(["run", "-m", "replay:x", "-o", responses(message), "-o", "delay=0.01", "hi"])
-    code, output = _collect(pid, fd)
+    pid, fd = spawn(["run", "-m", "replay:x", "-o", responses(message), "-o", "delay=0.01", "hi"])
+    code, output = collect(pid, fd)
     screen = render_screen(output)
     assert code == 0, output
     assert _contains(screen, _markdown_lines(ANSWER)), "\n".join(screen)
@@ -236,8 +191,8 @@ def test_run_in_a_terminal_shows_the_answer_live_then_stats() -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_ctrl_c_in_a_terminal_keeps_the_partial_answer_and_exits_130() -> None:
     words = " ".join(f"w{i:02d}" for i in range(60))
-    pid, fd = _spawn(["run", "-m", "replay:x", "-o", responses(words), "-o", "delay=0.1", "hi"])
-    code, output = _collect(pid, fd, interrupt_after=b"w03")
+    pid, fd = spawn(["run", "-m", "replay:x", "-o", responses(words), "-o", "delay=0.1", "hi"])
+    code, output = collect(pid, fd, interrupt_after=b"w03")
     screen = render_screen(output)
     assert code == 130, output
     text = " ".join(line for line in screen if line.startswith("w"))

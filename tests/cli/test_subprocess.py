@@ -181,3 +181,12 @@ def test_broken_pipe_exits_quietly() -> None:
 def test_help(args: list[str]) -> None:
     result = run_cli(args)
     assert result.returncode == 0 and "Usage: modelplug" in result.stdout
+
+
+def test_stats_on_a_shared_stdout_start_on_their_own_line() -> None:
+    args = [sys.executable, "-m", "modelplug", "run", "-m", "replay:x", "-o", responses("Hello"), "--stats", "hi"]
+    result = subprocess.run(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env(), timeout=60
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("Hello\nTTFT ")

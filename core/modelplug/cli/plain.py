@@ -24,6 +24,7 @@ the answer); complete tool calls are written to ``out`` after the text, one line
 from __future__ import annotations
 
 import json
+import os
 from typing import IO, Any
 
 from modelplug.cli.stats import StreamStats, usage_to_dict
@@ -44,6 +45,13 @@ def _isatty(stream: IO[str]) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
+        return False
+
+
+def _same_file(a: IO[str], b: IO[str]) -> bool:
+    try:
+        return os.path.samestat(os.fstat(a.fileno()), os.fstat(b.fileno()))
+    except (AttributeError, OSError, ValueError):  # not real files (e.g. under a test runner)
         return False
 
 
@@ -111,6 +119,8 @@ class PlainView:
             self.out.flush()
             self._last = "\n"
         if stats is not None and self.show_stats:
+            if self._last and self._last != "\n" and _same_file(self.out, self.err):
+                self.err.write("\n")  # `2>&1`: keep the statistics off the answer's last line
             self.err.write(stats.format() + "\n")
             self.err.flush()
 

@@ -1,15 +1,26 @@
-"""A tiny terminal emulator for the live-view tests: enough of VT100 for what rich's ``Live`` writes.
+"""Terminals for the live-view tests: a pseudo-terminal to run the command in, and a tiny emulator
+(enough of VT100 for what rich's ``Live`` writes) to see the final screen.
 
-It keeps every line ever written (an endless scroll-back) and understands carriage return, line
+The emulator keeps every line ever written (an endless scroll-back) and understands carriage return, line
 feed, cursor up/down/forward/back, erase in line and SGR / mode sequences (ignored), so the final
 "screen" is what a user would see after the command ends.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import re
+import select
+import struct
+import sys
+import termios
+import time
 
-__all__ = ["render_screen", "strip_ansi"]
+from tests.cli.conftest import cli_env
+
+__all__ = ["collect", "render_screen", "spawn", "strip_ansi"]
 
 _ESCAPE = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])|\x1b\][^\x07]*\x07|\x1b[()][0-9A-Za-z]")
 
@@ -71,3 +82,45 @@ def render_screen(data: str) -> list[str]:
     while text and not text[-1]:
         text.pop()
     return text
+
+
+def spawn(args: list[str], *, rows: int = 24, columns: int = 60) -> tuple[int, int]:
+    """Start ``python -m modelplug ARGS`` in a new pseudo-terminal of ``rows`` x ``columns``;
+    return ``(pid, master fd)``."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal of HEIGHT x WIDTH
+        try:
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+            env = cli_env(TERM="xterm-256color")
+            for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+                env.pop(name, None)
+            os.execve(sys.executable, [sys.executable, "-m", "modelplug", *args], env)
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+def collect(pid: int, fd: int, *, interrupt_after: bytes | None = None, timeout: float = 60) -> tuple[int, str]:
+    """Read the terminal until the child ends; type Ctrl-C once ``interrupt_after`` has appeared.
+    Return ``(exit status, everything written)``."""
+    data = b""
+    sent = False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if interrupt_after is not None and not sent and interrupt_after in data:
+            os.write(fd, b"\x03")  # Ctrl-C, delivered by the terminal as SIGINT
+            sent = True
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+    else:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), data.decode("utf-8", "replace")
