@@ -4,14 +4,13 @@ on a real pseudo-terminal."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tests.cli.screen import render_screen
+from tests.cli.terminal import collect, render_screen, spawn, strip_ansi
 
 from modelplug.cli import main
 
@@ -156,25 +155,10 @@ def test_model_errors_exit_1() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_live_view_on_a_terminal() -> None:
-    import pty
-
     args = ["agent", "What is 17*23+4?", "-m", "replay:x", "-o", responses(SCRIPT), "-o", "delay=0.02"]
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command on the terminal
-        os.environ.update(COLUMNS="90", LINES="30")
-        os.execv(sys.executable, [sys.executable, "-m", "modelplug", *args])
-    output = b""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        output += data
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    screen = render_screen(output.decode("utf-8", errors="replace"))
+    status, output = collect(*spawn(args, rows=30, columns=90))
+    assert status == 0, output
+    screen = render_screen(output)
     text = "\n".join(screen)
     assert screen[0].startswith("Step 1 ─")
     assert "Use the calculator." in text and "Let me compute this." in text  # Markdown rendered
@@ -185,3 +169,12 @@ def test_live_view_on_a_terminal() -> None:
     assert "final_answer → observation" not in text  # shown once, as the final answer
     assert "final answer" in text
     assert screen[-1].startswith("130 prompt + 18 completion = 148 tokens")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_ctrl_c_stops_the_run_and_exits_130() -> None:
+    slow = [{"content": "word " * 200, "tool_calls": []}]
+    args = ["agent", "Go", "-m", "replay:x", "-o", responses(slow), "-o", "delay=0.02"]
+    status, output = collect(*spawn(args, rows=30, columns=90), interrupt_after=b"word word word")
+    assert status == 130
+    assert "Interrupted." in strip_ansi(output)

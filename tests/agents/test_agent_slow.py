@@ -1,0 +1,78 @@
+"""The embedded model (SmolLM2-135M on the CPU) runs an agent end to end.
+
+A 135M model calls tools poorly: the test checks that the run streams, ends within its step limit
+with an answer, and accounts its usage exactly, not what the answer is.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from tests.agents.conftest import needs_toolcalls
+
+from modelplug.agents import (
+    ActionStepEnd,
+    FinalAnswer,
+    ModelDelta,
+    StepStart,
+    ToolCallingAgent,
+    ToolResult,
+    calculator,
+    current_time,
+)
+from modelplug.types import Usage
+
+pytestmark = [
+    pytest.mark.slow,
+    needs_toolcalls,
+    pytest.mark.skipif(
+        importlib.util.find_spec("modelplug_transformers") is None, reason="modelplug-transformers is not installed"
+    ),
+]
+
+MAX_STEPS = 3
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    import modelplug
+
+    model = modelplug.load_model("transformers:default")
+    yield model
+    model.close()
+
+
+def test_embedded_model_runs_an_agent_to_the_end(embedded) -> None:
+    agent = ToolCallingAgent(
+        embedded,
+        [calculator, current_time],
+        stream_outputs=True,
+        max_steps=MAX_STEPS,
+        generation_options={"max_tokens": 48, "temperature": 0.0},
+    )
+    events = list(agent.run("What is 6 * 7? Use the calculator tool.", stream=True))
+
+    final = events[-1]
+    assert isinstance(final, FinalAnswer)
+    assert sum(isinstance(e, ModelDelta) for e in events) > 3  # streamed
+    starts = [e for e in events if isinstance(e, StepStart)]
+    assert starts and starts[0].kind == "action"
+    action_ends = [e for e in events if isinstance(e, ActionStepEnd) and e.kind == "action"]
+    assert 1 <= len(action_ends) <= MAX_STEPS
+    ends = [e for e in events if isinstance(e, ActionStepEnd)]
+    assert ends[-1].final and all(e.usage is not None and e.usage.completion_tokens <= 48 for e in ends)
+    assert all(e.ttft_s is not None and e.ttft_s <= e.duration_s for e in ends)
+    assert final.usage == sum((e.usage for e in ends), Usage())  # the total is the sum of the steps
+    for result in (e for e in events if isinstance(e, ToolResult)):
+        assert result.observation  # whatever it called, the model was told something
+
+
+def test_embedded_model_without_streaming(embedded) -> None:
+    agent = ToolCallingAgent(
+        embedded, [calculator], max_steps=2, generation_options={"max_tokens": 32, "temperature": 0.0}
+    )
+    events = list(agent.run("Say hello.", stream=True))
+    assert isinstance(events[-1], FinalAnswer)
+    assert not any(isinstance(e, ModelDelta) for e in events)
+    assert len([e for e in events if isinstance(e, ActionStepEnd)]) <= 3
