@@ -63,7 +63,7 @@ def _view() -> tuple[LiveView, io.StringIO, io.StringIO]:
 
 @given(st.lists(st.text(alphabet="ab\n`~ ", max_size=12), max_size=40), st.integers(1, 50))
 def test_tail_is_a_line_aligned_suffix(pieces: list[str], limit: int) -> None:
-    buffer = TextBuffer(track_fences=True)
+    buffer = TextBuffer(markdown=True)
     for piece in pieces:
         buffer.append(piece)
     whole = "".join(pieces)
@@ -76,7 +76,7 @@ def test_tail_is_a_line_aligned_suffix(pieces: list[str], limit: int) -> None:
 
 @given(st.lists(st.sampled_from(["```py\n", "```\n", "~~~\n", "code\n", "text ", "``", "`\n", "\n"]), max_size=30))
 def test_fence_state_matches_a_whole_text_scan(pieces: list[str]) -> None:
-    buffer = TextBuffer(track_fences=True)
+    buffer = TextBuffer(markdown=True)
     for piece in pieces:
         buffer.append(piece)
     whole = "".join(pieces)
@@ -90,6 +90,28 @@ def test_fence_state_matches_a_whole_text_scan(pieces: list[str]) -> None:
         elif marker is not None and line.rstrip() and set(line.rstrip()) == {marker[0]} and run >= len(marker):
             fence = marker = None
         assert buffer.fence_at(offset) == fence, (whole, offset)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["```\n", "~~~~\n", "text", " more", "\n", "\n\n", "1. item\n", "  indented\n", "# h\n"]),
+        max_size=40,
+    )
+)
+def test_blocks_and_the_last_block_make_up_the_text(pieces: list[str]) -> None:
+    buffer = TextBuffer(markdown=True)
+    offsets = []
+    for piece in pieces:
+        buffer.append(piece)
+        offsets.append(buffer.block_start)
+        assert "".join(buffer.blocks) + buffer.last_block() == buffer.text()
+        assert len("".join(buffer.blocks)) == buffer.block_start
+    for block in buffer.blocks:
+        assert block.strip() and block.endswith("\n\n")  # split at a blank line, never empty
+        assert not block[:1].isspace() or block is buffer.blocks[0]
+    starts = [sum(len(b) for b in buffer.blocks[:i]) for i in range(1, len(buffer.blocks) + 1)]
+    assert all(buffer.fence_at(start) is None for start in starts)  # never inside a code fence
+    assert offsets == sorted(offsets)
 
 
 # -- LiveView in process ---------------------------------------------------------------------------
@@ -140,6 +162,33 @@ def test_live_region_renders_only_the_last_screenful() -> None:
     assert frame.count("\n") <= HEIGHT
     view.finish()
     assert render_screen(out.getvalue())[-1] == "line 299"
+
+
+def _parsed_chars_per_char(paragraphs: int) -> float:
+    """Characters the view parses as Markdown, per character of the answer, when it renders after
+    every delta of an answer of ``paragraphs`` paragraphs."""
+    view, _, _ = _view()
+    parsed = 0
+    factory = view._markdown
+
+    def counting(text: str) -> object:
+        nonlocal parsed
+        parsed += len(text)
+        return factory(text)
+
+    view._markdown = counting  # type: ignore[assignment]
+    text = "".join(f"Paragraph {i} has *some* words in it, enough to wrap.\n\n" for i in range(paragraphs))
+    view.start()
+    for delta in _pieces(text, 6):
+        view.update(delta)
+        view.refresh()
+    view.stop()
+    return (parsed - len(text)) / len(text)  # without the one full render at the end
+
+
+def test_live_rendering_work_is_linear_in_the_answer() -> None:
+    short, long = _parsed_chars_per_char(30), _parsed_chars_per_char(300)
+    assert long <= short * 1.1, (short, long)  # constant work per character, whatever the length
 
 
 def test_a_tail_inside_a_code_fence_renders_as_code() -> None:

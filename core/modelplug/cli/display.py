@@ -20,8 +20,10 @@ line back.
 from __future__ import annotations
 
 import bisect
+import copy
 import json
 import threading
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
@@ -44,16 +46,39 @@ _BLOCK_STYLES = {"observation": "green", "error": "red", "tool": "cyan", "plan":
 class TextBuffer:
     """Append-only text with the cost of reading its last ``k`` characters in O(k).
 
-    With ``track_fences``, it also records where Markdown code fences (```` ``` ```` / ``~~~``) open
-    and close, in O(length) overall, so :meth:`fence_at` can tell whether an offset lies in a fence.
+    With ``markdown=True`` it also follows the Markdown structure as the text arrives, in O(length)
+    overall: where code fences (```` ``` ```` / ``~~~``) open and close (:meth:`fence_at`), and the
+    completed top-level blocks (:attr:`blocks`: the text is split at a blank line followed by an
+    unindented line outside a fence, except before an ordered-list item, whose numbering depends on
+    the items before it). A view renders each completed block once and only the growing last one
+    (:meth:`last_block`) again and again.
     """
 
-    __slots__ = ("_fence", "_fence_offsets", "_fence_states", "_line", "_line_start", "length", "parts", "track_fences")
+    __slots__ = (
+        "_blank",
+        "_block_lines",
+        "_fence",
+        "_fence_offsets",
+        "_fence_states",
+        "_has_text",
+        "_line",
+        "_line_start",
+        "block_start",
+        "blocks",
+        "length",
+        "markdown",
+        "parts",
+    )
 
-    def __init__(self, *, track_fences: bool = False) -> None:
+    def __init__(self, *, markdown: bool = False) -> None:
         self.parts: list[str] = []
         self.length = 0
-        self.track_fences = track_fences
+        self.markdown = markdown
+        self.blocks: list[str] = []  # completed top-level blocks (markdown only); append-only
+        self.block_start = 0  # where the last, growing block starts
+        self._block_lines: list[str] = []  # its completed lines
+        self._has_text = False  # whether they hold more than blank lines
+        self._blank = False  # whether the last completed line was blank
         self._line: list[str] = []  # the current (unfinished) line
         self._line_start = 0
         self._fence: str | None = None  # the opening line of the fence we are in
@@ -64,22 +89,34 @@ class TextBuffer:
         """Add ``text`` at the end (amortised O(len(text)))."""
         self.parts.append(text)
         self.length += len(text)
-        if self.track_fences:
-            self._scan(text)
-
-    def _scan(self, text: str) -> None:
+        if not self.markdown:
+            return
         if "\n" not in text:
             self._line.append(text)
             return
         pieces = text.split("\n")
         self._line.append(pieces[0])
         for piece in pieces[1:]:
-            line = "".join(self._line)
-            self._line_start += len(line) + 1
-            self._end_line(line)
+            self._end_line("".join(self._line))
             self._line = [piece]
 
     def _end_line(self, line: str) -> None:
+        first = line[:1]
+        if (
+            self._blank
+            and self._has_text
+            and self._fence is None
+            and first not in ("", " ", "\t")
+            and not first.isdigit()
+        ):
+            self.blocks.append("\n".join(self._block_lines) + "\n")
+            self._block_lines = []
+            self._has_text = False
+            self.block_start = self._line_start
+        self._block_lines.append(line)
+        self._blank = not line.strip()
+        self._has_text = self._has_text or not self._blank
+        self._line_start += len(line) + 1
         stripped = line.lstrip(" ")
         if len(line) - len(stripped) > 3 or stripped[:3] not in ("```", "~~~"):
             return
@@ -93,6 +130,13 @@ class TextBuffer:
             self._fence = None
         self._fence_offsets.append(self._line_start)
         self._fence_states.append(self._fence)
+
+    def last_block(self) -> str:
+        """The text of the growing last block (O(its length)); markdown only."""
+        partial = "".join(self._line)
+        if not self._block_lines:
+            return partial
+        return "\n".join(self._block_lines) + "\n" + partial
 
     def tail(self, limit: int) -> tuple[int, str]:
         """``(offset, text)``: about the last ``limit`` characters, starting at a line start when
@@ -180,14 +224,55 @@ def _pretty_arguments(raw: str) -> str:
         return raw
 
 
+def _blank(line: list[Segment]) -> bool:
+    return all(not segment.text.strip() for segment in line)
+
+
+def _trim(lines: list[list[Segment]]) -> list[list[Segment]]:
+    """``lines`` without blank lines at either end (blocks are joined with one blank line)."""
+    start, end = 0, len(lines)
+    while start < end and _blank(lines[start]):
+        start += 1
+    while end > start and _blank(lines[end - 1]):
+        end -= 1
+    return lines[start:end]
+
+
+class _MarkdownFactory:
+    """Builds rich ``Markdown`` renderables with one shared markdown-it parser: rich builds a new
+    parser for every ``Markdown`` (about 0.25 ms), which a live view would pay on every refresh."""
+
+    def __init__(self) -> None:
+        self._template = Markdown("")
+        self._parser: Any = None
+        if hasattr(self._template, "parsed"):  # rich's layout since 10.x; else build Markdown as usual
+            from markdown_it import MarkdownIt
+
+            self._parser = MarkdownIt().enable("strikethrough").enable("table")
+
+    def __call__(self, text: str) -> Markdown:
+        if self._parser is None:
+            return Markdown(text)
+        markdown = copy.copy(self._template)
+        markdown.markup = text
+        markdown.parsed = self._parser.parse(text)
+        return markdown
+
+
 class _Frame:
-    """The live region's renderable: the tail of the current message (cached between changes)
-    and the status spinner."""
+    """The live region's renderable: the tail of the current message and the status spinner.
+
+    The rendered lines are cached until the message changes. In Markdown mode each completed
+    block (:attr:`TextBuffer.blocks`) is rendered once and kept while it is on screen; a refresh
+    renders only the growing last block, plus older blocks until the screen is full.
+    """
 
     def __init__(self, view: LiveView) -> None:
         self.view = view
         self._key: tuple[int, int, int] | None = None
         self._lines: list[list[Segment]] = []
+        self._blocks: dict[int, list[list[Segment]]] = {}
+        self._blocks_of: tuple[TextBuffer, int] | None = None  # the buffer and width they were rendered for
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         view = self.view
@@ -196,10 +281,9 @@ class _Frame:
         width = options.max_width
         key = (view._version, width, height)
         if key != self._key:
-            self._lines = self._render(console, options, width, height)
+            self._lines = self._render(console, options.reset_height(), width, height)
             self._key = key
-        lines = self._lines
-        for line in lines:
+        for line in self._lines:
             yield from line
             yield Segment.line()
         if status:
@@ -210,21 +294,58 @@ class _Frame:
         budget = width * height
         with view._lock:
             _, reasoning = view._reasoning.tail(budget)
-            start, content = view._content.tail(budget)
-            fence = view._content.fence_at(start) if start else None
+            content = view._content
+            count = len(content.blocks)  # blocks below this index never change (append-only)
+            whole = view.markdown and content.length - content.block_start <= budget
+            if whole:
+                last = content.last_block()
+            else:
+                start, last = content.tail(budget)
+                fence = content.fence_at(start) if view.markdown and start else None
+                if fence is not None:
+                    last = f"{fence}\n{last}"
             calls = [(c.name, c.arguments.tail(width * 3)[1]) for c in view._calls.calls.values()][-height:]
-        parts: list[RenderableType] = []
+        lines: list[list[Segment]] = []
         if reasoning:
-            parts.append(Text(reasoning, style=_REASONING_STYLE))
-        if content:
-            if fence is not None:
-                content = f"{fence}\n{content}"
-            parts.append(Markdown(content) if view.markdown else Text(content))
-        parts.extend(_call_text(name, arguments, partial=True) for name, arguments in calls)
-        if not parts:
-            return []
-        lines = console.render_lines(Group(*parts), options.reset_height(), pad=False)
+            lines += console.render_lines(Text(reasoning, style=_REASONING_STYLE), options, pad=False)
+        body: list[list[Segment]] = []
+        if last.strip():
+            body = _trim(
+                console.render_lines(view._markdown(last) if view.markdown else Text(last), options, pad=False)
+            )
+        if whole:
+            body = self._with_blocks(console, options, content, count, body, height)
+        lines += body
+        if calls:
+            calls_text = Group(*(_call_text(name, arguments, partial=True) for name, arguments in calls))
+            lines += console.render_lines(calls_text, options, pad=False)
         return lines[-height:]
+
+    def _with_blocks(
+        self,
+        console: Console,
+        options: ConsoleOptions,
+        content: TextBuffer,
+        count: int,
+        body: list[list[Segment]],
+        height: int,
+    ) -> list[list[Segment]]:
+        """``body`` under as many completed blocks (rendered once each) as fit in ``height``."""
+        if self._blocks_of != (content, options.max_width):
+            self._blocks = {}
+            self._blocks_of = (content, options.max_width)
+        cache = self._blocks
+        index = count - 1
+        while len(body) < height and index >= 0:
+            block = cache.get(index)
+            if block is None:
+                rendered = console.render_lines(self.view._markdown(content.blocks[index]), options, pad=False)
+                block = cache[index] = _trim(rendered)
+            body = [*block, [], *body] if body else list(block)
+            index -= 1
+        for old in [key for key in cache if key <= index]:  # scrolled out of the live region
+            del cache[old]
+        return body
 
 
 class LiveView:
@@ -259,13 +380,14 @@ class LiveView:
         self.console = console if console is not None else Console()
         self.stats_console = stats_console if stats_console is not None else Console(stderr=True)
         self.markdown = markdown
+        self._markdown = _MarkdownFactory()
         self._lock = threading.Lock()
         self._version = 0
         self._waiting_status = status
         self._status = status
         self._spinner = Spinner("dots", Text(status or "", style="dim"), style=_CALL_STYLE)
         self._reasoning = TextBuffer()
-        self._content = TextBuffer(track_fences=markdown)
+        self._content = TextBuffer(markdown=markdown)
         self._calls = _Calls()
         self._frame = _Frame(self)
         self._live = Live(
@@ -339,7 +461,7 @@ class LiveView:
             content = self._content.text()
             calls = [(c.name, c.arguments.text()) for c in self._calls.calls.values()]
             self._reasoning = TextBuffer()
-            self._content = TextBuffer(track_fences=self.markdown)
+            self._content = TextBuffer(markdown=self.markdown)
             self._calls = _Calls()
             self._status = self._waiting_status if wait else None
             self._spinner.update(text=Text(self._status or "", style="dim"))
@@ -348,7 +470,7 @@ class LiveView:
         if reasoning.strip():
             parts.append(Text(reasoning.strip("\n"), style=_REASONING_STYLE))
         if content.strip():
-            parts.append(Markdown(content) if self.markdown else Text(content))
+            parts.append(self._markdown(content) if self.markdown else Text(content))
         parts.extend(_call_text(name, _pretty_arguments(arguments), partial=False) for name, arguments in calls)
         if stats is not None:
             parts.append(Text(stats.format(), style="dim"))
