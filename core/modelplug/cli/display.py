@@ -9,12 +9,13 @@ printed once, in full, above the live region, where it stays; the live region th
 observations.
 
 Why it stays linear: ``update`` only appends the delta's strings to lists (O(1) per delta; no
-rendering). rich's refresh thread renders ``refresh_per_second`` times a second, and each render
-parses only the *last screenful* of text (at most ``height × width`` characters, found by walking
-back from the end of the list), so a render costs the same at token 10 and token 10,000. The full
-Markdown is parsed once, when the message ends. Fenced code blocks stay right in the live tail:
-fence lines are tracked as the text arrives, and a tail that starts inside a fence gets its opening
-line back.
+rendering). rich's refresh thread renders ``refresh_per_second`` times a second, and a render
+covers only what fits on the screen. The text is split into Markdown blocks as it arrives
+(:class:`TextBuffer`); each completed block is parsed and rendered once, and kept while it is on
+screen, so a refresh parses only the growing last block. (A last block longer than a screenful is
+cut to its last ``height × width`` characters, found by walking back from the end of the list; a
+tail that starts inside a code fence gets the fence's opening line back.) A refresh therefore costs
+the same at token 10 and token 10,000. The full Markdown is parsed once more when the message ends.
 """
 
 from __future__ import annotations
