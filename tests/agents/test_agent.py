@@ -460,13 +460,13 @@ def test_malformed_call_text_becomes_an_observation(replay, stream_outputs: bool
 
     opening = STEP if stream_outputs else BARE
     assert outline(events) == [
-        *opening, "ToolResult", "ActionStepEnd",
+        *BARE, "ToolResult", "ActionStepEnd",  # the parser holds the bad call back: no delta
         *opening, "ToolCallComplete", "ToolResult", "ActionStepEnd",
         "FinalAnswer",
     ]  # fmt: skip
     note = next(e for e in events if isinstance(e, ToolResult))
     assert note.tool_call is None and note.is_error
-    assert note.observation.startswith("Error: your tool call could not be read")
+    assert note.observation.startswith("Error: your tool call could not be read (")
     first = agent.memory.action_steps[0]
     assert first.tool_calls == () and "{bad json" in first.message.text
     assert events[-1].answer == "fixed"
@@ -474,6 +474,16 @@ def test_malformed_call_text_becomes_an_observation(replay, stream_outputs: bool
     second_input = agent.memory.action_steps[1].model_input_messages
     assert [m.role for m in second_input[-2:]] == ["assistant", "user"]
     assert "{bad json" in second_input[-2].text
+
+
+@needs_toolcalls
+def test_a_text_call_to_a_tool_not_offered_is_reported(replay) -> None:
+    script = ['<tool_call>{"name": "search", "arguments": {"q": "x"}}</tool_call>', "No search then."]
+    agent = ToolCallingAgent(replay(script, capabilities={"tool_calling": "text"}), [add], stream_outputs=True)
+    events = list(agent.run("Find it.", stream=True))
+    note = next(e for e in events if isinstance(e, ToolResult))
+    assert note.is_error and "search" in note.observation
+    assert events[-1].answer == "No search then."
 
 
 @needs_toolcalls
