@@ -381,7 +381,7 @@ class ProviderConformance:
         if not model.capabilities.streaming:
             pytest.skip("the provider declares no streaming")
         budget = self.max_tokens * 4
-        self._stream(model, self.prompt, max_tokens=budget, **self.greedy)  # warm-up: pools start here
+        self._stream(model, self.prompt, max_tokens=self.max_tokens, **self.greedy)  # warm-up: pools start here
         threads_before = set(threading.enumerate())
         activity_before = self.backend_activity(model)
         conformance_probe.reset()
