@@ -8,14 +8,11 @@ feed, cursor up/down/forward/back, erase in line and SGR / mode sequences (ignor
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
 import select
 import struct
 import sys
-import termios
 import time
 
 from tests.cli.conftest import cli_env
@@ -86,9 +83,13 @@ def render_screen(data: str) -> list[str]:
 
 def spawn(args: list[str], *, rows: int = 24, columns: int = 60) -> tuple[int, int]:
     """Start ``python -m modelplug ARGS`` in a new pseudo-terminal of ``rows`` x ``columns``;
-    return ``(pid, master fd)``."""
+    return ``(pid, master fd)``. POSIX only."""
+    import fcntl
+    import pty
+    import termios
+
     pid, fd = pty.fork()
-    if pid == 0:  # the child: a terminal of HEIGHT x WIDTH
+    if pid == 0:  # the child, in a terminal of rows x columns
         try:
             fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
             env = cli_env(TERM="xterm-256color")
