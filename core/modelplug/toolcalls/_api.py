@@ -1,0 +1,177 @@
+"""The public entry points: :func:`parse`, :class:`StreamParser`, :func:`detect_format`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, final
+
+import attrs
+
+from modelplug.toolcalls._calls import Ctx
+from modelplug.toolcalls._engine import Engine
+from modelplug.toolcalls.formats import canonical, table
+from modelplug.tools import as_tool
+from modelplug.types import ChatMessageStreamDelta, Tool, ToolCall, ToolCallDelta
+
+__all__ = ["ParseResult", "StreamParser", "ToolLike", "detect_format", "parse"]
+
+#: What ``tools=`` accepts: Tool objects, OpenAI tool dicts, typed functions.
+ToolLike = Tool | Mapping[str, Any] | Callable[..., Any]
+
+
+@attrs.frozen
+class ParseResult:
+    """Model text split into prose and tool calls.
+
+    ``content`` is the text that is not a call (``None`` when there is none); ``tool_calls`` the
+    calls in order; ``format`` the format the calls were read in (``None`` without calls);
+    ``reasoning_content`` the reasoning of formats that carry it in channels (harmony's analysis).
+    """
+
+    content: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    format: str | None = None
+    reasoning_content: str | None = None
+
+
+def _engine(format: str | None, tools: Sequence[ToolLike] | None, *, streaming: bool) -> Engine:
+    name = canonical(format)
+    offered = None if tools is None else {tool.name: tool for tool in map(as_tool, tools)}
+    return Engine(table(name), Ctx(offered), streaming=streaming)
+
+
+def _result(engine: Engine) -> ParseResult:
+    return ParseResult(
+        content="".join(engine.content) or None,
+        tool_calls=engine.tool_calls(),
+        format=engine.format,
+        reasoning_content="".join(engine.reasoning) or None,
+    )
+
+
+def parse(text: str, format: str | None = None, tools: Sequence[ToolLike] | None = None) -> ParseResult:
+    """Split model ``text`` into content and tool calls written in ``format``.
+
+    Args:
+        text: the model's complete output.
+        format: one of :data:`~modelplug.toolcalls.FORMATS`, or None to detect it.
+        tools: the tools offered to the model. Arguments are then coerced to each tool's schema,
+            and a call to a tool that was not offered is an error.
+
+    Raises:
+        ToolCallParseError: the text clearly attempts a call that cannot be used (a marker with a
+            body that cannot be read, a tool that was not offered, arguments that are not an
+            object). The error keeps the raw text, the calls that could be read and the content.
+        InvalidOptionError: ``format`` is not a known format name.
+    """
+    engine = _engine(format, tools, streaming=False)
+    engine.feed(text)
+    engine.finish()
+    error = engine.error()
+    if error is not None:
+        raise error
+    return _result(engine)
+
+
+def detect_format(text: str) -> str | None:
+    """The tool-call format ``text`` is written in, or None when it holds no call (not even a broken one)."""
+    engine = _engine(None, None, streaming=False)
+    engine.feed(text)
+    engine.finish()
+    error = engine.error()
+    if error is not None:
+        return error.format
+    return engine.format
+
+
+@final
+class StreamParser:
+    """Incremental :func:`parse`: feed text deltas, get content and tool-call deltas back.
+
+    Content comes out as soon as it is known not to be part of a call; only a tail that could be the
+    start of a marker (``"<tool_"``), trailing whitespace, and text that starts like a markerless
+    call (``{"name"...``) are held back. A tool call's id and name go out as soon as they are
+    known; its arguments go out whole, as JSON text, when the call is complete (after schema
+    coercion). Joining the content deltas and merging the tool-call deltas by index gives exactly
+    :func:`parse` of the joined text, however the text was split.
+
+    Example::
+
+        parser = StreamParser(format="hermes")
+        for piece in pieces:
+            for delta in parser.feed(piece):
+                ...
+        for delta in parser.finish():
+            ...
+    """
+
+    def __init__(self, format: str | None = None, tools: Sequence[ToolLike] | None = None) -> None:
+        self._engine = _engine(format, tools, streaming=True)
+        self._finished = False
+
+    def feed(self, text: str) -> list[ChatMessageStreamDelta]:
+        """Parse the next piece of text; returns the deltas it completes (possibly none)."""
+        if self._finished:
+            raise RuntimeError("StreamParser.feed() after finish()")
+        self._engine.feed(text)
+        return self._drain()
+
+    def finish(self) -> list[ChatMessageStreamDelta]:
+        """End of the text: returns the held-back deltas.
+
+        Raises:
+            ToolCallParseError: as :func:`parse` would. Every call that could be read was handed
+                out before; the deltas of this last step are on the error's ``deltas`` attribute.
+        """
+        if self._finished:
+            return []
+        self._finished = True
+        self._engine.finish()
+        deltas = self._drain()
+        error = self._engine.error()
+        if error is not None:
+            error.deltas = deltas  # type: ignore[attr-defined]
+            raise error
+        return deltas
+
+    @property
+    def result(self) -> ParseResult:
+        """What was parsed so far (the complete result after :meth:`finish`)."""
+        return _result(self._engine)
+
+    @property
+    def format(self) -> str | None:
+        """The format of the first call seen, if any."""
+        return self._engine.format
+
+    def _drain(self) -> list[ChatMessageStreamDelta]:
+        out = self._engine.out
+        if not out:
+            return []
+        self._engine.out = []
+        deltas: list[ChatMessageStreamDelta] = []
+        texts: list[str] = []
+        kind = ""
+        for item in out:
+            if item[0] == kind and kind != "tool":
+                texts.append(item[1])
+                continue
+            if texts:
+                deltas.append(_text_delta(kind, texts))
+                texts = []
+            kind = item[0]
+            if kind == "tool":
+                _, index, call_id, name, arguments = item
+                deltas.append(ChatMessageStreamDelta(tool_calls=(ToolCallDelta(index, call_id, name, arguments),)))
+            else:
+                texts.append(item[1])
+        if texts:
+            deltas.append(_text_delta(kind, texts))
+        return deltas
+
+
+def _text_delta(kind: str, texts: list[str]) -> ChatMessageStreamDelta:
+    text = "".join(texts)
+    if kind == "content":
+        return ChatMessageStreamDelta(content=text)
+    return ChatMessageStreamDelta(reasoning_content=text)

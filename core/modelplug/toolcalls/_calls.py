@@ -1,0 +1,264 @@
+"""What format readers produce, and the rules every format shares.
+
+A reader yields *events* while it reads a block (:class:`Header` as soon as a call's name is
+known, :class:`Args` when its arguments are complete, or a whole :class:`Call`; :class:`Text` and
+:class:`Reasoning` for formats that carry prose, like harmony) and returns an *outcome*:
+
+- :class:`Done`: the block was tool calls (possibly none, like ``[]``) and is consumed;
+- :class:`Reject`: it was not a call after all; its text up to ``end`` is plain content;
+- :class:`Fail`: it looks like a call but cannot be read. If prose follows, the marker was only
+  mentioned and the block is content; otherwise it is a :class:`~modelplug.errors.ToolCallParseError`;
+- :class:`Error`: a call that clearly cannot be used (unknown tool, arguments that are not an
+  object, a call whose name was already announced): always an error.
+
+The shared rules live here too: ``arguments`` or ``parameters`` both hold the arguments, a string
+holding JSON is decoded once more, a call to a tool that was not offered is refused, arguments are
+coerced to the tool's schema, and ids are minted as ``call_<24 hex digits>``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any, final
+
+from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
+from modelplug.toolcalls._schema import coerce_arguments
+from modelplug.types import Tool
+
+__all__ = [
+    "Args",
+    "BadCall",
+    "Call",
+    "Ctx",
+    "Done",
+    "Error",
+    "Fail",
+    "Header",
+    "Outcome",
+    "Reasoning",
+    "Reject",
+    "Text",
+    "as_arguments",
+    "decode_value",
+    "mint_id",
+    "read_call",
+]
+
+
+def mint_id() -> str:
+    """A fresh tool-call id, ``call_`` and 24 random hex digits."""
+    return "call_" + secrets.token_hex(12)
+
+
+# events ---------------------------------------------------------------------------------------
+
+
+@final
+class Header:
+    """A call's id and name are known; its arguments follow in an :class:`Args` event.
+
+    The engine sets ``index`` when it receives the event.
+    """
+
+    __slots__ = ("format", "id", "index", "name")
+
+    def __init__(self, name: str, id: str | None, format: str) -> None:
+        self.name = name
+        self.id = id
+        self.format = format
+        self.index = -1
+
+
+@final
+class Args:
+    """The complete arguments of the call announced by ``header``."""
+
+    __slots__ = ("arguments", "header")
+
+    def __init__(self, header: Header, arguments: dict[str, Any]) -> None:
+        self.header = header
+        self.arguments = arguments
+
+
+@final
+class Call:
+    """A complete call, announced and finished at once."""
+
+    __slots__ = ("arguments", "format", "id", "name")
+
+    def __init__(self, name: str, id: str | None, arguments: dict[str, Any], format: str) -> None:
+        self.name = name
+        self.id = id
+        self.arguments = arguments
+        self.format = format
+
+
+@final
+class Text:
+    """Content carried inside a block (harmony's final channel)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+@final
+class Reasoning:
+    """Reasoning carried inside a block (harmony's analysis channel)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+# outcomes -------------------------------------------------------------------------------------
+
+
+class Outcome:
+    """How a block ended. ``end``: block position where the block ends (None: at the cursor)."""
+
+    __slots__ = ("end",)
+
+    def __init__(self, end: int | None = None) -> None:
+        self.end = end
+
+
+@final
+class Done(Outcome):
+    """Tool calls (``tool_block``) or harmony messages, consumed."""
+
+    __slots__ = ("format", "tool_block")
+
+    def __init__(self, end: int | None = None, format: str | None = None, *, tool_block: bool = True) -> None:
+        super().__init__(end)
+        self.format = format
+        self.tool_block = tool_block
+
+
+@final
+class Reject(Outcome):
+    """Not a call: the text up to ``end`` (at least one character) is content."""
+
+    __slots__ = ()
+
+
+class Fail(Outcome):
+    """Looks like a call, cannot be read: an error unless prose follows (then a mention)."""
+
+    __slots__ = ("format", "reason")
+
+    def __init__(self, format: str, reason: str, end: int | None = None) -> None:
+        super().__init__(end)
+        self.format = format
+        self.reason = reason
+
+
+@final
+class Error(Fail):
+    """A call that clearly cannot be used: always an error."""
+
+    __slots__ = ()
+
+
+# reading calls --------------------------------------------------------------------------------
+
+
+class BadCall(ValueError):
+    """A call object that cannot be used; the message says why."""
+
+
+def decode_value(text: str) -> tuple[bool, Any]:
+    """Decode JSON, or failing that a Python literal (never evaluated). ``(ok, value)``."""
+    try:
+        return True, json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return True, parse_literal(text)
+    except LiteralSyntaxError:
+        return False, None
+
+
+def as_arguments(raw: Any) -> dict[str, Any]:
+    """Arguments as a dict: an object as is, ``None`` or ``""`` as ``{}``, a string holding a JSON
+    object (or Python dict) decoded once more. Anything else raises :class:`BadCall`."""
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str):
+        if not raw.strip():
+            return {}
+        ok, value = decode_value(raw)
+        if ok and isinstance(value, dict):
+            return value
+        raise BadCall(f"arguments must be a JSON object, got the string {raw[:40]!r}")
+    raise BadCall(f"arguments must be a JSON object, got {type(raw).__name__} {json.dumps(raw)[:40]}")
+
+
+def read_call(obj: Any, *, markerless: bool = False) -> tuple[str, dict[str, Any], str | None] | None:
+    """``(name, arguments, id)`` of a call object, ``{"name": ..., "arguments" | "parameters": ...}``
+    (or the OpenAI ``{"type": "function", "function": {...}}`` wrapping).
+
+    Without a marker around it (``markerless``), an object that is not clearly a call gives None: it
+    needs a string ``name`` and an ``arguments`` or ``parameters`` key holding an object. Inside a
+    marker, a missing arguments key means ``{}`` and anything unusable raises :class:`BadCall`.
+    """
+    if not isinstance(obj, dict):
+        if markerless:
+            return None
+        raise BadCall(f"a call must be a JSON object, got {type(obj).__name__}")
+    function = obj.get("function")
+    if isinstance(function, dict) and "name" not in obj:
+        obj = {**function, "id": obj.get("id")}
+    name = obj.get("name")
+    if not isinstance(name, str) or not name.strip():
+        if markerless:
+            return None
+        raise BadCall(f"a call needs a string 'name'; got keys {sorted(map(str, obj))}")
+    if "arguments" in obj:
+        raw = obj["arguments"]
+    elif "parameters" in obj:
+        raw = obj["parameters"]
+    elif markerless:
+        return None
+    else:
+        raw = {}
+    try:
+        arguments = as_arguments(raw)
+    except BadCall:
+        if markerless:
+            return None
+        raise
+    call_id = obj.get("id")
+    return name.strip(), arguments, call_id if isinstance(call_id, str) and call_id else None
+
+
+@final
+class Ctx:
+    """What readers need to know beyond the text: the offered tools (None: any name is fine)."""
+
+    __slots__ = ("tools",)
+
+    def __init__(self, tools: Mapping[str, Tool] | None) -> None:
+        self.tools = tools
+
+    def known(self, name: str) -> bool:
+        """Whether a call to ``name`` may be made (always, when no tools were given)."""
+        return self.tools is None or name in self.tools
+
+    def unknown(self, name: str) -> str:
+        """The reason for refusing a call to ``name``."""
+        offered = ", ".join(sorted(self.tools or ())) or "none"
+        return f"tool {name!r} was not offered (offered: {offered})"
+
+    def arguments(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """``arguments`` coerced to the schema of tool ``name``, when tools were given."""
+        if self.tools is None:
+            return arguments
+        tool = self.tools.get(name)
+        return coerce_arguments(arguments, tool.parameters) if tool is not None else arguments

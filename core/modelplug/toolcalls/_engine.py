@@ -1,0 +1,413 @@
+"""The incremental parser behind :func:`~modelplug.toolcalls.parse` and
+:class:`~modelplug.toolcalls.StreamParser`.
+
+Text is *content* until an opener of the active formats appears (``<tool_call>``, ``[TOOL_CALLS]``,
+``{`` for markerless JSON, ...). Content is handed out as soon as it arrives, except a tail that
+could still become an opener (``"<tool_"``) and trailing whitespace (see below). At an opener the
+format's reader takes over (:mod:`modelplug.toolcalls._source`) until its block ends; its outcome
+(:mod:`modelplug.toolcalls._calls`) says whether the block was calls, content, or a broken call.
+
+``parse(text)`` is this engine fed the whole text at once, so the streaming and whole-text results
+agree by construction as long as no decision depends on where a piece ends; the readers and the
+rules below are written so that none does.
+
+Rules that shape the content:
+
+- ``<think>...</think>``: text inside a closed think block is content, markers included. Content
+  inside it streams live; from a marker inside it, text is held until ``</think>`` (then content)
+  or the end of the text (then read as calls: the block was never closed).
+- whitespace right before a tool-call block is dropped; whitespace right after one is dropped when
+  no content came before it or when nothing follows; text without calls is returned unchanged.
+- a :class:`~modelplug.toolcalls._calls.Fail` block followed by prose was a mention: its text is
+  content. Followed by another block or by the end, it is an error; errors are raised at the end
+  (``finish``), after every call that could be read was handed out, and the block's raw text stays
+  in the content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final, final
+
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls._calls import (
+    Args,
+    Call,
+    Ctx,
+    Done,
+    Error,
+    Fail,
+    Header,
+    Outcome,
+    Reasoning,
+    Reject,
+    Text,
+    mint_id,
+)
+from modelplug.toolcalls._source import NEED, Read, Source
+from modelplug.types import ToolCall
+
+__all__ = ["Engine", "Reader", "Table"]
+
+#: A reader: called with the block's source (cursor on the opener) and the context.
+Reader = Callable[[Source, Ctx], Read[Outcome]]
+
+THINK_OPEN: Final = "<think>"
+THINK_CLOSE: Final = "</think>"
+
+_CONTENT, _THINK, _THINK_HOLD = range(3)
+
+
+@final
+class Table:
+    """The openers of a format (or of all formats, for detection) and their readers."""
+
+    __slots__ = ("_starts", "maxlen", "modes", "readers")
+
+    def __init__(self, readers: Mapping[str, Reader]) -> None:
+        self.readers = dict(readers)
+        modes = []
+        for extra in ((THINK_OPEN,), (THINK_CLOSE,)):
+            literals = sorted({*self.readers, *extra}, key=lambda lit: (-len(lit), lit))
+            pattern = re.compile("|".join(map(re.escape, literals)))
+            prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
+            modes.append((pattern, prefixes))
+        self.modes = tuple(modes)
+        self.maxlen = max(len(lit) for lit in (*self.readers, THINK_OPEN, THINK_CLOSE))
+        first = {lit[0] for lit in (*self.readers, THINK_OPEN, THINK_CLOSE)}
+        self._starts = re.compile("[" + re.escape("".join(sorted(first))) + "]")
+
+    def hold(self, buf: str, pos: int, prefixes: frozenset[str]) -> int:
+        """Length of the longest tail of ``buf[pos:]`` that could still become an opener."""
+        n = len(buf)
+        for m in self._starts.finditer(buf, max(pos, n - self.maxlen + 1)):
+            if buf[m.start() :] in prefixes:
+                return n - m.start()
+        return 0
+
+
+@final
+class _Failure:
+    __slots__ = ("format", "offset", "raw", "reason")
+
+    def __init__(self, format: str, reason: str, offset: int, raw: str) -> None:
+        self.format = format
+        self.reason = reason
+        self.offset = offset
+        self.raw = raw
+
+
+@final
+class _Record:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self, id: str, name: str) -> None:
+        self.id = id
+        self.name = name
+        self.arguments: dict[str, Any] | None = None
+
+
+#: Items of ``Engine.out``: ("content", text), ("reasoning", text) or ("tool", index, id, name, arguments).
+OutItem = tuple[Any, ...]
+
+
+@final
+class Engine:
+    """Feed text with :meth:`feed`, end with :meth:`finish`; results accumulate on the instance."""
+
+    def __init__(self, table: Table, ctx: Ctx, *, streaming: bool) -> None:
+        self._table = table
+        self._ctx = ctx
+        self._streaming = streaming
+        self.out: list[OutItem] = []
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: list[_Record] = []
+        self.errors: list[_Failure] = []
+        self.format: str | None = None
+        self.text: list[str] = []
+        # content scanning
+        self._buf = ""
+        self._bpos = 0
+        self._abs = 0  # position of _buf[0] in the whole text
+        self._eof = False
+        self._mode = _CONTENT
+        self._hold: list[str] = []
+        self._hold_abs = 0
+        self._hold_tail = ""
+        # the block being read
+        self._gen: Read[Outcome] | None = None
+        self._src: Source | None = None
+        self._block_abs = 0
+        self._block_calls = False
+        # whitespace and pending failure (see the module docstring)
+        self._ws = ""
+        self._tool_seen = False
+        self._content_seen = False
+        self._pending: _Failure | None = None
+        self._pending_ws = ""
+
+    # input --------------------------------------------------------------------------------------
+
+    def feed(self, text: str) -> None:
+        if not text:
+            return
+        self.text.append(text)
+        if self._gen is not None:
+            assert self._src is not None
+            self._src.feed(text, False)
+        elif self._mode == _THINK_HOLD:
+            self._hold_feed(text)
+            return
+        else:
+            self._buf = self._buf[self._bpos :] + text
+            self._abs += self._bpos
+            self._bpos = 0
+        self._run()
+
+    def finish(self) -> None:
+        self._eof = True
+        if self._gen is not None:
+            assert self._src is not None
+            self._src.feed("", True)
+        self._run()
+        if self._pending is not None:
+            self._commit_pending()
+        if self._ws and not self._tool_seen:
+            self._emit_content(self._ws)
+        self._ws = ""
+
+    def error(self) -> ToolCallParseError | None:
+        """The error to raise after :meth:`finish`, if any call failed."""
+        if not self.errors:
+            return None
+        first = self.errors[0]
+        reason = first.reason
+        if len(self.errors) > 1:
+            reason += f" (and {len(self.errors) - 1} more call(s) that cannot be read)"
+        return ToolCallParseError(
+            reason,
+            format=first.format,
+            text="".join(self.text),
+            offset=first.offset,
+            tool_calls=self.tool_calls(),
+            content="".join(self.content) or None,
+        )
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(ToolCall(r.id, r.name, r.arguments) for r in self.calls if r.arguments is not None)
+
+    # the main loop ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            if self._gen is not None:
+                if not self._step():
+                    return
+            elif self._mode == _THINK_HOLD:
+                if not self._eof:
+                    return
+                # the think block never closed: what was held is read as ordinary text
+                self._mode = _CONTENT
+                self._buf = "".join(self._hold)
+                self._bpos = 0
+                self._abs = self._hold_abs
+                self._hold = []
+            elif not self._scan():
+                return
+
+    def _scan(self) -> bool:
+        """Scan content; True when a block or a mode change needs another round."""
+        buf, pos = self._buf, self._bpos
+        pattern, prefixes = self._table.modes[1 if self._mode == _THINK else 0]
+        m = pattern.search(buf, pos)
+        if m is None:
+            cut = len(buf) if self._eof else len(buf) - self._table.hold(buf, pos, prefixes)
+            self._content(buf[pos:cut])
+            self._bpos = cut
+            return False
+        s = m.start()
+        if not self._eof and len(buf) - s < self._table.maxlen and buf[s:] in prefixes:
+            self._content(buf[pos:s])  # a longer opener may still start here ("[" vs "[TOOL_CALLS]")
+            self._bpos = s
+            return False
+        self._content(buf[pos:s])
+        literal = m.group()
+        if literal in (THINK_OPEN, THINK_CLOSE):
+            self._content(literal)
+            self._mode = _THINK if literal == THINK_OPEN else _CONTENT
+            self._bpos = m.end()
+            return True
+        if self._mode == _THINK:
+            k = buf.find(THINK_CLOSE, s)
+            if k >= 0:
+                self._content(buf[s : k + len(THINK_CLOSE)])
+                self._mode = _CONTENT
+                self._bpos = k + len(THINK_CLOSE)
+                return True
+            self._mode = _THINK_HOLD
+            self._hold = [buf[s:]]
+            self._hold_abs = self._abs + s
+            self._hold_tail = buf[s:][-(len(THINK_CLOSE) - 1) :]
+            self._buf, self._bpos = "", 0
+            return True
+        self._src = Source(buf, s, self._eof)
+        self._src.leading = not self._content_seen and not self._tool_seen and self._pending is None
+        self._gen = self._table.readers[literal](self._src, self._ctx)
+        self._block_abs = self._abs + s
+        self._block_calls = False
+        self._buf, self._bpos = "", 0
+        return True
+
+    def _hold_feed(self, text: str) -> None:
+        window = self._hold_tail + text
+        if THINK_CLOSE not in window:
+            self._hold.append(text)
+            self._hold_tail = window[-(len(THINK_CLOSE) - 1) :]
+            return
+        held = "".join(self._hold)
+        joined = held + text
+        k = joined.find(THINK_CLOSE, max(0, len(held) - len(THINK_CLOSE) + 1)) + len(THINK_CLOSE)
+        self._hold = []
+        self._content(joined[:k])
+        self._mode = _CONTENT
+        self._buf, self._bpos, self._abs = joined, k, self._hold_abs
+        self._run()
+
+    def _step(self) -> bool:
+        """Run the reader; False when it waits for more text."""
+        gen, src = self._gen, self._src
+        assert gen is not None and src is not None
+        try:
+            while True:
+                item = gen.send(None)
+                if item is NEED:
+                    if src.eof:
+                        raise RuntimeError("tool-call reader asked for text after the end")
+                    return False
+                self._event(item)
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+        self._gen = self._src = None
+        self._end_block(src, outcome)
+        return True
+
+    # events and outcomes ------------------------------------------------------------------------
+
+    def _event(self, item: object) -> None:
+        if isinstance(item, Header):
+            self._call_starts(item.format)
+            item.index = len(self.calls)
+            record = _Record(item.id or mint_id(), item.name)
+            self.calls.append(record)
+            if self._streaming:
+                self.out.append(("tool", item.index, record.id, record.name, None))
+        elif isinstance(item, Args):
+            record = self.calls[item.header.index]
+            record.arguments = item.arguments
+            if self._streaming:
+                self.out.append(("tool", item.header.index, None, None, json.dumps(item.arguments, ensure_ascii=False)))
+        elif isinstance(item, Call):
+            self._call_starts(item.format)
+            record = _Record(item.id or mint_id(), item.name)
+            record.arguments = item.arguments
+            self.calls.append(record)
+            if self._streaming:
+                self.out.append(
+                    (
+                        "tool",
+                        len(self.calls) - 1,
+                        record.id,
+                        record.name,
+                        json.dumps(item.arguments, ensure_ascii=False),
+                    )
+                )
+        elif isinstance(item, Text):
+            self._content(item.text)
+        elif isinstance(item, Reasoning):
+            if item.text:
+                self.reasoning.append(item.text)
+                if self._streaming:
+                    self.out.append(("reasoning", item.text))
+        else:  # pragma: no cover - a reader bug
+            raise TypeError(f"unexpected reader event {item!r}")
+
+    def _call_starts(self, format: str) -> None:
+        if not self._block_calls:
+            self._block_calls = True
+            self._tool_block()
+        if self.format is None:
+            self.format = format
+
+    def _tool_block(self) -> None:
+        if self._pending is not None:
+            self._commit_pending()
+        self._ws = ""
+        self._tool_seen = True
+
+    def _end_block(self, src: Source, outcome: Outcome) -> None:
+        end = src.pos if outcome.end is None else outcome.end
+        if end <= 0:  # pragma: no cover - a reader bug; would loop forever
+            raise RuntimeError(f"tool-call reader ended a block without consuming it: {outcome!r}")
+        if isinstance(outcome, Done):
+            if outcome.tool_block and not self._block_calls:
+                self._tool_block()
+                if self.format is None:
+                    self.format = outcome.format
+        elif isinstance(outcome, Reject):
+            self._content(src.text(0, end))
+        elif isinstance(outcome, Fail):
+            if self._pending is not None:
+                self._commit_pending()
+            failure = _Failure(outcome.format, outcome.reason, self._block_abs, src.text(0, end))
+            if isinstance(outcome, Error) or self._block_calls:
+                self.errors.append(failure)
+                self._content(failure.raw)
+            else:
+                self._pending, self._pending_ws = failure, ""
+        # hand what follows the block back to content scanning
+        if end >= src.base:
+            self._buf, self._bpos = src.s, end - src.base
+            self._abs = self._block_abs + src.base
+        else:
+            self._buf, self._bpos = src.text(end, src.base) + src.s, 0
+            self._abs = self._block_abs + end
+
+    def _commit_pending(self) -> None:
+        failure, ws = self._pending, self._pending_ws
+        assert failure is not None
+        self._pending, self._pending_ws = None, ""
+        self.errors.append(failure)
+        self._content(failure.raw)
+        self._content(ws)
+
+    # content ------------------------------------------------------------------------------------
+
+    def _content(self, text: str) -> None:
+        if not text:
+            return
+        if self._pending is not None:
+            if text.isspace():
+                self._pending_ws += text
+                return
+            failure = self._pending  # prose follows: the marker was only mentioned
+            text = failure.raw + self._pending_ws + text
+            self._pending, self._pending_ws = None, ""
+        body = text.strip()
+        if not body:
+            self._ws += text
+            return
+        lead = text.index(body[0])
+        ws = self._ws + text[:lead]
+        if ws and not (self._tool_seen and not self._content_seen):
+            self._emit_content(ws)
+        self._emit_content(body)
+        self._content_seen = True
+        self._ws = text[lead + len(body) :]
+
+    def _emit_content(self, text: str) -> None:
+        self.content.append(text)
+        if self._streaming:
+            self.out.append(("content", text))

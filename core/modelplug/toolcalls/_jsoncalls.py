@@ -1,0 +1,183 @@
+"""Collecting the calls of one block, and reading JSON calls and JSON arguments inside it.
+
+:class:`BlockCalls` keeps what a block has announced (so that a later failure is an error, not a
+mention) and the problems met with single calls. :func:`read_json_calls` reads one JSON value
+holding a call object or a list of them: a call's :class:`~modelplug.toolcalls._calls.Header` goes
+out as soon as its ``"name"`` is read, and each call is finished as soon as its own object closes,
+so a long list streams call by call. Elements of a list that are not objects are skipped. A value
+that is not strict JSON (single quotes, ``True``) is read to its end by bracket matching and decoded
+as a Python literal. :func:`read_json_arguments` reads the JSON object of arguments that follows a
+name (Mistral v11, DeepSeek, Kimi).
+"""
+
+from __future__ import annotations
+
+from typing import Any, final
+
+from modelplug.toolcalls._calls import (
+    Args,
+    BadCall,
+    Call,
+    Ctx,
+    Error,
+    Fail,
+    Header,
+    as_arguments,
+    decode_value,
+    read_call,
+)
+from modelplug.toolcalls._scan import BAD, EOF, OBJ, OK, scan_json, scan_loose
+from modelplug.toolcalls._source import Read, Source, until
+
+__all__ = ["BlockCalls", "read_json_arguments", "read_json_calls"]
+
+
+@final
+class BlockCalls:
+    """The calls of one block: announces, finishes, and remembers what went wrong.
+
+    Also the :class:`~modelplug.toolcalls._scan.ScanHooks` of :func:`read_json_calls`.
+    """
+
+    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "src")
+
+    def __init__(self, ctx: Ctx, format: str, src: Source) -> None:
+        self.ctx = ctx
+        self.format = format
+        self.src = src
+        self.emitted = False
+        self.errors: list[str] = []
+        self._headers: dict[int, Header] = {}
+        self._done: set[int] = set()
+
+    # calls whose name comes first -----------------------------------------------------------------
+
+    def announce(self, name: str, call_id: str | None = None) -> Header | None:
+        """A header for a call whose name was just read; None for a tool that was not offered."""
+        if not self.ctx.known(name):
+            return None
+        self.emitted = True
+        return Header(name, call_id, self.format)
+
+    def complete(self, header: Header | None, name: str, arguments: dict[str, Any]) -> list[object]:
+        """The event finishing a call started with :meth:`announce`."""
+        if header is None:
+            self.errors.append(self.ctx.unknown(name))
+            return []
+        return [Args(header, self.ctx.arguments(name, arguments))]
+
+    def whole(self, name: str, arguments: dict[str, Any], call_id: str | None = None) -> list[object]:
+        """The event for a call read all at once."""
+        if not self.ctx.known(name):
+            self.errors.append(self.ctx.unknown(name))
+            return []
+        self.emitted = True
+        return [Call(name, call_id, self.ctx.arguments(name, arguments), self.format)]
+
+    def failed(self, reason: str, end: int | None = None) -> Fail:
+        """The outcome of a block that broke: an error once something was announced."""
+        if self.emitted:
+            return Error(self.format, reason, end)
+        return Fail(self.format, reason, end)
+
+    def failed_through(self, closer: str, reason: str) -> Read[Fail]:
+        """Like :meth:`failed`, for special-token formats: the broken block runs to ``closer`` (or the
+        end of the text), since special tokens are written by the model, not mentioned in prose."""
+        if (yield from until(self.src, closer)):
+            self.src.i += len(closer)
+        return self.failed(reason)
+
+    # JSON call objects ----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Start a new top-level JSON value (element numbers start again)."""
+        self._headers = {}
+        self._done = set()
+
+    def name(self, element: int, value: str) -> object | None:
+        name = value.strip()
+        if element in self._headers or not name:
+            return None
+        header = self.announce(name)
+        if header is not None:
+            self._headers[element] = header
+        return header
+
+    def element(self, element: int, start: int, end: int) -> list[object]:
+        self._done.add(element)
+        ok, value = decode_value(self.src.text(start, end))
+        if not ok:
+            self.errors.append(f"call {element} is not valid JSON")
+            return []
+        return self.take(element, value)
+
+    def take(self, element: int, value: Any) -> list[object]:
+        """Events for element ``element`` of the value, decoded."""
+        self._done.add(element)
+        header = self._headers.get(element)
+        if not isinstance(value, dict) and header is None:
+            return []  # junk next to the calls of a list
+        try:
+            call = read_call(value)
+        except BadCall as error:
+            self.errors.append(str(error))
+            return []
+        assert call is not None
+        name, arguments, call_id = call
+        if header is not None:
+            return self.complete(header, header.name, arguments)
+        return self.whole(name, arguments, call_id)
+
+    def pending(self, element: int) -> bool:
+        return element not in self._done
+
+
+def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> Read[tuple[int, str]]:
+    """Read one JSON value of calls at the cursor (an object or a list). Returns ``(status, reason)``;
+    problems with single calls are on ``calls.errors``."""
+    calls.reset()
+    start = src.pos
+    result = yield from scan_json(src, calls)
+    if result.status == OK:
+        return OK, ""
+    if result.status == EOF:
+        return EOF, "the text ends inside the JSON value"
+    if not result.stack:
+        return BAD, "expected a JSON object or list"
+    closers = ["}" if kind == OBJ else "]" for kind in result.stack]
+    loose = yield from scan_loose(src, closers, stops)
+    if loose.status == EOF:
+        return EOF, "the text ends inside the JSON value"
+    if loose.status != OK:
+        return BAD, "unbalanced brackets in the JSON value"
+    ok, value = decode_value(src.text(start, src.pos))
+    if not ok:
+        return BAD, "the body is neither JSON nor a Python literal"
+    items = list(enumerate(value)) if isinstance(value, list) else [(0, value)]
+    for element, item in items:
+        if calls.pending(element):
+            yield from calls.take(element, item)
+    return OK, ""
+
+
+def read_json_arguments(src: Source, stops: tuple[str, ...]) -> Read[tuple[int, dict[str, Any] | None, str]]:
+    """Read a JSON object of arguments at the cursor (leading whitespace allowed).
+
+    Returns ``(status, arguments, reason)``; a string holding a JSON object is decoded once more.
+    """
+    start = src.pos
+    result = yield from scan_json(src)
+    if result.status == BAD and result.stack:
+        closers = ["}" if kind == OBJ else "]" for kind in result.stack]
+        result = yield from scan_loose(src, closers, stops)
+    if result.status == EOF:
+        return EOF, None, "the text ends inside the arguments"
+    if result.status != OK:
+        return BAD, None, "the arguments are not valid JSON"
+    ok, value = decode_value(src.text(start, src.pos).strip())
+    if not ok:
+        return BAD, None, "the arguments are not valid JSON"
+    try:
+        return OK, as_arguments(value), ""
+    except BadCall as error:
+        return BAD, None, str(error)

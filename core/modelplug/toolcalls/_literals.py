@@ -1,0 +1,361 @@
+"""Reading Python literals and call expressions without evaluating anything.
+
+Pythonic tool-call formats (Llama 3.2/4, LFM2, Olmo 3, ToolACE) write calls as Python:
+``[get_weather(city='Paris', days=3), search(**{'q': 'x'})]``. This module reads exactly that
+subset with a small recursive-descent parser: strings (any quoting and prefix; escapes decoded by
+:func:`ast.literal_eval` on the string token alone), numbers, ``True/False/None`` and their JSON
+spellings ``true/false/null``, lists, tuples (read as lists), sets (lists), dicts (keys turned into
+JSON keys), calls with keyword arguments (any identifier, even a Python keyword such as ``from``)
+and ``**{...}``. Nothing is ever evaluated; names, operators and other expressions are refused.
+
+Values that are valid syntax but have no JSON form (``b'bytes'``, f-strings, bare names) mark the
+call that holds them as unusable instead of failing the whole list, so a bad sibling can be skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import warnings
+from typing import Any, Final, final
+
+__all__ = ["LiteralSyntaxError", "PyCall", "parse_call_list", "parse_calls", "parse_literal"]
+
+_MAX_DEPTH: Final = 200
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)*")
+_WS = re.compile(r"\s*")
+_NUMBER = re.compile(
+    r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+"
+    r"|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?)"
+)
+_STRING_START = re.compile(r"(?:[rRbBuUfF]{1,2})?['\"]")
+_STRING_TOKEN: Final = {
+    "'": re.compile(r"'(?:[^\\']|\\.)*'", re.DOTALL),
+    '"': re.compile(r'"(?:[^\\"]|\\.)*"', re.DOTALL),
+    "'''": re.compile(r"'''(?:[^\\']|\\.|'(?!''))*'''", re.DOTALL),
+    '"""': re.compile(r'"""(?:[^\\"]|\\.|"(?!""))*"""', re.DOTALL),
+}
+_NAMES: Final[dict[str, object]] = {
+    "True": True,
+    "False": False,
+    "None": None,
+    "true": True,
+    "false": False,
+    "null": None,
+}
+
+
+class LiteralSyntaxError(ValueError):
+    """The text is not a literal / call expression of the supported subset. ``pos`` is where."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(f"{message} at offset {pos}")
+        self.pos = pos
+
+
+@final
+class PyCall:
+    """One call expression: ``name`` and its keyword ``arguments``; ``arguments`` is None when a
+    value has no JSON form (the call cannot be used)."""
+
+    __slots__ = ("arguments", "name")
+
+    def __init__(self, name: str, arguments: dict[str, Any] | None) -> None:
+        self.name = name
+        self.arguments = arguments
+
+    def __repr__(self) -> str:
+        return f"PyCall({self.name!r}, {self.arguments!r})"
+
+
+class _Unusable(Exception):
+    """A value is valid syntax without a JSON form; the enclosing call is unusable."""
+
+
+def _json_key(key: object) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    raise _Unusable
+
+
+@final
+class _Parser:
+    __slots__ = ("depth", "i", "t", "unusable")
+
+    def __init__(self, text: str) -> None:
+        self.t = text
+        self.i = 0
+        self.depth = 0
+        self.unusable = False
+
+    def fail(self, message: str) -> LiteralSyntaxError:
+        return LiteralSyntaxError(message, self.i)
+
+    def ws(self) -> None:
+        self.i = _WS.match(self.t, self.i).end()  # type: ignore[union-attr]
+
+    def peek(self) -> str:
+        return self.t[self.i : self.i + 1]
+
+    def expect(self, char: str) -> None:
+        self.ws()
+        if self.peek() != char:
+            raise self.fail(f"expected {char!r}")
+        self.i += 1
+
+    def end(self) -> None:
+        self.ws()
+        if self.i != len(self.t):
+            raise self.fail("unexpected text after the expression")
+
+    # values -------------------------------------------------------------------------------------
+
+    def value(self) -> Any:
+        self.ws()
+        c = self.peek()
+        if not c:
+            raise self.fail("expected a value")
+        if c in "[({":
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                raise self.fail("nesting too deep")
+            try:
+                if c == "{":
+                    return self.brace()
+                return self.sequence("]" if c == "[" else ")")
+            finally:
+                self.depth -= 1
+        m = _STRING_START.match(self.t, self.i)
+        if m is not None:
+            return self.string(m.end() - 1)
+        m = _NUMBER.match(self.t, self.i)
+        if m is not None:
+            return self.number(m.group())
+        m = _IDENT.match(self.t, self.i)
+        if m is not None:
+            self.i = m.end()
+            if m.group() in _NAMES:
+                return _NAMES[m.group()]
+            self.ws()
+            if self.peek() in ("(", ".", "["):
+                raise self.fail("only literal values are allowed")
+            self.unusable = True  # a variable name: valid syntax, no value
+            return None
+        raise self.fail("expected a value")
+
+    def number(self, token: str) -> int | float:
+        self.i += len(token)
+        body = token.lstrip("+-")
+        try:
+            if body[:2].lower() in ("0x", "0o", "0b"):
+                value: int | float = int(body, 0)
+            elif any(ch in body for ch in ".eE"):
+                value = float(body)
+            else:
+                value = int(body)
+        except ValueError:
+            raise self.fail("bad number") from None
+        if _IDENT.match(self.t, self.i):
+            raise self.fail("bad number")
+        return -value if token.startswith("-") else value
+
+    def string(self, quote_at: int) -> Any:
+        start = self.i
+        t = self.t
+        q = t[quote_at]
+        triple = t.startswith(q * 3, quote_at)
+        m = _STRING_TOKEN[q * 3 if triple else q].match(t, quote_at)
+        if m is None:
+            self.i = len(t)
+            raise self.fail("unterminated string")
+        self.i = m.end()
+        token = t[start : self.i]
+        prefix = t[start:quote_at].lower()
+        if not prefix and q == '"' and not triple:
+            try:
+                return json.loads(token, strict=False)
+            except ValueError:
+                pass
+        if "f" in prefix:
+            self.unusable = True
+            return None
+        if not triple and "\n" in token:
+            token = token.replace("\r\n", "\\n").replace("\n", "\\n")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = ast.literal_eval(token)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise self.fail("bad string literal") from None
+        if not isinstance(value, str):
+            self.unusable = True  # bytes
+            return None
+        return value
+
+    def sequence(self, close: str) -> Any:
+        self.i += 1
+        items: list[Any] = []
+        trailing_comma = False
+        while True:
+            self.ws()
+            if self.peek() == close:
+                self.i += 1
+                if close == ")" and len(items) == 1 and not trailing_comma:
+                    return items[0]  # (x) is x
+                return items
+            items.append(self.value())
+            self.ws()
+            c = self.peek()
+            if c == ",":
+                self.i += 1
+                trailing_comma = True
+                continue
+            trailing_comma = False
+            if c != close:
+                raise self.fail(f"expected ',' or {close!r}")
+
+    def brace(self) -> Any:
+        self.i += 1
+        self.ws()
+        if self.peek() == "}":
+            self.i += 1
+            return {}
+        first = self.value()
+        self.ws()
+        if self.peek() != ":":  # a set: read as a list
+            items = [first]
+            while self.peek() == ",":
+                self.i += 1
+                self.ws()
+                if self.peek() == "}":
+                    break
+                items.append(self.value())
+                self.ws()
+            self.expect("}")
+            return items
+        result: dict[str, Any] = {}
+        key = first
+        while True:
+            self.expect(":")
+            value = self.value()
+            try:
+                result[_json_key(key)] = value
+            except _Unusable:
+                self.unusable = True
+            self.ws()
+            c = self.peek()
+            if c == "}":
+                self.i += 1
+                return result
+            if c != ",":
+                raise self.fail("expected ',' or '}'")
+            self.i += 1
+            self.ws()
+            if self.peek() == "}":
+                self.i += 1
+                return result
+            key = self.value()
+
+    # calls --------------------------------------------------------------------------------------
+
+    def call(self) -> PyCall:
+        self.ws()
+        m = _DOTTED.match(self.t, self.i)
+        if m is None:
+            raise self.fail("expected a function name")
+        name = m.group()
+        self.i = m.end()
+        self.expect("(")
+        self.unusable = False
+        arguments: dict[str, Any] = {}
+        while True:
+            self.ws()
+            if self.peek() == ")":
+                self.i += 1
+                break
+            if self.t.startswith("**", self.i):
+                self.i += 2
+                spread = self.value()
+                if not isinstance(spread, dict):
+                    raise self.fail("'**' needs a dict")
+                arguments.update(spread)
+            else:
+                k = _IDENT.match(self.t, self.i)
+                if k is None:
+                    raise self.fail("expected a keyword argument")
+                self.i = k.end()
+                self.ws()
+                if self.peek() != "=" or self.t.startswith("==", self.i):
+                    raise self.fail("positional arguments are not supported")
+                self.i += 1
+                arguments[k.group()] = self.value()
+            self.ws()
+            c = self.peek()
+            if c == ",":
+                self.i += 1
+            elif c != ")":
+                raise self.fail("expected ',' or ')'")
+        return PyCall(name, None if self.unusable else arguments)
+
+
+def parse_literal(text: str) -> Any:
+    """The value of a Python (or JSON) literal. Raises LiteralSyntaxError, also for values without
+    a JSON form."""
+    parser = _Parser(text)
+    try:
+        value = parser.value()
+        parser.end()
+    except RecursionError:
+        raise LiteralSyntaxError("nesting too deep", parser.i) from None
+    if parser.unusable:
+        raise LiteralSyntaxError("value has no JSON form", 0)
+    return value
+
+
+def parse_call_list(text: str) -> list[PyCall]:
+    """``[f(a=1), g(b='x')]`` → calls (an empty list is fine). Raises LiteralSyntaxError."""
+    parser = _Parser(text)
+    parser.ws()
+    if parser.peek() != "[":
+        raise parser.fail("expected '['")
+    parser.i += 1
+    calls: list[PyCall] = []
+    try:
+        while True:
+            parser.ws()
+            if parser.peek() == "]":
+                parser.i += 1
+                break
+            calls.append(parser.call())
+            parser.ws()
+            c = parser.peek()
+            if c == ",":
+                parser.i += 1
+            elif c != "]":
+                raise parser.fail("expected ',' or ']'")
+        parser.end()
+    except RecursionError:
+        raise LiteralSyntaxError("nesting too deep", parser.i) from None
+    return calls
+
+
+def parse_calls(text: str, separators: str) -> list[PyCall]:
+    """Calls written one after the other, separated by whitespace or any of ``separators``
+    (``f(a=1)\\ng(b=2)``, ``f(a=1); g(b=2)``). Raises LiteralSyntaxError."""
+    parser = _Parser(text)
+    calls: list[PyCall] = []
+    try:
+        while True:
+            parser.ws()
+            while parser.peek() and parser.peek() in separators:
+                parser.i += 1
+                parser.ws()
+            if not parser.peek():
+                return calls
+            calls.append(parser.call())
+    except RecursionError:
+        raise LiteralSyntaxError("nesting too deep", parser.i) from None

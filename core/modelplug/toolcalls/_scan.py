@@ -1,0 +1,327 @@
+"""Finding where a JSON value or a bracketed Python expression ends, incrementally.
+
+:func:`scan_json` walks one JSON value with the grammar's structure (objects, arrays, strings,
+numbers, ``true``/``false``/``null``), so it can say as early as possible that text is *not* JSON:
+prose with a stray ``{`` is given back at once instead of being held until the end of the text.
+Strings are read leniently (raw control characters and unknown escapes pass), as models write them.
+It can report, while it scans, the ``"name"`` of a call object and the end of each element of a
+top-level array, so that readers can emit a call as soon as it is known.
+
+:func:`scan_loose` only matches brackets and skips quoted strings (``"..."``, ``'...'`` and
+triple-quoted), which is enough for Python literals and call expressions, and for JSON-like text
+that the strict scanner refused (single quotes, ``True``/``None``).
+
+Neither decodes anything: the text between the positions they report is decoded afterwards with
+:mod:`json` or :mod:`modelplug.toolcalls._literals`. Both keep their stack in a list (no recursion),
+so nesting depth costs nothing but memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Final, Protocol, final
+
+from modelplug.toolcalls._source import NEED, Read, Source, at, need
+
+__all__ = ["ARR", "BAD", "EOF", "OBJ", "OK", "ScanHooks", "ScanResult", "scan_json", "scan_loose", "scan_py_string"]
+
+OK: Final = 0  #: the value is complete; the cursor is just after it
+BAD: Final = 1  #: the text is not what was expected; the cursor is on the offending character
+EOF: Final = 2  #: the text ended inside the value
+
+OBJ: Final = 1
+ARR: Final = 2
+
+# What the JSON scanner expects next.
+_VALUE, _VALUE_OR_END, _KEY, _KEY_OR_END, _COLON, _COMMA_OR_END = range(6)
+
+_WS = re.compile(r"[ \t\r\n]*")
+_STRING_BODY = re.compile(r'[^"\\]*')
+_NUMBER_RUN = re.compile(r"[-+0-9.eE]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_WORDS: Final = {"t": "true", "f": "false", "n": "null"}
+_CLOSE: Final = {"{": "}", "[": "]", "(": ")"}
+_PY_STRING_BODY: Final = {"'": re.compile(r"[^\\']*"), '"': re.compile(r'[^\\"]*')}
+
+
+@functools.lru_cache(maxsize=64)
+def _interesting(stops: tuple[str, ...]) -> re.Pattern[str]:
+    first = "".join(sorted({stop[0] for stop in stops}))
+    return re.compile("[" + re.escape("()[]{}\"'" + first) + "]")
+
+
+@final
+class ScanResult:
+    """How a scan ended: ``status`` (OK, BAD or EOF), the open containers (``stack`` of OBJ/ARR) and,
+    for JSON, what was expected at the offending character."""
+
+    __slots__ = ("expect", "stack", "status")
+
+    def __init__(self, status: int, stack: list[int], expect: int = _VALUE) -> None:
+        self.status = status
+        self.stack = stack
+        self.expect = expect
+
+    @property
+    def at_first_element(self) -> bool:
+        """The scan stopped right after the ``[`` that opens the value (before any element)."""
+        return self.stack == [ARR] and self.expect == _VALUE_OR_END
+
+
+class ScanHooks(Protocol):
+    """Callbacks of :func:`scan_json`; each returns events for the reader to yield."""
+
+    def name(self, element: int, value: str) -> object | None:
+        """A ``"name": "<value>"`` member of the top-level object (element 0) or of an object that is
+        element ``element`` of a top-level array."""
+
+    def element(self, element: int, start: int, end: int) -> list[object]:
+        """Element ``element`` of a top-level array (or the top-level object, element 0) ends:
+        its text is ``src.text(start, end)``."""
+
+
+def _decode_string(raw: str) -> str | None:
+    try:
+        value = json.loads(raw, strict=False)
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _string(src: Source) -> Read[bool]:
+    """Consume a JSON string (cursor on its opening quote). False if the text ends inside it."""
+    src.i += 1
+    while True:
+        s = src.s
+        i = _STRING_BODY.match(s, src.i).end()  # type: ignore[union-attr]
+        if i < len(s):
+            if s[i] == '"':
+                src.i = i + 1
+                return True
+            if i + 1 < len(s):  # a backslash and the character it escapes
+                src.i = i + 2
+                continue
+        src.i = i
+        if src.eof:
+            src.i = len(s)
+            return False
+        yield NEED
+
+
+def _number(src: Source) -> Read[int]:
+    while True:
+        end = _NUMBER_RUN.match(src.s, src.i).end()  # type: ignore[union-attr]
+        if end == len(src.s) and not src.eof:
+            if end - src.i > 400:
+                return BAD
+            yield NEED
+            continue
+        if _NUMBER.fullmatch(src.s, src.i, end) is None:
+            return BAD
+        src.i = end
+        return OK
+
+
+def _word(src: Source, word: str) -> Read[int]:
+    while True:
+        got = src.s[src.i : src.i + len(word)]
+        if got == word:
+            src.i += len(word)
+            return OK
+        if not word.startswith(got):
+            return BAD
+        if src.eof:
+            return EOF
+        yield NEED
+
+
+def scan_json(src: Source, hooks: ScanHooks | None = None) -> Read[ScanResult]:
+    """Consume one JSON value starting at the cursor (leading whitespace allowed)."""
+    stack: list[int] = []
+    expect = _VALUE
+    key: str | None = None  # current key of the object whose "name" matters (see ScanHooks)
+    element = -1
+    element_start = 0
+    root_object = False
+    while True:
+        s = src.s
+        i = _WS.match(s, src.i).end()  # type: ignore[union-attr]
+        src.i = i
+        if i >= len(s):
+            if src.eof:
+                return ScanResult(EOF, stack, expect)
+            yield NEED
+            continue
+        c = s[i]
+        depth = len(stack)
+        closed = False
+        if expect == _COMMA_OR_END:
+            top = stack[-1]
+            if c == ",":
+                src.i += 1
+                expect = _KEY if top == OBJ else _VALUE
+                continue
+            if (c == "}" and top == OBJ) or (c == "]" and top == ARR):
+                closed = True
+            else:
+                return ScanResult(BAD, stack, expect)
+        elif expect == _COLON:
+            if c != ":":
+                return ScanResult(BAD, stack, expect)
+            src.i += 1
+            expect = _VALUE
+            continue
+        elif expect in (_KEY, _KEY_OR_END):
+            if c == "}" and expect == _KEY_OR_END:
+                closed = True
+            elif c == '"':
+                a = src.pos
+                if not (yield from _string(src)):
+                    return ScanResult(EOF, stack, expect)
+                if hooks is not None and (depth == 1 or (depth == 2 and stack[0] == ARR)):
+                    key = _decode_string(src.text(a, src.pos))
+                expect = _COLON
+                continue
+            else:
+                return ScanResult(BAD, stack, expect)
+        elif c == "]" and expect == _VALUE_OR_END:
+            closed = True
+        else:  # a value starts
+            if depth == 0:
+                element_start = src.pos
+                root_object = c == "{"
+            elif depth == 1 and stack[0] == ARR:
+                element += 1
+                element_start = src.pos
+            if c == "{":
+                stack.append(OBJ)
+                src.i += 1
+                expect = _KEY_OR_END
+                if depth == 0 or (depth == 1 and stack[0] == ARR):
+                    key = None
+                continue
+            if c == "[":
+                stack.append(ARR)
+                src.i += 1
+                expect = _VALUE_OR_END
+                continue
+            if c == '"':
+                a = src.pos
+                if not (yield from _string(src)):
+                    return ScanResult(EOF, stack, expect)
+                if (
+                    hooks is not None
+                    and key == "name"
+                    and ((depth == 1 and stack[0] == OBJ) or (depth == 2 and stack[0] == ARR and stack[1] == OBJ))
+                ):
+                    name = _decode_string(src.text(a, src.pos))
+                    if name is not None:
+                        event = hooks.name(max(element, 0), name)
+                        if event is not None:
+                            yield event
+            elif c in "-0123456789":
+                status = yield from _number(src)
+                if status != OK:
+                    return ScanResult(status, stack, expect)
+            elif c in _WORDS:
+                status = yield from _word(src, _WORDS[c])
+                if status != OK:
+                    return ScanResult(status, stack, expect)
+            else:
+                return ScanResult(BAD, stack, expect)
+        if closed:
+            src.i += 1
+            stack.pop()
+        # a value ended
+        if not stack:
+            if hooks is not None and root_object:
+                for event in hooks.element(0, element_start, src.pos):
+                    yield event
+            return ScanResult(OK, stack)
+        if hooks is not None and len(stack) == 1 and stack[0] == ARR and element >= 0:
+            for event in hooks.element(element, element_start, src.pos):
+                yield event
+        expect = _COMMA_OR_END
+
+
+def scan_py_string(src: Source) -> Read[bool]:
+    """Consume a quoted string, Python style (cursor on the quote): ``'...'``, ``"..."`` or
+    triple-quoted; a backslash escapes the next character. False if the text ends inside it."""
+    q = src.s[src.i]
+    yield from need(src, 3)
+    triple = src.s.startswith(q * 3, src.i)
+    src.i += 3 if triple else 1
+    body = _PY_STRING_BODY[q]
+    while True:
+        s = src.s
+        i = body.match(s, src.i).end()  # type: ignore[union-attr]
+        src.i = i
+        if i < len(s):
+            if s[i] == "\\":
+                if i + 1 < len(s):
+                    src.i = i + 2
+                    continue
+            elif not triple:
+                src.i = i + 1
+                return True
+            else:
+                if (yield from need(src, 3)):
+                    if src.s.startswith(q * 3, src.i):
+                        src.i += 3
+                        return True
+                    src.i += 1
+                    continue
+        if src.eof:
+            src.i = len(src.s)
+            return False
+        yield NEED
+
+
+def scan_loose(
+    src: Source,
+    closers: list[str],
+    stops: tuple[str, ...] = (),
+    *,
+    until_stop: bool = False,
+) -> Read[ScanResult]:
+    """Match brackets and skip strings from the cursor.
+
+    ``closers`` is the stack of closing brackets still expected (``["]", ")"]``: inside ``[f(``).
+    Returns OK after the bracket that empties the stack or, with ``until_stop``, on one of ``stops``
+    met outside any bracket (cursor on it). A stop met inside brackets, or a closing bracket that
+    does not match, is BAD (cursor on it).
+    """
+    interesting = _interesting(stops)
+    while True:
+        s = src.s
+        m = interesting.search(s, src.i)
+        if m is None:
+            src.i = len(s)
+            if src.eof:
+                return ScanResult(EOF, [])
+            yield NEED
+            continue
+        src.i = m.start()
+        c = m.group()
+        if c == '"' or c == "'":
+            if not (yield from scan_py_string(src)):
+                return ScanResult(EOF, [])
+            continue
+        if c in _CLOSE:
+            closers.append(_CLOSE[c])
+            src.i += 1
+            continue
+        if c in ")]}":
+            if not closers or closers[-1] != c:
+                return ScanResult(BAD, [])
+            closers.pop()
+            src.i += 1
+            if not closers and not until_stop:
+                return ScanResult(OK, [])
+            continue
+        for stop in stops:
+            if stop[0] == c and (yield from at(src, stop)):
+                return ScanResult(OK if until_stop and not closers else BAD, [])
+        src.i += 1

@@ -1,0 +1,119 @@
+"""Giving parsed arguments the types their tool's JSON schema asks for.
+
+XML-style formats (Qwen3-Coder, GLM, MiniMax-M2, Step-3, Seed-OSS) write every value as text:
+``<parameter=days>5</parameter>``. With the tool's schema, ``"5"`` becomes ``5`` for an
+``integer`` parameter, ``"true"`` becomes ``True`` for a ``boolean``, ``"[1, 2]"`` a list for an
+``array``. JSON formats get the same treatment for string values where the schema asks for
+something else. Rules:
+
+- a value that does not convert is kept as it was (the tool may still cope; nothing is dropped);
+- an empty value for a non-string parameter is left out, so the tool's default applies;
+- string values are never stripped here (whitespace in them is data); values converted to other
+  types are stripped first;
+- parameters the schema does not describe are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
+
+__all__ = ["coerce_arguments", "schema_types"]
+
+_ORDER: Final = ("integer", "number", "boolean", "null", "object", "array")
+_MISSING: Final = object()
+
+
+def schema_types(schema: Mapping[str, Any]) -> set[str]:
+    """The JSON types a (sub)schema allows: ``type`` (a name or a list), ``enum`` values, and the
+    branches of ``anyOf`` / ``oneOf``. Empty means "anything"."""
+    types: set[str] = set()
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        types.add(kind)
+    elif isinstance(kind, list):
+        types.update(k for k in kind if isinstance(k, str))
+    for key in ("anyOf", "oneOf"):
+        for branch in schema.get(key) or ():
+            if isinstance(branch, Mapping):
+                types |= schema_types(branch)
+    if not types and isinstance(schema.get("enum"), list):
+        for value in schema["enum"]:
+            types.add("string" if isinstance(value, str) else "boolean" if isinstance(value, bool) else "number")
+    if not types and "properties" in schema:
+        types.add("object")
+    return types
+
+
+def _convert(text: str, kind: str) -> Any:
+    value = text.strip()
+    if kind == "integer":
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                return _MISSING
+            return int(number) if number.is_integer() else _MISSING
+    if kind == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return _MISSING
+        if number != number or number in (float("inf"), float("-inf")):
+            return _MISSING
+        try:
+            return int(value)
+        except ValueError:
+            return number
+    if kind == "boolean":
+        lowered = value.lower()
+        return True if lowered == "true" else False if lowered == "false" else _MISSING
+    if kind == "null":
+        return None if value.lower() in ("null", "none") else _MISSING
+    # object / array
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        try:
+            decoded = parse_literal(value)
+        except LiteralSyntaxError:
+            return _MISSING
+    if kind == "object" and isinstance(decoded, dict):
+        return decoded
+    if kind == "array" and isinstance(decoded, list):
+        return decoded
+    return _MISSING
+
+
+def coerce_arguments(arguments: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``arguments`` with string values converted to the types ``parameters`` (a tool's JSON
+    schema) gives them. Returns a new dict."""
+    properties = parameters.get("properties")
+    if not isinstance(properties, Mapping):
+        return dict(arguments)
+    result: dict[str, Any] = {}
+    for key, value in arguments.items():
+        schema = properties.get(key)
+        if not isinstance(value, str) or not isinstance(schema, Mapping):
+            result[key] = value
+            continue
+        types = schema_types(schema)
+        if not types or "string" in types:
+            result[key] = value
+            continue
+        if not value.strip():
+            continue  # empty value for a non-string parameter: let the tool's default apply
+        for kind in _ORDER:
+            if kind in types:
+                converted = _convert(value, kind)
+                if converted is not _MISSING:
+                    result[key] = converted
+                    break
+        else:
+            result[key] = value
+    return result

@@ -1,0 +1,222 @@
+"""Reading a block of model text that arrives in pieces.
+
+Every format reader is a generator over a :class:`Source`. When it needs text that has not arrived
+yet it yields :data:`NEED` and is resumed after the next piece; when the text has ended
+(``src.eof``) the primitives below decide with what is there. A reader never decides anything from
+where a piece happens to end, so a block read in one piece or in a thousand gives the same result.
+
+The source keeps every piece of the block (to hand back the raw text of a call or of the whole
+block), but scanning only touches a small window after the cursor: each byte is looked at a bounded
+number of times, however the text is split.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Generator
+from typing import Final, TypeAlias, TypeVar, final
+
+__all__ = [
+    "NAME_RE",
+    "NEED",
+    "Read",
+    "Source",
+    "accept",
+    "at",
+    "need",
+    "peek",
+    "read_name",
+    "read_run",
+    "skip_ws",
+    "until",
+    "until_re",
+]
+
+_T = TypeVar("_T")
+
+
+@final
+class _Need:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NEED"
+
+
+#: Yielded by a reader that needs more text before it can go on.
+NEED: Final = _Need()
+
+#: A reader step: yields NEED or events, returns a value.
+Read: TypeAlias = Generator[object, None, _T]
+
+_WS = re.compile(r"\s*")
+#: A function or tool name as written by models: letters, digits, ``_``, ``.``, ``-`` and ``/``.
+NAME_RE: Final = re.compile(r"[A-Za-z_][\w.\-/]*")
+_NAME_RUN = re.compile(r"[\w.\-/]*")
+
+
+@final
+class Source:
+    """The text of one block, from its first character (position 0) to what has arrived so far.
+
+    ``s`` is the window being scanned and ``i`` the cursor in it; ``base`` is the position of
+    ``s[0]`` in the block. Positions handed around by readers are block positions (``pos``).
+    ``leading`` tells whether only whitespace came before the block in the whole text.
+    """
+
+    __slots__ = ("_chunks", "_starts", "base", "end", "eof", "i", "leading", "s")
+
+    def __init__(self, text: str, start: int, eof: bool) -> None:
+        self.s = text
+        self.i = start
+        self.base = -start
+        self.end = len(text) - start
+        self.eof = eof
+        self._chunks = [text]
+        self._starts = [-start]
+        self.leading = False
+
+    @property
+    def pos(self) -> int:
+        """The cursor as a block position."""
+        return self.base + self.i
+
+    def feed(self, chunk: str, eof: bool) -> None:
+        """Append the next piece of text (``eof``: it is the last)."""
+        if chunk:
+            self._chunks.append(chunk)
+            self._starts.append(self.end)
+            self.end += len(chunk)
+            self.base += self.i
+            self.s = self.s[self.i :] + chunk
+            self.i = 0
+        self.eof = eof
+
+    def text(self, a: int, b: int) -> str:
+        """The block text between positions ``a`` and ``b``."""
+        if a >= self.base:
+            return self.s[a - self.base : b - self.base]
+        k = bisect.bisect_right(self._starts, a) - 1
+        parts = []
+        while a < b:
+            chunk, start = self._chunks[k], self._starts[k]
+            parts.append(chunk[a - start : b - start])
+            a = start + len(chunk)
+            k += 1
+        return "".join(parts)
+
+
+def peek(src: Source) -> str:
+    """The character at the cursor, or ``""`` (call after a step that waited for it)."""
+    return src.s[src.i : src.i + 1]
+
+
+def skip_ws(src: Source) -> Read[None]:
+    """Consume whitespace; return once a non-space character is at the cursor or the text ended."""
+    while True:
+        src.i = _WS.match(src.s, src.i).end()  # type: ignore[union-attr]
+        if src.i < len(src.s) or src.eof:
+            return
+        yield NEED
+
+
+def at(src: Source, literal: str) -> Read[bool]:
+    """Whether ``literal`` starts at the cursor (nothing is consumed).
+
+    Decides as soon as the text differs, so prose that merely starts like a token is not held.
+    """
+    n = len(literal)
+    while True:
+        got = src.s[src.i : src.i + n]
+        if got == literal:
+            return True
+        if src.eof or not literal.startswith(got):
+            return False
+        yield NEED
+
+
+def accept(src: Source, literal: str) -> Read[bool]:
+    """Consume ``literal`` if it starts at the cursor."""
+    found = yield from at(src, literal)
+    if found:
+        src.i += len(literal)
+    return found
+
+
+def until(src: Source, literal: str, limit: int | None = None) -> Read[bool]:
+    """Move the cursor to the next ``literal`` (not consumed).
+
+    Returns False when the text ends first (cursor at the end) or, with ``limit``, when the literal
+    does not start within ``limit`` characters (cursor left where it was).
+    """
+    n = len(literal)
+    if limit is None:
+        while True:
+            k = src.s.find(literal, src.i)
+            if k >= 0:
+                src.i = k
+                return True
+            if src.eof:
+                src.i = len(src.s)
+                return False
+            src.i = max(src.i, len(src.s) - n + 1)
+            yield NEED
+    start = src.pos
+    while True:
+        lo = start - src.base
+        k = src.s.find(literal, lo, lo + limit + n)
+        if k >= 0:
+            src.i = k
+            return True
+        if src.eof or len(src.s) >= lo + limit + n:
+            return False
+        yield NEED
+
+
+def until_re(src: Source, pattern: re.Pattern[str], longest: int) -> Read[re.Match[str] | None]:
+    """Move the cursor to the next match of ``pattern`` (an alternation of literals at most
+    ``longest`` long, none a prefix of another, each with its first character nowhere else in it).
+    Returns the match (not consumed) or None at the end of the text (cursor at the end)."""
+    while True:
+        m = pattern.search(src.s, src.i)
+        if m is not None:
+            src.i = m.start()
+            return m
+        if src.eof:
+            src.i = len(src.s)
+            return None
+        src.i = max(src.i, len(src.s) - longest + 1)
+        yield NEED
+
+
+def need(src: Source, n: int = 1) -> Read[bool]:
+    """Wait until ``n`` characters are available after the cursor; False if the text ends first."""
+    while len(src.s) - src.i < n:
+        if src.eof:
+            return False
+        yield NEED
+    return True
+
+
+def read_run(src: Source, run: re.Pattern[str], limit: int = 512) -> Read[str | None]:
+    """Consume the longest run of text matching ``run`` (a pattern like ``[\\w.]*``) at the cursor;
+    None when it is longer than ``limit`` (the cursor is then unspecified)."""
+    a = src.pos
+    while True:
+        src.i = run.match(src.s, src.i).end()  # type: ignore[union-attr]
+        if src.pos - a > limit:
+            return None
+        if src.i < len(src.s) or src.eof:
+            return src.text(a, src.pos)
+        yield NEED
+
+
+def read_name(src: Source) -> Read[str]:
+    """Consume a name (``NAME_RE``, at most 512 characters) at the cursor; ``""`` when there is none
+    (the cursor is then unspecified: callers give explicit block positions)."""
+    yield from need(src)
+    if NAME_RE.match(src.s, src.i) is None:
+        return ""
+    name = yield from read_run(src, _NAME_RUN)
+    return name or ""

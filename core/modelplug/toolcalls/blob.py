@@ -1,0 +1,91 @@
+"""The single-JSON-blob reading of agent frameworks (smolagents' ``parse_json_blob`` and
+``get_tool_call_from_text``), for prompts that ask the model for one JSON object.
+
+:func:`parse` with ``format="bare_json"`` is the better tool for model output in general: it keeps
+the prose and reads every call. These helpers read exactly one object, tolerate any text around
+it, and raise a clear error when there is none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls._calls import mint_id
+from modelplug.types import ToolCall
+
+__all__ = ["decode_arguments", "parse_json_blob", "tool_call_from_text"]
+
+_THINK: Final = re.compile(r"<think>.*?</think>", re.DOTALL)
+_ATTEMPTS: Final = 32
+_DECODER: Final = json.JSONDecoder(strict=False)
+
+
+def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
+    """The first JSON object in ``text`` and the text before it: ``(data, prefix)``.
+
+    Text after the object is ignored. Closed ``<think>`` blocks are skipped.
+
+    Raises:
+        ToolCallParseError: ``text`` holds no ``{`` ("does not contain any JSON"), or no valid
+            JSON object starts at any ``{`` ("invalid or missing JSON").
+    """
+    searched = _THINK.sub(lambda m: " " * len(m.group()), text)
+    start = searched.find("{")
+    if start < 0:
+        raise ToolCallParseError(
+            "the model output does not contain any JSON blob", format="json_blob", text=text, offset=0
+        )
+    first = start
+    for _ in range(_ATTEMPTS):
+        try:
+            data, _end = _DECODER.raw_decode(searched, start)
+        except (ValueError, RecursionError):
+            data = None
+        if isinstance(data, dict):
+            return data, text[:start]
+        start = searched.find("{", start + 1)
+        if start < 0:
+            break
+    raise ToolCallParseError(
+        "invalid or missing JSON: no valid JSON object in the model output", format="json_blob", text=text, offset=first
+    )
+
+
+def decode_arguments(value: Any) -> Any:
+    """``value`` decoded from JSON if it is a string holding JSON, else unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def tool_call_from_text(text: str, *, name_key: str = "name", arguments_key: str = "arguments") -> ToolCall:
+    """One tool call from a JSON blob in ``text``: ``{name_key: ..., arguments_key: ...}``.
+
+    Arguments that are a JSON string are decoded once more; arguments that are not an object are
+    kept as text on ``raw_arguments`` (``arguments`` is then None).
+
+    Raises:
+        ToolCallParseError: no JSON object, or no ``name_key`` in it (the message lists the keys found).
+    """
+    data, prefix = parse_json_blob(text)
+    name = data.get(name_key)
+    if not isinstance(name, str) or not name:
+        raise ToolCallParseError(
+            f"tool call needs a key {name_key!r}; got keys {list(data)} instead",
+            format="json_blob",
+            text=text,
+            offset=len(prefix),
+        )
+    arguments = decode_arguments(data.get(arguments_key, {}))
+    if arguments is None:
+        arguments = {}
+    if isinstance(arguments, dict):
+        return ToolCall(id=mint_id(), name=name, arguments=arguments)
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return ToolCall(id=mint_id(), name=name, arguments=None, raw_arguments=raw)

@@ -1,0 +1,92 @@
+"""DeepSeek's special-token call lists.
+
+- **deepseek_v3** (DeepSeek-V3 / R1-0528; vLLM ``deepseek_v3``)::
+
+      <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather
+      ```json
+      {"city": "Paris"}
+      ```<｜tool▁call▁end｜><｜tool▁calls▁end｜>
+
+- **deepseek_v31** (DeepSeek-V3.1; vLLM ``deepseek_v31``): the name before the separator and bare
+  JSON after it: ``<｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Paris"}<｜tool▁call▁end｜>``.
+
+The tokens use the full-width bar ``｜`` and ``▁``. Text after the list is content.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
+from modelplug.toolcalls._scan import OK
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, need, peek, read_name, skip_ws, until
+
+__all__ = ["CALLS_BEGIN", "deepseek"]
+
+CALLS_BEGIN: Final = "<｜tool▁calls▁begin｜>"
+_CALLS_END: Final = "<｜tool▁calls▁end｜>"
+_CALL_BEGIN: Final = "<｜tool▁call▁begin｜>"
+_CALL_END: Final = "<｜tool▁call▁end｜>"
+_SEP: Final = "<｜tool▁sep｜>"
+
+
+def deepseek(src: Source, ctx: Ctx) -> Read[Outcome]:
+    """Read a DeepSeek V3 or V3.1 call list (cursor on ``<｜tool▁calls▁begin｜>``)."""
+    src.i += len(CALLS_BEGIN)
+    calls = BlockCalls(ctx, "deepseek_v3", src)
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if (yield from accept(src, _CALLS_END)):
+            end = None
+            break
+        if not (yield from accept(src, _CALL_BEGIN)):
+            if count == 0:
+                return (
+                    yield from calls.failed_through(
+                        _CALLS_END, f"expected {_CALL_BEGIN}" if peek(src) else f"the text ends after {CALLS_BEGIN}"
+                    )
+                )
+            break
+        a = src.pos
+        if not (yield from until(src, _SEP, 256)):
+            return (
+                yield from calls.failed_through(
+                    _CALLS_END, f"expected {_SEP}" if not src.eof else "the text ends inside the call"
+                )
+            )
+        first = src.text(a, src.pos).strip()
+        src.i += len(_SEP)
+        yield from need(src)
+        fenced = False
+        if first == "function" and peek(src) != "{":
+            calls.format = "deepseek_v3"
+            name = yield from read_name(src)
+            yield from skip_ws(src)
+            if (yield from accept(src, "```")):
+                fenced = True
+                yield from accept(src, "json")
+        else:
+            calls.format = "deepseek_v31"
+            name = first
+        if not name or not NAME_RE.fullmatch(name):
+            return (yield from calls.failed_through(_CALLS_END, "expected a tool name"))
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,))
+        if status != OK or arguments is None:
+            return (yield from calls.failed_through(_CALLS_END, reason))
+        if fenced:
+            yield from skip_ws(src)
+            yield from accept(src, "```")
+        yield from skip_ws(src)
+        yield from accept(src, _CALL_END)
+        yield from calls.complete(header, name, arguments)
+        count += 1
+        end = src.pos
+    if calls.errors:
+        return Error(calls.format, calls.errors[0], end)
+    return Done(end, calls.format)

@@ -1,0 +1,184 @@
+"""The supported formats, their openers, and format detection.
+
+Format names follow vLLM's ``--tool-call-parser`` names where one exists (a few aliases map
+vLLM's other spellings: ``openai`` is ``harmony``, ``internlm`` is ``internlm2``). ``None`` means
+*detect*: every format's openers are active at once, ``<tool_call>`` is told apart by what follows
+it (JSON for hermes, ``<function=`` for qwen3_coder, a bare name for GLM), and markerless calls
+(bare JSON, fenced JSON, Python call lists) are recognised only when they are clearly calls.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Final
+
+from modelplug.errors import InvalidOptionError
+from modelplug.toolcalls._calls import Ctx, Outcome, Reject
+from modelplug.toolcalls._engine import Reader, Table
+from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
+from modelplug.toolcalls.bare_json import brace, bracket, fence
+from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
+from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
+from modelplug.toolcalls.gemma import gemma4
+from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
+from modelplug.toolcalls.harmony import harmony
+from modelplug.toolcalls.json_tags import json_payload, tagged_json
+from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
+from modelplug.toolcalls.mistral import MARKER, mistral
+from modelplug.toolcalls.pythonic import function_calls, python_tag, tagged_python
+from modelplug.toolcalls.xml_tags import bare_function, glm_body, minimax_m2, qwen_body, seed_oss, step3
+
+__all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
+
+_TOOL_CALL: Final = "<tool_call>"
+_TOOL_CALL_END: Final = "</tool_call>"
+
+
+def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool = False) -> Reader:
+    """A reader for ``<tool_call>``, shared by hermes-like JSON (``json``: the format name to report),
+    qwen3_coder's ``<function=...>`` and GLM's bare name."""
+
+    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+        src.i += len(_TOOL_CALL)
+        yield from skip_ws(src)
+        c = peek(src)
+        if not c:
+            return BlockCalls(ctx, json or qwen or "glm45", src).failed("the text ends after <tool_call>")
+        if json is not None and c in "{[":
+            return (yield from json_payload(src, ctx, json, closer=_TOOL_CALL_END, several=True))
+        if qwen is not None and c == "<" and (yield from at(src, "<function=")):
+            return (yield from qwen_body(src, ctx, qwen, closer=_TOOL_CALL_END, opener_length=len(_TOOL_CALL)))
+        if glm and NAME_RE.match(src.s, src.i):
+            return (yield from glm_body(src, ctx, opener_length=len(_TOOL_CALL)))
+        return Reject(len(_TOOL_CALL))
+
+    return read
+
+
+def _hermes_like(name: str) -> dict[str, Reader]:
+    return {_TOOL_CALL: tool_call_tag(json=name)}
+
+
+def _tool_calls_tag(name: str) -> dict[str, Reader]:
+    return {"<tool_calls>": tagged_json("<tool_calls>", name, closer="</tool_calls>")}
+
+
+def _harmony() -> dict[str, Reader]:
+    return dict.fromkeys(HARMONY_OPENERS, harmony)
+
+
+def _kimi() -> dict[str, Reader]:
+    return dict.fromkeys(SECTION_BEGIN, kimi_k2)
+
+
+_PYTHON_START: Final = "<|python_start|>"
+_LFM2_START: Final = "<|tool_call_start|>"
+
+#: Each format's openers and readers (built once, on first use).
+_BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
+    "hermes": lambda: _hermes_like("hermes"),
+    "mistral": lambda: {MARKER: mistral()},
+    "llama3_json": lambda: {"<|python_tag|>": python_tag(python=False), "{": brace("llama3_json")},
+    "llama3_python_tag": lambda: {"<|python_tag|>": python_tag(python=True)},
+    "pythonic": lambda: {"[": bracket(json_format=None, python_format="pythonic", strict=True)},
+    "llama4_pythonic": lambda: {
+        _PYTHON_START: tagged_python(_PYTHON_START, "<|python_end|>", "llama4_pythonic"),
+        "[": bracket(json_format=None, python_format="llama4_pythonic", strict=True),
+    },
+    "qwen3_coder": lambda: {_TOOL_CALL: tool_call_tag(qwen="qwen3_coder"), "<function=": bare_function("qwen3_coder")},
+    "granite": lambda: {
+        "<|tool_call|>": tagged_json("<|tool_call|>", "granite", closer=None, several=False),
+        _TOOL_CALL: tool_call_tag(json="granite"),
+    },
+    "internlm2": lambda: {
+        "<|action_start|>": tagged_json(
+            "<|action_start|>", "internlm2", closer="<|action_end|>", several=False, token="<|plugin|>"
+        )
+    },
+    "jamba": lambda: _tool_calls_tag("jamba"),
+    "deepseek_v3": lambda: {CALLS_BEGIN: deepseek},
+    "deepseek_v31": lambda: {CALLS_BEGIN: deepseek},
+    "kimi_k2": _kimi,
+    "glm45": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},
+    "glm47": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},
+    "harmony": _harmony,
+    "phi4_mini_json": lambda: {
+        "functools[": tagged_json("functools[", "phi4_mini_json", closer=None, several=False, skip=len("functools"))
+    },
+    "xlam": lambda: {
+        MARKER: mistral("xlam"),
+        _TOOL_CALL: tool_call_tag(json="xlam"),
+        "{": brace("xlam"),
+        "[": bracket(json_format="xlam", python_format=None, strict=False),
+        "```": fence("xlam"),
+    },
+    "minimax": lambda: _tool_calls_tag("minimax"),
+    "minimax_m2": lambda: {"<minimax:tool_call>": minimax_m2},
+    "hunyuan_a13b": lambda: _tool_calls_tag("hunyuan_a13b"),
+    "lfm2": lambda: {_LFM2_START: tagged_python(_LFM2_START, "<|tool_call_end|>", "lfm2", json=True)},
+    "step3": lambda: {"<｜tool_calls_begin｜>": step3},
+    "seed_oss": lambda: {"<seed:tool_call>": seed_oss},
+    "olmo3": lambda: {"<function_calls>": function_calls},
+    "gemma4": lambda: {GEMMA_OPENER: gemma4},
+    "smollm2": lambda: _hermes_like("smollm2"),
+    "bare_json": lambda: {
+        "{": brace("bare_json"),
+        "[": bracket(json_format="bare_json", python_format=None, strict=False),
+        "```": fence("bare_json"),
+    },
+}
+
+#: The names accepted by ``format=``, in a stable order.
+FORMATS: Final[tuple[str, ...]] = tuple(_BUILDERS)
+
+#: Other spellings of format names (vLLM's parser names where they differ).
+ALIASES: Final = {
+    "openai": "harmony",
+    "gpt_oss": "harmony",
+    "internlm": "internlm2",
+    "qwen25": "hermes",
+    "qwen3": "hermes",
+    "llama3": "llama3_json",
+    "llama4_json": "llama3_json",
+    "phi4_mini": "phi4_mini_json",
+    "hunyuan": "hunyuan_a13b",
+    "glm4_moe": "glm45",
+    "json": "bare_json",
+}
+
+
+def _detection() -> dict[str, Reader]:
+    readers: dict[str, Reader] = {}
+    for name in FORMATS:
+        for opener, reader in _BUILDERS[name]().items():
+            readers.setdefault(opener, reader)
+    # openers shared by several formats get a reader that accepts all of them
+    readers[_TOOL_CALL] = tool_call_tag(json="hermes", qwen="qwen3_coder", glm=True)
+    readers["<|python_tag|>"] = python_tag(python=True)
+    readers["{"] = brace("bare_json")
+    readers["["] = bracket(json_format="bare_json", python_format="pythonic", strict=None)
+    readers["```"] = fence("bare_json")
+    readers[MARKER] = mistral()
+    return readers
+
+
+def canonical(format: str | None) -> str | None:
+    """The format name ``format`` stands for (aliases resolved). Raises InvalidOptionError."""
+    if format is None:
+        return None
+    name = ALIASES.get(format, format)
+    if name not in _BUILDERS:
+        raise InvalidOptionError(
+            f"unknown tool-call format {format!r}; known formats: {', '.join(FORMATS)} (or None to detect)"
+        )
+    return name
+
+
+@functools.cache
+def table(format: str | None) -> Table:
+    """The opener table of ``format`` (a canonical name, or None for detection)."""
+    if format is None:
+        return Table(_detection())
+    return Table(_BUILDERS[format]())

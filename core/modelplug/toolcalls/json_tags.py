@@ -1,0 +1,103 @@
+"""JSON call objects between special tags.
+
+The most common family: the model writes ``{"name": ..., "arguments": {...}}`` (or a list of such
+objects) after an opening tag.
+
+- **hermes** (NousResearch Hermes 2/3, Qwen 2.5/3, many fine-tunes; vLLM ``hermes``):
+  ``<tool_call>\\n{"name": "f", "arguments": {...}}\\n</tool_call>``, one block per call.
+- **smollm2** (HuggingFaceTB SmolLM2/3 chat templates): the same tag around a JSON *list*.
+- **granite** (IBM Granite 3; vLLM ``granite``): ``<|tool_call|>[{...}, ...]``, no closing tag;
+  some checkpoints write ``<tool_call>`` instead.
+- **internlm2** (InternLM 2/2.5; vLLM ``internlm``): ``<|action_start|><|plugin|>\\n{"name": ...,
+  "parameters": {...}}<|action_end|>``.
+- **jamba** (AI21 Jamba 1.5), **hunyuan_a13b** (Tencent Hunyuan-A13B): ``<tool_calls>[{...}]</tool_calls>``;
+  **minimax** (MiniMax-M1): the same tags around one object per line.
+- **phi4_mini_json** (Microsoft Phi-4-mini; vLLM ``phi4_mini_json``): ``functools[{...}, ...]``.
+
+The closing tag may be missing when the text ends right after the JSON (generation stopped on the
+tag). Text after the opening tag that does not start like JSON is prose that mentions the tag.
+"""
+
+from __future__ import annotations
+
+from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._engine import Reader
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_calls
+from modelplug.toolcalls._scan import BAD, OK
+from modelplug.toolcalls._source import Read, Source, accept, peek, skip_ws, until
+
+__all__ = ["json_payload", "tagged_json"]
+
+
+def json_payload(src: Source, ctx: Ctx, format: str, *, closer: str | None, several: bool) -> Read[Outcome]:
+    """Read the JSON value(s) of calls at the cursor (on ``{`` or ``[``), then ``closer`` if any.
+
+    ``several``: more values may follow, separated by whitespace, ``,`` or ``;``.
+    """
+    calls = BlockCalls(ctx, format, src)
+    stops = (closer,) if closer else ()
+    while True:
+        status, reason = yield from read_json_calls(src, calls, stops)
+        if status != OK:
+            if closer is not None and status == BAD and (yield from until(src, closer)):
+                src.i += len(closer)  # the broken call runs to its closing tag
+            return calls.failed(reason)
+        value_end = src.pos
+        if not several:
+            break
+        yield from skip_ws(src)
+        c = peek(src)
+        if c and c in ",;":
+            src.i += 1
+            yield from skip_ws(src)
+            c = peek(src)
+        if not c or c not in "{[":
+            break
+    end: int | None = value_end
+    if closer is not None:
+        yield from skip_ws(src)
+        if (yield from accept(src, closer)):
+            end = None
+    if calls.errors:
+        return Error(format, calls.errors[0], end)
+    return Done(end, format)
+
+
+def tagged_json(
+    opener: str,
+    format: str,
+    *,
+    closer: str | None,
+    several: bool = True,
+    skip: int = 0,
+    token: str | None = None,
+) -> Reader:
+    """A reader for ``opener`` + JSON call(s) + optional ``closer``.
+
+    ``skip``: how much of the opener to consume (``functools[`` keeps its ``[`` for the JSON);
+    ``token``: a second tag that must follow the opener (InternLM's ``<|plugin|>``).
+    """
+    consumed = skip or len(opener)
+
+    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+        src.i += consumed
+        yield from skip_ws(src)
+        if token is not None:
+            if not (yield from accept(src, token)):
+                return (
+                    Reject(len(opener))
+                    if peek(src)
+                    else BlockCalls(ctx, format, src).failed(f"the text ends after {opener}")
+                )
+            yield from skip_ws(src)
+            if peek(src) not in ("{", "["):
+                reason = "the text ends" if not peek(src) else "expected a JSON object"
+                return BlockCalls(ctx, format, src).failed(f"{reason} after {opener}{token}")
+        c = peek(src)
+        if not c:
+            return BlockCalls(ctx, format, src).failed(f"the text ends after {opener}")
+        if c not in "{[":
+            return Reject(len(opener))
+        return (yield from json_payload(src, ctx, format, closer=closer, several=several))
+
+    return read

@@ -1,0 +1,239 @@
+"""Calls written as Python call expressions, read with a literal-only parser (never ``eval``).
+
+- **pythonic** (Llama 3.2, ToolACE; vLLM ``pythonic``): ``[get_weather(city='Paris'), f(x=1)]``,
+  a list of calls with keyword arguments, possibly after some prose.
+- **llama4_pythonic** (Llama 4; vLLM ``llama4_pythonic``): the same list, optionally between
+  ``<|python_start|>`` and ``<|python_end|>``.
+- **lfm2** (Liquid LFM2; vLLM ``lfm2``): ``<|tool_call_start|>[f(a=1)]<|tool_call_end|>`` (tuples
+  become lists; a JSON list of call objects is accepted there too).
+- **olmo3** (AI2 Olmo 3; vLLM ``olmo3``): ``<function_calls>f(a=1)\\ng(b=null)</function_calls>``,
+  one call per line, JSON's ``null/true/false`` allowed.
+- **llama3_python_tag** (Llama 3.1 built-in tool style): ``<|python_tag|>f(a="x")``, calls
+  separated by ``;`` (JSON objects after the tag are read as llama3_json).
+
+A call with a value that has no JSON form (``b'bytes'``, a variable name) is skipped; the other
+calls of the list are kept.
+"""
+
+from __future__ import annotations
+
+from modelplug.toolcalls._calls import Ctx, Done, Error, Fail, Outcome, Reject, decode_value, read_call
+from modelplug.toolcalls._engine import Reader
+from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
+from modelplug.toolcalls._scan import BAD, EOF, OK, scan_json, scan_loose
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
+from modelplug.toolcalls.json_tags import json_payload
+
+__all__ = ["call_list", "emit_python_calls", "function_calls", "python_list", "python_tag", "tagged_python"]
+
+
+def emit_python_calls(calls: BlockCalls, found: list[PyCall], *, strict: bool) -> Read[Outcome | None]:
+    """Events for parsed calls. Returns an outcome when the calls cannot be used (a Reject when not
+    ``strict``), else None."""
+    usable = [call for call in found if call.arguments is not None]
+    if found and not usable:
+        return calls.failed("no call has literal arguments") if strict else Reject()
+    if not strict and any(not calls.ctx.known(call.name) for call in usable):
+        return Reject()  # markerless text naming an unknown tool is prose
+    for call in usable:
+        assert call.arguments is not None
+        yield from calls.whole(call.name, call.arguments)
+    return None
+
+
+def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, stops: tuple[str, ...]) -> Read[Outcome]:
+    """A list of calls: the cursor is on the first name after ``[`` (at block position ``start``).
+
+    Not ``strict`` (format detection), anything unexpected gives the text back as content.
+    """
+    name_at = src.pos
+    name = yield from read_name(src)
+    if not name or not (yield from at(src, "(")):
+        return Reject(name_at)
+    result = yield from scan_loose(src, ["]"], stops)
+    if result.status != OK:
+        if not strict:
+            return Reject(max(src.pos, name_at))
+        if result.status == BAD and not stops:
+            yield from until(src, "\n")  # the attempt runs to the end of its line
+        return calls.failed("unbalanced brackets" if result.status == BAD else "the text ends inside the call list")
+    try:
+        found = parse_call_list(src.text(start, src.pos))
+    except LiteralSyntaxError as error:
+        return calls.failed(str(error)) if strict else Reject()
+    outcome = yield from emit_python_calls(calls, found, strict=strict)
+    if outcome is not None:
+        return outcome
+    if calls.errors:
+        return Error(calls.format, calls.errors[0])
+    return Done(None, calls.format)
+
+
+def call_list(
+    src: Source,
+    calls: BlockCalls,
+    *,
+    json: str | None,
+    python: str | None,
+    markered: bool,
+    strict: bool,
+    stops: tuple[str, ...] = (),
+) -> Read[Outcome]:
+    """A ``[...]`` list of calls at the cursor: JSON call objects (``json``: the format to report
+    them as) or Python calls (``python``: likewise).
+
+    ``markered``: the list follows a tool-call marker, so a JSON element only needs a name and junk
+    elements are skipped; without a marker every element must clearly be a call. ``strict``: a
+    list that cannot be read is a failure rather than prose."""
+    start = src.pos
+    result = yield from scan_json(src)
+    if result.status == OK:
+        if json is None:
+            return Reject()
+        calls.format = json
+        ok, value = decode_value(src.text(start, src.pos))
+        if not ok or not isinstance(value, list):
+            return calls.failed("not a list of calls") if strict else Reject()
+        if markered:
+            for element, item in enumerate(value):
+                for event in calls.take(element, item):
+                    yield event
+        else:
+            found = [read_call(item, markerless=True) for item in value]
+            if not found or any(call is None or not calls.ctx.known(call[0]) for call in found):
+                return Reject()
+            for call in found:
+                assert call is not None
+                for event in calls.whole(call[0], call[1], call[2]):
+                    yield event
+        if calls.errors:
+            return Error(calls.format, calls.errors[0])
+        return Done(None, calls.format)
+    if result.status == BAD and python is not None and result.at_first_element:
+        calls.format = python
+        return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
+    if not strict:
+        return Reject(max(src.pos, start + 1))
+    if result.status == EOF:
+        return calls.failed("the text ends inside the call list")
+    return calls.failed("expected a list of calls")
+
+
+def tagged_python(opener: str, closer: str, format: str, *, json: bool = False) -> Reader:
+    """``opener`` + a list of calls + optional ``closer`` (Llama 4, LFM2)."""
+
+    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+        src.i += len(opener)
+        yield from skip_ws(src)
+        calls = BlockCalls(ctx, format, src)
+        if not peek(src):
+            return calls.failed(f"the text ends after {opener}")
+        if peek(src) != "[":
+            return Reject(len(opener))
+        outcome = yield from call_list(
+            src, calls, json=format if json else None, python=format, markered=True, strict=True, stops=(closer,)
+        )
+        return (yield from _close(src, outcome, closer))
+
+    return read
+
+
+def _close(src: Source, outcome: Outcome, closer: str) -> Read[Outcome]:
+    """Consume ``closer`` after the calls (or after a broken list, so the failure includes it)."""
+    if isinstance(outcome, Reject):
+        return outcome
+    if isinstance(outcome, Fail) and (yield from until(src, closer)):
+        src.i += len(closer)
+        return outcome
+    end = src.pos
+    yield from skip_ws(src)
+    if not (yield from accept(src, closer)):
+        outcome.end = end
+    return outcome
+
+
+def function_calls(src: Source, ctx: Ctx) -> Read[Outcome]:
+    """Olmo 3: ``<function_calls>`` + calls one per line + ``</function_calls>``."""
+    opener, closer = "<function_calls>", "</function_calls>"
+    src.i += len(opener)
+    calls = BlockCalls(ctx, "olmo3", src)
+    start = src.pos
+    result = yield from scan_loose(src, [], (closer,), until_stop=True)
+    if result.status == BAD:
+        if (yield from until(src, closer)):
+            src.i += len(closer)
+        return calls.failed("unbalanced brackets")
+    body = src.text(start, src.pos)
+    if not body.strip():
+        return calls.failed("no calls") if result.status == EOF else Reject(len(opener))
+    try:
+        stripped = body.strip()
+        found = parse_call_list(stripped) if stripped.startswith("[") else parse_calls(body, ",")
+    except LiteralSyntaxError as error:
+        if result.status == OK:
+            src.i += len(closer)
+        return calls.failed(str(error))
+    if result.status == OK:
+        src.i += len(closer)
+    outcome = yield from emit_python_calls(calls, found, strict=True)
+    if outcome is not None:
+        return outcome
+    if calls.errors:
+        return Error("olmo3", calls.errors[0])
+    return Done(None, "olmo3")
+
+
+def python_tag(*, python: bool, json_format: str = "llama3_json", python_format: str = "llama3_python_tag") -> Reader:
+    """Llama 3.1's ``<|python_tag|>``: JSON call objects separated by ``;`` (llama3_json) or, with
+    ``python``, call expressions separated by ``;`` (llama3_python_tag)."""
+    opener = "<|python_tag|>"
+
+    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+        src.i += len(opener)
+        yield from skip_ws(src)
+        c = peek(src)
+        if not c:
+            return BlockCalls(ctx, json_format, src).failed(f"the text ends after {opener}")
+        if c in "{[" and not (python and c == "["):
+            return (yield from json_payload(src, ctx, json_format, closer=None, several=True))
+        if not python:
+            return Reject(len(opener))
+        calls = BlockCalls(ctx, python_format, src)
+        if c == "[":
+            return (
+                yield from call_list(src, calls, json=json_format, python=python_format, markered=True, strict=True)
+            )
+        if NAME_RE.match(src.s, src.i) is None:
+            return Reject(len(opener))
+        start = src.pos
+        end = start
+        while True:
+            name = yield from read_name(src)
+            if not name or not (yield from accept(src, "(")):
+                if end == start:
+                    return Reject(len(opener))
+                break
+            result = yield from scan_loose(src, [")"], ())
+            if result.status != OK:
+                return calls.failed("the text ends inside the call" if result.status == EOF else "unbalanced brackets")
+            end = src.pos
+            yield from skip_ws(src)
+            if not (yield from accept(src, ";")):
+                break
+            end = src.pos
+            yield from skip_ws(src)
+            if not peek(src) or NAME_RE.match(src.s, src.i) is None:
+                break
+        try:
+            found = parse_calls(src.text(start, end), ";")
+        except LiteralSyntaxError as error:
+            return calls.failed(str(error))
+        outcome = yield from emit_python_calls(calls, found, strict=True)
+        if outcome is not None:
+            return outcome
+        if calls.errors:
+            return Error(python_format, calls.errors[0], end)
+        return Done(end, python_format)
+
+    return read

@@ -1,0 +1,362 @@
+"""XML-like formats where every argument is a tagged text value.
+
+Values are text; with ``tools`` they are coerced to the schema's types
+(:mod:`modelplug.toolcalls._schema`), without tools they stay strings.
+
+- **qwen3_coder** (Qwen3-Coder; vLLM ``qwen3_coder``)::
+
+      <tool_call>
+      <function=get_weather>
+      <parameter=city>
+      Paris
+      </parameter>
+      </function>
+      </tool_call>
+
+  One leading and one trailing newline of each value are layout, not data. The ``<tool_call>``
+  wrapper is sometimes left out. A ``<function=...`` tag that is not closed on its line is skipped.
+- **seed_oss** (ByteDance Seed-OSS): the same inside ``<seed:tool_call>...</seed:tool_call>``.
+- **glm45** / **glm47** (Zhipu GLM-4.5/4.6, GLM-4.7): ``<tool_call>get_weather\\n<arg_key>city</arg_key>
+  \\n<arg_value>Paris</arg_value>\\n</tool_call>``; GLM-4.7 writes it without newlines.
+- **minimax_m2** (MiniMax-M2): ``<minimax:tool_call><invoke name="f"><parameter name="k">v</parameter>
+  </invoke></minimax:tool_call>``.
+- **step3** (StepFun Step-3): ``<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜>
+  <steptml:invoke name="f"><steptml:parameter name="k">v</steptml:parameter></steptml:invoke>
+  <｜tool_call_end｜><｜tool_calls_end｜>``. String values are kept exactly (no stripping).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._engine import Reader
+from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._source import (
+    NAME_RE,
+    Read,
+    Source,
+    accept,
+    at,
+    peek,
+    read_name,
+    skip_ws,
+    until,
+    until_re,
+)
+
+__all__ = ["bare_function", "glm_body", "minimax_m2", "qwen_body", "qwen_function", "seed_oss", "step3"]
+
+_FUNCTION: Final = "<function="
+_FUNCTION_END: Final = "</function>"
+_QWEN_VALUE_END: Final = re.compile(r"</parameter>|<parameter=|</function>")
+_QWEN_NAME_END: Final = re.compile(r"[>\n<]")
+
+
+def _strip_newline(value: str) -> str:
+    if value.startswith("\r\n"):
+        value = value[2:]
+    elif value.startswith("\n"):
+        value = value[1:]
+    if value.endswith("\r\n"):
+        value = value[:-2]
+    elif value.endswith("\n"):
+        value = value[:-1]
+    return value
+
+
+def _valid_name(text: str) -> str | None:
+    name = text.strip().strip("\"'")
+    return name if NAME_RE.fullmatch(name) else None
+
+
+def _params(
+    src: Source,
+    *,
+    key_open: str,
+    key_close: str,
+    value_close: str,
+    end: str,
+    value_open: str | None = None,
+    qwen: bool = False,
+    strip_newline: bool = True,
+) -> Read[tuple[dict[str, str] | None, str]]:
+    """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed)."""
+    params: dict[str, str] = {}
+    while True:
+        yield from skip_ws(src)
+        if (yield from accept(src, end)):
+            return params, ""
+        if not (yield from accept(src, key_open)):
+            return None, "the text ends inside the call" if not peek(src) else f"expected {key_open!r} or {end!r}"
+        a = src.pos
+        if not (yield from until(src, key_close, 256)):
+            return None, "the text ends inside a parameter name" if src.eof else "parameter name not closed"
+        key = src.text(a, src.pos).strip().strip("\"'")
+        src.i += len(key_close)
+        if value_open is not None:
+            yield from skip_ws(src)
+            if not (yield from accept(src, value_open)):
+                return None, "the text ends inside the call" if not peek(src) else f"expected {value_open!r}"
+        a = src.pos
+        if qwen:
+            m = yield from until_re(src, _QWEN_VALUE_END, 12)
+            if m is None:
+                return None, "the text ends inside a parameter value"
+            value = src.text(a, src.pos)
+            if m.group() == value_close:
+                src.i += len(value_close)
+        else:
+            if not (yield from until(src, value_close)):
+                return None, "the text ends inside a parameter value"
+            value = src.text(a, src.pos)
+            src.i += len(value_close)
+        params[key] = _strip_newline(value) if strip_newline else value
+
+
+# qwen3_coder / seed_oss ---------------------------------------------------------------------------
+
+_SKIPPED: Final = "skipped"
+
+
+def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
+    """Read ``<function=NAME>`` parameters ``</function>`` (cursor on the tag).
+
+    Returns ``""`` when done, :data:`_SKIPPED` for a malformed tag that was skipped, else why it failed.
+    """
+    src.i += len(_FUNCTION)
+    a = src.pos
+    m = yield from until_re(src, _QWEN_NAME_END, 1)
+    name = _valid_name(src.text(a, src.pos)) if m is not None and m.group() == ">" else None
+    if name is None:  # e.g. "<function=name\n": not a usable tag; skip it whole
+        if (yield from until(src, _FUNCTION_END)):
+            src.i += len(_FUNCTION_END)
+            return _SKIPPED
+        return "the text ends inside a malformed <function=...> tag"
+    src.i += 1
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    params, reason = yield from _params(
+        src, key_open="<parameter=", key_close=">", value_close="</parameter>", end=_FUNCTION_END, qwen=True
+    )
+    if params is None:
+        return reason
+    yield from calls.complete(header, name, params)
+    return ""
+
+
+def qwen_body(src: Source, ctx: Ctx, format: str, *, closer: str | None, opener_length: int) -> Read[Outcome]:
+    """``<function=...>`` blocks up to ``closer`` (cursor after the opener and whitespace)."""
+    calls = BlockCalls(ctx, format, src)
+    read_any = False
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if closer is not None and read_any and (yield from accept(src, closer)):
+            end = None
+            break
+        if not (yield from at(src, _FUNCTION)):
+            if not read_any:
+                if peek(src):
+                    return Reject(opener_length)
+                return calls.failed("the text ends before a <function=...> tag")
+            break  # the block ends at the last function (closing tag missing)
+        outcome = yield from qwen_function(src, calls)
+        if outcome not in ("", _SKIPPED):
+            return calls.failed(outcome)
+        read_any = True
+        end = src.pos
+        if closer is None:
+            break
+    if calls.errors:
+        return Error(format, calls.errors[0], end)
+    return Done(end, format)
+
+
+def seed_oss(src: Source, ctx: Ctx) -> Read[Outcome]:
+    """Seed-OSS: ``<seed:tool_call>`` + qwen3_coder functions + ``</seed:tool_call>``."""
+    opener = "<seed:tool_call>"
+    src.i += len(opener)
+    return (yield from qwen_body(src, ctx, "seed_oss", closer="</seed:tool_call>", opener_length=len(opener)))
+
+
+def bare_function(format: str) -> Reader:
+    """qwen3_coder's ``<function=...>`` written without the ``<tool_call>`` wrapper."""
+
+    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+        calls = BlockCalls(ctx, format, src)
+        outcome = yield from qwen_function(src, calls)
+        if outcome == _SKIPPED:
+            return Done(None, format)
+        if outcome:
+            if not calls.emitted and not src.eof and not outcome.startswith("the text ends"):
+                return Reject(len(_FUNCTION))
+            return calls.failed(outcome)
+        if calls.errors:
+            return Error(format, calls.errors[0])
+        return Done(None, format)
+
+    return read
+
+
+# glm45 / glm47 ------------------------------------------------------------------------------------
+
+
+def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
+    """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``</tool_call>`` (cursor on NAME)."""
+    name = yield from read_name(src)
+    if not name:
+        return Reject(opener_length)
+    name_end = src.pos
+    yield from skip_ws(src)
+    format = "glm45" if "\n" in src.text(name_end, src.pos) else "glm47"
+    calls = BlockCalls(ctx, format, src)
+    if not ((yield from at(src, "<arg_key>")) or (yield from at(src, "</tool_call>"))):
+        return Reject(opener_length) if peek(src) else calls.failed("the text ends inside the call")
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    params, reason = yield from _params(
+        src,
+        key_open="<arg_key>",
+        key_close="</arg_key>",
+        value_open="<arg_value>",
+        value_close="</arg_value>",
+        end="</tool_call>",
+        strip_newline=False,
+    )
+    if params is None:
+        return calls.failed(reason)
+    yield from calls.complete(header, name, params)
+    if calls.errors:
+        return Error(format, calls.errors[0])
+    return Done(None, format)
+
+
+# minimax_m2 ---------------------------------------------------------------------------------------
+
+
+def _invokes(
+    src: Source,
+    calls: BlockCalls,
+    *,
+    invoke: str,
+    invoke_end: str,
+    parameter: str,
+    parameter_end: str,
+    key_close: str,
+    strip_newline: bool,
+) -> Read[str]:
+    """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed."""
+    if not (yield from accept(src, invoke)):
+        return "the text ends inside the call" if not peek(src) else f"expected {invoke!r}"
+    a = src.pos
+    if not (yield from until(src, key_close, 256)):
+        return "the text ends inside the call" if src.eof else "tool name not closed"
+    name = _valid_name(src.text(a, src.pos))
+    src.i += len(key_close)
+    if name is None:
+        return "bad tool name"
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    params, reason = yield from _params(
+        src,
+        key_open=parameter,
+        key_close=key_close,
+        value_close=parameter_end,
+        end=invoke_end,
+        strip_newline=strip_newline,
+    )
+    if params is None:
+        return reason
+    yield from calls.complete(header, name, params)
+    return ""
+
+
+def minimax_m2(src: Source, ctx: Ctx) -> Read[Outcome]:
+    """MiniMax-M2: ``<minimax:tool_call>`` + ``<invoke>`` elements + ``</minimax:tool_call>``."""
+    opener, closer = "<minimax:tool_call>", "</minimax:tool_call>"
+    src.i += len(opener)
+    calls = BlockCalls(ctx, "minimax_m2", src)
+    count = 0
+    while True:
+        yield from skip_ws(src)
+        if count and (yield from accept(src, closer)):
+            break
+        if not (yield from at(src, "<invoke")):
+            if count == 0 and peek(src):
+                return Reject(len(opener))
+            if count == 0:
+                return calls.failed(f"the text ends after {opener}")
+            break
+        reason = yield from _invokes(
+            src,
+            calls,
+            invoke="<invoke name=",
+            invoke_end="</invoke>",
+            parameter="<parameter name=",
+            parameter_end="</parameter>",
+            key_close=">",
+            strip_newline=True,
+        )
+        if reason:
+            return calls.failed(reason)
+        count += 1
+    if calls.errors:
+        return Error("minimax_m2", calls.errors[0])
+    return Done(None, "minimax_m2")
+
+
+# step3 --------------------------------------------------------------------------------------------
+
+_STEP_CALLS_BEGIN: Final = "<｜tool_calls_begin｜>"
+_STEP_CALLS_END: Final = "<｜tool_calls_end｜>"
+_STEP_CALL_BEGIN: Final = "<｜tool_call_begin｜>"
+_STEP_CALL_END: Final = "<｜tool_call_end｜>"
+_STEP_SEP: Final = "<｜tool_sep｜>"
+_STEP_INVOKE: Final = '<steptml:invoke name="'
+
+
+def step3(src: Source, ctx: Ctx) -> Read[Outcome]:
+    """Step-3: special-token call list around ``<steptml:invoke>`` elements."""
+    src.i += len(_STEP_CALLS_BEGIN)
+    calls = BlockCalls(ctx, "step3", src)
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if (yield from accept(src, _STEP_CALLS_END)):
+            end = None
+            break
+        if not (yield from accept(src, _STEP_CALL_BEGIN)):
+            if count == 0:
+                reason = f"expected {_STEP_CALL_BEGIN}" if peek(src) else f"the text ends after {_STEP_CALLS_BEGIN}"
+                return (yield from calls.failed_through(_STEP_CALLS_END, reason))
+            break
+        if not (yield from until(src, _STEP_SEP, 64)):
+            return (yield from calls.failed_through(_STEP_CALLS_END, "expected <｜tool_sep｜>"))
+        src.i += len(_STEP_SEP)
+        if not (yield from until(src, _STEP_INVOKE, 256)):
+            return (yield from calls.failed_through(_STEP_CALLS_END, "expected <steptml:invoke>"))
+        reason = yield from _invokes(
+            src,
+            calls,
+            invoke=_STEP_INVOKE,
+            invoke_end="</steptml:invoke>",
+            parameter='<steptml:parameter name="',
+            parameter_end="</steptml:parameter>",
+            key_close='">',
+            strip_newline=False,
+        )
+        if reason:
+            return (yield from calls.failed_through(_STEP_CALLS_END, reason))
+        yield from skip_ws(src)
+        yield from accept(src, _STEP_CALL_END)
+        count += 1
+        end = src.pos
+    if calls.errors:
+        return Error("step3", calls.errors[0], end)
+    return Done(end, "step3")
