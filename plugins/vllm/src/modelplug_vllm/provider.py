@@ -221,9 +221,18 @@ def _build_request(
         parser_request = adjusted
     try:
         sampling_params = compat.sampling_params_class()(**kwargs)
-    except (TypeError, ValueError) as error:
+    except Exception as error:
+        if not _is_client_error(error):
+            raise
         raise InvalidOptionError(f"invalid vLLM sampling option: {error}") from error
     return _Request(messages_to_openai(messages), sampling_params, tools_to_openai(options.tools), parser_request)
+
+
+def _is_client_error(error: BaseException) -> bool:
+    """A request error: ``ValueError``/``TypeError``, or vLLM's ``VLLMClientError`` (not a ``ValueError``
+    since 0.2x; matched by name so that no vLLM import is needed)."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return isinstance(error, (ValueError, TypeError)) or "VLLMClientError" in names
 
 
 def _translate(error: BaseException) -> BaseException:
@@ -231,9 +240,9 @@ def _translate(error: BaseException) -> BaseException:
     if isinstance(error, ModelplugError):
         return error
     text = f"{type(error).__name__}: {error}"
-    if "maximum context length" in str(error) or "context length" in str(error):
+    if "context length" in str(error):
         return ContextLengthError(f"vLLM: {text}", provider=PROVIDER, original=error)
-    if isinstance(error, (ValueError, TypeError)):
+    if _is_client_error(error):
         return BadRequestError(f"vLLM rejected the request: {text}", provider=PROVIDER, original=error)
     return ProviderError(f"vLLM failed: {text}", provider=PROVIDER, original=error)
 

@@ -1,0 +1,274 @@
+"""The provider on a real vLLM engine (one engine for the whole module; about 35 s to start on 2 CPU cores).
+
+Needs vLLM and a model folder (see conftest.py). Assertions are on structure (deltas, usage, finish
+reasons, abort), and on text only where SmolLM2 answers the same way every time under greedy decoding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+import modelplug
+from modelplug.errors import ContextLengthError, InvalidOptionError
+from modelplug.model import Model
+from modelplug.types import Tool, Usage
+from modelplug_vllm import toolparse
+from modelplug_vllm.provider import VllmState
+
+pytestmark = pytest.mark.vllm
+
+QUESTION = "What is the capital of France?"
+STORY = "Tell me a long story about a lighthouse keeper who finds a message in a bottle."
+GREEDY: Mapping[str, Any] = {"temperature": 0.0}
+WEATHER = Tool(
+    name="get_weather",
+    description="Get the current weather in a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+HERMES_CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+
+
+@pytest.fixture(scope="module")
+def model(vllm_model_dir: str, engine_options: Mapping[str, Any]) -> Iterator[Model]:
+    with modelplug.load_model(f"vllm:{vllm_model_dir}", **engine_options) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="module")
+def hermes_model(model: Model) -> Model:
+    """The same engine behind a second state that uses vLLM's hermes tool parser (no second engine)."""
+    state: VllmState = model.state
+    parsed = VllmState(state.model, state.runner, "hermes", toolparse.parser_class("hermes"))
+    return Model("vllm", model.model_id, parsed, {"tool_parser": "hermes"})
+
+
+def unfinished(model: Model) -> int:
+    return model.state.runner.num_unfinished_requests()
+
+
+def vllm_counts(model: Model, question: str, max_tokens: int) -> tuple[int, int]:
+    """(prompt tokens, completion tokens) of a greedy request sent to the engine directly."""
+    from vllm import SamplingParams
+
+    runner = model.state.runner
+
+    async def run() -> Any:
+        prompt = await runner._render([{"role": "user", "content": question}], None, None)
+        final = None
+        params = SamplingParams(temperature=0.0, max_tokens=max_tokens)
+        async for output in runner.engine.generate(prompt, params, request_id="direct-count"):
+            final = output
+        return final
+
+    final = runner.call(run())
+    return len(final.prompt_token_ids), len(final.outputs[0].token_ids)
+
+
+# -- streaming -------------------------------------------------------------------------------------------
+
+
+def test_the_capital_of_france_streams_token_by_token(model: Model) -> None:
+    with model.stream(QUESTION, max_tokens=40, **GREEDY) as stream:
+        deltas = list(stream)
+    content = [d.content for d in deltas if d.content]
+    assert len(content) > 3
+    assert "Paris" in stream.message.text
+    assert stream.message.finish_reason == "stop"
+    assert [d.usage is not None for d in deltas].count(True) == 1 and deltas[-1].usage is not None
+    assert stream.ttft_s is not None and stream.ttft_s < stream.duration_s
+
+
+def test_usage_equals_vllms_own_token_counts(model: Model) -> None:
+    tokenizer = model.state.runner.tokenizer
+    template = tokenizer.apply_chat_template(
+        [{"role": "user", "content": QUESTION}], tokenize=False, add_generation_prompt=True
+    )
+    prompt_tokens = len(tokenizer.encode(template, add_special_tokens=False))
+    with model.stream(QUESTION, max_tokens=40, **GREEDY) as stream:
+        list(stream)
+    direct = vllm_counts(model, QUESTION, 40)
+    assert (stream.usage.prompt_tokens, stream.usage.completion_tokens) == direct
+    assert stream.usage.prompt_tokens == prompt_tokens
+    assert stream.usage.total_tokens == sum(direct)
+    assert model.generate(QUESTION, max_tokens=40, **GREEDY).usage == stream.usage
+
+
+def test_max_tokens_cuts_with_length(model: Model) -> None:
+    with model.stream(STORY, max_tokens=5, **GREEDY) as stream:
+        list(stream)
+    assert stream.message.finish_reason == "length"
+    assert stream.usage.completion_tokens == 5
+
+
+def test_stop_sequences_cut_in_the_engine(model: Model) -> None:
+    message = model.generate(QUESTION, max_tokens=40, stop=["Paris"], **GREEDY)
+    assert "Paris" not in message.text and message.text.startswith("The capital of France")
+    assert message.finish_reason == "stop"
+    with model.stream(QUESTION, max_tokens=40, stop=["Paris", "never-seen"], **GREEDY) as stream:
+        pieces = [d.content for d in stream if d.content]
+    assert "".join(pieces) == message.text
+    assert not any("Par" in piece for piece in pieces)
+    assert stream.message.finish_reason == "stop"
+
+
+def test_breaking_out_aborts_the_request_in_the_engine(model: Model) -> None:
+    seen = 0
+    with model.stream(STORY, max_tokens=400, **GREEDY) as stream:
+        for delta in stream:
+            seen += bool(delta.content)
+            if seen == 3:
+                break
+    assert stream.outcome == "cancelled"
+    assert unfinished(model) == 0
+    assert stream.usage is None  # the request never finished
+    assert "Paris" in model.generate(QUESTION, max_tokens=40, **GREEDY).text  # the engine still works
+
+
+def test_two_streams_interleave_on_one_engine(model: Model) -> None:
+    first = model.stream(QUESTION, max_tokens=20, **GREEDY)
+    second = model.stream(STORY, max_tokens=20, **GREEDY)
+    with first, second:
+        for _ in zip(first, second, strict=False):
+            pass
+        list(first), list(second)
+    assert "Paris" in first.message.text
+    assert second.usage.completion_tokens == 20
+    assert unfinished(model) == 0
+
+
+# -- generate ----------------------------------------------------------------------------------------------
+
+
+def test_generate_answers_with_usage(model: Model) -> None:
+    message = model.generate([{"role": "user", "content": QUESTION}], **GREEDY)  # no max_tokens: up to the context
+    assert "Paris" in message.text
+    assert message.finish_reason == "stop"
+    assert message.usage.prompt_tokens > 10 and message.usage.completion_tokens > 1
+
+
+def test_a_seed_makes_sampling_repeatable(model: Model) -> None:
+    first = model.generate(STORY, max_tokens=24, temperature=1.0, seed=1234)
+    second = model.generate(STORY, max_tokens=24, temperature=1.0, seed=1234)
+    assert first.text == second.text
+
+
+def test_json_schema_response_format_gives_valid_json(model: Model) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    response_format = {"type": "json_schema", "json_schema": {"name": "city", "schema": schema}}
+    message = model.generate(
+        "Which city is the capital of France? Answer in JSON.",
+        max_tokens=60,
+        response_format=response_format,
+        **GREEDY,
+    )
+    assert isinstance(json.loads(message.text)["city"], str)
+    with model.stream("Name a colour, as JSON.", max_tokens=60, response_format={"type": "json_object"}) as stream:
+        list(stream)
+    assert isinstance(json.loads(stream.message.text), dict)
+
+
+def test_vllm_sampling_options_pass_through_and_typos_are_refused(model: Model) -> None:
+    assert "Paris" in model.generate(QUESTION, max_tokens=40, top_k=1, repetition_penalty=1.0).text
+    with pytest.raises(InvalidOptionError, match="did you mean top_k"):
+        model.generate(QUESTION, topk=1)
+
+
+def test_a_prompt_over_the_context_length_raises_context_length_error(model: Model) -> None:
+    with pytest.raises(ContextLengthError, match="maximum context length"):
+        model.generate("word " * 3000, max_tokens=5)
+    with model.stream("word " * 3000, max_tokens=5) as stream, pytest.raises(ContextLengthError):
+        list(stream)
+    assert stream.outcome == "error"
+    with pytest.raises(InvalidOptionError, match="min_tokens"):
+        model.generate(QUESTION, min_tokens=50, max_tokens=5)
+    assert unfinished(model) == 0
+
+
+# -- tool calls --------------------------------------------------------------------------------------------
+
+
+def needs_core_parser() -> None:
+    from modelplug import toolcalls
+
+    if not hasattr(toolcalls, "parse"):
+        pytest.skip("modelplug.toolcalls has no parser in this core yet")
+
+
+def test_without_a_parser_tools_reach_the_template_and_the_core_parses_text(model: Model) -> None:
+    needs_core_parser()
+    forced = {"type": "choice", "choice": [HERMES_CALL]}  # structured output makes the model write a call
+    message = model.generate("Weather in Paris?", tools=[WEATHER], response_format=forced, **GREEDY)
+    assert [(c.name, c.arguments) for c in message.tool_calls] == [("get_weather", {"city": "Paris"})]
+
+
+def test_vllms_parser_streams_tool_calls(hermes_model: Model) -> None:
+    forced = {"type": "choice", "choice": [HERMES_CALL]}
+    assert hermes_model.capabilities.tool_calling == "native"
+    message = hermes_model.generate("Weather in Paris?", tools=[WEATHER], response_format=forced, **GREEDY)
+    assert [(c.name, c.arguments) for c in message.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert message.finish_reason == "tool_calls"
+    with hermes_model.stream("Weather in Paris?", tools=[WEATHER], response_format=forced, **GREEDY) as stream:
+        deltas = list(stream)
+    tool_deltas = [d for d in deltas if d.tool_calls]
+    assert len(tool_deltas) >= 2  # the name first, then the arguments in fragments
+    assert [(c.name, c.arguments) for c in stream.message.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert stream.message.finish_reason == "tool_calls"
+    assert stream.usage.completion_tokens == message.usage.completion_tokens
+
+
+def test_vllms_parser_leaves_plain_answers_alone(hermes_model: Model) -> None:
+    message = hermes_model.generate(QUESTION, tools=[WEATHER], max_tokens=40, **GREEDY)
+    assert not message.tool_calls and message.text
+    assert message.finish_reason in ("stop", "length")
+
+
+def test_the_parse_tool_calls_hook_uses_vllms_parser_only_when_named(model: Model, hermes_model: Model) -> None:
+    from modelplug_vllm import parse_tool_calls
+
+    needs_core_parser()
+    result = parse_tool_calls(state=hermes_model.state, text="Sure. " + HERMES_CALL, tools=[WEATHER])
+    assert result.content.strip() == "Sure."
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert parse_tool_calls(state=model.state, text=HERMES_CALL, tools=[WEATHER]) is None
+
+
+def test_usage_of_the_stream_is_reported_once(model: Model) -> None:
+    with model.stream(QUESTION, max_tokens=40, **GREEDY) as stream:
+        usages = [d.usage for d in stream if d.usage is not None]
+    assert usages == [stream.usage] and isinstance(stream.usage, Usage)
+
+
+# -- the conformance kit -----------------------------------------------------------------------------------
+
+try:
+    from modelplug.testing import ErrorCase, ProviderConformance
+except ImportError:  # the kit is not installed with this core
+    ProviderConformance = None
+
+if ProviderConformance is not None:
+
+    class TestVllmConformance(ProviderConformance):
+        """The kit's checks on the module's engine (no second engine: the fixture is overridden)."""
+
+        max_tokens = 48
+        expect_tool_call = False  # SmolLM2 answers the weather question in prose
+        close_timeout = 30.0
+        error_cases = (
+            ErrorCase("prompt over max_model_len", expected=ContextLengthError, prompt="word " * 3000),
+            ErrorCase("misspelled sampling option", expected=InvalidOptionError, options={"temprature": 0.5}),
+        )
+
+        @pytest.fixture(scope="class")
+        def conformance_model(self, model: Model) -> Model:
+            return model
+
+        def backend_activity(self, model: Model) -> int | None:
+            return unfinished(model)
+
+        def test_tool_calls_come_back_as_tool_call_objects(self, conformance_tool_model: Model) -> None:
+            needs_core_parser()
+            super().test_tool_calls_come_back_as_tool_call_objects(conformance_tool_model)
