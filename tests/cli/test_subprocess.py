@@ -190,3 +190,25 @@ def test_stats_on_a_shared_stdout_start_on_their_own_line() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("Hello\nTTFT ")
+
+
+def test_sigint_with_json_still_ends_with_the_result_line() -> None:
+    args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.2", "--json", "hi"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelplug", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    try:
+        partial = _read_until(process, b"word02")
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    lines = [json.loads(line) for line in (partial + rest).decode().splitlines()]
+    final = lines[-1]
+    assert final["object"] == "modelplug.result" and final["stats"]["outcome"] == "cancelled"
+    assert final["message"]["content"] == "".join(c["choices"][0]["delta"].get("content", "") for c in lines[:-1])
