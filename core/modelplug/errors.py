@@ -22,6 +22,7 @@
     └── ToolCallParseError              (also ValueError) model text attempts a call that cannot be read
 
 Messages never contain secrets: every message passes through :func:`modelplug.secrets.redact`.
+HTTP providers pick the class of a failed request with :func:`error_class_for_status`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "ServerError",
     "ToolCallParseError",
     "UnknownProviderError",
+    "error_class_for_status",
 ]
 
 
@@ -217,3 +219,36 @@ class ToolCallParseError(ModelplugError, ValueError):
         self.text = text
         self.tool_calls = tuple(tool_calls)
         self.content = content
+
+
+_CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+_CONTEXT_WORDS = ("context length", "context window", "maximum context", "too many tokens", "prompt is too long")
+_FILTER_CODES = frozenset({"content_filter", "content_policy_violation"})
+_FILTER_WORDS = ("content management policy", "content filter", "content policy", "safety system")
+
+
+def error_class_for_status(status: int | None, message: str = "", code: str | None = None) -> type[ProviderError]:
+    """The :class:`ProviderError` subclass for an HTTP error: 401/403 authentication, 408 timeout,
+    429 rate limit, 5xx server error; a 400/413/422 is a context-length error or a content-filter
+    refusal when the error ``code`` (OpenAI's ``context_length_exceeded``, Azure's
+    ``content_filter``) or the ``message`` says so, else a bad request (as are the other 4xx).
+    ``None`` or anything else gives :class:`ProviderError`.
+    """
+    if status is None:
+        return ProviderError
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 408:
+        return ProviderTimeoutError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    if 400 <= status < 500:
+        lowered = message.lower()
+        if code in _CONTEXT_CODES or any(word in lowered for word in _CONTEXT_WORDS):
+            return ContextLengthError
+        if code in _FILTER_CODES or any(word in lowered for word in _FILTER_WORDS):
+            return ContentFilterError
+        return BadRequestError
+    return ProviderError

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["SECRET_OPTION_NAMES", "is_secret_option", "redact", "redact_mapping", "register_secret"]
+__all__ = ["SECRET_OPTION_NAMES", "is_secret_option", "redact", "redact_mapping", "register_secret", "scrub_exception"]
 
 #: Option names whose values are secrets.
 SECRET_OPTION_NAMES: Final = frozenset(
@@ -61,3 +61,28 @@ def redact(text: str) -> str:
 def redact_mapping(options: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``options`` with the values of secret options replaced by ``"***"``."""
     return {k: ("***" if is_secret_option(k) and v is not None else v) for k, v in options.items()}
+
+
+def scrub_exception(error: BaseException, *, depth: int = 8) -> None:
+    """Redact, in place, the message of ``error`` and of the exceptions it chains to (``__cause__``,
+    ``__context__``, and the ``original_exception`` some client libraries keep), so that a printed
+    traceback shows no secret. Client libraries put server messages in their errors, and a server
+    may echo the key it was sent. Changes ``args`` and a ``message`` attribute when one is a string.
+    """
+    seen: set[int] = set()
+    stack = [error]
+    while stack and len(seen) < depth:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        try:
+            current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args)
+            message = getattr(current, "message", None)
+            if isinstance(message, str):
+                current.message = redact(message)  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # read-only attributes on some exception types
+            pass
+        for linked in (current.__cause__, current.__context__, getattr(current, "original_exception", None)):
+            if isinstance(linked, BaseException):
+                stack.append(linked)

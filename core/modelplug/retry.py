@@ -1,0 +1,105 @@
+"""Retrying a request before its first delta, with tenacity (for HTTP provider plugins).
+
+Rate limits (429), server errors (5xx, and a 200 with an empty body) and connections that could
+not be made or dropped before anything arrived are retried, with exponential backoff and jitter, or
+after the server's ``Retry-After`` when it sent one. Nothing is retried once a delta has reached the
+caller: a second request would repeat text already shown. A ``Retry-After`` longer than
+``retry_max_wait`` is not waited for: the :class:`~modelplug.errors.RateLimitError` goes to the
+caller with its ``retry_after``.
+
+tenacity is imported when a retry is configured, not with this module; it is a dependency of the
+plugins that use this module (``modelplug-litellm``, ``modelplug-inference-client``), not of the core.
+Model options read by :meth:`RetryPolicy.from_options`: ``max_retries`` (default 2), ``retry_backoff``
+(seconds, default 0.5), ``retry_max_wait`` (seconds, default 30).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from modelplug.errors import InvalidOptionError, ProviderConnectionError, RateLimitError, ServerError
+from modelplug.log import get_logger
+
+__all__ = ["RetryPolicy", "call_with_retries"]
+
+T = TypeVar("T")
+_RETRYABLE = (RateLimitError, ServerError, ProviderConnectionError)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How often and how long to retry.
+
+    Attributes:
+        max_retries: retries after the first attempt (0: none).
+        backoff: the first wait, in seconds, doubled on every retry (with jitter).
+        max_wait: the longest single wait, in seconds.
+    """
+
+    max_retries: int = 2
+    backoff: float = 0.5
+    max_wait: float = 30.0
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], provider: str) -> RetryPolicy:
+        """Read ``max_retries``, ``retry_backoff`` and ``retry_max_wait`` from model options.
+
+        Raises:
+            InvalidOptionError: a value is negative or of the wrong type.
+        """
+        defaults = cls()
+        values = {
+            "max_retries": options.get("max_retries", defaults.max_retries),
+            "backoff": options.get("retry_backoff", defaults.backoff),
+            "max_wait": options.get("retry_max_wait", defaults.max_wait),
+        }
+        for name, value in values.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise InvalidOptionError(f"{provider} option {name!r} must be a number ≥ 0, got {value!r}")
+        if not isinstance(values["max_retries"], int):
+            raise InvalidOptionError(f"{provider} option 'max_retries' must be an int, got {values['max_retries']!r}")
+        return cls(values["max_retries"], float(values["backoff"]), float(values["max_wait"]))
+
+    def retryable(self, error: BaseException) -> bool:
+        """Whether ``error`` is worth another attempt under this policy."""
+        if not isinstance(error, _RETRYABLE):
+            return False
+        retry_after = getattr(error, "retry_after", None)
+        return retry_after is None or retry_after <= self.max_wait
+
+
+def call_with_retries(policy: RetryPolicy, attempt: Callable[[], T], *, provider: str, model: str) -> T:
+    """Run ``attempt`` until it returns, retrying the errors ``policy`` allows.
+
+    ``attempt`` must raise modelplug errors (already mapped). The last error is re-raised as is.
+    """
+    if policy.max_retries == 0:
+        return attempt()
+    import tenacity
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return float(retry_after)
+        return float(exponential(state))
+
+    def log(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        sleep = state.next_action.sleep if state.next_action is not None else None
+        get_logger().info(
+            "retry", provider=provider, model=model, attempt=state.attempt_number, wait_s=sleep, error=repr(error)
+        )
+
+    exponential = tenacity.wait_random_exponential(multiplier=policy.backoff, max=policy.max_wait)
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.max_retries + 1),
+        wait=wait,
+        retry=tenacity.retry_if_exception(policy.retryable),
+        before_sleep=log,
+        reraise=True,
+    )
+    return retrying(attempt)
