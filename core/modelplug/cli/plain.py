@@ -25,13 +25,27 @@ from __future__ import annotations
 
 import json
 import os
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from modelplug.cli.stats import StreamStats, usage_to_dict
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall
 from modelplug.wire import delta_to_chunk, message_to_wire
 
-__all__ = ["JsonLinesView", "PlainView", "format_tool_call"]
+__all__ = ["JsonLinesView", "PlainView", "View", "format_tool_call"]
+
+
+class View(Protocol):
+    """What ``modelplug run`` (and the agent command) need from a view; see the module docstring."""
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def update(self, delta: ChatMessageStreamDelta) -> None: ...
+
+    def add_block(self, text: Any, *, title: str | None = None, kind: str = "info") -> None: ...
+
+    def finish(self, stats: StreamStats | None = None, message: ChatMessage | None = None) -> None: ...
 
 
 def format_tool_call(call: ToolCall) -> str:

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from modelplug.cli import EXIT_ERROR, EXIT_INTERRUPTED, exit_with_error
 from modelplug.cli.options import parse_options, provider_option_types, resolve_model
 from modelplug.errors import ModelplugError
+
+if TYPE_CHECKING:
+    from modelplug.cli.plain import View
+    from modelplug.model import Model
 
 __all__ = ["read_prompt", "run"]
 
@@ -53,7 +57,7 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def _make_view(as_json: bool, live: bool, show_stats: bool, spec: str) -> Any:
+def _make_view(as_json: bool, live: bool, show_stats: bool, spec: str) -> View:
     out = sys.stdout
     if as_json:
         from modelplug.cli.plain import JsonLinesView
@@ -159,7 +163,7 @@ def run(
 
 
 def _stream(
-    ctx: click.Context, model: Any, messages: list[Any], generation: dict[str, Any], view: Any, stats: bool
+    ctx: click.Context, model: Model, messages: list[Any], generation: dict[str, Any], view: View, stats: bool
 ) -> None:
     from modelplug.cli.stats import StreamStats
 
