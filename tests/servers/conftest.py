@@ -1,0 +1,5 @@
+"""Fixtures for the tests of the loopback servers themselves."""
+
+from __future__ import annotations
+
+from tests.servers.fixtures import replay_server  # noqa: F401
