@@ -40,7 +40,7 @@ from modelplug.agents.tools import FINAL_ANSWER
 from modelplug.cli.plain import format_tool_call
 from modelplug.cli.stats import StreamStats
 from modelplug.stream import message_to_deltas
-from modelplug.types import Usage
+from modelplug.types import ChatMessageStreamDelta, Usage
 
 __all__ = ["AgentView", "JsonEventsView", "step_title"]
 
@@ -133,6 +133,8 @@ class AgentView:
                 self.view.update(delta)
         if self.live:
             self.view.end_message(wait=False)
+        elif event.message.text and not event.message.text.endswith("\n"):
+            self.view.update(ChatMessageStreamDelta(content="\n"))  # statistics and blocks start on a new line
 
     def _tool_call(self, event: ToolCallComplete) -> None:
         if self.live:
