@@ -337,11 +337,14 @@ class Engine:
     def _call_starts(self, format: str) -> None:
         if not self._block_calls:
             self._block_calls = True
-            self._tool_block()
+            if self._pending is not None:
+                self._commit_pending()
+            self._tool_seen = True
         if self.format is None:
             self.format = format
 
     def _tool_block(self) -> None:
+        """A block of tool calls ended: the whitespace before it goes."""
         if self._pending is not None:
             self._commit_pending()
         self._ws = ""
@@ -352,7 +355,7 @@ class Engine:
         if end <= 0:  # pragma: no cover - a reader bug; would loop forever
             raise RuntimeError(f"tool-call reader ended a block without consuming it: {outcome!r}")
         if isinstance(outcome, Done):
-            if outcome.tool_block and not self._block_calls:
+            if outcome.tool_block:
                 self._tool_block()
                 if self.format is None:
                     self.format = outcome.format

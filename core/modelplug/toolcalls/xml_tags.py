@@ -205,7 +205,10 @@ def bare_function(format: str) -> Reader:
 
 
 def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
-    """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``</tool_call>`` (cursor on NAME)."""
+    """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``</tool_call>`` (cursor on NAME,
+    which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag")."""
+    if " " in src.text(opener_length, src.pos):
+        return Reject(opener_length)
     name = yield from read_name(src)
     if not name:
         return Reject(opener_length)

@@ -1,0 +1,80 @@
+"""Helpers for the tool-call parser tests: run the stream parser and merge its deltas."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls import ParseResult, StreamParser, parse
+from modelplug.types import ChatMessageStreamDelta
+
+__all__ = ["Outcome", "merge", "norm", "same", "stream", "whole"]
+
+#: (content, [(name, arguments)], error or None): what a parse gives, comparable across runs.
+Outcome = tuple[str | None, list[tuple[str, Any]], ToolCallParseError | None]
+
+
+def norm(content: str | None) -> str:
+    """The fixture README's content comparison: whitespace runs collapsed, stripped; None is ""."""
+    return re.sub(r"\s+", " ", content or "").strip()
+
+
+def merge(deltas: Iterable[ChatMessageStreamDelta]) -> tuple[str | None, list[dict[str, Any]], str | None]:
+    """Join content, merge tool-call deltas by index (id/name first seen, arguments concatenated)."""
+    content: list[str] = []
+    reasoning: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    for delta in deltas:
+        if delta.content:
+            content.append(delta.content)
+        if delta.reasoning_content:
+            reasoning.append(delta.reasoning_content)
+        for piece in delta.tool_calls:
+            assert piece.index is not None
+            record = calls.setdefault(piece.index, {"id": None, "name": None, "arguments": ""})
+            if piece.id and record["id"] is None:
+                record["id"] = piece.id
+            if piece.name and record["name"] is None:
+                record["name"] = piece.name
+            if piece.arguments:
+                record["arguments"] += piece.arguments
+    assert sorted(calls) == list(range(len(calls))), "tool-call indexes must be 0, 1, 2, ..."
+    merged = []
+    for index in sorted(calls):
+        record = calls[index]
+        record["arguments"] = json.loads(record["arguments"]) if record["arguments"] else None
+        merged.append(record)
+    return "".join(content) or None, merged, "".join(reasoning) or None
+
+
+def stream(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> Outcome:
+    """Feed ``pieces`` to a StreamParser; the merged result (complete calls only) and the error."""
+    parser = StreamParser(format, tools)
+    deltas: list[ChatMessageStreamDelta] = []
+    error = None
+    for piece in pieces:
+        deltas += parser.feed(piece)
+    try:
+        deltas += parser.finish()
+    except ToolCallParseError as exc:
+        error = exc
+        deltas += exc.deltas  # type: ignore[attr-defined]
+    content, calls, _ = merge(deltas)
+    return content, [(c["name"], c["arguments"]) for c in calls if c["arguments"] is not None], error
+
+
+def whole(text: str, format: str | None = None, tools: Any = None) -> Outcome:
+    """``parse(text)`` as an Outcome (an error's content and recovered calls)."""
+    try:
+        result: ParseResult = parse(text, format, tools)
+    except ToolCallParseError as exc:
+        return exc.content, [(c.name, c.arguments) for c in exc.tool_calls], exc
+    return result.content, [(c.name, c.arguments) for c in result.tool_calls], None
+
+
+def same(a: Outcome, b: Outcome) -> bool:
+    """Exactly the same content and calls, and both or neither an error."""
+    return a[0] == b[0] and a[1] == b[1] and (a[2] is None) == (b[2] is None)

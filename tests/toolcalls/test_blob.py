@@ -1,0 +1,97 @@
+"""The tool-call kinds of tests/data/behaviour_cases.json (smolagents-style single-blob parsing),
+tested through modelplug's API: ``parse_json_blob``, ``tool_call_from_text``, ``decode_arguments``
+and ``parse``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls import decode_arguments, parse, parse_json_blob, tool_call_from_text
+
+DATA = Path(__file__).parents[1] / "data"
+CASES: list[dict[str, Any]] = json.loads((DATA / "behaviour_cases.json").read_text(encoding="utf-8"))
+
+
+def _cases(kind: str) -> list[Any]:
+    return [pytest.param(case, id=case["id"]) for case in CASES if case["kind"] == kind]
+
+
+def _expect_error(expected: dict[str, Any], call: Any) -> None:
+    with pytest.raises(ToolCallParseError) as info:
+        call()
+    for needle in expected.get("error_contains", []):
+        assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("case", _cases("parse_json_blob"))
+def test_parse_json_blob(case: dict[str, Any]) -> None:
+    expected = case["expected"]
+    if "error" in expected:
+        _expect_error(expected, lambda: parse_json_blob(case["input"]["text"]))
+        return
+    data, prefix = parse_json_blob(case["input"]["text"])
+    assert data == expected["data"]
+    assert prefix == expected["prefix"]
+
+
+@pytest.mark.parametrize("case", _cases("parse_tool_call_text"))
+def test_tool_call_from_text(case: dict[str, Any]) -> None:
+    given, expected = case["input"], case["expected"]
+
+    def call() -> Any:
+        return tool_call_from_text(
+            given["text"], name_key=given["tool_name_key"], arguments_key=given["tool_arguments_key"]
+        )
+
+    if "error" in expected:
+        _expect_error(expected, call)
+        return
+    tool_call = call()
+    assert tool_call.name == expected["name"]
+    arguments = tool_call.arguments if tool_call.arguments is not None else tool_call.raw_arguments
+    assert arguments == expected["arguments"]
+    assert tool_call.id.startswith("call_")
+
+
+@pytest.mark.parametrize("case", _cases("parse_json"))
+def test_decode_arguments(case: dict[str, Any]) -> None:
+    assert decode_arguments(case["input"]["arguments"]) == case["expected"]["arguments"]
+
+
+@pytest.mark.parametrize("case", _cases("parse_tool_calls"))
+def test_message_tool_calls(case: dict[str, Any]) -> None:
+    """A message without native tool calls gets them from its text; native calls get their JSON
+    string arguments decoded (the wire layer does that for real messages; here the decoding rule)."""
+    message, expected = case["input"]["message"], case["expected"]
+    if message.get("tool_calls"):
+        calls = [
+            {"id": c["id"], "name": c["function"]["name"], "arguments": decode_arguments(c["function"]["arguments"])}
+            for c in message["tool_calls"]
+        ]
+        assert calls == expected["tool_calls"]
+        return
+    result = parse(message["content"])
+    assert [{"name": c.name, "arguments": c.arguments} for c in result.tool_calls] == expected["tool_calls"]
+    assert result.content is None
+
+
+def test_json_blob_skips_think_and_reports_where() -> None:
+    data, prefix = parse_json_blob('<think>{not json}</think>\nSure: {"a": 1} trailing')
+    assert data == {"a": 1}
+    assert prefix == "<think>{not json}</think>\nSure: "
+    with pytest.raises(ToolCallParseError) as info:
+        parse_json_blob("x {nope} y {also: no}")
+    assert info.value.offset == 2
+    assert "invalid or missing JSON" in str(info.value)
+
+
+def test_tool_call_from_text_non_object_arguments_kept_raw() -> None:
+    call = tool_call_from_text('{"name": "f", "arguments": [1, 2]}')
+    assert call.arguments is None
+    assert call.raw_arguments == "[1, 2]"
+    assert tool_call_from_text('{"name": "f"}').arguments == {}

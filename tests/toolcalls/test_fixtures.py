@@ -1,0 +1,83 @@
+"""Every case of tests/data/toolcall_cases.jsonl, whole-text and streamed at every split.
+
+Each case runs with its own format and with format detection (``format=None``). Cases listed in
+``KNOWN_DISAGREEMENTS`` (see KNOWN_DISAGREEMENTS.md) are expected to fail, strictly.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.toolcalls._support import norm, same, stream, whole
+
+DATA = Path(__file__).parents[1] / "data"
+CASES: list[dict[str, Any]] = [
+    json.loads(line)
+    for line in (DATA / "toolcall_cases.jsonl").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
+
+#: Case id -> why the expectation is believed wrong (keep in sync with KNOWN_DISAGREEMENTS.md).
+KNOWN_DISAGREEMENTS: dict[str, str] = {}
+
+MODES = ("format", "detect")
+
+
+def _params() -> list[Any]:
+    params = []
+    for case in CASES:
+        for mode in MODES:
+            marks = []
+            if case["id"] in KNOWN_DISAGREEMENTS:
+                marks.append(pytest.mark.xfail(reason=KNOWN_DISAGREEMENTS[case["id"]], strict=True))
+            params.append(pytest.param(case, mode, id=f"{case['id']}-{mode}", marks=marks))
+    return params
+
+
+def _format(case: dict[str, Any], mode: str) -> str | None:
+    return case["format"] if mode == "format" else None
+
+
+def test_fixture_count() -> None:
+    assert len(CASES) == 85
+    assert len({case["id"] for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize(("case", "mode"), _params())
+def test_whole_text(case: dict[str, Any], mode: str) -> None:
+    content, calls, error = whole(case["text"], _format(case, mode), case.get("tools"))
+    expected = [(call["name"], call["arguments"]) for call in case["expected_tool_calls"]]
+    assert calls == expected
+    assert norm(content) == norm(case["expected_content"])
+    if case.get("expect_error"):
+        assert error is not None, "a call that cannot be used must raise ToolCallParseError"
+        assert error.text == case["text"]
+        assert error.format
+        assert 0 <= error.offset < len(case["text"])
+    else:
+        assert error is None
+
+
+def _splits(text: str) -> list[list[str]]:
+    """Every two-piece split, one character per piece, and a few random multi-splits."""
+    splits = [[text[:k], text[k:]] for k in range(len(text) + 1)]
+    splits.append(list(text))
+    rng = random.Random(text)
+    for _ in range(10):
+        cuts = sorted(rng.sample(range(len(text) + 1), min(6, len(text) + 1)))
+        splits.append([text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)])
+    return splits
+
+
+@pytest.mark.parametrize(("case", "mode"), _params())
+def test_every_split_agrees(case: dict[str, Any], mode: str) -> None:
+    text, format, tools = case["text"], _format(case, mode), case.get("tools")
+    expected = whole(text, format, tools)
+    for pieces in _splits(text):
+        got = stream(pieces, format, tools)
+        assert same(got, expected), f"split {[len(p) for p in pieces]}: {got[:2]} != {expected[:2]}"
