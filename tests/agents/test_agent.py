@@ -109,7 +109,8 @@ def test_run_returns_the_answer_and_threads_tool_call_ids(replay) -> None:
 
     messages = agent.memory.to_messages()
     assert [m.role for m in messages] == ["system", "user", "assistant", "tool", "assistant", "tool"]
-    assert "add(" in messages[0].text and "final_answer(" in messages[0].text
+    assert "final_answer" in messages[0].text
+    assert "add(" not in messages[0].text  # the provider gets the tools with the request
     assert messages[2].tool_calls[0].id == messages[3].tool_call_id == "call_1"
     assert (messages[3].name, messages[3].content) == ("add", "5")
     assert messages[4].tool_calls[0].id == messages[5].tool_call_id == "call_2"
@@ -499,7 +500,7 @@ def test_text_tool_calls_are_read_by_the_core(replay, stream_outputs: bool) -> N
     events = list(agent.run("4 + 5?", stream=True))
     assert [e.observation for e in events if isinstance(e, ToolResult)] == ["9", "9"]
     assert events[-1].answer == "9"
-    assert "<tool_call>" in agent.memory.system_prompt  # text-calling models are told the format
+    assert "<tool_call>" not in agent.memory.system_prompt  # the provider shows the tools its own way
 
 
 @needs_toolcalls
@@ -514,5 +515,7 @@ def test_a_provider_without_tool_calling_gets_calls_read_by_the_agent(recorder) 
     agent = ToolCallingAgent(model, [add], stream_outputs=True)
     events = list(agent.run("1 + 2?", stream=True))
     assert [options.tools for _, options in provider.requests] == [(), ()]
+    system = provider.requests[0][0][0]
+    assert system.role == "system" and "- add(" in system.text and "<tool_call>" in system.text
     assert [e.observation for e in events if isinstance(e, ToolResult)] == ["3", "3"]
     assert events[-1].answer == "3"

@@ -32,6 +32,9 @@ def test_a_function_returning_text_is_the_answer() -> None:
     assert agent.run("Meaning of life?") == "Forty-two."
     assert [m["role"] for m in seen[0]] == ["system", "user"]  # OpenAI wire dicts
     assert seen[0][1] == {"role": "user", "content": "Meaning of life?"}
+    system = seen[0][0]["content"]  # the tools, as text, at the end of the system message
+    assert system.startswith("You are an agent")
+    assert "- double(" in system and "- final_answer(" in system and "<tool_call>" in system
     assert agent.model.capabilities == CALLABLE_CAPABILITIES
     assert agent.model.model_id.endswith("respond")
 
@@ -84,6 +87,18 @@ def test_the_provider_is_registered_until_the_agent_closes() -> None:
         assert name in {p.name for p in plugins.list_providers()}
         assert agent.run("?") == "ok"
     assert name not in {p.name for p in plugins.list_providers()}
+
+
+def test_a_request_without_tools_is_passed_unchanged() -> None:
+    seen: list[list[dict[str, Any]]] = []
+    model = model_from_callable(lambda messages: seen.append(messages) or "ok")
+    try:
+        assert model.generate([{"role": "user", "content": "hi"}]).content == "ok"
+        assert model.generate("hi", tools=[double]).content == "ok"
+    finally:
+        model.close()
+    assert seen[0] == [{"role": "user", "content": "hi"}]
+    assert seen[1][0]["role"] == "system" and "- double(" in seen[1][0]["content"]  # a system message is added
 
 
 def test_each_function_gets_its_own_provider() -> None:

@@ -17,7 +17,8 @@ answer, the agent says so (a :class:`~modelplug.agents.events.MaxStepsReached` e
 Tool calls work with every provider: ``native`` providers get the tools and return structured
 calls; ``text`` providers get the tools and the core reads the calls from the text; for providers
 declaring ``tool_calling="none"`` the agent describes the tools in its system prompt and reads the
-calls from the text itself, after the step (no tool-call deltas while streaming then).
+calls from the text itself, after the step (no tool-call deltas while streaming then). Only then
+does the system prompt list the tools: the other providers show them to the model themselves.
 
 Usage: a step's usage is the usage its provider reported for that generation (for a stream, the
 aggregate's: the last usage seen, never a sum of deltas); the run total
@@ -157,9 +158,7 @@ class ToolCallingAgent:
         #: The agent reads tool calls from the text itself (provider declares tool_calling="none").
         self.parses_tool_calls = capabilities.tool_calling == "none"
         described = [t.tool for t in self.tools.values()]
-        self.memory = AgentMemory(
-            system_prompt(described, text_calls=capabilities.tool_calling != "native", instructions=instructions)
-        )
+        self.memory = AgentMemory(system_prompt(described, describe=self.parses_tool_calls, instructions=instructions))
 
     @staticmethod
     def _collect_tools(tools: Iterable[Any]) -> dict[str, FunctionTool]:

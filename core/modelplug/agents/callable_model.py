@@ -8,7 +8,9 @@ a small provider with :func:`modelplug.plugins.register_provider`, under a uniqu
 The function receives the conversation as a list of OpenAI chat-completions dicts
 (``{"role", "content", "tool_calls"?, "tool_call_id"?}``: the form such functions were written
 for) and returns the answer as a string, an assistant :class:`~modelplug.types.ChatMessage`, or an
-assistant message dict. It is not given the tools: the agent's system prompt describes them.
+assistant message dict. When a request offers tools, they are described as text at the end of the
+system message (one is added when there is none), with how to write a call
+(``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``): the function takes no ``tools``.
 
 Declared capabilities: ``streaming=False`` (the function returns whole answers, so an agent with
 ``stream_outputs=True`` refuses it at construction) and ``tool_calling="text"``. "text" is what
@@ -28,10 +30,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from modelplug import plugins
+from modelplug.agents.prompts import text_tools_prompt
 from modelplug.errors import InvalidOptionError
 from modelplug.hookspecs import hookimpl
 from modelplug.model import Model, load_model
-from modelplug.types import Capabilities, ChatMessage
+from modelplug.types import Capabilities, ChatMessage, GenerationOptions
 from modelplug.wire import message_from_wire, message_to_wire
 
 __all__ = ["CALLABLE_CAPABILITIES", "CallableProvider", "model_from_callable"]
@@ -56,14 +59,22 @@ class CallableProvider:
         return CALLABLE_CAPABILITIES
 
     @hookimpl
-    def generate(self, messages: list[ChatMessage]) -> ChatMessage:
-        """Call the function with the messages as wire dicts; turn its result into an assistant message.
+    def generate(self, messages: list[ChatMessage], options: GenerationOptions) -> ChatMessage:
+        """Call the function with the messages as wire dicts (the tools described in the system
+        message); turn its result into an assistant message.
 
         Raises:
             InvalidOptionError: the function returned something other than a string, an assistant
                 ChatMessage or an assistant message dict.
         """
-        result = self.function([message_to_wire(m) for m in messages])
+        wire = [message_to_wire(m) for m in messages]
+        if options.tools and options.tool_choice != "none":
+            described = text_tools_prompt(options.tools)
+            if wire and wire[0]["role"] == "system" and isinstance(wire[0]["content"], str):
+                wire[0] = {**wire[0], "content": f"{wire[0]['content']}\n\n{described}"}
+            else:
+                wire.insert(0, {"role": "system", "content": described})
+        result = self.function(wire)
         if isinstance(result, str):
             return ChatMessage(role="assistant", content=result, finish_reason="stop")
         if isinstance(result, Mapping):

@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 from modelplug.types import Tool
 
-__all__ = ["describe_tools", "final_prompt", "planning_prompt", "planning_system_prompt", "system_prompt"]
-
-_TEXT_CALLS = (
-    "To call a tool, write the call on its own line as\n"
-    '<tool_call>{"name": "TOOL_NAME", "arguments": {"ARGUMENT": "VALUE"}}</tool_call>\n'
-    "You may write several calls in one answer; they run in order."
-)
+__all__ = [
+    "describe_tools",
+    "final_prompt",
+    "planning_prompt",
+    "planning_system_prompt",
+    "system_prompt",
+    "text_tools_prompt",
+]
 
 
 def describe_tools(tools: Sequence[Tool]) -> str:
@@ -29,19 +30,30 @@ def describe_tools(tools: Sequence[Tool]) -> str:
     return "\n".join(lines)
 
 
-def system_prompt(tools: Sequence[Tool], *, text_calls: bool, instructions: str | None = None) -> str:
+def text_tools_prompt(tools: Sequence[Tool]) -> str:
+    """The tools and how to call them as text (hermes ``<tool_call>`` form), for a model that is
+    not given the tools through its API or chat template."""
+    return (
+        "Tools:\n" + describe_tools(tools) + "\n\nTo call a tool, write the call on its own line as\n"
+        '<tool_call>{"name": "TOOL_NAME", "arguments": {"ARGUMENT": "VALUE"}}</tool_call>\n'
+        "You may write several calls in one answer; they run in order."
+    )
+
+
+def system_prompt(tools: Sequence[Tool], *, describe: bool, instructions: str | None = None) -> str:
     """The system prompt of action steps.
 
-    ``text_calls`` adds how to write a call as text (for models without native tool calling).
+    ``describe`` lists the tools and how to call them as text: for providers that are not given
+    the tools (``tool_calling="none"``). Other providers get the tools with each request, and
+    their API or chat template shows them to the model, so they are not repeated here.
     """
     parts = [
         "You are an agent that solves the user's task step by step with tools. In each step, call one "
         "or more tools; you will see their results in the next step. When you know the answer, call "
-        "final_answer with it.",
-        "Tools:\n" + describe_tools(tools),
+        "final_answer with it."
     ]
-    if text_calls:
-        parts.append(_TEXT_CALLS)
+    if describe:
+        parts.append(text_tools_prompt(tools))
     if instructions:
         parts.append(instructions)
     return "\n\n".join(parts)
