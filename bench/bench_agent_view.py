@@ -13,7 +13,10 @@ deltas: long messages). ``events only`` is the floor (iterating the prebuilt eve
 is the whole path end to end: a replay model streaming the same run through ``ToolCallingAgent``
 (aggregation, tool calls, memory) into the live view.
 
-Flat means: the µs/delta of a view at N = 100,000 is within noise of N = 1,000 (the ratio column).
+Flat means: the µs/delta of a view does not grow with N (the ratio column stays at or below 1; at
+N = 1,000 the fixed cost of starting and stopping the live region, up to one refresh period, still
+shows). Measured on the 2-core dev machine (shared, load ≈ 4): live 11.6 µs/delta at N = 10,000
+and 11.4 at N = 100,000 (500 steps); the whole path, replay model and agent included, 13.4 and 12.6.
 """
 
 from __future__ import annotations
