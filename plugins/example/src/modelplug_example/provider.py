@@ -1,5 +1,8 @@
 """Hook implementations of the ``example`` provider, in the usual order: load, capabilities,
-option_types, generate_stream, unload. ``generate`` is left to the core, which aggregates the stream."""
+option_types, generate_stream, unload. ``generate`` is left to the core, which aggregates the stream.
+
+The ``# --8<--`` comments mark the sections that docs/writing-a-plugin.md shows.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ __all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]
 DEFAULT_MAX_TOKENS = 200
 
 
+# --8<-- [start:load]
 @modelplug.hookimpl
 def load(model_id: str, options: Mapping[str, Any]) -> MarkovChain:
     """Train the chain: ``example:default`` on the bundled text, ``example:<path>`` on a text file.
@@ -41,18 +45,30 @@ def load(model_id: str, options: Mapping[str, Any]) -> MarkovChain:
         raise ModelLoadError(f"cannot train on {model_id!r}: {error}", provider="example", original=error) from error
 
 
+# --8<-- [end:load]
+
+
+# --8<-- [start:capabilities]
 @modelplug.hookimpl
 def capabilities() -> Capabilities:
     """Streams token by token, reports usage in the stream, honours stop sequences; no tools."""
     return Capabilities(streaming=True, usage_in_stream=True, stop_sequences=True)
 
 
+# --8<-- [end:capabilities]
+
+
+# --8<-- [start:option_types]
 @modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
     """``order``: how many tokens of context the chain uses (1 to 4, default 2)."""
     return {"order": int}
 
 
+# --8<-- [end:option_types]
+
+
+# --8<-- [start:generate_stream]
 def _prompt(messages: list[ChatMessage]) -> str:
     return "\n".join(f"{m.role}: {m.text}" for m in messages)
 
@@ -95,6 +111,13 @@ def _stream(
     yield ChatMessageStreamDelta(finish_reason=finish_reason, usage=usage)
 
 
+# --8<-- [end:generate_stream]
+
+
+# --8<-- [start:unload]
 @modelplug.hookimpl
 def unload(state: MarkovChain) -> None:
     """Nothing to release: the chain is plain Python data, freed with the model."""
+
+
+# --8<-- [end:unload]
