@@ -1,0 +1,208 @@
+"""Hook implementations of the ``litellm`` provider."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+import attrs
+
+import modelplug
+from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
+from modelplug.retry import RetryPolicy, call_with_retries
+from modelplug.secrets import redact_mapping, register_secret
+from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
+from modelplug_litellm.capabilities import declared_capabilities
+from modelplug_litellm.chunks import delta_from_chunk, usage_from_object
+from modelplug_litellm.client import completion_kwargs, import_litellm
+from modelplug_litellm.errors import PROVIDER, is_clean_end_without_finish, map_error
+
+__all__ = ["LiteLLMState", "capabilities", "generate_stream", "load", "option_types"]
+
+#: Model options modelplug reads itself; every other model option is a ``litellm.completion`` argument.
+OWN_OPTIONS: Final = frozenset(
+    {"capabilities", "max_retries", "retry_backoff", "retry_max_wait", "estimated_usage", "tool_call_format"}
+)
+_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+
+
+@attrs.define(repr=False)
+class LiteLLMState:
+    """What ``load`` keeps for one LiteLLM model.
+
+    Attributes:
+        model: the LiteLLM model string (``"openai/gpt-4o-mini"``).
+        completion_options: ``litellm.completion`` arguments from the model options.
+        capabilities: what the model declares (LiteLLM's information plus the override).
+        retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+        estimated_usage: keep LiteLLM's token-count estimate when the server reports no usage.
+    """
+
+    model: str
+    completion_options: dict[str, Any]
+    capabilities: Capabilities
+    retry: RetryPolicy
+    estimated_usage: bool = False
+
+    def __repr__(self) -> str:
+        return f"LiteLLMState(model={self.model!r}, options={redact_mapping(self.completion_options)!r})"
+
+
+def _register_secrets(options: Mapping[str, Any]) -> None:
+    """Secrets LiteLLM may send: the key options (the core registers them too), secret-looking
+    headers, and the provider keys LiteLLM reads from the environment (``*_API_KEY``, ``*_TOKEN``...)."""
+    for name in ("extra_headers", "headers"):
+        headers = options.get(name)
+        if isinstance(headers, Mapping):
+            for key, value in headers.items():
+                if str(key).lower() in _SECRET_HEADERS and isinstance(value, str):
+                    register_secret(value.removeprefix("Bearer ").strip())
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if len(value) >= 8 and upper.endswith(("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_ACCESS_KEY", "_ACCESS_KEY")):
+            register_secret(value)
+
+
+@modelplug.hookimpl
+def load(model_id: str, options: Mapping[str, Any]) -> LiteLLMState:
+    """Import LiteLLM (≈5 s, once per process), check the options and read the capabilities.
+
+    Raises:
+        ModelLoadError: LiteLLM is not installed.
+        InvalidOptionError: a bad ``capabilities``, retry or ``estimated_usage`` option.
+    """
+    _register_secrets(options)
+    retry = RetryPolicy.from_options(options, PROVIDER)
+    estimated = options.get("estimated_usage", False)
+    if not isinstance(estimated, bool):
+        raise InvalidOptionError(f"litellm option 'estimated_usage' must be a bool, got {estimated!r}")
+    try:
+        litellm = import_litellm()
+    except ImportError as error:
+        raise ModelLoadError(
+            "the litellm provider needs LiteLLM: pip install 'modelplug[litellm]'", provider=PROVIDER, original=error
+        ) from error
+    completion_options = {k: v for k, v in options.items() if k not in OWN_OPTIONS}
+    declared = declared_capabilities(litellm, model_id, completion_options, options.get("capabilities"))
+    return LiteLLMState(model_id, completion_options, declared, retry, estimated)
+
+
+@modelplug.hookimpl
+def capabilities(state: LiteLLMState) -> Capabilities:
+    """Streaming with usage; tools, ``stop`` and ``response_format`` as LiteLLM knows the model;
+    the ``capabilities`` option overrides."""
+    return state.capabilities
+
+
+@modelplug.hookimpl
+def option_types() -> Mapping[str, type]:
+    """The options the command line converts; any other ``litellm.completion`` argument passes as a string."""
+    return {
+        "api_base": str,
+        "api_key": str,
+        "api_version": str,
+        "custom_llm_provider": str,
+        "timeout": float,
+        "max_retries": int,
+        "retry_backoff": float,
+        "retry_max_wait": float,
+        "estimated_usage": bool,
+    }
+
+
+@modelplug.hookimpl
+def generate_stream(
+    state: LiteLLMState, messages: list[ChatMessage], options: GenerationOptions
+) -> Iterator[ChatMessageStreamDelta]:
+    """Stream one ``litellm.completion(stream=True)`` call as deltas.
+
+    The request is retried (rate limits, 5xx, failed connections) until the first delta with
+    content, reasoning or a tool call arrives, never after. Closing the iterator closes the HTTP
+    response. Raises :class:`~modelplug.errors.ProviderError` subclasses (see
+    :mod:`modelplug_litellm.errors`).
+    """
+    kwargs = completion_kwargs(
+        state.model,
+        state.completion_options,
+        messages,
+        options,
+        native_tools=state.capabilities.tool_calling == "native",
+    )
+    return _stream(state, kwargs)
+
+
+def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> Iterator[ChatMessageStreamDelta]:
+    response, deltas, held = call_with_retries(
+        state.retry, lambda: _open(state, kwargs), provider=PROVIDER, model=state.model
+    )
+    try:
+        yield from held
+        yield from deltas
+    finally:
+        deltas.close()
+        response.close()
+
+
+def _open(
+    state: LiteLLMState, kwargs: dict[str, Any]
+) -> tuple[Any, Iterator[ChatMessageStreamDelta], list[ChatMessageStreamDelta]]:
+    """Send the request and read up to the first delta with text or a tool call (the retry window)."""
+    litellm = import_litellm()
+    try:
+        response = litellm.completion(**kwargs)
+    except Exception as error:
+        raise map_error(error) from error
+    deltas = _deltas(response, state.estimated_usage)
+    held: list[ChatMessageStreamDelta] = []
+    try:
+        for delta in deltas:
+            held.append(delta)
+            if delta.content or delta.reasoning_content or delta.tool_calls:
+                break
+    except BaseException:
+        deltas.close()
+        response.close()
+        raise
+    return response, deltas, held
+
+
+def _deltas(response: Any, estimated_usage: bool) -> Iterator[ChatMessageStreamDelta]:
+    """Map LiteLLM's chunks; see the package docstring for what is corrected and why."""
+    try:
+        for chunk in response:
+            delta = delta_from_chunk(chunk)
+            if delta is None:
+                continue
+            if delta.usage is not None and not estimated_usage and not _server_sent_usage(response):
+                if not (delta.content or delta.reasoning_content or delta.tool_calls or delta.finish_reason):
+                    continue
+                delta = attrs.evolve(delta, usage=None)
+            yield delta
+    except Exception as error:
+        if not is_clean_end_without_finish(error):
+            raise map_error(error) from error
+        usage = _last_server_usage(response)  # LiteLLM raised before yielding it
+        if usage is not None:
+            yield ChatMessageStreamDelta(usage=usage)
+        return
+    if getattr(response, "chunks", None) == []:
+        raise ServerError(
+            "litellm: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200
+        )
+
+
+def _server_sent_usage(response: Any) -> bool:
+    """Whether a chunk from the server carried usage (LiteLLM keeps the chunks it received in
+    ``CustomStreamWrapper.chunks``); ``True`` when that cannot be seen."""
+    chunks = getattr(response, "chunks", None)
+    return chunks is None or _last_server_usage(response) is not None
+
+
+def _last_server_usage(response: Any) -> Usage | None:
+    """The last usage a server chunk carried, from ``CustomStreamWrapper.chunks``."""
+    for chunk in reversed(getattr(response, "chunks", None) or ()):
+        usage = usage_from_object(getattr(chunk, "usage", None))
+        if usage is not None:
+            return usage
+    return None
