@@ -1,0 +1,96 @@
+"""Building the ``InferenceClient`` and the ``chat_completion`` keyword arguments.
+
+One :class:`~huggingface_hub.InferenceClient` is made per request (cheap: the HTTP connection pool is
+huggingface_hub's shared session). In streaming mode the client keeps each open response in its own
+exit stack until ``client.close()``; a client per request lets the provider close exactly that
+response when the stream ends or the caller stops early, and keeps a long-lived model from piling up
+finished responses.
+
+Request rules (:func:`chat_kwargs`), the same as the ``litellm`` provider's:
+
+- ``stream=True, stream_options={"include_usage": True}``.
+- ``stop`` only when non-empty; ``tools`` only when there are tools; ``tool_choice`` only with tools,
+  when given, and for native tool calling (see :mod:`modelplug_litellm.client` for why).
+- ``reasoning_content`` of earlier assistant messages is not sent back.
+- Generation options in ``extra`` that ``chat_completion`` names (``frequency_penalty``,
+  ``presence_penalty``, ``logprobs``, ``top_logprobs``, ``logit_bias``, ``n``, ``tool_prompt``)
+  are passed as such; any other goes into ``extra_body`` (sent as is: servers such as ``transformers
+  serve`` answer 422 to fields they do not know).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from modelplug.types import ChatMessage, GenerationOptions, Tool
+from modelplug.wire import message_to_wire
+
+__all__ = ["CLIENT_OPTIONS", "chat_kwargs", "make_client", "tool_to_wire"]
+
+#: Model options that configure the ``InferenceClient`` itself.
+CLIENT_OPTIONS: Final = ("base_url", "token", "provider", "timeout", "headers", "bill_to", "cookies")
+_NAMED_EXTRAS: Final = frozenset(
+    {"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs", "logit_bias", "n", "tool_prompt"}
+)
+
+
+def make_client(settings: Mapping[str, Any]) -> Any:
+    """A new ``InferenceClient`` for one request, from the client options in ``settings``."""
+    from huggingface_hub import InferenceClient
+
+    return InferenceClient(**{k: v for k, v in settings.items() if v is not None})
+
+
+def tool_to_wire(tool: Tool) -> dict[str, Any]:
+    """The chat-completions ``tools`` entry of ``tool``."""
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
+    }
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    data = message_to_wire(message)
+    data.pop("reasoning_content", None)
+    return data
+
+
+def chat_kwargs(
+    model: str | None, messages: Sequence[ChatMessage], options: GenerationOptions, *, native_tools: bool
+) -> dict[str, Any]:
+    """The keyword arguments of one streaming ``InferenceClient.chat_completion`` call.
+
+    Args:
+        model: the model name sent in the request (``None`` when the model is the client's URL).
+        messages: the conversation.
+        options: the generation options (see the module docstring for what is sent when).
+        native_tools: the server takes ``tools``/``tool_choice`` natively (else only ``tools`` go).
+    """
+    kwargs: dict[str, Any] = {
+        "messages": [_message(m) for m in messages],
+        "model": model,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    for name in ("max_tokens", "temperature", "top_p", "seed", "response_format"):
+        value = getattr(options, name)
+        if value is not None:
+            kwargs[name] = value
+    if options.stop:
+        kwargs["stop"] = list(options.stop)
+    if options.tools:
+        kwargs["tools"] = [tool_to_wire(t) for t in options.tools]
+        if native_tools and options.tool_choice is not None:
+            kwargs["tool_choice"] = options.tool_choice
+    extra_body: dict[str, Any] = {}
+    for key, value in options.extra.items():
+        if key in _NAMED_EXTRAS:
+            kwargs[key] = value
+        elif key == "extra_body" and isinstance(value, Mapping):
+            extra_body.update(value)
+        else:
+            extra_body[key] = value
+    if extra_body:
+        kwargs["extra_body"] = extra_body
+    return kwargs

@@ -1,0 +1,217 @@
+"""Hook implementations of the ``inference-client`` provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+import attrs
+
+import modelplug
+from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
+from modelplug.retry import RetryPolicy, call_with_retries
+from modelplug.secrets import redact_mapping, register_secret
+from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
+from modelplug_inference_client.chunks import delta_from_chunk
+from modelplug_inference_client.client import CLIENT_OPTIONS, chat_kwargs, make_client
+from modelplug_inference_client.errors import PROVIDER, map_error
+
+__all__ = ["DEFAULT_CAPABILITIES", "InferenceClientState", "capabilities", "generate_stream", "load", "option_types"]
+
+#: What an OpenAI-compatible chat-completions server normally does; the ``capabilities`` option overrides.
+DEFAULT_CAPABILITIES: Final = Capabilities(
+    streaming=True,
+    tool_calling="native",
+    streamed_tool_calls=True,
+    usage_in_stream=True,
+    stop_sequences=True,
+    structured_output=True,
+)
+_OWN_OPTIONS: Final = frozenset(
+    {"capabilities", "max_retries", "retry_backoff", "retry_max_wait", "tool_call_format", "api_key"}
+)
+_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+
+
+@attrs.define(repr=False)
+class InferenceClientState:
+    """What ``load`` keeps for one model.
+
+    Attributes:
+        model: the model name sent in requests (``None`` when the model id is the endpoint URL).
+        client_settings: ``InferenceClient`` arguments (``base_url`` or ``model``, ``token``, ...).
+        capabilities: what the model declares (defaults plus the override).
+        retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+    """
+
+    model: str | None
+    client_settings: dict[str, Any]
+    capabilities: Capabilities
+    retry: RetryPolicy
+
+    def __repr__(self) -> str:
+        return f"InferenceClientState(model={self.model!r}, options={redact_mapping(self.client_settings)!r})"
+
+
+def _client_settings(model_id: str, options: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    unknown = sorted(set(options) - set(CLIENT_OPTIONS) - _OWN_OPTIONS)
+    if unknown:
+        raise InvalidOptionError(
+            f"unknown inference-client option(s) {unknown}; known: {sorted({*CLIENT_OPTIONS, *_OWN_OPTIONS})} "
+            "(generation options such as temperature go to generate()/stream())"
+        )
+    if options.get("token") is not None and options.get("api_key") is not None:
+        raise InvalidOptionError("give inference-client either 'token' or 'api_key' (the same thing), not both")
+    settings = {name: options.get(name) for name in CLIENT_OPTIONS}
+    if options.get("api_key") is not None:
+        settings["token"] = options["api_key"]
+    timeout = settings["timeout"]
+    if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0):
+        raise InvalidOptionError(f"inference-client option 'timeout' must be a number of seconds > 0, got {timeout!r}")
+    model: str | None = model_id
+    if settings["base_url"] is None and model_id.startswith(("http://", "https://")):
+        settings["model"], model = model_id, None  # the model id is the endpoint's URL
+    return model, settings
+
+
+def _register_secrets(settings: Mapping[str, Any]) -> None:
+    headers = settings.get("headers")
+    if isinstance(headers, Mapping):
+        for key, value in headers.items():
+            if str(key).lower() in _SECRET_HEADERS and isinstance(value, str):
+                register_secret(value.removeprefix("Bearer ").strip())
+    if settings.get("token") is None:
+        from huggingface_hub import get_token
+
+        register_secret(get_token())  # HF_TOKEN or the saved login, which the client will send
+
+
+@modelplug.hookimpl
+def load(model_id: str, options: Mapping[str, Any]) -> InferenceClientState:
+    """Check the options; the client itself is made per request.
+
+    Raises:
+        InvalidOptionError: an unknown option, both ``token`` and ``api_key``, a bad ``timeout``,
+            retry or ``capabilities`` option.
+        ModelLoadError: huggingface_hub is missing, or in offline mode (``HF_HUB_OFFLINE=1``), where it
+            refuses every request, even to a local ``base_url``.
+    """
+    model, settings = _client_settings(model_id, options)
+    retry = RetryPolicy.from_options(options, PROVIDER)
+    override = options.get("capabilities") or {}
+    if not isinstance(override, Mapping):
+        raise InvalidOptionError(f"inference-client option 'capabilities' must be a dict, got {override!r}")
+    try:
+        declared = attrs.evolve(DEFAULT_CAPABILITIES, **dict(override))
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(f"inference-client option 'capabilities': {error}") from error
+    try:
+        from huggingface_hub import constants
+    except ImportError as error:
+        raise ModelLoadError(
+            "the inference-client provider needs huggingface_hub: pip install 'modelplug[inference-client]'",
+            provider=PROVIDER,
+            original=error,
+        ) from error
+    if constants.is_offline_mode():
+        raise ModelLoadError(
+            "huggingface_hub is in offline mode (HF_HUB_OFFLINE=1) and refuses every request, even to a local "
+            "base_url; unset HF_HUB_OFFLINE to use the inference-client provider",
+            provider=PROVIDER,
+        )
+    _register_secrets(settings)
+    return InferenceClientState(model, settings, declared, retry)
+
+
+@modelplug.hookimpl
+def capabilities(state: InferenceClientState) -> Capabilities:
+    """Streaming with usage, native tools, ``stop`` and ``response_format``; the ``capabilities``
+    option overrides (the server is not asked)."""
+    return state.capabilities
+
+
+@modelplug.hookimpl
+def option_types() -> Mapping[str, type]:
+    """The options the command line converts."""
+    return {
+        "base_url": str,
+        "token": str,
+        "api_key": str,
+        "provider": str,
+        "bill_to": str,
+        "timeout": float,
+        "max_retries": int,
+        "retry_backoff": float,
+        "retry_max_wait": float,
+    }
+
+
+@modelplug.hookimpl
+def generate_stream(
+    state: InferenceClientState, messages: list[ChatMessage], options: GenerationOptions
+) -> Iterator[ChatMessageStreamDelta]:
+    """Stream one ``InferenceClient.chat_completion(stream=True)`` call as deltas.
+
+    The request is retried (rate limits, 5xx, failed connections, an empty 200) until the first
+    delta with content, reasoning or a tool call arrives, never after. Closing the iterator closes
+    the HTTP response. Raises :class:`~modelplug.errors.ProviderError` subclasses (see
+    :mod:`modelplug_inference_client.errors`).
+    """
+    kwargs = chat_kwargs(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
+    return _stream(state, kwargs)
+
+
+def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> Iterator[ChatMessageStreamDelta]:
+    client, deltas, held = call_with_retries(
+        state.retry, lambda: _open(state, kwargs), provider=PROVIDER, model=state.model or ""
+    )
+    try:
+        yield from held
+        yield from deltas
+    finally:
+        deltas.close()
+        client.close()
+
+
+def _open(
+    state: InferenceClientState, kwargs: dict[str, Any]
+) -> tuple[Any, Iterator[ChatMessageStreamDelta], list[ChatMessageStreamDelta]]:
+    """Send the request and read up to the first delta with text or a tool call (the retry window)."""
+    client = make_client(state.client_settings)
+    try:
+        chunks = client.chat_completion(**kwargs)
+    except Exception as error:
+        client.close()
+        raise map_error(error) from error
+    deltas = _deltas(chunks)
+    held: list[ChatMessageStreamDelta] = []
+    try:
+        for delta in deltas:
+            held.append(delta)
+            if delta.content or delta.reasoning_content or delta.tool_calls:
+                break
+    except BaseException:
+        deltas.close()
+        client.close()
+        raise
+    return client, deltas, held
+
+
+def _deltas(chunks: Any) -> Iterator[ChatMessageStreamDelta]:
+    received = 0
+    try:
+        for chunk in chunks:
+            received += 1
+            delta = delta_from_chunk(chunk)
+            if delta is not None:
+                yield delta
+    except Exception as error:
+        raise map_error(error) from error
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    if not received:
+        raise ServerError(
+            "inference-client: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200
+        )
