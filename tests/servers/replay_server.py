@@ -47,7 +47,7 @@ between events), ``batch=<k>`` (``k`` events per write), ``nodone`` (leave out `
 response starts), ``tag=<x>`` (ignored; makes a selector unique for ``fail`` counting).
 
 Other routes: ``GET /health``; ``GET /v1/models``; ``GET /_stats`` (every chat request so far: its
-selector, body, ``authorization`` header, and ``outcome`` once its response ended: ``complete``,
+selector, body, headers, ``authorization`` header, and ``outcome`` once its response ended: ``complete``,
 ``disconnected`` (the client closed the connection first), ``dropped``, or ``status <code>``, plus
 ``events_sent``); ``POST /_reset`` (forget them).
 """
@@ -416,6 +416,7 @@ async def chat_completions(request: Request) -> Response:
         "path": request.url.path,
         "body": body,
         "authorization": authorization,
+        "headers": dict(request.headers),
         "outcome": None,
         "events_sent": 0,
     }
