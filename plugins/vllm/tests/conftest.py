@@ -77,8 +77,23 @@ def engine_options() -> Mapping[str, Any]:
 def no_vllm_processes() -> Iterator[None]:
     """Fail when the test leaves child processes (vLLM's engine core and workers) behind."""
     psutil = pytest.importorskip("psutil")
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    before = {p.pid for p in engine_processes()}
     yield
-    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    left = [p for p in engine_processes() if p.pid not in before]
     _, alive = psutil.wait_procs(left, timeout=30)
     assert not alive, f"processes left running: {[(p.pid, p.name()) for p in alive]}"
+
+
+def engine_processes() -> list[Any]:
+    """This process's child processes (psutil), except multiprocessing's resource tracker, which
+    Python starts with the first spawned process and keeps for the life of the interpreter."""
+    import psutil
+
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found

@@ -20,12 +20,15 @@ import dataclasses
 import functools
 import importlib
 import inspect
-from typing import Any
+import os
+import sys
+from typing import Any, Final
 
 from modelplug.errors import ModelLoadError
 
 __all__ = [
     "INSTALL_HINT",
+    "LOGGING_STREAM_ENV",
     "async_engine_class",
     "chat_completion_request_class",
     "chat_params_class",
@@ -44,12 +47,20 @@ INSTALL_HINT = (
 )
 
 
+#: vLLM logs to stdout unless told otherwise; a library's logs belong on stderr (``modelplug run ... | less``
+#: must show the answer only). Set before the first ``import vllm``; the engine's processes inherit it.
+LOGGING_STREAM_ENV: Final = "VLLM_LOGGING_STREAM"
+
+
 def import_vllm() -> Any:
-    """``import vllm``.
+    """``import vllm``, with vLLM's log stream defaulting to stderr (``VLLM_LOGGING_STREAM``; a value
+    already set is kept).
 
     Raises:
         ModelLoadError: vLLM is not installed or fails to import (the message says how to install it).
     """
+    if "vllm" not in sys.modules:
+        os.environ.setdefault(LOGGING_STREAM_ENV, "ext://sys.stderr")
     try:
         return importlib.import_module("vllm")
     except ImportError as error:
