@@ -1,7 +1,9 @@
 """Live-view rendering cost per delta, against the answer's length: it must stay flat (linear total).
 
 Run: ``python bench/bench_render.py [--sizes 500,2000,...] [--naive-max N] [--repeats R]``.
-Prints µs per delta for each N; asserts nothing.
+Prints CPU µs per delta for each N (``time.process_time``: every thread of the process, the
+feeding loop and rich's refresh thread, so other load on a shared machine inflates it less than
+wall time would); asserts nothing.
 
 The view (:class:`modelplug.cli.display.LiveView`) writes to an in-memory terminal (rich
 ``Console(file=StringIO, force_terminal=True)``, 100×40) and is fed N deltas as fast as possible:
@@ -66,9 +68,9 @@ def _console() -> Console:
 
 
 def run_view(deltas: list[ChatMessageStreamDelta], every: int | None) -> float:
-    """Seconds to feed ``deltas`` to a LiveView and finish it."""
+    """CPU seconds to feed ``deltas`` to a LiveView and finish it."""
     view = LiveView(_console(), stats_console=_console(), redirect=False)
-    start = time.perf_counter()
+    start = time.process_time()
     view.start()
     update, refresh = view.update, view.refresh
     if every is None:
@@ -80,20 +82,20 @@ def run_view(deltas: list[ChatMessageStreamDelta], every: int | None) -> float:
             if number % every == 0:
                 refresh()
     view.finish()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def run_naive(deltas: list[ChatMessageStreamDelta], every: int | None) -> float:
-    """Seconds for ``live.update(Markdown(whole_text))`` per delta (the quadratic pattern)."""
+    """CPU seconds for ``live.update(Markdown(whole_text))`` per delta (the quadratic pattern)."""
     live = Live(console=_console(), refresh_per_second=8, redirect_stdout=False, redirect_stderr=False)
-    start = time.perf_counter()
+    start = time.process_time()
     live.start()
     text = ""
     for delta in deltas:
         text += delta.content or ""
         live.update(Markdown(text))
     live.stop()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def _median_us(
@@ -102,7 +104,7 @@ def _median_us(
     every: int | None,
     repeats: int,
 ) -> float:
-    """Median µs per delta. The pre-built deltas are moved out of the garbage collector's sight
+    """Median CPU µs per delta. The pre-built deltas are moved out of the garbage collector's sight
     (``gc.freeze``): a real stream does not keep its delta objects, and N of them alive would make
     every full collection cost O(N) and blur the view's own cost."""
     gc.collect()
@@ -121,7 +123,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
-        f"LiveView on a {WIDTH}x{HEIGHT} in-memory terminal; µs per delta (feeding + final render), median of "
+        f"LiveView on a {WIDTH}x{HEIGHT} in-memory terminal; CPU µs per delta (feeding + final render), median of "
         f"{args.repeats}"
     )
     print(f"{'N':>7} {'chars':>8} | {'content thread':>14} {'content every20':>15} {'tool every20':>12} | {'naive':>9}")
