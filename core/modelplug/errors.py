@@ -196,6 +196,8 @@ class ToolCallParseError(ModelplugError, ValueError):
         text: the raw model text, unchanged.
         tool_calls: the calls that *could* be read from the same text (possibly empty).
         content: the prose around the calls.
+        message: when raised by :meth:`modelplug.Model.generate`, the model's whole answer as
+            received (a :class:`~modelplug.types.ChatMessage`, with its usage); otherwise ``None``.
     """
 
     def __init__(
@@ -219,6 +221,7 @@ class ToolCallParseError(ModelplugError, ValueError):
         self.text = text
         self.tool_calls = tuple(tool_calls)
         self.content = content
+        self.message: Any = None
 
 
 _CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})

@@ -30,6 +30,7 @@ from modelplug.errors import (
     ModelplugError,
     PluginLoadError,
     ProviderError,
+    ToolCallParseError,
 )
 from modelplug.log import get_logger
 from modelplug.secrets import is_secret_option, redact_mapping, register_secret
@@ -237,13 +238,17 @@ class Model:
         if not text:
             return message
         caller = plugins.hook_caller(self.provider, "parse_tool_calls")
-        result = caller(
-            model_id=self.model_id,
-            state=self.state,
-            text=text,
-            tools=list(generation.tools),
-            format=self._tool_call_format(),
-        )
+        try:
+            result = caller(
+                model_id=self.model_id,
+                state=self.state,
+                text=text,
+                tools=list(generation.tools),
+                format=self._tool_call_format(),
+            )
+        except ToolCallParseError as error:
+            error.message = message  # the whole answer, usage included: nothing received is lost
+            raise
         if result is None or not result.tool_calls:
             return message
         return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))

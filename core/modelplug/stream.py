@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from modelplug.aggregate import StreamAggregator
-from modelplug.errors import ModelplugError, ProviderError
+from modelplug.errors import ModelplugError, ProviderError, ToolCallParseError
 from modelplug.log import get_logger
 from modelplug.stops import StopFilter
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
@@ -248,11 +248,29 @@ def parse_text_tool_calls(deltas: Iterator[ChatMessageStreamDelta], parser: Any)
     as content deltas and tool-call deltas; every other field passes unchanged. The parser is
     finished (held-back text flushed, unterminated calls reported) when the backend sends its
     finish reason or the stream ends, whichever comes first.
+
+    A :class:`~modelplug.errors.ToolCallParseError` does not lose data: the deltas the parser could
+    still recover are yielded, the rest of the backend's stream (usage, finish reason) is drained
+    and yielded, and only then is the error raised.
     """
     finished = False
+    failure: ToolCallParseError | None = None
+
+    def finish() -> list[ChatMessageStreamDelta]:
+        nonlocal finished, failure
+        finished = True
+        try:
+            return list(parser.finish())
+        except ToolCallParseError as error:
+            failure = error
+            return list(getattr(error, "deltas", ()))
+
     try:
         for delta in deltas:
             if delta.content:
+                if finished:  # text after the finish reason: nothing left to parse it as
+                    yield delta
+                    continue
                 yield from parser.feed(delta.content)
                 rest = ChatMessageStreamDelta(
                     reasoning_content=delta.reasoning_content,
@@ -264,11 +282,11 @@ def parse_text_tool_calls(deltas: Iterator[ChatMessageStreamDelta], parser: Any)
                     continue
                 delta = rest
             if delta.finish_reason and not finished:
-                finished = True
-                yield from parser.finish()
+                yield from finish()
             yield delta
         if not finished:
-            finished = True
-            yield from parser.finish()
+            yield from finish()
+        if failure is not None:
+            raise failure
     finally:
         _close(deltas)

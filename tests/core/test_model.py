@@ -234,3 +234,49 @@ def test_capabilities_hook_must_return_capabilities(fresh_plugins: None) -> None
     modelplug.register_provider("wrong", Wrong())
     with pytest.raises(modelplug.PluginLoadError, match=r"must return a modelplug\.Capabilities"):
         modelplug.load_model("wrong:m").capabilities  # noqa: B018
+
+
+TEXT_CALLS = {"tool_calling": "text", "tool_call_format": "hermes"}
+WEATHER = {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+def _text_response(text: str) -> list[dict[str, object]]:
+    chunks: list[dict[str, object]] = [
+        {"choices": [{"delta": {"content": text[i : i + 7]}}]} for i in range(0, len(text), 7)
+    ]
+    chunks.append({"choices": [{"delta": {}, "finish_reason": "stop"}]})
+    chunks.append({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}})
+    return chunks
+
+
+def test_text_tool_calls_are_parsed_while_streaming_and_in_generate(fresh_plugins: None) -> None:
+    text = 'Let me check. <tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
+    model = modelplug.load_model("replay:t", responses=[_text_response(text)] * 2, capabilities=TEXT_CALLS)
+    stream = model.stream("weather?", tools=[WEATHER])
+    deltas = list(stream)
+    assert "".join(d.content or "" for d in deltas).strip() == "Let me check."
+    assert not any("<tool" in (d.content or "") for d in deltas)
+    assert any(d.tool_calls for d in deltas)
+    assert [(c.name, c.arguments) for c in stream.message.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert stream.message.usage == Usage(9, 4)
+    answer = model.generate("weather?", tools=[WEATHER])
+    assert [(c.name, c.arguments) for c in answer.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert answer.content is not None and answer.content.strip() == "Let me check."
+
+
+def test_unreadable_text_tool_call_keeps_usage_and_text(fresh_plugins: None) -> None:
+    from modelplug.errors import ToolCallParseError
+
+    text = "Sure. <tool_call>{bad json</tool_call>"
+    model = modelplug.load_model("replay:t", responses=[_text_response(text)] * 2, capabilities=TEXT_CALLS)
+    stream = model.stream("x", tools=[WEATHER])
+    with pytest.raises(ToolCallParseError) as caught:
+        for _ in stream:
+            pass
+    assert caught.value.text == text
+    assert stream.message.usage == Usage(9, 4)  # the usage after the finish reason was still read
+    assert stream.message.finish_reason == "stop"
+    with pytest.raises(ToolCallParseError) as caught:
+        model.generate("x", tools=[WEATHER])
+    assert caught.value.message.usage == Usage(9, 4)
+    assert caught.value.message.content == text
