@@ -85,7 +85,10 @@ def test_tools_in_every_form() -> None:
         """
         return city
 
-    text = "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Oslo</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>"
+    text = (
+        "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Oslo</arg_value>\n"
+        "<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>"
+    )
     for tools in (
         [get_weather],
         [Tool("get_weather", parameters={"type": "object", "properties": {"days": {"type": "integer"}}})],

@@ -142,6 +142,7 @@ class Engine:
         self._src: Source | None = None
         self._block_abs = 0
         self._block_calls = False
+        self._opener_length = 1
         # whitespace and pending failure (see the module docstring)
         self._ws = ""
         self._tool_seen = False
@@ -258,6 +259,7 @@ class Engine:
         self._gen = self._table.readers[literal](self._src, self._ctx)
         self._block_abs = self._abs + s
         self._block_calls = False
+        self._opener_length = len(literal)
         self._buf, self._bpos = "", 0
         return True
 
@@ -352,8 +354,8 @@ class Engine:
 
     def _end_block(self, src: Source, outcome: Outcome) -> None:
         end = src.pos if outcome.end is None else outcome.end
-        if end <= 0:  # pragma: no cover - a reader bug; would loop forever
-            raise RuntimeError(f"tool-call reader ended a block without consuming it: {outcome!r}")
+        if end <= 0:  # pragma: no cover - a reader bug: consume the opener rather than loop forever
+            end = self._opener_length
         if isinstance(outcome, Done):
             if outcome.tool_block:
                 self._tool_block()

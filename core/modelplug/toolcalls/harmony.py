@@ -56,7 +56,9 @@ def harmony(src: Source, ctx: Ctx) -> Read[Outcome]:
     """Read one harmony message (cursor on ``<|start|>`` or ``<|channel|>``)."""
     calls = BlockCalls(ctx, "harmony", src)
     if not (yield from until(src, _MESSAGE, 512)):
-        return calls.failed("the text ends inside a message header") if src.eof else Reject(1)
+        if src.eof:
+            return calls.failed("the text ends inside a message header", src.end)
+        return Reject(1)
     header = src.text(0, src.pos)
     src.i += len(_MESSAGE)
     _, _, channel_part = header.partition("<|channel|>")

@@ -1,0 +1,105 @@
+"""Property tests: calls rendered in every format round-trip, streaming agrees with the whole-text
+parse on arbitrary splits of arbitrary text, and the time spent grows linearly with the text."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls import FORMATS, StreamParser, parse
+from tests.toolcalls._support import norm, same, stream, whole
+from tests.toolcalls.strategies import FAMILY, RENDER, calls, marker_soup, prose, split_points
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_every_format_has_a_renderer() -> None:
+    assert sorted(FAMILY) == sorted(FORMATS)
+
+
+@pytest.mark.parametrize("format", sorted(FAMILY))
+@SETTINGS
+@given(data=st.data())
+def test_rendered_calls_round_trip(format: str, data: st.DataObject) -> None:
+    expected = data.draw(calls(FAMILY[format]), label="calls")
+    before, after = data.draw(prose, label="before"), data.draw(prose, label="after")
+    text = RENDER[format](expected, before, after)
+    result = parse(text, format)
+    assert [(call.name, call.arguments) for call in result.tool_calls] == expected
+    assert norm(result.content) == norm(f"{before} {after}")
+    detected = parse(text)
+    assert [(call.name, call.arguments) for call in detected.tool_calls] == expected
+    pieces = data.draw(split_points(text), label="pieces")
+    assert same(stream(pieces, format), whole(text, format))
+    assert same(stream(pieces), whole(text))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=marker_soup, format=st.sampled_from([None, *FORMATS]), data=st.data())
+def test_arbitrary_text_only_raises_parse_errors_and_streams_the_same(
+    text: str, format: str | None, data: st.DataObject
+) -> None:
+    expected = whole(text, format)  # anything but ToolCallParseError propagates and fails the test
+    for _, arguments in expected[1]:
+        assert isinstance(arguments, dict)
+    pieces = data.draw(split_points(text), label="pieces")
+    assert same(stream(pieces, format), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=200), format=st.sampled_from([None, *FORMATS]))
+def test_plain_unicode_text(text: str, format: str | None) -> None:
+    content, _, _ = whole(text, format)
+    assert same(stream(list(text), format), whole(text, format))
+    if not any(c in text for c in "<[{`|f"):  # nothing that could start a marker
+        assert content == (text or None)
+
+
+_ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "open brackets": lambda n: "[" * n,
+    "open braces": lambda n: "{" * n,
+    "nested objects": lambda n: '{"a":' * (n // 5),
+    "tags": lambda n: "<tool_call>" * (n // 11),
+    "python calls": lambda n: "[f(" * (n // 3),
+    "unterminated string": lambda n: '<tool_call>{"name": "f", "arguments": {"a": "' + "x\\n" * (n // 3),
+    "fences": lambda n: "```" * (n // 3),
+    "think with marker": lambda n: "<think><tool_call>" + "x " * (n // 2),
+    "quotes": lambda n: "[f(a=" + "'''" * (n // 3),
+    "gemma strings": lambda n: "<|tool_call>call:f{" + '<|"|>{' * (n // 6),
+    "many calls": lambda n: '<tool_call>{"name":"f","arguments":{}}</tool_call>' * (n // 50),
+    "prose": lambda n: "Some prose, with <b>tags</b> and [links](x) and {braces}. " * (n // 56),
+}
+
+
+def _seconds(text: str, piece: int) -> float:
+    start = time.perf_counter()
+    if piece:
+        parser = StreamParser()
+        for k in range(0, len(text), piece):
+            parser.feed(text[k : k + piece])
+        try:
+            parser.finish()
+        except ToolCallParseError:
+            pass
+    else:
+        try:
+            parse(text)
+        except ToolCallParseError:
+            pass
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("name", sorted(_ADVERSARIAL))
+def test_time_grows_linearly(name: str) -> None:
+    make = _ADVERSARIAL[name]
+    for piece in (0, 1):  # whole text, then one character at a time
+        small, large = make(4_000), make(16_000)
+        t_small = min(_seconds(small, piece) for _ in range(2))
+        t_large = min(_seconds(large, piece) for _ in range(2))
+        assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
+        assert t_large < 2.0

@@ -1,0 +1,84 @@
+"""The incremental source and scanners: the same answer however the text is split."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from modelplug.toolcalls._scan import BAD, EOF, OK, ScanResult, scan_json, scan_loose
+from modelplug.toolcalls._source import NEED, Read, Source, until
+
+
+def _run(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, int]:
+    """Run a reader step over ``pieces``; its result and the cursor's block position."""
+    src = Source(pieces[0], 0, len(pieces) == 1)
+    gen = make(src)
+    rest = pieces[1:]
+    while True:
+        try:
+            item = gen.send(None)
+        except StopIteration as stop:
+            return stop.value, src.pos
+        assert item is NEED
+        piece = rest.pop(0)
+        src.feed(piece, not rest)
+
+
+def _all_splits(text: str) -> list[list[str]]:
+    return [[text]] + [[text[:k], text[k:]] for k in range(1, len(text))] + [list(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "end"),
+    [
+        ('{"a": [1, -2.5e3, true, null, "x\\"}"]} tail', OK, 38),
+        ('[{"name": "f"}, 3] x', OK, 18),
+        ("{x}", BAD, 1),
+        ('{"a" 1}', BAD, 5),
+        ("[1.]", BAD, 1),
+        ("[1.5", EOF, 4),
+        ('{"a": "unterminated', EOF, 19),
+        ("[tru]", BAD, 1),
+        ('"\\', EOF, 2),
+    ],
+)
+def test_scan_json(text: str, status: int, end: int) -> None:
+    for pieces in _all_splits(text):
+        result, pos = _run(scan_json, pieces)
+        assert isinstance(result, ScanResult)
+        assert (result.status, pos) == (status, end), pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "end"),
+    [
+        ("f(a='x)', b=[1, {'c': \"]\"}])] tail", OK, 29),
+        ("f(a='''it's ''' )]", OK, 18),
+        ("f(x=1])", BAD, 5),
+        ("f(x='", EOF, 5),
+        ("f(x=1 <stop>)", BAD, 6),
+    ],
+)
+def test_scan_loose(text: str, status: int, end: int) -> None:
+    for pieces in _all_splits(text):
+        result, pos = _run(lambda src: scan_loose(src, ["]"], ("<stop>",)), pieces)
+        assert (result.status, pos) == (status, end), pieces
+
+
+def test_until_with_limit() -> None:
+    for pieces in _all_splits("abc</x>"):
+        assert _run(lambda src: until(src, "</x>", 3), pieces) == (True, 3)
+        assert _run(lambda src: until(src, "</x>", 2), pieces)[0] is False
+
+
+def test_source_text_across_pieces() -> None:
+    src = Source("xxabc", 2, False)
+    src.i = 3
+    src.feed("def", False)
+    src.i = 2
+    src.feed("ghi", True)
+    assert src.text(0, 9) == "abcdefghi"
+    assert src.text(1, 7) == "bcdefg"
+    assert src.pos == 3
