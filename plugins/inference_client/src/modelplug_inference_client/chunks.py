@@ -23,10 +23,10 @@ __all__ = ["delta_from_chunk", "usage_from_object"]
 
 
 def _get(obj: Any, name: str) -> Any:
-    value = getattr(obj, name, None)
-    if value is None and isinstance(obj, dict):
-        value = obj.get(name)
-    return value
+    try:
+        return getattr(obj, name)
+    except AttributeError:  # not one of huggingface_hub's objects
+        return obj.get(name) if isinstance(obj, dict) else None
 
 
 def _tool_call(item: Any) -> ToolCallDelta:
