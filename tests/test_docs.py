@@ -1,0 +1,43 @@
+"""The documentation site's README include: links written for a code host are made to work in the site."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def hook() -> object:
+    pytest.importorskip("mkdocs")
+    spec = importlib.util.spec_from_file_location("readme_include", ROOT / "docs" / "readme_include.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_links_to_docs_pages_point_at_the_page_and_other_repository_links_become_text(hook: object) -> None:
+    text = (
+        "See [modelplug](../../README.md), the [tutorial](../../docs/writing-a-plugin.md#3-the-backend), "
+        "[`Capabilities`](../../core/modelplug/types.py), [vLLM](https://docs.vllm.ai) and [below](#options)."
+    )
+    rewritten = hook._rewrite_links(text, "plugins/vllm/README.md", "providers/vllm.md")  # type: ignore[attr-defined]
+    assert rewritten == (
+        "See modelplug, the [tutorial](../writing-a-plugin.md#3-the-backend), `Capabilities`, "
+        "[vLLM](https://docs.vllm.ai) and [below](#options)."
+    )
+
+
+def test_every_readme_include_names_an_existing_readme_and_every_plugin_has_a_page() -> None:
+    pages = {path.name: path.read_text(encoding="utf-8") for path in (ROOT / "docs" / "providers").glob("*.md")}
+    included = {
+        line.split()[2] for text in pages.values() for line in text.splitlines() if line.startswith("<!-- readme:")
+    }
+    for readme in included:
+        assert (ROOT / readme).is_file(), readme
+    with_readme = {f"plugins/{p.name}/README.md" for p in (ROOT / "plugins").iterdir() if (p / "README.md").is_file()}
+    assert with_readme <= included, f"plugin READMEs without a docs page: {sorted(with_readme - included)}"
