@@ -114,13 +114,15 @@ class ReplayServer(ServerProcess):
     """The replay server (:mod:`tests.servers.replay_server`) in a subprocess on a free port."""
 
     @classmethod
-    def start(cls, timeout: float = 30.0, http: str = "h11") -> ReplayServer:
-        """Start it and wait until ``/health`` answers.
+    def start(cls, timeout: float = 30.0, http: str = "h11", *, fast: bool = False) -> ReplayServer:
+        """Start it and wait until ``/health`` answers. ``fast``: the benchmark server
+        (:mod:`tests.servers.fast_server`: the same streams, pre-rendered, no errors or statistics).
 
         Raises:
             RuntimeError: it did not start within ``timeout`` seconds.
         """
-        command = [sys.executable, "-m", "tests.servers.replay_server", "--port", "0", "--http", http]
+        module = "tests.servers.fast_server" if fast else "tests.servers.replay_server"
+        command = [sys.executable, "-m", module, "--port", "0", "--http", http]
         process, log = _spawn(command, pipe_stdout=True)
         assert process.stdout is not None
         line = process.stdout.readline().decode()

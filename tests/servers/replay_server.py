@@ -71,7 +71,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["Plan", "app", "build_plan", "main", "parse_selector"]
+__all__ = ["Plan", "app", "build_plan", "main", "parse_selector", "rendered_events"]
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CASES_FILE = DATA / "stream_cases.jsonl"
@@ -264,7 +264,9 @@ def _render_events(payloads: list[Any], modifiers: Mapping[str, Any]) -> list[by
 
 
 @cache
-def _rendered(kind: str, arg: str, crlf: bool, comments: bool, nodone: bool) -> tuple[bytes, ...]:
+def rendered_events(kind: str, arg: str, crlf: bool, comments: bool, nodone: bool) -> tuple[bytes, ...]:
+    """The SSE events (bytes, one per ``data:`` line) of a ``case``/``text``/``tool``/``behaviour``/``empty``
+    selector, rendered once and cached."""
     if kind == "case":
         chunks = cases()[arg]["chunks"]
     elif kind == "text":
@@ -319,7 +321,7 @@ def build_plan(selector: str, authorization: str | None = None, body: Mapping[st
         events = _render_events(chunks, mods)
     elif kind in ("case", "text", "tool", "behaviour", "empty"):
         events = list(
-            _rendered(kind, arg, bool(mods.get("crlf")), bool(mods.get("comments")), bool(mods.get("nodone")))
+            rendered_events(kind, arg, bool(mods.get("crlf")), bool(mods.get("comments")), bool(mods.get("nodone")))
         )
     else:
         raise ValueError(f"unknown selector kind {kind!r}")

@@ -101,3 +101,17 @@ def test_selectors_parse_and_unknown_ones_are_refused(replay_server: ReplayServe
         build_plan("text/3@bogus")
     response, _ = _post(replay_server, "nothing/here")
     assert response.status_code == 404
+
+
+def test_the_fast_server_sends_the_same_bytes(replay_server: ReplayServer) -> None:
+    fast = ReplayServer.start(fast=True)
+    try:
+        for selector in ("case/tgi-001-tool-calls-object-not-list", "text/50@crlf,comments", "tool/5@nodone"):
+            assert b"".join(_post(fast, selector)[1]) == b"".join(_post(replay_server, selector)[1])
+        with httpx.Client(timeout=10) as client:  # keep-alive: a second request on the same connection
+            for _ in range(2):
+                response = client.post(f"{fast.url('text/3')}/chat/completions", json={"messages": []})
+                assert response.text.endswith("data: [DONE]\n\n")
+            assert client.post(f"{fast.url('error/500')}/chat/completions", json={}).status_code == 404
+    finally:
+        fast.stop()
