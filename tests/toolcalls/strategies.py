@@ -3,6 +3,7 @@ them, and arbitrary text built from the formats' own markers."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import string
 from collections.abc import Callable
@@ -245,4 +246,4 @@ def split_points(draw: st.DrawFn, text: str) -> list[str]:
         return []
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=min(16, len(text)))))
     bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if a < b]

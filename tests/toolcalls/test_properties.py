@@ -3,6 +3,7 @@ parse on arbitrary splits of arbitrary text, and the time spent grows linearly w
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -82,15 +83,11 @@ def _seconds(text: str, piece: int) -> float:
         parser = StreamParser()
         for k in range(0, len(text), piece):
             parser.feed(text[k : k + piece])
-        try:
+        with contextlib.suppress(ToolCallParseError):
             parser.finish()
-        except ToolCallParseError:
-            pass
     else:
-        try:
+        with contextlib.suppress(ToolCallParseError):
             parse(text)
-        except ToolCallParseError:
-            pass
     return time.perf_counter() - start
 
 

@@ -149,6 +149,8 @@ class StreamParser:
         if not out:
             return []
         self._engine.out = []
+        if len(out) == 1 and out[0][0] == "content":
+            return [ChatMessageStreamDelta(content=out[0][1])]
         deltas: list[ChatMessageStreamDelta] = []
         texts: list[str] = []
         kind = ""

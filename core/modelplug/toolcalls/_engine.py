@@ -64,10 +64,15 @@ _CONTENT, _THINK, _THINK_HOLD = range(3)
 class Table:
     """The openers of a format (or of all formats, for detection) and their readers."""
 
-    __slots__ = ("_starts", "maxlen", "modes", "readers")
+    __slots__ = ("maxlen", "modes", "quick", "readers", "starts")
 
     def __init__(self, readers: Mapping[str, Reader]) -> None:
         self.readers = dict(readers)
+        #: Openers with a ``quick`` pattern: where it matches, the reader would give the opener back
+        #: as content at once, so the engine does that without starting it.
+        self.quick: dict[str, re.Pattern[str]] = {
+            literal: quick for literal, reader in self.readers.items() if (quick := getattr(reader, "quick", None))
+        }
         modes = []
         for extra in ((THINK_OPEN,), (THINK_CLOSE,)):
             literals = sorted({*self.readers, *extra}, key=lambda lit: (-len(lit), lit))
@@ -77,14 +82,19 @@ class Table:
         self.modes = tuple(modes)
         self.maxlen = max(len(lit) for lit in (*self.readers, THINK_OPEN, THINK_CLOSE))
         first = {lit[0] for lit in (*self.readers, THINK_OPEN, THINK_CLOSE)}
-        self._starts = re.compile("[" + re.escape("".join(sorted(first))) + "]")
+        #: Any character that can start an opener.
+        self.starts = re.compile("[" + re.escape("".join(sorted(first))) + "]")
 
     def hold(self, buf: str, pos: int, prefixes: frozenset[str]) -> int:
         """Length of the longest tail of ``buf[pos:]`` that could still become an opener."""
         n = len(buf)
-        for m in self._starts.finditer(buf, max(pos, n - self.maxlen + 1)):
-            if buf[m.start() :] in prefixes:
-                return n - m.start()
+        search = self.starts.search
+        m = search(buf, max(pos, n - self.maxlen + 1))
+        while m is not None:
+            k = m.start()
+            if buf[k:] in prefixes:
+                return n - k
+            m = search(buf, k + 1)
         return 0
 
 
@@ -156,6 +166,18 @@ class Engine:
         if not text:
             return
         self.text.append(text)
+        if (
+            self._gen is None
+            and self._bpos == len(self._buf)
+            and self._mode != _THINK_HOLD
+            and self._table.starts.search(text) is None
+        ):
+            # fast path: nothing held, and nothing in the text can start a marker
+            self._abs += self._bpos
+            self._buf = text
+            self._bpos = len(text)
+            self._content(text)
+            return
         if self._gen is not None:
             assert self._src is not None
             self._src.feed(text, False)
@@ -239,6 +261,11 @@ class Engine:
         if literal in (THINK_OPEN, THINK_CLOSE):
             self._content(literal)
             self._mode = _THINK if literal == THINK_OPEN else _CONTENT
+            self._bpos = m.end()
+            return True
+        quick = self._table.quick.get(literal)
+        if quick is not None and quick.match(buf, s) is not None:
+            self._content(literal)
             self._bpos = m.end()
             return True
         if self._mode == _THINK:
@@ -400,17 +427,22 @@ class Engine:
             failure = self._pending  # prose follows: the marker was only mentioned
             text = failure.raw + self._pending_ws + text
             self._pending, self._pending_ws = None, ""
-        body = text.strip()
+        body = text.rstrip()
         if not body:
             self._ws += text
             return
-        lead = text.index(body[0])
-        ws = self._ws + text[:lead]
-        if ws and not (self._tool_seen and not self._content_seen):
-            self._emit_content(ws)
+        trail = text[len(body) :]
+        if self._ws or body[0].isspace():
+            stripped = body.lstrip()
+            ws = self._ws + body[: len(body) - len(stripped)]
+            self._ws = ""
+            if self._tool_seen and not self._content_seen:
+                body = stripped  # whitespace after a call, before any content: dropped
+            elif len(ws) != len(body) - len(stripped):
+                body = ws + stripped
         self._emit_content(body)
         self._content_seen = True
-        self._ws = text[lead + len(body) :]
+        self._ws = trail
 
     def _emit_content(self, text: str) -> None:
         self.content.append(text)

@@ -137,10 +137,13 @@ def _word(src: Source, word: str) -> Read[int]:
         yield NEED
 
 
-def scan_json(src: Source, hooks: ScanHooks | None = None) -> Read[ScanResult]:
-    """Consume one JSON value starting at the cursor (leading whitespace allowed)."""
-    stack: list[int] = []
-    expect = _VALUE
+def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = False) -> Read[ScanResult]:
+    """Consume one JSON value starting at the cursor (leading whitespace allowed).
+
+    ``in_array``: the value's opening ``[`` was already consumed (hooks are not supported then).
+    """
+    stack: list[int] = [ARR] if in_array else []
+    expect = _VALUE_OR_END if in_array else _VALUE
     key: str | None = None  # current key of the object whose "name" matters (see ScanHooks)
     element = -1
     element_start = 0

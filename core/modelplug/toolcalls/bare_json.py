@@ -45,6 +45,13 @@ def _markerless(calls: BlockCalls, value: Any) -> list[object] | None:
     return events
 
 
+def _quick(reader: Reader, pattern: str) -> Reader:
+    """Attach the engine's shortcut (see :class:`~modelplug.toolcalls._engine.Table`): ``pattern``
+    matches exactly where ``reader`` would give its one-character opener back as content."""
+    reader.quick = re.compile(pattern)  # type: ignore[attr-defined]
+    return reader
+
+
 def brace(format: str) -> Reader:
     """A reader for a bare JSON call object at ``{``; a following ``;`` (Llama 3) is consumed."""
 
@@ -63,7 +70,7 @@ def brace(format: str) -> Reader:
             return Done(None, format)
         return Done(value_end, format)
 
-    return read
+    return _quick(read, r'\{[ \t\r\n]*[^ \t\r\n"}]')
 
 
 def bracket(*, json_format: str | None, python_format: str | None, strict: bool | None) -> Reader:
@@ -84,7 +91,11 @@ def bracket(*, json_format: str | None, python_format: str | None, strict: bool 
             )
         )
 
-    return read
+    if json_format is None:
+        return _quick(read, r"\[\s*[^\sA-Za-z_]")
+    if python_format is None:
+        return _quick(read, r"\[\s*[^\s{\]]")
+    return _quick(read, r"\[\s*[^\s{\]A-Za-z_]")
 
 
 def fence(format: str) -> Reader:

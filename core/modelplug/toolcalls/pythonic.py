@@ -87,7 +87,20 @@ def call_list(
     elements are skipped; without a marker every element must clearly be a call. ``strict``: a
     list that cannot be read is a failure rather than prose."""
     start = src.pos
-    result = yield from scan_json(src)
+    if markered:
+        result = yield from scan_json(src)
+    else:
+        # without a marker, "[" is only a list of calls if "{", "]" or a call name follows
+        src.i += 1
+        yield from skip_ws(src)
+        c = peek(src)
+        if c in ("{", "]") and json is not None:
+            result = yield from scan_json(src, in_array=True)
+        elif python is not None and NAME_RE.match(src.s, src.i) is not None:
+            calls.format = python
+            return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
+        else:
+            return Reject()
     if result.status == OK:
         if json is None:
             return Reject()
