@@ -19,6 +19,14 @@ import pytest
 
 #: Environment variable naming the model folder (or hub id) the engine tests load.
 MODEL_ENV = "MODELPLUG_VLLM_MODEL"
+#: Environment variable: a JSON object of engine options merged over :data:`ENGINE_OPTIONS`
+#: (scripts/gpu_check.sh sets ``{"dtype": "bfloat16"}`` on GPUs).
+OPTIONS_ENV = "MODELPLUG_VLLM_ENGINE_OPTIONS"
+#: Environment variable: ``1`` when the model has random weights (scripts/tiny_llama.py); the tests
+#: then check structure only, not what the answers say.
+RANDOM_ENV = "MODELPLUG_VLLM_RANDOM_WEIGHTS"
+#: Whether the model knows facts (SmolLM2 answers "Paris"); false for random weights.
+KNOWS_FACTS = os.environ.get(RANDOM_ENV, "") not in ("1", "true", "yes")
 
 #: Engine options of the tests: a small fixed KV cache (vLLM otherwise takes 90 % of the machine's
 #: memory on CPU), eager mode (no compilation), the model's 8k context cut to 2k.
@@ -69,8 +77,10 @@ def vllm_model_dir() -> str:
 
 @pytest.fixture(scope="session")
 def engine_options() -> Mapping[str, Any]:
-    """The engine options the tests load models with."""
-    return dict(ENGINE_OPTIONS)
+    """The engine options of the tests: :data:`ENGINE_OPTIONS`, updated by ``$MODELPLUG_VLLM_ENGINE_OPTIONS``."""
+    import json
+
+    return {**ENGINE_OPTIONS, **json.loads(os.environ.get(OPTIONS_ENV) or "{}")}
 
 
 @pytest.fixture

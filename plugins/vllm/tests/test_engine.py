@@ -19,6 +19,8 @@ from modelplug.types import Tool, Usage
 from modelplug_vllm import toolparse
 from modelplug_vllm.provider import VllmState
 
+from .conftest import KNOWS_FACTS
+
 pytestmark = pytest.mark.vllm
 
 QUESTION = "What is the capital of France?"
@@ -76,8 +78,10 @@ def test_the_capital_of_france_streams_token_by_token(model: Model) -> None:
         deltas = list(stream)
     content = [d.content for d in deltas if d.content]
     assert len(content) > 3
-    assert "Paris" in stream.message.text
-    assert stream.message.finish_reason == "stop"
+    if KNOWS_FACTS:
+        assert "Paris" in stream.message.text
+        assert stream.message.finish_reason == "stop"
+    assert stream.message.finish_reason in ("stop", "length")
     assert [d.usage is not None for d in deltas].count(True) == 1 and deltas[-1].usage is not None
     assert stream.ttft_s is not None and stream.ttft_s < stream.duration_s
 
@@ -104,14 +108,25 @@ def test_max_tokens_cuts_with_length(model: Model) -> None:
     assert stream.usage.completion_tokens == 5
 
 
+def pick_stop(text: str) -> tuple[str, int]:
+    """A 4-character stop sequence from ``text`` (not at its start) and where it first occurs."""
+    for start in range(len(text) // 3, len(text) - 4):
+        candidate = text[start : start + 4]
+        if candidate.strip() == candidate and "\ufffd" not in candidate and text.find(candidate) == start:
+            return candidate, start
+    raise AssertionError(f"no usable stop sequence in {text!r}")
+
+
 def test_stop_sequences_cut_in_the_engine(model: Model) -> None:
-    message = model.generate(QUESTION, max_tokens=40, stop=["Paris"], **GREEDY)
-    assert "Paris" not in message.text and message.text.startswith("The capital of France")
+    answer = model.generate(QUESTION, max_tokens=40, **GREEDY).text
+    stop, position = ("Paris", answer.find("Paris")) if KNOWS_FACTS else pick_stop(answer)
+    message = model.generate(QUESTION, max_tokens=40, stop=[stop], **GREEDY)
+    assert message.text == answer[:position] and stop not in message.text
     assert message.finish_reason == "stop"
-    with model.stream(QUESTION, max_tokens=40, stop=["Paris", "never-seen"], **GREEDY) as stream:
+    with model.stream(QUESTION, max_tokens=40, stop=[stop, "never-seen"], **GREEDY) as stream:
         pieces = [d.content for d in stream if d.content]
     assert "".join(pieces) == message.text
-    assert not any("Par" in piece for piece in pieces)
+    assert not any(stop[:3] in piece for piece in pieces)
     assert stream.message.finish_reason == "stop"
 
 
@@ -125,7 +140,7 @@ def test_breaking_out_aborts_the_request_in_the_engine(model: Model) -> None:
     assert stream.outcome == "cancelled"
     assert unfinished(model) == 0
     assert stream.usage is None  # the request never finished
-    assert "Paris" in model.generate(QUESTION, max_tokens=40, **GREEDY).text  # the engine still works
+    assert model.generate(QUESTION, max_tokens=40, **GREEDY).usage.completion_tokens > 0  # the engine still works
 
 
 def test_two_streams_interleave_on_one_engine(model: Model) -> None:
@@ -135,7 +150,7 @@ def test_two_streams_interleave_on_one_engine(model: Model) -> None:
         for _ in zip(first, second, strict=False):
             pass
         list(first), list(second)
-    assert "Paris" in first.message.text
+    assert first.message.text == model.generate(QUESTION, max_tokens=20, **GREEDY).text
     assert second.usage.completion_tokens == 20
     assert unfinished(model) == 0
 
@@ -144,9 +159,12 @@ def test_two_streams_interleave_on_one_engine(model: Model) -> None:
 
 
 def test_generate_answers_with_usage(model: Model) -> None:
-    message = model.generate([{"role": "user", "content": QUESTION}], **GREEDY)  # no max_tokens: up to the context
-    assert "Paris" in message.text
-    assert message.finish_reason == "stop"
+    if KNOWS_FACTS:
+        message = model.generate([{"role": "user", "content": QUESTION}], **GREEDY)  # no max_tokens: up to the context
+        assert "Paris" in message.text
+        assert message.finish_reason == "stop"
+    else:  # a random model rarely ends: it would run to the end of the context
+        message = model.generate([{"role": "user", "content": QUESTION}], max_tokens=40, **GREEDY)
     assert message.usage.prompt_tokens > 10 and message.usage.completion_tokens > 1
 
 
@@ -156,6 +174,7 @@ def test_a_seed_makes_sampling_repeatable(model: Model) -> None:
     assert first.text == second.text
 
 
+@pytest.mark.skipif(not KNOWS_FACTS, reason="random weights wander inside JSON strings past max_tokens")
 def test_json_schema_response_format_gives_valid_json(model: Model) -> None:
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     response_format = {"type": "json_schema", "json_schema": {"name": "city", "schema": schema}}
@@ -172,7 +191,8 @@ def test_json_schema_response_format_gives_valid_json(model: Model) -> None:
 
 
 def test_vllm_sampling_options_pass_through_and_typos_are_refused(model: Model) -> None:
-    assert "Paris" in model.generate(QUESTION, max_tokens=40, top_k=1, repetition_penalty=1.0).text
+    greedy = model.generate(QUESTION, max_tokens=40, **GREEDY).text
+    assert model.generate(QUESTION, max_tokens=40, top_k=1, repetition_penalty=1.0).text == greedy
     with pytest.raises(InvalidOptionError, match="did you mean top_k"):
         model.generate(QUESTION, topk=1)
 
@@ -263,8 +283,13 @@ if ProviderConformance is not None:
         )
 
         @pytest.fixture(scope="class")
-        def conformance_model(self, model: Model) -> Model:
+        @classmethod
+        def conformance_model(cls, model: Model) -> Model:
             return model
+
+        @pytest.mark.skipif(not KNOWS_FACTS, reason="random weights wander inside JSON strings past max_tokens")
+        def test_structured_output_is_json(self, conformance_model: Model) -> None:
+            super().test_structured_output_is_json(conformance_model)
 
         def backend_activity(self, model: Model) -> int | None:
             return unfinished(model)

@@ -21,7 +21,7 @@ import pytest
 import modelplug
 from modelplug.errors import InvalidOptionError
 
-from .conftest import engine_processes
+from .conftest import KNOWS_FACTS, engine_processes
 
 pytestmark = pytest.mark.vllm
 
@@ -59,7 +59,9 @@ def test_close_frees_the_engine_and_a_second_model_loads(
     pytest.importorskip("psutil")
     before_rss, before_children = tree_rss()
     first = modelplug.load_model(f"vllm:{vllm_model_dir}", **engine_options)
-    assert "Paris" in first.generate(QUESTION, max_tokens=40, temperature=0.0).text
+    answer = first.generate(QUESTION, max_tokens=40, temperature=0.0)
+    assert answer.usage.completion_tokens > 3
+    assert "Paris" in answer.text or not KNOWS_FACTS
     loaded_rss, loaded_children = tree_rss()
     assert loaded_children > before_children  # the engine core and its worker
     assert len(loop_threads()) == 1
@@ -78,11 +80,29 @@ def test_close_frees_the_engine_and_a_second_model_loads(
     try:
         with second.stream(QUESTION, max_tokens=40, temperature=0.0) as stream:
             pieces = [d.content for d in stream if d.content]
-        assert len(pieces) > 3 and "Paris" in "".join(pieces)
+        assert len(pieces) > 3 and ("Paris" in "".join(pieces) or not KNOWS_FACTS)
     finally:
         second.close()
     assert wait_for(lambda: tree_rss()[1] == before_children)
     assert before_rss > 0
+
+
+@pytest.mark.gpu
+def test_close_frees_gpu_memory(vllm_model_dir: str, engine_options: Mapping[str, Any]) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    free_before, total = torch.cuda.mem_get_info()
+    model = modelplug.load_model(f"vllm:{vllm_model_dir}", **engine_options)
+    try:
+        assert model.generate(QUESTION, max_tokens=8).usage.completion_tokens > 0
+        free_loaded, _ = torch.cuda.mem_get_info()
+        assert free_before - free_loaded > 256 * 2**20  # weights and the 512 MiB KV cache
+    finally:
+        model.close()
+    assert wait_for(lambda: torch.cuda.mem_get_info()[0] > free_before - total // 50), (
+        f"GPU memory not freed: {torch.cuda.mem_get_info()[0] / 2**30:.1f} GiB free, {free_before / 2**30:.1f} before"
+    )
 
 
 def test_modelplug_run_streams_the_answer_from_vllm(vllm_model_dir: str, engine_options: Mapping[str, Any]) -> None:
@@ -103,6 +123,7 @@ def test_modelplug_run_streams_the_answer_from_vllm(vllm_model_dir: str, engine_
     assert len(content) > 3
     final = lines[-1]
     assert final.get("object") == "modelplug.result", final
-    assert "Paris" in final["message"]["content"]
-    assert final["finish_reason"] == "stop"
+    if KNOWS_FACTS:
+        assert "Paris" in final["message"]["content"]
+        assert final["finish_reason"] == "stop"
     assert final["usage"]["prompt_tokens"] > 0 and final["usage"]["completion_tokens"] > 3
