@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 import modelplug
 from modelplug import ChatMessageStreamDelta, ToolCallDelta
-from modelplug.aggregate import StreamAggregator
+from modelplug.aggregation import StreamAggregator
 
 
 def _wall(code: str, runs: int) -> float:

@@ -53,7 +53,7 @@ from modelplug.types import (
 )
 
 if TYPE_CHECKING:
-    from modelplug.aggregate import StreamAggregator, aggregate, aggregate_chunks
+    from modelplug.aggregation import StreamAggregator, aggregate, aggregate_chunks
     from modelplug.model import Model, load_model
     from modelplug.plugins import ProviderInfo, list_providers, register_provider
     from modelplug.stream import ChatStream
@@ -66,9 +66,9 @@ _LAZY = {
     "Model": "modelplug.model",
     "load_model": "modelplug.model",
     "ChatStream": "modelplug.stream",
-    "StreamAggregator": "modelplug.aggregate",
-    "aggregate": "modelplug.aggregate",
-    "aggregate_chunks": "modelplug.aggregate",
+    "StreamAggregator": "modelplug.aggregation",
+    "aggregate": "modelplug.aggregation",
+    "aggregate_chunks": "modelplug.aggregation",
     "ProviderInfo": "modelplug.plugins",
     "list_providers": "modelplug.plugins",
     "register_provider": "modelplug.plugins",

@@ -51,6 +51,7 @@ __all__ = [
     "ToolCallParseError",
     "UnknownProviderError",
     "error_class_for_status",
+    "wrap_provider_exception",
 ]
 
 
@@ -255,3 +256,21 @@ def error_class_for_status(status: int | None, message: str = "", code: str | No
             return ContentFilterError
         return BadRequestError
     return ProviderError
+
+
+def wrap_provider_exception(provider: str, error: Exception, during: str = "") -> ModelplugError:
+    """The modelplug error for an exception a provider let escape: the error itself when it is
+    already a :class:`ModelplugError`; otherwise a :class:`ProviderTimeoutError` for a
+    ``TimeoutError``, a :class:`ProviderConnectionError` for a ``ConnectionError``, else a
+    :class:`ProviderError`, each keeping ``error`` as ``original``."""
+    if isinstance(error, ModelplugError):
+        return error
+    cls: type[ProviderError] = ProviderError
+    if isinstance(error, TimeoutError):
+        cls = ProviderTimeoutError
+    elif isinstance(error, ConnectionError):
+        cls = ProviderConnectionError
+    where = f" {during}" if during else ""
+    return cls(
+        f"provider {provider!r} failed{where}: {type(error).__name__}: {error}", provider=provider, original=error
+    )

@@ -29,8 +29,8 @@ from modelplug.errors import (
     ModelLoadError,
     ModelplugError,
     PluginLoadError,
-    ProviderError,
     ToolCallParseError,
+    wrap_provider_exception,
 )
 from modelplug.log import get_logger
 from modelplug.secrets import is_secret_option, redact_mapping, register_secret
@@ -167,11 +167,7 @@ class Model:
         except ModelplugError:
             raise
         except Exception as error:
-            raise ProviderError(
-                f"provider {self.provider!r} failed: {type(error).__name__}: {error}",
-                provider=self.provider,
-                original=error,
-            ) from error
+            raise wrap_provider_exception(self.provider, error) from error
 
     def generate(self, messages: Any, **options: Any) -> ChatMessage:
         """Generate a complete answer.

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from modelplug.aggregate import StreamAggregator
-from modelplug.errors import ModelplugError, ProviderError, ToolCallParseError
+from modelplug.aggregation import StreamAggregator
+from modelplug.errors import ModelplugError, ToolCallParseError, wrap_provider_exception
 from modelplug.log import get_logger
 from modelplug.stops import StopFilter
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
@@ -80,11 +80,7 @@ class ChatStream:
             self._finish("error")
             raise
         except Exception as error:
-            wrapped = ProviderError(
-                f"provider {self.provider!r} failed during the stream: {type(error).__name__}: {error}",
-                provider=self.provider,
-                original=error,
-            )
+            wrapped = wrap_provider_exception(self.provider, error, "during the stream")
             self.error = wrapped
             self._finish("error")
             raise wrapped from error

@@ -47,7 +47,7 @@ def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
     Raises:
         InvalidOptionError: the dict has no function name.
     """
-    from modelplug.aggregate import decode_arguments, mint_tool_call_id
+    from modelplug.aggregation import decode_arguments, mint_tool_call_id
 
     function = data.get("function") or data
     name = function.get("name")

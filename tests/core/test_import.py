@@ -34,3 +34,14 @@ def test_import_modelplug_imports_no_heavy_module() -> None:
 def test_listing_plugins_imports_no_backend() -> None:
     loaded = _modules_after("import modelplug; modelplug.list_providers()")
     assert not loaded & {"torch", "transformers", "litellm", "vllm", "huggingface_hub", "openai"}
+
+
+def test_public_functions_are_not_shadowed_by_submodules() -> None:
+    code = (
+        "import modelplug.model, modelplug.stream, modelplug.plugins, modelplug.tools, modelplug;"
+        "import inspect;"
+        "bad = [n for n in modelplug.__all__ if inspect.ismodule(getattr(modelplug, n))];"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]"

@@ -280,3 +280,40 @@ def test_unreadable_text_tool_call_keeps_usage_and_text(fresh_plugins: None) -> 
         model.generate("x", tools=[WEATHER])
     assert caught.value.message.usage == Usage(9, 4)
     assert caught.value.message.content == text
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (ConnectionResetError("peer reset"), "ProviderConnectionError"),
+        (TimeoutError("read timed out"), "ProviderTimeoutError"),
+        (KeyError("x"), "ProviderError"),
+    ],
+)
+def test_bare_exceptions_map_to_the_matching_provider_error(
+    fresh_plugins: None, raised: Exception, expected: str
+) -> None:
+    class Raising:
+        @modelplug.hookimpl
+        def capabilities(self) -> modelplug.Capabilities:
+            return modelplug.Capabilities(streaming=True)
+
+        @modelplug.hookimpl
+        def generate_stream(self) -> Iterator[ChatMessageStreamDelta]:
+            yield ChatMessageStreamDelta(content="partial")
+            raise raised
+
+        @modelplug.hookimpl
+        def generate(self) -> ChatMessage:
+            raise raised
+
+    modelplug.register_provider("raising", Raising())
+    model = modelplug.load_model("raising:m")
+    stream = model.stream("x")
+    with pytest.raises(ProviderError) as caught:
+        list(stream)
+    assert type(caught.value).__name__ == expected and caught.value.original is raised
+    assert stream.message.content == "partial"
+    with pytest.raises(ProviderError) as caught:
+        model.generate("x")
+    assert type(caught.value).__name__ == expected

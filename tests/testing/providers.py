@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import modelplug
-from modelplug.aggregate import aggregate
+from modelplug.aggregation import aggregate
 from modelplug.errors import ProviderConnectionError
 from modelplug.stops import StopFilter
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, ToolCallDelta, Usage
@@ -49,6 +49,11 @@ DEFECTS: Mapping[str, str] = {
     "raw_errors": "lets the backend's own exceptions escape",
     "stream_differs": "generate() and the stream give different answers",
 }
+
+
+class ConnectError(Exception):
+    """A client library's own connection error (like ``httpx.ConnectError``, which is not a
+    ``ConnectionError``): only the provider knows what it means, so only the provider can map it."""
 
 
 def _worker(text: str, slot: queue.Queue[str | None], cancel: threading.Event) -> None:
@@ -101,7 +106,7 @@ class CharProvider:
     def _fail(self, kind: Any) -> None:
         if kind == "connection":
             if "raw_errors" in self.defects:
-                raise ConnectionRefusedError("connection refused by 127.0.0.1:9")
+                raise ConnectError("connection refused by 127.0.0.1:9")
             raise ProviderConnectionError("cannot connect to 127.0.0.1:9", provider=self.name)
 
     def _stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[ChatMessageStreamDelta]:
