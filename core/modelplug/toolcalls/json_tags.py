@@ -81,21 +81,19 @@ def tagged_json(
 
     def read(src: Source, ctx: Ctx) -> Read[Outcome]:
         src.i += consumed
+        calls = BlockCalls(ctx, format, src)
         yield from skip_ws(src)
         if token is not None:
             if not (yield from accept(src, token)):
-                return (
-                    Reject(len(opener))
-                    if peek(src)
-                    else BlockCalls(ctx, format, src).failed(f"the text ends after {opener}")
-                )
+                return Reject(len(opener)) if peek(src) else calls.failed(f"the text ends after {opener}")
             yield from skip_ws(src)
-            if peek(src) not in ("{", "["):
-                reason = "the text ends" if not peek(src) else "expected a JSON object"
-                return BlockCalls(ctx, format, src).failed(f"{reason} after {opener}{token}")
+            if not peek(src):
+                return calls.failed(f"the text ends after {opener}{token}")
+            if peek(src) not in "{[":
+                return calls.failed(f"expected a JSON object after {opener}{token}")
         c = peek(src)
         if not c:
-            return BlockCalls(ctx, format, src).failed(f"the text ends after {opener}")
+            return calls.failed(f"the text ends after {opener}")
         if c not in "{[":
             return Reject(len(opener))
         return (yield from json_payload(src, ctx, format, closer=closer, several=several))
