@@ -199,6 +199,8 @@ class ToolCallParseError(ModelplugError, ValueError):
         content: the prose around the calls.
         message: when raised by :meth:`modelplug.Model.generate`, the model's whole answer as
             received (a :class:`~modelplug.types.ChatMessage`, with its usage); otherwise ``None``.
+        deltas: when raised by :meth:`modelplug.toolcalls.StreamParser.finish`, the deltas of its
+            last step (the text it had held back), already yielded by :meth:`modelplug.Model.stream`.
     """
 
     def __init__(
@@ -223,6 +225,7 @@ class ToolCallParseError(ModelplugError, ValueError):
         self.tool_calls = tuple(tool_calls)
         self.content = content
         self.message: Any = None
+        self.deltas: tuple[Any, ...] = ()
 
 
 _CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})

@@ -247,7 +247,10 @@ class Model:
             raise
         if result is None or not result.tool_calls:
             return message
-        return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))
+        reasoning = message.reasoning_content or getattr(result, "reasoning_content", None)
+        return attrs.evolve(
+            message, content=result.content or None, tool_calls=tuple(result.tool_calls), reasoning_content=reasoning
+        )
 
     def stream(self, messages: Any, *, allow_fallback: bool = False, **options: Any) -> ChatStream:
         """Stream the answer as it is generated.

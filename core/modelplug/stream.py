@@ -259,7 +259,7 @@ def parse_text_tool_calls(deltas: Iterator[ChatMessageStreamDelta], parser: Any)
             return list(parser.finish())
         except ToolCallParseError as error:
             failure = error
-            return list(getattr(error, "deltas", ()))
+            return list(error.deltas)
 
     try:
         for delta in deltas:

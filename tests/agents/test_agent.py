@@ -461,10 +461,14 @@ def test_malformed_call_text_becomes_an_observation(replay, stream_outputs: bool
 
     opening = STEP if stream_outputs else BARE
     assert outline(events) == [
-        *BARE, "ToolResult", "ActionStepEnd",  # the parser holds the bad call back: no delta
+        *opening, "ToolResult", "ActionStepEnd",  # the unreadable call's text is streamed as content
         *opening, "ToolCallComplete", "ToolResult", "ActionStepEnd",
         "FinalAnswer",
     ]  # fmt: skip
+    if stream_outputs:
+        first_deltas = [e for e in events[: events.index(next(e for e in events if isinstance(e, ToolResult)))]]
+        streamed = "".join(getattr(getattr(e, "delta", None), "content", None) or "" for e in first_deltas)
+        assert streamed == bad
     note = next(e for e in events if isinstance(e, ToolResult))
     assert note.tool_call is None and note.is_error
     assert note.observation.startswith("Error: your tool call could not be read (")

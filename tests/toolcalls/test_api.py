@@ -158,7 +158,7 @@ def test_stream_error_carries_the_last_deltas() -> None:
     assert merge(deltas)[0] == "Let me see."
     with pytest.raises(ToolCallParseError) as info:
         parser.finish()
-    rest = info.value.deltas  # type: ignore[attr-defined]
+    rest = list(info.value.deltas)
     content, calls, _ = merge(deltas + rest)
     assert content == 'Let me see. <tool_call>{"name": "f"'
     assert content == info.value.content

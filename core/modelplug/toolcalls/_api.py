@@ -130,7 +130,7 @@ class StreamParser:
         deltas = self._drain()
         error = self._engine.error()
         if error is not None:
-            error.deltas = deltas  # type: ignore[attr-defined]
+            error.deltas = tuple(deltas)
             raise error
         return deltas
 
