@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -175,7 +175,7 @@ def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> Iterator[Cha
 
 def _open(
     state: InferenceClientState, kwargs: dict[str, Any]
-) -> tuple[Any, Iterator[ChatMessageStreamDelta], list[ChatMessageStreamDelta]]:
+) -> tuple[Any, Generator[ChatMessageStreamDelta, None, None], list[ChatMessageStreamDelta]]:
     """Send the request and read up to the first delta with text or a tool call (the retry window)."""
     client = make_client(state.client_settings)
     try:
@@ -197,7 +197,7 @@ def _open(
     return client, deltas, held
 
 
-def _deltas(chunks: Any) -> Iterator[ChatMessageStreamDelta]:
+def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:
     received = 0
     try:
         for chunk in chunks:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -146,7 +146,7 @@ def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> Iterator[ChatMessage
 
 def _open(
     state: LiteLLMState, kwargs: dict[str, Any]
-) -> tuple[Any, Iterator[ChatMessageStreamDelta], list[ChatMessageStreamDelta]]:
+) -> tuple[Any, Generator[ChatMessageStreamDelta, None, None], list[ChatMessageStreamDelta]]:
     """Send the request and read up to the first delta with text or a tool call (the retry window)."""
     litellm = import_litellm()
     try:
@@ -167,7 +167,7 @@ def _open(
     return response, deltas, held
 
 
-def _deltas(response: Any, estimated_usage: bool) -> Iterator[ChatMessageStreamDelta]:
+def _deltas(response: Any, estimated_usage: bool) -> Generator[ChatMessageStreamDelta, None, None]:
     """Map LiteLLM's chunks; see the package docstring for what is corrected and why."""
     try:
         for chunk in response:

@@ -1,0 +1,382 @@
+"""Per-chunk cost of the HTTP provider plugins on top of their client libraries.
+
+Run: ``python bench/bench_http_plugins.py [--chunks 10000] [--runs 3] [--shapes content,tool] [--no-pin] [--uvicorn]``.
+Prints medians and ratios; asserts nothing. Needs litellm, huggingface_hub, httpx, starlette and
+uvicorn; touches nothing but 127.0.0.1.
+
+The replay server's streams (one HTTP chunk per SSE event, as uvicorn and vLLM send them) come from
+:mod:`tests.servers.fast_server`, which sends each whole response pre-rendered so that the client is
+the bottleneck (``--uvicorn``: from :mod:`tests.servers.replay_server` itself, which spends about as
+long sending an event as the cheapest loops spend reading it). Every loop gets the same stream:
+``text/N`` (*content*: N chunks of 4 characters, a finish chunk, a usage chunk, ``[DONE]``) or
+``tool/N`` (*tool*: one call whose arguments come in N fragments). The server runs in its own
+process, pinned to CPU 0, and the loops in this one, pinned to CPU 1 (``--no-pin`` leaves scheduling
+alone). Imports, client construction and one warm-up stream per loop are not timed; a run goes from
+the request to the last chunk, GC on, and every run checks the text (or the tool arguments) it
+received.
+
+Loops, each collecting the text in a list joined at the end:
+
+- (s) server pace: httpx ``iter_raw()`` only, no SSE parsing (how fast the server sends; when (a) is
+  close to it, (a) waits on the server, and so may the cheaper loops).
+- (a) raw httpx: ``Client.stream("POST")``, ``iter_bytes()``, split on blank lines, ``json.loads``.
+- (c) LiteLLM: ``litellm.completion(model="openai/...", stream=True, stream_options=...)``.
+- (c+) modelplug-litellm: ``load_model("litellm:openai/...").stream(...)``, i.e. (c) plus the plugin
+  and the core (chunk mapping, ``ChatStream``, aggregation into ``.message``).
+- (d) huggingface_hub: ``InferenceClient.chat_completion(stream=True)``.
+- (d+) modelplug-inference-client: (d) plus the plugin and the core.
+
+Each library loop is paired with its plugin loop in the same round (the order alternates). The table
+shows each loop's median wall time and CPU time per chunk (CPU time of this process, all threads:
+LiteLLM hands work to a thread pool; it is much less sensitive than wall time to a busy machine),
+then the medians of the paired differences (plugin − library; the bar is ≤ 10 µs/chunk) and ratios.
+The libraries cost 100 to 2,000 µs/chunk and vary by several percent between runs, so the end-to-end
+difference is noisy; the "isolated" column measures the plugin's own work exactly: the chunk objects
+the library produced in one real run, fed again through the plugin's mapping, ``ChatStream`` and
+aggregation in memory, minus a loop that only reads ``chunk.choices[0].delta`` from the same objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.pop("HF_HUB_OFFLINE", None)  # huggingface_hub refuses even loopback requests offline
+
+import httpx  # noqa: E402
+from tests.servers.processes import ReplayServer  # noqa: E402
+
+import modelplug  # noqa: E402
+from modelplug.stream import ChatStream  # noqa: E402
+
+KEY = "sk-bench-0000000000"
+MESSAGES = [{"role": "user", "content": "Count."}]
+
+
+def expected(shape: str, n: int) -> str:
+    """The text (content) or arguments (tool) a loop must receive."""
+    if shape == "content":
+        return "".join(f" t{i % 100:02d}" for i in range(n))
+    return '{"q": "' + "".join(f"a{i % 100:02d} " for i in range(n)) + '"}'
+
+
+def _piece(delta: Any, shape: str) -> str | None:
+    """The text piece of a library's delta object (attribute access, as the libraries give it)."""
+    if shape == "content":
+        return delta.content
+    calls = delta.tool_calls
+    if not calls:
+        return None
+    call = calls[0] if isinstance(calls, list) else calls
+    return call.function.arguments
+
+
+# -- the loops ----------------------------------------------------------------------------------
+
+
+def loop_bytes(url: str, selector: str, shape: str) -> int:
+    size = 0
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream(
+            "POST", f"{url}/chat/completions", json={"model": selector, "messages": MESSAGES, "stream": True}
+        ) as response,
+    ):
+        for data in response.iter_raw():
+            size += len(data)
+    return size
+
+
+def loop_raw(url: str, selector: str, shape: str) -> str:
+    parts: list[str] = []
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream(
+            "POST", f"{url}/chat/completions", json={"model": selector, "messages": MESSAGES, "stream": True}
+        ) as response,
+    ):
+        buffer = b""
+        for data in response.iter_bytes():
+            buffer += data
+            *events, buffer = buffer.split(b"\n\n")
+            for event in events:
+                payload = event[6:]
+                if payload == b"[DONE]":
+                    continue
+                choices = json.loads(payload)["choices"]
+                if not choices:
+                    continue
+                delta = choices[0]["delta"]
+                if shape == "content":
+                    if delta.get("content"):
+                        parts.append(delta["content"])
+                elif delta.get("tool_calls"):
+                    parts.append(delta["tool_calls"][0]["function"]["arguments"])
+    return "".join(parts)
+
+
+def loop_litellm(url: str, selector: str, shape: str) -> str:
+    import litellm
+
+    parts: list[str] = []
+    response = litellm.completion(
+        model=f"openai/{selector}",
+        api_base=url,
+        api_key=KEY,
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+        max_retries=0,
+    )
+    for chunk in response:
+        if chunk.choices:
+            piece = _piece(chunk.choices[0].delta, shape)
+            if piece:
+                parts.append(piece)
+    return "".join(parts)
+
+
+def loop_hub(url: str, selector: str, shape: str) -> str:
+    from huggingface_hub import InferenceClient
+
+    parts: list[str] = []
+    with InferenceClient(base_url=url, api_key=KEY) as client:
+        for chunk in client.chat_completion(
+            MESSAGES, model=selector, stream=True, stream_options={"include_usage": True}
+        ):
+            if chunk.choices:
+                piece = _piece(chunk.choices[0].delta, shape)
+                if piece:
+                    parts.append(piece)
+    return "".join(parts)
+
+
+def _plugin_text(stream: ChatStream, shape: str) -> str:
+    parts: list[str] = []
+    for delta in stream:
+        if shape == "content":
+            if delta.content:
+                parts.append(delta.content)
+        elif delta.tool_calls and delta.tool_calls[0].arguments:
+            parts.append(delta.tool_calls[0].arguments)
+    message = stream.message
+    text = "".join(parts)
+    check = message.content if shape == "content" else json.dumps(message.tool_calls[0].arguments)
+    assert check == (text if shape == "content" else json.dumps(json.loads(text))), "aggregate differs"
+    assert message.usage is not None, "no usage"
+    return text
+
+
+def loop_plugin_litellm(url: str, selector: str, shape: str) -> str:
+    model = modelplug.load_model(f"litellm:openai/{selector}", api_base=url, api_key=KEY)
+    return _plugin_text(model.stream(MESSAGES), shape)
+
+
+def loop_plugin_hub(url: str, selector: str, shape: str) -> str:
+    model = modelplug.load_model(f"inference-client:{selector}", base_url=url, token=KEY)
+    return _plugin_text(model.stream(MESSAGES), shape)
+
+
+# -- isolated plugin work -----------------------------------------------------------------------
+
+
+class _Recorded(list[Any]):
+    """A library stream replayed from memory (``chunks`` as LiteLLM's wrapper keeps them)."""
+
+    chunks: list[Any]
+
+    def close(self) -> None:
+        pass
+
+
+def _read_only(objects: list[Any], shape: str) -> float:
+    start = time.perf_counter()
+    parts = []
+    for chunk in objects:
+        if chunk.choices:
+            piece = _piece(chunk.choices[0].delta, shape)
+            if piece:
+                parts.append(piece)
+    "".join(parts)
+    return time.perf_counter() - start
+
+
+def isolated(objects: list[Any], kept: list[Any], make: Callable[[_Recorded], Iterator[Any]], shape: str) -> float:
+    """µs/chunk the plugin and the core add over reading the same library objects (median of 5)."""
+    results = []
+    for _ in range(5):
+        recorded = _Recorded(objects)
+        recorded.chunks = kept
+        start = time.perf_counter()
+        stream = ChatStream(make(recorded), provider="bench", model_id="bench")
+        for _delta in stream:
+            pass
+        stream.message  # noqa: B018 (the aggregate is part of the work)
+        plugin = time.perf_counter() - start
+        results.append((plugin - _read_only(objects, shape)) / len(objects) * 1e6)
+    return statistics.median(results)
+
+
+def record_litellm(url: str, selector: str) -> tuple[list[Any], list[Any]]:
+    import litellm
+
+    response = litellm.completion(
+        model=f"openai/{selector}",
+        api_base=url,
+        api_key=KEY,
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+        max_retries=0,
+    )
+    objects = list(response)
+    return objects, list(response.chunks)
+
+
+def record_hub(url: str, selector: str) -> list[Any]:
+    from huggingface_hub import InferenceClient
+
+    with InferenceClient(base_url=url, api_key=KEY) as client:
+        return list(
+            client.chat_completion(MESSAGES, model=selector, stream=True, stream_options={"include_usage": True})
+        )
+
+
+# -- driver -------------------------------------------------------------------------------------
+
+
+class Sample:
+    """One timed run: wall and CPU time (this process, all its threads), µs per chunk."""
+
+    __slots__ = ("cpu", "wall")
+
+    def __init__(self, wall: float, cpu: float) -> None:
+        self.wall = wall
+        self.cpu = cpu
+
+
+def timed(
+    loop: Callable[[str, str, str], Any], url: str, selector: str, shape: str, want: str | None, n: int
+) -> Sample:
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    got = loop(url, selector, shape)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if want is not None and shape == "content":
+        assert got == want, f"{loop.__name__} received other text"
+    elif want is not None:
+        assert json.loads(got) == json.loads(want), f"{loop.__name__} received other arguments"
+    return Sample(wall / n * 1e6, cpu / n * 1e6)
+
+
+def _median(samples: list[Sample], field: str) -> float:
+    return statistics.median(getattr(s, field) for s in samples)
+
+
+def bench_shape(server: ReplayServer, shape: str, n: int, runs: int) -> None:
+    url = server.url()
+    selector = f"{'text' if shape == 'content' else 'tool'}/{n}"
+    want = expected(shape, n)
+    loops: dict[str, Callable[[str, str, str], Any]] = {
+        "bytes": loop_bytes,
+        "raw": loop_raw,
+        "litellm": loop_litellm,
+        "plugin-litellm": loop_plugin_litellm,
+        "hub": loop_hub,
+        "plugin-hub": loop_plugin_hub,
+    }
+    small = selector.replace(str(n), "200")
+    for name, loop in loops.items():  # warm-up: imports, connection pools, LiteLLM's first-call setup
+        timed(loop, url, small, shape, None if name == "bytes" else expected(shape, 200), 200)
+    samples: dict[str, list[Sample]] = {name: [] for name in loops}
+    pairs: dict[str, list[tuple[Sample, Sample]]] = {"litellm": [], "hub": []}
+    for round_ in range(runs):
+        samples["bytes"].append(timed(loop_bytes, url, selector, shape, None, n))
+        samples["raw"].append(timed(loop_raw, url, selector, shape, want, n))
+        for library in ("litellm", "hub"):
+            order = [library, f"plugin-{library}"]
+            if round_ % 2:
+                order.reverse()
+            for name in order:
+                samples[name].append(timed(loops[name], url, selector, shape, want, n))
+            pairs[library].append((samples[library][-1], samples[f"plugin-{library}"][-1]))
+        print(f"  round {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
+
+    from modelplug_inference_client.provider import _deltas as hub_deltas
+    from modelplug_litellm.provider import _deltas as litellm_deltas
+
+    lit_objects, lit_kept = record_litellm(url, selector)
+    hub_objects = record_hub(url, selector)
+    isolated_cost = {
+        "litellm": isolated(lit_objects, lit_kept, lambda r: litellm_deltas(r, False), shape),
+        "hub": isolated(hub_objects, [], hub_deltas, shape),
+    }
+
+    raw = _median(samples["raw"], "cpu")
+    print(f"\n{shape}: {n:,} chunks, {runs} paired runs; medians; CPU = this process's CPU time, all threads")
+    print(f"{'loop':<46}{'wall µs/chunk':>14}{'CPU µs/chunk':>14}{'CPU × raw':>11}")
+    rows = [
+        ("(s) server pace (bytes only)", "bytes"),
+        ("(a) raw httpx SSE loop", "raw"),
+        ("(c) litellm.completion(stream=True)", "litellm"),
+        ("(c+) modelplug-litellm", "plugin-litellm"),
+        ("(d) InferenceClient.chat_completion(stream)", "hub"),
+        ("(d+) modelplug-inference-client", "plugin-hub"),
+    ]
+    for label, name in rows:
+        cpu = _median(samples[name], "cpu")
+        print(f"{label:<46}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}")
+    print(f"{'plugin − its library (paired medians)':<46}{'Δ wall':>14}{'Δ CPU':>14}{'CPU ratio':>11}{'isolated':>10}")
+    for label, library in (("modelplug-litellm − litellm", "litellm"), ("modelplug-inference-client − hub", "hub")):
+        wall = statistics.median(plugin.wall - lib.wall for lib, plugin in pairs[library])
+        cpu = statistics.median(plugin.cpu - lib.cpu for lib, plugin in pairs[library])
+        ratio = statistics.median(plugin.cpu / lib.cpu for lib, plugin in pairs[library])
+        print(f"{label:<46}{wall:>14.1f}{cpu:>14.1f}{ratio:>11.3f}{isolated_cost[library]:>10.1f}")
+    litellm_over_hub = _median(samples["litellm"], "cpu") / _median(samples["hub"], "cpu")
+    print(f"litellm / InferenceClient (CPU): {litellm_over_hub:.2f}×   bar for a plugin: Δ ≤ 10 µs/chunk")
+
+
+def _pin(server: ReplayServer) -> bool:
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        return False
+    os.sched_setaffinity(server.process.pid, {0})
+    os.sched_setaffinity(0, {1})
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--shapes", default="content,tool")
+    parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--uvicorn", action="store_true", help="use the uvicorn replay server")
+    args = parser.parse_args()
+    from huggingface_hub import constants
+
+    constants.HF_HUB_OFFLINE = False
+    server = ReplayServer.start(fast=not args.uvicorn)
+    try:
+        pinned = not args.no_pin and _pin(server)
+        print(
+            f"replay server pid {server.process.pid}; {'server on CPU 0, loops on CPU 1' if pinned else 'not pinned'}"
+        )
+        for shape in args.shapes.split(","):
+            bench_shape(server, shape.strip(), args.chunks, args.runs)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
