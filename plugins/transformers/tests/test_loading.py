@@ -114,3 +114,18 @@ def test_option_types() -> None:
     types = option_types()
     assert types["device"] is str and types["progress"] is bool and types["max_tokens"] is int
     assert types["temperature"] is float
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_cuda_when_present() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    with modelplug.load_model("transformers:default", device="cuda") as model:
+        assert model.state.device == "cuda"
+        assert next(model.state.model.parameters()).is_cuda
+        with model.stream("What is the capital of France?") as stream:
+            text = "".join(delta.content or "" for delta in stream)
+        assert "Paris" in text and stream.message.usage.completion_tokens > 0
