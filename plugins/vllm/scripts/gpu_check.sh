@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The vLLM provider on a real engine: its tests, then a throughput comparison with vLLM's own offline LLM.chat.
+# The vLLM provider on a real engine: its tests, then its streaming throughput against vLLM's own LLM.chat and AsyncLLM.
 #
 # Usage: plugins/vllm/scripts/gpu_check.sh [--cpu] [--model FOLDER] [--skip-tests] [--skip-bench]
 #                                          [--streams N] [--max-tokens T]
@@ -62,7 +62,7 @@ if [ "$CPU" = 1 ]; then
     TEST_OPTIONS='{}'
     BENCH_OPTIONS='{"dtype": "float32", "enforce_eager": true, "max_model_len": 2048, "kv_cache_memory_bytes": 536870912}'
     MARKERS="vllm and not gpu"
-    STREAMS="${STREAMS:-4}"; MAX_TOKENS="${MAX_TOKENS:-64}"
+    STREAMS="${STREAMS:-4}"; MAX_TOKENS="${MAX_TOKENS:-128}"
 else
     if ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
         echo "no CUDA GPU visible to torch; use --cpu with vLLM's CPU build" >&2

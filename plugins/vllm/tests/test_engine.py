@@ -251,7 +251,7 @@ def test_the_parse_tool_calls_hook_uses_vllms_parser_only_when_named(model: Mode
 
     needs_core_parser()
     result = parse_tool_calls(state=hermes_model.state, text="Sure. " + HERMES_CALL, tools=[WEATHER])
-    assert result.content.strip() == "Sure."
+    assert result.content.strip() == "Sure." and result.format == "hermes"
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("get_weather", {"city": "Paris"})]
     assert parse_tool_calls(state=model.state, text=HERMES_CALL, tools=[WEATHER]) is None
 

@@ -19,7 +19,7 @@ import queue
 import sys
 import threading
 import uuid
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Generator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from modelplug.log import get_logger
@@ -124,7 +124,7 @@ class EngineRunner:
         tools: list[dict[str, Any]] | None = None,
         chat_template_kwargs: Mapping[str, Any] | None = None,
         request_id: str | None = None,
-    ) -> Iterator[Any]:
+    ) -> Generator[Any, None, None]:
         """Render the chat prompt and run one request; yield vLLM's ``RequestOutput`` objects as they come.
 
         The request starts when the iterator is first advanced. Closing the iterator before the last

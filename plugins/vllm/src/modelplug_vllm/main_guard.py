@@ -17,6 +17,7 @@ import ast
 import multiprocessing.process
 import sys
 from pathlib import Path
+from types import FrameType
 
 __all__ = ["GUARD_HINT", "in_spawn_bootstrap", "unguarded_main_line"]
 
@@ -57,11 +58,9 @@ def unguarded_main_line() -> str | None:
     if not path or not str(path).endswith(".py"):
         return None
     main_globals = getattr(main, "__dict__", None)
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "<module>" and frame.f_globals is main_globals:
-            break
-        frame = frame.f_back  # type: ignore[assignment]
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is main_globals):
+        frame = frame.f_back
     if frame is None:
         return None
     line = frame.f_lineno

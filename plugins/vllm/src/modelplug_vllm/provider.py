@@ -343,7 +343,7 @@ def parse_tool_calls(state: VllmState, text: str, tools: Sequence[Tool]) -> Any:
     request = toolparse.parser_request(tools)
     parser = toolparse.new_parser(state.tool_parser_class, runner.tokenizer, request)
     content, calls = toolparse.extract(parser, text, request)
-    return ParseResult(content=content or "", tool_calls=list(calls))
+    return ParseResult(content=content or None, tool_calls=tuple(calls), format=state.tool_parser if calls else None)
 
 
 @modelplug.hookimpl
