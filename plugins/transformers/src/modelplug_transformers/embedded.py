@@ -239,16 +239,16 @@ def _write_checkpoint(gguf: Path, folder: Path, step: Step) -> None:
     step(f"Reading the tokenizer from {gguf.name}")
     with quiet_transformers(logs=True):
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        step(f"Dequantising the weights of {gguf.name} (the slow part, ~25 s)")
+        step(f"Dequantising the weights of {gguf.name} (the slow part)")
         model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    # The GGUF loader marks the model as quantised, and save_pretrained refuses quantised GGUF
-    # models. Without the optional `kernels` package the weights are already plain fp32
-    # nn.Linear tensors, so clearing the marker is all a save needs.
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if getattr(model.config, "quantization_config", None) is not None:
-        del model.config.quantization_config
-    model.config.architectures = [type(model).__name__]  # the GGUF config leaves it empty
-    step(f"Writing safetensors, tokenizer and chat template to {folder.name}")
-    model.save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
+        # The GGUF loader marks the model as quantised, and save_pretrained refuses quantised GGUF
+        # models. Without the optional `kernels` package the weights are already plain fp32
+        # nn.Linear tensors, so clearing the marker is all a save needs.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if getattr(model.config, "quantization_config", None) is not None:
+            del model.config.quantization_config
+        model.config.architectures = [type(model).__name__]  # the GGUF config leaves it empty
+        step(f"Writing safetensors, tokenizer and chat template to {folder.name}")
+        model.save_pretrained(str(folder))
+        tokenizer.save_pretrained(str(folder))
