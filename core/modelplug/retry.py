@@ -15,15 +15,16 @@ Model options read by :meth:`RetryPolicy.from_options`: ``max_retries`` (default
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
 
 from modelplug.errors import InvalidOptionError, ProviderConnectionError, RateLimitError, ServerError
 from modelplug.log import get_logger
+from modelplug.types import ChatMessageStreamDelta
 
-__all__ = ["RetryPolicy", "call_with_retries"]
+__all__ = ["RetryPolicy", "call_with_retries", "stream_with_retries"]
 
 T = TypeVar("T")
 _RETRYABLE = (RateLimitError, ServerError, ProviderConnectionError)
@@ -103,3 +104,45 @@ def call_with_retries(policy: RetryPolicy, attempt: Callable[[], T], *, provider
         reraise=True,
     )
     return retrying(attempt)
+
+
+#: What :func:`stream_with_retries` starts: a function that sends the request and returns a way to
+#: close the response and the generator of its deltas (raising modelplug errors).
+StreamStarter = Callable[[], tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]]
+
+
+def stream_with_retries(
+    policy: RetryPolicy, start: StreamStarter, *, provider: str, model: str
+) -> Iterator[ChatMessageStreamDelta]:
+    """The deltas of a streamed request, retried under ``policy`` until the first delta with
+    content, reasoning or a tool call has arrived (the deltas before it, e.g. a role chunk, are held
+    back until then), and never after. Closing the returned generator closes the deltas and the
+    response; so does an error, and the end of the stream.
+    """
+
+    def attempt() -> tuple[
+        Callable[[], object], Generator[ChatMessageStreamDelta, None, None], list[ChatMessageStreamDelta]
+    ]:
+        close, deltas = start()
+        held: list[ChatMessageStreamDelta] = []
+        try:
+            for delta in deltas:
+                held.append(delta)
+                if delta.content or delta.reasoning_content or delta.tool_calls:
+                    break
+        except BaseException:
+            deltas.close()
+            close()
+            raise
+        return close, deltas, held
+
+    def run() -> Generator[ChatMessageStreamDelta, None, None]:
+        close, deltas, held = call_with_retries(policy, attempt, provider=provider, model=model)
+        try:
+            yield from held
+            yield from deltas
+        finally:
+            deltas.close()
+            close()
+
+    return run()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
 
 import modelplug
 from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
-from modelplug.retry import RetryPolicy, call_with_retries
+from modelplug.retry import RetryPolicy, stream_with_retries
 from modelplug.secrets import redact_mapping, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug_inference_client.chunks import delta_from_chunk
@@ -162,39 +162,16 @@ def generate_stream(
 
 
 def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> Iterator[ChatMessageStreamDelta]:
-    client, deltas, held = call_with_retries(
-        state.retry, lambda: _open(state, kwargs), provider=PROVIDER, model=state.model or ""
-    )
-    try:
-        yield from held
-        yield from deltas
-    finally:
-        deltas.close()
-        client.close()
+    def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
+        client = make_client(state.client_settings)
+        try:
+            chunks = client.chat_completion(**kwargs)
+        except Exception as error:
+            client.close()
+            raise map_error(error) from error
+        return client.close, _deltas(chunks)
 
-
-def _open(
-    state: InferenceClientState, kwargs: dict[str, Any]
-) -> tuple[Any, Generator[ChatMessageStreamDelta, None, None], list[ChatMessageStreamDelta]]:
-    """Send the request and read up to the first delta with text or a tool call (the retry window)."""
-    client = make_client(state.client_settings)
-    try:
-        chunks = client.chat_completion(**kwargs)
-    except Exception as error:
-        client.close()
-        raise map_error(error) from error
-    deltas = _deltas(chunks)
-    held: list[ChatMessageStreamDelta] = []
-    try:
-        for delta in deltas:
-            held.append(delta)
-            if delta.content or delta.reasoning_content or delta.tool_calls:
-                break
-    except BaseException:
-        deltas.close()
-        client.close()
-        raise
-    return client, deltas, held
+    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model or "")
 
 
 def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:

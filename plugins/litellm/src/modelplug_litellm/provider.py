@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
 
 import modelplug
 from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
-from modelplug.retry import RetryPolicy, call_with_retries
+from modelplug.retry import RetryPolicy, stream_with_retries
 from modelplug.secrets import redact_mapping, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug_litellm.capabilities import declared_capabilities
@@ -133,38 +133,16 @@ def generate_stream(
 
 
 def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> Iterator[ChatMessageStreamDelta]:
-    response, deltas, held = call_with_retries(
-        state.retry, lambda: _open(state, kwargs), provider=PROVIDER, model=state.model
-    )
-    try:
-        yield from held
-        yield from deltas
-    finally:
-        deltas.close()
-        response.close()
-
-
-def _open(
-    state: LiteLLMState, kwargs: dict[str, Any]
-) -> tuple[Any, Generator[ChatMessageStreamDelta, None, None], list[ChatMessageStreamDelta]]:
-    """Send the request and read up to the first delta with text or a tool call (the retry window)."""
     litellm = import_litellm()
-    try:
-        response = litellm.completion(**kwargs)
-    except Exception as error:
-        raise map_error(error) from error
-    deltas = _deltas(response, state.estimated_usage)
-    held: list[ChatMessageStreamDelta] = []
-    try:
-        for delta in deltas:
-            held.append(delta)
-            if delta.content or delta.reasoning_content or delta.tool_calls:
-                break
-    except BaseException:
-        deltas.close()
-        response.close()
-        raise
-    return response, deltas, held
+
+    def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
+        try:
+            response = litellm.completion(**kwargs)
+        except Exception as error:
+            raise map_error(error) from error
+        return response.close, _deltas(response, state.estimated_usage)
+
+    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model)
 
 
 def _deltas(response: Any, estimated_usage: bool) -> Generator[ChatMessageStreamDelta, None, None]:
