@@ -30,7 +30,7 @@ Each library loop is paired with its plugin loop in the same round (the order al
 shows each loop's median wall time and CPU time per chunk (CPU time of this process, all threads:
 LiteLLM hands work to a thread pool; it is much less sensitive than wall time to a busy machine),
 then the medians of the paired differences (plugin − library; the bar is ≤ 10 µs/chunk) and ratios.
-The libraries cost 100 to 2,000 µs/chunk and vary by several percent between runs, so the end-to-end
+The libraries cost 50 to 700 µs/chunk here and vary by several percent between runs, so the end-to-end
 difference is noisy; the "isolated" column measures the plugin's own work exactly: the chunk objects
 the library produced in one real run, fed again through the plugin's mapping, ``ChatStream`` and
 aggregation in memory, minus a loop that only reads ``chunk.choices[0].delta`` from the same objects.
