@@ -95,3 +95,44 @@ def test_retries_only_what_may_succeed_and_honours_retry_after() -> None:
     with pytest.raises(errors.BadRequestError):
         call_with_retries(policy, always_bad, provider="p", model="m")
     assert len(calls) == 1
+
+
+def _dict_get(obj: object, name: str) -> object:
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def test_delta_from_fields_follows_delta_from_chunk_on_every_fixture_chunk() -> None:
+    from modelplug.client_wire import delta_from_fields
+    from modelplug.wire import delta_from_chunk
+    from tests.servers.http_suite import STREAM_CASES
+
+    chunks = [c for case in STREAM_CASES.values() for c in case["chunks"] if c != "[DONE]"]
+    assert len(chunks) > 70
+    for chunk in chunks:
+        assert delta_from_fields(chunk, _dict_get) == delta_from_chunk(chunk), chunk
+
+
+def test_chat_request_rules() -> None:
+    from modelplug.client_wire import chat_request
+    from modelplug.types import ChatMessage, GenerationOptions
+
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    messages = [ChatMessage(role="user", content="Hi."), ChatMessage(content="Hello.", reasoning_content="hm")]
+    plain = chat_request(messages, GenerationOptions(max_tokens=5, temperature=0.0))
+    assert plain == {
+        "messages": [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}],
+        "max_tokens": 5,
+        "temperature": 0.0,
+    }
+    assert "tool_choice" not in chat_request(messages, GenerationOptions(tools=[weather]))  # ck-03: server default
+    assert "tool_choice" not in chat_request(messages, GenerationOptions(tools=[weather], tool_choice=None))  # ck-04
+    no_tools = chat_request(messages, GenerationOptions(tool_choice="required"))  # ck-05
+    assert "tools" not in no_tools and "tool_choice" not in no_tools
+    forced = chat_request(messages, GenerationOptions(tools=[weather], tool_choice="required", stop=["x"]))
+    assert (forced["tool_choice"], forced["stop"], forced["tools"][0]["function"]["name"]) == (
+        "required",
+        ["x"],
+        "get_weather",
+    )
+    text = chat_request(messages, GenerationOptions(tools=[weather], tool_choice="required"), native_tools=False)
+    assert "tools" in text and "tool_choice" not in text

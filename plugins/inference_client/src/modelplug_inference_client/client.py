@@ -9,9 +9,8 @@ finished responses.
 Request rules (:func:`chat_kwargs`), the same as the ``litellm`` provider's:
 
 - ``stream=True, stream_options={"include_usage": True}``.
-- ``stop`` only when non-empty; ``tools`` only when there are tools; ``tool_choice`` only with tools,
-  when given, and for native tool calling (see :mod:`modelplug_litellm.client` for why).
-- ``reasoning_content`` of earlier assistant messages is not sent back.
+- Messages, sampling options, ``stop``, ``tools`` and ``tool_choice`` follow
+  :func:`modelplug.client_wire.chat_request`.
 - Generation options in ``extra`` that ``chat_completion`` names (``frequency_penalty``,
   ``presence_penalty``, ``logprobs``, ``top_logprobs``, ``logit_bias``, ``n``, ``tool_prompt``)
   are passed as such; any other goes into ``extra_body`` (sent as is: servers such as ``transformers
@@ -23,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from modelplug.types import ChatMessage, GenerationOptions, Tool
-from modelplug.wire import message_to_wire
+from modelplug.client_wire import chat_request
+from modelplug.types import ChatMessage, GenerationOptions
 
-__all__ = ["CLIENT_OPTIONS", "chat_kwargs", "make_client", "tool_to_wire"]
+__all__ = ["CLIENT_OPTIONS", "chat_kwargs", "make_client"]
 
 #: Model options that configure the ``InferenceClient`` itself.
 CLIENT_OPTIONS: Final = ("base_url", "token", "provider", "timeout", "headers", "bill_to", "cookies")
@@ -42,20 +41,6 @@ def make_client(settings: Mapping[str, Any]) -> Any:
     return InferenceClient(**{k: v for k, v in settings.items() if v is not None})
 
 
-def tool_to_wire(tool: Tool) -> dict[str, Any]:
-    """The chat-completions ``tools`` entry of ``tool``."""
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
-    }
-
-
-def _message(message: ChatMessage) -> dict[str, Any]:
-    data = message_to_wire(message)
-    data.pop("reasoning_content", None)
-    return data
-
-
 def chat_kwargs(
     model: str | None, messages: Sequence[ChatMessage], options: GenerationOptions, *, native_tools: bool
 ) -> dict[str, Any]:
@@ -68,21 +53,11 @@ def chat_kwargs(
         native_tools: the server takes ``tools``/``tool_choice`` natively (else only ``tools`` go).
     """
     kwargs: dict[str, Any] = {
-        "messages": [_message(m) for m in messages],
+        **chat_request(messages, options, native_tools=native_tools),
         "model": model,
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    for name in ("max_tokens", "temperature", "top_p", "seed", "response_format"):
-        value = getattr(options, name)
-        if value is not None:
-            kwargs[name] = value
-    if options.stop:
-        kwargs["stop"] = list(options.stop)
-    if options.tools:
-        kwargs["tools"] = [tool_to_wire(t) for t in options.tools]
-        if native_tools and options.tool_choice is not None:
-            kwargs["tool_choice"] = options.tool_choice
     extra_body: dict[str, Any] = {}
     for key, value in options.extra.items():
         if key in _NAMED_EXTRAS:

@@ -14,7 +14,7 @@ from modelplug.retry import RetryPolicy, stream_with_retries
 from modelplug.secrets import redact_mapping, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug_litellm.capabilities import declared_capabilities
-from modelplug_litellm.chunks import delta_from_chunk, usage_from_object
+from modelplug_litellm.chunks import delta_from_chunk, get_field, usage_from_object
 from modelplug_litellm.client import completion_kwargs, import_litellm
 from modelplug_litellm.errors import PROVIDER, is_clean_end_without_finish, map_error
 
@@ -180,7 +180,7 @@ def _server_sent_usage(response: Any) -> bool:
 def _last_server_usage(response: Any) -> Usage | None:
     """The last usage a server chunk carried, from ``CustomStreamWrapper.chunks``."""
     for chunk in reversed(getattr(response, "chunks", None) or ()):
-        usage = usage_from_object(getattr(chunk, "usage", None))
+        usage = usage_from_object(get_field(chunk, "usage"))
         if usage is not None:
             return usage
     return None
