@@ -126,11 +126,10 @@ def loop_raw(url: str, selector: str, shape: str) -> str:
     return "".join(parts)
 
 
-def loop_litellm(url: str, selector: str, shape: str) -> str:
+def _litellm_stream(url: str, selector: str) -> Any:
     import litellm
 
-    parts: list[str] = []
-    response = litellm.completion(
+    return litellm.completion(
         model=f"openai/{selector}",
         api_base=url,
         api_key=KEY,
@@ -139,7 +138,15 @@ def loop_litellm(url: str, selector: str, shape: str) -> str:
         stream_options={"include_usage": True},
         max_retries=0,
     )
-    for chunk in response:
+
+
+def _hub_stream(client: Any, selector: str) -> Any:
+    return client.chat_completion(MESSAGES, model=selector, stream=True, stream_options={"include_usage": True})
+
+
+def _pieces(chunks: Any, shape: str) -> str:
+    parts: list[str] = []
+    for chunk in chunks:
         if chunk.choices:
             piece = _piece(chunk.choices[0].delta, shape)
             if piece:
@@ -147,19 +154,15 @@ def loop_litellm(url: str, selector: str, shape: str) -> str:
     return "".join(parts)
 
 
+def loop_litellm(url: str, selector: str, shape: str) -> str:
+    return _pieces(_litellm_stream(url, selector), shape)
+
+
 def loop_hub(url: str, selector: str, shape: str) -> str:
     from huggingface_hub import InferenceClient
 
-    parts: list[str] = []
     with InferenceClient(base_url=url, api_key=KEY) as client:
-        for chunk in client.chat_completion(
-            MESSAGES, model=selector, stream=True, stream_options={"include_usage": True}
-        ):
-            if chunk.choices:
-                piece = _piece(chunk.choices[0].delta, shape)
-                if piece:
-                    parts.append(piece)
-    return "".join(parts)
+        return _pieces(_hub_stream(client, selector), shape)
 
 
 def _plugin_text(stream: ChatStream, shape: str) -> str:
@@ -202,13 +205,7 @@ class _Recorded(list[Any]):
 
 def _read_only(objects: list[Any], shape: str) -> float:
     start = time.perf_counter()
-    parts = []
-    for chunk in objects:
-        if chunk.choices:
-            piece = _piece(chunk.choices[0].delta, shape)
-            if piece:
-                parts.append(piece)
-    "".join(parts)
+    _pieces(objects, shape)
     return time.perf_counter() - start
 
 
@@ -229,17 +226,7 @@ def isolated(objects: list[Any], kept: list[Any], make: Callable[[_Recorded], It
 
 
 def record_litellm(url: str, selector: str) -> tuple[list[Any], list[Any]]:
-    import litellm
-
-    response = litellm.completion(
-        model=f"openai/{selector}",
-        api_base=url,
-        api_key=KEY,
-        messages=MESSAGES,
-        stream=True,
-        stream_options={"include_usage": True},
-        max_retries=0,
-    )
+    response = _litellm_stream(url, selector)
     objects = list(response)
     return objects, list(response.chunks)
 
@@ -248,9 +235,7 @@ def record_hub(url: str, selector: str) -> list[Any]:
     from huggingface_hub import InferenceClient
 
     with InferenceClient(base_url=url, api_key=KEY) as client:
-        return list(
-            client.chat_completion(MESSAGES, model=selector, stream=True, stream_options={"include_usage": True})
-        )
+        return list(_hub_stream(client, selector))
 
 
 # -- driver -------------------------------------------------------------------------------------
