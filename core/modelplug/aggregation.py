@@ -58,6 +58,15 @@ def decode_arguments(raw: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _joined(parts: list[str]) -> str | None:
+    """Join ``parts`` in place (so the next read joins only what arrived since) and return the text."""
+    if not parts:
+        return None
+    if len(parts) > 1:
+        parts[:] = ["".join(parts)]
+    return parts[0]
+
+
 class _CallBuilder:
     __slots__ = ("id", "name", "parts")
 
@@ -162,22 +171,12 @@ class StreamAggregator:
     @property
     def content(self) -> str | None:
         """The content so far (``None`` when nothing non-empty arrived)."""
-        parts = self._content
-        if not parts:
-            return None
-        if len(parts) > 1:
-            parts[:] = ["".join(parts)]
-        return parts[0]
+        return _joined(self._content)
 
     @property
     def reasoning_content(self) -> str | None:
         """The reasoning text so far (``None`` when none arrived)."""
-        parts = self._reasoning
-        if not parts:
-            return None
-        if len(parts) > 1:
-            parts[:] = ["".join(parts)]
-        return parts[0]
+        return _joined(self._reasoning)
 
     @property
     def message(self) -> ChatMessage:
