@@ -92,6 +92,11 @@ def _tool_call(call: Any, index: int) -> ToolCall:
     )
 
 
+def _format(parser: Any) -> str:
+    """The name shown in errors for a vLLM parser instance, e.g. ``vllm:Hermes2ProToolParser``."""
+    return f"vllm:{type(parser).__name__}"
+
+
 def extract(parser: Any, text: str, request: Any) -> tuple[str | None, list[ToolCall]]:
     """Whole-text parsing: ``(content, tool_calls)`` from ``parser.extract_tool_calls``.
 
@@ -101,7 +106,9 @@ def extract(parser: Any, text: str, request: Any) -> tuple[str | None, list[Tool
     try:
         info = parser.extract_tool_calls(text, request)
     except Exception as error:
-        raise ToolCallParseError(f"vLLM's tool parser failed: {type(error).__name__}: {error}") from error
+        raise ToolCallParseError(
+            f"vLLM's tool parser failed: {type(error).__name__}: {error}", format=_format(parser), text=text
+        ) from error
     if not info.tools_called:
         return text, []
     return info.content, [_tool_call(call, i) for i, call in enumerate(info.tool_calls)]
@@ -137,7 +144,10 @@ class StreamingToolParser:
             )
         except Exception as error:
             raise ToolCallParseError(
-                f"vLLM's tool parser failed while streaming: {type(error).__name__}: {error}"
+                f"vLLM's tool parser failed while streaming: {type(error).__name__}: {error}",
+                format=_format(self._parser),
+                text=self._text,
+                offset=len(previous_text),
             ) from error
         delta = delta_from_delta_message(message)
         if delta is not None:
