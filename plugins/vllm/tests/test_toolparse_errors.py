@@ -1,6 +1,7 @@
 """vLLM tool-parser failures become ToolCallParseError with the text kept (runs without vLLM)."""
 
 import pytest
+
 from modelplug.errors import ToolCallParseError
 from modelplug_vllm.toolparse import StreamingToolParser, extract
 
