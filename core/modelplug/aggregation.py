@@ -42,18 +42,19 @@ def decode_arguments(raw: str) -> dict[str, Any] | None:
     """Decode the joined argument text of a tool call.
 
     Returns ``{}`` for blank text, the object for a JSON object (a JSON string holding an object is
-    decoded once more), and ``None`` for anything else (truncated or invalid JSON, a non-object).
+    decoded once more), and ``None`` for anything else (truncated or invalid JSON, a non-object,
+    nesting too deep for the JSON decoder).
     """
     if not raw or raw.isspace():
         return {}
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     return value if isinstance(value, dict) else None
 

@@ -49,10 +49,17 @@ def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
     """
     from modelplug.aggregation import decode_arguments, mint_tool_call_id
 
+    if not isinstance(data, Mapping):
+        raise InvalidOptionError(f"a tool call must be a dict with a 'function', got {_short(data)}")
     function = data.get("function") or data
+    if not isinstance(function, Mapping):
+        raise InvalidOptionError(f"a tool call's 'function' must be a dict with 'name', got {_short(function)}")
     name = function.get("name")
     if not isinstance(name, str) or not name:
-        raise InvalidOptionError(f"a tool call needs function.name, got {dict(data)!r}")
+        raise InvalidOptionError(f"a tool call needs function.name, got {_short(dict(data))}")
+    call_id = data.get("id")
+    if call_id is not None and not isinstance(call_id, str):
+        raise InvalidOptionError(f"a tool call's 'id' must be a string, got {_short(call_id)}")
     raw = function.get("arguments")
     arguments: dict[str, Any] | None
     raw_text: str | None = None
@@ -63,7 +70,7 @@ def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
         decoded = decode_arguments(text)
         arguments, raw_text = decoded, (text if decoded is None else None)
     return ToolCall(
-        id=data.get("id") or mint_tool_call_id(),
+        id=call_id or mint_tool_call_id(),
         name=name,
         arguments=arguments,
         raw_arguments=raw_text,
@@ -71,17 +78,48 @@ def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
     )
 
 
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 120 characters (error messages quote what was received)."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _token_count(data: Mapping[str, Any], key: str, alias: str | None = None) -> int | None:
+    value = data.get(key)
+    if value is None and alias is not None:
+        value = data.get(alias)
+        key = alias if value is not None else key
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise InvalidOptionError(f"usage.{key} must be a non-negative whole number of tokens, got {_short(value)}")
+
+
 def usage_from_wire(data: Mapping[str, Any] | None) -> Usage | None:
     """A :class:`Usage` from a wire ``usage`` dict (``None`` stays ``None``; a missing
-    ``total_tokens`` is computed; ``input_tokens``/``output_tokens`` are accepted too)."""
+    ``total_tokens`` is computed; ``input_tokens``/``output_tokens`` are accepted too).
+
+    Counts may be ints, whole floats (``3.0``) or digit strings; a missing or ``null`` count is 0.
+
+    Raises:
+        InvalidOptionError: ``data`` is not a dict, or a count is negative, fractional or not a number
+            (the message names the field).
+    """
     if not data:
         return None
-    prompt = data.get("prompt_tokens", data.get("input_tokens")) or 0
-    completion = data.get("completion_tokens", data.get("output_tokens")) or 0
-    total = data.get("total_tokens")
+    if not isinstance(data, Mapping):
+        raise InvalidOptionError(f"usage must be a dict of token counts, got {_short(data)}")
+    prompt = _token_count(data, "prompt_tokens", "input_tokens") or 0
+    completion = _token_count(data, "completion_tokens", "output_tokens") or 0
+    total = _token_count(data, "total_tokens")
     if total is None:
-        return Usage(int(prompt), int(completion))
-    return Usage(int(prompt), int(completion), int(total))
+        return Usage(prompt, completion)
+    return Usage(prompt, completion, total)
 
 
 def _usage_to_wire(usage: Usage) -> dict[str, int]:
@@ -114,12 +152,12 @@ def message_from_wire(data: Mapping[str, Any]) -> ChatMessage:
         InvalidOptionError: not a dict, no valid ``role``, or a bad tool call (the message says which).
     """
     if not isinstance(data, Mapping):
-        raise InvalidOptionError(f"a message must be a dict with 'role' and 'content', got {data!r}")
+        raise InvalidOptionError(f"a message must be a dict with 'role' and 'content', got {_short(data)}")
     try:
         return converter.structure(dict(data), ChatMessage)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
         detail = "; ".join(_flatten(error)) or str(error)
-        raise InvalidOptionError(f"invalid message {dict(data)!r}: {detail}") from error
+        raise InvalidOptionError(f"invalid message {_short(dict(data))}: {detail}") from error
 
 
 def _flatten(error: BaseException) -> list[str]:
@@ -128,19 +166,48 @@ def _flatten(error: BaseException) -> list[str]:
     return [str(error)]
 
 
+def _optional_text(data: Mapping[str, Any], key: str, alias: str | None = None) -> str | None:
+    value = data.get(key)
+    if value is None and alias is not None:
+        value = data.get(alias)
+        key = alias if value is not None else key
+    if value is not None and not isinstance(value, str):
+        raise InvalidOptionError(f"'{key}' must be a string, got {_short(value)}")
+    return value
+
+
+def _message_content(content: Any) -> str | list[dict[str, Any]] | None:
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(part, Mapping) for part in content):
+        for part in content:
+            if part.get("type") == "text" and not isinstance(part.get("text"), str):
+                raise InvalidOptionError(f"a text content part needs 'text' as a string, got {_short(part)}")
+        return [dict(part) for part in content]
+    raise InvalidOptionError(
+        "'content' must be a string, a list of content parts ({'type': 'text', 'text': ...}) or null, "
+        f"got {_short(content)}"
+    )
+
+
 def _structure_message(data: dict[str, Any], _: type) -> ChatMessage:
     calls = data.get("tool_calls") or ()
     if isinstance(calls, Mapping):
         calls = [calls]
+    elif not isinstance(calls, (list, tuple)):
+        raise InvalidOptionError(f"'tool_calls' must be a list of tool calls, got {_short(calls)}")
+    role = data.get("role", "")
+    if not isinstance(role, str):
+        raise InvalidOptionError(f"'role' must be a string, got {_short(role)}")
     return ChatMessage(
-        role=data.get("role", ""),
-        content=data.get("content"),
+        role=role,
+        content=_message_content(data.get("content")),
         tool_calls=tuple(c if isinstance(c, ToolCall) else tool_call_from_wire(c) for c in calls),
-        reasoning_content=data.get("reasoning_content", data.get("reasoning")),
+        reasoning_content=_optional_text(data, "reasoning_content", "reasoning"),
         usage=usage_from_wire(data.get("usage")),
-        finish_reason=data.get("finish_reason"),
-        tool_call_id=data.get("tool_call_id"),
-        name=data.get("name"),
+        finish_reason=_optional_text(data, "finish_reason"),
+        tool_call_id=_optional_text(data, "tool_call_id"),
+        name=_optional_text(data, "name"),
     )
 
 
@@ -169,6 +236,8 @@ def messages_from_input(messages: str | ChatMessage | Mapping[str, Any] | Sequen
     if isinstance(messages, str):
         return [ChatMessage(role="user", content=messages)]
     items: list[Any]
+    if isinstance(messages, (bytes, bytearray, memoryview)):
+        raise InvalidOptionError("messages must be text, not bytes: decode them first (e.g. data.decode('utf-8'))")
     if isinstance(messages, (ChatMessage, Mapping)):
         items = [messages]
     elif isinstance(messages, Sequence):
@@ -183,21 +252,59 @@ def messages_from_input(messages: str | ChatMessage | Mapping[str, Any] | Sequen
     return result
 
 
+def _bad_chunk(field: str, expected: str, value: Any) -> InvalidOptionError:
+    return InvalidOptionError(f"stream chunk field {field} must be {expected}, got {_short(value)}")
+
+
+def _chunk_index(value: Any, field: str) -> int | None:
+    """An ``index`` field: an int ≥ 0, a digit string (read as the int), or ``None`` (absent)."""
+    if value is None or (type(value) is int and value >= 0):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise _bad_chunk(field, "an int ≥ 0", value)
+
+
+def _chunk_text(value: Any, field: str) -> str | None:
+    """A text field: a string, ``None``, or a list of content parts (their text parts joined)."""
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, list) and all(isinstance(part, Mapping) for part in value):
+        texts = [part.get("text") for part in value if part.get("type", "text") == "text"]
+        if all(isinstance(text, str) for text in texts):
+            return "".join(texts) or None
+    raise _bad_chunk(field, "a string", value)
+
+
 def _tool_call_deltas(raw: Any) -> tuple[ToolCallDelta, ...]:
     if isinstance(raw, Mapping):
         raw = (raw,)
+    elif not isinstance(raw, (list, tuple)):
+        raise _bad_chunk("delta.tool_calls", "a list of tool-call dicts", raw)
     deltas = []
     for item in raw:
         if not isinstance(item, Mapping):
-            continue
+            raise _bad_chunk("delta.tool_calls[]", "a dict", item)
         function = item.get("function") or {}
-        index = item.get("index")
+        if not isinstance(function, Mapping):
+            raise _bad_chunk("delta.tool_calls[].function", "a dict", function)
+        call_id = item.get("id") or None
+        if call_id is not None and not isinstance(call_id, str):
+            raise _bad_chunk("delta.tool_calls[].id", "a string", call_id)
+        name = function.get("name") or None
+        if name is not None and not isinstance(name, str):
+            raise _bad_chunk("delta.tool_calls[].function.name", "a string", name)
+        arguments = function.get("arguments")
+        if isinstance(arguments, Mapping):  # some servers (Ollama) send the arguments as an object
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        elif arguments is not None and not isinstance(arguments, str):
+            raise _bad_chunk("delta.tool_calls[].function.arguments", "a string of JSON", arguments)
         deltas.append(
             ToolCallDelta(
-                index=index if isinstance(index, int) else None,
-                id=item.get("id") or None,
-                name=function.get("name") or None,
-                arguments=function.get("arguments") if isinstance(function.get("arguments"), str) else None,
+                index=_chunk_index(item.get("index"), "delta.tool_calls[].index"),
+                id=call_id,
+                name=name,
+                arguments=arguments,
             )
         )
     return tuple(deltas)
@@ -207,10 +314,14 @@ def delta_from_chunk(chunk: Mapping[str, Any] | str) -> ChatMessageStreamDelta |
     """The :class:`ChatMessageStreamDelta` of one ``chat.completion.chunk`` dict, or ``None`` when
     the chunk carries nothing (``"[DONE]"``, ``choices: []`` without usage, an annotation-only choice).
 
-    Only choice 0 is read. ``delta.reasoning`` is read as ``reasoning_content``.
+    Only choice 0 is read. ``delta.reasoning`` is read as ``reasoning_content``. Tolerated: content
+    as a list of content parts (text parts joined), tool-call ``arguments`` as an object (encoded as
+    JSON text), an ``index`` as a digit string.
 
     Raises:
-        InvalidOptionError: ``chunk`` is neither a dict nor the ``"[DONE]"`` sentinel.
+        InvalidOptionError: ``chunk`` is neither a dict nor the ``"[DONE]"`` sentinel, or a field has
+            the wrong type (``choices`` not a list, ``delta`` not a dict, a tool call's ``name`` not a
+            string, a negative or non-numeric usage count...): the message names the field.
     """
     if isinstance(chunk, str):
         if chunk.strip() == "[DONE]":
@@ -221,14 +332,20 @@ def delta_from_chunk(chunk: Mapping[str, Any] | str) -> ChatMessageStreamDelta |
     usage = chunk.get("usage")
     usage_value = usage_from_wire(usage) if usage else None
     choices = chunk.get("choices") or ()
+    if not isinstance(choices, (list, tuple)):
+        raise _bad_chunk("choices", "a list", choices)
     choice = None
     for candidate in choices:
-        if isinstance(candidate, Mapping) and candidate.get("index", 0) in (0, None):
+        if not isinstance(candidate, Mapping):
+            raise _bad_chunk("choices[]", "a dict", candidate)
+        if _chunk_index(candidate.get("index"), "choices[].index") in (0, None):
             choice = candidate
             break
     if choice is None:
         return None if usage_value is None else ChatMessageStreamDelta(usage=usage_value)
     delta = choice.get("delta") or {}
+    if not isinstance(delta, Mapping):
+        raise _bad_chunk("choices[].delta", "a dict", delta)
     finish = choice.get("finish_reason") or None
     content = delta.get("content")
     reasoning = delta.get("reasoning_content") or delta.get("reasoning")
@@ -236,8 +353,10 @@ def delta_from_chunk(chunk: Mapping[str, Any] | str) -> ChatMessageStreamDelta |
     if not content and not reasoning and not raw_calls and finish is None and usage_value is None:
         return None
     return ChatMessageStreamDelta(
-        content=content if isinstance(content, str) and content else None,
-        reasoning_content=reasoning if isinstance(reasoning, str) else None,
+        content=(content or None) if type(content) is str else _chunk_text(content, "delta.content"),
+        reasoning_content=(reasoning or None)
+        if type(reasoning) is str
+        else _chunk_text(reasoning, "delta.reasoning_content"),
         tool_calls=_tool_call_deltas(raw_calls) if raw_calls else (),
         usage=usage_value,
         finish_reason=finish if isinstance(finish, str) else str(finish) if finish is not None else None,

@@ -15,6 +15,7 @@ from modelplug.wire import (
     delta_to_chunk,
     message_from_wire,
     message_to_wire,
+    messages_from_input,
     response_to_message,
     usage_from_wire,
 )
@@ -116,3 +117,92 @@ def test_only_choice_zero_is_read() -> None:
 
 def test_non_string_finish_reason_is_kept_as_text() -> None:
     assert delta_from_chunk({"choices": [{"delta": {}, "finish_reason": 7}]}).finish_reason == "7"  # type: ignore[union-attr]
+
+
+def _chunk(delta: Any) -> dict[str, Any]:
+    return {"choices": [{"index": 0, "delta": delta}]}
+
+
+@pytest.mark.parametrize(
+    ("chunk", "field"),
+    [
+        ({"choices": [], "usage": {"prompt_tokens": -1}}, "usage.prompt_tokens"),
+        ({"choices": [], "usage": {"completion_tokens": "x"}}, "usage.completion_tokens"),
+        ({"choices": [], "usage": {"total_tokens": float("nan")}}, "usage.total_tokens"),
+        ({"choices": [], "usage": {"prompt_tokens": True}}, "usage.prompt_tokens"),
+        ({"choices": [], "usage": [1, 2]}, "usage must be a dict"),
+        ({"choices": 5}, "choices"),
+        ({"choices": {"index": 0, "delta": {"content": "x"}}}, "choices"),
+        ({"choices": ["x"]}, r"choices\[\]"),
+        (_chunk("hi"), "delta"),
+        (_chunk({"content": 5}), "delta.content"),
+        (_chunk({"reasoning_content": ["x"]}), "delta.reasoning_content"),
+        (_chunk({"tool_calls": 5}), "delta.tool_calls"),
+        (_chunk({"tool_calls": ["x"]}), r"delta.tool_calls\[\]"),
+        (_chunk({"tool_calls": [{"index": 0, "function": "f"}]}), r"tool_calls\[\].function"),
+        (_chunk({"tool_calls": [{"index": 0, "function": {"name": 5}}]}), "function.name"),
+        (_chunk({"tool_calls": [{"index": 0, "id": {"a": 1}, "function": {"name": "f"}}]}), r"tool_calls\[\].id"),
+        (_chunk({"tool_calls": [{"index": -1, "function": {"name": "f"}}]}), r"tool_calls\[\].index"),
+        (_chunk({"tool_calls": [{"index": 0, "function": {"name": "f", "arguments": 5}}]}), "arguments"),
+    ],
+)
+def test_chunk_fields_of_the_wrong_type_are_named_in_the_error(chunk: dict[str, Any], field: str) -> None:
+    # These raised bare TypeError/AttributeError/ValueError, or were dropped without a word.
+    with pytest.raises(InvalidOptionError, match=field):
+        aggregate_chunks([chunk])
+
+
+def test_tolerated_chunk_shapes() -> None:
+    message = aggregate_chunks(
+        [
+            {"choices": [{"index": "0", "delta": {"content": [{"type": "text", "text": "hi"}]}}]},
+            _chunk({"tool_calls": [{"index": "0", "id": "c1", "function": {"name": "f", "arguments": {"x": 1}}}]}),
+            {"choices": [], "usage": {"prompt_tokens": 3.0, "completion_tokens": "2", "total_tokens": None}},
+        ]
+    )
+    assert message.content == "hi"
+    assert message.tool_calls == (ToolCall("c1", "f", {"x": 1}),)  # object arguments were dropped as {}
+    assert message.usage == Usage(3, 2, 5)
+
+
+def test_deeply_nested_arguments_are_kept_raw() -> None:
+    raw = "[" * 100_000 + "]" * 100_000  # json.loads raised RecursionError
+    message = aggregate_chunks(
+        [_chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": raw}}]})]
+    )
+    assert message.tool_calls[0].arguments is None and message.tool_calls[0].raw_arguments == raw
+    assert message_from_wire({"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": raw}}]})
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"role": ["user"], "content": "x"}, "'role' must be a string"),
+        ({"role": "user", "content": 5}, "'content' must be"),
+        ({"role": "user", "content": ["a"]}, "'content' must be"),
+        ({"role": "user", "content": [{"type": "text", "text": 5}]}, "'text'"),
+        ({"role": "assistant", "tool_calls": "abc"}, "'tool_calls' must be a list"),
+        ({"role": "assistant", "tool_calls": ["abc"]}, "a tool call must be a dict"),
+        ({"role": "assistant", "tool_calls": [{"function": "f"}]}, "'function' must be a dict"),
+        ({"role": "assistant", "tool_calls": [{"id": 5, "function": {"name": "f"}}]}, "'id' must be a string"),
+        ({"role": "assistant", "content": "x", "usage": "abc"}, "usage must be a dict"),
+        ({"role": "assistant", "content": "x", "reasoning_content": 5}, "'reasoning_content' must be a string"),
+        ({"role": "tool", "content": "x", "tool_call_id": 5}, "'tool_call_id' must be a string"),
+        ({"role": "user", "content": "x", "name": [1]}, "'name' must be a string"),
+    ],
+)
+def test_message_fields_of_the_wrong_type_are_named_in_the_error(data: dict[str, Any], field: str) -> None:
+    # These raised bare AttributeError, or reached the provider unchecked.
+    with pytest.raises(InvalidOptionError, match=field):
+        message_from_wire(data)
+
+
+def test_invalid_message_error_quotes_a_huge_message_briefly() -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        message_from_wire({"role": "wizard", "content": "x" * 1_000_000})
+    assert len(str(info.value)) < 1000
+
+
+def test_bytes_messages_are_a_clear_error() -> None:
+    with pytest.raises(InvalidOptionError, match="not bytes"):
+        messages_from_input(b"hello")  # type: ignore[arg-type]
