@@ -12,7 +12,7 @@ builds one delta per token.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -185,7 +185,9 @@ def _stop(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
+        value = (value,)
+    elif isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        raise ValueError(f"stop must be a string or a list of strings, got {value!r}")
     stops = tuple(value)
     for stop in stops:
         if not isinstance(stop, str) or not stop:
@@ -194,11 +196,34 @@ def _stop(value: Any) -> tuple[str, ...]:
 
 
 def _tools(value: Any) -> tuple[Tool, ...]:
-    if not value:
+    if value is None or (isinstance(value, (list, tuple)) and not value):
         return ()
+    if isinstance(value, (str, bytes, Mapping, Tool)) or not isinstance(value, Iterable):
+        raise ValueError(
+            "tools must be a list of tools (Tool objects, OpenAI tool dicts or typed functions), "
+            f"got {type(value).__name__}: {value!r:.80}"
+        )
     from modelplug.tools import as_tool
 
-    return tuple(as_tool(tool) for tool in value)
+    tools = tuple(as_tool(tool) for tool in value)
+    names = [tool.name for tool in tools]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"tools must have distinct names; given more than once: {', '.join(duplicates)}")
+    return tools
+
+
+def _tool_choice(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, (str, Mapping)):
+        raise ValueError(
+            "tool_choice must be 'auto', 'none', 'required' or a dict naming a function, "
+            f"got {type(value).__name__}: {value!r:.80}"
+        )
+
+
+def _optional_mapping(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, Mapping):
+        raise ValueError(f"{attribute.name} must be a dict, got {type(value).__name__}: {value!r:.80}")
 
 
 def _optional_positive_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -241,15 +266,18 @@ class GenerationOptions:
     seed: int | None = attrs.field(default=None, validator=_optional_int)
     stop: tuple[str, ...] = attrs.field(default=(), converter=_stop)
     tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tools)
-    tool_choice: str | Mapping[str, Any] | None = None
-    response_format: Mapping[str, Any] | None = None
+    tool_choice: str | Mapping[str, Any] | None = attrs.field(default=None, validator=_tool_choice)
+    response_format: Mapping[str, Any] | None = attrs.field(default=None, validator=_optional_mapping)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
 
     @classmethod
     def from_kwargs(cls, options: Mapping[str, Any]) -> GenerationOptions:
         """Split keyword options into the standard fields and ``extra`` (everything else)."""
         known = {}
-        extra = dict(options.get("extra") or {})
+        given = options.get("extra") or {}
+        if not isinstance(given, Mapping):
+            raise ValueError(f"extra must be a dict of provider options, got {type(given).__name__}: {given!r:.80}")
+        extra = dict(given)
         for key, value in options.items():
             if key == "extra":
                 continue

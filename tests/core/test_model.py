@@ -96,6 +96,18 @@ def test_bad_messages_are_clear_errors(scripted: Scripted, messages: object, mat
         ({"temperature": "hot"}, "temperature"),
         ({"top_p": 2}, "top_p"),
         ({"stop": [""]}, "stop"),
+        ({"stop": ""}, "stop"),  # was accepted, and generate() cut the answer to ''
+        ({"stop": 5}, "stop must be a string or a list"),
+        ({"stop": {"a": 1}}, "stop must be a string or a list"),  # was read as the stop sequence 'a'
+        ({"stop": b"ab"}, "stop must be a string or a list"),
+        ({"tools": "abc"}, "tools must be a list"),  # was 'cannot use 'a' as a tool'
+        ({"tools": {"type": "function", "function": {"name": "f"}}}, "tools must be a list"),
+        ({"tools": 5}, "tools must be a list"),
+        ({"tools": [{"name": "f"}, {"name": "f"}]}, "distinct names"),
+        ({"tools": [{"name": "f", "parameters": "x"}]}, "'parameters' must be a JSON schema"),
+        ({"tool_choice": 5}, "tool_choice"),
+        ({"response_format": "json"}, "response_format"),
+        ({"extra": 5}, "extra must be a dict"),
     ],
 )
 def test_bad_generation_options_name_the_option(scripted: Scripted, options: dict[str, object], match: str) -> None:
