@@ -8,6 +8,7 @@ signature and its docstring (Google, NumPy or reST style, read by ``docstring_pa
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -28,8 +29,12 @@ def json_schema_for(annotation: Any) -> dict[str, Any]:
     ``{}`` (any value)."""
     if annotation is inspect.Parameter.empty or annotation is Any:
         return {}
-    if annotation in _SCALARS:
-        return {"type": _SCALARS[annotation]}
+    try:
+        scalar = _SCALARS.get(annotation)
+    except TypeError:  # an unhashable annotation (``x: [int]``): nothing to describe
+        return {}
+    if scalar is not None:
+        return {"type": scalar}
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
@@ -66,23 +71,33 @@ def tool_from_function(function: Callable[..., Any], *, name: str | None = None)
     docstring's ``Args:`` section; parameters without a default are ``required``.
 
     Raises:
-        InvalidOptionError: the function takes ``*args`` or ``**kwargs`` (no schema possible).
+        InvalidOptionError: the function takes ``*args`` or ``**kwargs`` (no schema possible), has
+            no name (a ``functools.partial`` or callable object: pass ``name=``), or no signature.
     """
     import docstring_parser
 
+    name = name or _callable_name(function)
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(f"tool {name!r}: cannot read the function's signature ({error})") from error
+
     doc = docstring_parser.parse(inspect.getdoc(function) or "")
     described = {p.arg_name: p.description or "" for p in doc.params}
+    annotated: Any = function
+    while isinstance(annotated, functools.partial):
+        annotated = annotated.func
+    if not (inspect.isroutine(annotated) or inspect.isclass(annotated)):
+        annotated = type(annotated).__call__  # a callable object
     try:
-        hints = typing.get_type_hints(function)
+        hints = typing.get_type_hints(annotated)
     except Exception:  # unresolvable forward references: fall back to the raw annotations
-        hints = getattr(function, "__annotations__", {})
+        hints = getattr(annotated, "__annotations__", {})
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for parameter in inspect.signature(function).parameters.values():
+    for parameter in signature.parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            raise InvalidOptionError(
-                f"tool {function.__name__!r}: *args/**kwargs parameters cannot be described as a JSON schema"
-            )
+            raise InvalidOptionError(f"tool {name!r}: *args/**kwargs parameters cannot be described as a JSON schema")
         schema = json_schema_for(hints.get(parameter.name, parameter.annotation))
         if described.get(parameter.name):
             schema["description"] = described[parameter.name]
@@ -93,7 +108,21 @@ def tool_from_function(function: Callable[..., Any], *, name: str | None = None)
     if required:
         parameters["required"] = required
     description = "\n\n".join(p for p in (doc.short_description, doc.long_description) if p)
-    return Tool(name=name or function.__name__, description=description, parameters=parameters)
+    return Tool(name=name, description=description, parameters=parameters)
+
+
+def _callable_name(function: Callable[..., Any]) -> str:
+    """The name of a function, method or class; of a ``functools.partial``'s wrapped function; of a
+    callable object's class. A lambda has none."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    named: Any = function if inspect.isroutine(function) or inspect.isclass(function) else type(function)
+    name = getattr(named, "__name__", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise InvalidOptionError(
+            f"cannot name the tool {function!r}: give it a name (modelplug.agents.tool(name=...)) or use a def function"
+        )
+    return name
 
 
 def as_tool(value: Tool | Mapping[str, Any] | Callable[..., Any]) -> Tool:
@@ -116,7 +145,14 @@ def as_tool(value: Tool | Mapping[str, Any] | Callable[..., Any]) -> Tool:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str) or not spec["name"]:
             raise InvalidOptionError(f"a tool dict needs a non-empty 'name' (OpenAI tool format), got {dict(value)!r}")
         parameters = spec.get("parameters") or {"type": "object", "properties": {}}
-        return Tool(name=spec["name"], description=spec.get("description") or "", parameters=dict(parameters))
+        if not isinstance(parameters, Mapping):
+            raise InvalidOptionError(
+                f"tool {spec['name']!r}: 'parameters' must be a JSON schema object (a dict), got {parameters!r}"
+            )
+        description = spec.get("description") or ""
+        if not isinstance(description, str):
+            raise InvalidOptionError(f"tool {spec['name']!r}: 'description' must be a string, got {description!r}")
+        return Tool(name=spec["name"], description=description, parameters=dict(parameters))
     if callable(value):
         return tool_from_function(value)
     raise InvalidOptionError(f"cannot use {value!r} as a tool: give a Tool, an OpenAI tool dict or a typed function")
