@@ -69,7 +69,8 @@ def option_types(model_id: str) -> Mapping[str, type]:
     """Declare the model options the provider takes and their types, e.g. ``{"device": str}``.
 
     Optional. The command line uses it to convert ``-o key=value`` (``int``, ``float``, ``bool``,
-    ``str``) and to say which options exist.
+    ``str``) and to say which options exist; :func:`modelplug.load_model` checks that a string,
+    number, bool, list or dict given for a declared option has the declared type.
     """
 
 

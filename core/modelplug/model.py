@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -70,7 +70,8 @@ def load_model(spec: str, **options: Any) -> Model:
     Secret options (``api_key``, ``token``, ...) are registered for redaction before anything else.
 
     Raises:
-        InvalidOptionError: a malformed spec.
+        InvalidOptionError: a malformed spec, or an option of another type than the provider
+            declares in its ``option_types`` hook.
         UnknownProviderError: no such provider (the message lists the installed ones and the extra to install).
         PluginLoadError: the provider failed to import.
         ModelLoadError: the provider could not load the model (files, network, memory).
@@ -79,6 +80,7 @@ def load_model(spec: str, **options: Any) -> Model:
     for key, value in options.items():
         if is_secret_option(key):
             register_secret(value)
+    _check_option_types(provider, model_id, options)
     load = plugins.hook_caller(provider, "load", required=False)
     if load is None:
         state: Any = dict(options)
@@ -94,6 +96,46 @@ def load_model(spec: str, **options: Any) -> Model:
                 original=error,
             ) from error
     return Model(provider, model_id, state, options)
+
+
+#: How option-type errors name the types the command line converts.
+_TYPE_NAMES: Final = {str: "string", int: "int", float: "number", bool: "bool (True or False)"}
+#: Values of these types are checked against the declared type; any other object (a ``Path``, an
+#: ``httpx.Timeout``, a secret wrapper) is left to the provider, which may know what to do with it.
+_PLAIN_TYPES: Final = (str, int, float, bool, list, dict, tuple)
+
+
+def _check_option_types(provider: str, model_id: str, options: Mapping[str, Any]) -> None:
+    """Check each plain value (string, number, bool, list, dict) of an option the provider declares
+    in ``option_types`` against the declared type. ``None`` always passes ("use the default"); an int
+    is a number; a bool is no int.
+
+    Raises:
+        InvalidOptionError: an option of the wrong type (the message names the option, the type and the value).
+    """
+    caller = plugins.hook_caller(provider, "option_types", required=False)
+    if caller is None or not options:
+        return
+    try:
+        declared = caller(model_id=model_id)
+    except Exception:  # a broken option_types hook must not stop a load that does not need it
+        return
+    if not isinstance(declared, Mapping):
+        return
+    for key, value in options.items():
+        expected = declared.get(key)
+        if type(value) not in _PLAIN_TYPES or not isinstance(expected, type) or expected is object:
+            continue
+        if expected is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif expected is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, expected)
+        if not ok:
+            shown = "***" if is_secret_option(key) else repr(value)
+            name = _TYPE_NAMES.get(expected, expected.__name__)
+            raise InvalidOptionError(f"{provider} option {key!r} must be a {name}, got {type(value).__name__} {shown}")
 
 
 def _capabilities(provider: str, model_id: str, state: Any) -> Capabilities:

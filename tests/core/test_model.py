@@ -216,6 +216,38 @@ def test_load_failure_is_a_model_load_error_keeping_the_original(fresh_plugins: 
     assert isinstance(caught.value.original, OSError)
 
 
+def test_options_of_another_type_than_declared_are_named_errors(fresh_plugins: None) -> None:
+    # They reached the backend: litellm api_base=5 failed at generate() with "argument of type 'int' is
+    # not iterable", inference-client token=5 with "'int' object has no attribute 'startswith'",
+    # replay loop="no" looped (bool("no") is True).
+    class Typed:
+        @modelplug.hookimpl
+        def option_types(self) -> dict[str, type]:
+            return {"api_base": str, "timeout": float, "retries": int, "loop": bool, "api_key": str}
+
+        @modelplug.hookimpl
+        def capabilities(self) -> modelplug.Capabilities:
+            return modelplug.Capabilities()
+
+    modelplug.register_provider("typed", Typed())
+    for options, match in [
+        ({"api_base": 5}, "'api_base' must be a string, got int 5"),
+        ({"timeout": "abc"}, "'timeout' must be a number"),
+        ({"retries": True}, "'retries' must be a int"),
+        ({"loop": "no"}, "'loop' must be a bool"),
+    ]:
+        with pytest.raises(InvalidOptionError, match=match):
+            modelplug.load_model("typed:m", **options)
+    with pytest.raises(InvalidOptionError) as caught:
+        modelplug.load_model("typed:m", api_key=12345678)
+    assert "12345678" not in str(caught.value)
+    from pathlib import Path
+
+    # None means the default; an int is a number; objects the provider may know pass unchecked
+    modelplug.load_model("typed:m", api_base=None, timeout=3, retries=2, loop=False)
+    modelplug.load_model("typed:m", api_base=Path("/x"), undeclared=object())
+
+
 def test_secrets_stay_out_of_repr_and_errors(fresh_plugins: None) -> None:
     key = "very-secret-key-123456"
 
