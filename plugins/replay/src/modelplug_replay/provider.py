@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -26,6 +27,10 @@ _DEFAULT_CAPABILITIES = Capabilities(
 )
 
 
+#: The model options replay takes (``tool_call_format`` is read by the core).
+_OPTIONS: Final = frozenset({"responses", "delay", "case", "loop", "capabilities", "tool_call_format"})
+
+
 @attrs.define
 class ReplayState:
     """What ``load`` keeps for one replay model."""
@@ -37,11 +42,23 @@ class ReplayState:
 
 @modelplug.hookimpl
 def load(model_id: str, options: Mapping[str, Any]) -> ReplayState:
-    """Read the script; check ``delay`` (seconds, ≥ 0) and the ``capabilities`` override."""
+    """Read the script; check the option names, ``delay`` (seconds, ≥ 0) and the ``capabilities`` override.
+
+    Raises:
+        InvalidOptionError: an unknown option, a bad ``delay`` or ``capabilities``, a malformed response.
+        ModelLoadError: the script file is missing, unreadable or malformed.
+    """
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise InvalidOptionError(f"unknown replay option(s) {unknown}; known: {', '.join(sorted(_OPTIONS))}")
     delay = options.get("delay", 0.0)
-    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
-        raise InvalidOptionError(f"replay option 'delay' must be a number of seconds ≥ 0, got {delay!r}")
+    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay < math.inf:
+        raise InvalidOptionError(f"replay option 'delay' must be a finite number of seconds ≥ 0, got {delay!r}")
     override = options.get("capabilities") or {}
+    if not isinstance(override, Mapping):
+        raise InvalidOptionError(
+            f"replay option 'capabilities' must be a dict of Capabilities fields, got {override!r}"
+        )
     try:
         declared = attrs.evolve(_DEFAULT_CAPABILITIES, **dict(override))
     except (TypeError, ValueError) as error:

@@ -11,7 +11,7 @@ from typing import Any
 
 from modelplug.errors import InvalidOptionError, ModelLoadError
 from modelplug.types import ChatMessage
-from modelplug.wire import message_to_wire
+from modelplug.wire import delta_from_chunk, message_from_wire
 
 __all__ = ["Script", "load_script", "response_chunks"]
 
@@ -26,63 +26,84 @@ def _text_chunks(text: str) -> list[Chunk]:
     return chunks
 
 
-def _message_chunks(message: Mapping[str, Any]) -> list[Chunk]:
-    delta: dict[str, Any] = {"role": "assistant"}
-    if message.get("reasoning_content"):
-        delta["reasoning_content"] = message["reasoning_content"]
-    calls = message.get("tool_calls") or []
+def _message_chunks(message: ChatMessage) -> list[Chunk]:
     chunks: list[Chunk] = []
-    if delta.get("reasoning_content"):
+    if message.reasoning_content:
+        delta = {"role": "assistant", "reasoning_content": message.reasoning_content}
         chunks.append({"choices": [{"index": 0, "delta": delta}]})
-    content = message.get("content")
-    if isinstance(content, str) and content:
-        chunks.extend(_text_chunks(content)[:-1])
-    for index, call in enumerate(calls):
-        function = call.get("function", call)
-        arguments = function.get("arguments", "")
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments)
-        chunks.append(
-            {
-                "choices": [
-                    {
-                        "index": 0,
-                        "delta": {
-                            "tool_calls": [
-                                {
-                                    "index": index,
-                                    "id": call.get("id") or f"call_replay_{index}",
-                                    "type": "function",
-                                    "function": {"name": function["name"], "arguments": arguments},
-                                }
-                            ]
-                        },
-                    }
-                ]
-            }
-        )
-    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if calls else "stop"}]})
-    if message.get("usage"):
-        chunks.append({"choices": [], "usage": dict(message["usage"])})
+    if message.text:
+        chunks.extend(_text_chunks(message.text)[:-1])
+    for index, call in enumerate(message.tool_calls):
+        arguments = call.raw_arguments if call.arguments is None else json.dumps(call.arguments)
+        fragment = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": arguments or ""},
+        }
+        chunks.append({"choices": [{"index": 0, "delta": {"tool_calls": [fragment]}}]})
+    finish = message.finish_reason or ("tool_calls" if message.tool_calls else "stop")
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    if message.usage is not None:
+        usage = message.usage
+        counts = {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        }
+        chunks.append({"choices": [], "usage": counts})
     return chunks
+
+
+def _message(data: Mapping[str, Any]) -> ChatMessage:
+    """The assistant message of a message-dict response, checked (tool calls without an id get
+    ``call_replay_<n>``, so that replays are reproducible)."""
+    calls = data.get("tool_calls")
+    if isinstance(calls, (list, tuple)):
+        calls = [
+            {**call, "id": call.get("id") or f"call_replay_{n}"} if isinstance(call, Mapping) else call
+            for n, call in enumerate(calls)
+        ]
+        data = {**data, "tool_calls": calls}
+    return message_from_wire({"role": "assistant", **data})
+
+
+def _checked(chunks: Any, where: str) -> list[Chunk]:
+    """``chunks`` without ``"[DONE]"``, each read once as a stream chunk so that a malformed one
+    fails when the script is loaded, not in the middle of a stream.
+
+    Raises:
+        InvalidOptionError: ``chunks`` is not a list, or a chunk is malformed (the message says which).
+    """
+    if isinstance(chunks, (str, Mapping)) or not isinstance(chunks, Sequence):
+        raise InvalidOptionError(f"{where}: 'chunks' must be a list of chunk dicts, got {chunks!r:.80}")
+    kept = [c for c in chunks if c != "[DONE]"]
+    for number, chunk in enumerate(kept):
+        try:
+            delta_from_chunk(chunk)
+        except InvalidOptionError as error:
+            raise InvalidOptionError(f"{where}, chunk {number}: {error}") from error
+    return kept
 
 
 def response_chunks(response: Any) -> list[Chunk]:
     """The chunk dicts of one scripted response (see the package docstring for the forms).
 
     Raises:
-        InvalidOptionError: the response is none of the accepted forms.
+        InvalidOptionError: the response is none of the accepted forms, or its message fields or
+            chunks are malformed (the message says which).
     """
     if isinstance(response, str):
         return _text_chunks(response)
     if isinstance(response, ChatMessage):
-        return _message_chunks(message_to_wire(response) | {"usage": None})
+        return _message_chunks(response)
     if isinstance(response, Mapping):
         if "chunks" in response:
-            return [c for c in response["chunks"] if c != "[DONE]"]
-        return _message_chunks(response)
+            label = f"replay case {response['id']!r}" if response.get("id") is not None else "replay response"
+            return _checked(response["chunks"], label)
+        return _message_chunks(_message(response))
     if isinstance(response, Sequence) and all(isinstance(c, (Mapping, str)) for c in response):
-        return [c for c in response if c != "[DONE]"]
+        return _checked(response, "replay response")
     raise InvalidOptionError(
         f"a replay response must be a string, a message dict, a ChatMessage or a list of chunk dicts; got {response!r}"
     )
@@ -109,11 +130,17 @@ def _read_file(path: Path, case: str | None) -> list[list[Chunk]]:
         if item == "[DONE]":
             responses.append(current)
             current = []
-        elif isinstance(item, Mapping) and "chunks" in item:
-            if case is None or item.get("id") == case:
-                responses.append(response_chunks(item))
         elif isinstance(item, Mapping):
-            current.append(item)
+            try:
+                if "chunks" not in item:
+                    delta_from_chunk(item)  # a malformed chunk fails here, not mid-stream
+                    current.append(item)
+                elif case is None or item.get("id") == case:
+                    responses.append(response_chunks(item))
+            except InvalidOptionError as error:
+                raise ModelLoadError(
+                    f"replay file {str(path)!r}, line {number}: {error}", provider="replay", original=error
+                ) from error
         else:
             raise ModelLoadError(
                 f'replay file {str(path)!r}, line {number}: expected a chunk dict, a case or "[DONE]", got {item!r}',
@@ -165,9 +192,16 @@ def load_script(model_id: str, options: Mapping[str, Any]) -> Script:
             raise InvalidOptionError("the replay option 'responses' is empty")
     else:
         path = Path(model_id).expanduser()
-        if not path.is_file():
+        try:
+            found, folder = path.is_file(), path.is_dir()
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte
             raise ModelLoadError(
-                f"replay file {model_id!r} not found; give 'replay:<path to a .jsonl file>' or pass responses=[...]",
+                f"cannot use {model_id[:200]!r} as a replay file: {error}", provider="replay", original=error
+            ) from error
+        if not found:
+            what = "is a folder, not a file" if folder else "not found"
+            raise ModelLoadError(
+                f"replay file {model_id!r} {what}; give 'replay:<path to a .jsonl file>' or pass responses=[...]",
                 provider="replay",
             )
         scripted = _read_file(path, case if isinstance(case, str) else None)
