@@ -50,3 +50,8 @@ def test_a_text_file_is_a_model(tmp_path: Path) -> None:
 def test_bad_order_is_an_invalid_option() -> None:
     with pytest.raises(modelplug.InvalidOptionError, match="order"):
         modelplug.load_model("example:default", order="2")
+
+
+def test_an_unknown_option_is_an_invalid_option() -> None:
+    with pytest.raises(modelplug.InvalidOptionError, match=r"unknown example option\(s\) \['ordre'\]"):
+        modelplug.load_model("example:default", ordre=3)  # was ignored: trained with order 2

@@ -29,9 +29,13 @@ def load(model_id: str, options: Mapping[str, Any]) -> MarkovChain:
     """Train the chain: ``example:default`` on the bundled text, ``example:<path>`` on a text file.
 
     Raises:
-        InvalidOptionError: ``order`` is not an int from 1 to 4.
+        InvalidOptionError: an unknown option (a typo must not pass silently), or ``order`` is not
+            an int from 1 to 4.
         ModelLoadError: the text file is missing, unreadable or empty.
     """
+    unknown = sorted(set(options) - {"order"})
+    if unknown:
+        raise InvalidOptionError(f"unknown example option(s) {unknown}; the only one is 'order'")
     order = options.get("order", 2)
     if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= 4:
         raise InvalidOptionError(f"example option 'order' must be an int from 1 to 4, got {order!r}")
