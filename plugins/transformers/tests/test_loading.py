@@ -51,6 +51,22 @@ def test_unknown_model_option() -> None:
         modelplug.load_model("transformers:default", devcie="cpu")
 
 
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"max_tokens": -1}, "max_tokens"),
+        ({"temperature": -0.5}, "temperature"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"top_k": 0}, "top_k"),
+        ({"repetition_penalty": float("nan")}, "repetition_penalty"),
+    ],
+)
+def test_bad_generation_defaults_fail_before_the_model_loads(options: dict[str, object], match: str) -> None:
+    # max_tokens=-1 loaded the whole model, then every generate() failed with max_new_tokens' message.
+    with pytest.raises(InvalidOptionError, match=match):
+        modelplug.load_model("transformers:default", **options)
+
+
 def test_bad_device_and_dtype() -> None:
     with pytest.raises(InvalidOptionError, match="device"):
         modelplug.load_model("transformers:default", device="quantum")

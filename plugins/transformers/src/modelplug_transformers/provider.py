@@ -6,6 +6,7 @@ so listing plugins stays cheap.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
@@ -50,10 +51,35 @@ def load(model_id: str, options: Mapping[str, Any]) -> Any:
         raise InvalidOptionError(
             f"unknown transformers model option(s) {unknown}; known: {', '.join(sorted(MODEL_OPTIONS))}"
         )
+    defaults = {k: v for k, v in options.items() if k in _GENERATION_DEFAULTS and v is not None}
+    _check_defaults(defaults)
     from modelplug_transformers.loading import load_model
 
-    defaults = {k: v for k, v in options.items() if k in _GENERATION_DEFAULTS and v is not None}
     return load_model(model_id, options, defaults)
+
+
+def _check_defaults(defaults: Mapping[str, Any]) -> None:
+    """Check the generation defaults before the (slow) load, with the rules of the call options.
+
+    Raises:
+        InvalidOptionError: ``max_tokens`` or ``top_k`` is not a positive int, ``temperature`` or
+            ``top_p`` is out of range, ``repetition_penalty`` is not a number > 0.
+    """
+    standard = {k: v for k, v in defaults.items() if k in ("max_tokens", "temperature", "top_p")}
+    try:
+        GenerationOptions(**standard)
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(f"transformers model option: {error}") from error
+    top_k = defaults.get("top_k")
+    if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k <= 0):
+        raise InvalidOptionError(f"transformers model option 'top_k' must be a positive int, got {top_k!r}")
+    penalty = defaults.get("repetition_penalty")
+    if penalty is not None and (
+        not isinstance(penalty, (int, float)) or isinstance(penalty, bool) or not 0 < penalty < math.inf
+    ):
+        raise InvalidOptionError(
+            f"transformers model option 'repetition_penalty' must be a number > 0, got {penalty!r}"
+        )
 
 
 @modelplug.hookimpl
