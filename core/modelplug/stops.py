@@ -1,6 +1,7 @@
 """Cutting stop sequences out of text, also while it streams.
 
-:func:`cut_at_stop` trims a complete text at the first stop sequence. :class:`StopFilter` does the
+:func:`cut_at_stop` trims a complete text at the first stop sequence to be completed (where a
+backend checking after every token stops). :class:`StopFilter` does the
 same on a stream of text fragments without ever letting part of a stop sequence reach the
 consumer: it holds back only the longest suffix that could still become a stop sequence, and
 releases it as soon as it cannot. Providers whose backend does not stop by itself use it, and so
@@ -15,17 +16,24 @@ __all__ = ["StopFilter", "cut_at_stop"]
 
 
 def cut_at_stop(text: str | None, stop: Sequence[str] | None) -> tuple[str | None, bool]:
-    """Cut ``text`` at the earliest occurrence of any stop sequence.
+    """Cut ``text`` where generation would have stopped: at the stop sequence that is *completed*
+    first (the earliest end; on a tie, the earliest start), as a backend checking after every
+    token does. The text before that stop sequence is kept.
 
     Returns ``(text_before_the_stop, found)``; ``None`` stays ``None``.
     """
     if text is None or not stop:
         return text, False
-    cut = -1
+    best_end, cut = -1, -1
     for sequence in stop:
+        if not sequence:
+            continue
         position = text.find(sequence)
-        if position != -1 and (cut == -1 or position < cut):
-            cut = position
+        if position == -1:
+            continue
+        end = position + len(sequence)
+        if best_end == -1 or end < best_end or (end == best_end and position < cut):
+            best_end, cut = end, position
     return (text, False) if cut == -1 else (text[:cut], True)
 
 

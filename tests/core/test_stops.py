@@ -26,6 +26,12 @@ def test_earliest_stop_wins() -> None:
     assert cut_at_stop("a STOP b END", ["END", "STOP"]) == ("a ", True)
 
 
+def test_the_stop_completed_first_wins_as_when_streaming() -> None:
+    # "<" is complete after two characters; "><<" would need a third: generation stops at "<"
+    assert cut_at_stop("><<", ["<", "><<"]) == (">", True)
+    assert cut_at_stop("abcd", ["bc", "abc"]) == ("", True)  # same end: the earlier start wins
+
+
 def test_filter_holds_back_only_a_possible_stop_prefix() -> None:
     cutter = StopFilter(["</end>"])
     assert cutter.feed("Hello </") == "Hello "
