@@ -140,7 +140,16 @@ def _check_option_types(provider: str, model_id: str, options: Mapping[str, Any]
 
 def _capabilities(provider: str, model_id: str, state: Any) -> Capabilities:
     caller = plugins.hook_caller(provider, "capabilities")
-    declared = caller(model_id=model_id, state=state)
+    try:
+        declared = caller(model_id=model_id, state=state)
+    except ModelplugError:
+        raise
+    except Exception as error:
+        raise PluginLoadError(
+            f"provider {provider!r}: the capabilities hook failed: {type(error).__name__}: {error}",
+            plugin=provider,
+            original=error,
+        ) from error
     if not isinstance(declared, Capabilities):
         raise PluginLoadError(
             f"provider {provider!r}: the capabilities hook must return a modelplug.Capabilities, got {declared!r}",
@@ -251,7 +260,7 @@ class Model:
             )
         elif plugins.implements(self.provider, "generate_stream"):
             message = ChatStream(
-                self._call("generate_stream", messages_, backend), provider=self.provider, model_id=self.model_id
+                self._stream_deltas(messages_, backend), provider=self.provider, model_id=self.model_id
             ).until_done()
         else:
             raise HookNotImplementedError(
@@ -287,7 +296,23 @@ class Model:
         except ToolCallParseError as error:
             error.message = message  # the whole answer, usage included: nothing received is lost
             raise
-        if result is None or not result.tool_calls:
+        except ModelplugError:
+            raise
+        except Exception as error:
+            raise PluginLoadError(
+                f"provider {self.provider!r}: the parse_tool_calls hook failed: {type(error).__name__}: {error}",
+                plugin=self.provider,
+                original=error,
+            ) from error
+        if result is None:
+            return message
+        if not isinstance(getattr(result, "tool_calls", None), (list, tuple)) or not hasattr(result, "content"):
+            raise PluginLoadError(
+                f"provider {self.provider!r}: parse_tool_calls must return a modelplug.toolcalls.ParseResult or None, "
+                f"got {type(result).__name__}",
+                plugin=self.provider,
+            )
+        if not result.tool_calls:
             return message
         reasoning = message.reasoning_content or getattr(result, "reasoning_content", None)
         return attrs.evolve(
@@ -317,14 +342,7 @@ class Model:
         backend = self._backend_options(generation)
         deltas: Iterator[ChatMessageStreamDelta]
         if capabilities.streaming:
-            deltas = self._call("generate_stream", messages_, backend)
-            if deltas is None:
-                raise HookNotImplementedError(
-                    f"provider {self.provider!r} declares streaming but its generate_stream returned None",
-                    plugin=self.provider,
-                    hook="generate_stream",
-                )
-            deltas = iter(deltas)
+            deltas = self._stream_deltas(messages_, backend)
         elif allow_fallback:
             deltas = self._fallback(messages_, options)
             backend = generation  # generate() already cut the stops and parsed the tool calls
@@ -346,17 +364,56 @@ class Model:
             )
         return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
 
+    def _stream_deltas(self, messages: list[Any], options: GenerationOptions) -> Iterator[ChatMessageStreamDelta]:
+        """The iterator ``generate_stream`` returned (a generator, or any iterable of deltas).
+
+        Raises:
+            HookNotImplementedError: it returned ``None``.
+            PluginLoadError: it returned something that is not an iterable of deltas (a string, a dict, a number).
+        """
+        result = self._call("generate_stream", messages, options)
+        if result is None:
+            raise HookNotImplementedError(
+                f"provider {self.provider!r} declares streaming but its generate_stream returned None",
+                plugin=self.provider,
+                hook="generate_stream",
+            )
+        if not isinstance(result, (str, bytes, Mapping)):
+            try:
+                return iter(result)
+            except TypeError:
+                pass
+        raise PluginLoadError(
+            f"provider {self.provider!r}: generate_stream must return an iterator of ChatMessageStreamDelta, "
+            f"got {type(result).__name__}",
+            plugin=self.provider,
+        )
+
     def _fallback(self, messages: list[Any], options: Mapping[str, Any]) -> Iterator[ChatMessageStreamDelta]:
         yield from message_to_deltas(self.generate(messages, **options))
 
     def close(self) -> None:
-        """Release the provider's resources for this model (its ``unload`` hook). Idempotent."""
+        """Release the provider's resources for this model (its ``unload`` hook). Idempotent.
+
+        Raises:
+            PluginError: the ``unload`` hook failed (the model counts as closed all the same).
+        """
         if self._closed:
             return
         self._closed = True
         caller = plugins.hook_caller(self.provider, "unload", required=False)
-        if caller is not None:
+        if caller is None:
+            return
+        try:
             caller(model_id=self.model_id, state=self.state)
+        except ModelplugError:
+            raise
+        except Exception as error:
+            raise PluginLoadError(
+                f"provider {self.provider!r}: the unload hook failed: {type(error).__name__}: {error}",
+                plugin=self.provider,
+                original=error,
+            ) from error
 
     def __enter__(self) -> Model:
         return self
@@ -364,7 +421,13 @@ class Model:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        try:  # an error while unloading must not hide the one that ended the block
+            self.close()
+        except Exception as error:
+            get_logger().warning("unload_failed", provider=self.provider, error=repr(error))
 
     def __repr__(self) -> str:
         shown = redact_mapping(self.options)

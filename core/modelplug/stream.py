@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from modelplug.aggregation import StreamAggregator
-from modelplug.errors import ModelplugError, ToolCallParseError, wrap_provider_exception
+from modelplug.errors import ModelplugError, PluginLoadError, ToolCallParseError, wrap_provider_exception
 from modelplug.log import get_logger
 from modelplug.stops import StopFilter
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
@@ -71,7 +71,7 @@ class ChatStream:
         if self._finished:
             raise StopIteration
         try:
-            delta = next(self._iterator)
+            delta: object = next(self._iterator)  # checked below: providers are not always typed
         except StopIteration:
             self._finish("ok")
             raise
@@ -87,6 +87,18 @@ class ChatStream:
         except BaseException:  # KeyboardInterrupt, SystemExit: stop the backend, keep the partial answer
             self.close()
             raise
+        if self.closed:  # closed from another thread while the provider was producing this delta
+            self._close_iterator()  # the provider is no longer executing: now it can be closed
+            raise StopIteration
+        if not isinstance(delta, ChatMessageStreamDelta):
+            failure = PluginLoadError(
+                f"provider {self.provider!r}: generate_stream must yield modelplug.ChatMessageStreamDelta values, "
+                f"got {type(delta).__name__}: {delta!r:.80}",
+                plugin=self.provider,
+            )
+            self.error = failure
+            self._finish("error")
+            raise failure
         if self.ttft_s is None and (delta.content or delta.reasoning_content or delta.tool_calls):
             self.ttft_s = time.perf_counter() - self._start
         self._aggregator.add(delta)
@@ -119,21 +131,30 @@ class ChatStream:
         return self.message
 
     def close(self) -> None:
-        """Stop the stream and the backend behind it. Safe to call more than once."""
+        """Stop the stream and the backend behind it. Safe to call more than once, and from another
+        thread than the one iterating: then the provider is closed as soon as it hands over the
+        delta it is producing (a generator cannot be closed while it runs), and the iterating loop ends."""
         if self._finished:
             return
         self._finish("cancelled")
+
+    def _close_iterator(self) -> None:
+        close = getattr(self._iterator, "close", None)
+        if close is None:
+            return
+        try:
+            close()
+        except ValueError as error:
+            if "already executing" not in str(error):  # else: another thread is inside; it closes on return
+                get_logger().warning("stream_close_failed", provider=self.provider, error=repr(error))
+        except Exception as error:  # a provider failing while it cleans up must not hide the answer
+            get_logger().warning("stream_close_failed", provider=self.provider, error=repr(error))
 
     def _finish(self, outcome: str) -> None:
         self._finished = True
         self.outcome = outcome
         self.duration_s = time.perf_counter() - self._start
-        close = getattr(self._iterator, "close", None)
-        if close is not None:
-            try:
-                close()
-            except Exception as error:  # a provider failing while it cleans up must not hide the answer
-                get_logger().warning("stream_close_failed", provider=self.provider, error=repr(error))
+        self._close_iterator()
         usage = self._aggregator.usage
         get_logger().info(
             "generation",

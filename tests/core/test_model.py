@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ from modelplug.errors import (
     CapabilityError,
     InvalidOptionError,
     ModelLoadError,
+    PluginLoadError,
     ProviderError,
 )
 
@@ -361,3 +363,125 @@ def test_bare_exceptions_map_to_the_matching_provider_error(
     with pytest.raises(ProviderError) as caught:
         model.generate("x")
     assert type(caught.value).__name__ == expected
+
+
+class Broken:
+    """A provider whose hooks break the contract in the way each test sets."""
+
+    def __init__(self, *, stream: object = None, capabilities: object = None, unload: object = None) -> None:
+        self.stream = stream
+        self.caps = capabilities
+        self.unload_error = unload
+
+    @modelplug.hookimpl
+    def capabilities(self) -> object:
+        if isinstance(self.caps, Exception):
+            raise self.caps
+        return self.caps or modelplug.Capabilities(streaming=True, tool_calling="text")
+
+    @modelplug.hookimpl
+    def generate_stream(self) -> object:
+        return self.stream() if callable(self.stream) else self.stream
+
+    @modelplug.hookimpl
+    def unload(self) -> None:
+        if self.unload_error is not None:
+            raise RuntimeError(self.unload_error)
+
+
+def _broken(**kwargs: object) -> modelplug.Model:
+    modelplug.register_provider("broken", Broken(**kwargs), replace=True)  # type: ignore[arg-type]
+    return modelplug.load_model("broken:m")
+
+
+def test_a_failing_capabilities_hook_is_a_plugin_error(fresh_plugins: None) -> None:
+    model = _broken(capabilities=RuntimeError("caps boom"))  # the raw RuntimeError escaped stream()
+    with pytest.raises(PluginLoadError, match="capabilities hook failed: RuntimeError: caps boom") as caught:
+        model.stream("x")
+    assert isinstance(caught.value.original, RuntimeError)
+
+
+@pytest.mark.parametrize("returned", [5, "abc", {"content": "x"}])
+def test_generate_stream_returning_no_iterator_is_a_plugin_error(fresh_plugins: None, returned: object) -> None:
+    # stream() raised a bare TypeError (5) or AttributeError ("abc": its letters were taken as deltas).
+    model = _broken(stream=returned)
+    for call in (model.generate, model.stream):
+        with pytest.raises(PluginLoadError, match="generate_stream must return an iterator"):
+            call("x")
+
+
+def test_generate_stream_returning_a_list_works_in_generate_too(fresh_plugins: None) -> None:
+    # stream() took a list; generate() failed with "'list' object is not an iterator".
+    model = _broken(stream=lambda: [ChatMessageStreamDelta(content="a"), ChatMessageStreamDelta(content="b")])
+    assert model.generate("x").content == "ab"
+
+
+def test_yielding_something_else_than_a_delta_is_a_plugin_error_keeping_the_partial_answer(
+    fresh_plugins: None,
+) -> None:
+    closed = []
+
+    def deltas() -> Iterator[object]:
+        try:
+            yield ChatMessageStreamDelta(content="a")
+            yield "b"
+        finally:
+            closed.append(True)
+
+    model = _broken(stream=deltas)
+    stream = model.stream("x")
+    with pytest.raises(PluginLoadError, match=r"must yield modelplug\.ChatMessageStreamDelta values, got str"):
+        list(stream)  # was a bare AttributeError from the aggregator
+    assert stream.message.content == "a" and stream.outcome == "error" and closed == [True]
+    with pytest.raises(PluginLoadError):
+        model.generate("x")
+
+
+def test_a_failing_unload_is_a_plugin_error_but_never_hides_the_error_of_the_block(fresh_plugins: None) -> None:
+    with pytest.raises(PluginLoadError, match="unload hook failed: RuntimeError: unload boom"):
+        _broken(unload="unload boom").close()  # was the bare RuntimeError
+    with pytest.raises(KeyError, match="the real one"), _broken(unload="unload boom"):
+        raise KeyError("the real one")  # was replaced by the RuntimeError of unload
+
+
+def test_a_parse_tool_calls_hook_returning_garbage_is_a_plugin_error(fresh_plugins: None) -> None:
+    class Garbage(Broken):
+        @modelplug.hookimpl(tryfirst=True)
+        def parse_tool_calls(self) -> object:
+            return "garbage"
+
+    modelplug.register_provider("garbage", Garbage(stream=lambda: iter([ChatMessageStreamDelta(content="call f")])))
+    model = modelplug.load_model("garbage:m")
+    with pytest.raises(PluginLoadError, match="parse_tool_calls must return"):
+        model.generate("x", tools=[{"name": "f"}])  # was AttributeError: 'str' object has no attribute 'tool_calls'
+
+
+def test_closing_from_another_thread_closes_the_provider_and_ends_the_loop(fresh_plugins: None) -> None:
+    produced = threading.Event()
+    release = threading.Event()
+    closed = []
+
+    def deltas() -> Iterator[ChatMessageStreamDelta]:
+        try:
+            yield ChatMessageStreamDelta(content="a")
+            produced.set()
+            release.wait(10)  # the provider is busy producing the next delta when close() comes
+            yield ChatMessageStreamDelta(content="b")
+            yield ChatMessageStreamDelta(content="c")
+        finally:
+            closed.append(True)
+
+    stream = _broken(stream=deltas).stream("x")
+    assert next(stream).content == "a"
+
+    def close_while_busy() -> None:
+        produced.wait(10)
+        stream.close()  # returns at once: the provider's generator is executing in the other thread
+        release.set()
+
+    closer = threading.Thread(target=close_while_busy)
+    closer.start()
+    rest = list(stream)
+    closer.join()
+    # The provider was never closed (its generator could not be closed while running) and kept going.
+    assert rest == [] and closed == [True] and stream.outcome == "cancelled" and stream.message.content == "a"
