@@ -162,14 +162,28 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if allowed is not None and ep.name not in allowed:
             continue
-        if ep.name in _registry.providers:
-            continue
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         version = dist.version if dist is not None else None
+        known = _registry.providers.get(ep.name)
+        if known is not None:  # two distributions claim one name: the first on sys.path wins, loudly
+            from modelplug.log import get_logger
+
+            get_logger().warning(
+                "plugin_name_conflict", plugin=ep.name, used=known.distribution, ignored=dist_name, entry_point=ep.value
+            )
+            continue
+        if not ep.name or ":" in ep.name or ep.name != ep.name.strip():
+            failure = PluginLoadError(
+                f"plugin {ep.name!r} ({ep.value}): a provider name cannot be empty, contain ':' or surrounding "
+                "spaces (it is the prefix of a model spec '<provider>:<model>')",
+                plugin=ep.name,
+            )
+            _record_failure(ep.name, failure, dist_name, version)
+            continue
         try:
             plugin = ep.load()
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # a plugin calling sys.exit() on import must not end the process
             failure = PluginLoadError(
                 f"plugin {ep.name!r} ({ep.value}) failed to import: {type(error).__name__}: {error}",
                 plugin=ep.name,

@@ -165,3 +165,27 @@ def test_register_twice_needs_replace(fresh_plugins: None) -> None:
     with pytest.raises(PluginLoadError, match="already registered"):
         modelplug.register_provider("dup", P())
     modelplug.register_provider("dup", P(), replace=True)
+
+
+def test_plugin_exiting_on_import_is_recorded_not_fatal(install_dist: Callable[..., None]) -> None:
+    install_dist("acme-provider", "acme", "acme_plugin", GOOD)
+    install_dist("exiting-provider", "exiting", "exiting_plugin", "import sys\nsys.exit(3)\n")
+    providers = {p.name: p for p in modelplug.list_providers()}  # SystemExit ended the process here
+    assert "SystemExit: 3" in (providers["exiting"].error or "")
+    assert modelplug.load_model("acme:x").generate("hi").content == "echo: hi"
+
+
+def test_provider_name_with_a_colon_is_recorded_as_broken(install_dist: Callable[..., None]) -> None:
+    install_dist("colon-provider", "a:b", "colon_plugin", GOOD)  # was listed as working, yet unreachable
+    info = {p.name: p for p in modelplug.list_providers()}["a:b"]
+    assert not info.ok and "cannot be empty, contain ':'" in (info.error or "")
+
+
+def test_second_distribution_claiming_a_name_is_ignored_with_a_warning(
+    install_dist: Callable[..., None], caplog: pytest.LogCaptureFixture
+) -> None:
+    install_dist("first-provider", "twin", "first_plugin", GOOD)
+    install_dist("second-provider", "twin", "second_plugin", GOOD.replace("echo: ", "second: "))
+    used = {p.name: p for p in modelplug.list_providers()}["twin"].distribution
+    assert used in {"first-provider", "second-provider"}
+    assert "plugin_name_conflict" in caplog.text  # was silent
