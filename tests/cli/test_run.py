@@ -220,3 +220,48 @@ def test_stats_flag_writes_stats_to_stderr(runner: CliRunner) -> None:
     assert "TTFT" in result.stderr and "4 prompt + 2 completion = 6 tokens" in result.stderr
     quiet = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses(message), "hi"])
     assert quiet.stderr == ""  # stderr is not a terminal under the runner
+
+
+@pytest.mark.parametrize(
+    ("stdin", "needle"),
+    [
+        (b"caf\xe9\n", "not UTF-8 text (byte 0xe9 at offset 3)"),  # was sent on with a lone surrogate
+        (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "not UTF-8 text (byte 0xff at offset 8)"),
+    ],
+)
+def test_stdin_that_is_not_utf8_is_a_usage_error(runner: CliRunner, stdin: bytes, needle: str) -> None:
+    result = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("x")], input=stdin)
+    assert result.exit_code == 2 and needle in result.stderr, result.output
+
+
+def test_stdin_with_a_byte_order_mark(runner: CliRunner, probe: None) -> None:
+    result = runner.invoke(main, ["run", "-m", "probe:x"], input=b"\xef\xbb\xbfhi\n")
+    assert json.loads(result.stdout)["messages"] == [["user", "hi"]]
+
+
+def test_prompt_argument_that_is_not_utf8_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("x"), "caf\udce9"])  # argv bytes b"caf\xe9"
+    assert result.exit_code == 2 and "PROMPT is not UTF-8 text" in result.stderr
+
+
+def test_config_file_that_is_not_utf8_is_a_usage_error(runner: CliRunner, isolated_env: Path) -> None:
+    isolated_env.write_bytes(b"\xff\xfe model = 1")
+    result = runner.invoke(main, ["run", "hi"])  # was a UnicodeDecodeError traceback
+    assert result.exit_code == 2 and "cannot read the config file" in result.stderr
+
+
+def test_an_unexpected_exception_is_one_error_line(
+    runner: CliRunner, probe: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelplug.cli import plain
+
+    def broken_update(self: object, delta: object) -> None:
+        raise TypeError("a bug somewhere")
+
+    monkeypatch.setattr(plain.PlainView, "update", broken_update)
+    result = runner.invoke(main, ["run", "-m", "oneshot:x", "hi"])
+    assert result.exit_code == 1
+    assert "Error: unexpected TypeError: a bug somewhere (run with --debug" in result.stderr
+    assert "Traceback" not in result.output
+    debug = runner.invoke(main, ["--debug", "run", "-m", "oneshot:x", "hi"])
+    assert debug.exit_code == 1 and "Traceback" in debug.stderr

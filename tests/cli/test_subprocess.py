@@ -212,3 +212,28 @@ def test_sigint_with_json_still_ends_with_the_result_line() -> None:
     final = lines[-1]
     assert final["object"] == "modelplug.result" and final["stats"]["outcome"] == "cancelled"
     assert final["message"]["content"] == "".join(c["choices"][0]["delta"].get("content", "") for c in lines[:-1])
+
+
+def test_unencodable_answer_text_is_written_as_question_marks() -> None:
+    # An ASCII stdout, and a lone surrogate (a backend can send "\ud800" in JSON), raised
+    # UnicodeEncodeError with a traceback in the middle of the answer.
+    ascii_out = run_cli(
+        ["run", "-m", "replay:x", "-o", responses("café ☃"), "hi"], env=cli_env(PYTHONIOENCODING="ascii")
+    )
+    assert (ascii_out.returncode, ascii_out.stdout) == (0, "caf? ?"), ascii_out.stderr
+    lone = run_cli(["run", "-m", "replay:x", "-o", responses("a\ud800b"), "--json", "hi"])
+    assert lone.returncode == 0, lone.stderr
+    assert json.loads(lone.stdout.splitlines()[-1])["message"]["content"] == "a?b"
+
+
+def test_closed_stdin_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "modelplug", "run", "-m", "replay:x", "-o", responses("x")],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        preexec_fn=lambda: os.close(0),  # a closed fd 0: sys.stdin is None
+    )
+    assert result.returncode == 2 and "stdin is closed" in result.stderr, result.stderr

@@ -11,11 +11,14 @@ subcommand shares the same error handling:
   value, an unreadable config file);
 - exit 130: interrupted with Ctrl-C.
 
-``--debug`` (or ``MODELPLUG_DEBUG=1``) prints the traceback of a modelplug error as well.
+Any other exception (a bug, here or in a plugin) is an ``Error: unexpected ...`` line and exit 1.
+``--debug`` (or ``MODELPLUG_DEBUG=1``) prints the traceback of an error as well. Text the
+terminal's encoding cannot show (or a lone surrogate a backend sent) is written as ``?``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -85,6 +88,26 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:  # a bug here or in a plugin: one line, not a traceback
+            from modelplug.secrets import redact
+
+            if debug_enabled(ctx):
+                traceback.print_exception(error, file=sys.stderr)
+            hint = "" if debug_enabled(ctx) else " (run with --debug for the traceback)"
+            click.echo(redact(f"Error: unexpected {type(error).__name__}: {error}{hint}"), err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+def _tolerate_unencodable_output() -> None:
+    """Let stdout and stderr write ``?`` for what their encoding cannot represent (an ASCII
+    terminal, a lone surrogate in a model's answer) instead of failing mid-answer."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "replace") in ("strict", "surrogateescape"):
+            with contextlib.suppress(ValueError, OSError):  # detached or closed: nothing to do
+                reconfigure(errors="replace")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -101,3 +124,4 @@ def main(ctx: click.Context, debug: bool) -> None:
       modelplug plugins
     """
     ctx.meta["modelplug.debug"] = debug
+    _tolerate_unencodable_output()

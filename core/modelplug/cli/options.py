@@ -83,7 +83,7 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
             config = tomllib.load(file)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read the config file {str(path)!r}: {error}") from error
     model = config.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):

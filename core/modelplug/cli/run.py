@@ -34,20 +34,45 @@ __all__ = ["read_prompt", "run"]
 
 def read_prompt(prompt: str | None) -> str:
     """``prompt``, or standard input when it is ``None`` or ``"-"`` (one trailing newline dropped).
+    Standard input is read as UTF-8 (a leading byte-order mark is dropped).
 
     Raises:
-        click.UsageError: the prompt is empty.
+        click.UsageError: the prompt is empty, standard input is closed, or the prompt is not
+            UTF-8 text (binary data, another encoding: the message names the first bad byte).
     """
     if prompt is None or prompt == "-":
         stdin = sys.stdin
-        if stdin.isatty():
+        if stdin is None:
+            raise click.UsageError("no PROMPT given and stdin is closed: give PROMPT, or pipe it on stdin")
+        if _isatty(stdin):
             click.echo("Reading the prompt from stdin (end it with Ctrl-D)…", err=True)
-        prompt = stdin.read()
+        prompt = _read_utf8(stdin)
         if prompt.endswith("\n"):
             prompt = prompt[:-1]
+    else:
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError as error:  # argv bytes that were not UTF-8 arrive as lone surrogates
+            raise click.UsageError("PROMPT is not UTF-8 text: re-encode it (e.g. with iconv)") from error
     if not prompt.strip():
         raise click.UsageError("the prompt is empty: give PROMPT, or pipe it on stdin")
     return prompt
+
+
+def _read_utf8(stdin: Any) -> str:
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # a text-only stream (e.g. a test runner's)
+        text: str = stdin.read()
+        data = text.encode("utf-8", "surrogateescape")
+    else:
+        data = buffer.read()
+    try:
+        return str(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise click.UsageError(
+            f"the prompt on stdin is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); "
+            "re-encode it (e.g. with iconv) or give PROMPT"
+        ) from error
 
 
 def _isatty(stream: Any) -> bool:
