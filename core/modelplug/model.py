@@ -70,8 +70,8 @@ def load_model(spec: str, **options: Any) -> Model:
     Secret options (``api_key``, ``token``, ...) are registered for redaction before anything else.
 
     Raises:
-        InvalidOptionError: a malformed spec, or an option of another type than the provider
-            declares in its ``option_types`` hook.
+        InvalidOptionError: a malformed spec, an option of another type than the provider
+            declares in its ``option_types`` hook, an unknown ``tool_call_format``.
         UnknownProviderError: no such provider (the message lists the installed ones and the extra to install).
         PluginLoadError: the provider failed to import.
         ModelLoadError: the provider could not load the model (files, network, memory).
@@ -81,6 +81,7 @@ def load_model(spec: str, **options: Any) -> Model:
         if is_secret_option(key):
             register_secret(value)
     _check_option_types(provider, model_id, options)
+    _check_tool_call_format(options.get(TOOL_CALL_FORMAT_OPTION))
     load = plugins.hook_caller(provider, "load", required=False)
     if load is None:
         state: Any = dict(options)
@@ -136,6 +137,21 @@ def _check_option_types(provider: str, model_id: str, options: Mapping[str, Any]
             shown = "***" if is_secret_option(key) else repr(value)
             name = _TYPE_NAMES.get(expected, expected.__name__)
             raise InvalidOptionError(f"{provider} option {key!r} must be a {name}, got {type(value).__name__} {shown}")
+
+
+def _check_tool_call_format(value: Any) -> None:
+    """Check the ``tool_call_format`` model option before a (maybe slow) load, not at the first call with tools.
+
+    Raises:
+        InvalidOptionError: not a string, or not a format of :mod:`modelplug.toolcalls` (the message lists them).
+    """
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InvalidOptionError(f"model option 'tool_call_format' must be a format name, got {value!r}")
+    from modelplug.toolcalls.formats import canonical
+
+    canonical(value)
 
 
 def _capabilities(provider: str, model_id: str, state: Any) -> Capabilities:

@@ -485,3 +485,12 @@ def test_closing_from_another_thread_closes_the_provider_and_ends_the_loop(fresh
     closer.join()
     # The provider was never closed (its generator could not be closed while running) and kept going.
     assert rest == [] and closed == [True] and stream.outcome == "cancelled" and stream.message.content == "a"
+
+
+def test_an_unknown_tool_call_format_fails_at_load(scripted: Scripted) -> None:
+    # It loaded (the Transformers model too) and failed at the first call with tools.
+    with pytest.raises(InvalidOptionError, match="unknown tool-call format 'hermess'"):
+        modelplug.load_model("scripted:m", tool_call_format="hermess")
+    with pytest.raises(InvalidOptionError, match="'tool_call_format' must be a format name"):
+        modelplug.load_model("scripted:m", tool_call_format=5)  # was ignored: the declared format was used
+    modelplug.load_model("scripted:m", tool_call_format="hermes")
