@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelplug.secrets import redact
+from modelplug.secrets import redact, scrub_exception
 
 __all__ = [
     "AuthenticationError",
@@ -86,6 +86,8 @@ class PluginLoadError(PluginError):
 
     def __init__(self, message: str, *, plugin: str | None = None, original: BaseException | None = None) -> None:
         super().__init__(message, plugin=plugin)
+        if original is not None:
+            scrub_exception(original)  # a printed traceback shows the chained original too
         self.original = original
 
 
@@ -126,7 +128,9 @@ class ProviderError(ModelplugError):
 
     Attributes:
         provider: the provider name (``"litellm"``).
-        original: the backend's own exception, unchanged (also the ``__cause__``).
+        original: the backend's own exception (also the ``__cause__``), its message and those of the
+            exceptions it chains to redacted (:func:`~modelplug.secrets.scrub_exception`), so that
+            a printed traceback shows no secret.
         status_code: the HTTP status, when there was one.
     """
 
@@ -139,6 +143,8 @@ class ProviderError(ModelplugError):
         status_code: int | None = None,
     ) -> None:
         super().__init__(message)
+        if original is not None:
+            scrub_exception(original)
         self.provider = provider
         self.original = original
         self.status_code = status_code

@@ -494,3 +494,37 @@ def test_an_unknown_tool_call_format_fails_at_load(scripted: Scripted) -> None:
     with pytest.raises(InvalidOptionError, match="'tool_call_format' must be a format name"):
         modelplug.load_model("scripted:m", tool_call_format=5)  # was ignored: the declared format was used
     modelplug.load_model("scripted:m", tool_call_format="hermes")
+
+
+def test_secrets_stay_out_of_printed_tracebacks(fresh_plugins: None) -> None:
+    # str() was redacted, but the chained original exception (printed by --debug, logging.exception
+    # or an uncaught error) carried the key verbatim.
+    import traceback
+
+    key = "plain-secret-value-123456"
+
+    class Leaky:
+        @modelplug.hookimpl
+        def load(self, options: dict[str, object]) -> dict[str, object]:
+            if options.get("fail"):
+                raise RuntimeError(f"cannot load with {options['api_key']}")
+            return dict(options)
+
+        @modelplug.hookimpl
+        def capabilities(self) -> modelplug.Capabilities:
+            return modelplug.Capabilities(streaming=True)
+
+        @modelplug.hookimpl
+        def generate_stream(self, state: dict[str, str]) -> Iterator[ChatMessageStreamDelta]:
+            yield ChatMessageStreamDelta(content="a")
+            raise RuntimeError(f"401 for key {state['api_key']}")
+
+    modelplug.register_provider("leaky", Leaky())
+    for call in (
+        lambda: modelplug.load_model("leaky:m", api_key=key, fail=True),
+        lambda: modelplug.load_model("leaky:m", api_key=key).generate("x"),
+    ):
+        with pytest.raises(modelplug.ModelplugError) as caught:
+            call()
+        printed = "".join(traceback.format_exception(caught.value))
+        assert key not in printed and "***" in printed
