@@ -28,6 +28,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from modelplug.errors import InvalidOptionError
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall, ToolCallDelta, Usage
 
 __all__ = ["StreamAggregator", "aggregate", "aggregate_chunks", "decode_arguments", "mint_tool_call_id"]
@@ -88,6 +89,26 @@ class _CallBuilder:
         )
 
 
+def _bad_field(field: str, expected: str, value: Any) -> InvalidOptionError:
+    return InvalidOptionError(f"delta.{field} must be {expected}, got {type(value).__name__}: {value!r:.80}")
+
+
+def _check_fragment(fragment: Any) -> None:
+    if type(fragment) is not ToolCallDelta and not isinstance(fragment, ToolCallDelta):
+        raise _bad_field("tool_calls[]", "a modelplug.ToolCallDelta", fragment)
+    index, id_, name, arguments = fragment.index, fragment.id, fragment.name, fragment.arguments
+    if index is not None and (type(index) is not int or index < 0):
+        raise _bad_field("tool_calls[].index", "an int ≥ 0 or None", index)
+    if (
+        (id_ is not None and type(id_) is not str)
+        or (name is not None and type(name) is not str)
+        or (arguments is not None and type(arguments) is not str)
+    ):
+        for field, value in (("id", id_), ("name", name), ("arguments", arguments)):
+            if value is not None and not isinstance(value, str):
+                raise _bad_field(f"tool_calls[].{field}", "a string or None", value)
+
+
 class StreamAggregator:
     """Accumulates deltas; :attr:`message` is the aggregate so far.
 
@@ -116,19 +137,41 @@ class StreamAggregator:
         self.finish_reason: str | None = None
 
     def add(self, delta: ChatMessageStreamDelta) -> None:
-        """Fold one delta into the aggregate."""
+        """Fold one delta into the aggregate.
+
+        Raises:
+            InvalidOptionError: a field of the wrong type (``content=5``, ``usage={...}``, a tool-call
+                fragment that is not a :class:`ToolCallDelta` or has an ``index`` that is not an int...);
+                nothing of that delta is kept.
+        """
+        content = delta.content
+        reasoning = delta.reasoning_content
+        usage = delta.usage
+        finish = delta.finish_reason
+        if content and not isinstance(content, str):
+            raise _bad_field("content", "a string", content)
+        if reasoning and not isinstance(reasoning, str):
+            raise _bad_field("reasoning_content", "a string", reasoning)
+        if usage is not None and not isinstance(usage, Usage):
+            raise _bad_field("usage", "a modelplug.Usage", usage)
+        if finish and not isinstance(finish, str):
+            raise _bad_field("finish_reason", "a string", finish)
+        calls = delta.tool_calls
+        if calls:
+            for fragment in calls:
+                _check_fragment(fragment)
         self._cached = None
-        if delta.content:
-            self._content.append(delta.content)
-        if delta.reasoning_content:
-            self._reasoning.append(delta.reasoning_content)
-        if delta.tool_calls:
-            for fragment in delta.tool_calls:
+        if content:
+            self._content.append(content)
+        if reasoning:
+            self._reasoning.append(reasoning)
+        if calls:
+            for fragment in calls:
                 self._add_call(fragment)
-        if delta.usage is not None:
-            self.usage = delta.usage
-        if delta.finish_reason:
-            self.finish_reason = delta.finish_reason
+        if usage is not None:
+            self.usage = usage
+        if finish:
+            self.finish_reason = finish
 
     def add_text(self, content: str | None = None, reasoning_content: str | None = None) -> None:
         """Fold text fragments without building a delta (the fast path of :func:`aggregate_chunks`)."""

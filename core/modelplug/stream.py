@@ -19,7 +19,13 @@ from types import TracebackType
 from typing import Any
 
 from modelplug.aggregation import StreamAggregator
-from modelplug.errors import ModelplugError, PluginLoadError, ToolCallParseError, wrap_provider_exception
+from modelplug.errors import (
+    InvalidOptionError,
+    ModelplugError,
+    PluginLoadError,
+    ToolCallParseError,
+    wrap_provider_exception,
+)
 from modelplug.log import get_logger
 from modelplug.stops import StopFilter
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
@@ -99,9 +105,17 @@ class ChatStream:
             self.error = failure
             self._finish("error")
             raise failure
+        try:
+            self._aggregator.add(delta)
+        except InvalidOptionError as error:
+            failure = PluginLoadError(
+                f"provider {self.provider!r} yielded a malformed delta: {error}", plugin=self.provider
+            )
+            self.error = failure
+            self._finish("error")
+            raise failure from error
         if self.ttft_s is None and (delta.content or delta.reasoning_content or delta.tool_calls):
             self.ttft_s = time.perf_counter() - self._start
-        self._aggregator.add(delta)
         return delta
 
     @property

@@ -175,3 +175,24 @@ def test_arguments_split_anywhere_decode_once(arguments: dict[str, Any], data: s
     chunks = [{"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f"}}]}}]}]
     chunks += [{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": p}}]}}]} for p in pieces]
     assert aggregate_chunks(chunks).tool_calls[0].arguments == arguments
+
+
+@pytest.mark.parametrize(
+    ("delta", "field"),
+    [
+        (ChatMessageStreamDelta(content=5), "delta.content"),  # type: ignore[arg-type]  # came out as content=5
+        (ChatMessageStreamDelta(reasoning_content=["x"]), "delta.reasoning_content"),  # type: ignore[arg-type]
+        (ChatMessageStreamDelta(usage={"prompt_tokens": 1}), "delta.usage"),  # type: ignore[arg-type]
+        (ChatMessageStreamDelta(finish_reason=5), "delta.finish_reason"),  # type: ignore[arg-type]
+        (ChatMessageStreamDelta(tool_calls=["ab"]), r"delta.tool_calls\[\] must be"),  # type: ignore[list-item]
+        (ChatMessageStreamDelta(tool_calls=[ToolCallDelta(index="x")]), r"tool_calls\[\].index"),  # type: ignore[arg-type]
+        (ChatMessageStreamDelta(tool_calls=[ToolCallDelta(0, arguments={"a": 1})]), r"tool_calls\[\].arguments"),  # type: ignore[arg-type]
+        (ChatMessageStreamDelta(tool_calls=[ToolCallDelta(0, name=5)]), r"tool_calls\[\].name"),  # type: ignore[arg-type]
+    ],
+)
+def test_deltas_with_fields_of_the_wrong_type_are_named_errors(delta: ChatMessageStreamDelta, field: str) -> None:
+    # Were kept as they came (a ChatMessage with content=5 or usage={...}) or raised a bare
+    # TypeError/AttributeError (an index 'x' beside 0, dict arguments, a string fragment).
+    start = ChatMessageStreamDelta(content="ok", tool_calls=[ToolCallDelta(0, "c", "f")])
+    with pytest.raises(InvalidOptionError, match=field):
+        aggregate([start, delta])

@@ -528,3 +528,14 @@ def test_secrets_stay_out_of_printed_tracebacks(fresh_plugins: None) -> None:
             call()
         printed = "".join(traceback.format_exception(caught.value))
         assert key not in printed and "***" in printed
+
+
+def test_a_delta_with_a_field_of_the_wrong_type_is_a_plugin_error(fresh_plugins: None) -> None:
+    def deltas() -> Iterator[ChatMessageStreamDelta]:
+        yield ChatMessageStreamDelta(content="a")
+        yield ChatMessageStreamDelta(usage={"prompt_tokens": 1})  # type: ignore[arg-type]
+
+    stream = _broken(stream=deltas).stream("x")
+    with pytest.raises(PluginLoadError, match=r"'broken' yielded a malformed delta: delta\.usage must be"):
+        list(stream)
+    assert stream.message.content == "a" and stream.message.usage is None
