@@ -33,7 +33,7 @@ from modelplug.errors import (
     wrap_provider_exception,
 )
 from modelplug.log import get_logger
-from modelplug.secrets import is_secret_option, redact_mapping, register_secret
+from modelplug.secrets import is_secret_option, redact, redact_mapping, register_secret
 from modelplug.stops import cut_at_stop
 from modelplug.stream import ChatStream, emulate_stop, message_to_deltas, parse_text_tool_calls
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
@@ -448,4 +448,4 @@ class Model:
     def __repr__(self) -> str:
         shown = redact_mapping(self.options)
         extra = ", ".join(f"{k}={v!r}" for k, v in shown.items())
-        return f"Model({self.spec!r}{', ' + extra if extra else ''})"
+        return redact(f"Model({self.spec!r}{', ' + extra if extra else ''})")

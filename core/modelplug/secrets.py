@@ -15,9 +15,21 @@ from typing import Any, Final
 
 __all__ = ["SECRET_OPTION_NAMES", "is_secret_option", "redact", "redact_mapping", "register_secret", "scrub_exception"]
 
-#: Option names whose values are secrets.
+#: Option names whose values are secrets (also header names: ``-`` counts as ``_``).
 SECRET_OPTION_NAMES: Final = frozenset(
-    {"api_key", "token", "hf_token", "access_token", "secret", "password", "authorization", "api_token"}
+    {
+        "api_key",
+        "token",
+        "hf_token",
+        "access_token",
+        "secret",
+        "password",
+        "authorization",
+        "proxy_authorization",
+        "api_token",
+        "cookie",
+        "cookies",
+    }
 )
 
 _PATTERN: Final = re.compile(
@@ -43,8 +55,9 @@ def register_secret(value: str | None) -> None:
 
 
 def is_secret_option(name: str) -> bool:
-    """Whether an option called ``name`` holds a secret (``api_key``, ``token``, ``*_key``...)."""
-    lowered = name.lower()
+    """Whether an option (or header) called ``name`` holds a secret (``api_key``, ``token``,
+    ``*_api_key``, ``X-Api-Key``, ``Authorization``...)."""
+    lowered = name.lower().replace("-", "_")
     return lowered in SECRET_OPTION_NAMES or lowered.endswith(("_api_key", "_token", "_secret"))
 
 
@@ -59,8 +72,18 @@ def redact(text: str) -> str:
 
 
 def redact_mapping(options: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``options`` with the values of secret options replaced by ``"***"``."""
-    return {k: ("***" if is_secret_option(k) and v is not None else v) for k, v in options.items()}
+    """A copy of ``options`` with the values of secret options replaced by ``"***"``, also inside
+    nested mappings (``headers={"Authorization": ...}``)."""
+    return {
+        k: (
+            "***"
+            if isinstance(k, str) and is_secret_option(k) and v is not None
+            else redact_mapping(v)
+            if isinstance(v, Mapping)
+            else v
+        )
+        for k, v in options.items()
+    }
 
 
 def scrub_exception(error: BaseException, *, depth: int = 8) -> None:

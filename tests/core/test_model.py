@@ -539,3 +539,22 @@ def test_a_delta_with_a_field_of_the_wrong_type_is_a_plugin_error(fresh_plugins:
     with pytest.raises(PluginLoadError, match=r"'broken' yielded a malformed delta: delta\.usage must be"):
         list(stream)
     assert stream.message.content == "a" and stream.message.usage is None
+
+
+def test_secrets_in_nested_options_stay_out_of_repr(fresh_plugins: None) -> None:
+    # repr(model) showed headers={'Authorization': 'Bearer <key>'}, extra_headers={'x-api-key': <key>}, cookies.
+    class Plain:
+        @modelplug.hookimpl
+        def capabilities(self) -> modelplug.Capabilities:
+            return modelplug.Capabilities()
+
+    modelplug.register_provider("plain", Plain())
+    key = "nested-secret-value-123456"
+    model = modelplug.load_model(
+        "plain:m",
+        headers={"Authorization": f"Bearer {key}", "Accept": "text/plain"},
+        extra_headers={"x-api-key": key},
+        cookies={"session": key},
+    )
+    shown = repr(model)
+    assert key not in shown and "'Accept': 'text/plain'" in shown
