@@ -13,6 +13,7 @@ stream: text tool-call parsing, stop-sequence emulation and the one-delta fallba
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
@@ -49,6 +50,7 @@ class ChatStream:
         "_aggregator",
         "_finished",
         "_iterator",
+        "_lock",
         "_start",
         "duration_s",
         "error",
@@ -63,6 +65,7 @@ class ChatStream:
         self._aggregator = StreamAggregator()
         self._start = time.perf_counter()
         self._finished = False
+        self._lock = threading.Lock()
         self.provider = provider
         self.model_id = model_id
         self.error: BaseException | None = None
@@ -165,7 +168,10 @@ class ChatStream:
             get_logger().warning("stream_close_failed", provider=self.provider, error=repr(error))
 
     def _finish(self, outcome: str) -> None:
-        self._finished = True
+        with self._lock:  # the iterating thread and a closing thread may both get here
+            if self._finished:
+                return
+            self._finished = True
         self.outcome = outcome
         self.duration_s = time.perf_counter() - self._start
         self._close_iterator()

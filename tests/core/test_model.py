@@ -558,3 +558,22 @@ def test_secrets_in_nested_options_stay_out_of_repr(fresh_plugins: None) -> None
     )
     shown = repr(model)
     assert key not in shown and "'Accept': 'text/plain'" in shown
+
+
+def test_a_stream_ending_while_another_thread_closes_it_is_finished_once(
+    fresh_plugins: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import threading
+
+    caplog.set_level(logging.INFO, logger="modelplug")
+    model = modelplug.load_model("replay:x", responses=["a b c"], loop=True)
+    for _ in range(50):
+        stream = model.stream("q")
+        closer = threading.Thread(target=stream.close)
+        closer.start()
+        for _ in stream:
+            pass
+        closer.join()
+    events = [r for r in caplog.records if "event='generation'" in r.getMessage()]
+    assert len(events) == 50
