@@ -23,10 +23,8 @@ from typing import Any
 
 import click
 
-from modelplug.cli import exit_with_error
-from modelplug.cli.options import parse_options, provider_option_types, resolve_model
+from modelplug.cli.options import generation_options, load_cli_model
 from modelplug.cli.run import read_prompt
-from modelplug.errors import ModelplugError
 
 __all__ = ["agent", "load_tools"]
 
@@ -152,28 +150,11 @@ def agent(
     they grow, the observations, and each step's TTFT and token usage. Exit status as for run.
     """
     from modelplug.agents import ToolCallingAgent
-    from modelplug.model import load_model, parse_spec
 
     text = read_prompt(task)
     tools = load_tools(tool_refs)
-    spec, source = resolve_model(spec)
-    note = None if source == "--model" else f"(model {spec!r} from {source})"
-    try:
-        provider, model_id = parse_spec(spec)
-        types = provider_option_types(provider, model_id) if options else None
-    except ModelplugError as error:
-        exit_with_error(ctx, error, note)
-    model_options = parse_options(options, types)
-    generation: dict[str, Any] = {}
-    if max_tokens is not None:
-        generation["max_tokens"] = max_tokens
-    if temperature is not None:
-        generation["temperature"] = temperature
-    try:
-        model = load_model(spec, **model_options)
-    except ModelplugError as error:
-        exit_with_error(ctx, error, note)
-    with model:
+    generation = generation_options(max_tokens, temperature)
+    with load_cli_model(ctx, spec, options) as model:
         runner = ToolCallingAgent(
             model,
             tools,

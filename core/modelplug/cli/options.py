@@ -24,11 +24,14 @@ import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
 from modelplug.errors import PluginError
+
+if TYPE_CHECKING:
+    from modelplug.model import Model
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -189,4 +192,39 @@ def parse_options(pairs: Sequence[str], types: Mapping[str, Any] | None = None) 
         if not sep or not key:
             raise click.BadParameter(f"expected key=value, got {pair!r}", param_hint=_OPTION_HINT)
         options[key] = convert_value(key, raw, types.get(key))
+    return options
+
+
+def load_cli_model(ctx: click.Context, spec: str | None, options: Sequence[str]) -> Model:
+    """Resolve the model (``--model``, ``$MODELPLUG_MODEL``, the config file, the default), type the
+    ``-o key=value`` options with the provider's ``option_types`` and load it.
+
+    Exits through :func:`modelplug.cli.exit_with_error` (status 1, or 2 for a bad option or spec)
+    when that fails; the message then says where a spec that did not come from ``--model`` came from.
+    """
+    from modelplug.cli import exit_with_error
+    from modelplug.errors import ModelplugError
+    from modelplug.model import load_model, parse_spec
+
+    resolved, source = resolve_model(spec)
+    note = None if source == "--model" else f"(model {resolved!r} from {source})"
+    try:
+        provider, model_id = parse_spec(resolved)
+        types = provider_option_types(provider, model_id) if options else None
+    except ModelplugError as error:
+        exit_with_error(ctx, error, note)
+    model_options = parse_options(options, types)
+    try:
+        return load_model(resolved, **model_options)
+    except ModelplugError as error:
+        exit_with_error(ctx, error, note)
+
+
+def generation_options(max_tokens: int | None, temperature: float | None) -> dict[str, Any]:
+    """The generation options given on the command line (``--max-tokens``, ``--temperature``)."""
+    options: dict[str, Any] = {}
+    if max_tokens is not None:
+        options["max_tokens"] = max_tokens
+    if temperature is not None:
+        options["temperature"] = temperature
     return options

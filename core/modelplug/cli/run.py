@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from modelplug.cli import EXIT_ERROR, EXIT_INTERRUPTED, exit_with_error
-from modelplug.cli.options import parse_options, provider_option_types, resolve_model
+from modelplug.cli import EXIT_ERROR, EXIT_INTERRUPTED
+from modelplug.cli.options import generation_options, load_cli_model
 from modelplug.errors import ModelplugError
 
 if TYPE_CHECKING:
@@ -158,33 +158,17 @@ def run(
     \b
     Exit status: 0 ok, 1 model or provider error, 2 usage error, 130 interrupted (Ctrl-C).
     """
-    from modelplug.model import load_model, parse_spec
-
     text = read_prompt(prompt)
-    spec, source = resolve_model(spec)
-    note = None if source == "--model" else f"(model {spec!r} from {source})"
-    try:
-        provider, model_id = parse_spec(spec)
-        types = provider_option_types(provider, model_id) if options else None
-    except ModelplugError as error:
-        exit_with_error(ctx, error, note)
-    model_options = parse_options(options, types)
-    generation: dict[str, Any] = {}
-    if max_tokens is not None:
-        generation["max_tokens"] = max_tokens
-    if temperature is not None:
-        generation["temperature"] = temperature
+    generation = generation_options(max_tokens, temperature)
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": text})
 
     live = not (as_json or no_live) and _isatty(sys.stdout)
     show_stats = stats if stats is not None else (live or _isatty(sys.stderr))
-    try:
-        model = load_model(spec, **model_options)
-    except ModelplugError as error:
-        exit_with_error(ctx, error, note)
-    with model:
-        _stream(ctx, model, messages, generation, _make_view(as_json, live, show_stats, spec), as_json or show_stats)
+    with load_cli_model(ctx, spec, options) as model:
+        _stream(
+            ctx, model, messages, generation, _make_view(as_json, live, show_stats, model.spec), as_json or show_stats
+        )
 
 
 def _stream(
