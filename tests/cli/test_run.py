@@ -179,7 +179,8 @@ def test_debug_shows_the_traceback(runner: CliRunner, monkeypatch: pytest.Monkey
 def test_error_mid_stream_keeps_the_partial_answer(runner: CliRunner, probe: None) -> None:
     result = runner.invoke(main, ["run", "-m", "probe:x", "-o", "fail_after=2", "hi"])
     assert result.exit_code == 1
-    assert len(result.stdout) == 14  # two 7-character pieces arrived before the failure
+    assert len(result.stdout) == 15  # two 7-character pieces arrived before the failure, then a newline
+    assert result.stdout.endswith("\n")
     assert "Error: probe backend fell over" in result.stderr
 
 
@@ -197,12 +198,11 @@ def test_model_from_env_and_config(
     config_file = write_replay(tmp_path / "config-answer.jsonl", "from the config file")
     env_file = write_replay(tmp_path / "env-answer.jsonl", "from the environment")
     isolated_env.write_text(f"model = {json.dumps('replay:' + str(config_file))}\n", encoding="utf-8")
-    assert runner.invoke(main, ["run", "hi"]).stdout == "from the config file"
+    assert runner.invoke(main, ["run", "hi"]).stdout == "from the config file\n"
     monkeypatch.setenv("MODELPLUG_MODEL", f"replay:{env_file}")
-    assert runner.invoke(main, ["run", "hi"]).stdout == "from the environment"
-    assert (
-        runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("from the flag"), "hi"]).stdout == "from the flag"
-    )
+    assert runner.invoke(main, ["run", "hi"]).stdout == "from the environment\n"
+    flag = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("from the flag"), "hi"])
+    assert flag.stdout == "from the flag\n"
 
 
 def test_bad_config_file_exits_2(runner: CliRunner, isolated_env: Path) -> None:
@@ -216,7 +216,7 @@ def test_stats_flag_writes_stats_to_stderr(runner: CliRunner) -> None:
     message = {"content": "Paris.", "usage": {"prompt_tokens": 4, "completion_tokens": 2}}
     result = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses(message), "--stats", "hi"])
     assert result.exit_code == 0
-    assert result.stdout == "Paris."
+    assert result.stdout == "Paris.\n"
     assert "TTFT" in result.stderr and "4 prompt + 2 completion = 6 tokens" in result.stderr
     quiet = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses(message), "hi"])
     assert quiet.stderr == ""  # stderr is not a terminal under the runner

@@ -41,7 +41,7 @@ def test_piped_output_is_plain_model_text(tmp_path: Path) -> None:
     text = "Paris is the capital of **France**.\n\n```python\nprint('hi')\n```"
     result = run_cli(["run", "-m", f"replay:{write_replay(tmp_path / 'a.jsonl', text)}", "hi"])
     assert result.returncode == 0, result.stderr
-    assert result.stdout == text
+    assert result.stdout == text + "\n"  # the text as it arrived, ending the last line
     assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
     assert result.stderr == ""  # stats only when stderr is a terminal (or --stats)
 
@@ -54,7 +54,7 @@ def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
         result = subprocess.run(
             [*command, "run", "-m", f"replay:{path}", "hi"], capture_output=True, text=True, env=cli_env(), timeout=60
         )
-        assert (result.returncode, result.stdout) == (0, "hello there"), result.stderr
+        assert (result.returncode, result.stdout) == (0, "hello there\n"), result.stderr
 
 
 def test_json_lines_from_a_subprocess() -> None:
@@ -69,7 +69,7 @@ def test_json_lines_from_a_subprocess() -> None:
 def test_stdin_prompt_and_stats_flag() -> None:
     message = {"content": "ok", "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
     result = run_cli(["run", "-m", "replay:x", "-o", responses(message), "--stats"], input="a prompt\n")
-    assert (result.returncode, result.stdout) == (0, "ok")
+    assert (result.returncode, result.stdout) == (0, "ok\n")
     assert "3 prompt + 1 completion = 4 tokens" in result.stderr
 
 
@@ -87,10 +87,10 @@ def test_model_from_env_and_config_file(tmp_path: Path) -> None:
     config = tmp_path / "my-config.toml"
     path = write_replay(tmp_path / "cfg.jsonl", "configured")
     config.write_text(f"model = {json.dumps('replay:' + str(path))}\n", encoding="utf-8")
-    assert run_cli(["run", "hi"], env=cli_env(MODELPLUG_CONFIG=str(config))).stdout == "configured"
+    assert run_cli(["run", "hi"], env=cli_env(MODELPLUG_CONFIG=str(config))).stdout == "configured\n"
     path = write_replay(tmp_path / "env.jsonl", "from env")
     result = run_cli(["run", "hi"], env=cli_env(MODELPLUG_CONFIG=str(config), MODELPLUG_MODEL=f"replay:{path}"))
-    assert result.stdout == "from env"
+    assert result.stdout == "from env\n"
 
 
 def test_plugins_json_and_version() -> None:
@@ -152,7 +152,8 @@ def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> Non
         process.kill()
     output = (partial + rest).decode()
     assert process.returncode == 130
-    assert LONG.startswith(output) and "word02" in output and len(output) < len(LONG)
+    assert output.endswith("\n")  # the partial answer's line is ended
+    assert LONG.startswith(output[:-1]) and "word02" in output and len(output) < len(LONG)
     assert "Interrupted." in err.decode() and "interrupted" in err.decode()  # the message and the stats line
     assert b"Traceback" not in err
 
@@ -220,7 +221,7 @@ def test_unencodable_answer_text_is_written_as_question_marks() -> None:
     ascii_out = run_cli(
         ["run", "-m", "replay:x", "-o", responses("café ☃"), "hi"], env=cli_env(PYTHONIOENCODING="ascii")
     )
-    assert (ascii_out.returncode, ascii_out.stdout) == (0, "caf? ?"), ascii_out.stderr
+    assert (ascii_out.returncode, ascii_out.stdout) == (0, "caf? ?\n"), ascii_out.stderr
     lone = run_cli(["run", "-m", "replay:x", "-o", responses("a\ud800b"), "--json", "hi"])
     assert lone.returncode == 0, lone.stderr
     assert json.loads(lone.stdout.splitlines()[-1])["message"]["content"] == "a?b"

@@ -120,7 +120,8 @@ def main(ctx: click.Context, debug: bool) -> None:
     \b
     Examples:
       modelplug run "What is the capital of France?"
-      echo "Tell me a joke" | modelplug run -m replay:answers.jsonl
+      echo "Tell me a joke" | modelplug run --max-tokens 60
+      modelplug run -m litellm:openai/gpt-4o-mini -o api_key=$OPENAI_API_KEY "Hi"
       modelplug plugins
     """
     ctx.meta["modelplug.debug"] = debug

@@ -9,9 +9,10 @@ Every view has the interface of :class:`~modelplug.cli.display.LiveView`:
   is the complete aggregate, used for tool calls and the JSON result line.
 
 :class:`PlainView` writes the answer's text to ``out`` as it arrives, flushing after every delta,
-so ``modelplug run ... > file`` holds exactly the model's text. Reasoning goes to ``err`` (it is not
-the answer); complete tool calls are written to ``out`` after the text, one line each
-(``tool call: name {"arg": ...}``). A final newline is added only when ``out`` is a terminal.
+so ``modelplug run ... > file`` holds the model's text as it arrived, plus one final newline when the
+text does not end with one (as shell tools do, so a prompt or the next output starts on its own
+line). Reasoning goes to ``err`` (it is not the answer); complete tool calls are written to ``out``
+after the text, one line each (``tool call: name {"arg": ...}``).
 
 :class:`JsonLinesView` writes one JSON object per line, flushed per line:
 
@@ -123,12 +124,12 @@ class PlainView:
         self._line(f"[{title}]\n{text}" if title else text)
 
     def finish(self, stats: StreamStats | None = None, message: ChatMessage | None = None) -> None:
-        """Write the tool calls of ``message``, a final newline on a terminal, and the statistics."""
+        """Write the tool calls of ``message``, a final newline, and the statistics."""
         self._close_reasoning()
         if message is not None:
             for call in message.tool_calls:
                 self._line(f"tool call: {format_tool_call(call)}")
-        if self._tty and self._last and self._last != "\n":
+        if self._last and self._last != "\n":
             self.out.write("\n")
             self.out.flush()
             self._last = "\n"
