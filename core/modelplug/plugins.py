@@ -262,7 +262,12 @@ def provider_info(name: str) -> ProviderInfo:
     if info is None:
         installed = tuple(p.name for p in list_providers() if p.ok)
         extra = KNOWN_EXTRAS.get(name)
-        hint = f" Install it with: pip install '{extra}'." if extra else ""
+        folder = "plugins/" + name.replace("-", "_")
+        hint = (
+            f" Install it with: pip install '{extra}' (from a source checkout: pip install -e {folder})."
+            if extra
+            else ""
+        )
         if os.environ.get(ENV_PLUGINS) is not None:
             hint += f" ({ENV_PLUGINS}={os.environ[ENV_PLUGINS]!r} restricts which plugins load.)"
         raise UnknownProviderError(
