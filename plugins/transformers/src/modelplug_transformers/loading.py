@@ -257,7 +257,7 @@ def load_model(model_id: str, options: Mapping[str, Any], defaults: Mapping[str,
     if source.kind == "embedded":
         from modelplug_transformers.embedded import converted_model_dir
 
-        source = Source("embedded", str(converted_model_dir(progress=bool(progress))))
+        source = Source("embedded", str(converted_model_dir(progress=None if progress is None else bool(progress))))
     with status(f"Loading transformers:{model_id}", show=show) as step:
         if source.kind == "hub":
             step("looking in the Hugging Face cache")
