@@ -191,10 +191,10 @@ def _estimate(cells: dict[Any, Cell], shape: str, n: int, cap: int) -> str:
 
 def report(cells: dict[tuple[str, int], Cell], names: list[str], skipped_note: str | None) -> None:
     keys = list(cells)
-    header = "".join(f"{f'{s} {n:,}':>22}" for s, n in keys)
+    header = "".join(f"{f'{s} {n:,}':>24}" for s, n in keys)
     print("\nwall µs/chunk (median) · ratio to (a) (median of pairs)")
     print(f"{'loop':<50}{header}")
-    row = "".join(f"{cells[k].wall('raw'):>22.1f}" for k in keys)
+    row = "".join(f"{cells[k].wall('raw'):>24.1f}" for k in keys)
     print(f"{'(a) raw httpx SSE loop':<50}{row}")
     for name in names:
         cols = []
@@ -204,16 +204,16 @@ def report(cells: dict[tuple[str, int], Cell], names: list[str], skipped_note: s
                 cols.append(f"{cell.wall(name):,.1f} · {cell.ratio(name):.2f}× (k={len(cell.pairs[name])})")
             else:
                 cols.append("not run")
-        print(f"{LABELS[name]:<50}" + "".join(f"{c:>22}" for c in cols))
+        print(f"{LABELS[name]:<50}" + "".join(f"{c:>24}" for c in cols))
     print("\nadded over (a), wall µs/chunk (median of paired differences)")
     print(f"{'loop':<50}{header}")
     for name in names:
         cols = [f"{cells[k].added(name):,.1f}" if name in cells[k].samples else "—" for k in keys]
-        print(f"{LABELS[name]:<50}" + "".join(f"{c:>22}" for c in cols))
+        print(f"{LABELS[name]:<50}" + "".join(f"{c:>24}" for c in cols))
     cols = [f"{cells[k].added('modelplug') - cells[k].added('hub'):,.1f}" for k in keys]
-    print(f"{'(m) − (d): the plugin, the core and .message reads':<50}" + "".join(f"{c:>22}" for c in cols))
+    print(f"{'(m) − (d): the plugin, the core and .message reads':<50}" + "".join(f"{c:>24}" for c in cols))
     cols = [f"{cells[k].added('modelplug-bare') - cells[k].added('hub'):,.1f}" for k in keys]
-    print(f"{'(m0) − (d): the plugin and the core':<50}" + "".join(f"{c:>22}" for c in cols))
+    print(f"{'(m0) − (d): the plugin and the core':<50}" + "".join(f"{c:>24}" for c in cols))
     for key in keys:
         for name, note in cells[key].skipped.items():
             print(f"{LABELS[name]}, {key[0]} {key[1]:,}: {note}")
