@@ -18,7 +18,9 @@ The rules, shared by :func:`aggregate` (for :class:`~modelplug.types.ChatMessage
   cumulative snapshots, and summing would double count. ``total_tokens`` is computed if missing.
 
 Building :attr:`StreamAggregator.message` joins the parts gathered so far and caches the result,
-so reading it on a live stream costs O(new parts), not a re-scan of the history.
+so reading it on a live stream never re-scans the deltas: it copies the text so far once (a
+memory copy), rebuilds only the tool calls that changed, and decodes arguments only when their
+text could be a complete JSON object.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def decode_arguments(raw: str) -> dict[str, Any] | None:
     """
     if not raw or raw.isspace():
         return {}
+    if raw.rstrip()[-1] not in '}"':  # cannot be a complete object (or a string holding one): skip the scan
+        return None
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):
@@ -70,23 +74,27 @@ def _joined(parts: list[str]) -> str | None:
 
 
 class _CallBuilder:
-    __slots__ = ("id", "name", "parts")
+    __slots__ = ("built", "id", "name", "parts")
 
     def __init__(self, id: str | None, name: str | None) -> None:
         self.id = id
         self.name = name
         self.parts: list[str] = []
+        self.built: ToolCall | None = None  # the last build, until a fragment changes the call
 
     def build(self) -> ToolCall:
+        if self.built is not None:
+            return self.built
         raw = "".join(self.parts)
         self.parts = [raw] if raw else []
         arguments = decode_arguments(raw)
-        return ToolCall(
+        self.built = ToolCall(
             id=self.id or mint_tool_call_id(),
             name=self.name or "",
             arguments=arguments,
             raw_arguments=raw if arguments is None else None,
         )
+        return self.built
 
 
 def _bad_field(field: str, expected: str, value: Any) -> InvalidOptionError:
@@ -203,6 +211,7 @@ class StreamAggregator:
                 self._ids.setdefault(new_id, index)
         else:
             builder = found
+            builder.built = None
             if builder.id is None and new_id is not None:
                 builder.id = new_id
                 self._ids.setdefault(new_id, index)
