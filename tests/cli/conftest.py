@@ -67,3 +67,15 @@ def run_cli(
         env=env if env is not None else cli_env(),
         timeout=timeout,
     )
+
+
+def start_cli(args: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m modelplug ARGS`` with piped stdout and stderr and no stdin, for tests that
+    act while it streams (send SIGINT, close the pipe); the caller kills it in a ``finally``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "modelplug", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )

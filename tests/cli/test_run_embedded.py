@@ -12,14 +12,12 @@ import json
 import os
 import select
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from modelplug import aggregate_chunks
-from tests.cli.conftest import cli_env, run_cli
+from tests.cli.conftest import run_cli, start_cli
 from tests.cli.terminal import collect, render_screen, spawn
 
 pytestmark = [
@@ -71,13 +69,7 @@ def test_live_view_in_a_terminal_shows_paris_and_stats() -> None:
 
 def test_sigint_stops_generation_and_exits_130() -> None:
     args = ["run", "Write a very long story about a robot who learns to paint.", "--max-tokens", "400"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelplug", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
+    process = start_cli(args)
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + TIMEOUT

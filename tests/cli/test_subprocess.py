@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import modelplug
-from tests.cli.conftest import cli_env, responses, run_cli, write_replay
+from tests.cli.conftest import cli_env, responses, run_cli, start_cli, write_replay
 
 #: 40 words, each streamed as its own delta.
 LONG = " ".join(f"word{i:02d}" for i in range(40))
@@ -137,13 +137,7 @@ def test_import_and_help_stay_light() -> None:
 
 def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> None:
     args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.2", "--stats", "hi"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelplug", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
+    process = start_cli(args)
     try:
         partial = _read_until(process, b"word02")
         process.send_signal(signal.SIGINT)
@@ -160,13 +154,7 @@ def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> Non
 
 def test_broken_pipe_exits_quietly() -> None:
     args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.05", "hi"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelplug", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
+    process = start_cli(args)
     try:
         _read_until(process, b"word01")
         assert process.stdout is not None
@@ -195,13 +183,7 @@ def test_stats_on_a_shared_stdout_start_on_their_own_line() -> None:
 
 def test_sigint_with_json_still_ends_with_the_result_line() -> None:
     args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.2", "--json", "hi"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelplug", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
+    process = start_cli(args)
     try:
         partial = _read_until(process, b"word02")
         process.send_signal(signal.SIGINT)
