@@ -31,6 +31,7 @@ __all__ = [
     "response_to_message",
     "tool_call_from_wire",
     "usage_from_wire",
+    "usage_to_wire",
 ]
 
 converter = cattrs.Converter(omit_if_default=False)
@@ -122,7 +123,9 @@ def usage_from_wire(data: Mapping[str, Any] | None) -> Usage | None:
     return Usage(prompt, completion, total)
 
 
-def _usage_to_wire(usage: Usage) -> dict[str, int]:
+def usage_to_wire(usage: Usage) -> dict[str, int]:
+    """The chat-completions ``usage`` dict of ``usage`` (``prompt_tokens``, ``completion_tokens``,
+    ``total_tokens``)."""
     return {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
@@ -215,7 +218,7 @@ converter.register_structure_hook(ChatMessage, _structure_message)
 converter.register_unstructure_hook(ChatMessage, message_to_wire)
 converter.register_unstructure_hook(ToolCall, _tool_call_to_wire)
 converter.register_structure_hook(ToolCall, lambda d, _: tool_call_from_wire(d))
-converter.register_unstructure_hook(Usage, _usage_to_wire)
+converter.register_unstructure_hook(Usage, usage_to_wire)
 converter.register_structure_hook(Usage, lambda d, _: usage_from_wire(d))
 converter.register_unstructure_hook(
     Tool,
@@ -389,7 +392,7 @@ def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = 
         "choices": [{"index": 0, "delta": body, "finish_reason": delta.finish_reason}],
     }
     if delta.usage is not None:
-        chunk["usage"] = _usage_to_wire(delta.usage)
+        chunk["usage"] = usage_to_wire(delta.usage)
     return chunk
 
 

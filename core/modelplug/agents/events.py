@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Final
 import attrs
 
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall, Usage
+from modelplug.wire import message_to_wire, usage_to_wire
 
 __all__ = [
     "STEP_KINDS",
@@ -173,14 +174,6 @@ AgentEvent = (
 )
 
 
-def _usage_dict(usage: Usage) -> dict[str, int]:
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-
-
 def _call_dict(call: ToolCall) -> dict[str, Any]:
     data: dict[str, Any] = {"id": call.id, "name": call.name, "arguments": call.arguments}
     if call.arguments is None:
@@ -204,7 +197,7 @@ def _delta_dict(delta: ChatMessageStreamDelta) -> dict[str, Any]:
             for d in delta.tool_calls
         ]
     if delta.usage is not None:
-        data["usage"] = _usage_dict(delta.usage)
+        data["usage"] = usage_to_wire(delta.usage)
     if delta.finish_reason is not None:
         data["finish_reason"] = delta.finish_reason
     return data
@@ -212,16 +205,14 @@ def _delta_dict(delta: ChatMessageStreamDelta) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Usage):
-        return _usage_dict(value)
+        return usage_to_wire(value)
     if isinstance(value, ToolCall):
         return _call_dict(value)
     if isinstance(value, ChatMessageStreamDelta):
         return _delta_dict(value)
     if isinstance(value, ChatMessage):
-        from modelplug.wire import message_to_wire
-
         data = message_to_wire(value)
-        data["usage"] = None if value.usage is None else _usage_dict(value.usage)
+        data["usage"] = None if value.usage is None else usage_to_wire(value.usage)
         data["finish_reason"] = value.finish_reason
         return data
     if value is None or isinstance(value, (str, int, float, bool)):

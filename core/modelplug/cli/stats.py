@@ -8,19 +8,14 @@ import attrs
 
 from modelplug.stream import ChatStream
 from modelplug.types import Usage
+from modelplug.wire import usage_to_wire
 
 __all__ = ["StreamStats", "usage_to_dict"]
 
 
 def usage_to_dict(usage: Usage | None) -> dict[str, int] | None:
     """``usage`` as a chat-completions ``usage`` dict (``None`` stays ``None``)."""
-    if usage is None:
-        return None
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
+    return None if usage is None else usage_to_wire(usage)
 
 
 @attrs.frozen
