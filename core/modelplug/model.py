@@ -154,18 +154,24 @@ def _check_tool_call_format(value: Any) -> None:
     canonical(value)
 
 
-def _capabilities(provider: str, model_id: str, state: Any) -> Capabilities:
-    caller = plugins.hook_caller(provider, "capabilities")
+def _call_hook(provider: str, hook: str, caller: Any, **arguments: Any) -> Any:
+    """Call one of ``provider``'s bookkeeping hooks (capabilities, parse_tool_calls, unload): modelplug
+    errors pass through; any other exception is the plugin's fault, a :class:`PluginLoadError`."""
     try:
-        declared = caller(model_id=model_id, state=state)
+        return caller(**arguments)
     except ModelplugError:
         raise
     except Exception as error:
         raise PluginLoadError(
-            f"provider {provider!r}: the capabilities hook failed: {type(error).__name__}: {error}",
+            f"provider {provider!r}: the {hook} hook failed: {type(error).__name__}: {error}",
             plugin=provider,
             original=error,
         ) from error
+
+
+def _capabilities(provider: str, model_id: str, state: Any) -> Capabilities:
+    caller = plugins.hook_caller(provider, "capabilities")
+    declared = _call_hook(provider, "capabilities", caller, model_id=model_id, state=state)
     if not isinstance(declared, Capabilities):
         raise PluginLoadError(
             f"provider {provider!r}: the capabilities hook must return a modelplug.Capabilities, got {declared!r}",
@@ -302,7 +308,10 @@ class Model:
             return message
         caller = plugins.hook_caller(self.provider, "parse_tool_calls")
         try:
-            result = caller(
+            result = _call_hook(
+                self.provider,
+                "parse_tool_calls",
+                caller,
                 model_id=self.model_id,
                 state=self.state,
                 text=text,
@@ -312,14 +321,6 @@ class Model:
         except ToolCallParseError as error:
             error.message = message  # the whole answer, usage included: nothing received is lost
             raise
-        except ModelplugError:
-            raise
-        except Exception as error:
-            raise PluginLoadError(
-                f"provider {self.provider!r}: the parse_tool_calls hook failed: {type(error).__name__}: {error}",
-                plugin=self.provider,
-                original=error,
-            ) from error
         if result is None:
             return message
         if not isinstance(getattr(result, "tool_calls", None), (list, tuple)) or not hasattr(result, "content"):
@@ -420,16 +421,7 @@ class Model:
         caller = plugins.hook_caller(self.provider, "unload", required=False)
         if caller is None:
             return
-        try:
-            caller(model_id=self.model_id, state=self.state)
-        except ModelplugError:
-            raise
-        except Exception as error:
-            raise PluginLoadError(
-                f"provider {self.provider!r}: the unload hook failed: {type(error).__name__}: {error}",
-                plugin=self.provider,
-                original=error,
-            ) from error
+        _call_hook(self.provider, "unload", caller, model_id=self.model_id, state=self.state)
 
     def __enter__(self) -> Model:
         return self
