@@ -1,0 +1,144 @@
+"""The post-processing every generation shares: stop emulation and text tool-call parsing.
+
+One :class:`DeltaPipeline` is built per generation; ``generate()`` and ``stream()`` (and the
+async routes) push the provider's deltas through it, so both give the same answer. It is
+push-based (``feed`` / ``finish``) so a sync or an async source can drive it. See
+``docs/concepts/streaming.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from modelplug.errors import ToolCallParseError
+from modelplug.stops import StopFilter
+from modelplug.types import ChatMessageStreamDelta
+
+if TYPE_CHECKING:
+    from modelplug.types import Capabilities, GenerationOptions
+
+__all__ = ["DeltaPipeline"]
+
+
+def _empty(delta: ChatMessageStreamDelta) -> bool:
+    return not any(getattr(delta, field.name) for field in attrs.fields(type(delta)))
+
+
+class DeltaPipeline:
+    """Stop emulation, then text tool-call parsing, over one generation's deltas.
+
+    Drive it with :meth:`feed` for each delta the provider yields and :meth:`finish` once the source
+    ends (also after :attr:`stopped`); deliver what each returns, in order.
+
+    Args:
+        stop: stop sequences to cut the content at (empty: the backend stops by itself).
+        tool_parser: a :class:`modelplug.toolcalls.StreamParser` reading tool calls written as text
+            (``None``: no text parsing).
+
+    Attributes:
+        stopped: a stop sequence was reached; the caller should close the source and call :meth:`finish`.
+
+    A ``finish_reason`` never ends text parsing early: while a parser is active the finish reason is
+    held back and delivered (the last one received) by :meth:`finish`, after the parser's last
+    deltas, so a finish reason that comes early or twice cannot leave ``<tool_call>`` text unread.
+    """
+
+    __slots__ = ("_cutter", "_finish_reason", "_finished", "_parser", "stopped")
+
+    def __init__(self, *, stop: Sequence[str] = (), tool_parser: Any = None) -> None:
+        self._cutter = StopFilter(stop) if any(stop) else None
+        self._parser = tool_parser
+        self._finish_reason: str | None = None
+        self._finished = False
+        self.stopped = False
+
+    @classmethod
+    def for_generation(
+        cls, capabilities: Capabilities, options: GenerationOptions, *, tool_call_format: str | None = None
+    ) -> DeltaPipeline:
+        """The pipeline a generation needs: stops cut by the core when the provider declares
+        ``stop_sequences=False``, tool calls read from the text when it declares ``tool_calling="text"``
+        and tools were given (``tool_call_format``: the format name, ``None`` to detect)."""
+        stop = options.stop if options.stop and not capabilities.stop_sequences else ()
+        parser = None
+        if options.tools and capabilities.tool_calling == "text":
+            from modelplug.toolcalls import StreamParser
+
+            parser = StreamParser(format=tool_call_format, tools=options.tools)
+        return cls(stop=stop, tool_parser=parser)
+
+    @property
+    def active(self) -> bool:
+        """Whether the pipeline changes anything (``False``: deltas pass through unchanged)."""
+        return self._cutter is not None or self._parser is not None
+
+    def feed(self, delta: ChatMessageStreamDelta) -> list[ChatMessageStreamDelta]:
+        """Push one delta from the provider; returns the deltas to deliver now (possibly none).
+        After :attr:`stopped`, returns nothing."""
+        if self.stopped or self._finished:
+            return []
+        out: list[ChatMessageStreamDelta] = []
+        cutter = self._cutter
+        if cutter is not None:
+            if delta.content:
+                text = cutter.feed(delta.content)
+                if cutter.stopped:
+                    self.stopped = True
+                    delta = attrs.evolve(delta, content=text or None, finish_reason="stop")
+                elif text != delta.content:
+                    delta = attrs.evolve(delta, content=text or None)
+                    if _empty(delta):
+                        return out
+            elif delta.finish_reason or delta.usage:
+                rest = cutter.flush()
+                if rest:
+                    self._parse(ChatMessageStreamDelta(content=rest), out)
+        self._parse(delta, out)
+        return out
+
+    def _parse(self, delta: ChatMessageStreamDelta, out: list[ChatMessageStreamDelta]) -> None:
+        parser = self._parser
+        if parser is None:
+            out.append(delta)
+            return
+        if delta.finish_reason:
+            self._finish_reason = delta.finish_reason
+            delta = attrs.evolve(delta, finish_reason=None)
+        if delta.content:
+            out.extend(parser.feed(delta.content))
+            delta = attrs.evolve(delta, content=None)
+        if not _empty(delta):
+            out.append(delta)
+
+    def finish(self) -> list[ChatMessageStreamDelta]:
+        """The source ended (or was closed after :attr:`stopped`): returns the held-back deltas,
+        the finish reason last. Idempotent.
+
+        Raises:
+            ToolCallParseError: the text holds a tool call that cannot be read; every delta still
+                to deliver (the parser's last ones, the finish reason) is on its ``deltas``.
+        """
+        if self._finished:
+            return []
+        self._finished = True
+        out: list[ChatMessageStreamDelta] = []
+        if self._cutter is not None and not self.stopped:
+            rest = self._cutter.flush()
+            if rest:
+                self._parse(ChatMessageStreamDelta(content=rest), out)
+        failure: ToolCallParseError | None = None
+        if self._parser is not None:
+            try:
+                out.extend(self._parser.finish())
+            except ToolCallParseError as error:
+                failure = error
+                out.extend(error.deltas)
+        if self._finish_reason is not None:
+            out.append(ChatMessageStreamDelta(finish_reason=self._finish_reason))
+        if failure is not None:
+            failure.deltas = tuple(out)
+            raise failure
+        return out
