@@ -5,6 +5,7 @@
     ModelplugError
     ├── PluginError                     a plugin could not be used
     │   ├── PluginLoadError             import failed, or a hook implementation is invalid
+    │   ├── PluginContractError         a hook raised a stray exception or returned the wrong type
     │   ├── UnknownProviderError        (also LookupError) no provider of that name
     │   └── HookNotImplementedError     (also NotImplementedError) the provider lacks a hook
     ├── CapabilityError                 the provider did not declare what was asked for
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidOptionError",
     "ModelLoadError",
     "ModelplugError",
+    "PluginContractError",
     "PluginError",
     "PluginLoadError",
     "ProviderConnectionError",
@@ -88,6 +90,21 @@ class PluginLoadError(PluginError):
         super().__init__(message, plugin=plugin)
         if original is not None:
             scrub_exception(original)  # a printed traceback shows the chained original too
+        self.original = original
+
+
+class PluginContractError(PluginError):
+    """A provider broke the hook contract at call time: a hook raised an exception that is not a
+    modelplug error (outside ``generate`` / ``generate_stream``, whose failures are the backend's),
+    or returned a value of the wrong type. ``hook`` names the hook; ``original`` keeps the cause."""
+
+    def __init__(
+        self, message: str, *, plugin: str | None = None, hook: str | None = None, original: BaseException | None = None
+    ) -> None:
+        super().__init__(message, plugin=plugin)
+        if original is not None:
+            scrub_exception(original)
+        self.hook = hook
         self.original = original
 
 

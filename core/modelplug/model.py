@@ -21,21 +21,20 @@ from typing import Any, Final
 
 import attrs
 
-from modelplug import plugins
 from modelplug.errors import (
     CapabilityError,
     HookNotImplementedError,
     InvalidOptionError,
-    ModelLoadError,
     ModelplugError,
-    PluginLoadError,
+    PluginContractError,
     ToolCallParseError,
-    wrap_provider_exception,
 )
 from modelplug.log import get_logger
+from modelplug.pipeline import DeltaPipeline
+from modelplug.provider import Provider
 from modelplug.secrets import is_secret_option, redact, redact_mapping, register_secret
 from modelplug.stops import cut_at_stop
-from modelplug.stream import ChatStream, emulate_stop, message_to_deltas, parse_text_tool_calls
+from modelplug.stream import ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import messages_from_input
 
@@ -80,23 +79,11 @@ def load_model(spec: str, **options: Any) -> Model:
     for key, value in options.items():
         if is_secret_option(key):
             register_secret(value)
-    _check_option_types(provider, model_id, options)
+    contract = Provider.get(provider)
+    _check_option_types(contract, model_id, options)
     _check_tool_call_format(options.get(TOOL_CALL_FORMAT_OPTION))
-    load = plugins.hook_caller(provider, "load", required=False)
-    if load is None:
-        state: Any = dict(options)
-    else:
-        try:
-            state = load(model_id=model_id, options=dict(options))
-        except ModelplugError:
-            raise
-        except Exception as error:
-            raise ModelLoadError(
-                f"provider {provider!r} could not load {model_id!r}: {type(error).__name__}: {error}",
-                provider=provider,
-                original=error,
-            ) from error
-    return Model(provider, model_id, state, options)
+    state = contract.load(model_id, options)
+    return Model(provider, model_id, state, options, contract=contract)
 
 
 #: How option-type errors name the types the command line converts.
@@ -106,7 +93,7 @@ _TYPE_NAMES: Final = {str: "string", int: "int", float: "number", bool: "bool (T
 _PLAIN_TYPES: Final = (str, int, float, bool, list, dict, tuple)
 
 
-def _check_option_types(provider: str, model_id: str, options: Mapping[str, Any]) -> None:
+def _check_option_types(contract: Provider, model_id: str, options: Mapping[str, Any]) -> None:
     """Check each plain value (string, number, bool, list, dict) of an option the provider declares
     in ``option_types`` against the declared type. ``None`` always passes ("use the default"); an int
     is a number; a bool is no int.
@@ -114,15 +101,13 @@ def _check_option_types(provider: str, model_id: str, options: Mapping[str, Any]
     Raises:
         InvalidOptionError: an option of the wrong type (the message names the option, the type and the value).
     """
-    caller = plugins.hook_caller(provider, "option_types", required=False)
-    if caller is None or not options:
+    if not options:
         return
     try:
-        declared = caller(model_id=model_id)
-    except Exception:  # a broken option_types hook must not stop a load that does not need it
+        declared = contract.option_types(model_id)
+    except PluginContractError:  # a broken option_types hook must not stop a load that does not need it
         return
-    if not isinstance(declared, Mapping):
-        return
+    provider = contract.name
     for key, value in options.items():
         expected = declared.get(key)
         if type(value) not in _PLAIN_TYPES or not isinstance(expected, type) or expected is object:
@@ -137,6 +122,17 @@ def _check_option_types(provider: str, model_id: str, options: Mapping[str, Any]
             shown = "***" if is_secret_option(key) else repr(value)
             name = _TYPE_NAMES.get(expected, expected.__name__)
             raise InvalidOptionError(f"{provider} option {key!r} must be a {name}, got {type(value).__name__} {shown}")
+
+
+def _has_images(messages: list[ChatMessage]) -> bool:
+    """Whether a message carries a non-text content part (``image_url``, ``input_image``, ``image``)."""
+    for message in messages:
+        if isinstance(message.content, (list, tuple)):
+            for part in message.content:
+                kind = part.get("type") if isinstance(part, Mapping) else getattr(part, "type", None)
+                if isinstance(kind, str) and "image" in kind:
+                    return True
+    return False
 
 
 def _check_tool_call_format(value: Any) -> None:
@@ -154,32 +150,6 @@ def _check_tool_call_format(value: Any) -> None:
     canonical(value)
 
 
-def _call_hook(provider: str, hook: str, caller: Any, **arguments: Any) -> Any:
-    """Call one of ``provider``'s bookkeeping hooks (capabilities, parse_tool_calls, unload): modelplug
-    errors pass through; any other exception is the plugin's fault, a :class:`PluginLoadError`."""
-    try:
-        return caller(**arguments)
-    except ModelplugError:
-        raise
-    except Exception as error:
-        raise PluginLoadError(
-            f"provider {provider!r}: the {hook} hook failed: {type(error).__name__}: {error}",
-            plugin=provider,
-            original=error,
-        ) from error
-
-
-def _capabilities(provider: str, model_id: str, state: Any) -> Capabilities:
-    caller = plugins.hook_caller(provider, "capabilities")
-    declared = _call_hook(provider, "capabilities", caller, model_id=model_id, state=state)
-    if not isinstance(declared, Capabilities):
-        raise PluginLoadError(
-            f"provider {provider!r}: the capabilities hook must return a modelplug.Capabilities, got {declared!r}",
-            plugin=provider,
-        )
-    return declared
-
-
 class Model:
     """A loaded model of one provider. Build it with :func:`load_model`.
 
@@ -187,10 +157,21 @@ class Model:
     Use it as a context manager, or call :meth:`close`, to release the provider's resources.
     """
 
-    __slots__ = ("_capabilities", "_closed", "model_id", "options", "provider", "state")
+    __slots__ = ("_capabilities", "_closed", "contract", "model_id", "options", "provider", "state")
 
-    def __init__(self, provider: str, model_id: str, state: Any, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        model_id: str,
+        state: Any,
+        options: Mapping[str, Any] | None = None,
+        *,
+        contract: Provider | None = None,
+    ) -> None:
         self.provider = provider
+        #: The :class:`~modelplug.provider.Provider` every hook call of this model goes through,
+        #: bound to the provider registered when the model was built.
+        self.contract = contract if contract is not None else Provider.get(provider)
         self.model_id = model_id
         self.state = state
         self.options: Mapping[str, Any] = dict(options or {})
@@ -206,7 +187,7 @@ class Model:
     def capabilities(self) -> Capabilities:
         """What the provider declares for this model (its ``capabilities`` hook, asked once)."""
         if self._capabilities is None:
-            self._capabilities = _capabilities(self.provider, self.model_id, self.state)
+            self._capabilities = self.contract.capabilities(self.model_id, self.state)
         return self._capabilities
 
     def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:
@@ -225,22 +206,21 @@ class Model:
                 provider=self.provider,
                 capability="tool_calling",
             )
-        return messages_from_input(messages), generation
+        messages_ = messages_from_input(messages)
+        if not self.capabilities.vision and _has_images(messages_):
+            raise CapabilityError(
+                f"provider {self.provider!r} declares no image input for {self.model_id!r} "
+                "(capabilities.vision=False); send text only",
+                provider=self.provider,
+                capability="vision",
+            )
+        return messages_, generation
 
     def _backend_options(self, generation: GenerationOptions) -> GenerationOptions:
         """Leave out what the backend does not take and the core emulates (``stop``)."""
         if generation.stop and not self.capabilities.stop_sequences:
             return attrs.evolve(generation, stop=())
         return generation
-
-    def _call(self, hook: str, messages: list[Any], options: GenerationOptions) -> Any:
-        caller = plugins.hook_caller(self.provider, hook)
-        try:
-            return caller(model_id=self.model_id, state=self.state, messages=messages, options=options)
-        except ModelplugError:
-            raise
-        except Exception as error:
-            raise wrap_provider_exception(self.provider, error) from error
 
     def generate(self, messages: Any, **options: Any) -> ChatMessage:
         """Generate a complete answer.
@@ -264,13 +244,8 @@ class Model:
         messages_, generation = self._prepare(messages, options)
         backend = self._backend_options(generation)
         start = time.perf_counter()
-        if plugins.implements(self.provider, "generate"):
-            message = self._call("generate", messages_, backend)
-            if not isinstance(message, ChatMessage):
-                raise PluginLoadError(
-                    f"provider {self.provider!r}: generate must return a ChatMessage, got {type(message).__name__}",
-                    plugin=self.provider,
-                )
+        if self.contract.implements("generate"):
+            message = self.contract.generate(self.model_id, self.state, messages_, backend)
             get_logger().info(
                 "generation",
                 provider=self.provider,
@@ -280,10 +255,20 @@ class Model:
                 usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
                 outcome="ok",
             )
-        elif plugins.implements(self.provider, "generate_stream"):
-            message = ChatStream(
-                self._stream_deltas(messages_, backend), provider=self.provider, model_id=self.model_id
-            ).until_done()
+        elif self.contract.implements("generate_stream"):
+            # The same pipeline as stream(): stops and text tool calls give the same answer both ways;
+            # a provider with its own parse_tool_calls gets it on the whole text, below.
+            own_parser = self.contract.implements("parse_tool_calls")
+            stream = self._pipeline_stream(
+                self._stream_deltas(messages_, backend), generation, text_tool_calls=not own_parser
+            )
+            try:
+                message = stream.until_done()
+            except ToolCallParseError as error:
+                error.message = stream.message  # the whole answer, usage included: nothing received is lost
+                raise
+            if not own_parser:
+                return message
         else:
             raise HookNotImplementedError(
                 f"provider {self.provider!r} implements neither 'generate' nor 'generate_stream'",
@@ -306,29 +291,15 @@ class Model:
         text = message.text
         if not text:
             return message
-        caller = plugins.hook_caller(self.provider, "parse_tool_calls")
         try:
-            result = _call_hook(
-                self.provider,
-                "parse_tool_calls",
-                caller,
-                model_id=self.model_id,
-                state=self.state,
-                text=text,
-                tools=list(generation.tools),
-                format=self._tool_call_format(),
+            result = self.contract.parse_tool_calls(
+                self.model_id, self.state, text, list(generation.tools), self._tool_call_format()
             )
         except ToolCallParseError as error:
             error.message = message  # the whole answer, usage included: nothing received is lost
             raise
         if result is None:
             return message
-        if not isinstance(getattr(result, "tool_calls", None), (list, tuple)) or not hasattr(result, "content"):
-            raise PluginLoadError(
-                f"provider {self.provider!r}: parse_tool_calls must return a modelplug.toolcalls.ParseResult or None, "
-                f"got {type(result).__name__}",
-                plugin=self.provider,
-            )
         if not result.tool_calls:
             return message
         reasoning = message.reasoning_content or getattr(result, "reasoning_content", None)
@@ -371,14 +342,21 @@ class Model:
                 provider=self.provider,
                 capability="streaming",
             )
-        if generation.stop and backend is not generation:
-            deltas = emulate_stop(deltas, generation.stop)
-        if generation.tools and capabilities.tool_calling == "text" and capabilities.streaming:
-            from modelplug.toolcalls import StreamParser
+        if backend is generation and not capabilities.streaming:  # the fallback: generate() did it all
+            return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
+        return self._pipeline_stream(deltas, generation)
 
-            deltas = parse_text_tool_calls(
-                deltas, StreamParser(format=self._tool_call_format(), tools=generation.tools)
-            )
+    def _pipeline_stream(
+        self, deltas: Iterator[ChatMessageStreamDelta], generation: GenerationOptions, *, text_tool_calls: bool = True
+    ) -> ChatStream:
+        """A :class:`ChatStream` over ``deltas`` after the generation's :class:`DeltaPipeline`."""
+        pipeline = DeltaPipeline.for_generation(
+            self.capabilities,
+            generation if text_tool_calls else attrs.evolve(generation, tools=()),
+            tool_call_format=self._tool_call_format(),
+        )
+        if pipeline.active:
+            deltas = run_pipeline(deltas, pipeline)
         return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
 
     def _stream_deltas(self, messages: list[Any], options: GenerationOptions) -> Iterator[ChatMessageStreamDelta]:
@@ -388,23 +366,7 @@ class Model:
             HookNotImplementedError: it returned ``None``.
             PluginLoadError: it returned something that is not an iterable of deltas (a string, a dict, a number).
         """
-        result = self._call("generate_stream", messages, options)
-        if result is None:
-            raise HookNotImplementedError(
-                f"provider {self.provider!r} declares streaming but its generate_stream returned None",
-                plugin=self.provider,
-                hook="generate_stream",
-            )
-        if not isinstance(result, (str, bytes, Mapping)):
-            try:
-                return iter(result)
-            except TypeError:
-                pass
-        raise PluginLoadError(
-            f"provider {self.provider!r}: generate_stream must return an iterator of ChatMessageStreamDelta, "
-            f"got {type(result).__name__}",
-            plugin=self.provider,
-        )
+        return self.contract.generate_stream(self.model_id, self.state, messages, options)
 
     def _fallback(self, messages: list[Any], options: Mapping[str, Any]) -> Iterator[ChatMessageStreamDelta]:
         yield from message_to_deltas(self.generate(messages, **options))
@@ -418,10 +380,7 @@ class Model:
         if self._closed:
             return
         self._closed = True
-        caller = plugins.hook_caller(self.provider, "unload", required=False)
-        if caller is None:
-            return
-        _call_hook(self.provider, "unload", caller, model_id=self.model_id, state=self.state)
+        self.contract.unload(self.model_id, self.state)
 
     def __enter__(self) -> Model:
         return self

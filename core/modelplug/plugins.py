@@ -16,21 +16,23 @@ from __future__ import annotations
 import difflib
 import os
 import threading
-from typing import Any, Final
+import types
+from typing import Final
 
 import attrs
 import pluggy
 
 from modelplug import hookspecs
-from modelplug.errors import HookNotImplementedError, PluginLoadError, UnknownProviderError
+from modelplug.errors import PluginLoadError, UnknownProviderError
 
 __all__ = [
+    "CORE_PLUGIN_NAME",
     "ENTRY_POINT_GROUP",
     "ENV_PLUGINS",
     "ProviderInfo",
     "get_plugin_manager",
-    "hook_caller",
     "list_providers",
+    "provider_names",
     "register_provider",
     "reset",
     "unregister_provider",
@@ -49,9 +51,8 @@ KNOWN_EXTRAS: Final = {
     "replay": "modelplug[replay]",
 }
 
-_CORE_PLUGIN_NAME: Final = "modelplug.core"
-#: Hooks the core implements itself (tried last), so every provider "has" them.
-_CORE_HOOKS: Final = frozenset({"parse_tool_calls"})
+#: The name under which the core registers its own hook implementations.
+CORE_PLUGIN_NAME: Final = "modelplug.core"
 
 
 @attrs.frozen
@@ -84,7 +85,6 @@ class _Registry:
         self.pm: pluggy.PluginManager | None = None
         self.providers: dict[str, ProviderInfo] = {}
         self.failures: dict[str, PluginLoadError] = {}
-        self.callers: dict[tuple[str, str], Any] = {}
 
 
 _registry = _Registry()
@@ -99,7 +99,7 @@ def _core_plugin() -> object:
 def _new_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    pm.register(_core_plugin(), name=_CORE_PLUGIN_NAME)
+    pm.register(_core_plugin(), name=CORE_PLUGIN_NAME)
     return pm
 
 
@@ -132,9 +132,27 @@ def _hook_names() -> list[str]:
     return sorted(n for n in vars(hookspecs) if hasattr(getattr(hookspecs, n), "modelplug_spec"))
 
 
+class _Handle:
+    """What pluggy holds for a provider registered in code: a plain object compared and hashed by
+    identity, holding the provider's marked hook implementations (bound methods), so an object with
+    its own ``__eq__`` / ``__hash__`` (or none: unhashable) cannot confuse pluggy's bookkeeping for
+    every other plugin."""
+
+    def __init__(self, pm: pluggy.PluginManager, wrapped: object) -> None:
+        self.wrapped = wrapped
+        for name in dir(wrapped):
+            if pm.parse_hookimpl_opts(wrapped, name) is not None:
+                setattr(self, name, getattr(wrapped, name))
+
+    def __repr__(self) -> str:
+        return f"<provider object {type(self.wrapped).__name__}>"
+
+
 def _register(
     pm: pluggy.PluginManager, name: str, plugin: object, distribution: str | None, version: str | None
 ) -> None:
+    if not isinstance(plugin, types.ModuleType):
+        plugin = _Handle(pm, plugin)
     try:
         pm.register(plugin, name=name)
     except Exception as error:  # pluggy.PluginValidationError, ValueError (already registered)
@@ -228,7 +246,6 @@ def register_provider(name: str, plugin: object, *, replace: bool = False) -> No
                 raise PluginLoadError(f"provider {name!r} is already registered", plugin=name)
             unregister_provider(name)
         _register(pm, name, plugin, None, None)
-        _registry.callers.clear()
 
 
 def unregister_provider(name: str) -> None:
@@ -240,13 +257,18 @@ def unregister_provider(name: str) -> None:
             pm.unregister(plugin, name=name)
         _registry.providers.pop(name, None)
         _registry.failures.pop(name, None)
-        _registry.callers.clear()
 
 
 def list_providers() -> list[ProviderInfo]:
     """Every provider found, sorted by name, including those that failed to load (``error`` set)."""
     get_plugin_manager()
     return sorted(_registry.providers.values(), key=lambda p: p.name)
+
+
+def provider_names() -> frozenset[str]:
+    """The names of the providers registered now (loaded or failed)."""
+    with _registry.lock:
+        return frozenset(_registry.providers)
 
 
 def provider_info(name: str) -> ProviderInfo:
@@ -281,37 +303,6 @@ def provider_info(name: str) -> ProviderInfo:
     return info
 
 
-def hook_caller(provider: str, hook: str, *, required: bool = True) -> Any:
-    """A hook caller that runs only ``provider``'s implementation of ``hook`` (plus core
-    implementations and wrappers), or ``None`` when the provider lacks it and not ``required``.
-
-    Raises:
-        HookNotImplementedError: the provider does not implement ``hook`` and ``required``.
-        UnknownProviderError, PluginLoadError: see :func:`provider_info`.
-    """
-    key = (provider, hook)
-    caller = _registry.callers.get(key)
-    if caller is not None:
-        return caller
-    info = provider_info(provider)
-    pm = get_plugin_manager()
-    if hook not in info.hooks and hook not in _CORE_HOOKS:
-        if required:
-            raise HookNotImplementedError(
-                f"provider {provider!r} does not implement the {hook!r} hook "
-                f"(it implements: {', '.join(info.hooks) or 'none'})",
-                plugin=provider,
-                hook=hook,
-            )
-        return None
-    with _registry.lock:
-        # Remove the other *providers* only: core implementations and cross-cutting wrappers stay.
-        others = [p for n in _registry.providers if n != provider and (p := pm.get_plugin(n)) is not None]
-        caller = pm.subset_hook_caller(hook, remove_plugins=others)
-        _registry.callers[key] = caller
-    return caller
-
-
 def implements(provider: str, hook: str) -> bool:
     """Whether ``provider`` implements ``hook``."""
     return hook in provider_info(provider).hooks
@@ -323,4 +314,3 @@ def reset() -> None:
         _registry.pm = None
         _registry.providers.clear()
         _registry.failures.clear()
-        _registry.callers.clear()

@@ -6,8 +6,8 @@ Closing it, leaving its ``with`` block, or breaking out of the loop and dropping
 backend: the provider's generator is closed, which ends its generation thread, closes its HTTP
 response or aborts its request.
 
-The module also holds the small generator stages the facade chains between the provider and the
-stream: text tool-call parsing, stop-sequence emulation and the one-delta fallback.
+The module also holds :func:`run_pipeline`, which drives a :class:`~modelplug.pipeline.DeltaPipeline`
+(stop emulation, text tool calls) over a provider's deltas, and the one-delta fallback.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from modelplug.aggregation import StreamAggregator
 from modelplug.errors import (
     InvalidOptionError,
     ModelplugError,
-    PluginLoadError,
+    PluginContractError,
     ToolCallParseError,
     wrap_provider_exception,
 )
 from modelplug.log import get_logger
-from modelplug.stops import StopFilter
+from modelplug.pipeline import DeltaPipeline
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 
-__all__ = ["ChatStream", "emulate_stop", "message_to_deltas", "parse_text_tool_calls"]
+__all__ = ["ChatStream", "message_to_deltas", "run_pipeline"]
 
 
 class ChatStream:
@@ -100,10 +100,11 @@ class ChatStream:
             self._close_iterator()  # the provider is no longer executing: now it can be closed
             raise StopIteration
         if not isinstance(delta, ChatMessageStreamDelta):
-            failure = PluginLoadError(
+            failure = PluginContractError(
                 f"provider {self.provider!r}: generate_stream must yield modelplug.ChatMessageStreamDelta values, "
                 f"got {type(delta).__name__}: {delta!r:.80}",
                 plugin=self.provider,
+                hook="generate_stream",
             )
             self.error = failure
             self._finish("error")
@@ -111,8 +112,10 @@ class ChatStream:
         try:
             self._aggregator.add(delta)
         except InvalidOptionError as error:
-            failure = PluginLoadError(
-                f"provider {self.provider!r} yielded a malformed delta: {error}", plugin=self.provider
+            failure = PluginContractError(
+                f"provider {self.provider!r} yielded a malformed delta: {error}",
+                plugin=self.provider,
+                hook="generate_stream",
             )
             self.error = failure
             self._finish("error")
@@ -235,95 +238,24 @@ def _close(iterator: Iterator[Any]) -> None:
         close()
 
 
-def emulate_stop(deltas: Iterator[ChatMessageStreamDelta], stop: tuple[str, ...]) -> Iterator[ChatMessageStreamDelta]:
-    """Cut the content of a stream at the first stop sequence, for backends that ignore ``stop``.
+def run_pipeline(deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline) -> Iterator[ChatMessageStreamDelta]:
+    """Push ``deltas`` through ``pipeline`` (:class:`modelplug.pipeline.DeltaPipeline`), closing the
+    source as soon as a stop sequence is reached and when the consumer stops.
 
-    Content is held back only while it could be the start of a stop sequence. When a stop
-    sequence is found the backend is closed and a final delta with ``finish_reason="stop"`` ends
-    the stream.
+    A :class:`~modelplug.errors.ToolCallParseError` loses nothing: the source is drained first (usage,
+    finish reason), the deltas still recoverable are yielded, then the error is raised.
     """
-    cutter = StopFilter(stop)
     try:
         for delta in deltas:
-            if delta.content:
-                text = cutter.feed(delta.content)
-                if cutter.stopped:
-                    yield ChatMessageStreamDelta(content=text or None, usage=delta.usage, finish_reason="stop")
-                    return
-                if text != delta.content:
-                    delta = ChatMessageStreamDelta(
-                        content=text or None,
-                        reasoning_content=delta.reasoning_content,
-                        tool_calls=delta.tool_calls,
-                        usage=delta.usage,
-                        finish_reason=delta.finish_reason,
-                    )
-                    if not (
-                        delta.content
-                        or delta.reasoning_content
-                        or delta.tool_calls
-                        or delta.usage
-                        or delta.finish_reason
-                    ):
-                        continue
-            elif delta.finish_reason or delta.usage:
-                rest = cutter.flush()
-                if rest:
-                    yield ChatMessageStreamDelta(content=rest)
-            yield delta
-        rest = cutter.flush()
-        if rest:
-            yield ChatMessageStreamDelta(content=rest)
-    finally:
-        _close(deltas)
-
-
-def parse_text_tool_calls(deltas: Iterator[ChatMessageStreamDelta], parser: Any) -> Iterator[ChatMessageStreamDelta]:
-    """Turn tool calls written as text in the content of a stream into tool-call deltas.
-
-    ``parser`` is a :class:`modelplug.toolcalls.StreamParser`: content goes through it and comes out
-    as content deltas and tool-call deltas; every other field passes unchanged. The parser is
-    finished (held-back text flushed, unterminated calls reported) when the backend sends its
-    finish reason or the stream ends, whichever comes first.
-
-    A :class:`~modelplug.errors.ToolCallParseError` does not lose data: the deltas the parser could
-    still recover are yielded, the rest of the backend's stream (usage, finish reason) is drained
-    and yielded, and only then is the error raised.
-    """
-    finished = False
-    failure: ToolCallParseError | None = None
-
-    def finish() -> list[ChatMessageStreamDelta]:
-        nonlocal finished, failure
-        finished = True
+            yield from pipeline.feed(delta)
+            if pipeline.stopped:
+                _close(deltas)
+                break
         try:
-            return list(parser.finish())
+            out = pipeline.finish()
         except ToolCallParseError as error:
-            failure = error
-            return list(error.deltas)
-
-    try:
-        for delta in deltas:
-            if delta.content:
-                if finished:  # text after the finish reason: nothing left to parse it as
-                    yield delta
-                    continue
-                yield from parser.feed(delta.content)
-                rest = ChatMessageStreamDelta(
-                    reasoning_content=delta.reasoning_content,
-                    tool_calls=delta.tool_calls,
-                    usage=delta.usage,
-                    finish_reason=delta.finish_reason,
-                )
-                if not (rest.reasoning_content or rest.tool_calls or rest.usage or rest.finish_reason):
-                    continue
-                delta = rest
-            if delta.finish_reason and not finished:
-                yield from finish()
-            yield delta
-        if not finished:
-            yield from finish()
-        if failure is not None:
-            raise failure
+            yield from error.deltas
+            raise
+        yield from out
     finally:
         _close(deltas)

@@ -14,6 +14,7 @@ from modelplug.errors import (
     CapabilityError,
     InvalidOptionError,
     ModelLoadError,
+    PluginContractError,
     PluginLoadError,
     ProviderError,
 )
@@ -278,7 +279,7 @@ def test_capabilities_hook_must_return_capabilities(fresh_plugins: None) -> None
             return {"streaming": True}
 
     modelplug.register_provider("wrong", Wrong())
-    with pytest.raises(modelplug.PluginLoadError, match=r"must return a modelplug\.Capabilities"):
+    with pytest.raises(modelplug.PluginContractError, match=r"must return a modelplug\.Capabilities"):
         modelplug.load_model("wrong:m").capabilities  # noqa: B018
 
 
@@ -396,8 +397,9 @@ def _broken(**kwargs: object) -> modelplug.Model:
 
 def test_a_failing_capabilities_hook_is_a_plugin_error(fresh_plugins: None) -> None:
     model = _broken(capabilities=RuntimeError("caps boom"))  # the raw RuntimeError escaped stream()
-    with pytest.raises(PluginLoadError, match="capabilities hook failed: RuntimeError: caps boom") as caught:
+    with pytest.raises(PluginContractError, match="capabilities hook failed: RuntimeError: caps boom") as caught:
         model.stream("x")
+    assert not isinstance(caught.value, PluginLoadError)  # a broken contract at call time, not an import failure
     assert isinstance(caught.value.original, RuntimeError)
 
 
@@ -406,7 +408,7 @@ def test_generate_stream_returning_no_iterator_is_a_plugin_error(fresh_plugins: 
     # stream() raised a bare TypeError (5) or AttributeError ("abc": its letters were taken as deltas).
     model = _broken(stream=returned)
     for call in (model.generate, model.stream):
-        with pytest.raises(PluginLoadError, match="generate_stream must return an iterator"):
+        with pytest.raises(PluginContractError, match="generate_stream must return an iterator"):
             call("x")
 
 
@@ -430,15 +432,15 @@ def test_yielding_something_else_than_a_delta_is_a_plugin_error_keeping_the_part
 
     model = _broken(stream=deltas)
     stream = model.stream("x")
-    with pytest.raises(PluginLoadError, match=r"must yield modelplug\.ChatMessageStreamDelta values, got str"):
+    with pytest.raises(PluginContractError, match=r"must yield modelplug\.ChatMessageStreamDelta values, got str"):
         list(stream)  # was a bare AttributeError from the aggregator
     assert stream.message.content == "a" and stream.outcome == "error" and closed == [True]
-    with pytest.raises(PluginLoadError):
+    with pytest.raises(PluginContractError):
         model.generate("x")
 
 
 def test_a_failing_unload_is_a_plugin_error_but_never_hides_the_error_of_the_block(fresh_plugins: None) -> None:
-    with pytest.raises(PluginLoadError, match="unload hook failed: RuntimeError: unload boom"):
+    with pytest.raises(PluginContractError, match="unload hook failed: RuntimeError: unload boom"):
         _broken(unload="unload boom").close()  # was the bare RuntimeError
     with pytest.raises(KeyError, match="the real one"), _broken(unload="unload boom"):
         raise KeyError("the real one")  # was replaced by the RuntimeError of unload
@@ -452,7 +454,7 @@ def test_a_parse_tool_calls_hook_returning_garbage_is_a_plugin_error(fresh_plugi
 
     modelplug.register_provider("garbage", Garbage(stream=lambda: iter([ChatMessageStreamDelta(content="call f")])))
     model = modelplug.load_model("garbage:m")
-    with pytest.raises(PluginLoadError, match="parse_tool_calls must return"):
+    with pytest.raises(PluginContractError, match="parse_tool_calls must return"):
         model.generate("x", tools=[{"name": "f"}])  # was AttributeError: 'str' object has no attribute 'tool_calls'
 
 
@@ -536,7 +538,7 @@ def test_a_delta_with_a_field_of_the_wrong_type_is_a_plugin_error(fresh_plugins:
         yield ChatMessageStreamDelta(usage={"prompt_tokens": 1})  # type: ignore[arg-type]
 
     stream = _broken(stream=deltas).stream("x")
-    with pytest.raises(PluginLoadError, match=r"'broken' yielded a malformed delta: delta\.usage must be"):
+    with pytest.raises(PluginContractError, match=r"'broken' yielded a malformed delta: delta\.usage must be"):
         list(stream)
     assert stream.message.content == "a" and stream.message.usage is None
 

@@ -138,7 +138,7 @@ def test_dispatch_runs_only_the_named_provider(fresh_plugins: None) -> None:
     model = modelplug.load_model("two:m")
     assert model.generate("x").content == "two"
     assert model.capabilities == modelplug.Capabilities()
-    assert calls == ["two.generate", "two.capabilities"]
+    assert calls == ["two.capabilities", "two.generate"]  # capabilities first: the vision check reads them
 
 
 def test_missing_hook_is_a_clear_error(fresh_plugins: None) -> None:

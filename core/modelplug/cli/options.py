@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from modelplug.errors import PluginError
-
 if TYPE_CHECKING:
     from modelplug.model import Model
 
@@ -120,23 +118,9 @@ def provider_option_types(provider: str, model_id: str) -> Mapping[str, Any]:
         UnknownProviderError, PluginLoadError: the provider is missing or broken.
         PluginError: the hook failed or returned something other than a mapping.
     """
-    from modelplug import plugins
+    from modelplug.provider import Provider
 
-    caller = plugins.hook_caller(provider, "option_types", required=False)
-    if caller is None:
-        return {}
-    try:
-        declared = caller(model_id=model_id)
-    except Exception as error:
-        raise PluginError(
-            f"provider {provider!r}: the option_types hook failed: {type(error).__name__}: {error}", plugin=provider
-        ) from error
-    if declared is None:
-        return {}
-    if not isinstance(declared, Mapping):
-        message = f"provider {provider!r}: option_types must return a mapping, got {declared!r}"
-        raise PluginError(message, plugin=provider)
-    return declared
+    return Provider.get(provider).option_types(model_id)
 
 
 def _bad(key: str, message: str) -> click.BadParameter:

@@ -116,8 +116,8 @@ def test_package_import_is_lazy() -> None:
     code = (
         "import sys, modelplug, modelplug_transformers\n"
         "info = {p.name: p for p in modelplug.list_providers()}['transformers']\n"
-        "from modelplug import plugins\n"
-        "plugins.hook_caller('transformers', 'option_types')(model_id='default')\n"
+        "from modelplug.provider import Provider\n"
+        "Provider.get('transformers').option_types('default')\n"
         "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
