@@ -73,4 +73,4 @@ def test_total_usage_sums_the_steps() -> None:
     assert [s.step_number for s in mem.action_steps] == [1, 2, 3]
     assert mem.planning_steps[0].plan == "1. add"
     mem.reset()
-    assert mem.steps == [] and mem.total_usage == Usage()
+    assert mem.steps == [] and mem.total_usage is None

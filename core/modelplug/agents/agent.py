@@ -30,6 +30,7 @@ of the steps. A step whose tool calls could not be read keeps the usage received
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from types import TracebackType
@@ -58,10 +59,12 @@ from modelplug.log import get_logger
 from modelplug.model import Model, load_model
 from modelplug.types import ChatMessage, ToolCall, Usage
 
-__all__ = ["MAX_OBSERVATION_CHARS", "ToolCallingAgent", "format_observation"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT_S", "MAX_OBSERVATION_CHARS", "AgentRun", "ToolCallingAgent", "format_observation"]
 
 #: Observations longer than this (characters) are cut, with a note saying so.
 MAX_OBSERVATION_CHARS: Final = 20_000
+#: Seconds the agent waits for one tool call by default before telling the model it timed out.
+DEFAULT_TOOL_TIMEOUT_S: Final = 60.0
 
 ModelLike = Model | str | Callable[[list[dict[str, Any]]], Any]
 
@@ -69,18 +72,38 @@ ModelLike = Model | str | Callable[[list[dict[str, Any]]], Any]
 def format_observation(value: Any) -> str:
     """The text the model sees for a tool's return value: a string as is, ``None`` as
     ``"(no output)"``, lists and dicts as JSON, anything else with ``str``; cut at
-    :data:`MAX_OBSERVATION_CHARS`."""
-    if isinstance(value, str):
-        text = value
-    elif value is None:
-        text = "(no output)"
-    elif isinstance(value, (dict, list, tuple)):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    else:
-        text = str(value)
+    :data:`MAX_OBSERVATION_CHARS`. Never raises: a value that cannot be turned into text (its
+    ``str`` fails, a circular list) is described as such, for the model to see."""
+    try:
+        if isinstance(value, str):
+            text = value
+        elif value is None:
+            text = "(no output)"
+        elif isinstance(value, (dict, list, tuple)):
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        elif isinstance(value, (bytes, bytearray)):
+            text = bytes(value[: MAX_OBSERVATION_CHARS * 4]).decode("utf-8", "replace")
+            if len(value) > MAX_OBSERVATION_CHARS * 4:
+                text += "\u2026"  # cut below with a note
+        else:
+            text = str(value)
+    except Exception as error:
+        text = f"Error: the tool's result ({_type_name(value)}) cannot be turned into text: {_describe(error)}"
     if len(text) > MAX_OBSERVATION_CHARS:
         text = text[:MAX_OBSERVATION_CHARS] + f"\n[... cut: {len(text) - MAX_OBSERVATION_CHARS} more characters]"
     return text
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _describe(error: BaseException) -> str:
+    """``"TypeName: message"``, even when the exception's ``str`` itself fails."""
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:
+        return type(error).__name__
 
 
 @attrs.frozen
@@ -115,6 +138,9 @@ class ToolCallingAgent:
             after it (``None``: never).
         instructions: text appended to the system prompt.
         generation_options: options for every model call (``max_tokens``, ``temperature``, ...).
+        tool_timeout_s: seconds to wait for one tool call (default :data:`DEFAULT_TOOL_TIMEOUT_S`;
+            ``None``: no limit) unless the tool sets its own ``timeout_s``; past it the model is told
+            the tool timed out (the call's thread is left to finish in the background).
 
     Raises:
         CapabilityError: ``stream_outputs=True`` and the provider declares no streaming (the
@@ -133,8 +159,14 @@ class ToolCallingAgent:
         planning_interval: int | None = None,
         instructions: str | None = None,
         generation_options: Mapping[str, Any] | None = None,
+        tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
     ) -> None:
         _positive("max_steps", max_steps)
+        if tool_timeout_s is not None and (
+            not isinstance(tool_timeout_s, (int, float)) or isinstance(tool_timeout_s, bool) or tool_timeout_s <= 0
+        ):
+            raise InvalidOptionError(f"tool_timeout_s must be a positive number of seconds, got {tool_timeout_s!r}")
+        self.tool_timeout_s = tool_timeout_s
         _positive("planning_interval", planning_interval, optional=True)
         self.tools = self._collect_tools(tools)
         options = dict(generation_options or {})
@@ -191,7 +223,7 @@ class ToolCallingAgent:
     def run(self, task: str, *, stream: Literal[False] = False, reset: bool = True) -> Any: ...
 
     @overload
-    def run(self, task: str, *, stream: Literal[True], reset: bool = True) -> Generator[AgentEvent, None, None]: ...
+    def run(self, task: str, *, stream: Literal[True], reset: bool = True) -> AgentRun: ...
 
     def run(self, task: str, *, stream: bool = False, reset: bool = True) -> Any:
         """Solve ``task``.
@@ -210,7 +242,7 @@ class ToolCallingAgent:
         Raises:
             ProviderError: the model failed (tool failures never raise; they become observations).
         """
-        events = self._run(task, reset)
+        events = AgentRun(self, self._run(task, reset))
         if stream:
             return events
         answer = None
@@ -235,6 +267,9 @@ class ToolCallingAgent:
         step = yield from self._final_step(self.max_steps + 1, task)
         yield FinalAnswer(step.final_answer, step.step_number, self.memory.total_usage)
 
+    #: The model stream being read now (closed by :meth:`AgentRun.close` from another thread).
+    _live: Any = None
+
     def _call_model(
         self, number: int, kind: str, messages: list[ChatMessage], *, with_tools: bool
     ) -> Generator[AgentEvent, None, _Reply]:
@@ -245,12 +280,14 @@ class ToolCallingAgent:
         error: ToolCallParseError | None = None
         if self.stream_outputs:
             stream = self.model.stream(messages, **options)
+            self._live = stream
             try:
                 for delta in stream:
                     yield ModelDelta(number, kind, delta)
             except ToolCallParseError as caught:
                 error = caught
             finally:
+                self._live = None
                 stream.close()
             message, ttft_s, duration_s = stream.message, stream.ttft_s, stream.duration_s or 0.0
         else:
@@ -398,10 +435,13 @@ class ToolCallingAgent:
                 f"bad arguments for {call.name!r}: {'; '.join(problems)}. "
                 f"Expected: {json.dumps(function_tool.tool.parameters, ensure_ascii=False)}"
             )
-        try:
-            value = function_tool.function(**call.arguments)
-        except Exception as error:
-            return failed(f"tool {call.name!r} raised {type(error).__name__}: {error}")
+        timeout = function_tool.timeout_s if function_tool.timeout_s is not None else self.tool_timeout_s
+        outcome = _call_tool(function_tool.function, call.arguments, timeout)
+        if outcome.timed_out:
+            return failed(f"tool {call.name!r} did not finish within {timeout:g} s; it was abandoned")
+        if outcome.error is not None:
+            return failed(f"tool {call.name!r} raised {_describe(outcome.error)}")
+        value = outcome.value
         observation = Observation(call, format_observation(value), False, time.perf_counter() - start)
         return observation, call.name == FINAL_ANSWER, value
 
@@ -422,6 +462,90 @@ class ToolCallingAgent:
 
     def __repr__(self) -> str:
         return f"ToolCallingAgent({self.model!r}, tools={list(self.tools)}, stream_outputs={self.stream_outputs})"
+
+
+@attrs.frozen
+class _ToolOutcome:
+    value: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+
+
+def _call_tool(function: Callable[..., Any], arguments: Mapping[str, Any], timeout_s: float | None) -> _ToolOutcome:
+    """Run ``function(**arguments)``; with ``timeout_s``, in a daemon thread waited for that long.
+    Any exception the tool raises (``SystemExit`` included) is returned, never raised."""
+    if timeout_s is None:
+        try:
+            return _ToolOutcome(function(**arguments))
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as error:
+            return _ToolOutcome(error=error)
+    box: list[_ToolOutcome] = []
+
+    def work() -> None:
+        try:
+            box.append(_ToolOutcome(function(**arguments)))
+        except BaseException as error:  # a thread's exception has nowhere else to go
+            box.append(_ToolOutcome(error=error))
+
+    worker = threading.Thread(target=work, name="modelplug-tool", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive() or not box:
+        return _ToolOutcome(timed_out=True)
+    return box[0]
+
+
+class AgentRun:
+    """The event iterator :meth:`ToolCallingAgent.run` returns with ``stream=True``.
+
+    Iterate it for :data:`~modelplug.agents.events.AgentEvent` values. :meth:`close` may be called
+    from any thread: it closes the model stream being read (so a waiting iteration ends promptly)
+    and the run ends cleanly at the next event, without an exception.
+    """
+
+    __slots__ = ("_agent", "_closed", "_events", "_lock")
+
+    def __init__(self, agent: ToolCallingAgent, events: Generator[AgentEvent, None, None]) -> None:
+        self._agent = agent
+        self._events = events
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> AgentRun:
+        return self
+
+    def __next__(self) -> AgentEvent:
+        self._stop_if_closed()
+        with self._lock:
+            event = next(self._events)
+        self._stop_if_closed()  # closed from another thread while this event was produced
+        return event
+
+    def _stop_if_closed(self) -> None:
+        if self._closed:
+            with self._lock:
+                self._events.close()
+            raise StopIteration
+
+    def close(self) -> None:
+        """Stop the run (idempotent, thread-safe)."""
+        self._closed = True
+        live = self._agent._live
+        if live is not None:
+            live.close()
+        if self._lock.acquire(blocking=False):  # not running in another thread: close it here
+            try:
+                self._events.close()
+            finally:
+                self._lock.release()
+
+    def __enter__(self) -> AgentRun:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _with_user_message(messages: list[ChatMessage], text: str) -> list[ChatMessage]:

@@ -152,13 +152,14 @@ class MaxStepsReached:
 class FinalAnswer:
     """The run's answer (the argument of ``final_answer``, or the text of the last answer).
 
-    ``usage`` is the run total: the sum of every step's usage (planning steps included).
+    ``usage`` is the run total: the sum of every step's usage (planning steps included), or
+    ``None`` when the provider reported none (unknown, not zero).
     """
 
     type: ClassVar[str] = "final_answer"
     answer: Any
     step_number: int
-    usage: Usage
+    usage: Usage | None
 
 
 AgentEvent = (

@@ -181,13 +181,14 @@ class AgentMemory:
         return [s for s in self.steps if isinstance(s, PlanningStep)]
 
     @property
-    def total_usage(self) -> Usage:
-        """The sum of every step's usage (planning included; steps without usage count as 0)."""
-        total = Usage()
+    def total_usage(self) -> Usage | None:
+        """The sum of every step's usage (planning included), or ``None`` when no step's provider
+        reported any: an unknown usage is not zero tokens. Steps without usage add nothing."""
+        total: Usage | None = None
         for step in self.steps:
             usage = getattr(step, "usage", None)
             if usage is not None:
-                total = total + usage
+                total = usage if total is None else total + usage
         return total
 
     def to_messages(self, summary_mode: bool = False) -> list[ChatMessage]:

@@ -61,6 +61,9 @@ class FunctionTool:
 
     tool: Tool
     function: Callable[..., Any]
+    #: Seconds the agent waits for one call before it reports a timeout to the model (``None``:
+    #: the agent's ``tool_timeout_s``).
+    timeout_s: float | None = None
 
     @property
     def name(self) -> str:
@@ -73,23 +76,34 @@ class FunctionTool:
 
 @overload
 def tool(
-    function: Callable[..., Any], /, *, name: str | None = None, description: str | None = None
+    function: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout_s: float | None = None,
 ) -> FunctionTool: ...
 
 
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None
+    *, name: str | None = None, description: str | None = None, timeout_s: float | None = None
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
 def tool(
-    function: Callable[..., Any] | None = None, /, *, name: str | None = None, description: str | None = None
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout_s: float | None = None,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a typed function an agent tool; use as ``@tool`` or ``@tool(name=..., description=...)``.
 
     The JSON schema of the parameters comes from the signature (annotations, defaults) and the
-    docstring (summary as description, ``Args:`` entries as parameter descriptions).
+    docstring (summary as description, ``Args:`` entries as parameter descriptions). ``timeout_s``
+    bounds one call (seconds; default: the agent's ``tool_timeout_s``).
 
     Raises:
         InvalidOptionError: the function takes ``*args`` or ``**kwargs``.
@@ -99,7 +113,7 @@ def tool(
         described = tool_from_function(fn, name=name)
         if description is not None:
             described = attrs.evolve(described, description=description)
-        return FunctionTool(described, fn)
+        return FunctionTool(described, fn, timeout_s)
 
     return decorate if function is None else decorate(function)
 
