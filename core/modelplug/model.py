@@ -32,7 +32,7 @@ from modelplug.errors import (
 from modelplug.log import get_logger
 from modelplug.pipeline import DeltaPipeline
 from modelplug.provider import Provider
-from modelplug.secrets import is_secret_option, redact, redact_mapping, register_secret
+from modelplug.secrets import is_secret_option, redact, redact_mapping, register_secret, release_secret
 from modelplug.stops import cut_at_stop
 from modelplug.stream import ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
@@ -76,14 +76,36 @@ def load_model(spec: str, **options: Any) -> Model:
         ModelLoadError: the provider could not load the model (files, network, memory).
     """
     provider, model_id = parse_spec(spec)
+    secrets = _secret_values(options)
+    for value in secrets:
+        register_secret(value)
+    try:
+        return _load(provider, model_id, options, secrets)
+    except BaseException:
+        for value in secrets:
+            release_secret(value)
+        raise
+
+
+def _secret_values(options: Mapping[str, Any], depth: int = 4) -> list[str]:
+    """The string values of secret options (``api_key``, ``token``, a header ``Authorization``), also nested."""
+    found: list[str] = []
     for key, value in options.items():
-        if is_secret_option(key):
-            register_secret(value)
+        if isinstance(key, str) and is_secret_option(key) and isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, Mapping) and depth > 0:
+            found.extend(_secret_values(value, depth - 1))
+    return found
+
+
+def _load(provider: str, model_id: str, options: Mapping[str, Any], secrets: list[str]) -> Model:
     contract = Provider.get(provider)
     _check_option_types(contract, model_id, options)
     _check_tool_call_format(options.get(TOOL_CALL_FORMAT_OPTION))
     state = contract.load(model_id, options)
-    return Model(provider, model_id, state, options, contract=contract)
+    model = Model(provider, model_id, state, options, contract=contract)
+    model._secrets = tuple(secrets)
+    return model
 
 
 #: How option-type errors name the types the command line converts.
@@ -157,7 +179,7 @@ class Model:
     Use it as a context manager, or call :meth:`close`, to release the provider's resources.
     """
 
-    __slots__ = ("_capabilities", "_closed", "contract", "model_id", "options", "provider", "state")
+    __slots__ = ("_capabilities", "_closed", "_secrets", "contract", "model_id", "options", "provider", "state")
 
     def __init__(
         self,
@@ -177,6 +199,7 @@ class Model:
         self.options: Mapping[str, Any] = dict(options or {})
         self._capabilities: Capabilities | None = None
         self._closed = False
+        self._secrets: tuple[str, ...] = ()  # registered by load_model, released by close
 
     @property
     def spec(self) -> str:
@@ -380,7 +403,12 @@ class Model:
         if self._closed:
             return
         self._closed = True
-        self.contract.unload(self.model_id, self.state)
+        try:
+            self.contract.unload(self.model_id, self.state)
+        finally:
+            secrets, self._secrets = self._secrets, ()
+            for value in secrets:
+                release_secret(value)
 
     def __enter__(self) -> Model:
         return self
