@@ -17,7 +17,7 @@ import difflib
 import os
 import threading
 import types
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import pluggy
@@ -79,12 +79,31 @@ class ProviderInfo:
         return self.error is None
 
 
+@attrs.define
+class _EntryPoint:
+    """One ``modelplug`` entry point found by the metadata scan (nothing imported yet)."""
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+    entry_point: Any
+    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    #: The thread importing it now (a re-entrant call from that thread must not import it again).
+    importing: int | None = None
+    #: A background import started with a time limit that had not finished in time.
+    pending: threading.Thread | None = None
+    result: list[Any] = attrs.field(factory=list)
+
+
 class _Registry:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.pm: pluggy.PluginManager | None = None
         self.providers: dict[str, ProviderInfo] = {}
         self.failures: dict[str, PluginLoadError] = {}
+        #: Entry points by provider name (``None`` until the metadata scan ran).
+        self.entry_points: dict[str, _EntryPoint] | None = None
 
 
 _registry = _Registry()
@@ -173,60 +192,138 @@ def _record_failure(name: str, error: PluginLoadError, distribution: str | None,
     get_logger().warning("plugin_load_failed", plugin=name, error=str(error))
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    from importlib.metadata import entry_points
+def _scan() -> dict[str, _EntryPoint]:
+    """The ``modelplug`` entry points by name, read from installed metadata once (no import).
+    A second distribution claiming a taken name is ignored with a warning; a name that cannot be a
+    provider name is recorded as broken."""
+    table = _registry.entry_points
+    if table is not None:
+        return table
+    with _registry.lock:
+        if _registry.entry_points is not None:
+            return _registry.entry_points
+        from importlib.metadata import entry_points
 
-    allowed = _allowed()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if allowed is not None and ep.name not in allowed:
-            continue
-        dist = getattr(ep, "dist", None)
-        dist_name = dist.metadata["Name"] if dist is not None else None
-        version = dist.version if dist is not None else None
-        known = _registry.providers.get(ep.name)
-        if known is not None:  # two distributions claim one name: the first on sys.path wins, loudly
-            from modelplug.log import get_logger
+        found: dict[str, _EntryPoint] = {}
+        allowed = _allowed()
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed:
+                continue
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.metadata["Name"] if dist is not None else None
+            version = dist.version if dist is not None else None
+            known = found.get(ep.name)
+            if known is not None:  # two distributions claim one name: the first on sys.path wins, loudly
+                from modelplug.log import get_logger
 
-            get_logger().warning(
-                "plugin_name_conflict", plugin=ep.name, used=known.distribution, ignored=dist_name, entry_point=ep.value
-            )
-            continue
-        if not ep.name or ":" in ep.name or ep.name != ep.name.strip():
+                get_logger().warning(
+                    "plugin_name_conflict",
+                    plugin=ep.name,
+                    used=known.distribution,
+                    ignored=dist_name,
+                    entry_point=ep.value,
+                )
+                continue
+            if not ep.name or ":" in ep.name or ep.name != ep.name.strip():
+                failure = PluginLoadError(
+                    f"plugin {ep.name!r} ({ep.value}): a provider name cannot be empty, contain ':' or surrounding "
+                    "spaces (it is the prefix of a model spec '<provider>:<model>')",
+                    plugin=ep.name,
+                )
+                _record_failure(ep.name, failure, dist_name, version)
+                continue
+            found[ep.name] = _EntryPoint(ep.name, ep.value, dist_name, version, ep)
+        _registry.entry_points = found
+        return found
+
+
+def _import_entry_point(entry: _EntryPoint) -> None:
+    """``entry_point.load()``, its outcome appended to ``entry.result``: ``("ok", plugin)`` or
+    ``("error", exception)``. Any exception of the import is recorded, ``SystemExit`` and pytest's
+    ``Skipped`` included; only ``KeyboardInterrupt`` propagates."""
+    try:
+        entry.result.append(("ok", entry.entry_point.load()))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a plugin calling sys.exit() or pytest.skip() on import must not end the caller
+        entry.result.append(("error", error))
+
+
+def _ensure(name: str, timeout_s: float | None = None) -> None:
+    """Import and register the entry point ``name`` if it is not yet (nothing for other names).
+
+    With ``timeout_s``, the import runs in a daemon thread waited for that long; a plugin still
+    importing then is recorded as failed ("did not import within ...") and registered later if its
+    import finishes. A call made by the plugin itself while it imports (``list_providers()``,
+    ``load_model()``) sees it as not available yet and changes nothing.
+    """
+    entry = _scan().get(name)
+    if entry is None or (name in _registry.providers and entry.pending is None):
+        return
+    me = threading.get_ident()
+    if entry.importing == me:
+        return
+    with entry.lock:
+        if name in _registry.providers and entry.pending is None:
+            return
+        if entry.pending is None:
+            entry.importing = me
+            try:
+                if timeout_s is None:
+                    _import_entry_point(entry)
+                else:
+                    worker = threading.Thread(
+                        target=_import_entry_point, args=(entry,), name=f"modelplug-import-{name}", daemon=True
+                    )
+                    entry.pending = worker
+                    worker.start()
+            finally:
+                entry.importing = None
+        if entry.pending is not None:
+            entry.pending.join(timeout_s)
+            if entry.pending.is_alive():
+                limit = "its time limit" if timeout_s is None else f"{timeout_s:g} s"
+                failure = PluginLoadError(
+                    f"plugin {name!r} ({entry.value}) did not finish importing within {limit}; "
+                    "it is still importing in the background",
+                    plugin=name,
+                )
+                with _registry.lock:
+                    _record_failure(name, failure, entry.distribution, entry.version)
+                return
+            entry.pending = None
+        _finish_import(entry)
+
+
+def _finish_import(entry: _EntryPoint) -> None:
+    outcome, value = entry.result[-1]
+    with _registry.lock:
+        _registry.failures.pop(entry.name, None)
+        _registry.providers.pop(entry.name, None)
+        if outcome == "error":
             failure = PluginLoadError(
-                f"plugin {ep.name!r} ({ep.value}): a provider name cannot be empty, contain ':' or surrounding "
-                "spaces (it is the prefix of a model spec '<provider>:<model>')",
-                plugin=ep.name,
+                f"plugin {entry.name!r} ({entry.value}) failed to import: {type(value).__name__}: {value}",
+                plugin=entry.name,
+                original=value,
             )
-            _record_failure(ep.name, failure, dist_name, version)
-            continue
+            failure.__cause__ = value
+            _record_failure(entry.name, failure, entry.distribution, entry.version)
+            return
         try:
-            plugin = ep.load()
-        except (Exception, SystemExit) as error:  # a plugin calling sys.exit() on import must not end the process
-            failure = PluginLoadError(
-                f"plugin {ep.name!r} ({ep.value}) failed to import: {type(error).__name__}: {error}",
-                plugin=ep.name,
-                original=error,
-            )
-            failure.__cause__ = error
-            _record_failure(ep.name, failure, dist_name, version)
-            continue
-        try:
-            _register(pm, ep.name, plugin, dist_name, version)
+            _register(get_plugin_manager(), entry.name, value, entry.distribution, entry.version)
         except PluginLoadError as failure:
-            _record_failure(ep.name, failure, dist_name, version)
+            _record_failure(entry.name, failure, entry.distribution, entry.version)
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide pluggy plugin manager, loading entry points on first use."""
+    """The process-wide pluggy plugin manager (the core's own hooks, and every provider imported so
+    far: entry points are imported lazily, by name, on first use)."""
     pm = _registry.pm
     if pm is not None:
         return pm
     with _registry.lock:
         if _registry.pm is None:
-            pm = _new_manager()
-            _load_entry_points(pm)
-            pm.check_pending()
-            _registry.pm = pm
+            _registry.pm = _new_manager()
         return _registry.pm
 
 
@@ -240,8 +337,10 @@ def register_provider(name: str, plugin: object, *, replace: bool = False) -> No
         PluginLoadError: the name is taken (unless ``replace``), or a hook implementation is invalid.
     """
     pm = get_plugin_manager()
+    if not replace:
+        _ensure(name)  # an installed plugin of that name takes the name first
     with _registry.lock:
-        if name in _registry.providers:
+        if name in _registry.providers or (_registry.entry_points or {}).get(name) is not None:
             if not replace:
                 raise PluginLoadError(f"provider {name!r} is already registered", plugin=name)
             unregister_provider(name)
@@ -257,12 +356,21 @@ def unregister_provider(name: str) -> None:
             pm.unregister(plugin, name=name)
         _registry.providers.pop(name, None)
         _registry.failures.pop(name, None)
+        if _registry.entry_points is not None:
+            _registry.entry_points.pop(name, None)  # replaced or removed: never imported later
 
 
-def list_providers() -> list[ProviderInfo]:
-    """Every provider found, sorted by name, including those that failed to load (``error`` set)."""
-    get_plugin_manager()
-    return sorted(_registry.providers.values(), key=lambda p: p.name)
+def list_providers(*, timeout_s: float | None = None) -> list[ProviderInfo]:
+    """Every provider found, sorted by name, including those that failed to load (``error`` set).
+
+    Imports every installed plugin not imported yet, each on its own: with ``timeout_s``
+    (seconds per plugin), a plugin whose import takes longer is listed with an error saying so
+    instead of blocking the listing.
+    """
+    for name in list(_scan()):
+        _ensure(name, timeout_s)
+    with _registry.lock:
+        return sorted(_registry.providers.values(), key=lambda p: p.name)
 
 
 def provider_names() -> frozenset[str]:
@@ -279,10 +387,19 @@ def provider_info(name: str) -> ProviderInfo:
             built-in provider, the pip extra that installs it.
         PluginLoadError: the provider exists but failed to load (the original error is kept).
     """
-    get_plugin_manager()
+    entry = _scan().get(name)
+    if entry is not None and entry.importing == threading.get_ident():
+        raise PluginLoadError(
+            f"provider {name!r} is used while its plugin is still being imported "
+            "(the plugin calls modelplug at import time); use it after the import",
+            plugin=name,
+        )
+    _ensure(name)
     info = _registry.providers.get(name)
     if info is None:
-        installed = tuple(p.name for p in list_providers() if p.ok)
+        with _registry.lock:
+            known = set(_registry.providers) | set(_registry.entry_points or ())
+        installed = tuple(sorted(n for n in known if n not in _registry.failures))
         extra = KNOWN_EXTRAS.get(name)
         folder = "plugins/" + name.replace("-", "_")
         hint = (
@@ -314,3 +431,4 @@ def reset() -> None:
         _registry.pm = None
         _registry.providers.clear()
         _registry.failures.clear()
+        _registry.entry_points = None

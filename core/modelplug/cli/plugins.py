@@ -6,6 +6,10 @@ it failed to load. Capabilities are per model, and asking for them would mean lo
 are not shown. Built-in providers that are not installed are listed with the pip extra that
 installs them.
 
+Each plugin is imported on its own with a time limit (``--import-timeout``, default
+:data:`DEFAULT_IMPORT_TIMEOUT_S` seconds): a plugin that takes longer is listed as failed, with
+an error saying so, instead of hanging the command.
+
 ``--json`` prints one object::
 
     {"providers": [{"name": "replay", "distribution": "modelplug-replay", "version": "0.1.0",
@@ -21,21 +25,27 @@ from typing import Any
 
 import click
 
-__all__ = ["plugins", "provider_rows"]
+__all__ = ["DEFAULT_IMPORT_TIMEOUT_S", "plugins", "provider_rows"]
+
+#: Seconds ``modelplug plugins`` waits for one plugin's import before listing it as failed.
+DEFAULT_IMPORT_TIMEOUT_S = 20.0
 
 
 def _type_name(value: Any) -> str:
     return value.__name__ if isinstance(value, type) else str(value)
 
 
-def provider_rows() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """``(providers, not_installed)`` as described in the module docstring."""
+def provider_rows(
+    import_timeout_s: float | None = DEFAULT_IMPORT_TIMEOUT_S,
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """``(providers, not_installed)`` as described in the module docstring; each plugin's import is
+    limited to ``import_timeout_s`` seconds (``None``: no limit)."""
     from modelplug import plugins
     from modelplug.cli.options import provider_option_types
     from modelplug.errors import ModelplugError
 
     rows: list[dict[str, Any]] = []
-    for info in plugins.list_providers():
+    for info in plugins.list_providers(timeout_s=import_timeout_s):
         row: dict[str, Any] = {
             "name": info.name,
             "distribution": info.distribution,
@@ -81,9 +91,17 @@ def _echo_text(rows: list[dict[str, Any]], missing: list[dict[str, str]]) -> Non
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
-def plugins(as_json: bool) -> None:
+@click.option(
+    "--import-timeout",
+    "import_timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_IMPORT_TIMEOUT_S,
+    show_default=True,
+    help="Seconds to wait for each plugin's import; a slower plugin is listed as failed.",
+)
+def plugins(as_json: bool, import_timeout: float) -> None:
     """List the installed providers: name, distribution and version, hooks, model options, load errors."""
-    rows, missing = provider_rows()
+    rows, missing = provider_rows(import_timeout)
     if as_json:
         click.echo(json.dumps({"providers": rows, "not_installed": missing}, indent=2))
     else:
