@@ -189,3 +189,53 @@ def test_second_distribution_claiming_a_name_is_ignored_with_a_warning(
     used = {p.name: p for p in modelplug.list_providers()}["twin"].distribution
     assert used in {"first-provider", "second-provider"}
     assert "plugin_name_conflict" in caplog.text  # was silent
+
+
+def test_load_model_imports_only_the_named_provider(install_dist: Callable[..., None]) -> None:
+    install_dist("acme-provider", "acme", "acme_plugin", GOOD)
+    install_dist("broken-provider", "broken", "broken_plugin", "raise RuntimeError('must not be imported')\n")
+    assert modelplug.load_model("acme:x").generate("hi").content == "echo: hi"
+    assert "acme_plugin" in sys.modules and "broken_plugin" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("import pytest\npytest.skip('no backend', allow_module_level=True)\n", "Skipped"),
+        ("class Odd(BaseException):\n    pass\nraise Odd('odd')\n", "Odd: odd"),
+    ],
+)
+def test_base_exception_at_import_is_recorded(install_dist: Callable[..., None], source: str, shown: str) -> None:
+    install_dist("acme-provider", "acme", "acme_plugin", GOOD)
+    install_dist("odd-provider", "odd", "odd_plugin", source)
+    providers = {p.name: p for p in modelplug.list_providers()}
+    assert shown in (providers["odd"].error or "")
+    assert providers["acme"].ok
+    with pytest.raises(PluginLoadError, match="failed to import"):
+        modelplug.load_model("odd:x")
+
+
+def test_plugin_using_modelplug_while_imported_cannot_corrupt_discovery(install_dist: Callable[..., None]) -> None:
+    install_dist("acme-provider", "acme", "acme_plugin", GOOD)
+    nosy = GOOD + textwrap.dedent("""
+        SEEN = [p.name for p in modelplug.list_providers()]
+        try:
+            modelplug.load_model("nosy:x")
+        except modelplug.PluginLoadError as error:
+            OWN = str(error)
+    """)
+    install_dist("nosy-provider", "nosy", "nosy_plugin", nosy)
+    providers = {p.name: p for p in modelplug.list_providers()}
+    assert providers["nosy"].ok and providers["acme"].ok
+    module = sys.modules["nosy_plugin"]
+    assert "acme" in module.SEEN and "nosy" not in module.SEEN
+    assert "still being imported" in module.OWN
+    assert modelplug.load_model("nosy:x").generate("hi").content == "echo: hi"
+
+
+def test_a_slow_plugin_is_reported_within_the_time_limit(install_dist: Callable[..., None]) -> None:
+    install_dist("acme-provider", "acme", "acme_plugin", GOOD)
+    install_dist("slow-provider", "slow", "slow_plugin", "import threading\nthreading.Event().wait(5)\n")
+    providers = {p.name: p for p in plugins.list_providers(timeout_s=0.2)}
+    assert providers["acme"].ok
+    assert "did not finish importing within 0.2 s" in (providers["slow"].error or "")
