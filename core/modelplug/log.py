@@ -19,7 +19,7 @@ import os
 from collections.abc import MutableMapping
 from typing import Any
 
-from modelplug.secrets import is_secret_option, redact
+from modelplug.secrets import is_secret_option, redact_value
 
 __all__ = ["LOGGER_NAME", "get_logger"]
 
@@ -44,8 +44,8 @@ def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     for key, value in event.items():
         if is_secret_option(key) and value is not None:
             event[key] = "***"
-        elif isinstance(value, str):
-            event[key] = redact(value)
+        else:
+            event[key] = redact_value(value)  # strings, bytes, and lists / dicts of them
     return event
 
 

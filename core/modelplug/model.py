@@ -32,7 +32,7 @@ from modelplug.errors import (
 from modelplug.log import get_logger
 from modelplug.pipeline import DeltaPipeline
 from modelplug.provider import Provider
-from modelplug.secrets import is_secret_option, redact, redact_mapping, register_secret, release_secret
+from modelplug.secrets import RedactedDict, is_secret_option, redact, redact_mapping, register_secret, release_secret
 from modelplug.stops import cut_at_stop
 from modelplug.stream import ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
@@ -196,7 +196,7 @@ class Model:
         self.contract = contract if contract is not None else Provider.get(provider)
         self.model_id = model_id
         self.state = state
-        self.options: Mapping[str, Any] = dict(options or {})
+        self.options: Mapping[str, Any] = RedactedDict(options or {})
         self._capabilities: Capabilities | None = None
         self._closed = False
         self._secrets: tuple[str, ...] = ()  # registered by load_model, released by close

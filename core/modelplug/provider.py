@@ -33,6 +33,11 @@ __all__ = ["Provider"]
 _BACKEND_HOOKS: Final = frozenset({"generate", "generate_stream"})
 
 
+def _call_order(impl: Any) -> int:
+    rank = 0 if impl.trylast else 2 if impl.tryfirst else 1
+    return rank + (3 if impl.wrapper or impl.hookwrapper else 0)
+
+
 class Provider:
     """One provider's hooks, called one typed method per hook.
 
@@ -51,13 +56,19 @@ class Provider:
         hooks: the hooks the provider implements itself.
     """
 
-    __slots__ = ("_manager", "_plugin", "hooks", "name")
+    __slots__ = ("_impls", "_manager", "_plugin", "hooks", "name")
 
     def __init__(self, name: str, plugin: object, manager: pluggy.PluginManager, hooks: Sequence[str]) -> None:
         self.name = name
         self._plugin = plugin
         self._manager = manager
         self.hooks: tuple[str, ...] = tuple(hooks)
+        # The provider's own hook implementations, taken now: a model keeps calling the provider it
+        # was built with even when the name is later replaced or unregistered.
+        self._impls: dict[str, list[Any]] = {
+            hook: [impl for impl in getattr(manager.hook, hook).get_hookimpls() if impl.plugin is plugin]
+            for hook in self.hooks
+        }
 
     @classmethod
     def get(cls, name: str) -> Provider:
@@ -87,10 +98,11 @@ class Provider:
         chosen = [
             impl
             for impl in caller.get_hookimpls()
-            if impl.plugin is self._plugin
-            or impl.plugin_name == plugins.CORE_PLUGIN_NAME
+            if impl.plugin_name == plugins.CORE_PLUGIN_NAME
             or ((impl.wrapper or impl.hookwrapper) and impl.plugin_name not in providers)
         ]
+        chosen.extend(self._impls.get(hook, ()))
+        chosen.sort(key=_call_order)  # pluggy's order: wrappers last, tryfirst after normal after trylast
         firstresult = bool(caller.spec is not None and caller.spec.opts.get("firstresult"))
         # pluggy's own executor (what HookCaller.__call__ runs), over the chosen implementations only.
         return self._manager._hookexec(hook, chosen, arguments, firstresult)

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 __all__ = [
     "SECRET_OPTION_NAMES",
+    "RedactedDict",
     "is_secret_option",
     "redact",
     "redact_mapping",
@@ -163,6 +164,16 @@ def redact_mapping(options: Mapping[str, Any]) -> dict[str, Any]:
         )
         for k, v in options.items()
     }
+
+
+class RedactedDict(dict[str, Any]):
+    """A ``dict`` whose ``repr`` / ``str`` hide secret options and registered secrets (model options:
+    ``Model.options``). Reading a value gives it unchanged."""
+
+    def __repr__(self) -> str:
+        return redact(repr(redact_mapping(self)))
+
+    __str__ = __repr__
 
 
 def redact_value(value: Any, *, depth: int = 6) -> Any:
