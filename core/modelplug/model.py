@@ -38,10 +38,15 @@ from modelplug.stream import ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import messages_from_input
 
-__all__ = ["Model", "load_model", "parse_spec"]
+__all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
 
 #: Model options the core reads itself (not only the provider).
 TOOL_CALL_FORMAT_OPTION = "tool_call_format"
+CAPABILITIES_OPTION = "capabilities"
+#: Model options the core takes out before ``load``: providers never see them. ``tool_call_format``
+#: (the format to read text tool calls in) and ``capabilities`` (a dict of
+#: :class:`~modelplug.types.Capabilities` fields overriding what the provider declares).
+RESERVED_OPTIONS: Final = frozenset({TOOL_CALL_FORMAT_OPTION, CAPABILITIES_OPTION})
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -100,9 +105,11 @@ def _secret_values(options: Mapping[str, Any], depth: int = 4) -> list[str]:
 
 def _load(provider: str, model_id: str, options: Mapping[str, Any], secrets: list[str]) -> Model:
     contract = Provider.get(provider)
-    _check_option_types(contract, model_id, options)
+    provider_options = {key: value for key, value in options.items() if key not in RESERVED_OPTIONS}
+    _check_option_types(contract, model_id, provider_options)
     _check_tool_call_format(options.get(TOOL_CALL_FORMAT_OPTION))
-    state = contract.load(model_id, options)
+    _capabilities_override(options.get(CAPABILITIES_OPTION), Capabilities())
+    state = contract.load(model_id, provider_options)
     model = Model(provider, model_id, state, options, contract=contract)
     model._secrets = tuple(secrets)
     return model
@@ -144,6 +151,22 @@ def _check_option_types(contract: Provider, model_id: str, options: Mapping[str,
             shown = "***" if is_secret_option(key) else repr(value)
             name = _TYPE_NAMES.get(expected, expected.__name__)
             raise InvalidOptionError(f"{provider} option {key!r} must be a {name}, got {type(value).__name__} {shown}")
+
+
+def _capabilities_override(override: Any, declared: Capabilities) -> Capabilities:
+    """``declared`` with the ``capabilities`` model option applied (a dict of Capabilities fields).
+
+    Raises:
+        InvalidOptionError: the option is not a dict, names an unknown field or has a bad value.
+    """
+    if override is None:
+        return declared
+    if not isinstance(override, Mapping):
+        raise InvalidOptionError(f"model option 'capabilities' must be a dict of Capabilities fields, got {override!r}")
+    try:
+        return attrs.evolve(declared, **dict(override))
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(f"model option 'capabilities': {error}") from error
 
 
 def _has_images(messages: list[ChatMessage]) -> bool:
@@ -210,7 +233,11 @@ class Model:
     def capabilities(self) -> Capabilities:
         """What the provider declares for this model (its ``capabilities`` hook, asked once)."""
         if self._capabilities is None:
-            self._capabilities = self.contract.capabilities(self.model_id, self.state)
+            declared = self.contract.capabilities(self.model_id, self.state)
+            tool_call_format = self.options.get(TOOL_CALL_FORMAT_OPTION)
+            if isinstance(tool_call_format, str) and tool_call_format:
+                declared = attrs.evolve(declared, tool_call_format=tool_call_format)
+            self._capabilities = _capabilities_override(self.options.get(CAPABILITIES_OPTION), declared)
         return self._capabilities
 
     def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:

@@ -179,3 +179,23 @@ def test_images_to_a_model_without_vision_raise_capability_error(fresh_plugins: 
 
 def test_nothing_outside_the_provider_module_calls_hooks() -> None:
     assert not hasattr(plugins, "hook_caller")
+
+
+def test_reserved_options_are_taken_out_before_load(fresh_plugins: None) -> None:
+    seen: list[dict[str, object]] = []
+
+    class Strict(Named):
+        @modelplug.hookimpl
+        def load(self, options: dict[str, object]) -> object:
+            seen.append(dict(options))
+            return options
+
+    modelplug.register_provider("strict", Strict("strict"))
+    model = modelplug.load_model(
+        "strict:m", capabilities={"vision": True}, tool_call_format="hermes", temperature_default=0.1
+    )
+    assert seen == [{"temperature_default": 0.1}]
+    assert model.capabilities.vision and model.capabilities.tool_call_format == "hermes"
+    assert model.generate([IMAGE]).content == "strict:m"
+    with pytest.raises(modelplug.InvalidOptionError, match="model option 'capabilities'"):
+        modelplug.load_model("strict:m", capabilities={"no_such_field": True})

@@ -27,8 +27,8 @@ _DEFAULT_CAPABILITIES = Capabilities(
 )
 
 
-#: The model options replay takes (``tool_call_format`` is read by the core).
-_OPTIONS: Final = frozenset({"responses", "delay", "case", "loop", "capabilities", "tool_call_format"})
+#: The model options replay takes (the core takes ``capabilities`` and ``tool_call_format`` out before ``load``).
+_OPTIONS: Final = frozenset({"responses", "delay", "case", "loop"})
 
 
 @attrs.define
@@ -42,10 +42,10 @@ class ReplayState:
 
 @modelplug.hookimpl
 def load(model_id: str, options: Mapping[str, Any]) -> ReplayState:
-    """Read the script; check the option names, ``delay`` (seconds, ≥ 0) and the ``capabilities`` override.
+    """Read the script; check the option names and ``delay`` (seconds, ≥ 0).
 
     Raises:
-        InvalidOptionError: an unknown option, a bad ``delay`` or ``capabilities``, a malformed response.
+        InvalidOptionError: an unknown option, a bad ``delay``, a malformed response.
         ModelLoadError: the script file is missing, unreadable or malformed.
     """
     unknown = sorted(set(options) - _OPTIONS)
@@ -54,21 +54,12 @@ def load(model_id: str, options: Mapping[str, Any]) -> ReplayState:
     delay = options.get("delay", 0.0)
     if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay < math.inf:
         raise InvalidOptionError(f"replay option 'delay' must be a finite number of seconds ≥ 0, got {delay!r}")
-    override = options.get("capabilities") or {}
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(
-            f"replay option 'capabilities' must be a dict of Capabilities fields, got {override!r}"
-        )
-    try:
-        declared = attrs.evolve(_DEFAULT_CAPABILITIES, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"replay option 'capabilities': {error}") from error
-    return ReplayState(load_script(model_id, options), float(delay), declared)
+    return ReplayState(load_script(model_id, options), float(delay), _DEFAULT_CAPABILITIES)
 
 
 @modelplug.hookimpl
 def capabilities(state: ReplayState) -> Capabilities:
-    """Streaming and native tool calls by default; the ``capabilities`` option overrides."""
+    """Streaming and native tool calls (the core applies the ``capabilities`` model option on top)."""
     return state.capabilities
 
 
