@@ -310,7 +310,10 @@ class Model:
             # a provider with its own parse_tool_calls gets it on the whole text, below.
             own_parser = self.contract.implements("parse_tool_calls")
             stream = self._pipeline_stream(
-                self._stream_deltas(messages_, backend), generation, text_tool_calls=not own_parser
+                self._stream_deltas(messages_, backend),
+                generation,
+                text_tool_calls=not own_parser,
+                drain_after_stop=True,  # generate() reports the usage the backend sends after the stop
             )
             try:
                 message = stream.until_done()
@@ -397,16 +400,22 @@ class Model:
         return self._pipeline_stream(deltas, generation)
 
     def _pipeline_stream(
-        self, deltas: Iterator[ChatMessageStreamDelta], generation: GenerationOptions, *, text_tool_calls: bool = True
+        self,
+        deltas: Iterator[ChatMessageStreamDelta],
+        generation: GenerationOptions,
+        *,
+        text_tool_calls: bool = True,
+        drain_after_stop: bool = False,
     ) -> ChatStream:
-        """A :class:`ChatStream` over ``deltas`` after the generation's :class:`DeltaPipeline`."""
+        """A :class:`ChatStream` over ``deltas`` after the generation's :class:`DeltaPipeline`
+        (``drain_after_stop``: read the backend to its end after a stop sequence, for its usage)."""
         pipeline = DeltaPipeline.for_generation(
             self.capabilities,
             generation if text_tool_calls else attrs.evolve(generation, tools=()),
             tool_call_format=self._tool_call_format(),
         )
         if pipeline.active:
-            deltas = run_pipeline(deltas, pipeline)
+            deltas = run_pipeline(deltas, pipeline, drain_after_stop=drain_after_stop)
         return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
 
     def _stream_deltas(self, messages: list[Any], options: GenerationOptions) -> Iterator[ChatMessageStreamDelta]:

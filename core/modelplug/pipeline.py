@@ -77,9 +77,12 @@ class DeltaPipeline:
 
     def feed(self, delta: ChatMessageStreamDelta) -> list[ChatMessageStreamDelta]:
         """Push one delta from the provider; returns the deltas to deliver now (possibly none).
-        After :attr:`stopped`, returns nothing."""
-        if self.stopped or self._finished:
+        After :attr:`stopped`, only a reported ``usage`` still comes out (a caller that drains the
+        source rather than closing it keeps the usage the backend sends last)."""
+        if self._finished:
             return []
+        if self.stopped:
+            return [ChatMessageStreamDelta(usage=delta.usage)] if delta.usage is not None else []
         out: list[ChatMessageStreamDelta] = []
         cutter = self._cutter
         if cutter is not None:

@@ -238,9 +238,12 @@ def _close(iterator: Iterator[Any]) -> None:
         close()
 
 
-def run_pipeline(deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline) -> Iterator[ChatMessageStreamDelta]:
+def run_pipeline(
+    deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline, *, drain_after_stop: bool = False
+) -> Iterator[ChatMessageStreamDelta]:
     """Push ``deltas`` through ``pipeline`` (:class:`modelplug.pipeline.DeltaPipeline`), closing the
-    source as soon as a stop sequence is reached and when the consumer stops.
+    source as soon as a stop sequence is reached (or, with ``drain_after_stop``, reading it to its
+    end for the usage it reports last, as ``generate()`` does) and when the consumer stops.
 
     A :class:`~modelplug.errors.ToolCallParseError` loses nothing: the source is drained first (usage,
     finish reason), the deltas still recoverable are yielded, then the error is raised.
@@ -248,7 +251,7 @@ def run_pipeline(deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeli
     try:
         for delta in deltas:
             yield from pipeline.feed(delta)
-            if pipeline.stopped:
+            if pipeline.stopped and not drain_after_stop:
                 _close(deltas)
                 break
         try:

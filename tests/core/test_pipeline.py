@@ -87,3 +87,11 @@ def test_pipeline_without_work_is_inactive() -> None:
     assert not DeltaPipeline.for_generation(caps, options).active
     caps_no_stop = modelplug.Capabilities(streaming=True)
     assert DeltaPipeline.for_generation(caps_no_stop, options).active
+
+
+def test_after_a_stop_only_usage_comes_out() -> None:
+    pipeline = DeltaPipeline(stop=["END"])
+    pipeline.feed(ChatMessageStreamDelta(content="a END b"))
+    assert pipeline.stopped
+    usage = modelplug.Usage(3, 4)
+    assert pipeline.feed(ChatMessageStreamDelta(content="more", usage=usage)) == [ChatMessageStreamDelta(usage=usage)]
