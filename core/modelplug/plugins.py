@@ -374,9 +374,11 @@ def list_providers(*, timeout_s: float | None = None) -> list[ProviderInfo]:
 
 
 def provider_names() -> frozenset[str]:
-    """The names of the providers registered now (loaded or failed)."""
+    """The names taken by providers: registered (loaded or failed) or installed and not imported
+    yet. Imports nothing."""
+    installed = _scan()
     with _registry.lock:
-        return frozenset(_registry.providers)
+        return frozenset(_registry.providers) | frozenset(installed)
 
 
 def provider_info(name: str) -> ProviderInfo:

@@ -100,7 +100,7 @@ def model_from_callable(function: Callable[[list[dict[str, Any]]], Any]) -> Mode
     if not callable(function):
         raise InvalidOptionError(f"a model function must be callable, got {function!r}")
     with _lock:
-        taken = {info.name for info in plugins.list_providers()}
+        taken = plugins.provider_names()  # without importing every installed plugin
         name = next(n for n in (f"callable-{i}" for i in _counter) if n not in taken)
         plugins.register_provider(name, CallableProvider(name, function))
     label = getattr(function, "__qualname__", None) or type(function).__name__
