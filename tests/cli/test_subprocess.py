@@ -99,7 +99,14 @@ def test_plugins_json_and_version() -> None:
     listing = json.loads(result.stdout)
     replay = next(p for p in listing["providers"] if p["name"] == "replay")
     assert replay["distribution"] == "modelplug-replay" and replay["ok"] and replay["error"] is None
-    assert replay["option_types"] == {"delay": "float", "case": "str", "loop": "bool"}
+    assert replay["option_types"] == {
+        "responses": "list",
+        "delay": "float",
+        "case": "str",
+        "loop": "bool",
+        "capabilities": "dict",
+        "tool_call_format": "str",
+    }
     assert "generate_stream" in replay["hooks"]
     assert all(set(m) == {"name", "install"} for m in listing["not_installed"])
     text = run_cli(["plugins"])
