@@ -75,3 +75,18 @@ def test_the_documented_checkout_install_works_in_a_fresh_venv(tmp_path: Path, e
     out = subprocess.run([python, "-c", f"import modelplug; {check}"], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == {"replay": "It works.", "transformers": "transformers"}[extra]
+
+
+def test_every_distribution_has_a_license_urls_and_a_readme_that_works_on_an_index() -> None:
+    # A package index shows the README alone: a relative link into the repository leads nowhere there.
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License")
+    for folder in [ROOT, *sorted(p.parent for p in ROOT.glob("plugins/*/pyproject.toml"))]:
+        project = _project(folder)
+        assert project["license"] == "MIT" and (folder / "LICENSE").read_text(encoding="utf-8") == license_text
+        urls = project["urls"]
+        assert isinstance(urls, dict) and {"Source", "Issues"} <= set(urls), folder
+        readme = folder / str(project["readme"])
+        links = re.findall(r"\]\(([^)]+)\)", readme.read_text(encoding="utf-8"))
+        relative = [link for link in links if "://" not in link and not link.startswith(("#", "mailto:"))]
+        assert folder == ROOT or not relative, f"{readme}: relative links {relative}"
