@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -69,13 +70,27 @@ def run_cli(
     )
 
 
-def start_cli(args: Sequence[str]) -> subprocess.Popen[bytes]:
+def restore_default_sigint() -> None:
+    """In a child about to exec: SIGINT back to its default disposition. A process started from a
+    non-interactive shell in the background (``nohup tox &``, many CI runners) inherits an *ignored*
+    SIGINT, and exec keeps it ignored; the tests that signal a child must not depend on that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_cli(
+    args: Sequence[str], *, sigint: Any = signal.SIG_DFL, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``python -m modelplug ARGS`` with piped stdout and stderr and no stdin, for tests that
-    act while it streams (send SIGINT, close the pipe); the caller kills it in a ``finally``."""
+    act while it streams (send SIGINT, close the pipe); the caller kills it in a ``finally``.
+
+    ``sigint`` is the SIGINT disposition the child starts with (``signal.SIG_DFL`` by default,
+    whatever the parent's is; ``signal.SIG_IGN`` to start it as a background job of a
+    non-interactive shell would)."""
     return subprocess.Popen(
         [sys.executable, "-m", "modelplug", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=cli_env(),
+        env=env if env is not None else cli_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import signal
 import struct
 import sys
 import time
@@ -91,6 +92,7 @@ def spawn(args: list[str], *, rows: int = 24, columns: int = 60) -> tuple[int, i
     pid, fd = pty.fork()
     if pid == 0:  # the child, in a terminal of rows x columns
         try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # not an ignored one inherited from a background parent
             fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
             env = cli_env(TERM="xterm-256color")
             for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):

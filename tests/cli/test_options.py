@@ -71,7 +71,15 @@ def test_bad_options_are_usage_errors_naming_the_option(pair: str, types: dict[s
 
 
 def test_replay_declares_option_types() -> None:
-    assert provider_option_types("replay", "x") == {"delay": float, "case": str, "loop": bool}
+    options = provider_option_types("replay", "x")
+    assert options == {
+        "responses": list,
+        "delay": float,
+        "case": str,
+        "loop": bool,
+        "capabilities": dict,
+        "tool_call_format": str,
+    }
 
 
 def test_resolution_order(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:

@@ -99,7 +99,14 @@ def test_plugins_json_and_version() -> None:
     listing = json.loads(result.stdout)
     replay = next(p for p in listing["providers"] if p["name"] == "replay")
     assert replay["distribution"] == "modelplug-replay" and replay["ok"] and replay["error"] is None
-    assert replay["option_types"] == {"delay": "float", "case": "str", "loop": "bool"}
+    assert replay["option_types"] == {
+        "responses": "list",
+        "delay": "float",
+        "case": "str",
+        "loop": "bool",
+        "capabilities": "dict",
+        "tool_call_format": "str",
+    }
     assert "generate_stream" in replay["hooks"]
     assert all(set(m) == {"name", "install"} for m in listing["not_installed"])
     text = run_cli(["plugins"])
@@ -220,3 +227,42 @@ def test_closed_stdin_is_a_usage_error() -> None:
         preexec_fn=lambda: os.close(0),  # a closed fd 0: sys.stdin is None
     )
     assert result.returncode == 2 and "stdin is closed" in result.stderr, result.stderr
+
+
+def test_sigint_stops_a_command_started_with_sigint_ignored() -> None:
+    # `modelplug run ... &` from a script: the shell starts it with SIGINT ignored; `kill -INT` still stops it.
+    args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.2", "hi"]
+    process = start_cli(args, sigint=signal.SIG_IGN)
+    try:
+        partial = _read_until(process, b"word02")
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err.decode()
+    assert "word02" in (partial + rest).decode() and b"Interrupted." in err
+
+
+def test_the_signal_tests_pass_from_a_parent_that_ignores_sigint() -> None:
+    # `nohup tox > log 2>&1 &` from a non-interactive shell: pytest, and every child it starts, inherits an
+    # ignored SIGINT. The tests that signal a child must pass all the same.
+    root = Path(__file__).resolve().parents[2]
+    selected = [
+        f"{__file__}::test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130",
+        f"{__file__}::test_sigint_with_json_still_ends_with_the_result_line",
+    ]
+    code = (
+        "import signal, sys, pytest\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "sys.exit(pytest.main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *selected, "-q", "-p", "no:cacheprovider", "--timeout=120"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

@@ -9,7 +9,7 @@ subcommand shares the same error handling:
   ``Error: ...`` line on stderr, no traceback;
 - exit 2: a usage error (bad arguments, a malformed ``-o`` option, an invalid model spec or option
   value, an unreadable config file);
-- exit 130: interrupted with Ctrl-C.
+- exit 130: interrupted with Ctrl-C or SIGINT (restored if the command inherited it ignored).
 
 Any other exception (a bug, here or in a plugin) is an ``Error: unexpected ...`` line and exit 1.
 ``--debug`` (or ``MODELPLUG_DEBUG=1``) prints the traceback of an error as well. Text the
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import traceback
 from importlib import import_module
@@ -110,6 +111,14 @@ def _tolerate_unencodable_output() -> None:
                 reconfigure(errors="replace")
 
 
+def _restore_sigint() -> None:
+    """Make SIGINT stop the command even when it was started with SIGINT ignored (``cmd &`` from a
+    script or another non-interactive shell): ``kill -INT`` then ends it like Ctrl-C (exit 130)."""
+    with contextlib.suppress(ValueError):  # not the main thread (an embedding caller): leave it alone
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="modelplug", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks of modelplug errors (also MODELPLUG_DEBUG=1).")
@@ -126,3 +135,4 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.meta["modelplug.debug"] = debug
     _tolerate_unencodable_output()
+    _restore_sigint()

@@ -65,8 +65,17 @@ def capabilities(state: ReplayState) -> Capabilities:
 
 @modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
-    """``delay`` (float seconds), ``case`` (str), ``loop`` (bool)."""
-    return {"delay": float, "case": str, "loop": bool}
+    """Every model option: ``responses`` (list, JSON on the command line), ``delay`` (float seconds),
+    ``case`` (str), ``loop`` (bool), ``capabilities`` (dict of field overrides), ``tool_call_format``
+    (str, read by the core)."""
+    return {
+        "responses": list,
+        "delay": float,
+        "case": str,
+        "loop": bool,
+        "capabilities": dict,
+        "tool_call_format": str,
+    }
 
 
 @modelplug.hookimpl
