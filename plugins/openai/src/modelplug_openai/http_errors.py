@@ -44,7 +44,9 @@ def error_details(body: Any) -> tuple[str | None, str | None]:
         if isinstance(error, dict):
             message = error.get("message") or error.get("detail")
             code = error.get("code") if isinstance(error.get("code"), str) else error.get("type")
-            return (str(message) if message is not None else None), (code if isinstance(code, str) else None)
+            if message is not None and not isinstance(message, str):
+                message = json.dumps(message)
+            return message, (code if isinstance(code, str) else None)
         if isinstance(error, str):
             kind = body.get("error_type")
             return error, kind if isinstance(kind, str) else None
@@ -99,9 +101,13 @@ def from_transport(error: BaseException) -> ProviderError:
         return error
     scrub_exception(error)
     if isinstance(error, httpx.TimeoutException):
-        return ProviderTimeoutError(f"openai: {type(error).__name__}: {redact(str(error))}", provider=PROVIDER, original=error)
+        return ProviderTimeoutError(
+            f"openai: {type(error).__name__}: {redact(str(error))}", provider=PROVIDER, original=error
+        )
     if isinstance(error, httpx.TransportError):
         return ProviderConnectionError(
-            f"openai: connection failed: {type(error).__name__}: {redact(str(error))}", provider=PROVIDER, original=error
+            f"openai: connection failed: {type(error).__name__}: {redact(str(error))}",
+            provider=PROVIDER,
+            original=error,
         )
     return ProviderError(f"openai: {type(error).__name__}: {redact(str(error))}", provider=PROVIDER, original=error)

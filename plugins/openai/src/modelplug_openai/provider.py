@@ -15,7 +15,7 @@ import modelplug
 from modelplug.client_wire import chat_request
 from modelplug.errors import InvalidOptionError, ProviderError, ServerError
 from modelplug.retry import RetryPolicy, stream_with_retries
-from modelplug.secrets import redact, redact_mapping, register_secret
+from modelplug.secrets import redact, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import delta_from_chunk
 from modelplug_openai.http_errors import PROVIDER, from_error_event, from_response, from_transport
@@ -162,12 +162,12 @@ def capabilities(state: OpenAIState) -> Capabilities:
 
 @modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
-    """The options the command line converts (``headers`` and ``capabilities`` are dicts: Python only)."""
+    """The options the command line converts; the others (``timeout``: a number or a dict,
+    ``headers``, ``capabilities``) are read as JSON there."""
     return {
         "base_url": str,
         "api_key": str,
         "organization": str,
-        "timeout": float,
         "connect_timeout": float,
         "max_retries": int,
         "retry_backoff": float,
@@ -181,7 +181,9 @@ def unload(state: OpenAIState) -> None:
     state.client.close()
 
 
-def request_body(model: str, messages: list[ChatMessage], options: GenerationOptions, *, native_tools: bool) -> dict[str, Any]:
+def request_body(
+    model: str, messages: list[ChatMessage], options: GenerationOptions, *, native_tools: bool
+) -> dict[str, Any]:
     """The JSON body of one streamed request: :func:`modelplug.client_wire.chat_request`, ``model``,
     ``stream``, ``stream_options.include_usage``, then ``options.extra`` as is (an ``extra_body``
     dict in it is merged in)."""
@@ -231,9 +233,7 @@ def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]
                 response.close()
                 raise from_transport(error) from error
             response.close()
-            http_error = httpx.HTTPStatusError(
-                f"HTTP {response.status_code}", request=request, response=response
-            )
+            http_error = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
             mapped = from_response(response, http_error)
             raise mapped from http_error
         return response.close, _deltas(response)
@@ -256,7 +256,9 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
                 chunk = loads(data)
             except ValueError as error:
                 raise ProviderError(
-                    f"openai: malformed stream data (not JSON): {redact(data[:200])!r}", provider=PROVIDER, original=error
+                    f"openai: malformed stream data (not JSON): {redact(data[:200])!r}",
+                    provider=PROVIDER,
+                    original=error,
                 ) from error
             received = True
             if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
