@@ -1,4 +1,4 @@
-"""Hook implementations of the ``openai`` provider: httpx, httpx-sse and :func:`modelplug.wire.delta_from_chunk`."""
+"""Hook implementations of the ``openai`` provider: httpx, :mod:`modelplug_openai.sse` and :func:`modelplug.wire.delta_from_chunk`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any, Final
 
 import attrs
 import httpx
-from httpx_sse import EventSource
 
 import modelplug
 from modelplug.client_wire import chat_request
@@ -19,6 +18,7 @@ from modelplug.secrets import redact, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import delta_from_chunk
 from modelplug_openai.http_errors import PROVIDER, from_error_event, from_response, from_transport
+from modelplug_openai.sse import iter_sse_data
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -245,20 +245,16 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
     received = False
     loads = json.loads
     try:
-        for event in EventSource(response).iter_sse():
-            data = event.data
-            if not data:
-                continue
-            if data == "[DONE]":
+        for data in iter_sse_data(response.iter_bytes()):
+            if data == b"[DONE]":
                 received = True
                 break
             try:
                 chunk = loads(data)
             except ValueError as error:
+                text = data[:200].decode(errors="replace")
                 raise ProviderError(
-                    f"openai: malformed stream data (not JSON): {redact(data[:200])!r}",
-                    provider=PROVIDER,
-                    original=error,
+                    f"openai: malformed stream data (not JSON): {redact(text)!r}", provider=PROVIDER, original=error
                 ) from error
             received = True
             if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
