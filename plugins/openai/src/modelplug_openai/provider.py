@@ -1,4 +1,7 @@
-"""Hook implementations of the ``openai`` provider: httpx, :mod:`modelplug_openai.sse` and :func:`modelplug.wire.delta_from_chunk`."""
+"""Hook implementations of the ``openai`` provider.
+
+httpx, :mod:`modelplug_openai.sse` and the core's reader :func:`modelplug.wire.delta_from_chunk`.
+"""
 
 from __future__ import annotations
 
