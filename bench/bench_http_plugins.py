@@ -1,6 +1,7 @@
 """Per-chunk cost of the HTTP provider plugins on top of their client libraries.
 
-Run: ``python bench/bench_http_plugins.py [--chunks 10000] [--runs 3] [--shapes content,tool] [--no-pin] [--uvicorn]``.
+Run: ``python bench/bench_http_plugins.py [--chunks 10000] [--runs 3] [--shapes content,tool] [--no-pin] [--uvicorn]
+[--openai-only]``.
 Prints medians and ratios; asserts nothing. Needs litellm, huggingface_hub, httpx, starlette and
 uvicorn; touches nothing but 127.0.0.1.
 
@@ -25,6 +26,8 @@ Loops, each collecting the text in a list joined at the end:
   and the core (chunk mapping, ``ChatStream``, aggregation into ``.message``).
 - (d) huggingface_hub: ``InferenceClient.chat_completion(stream=True)``.
 - (d+) modelplug-inference-client: (d) plus the plugin and the core.
+- (o) the official ``openai`` SDK's streaming loop; (o+) modelplug-openai (httpx, httpx-sse and the
+  core's wire reader, no SDK), in their own table beside (a): the goal is (o+) ≤ 1.25× (a) in CPU.
 
 Each library loop is paired with its plugin loop in the same round (the order alternates). The table
 shows each loop's median wall time and CPU time per chunk (CPU time of this process, all threads:
@@ -338,6 +341,72 @@ def bench_shape(server: ReplayServer, shape: str, n: int, runs: int) -> None:
     print(f"litellm / InferenceClient (CPU): {litellm_over_hub:.2f}×   bar for a plugin: Δ ≤ 10 µs/chunk")
 
 
+# -- the openai provider (issue 18): its own table, beside the raw loop and the official SDK -----------
+
+
+def loop_openai_sdk(url: str, selector: str, shape: str) -> str:
+    """(o) the official ``openai`` SDK's own streaming loop (one client, as an application keeps it)."""
+    parts: list[str] = []
+    stream = _openai_sdk(url).chat.completions.create(
+        model=selector, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        if shape == "content":
+            if delta.content:
+                parts.append(delta.content)
+        elif delta.tool_calls:
+            parts.append(delta.tool_calls[0].function.arguments)
+    return "".join(parts)
+
+
+@cache
+def _openai_sdk(url: str) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=url, api_key=KEY, max_retries=0)
+
+
+@cache
+def _openai_model(url: str, selector: str) -> modelplug.Model:
+    return modelplug.load_model(f"openai:{selector}", base_url=url, api_key=KEY)
+
+
+def loop_plugin_openai(url: str, selector: str, shape: str) -> str:
+    """(o+) modelplug-openai: ``load_model("openai:...")`` once (its pooled client), then ``.stream``."""
+    return _plugin_text(_openai_model(url, selector).stream(MESSAGES), shape)
+
+
+def bench_openai(server: ReplayServer, shape: str, n: int, runs: int) -> None:
+    """The ``openai:`` row: CPU per chunk against the raw httpx loop (goal ≤ 1.25×) and the SDK."""
+    url = server.url()
+    selector = f"{'text' if shape == 'content' else 'tool'}/{n}"
+    loops: dict[str, Callable[[str, str, str], Any]] = {
+        "raw": loop_raw,
+        "openai-sdk": loop_openai_sdk,
+        "plugin-openai": loop_plugin_openai,
+    }
+    for loop in loops.values():  # warm-up: imports, connection pools
+        timed(loop, url, selector, shape, expected(shape, n), n)
+    samples: dict[str, list[Sample]] = {name: [] for name in loops}
+    for round_ in range(runs):
+        order = list(loops) if round_ % 2 == 0 else list(reversed(loops))
+        for name in order:
+            samples[name].append(timed(loops[name], url, selector, shape, expected(shape, n), n))
+    raw = _median(samples["raw"], "cpu")
+    print(f"\nopenai, {shape}: {n:,} chunks, {runs} runs; medians")
+    print(f"{'loop':<46}{'wall µs/chunk':>14}{'CPU µs/chunk':>14}{'CPU × raw':>11}")
+    for label, name in (
+        ("(a) raw httpx SSE loop", "raw"),
+        ("(o) openai SDK chat.completions.create(stream)", "openai-sdk"),
+        ("(o+) modelplug-openai (goal ≤ 1.25× raw)", "plugin-openai"),
+    ):
+        cpu = _median(samples[name], "cpu")
+        print(f"{label:<46}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}")
+
+
 def _pin(server: ReplayServer) -> bool:
     if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
         return False
@@ -353,6 +422,7 @@ def main() -> None:
     parser.add_argument("--shapes", default="content,tool")
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--uvicorn", action="store_true", help="use the uvicorn replay server")
+    parser.add_argument("--openai-only", action="store_true", help="only the openai: table (raw, SDK, plugin)")
     args = parser.parse_args()
     from huggingface_hub import constants
 
@@ -364,7 +434,9 @@ def main() -> None:
             f"replay server pid {server.process.pid}; {'server on CPU 0, loops on CPU 1' if pinned else 'not pinned'}"
         )
         for shape in args.shapes.split(","):
-            bench_shape(server, shape.strip(), args.chunks, args.runs)
+            if not args.openai_only:
+                bench_shape(server, shape.strip(), args.chunks, args.runs)
+            bench_openai(server, shape.strip(), args.chunks, args.runs)
     finally:
         server.stop()
 

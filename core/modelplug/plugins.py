@@ -48,6 +48,7 @@ KNOWN_EXTRAS: Final = {
     "litellm": "modelplug[litellm]",
     "inference-client": "modelplug[inference-client]",
     "vllm": "modelplug[vllm]",
+    "openai": "modelplug[openai]",
     "replay": "modelplug[replay]",
 }
 

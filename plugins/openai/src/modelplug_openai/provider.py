@@ -1,0 +1,273 @@
+"""Hook implementations of the ``openai`` provider.
+
+httpx, :mod:`modelplug_openai.sse` and the core's reader :func:`modelplug.wire.delta_from_chunk`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, Final
+
+import attrs
+import httpx
+
+import modelplug
+from modelplug.client_wire import chat_request
+from modelplug.errors import InvalidOptionError, ProviderError, ServerError
+from modelplug.retry import RetryPolicy, stream_with_retries
+from modelplug.secrets import redact, register_secret
+from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
+from modelplug.wire import delta_from_chunk
+from modelplug_openai.http_errors import PROVIDER, from_error_event, from_response, from_transport
+from modelplug_openai.sse import iter_sse_data
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CAPABILITIES",
+    "OpenAIState",
+    "capabilities",
+    "generate_stream",
+    "load",
+    "option_types",
+    "unload",
+]
+
+#: Where requests go without a ``base_url`` option.
+DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
+#: What a chat-completions server normally does; the ``capabilities`` option overrides.
+DEFAULT_CAPABILITIES: Final = Capabilities(
+    streaming=True,
+    tool_calling="native",
+    streamed_tool_calls=True,
+    usage_in_stream=True,
+    stop_sequences=True,
+    structured_output=True,
+)
+_OPTIONS: Final = frozenset(
+    {
+        "base_url",
+        "api_key",
+        "organization",
+        "headers",
+        "timeout",
+        "connect_timeout",
+        "capabilities",
+        "max_retries",
+        "retry_backoff",
+        "retry_max_wait",
+    }
+)
+_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+
+
+@attrs.define(repr=False)
+class OpenAIState:
+    """What ``load`` keeps for one model.
+
+    Attributes:
+        model: the model name sent in each request body.
+        url: the full ``.../chat/completions`` URL.
+        client: the model's one pooled ``httpx.Client`` (keep-alive), closed by ``unload``.
+        capabilities: what the model declares (defaults plus the override).
+        retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+    """
+
+    model: str
+    url: str
+    client: httpx.Client
+    capabilities: Capabilities
+    retry: RetryPolicy
+
+    def __repr__(self) -> str:
+        return f"OpenAIState(model={self.model!r}, url={redact(self.url)!r})"
+
+
+def _seconds(name: str, value: Any) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise InvalidOptionError(f"openai option {name!r} must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _timeout(options: Mapping[str, Any]) -> httpx.Timeout:
+    """``timeout``: seconds for every phase (default 600), or ``{"connect": s, "read": s}``;
+    ``connect_timeout``: seconds to connect (default 10)."""
+    value = options.get("timeout", 600.0)
+    connect = _seconds("connect_timeout", options.get("connect_timeout", 10.0))
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"connect", "read", "write", "pool"})
+        if unknown:
+            raise InvalidOptionError(f"openai option 'timeout' has unknown key(s) {unknown}; known: connect, read")
+        read = _seconds("timeout.read", value.get("read", 600.0))
+        return httpx.Timeout(read, connect=_seconds("timeout.connect", value.get("connect", connect)))
+    seconds = _seconds("timeout", value)
+    return httpx.Timeout(seconds, connect=min(connect, seconds))
+
+
+def _headers(options: Mapping[str, Any]) -> dict[str, str]:
+    api_key = options.get("api_key", os.environ.get("OPENAI_API_KEY"))
+    extra = options.get("headers") or {}
+    if not isinstance(extra, Mapping):
+        raise InvalidOptionError(f"openai option 'headers' must be a dict of strings, got {extra!r}")
+    headers = {"Accept": "text/event-stream"}
+    if api_key:
+        if not isinstance(api_key, str):
+            raise InvalidOptionError("openai option 'api_key' must be a string")
+        register_secret(api_key)
+        headers["Authorization"] = f"Bearer {api_key}"
+    if options.get("organization"):
+        headers["OpenAI-Organization"] = str(options["organization"])
+    for key, value in extra.items():
+        if not isinstance(value, str):
+            raise InvalidOptionError(f"openai option 'headers': the value of {key!r} must be a string")
+        if str(key).lower() in _SECRET_HEADERS:
+            register_secret(value.removeprefix("Bearer ").strip())
+        headers[str(key)] = value
+    return headers
+
+
+@modelplug.hookimpl
+def load(model_id: str, options: Mapping[str, Any]) -> OpenAIState:
+    """Check the options and open the model's pooled ``httpx.Client``.
+
+    Raises:
+        InvalidOptionError: an unknown option; a bad ``timeout``, ``headers``, retry or
+            ``capabilities`` option; a ``base_url`` that is not http(s).
+    """
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise InvalidOptionError(
+            f"unknown openai option(s) {unknown}; known: {sorted(_OPTIONS)} "
+            "(generation options such as temperature go to generate()/stream())"
+        )
+    base_url = str(options.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise InvalidOptionError(f"openai option 'base_url' must be an http(s) URL, got {base_url!r}")
+    retry = RetryPolicy.from_options(options, PROVIDER)
+    override = options.get("capabilities") or {}
+    if not isinstance(override, Mapping):
+        raise InvalidOptionError(f"openai option 'capabilities' must be a dict, got {override!r}")
+    try:
+        declared = attrs.evolve(DEFAULT_CAPABILITIES, **dict(override))
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(f"openai option 'capabilities': {error}") from error
+    client = httpx.Client(headers=_headers(options), timeout=_timeout(options))
+    return OpenAIState(model_id, f"{base_url}/chat/completions", client, declared, retry)
+
+
+@modelplug.hookimpl
+def capabilities(state: OpenAIState) -> Capabilities:
+    """Streaming with usage, native tools, ``stop`` and ``response_format``; the ``capabilities``
+    option overrides (a compatible server cannot be asked)."""
+    return state.capabilities
+
+
+@modelplug.hookimpl
+def option_types() -> Mapping[str, type]:
+    """The options the command line converts; the others (``timeout``: a number or a dict,
+    ``headers``, ``capabilities``) are read as JSON there."""
+    return {
+        "base_url": str,
+        "api_key": str,
+        "organization": str,
+        "connect_timeout": float,
+        "max_retries": int,
+        "retry_backoff": float,
+        "retry_max_wait": float,
+    }
+
+
+@modelplug.hookimpl
+def unload(state: OpenAIState) -> None:
+    """Close the model's HTTP client and its pooled connections."""
+    state.client.close()
+
+
+def request_body(
+    model: str, messages: list[ChatMessage], options: GenerationOptions, *, native_tools: bool
+) -> dict[str, Any]:
+    """The JSON body of one streamed request: :func:`modelplug.client_wire.chat_request`, ``model``,
+    ``stream``, ``stream_options.include_usage``, then ``options.extra`` as is (an ``extra_body``
+    dict in it is merged in)."""
+    body: dict[str, Any] = {
+        "model": model,
+        **chat_request(messages, options, native_tools=native_tools),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    for key, value in options.extra.items():
+        if key == "extra_body" and isinstance(value, Mapping):
+            body.update(value)
+        else:
+            body[key] = value
+    return body
+
+
+@modelplug.hookimpl
+def generate_stream(
+    state: OpenAIState, messages: list[ChatMessage], options: GenerationOptions
+) -> Iterator[ChatMessageStreamDelta]:
+    """Stream one ``POST <base_url>/chat/completions`` with ``stream: true`` as deltas.
+
+    Retried (rate limits, 5xx, failed connections, an empty 200) until the first delta with content,
+    reasoning or a tool call arrives, never after. Closing the iterator closes the HTTP response.
+    Raises :class:`~modelplug.errors.ProviderError` subclasses (:mod:`modelplug_openai.http_errors`).
+    """
+    body = json.dumps(
+        request_body(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
+    ).encode()
+    return _stream(state, body)
+
+
+def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]:
+    client = state.client
+    request = client.build_request("POST", state.url, content=body, headers={"Content-Type": "application/json"})
+
+    def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
+        try:
+            response = client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise from_transport(error) from error
+        if response.status_code >= 400:
+            try:
+                response.read()
+            except httpx.HTTPError as error:
+                response.close()
+                raise from_transport(error) from error
+            response.close()
+            http_error = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
+            mapped = from_response(response, http_error)
+            raise mapped from http_error
+        return response.close, _deltas(response)
+
+    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model)
+
+
+def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
+    received = False
+    loads = json.loads
+    try:
+        for data in iter_sse_data(response.iter_bytes()):
+            if data == b"[DONE]":
+                received = True
+                break
+            try:
+                chunk = loads(data)
+            except ValueError as error:
+                text = data[:200].decode(errors="replace")
+                raise ProviderError(
+                    f"openai: malformed stream data (not JSON): {redact(text)!r}", provider=PROVIDER, original=error
+                ) from error
+            received = True
+            if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
+                raise from_error_event(chunk)
+            delta = delta_from_chunk(chunk)
+            if delta is not None:
+                yield delta
+    except httpx.HTTPError as error:
+        raise from_transport(error) from error
+    finally:
+        response.close()
+    if not received:
+        raise ServerError("openai: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200)

@@ -1,0 +1,120 @@
+"""The openai provider's own behaviour: options, headers, the environment key, secrets, bodies, errors, unload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from tests.servers.http_suite import unique
+from tests.servers.processes import ReplayServer
+
+import modelplug
+from modelplug import errors
+from modelplug.secrets import redact
+from modelplug_openai.http_errors import error_details, from_error_event
+
+KEY = "sk-modelplug-openai-test-0000"
+
+
+def _load(base_url: str, **options: Any) -> modelplug.Model:
+    options.setdefault("api_key", KEY)
+    return modelplug.load_model("openai:replay", base_url=base_url, **options)
+
+
+def test_bad_options_are_refused_with_their_name() -> None:
+    url = "http://127.0.0.1:9/v1"
+    with pytest.raises(errors.InvalidOptionError, match="unknown openai option"):
+        _load(url, temperature=0.1)
+    with pytest.raises(errors.InvalidOptionError, match="'timeout'"):
+        _load(url, timeout=-1)
+    with pytest.raises(errors.InvalidOptionError, match="'timeout' has unknown key"):
+        _load(url, timeout={"conect": 1})
+    with pytest.raises(errors.InvalidOptionError, match="base_url"):
+        _load("127.0.0.1:9/v1")
+    with pytest.raises(errors.InvalidOptionError, match="headers"):
+        _load(url, headers={"X-N": 1})
+    with pytest.raises(errors.InvalidOptionError, match="capabilities"):
+        _load(url, capabilities={"tool_calling": "maybe"})
+    with pytest.raises(errors.InvalidOptionError, match="max_retries"):
+        _load(url, max_retries=-2)
+
+
+def test_capabilities_default_and_override() -> None:
+    declared = _load("http://127.0.0.1:9/v1").capabilities
+    assert (declared.tool_calling, declared.usage_in_stream, declared.stop_sequences) == ("native", True, True)
+    text = _load("http://127.0.0.1:9/v1", capabilities={"tool_calling": "text", "stop_sequences": False}).capabilities
+    assert (text.tool_calling, text.stop_sequences) == ("text", False)
+
+
+def test_the_timeout_option_sets_connect_and_read() -> None:
+    state = _load("http://127.0.0.1:9/v1", timeout={"connect": 2, "read": 30}).state
+    assert (state.client.timeout.connect, state.client.timeout.read) == (2.0, 30.0)
+    state = _load("http://127.0.0.1:9/v1", timeout=5, connect_timeout=1).state
+    assert (state.client.timeout.connect, state.client.timeout.read) == (1.0, 5.0)
+
+
+def test_the_request_carries_key_organization_headers_and_extra_fields(replay_server: ReplayServer) -> None:
+    selector = unique("text/2")
+    model = _load(replay_server.url(selector), organization="org-1", headers={"X-Trace": "abc"})
+    history = [
+        {"role": "user", "content": "Hi."},
+        {"role": "assistant", "content": "Hello.", "reasoning_content": "They greet me."},
+        {"role": "user", "content": "Again."},
+    ]
+    assert model.generate(history, temperature=0.5, top_k=20, extra_body={"min_p": 0.1}).content == " t00 t01"
+    record = replay_server.requests(selector)[-1]
+    body = record["body"]
+    assert record["authorization"] == f"Bearer {KEY}"
+    assert (record["headers"]["openai-organization"], record["headers"]["x-trace"]) == ("org-1", "abc")
+    assert (body["model"], body["stream"], body["stream_options"]) == ("replay", True, {"include_usage": True})
+    assert (body["temperature"], body["top_k"], body["min_p"]) == (0.5, 20, 0.1)
+    assert [m.get("reasoning_content") for m in body["messages"]] == [None, None, None]
+
+
+def test_the_environment_key_is_sent_and_redacted(replay_server: ReplayServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-modelplug-env-key-5678abcd"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    selector = unique("text/1")
+    model = modelplug.load_model("openai:replay", base_url=replay_server.url(selector))
+    model.generate("Hi.")
+    assert replay_server.requests(selector)[-1]["authorization"] == f"Bearer {key}"
+    assert redact(key) == "***" and key not in repr(model.state)
+
+
+def test_a_secret_header_is_registered() -> None:
+    _load("http://127.0.0.1:9/v1", headers={"api-key": "azure-modelplug-key-9999"})
+    assert redact("key azure-modelplug-key-9999") == "key ***"
+
+
+def test_one_pooled_client_per_model_reused_across_requests_and_closed_on_unload(replay_server: ReplayServer) -> None:
+    model = _load(replay_server.url(unique("text/2")))
+    client = model.state.client
+    assert model.generate("Hi.").content == model.generate("Again.").content == " t00 t01"
+    assert model.state.client is client and not client.is_closed
+    model.close()
+    assert client.is_closed
+
+
+def test_error_events_map_by_their_code() -> None:
+    limited = from_error_event({"error": {"message": "slow down", "code": 429}})
+    assert isinstance(limited, errors.RateLimitError) and limited.status_code == 429
+    context = from_error_event({"error": {"message": "too long", "code": "context_length_exceeded", "type": "x"}})
+    assert isinstance(context, errors.ServerError)  # a string code without status: a server-side failure
+    tgi = from_error_event({"error": "Input validation error", "error_type": "validation"})
+    assert isinstance(tgi, errors.ServerError) and "Input validation error" in str(tgi)
+    assert error_details({"detail": [{"loc": ["body"], "msg": "bad"}]})[0] == '[{"loc": ["body"], "msg": "bad"}]'
+
+
+def test_malformed_stream_data_is_a_clear_error_keeping_what_arrived() -> None:
+    body = b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\ndata: {not json\n\n'
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    model = _load("http://127.0.0.1:9/v1", max_retries=0)
+    model.state.client = httpx.Client(transport=httpx.MockTransport(handler))
+    stream = model.stream("Hi.")
+    with pytest.raises(errors.ProviderError, match="malformed stream data"):
+        list(stream)
+    assert stream.message.content == "Hi"
