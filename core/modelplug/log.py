@@ -9,7 +9,9 @@ logger with the :mod:`logging` module as usual.
 
 structlog (≈250 ms to import with rich installed) is imported only when an event will actually be
 emitted, so ``import modelplug`` and quiet generations never pay for it. Secrets are redacted from
-every event (:mod:`modelplug.secrets`).
+every event (:mod:`modelplug.secrets`). Each standard-library record also carries the event's
+name and fields (``record.modelplug_event``, ``record.modelplug_fields``), so a handler can show an
+event its own way (the command line does: :mod:`modelplug.cli.log_lines`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,18 @@ def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
+def _with_event(renderer: Any) -> Any:
+    """Wrap ``renderer`` so that the record also carries the event's name and (redacted) fields."""
+
+    def render(logger: Any, method: str, event: MutableMapping[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        fields = dict(event)
+        name = fields.pop("event", None)
+        rendered = renderer(logger, method, event)
+        return (rendered,), {"extra": {"modelplug_event": name, "modelplug_fields": fields}}
+
+    return render
+
+
 class _LazyLogger:
     """Checks the level with the standard library first; builds the structlog logger on demand."""
 
@@ -76,7 +90,7 @@ class _LazyLogger:
                     structlog.stdlib.add_log_level,
                     structlog.processors.TimeStamper(fmt="iso"),
                     _redact_event,
-                    renderer,
+                    _with_event(renderer),
                 ],
                 wrapper_class=structlog.stdlib.BoundLogger,
             )

@@ -1,4 +1,4 @@
-"""The ``modelplug`` command line: ``modelplug run``, ``modelplug plugins``, ``modelplug --version``.
+"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``--version``.
 
 Subcommands are registered by import path in :data:`COMMANDS` and imported only when used (or
 when ``--help`` lists them), so ``modelplug --help`` never imports rich or a backend. Every
@@ -9,11 +9,14 @@ subcommand shares the same error handling:
   ``Error: ...`` line on stderr, no traceback;
 - exit 2: a usage error (bad arguments, a malformed ``-o`` option, an invalid model spec or option
   value, an unreadable config file);
-- exit 130: interrupted with Ctrl-C or SIGINT (restored if the command inherited it ignored).
+- exit 130: interrupted with Ctrl-C or SIGINT (restored if the command inherited it ignored);
+  ``Interrupted.`` is written once, however many Ctrl-C follow (:func:`interrupted`).
 
 Any other exception (a bug, here or in a plugin) is an ``Error: unexpected ...`` line and exit 1.
 ``--debug`` (or ``MODELPLUG_DEBUG=1``) prints the traceback of an error as well. Text the
 terminal's encoding cannot show (or a lone surrogate a backend sent) is written as ``?``.
+Log events and warnings are shown as :mod:`modelplug.cli.log_lines` says. Help text wraps to the
+terminal (up to :data:`MAX_HELP_WIDTH` columns).
 """
 
 from __future__ import annotations
@@ -31,16 +34,32 @@ import click
 from modelplug import __version__
 from modelplug.errors import InvalidOptionError, ModelplugError
 
-__all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_USAGE", "debug_enabled", "exit_with_error", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "MAX_HELP_WIDTH",
+    "debug_enabled",
+    "exit_with_error",
+    "interrupted",
+    "main",
+    "report_interrupt",
+]
 
 #: Exit statuses (see the module docstring).
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: The widest help text: click wraps help to the terminal, up to this many columns.
+MAX_HELP_WIDTH = 160
+_INTERRUPTED_KEY = "modelplug.interrupted"
 
 #: Subcommand name -> ``"module:attribute"`` of its click command (imported on first use).
 COMMANDS: dict[str, str] = {
     "run": "modelplug.cli.run:run",
+    "chat": "modelplug.cli.chat:chat",
+    "logs": "modelplug.cli.logs:logs",
     "plugins": "modelplug.cli.plugins:plugins",
     "agent": "modelplug.cli.agent:agent",
 }
@@ -65,6 +84,21 @@ def exit_with_error(ctx: click.Context, error: ModelplugError, note: str | None 
     ctx.exit(EXIT_USAGE if isinstance(error, InvalidOptionError) else EXIT_ERROR)
 
 
+def report_interrupt(ctx: click.Context, message: str = "Interrupted.") -> None:
+    """Write ``message`` to stderr, once per command: after it, a second Ctrl-C while the command
+    winds down (closing the stream, logging the partial answer) writes nothing more."""
+    if not ctx.meta.get(_INTERRUPTED_KEY):
+        ctx.meta[_INTERRUPTED_KEY] = True
+        with contextlib.suppress(KeyboardInterrupt):
+            click.echo(message, err=True)
+
+
+def interrupted(ctx: click.Context, message: str = "Interrupted.") -> NoReturn:
+    """:func:`report_interrupt`, then exit with 130."""
+    report_interrupt(ctx, message)
+    ctx.exit(EXIT_INTERRUPTED)
+
+
 class _Group(click.Group):
     """A click group whose commands load lazily and whose errors map to the documented exit codes."""
 
@@ -87,8 +121,7 @@ class _Group(click.Group):
         except ModelplugError as error:
             exit_with_error(ctx, error)
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            interrupted(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:  # a bug here or in a plugin: one line, not a traceback
@@ -119,7 +152,7 @@ def _restore_sigint() -> None:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": MAX_HELP_WIDTH})
 @click.version_option(__version__, "-V", "--version", prog_name="modelplug", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks of modelplug errors (also MODELPLUG_DEBUG=1).")
 @click.pass_context
@@ -130,9 +163,14 @@ def main(ctx: click.Context, debug: bool) -> None:
     Examples:
       modelplug run "What is the capital of France?"
       echo "Tell me a joke" | modelplug run --max-tokens 60
-      modelplug run -m litellm:openai/gpt-4o-mini -o api_key=$OPENAI_API_KEY "Hi"
+      modelplug run -c "And in German?"
+      modelplug chat -m litellm:openai/gpt-4o-mini -o api_key=$OPENAI_API_KEY
+      modelplug logs -n 5
       modelplug plugins
     """
+    from modelplug.cli.log_lines import install_log_handler
+
     ctx.meta["modelplug.debug"] = debug
     _tolerate_unencodable_output()
     _restore_sigint()
+    install_log_handler(debug=debug_enabled(ctx))

@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from modelplug.cli.options import generation_options, load_cli_model
+from modelplug.cli.options import generation_flags, generation_options, load_cli_model, provider_generation_options
 from modelplug.cli.run import read_prompt
 
 __all__ = ["agent", "load_tools"]
@@ -89,7 +89,10 @@ def load_tools(references: tuple[str, ...]) -> list[Any]:
     return tools
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    short_help="Run a tool-calling agent on a task and show it work.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.argument("task", required=False)
 @click.option("-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (default: as for run).")
 @click.option(
@@ -98,7 +101,7 @@ def load_tools(references: tuple[str, ...]) -> list[Any]:
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A model option passed to load_model(SPEC, KEY=VALUE, ...); repeatable.",
+    help="A model (load-time) option passed to load_model(SPEC, KEY=VALUE, ...); repeatable.",
 )
 @click.option(
     "-t",
@@ -112,8 +115,7 @@ def load_tools(references: tuple[str, ...]) -> list[Any]:
 @click.option("--max-steps", type=click.IntRange(min=1), default=10, show_default=True, metavar="N", help="Most steps.")
 @click.option("--plan", "planning_interval", type=click.IntRange(min=1), metavar="N", help="Plan every N steps.")
 @click.option("--instructions", metavar="TEXT", help="Text added to the agent's system prompt.")
-@click.option("--max-tokens", type=click.IntRange(min=1), metavar="N", help="Most completion tokens per step.")
-@click.option("--temperature", type=click.FloatRange(min=0.0), metavar="T", help="Sampling temperature (0: greedy).")
+@generation_flags(tools=False)
 @click.option("--json", "as_json", is_flag=True, help="The agent's events as JSON lines.")
 @click.option("--no-live", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--no-stream", is_flag=True, help="Ask for whole answers instead of streaming them.")
@@ -132,6 +134,10 @@ def agent(
     instructions: str | None,
     max_tokens: int | None,
     temperature: float | None,
+    top_p: float | None,
+    seed: int | None,
+    stop: tuple[str, ...],
+    gen_options: tuple[str, ...],
     as_json: bool,
     no_live: bool,
     no_stream: bool,
@@ -153,8 +159,9 @@ def agent(
 
     text = read_prompt(task)
     tools = load_tools(tool_refs)
-    generation = generation_options(max_tokens, temperature)
-    with load_cli_model(ctx, spec, options) as model:
+    generation = generation_options(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, stop=stop)
+    with load_cli_model(ctx, spec, options, gen_options) as model:
+        generation.update(provider_generation_options(ctx))
         runner = ToolCallingAgent(
             model,
             tools,

@@ -16,9 +16,10 @@ after the text, one line each (``tool call: name {"arg": ...}``).
 
 :class:`JsonLinesView` writes one JSON object per line, flushed per line:
 
-- one ``chat.completion.chunk`` dict per delta (:func:`modelplug.wire.delta_to_chunk`);
+- one ``chat.completion.chunk`` dict per delta (:func:`modelplug.wire.delta_to_chunk`), all with
+  the same ``id`` (``chatcmpl-`` and the response id under which the answer is logged);
 - ``{"object": "modelplug.block", "kind": ..., "title": ..., "text": ...}`` per block;
-- last, ``{"object": "modelplug.result", "model": spec, "message": <message_to_wire>, "usage": ...,
+- last, ``{"object": "modelplug.result", "id": ..., "model": spec, "message": <message_to_wire>, "usage": ...,
   "finish_reason": ..., "stats": <StreamStats.to_dict>}``.
 """
 
@@ -88,10 +89,23 @@ class PlainView:
         self._reasoning_open = False
 
     def __enter__(self) -> PlainView:
+        from modelplug.cli.log_lines import track_output
+
+        track_output(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        from modelplug.cli.log_lines import track_output
+
+        track_output(None)
+
+    def mid_line(self) -> bool:
+        """Whether the last character written to ``out`` is not a newline."""
+        return bool(self._last) and self._last != "\n"
+
+    def end_line_elsewhere(self) -> None:
+        """Note that the line was ended by a newline written to a stream sharing ``out`` (a log line on stderr)."""
+        self._last = "\n"
 
     def update(self, delta: ChatMessageStreamDelta) -> None:
         """Write the delta's text to ``out`` and its reasoning to ``err``, flushing both."""
@@ -141,11 +155,17 @@ class PlainView:
 
 
 class JsonLinesView:
-    """JSON lines (see the module docstring); ``model`` is the model spec put in every line."""
+    """JSON lines (see the module docstring); ``model`` is the model spec put in every line, ``id``
+    the completion id (default: a new ``chatcmpl-...`` one)."""
 
-    def __init__(self, out: IO[str], *, model: str = "") -> None:
+    def __init__(self, out: IO[str], *, model: str = "", id: str | None = None) -> None:
         self.out = out
         self.model = model
+        if id is None:
+            import uuid
+
+            id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.id = id
 
     def __enter__(self) -> JsonLinesView:
         return self
@@ -159,7 +179,7 @@ class JsonLinesView:
 
     def update(self, delta: ChatMessageStreamDelta) -> None:
         """Write the delta as a ``chat.completion.chunk`` line."""
-        self._write(delta_to_chunk(delta, model=self.model))
+        self._write(delta_to_chunk(delta, model=self.model, id=self.id))
 
     def add_block(self, text: str, *, title: str | None = None, kind: str = "info") -> None:
         """Write a ``modelplug.block`` line."""
@@ -170,6 +190,7 @@ class JsonLinesView:
         self._write(
             {
                 "object": "modelplug.result",
+                "id": self.id,
                 "model": self.model,
                 "message": None if message is None else message_to_wire(message),
                 "usage": None if message is None else usage_to_dict(message.usage),

@@ -10,7 +10,13 @@ from modelplug.stream import ChatStream
 from modelplug.types import Usage
 from modelplug.wire import usage_to_wire
 
-__all__ = ["StreamStats", "usage_to_dict"]
+__all__ = ["MIN_RATE_TOKENS", "MIN_RATE_WINDOW_S", "StreamStats", "usage_to_dict"]
+
+#: tokens/s is reported only over a decode time at least this long (seconds) ...
+MIN_RATE_WINDOW_S = 0.25
+#: ... and at least this many completion tokens: a rate over a few milliseconds or tokens (a replayed
+#: or cached answer) says nothing about the model's speed.
+MIN_RATE_TOKENS = 4
 
 
 def usage_to_dict(usage: Usage | None) -> dict[str, int] | None:
@@ -47,12 +53,15 @@ class StreamStats:
     @property
     def tokens_per_s(self) -> float | None:
         """Decode speed in completion tokens per second after the first one:
-        ``(completion_tokens - 1) / (duration_s - ttft_s)``; ``None`` without usage, with fewer than
-        two completion tokens, or without timings."""
-        if self.usage is None or self.usage.completion_tokens < 2 or self.duration_s is None or self.ttft_s is None:
+        ``(completion_tokens - 1) / (duration_s - ttft_s)``; ``None`` without usage or timings, with
+        fewer than :data:`MIN_RATE_TOKENS` completion tokens, or over less than
+        :data:`MIN_RATE_WINDOW_S` seconds of decoding (too short to mean anything)."""
+        if self.usage is None or self.duration_s is None or self.ttft_s is None:
             return None
         decode_s = self.duration_s - self.ttft_s
-        return (self.usage.completion_tokens - 1) / decode_s if decode_s > 0 else None
+        if self.usage.completion_tokens < MIN_RATE_TOKENS or decode_s < MIN_RATE_WINDOW_S:
+            return None
+        return (self.usage.completion_tokens - 1) / decode_s
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the attributes plus ``tokens_per_s``; ``usage`` in wire form."""
