@@ -20,11 +20,13 @@ _ISOLATED = ("MODELPLUG_MODEL", "MODELPLUG_CONFIG", "MODELPLUG_DEBUG", "MODELPLU
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """No model or debug variables, and a config path that does not exist (unless a test writes it)."""
+    """No model or debug variables, a config path that does not exist (unless a test writes it),
+    and a data dir of the test's own (the log database starts empty)."""
     for name in _ISOLATED:
         monkeypatch.delenv(name, raising=False)
     config = tmp_path / "config.toml"
     monkeypatch.setenv("MODELPLUG_CONFIG", str(config))
+    monkeypatch.setenv("MODELPLUG_DATA_DIR", str(tmp_path / "data"))
     yield config
 
 

@@ -24,7 +24,7 @@ class Probe:
 
     @modelplug.hookimpl
     def capabilities(self) -> Capabilities:
-        return Capabilities(streaming=True, usage_in_stream=True)
+        return Capabilities(streaming=True, usage_in_stream=True, tool_calling="native")
 
     @modelplug.hookimpl
     def option_types(self) -> Mapping[str, type]:
@@ -39,6 +39,12 @@ class Probe:
             "messages": [[m.role, m.content] for m in messages],
             "max_tokens": options.max_tokens,
             "temperature": options.temperature,
+            "top_p": options.top_p,
+            "seed": options.seed,
+            "tool_choice": options.tool_choice,
+            "response_format": options.response_format,
+            "tools": [tool.name for tool in options.tools],
+            "extra": dict(options.extra),
         }
         text = json.dumps(report, sort_keys=True)
         pieces = [text[i : i + 7] for i in range(0, len(text), 7)]
