@@ -129,12 +129,17 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
 
 
+def _storable(text: str) -> str:
+    """``text`` as SQLite can store it: a lone surrogate (a model may write one) becomes ``\\udXXX``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _json(value: Any) -> str:
-    return json.dumps(redact_value(value), ensure_ascii=False, default=str)
+    return _storable(json.dumps(redact_value(value), ensure_ascii=False, default=str))
 
 
 def _text(value: str | None) -> str | None:
-    return None if value is None else str(redact_value(value))
+    return None if value is None else _storable(str(redact_value(value)))
 
 
 @attrs.frozen
