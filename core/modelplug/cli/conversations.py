@@ -134,6 +134,21 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _set_wal(connection: sqlite3.Connection) -> None:
+    """Switch to write-ahead logging. Several processes creating the file at once can get
+    "database is locked" here without SQLite's busy handler being called, so retry until
+    :data:`BUSY_TIMEOUT_S` has passed."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _json(value: Any) -> str:
     return _storable(json.dumps(redact_value(value), ensure_ascii=False, default=str))
 
@@ -242,7 +257,7 @@ class LogStore:
             connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             connection.row_factory = sqlite3.Row
             connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
+            _set_wal(connection)
             self._connection = connection
         if not self._schema_ready:
             with _transaction(connection, "BEGIN IMMEDIATE"):
