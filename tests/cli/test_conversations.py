@@ -80,7 +80,11 @@ def test_continue_the_last_conversation_and_a_given_one(runner: CliRunner, probe
     assert other["messages"] == [["user", "elsewhere"]]
     # --cid goes back to the first conversation, and -c then continues the one used last
     again = json.loads(run(runner, "--cid", str(one["conversation_id"]), "third"))  # the model comes from the log
-    assert [m for m in again["messages"] if m[0] == "user"] == [["user", "first"], ["user", "second"], ["user", "third"]]
+    assert [m for m in again["messages"] if m[0] == "user"] == [
+        ["user", "first"],
+        ["user", "second"],
+        ["user", "third"],
+    ]
     assert len(logged(runner, "--cid", str(one["conversation_id"]), "-n", "0")) == 3
     assert len(logged(runner, "-c", "-n", "0")) == 3
 
