@@ -129,12 +129,17 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
 
 
+def _encodable(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (a lone surrogate a backend sent) as ``?``."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _json(value: Any) -> str:
-    return json.dumps(redact_value(value), ensure_ascii=False, default=str)
+    return _encodable(json.dumps(redact_value(value), ensure_ascii=False, default=str))
 
 
 def _text(value: str | None) -> str | None:
-    return None if value is None else str(redact_value(value))
+    return None if value is None else _encodable(str(redact_value(value)))
 
 
 @attrs.frozen
