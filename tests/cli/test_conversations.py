@@ -203,3 +203,9 @@ def test_concurrent_cli_runs_lose_nothing() -> None:
     with LogStore() as store:
         assert sorted(e.prompt for e in store.entries(limit=None)) == [f"prompt {n}" for n in range(5)]
     assert os.environ["MODELPLUG_DATA_DIR"] in str(logs_path())
+
+
+def test_text_utf8_cannot_hold_is_logged_as_question_marks(runner: CliRunner) -> None:
+    run(runner, "-m", "replay:x", "-o", responses("a\ud800b"), "hi")  # a lone surrogate from a backend
+    [entry] = logged(runner)
+    assert entry["response"] == "a?b"

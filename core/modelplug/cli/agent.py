@@ -148,10 +148,9 @@ def agent(
     \b
     Examples:
       modelplug agent "What is 17 * 23 + 4?"
-      modelplug agent "What time is it in UTC?" -m litellm:openai/gpt-4o-mini
-      modelplug agent "Weather in Paris?" --tool mytools.py:weather --max-steps 5 --json
+      modelplug agent "What time is it?" -m litellm:openai/gpt-4o-mini
+      modelplug agent "Weather in Paris?" -t mytools.py:weather --json
 
-    \b
     On a terminal: the model's reasoning and text as they stream, each tool call's arguments as
     they grow, the observations, and each step's TTFT and token usage. Exit status as for run.
     """

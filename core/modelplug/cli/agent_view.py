@@ -9,7 +9,9 @@ observation). :class:`JsonEventsView` writes the events as JSON lines instead.
 Layout, per step: a title (``Step 2``, ``Plan (before step 1)``, ``Final answer (step limit 10
 reached)``), the model's message (streamed, or shown whole when the step was not streamed), one
 block per observation (red when it is an error), then a dim statistics line (TTFT, usage, seconds).
-The run ends with the final answer and the run's total usage.
+The run ends with the final answer and the run's total usage. Plain output shows the final answer
+once: not as a ``final_answer`` tool-call line, and not again when the model's last message was
+that very text (the answer forced at the step limit).
 
 Per delta, :meth:`AgentView.handle` does one type test and hands the delta to the view's
 ``update``, which only appends strings (no rendering), so a long run costs the same per delta at
@@ -93,6 +95,7 @@ class AgentView:
         self.deltas = 0  # of the run
         self._step_deltas = 0
         self._output_deltas = 0
+        self._last_text = ""  # the text of the last model message
         self._start = time.perf_counter()
 
     def __enter__(self) -> AgentView:
@@ -128,6 +131,7 @@ class AgentView:
     def _model_output(self, event: ModelOutput) -> None:
         self._output_deltas, self._step_deltas = self._step_deltas, 0
         self.deltas += self._output_deltas
+        self._last_text = event.message.text or ""
         if not self._output_deltas:  # not streamed: show the whole message now
             for delta in message_to_deltas(event.message):
                 self.view.update(delta)
@@ -139,7 +143,7 @@ class AgentView:
     def _tool_call(self, event: ToolCallComplete) -> None:
         if self.live:
             self.view.set_status(f"running {event.tool_call.name}…")
-        else:
+        elif event.tool_call.name != FINAL_ANSWER:  # its answer is shown once, as the final answer
             self.view.add_block(f"tool call: {format_tool_call(event.tool_call)}")
 
     def _tool_result(self, event: ToolResult) -> None:
@@ -175,7 +179,9 @@ class AgentView:
         )
 
     def _final_answer(self, event: FinalAnswer) -> None:
-        self.view.add_block(format_observation(event.answer), title="final answer", kind="plan")
+        answer = format_observation(event.answer)
+        if self.live or answer.strip() != self._last_text.strip():  # else: the message just shown is the answer
+            self.view.add_block(answer, title="final answer", kind="plan")
         duration = time.perf_counter() - self._start
         self.view.finish(StreamStats(duration_s=duration, usage=event.usage, deltas=self.deltas))
 

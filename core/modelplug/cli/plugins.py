@@ -89,7 +89,10 @@ def _echo_text(rows: list[dict[str, Any]], missing: list[dict[str, str]]) -> Non
         click.echo("Not installed: " + ", ".join(f"{m['name']} ({m['install']})" for m in missing))
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    short_help="List the installed providers and their load errors.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
 @click.option(
     "--import-timeout",
