@@ -130,8 +130,8 @@ def _now() -> str:
 
 
 def _storable(text: str) -> str:
-    """``text`` as SQLite can store it: a lone surrogate (a model may write one) becomes ``\\udXXX``."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """``text`` as SQLite can store it: a lone surrogate (a backend may send one) becomes ``?``, as on stdout."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _set_wal(connection: sqlite3.Connection) -> None:
