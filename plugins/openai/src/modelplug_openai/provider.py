@@ -14,12 +14,11 @@ import attrs
 import httpx
 
 import modelplug
-from modelplug.client_wire import chat_request
 from modelplug.errors import InvalidOptionError, ProviderError, ServerError
 from modelplug.retry import RetryPolicy, stream_with_retries
 from modelplug.secrets import redact, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
-from modelplug.wire import delta_from_chunk
+from modelplug.wire import chat_request, delta_from_chunk
 from modelplug_openai.http_errors import PROVIDER, from_error_event, from_response, from_transport
 from modelplug_openai.sse import iter_sse_data
 
@@ -187,7 +186,7 @@ def unload(state: OpenAIState) -> None:
 def request_body(
     model: str, messages: list[ChatMessage], options: GenerationOptions, *, native_tools: bool
 ) -> dict[str, Any]:
-    """The JSON body of one streamed request: :func:`modelplug.client_wire.chat_request`, ``model``,
+    """The JSON body of one streamed request: :func:`modelplug.wire.chat_request`, ``model``,
     ``stream``, ``stream_options.include_usage``, then ``options.extra`` as is (an ``extra_body``
     dict in it is merged in)."""
     body: dict[str, Any] = {
