@@ -636,9 +636,9 @@ def _slow_delta(delta: Any, get: FieldGetter, finish: str | None, usage: Usage |
     text = "".join(texts) or None
     thought = "".join(reasonings) or None
     refused = "".join(refusals) or None
-    if text is None and thought is None and refused is None and not calls and not others:
-        if finish is None and usage is None:
-            return None
+    nothing = text is None and thought is None and refused is None and not calls and not others
+    if nothing and finish is None and usage is None:
+        return None
     return ChatMessageStreamDelta(
         content=text,
         reasoning_content=thought,

@@ -18,8 +18,8 @@ from modelplug.errors import InvalidOptionError, ProviderError, ServerError
 from modelplug.retry import RetryPolicy, stream_with_retries
 from modelplug.secrets import redact, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
-from modelplug.wire import chat_request, delta_from_chunk
-from modelplug_openai.http_errors import PROVIDER, from_error_event, from_response, from_transport
+from modelplug.wire import chat_request, delta_from_chunk, error_from_wire
+from modelplug_openai.http_errors import PROVIDER, from_response, from_transport
 from modelplug_openai.sse import iter_sse_data
 
 __all__ = [
@@ -260,7 +260,7 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
                 ) from error
             received = True
             if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
-                raise from_error_event(chunk)
+                raise error_from_wire(chunk, provider=PROVIDER)
             delta = delta_from_chunk(chunk)
             if delta is not None:
                 yield delta
