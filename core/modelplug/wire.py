@@ -410,28 +410,12 @@ def mapping_getter(obj: Any, name: str) -> Any:
     return obj.get(name)
 
 
-_MISSING: Any = object()
-
-
 def attribute_getter(obj: Any, name: str) -> Any:
     """Field ``name`` of a client library's object (``None`` when absent): the getter for chunk
-    objects such as LiteLLM's pydantic models or huggingface_hub's dataclasses.
-
-    Reads the instance ``__dict__`` first (fastest), then pydantic's ``__pydantic_extra__`` (fields a
-    server added that the model does not declare), then plain attributes; a dict met inside such an
-    object tree is read as a dict.
+    objects such as LiteLLM's pydantic models (declared fields and pydantic's extra fields alike)
+    or huggingface_hub's dataclasses. A dict met inside such an object tree is read as a dict.
     """
     if type(obj) is dict:
-        return obj.get(name)
-    fields = getattr(obj, "__dict__", None)
-    if fields is not None:
-        value = fields.get(name, _MISSING)
-        if value is not _MISSING:
-            return value
-        extra = getattr(obj, "__pydantic_extra__", None)
-        if extra:
-            return extra.get(name)
-    if isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -460,14 +444,15 @@ def _bad_chunk(field: str, expected: str, value: Any) -> InvalidOptionError:
 
 
 _SCALARS = (str, bytes, int, float, bool, list, tuple)
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def _node(value: Any, field: str, get: FieldGetter) -> Any:
     """``value`` when it can hold fields (a dict on the dict route, any non-scalar object otherwise)."""
     if get is mapping_getter:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise _bad_chunk(field, "a dict", value)
-    elif isinstance(value, _SCALARS):
+    elif type(value) in _SCALAR_TYPES or isinstance(value, _SCALARS):
         raise _bad_chunk(field, "an object with fields", value)
     return value
 
@@ -561,12 +546,14 @@ def _tool_call_deltas(raw: Any, get: FieldGetter) -> tuple[ToolCallDelta, ...]:
     if not isinstance(raw, (list, tuple)):
         raw = (raw,)  # TGI sends one object
     deltas = []
+    strict = get is mapping_getter
     for item in raw:
-        _node(item, "delta.tool_calls[]", get)
+        if (type(item) is not dict) if strict else (type(item) in _SCALAR_TYPES):
+            _node(item, "delta.tool_calls[]", get)
         function = get(item, "function")
         if function is None:
             function = item
-        else:
+        elif (type(function) is not dict) if strict else (type(function) in _SCALAR_TYPES):
             _node(function, "delta.tool_calls[].function", get)
         deltas.append(
             ToolCallDelta(
@@ -604,15 +591,27 @@ def _usage(value: Any, get: FieldGetter) -> Usage | None:
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "input_tokens", "output_tokens")
 
 
-def _slow_delta(delta: Any, get: FieldGetter, finish: str | None, usage: Usage | None) -> ChatMessageStreamDelta | None:
-    """The general case of :func:`delta_from_chunk`: any field that is not plain text."""
-    content = get(delta, "content")
+def _slow_delta(
+    delta: Any, get: FieldGetter, finish: str | None, usage: Usage | None, content: Any
+) -> ChatMessageStreamDelta | None:
+    """The general case of :func:`delta_from_chunk`: any field that is not plain text (``content``
+    is the delta's content, already read)."""
+    raw_calls = get(delta, "tool_calls")
     reasoning = get(delta, "reasoning_content")
     if reasoning is None:
         reasoning = get(delta, "reasoning")
     refusal = get(delta, "refusal")
-    raw_calls = get(delta, "tool_calls")
     function_call = get(delta, "function_call")
+    if (
+        raw_calls
+        and content is None
+        and reasoning is None
+        and refusal is None
+        and function_call is None
+        and type(raw_calls) is list
+        and len(raw_calls) == 1
+    ):  # the common tool-call chunk: one fragment and nothing else
+        return ChatMessageStreamDelta(tool_calls=_tool_call_deltas(raw_calls, get), usage=usage, finish_reason=finish)
     texts: list[str] = []
     reasonings: list[str] = []
     refusals: list[str] = []
@@ -691,8 +690,10 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
     if not isinstance(choices, (list, tuple)):
         raise _bad_chunk("choices", "a list", choices)
     choice = None
+    strict = get is mapping_getter
     for candidate in choices:
-        _node(candidate, "choices[]", get)
+        if (type(candidate) is not dict) if strict else (type(candidate) in _SCALAR_TYPES):
+            _node(candidate, "choices[]", get)
         if _chunk_index(get(candidate, "index"), "choices[].index") in (0, None):
             choice = candidate
             break
@@ -710,21 +711,25 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
             return (
                 None if finish is None and usage is None else ChatMessageStreamDelta(usage=usage, finish_reason=finish)
             )
-    _node(delta, "choices[].delta", get)
+    if (type(delta) is not dict) if strict else (type(delta) in _SCALAR_TYPES):
+        _node(delta, "choices[].delta", get)
     # the hot path: a plain text fragment and nothing else of note
     content = get(delta, "content")
-    if (
-        type(content) is str
-        and get(delta, "tool_calls") is None
-        and get(delta, "reasoning_content") is None
-        and get(delta, "reasoning") is None
-        and get(delta, "refusal") is None
-        and get(delta, "function_call") is None
+    if type(content) is str and (
+        # a dict holding only content (and the role): no other field to look up
+        (get is mapping_getter and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)))
+        or (
+            get(delta, "tool_calls") is None
+            and get(delta, "reasoning_content") is None
+            and get(delta, "reasoning") is None
+            and get(delta, "refusal") is None
+            and get(delta, "function_call") is None
+        )
     ):
         if not content and finish is None and usage is None:
             return None
         return ChatMessageStreamDelta(content=content or None, usage=usage, finish_reason=finish)
-    return _slow_delta(delta, get, finish, usage)
+    return _slow_delta(delta, get, finish, usage, content)
 
 
 def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = "") -> dict[str, Any]:
