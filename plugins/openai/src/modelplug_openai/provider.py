@@ -18,7 +18,7 @@ from modelplug.errors import InvalidOptionError, ProviderError, ServerError
 from modelplug.retry import RetryPolicy, stream_with_retries
 from modelplug.secrets import redact, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
-from modelplug.wire import chat_request, delta_from_chunk, error_from_wire
+from modelplug.wire import chat_request, delta_from_chunk, error_from_wire, no_choices_error
 from modelplug_openai.http_errors import PROVIDER, from_response, from_transport
 from modelplug_openai.sse import iter_sse_data
 
@@ -245,6 +245,8 @@ def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]
 
 def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
     received = False
+    any_choice = False
+    model: Any = None
     loads = json.loads
     try:
         for data in iter_sse_data(response.iter_bytes()):
@@ -262,6 +264,9 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
             if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
                 raise error_from_wire(chunk, provider=PROVIDER)
             delta = delta_from_chunk(chunk)
+            if not any_choice and type(chunk) is dict:
+                any_choice = bool(chunk.get("choices"))
+                model = model or chunk.get("model")
             if delta is not None:
                 yield delta
     except httpx.HTTPError as error:
@@ -270,3 +275,5 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
         response.close()
     if not received:
         raise ServerError("openai: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200)
+    if not any_choice:
+        raise no_choices_error(model if isinstance(model, str) else None, provider=PROVIDER)
