@@ -422,7 +422,7 @@ def attribute_getter(obj: Any, name: str) -> Any:
 
 def plain(value: Any) -> Any:
     """``value`` as plain JSON-like data: dicts, lists, strings, numbers, ``None``. Client objects
-    become dicts (pydantic's ``model_dump()``, else their public ``__dict__``), so that what a client
+    become dicts (pydantic's ``model_dump()``, else their ``__dict__``), so that what a client
     object carries can be kept exactly like the same dict."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
@@ -435,7 +435,7 @@ def plain(value: Any) -> Any:
         return plain(dump())
     fields = getattr(value, "__dict__", None)
     if fields is not None:
-        return {k: plain(v) for k, v in fields.items() if not k.startswith("_")}
+        return {k: plain(v) for k, v in fields.items()}
     return str(value)
 
 
