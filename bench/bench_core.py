@@ -7,7 +7,14 @@ Run: ``python bench/bench_core.py [--deltas N] [--runs R]``. Prints medians and 
 - aggregate: µs per delta for ``StreamAggregator.add`` (content deltas and tool-call fragments), and
   for ``aggregate_chunks`` on raw chunk dicts (wire conversion included).
 - stream: µs per delta that ``Model.stream`` adds over iterating the provider's generator directly.
-- live ``.message``: µs per delta when ``.message`` is read after every delta (must stay flat in N).
+- live ``.message``: µs per delta when ``.message`` is read after every delta, at 10k, 100k and 300k
+  deltas, for content and for tool-call arguments, with the growth ratio 300k/10k (goal ≤ 1.3).
+- reader: µs per chunk of the one chunk reader (``modelplug.wire.delta_from_chunk``) on chunk dicts
+  and on client objects (``types.SimpleNamespace`` trees read with ``attribute_getter``), for content
+  and tool-call chunks. The same script runs on an older checkout (``PYTHONPATH=<old>/core``), where
+  it measures the two readers of then (``delta_from_chunk`` and ``client_wire.delta_from_fields``).
+
+``--live-only`` / ``--reader-only`` run just those parts.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import modelplug
 from modelplug import ChatMessageStreamDelta, ToolCallDelta
@@ -86,6 +95,100 @@ def bench_aggregate(n: int) -> None:
     print(f"read .message after each delta : {_per_delta(live):6.2f} µs/delta")
 
 
+def bench_live(sizes: tuple[int, ...] = (10_000, 100_000, 300_000)) -> None:
+    """µs per delta of ``add`` + a ``.message`` read after every delta, and the growth ratio."""
+    results: dict[str, list[float]] = {"content": [], "reasoning": [], "tool-call arguments": []}
+    for n in sizes:
+        content = [ChatMessageStreamDelta(content=f" t{i % 100:02d}") for i in range(n)]
+        reasoning = [ChatMessageStreamDelta(reasoning_content=f" t{i % 100:02d}") for i in range(n)]
+        tool = [ChatMessageStreamDelta(tool_calls=(ToolCallDelta(0, "call_1", "search", '{"q": "'),))]
+        tool += [ChatMessageStreamDelta(tool_calls=(ToolCallDelta(0, arguments=f"a{i % 100:02d} "),)) for i in range(n)]
+        for name, deltas in (("content", content), ("reasoning", reasoning), ("tool-call arguments", tool)):
+
+            def live(deltas: list[ChatMessageStreamDelta] = deltas) -> int:
+                aggregator = StreamAggregator()
+                for delta in deltas:
+                    aggregator.add(delta)
+                    aggregator.message  # noqa: B018
+                return len(deltas)
+
+            results[name].append(_per_delta(live, repeats=3))
+    header = "".join(f"{n:>10,}" for n in sizes)
+    print(f"live .message read after each delta (µs/delta) {header}   ratio {sizes[-1]:,}/{sizes[0]:,}")
+    for name, costs in results.items():
+        row = "".join(f"{c:10.2f}" for c in costs)
+        print(f"  {name:<45} {row}   {costs[-1] / costs[0]:5.2f}")
+
+
+def _objects(value: Any) -> Any:
+    if isinstance(value, dict):
+        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_objects(v) for v in value]
+    return value
+
+
+def _readers() -> tuple[str, Callable[[Any], Any], Callable[[Any], Any]]:
+    """``(label, read a dict, read an object)`` for the checkout on ``sys.path``."""
+    from modelplug import wire
+
+    if hasattr(wire, "attribute_getter"):
+        getter = wire.attribute_getter
+        return "one reader (wire.delta_from_chunk)", wire.delta_from_chunk, lambda c: wire.delta_from_chunk(c, getter)
+    from modelplug.client_wire import delta_from_fields  # type: ignore[import-not-found]  # before issue 11
+
+    def get(obj: Any, name: str) -> Any:
+        return getattr(obj, name, None)
+
+    return (
+        "two readers (delta_from_chunk, delta_from_fields)",
+        wire.delta_from_chunk,
+        lambda c: delta_from_fields(c, get),
+    )
+
+
+def bench_reader(n: int = 50_000) -> None:
+    """µs per chunk of the chunk reader, dicts and objects paired."""
+    label, read_dict, read_object = _readers()
+    content = [
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": f" t{i % 100}"}, "finish_reason": None}],
+        }
+        for i in range(n)
+    ]
+    tool = [
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": f"a{i % 100} "}}]},
+                    "finish_reason": None,
+                }
+            ],
+        }
+        for i in range(n)
+    ]
+    print(f"chunk reader, µs/chunk: {label}")
+    for name, chunks in (("content chunk", content), ("tool-call chunk", tool)):
+        objects = [_objects(c) for c in chunks]
+
+        def dicts(chunks: list[Any] = chunks) -> int:
+            for chunk in chunks:
+                read_dict(chunk)
+            return len(chunks)
+
+        def objs(objects: list[Any] = objects) -> int:
+            for chunk in objects:
+                read_object(chunk)
+            return len(objects)
+
+        print(f"  {name:<16} dicts {_per_delta(dicts):5.2f}   objects {_per_delta(objs):5.2f}")
+
+
 class _Provider:
     def __init__(self, deltas: list[ChatMessageStreamDelta]) -> None:
         self.deltas = deltas
@@ -126,7 +229,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deltas", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--live-only", action="store_true", help="only the live .message reads")
+    parser.add_argument("--reader-only", action="store_true", help="only the chunk reader, dicts and objects")
     args = parser.parse_args()
+    if args.reader_only:
+        bench_reader()
+        return
+    bench_live()
+    if args.live_only:
+        return
+    bench_reader()
     bench_import(args.runs)
     for n in (args.deltas // 10, args.deltas):
         bench_aggregate(n)

@@ -5,10 +5,16 @@ The rules, shared by :func:`aggregate` (for :class:`~modelplug.types.ChatMessage
 
 - ``content`` and ``reasoning_content`` are the concatenation of their fragments (``None`` when
   no fragment, or only empty ones, arrived). ``delta.reasoning`` counts as reasoning too.
+- ``refusal`` is the concatenation of its fragments, like ``content``. Content parts that are
+  neither text, reasoning nor refusal (``delta.content_parts``) are kept: the message's ``content``
+  is then a list of parts, one text part with the joined text first, then those parts in order.
 - Tool calls merge by ``index`` and come out ordered by index, the list compacted. ``id`` and
   ``name`` come from the first non-empty value and are never overwritten, by null, ``""`` or a
   later different value (Kimi's ids mutate mid-stream). A fragment that brings a *new* id *and* a
-  name on an index already in use starts a new call (servers that put every call at index 0).
+  name on an index already in use starts a new call (servers that put every call at index 0), and
+  so does a fragment with a name on an index whose call already holds complete JSON arguments
+  when it brings arguments or another name (whole calls without ids, all on index 0: Ollama
+  through LiteLLM; two identical calls stay two).
   A fragment without an index continues the current call, unless it brings a new id, which starts
   a new call.
 - Arguments are joined as text and decoded once at the end: ``""`` gives ``{}``; text that is not
@@ -17,84 +23,80 @@ The rules, shared by :func:`aggregate` (for :class:`~modelplug.types.ChatMessage
 - ``usage`` is the *last* usage seen, never summed: servers send either one usage object or
   cumulative snapshots, and summing would double count. ``total_tokens`` is computed if missing.
 
-Building :attr:`StreamAggregator.message` joins the parts gathered so far and caches the result,
-so reading it on a live stream never re-scans the deltas: it copies the text so far once (a
-memory copy), rebuilds only the tool calls that changed, and decodes arguments only when their
-text could be a complete JSON object.
+Reading :attr:`StreamAggregator.message` costs O(1) amortised per delta at any length: it returns
+a snapshot view (a :class:`~modelplug.types.ChatMessage`) that records how many fragments of each
+field it covers, and builds a field's string only when that field is read, joining only what
+arrived since the last join (the joins are cached). The fragment lists are append-only, so a
+snapshot taken on another thread than the one adding deltas never loses a piece.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from modelplug.errors import InvalidOptionError
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall, ToolCallDelta, Usage
+from modelplug.wire import FieldGetter, decode_arguments, delta_from_chunk, mint_tool_call_id, no_choices_error
 
 __all__ = ["StreamAggregator", "aggregate", "aggregate_chunks", "decode_arguments", "mint_tool_call_id"]
 
 
-def mint_tool_call_id() -> str:
-    """A new tool-call id, ``call_`` + 24 hex digits, for providers that send none."""
-    return "call_" + secrets.token_hex(12)
+class _Text:
+    """Append-only fragments of one text field, with a cached join extended incrementally.
 
-
-def decode_arguments(raw: str) -> dict[str, Any] | None:
-    """Decode the joined argument text of a tool call.
-
-    Returns ``{}`` for blank text, the object for a JSON object (a JSON string holding an object is
-    decoded once more), and ``None`` for anything else (truncated or invalid JSON, a non-object,
-    nesting too deep for the JSON decoder).
+    ``text(n)`` is the join of the first ``n`` fragments; the cache ``(count, text)`` is replaced as
+    one tuple, so a reader on another thread sees either the old or the new join, both correct.
     """
-    if not raw or raw.isspace():
-        return {}
-    if raw.rstrip()[-1] not in '}"':  # cannot be a complete object (or a string holding one): skip the scan
-        return None
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
+
+    __slots__ = ("joined", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.joined: tuple[int, str] = (0, "")
+
+    def text(self, n: int) -> str | None:
+        if n == 0:
             return None
-    return value if isinstance(value, dict) else None
-
-
-def _joined(parts: list[str]) -> str | None:
-    """Join ``parts`` in place (so the next read joins only what arrived since) and return the text."""
-    if not parts:
-        return None
-    if len(parts) > 1:
-        parts[:] = ["".join(parts)]
-    return parts[0]
+        count, text = self.joined
+        if count == n:
+            return text
+        if count < n:
+            text = text + "".join(self.parts[count:n])
+            self.joined = (n, text)
+            return text
+        return "".join(self.parts[:n])  # an older snapshot read after a newer one
 
 
 class _CallBuilder:
-    __slots__ = ("built", "id", "name", "parts")
+    __slots__ = ("arguments", "built", "id", "name")
 
     def __init__(self, id: str | None, name: str | None) -> None:
         self.id = id
         self.name = name
-        self.parts: list[str] = []
-        self.built: ToolCall | None = None  # the last build, until a fragment changes the call
+        self.arguments = _Text()
+        self.built: tuple[int, str | None, str | None, ToolCall] | None = None  # the last build
 
-    def build(self) -> ToolCall:
-        if self.built is not None:
-            return self.built
-        raw = "".join(self.parts)
-        self.parts = [raw] if raw else []
+    def complete(self) -> bool:
+        """Whether the arguments so far are a complete JSON object."""
+        raw = self.arguments.text(len(self.arguments.parts))
+        return raw is not None and not raw.isspace() and decode_arguments(raw) is not None
+
+    def build(self, n: int, id: str | None, name: str | None) -> ToolCall:
+        built = self.built
+        if built is not None and built[0] == n and built[1] == id and built[2] == name:
+            return built[3]
+        raw = self.arguments.text(n) or ""
         arguments = decode_arguments(raw)
-        self.built = ToolCall(
-            id=self.id or mint_tool_call_id(),
-            name=self.name or "",
+        call = ToolCall(
+            id=id or "",
+            name=name or "",
             arguments=arguments,
             raw_arguments=raw if arguments is None else None,
         )
-        return self.built
+        self.built = (n, id, name, call)
+        return call
 
 
 def _bad_field(field: str, expected: str, value: Any) -> InvalidOptionError:
@@ -117,10 +119,102 @@ def _check_fragment(fragment: Any) -> None:
                 raise _bad_field(f"tool_calls[].{field}", "a string or None", value)
 
 
+_MESSAGE_FIELDS = ("content", "reasoning_content", "refusal", "tool_calls")
+
+
+class _MessageView(ChatMessage):
+    """A snapshot of a :class:`StreamAggregator`: a :class:`ChatMessage` whose ``content``,
+    ``reasoning_content``, ``refusal`` and ``tool_calls`` are built on first read (then cached).
+
+    Everything that takes a ``ChatMessage`` takes it; ``attrs.evolve``, ``copy`` and ``pickle`` give
+    a plain ``ChatMessage``.
+    """
+
+    __slots__ = ("_aggregator", "_calls", "_counts", "_values")
+
+    _aggregator: StreamAggregator
+    _counts: tuple[int, int, int, int]
+    _calls: tuple[tuple[_CallBuilder, int, str | None, str | None], ...]
+    _values: dict[str, Any]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:  # attrs.evolve and friends construct the class: give a plain message
+            return ChatMessage(*args, **kwargs)
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # filled by StreamAggregator.message
+        pass
+
+    def snapshot(self) -> ChatMessage:
+        """This message as a plain :class:`ChatMessage` (every field built)."""
+        return ChatMessage(**{f: getattr(self, f) for f in _ALL_FIELDS})
+
+    def __reduce__(self) -> Any:
+        return self.snapshot().__reduce__()
+
+    def __repr__(self) -> str:
+        return repr(self.snapshot())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _MessageView):
+            other = other.snapshot()
+        if not isinstance(other, ChatMessage):
+            return NotImplemented
+        return self.snapshot() == other
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self.snapshot())
+
+    def _get(self, field: str) -> Any:
+        values = self._values
+        if field in values:
+            return values[field]
+        aggregator = self._aggregator
+        content_n, reasoning_n, refusal_n, parts_n = self._counts
+        value: Any
+        if field == "content":
+            value = aggregator._content.text(content_n)
+            if parts_n:
+                text = [{"type": "text", "text": value}] if value else []
+                value = text + [dict(part) for part in aggregator._parts[:parts_n]]
+        elif field == "reasoning_content":
+            value = aggregator._reasoning.text(reasoning_n)
+        elif field == "refusal":
+            value = aggregator._refusal.text(refusal_n)
+        else:
+            value = tuple(builder.build(n, id, name) for builder, n, id, name in self._calls)
+        values[field] = value
+        return value
+
+    @property
+    def content(self) -> str | list[dict[str, Any]] | None:
+        return self._get("content")  # type: ignore[no-any-return]
+
+    @property
+    def reasoning_content(self) -> str | None:
+        return self._get("reasoning_content")  # type: ignore[no-any-return]
+
+    @property
+    def refusal(self) -> str | None:
+        return self._get("refusal")  # type: ignore[no-any-return]
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return self._get("tool_calls")  # type: ignore[no-any-return]
+
+
+_ALL_FIELDS = tuple(field.name for field in ChatMessage.__attrs_attrs__)
+
+
 class StreamAggregator:
     """Accumulates deltas; :attr:`message` is the aggregate so far.
 
-    ``add`` costs O(1) (amortised) per delta; see the module docstring for the merge rules.
+    ``add`` costs O(1) (amortised) per delta, and so does reading :attr:`message` after each delta;
+    see the module docstring for the merge rules. One thread adds deltas; any thread may read.
     """
 
     __slots__ = (
@@ -129,18 +223,24 @@ class StreamAggregator:
         "_content",
         "_current",
         "_ids",
+        "_lock",
+        "_parts",
         "_reasoning",
+        "_refusal",
         "finish_reason",
         "usage",
     )
 
     def __init__(self) -> None:
-        self._content: list[str] = []
-        self._reasoning: list[str] = []
+        self._content = _Text()
+        self._reasoning = _Text()
+        self._refusal = _Text()
+        self._parts: list[dict[str, Any]] = []
         self._calls: dict[int, _CallBuilder] = {}
         self._ids: dict[str, int] = {}
         self._current: int | None = None
         self._cached: ChatMessage | None = None
+        self._lock = threading.Lock()  # taken only to mint ids and by the rare new-call path
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
 
@@ -156,23 +256,34 @@ class StreamAggregator:
         reasoning = delta.reasoning_content
         usage = delta.usage
         finish = delta.finish_reason
+        refusal = delta.refusal
         if content and not isinstance(content, str):
             raise _bad_field("content", "a string", content)
         if reasoning and not isinstance(reasoning, str):
             raise _bad_field("reasoning_content", "a string", reasoning)
+        if refusal and not isinstance(refusal, str):
+            raise _bad_field("refusal", "a string", refusal)
         if usage is not None and not isinstance(usage, Usage):
             raise _bad_field("usage", "a modelplug.Usage", usage)
         if finish and not isinstance(finish, str):
             raise _bad_field("finish_reason", "a string", finish)
+        parts = delta.content_parts
+        for part in parts:
+            if not isinstance(part, Mapping):
+                raise _bad_field("content_parts[]", "a dict", part)
         calls = delta.tool_calls
         if calls:
             for fragment in calls:
                 _check_fragment(fragment)
         self._cached = None
         if content:
-            self._content.append(content)
+            self._content.parts.append(content)
         if reasoning:
-            self._reasoning.append(reasoning)
+            self._reasoning.parts.append(reasoning)
+        if refusal:
+            self._refusal.parts.append(refusal)
+        if parts:
+            self._parts.extend(parts)
         if calls:
             for fragment in calls:
                 self._add_call(fragment)
@@ -182,16 +293,17 @@ class StreamAggregator:
             self.finish_reason = finish
 
     def add_text(self, content: str | None = None, reasoning_content: str | None = None) -> None:
-        """Fold text fragments without building a delta (the fast path of :func:`aggregate_chunks`)."""
+        """Fold text fragments without building a delta."""
         self._cached = None
         if content:
-            self._content.append(content)
+            self._content.parts.append(content)
         if reasoning_content:
-            self._reasoning.append(reasoning_content)
+            self._reasoning.parts.append(reasoning_content)
 
     def _add_call(self, fragment: ToolCallDelta) -> None:
         calls = self._calls
         new_id = fragment.id or None
+        name = fragment.name or None
         index = fragment.index
         if index is None:
             current = self._current
@@ -201,57 +313,82 @@ class StreamAggregator:
                 index = self._ids.get(new_id, current) if new_id is not None else current
         elif index in calls:
             used = calls[index]
-            # a new call header (new id *and* a name) on an index in use starts a new call
-            if new_id is not None and fragment.name and used.id is not None and new_id != used.id:
+            if name is not None and (
+                # a new call header (new id *and* a name) on an index in use starts a new call
+                (new_id is not None and used.id is not None and new_id != used.id)
+                # a whole call after a complete one on the same index, without ids (Ollama via LiteLLM)
+                or ((fragment.arguments or name != used.name) and new_id is None and used.complete())
+            ):
                 index = max(calls) + 1
         found = calls.get(index)
         if found is None:
-            builder = calls[index] = _CallBuilder(new_id, fragment.name or None)
+            builder = calls[index] = _CallBuilder(new_id, name)
             if new_id is not None:
                 self._ids.setdefault(new_id, index)
         else:
             builder = found
-            builder.built = None
             if builder.id is None and new_id is not None:
-                builder.id = new_id
+                with self._lock:
+                    if builder.id is None:
+                        builder.id = new_id
                 self._ids.setdefault(new_id, index)
-            if not builder.name and fragment.name:
-                builder.name = fragment.name
+            if not builder.name and name:
+                builder.name = name
         if fragment.arguments:
-            builder.parts.append(fragment.arguments)
+            builder.arguments.parts.append(fragment.arguments)
         self._current = index
 
     @property
     def content(self) -> str | None:
         """The content so far (``None`` when nothing non-empty arrived)."""
-        return _joined(self._content)
+        return self._content.text(len(self._content.parts))
 
     @property
     def reasoning_content(self) -> str | None:
         """The reasoning text so far (``None`` when none arrived)."""
-        return _joined(self._reasoning)
+        return self._reasoning.text(len(self._reasoning.parts))
+
+    @property
+    def refusal(self) -> str | None:
+        """The refusal text so far (``None`` when none arrived)."""
+        return self._refusal.text(len(self._refusal.parts))
 
     @property
     def message(self) -> ChatMessage:
-        """The assistant :class:`~modelplug.types.ChatMessage` aggregated so far (cached until the
-        next delta). Tool calls without an id get a minted one, stable across reads."""
+        """The assistant :class:`~modelplug.types.ChatMessage` aggregated so far: a snapshot that
+        later deltas do not change, cached until the next delta. Its strings are built when first
+        read. Tool calls without an id get a minted one, stable across reads."""
         cached = self._cached
-        if cached is None:
-            calls = []
-            for index in sorted(self._calls):
-                builder = self._calls[index]
-                if builder.id is None:
-                    builder.id = mint_tool_call_id()
-                calls.append(builder.build())
-            cached = self._cached = ChatMessage(
-                role="assistant",
-                content=self.content,
-                tool_calls=tuple(calls),
-                reasoning_content=self.reasoning_content,
-                usage=self.usage,
-                finish_reason=self.finish_reason,
-            )
-        return cached
+        if cached is not None:
+            return cached
+        view = _MessageView()
+        setattr_ = object.__setattr__
+        calls = []
+        for index in sorted(self._calls):
+            builder = self._calls[index]
+            if builder.id is None:
+                with self._lock:
+                    if builder.id is None:
+                        builder.id = mint_tool_call_id()
+            calls.append((builder, len(builder.arguments.parts), builder.id, builder.name))
+        setattr_(view, "_aggregator", self)
+        setattr_(
+            view,
+            "_counts",
+            (len(self._content.parts), len(self._reasoning.parts), len(self._refusal.parts), len(self._parts)),
+        )
+        setattr_(view, "_calls", tuple(calls))
+        setattr_(view, "_values", {})
+        for field, value in (
+            ("role", "assistant"),
+            ("usage", self.usage),
+            ("finish_reason", self.finish_reason),
+            ("tool_call_id", None),
+            ("name", None),
+        ):
+            setattr_(view, field, value)
+        self._cached = view
+        return view
 
 
 def aggregate(deltas: Iterable[ChatMessageStreamDelta]) -> ChatMessage:
@@ -263,22 +400,37 @@ def aggregate(deltas: Iterable[ChatMessageStreamDelta]) -> ChatMessage:
     return aggregator.message
 
 
-def aggregate_chunks(chunks: Iterable[Mapping[str, Any] | str]) -> ChatMessage:
-    """Aggregate raw OpenAI ``chat.completion.chunk`` dicts (as decoded from SSE ``data:`` lines)
-    with the same rules as :func:`aggregate`.
+def aggregate_chunks(chunks: Iterable[Any], get: FieldGetter | None = None) -> ChatMessage:
+    """Aggregate ``chat.completion.chunk`` dicts (as decoded from SSE ``data:`` lines), or a client
+    library's chunk objects with ``get`` (:func:`modelplug.wire.attribute_getter`), with the rules
+    of :func:`aggregate`, each chunk read by :func:`modelplug.wire.delta_from_chunk`.
 
     Skips the ``"[DONE]"`` sentinel, chunks with ``choices: []`` (usage-only or Azure's
     prompt-filter chunks), choices without a ``delta`` and ``delta: null``. Only choice index 0 is
     read (a missing ``index`` counts as 0).
 
     Raises:
-        modelplug.errors.InvalidOptionError: a chunk is neither a dict nor ``"[DONE]"``.
+        modelplug.errors.ProviderError: a chunk is an error object (the class
+            :func:`modelplug.wire.error_from_wire` picks), or no chunk had any choice
+            (:func:`modelplug.wire.no_choices_error`, naming the chunks' ``model``).
+        modelplug.errors.InvalidOptionError: a chunk is neither a dict nor ``"[DONE]"``, or a field
+            has the wrong type.
     """
-    from modelplug.wire import delta_from_chunk
-
     aggregator = StreamAggregator()
+    any_choice = False
+    model: Any = None
     for chunk in chunks:
-        delta = delta_from_chunk(chunk)
+        delta = delta_from_chunk(chunk, get)
+        if not any_choice and not isinstance(chunk, str):
+            read = get or _get_item
+            any_choice = bool(read(chunk, "choices"))
+            model = model or read(chunk, "model")
         if delta is not None:
             aggregator.add(delta)
+    if not any_choice:
+        raise no_choices_error(model if isinstance(model, str) else None)
     return aggregator.message
+
+
+def _get_item(obj: Any, name: str) -> Any:
+    return obj.get(name)

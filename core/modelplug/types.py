@@ -109,6 +109,10 @@ def _tool_call_deltas(value: Any) -> tuple[ToolCallDelta, ...]:
     return value if type(value) is tuple else tuple(value or ())
 
 
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return value if type(value) is tuple else tuple(value or ())
+
+
 @attrs.frozen
 class ChatMessageStreamDelta:
     """One increment of a streamed answer.
@@ -117,6 +121,10 @@ class ChatMessageStreamDelta:
     (``reasoning_content``, a model's visible thinking), tool-call fragments, the ``usage`` of the
     generation, the ``finish_reason`` (``"stop"``, ``"length"``, ``"tool_calls"``, or whatever the
     backend sends, kept verbatim), or several of these at once.
+
+    ``refusal`` is a fragment of the model's refusal text (the OpenAI wire's ``delta.refusal``).
+    ``content_parts`` holds content parts that are neither text, reasoning nor refusal (an image or
+    audio part, a provider's own part type), each as its wire dict, kept rather than dropped.
     """
 
     content: str | None = None
@@ -124,6 +132,8 @@ class ChatMessageStreamDelta:
     tool_calls: tuple[ToolCallDelta, ...] = attrs.field(default=(), converter=_tool_call_deltas)
     usage: Usage | None = None
     finish_reason: str | None = None
+    refusal: str | None = None
+    content_parts: tuple[dict[str, Any], ...] = attrs.field(default=(), converter=_as_tuple)
 
 
 def _role(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -142,7 +152,8 @@ class ChatMessage:
     ``content`` is text, or a list of OpenAI content parts (``{"type": "text", "text": ...}``,
     ``{"type": "image_url", ...}``) for multimodal input, or ``None`` (a pure tool-call answer).
     An assistant answer may carry ``tool_calls``, ``reasoning_content``, the generation's ``usage``
-    and its ``finish_reason``. A ``tool`` message answers the call named by ``tool_call_id``.
+    and its ``finish_reason``, and ``refusal`` (the text of a refused answer, as in the OpenAI wire;
+    ``content`` is then usually ``None``). A ``tool`` message answers the call named by ``tool_call_id``.
     """
 
     role: str = attrs.field(default="assistant", validator=_role)
@@ -153,6 +164,7 @@ class ChatMessage:
     finish_reason: str | None = None
     tool_call_id: str | None = None
     name: str | None = None
+    refusal: str | None = None
 
     @property
     def text(self) -> str:

@@ -4,37 +4,99 @@ Messages, tools and usage convert with a cattrs converter (:data:`converter`) wh
 wire shapes: a :class:`~modelplug.types.ToolCall` becomes ``{"id", "type": "function",
 "function": {"name", "arguments": "<JSON text>"}}``; ``None`` fields are left out.
 
-Stream chunks take a hand-written path (:func:`delta_from_chunk`), because it runs once per token
-and must tolerate what real servers send: ``tool_calls`` as one object instead of a list (TGI),
-missing ``index`` keys, ``reasoning`` instead of ``reasoning_content`` (Ollama, OpenRouter, vLLM),
-``choices: []`` chunks, ``delta: null``, usage without ``total_tokens``.
+Stream chunks take one hand-written reader (:func:`delta_from_chunk`), because it runs once per
+token: it reads wire dicts and client libraries' chunk objects alike, through a field getter, and
+tolerates what real servers send (docs/concepts/streams.md lists the shapes). Error objects sent by
+servers become typed errors with :func:`error_from_wire`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import cattrs
 
-from modelplug.errors import InvalidOptionError
-from modelplug.types import ChatMessage, ChatMessageStreamDelta, Tool, ToolCall, ToolCallDelta, Usage
+from modelplug.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ContentFilterError,
+    ContextLengthError,
+    InvalidOptionError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    error_class_for_status,
+)
+from modelplug.secrets import redact
+from modelplug.types import (
+    ChatMessage,
+    ChatMessageStreamDelta,
+    GenerationOptions,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = [
+    "FieldGetter",
+    "attribute_getter",
+    "chat_request",
     "converter",
+    "decode_arguments",
     "delta_from_chunk",
     "delta_to_chunk",
+    "error_from_wire",
+    "mapping_getter",
     "message_from_wire",
     "message_to_wire",
     "messages_from_input",
+    "mint_tool_call_id",
+    "no_choices_error",
+    "plain",
     "response_to_message",
     "tool_call_from_wire",
+    "usage_from_fields",
     "usage_from_wire",
     "usage_to_wire",
 ]
 
 converter = cattrs.Converter(omit_if_default=False)
+
+#: ``get(obj, name)``: field ``name`` of a chunk node (a dict or a client library's object),
+#: ``None`` when absent. :func:`mapping_getter` and :func:`attribute_getter` are the two usual ones.
+FieldGetter = Callable[[Any, str], Any]
+
+
+def mint_tool_call_id() -> str:
+    """A new tool-call id, ``call_`` + 24 hex digits, for providers that send none."""
+    return "call_" + secrets.token_hex(12)
+
+
+def decode_arguments(raw: str) -> dict[str, Any] | None:
+    """Decode the joined argument text of a tool call.
+
+    Returns ``{}`` for blank text, the object for a JSON object (a JSON string holding an object is
+    decoded once more), and ``None`` for anything else (truncated or invalid JSON, a non-object,
+    nesting too deep for the JSON decoder).
+    """
+    if not raw or raw.isspace():
+        return {}
+    if raw.rstrip()[-1] not in '}"':  # cannot be a complete object (or a string holding one): skip the scan
+        return None
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+    return value if isinstance(value, dict) else None
 
 
 def _tool_call_to_wire(call: ToolCall) -> dict[str, Any]:
@@ -48,8 +110,6 @@ def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
     Raises:
         InvalidOptionError: the dict has no function name.
     """
-    from modelplug.aggregation import decode_arguments, mint_tool_call_id
-
     if not isinstance(data, Mapping):
         raise InvalidOptionError(f"a tool call must be a dict with a 'function', got {_short(data)}")
     function = data.get("function") or data
@@ -64,7 +124,7 @@ def tool_call_from_wire(data: Mapping[str, Any]) -> ToolCall:
     raw = function.get("arguments")
     arguments: dict[str, Any] | None
     raw_text: str | None = None
-    if raw is None or isinstance(raw, dict):
+    if raw is None or isinstance(raw, Mapping):
         arguments = dict(raw or {})
     else:
         text = raw if isinstance(raw, str) else json.dumps(raw)
@@ -141,6 +201,8 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
         data["tool_calls"] = [_tool_call_to_wire(c) for c in message.tool_calls]
     if message.reasoning_content is not None:
         data["reasoning_content"] = message.reasoning_content
+    if message.refusal is not None:
+        data["refusal"] = message.refusal
     if message.tool_call_id is not None:
         data["tool_call_id"] = message.tool_call_id
     if message.name is not None:
@@ -199,6 +261,9 @@ def _structure_message(data: dict[str, Any], _: type) -> ChatMessage:
         calls = [calls]
     elif not isinstance(calls, (list, tuple)):
         raise InvalidOptionError(f"'tool_calls' must be a list of tool calls, got {_short(calls)}")
+    function_call = data.get("function_call")
+    if function_call:  # the legacy single call: one tool call
+        calls = [*calls, {"function": function_call}]
     role = data.get("role", "")
     if not isinstance(role, str):
         raise InvalidOptionError(f"'role' must be a string, got {_short(role)}")
@@ -207,6 +272,7 @@ def _structure_message(data: dict[str, Any], _: type) -> ChatMessage:
         content=_message_content(data.get("content")),
         tool_calls=tuple(c if isinstance(c, ToolCall) else tool_call_from_wire(c) for c in calls),
         reasoning_content=_optional_text(data, "reasoning_content", "reasoning"),
+        refusal=_optional_text(data, "refusal"),
         usage=usage_from_wire(data.get("usage")),
         finish_reason=_optional_text(data, "finish_reason"),
         tool_call_id=_optional_text(data, "tool_call_id"),
@@ -255,8 +321,140 @@ def messages_from_input(messages: str | ChatMessage | Mapping[str, Any] | Sequen
     return result
 
 
+_ERROR_KINDS: tuple[tuple[type[ProviderError], tuple[str, ...]], ...] = (
+    (ContextLengthError, ("context_length", "context length", "context window", "maximum context", "too many tokens")),
+    (ContentFilterError, ("content_filter", "content filter", "content_policy", "content policy", "safety")),
+    (RateLimitError, ("rate_limit", "ratelimit", "rate limit", "too many requests", "quota")),
+    (AuthenticationError, ("authentication", "invalid_api_key", "permission", "unauthorized", "forbidden")),
+    (ServerError, ("overload", "server_error", "internalserver", "internal_server", "unavailable", "timeout")),
+    (BadRequestError, ("validation", "invalid_request", "badrequest", "bad_request", "invalid", "not_found")),
+)
+
+
+def _error_fields(data: Any) -> tuple[str, list[str], int | None]:
+    """``(message, kind words, numeric code)`` of an error object in any of the shapes
+    :func:`error_from_wire` reads."""
+    error: Any = data
+    if isinstance(data, Mapping):
+        error = data.get("error", data) if data.get("object") != "error" else data
+    words: list[str] = []
+    code: int | None = None
+    if isinstance(error, str):
+        message = error
+        if isinstance(data, Mapping):
+            words += [str(data[k]) for k in ("error_type", "type", "code") if isinstance(data.get(k), str)]
+    elif isinstance(error, Mapping):
+        raw = error.get("message") or error.get("detail") or error.get("msg")
+        message = raw if isinstance(raw, str) else json.dumps(plain(raw if raw is not None else error))
+        for key in ("type", "code", "error_type", "status"):
+            value = error.get(key)
+            if isinstance(value, str):
+                if value.isdigit():
+                    code = int(value)
+                else:
+                    words.append(value)
+            elif type(value) is int:
+                code = value
+    else:
+        message = json.dumps(plain(error))
+    return message, words, code
+
+
+def error_from_wire(data: Any, *, status: int | None = None, provider: str | None = None) -> ProviderError:
+    """The :class:`~modelplug.errors.ProviderError` for an error object a server sent, in an HTTP
+    error body or as a chunk of a 200 stream.
+
+    Shapes read: OpenAI's ``{"error": {"message", "type", "code", "param"}}``, TGI's
+    ``{"error": "<text>", "error_type": "validation" | "overloaded" | ...}``, vLLM's
+    ``{"object": "error", "message", "type", "code": 400}`` (also nested under ``"error"``),
+    FastAPI's ``{"detail": ...}`` and a bare string.
+
+    The class: from the error's type or code words first (``validation`` / ``invalid_request`` ->
+    :class:`~modelplug.errors.BadRequestError`, never retried; ``overloaded`` / ``server_error`` ->
+    :class:`~modelplug.errors.ServerError`, retryable; rate limit, authentication, context length,
+    content filter), else from ``status`` or a numeric code in the object
+    (:func:`~modelplug.errors.error_class_for_status`), else :class:`~modelplug.errors.ServerError`
+    (a server that breaks off a stream with an unexplained error may succeed when asked again).
+
+    Args:
+        data: the decoded error object (a dict, or the error text).
+        status: the HTTP status the error came with, when it came as an error response.
+        provider: the provider name, for the message and ``ProviderError.provider``.
+    """
+    message, words, code = _error_fields(data)
+    cls: type[ProviderError] | None = None
+    lowered = " ".join(words).lower().replace("-", "_")
+    for kind, markers in _ERROR_KINDS:
+        if any(marker in lowered for marker in markers):
+            cls = kind
+            break
+    effective = status if status is not None else (code if code is not None and 400 <= code < 600 else None)
+    word = words[0] if words else None
+    if cls is None:
+        cls = error_class_for_status(effective, message, word)
+        if cls is ProviderError:
+            cls = ServerError
+    elif cls is BadRequestError:
+        # a 5xx wins over a generic word; a 4xx may still be a context-length or content-filter error
+        cls = error_class_for_status(effective if effective is not None else 400, message, word)
+    where = f"{provider}: " if provider else ""
+    if status is None:
+        text = f"{where}the server reported an error mid-stream: {redact(message)}"
+    else:
+        text = f"{where}HTTP {status}: {redact(message)}"
+    return cls(text, provider=provider, status_code=effective)
+
+
+def mapping_getter(obj: Any, name: str) -> Any:
+    """Field ``name`` of a wire dict (``None`` when absent): the getter of the dict route."""
+    return obj.get(name)
+
+
+def attribute_getter(obj: Any, name: str) -> Any:
+    """Field ``name`` of a client library's object (``None`` when absent): the getter for chunk
+    objects such as LiteLLM's pydantic models (declared fields and pydantic's extra fields alike)
+    or huggingface_hub's dataclasses. A dict met inside such an object tree is read as a dict.
+    """
+    if type(obj) is dict:
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON-like data: dicts, lists, strings, numbers, ``None``. Client objects
+    become dicts (pydantic's ``model_dump()``, else their ``__dict__``), so that what a client
+    object carries can be kept exactly like the same dict."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return plain(dump())
+    fields = getattr(value, "__dict__", None)
+    if fields is not None:
+        return {k: plain(v) for k, v in fields.items()}
+    return str(value)
+
+
 def _bad_chunk(field: str, expected: str, value: Any) -> InvalidOptionError:
     return InvalidOptionError(f"stream chunk field {field} must be {expected}, got {_short(value)}")
+
+
+_SCALARS = (str, bytes, int, float, bool, list, tuple)
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
+def _node(value: Any, field: str, get: FieldGetter) -> Any:
+    """``value`` when it can hold fields (a dict on the dict route, any non-scalar object otherwise)."""
+    if get is mapping_getter:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise _bad_chunk(field, "a dict", value)
+    elif type(value) in _SCALAR_TYPES or isinstance(value, _SCALARS):
+        raise _bad_chunk(field, "an object with fields", value)
+    return value
 
 
 def _chunk_index(value: Any, field: str) -> int | None:
@@ -268,102 +466,270 @@ def _chunk_index(value: Any, field: str) -> int | None:
     raise _bad_chunk(field, "an int ≥ 0", value)
 
 
-def _chunk_text(value: Any, field: str) -> str | None:
-    """A text field: a string, ``None``, or a list of content parts (their text parts joined)."""
-    if value is None or isinstance(value, str):
+def _optional_str(value: Any, field: str) -> str | None:
+    if value is None or type(value) is str:
         return value or None
-    if isinstance(value, list) and all(isinstance(part, Mapping) for part in value):
-        texts = [part.get("text") for part in value if part.get("type", "text") == "text"]
-        if all(isinstance(text, str) for text in texts):
-            return "".join(texts) or None
     raise _bad_chunk(field, "a string", value)
 
 
-def _tool_call_deltas(raw: Any) -> tuple[ToolCallDelta, ...]:
-    if isinstance(raw, Mapping):
-        raw = (raw,)
-    elif not isinstance(raw, (list, tuple)):
-        raise _bad_chunk("delta.tool_calls", "a list of tool-call dicts", raw)
+#: Content part types read as text, as reasoning, and as a refusal.
+_TEXT_PARTS = frozenset({"text", "output_text", "input_text"})
+_REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text"})
+
+
+def _part_text(value: Any, get: FieldGetter, field: str) -> str | None:
+    """Text nested in a part: a string, or a list of parts holding ``text`` (a reasoning summary)."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, (list, tuple)):
+        texts = [_part_text(get(_node(item, field, get), "text"), get, field) for item in value]
+        return "".join(t for t in texts if t)
+    raise _bad_chunk(field, "a string or a list of text parts", value)
+
+
+class _Parts:
+    """What a list of content parts carries, sorted by kind."""
+
+    __slots__ = ("other", "reasoning", "refusal", "text")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.other: list[dict[str, Any]] = []
+
+
+def _content_parts(value: Any, get: FieldGetter, field: str) -> _Parts:
+    """Sort the parts of a ``content`` list: ``text`` parts (and ``output_text``) into text;
+    ``thinking`` / ``reasoning`` parts (their ``thinking``, ``text``, ``reasoning`` or ``summary``,
+    a string or a list of text parts) into reasoning; ``refusal`` parts into the refusal; every
+    other part kept whole, as a dict."""
+    if not isinstance(value, (list, tuple)):
+        value = (value,)
+    parts = _Parts()
+    for part in value:
+        _node(part, f"{field}[]", get)
+        kind = get(part, "type")
+        if kind is None and get(part, "text") is not None:
+            kind = "text"
+        if kind in _TEXT_PARTS:
+            text = _part_text(get(part, "text"), get, f"{field}[].text")
+            if text:
+                parts.text.append(text)
+        elif kind in _REASONING_PARTS:
+            for key in ("thinking", "text", "reasoning", "summary"):
+                text = _part_text(get(part, key), get, f"{field}[].{key}")
+                if text:
+                    parts.reasoning.append(text)
+                    break
+            else:
+                parts.other.append(plain(part))
+        elif kind == "refusal":
+            text = _part_text(get(part, "refusal"), get, f"{field}[].refusal")
+            if text:
+                parts.refusal.append(text)
+        else:
+            parts.other.append(plain(part))
+    return parts
+
+
+def _arguments_text(value: Any, field: str) -> str | None:
+    """Tool-call ``arguments``: JSON text as sent, or a JSON value (Ollama sends an object) encoded once."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, _SCALARS):
+        raise _bad_chunk(field, "a string of JSON or a JSON object", value)
+    return json.dumps(plain(value), ensure_ascii=False)
+
+
+def _tool_call_deltas(raw: Any, get: FieldGetter) -> tuple[ToolCallDelta, ...]:
+    if not isinstance(raw, (list, tuple)):
+        raw = (raw,)  # TGI sends one object
     deltas = []
+    strict = get is mapping_getter
     for item in raw:
-        if not isinstance(item, Mapping):
-            raise _bad_chunk("delta.tool_calls[]", "a dict", item)
-        function = item.get("function") or {}
-        if not isinstance(function, Mapping):
-            raise _bad_chunk("delta.tool_calls[].function", "a dict", function)
-        call_id = item.get("id") or None
-        if call_id is not None and not isinstance(call_id, str):
-            raise _bad_chunk("delta.tool_calls[].id", "a string", call_id)
-        name = function.get("name") or None
-        if name is not None and not isinstance(name, str):
-            raise _bad_chunk("delta.tool_calls[].function.name", "a string", name)
-        arguments = function.get("arguments")
-        if isinstance(arguments, Mapping):  # some servers (Ollama) send the arguments as an object
-            arguments = json.dumps(arguments, ensure_ascii=False)
-        elif arguments is not None and not isinstance(arguments, str):
-            raise _bad_chunk("delta.tool_calls[].function.arguments", "a string of JSON", arguments)
+        if (type(item) is not dict) if strict else (type(item) in _SCALAR_TYPES):
+            _node(item, "delta.tool_calls[]", get)
+        function = get(item, "function")
+        if function is None:
+            function = item
+        elif (type(function) is not dict) if strict else (type(function) in _SCALAR_TYPES):
+            _node(function, "delta.tool_calls[].function", get)
         deltas.append(
             ToolCallDelta(
-                index=_chunk_index(item.get("index"), "delta.tool_calls[].index"),
-                id=call_id,
-                name=name,
-                arguments=arguments,
+                index=_chunk_index(get(item, "index"), "delta.tool_calls[].index"),
+                id=_optional_str(get(item, "id"), "delta.tool_calls[].id"),
+                name=_optional_str(get(function, "name"), "delta.tool_calls[].function.name"),
+                arguments=_arguments_text(get(function, "arguments"), "delta.tool_calls[].function.arguments"),
             )
         )
     return tuple(deltas)
 
 
-def delta_from_chunk(chunk: Mapping[str, Any] | str) -> ChatMessageStreamDelta | None:
-    """The :class:`ChatMessageStreamDelta` of one ``chat.completion.chunk`` dict, or ``None`` when
-    the chunk carries nothing (``"[DONE]"``, ``choices: []`` without usage, an annotation-only choice).
+def _function_call_delta(raw: Any, get: FieldGetter) -> ToolCallDelta:
+    """The legacy ``delta.function_call`` (``{"name", "arguments"}``) as a fragment of call 0."""
+    _node(raw, "delta.function_call", get)
+    return ToolCallDelta(
+        index=0,
+        name=_optional_str(get(raw, "name"), "delta.function_call.name"),
+        arguments=_arguments_text(get(raw, "arguments"), "delta.function_call.arguments"),
+    )
 
-    Only choice 0 is read. ``delta.reasoning`` is read as ``reasoning_content``. Tolerated: content
-    as a list of content parts (text parts joined), tool-call ``arguments`` as an object (encoded as
-    JSON text), an ``index`` as a digit string.
+
+def usage_from_fields(usage: Any, get: FieldGetter) -> Usage | None:
+    """A :class:`Usage` from a usage node read with ``get`` (a client library's usage object), with
+    the rules of :func:`usage_from_wire`."""
+    return _usage(usage, get) if usage else None
+
+
+def _usage(value: Any, get: FieldGetter) -> Usage | None:
+    if get is mapping_getter:
+        return usage_from_wire(value)
+    return usage_from_wire({key: get(value, key) for key in _USAGE_KEYS})
+
+
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "input_tokens", "output_tokens")
+
+
+def _slow_delta(
+    delta: Any, get: FieldGetter, finish: str | None, usage: Usage | None, content: Any
+) -> ChatMessageStreamDelta | None:
+    """The general case of :func:`delta_from_chunk`: any field that is not plain text (``content``
+    is the delta's content, already read)."""
+    raw_calls = get(delta, "tool_calls")
+    reasoning = get(delta, "reasoning_content")
+    if reasoning is None:
+        reasoning = get(delta, "reasoning")
+    refusal = get(delta, "refusal")
+    function_call = get(delta, "function_call")
+    if (
+        raw_calls
+        and content is None
+        and reasoning is None
+        and refusal is None
+        and function_call is None
+        and type(raw_calls) is list
+        and len(raw_calls) == 1
+    ):  # the common tool-call chunk: one fragment and nothing else
+        return ChatMessageStreamDelta(tool_calls=_tool_call_deltas(raw_calls, get), usage=usage, finish_reason=finish)
+    texts: list[str] = []
+    reasonings: list[str] = []
+    refusals: list[str] = []
+    others: tuple[dict[str, Any], ...] = ()
+    if type(content) is str:
+        texts.append(content)
+    elif content is not None:
+        parts = _content_parts(content, get, "delta.content")
+        texts, reasonings, refusals, others = parts.text, parts.reasoning, parts.refusal, tuple(parts.other)
+    if type(reasoning) is str:
+        reasonings.append(reasoning)
+    elif reasoning is not None:
+        parts = _content_parts(reasoning, get, "delta.reasoning_content")
+        reasonings += parts.text + parts.reasoning
+        others += tuple(parts.other)
+    if refusal is not None:
+        refusals.append(_part_text(refusal, get, "delta.refusal") or "")
+    calls = _tool_call_deltas(raw_calls, get) if raw_calls else ()
+    if function_call:
+        calls += (_function_call_delta(function_call, get),)
+    text = "".join(texts) or None
+    thought = "".join(reasonings) or None
+    refused = "".join(refusals) or None
+    nothing = text is None and thought is None and refused is None and not calls and not others
+    if nothing and finish is None and usage is None:
+        return None
+    return ChatMessageStreamDelta(
+        content=text,
+        reasoning_content=thought,
+        tool_calls=calls,
+        usage=usage,
+        finish_reason=finish,
+        refusal=refused,
+        content_parts=others,
+    )
+
+
+def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageStreamDelta | None:
+    """The :class:`ChatMessageStreamDelta` of one ``chat.completion.chunk``, or ``None`` when the
+    chunk carries nothing (``"[DONE]"``, ``choices: []`` without usage, a role-only or
+    annotation-only choice).
+
+    The one chunk reader of modelplug, for wire dicts (``get=None``: the dict route) and for client
+    libraries' chunk objects (``get=attribute_getter``, or any ``get(obj, name)`` returning ``None``
+    for an absent field): both routes give the same delta for the same chunk.
+
+    Read: choice 0 only (a missing ``index`` counts as 0); ``content`` as a string or a list of
+    typed parts (text parts into ``content``, ``thinking`` / ``reasoning`` parts into
+    ``reasoning_content``, ``refusal`` parts into ``refusal``, any other part kept in
+    ``content_parts``); ``reasoning_content`` or ``reasoning``; ``refusal``; ``tool_calls`` as a
+    list or one object (TGI), with ``arguments`` as JSON text or a JSON object (encoded once);
+    the legacy ``function_call`` as a fragment of call 0; ``usage``; ``finish_reason`` verbatim
+    (a non-string is turned into its text).
 
     Raises:
-        InvalidOptionError: ``chunk`` is neither a dict nor the ``"[DONE]"`` sentinel, or a field has
-            the wrong type (``choices`` not a list, ``delta`` not a dict, a tool call's ``name`` not a
-            string, a negative or non-numeric usage count...): the message names the field.
+        ProviderError: the chunk is an error object (``{"error": ...}``, vLLM's
+            ``{"object": "error", ...}``): the subclass :func:`error_from_wire` picks.
+        InvalidOptionError: on the dict route ``chunk`` is neither a dict nor ``"[DONE]"``; on
+            either route a field has the wrong type (``choices`` not a list, a tool call's ``name``
+            not a string, a negative usage count...): the message names the field.
     """
-    if isinstance(chunk, str):
-        if chunk.strip() == "[DONE]":
-            return None
-        raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {chunk[:80]!r}")
-    if not isinstance(chunk, Mapping):
-        raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {type(chunk).__name__}")
-    usage = chunk.get("usage")
-    usage_value = usage_from_wire(usage) if usage else None
-    choices = chunk.get("choices") or ()
+    if get is None:
+        if type(chunk) is not dict:
+            if isinstance(chunk, str):
+                if chunk.strip() == "[DONE]":
+                    return None
+                raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {chunk[:80]!r}")
+            if not isinstance(chunk, Mapping):
+                raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {type(chunk).__name__}")
+        get = mapping_getter
+    elif isinstance(chunk, str) and chunk.strip() == "[DONE]":
+        return None
+    usage_value = get(chunk, "usage")
+    usage = _usage(usage_value, get) if usage_value else None
+    choices = get(chunk, "choices") or ()
     if not isinstance(choices, (list, tuple)):
         raise _bad_chunk("choices", "a list", choices)
     choice = None
+    strict = get is mapping_getter
     for candidate in choices:
-        if not isinstance(candidate, Mapping):
-            raise _bad_chunk("choices[]", "a dict", candidate)
-        if _chunk_index(candidate.get("index"), "choices[].index") in (0, None):
+        if (type(candidate) is not dict) if strict else (type(candidate) in _SCALAR_TYPES):
+            _node(candidate, "choices[]", get)
+        if _chunk_index(get(candidate, "index"), "choices[].index") in (0, None):
             choice = candidate
             break
     if choice is None:
-        return None if usage_value is None else ChatMessageStreamDelta(usage=usage_value)
-    delta = choice.get("delta") or {}
-    if not isinstance(delta, Mapping):
-        raise _bad_chunk("choices[].delta", "a dict", delta)
-    finish = choice.get("finish_reason") or None
-    content = delta.get("content")
-    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-    raw_calls = delta.get("tool_calls")
-    if not content and not reasoning and not raw_calls and finish is None and usage_value is None:
-        return None
-    return ChatMessageStreamDelta(
-        content=(content or None) if type(content) is str else _chunk_text(content, "delta.content"),
-        reasoning_content=(reasoning or None)
-        if type(reasoning) is str
-        else _chunk_text(reasoning, "delta.reasoning_content"),
-        tool_calls=_tool_call_deltas(raw_calls) if raw_calls else (),
-        usage=usage_value,
-        finish_reason=finish if isinstance(finish, str) else str(finish) if finish is not None else None,
-    )
+        if not choices and (get(chunk, "error") is not None or get(chunk, "object") == "error"):
+            raise error_from_wire(plain(chunk))
+        return None if usage is None else ChatMessageStreamDelta(usage=usage)
+    finish = get(choice, "finish_reason") or None
+    if finish is not None and type(finish) is not str:
+        finish = str(finish)
+    delta = get(choice, "delta")
+    if delta is None:
+        delta = get(choice, "message")  # some servers send a whole message as the last chunk
+        if delta is None:
+            return (
+                None if finish is None and usage is None else ChatMessageStreamDelta(usage=usage, finish_reason=finish)
+            )
+    if (type(delta) is not dict) if strict else (type(delta) in _SCALAR_TYPES):
+        _node(delta, "choices[].delta", get)
+    # the hot path: a plain text fragment and nothing else of note
+    content = get(delta, "content")
+    if type(content) is str and (
+        # a dict holding only content (and the role): no other field to look up
+        (get is mapping_getter and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)))
+        or (
+            get(delta, "tool_calls") is None
+            and get(delta, "reasoning_content") is None
+            and get(delta, "reasoning") is None
+            and get(delta, "refusal") is None
+            and get(delta, "function_call") is None
+        )
+    ):
+        if not content and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(content=content or None, usage=usage, finish_reason=finish)
+    return _slow_delta(delta, get, finish, usage, content)
 
 
 def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = "") -> dict[str, Any]:
@@ -373,6 +739,11 @@ def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = 
         body["content"] = delta.content
     if delta.reasoning_content is not None:
         body["reasoning_content"] = delta.reasoning_content
+    if delta.refusal is not None:
+        body["refusal"] = delta.refusal
+    if delta.content_parts:
+        text = [{"type": "text", "text": body.pop("content")}] if delta.content is not None else []
+        body["content"] = text + [dict(part) for part in delta.content_parts]
     if delta.tool_calls:
         body["tool_calls"] = [
             {
@@ -396,21 +767,88 @@ def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = 
     return chunk
 
 
-def response_to_message(response: Mapping[str, Any]) -> ChatMessage:
+def no_choices_error(model: str | None, *, provider: str | None = None) -> ProviderError:
+    """The error for an answer without choices (an empty ``choices`` list, a response without a
+    message, a stream that ended before any choice): a :class:`~modelplug.errors.ProviderError`
+    naming the model and saying "no choices"."""
+    name = f"model {model!r}" if model else "the model"
+    where = f"{provider}: " if provider else ""
+    return ProviderError(
+        f"{where}{name} answered with no choices (nothing to read: an empty 'choices' list or no message)",
+        provider=provider,
+    )
+
+
+def response_to_message(response: Mapping[str, Any], *, provider: str | None = None) -> ChatMessage:
     """The assistant message of a non-streaming ``chat.completion`` response dict, with ``usage``
-    (``None`` when the server sent none) and ``finish_reason``.
+    (``None`` when the server sent none) and ``finish_reason`` (verbatim).
+
+    ``message.content`` is read like a stream delta's (a list of typed parts is sorted into content,
+    reasoning, refusal and kept parts); the legacy ``message.function_call`` is one tool call.
 
     Raises:
-        InvalidOptionError: the response has no ``choices[0].message``.
+        ProviderError: the response is an error object (:func:`error_from_wire`), or has no
+            ``choices[0].message`` (:func:`no_choices_error`, naming ``response["model"]``).
+        InvalidOptionError: a field of the message has the wrong type.
     """
+    if "error" in response and not response.get("choices"):
+        raise error_from_wire(plain(response), provider=provider)
     choices = response.get("choices") or ()
     if not choices or not isinstance(choices[0], Mapping) or not isinstance(choices[0].get("message"), Mapping):
-        raise InvalidOptionError(
-            f"a chat.completion response needs choices[0].message, got {str(dict(response))[:200]}"
-        )
+        model = response.get("model")
+        raise no_choices_error(model if isinstance(model, str) else None, provider=provider)
     choice = choices[0]
     data = dict(choice["message"])
     data.setdefault("role", "assistant")
+    content = data.get("content")
+    if content is not None and not isinstance(content, str):
+        parts = _content_parts(content, mapping_getter, "message.content")
+        text = "".join(parts.text) or None
+        data["content"] = ([{"type": "text", "text": text}] if text else []) + parts.other if parts.other else text
+        reasoning = _optional_text(data, "reasoning_content", "reasoning")
+        if parts.reasoning:
+            data["reasoning_content"] = (reasoning or "") + "".join(parts.reasoning)
+        if parts.refusal:
+            data["refusal"] = (_optional_text(data, "refusal") or "") + "".join(parts.refusal)
     data["usage"] = response.get("usage")
-    data["finish_reason"] = choice.get("finish_reason")
+    finish = choice.get("finish_reason")
+    data["finish_reason"] = finish if finish is None or isinstance(finish, str) else str(finish)
     return message_from_wire(data)
+
+
+_SAMPLING = ("max_tokens", "temperature", "top_p", "seed", "response_format")
+
+
+def chat_request(
+    messages: Sequence[ChatMessage], options: GenerationOptions, *, native_tools: bool = True
+) -> dict[str, Any]:
+    """The chat-completions request fields for ``messages`` and ``options`` (without ``model``,
+    ``stream`` and ``options.extra``, which the provider adds as its client takes them).
+
+    - ``messages``: wire dicts, without the ``reasoning_content`` of earlier answers (servers reject
+      or ignore it in requests).
+    - ``max_tokens``, ``temperature``, ``top_p``, ``seed``, ``response_format``: when set.
+    - ``stop``: only when non-empty (the core leaves it out for models that declare
+      ``stop_sequences=False``, and cuts the text itself).
+    - ``tools``: when given. ``tool_choice``: only with tools, only when given (``None``, like unset,
+      leaves the server's default, ``"auto"``), and only when ``native_tools``: a model that writes
+      calls as text gets the tools through its chat template and cannot be forced.
+    """
+    request: dict[str, Any] = {"messages": [_request_message(m) for m in messages]}
+    for name in _SAMPLING:
+        value = getattr(options, name)
+        if value is not None:
+            request[name] = value
+    if options.stop:
+        request["stop"] = list(options.stop)
+    if options.tools:
+        request["tools"] = [converter.unstructure(tool) for tool in options.tools]
+        if native_tools and options.tool_choice is not None:
+            request["tool_choice"] = options.tool_choice
+    return request
+
+
+def _request_message(message: ChatMessage) -> dict[str, Any]:
+    data = message_to_wire(message)
+    data.pop("reasoning_content", None)
+    return data

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import DATA
 
 from modelplug import ChatMessage, ChatMessageStreamDelta, ToolCall, ToolCallDelta, Usage, aggregate_chunks
-from modelplug.errors import InvalidOptionError
+from modelplug.errors import InvalidOptionError, ProviderError
 from modelplug.wire import (
     delta_from_chunk,
     delta_to_chunk,
@@ -73,9 +73,10 @@ def test_response_without_usage() -> None:  # behaviour case gen-01
     assert message.content == "Hi there" and message.tool_calls == () and message.usage is None
 
 
-def test_response_without_choices_is_a_clear_error() -> None:
-    with pytest.raises(InvalidOptionError, match=r"choices\[0\].message"):
-        response_to_message({"choices": []})
+@pytest.mark.parametrize("response", [{"model": "m1", "choices": []}, {"model": "m1", "choices": [{"index": 0}]}])
+def test_response_without_choices_is_a_provider_error_naming_the_model(response: dict[str, Any]) -> None:
+    with pytest.raises(ProviderError, match=r"'m1' answered with no choices"):
+        response_to_message(response)
 
 
 @pytest.mark.parametrize(

@@ -97,24 +97,29 @@ def test_retries_only_what_may_succeed_and_honours_retry_after() -> None:
     assert len(calls) == 1
 
 
-def _dict_get(obj: object, name: str) -> object:
-    return obj.get(name) if isinstance(obj, dict) else None
+def _objects(value: object) -> object:
+    import types
+
+    if isinstance(value, dict):
+        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_objects(v) for v in value]
+    return value
 
 
-def test_delta_from_fields_follows_delta_from_chunk_on_every_fixture_chunk() -> None:
-    from modelplug.client_wire import delta_from_fields
-    from modelplug.wire import delta_from_chunk
+def test_the_object_route_follows_the_dict_route_on_every_fixture_chunk() -> None:
+    from modelplug.wire import attribute_getter, delta_from_chunk
     from tests.servers.http_suite import STREAM_CASES
 
     chunks = [c for case in STREAM_CASES.values() for c in case["chunks"] if c != "[DONE]"]
     assert len(chunks) > 70
     for chunk in chunks:
-        assert delta_from_fields(chunk, _dict_get) == delta_from_chunk(chunk), chunk
+        assert delta_from_chunk(_objects(chunk), attribute_getter) == delta_from_chunk(chunk), chunk
 
 
 def test_chat_request_rules() -> None:
-    from modelplug.client_wire import chat_request
     from modelplug.types import ChatMessage, GenerationOptions
+    from modelplug.wire import chat_request
 
     weather = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
     messages = [ChatMessage(role="user", content="Hi."), ChatMessage(content="Hello.", reasoning_content="hm")]

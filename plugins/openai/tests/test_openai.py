@@ -12,7 +12,8 @@ from tests.servers.processes import ReplayServer
 import modelplug
 from modelplug import errors
 from modelplug.secrets import redact
-from modelplug_openai.http_errors import error_details, from_error_event
+from modelplug.wire import error_from_wire
+from modelplug_openai.http_errors import error_details
 
 KEY = "sk-modelplug-openai-test-0000"
 
@@ -97,12 +98,12 @@ def test_one_pooled_client_per_model_reused_across_requests_and_closed_on_unload
 
 
 def test_error_events_map_by_their_code() -> None:
-    limited = from_error_event({"error": {"message": "slow down", "code": 429}})
+    limited = error_from_wire({"error": {"message": "slow down", "code": 429}}, provider="openai")
     assert isinstance(limited, errors.RateLimitError) and limited.status_code == 429
-    context = from_error_event({"error": {"message": "too long", "code": "context_length_exceeded", "type": "x"}})
-    assert isinstance(context, errors.ServerError)  # a string code without status: a server-side failure
-    tgi = from_error_event({"error": "Input validation error", "error_type": "validation"})
-    assert isinstance(tgi, errors.ServerError) and "Input validation error" in str(tgi)
+    context = error_from_wire({"error": {"message": "too long", "code": "context_length_exceeded", "type": "x"}})
+    assert isinstance(context, errors.ContextLengthError)
+    tgi = error_from_wire({"error": "Input validation error", "error_type": "validation"})
+    assert isinstance(tgi, errors.BadRequestError) and "Input validation error" in str(tgi)
     assert error_details({"detail": [{"loc": ["body"], "msg": "bad"}]})[0] == '[{"loc": ["body"], "msg": "bad"}]'
 
 

@@ -5,7 +5,7 @@ chunk is built from the declared dataclass fields only, so it loses the fields h
 not declare, among them ``delta.reasoning_content`` (vLLM, DeepSeek); the *attribute* view keeps
 them (undeclared fields are set on the object, which is also a dict of its own keys). So the mapping
 reads attributes (``chunk.choices[i].delta``), never ``chunk["choices"]``, and hands them to
-:func:`modelplug.client_wire.delta_from_fields` (the rules of :func:`modelplug.wire.delta_from_chunk`),
+:func:`modelplug.wire.delta_from_chunk` (the rules of :func:`modelplug.wire.delta_from_chunk`),
 which is also faster than ``delta_from_chunk`` on a dict copy.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelplug.client_wire import delta_from_fields
 from modelplug.types import ChatMessageStreamDelta
+from modelplug.wire import delta_from_chunk as delta_from_fields
 
 __all__ = ["delta_from_chunk", "get_field"]
 

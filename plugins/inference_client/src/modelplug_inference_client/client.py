@@ -10,7 +10,7 @@ Request rules (:func:`chat_kwargs`), the same as the ``litellm`` provider's:
 
 - ``stream=True, stream_options={"include_usage": True}``.
 - Messages, sampling options, ``stop``, ``tools`` and ``tool_choice`` follow
-  :func:`modelplug.client_wire.chat_request`.
+  :func:`modelplug.wire.chat_request`.
 - Generation options in ``extra`` that ``chat_completion`` names (``frequency_penalty``,
   ``presence_penalty``, ``logprobs``, ``top_logprobs``, ``logit_bias``, ``n``, ``tool_prompt``)
   are passed as such; any other goes into ``extra_body`` (sent as is: servers such as ``transformers
@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from modelplug.client_wire import chat_request
 from modelplug.types import ChatMessage, GenerationOptions
+from modelplug.wire import chat_request
 
 __all__ = ["CLIENT_OPTIONS", "chat_kwargs", "make_client"]
 

@@ -3,7 +3,7 @@
 The mapping reads the pydantic objects' field dictionaries directly (``__dict__``, then
 ``__pydantic_extra__``, where LiteLLM keeps most streaming fields) instead of going through
 ``chunk.model_dump()`` and :func:`modelplug.wire.delta_from_chunk` or plain attribute access, and
-hands them to :func:`modelplug.client_wire.delta_from_fields`:
+hands them to :func:`modelplug.wire.delta_from_chunk`:
 dumping a chunk costs tens of microseconds, and attribute access goes through pydantic's
 ``__getattr__``, which raises and catches an ``AttributeError`` for every field LiteLLM left out
 (``usage``, ``reasoning_content``...): about 30 µs a chunk, against 2-3 µs this way
@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelplug.client_wire import delta_from_fields, usage_from_fields
 from modelplug.types import ChatMessageStreamDelta, Usage
+from modelplug.wire import delta_from_chunk as delta_from_fields
+from modelplug.wire import usage_from_fields
 
 __all__ = ["delta_from_chunk", "get_field", "usage_from_object"]
 

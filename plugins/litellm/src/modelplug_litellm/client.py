@@ -12,7 +12,7 @@ Request rules (:func:`completion_kwargs`):
 - ``max_retries=0``: the OpenAI SDK under LiteLLM would retry by itself, also at times modelplug
   cannot see; modelplug retries (before the first delta only, see :mod:`modelplug.retry`).
 - Messages, sampling options, ``stop``, ``tools`` and ``tool_choice`` follow
-  :func:`modelplug.client_wire.chat_request` (``stop`` only when given, ``tool_choice`` only with
+  :func:`modelplug.wire.chat_request` (``stop`` only when given, ``tool_choice`` only with
   tools and when given, no ``reasoning_content`` sent back).
 - Model options not read by modelplug are LiteLLM ``completion`` arguments (``api_base``,
   ``api_key``, ``timeout``, ``extra_headers``, ``custom_llm_provider``, ``api_version``, ...);
@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, Final
 
-from modelplug.client_wire import chat_request
 from modelplug.types import ChatMessage, GenerationOptions
+from modelplug.wire import chat_request
 
 __all__ = ["COST_MAP_ENV", "completion_kwargs", "import_litellm"]
 
@@ -73,7 +73,7 @@ def completion_kwargs(
         model: the LiteLLM model string (``"openai/gpt-4o-mini"``).
         base: LiteLLM arguments from the model options (``api_base``, ``api_key``, ...).
         messages: the conversation.
-        options: the generation options (:func:`modelplug.client_wire.chat_request` says what is sent when).
+        options: the generation options (:func:`modelplug.wire.chat_request` says what is sent when).
         native_tools: the model takes ``tools``/``tool_choice`` natively (else only ``tools`` go).
     """
     return {

@@ -7,8 +7,7 @@ job for every HTTP provider; at merge this module becomes one import of the kit'
   server's message read from OpenAI's ``{"error": {"message", "code"}}``, TGI's ``{"error": "...",
   "error_type": "..."}`` or FastAPI's ``{"detail": ...}``; ``retry_after`` from ``Retry-After``
   (seconds).
-- An ``{"error": ...}`` object sent as an SSE event mid-stream: the class its ``code`` (or status
-  inside it) names, else :class:`~modelplug.errors.ServerError`.
+- An ``{"error": ...}`` object sent as an SSE event mid-stream: :func:`modelplug.wire.error_from_wire`.
 - httpx timeouts: :class:`~modelplug.errors.ProviderTimeoutError`; other transport errors (refused,
   reset, a body cut mid-stream): :class:`~modelplug.errors.ProviderConnectionError`.
 
@@ -27,12 +26,11 @@ from modelplug.errors import (
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
-    ServerError,
     error_class_for_status,
 )
 from modelplug.secrets import redact, scrub_exception
 
-__all__ = ["PROVIDER", "error_details", "from_error_event", "from_response", "from_transport"]
+__all__ = ["PROVIDER", "error_details", "from_response", "from_transport"]
 
 PROVIDER = "openai"
 
@@ -81,18 +79,6 @@ def from_response(response: httpx.Response, original: BaseException) -> Provider
         retry_after = _retry_after(response.headers.get("retry-after"))
         return RateLimitError(text, provider=PROVIDER, original=original, status_code=status, retry_after=retry_after)
     return cls(text, provider=PROVIDER, original=original, status_code=status)
-
-
-def from_error_event(data: dict[str, Any]) -> ProviderError:
-    """The error for an ``{"error": ...}`` object the server sent as a stream event."""
-    message, code = error_details(data)
-    error = data.get("error")
-    status = error.get("code") if isinstance(error, dict) and isinstance(error.get("code"), int) else None
-    cls = error_class_for_status(status, message or "", code) if status else ServerError
-    if cls is ProviderError:
-        cls = ServerError
-    text = f"openai: the server reported an error mid-stream: {redact(message or json.dumps(data)[:200])}"
-    return cls(text, provider=PROVIDER, status_code=status)
 
 
 def from_transport(error: BaseException) -> ProviderError:

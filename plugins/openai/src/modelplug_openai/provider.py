@@ -14,13 +14,12 @@ import attrs
 import httpx
 
 import modelplug
-from modelplug.client_wire import chat_request
 from modelplug.errors import InvalidOptionError, ProviderError, ServerError
 from modelplug.retry import RetryPolicy, stream_with_retries
 from modelplug.secrets import redact, register_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
-from modelplug.wire import delta_from_chunk
-from modelplug_openai.http_errors import PROVIDER, from_error_event, from_response, from_transport
+from modelplug.wire import chat_request, delta_from_chunk, error_from_wire, no_choices_error
+from modelplug_openai.http_errors import PROVIDER, from_response, from_transport
 from modelplug_openai.sse import iter_sse_data
 
 __all__ = [
@@ -187,7 +186,7 @@ def unload(state: OpenAIState) -> None:
 def request_body(
     model: str, messages: list[ChatMessage], options: GenerationOptions, *, native_tools: bool
 ) -> dict[str, Any]:
-    """The JSON body of one streamed request: :func:`modelplug.client_wire.chat_request`, ``model``,
+    """The JSON body of one streamed request: :func:`modelplug.wire.chat_request`, ``model``,
     ``stream``, ``stream_options.include_usage``, then ``options.extra`` as is (an ``extra_body``
     dict in it is merged in)."""
     body: dict[str, Any] = {
@@ -246,6 +245,8 @@ def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]
 
 def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
     received = False
+    any_choice = False
+    model: Any = None
     loads = json.loads
     try:
         for data in iter_sse_data(response.iter_bytes()):
@@ -261,8 +262,11 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
                 ) from error
             received = True
             if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
-                raise from_error_event(chunk)
+                raise error_from_wire(chunk, provider=PROVIDER)
             delta = delta_from_chunk(chunk)
+            if not any_choice and type(chunk) is dict:
+                any_choice = bool(chunk.get("choices"))
+                model = model or chunk.get("model")
             if delta is not None:
                 yield delta
     except httpx.HTTPError as error:
@@ -271,3 +275,5 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
         response.close()
     if not received:
         raise ServerError("openai: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200)
+    if not any_choice:
+        raise no_choices_error(model if isinstance(model, str) else None, provider=PROVIDER)

@@ -12,7 +12,7 @@ import attrs
 import modelplug
 from modelplug.errors import InvalidOptionError, ProviderError
 from modelplug.types import Capabilities, ChatMessageStreamDelta
-from modelplug.wire import delta_from_chunk
+from modelplug.wire import delta_from_chunk, no_choices_error
 from modelplug_replay.script import Script, load_script
 
 __all__ = ["ReplayState", "capabilities", "generate_stream", "load", "option_types"]
@@ -92,9 +92,16 @@ def generate_stream(model_id: str, state: ReplayState) -> Iterator[ChatMessageSt
 
 
 def _play(chunks: list[Mapping[str, Any]], delay: float) -> Iterator[ChatMessageStreamDelta]:
+    any_choice = False
+    model = None
     for number, chunk in enumerate(chunks):
         if delay and number:
             time.sleep(delay)
         delta = delta_from_chunk(chunk)
+        if not any_choice:
+            any_choice = bool(chunk.get("choices"))
+            model = model or chunk.get("model")
         if delta is not None:
             yield delta
+    if not any_choice:
+        raise no_choices_error(model if isinstance(model, str) else None, provider="replay")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelplug.errors import InvalidOptionError, ModelLoadError
+from modelplug.errors import InvalidOptionError, ModelLoadError, ProviderError
 from modelplug.types import ChatMessage
 from modelplug.wire import delta_from_chunk, message_from_wire
 
@@ -83,6 +83,8 @@ def _checked(chunks: Any, where: str) -> list[Chunk]:
             delta_from_chunk(chunk)
         except InvalidOptionError as error:
             raise InvalidOptionError(f"{where}, chunk {number}: {error}") from error
+        except ProviderError:
+            pass  # a recorded error chunk: raised when played
     return kept
 
 
