@@ -422,10 +422,8 @@ def shutdown_httpx_response(response: Any) -> Callable[[], None]:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        try:
+        with contextlib.suppress(Exception):  # already closing in the reading thread
             response.close()
-        except Exception:  # already closing in the reading thread
-            pass
 
     return close
 
@@ -481,16 +479,12 @@ class ClosableStream(Iterator[ChatMessageStreamDelta]):
             self._closed = True
             closers, self._closers = self._closers, []
         for close in closers:
-            try:
+            with contextlib.suppress(Exception):  # closing must not fail
                 close()
-            except Exception:  # closing must not fail
-                pass
         close_deltas = getattr(self._deltas, "close", None)
         if close_deltas is not None:
-            try:
+            with contextlib.suppress(ValueError):  # "generator already executing": the reading thread ends it
                 close_deltas()
-            except ValueError:  # "generator already executing": the reading thread ends it
-                pass
 
 
 def open_stream(
