@@ -12,7 +12,6 @@ from tests.servers.processes import ReplayServer
 import modelplug
 from modelplug import errors
 from modelplug.secrets import redact
-from modelplug_openai.http_errors import error_details, from_error_event
 
 KEY = "sk-modelplug-openai-test-0000"
 
@@ -94,16 +93,6 @@ def test_one_pooled_client_per_model_reused_across_requests_and_closed_on_unload
     assert model.state.client is client and not client.is_closed
     model.close()
     assert client.is_closed
-
-
-def test_error_events_map_by_their_code() -> None:
-    limited = from_error_event({"error": {"message": "slow down", "code": 429}})
-    assert isinstance(limited, errors.RateLimitError) and limited.status_code == 429
-    context = from_error_event({"error": {"message": "too long", "code": "context_length_exceeded", "type": "x"}})
-    assert isinstance(context, errors.ServerError)  # a string code without status: a server-side failure
-    tgi = from_error_event({"error": "Input validation error", "error_type": "validation"})
-    assert isinstance(tgi, errors.ServerError) and "Input validation error" in str(tgi)
-    assert error_details({"detail": [{"loc": ["body"], "msg": "bad"}]})[0] == '[{"loc": ["body"], "msg": "bad"}]'
 
 
 def test_malformed_stream_data_is_a_clear_error_keeping_what_arrived() -> None:

@@ -1,6 +1,7 @@
 """Hook implementations of the ``openai`` provider.
 
-httpx, :mod:`modelplug_openai.sse` and the core's reader :func:`modelplug.wire.delta_from_chunk`.
+httpx, :mod:`modelplug_openai.sse`, the core's reader :func:`modelplug.wire.delta_from_chunk` and the
+chat-client kit (:mod:`modelplug.chat_client`: secrets, errors, timeouts, retries, close).
 """
 
 from __future__ import annotations
@@ -14,13 +15,25 @@ import attrs
 import httpx
 
 import modelplug
+from modelplug.chat_client import (
+    ClosableStream,
+    Timeouts,
+    declared_capabilities,
+    empty_stream_error,
+    error_from_event,
+    error_from_response,
+    error_from_transport,
+    malformed_data_error,
+    open_stream,
+    register_request_secrets,
+    shutdown_httpx_response,
+)
 from modelplug.client_wire import chat_request
-from modelplug.errors import InvalidOptionError, ProviderError, ServerError
-from modelplug.retry import RetryPolicy, stream_with_retries
-from modelplug.secrets import redact, register_secret
+from modelplug.errors import InvalidOptionError
+from modelplug.retry import RetryPolicy
+from modelplug.secrets import redact
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import delta_from_chunk
-from modelplug_openai.http_errors import PROVIDER, from_error_event, from_response, from_transport
 from modelplug_openai.sse import iter_sse_data
 
 __all__ = [
@@ -34,6 +47,7 @@ __all__ = [
     "unload",
 ]
 
+PROVIDER: Final = "openai"
 #: Where requests go without a ``base_url`` option.
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 #: What a chat-completions server normally does; the ``capabilities`` option overrides.
@@ -59,7 +73,6 @@ _OPTIONS: Final = frozenset(
         "retry_max_wait",
     }
 )
-_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 
 
 @attrs.define(repr=False)
@@ -84,27 +97,6 @@ class OpenAIState:
         return f"OpenAIState(model={self.model!r}, url={redact(self.url)!r})"
 
 
-def _seconds(name: str, value: Any) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise InvalidOptionError(f"openai option {name!r} must be a number of seconds > 0, got {value!r}")
-    return float(value)
-
-
-def _timeout(options: Mapping[str, Any]) -> httpx.Timeout:
-    """``timeout``: seconds for every phase (default 600), or ``{"connect": s, "read": s}``;
-    ``connect_timeout``: seconds to connect (default 10)."""
-    value = options.get("timeout", 600.0)
-    connect = _seconds("connect_timeout", options.get("connect_timeout", 10.0))
-    if isinstance(value, Mapping):
-        unknown = sorted(set(value) - {"connect", "read", "write", "pool"})
-        if unknown:
-            raise InvalidOptionError(f"openai option 'timeout' has unknown key(s) {unknown}; known: connect, read")
-        read = _seconds("timeout.read", value.get("read", 600.0))
-        return httpx.Timeout(read, connect=_seconds("timeout.connect", value.get("connect", connect)))
-    seconds = _seconds("timeout", value)
-    return httpx.Timeout(seconds, connect=min(connect, seconds))
-
-
 def _headers(options: Mapping[str, Any]) -> dict[str, str]:
     api_key = options.get("api_key", os.environ.get("OPENAI_API_KEY"))
     extra = options.get("headers") or {}
@@ -114,16 +106,14 @@ def _headers(options: Mapping[str, Any]) -> dict[str, str]:
     if api_key:
         if not isinstance(api_key, str):
             raise InvalidOptionError("openai option 'api_key' must be a string")
-        register_secret(api_key)
         headers["Authorization"] = f"Bearer {api_key}"
     if options.get("organization"):
         headers["OpenAI-Organization"] = str(options["organization"])
     for key, value in extra.items():
         if not isinstance(value, str):
             raise InvalidOptionError(f"openai option 'headers': the value of {key!r} must be a string")
-        if str(key).lower() in _SECRET_HEADERS:
-            register_secret(value.removeprefix("Bearer ").strip())
         headers[str(key)] = value
+    register_request_secrets(headers=headers, values=(api_key,))
     return headers
 
 
@@ -145,14 +135,10 @@ def load(model_id: str, options: Mapping[str, Any]) -> OpenAIState:
     if not base_url.startswith(("http://", "https://")):
         raise InvalidOptionError(f"openai option 'base_url' must be an http(s) URL, got {base_url!r}")
     retry = RetryPolicy.from_options(options, PROVIDER)
-    override = options.get("capabilities") or {}
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(f"openai option 'capabilities' must be a dict, got {override!r}")
-    try:
-        declared = attrs.evolve(DEFAULT_CAPABILITIES, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"openai option 'capabilities': {error}") from error
-    client = httpx.Client(headers=_headers(options), timeout=_timeout(options))
+    declared = declared_capabilities(DEFAULT_CAPABILITIES, options.get("capabilities"), provider=PROVIDER)
+    timeouts = Timeouts.from_options(options, PROVIDER)
+    register_request_secrets(urls=(base_url,))
+    client = httpx.Client(headers=_headers(options), timeout=timeouts.to_httpx())
     return OpenAIState(model_id, f"{base_url}/chat/completions", client, declared, retry)
 
 
@@ -220,7 +206,7 @@ def generate_stream(
     return _stream(state, body)
 
 
-def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]:
+def _stream(state: OpenAIState, body: bytes) -> ClosableStream:
     client = state.client
     request = client.build_request("POST", state.url, content=body, headers={"Content-Type": "application/json"})
 
@@ -228,20 +214,26 @@ def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]
         try:
             response = client.send(request, stream=True)
         except httpx.HTTPError as error:
-            raise from_transport(error) from error
+            raise error_from_transport(error, provider=PROVIDER, during="connecting") from error
         if response.status_code >= 400:
             try:
                 response.read()
             except httpx.HTTPError as error:
                 response.close()
-                raise from_transport(error) from error
+                raise error_from_transport(error, provider=PROVIDER, during="reading the error") from error
             response.close()
-            http_error = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
-            mapped = from_response(response, http_error)
-            raise mapped from http_error
-        return response.close, _deltas(response)
+            original = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
+            raise error_from_response(
+                response.status_code,
+                response.content,
+                response.headers,
+                provider=PROVIDER,
+                reason=response.reason_phrase,
+                original=original,
+            ) from original
+        return shutdown_httpx_response(response), _deltas(response)
 
-    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model)
+    return open_stream(state.retry, start, provider=PROVIDER, model=state.model)
 
 
 def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
@@ -255,19 +247,16 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
             try:
                 chunk = loads(data)
             except ValueError as error:
-                text = data[:200].decode(errors="replace")
-                raise ProviderError(
-                    f"openai: malformed stream data (not JSON): {redact(text)!r}", provider=PROVIDER, original=error
-                ) from error
+                raise malformed_data_error(data, provider=PROVIDER, original=error) from error
             received = True
             if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
-                raise from_error_event(chunk)
+                raise error_from_event(chunk, provider=PROVIDER)
             delta = delta_from_chunk(chunk)
             if delta is not None:
                 yield delta
     except httpx.HTTPError as error:
-        raise from_transport(error) from error
+        raise error_from_transport(error, provider=PROVIDER, during="reading the stream") from error
     finally:
         response.close()
     if not received:
-        raise ServerError("openai: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200)
+        raise empty_stream_error(PROVIDER)
