@@ -8,9 +8,17 @@ from typing import Any, Final
 import attrs
 
 import modelplug
-from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
-from modelplug.retry import RetryPolicy, stream_with_retries
-from modelplug.secrets import redact_mapping, register_secret
+from modelplug.chat_client import (
+    ClosableStream,
+    declared_capabilities,
+    empty_stream_error,
+    open_stream,
+    register_request_secrets,
+    shutdown_httpx_response,
+)
+from modelplug.errors import InvalidOptionError, ModelLoadError
+from modelplug.retry import RetryPolicy
+from modelplug.secrets import redact_mapping
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug_inference_client.chunks import delta_from_chunk
 from modelplug_inference_client.client import CLIENT_OPTIONS, chat_kwargs, make_client
@@ -30,7 +38,6 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
 _OWN_OPTIONS: Final = frozenset(
     {"capabilities", "max_retries", "retry_backoff", "retry_max_wait", "tool_call_format", "api_key"}
 )
-_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 
 
 @attrs.define(repr=False)
@@ -75,15 +82,18 @@ def _client_settings(model_id: str, options: Mapping[str, Any]) -> tuple[str | N
 
 
 def _register_secrets(settings: Mapping[str, Any]) -> None:
-    headers = settings.get("headers")
-    if isinstance(headers, Mapping):
-        for key, value in headers.items():
-            if str(key).lower() in _SECRET_HEADERS and isinstance(value, str):
-                register_secret(value.removeprefix("Bearer ").strip())
-    if settings.get("token") is None:
+    token = settings.get("token")
+    if token is None:
         from huggingface_hub import get_token
 
-        register_secret(get_token())  # HF_TOKEN or the saved login, which the client will send
+        token = get_token()  # HF_TOKEN or the saved login, which the client will send
+    headers = settings.get("headers")
+    register_request_secrets(
+        headers=headers if isinstance(headers, Mapping) else None,
+        cookies=settings.get("cookies"),
+        urls=(settings.get("base_url"), settings.get("model")),
+        values=(token,),
+    )
 
 
 @modelplug.hookimpl
@@ -98,13 +108,7 @@ def load(model_id: str, options: Mapping[str, Any]) -> InferenceClientState:
     """
     model, settings = _client_settings(model_id, options)
     retry = RetryPolicy.from_options(options, PROVIDER)
-    override = options.get("capabilities") or {}
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(f"inference-client option 'capabilities' must be a dict, got {override!r}")
-    try:
-        declared = attrs.evolve(DEFAULT_CAPABILITIES, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"inference-client option 'capabilities': {error}") from error
+    declared = declared_capabilities(DEFAULT_CAPABILITIES, options.get("capabilities"), provider=PROVIDER)
     try:
         from huggingface_hub import constants
     except ImportError as error:
@@ -161,7 +165,7 @@ def generate_stream(
     return _stream(state, kwargs)
 
 
-def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> Iterator[ChatMessageStreamDelta]:
+def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> ClosableStream:
     def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
         client = make_client(state.client_settings)
         try:
@@ -169,9 +173,30 @@ def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> Iterator[Cha
         except Exception as error:
             client.close()
             raise map_error(error) from error
-        return client.close, _deltas(chunks)
+        response = _http_response(chunks)
+        shutdown = shutdown_httpx_response(response) if response is not None else None
 
-    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model or "")
+        def close() -> None:
+            if shutdown is not None:
+                shutdown()
+            client.close()
+
+        return close, _deltas(chunks)
+
+    return open_stream(state.retry, start, provider=PROVIDER, model=state.model or "")
+
+
+def _http_response(chunks: Any) -> Any:
+    """The ``httpx.Response`` behind huggingface_hub's chunk generator, found in the suspended
+    generators' frames (``lines`` -> ``Response.iter_lines``'s ``self``), or ``None``: huggingface_hub
+    keeps the response in the client's exit stack and offers no other way to shut its socket down from
+    another thread. Without it, ``close()`` from another thread waits for the read timeout."""
+    try:
+        lines = chunks.gi_frame.f_locals["lines"]
+        response = lines.gi_frame.f_locals["self"]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return response if hasattr(response, "extensions") else None
 
 
 def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:
@@ -189,6 +214,4 @@ def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:
         if close is not None:
             close()
     if not received:
-        raise ServerError(
-            "inference-client: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200
-        )
+        raise empty_stream_error(PROVIDER)
