@@ -35,8 +35,11 @@ from modelplug.secrets import is_secret_option, redact, register_secret, scrub_e
 from modelplug.types import Capabilities, ChatMessageStreamDelta
 
 __all__ = [
+    "CHAT_COMPLETIONS_CAPABILITIES",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_READ_TIMEOUT",
+    "KIT_OPTIONS",
+    "KIT_OPTION_TYPES",
     "SECRET_HEADER_NAMES",
     "ClosableStream",
     "Timeouts",
@@ -58,6 +61,29 @@ DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 #: server fails with :class:`~modelplug.errors.ProviderTimeoutError` after this long. As long as the
 #: OpenAI SDK's default, since reasoning models may think for minutes before the first token.
 DEFAULT_READ_TIMEOUT: Final = 600.0
+
+#: What an OpenAI-compatible chat-completions server normally does (streaming with usage, native
+#: tools, ``stop``, ``response_format``); the ``capabilities`` option overrides.
+CHAT_COMPLETIONS_CAPABILITIES: Final = Capabilities(
+    streaming=True,
+    tool_calling="native",
+    streamed_tool_calls=True,
+    usage_in_stream=True,
+    stop_sequences=True,
+    structured_output=True,
+)
+#: Model options the kit reads (never passed to a client): the override and the retry policy.
+KIT_OPTIONS: Final = frozenset({"capabilities", "max_retries", "retry_backoff", "retry_max_wait"})
+
+#: The command-line types of the model options the kit reads (``option_types`` of a provider built on
+#: it starts from these): the retry options of :class:`~modelplug.retry.RetryPolicy` and the timeouts.
+KIT_OPTION_TYPES: Final[Mapping[str, type]] = {
+    "timeout": float,
+    "connect_timeout": float,
+    "max_retries": int,
+    "retry_backoff": float,
+    "retry_max_wait": float,
+}
 
 #: Header names (lower case) whose values are credentials. Any header whose name contains ``key``,
 #: ``token``, ``secret``, ``auth``, ``cookie``, ``signature`` or ``password`` counts too.

@@ -9,6 +9,9 @@ import attrs
 
 import modelplug
 from modelplug.chat_client import (
+    CHAT_COMPLETIONS_CAPABILITIES,
+    KIT_OPTION_TYPES,
+    KIT_OPTIONS,
     ClosableStream,
     declared_capabilities,
     empty_stream_error,
@@ -26,18 +29,9 @@ from modelplug_inference_client.errors import PROVIDER, map_error
 
 __all__ = ["DEFAULT_CAPABILITIES", "InferenceClientState", "capabilities", "generate_stream", "load", "option_types"]
 
-#: What an OpenAI-compatible chat-completions server normally does; the ``capabilities`` option overrides.
-DEFAULT_CAPABILITIES: Final = Capabilities(
-    streaming=True,
-    tool_calling="native",
-    streamed_tool_calls=True,
-    usage_in_stream=True,
-    stop_sequences=True,
-    structured_output=True,
-)
-_OWN_OPTIONS: Final = frozenset(
-    {"capabilities", "max_retries", "retry_backoff", "retry_max_wait", "tool_call_format", "api_key"}
-)
+#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults.
+DEFAULT_CAPABILITIES: Final = CHAT_COMPLETIONS_CAPABILITIES
+_OWN_OPTIONS: Final = KIT_OPTIONS | {"tool_call_format", "api_key"}
 
 
 @attrs.define(repr=False)
@@ -144,9 +138,7 @@ def option_types() -> Mapping[str, type]:
         "provider": str,
         "bill_to": str,
         "timeout": float,
-        "max_retries": int,
-        "retry_backoff": float,
-        "retry_max_wait": float,
+        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "connect_timeout"},
     }
 
 

@@ -12,6 +12,8 @@ import modelplug
 from modelplug.chat_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
+    KIT_OPTION_TYPES,
+    KIT_OPTIONS,
     ClosableStream,
     empty_stream_error,
     open_stream,
@@ -30,9 +32,7 @@ from modelplug_litellm.errors import PROVIDER, is_clean_end_without_finish, map_
 __all__ = ["LiteLLMState", "capabilities", "generate_stream", "load", "option_types"]
 
 #: Model options modelplug reads itself; every other model option is a ``litellm.completion`` argument.
-OWN_OPTIONS: Final = frozenset(
-    {"capabilities", "max_retries", "retry_backoff", "retry_max_wait", "estimated_usage", "tool_call_format"}
-)
+OWN_OPTIONS: Final = KIT_OPTIONS | {"estimated_usage", "tool_call_format"}
 
 
 @attrs.define(repr=False)
@@ -131,11 +131,8 @@ def option_types() -> Mapping[str, type]:
         "api_key": str,
         "api_version": str,
         "custom_llm_provider": str,
-        "timeout": float,
-        "max_retries": int,
-        "retry_backoff": float,
-        "retry_max_wait": float,
         "estimated_usage": bool,
+        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "connect_timeout"},
     }
 
 

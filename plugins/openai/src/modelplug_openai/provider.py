@@ -16,6 +16,8 @@ import httpx
 
 import modelplug
 from modelplug.chat_client import (
+    CHAT_COMPLETIONS_CAPABILITIES,
+    KIT_OPTION_TYPES,
     ClosableStream,
     Timeouts,
     declared_capabilities,
@@ -50,15 +52,8 @@ __all__ = [
 PROVIDER: Final = "openai"
 #: Where requests go without a ``base_url`` option.
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
-#: What a chat-completions server normally does; the ``capabilities`` option overrides.
-DEFAULT_CAPABILITIES: Final = Capabilities(
-    streaming=True,
-    tool_calling="native",
-    streamed_tool_calls=True,
-    usage_in_stream=True,
-    stop_sequences=True,
-    structured_output=True,
-)
+#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults.
+DEFAULT_CAPABILITIES: Final = CHAT_COMPLETIONS_CAPABILITIES
 _OPTIONS: Final = frozenset(
     {
         "base_url",
@@ -157,10 +152,7 @@ def option_types() -> Mapping[str, type]:
         "base_url": str,
         "api_key": str,
         "organization": str,
-        "connect_timeout": float,
-        "max_retries": int,
-        "retry_backoff": float,
-        "retry_max_wait": float,
+        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "timeout"},
     }
 
 
@@ -198,7 +190,7 @@ def generate_stream(
 
     Retried (rate limits, 5xx, failed connections, an empty 200) until the first delta with content,
     reasoning or a tool call arrives, never after. Closing the iterator closes the HTTP response.
-    Raises :class:`~modelplug.errors.ProviderError` subclasses (:mod:`modelplug_openai.http_errors`).
+    Raises :class:`~modelplug.errors.ProviderError` subclasses (:mod:`modelplug.chat_client`).
     """
     body = json.dumps(
         request_body(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
