@@ -51,6 +51,7 @@ __all__ = [
     "malformed_data_error",
     "open_stream",
     "register_request_secrets",
+    "request_json",
     "retry_after_seconds",
     "shutdown_httpx_response",
 ]
@@ -195,6 +196,19 @@ def register_request_secrets(
     for value in registered:
         register_secret(value)
     return registered
+
+
+def request_json(body: Any, *, provider: str) -> bytes:
+    """``body`` as strict JSON (UTF-8 bytes), checked before anything is sent.
+
+    Raises:
+        InvalidOptionError: a value that JSON cannot carry (an object, ``NaN``, a lone surrogate):
+            a failure before anything was sent, raised at once and never retried.
+    """
+    try:
+        return json.dumps(body, allow_nan=False, ensure_ascii=False).encode()
+    except (TypeError, ValueError) as error:
+        raise InvalidOptionError(f"{provider}: the request cannot be sent as JSON: {error}") from error
 
 
 def _seconds(provider: str, name: str, value: Any) -> float:

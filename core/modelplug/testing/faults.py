@@ -140,3 +140,13 @@ class HTTPFaultSuite:
             assert rest == [] and stream.outcome == "cancelled" and stream.message.content == PREFIX
         finally:
             model.close()
+
+    def test_a_request_that_cannot_be_sent_fails_at_once_without_sending(self, fault_server: FaultServer) -> None:
+        model = self._model(fault_server, "ok")
+        try:
+            before = len(fault_server.requests)
+            with pytest.raises(errors.InvalidOptionError, match="JSON"):
+                list(model.stream("Hi.", logit_bias={"1": float("nan")}))
+            assert len(fault_server.requests) == before, "a request that cannot be encoded was sent (or retried)"
+        finally:
+            model.close()

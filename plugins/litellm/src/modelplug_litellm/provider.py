@@ -18,6 +18,7 @@ from modelplug.chat_client import (
     empty_stream_error,
     open_stream,
     register_request_secrets,
+    request_json,
     shutdown_httpx_response,
 )
 from modelplug.errors import InvalidOptionError, ModelLoadError
@@ -154,6 +155,7 @@ def generate_stream(
         options,
         native_tools=state.capabilities.tool_calling == "native",
     )
+    request_json({"messages": kwargs["messages"], "tools": kwargs.get("tools"), **options.extra}, provider=PROVIDER)
     return _stream(state, kwargs)
 
 

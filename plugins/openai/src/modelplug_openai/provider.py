@@ -28,6 +28,7 @@ from modelplug.chat_client import (
     malformed_data_error,
     open_stream,
     register_request_secrets,
+    request_json,
     shutdown_httpx_response,
 )
 from modelplug.client_wire import chat_request
@@ -192,9 +193,8 @@ def generate_stream(
     reasoning or a tool call arrives, never after. Closing the iterator closes the HTTP response.
     Raises :class:`~modelplug.errors.ProviderError` subclasses (:mod:`modelplug.chat_client`).
     """
-    body = json.dumps(
-        request_body(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
-    ).encode()
+    native = state.capabilities.tool_calling == "native"
+    body = request_json(request_body(state.model, messages, options, native_tools=native), provider=PROVIDER)
     return _stream(state, body)
 
 
