@@ -10,6 +10,7 @@ import attrs
 import modelplug
 from modelplug.chat_client import (
     CHAT_COMPLETIONS_CAPABILITIES,
+    DEFAULT_READ_TIMEOUT,
     KIT_OPTION_TYPES,
     KIT_OPTIONS,
     ClosableStream,
@@ -70,6 +71,8 @@ def _client_settings(model_id: str, options: Mapping[str, Any]) -> tuple[str | N
     timeout = settings["timeout"]
     if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0):
         raise InvalidOptionError(f"inference-client option 'timeout' must be a number of seconds > 0, got {timeout!r}")
+    if timeout is None:  # huggingface_hub's default is none: a stalled server would hang the stream
+        settings["timeout"] = DEFAULT_READ_TIMEOUT
     model: str | None = model_id
     if settings["base_url"] is None and model_id.startswith(("http://", "https://")):
         settings["model"], model = model_id, None  # the model id is the endpoint's URL
