@@ -80,6 +80,9 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: listen() backlog: socketserver's default of 5 drops the SYNs of a burst of concurrent
+    #: clients, which then wait a whole TCP retransmission (1 s) and distort the benchmark.
+    request_queue_size = 256
 
 
 def main(argv: list[str] | None = None) -> None:

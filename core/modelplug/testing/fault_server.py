@@ -132,7 +132,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 64
+    request_queue_size = 256  # listen() backlog: concurrent clients are not dropped
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
