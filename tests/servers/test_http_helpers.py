@@ -103,8 +103,8 @@ def _dict_get(obj: object, name: str) -> object:
 
 def test_delta_from_fields_follows_delta_from_chunk_on_every_fixture_chunk() -> None:
     from modelplug.client_wire import delta_from_fields
+    from modelplug.testing.http.suite import STREAM_CASES
     from modelplug.wire import delta_from_chunk
-    from tests.servers.http_suite import STREAM_CASES
 
     chunks = [c for case in STREAM_CASES.values() for c in case["chunks"] if c != "[DONE]"]
     assert len(chunks) > 70

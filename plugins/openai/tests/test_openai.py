@@ -6,12 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.servers.http_suite import unique
-from tests.servers.processes import ReplayServer
 
 import modelplug
 from modelplug import errors
 from modelplug.secrets import redact
+from modelplug.testing.http.processes import ReplayServer
+from modelplug.testing.http.suite import unique
 
 KEY = "sk-modelplug-openai-test-0000"
 
