@@ -468,6 +468,10 @@ def shutdown_httpx_response(response: Any) -> Callable[[], None]:
     return close
 
 
+class _Cancelled(Exception):
+    """Raised inside :func:`open_stream` when the stream was closed before a retry could start."""
+
+
 class ClosableStream(Iterator[ChatMessageStreamDelta]):
     """The deltas of a stream, with a ``close()`` that any thread may call at any time.
 
@@ -544,6 +548,8 @@ def open_stream(
     stream: ClosableStream
 
     def tracked() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
+        if stream.closed:  # closed during an earlier attempt: no new request (not retryable)
+            raise _Cancelled
         close, deltas = start()
         stream.add_closer(close)
         return close, deltas

@@ -8,7 +8,7 @@ import email.utils
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -167,3 +167,23 @@ def test_closable_stream_errors_pass_through_when_not_closed() -> None:
 
     with pytest.raises(errors.ServerError):
         next(chat_client.ClosableStream(deltas()))
+
+
+def test_open_stream_sends_no_new_attempt_after_close() -> None:
+    from modelplug.retry import RetryPolicy
+
+    attempts: list[int] = []
+    stream: chat_client.ClosableStream
+
+    def start() -> tuple[Callable[[], object], Iterator[ChatMessageStreamDelta]]:
+        attempts.append(1)
+
+        def deltas() -> Iterator[ChatMessageStreamDelta]:
+            stream.close()  # closed while the first attempt waits for its first delta
+            raise errors.ProviderConnectionError("reset by the close")
+            yield ChatMessageStreamDelta()
+
+        return (lambda: None), deltas()
+
+    stream = chat_client.open_stream(RetryPolicy(max_retries=3, backoff=0.0), start, provider="p", model="m")  # type: ignore[arg-type]
+    assert list(stream) == [] and attempts == [1]
