@@ -107,3 +107,14 @@ def test_malformed_stream_data_is_a_clear_error_keeping_what_arrived() -> None:
     with pytest.raises(errors.ProviderError, match="malformed stream data"):
         list(stream)
     assert stream.message.content == "Hi"
+
+
+def test_every_credential_the_requests_carry_is_redacted_until_the_model_closes() -> None:
+    headers = {"X-Goog-Api-Key": "goog-openai-test-5150", "Cookie": "session=cookie-openai-test-5151"}
+    model = modelplug.load_model(
+        "openai:m", base_url="http://user:url-pass-openai-5152@127.0.0.1:9/v1?key=query-openai-5153", headers=headers
+    )
+    secrets = "goog-openai-test-5150 cookie-openai-test-5151 url-pass-openai-5152 query-openai-5153"
+    assert set(redact(secrets).split()) == {"***"}
+    model.close()
+    assert redact(secrets) == secrets

@@ -23,13 +23,21 @@ from modelplug.chat_client import (
 )
 from modelplug.errors import InvalidOptionError, ModelLoadError
 from modelplug.retry import RetryPolicy
-from modelplug.secrets import redact_mapping
+from modelplug.secrets import redact_mapping, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug_inference_client.chunks import delta_from_chunk
 from modelplug_inference_client.client import CLIENT_OPTIONS, chat_kwargs, make_client
 from modelplug_inference_client.errors import PROVIDER, map_error
 
-__all__ = ["DEFAULT_CAPABILITIES", "InferenceClientState", "capabilities", "generate_stream", "load", "option_types"]
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "InferenceClientState",
+    "capabilities",
+    "generate_stream",
+    "load",
+    "option_types",
+    "unload",
+]
 
 #: What the model declares unless the ``capabilities`` option overrides: the kit's defaults.
 DEFAULT_CAPABILITIES: Final = CHAT_COMPLETIONS_CAPABILITIES
@@ -45,12 +53,14 @@ class InferenceClientState:
         client_settings: ``InferenceClient`` arguments (``base_url`` or ``model``, ``token``, ...).
         capabilities: what the model declares (defaults plus the override).
         retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+        secrets: the credentials the requests carry, registered for redaction until ``unload``.
     """
 
     model: str | None
     client_settings: dict[str, Any]
     capabilities: Capabilities
     retry: RetryPolicy
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"InferenceClientState(model={self.model!r}, options={redact_mapping(self.client_settings)!r})"
@@ -79,14 +89,14 @@ def _client_settings(model_id: str, options: Mapping[str, Any]) -> tuple[str | N
     return model, settings
 
 
-def _register_secrets(settings: Mapping[str, Any]) -> None:
+def _register_secrets(settings: Mapping[str, Any]) -> tuple[str, ...]:
     token = settings.get("token")
     if token is None:
         from huggingface_hub import get_token
 
         token = get_token()  # HF_TOKEN or the saved login, which the client will send
     headers = settings.get("headers")
-    register_request_secrets(
+    return register_request_secrets(
         headers=headers if isinstance(headers, Mapping) else None,
         cookies=settings.get("cookies"),
         urls=(settings.get("base_url"), settings.get("model")),
@@ -121,8 +131,8 @@ def load(model_id: str, options: Mapping[str, Any]) -> InferenceClientState:
             "base_url; unset HF_HUB_OFFLINE to use the inference-client provider",
             provider=PROVIDER,
         )
-    _register_secrets(settings)
-    return InferenceClientState(model, settings, declared, retry)
+    secrets = _register_secrets(settings)
+    return InferenceClientState(model, settings, declared, retry, secrets)
 
 
 @modelplug.hookimpl
@@ -130,6 +140,13 @@ def capabilities(state: InferenceClientState) -> Capabilities:
     """Streaming with usage, native tools, ``stop`` and ``response_format``; the ``capabilities``
     option overrides (the server is not asked)."""
     return state.capabilities
+
+
+@modelplug.hookimpl
+def unload(state: InferenceClientState) -> None:
+    """Release the secrets the model registered (the HTTP clients are closed per request)."""
+    for secret in state.secrets:
+        release_secret(secret)
 
 
 @modelplug.hookimpl

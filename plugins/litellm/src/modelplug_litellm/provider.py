@@ -23,14 +23,14 @@ from modelplug.chat_client import (
 )
 from modelplug.errors import InvalidOptionError, ModelLoadError
 from modelplug.retry import RetryPolicy
-from modelplug.secrets import redact_mapping
+from modelplug.secrets import redact_mapping, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug_litellm.capabilities import declared_capabilities
 from modelplug_litellm.chunks import delta_from_chunk, get_field, usage_from_object
 from modelplug_litellm.client import completion_kwargs, import_litellm
 from modelplug_litellm.errors import PROVIDER, is_clean_end_without_finish, map_error
 
-__all__ = ["LiteLLMState", "capabilities", "generate_stream", "load", "option_types"]
+__all__ = ["LiteLLMState", "capabilities", "generate_stream", "load", "option_types", "unload"]
 
 #: Model options modelplug reads itself; every other model option is a ``litellm.completion`` argument.
 OWN_OPTIONS: Final = KIT_OPTIONS | {"estimated_usage", "tool_call_format"}
@@ -45,6 +45,7 @@ class LiteLLMState:
         completion_options: ``litellm.completion`` arguments from the model options.
         capabilities: what the model declares (LiteLLM's information plus the override).
         retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+        secrets: the credentials the requests carry, registered for redaction until ``unload``.
         estimated_usage: keep LiteLLM's token-count estimate when the server reports no usage.
     """
 
@@ -53,12 +54,13 @@ class LiteLLMState:
     capabilities: Capabilities
     retry: RetryPolicy
     estimated_usage: bool = False
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"LiteLLMState(model={self.model!r}, options={redact_mapping(self.completion_options)!r})"
 
 
-def _register_secrets(options: Mapping[str, Any]) -> None:
+def _register_secrets(options: Mapping[str, Any]) -> tuple[str, ...]:
     """Secrets LiteLLM may send: the key options, every auth header and cookie, keys in ``api_base``,
     and the provider keys LiteLLM reads from the environment (``*_API_KEY``, ``*_TOKEN``...)."""
     headers = {
@@ -73,7 +75,7 @@ def _register_secrets(options: Mapping[str, Any]) -> None:
         if len(value) >= 8
         and name.upper().endswith(("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_ACCESS_KEY", "_ACCESS_KEY"))
     )
-    register_request_secrets(
+    return register_request_secrets(
         headers=headers,
         urls=(options.get("api_base"), options.get("base_url")),
         values=(options.get("api_key"), *environment),
@@ -100,7 +102,7 @@ def load(model_id: str, options: Mapping[str, Any]) -> LiteLLMState:
         ModelLoadError: LiteLLM is not installed.
         InvalidOptionError: a bad ``capabilities``, retry or ``estimated_usage`` option.
     """
-    _register_secrets(options)
+    secrets = _register_secrets(options)
     retry = RetryPolicy.from_options(options, PROVIDER)
     estimated = options.get("estimated_usage", False)
     if not isinstance(estimated, bool):
@@ -114,7 +116,7 @@ def load(model_id: str, options: Mapping[str, Any]) -> LiteLLMState:
     completion_options = {k: v for k, v in options.items() if k not in OWN_OPTIONS}
     completion_options["timeout"] = _timeout(options)
     declared = declared_capabilities(litellm, model_id, completion_options, options.get("capabilities"))
-    return LiteLLMState(model_id, completion_options, declared, retry, estimated)
+    return LiteLLMState(model_id, completion_options, declared, retry, estimated, secrets)
 
 
 @modelplug.hookimpl
@@ -122,6 +124,13 @@ def capabilities(state: LiteLLMState) -> Capabilities:
     """Streaming with usage; tools, ``stop`` and ``response_format`` as LiteLLM knows the model;
     the ``capabilities`` option overrides."""
     return state.capabilities
+
+
+@modelplug.hookimpl
+def unload(state: LiteLLMState) -> None:
+    """Release the secrets the model registered (the HTTP clients are closed per request)."""
+    for secret in state.secrets:
+        release_secret(secret)
 
 
 @modelplug.hookimpl

@@ -34,7 +34,7 @@ from modelplug.chat_client import (
 from modelplug.client_wire import chat_request
 from modelplug.errors import InvalidOptionError
 from modelplug.retry import RetryPolicy
-from modelplug.secrets import redact
+from modelplug.secrets import redact, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import delta_from_chunk
 from modelplug_openai.sse import iter_sse_data
@@ -81,6 +81,7 @@ class OpenAIState:
         client: the model's one pooled ``httpx.Client`` (keep-alive), closed by ``unload``.
         capabilities: what the model declares (defaults plus the override).
         retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+        secrets: the credentials the requests carry, registered for redaction until ``unload``.
     """
 
     model: str
@@ -88,6 +89,7 @@ class OpenAIState:
     client: httpx.Client
     capabilities: Capabilities
     retry: RetryPolicy
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"OpenAIState(model={self.model!r}, url={redact(self.url)!r})"
@@ -109,7 +111,6 @@ def _headers(options: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(value, str):
             raise InvalidOptionError(f"openai option 'headers': the value of {key!r} must be a string")
         headers[str(key)] = value
-    register_request_secrets(headers=headers, values=(api_key,))
     return headers
 
 
@@ -133,9 +134,10 @@ def load(model_id: str, options: Mapping[str, Any]) -> OpenAIState:
     retry = RetryPolicy.from_options(options, PROVIDER)
     declared = declared_capabilities(DEFAULT_CAPABILITIES, options.get("capabilities"), provider=PROVIDER)
     timeouts = Timeouts.from_options(options, PROVIDER)
-    register_request_secrets(urls=(base_url,))
-    client = httpx.Client(headers=_headers(options), timeout=timeouts.to_httpx())
-    return OpenAIState(model_id, f"{base_url}/chat/completions", client, declared, retry)
+    headers = _headers(options)
+    secrets = register_request_secrets(headers=headers, urls=(base_url,), values=(options.get("api_key"),))
+    client = httpx.Client(headers=headers, timeout=timeouts.to_httpx())
+    return OpenAIState(model_id, f"{base_url}/chat/completions", client, declared, retry, secrets)
 
 
 @modelplug.hookimpl
@@ -159,8 +161,10 @@ def option_types() -> Mapping[str, type]:
 
 @modelplug.hookimpl
 def unload(state: OpenAIState) -> None:
-    """Close the model's HTTP client and its pooled connections."""
+    """Close the model's HTTP client and its pooled connections; release the secrets it registered."""
     state.client.close()
+    for secret in state.secrets:
+        release_secret(secret)
 
 
 def request_body(
