@@ -6,8 +6,8 @@ Prints medians and ratios; asserts nothing. Needs litellm, huggingface_hub, http
 uvicorn; touches nothing but 127.0.0.1.
 
 The replay server's streams (one HTTP chunk per SSE event, as uvicorn and vLLM send them) come from
-:mod:`tests.servers.fast_server`, which sends each whole response pre-rendered so that the client is
-the bottleneck (``--uvicorn``: from :mod:`tests.servers.replay_server` itself, which spends about as
+:mod:`modelplug.testing.http.fast_server`, which sends each whole response pre-rendered so that the client is
+the bottleneck (``--uvicorn``: from :mod:`modelplug.testing.http.replay_server` itself, which spends about as
 long sending an event as the cheapest loops spend reading it). Every loop gets the same stream:
 ``text/N`` (*content*: N chunks of 4 characters, a finish chunk, a usage chunk, ``[DONE]``) or
 ``tool/N`` (*tool*: one call whose arguments come in N fragments). The server runs in its own
@@ -59,10 +59,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.pop("HF_HUB_OFFLINE", None)  # huggingface_hub refuses even loopback requests offline
 
 import httpx  # noqa: E402
-from tests.servers.processes import ReplayServer  # noqa: E402
 
 import modelplug  # noqa: E402
 from modelplug.stream import ChatStream  # noqa: E402
+from modelplug.testing.http.processes import ReplayServer  # noqa: E402
 
 KEY = "sk-bench-0000000000"
 MESSAGES = [{"role": "user", "content": "Count."}]

@@ -7,7 +7,7 @@ openai for (e) and (f), which are skipped with a message when smolagents cannot 
 LiteLLM, the other peer, is measured by ``bench_http_plugins.py``. Touches nothing but 127.0.0.1.
 
 The server, the streams, the raw loop, the InferenceClient loop and the timing come from
-``bench_http_plugins.py`` (:mod:`tests.servers.fast_server`: each whole response pre-rendered and
+``bench_http_plugins.py`` (:mod:`modelplug.testing.http.fast_server`: each whole response pre-rendered and
 sent at once, one HTTP chunk per SSE event, so the client is the bottleneck; server pinned to CPU 0,
 loops to CPU 1). *content*: N deltas of 4 characters; *tool*: one call whose arguments come in N
 fragments; each stream ends with a finish chunk, a usage chunk and ``[DONE]``. Clients are built
@@ -46,9 +46,9 @@ from typing import Any
 
 import bench_http_plugins as http  # the server, the streams, the raw and hub loops, the timing
 from bench_http_plugins import KEY, MESSAGES, Sample, expected, loop_hub, loop_raw, timed
-from tests.servers.processes import ReplayServer
 
 import modelplug
+from modelplug.testing.http.processes import ReplayServer
 
 Loop = Callable[[str, str, str], str]
 LABELS = {

@@ -17,7 +17,7 @@
     │   ├── ContextLengthError          the prompt does not fit the model's context
     │   ├── ContentFilterError          the provider's content filter refused
     │   ├── BadRequestError             (also ValueError) other 400 / 422
-    │   ├── ServerError                 5xx
+    │   ├── ServerError                 5xx; ``retry_after`` as for a 429
     │   ├── ProviderConnectionError     (also ConnectionError) the connection failed or dropped
     │   └── ModelLoadError              the model could not be loaded (missing files, no network)
     └── ToolCallParseError              (also ValueError) model text attempts a call that cannot be read
@@ -199,7 +199,12 @@ class BadRequestError(ProviderError, ValueError):
 
 
 class ServerError(ProviderError):
-    """The backend failed on its side (HTTP 5xx)."""
+    """The backend failed on its side (HTTP 5xx, an error object inside a stream, malformed stream
+    data). ``retry_after`` is the wait a 503 asked for (``Retry-After``), in seconds, or ``None``."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class ProviderConnectionError(ProviderError, ConnectionError):

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.servers.fixtures import replay_server  # noqa: F401
+from modelplug.testing.http.fixtures import replay_server  # noqa: F401

@@ -108,8 +108,8 @@ def _objects(value: object) -> object:
 
 
 def test_the_object_route_follows_the_dict_route_on_every_fixture_chunk() -> None:
+    from modelplug.testing.http.suite import STREAM_CASES
     from modelplug.wire import attribute_getter, delta_from_chunk
-    from tests.servers.http_suite import STREAM_CASES
 
     chunks = [c for case in STREAM_CASES.values() for c in case["chunks"] if c != "[DONE]"]
     assert len(chunks) > 70

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from tests.servers.http_suite import STREAM_CASES, unique
-from tests.servers.processes import ReplayServer
-from tests.servers.replay_server import build_plan, parse_selector
+from modelplug.testing.http.processes import ReplayServer
+from modelplug.testing.http.replay_server import build_plan, parse_selector
+from modelplug.testing.http.suite import STREAM_CASES, unique
 
 
 def _post(server: ReplayServer, selector: str, **body: object) -> tuple[httpx.Response, list[bytes]]:

@@ -4,7 +4,8 @@ with offline mode off (it refuses every request while ``HF_HUB_OFFLINE=1``, even
 from __future__ import annotations
 
 import pytest
-from tests.servers.fixtures import hf_online, replay_server, transformers_server  # noqa: F401
+
+from modelplug.testing.http.fixtures import hf_online, replay_server, transformers_server  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.servers.http_suite import HttpProviderSuite
-
 import modelplug
 from modelplug.model import Model
+from modelplug.testing.http.suite import HttpProviderSuite
 
 
 class TestInferenceClientOverHttp(HttpProviderSuite):

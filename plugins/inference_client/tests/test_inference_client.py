@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.servers.http_suite import unique
-from tests.servers.processes import ReplayServer
 
 import modelplug
 from modelplug import errors
 from modelplug.secrets import redact
+from modelplug.testing.http.processes import ReplayServer
+from modelplug.testing.http.suite import unique
 from modelplug.types import ChatMessageStreamDelta, ToolCallDelta, Usage
 from modelplug_inference_client.chunks import delta_from_chunk
 

@@ -6,4 +6,4 @@ import os
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # before anything imports litellm
 
-from tests.servers.fixtures import replay_server, transformers_server  # noqa: F401
+from modelplug.testing.http.fixtures import replay_server, transformers_server  # noqa: F401

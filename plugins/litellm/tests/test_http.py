@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from tests.servers.http_suite import HttpProviderSuite
+from typing import Any
 
 import modelplug
 from modelplug.model import Model
-
-#: LiteLLM normalises ``finish_reason`` to OpenAI's values: "stop" becomes "tool_calls" when the
-#: answer has tool calls, and TGI's "eos_token" (unknown to LiteLLM) becomes "stop", then "tool_calls".
-#: The plugin keeps LiteLLM's value (the same meaning for every LiteLLM provider).
-_LITELLM_FINISH = {
-    "gemini-001-openai-compat-no-tool-index": {"finish_reason": "tool_calls"},
-    "ollama-004-tool-calls-then-separate-done-chunk-stop": {"finish_reason": "tool_calls"},
-    "tgi-001-tool-calls-object-not-list": {"finish_reason": "tool_calls"},
-}
+from modelplug.testing.http.suite import HttpProviderSuite
 
 
 class TestLiteLLMOverHttp(HttpProviderSuite):
     provider = "litellm"
-    client_differences: ClassVar = _LITELLM_FINISH
+    # no client_differences: the plugin reports the server's finish_reason verbatim (LiteLLM would
+    # turn "stop" into "tool_calls", TGI's "eos_token" into "stop")
 
     def load(self, base_url: str, model: str = "replay", **options: Any) -> Model:
         options.setdefault("api_key", self.api_key)

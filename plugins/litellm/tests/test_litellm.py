@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from tests.conftest import DATA
-from tests.servers.http_suite import STREAM_CASES, unique
-from tests.servers.processes import ReplayServer
 
 import modelplug
 from modelplug import errors
 from modelplug.secrets import redact
+from modelplug.testing.http.processes import ReplayServer
+from modelplug.testing.http.suite import STREAM_CASES, unique
 from modelplug.types import ChatMessageStreamDelta, ToolCallDelta, Usage
 from modelplug_litellm.capabilities import supports_stop
 from modelplug_litellm.chunks import delta_from_chunk

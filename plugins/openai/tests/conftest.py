@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.servers.fixtures import replay_server, transformers_server
+from modelplug.testing.http.fixtures import replay_server, transformers_server
 
 __all__ = ["replay_server", "transformers_server"]

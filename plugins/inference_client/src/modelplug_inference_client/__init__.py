@@ -24,6 +24,6 @@ loading a model then fails with a :class:`~modelplug.errors.ModelLoadError` that
 
 from __future__ import annotations
 
-from modelplug_inference_client.provider import capabilities, generate_stream, load, option_types
+from modelplug_inference_client.provider import capabilities, generate_stream, load, option_types, unload
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types"]
+__all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]

@@ -8,29 +8,40 @@ from typing import Any, Final
 import attrs
 
 import modelplug
-from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
-from modelplug.retry import RetryPolicy, stream_with_retries
-from modelplug.secrets import redact_mapping, register_secret
+from modelplug.chat_client import (
+    CHAT_COMPLETIONS_CAPABILITIES,
+    DEFAULT_READ_TIMEOUT,
+    KIT_OPTION_TYPES,
+    KIT_OPTIONS,
+    ClosableStream,
+    declared_capabilities,
+    empty_stream_error,
+    open_stream,
+    register_request_secrets,
+    request_json,
+    shutdown_httpx_response,
+)
+from modelplug.errors import InvalidOptionError, ModelLoadError
+from modelplug.retry import RetryPolicy
+from modelplug.secrets import redact_mapping, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug_inference_client.chunks import delta_from_chunk
 from modelplug_inference_client.client import CLIENT_OPTIONS, chat_kwargs, make_client
 from modelplug_inference_client.errors import PROVIDER, map_error
 
-__all__ = ["DEFAULT_CAPABILITIES", "InferenceClientState", "capabilities", "generate_stream", "load", "option_types"]
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "InferenceClientState",
+    "capabilities",
+    "generate_stream",
+    "load",
+    "option_types",
+    "unload",
+]
 
-#: What an OpenAI-compatible chat-completions server normally does; the ``capabilities`` option overrides.
-DEFAULT_CAPABILITIES: Final = Capabilities(
-    streaming=True,
-    tool_calling="native",
-    streamed_tool_calls=True,
-    usage_in_stream=True,
-    stop_sequences=True,
-    structured_output=True,
-)
-_OWN_OPTIONS: Final = frozenset(
-    {"capabilities", "max_retries", "retry_backoff", "retry_max_wait", "tool_call_format", "api_key"}
-)
-_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults.
+DEFAULT_CAPABILITIES: Final = CHAT_COMPLETIONS_CAPABILITIES
+_OWN_OPTIONS: Final = KIT_OPTIONS | {"tool_call_format", "api_key"}
 
 
 @attrs.define(repr=False)
@@ -42,12 +53,14 @@ class InferenceClientState:
         client_settings: ``InferenceClient`` arguments (``base_url`` or ``model``, ``token``, ...).
         capabilities: what the model declares (defaults plus the override).
         retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+        secrets: the credentials the requests carry, registered for redaction until ``unload``.
     """
 
     model: str | None
     client_settings: dict[str, Any]
     capabilities: Capabilities
     retry: RetryPolicy
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"InferenceClientState(model={self.model!r}, options={redact_mapping(self.client_settings)!r})"
@@ -68,22 +81,27 @@ def _client_settings(model_id: str, options: Mapping[str, Any]) -> tuple[str | N
     timeout = settings["timeout"]
     if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0):
         raise InvalidOptionError(f"inference-client option 'timeout' must be a number of seconds > 0, got {timeout!r}")
+    if timeout is None:  # huggingface_hub's default is none: a stalled server would hang the stream
+        settings["timeout"] = DEFAULT_READ_TIMEOUT
     model: str | None = model_id
     if settings["base_url"] is None and model_id.startswith(("http://", "https://")):
         settings["model"], model = model_id, None  # the model id is the endpoint's URL
     return model, settings
 
 
-def _register_secrets(settings: Mapping[str, Any]) -> None:
-    headers = settings.get("headers")
-    if isinstance(headers, Mapping):
-        for key, value in headers.items():
-            if str(key).lower() in _SECRET_HEADERS and isinstance(value, str):
-                register_secret(value.removeprefix("Bearer ").strip())
-    if settings.get("token") is None:
+def _register_secrets(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    token = settings.get("token")
+    if token is None:
         from huggingface_hub import get_token
 
-        register_secret(get_token())  # HF_TOKEN or the saved login, which the client will send
+        token = get_token()  # HF_TOKEN or the saved login, which the client will send
+    headers = settings.get("headers")
+    return register_request_secrets(
+        headers=headers if isinstance(headers, Mapping) else None,
+        cookies=settings.get("cookies"),
+        urls=(settings.get("base_url"), settings.get("model")),
+        values=(token,),
+    )
 
 
 @modelplug.hookimpl
@@ -98,13 +116,7 @@ def load(model_id: str, options: Mapping[str, Any]) -> InferenceClientState:
     """
     model, settings = _client_settings(model_id, options)
     retry = RetryPolicy.from_options(options, PROVIDER)
-    override = options.get("capabilities") or {}
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(f"inference-client option 'capabilities' must be a dict, got {override!r}")
-    try:
-        declared = attrs.evolve(DEFAULT_CAPABILITIES, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"inference-client option 'capabilities': {error}") from error
+    declared = declared_capabilities(DEFAULT_CAPABILITIES, options.get("capabilities"), provider=PROVIDER)
     try:
         from huggingface_hub import constants
     except ImportError as error:
@@ -119,8 +131,8 @@ def load(model_id: str, options: Mapping[str, Any]) -> InferenceClientState:
             "base_url; unset HF_HUB_OFFLINE to use the inference-client provider",
             provider=PROVIDER,
         )
-    _register_secrets(settings)
-    return InferenceClientState(model, settings, declared, retry)
+    secrets = _register_secrets(settings)
+    return InferenceClientState(model, settings, declared, retry, secrets)
 
 
 @modelplug.hookimpl
@@ -128,6 +140,13 @@ def capabilities(state: InferenceClientState) -> Capabilities:
     """Streaming with usage, native tools, ``stop`` and ``response_format``; the ``capabilities``
     option overrides (the server is not asked)."""
     return state.capabilities
+
+
+@modelplug.hookimpl
+def unload(state: InferenceClientState) -> None:
+    """Release the secrets the model registered (the HTTP clients are closed per request)."""
+    for secret in state.secrets:
+        release_secret(secret)
 
 
 @modelplug.hookimpl
@@ -140,9 +159,7 @@ def option_types() -> Mapping[str, type]:
         "provider": str,
         "bill_to": str,
         "timeout": float,
-        "max_retries": int,
-        "retry_backoff": float,
-        "retry_max_wait": float,
+        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "connect_timeout"},
     }
 
 
@@ -158,10 +175,11 @@ def generate_stream(
     :mod:`modelplug_inference_client.errors`).
     """
     kwargs = chat_kwargs(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
+    request_json({"messages": kwargs["messages"], "tools": kwargs.get("tools"), **options.extra}, provider=PROVIDER)
     return _stream(state, kwargs)
 
 
-def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> Iterator[ChatMessageStreamDelta]:
+def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> ClosableStream:
     def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
         client = make_client(state.client_settings)
         try:
@@ -169,9 +187,30 @@ def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> Iterator[Cha
         except Exception as error:
             client.close()
             raise map_error(error) from error
-        return client.close, _deltas(chunks)
+        response = _http_response(chunks)
+        shutdown = shutdown_httpx_response(response) if response is not None else None
 
-    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model or "")
+        def close() -> None:
+            if shutdown is not None:
+                shutdown()
+            client.close()
+
+        return close, _deltas(chunks)
+
+    return open_stream(state.retry, start, provider=PROVIDER, model=state.model or "")
+
+
+def _http_response(chunks: Any) -> Any:
+    """The ``httpx.Response`` behind huggingface_hub's chunk generator, found in the suspended
+    generators' frames (``lines`` -> ``Response.iter_lines``'s ``self``), or ``None``: huggingface_hub
+    keeps the response in the client's exit stack and offers no other way to shut its socket down from
+    another thread. Without it, ``close()`` from another thread waits for the read timeout."""
+    try:
+        lines = chunks.gi_frame.f_locals["lines"]
+        response = lines.gi_frame.f_locals["self"]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return response if hasattr(response, "extensions") else None
 
 
 def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:
@@ -189,6 +228,4 @@ def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:
         if close is not None:
             close()
     if not received:
-        raise ServerError(
-            "inference-client: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200
-        )
+        raise empty_stream_error(PROVIDER)

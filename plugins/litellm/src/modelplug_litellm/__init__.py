@@ -27,6 +27,6 @@ package or by listing plugins. ``generate`` comes from the core's aggregation of
 
 from __future__ import annotations
 
-from modelplug_litellm.provider import capabilities, generate_stream, load, option_types
+from modelplug_litellm.provider import capabilities, generate_stream, load, option_types, unload
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types"]
+__all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]

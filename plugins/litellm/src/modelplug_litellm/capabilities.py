@@ -23,9 +23,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, Final
 
-import attrs
-
-from modelplug.errors import InvalidOptionError
+from modelplug.chat_client import declared_capabilities as kit_declared_capabilities
 from modelplug.types import Capabilities
 
 __all__ = ["declared_capabilities", "supports_stop"]
@@ -98,13 +96,4 @@ def declared_capabilities(
         vision=bool(info.get("supports_vision")),
         reasoning=bool(info.get("supports_reasoning")),
     )
-    if not override:
-        return declared
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(
-            f"litellm option 'capabilities' must be a dict of Capabilities fields, got {override!r}"
-        )
-    try:
-        return attrs.evolve(declared, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"litellm option 'capabilities': {error}") from error
+    return kit_declared_capabilities(declared, override, provider="litellm")

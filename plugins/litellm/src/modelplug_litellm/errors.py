@@ -1,21 +1,18 @@
-"""LiteLLM's exceptions mapped to modelplug's hierarchy.
+"""LiteLLM's exceptions to modelplug's errors, through the chat-client kit (:mod:`modelplug.chat_client`).
 
-LiteLLM raises OpenAI-SDK-shaped exceptions (``litellm.AuthenticationError``, ``RateLimitError``,
-``ContextWindowExceededError``, ...) that carry ``status_code``, the HTTP ``response`` and the wrapped
-``original_exception``. The class is picked from LiteLLM's own classification where it is specific
-(context window, content policy, timeout, connection), else from the HTTP status and the server's
-error code and message (:func:`modelplug.errors.error_class_for_status`), so that e.g. Azure's
-``content_filter`` 400, which LiteLLM calls a plain ``BadRequestError``, is a
-:class:`~modelplug.errors.ContentFilterError`.
+LiteLLM raises OpenAI-SDK-shaped exceptions that carry ``status_code``, the HTTP ``response`` and
+the wrapped ``original_exception``; errors met while a stream is read come wrapped in
+``MidStreamFallbackError`` / ``APIConnectionError``. The exception and what it wraps decide:
 
-Errors that happen while a stream is read come wrapped in ``MidStreamFallbackError``; the wrapped
-exception decides: a connection dropped mid-stream is a
-:class:`~modelplug.errors.ProviderConnectionError`, an SSE ``{"error": ...}`` event a
-:class:`~modelplug.errors.ServerError`.
-
-``retry_after`` (seconds) comes from the ``Retry-After`` / ``retry-after-ms`` response headers.
-Registered secrets are scrubbed from the original exception and its chain
-(:func:`modelplug.secrets.scrub_exception`), which stays attached as ``original``.
+- LiteLLM's specific classes: context window -> :class:`~modelplug.errors.ContextLengthError`,
+  content policy -> :class:`~modelplug.errors.ContentFilterError`, timeout ->
+  :class:`~modelplug.errors.ProviderTimeoutError`.
+- Stream data that is not JSON or not UTF-8, timeouts and transport failures anywhere in the chain:
+  :func:`~modelplug.chat_client.error_from_transport` (the same classes as every HTTP provider).
+- An SSE ``{"error": ...}`` event (an ``APIError`` without status):
+  :func:`~modelplug.chat_client.error_from_event` with the server's error object.
+- An HTTP error response: :func:`~modelplug.chat_client.error_from_response` (status, body,
+  ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -23,24 +20,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from modelplug.errors import (
-    ContentFilterError,
-    ContextLengthError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderTimeoutError,
-    RateLimitError,
-    ServerError,
-    error_class_for_status,
-)
+from modelplug.chat_client import error_from_event, error_from_response, error_from_transport
+from modelplug.errors import ContentFilterError, ContextLengthError, ProviderError, ProviderTimeoutError
 from modelplug.secrets import redact, scrub_exception
 
-__all__ = ["PROVIDER", "is_clean_end_without_finish", "map_error", "retry_after_seconds"]
+__all__ = ["PROVIDER", "is_clean_end_without_finish", "map_error"]
 
 PROVIDER = "litellm"
-#: The message of the error LiteLLM raises (wrapped in MidStreamFallbackError / APIConnectionError)
-#: when an OpenAI-style stream ends cleanly without a finish_reason.
+#: The message of the error LiteLLM raises when an OpenAI-style stream ends cleanly without a finish_reason.
 _CLEAN_EOF = "Stream ended before a finish_reason was received"
+_WIRE_FAULTS = frozenset(
+    {"JSONDecodeError", "UnicodeDecodeError", "TimeoutException", "TransportError", "APITimeoutError"}
+)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -59,85 +50,10 @@ def is_clean_end_without_finish(error: BaseException) -> bool:
     return any(_CLEAN_EOF in str(e) for e in _chain(error))
 
 
-def retry_after_seconds(error: BaseException) -> float | None:
-    """The wait the server asked for (``retry-after-ms`` or ``Retry-After`` in seconds), or ``None``."""
-    for link in _chain(error):
-        headers: Any = getattr(link, "litellm_response_headers", None)
-        response = getattr(link, "response", None)
-        if headers is None and response is not None:
-            headers = getattr(response, "headers", None)
-        if not headers:
-            continue
-        try:
-            milliseconds = headers.get("retry-after-ms")
-            if milliseconds is not None:
-                return max(0.0, float(milliseconds) / 1000)
-            seconds = headers.get("retry-after")
-            if seconds is not None:
-                return max(0.0, float(seconds))
-        except (TypeError, ValueError):  # an HTTP date: not worth parsing
-            return None
-    return None
-
-
-def _status_and_code(error: BaseException) -> tuple[int | None, str | None]:
-    status = code = None
-    for link in _chain(error):
-        if status is None:
-            value = getattr(link, "status_code", None)
-            status = value if isinstance(value, int) else None
-        if code is None:
-            value = getattr(link, "code", None)
-            if isinstance(value, str):
-                code = value
-            body = getattr(link, "body", None)
-            if code is None and isinstance(body, dict) and isinstance(body.get("code"), str):
-                code = body["code"]
-    return status, code
-
-
-def _server_message(error: BaseException) -> str | None:
-    """The server's own error message (OpenAI's ``error.message``, FastAPI's ``detail``), which
-    LiteLLM leaves out of some messages (e.g. ``Error code: 422``)."""
-    for link in _chain(error):
-        body = getattr(link, "body", None)
-        if isinstance(body, dict):
-            inner = body.get("error", body)
-            message = inner.get("message") or inner.get("detail") if isinstance(inner, dict) else inner
-            if message:
-                return message if isinstance(message, str) else str(message)
-    return None
-
-
-def _classify(error: BaseException) -> type[ProviderError]:
-    import httpx
-
-    from modelplug_litellm.client import import_litellm
-
-    exceptions = import_litellm().exceptions
-    if isinstance(error, exceptions.MidStreamFallbackError):
-        inner = error.original_exception
-        if isinstance(inner, BaseException) and inner is not error:
-            return _classify(inner)
-        return ProviderConnectionError
-    if isinstance(error, exceptions.ContextWindowExceededError):
-        return ContextLengthError
-    if isinstance(error, exceptions.ContentPolicyViolationError):
-        return ContentFilterError
-    if isinstance(error, exceptions.Timeout):
-        return ProviderTimeoutError
-    for link in _chain(error):  # LiteLLM reports a refused connection as a 500 InternalServerError
-        if isinstance(link, httpx.TimeoutException):
-            return ProviderTimeoutError
-        if isinstance(link, (httpx.TransportError, ConnectionError)):
-            return ProviderConnectionError
-    if isinstance(error, exceptions.APIConnectionError):
-        for link in _chain(error):
-            if type(link).__name__ == "APIError" and getattr(link, "status_code", None) is None:
-                return ServerError  # an SSE {"error": ...} event: the server failed while generating
-        return ProviderConnectionError
-    status, code = _status_and_code(error)
-    return error_class_for_status(status, f"{error} {_server_message(error) or ''}", code)
+def _with_original(mapped: ProviderError, error: BaseException) -> ProviderError:
+    mapped.original = error
+    mapped.__cause__ = error
+    return mapped
 
 
 def map_error(error: BaseException) -> ProviderError:
@@ -145,15 +61,41 @@ def map_error(error: BaseException) -> ProviderError:
     if isinstance(error, ProviderError):
         return error
     scrub_exception(error)
-    cls = _classify(error)
-    status, _ = _status_and_code(error)
-    message = str(error) or type(error).__name__
-    detail = _server_message(error)
-    if detail and detail not in message:
-        message = f"{message} (server: {detail})"
-    message = f"litellm: {redact(message)}"
-    if cls is RateLimitError:
-        return RateLimitError(
-            message, provider=PROVIDER, original=error, status_code=status, retry_after=retry_after_seconds(error)
-        )
-    return cls(message, provider=PROVIDER, original=error, status_code=status)
+    from modelplug_litellm.client import import_litellm
+
+    exceptions = import_litellm().exceptions
+    links = list(_chain(error))
+    message = f"litellm: {redact(str(error) or type(error).__name__)}"
+    status: Any = next(
+        (link.status_code for link in links if isinstance(getattr(link, "status_code", None), int)), None
+    )
+    if any(isinstance(link, exceptions.ContextWindowExceededError) for link in links):
+        return ContextLengthError(message, provider=PROVIDER, original=error, status_code=status)
+    if any(isinstance(link, exceptions.ContentPolicyViolationError) for link in links):
+        return ContentFilterError(message, provider=PROVIDER, original=error, status_code=status)
+    if any(isinstance(link, exceptions.Timeout) for link in links):
+        return ProviderTimeoutError(message, provider=PROVIDER, original=error, status_code=status)
+    for link in links:
+        if {cls.__name__ for cls in type(link).__mro__} & _WIRE_FAULTS or isinstance(link, ConnectionError):
+            return _with_original(error_from_transport(link, provider=PROVIDER), error)
+    for link in links:
+        if type(link).__name__ == "APIError" and getattr(link, "status_code", None) is None:
+            body = getattr(link, "body", None)  # an SSE {"error": ...} event
+            return _with_original(
+                error_from_event(body or getattr(link, "message", str(link)), provider=PROVIDER), error
+            )
+    for link in links:
+        response = getattr(link, "response", None)
+        code = getattr(response, "status_code", None)
+        if isinstance(code, int) and code >= 400:
+            try:
+                body = response.content  # type: ignore[union-attr]
+            except Exception:  # a streamed body never read
+                body = getattr(link, "body", None) or str(link)
+            return error_from_response(code, body, response.headers, provider=PROVIDER, original=error)  # type: ignore[union-attr]
+    if isinstance(status, int) and status >= 400:
+        body = next((link.body for link in links if getattr(link, "body", None)), None)
+        return error_from_response(status, body or str(error), None, provider=PROVIDER, original=error)
+    if any(isinstance(link, exceptions.APIConnectionError) for link in links):
+        return _with_original(error_from_transport(ConnectionError(str(error)), provider=PROVIDER), error)
+    return error_from_transport(error, provider=PROVIDER)

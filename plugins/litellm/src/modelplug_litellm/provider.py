@@ -9,22 +9,31 @@ from typing import Any, Final
 import attrs
 
 import modelplug
-from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
-from modelplug.retry import RetryPolicy, stream_with_retries
-from modelplug.secrets import redact_mapping, register_secret
+from modelplug.chat_client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    KIT_OPTION_TYPES,
+    KIT_OPTIONS,
+    ClosableStream,
+    empty_stream_error,
+    open_stream,
+    register_request_secrets,
+    request_json,
+    shutdown_httpx_response,
+)
+from modelplug.errors import InvalidOptionError, ModelLoadError
+from modelplug.retry import RetryPolicy
+from modelplug.secrets import redact_mapping, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug_litellm.capabilities import declared_capabilities
 from modelplug_litellm.chunks import delta_from_chunk, get_field, usage_from_object
 from modelplug_litellm.client import completion_kwargs, import_litellm
 from modelplug_litellm.errors import PROVIDER, is_clean_end_without_finish, map_error
 
-__all__ = ["LiteLLMState", "capabilities", "generate_stream", "load", "option_types"]
+__all__ = ["LiteLLMState", "capabilities", "generate_stream", "load", "option_types", "unload"]
 
 #: Model options modelplug reads itself; every other model option is a ``litellm.completion`` argument.
-OWN_OPTIONS: Final = frozenset(
-    {"capabilities", "max_retries", "retry_backoff", "retry_max_wait", "estimated_usage", "tool_call_format"}
-)
-_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+OWN_OPTIONS: Final = KIT_OPTIONS | {"estimated_usage", "tool_call_format"}
 
 
 @attrs.define(repr=False)
@@ -36,6 +45,7 @@ class LiteLLMState:
         completion_options: ``litellm.completion`` arguments from the model options.
         capabilities: what the model declares (LiteLLM's information plus the override).
         retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+        secrets: the credentials the requests carry, registered for redaction until ``unload``.
         estimated_usage: keep LiteLLM's token-count estimate when the server reports no usage.
     """
 
@@ -44,24 +54,44 @@ class LiteLLMState:
     capabilities: Capabilities
     retry: RetryPolicy
     estimated_usage: bool = False
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"LiteLLMState(model={self.model!r}, options={redact_mapping(self.completion_options)!r})"
 
 
-def _register_secrets(options: Mapping[str, Any]) -> None:
-    """Secrets LiteLLM may send: the key options (the core registers them too), secret-looking
-    headers, and the provider keys LiteLLM reads from the environment (``*_API_KEY``, ``*_TOKEN``...)."""
-    for name in ("extra_headers", "headers"):
-        headers = options.get(name)
-        if isinstance(headers, Mapping):
-            for key, value in headers.items():
-                if str(key).lower() in _SECRET_HEADERS and isinstance(value, str):
-                    register_secret(value.removeprefix("Bearer ").strip())
-    for name, value in os.environ.items():
-        upper = name.upper()
-        if len(value) >= 8 and upper.endswith(("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_ACCESS_KEY", "_ACCESS_KEY")):
-            register_secret(value)
+def _register_secrets(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """Secrets LiteLLM may send: the key options, every auth header and cookie, keys in ``api_base``,
+    and the provider keys LiteLLM reads from the environment (``*_API_KEY``, ``*_TOKEN``...)."""
+    headers = {
+        str(key): value
+        for name in ("extra_headers", "headers")
+        if isinstance(options.get(name), Mapping)
+        for key, value in options[name].items()
+    }
+    environment = tuple(
+        value
+        for name, value in os.environ.items()
+        if len(value) >= 8
+        and name.upper().endswith(("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_ACCESS_KEY", "_ACCESS_KEY"))
+    )
+    return register_request_secrets(
+        headers=headers,
+        urls=(options.get("api_base"), options.get("base_url")),
+        values=(options.get("api_key"), *environment),
+    )
+
+
+def _timeout(options: Mapping[str, Any]) -> Any:
+    """``timeout`` as given (seconds, or an ``httpx.Timeout``), else the kit's defaults."""
+    value = options.get("timeout")
+    if value is None:
+        import httpx
+
+        return httpx.Timeout(DEFAULT_READ_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT)
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and value <= 0):
+        raise InvalidOptionError(f"litellm option 'timeout' must be a number of seconds > 0, got {value!r}")
+    return value
 
 
 @modelplug.hookimpl
@@ -72,7 +102,7 @@ def load(model_id: str, options: Mapping[str, Any]) -> LiteLLMState:
         ModelLoadError: LiteLLM is not installed.
         InvalidOptionError: a bad ``capabilities``, retry or ``estimated_usage`` option.
     """
-    _register_secrets(options)
+    secrets = _register_secrets(options)
     retry = RetryPolicy.from_options(options, PROVIDER)
     estimated = options.get("estimated_usage", False)
     if not isinstance(estimated, bool):
@@ -84,8 +114,9 @@ def load(model_id: str, options: Mapping[str, Any]) -> LiteLLMState:
             "the litellm provider needs LiteLLM: pip install 'modelplug[litellm]'", provider=PROVIDER, original=error
         ) from error
     completion_options = {k: v for k, v in options.items() if k not in OWN_OPTIONS}
+    completion_options["timeout"] = _timeout(options)
     declared = declared_capabilities(litellm, model_id, completion_options, options.get("capabilities"))
-    return LiteLLMState(model_id, completion_options, declared, retry, estimated)
+    return LiteLLMState(model_id, completion_options, declared, retry, estimated, secrets)
 
 
 @modelplug.hookimpl
@@ -96,6 +127,13 @@ def capabilities(state: LiteLLMState) -> Capabilities:
 
 
 @modelplug.hookimpl
+def unload(state: LiteLLMState) -> None:
+    """Release the secrets the model registered (the HTTP clients are closed per request)."""
+    for secret in state.secrets:
+        release_secret(secret)
+
+
+@modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
     """The options the command line converts; any other ``litellm.completion`` argument passes as a string."""
     return {
@@ -103,11 +141,8 @@ def option_types() -> Mapping[str, type]:
         "api_key": str,
         "api_version": str,
         "custom_llm_provider": str,
-        "timeout": float,
-        "max_retries": int,
-        "retry_backoff": float,
-        "retry_max_wait": float,
         "estimated_usage": bool,
+        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "connect_timeout"},
     }
 
 
@@ -129,10 +164,11 @@ def generate_stream(
         options,
         native_tools=state.capabilities.tool_calling == "native",
     )
+    request_json({"messages": kwargs["messages"], "tools": kwargs.get("tools"), **options.extra}, provider=PROVIDER)
     return _stream(state, kwargs)
 
 
-def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> Iterator[ChatMessageStreamDelta]:
+def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> ClosableStream:
     litellm = import_litellm()
 
     def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
@@ -140,9 +176,17 @@ def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> Iterator[ChatMessage
             response = litellm.completion(**kwargs)
         except Exception as error:
             raise map_error(error) from error
-        return response.close, _deltas(response, state.estimated_usage)
+        http = getattr(getattr(response, "completion_stream", None), "response", None)  # the OpenAI SDK's Stream
+        shutdown = shutdown_httpx_response(http) if http is not None and hasattr(http, "extensions") else None
 
-    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model)
+        def close() -> None:
+            if shutdown is not None:
+                shutdown()
+            response.close()
+
+        return close, _deltas(response, state.estimated_usage)
+
+    return open_stream(state.retry, start, provider=PROVIDER, model=state.model)
 
 
 def _deltas(response: Any, estimated_usage: bool) -> Generator[ChatMessageStreamDelta, None, None]:
@@ -156,6 +200,10 @@ def _deltas(response: Any, estimated_usage: bool) -> Generator[ChatMessageStream
                 if not (delta.content or delta.reasoning_content or delta.tool_calls or delta.finish_reason):
                     continue
                 delta = attrs.evolve(delta, usage=None)
+            if delta.finish_reason is not None:
+                received = getattr(response, "received_finish_reason", None)  # the server's own value
+                if isinstance(received, str) and received and received != delta.finish_reason:
+                    delta = attrs.evolve(delta, finish_reason=received)
             yield delta
     except Exception as error:
         if not is_clean_end_without_finish(error):
@@ -165,9 +213,7 @@ def _deltas(response: Any, estimated_usage: bool) -> Generator[ChatMessageStream
             yield ChatMessageStreamDelta(usage=usage)
         return
     if getattr(response, "chunks", None) == []:
-        raise ServerError(
-            "litellm: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200
-        )
+        raise empty_stream_error(PROVIDER)
 
 
 def _server_sent_usage(response: Any) -> bool:

@@ -1,6 +1,7 @@
 """Hook implementations of the ``openai`` provider.
 
-httpx, :mod:`modelplug_openai.sse` and the core's reader :func:`modelplug.wire.delta_from_chunk`.
+httpx, :mod:`modelplug_openai.sse`, the core's reader :func:`modelplug.wire.delta_from_chunk` and the
+chat-client kit (:mod:`modelplug.chat_client`: secrets, errors, timeouts, retries, close).
 """
 
 from __future__ import annotations
@@ -14,12 +15,27 @@ import attrs
 import httpx
 
 import modelplug
-from modelplug.errors import InvalidOptionError, ProviderError, ServerError
-from modelplug.retry import RetryPolicy, stream_with_retries
-from modelplug.secrets import redact, register_secret
+from modelplug.chat_client import (
+    CHAT_COMPLETIONS_CAPABILITIES,
+    KIT_OPTION_TYPES,
+    ClosableStream,
+    Timeouts,
+    declared_capabilities,
+    empty_stream_error,
+    error_from_event,
+    error_from_response,
+    error_from_transport,
+    malformed_data_error,
+    open_stream,
+    register_request_secrets,
+    request_json,
+    shutdown_httpx_response,
+)
+from modelplug.errors import InvalidOptionError
+from modelplug.retry import RetryPolicy
+from modelplug.secrets import redact, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
-from modelplug.wire import chat_request, delta_from_chunk, error_from_wire, no_choices_error
-from modelplug_openai.http_errors import PROVIDER, from_response, from_transport
+from modelplug.wire import chat_request, delta_from_chunk, no_choices_error
 from modelplug_openai.sse import iter_sse_data
 
 __all__ = [
@@ -33,17 +49,11 @@ __all__ = [
     "unload",
 ]
 
+PROVIDER: Final = "openai"
 #: Where requests go without a ``base_url`` option.
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
-#: What a chat-completions server normally does; the ``capabilities`` option overrides.
-DEFAULT_CAPABILITIES: Final = Capabilities(
-    streaming=True,
-    tool_calling="native",
-    streamed_tool_calls=True,
-    usage_in_stream=True,
-    stop_sequences=True,
-    structured_output=True,
-)
+#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults.
+DEFAULT_CAPABILITIES: Final = CHAT_COMPLETIONS_CAPABILITIES
 _OPTIONS: Final = frozenset(
     {
         "base_url",
@@ -58,7 +68,6 @@ _OPTIONS: Final = frozenset(
         "retry_max_wait",
     }
 )
-_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 
 
 @attrs.define(repr=False)
@@ -71,6 +80,7 @@ class OpenAIState:
         client: the model's one pooled ``httpx.Client`` (keep-alive), closed by ``unload``.
         capabilities: what the model declares (defaults plus the override).
         retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
+        secrets: the credentials the requests carry, registered for redaction until ``unload``.
     """
 
     model: str
@@ -78,30 +88,10 @@ class OpenAIState:
     client: httpx.Client
     capabilities: Capabilities
     retry: RetryPolicy
+    secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"OpenAIState(model={self.model!r}, url={redact(self.url)!r})"
-
-
-def _seconds(name: str, value: Any) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise InvalidOptionError(f"openai option {name!r} must be a number of seconds > 0, got {value!r}")
-    return float(value)
-
-
-def _timeout(options: Mapping[str, Any]) -> httpx.Timeout:
-    """``timeout``: seconds for every phase (default 600), or ``{"connect": s, "read": s}``;
-    ``connect_timeout``: seconds to connect (default 10)."""
-    value = options.get("timeout", 600.0)
-    connect = _seconds("connect_timeout", options.get("connect_timeout", 10.0))
-    if isinstance(value, Mapping):
-        unknown = sorted(set(value) - {"connect", "read", "write", "pool"})
-        if unknown:
-            raise InvalidOptionError(f"openai option 'timeout' has unknown key(s) {unknown}; known: connect, read")
-        read = _seconds("timeout.read", value.get("read", 600.0))
-        return httpx.Timeout(read, connect=_seconds("timeout.connect", value.get("connect", connect)))
-    seconds = _seconds("timeout", value)
-    return httpx.Timeout(seconds, connect=min(connect, seconds))
 
 
 def _headers(options: Mapping[str, Any]) -> dict[str, str]:
@@ -113,15 +103,12 @@ def _headers(options: Mapping[str, Any]) -> dict[str, str]:
     if api_key:
         if not isinstance(api_key, str):
             raise InvalidOptionError("openai option 'api_key' must be a string")
-        register_secret(api_key)
         headers["Authorization"] = f"Bearer {api_key}"
     if options.get("organization"):
         headers["OpenAI-Organization"] = str(options["organization"])
     for key, value in extra.items():
         if not isinstance(value, str):
             raise InvalidOptionError(f"openai option 'headers': the value of {key!r} must be a string")
-        if str(key).lower() in _SECRET_HEADERS:
-            register_secret(value.removeprefix("Bearer ").strip())
         headers[str(key)] = value
     return headers
 
@@ -144,15 +131,12 @@ def load(model_id: str, options: Mapping[str, Any]) -> OpenAIState:
     if not base_url.startswith(("http://", "https://")):
         raise InvalidOptionError(f"openai option 'base_url' must be an http(s) URL, got {base_url!r}")
     retry = RetryPolicy.from_options(options, PROVIDER)
-    override = options.get("capabilities") or {}
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(f"openai option 'capabilities' must be a dict, got {override!r}")
-    try:
-        declared = attrs.evolve(DEFAULT_CAPABILITIES, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"openai option 'capabilities': {error}") from error
-    client = httpx.Client(headers=_headers(options), timeout=_timeout(options))
-    return OpenAIState(model_id, f"{base_url}/chat/completions", client, declared, retry)
+    declared = declared_capabilities(DEFAULT_CAPABILITIES, options.get("capabilities"), provider=PROVIDER)
+    timeouts = Timeouts.from_options(options, PROVIDER)
+    headers = _headers(options)
+    secrets = register_request_secrets(headers=headers, urls=(base_url,), values=(options.get("api_key"),))
+    client = httpx.Client(headers=headers, timeout=timeouts.to_httpx())
+    return OpenAIState(model_id, f"{base_url}/chat/completions", client, declared, retry, secrets)
 
 
 @modelplug.hookimpl
@@ -170,17 +154,16 @@ def option_types() -> Mapping[str, type]:
         "base_url": str,
         "api_key": str,
         "organization": str,
-        "connect_timeout": float,
-        "max_retries": int,
-        "retry_backoff": float,
-        "retry_max_wait": float,
+        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "timeout"},
     }
 
 
 @modelplug.hookimpl
 def unload(state: OpenAIState) -> None:
-    """Close the model's HTTP client and its pooled connections."""
+    """Close the model's HTTP client and its pooled connections; release the secrets it registered."""
     state.client.close()
+    for secret in state.secrets:
+        release_secret(secret)
 
 
 def request_body(
@@ -211,15 +194,14 @@ def generate_stream(
 
     Retried (rate limits, 5xx, failed connections, an empty 200) until the first delta with content,
     reasoning or a tool call arrives, never after. Closing the iterator closes the HTTP response.
-    Raises :class:`~modelplug.errors.ProviderError` subclasses (:mod:`modelplug_openai.http_errors`).
+    Raises :class:`~modelplug.errors.ProviderError` subclasses (:mod:`modelplug.chat_client`).
     """
-    body = json.dumps(
-        request_body(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
-    ).encode()
+    native = state.capabilities.tool_calling == "native"
+    body = request_json(request_body(state.model, messages, options, native_tools=native), provider=PROVIDER)
     return _stream(state, body)
 
 
-def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]:
+def _stream(state: OpenAIState, body: bytes) -> ClosableStream:
     client = state.client
     request = client.build_request("POST", state.url, content=body, headers={"Content-Type": "application/json"})
 
@@ -227,20 +209,26 @@ def _stream(state: OpenAIState, body: bytes) -> Iterator[ChatMessageStreamDelta]
         try:
             response = client.send(request, stream=True)
         except httpx.HTTPError as error:
-            raise from_transport(error) from error
+            raise error_from_transport(error, provider=PROVIDER, during="connecting") from error
         if response.status_code >= 400:
             try:
                 response.read()
             except httpx.HTTPError as error:
                 response.close()
-                raise from_transport(error) from error
+                raise error_from_transport(error, provider=PROVIDER, during="reading the error") from error
             response.close()
-            http_error = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
-            mapped = from_response(response, http_error)
-            raise mapped from http_error
-        return response.close, _deltas(response)
+            original = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
+            raise error_from_response(
+                response.status_code,
+                response.content,
+                response.headers,
+                provider=PROVIDER,
+                reason=response.reason_phrase,
+                original=original,
+            ) from original
+        return shutdown_httpx_response(response), _deltas(response)
 
-    return stream_with_retries(state.retry, start, provider=PROVIDER, model=state.model)
+    return open_stream(state.retry, start, provider=PROVIDER, model=state.model)
 
 
 def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
@@ -256,13 +244,10 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
             try:
                 chunk = loads(data)
             except ValueError as error:
-                text = data[:200].decode(errors="replace")
-                raise ProviderError(
-                    f"openai: malformed stream data (not JSON): {redact(text)!r}", provider=PROVIDER, original=error
-                ) from error
+                raise malformed_data_error(data, provider=PROVIDER, original=error) from error
             received = True
             if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
-                raise error_from_wire(chunk, provider=PROVIDER)
+                raise error_from_event(chunk, provider=PROVIDER)
             delta = delta_from_chunk(chunk)
             if not any_choice and type(chunk) is dict:
                 any_choice = bool(chunk.get("choices"))
@@ -270,10 +255,10 @@ def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None,
             if delta is not None:
                 yield delta
     except httpx.HTTPError as error:
-        raise from_transport(error) from error
+        raise error_from_transport(error, provider=PROVIDER, during="reading the stream") from error
     finally:
         response.close()
     if not received:
-        raise ServerError("openai: the server answered 200 but sent no stream data", provider=PROVIDER, status_code=200)
+        raise empty_stream_error(PROVIDER)
     if not any_choice:
         raise no_choices_error(model if isinstance(model, str) else None, provider=PROVIDER)

@@ -8,9 +8,9 @@ A plugin's tests subclass :class:`HttpProviderSuite`, say how to load a model th
         def load(self, base_url, model="replay", **options): ...
 
 Every test goes through the real client library (LiteLLM, huggingface_hub) and real SSE bytes from
-:mod:`tests.servers.replay_server` (fixture streams, error statuses, drops, slow streams) or from
+:mod:`modelplug.testing.http.replay_server` (fixture streams, error statuses, drops, slow streams) or from
 ``transformers serve`` on the embedded SmolLM2 (``slow`` tests). The plugin's ``conftest.py`` imports
-the ``replay_server`` and ``transformers_server`` fixtures from :mod:`tests.servers.fixtures`.
+the ``replay_server`` and ``transformers_server`` fixtures from :mod:`modelplug.testing.http.fixtures`.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ import pytest
 import modelplug
 from modelplug import errors
 from modelplug.model import Model
-from tests.conftest import DATA, load_jsonl
-from tests.servers.processes import ReplayServer, TransformersServer
+from modelplug.testing.http import cases_dir
+from modelplug.testing.http.processes import ReplayServer, TransformersServer
 
 __all__ = ["BEHAVIOUR_STREAMS", "STREAM_CASES", "VARIANTS", "HttpProviderSuite", "unique"]
 
-STREAM_CASES = {case["id"]: case for case in load_jsonl("stream_cases.jsonl")}
+DATA = cases_dir()
+_LINES = (DATA / "stream_cases.jsonl").read_text(encoding="utf-8").splitlines()
+STREAM_CASES = {case["id"]: case for case in (json.loads(line) for line in _LINES if line.strip())}
 _BEHAVIOUR = {case["id"]: case for case in json.loads((DATA / "behaviour_cases.json").read_text())}
 BEHAVIOUR_STREAMS = sorted(k for k, v in _BEHAVIOUR.items() if v["kind"] == "aggregate_stream")
 #: How each fixture stream is sent: as recorded; CRLF line ends with SSE comments; the whole body
@@ -194,7 +196,7 @@ class HttpProviderSuite:
         text = 'Checking. <tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
         message = model.generate(text, tools=[WEATHER])
         assert [(c.name, c.arguments) for c in message.tool_calls] == [("get_weather", {"city": "Paris"})]
-        assert (message.content or "").strip() == "Checking."
+        assert str(message.content or "").strip() == "Checking."
         body = replay_server.requests("echo")[-1]["body"]
         assert body["tools"][0]["function"]["name"] == "get_weather" and "tool_choice" not in body
 
@@ -333,7 +335,7 @@ class HttpProviderSuite:
             self.replay(replay_server, unique("text/3@wait=5"), timeout=0.5, max_retries=0).generate("Hi.")
 
     def test_a_refused_connection_is_a_connection_error(self, replay_server: ReplayServer) -> None:
-        from tests.servers.processes import free_port
+        from modelplug.testing.http.processes import free_port
 
         model = self.load(f"http://127.0.0.1:{free_port()}/v1", max_retries=1, retry_backoff=0.01)
         with pytest.raises(errors.ProviderConnectionError):
@@ -432,10 +434,10 @@ class HttpProviderSuite:
         # stop_sequences=False gives the OpenAI meaning (the answer ends before the stop text).
         question = "What is the capital of France?"
         kept = self._served(transformers_server).generate(question, max_tokens=24, temperature=0.0, stop=["Paris"])
-        assert (kept.content or "").endswith("Paris")
+        assert str(kept.content or "").endswith("Paris")
         model = self._served(transformers_server, capabilities={"stop_sequences": False})
         cut = model.generate(question, max_tokens=24, temperature=0.0, stop=["Paris"])
-        assert "Paris" not in (cut.content or "") and (cut.content or "").strip()
+        assert "Paris" not in str(cut.content or "") and str(cut.content or "").strip()
         assert cut.finish_reason == "stop"
 
     @pytest.mark.slow

@@ -1,8 +1,8 @@
 """A replay OpenAI-compatible chat-completions server: recorded streams sent as real SSE bytes.
 
-Tests and benchmarks start it as a subprocess on 127.0.0.1 (see :mod:`tests.servers.processes`)::
+Tests and benchmarks start it as a subprocess on 127.0.0.1 (see :mod:`modelplug.testing.http.processes`)::
 
-    python -m tests.servers.replay_server [--host 127.0.0.1] [--port 0]
+    python -m modelplug.testing.http.replay_server [--host 127.0.0.1] [--port 0]
 
 It prints ``REPLAY_SERVER_PORT <port>`` on stdout once it listens.
 
@@ -62,7 +62,6 @@ import socket
 import sys
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -71,9 +70,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from modelplug.testing.http import cases_dir
+
 __all__ = ["Plan", "app", "build_plan", "main", "parse_selector", "rendered_events"]
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = cases_dir()
 CASES_FILE = DATA / "stream_cases.jsonl"
 BEHAVIOUR_FILE = DATA / "behaviour_cases.json"
 _FLAGS = frozenset({"crlf", "comments", "nodone"})
@@ -335,10 +336,10 @@ def build_plan(selector: str, authorization: str | None = None, body: Mapping[st
         events = [*events[:k], *_render_events([error], mods)]
     delay = mods.get("delay", 0.0)
     if "split" in mods:
-        body = b"".join(events)
+        data = b"".join(events)
         size = mods["split"]
         pause = mods.get("pause", 0.0)
-        writes = [(body[i : i + size], 0, pause if i else 0.0) for i in range(0, len(body), size)]
+        writes = [(data[i : i + size], 0, pause if i else 0.0) for i in range(0, len(data), size)]
         if writes:
             writes[-1] = (writes[-1][0], len(events), writes[-1][2])
     else:

@@ -2,14 +2,14 @@
 whole pre-rendered HTTP response in one ``sendall``.
 
 uvicorn spends tens of microseconds on each SSE event it sends, which is as much as the cheapest
-clients spend reading one, so a benchmark of client loops against :mod:`tests.servers.replay_server`
+clients spend reading one, so a benchmark of client loops against :mod:`modelplug.testing.http.replay_server`
 partly measures the server. This server sends the same bytes — the same SSE events, one HTTP chunk
 per event (as uvicorn and vLLM frame them) — prepared in advance, so the client is always the
 bottleneck. It serves the stream selectors only (``case/``, ``text/``, ``tool/``, ``behaviour/``,
 ``empty``, with ``crlf``, ``comments``, ``nodone``; from the URL path ``/s/<selector>/v1/...`` or the
 request's ``model``), keep-alive, on 127.0.0.1::
 
-    python -m tests.servers.fast_server [--port 0]      # prints REPLAY_SERVER_PORT <port>
+    python -m modelplug.testing.http.fast_server [--port 0]      # prints REPLAY_SERVER_PORT <port>
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import socket
 import socketserver
 from functools import cache
 
-from tests.servers.replay_server import parse_selector, rendered_events
+from modelplug.testing.http.replay_server import parse_selector, rendered_events
 
 __all__ = ["main", "response_bytes"]
 
@@ -80,6 +80,9 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: listen() backlog: socketserver's default of 5 drops the SYNs of a burst of concurrent
+    #: clients, which then wait a whole TCP retransmission (1 s) and distort the benchmark.
+    request_queue_size = 256
 
 
 def main(argv: list[str] | None = None) -> None:

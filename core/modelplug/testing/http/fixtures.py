@@ -1,8 +1,8 @@
 """pytest fixtures for the loopback servers (import them into a ``conftest.py``)::
 
-    from tests.servers.fixtures import hf_online, replay_server, transformers_server  # noqa: F401
+    from modelplug.testing.http.fixtures import hf_online, replay_server, transformers_server  # noqa: F401
 
-``replay_server`` (session): :class:`~tests.servers.processes.ReplayServer`, about 0.3 s to start.
+``replay_server`` (session): :class:`~modelplug.testing.http.processes.ReplayServer`, about 0.3 s to start.
 ``transformers_server`` (session, for ``slow`` tests): ``transformers serve`` on the converted
 embedded SmolLM2, about 5 s to start once the model is converted (the first conversion takes ~40 s);
 skipped when ``transformers[serving]``, the Transformers plugin or the embedded model is missing.
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers.processes import ReplayServer, TransformersServer, smollm2_model_dir
+from modelplug.testing.http.processes import ReplayServer, TransformersServer, smollm2_model_dir
 
 __all__ = ["hf_online", "replay_server", "transformers_server"]
 

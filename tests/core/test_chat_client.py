@@ -1,0 +1,189 @@
+"""The chat-client kit (modelplug.chat_client) on its own; the providers built on it run the fault
+suite (modelplug.testing.faults) against real SSE servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from modelplug import chat_client, errors
+from modelplug.secrets import redact, release_secret
+from modelplug.types import Capabilities, ChatMessageStreamDelta
+
+
+@pytest.fixture
+def registered() -> Iterator[list[str]]:
+    values: list[str] = []
+    yield values
+    for value in values:
+        release_secret(value)
+
+
+def test_every_credential_a_request_carries_is_registered(registered: list[str]) -> None:
+    basic = base64.b64encode(b"alice:pa55-basic-word").decode()
+    registered += chat_client.register_request_secrets(
+        headers={
+            "Authorization": "Bearer tok-bearer-1234",
+            "X-Goog-Api-Key": "goog-key-5678",
+            "Ocp-Apim-Subscription-Key": "azure-sub-9012",
+            "Proxy-Authorization": f"Basic {basic}",
+            "X-Custom-Token": "custom-tok-3456",
+            "Content-Type": "application/json",
+            "Cookie": "session=cookie-val-7890; theme=dark-mode",
+        },
+        cookies={"sid": "jar-cookie-1111"},
+        urls=("https://user:url-pass-2222@host.example/v1?key=query-key-3333&mode=fast",),
+        values=("plain-key-4444", None),
+    )
+    text = (
+        "tok-bearer-1234 goog-key-5678 azure-sub-9012 pa55-basic-word custom-tok-3456 cookie-val-7890 "
+        f"{basic} jar-cookie-1111 url-pass-2222 query-key-3333 plain-key-4444"
+    )
+    assert set(redact(text).split()) == {"***"}
+    assert "application/json" not in registered and "fast" not in registered
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_retry_after_seconds(headers: dict[str, str] | None, expected: float | None) -> None:
+    assert chat_client.retry_after_seconds(headers) == expected
+
+
+def test_retry_after_as_an_http_date() -> None:
+    later = email.utils.formatdate(time.time() + 120, usegmt=True)
+    seconds = chat_client.retry_after_seconds(httpx.Headers({"Retry-After": later}))
+    assert seconds is not None and 100 < seconds <= 120
+
+
+def test_error_from_response_by_status_with_retry_after_and_the_servers_message() -> None:
+    limited = chat_client.error_from_response(
+        429, b'{"error": {"message": "slow down"}}', httpx.Headers({"Retry-After": "4"}), provider="p"
+    )
+    assert isinstance(limited, errors.RateLimitError) and limited.retry_after == 4.0 and "slow down" in str(limited)
+    busy = chat_client.error_from_response(503, "", {"retry-after": "2"}, provider="p", reason="Service Unavailable")
+    assert isinstance(busy, errors.ServerError) and busy.retry_after == 2.0 and "Service Unavailable" in str(busy)
+    denied = chat_client.error_from_response(401, "not json at all", None, provider="p")
+    assert isinstance(denied, errors.AuthenticationError) and "not json at all" in str(denied)
+    detail = json.dumps({"detail": [{"loc": ["body", "x"], "msg": "bad field"}]})
+    bad = chat_client.error_from_response(422, detail, None, provider="p")
+    assert isinstance(bad, errors.BadRequestError) and "bad field" in str(bad)
+    original = httpx.HTTPStatusError(
+        "HTTP 500", request=httpx.Request("POST", "http://x"), response=httpx.Response(500)
+    )
+    failed = chat_client.error_from_response(500, b"", None, provider="p", original=original)
+    assert isinstance(failed, errors.ServerError) and failed.original is original and failed.__cause__ is original
+
+
+def test_error_from_transport_by_kind_and_cause() -> None:
+    request = httpx.Request("POST", "http://127.0.0.1:9")
+    assert isinstance(
+        chat_client.error_from_transport(httpx.ReadTimeout("t", request=request), provider="p"),
+        errors.ProviderTimeoutError,
+    )
+    for error in (httpx.ConnectError("refused"), httpx.RemoteProtocolError("cut"), ConnectionResetError()):
+        assert isinstance(chat_client.error_from_transport(error, provider="p"), errors.ProviderConnectionError)
+    try:
+        try:
+            json.loads("{bad")
+        except ValueError as inner:
+            raise RuntimeError("the client failed") from inner
+    except RuntimeError as outer:
+        assert isinstance(chat_client.error_from_transport(outer, provider="p"), errors.ServerError)
+    other = chat_client.error_from_transport(RuntimeError("odd"), provider="p")
+    assert type(other) is errors.ProviderError and other.original is not None
+
+
+def test_malformed_data_says_what_is_wrong() -> None:
+    assert "not JSON" in str(chat_client.malformed_data_error(b"{x", provider="p"))
+    assert "not UTF-8" in str(chat_client.malformed_data_error(b'{"a": "\xff"}', provider="p"))
+
+
+def test_request_json_refuses_what_json_cannot_carry() -> None:
+    assert chat_client.request_json({"a": "é"}, provider="p") == '{"a": "é"}'.encode()
+    for body in ({"x": object()}, {"t": float("nan")}):
+        with pytest.raises(errors.InvalidOptionError, match="cannot be sent as JSON"):
+            chat_client.request_json(body, provider="p")
+
+
+def test_timeouts_from_options() -> None:
+    assert chat_client.Timeouts.from_options({}, "p") == chat_client.Timeouts(
+        chat_client.DEFAULT_CONNECT_TIMEOUT, chat_client.DEFAULT_READ_TIMEOUT
+    )
+    assert chat_client.Timeouts.from_options({"timeout": 5, "connect_timeout": 1}, "p") == chat_client.Timeouts(1, 5)
+    assert chat_client.Timeouts.from_options({"timeout": {"read": 30}}, "p").read == 30.0
+    for bad in ({"timeout": 0}, {"timeout": True}, {"timeout": {"reed": 1}}, {"connect_timeout": "1"}):
+        with pytest.raises(errors.InvalidOptionError):
+            chat_client.Timeouts.from_options(bad, "p")
+
+
+def test_declared_capabilities_override() -> None:
+    base = chat_client.CHAT_COMPLETIONS_CAPABILITIES
+    assert chat_client.declared_capabilities(base, None, provider="p") is base
+    changed = chat_client.declared_capabilities(base, {"tool_calling": "text"}, provider="p")
+    assert isinstance(changed, Capabilities) and changed.tool_calling == "text"
+    for bad in ("text", {"no_such_field": True}):
+        with pytest.raises(errors.InvalidOptionError, match="'capabilities'"):
+            chat_client.declared_capabilities(base, bad, provider="p")
+
+
+def test_closable_stream_close_from_another_thread_ends_a_blocked_read_quietly() -> None:
+    unblock = threading.Event()
+    closed: list[str] = []
+
+    def deltas() -> Iterator[ChatMessageStreamDelta]:
+        yield ChatMessageStreamDelta(content="Hi")
+        unblock.wait(30)
+        raise ConnectionResetError("the socket was shut down")
+
+    stream = chat_client.ClosableStream(deltas())
+    stream.add_closer(lambda: (closed.append("transport"), unblock.set()))
+    assert next(stream).content == "Hi"
+    threading.Timer(0.05, stream.close).start()
+    assert list(stream) == [] and closed == ["transport"] and stream.closed
+    late: list[int] = []
+    stream.add_closer(lambda: late.append(1))  # a closer added after close() runs at once
+    assert late == [1]
+
+
+def test_closable_stream_errors_pass_through_when_not_closed() -> None:
+    def deltas() -> Iterator[ChatMessageStreamDelta]:
+        raise errors.ServerError("boom")
+        yield ChatMessageStreamDelta()
+
+    with pytest.raises(errors.ServerError):
+        next(chat_client.ClosableStream(deltas()))
+
+
+def test_open_stream_sends_no_new_attempt_after_close() -> None:
+    from modelplug.retry import RetryPolicy
+
+    attempts: list[int] = []
+    stream: chat_client.ClosableStream
+
+    def start() -> tuple[Callable[[], object], Iterator[ChatMessageStreamDelta]]:
+        attempts.append(1)
+
+        def deltas() -> Iterator[ChatMessageStreamDelta]:
+            stream.close()  # closed while the first attempt waits for its first delta
+            raise errors.ProviderConnectionError("reset by the close")
+            yield ChatMessageStreamDelta()
+
+        return (lambda: None), deltas()
+
+    stream = chat_client.open_stream(RetryPolicy(max_retries=3, backoff=0.0), start, provider="p", model="m")  # type: ignore[arg-type]
+    assert list(stream) == [] and attempts == [1]
