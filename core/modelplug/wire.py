@@ -397,6 +397,11 @@ def error_from_wire(data: Any, *, status: int | None = None, provider: str | Non
     elif cls is BadRequestError:
         # a 5xx wins over a generic word; a 4xx may still be a context-length or content-filter error
         cls = error_class_for_status(effective if effective is not None else 400, message, word)
+    if status is not None:
+        # a status that names one kind (401/403, 408, 429, a context-length or content-filter 4xx) wins over words
+        by_status = error_class_for_status(status, message, word)
+        if by_status not in (ProviderError, BadRequestError, ServerError):
+            cls = by_status
     where = f"{provider}: " if provider else ""
     if status is None:
         text = f"{where}the server reported an error mid-stream: {redact(message)}"
