@@ -4,7 +4,9 @@
 mention) and the problems met with single calls. :func:`read_json_calls` reads one JSON value
 holding a call object or a list of them: a call's :class:`~modelplug.toolcalls._calls.Header` goes
 out as soon as its ``"name"`` is read, and each call is finished as soon as its own object closes,
-so a long list streams call by call. Elements of a list that are not objects are skipped. A value
+so a long list streams call by call. An element that is not a usable call object is an error that
+names it; the other elements are still read. Values that are not objects at all (``5``, ``"x"``)
+are not attempts and are skipped next to calls; a value holding only such junk is not a call. A value
 that is not strict JSON (single quotes, ``True``) is read to its end by bracket matching and decoded
 as a Python literal. :func:`read_json_arguments` reads the JSON object of arguments that follows a
 name (Mistral v11, DeepSeek, Kimi).
@@ -12,6 +14,7 @@ name (Mistral v11, DeepSeek, Kimi).
 
 from __future__ import annotations
 
+import math
 from typing import Any, final
 
 from modelplug.toolcalls._calls import (
@@ -19,9 +22,11 @@ from modelplug.toolcalls._calls import (
     BadCall,
     Call,
     Ctx,
+    Done,
     Error,
     Fail,
     Header,
+    Outcome,
     as_arguments,
     decode_value,
     read_call,
@@ -29,7 +34,7 @@ from modelplug.toolcalls._calls import (
 from modelplug.toolcalls._scan import BAD, EOF, OBJ, OK, scan_json, scan_loose
 from modelplug.toolcalls._source import Read, Source, until
 
-__all__ = ["BlockCalls", "read_json_arguments", "read_json_calls"]
+__all__ = ["BlockCalls", "non_finite", "read_json_arguments", "read_json_calls"]
 
 
 @final
@@ -39,7 +44,7 @@ class BlockCalls:
     Also the :class:`~modelplug.toolcalls._scan.ScanHooks` of :func:`read_json_calls`.
     """
 
-    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "src")
+    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "number", "skipped", "src")
 
     def __init__(self, ctx: Ctx, format: str, src: Source) -> None:
         self.ctx = ctx
@@ -47,6 +52,10 @@ class BlockCalls:
         self.src = src
         self.emitted = False
         self.errors: list[str] = []
+        #: Calls attempted in this block so far (the number errors name calls by, from 1).
+        self.number = 0
+        #: Elements of a list that were not call objects at all (a number, a string): not attempts.
+        self.skipped = 0
         self._headers: dict[int, Header] = {}
         self._done: set[int] = set()
 
@@ -59,20 +68,46 @@ class BlockCalls:
         self.emitted = True
         return Header(name, call_id, self.format)
 
+    def bad(self, reason: str, name: str | None = None) -> None:
+        """Record that the next call of the block cannot be used, naming it (number and name)."""
+        self.number += 1
+        label = f"call {self.number}" + (f" ({name!r})" if name else "")
+        self.errors.append(f"{label}: {reason}")
+
     def complete(self, header: Header | None, name: str, arguments: dict[str, Any]) -> list[object]:
         """The event finishing a call started with :meth:`announce`."""
         if header is None:
-            self.errors.append(self.ctx.unknown(name))
+            self.bad(self.ctx.unknown(name), name)
             return []
+        problem = non_finite(arguments)
+        if problem is not None:
+            self.bad(problem, name)
+            return []
+        self.number += 1
         return [Args(header, self.ctx.arguments(name, arguments))]
 
     def whole(self, name: str, arguments: dict[str, Any], call_id: str | None = None) -> list[object]:
         """The event for a call read all at once."""
         if not self.ctx.known(name):
-            self.errors.append(self.ctx.unknown(name))
+            self.bad(self.ctx.unknown(name), name)
             return []
+        problem = non_finite(arguments)
+        if problem is not None:
+            self.bad(problem, name)
+            return []
+        self.number += 1
         self.emitted = True
         return [Call(name, call_id, self.ctx.arguments(name, arguments), self.format)]
+
+    def outcome(self, end: int | None = None) -> Outcome:
+        """How a block of JSON calls that was read to its end turned out: an error naming the first
+        call that cannot be used, a failure when it held nothing but non-call values
+        (``<tool_call>[1, 2]</tool_call>`` is not a call, and must not vanish), else done."""
+        if self.errors:
+            return Error(self.format, self.errors[0], end)
+        if self.skipped and not self.number:
+            return self.failed("the JSON value holds no call object", end)
+        return Done(end, self.format)
 
     def failed(self, reason: str, end: int | None = None) -> Fail:
         """The outcome of a block that broke: an error once something was announced."""
@@ -107,7 +142,8 @@ class BlockCalls:
         self._done.add(element)
         ok, value = decode_value(self.src.text(start, end))
         if not ok:
-            self.errors.append(f"call {element} is not valid JSON")
+            header = self._headers.get(element)
+            self.bad("not valid JSON", header.name if header is not None else None)
             return []
         return self.take(element, value)
 
@@ -116,11 +152,13 @@ class BlockCalls:
         self._done.add(element)
         header = self._headers.get(element)
         if not isinstance(value, dict) and header is None:
-            return []  # junk next to the calls of a list
+            self.skipped += 1  # junk next to calls; a value with nothing but junk is not a call
+            return []
         try:
             call = read_call(value)
         except BadCall as error:
-            self.errors.append(str(error))
+            name = value.get("name") if isinstance(value, dict) else None
+            self.bad(str(error), header.name if header is not None else name if isinstance(name, str) else None)
             return []
         assert call is not None
         name, arguments, call_id = call
@@ -130,6 +168,24 @@ class BlockCalls:
 
     def pending(self, element: int) -> bool:
         return element not in self._done
+
+
+def non_finite(value: Any, path: str = "") -> str | None:
+    """Why ``value`` (decoded arguments) is not valid JSON: a NaN or infinite number (``1e999``,
+    ``NaN``), named by its path; None when every number is finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"argument {path or 'value'} is {value!r}, not a finite JSON number"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = non_finite(item, f"{path}.{key}" if path else str(key))
+            if problem is not None:
+                return problem
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            problem = non_finite(item, f"{path}[{k}]")
+            if problem is not None:
+                return problem
+    return None
 
 
 def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> Read[tuple[int, str]]:

@@ -112,6 +112,7 @@ def call_list(
             for element, item in enumerate(value):
                 for event in calls.take(element, item):
                     yield event
+            return calls.outcome()
         else:
             found = [read_call(item, markerless=True) for item in value]
             if not found or any(call is None or not calls.ctx.known(call[0]) for call in found):
