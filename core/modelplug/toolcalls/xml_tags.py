@@ -129,9 +129,11 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
     a = src.pos
     m = yield from until_re(src, _QWEN_NAME_END, 1)
     name = _valid_name(src.text(a, src.pos)) if m is not None and m.group() == ">" else None
-    if name is None:  # e.g. "<function=name\n": not a usable tag; skip it whole
+    if name is None:  # e.g. "<function=name\n": an attempted call that cannot be used; skip to its end
+        written = src.text(a, src.pos).strip()
         if (yield from until(src, _FUNCTION_END)):
             src.i += len(_FUNCTION_END)
+            calls.bad(f"malformed tag <function={written[:40]}: the name must be a tool name closed by '>'")
             return _SKIPPED
         return "the text ends inside a malformed <function=...> tag"
     src.i += 1
@@ -189,7 +191,7 @@ def bare_function(format: str) -> Reader:
         calls = BlockCalls(ctx, format, src)
         outcome = yield from qwen_function(src, calls)
         if outcome == _SKIPPED:
-            return Done(None, format)
+            return calls.failed(calls.errors[0])
         if outcome:
             if not calls.emitted and not src.eof and not outcome.startswith("the text ends"):
                 return Reject(len(_FUNCTION))
