@@ -154,11 +154,13 @@ class Engine:
         self._block_calls = False
         self._opener_length = 1
         # whitespace and pending failure (see the module docstring)
-        self._ws = ""
+        # whitespace held back, as pieces (joined only when used: a long run of one-character
+        # deltas must not be copied again at every delta)
+        self._ws: list[str] = []
         self._tool_seen = False
         self._content_seen = False
         self._pending: _Failure | None = None
-        self._pending_ws = ""
+        self._pending_ws: list[str] = []
 
     # input --------------------------------------------------------------------------------------
 
@@ -199,8 +201,8 @@ class Engine:
         if self._pending is not None:
             self._commit_pending()
         if self._ws and not self._tool_seen:
-            self._emit_content(self._ws)
-        self._ws = ""
+            self._emit_content("".join(self._ws))
+        self._ws = []
 
     def error(self) -> ToolCallParseError | None:
         """The error to raise after :meth:`finish`, if any call failed."""
@@ -376,7 +378,7 @@ class Engine:
         """A block of tool calls ended: the whitespace before it goes."""
         if self._pending is not None:
             self._commit_pending()
-        self._ws = ""
+        self._ws = []
         self._tool_seen = True
 
     def _end_block(self, src: Source, outcome: Outcome) -> None:
@@ -398,7 +400,7 @@ class Engine:
                 self.errors.append(failure)
                 self._content(failure.raw)
             else:
-                self._pending, self._pending_ws = failure, ""
+                self._pending, self._pending_ws = failure, []
         # hand what follows the block back to content scanning
         if end >= src.base:
             self._buf, self._bpos = src.s, end - src.base
@@ -410,10 +412,10 @@ class Engine:
     def _commit_pending(self) -> None:
         failure, ws = self._pending, self._pending_ws
         assert failure is not None
-        self._pending, self._pending_ws = None, ""
+        self._pending, self._pending_ws = None, []
         self.errors.append(failure)
         self._content(failure.raw)
-        self._content(ws)
+        self._content("".join(ws))
 
     # content ------------------------------------------------------------------------------------
 
@@ -422,27 +424,27 @@ class Engine:
             return
         if self._pending is not None:
             if text.isspace():
-                self._pending_ws += text
+                self._pending_ws.append(text)
                 return
             failure = self._pending  # prose follows: the marker was only mentioned
-            text = failure.raw + self._pending_ws + text
-            self._pending, self._pending_ws = None, ""
+            text = failure.raw + "".join(self._pending_ws) + text
+            self._pending, self._pending_ws = None, []
         body = text.rstrip()
         if not body:
-            self._ws += text
+            self._ws.append(text)
             return
         trail = text[len(body) :]
         if self._ws or body[0].isspace():
             stripped = body.lstrip()
-            ws = self._ws + body[: len(body) - len(stripped)]
-            self._ws = ""
+            ws = "".join(self._ws) + body[: len(body) - len(stripped)]
+            self._ws = []
             if self._tool_seen and not self._content_seen:
                 body = stripped  # whitespace after a call, before any content: dropped
             elif len(ws) != len(body) - len(stripped):
                 body = ws + stripped
         self._emit_content(body)
         self._content_seen = True
-        self._ws = trail
+        self._ws = [trail] if trail else []
 
     def _emit_content(self, text: str) -> None:
         self.content.append(text)
