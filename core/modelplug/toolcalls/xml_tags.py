@@ -1,7 +1,9 @@
 """XML-like formats where every argument is a tagged text value.
 
 Values are text; with ``tools`` they are coerced to the schema's types
-(:mod:`modelplug.toolcalls._schema`), without tools they stay strings.
+(:mod:`modelplug.toolcalls._schema`), without tools they stay strings. A value's closing tag ends
+it only where the next parameter or the call's end follows (so ``</parameter>`` written into a
+file's content stays in the value), and a parameter without a valid name is an error.
 
 - **qwen3_coder** (Qwen3-Coder; vLLM ``qwen3_coder``)::
 
@@ -93,25 +95,35 @@ def _params(
         a = src.pos
         if not (yield from until(src, key_close, 256)):
             return None, "the text ends inside a parameter name" if src.eof else "parameter name not closed"
-        key = src.text(a, src.pos).strip().strip("\"'")
+        written = src.text(a, src.pos)
+        key = _valid_name(written)
+        if key is None:
+            return None, f"a parameter without a valid name ({written[:40]!r})"
         src.i += len(key_close)
         if value_open is not None:
             yield from skip_ws(src)
             if not (yield from accept(src, value_open)):
                 return None, "the text ends inside the call" if not peek(src) else f"expected {value_open!r}"
         a = src.pos
-        if qwen:
-            m = yield from until_re(src, _QWEN_VALUE_END, 12)
-            if m is None:
+        while True:
+            if qwen:
+                m = yield from until_re(src, _QWEN_VALUE_END, 12)
+                found = m is not None
+                closed = m is not None and m.group() == value_close
+            else:
+                found = closed = yield from until(src, value_close)
+            if not found:
                 return None, "the text ends inside a parameter value"
-            value = src.text(a, src.pos)
-            if m.group() == value_close:
-                src.i += len(value_close)
-        else:
-            if not (yield from until(src, value_close)):
-                return None, "the text ends inside a parameter value"
-            value = src.text(a, src.pos)
+            b = src.pos
+            if not closed:
+                break  # qwen3_coder: the next parameter or the function's end, without </parameter>
+            # a closing tag ends the value only where the next structural token follows (or the
+            # end of the text); elsewhere it is part of the value ("</parameter>" written to a file)
             src.i += len(value_close)
+            yield from skip_ws(src)
+            if not peek(src) or (yield from at(src, key_open)) or (yield from at(src, end)):
+                break
+        value = src.text(a, b)
         params[key] = _strip_newline(value) if strip_newline else value
 
 
