@@ -91,9 +91,13 @@ class StreamParser:
     Content comes out as soon as it is known not to be part of a call; only a tail that could be the
     start of a marker (``"<tool_"``), trailing whitespace, and text that starts like a markerless
     call (``{"name"...``) are held back. A tool call's id and name go out as soon as they are
-    known; its arguments go out whole, as JSON text, when the call is complete (after schema
-    coercion). Joining the content deltas and merging the tool-call deltas by index gives exactly
-    :func:`parse` of the joined text, however the text was split.
+    known; its arguments go out as JSON text in pieces while the call is written, each argument's
+    JSON rendering (after schema coercion) as soon as it is certain, and the rest when the call is
+    complete. The pieces of a call joined are exactly ``json.dumps(arguments, ensure_ascii=False)``
+    of its final arguments; a call that breaks half-way leaves a partial text and ends in
+    :class:`~modelplug.errors.ToolCallParseError` at :meth:`finish`. Joining the content deltas and
+    merging the tool-call deltas by index gives exactly :func:`parse` of the joined text, however
+    the text was split.
 
     Example::
 

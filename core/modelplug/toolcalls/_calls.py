@@ -1,7 +1,8 @@
 """What format readers produce, and the rules every format shares.
 
 A reader yields *events* while it reads a block (:class:`Header` as soon as a call's name is
-known, :class:`Args` when its arguments are complete, or a whole :class:`Call`; :class:`Text` and
+known, :class:`ArgsPart` pieces of its arguments JSON as they become certain, :class:`Args` when
+its arguments are complete, or a whole :class:`Call`; :class:`Text` and
 :class:`Reasoning` for formats that carry prose, like harmony) and returns an *outcome*:
 
 - :class:`Done`: the block was tool calls (possibly none, like ``[]``) and is consumed;
@@ -29,6 +30,7 @@ from modelplug.types import Tool
 
 __all__ = [
     "Args",
+    "ArgsPart",
     "BadCall",
     "Call",
     "Ctx",
@@ -62,13 +64,17 @@ class Header:
     The engine sets ``index`` when it receives the event.
     """
 
-    __slots__ = ("format", "id", "index", "name")
+    __slots__ = ("format", "id", "index", "keys", "name", "streaming")
 
     def __init__(self, name: str, id: str | None, format: str) -> None:
         self.name = name
         self.id = id
         self.format = format
         self.index = -1
+        #: Whether the call's arguments still stream (False once a piece could not be certain).
+        self.streaming = True
+        #: The argument names streamed so far.
+        self.keys: set[str] = set()
 
 
 @final
@@ -80,6 +86,19 @@ class Args:
     def __init__(self, header: Header, arguments: dict[str, Any]) -> None:
         self.header = header
         self.arguments = arguments
+
+
+@final
+class ArgsPart:
+    """The next piece of the arguments JSON of the call announced by ``header``, while it is
+    written: the pieces of a call, joined, are a prefix of its final arguments JSON (the engine
+    checks this when :class:`Args` arrives)."""
+
+    __slots__ = ("header", "text")
+
+    def __init__(self, header: Header, text: str) -> None:
+        self.header = header
+        self.text = text
 
 
 @final

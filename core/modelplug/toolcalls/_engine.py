@@ -34,6 +34,7 @@ from typing import Any, Final, final
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls._calls import (
     Args,
+    ArgsPart,
     Call,
     Ctx,
     Done,
@@ -111,12 +112,14 @@ class _Failure:
 
 @final
 class _Record:
-    __slots__ = ("arguments", "id", "name")
+    __slots__ = ("arguments", "id", "name", "streamed")
 
     def __init__(self, id: str, name: str) -> None:
         self.id = id
         self.name = name
         self.arguments: dict[str, Any] | None = None
+        #: The arguments JSON handed out so far, in pieces (ArgsPart events).
+        self.streamed: list[str] = []
 
 
 #: Items of ``Engine.out``: ("content", text), ("reasoning", text) or ("tool", index, id, name, arguments).
@@ -335,11 +338,29 @@ class Engine:
             self.calls.append(record)
             if self._streaming:
                 self.out.append(("tool", item.index, record.id, record.name, None))
+        elif isinstance(item, ArgsPart):
+            record = self.calls[item.header.index]
+            record.streamed.append(item.text)
+            if self._streaming:
+                self.out.append(("tool", item.header.index, None, None, item.text))
         elif isinstance(item, Args):
             record = self.calls[item.header.index]
+            final = json.dumps(item.arguments, ensure_ascii=False)
+            streamed = "".join(record.streamed)
+            if not final.startswith(streamed):  # e.g. a parameter given twice: the first was streamed
+                self.errors.append(
+                    _Failure(
+                        item.header.format,
+                        f"call {record.name!r}: its arguments changed after they were streamed "
+                        f"({streamed[:40]!r}... is not the start of {final[:60]!r})",
+                        self._block_abs,
+                        "",
+                    )
+                )
+                return
             record.arguments = item.arguments
-            if self._streaming:
-                self.out.append(("tool", item.header.index, None, None, json.dumps(item.arguments, ensure_ascii=False)))
+            if self._streaming and final[len(streamed) :]:
+                self.out.append(("tool", item.header.index, None, None, final[len(streamed) :]))
         elif isinstance(item, Call):
             self._call_starts(item.format)
             record = _Record(item.id or mint_id(), item.name)

@@ -14,11 +14,13 @@ name (Mistral v11, DeepSeek, Kimi).
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, final
 
 from modelplug.toolcalls._calls import (
     Args,
+    ArgsPart,
     BadCall,
     Call,
     Ctx,
@@ -73,6 +75,29 @@ class BlockCalls:
         self.number += 1
         label = f"call {self.number}" + (f" ({name!r})" if name else "")
         self.errors.append(f"{label}: {reason}")
+
+    def member(self, header: Header | None, key: str, value: Any) -> list[object]:
+        """The :class:`ArgsPart` for argument ``key`` of the call, once its ``value`` (decoded) is
+        certain: its JSON rendering after schema coercion, as it will appear in the final
+        arguments JSON. Nothing once the call stopped streaming (a key given twice, a value that
+        is not valid JSON); the rest of its arguments then go out with :meth:`complete`."""
+        if header is None or not header.streaming:
+            return []
+        if key in header.keys or non_finite(value) is not None:
+            header.streaming = False
+            return []
+        coerced = self.ctx.arguments(header.name, {key: value})
+        if key not in coerced:
+            return []  # left out by the schema (an empty non-string value): also left out at the end
+        first = not header.keys
+        header.keys.add(key)
+        rendered = json.dumps(key, ensure_ascii=False) + ": " + json.dumps(coerced[key], ensure_ascii=False)
+        return [ArgsPart(header, ("{" if first else ", ") + rendered)]
+
+    def stop(self, header: Header | None) -> None:
+        """The call's remaining arguments cannot be streamed (they go out whole at the end)."""
+        if header is not None:
+            header.streaming = False
 
     def complete(self, header: Header | None, name: str, arguments: dict[str, Any]) -> list[object]:
         """The event finishing a call started with :meth:`announce`."""

@@ -30,6 +30,7 @@ file's content stays in the value), and a parameter without a valid name is an e
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
@@ -83,8 +84,12 @@ def _params(
     value_open: str | None = None,
     qwen: bool = False,
     strip_newline: bool = True,
+    on_value: Callable[[str, str], list[object]] | None = None,
 ) -> Read[tuple[dict[str, str] | None, str]]:
-    """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed)."""
+    """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
+
+    ``on_value(key, value)``: events to yield as soon as a parameter is complete (its streamed part).
+    """
     params: dict[str, str] = {}
     while True:
         yield from skip_ws(src)
@@ -125,6 +130,8 @@ def _params(
                 break
         value = src.text(a, b)
         params[key] = _strip_newline(value) if strip_newline else value
+        if on_value is not None:
+            yield from on_value(key, params[key])
 
 
 # qwen3_coder / seed_oss ---------------------------------------------------------------------------
@@ -153,7 +160,13 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
     if header is not None:
         yield header
     params, reason = yield from _params(
-        src, key_open="<parameter=", key_close=">", value_close="</parameter>", end=_FUNCTION_END, qwen=True
+        src,
+        key_open="<parameter=",
+        key_close=">",
+        value_close="</parameter>",
+        end=_FUNCTION_END,
+        qwen=True,
+        on_value=lambda key, value: calls.member(header, key, value),
     )
     if params is None:
         return reason
@@ -243,6 +256,7 @@ def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
         value_close="</arg_value>",
         end="</tool_call>",
         strip_newline=False,
+        on_value=lambda key, value: calls.member(header, key, value),
     )
     if params is None:
         return calls.failed(reason)
@@ -286,6 +300,7 @@ def _invokes(
         value_close=parameter_end,
         end=invoke_end,
         strip_newline=strip_newline,
+        on_value=lambda key, value: calls.member(header, key, value),
     )
     if params is None:
         return reason
