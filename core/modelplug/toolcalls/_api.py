@@ -158,6 +158,7 @@ class StreamParser:
         deltas: list[ChatMessageStreamDelta] = []
         texts: list[str] = []
         kind = ""
+        out = _join_argument_pieces(out)
         for item in out:
             if item[0] == kind and kind != "tool":
                 texts.append(item[1])
@@ -174,6 +175,26 @@ class StreamParser:
         if texts:
             deltas.append(_text_delta(kind, texts))
         return deltas
+
+
+def _join_argument_pieces(out: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Consecutive argument pieces of one call as one item (one delta per call and feed)."""
+    joined: list[tuple[Any, ...]] = []
+    for item in out:
+        if (
+            item[0] == "tool"
+            and item[2] is None
+            and item[3] is None
+            and joined
+            and joined[-1][0] == "tool"
+            and joined[-1][1] == item[1]
+            and joined[-1][2] is None
+            and joined[-1][3] is None
+        ):
+            joined[-1] = (*joined[-1][:4], joined[-1][4] + item[4])
+        else:
+            joined.append(item)
+    return joined
 
 
 def _text_delta(kind: str, texts: list[str]) -> ChatMessageStreamDelta:

@@ -76,7 +76,7 @@ class BlockCalls:
         label = f"call {self.number}" + (f" ({name!r})" if name else "")
         self.errors.append(f"{label}: {reason}")
 
-    def member(self, header: Header | None, key: str, value: Any) -> list[object]:
+    def argument(self, header: Header | None, key: str, value: Any) -> list[object]:
         """The :class:`ArgsPart` for argument ``key`` of the call, once its ``value`` (decoded) is
         certain: its JSON rendering after schema coercion, as it will appear in the final
         arguments JSON. Nothing once the call stopped streaming (a key given twice, a value that
@@ -93,11 +93,6 @@ class BlockCalls:
         header.keys.add(key)
         rendered = json.dumps(key, ensure_ascii=False) + ": " + json.dumps(coerced[key], ensure_ascii=False)
         return [ArgsPart(header, ("{" if first else ", ") + rendered)]
-
-    def stop(self, header: Header | None) -> None:
-        """The call's remaining arguments cannot be streamed (they go out whole at the end)."""
-        if header is not None:
-            header.streaming = False
 
     def complete(self, header: Header | None, name: str, arguments: dict[str, Any]) -> list[object]:
         """The event finishing a call started with :meth:`announce`."""
@@ -191,6 +186,10 @@ class BlockCalls:
             return self.complete(header, header.name, arguments)
         return self.whole(name, arguments, call_id)
 
+    def member(self, element: int, key: str, start: int, end: int) -> list[object]:
+        header = self._headers.get(element)
+        return [] if header is None else _Arguments(self, header).member(element, key, start, end)
+
     def pending(self, element: int) -> bool:
         return element not in self._done
 
@@ -241,13 +240,45 @@ def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> R
     return OK, ""
 
 
-def read_json_arguments(src: Source, stops: tuple[str, ...]) -> Read[tuple[int, dict[str, Any] | None, str]]:
+@final
+class _Arguments:
+    """The scan hooks of one arguments object: its members stream as the call's arguments."""
+
+    __slots__ = ("calls", "header")
+
+    def __init__(self, calls: BlockCalls, header: Header) -> None:
+        self.calls = calls
+        self.header = header
+
+    def name(self, element: int, value: str) -> object | None:
+        return None
+
+    def element(self, element: int, start: int, end: int) -> list[object]:
+        return []
+
+    def member(self, element: int, key: str, start: int, end: int) -> list[object]:
+        header = self.header
+        if not header.streaming:
+            return []
+        try:
+            value = json.loads(self.calls.src.text(start, end), strict=False)
+        except (ValueError, RecursionError):
+            header.streaming = False
+            return []
+        return self.calls.argument(header, key, value)
+
+
+def read_json_arguments(
+    src: Source, stops: tuple[str, ...], calls: BlockCalls | None = None, header: Header | None = None
+) -> Read[tuple[int, dict[str, Any] | None, str]]:
     """Read a JSON object of arguments at the cursor (leading whitespace allowed).
 
     Returns ``(status, arguments, reason)``; a string holding a JSON object is decoded once more.
+    With ``calls`` and the call's ``header``, its members stream as they end (:class:`ArgsPart`).
     """
     start = src.pos
-    result = yield from scan_json(src)
+    hooks = _Arguments(calls, header) if calls is not None and header is not None else None
+    result = yield from scan_json(src, hooks, arguments=True)
     if result.status == BAD and result.stack:
         closers = ["}" if kind == OBJ else "]" for kind in result.stack]
         result = yield from scan_loose(src, closers, stops)

@@ -81,6 +81,11 @@ class ScanHooks(Protocol):
         """Element ``element`` of a top-level array (or the top-level object, element 0) ends:
         its text is ``src.text(start, end)``."""
 
+    def member(self, element: int, key: str, start: int, end: int) -> list[object]:
+        """A member of the ``"arguments"`` (or ``"parameters"``) object of call ``element`` ended:
+        ``key`` and the value's text ``src.text(start, end)``. With ``arguments=True`` the
+        top-level object is the arguments object (element 0)."""
+
 
 def _decode_string(raw: str) -> str | None:
     try:
@@ -137,10 +142,13 @@ def _word(src: Source, word: str) -> Read[int]:
         yield NEED
 
 
-def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = False) -> Read[ScanResult]:
+def scan_json(
+    src: Source, hooks: ScanHooks | None = None, *, in_array: bool = False, arguments: bool = False
+) -> Read[ScanResult]:
     """Consume one JSON value starting at the cursor (leading whitespace allowed).
 
     ``in_array``: the value's opening ``[`` was already consumed (hooks are not supported then).
+    ``arguments``: the value is an arguments object; ``hooks.member`` gets its members.
     """
     stack: list[int] = [ARR] if in_array else []
     expect = _VALUE_OR_END if in_array else _VALUE
@@ -148,6 +156,12 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
     element = -1
     element_start = 0
     root_object = False
+    # the arguments object whose members go to hooks.member: its depth (0: none), the element it
+    # belongs to, the key and start of the member being read
+    args_depth = 0
+    args_element = -1
+    args_key: str | None = None
+    member_start = 0
     while True:
         s = src.s
         i = _WS.match(s, src.i).end()  # type: ignore[union-attr]
@@ -183,8 +197,10 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
                 a = src.pos
                 if not (yield from _string(src)):
                     return ScanResult(EOF, stack, expect)
-                if hooks is not None and (depth == 1 or (depth == 2 and stack[0] == ARR)):
+                if hooks is not None and (depth == 1 or (depth == 2 and stack[0] == ARR)) and depth != args_depth:
                     key = _decode_string(src.text(a, src.pos))
+                if depth == args_depth:
+                    args_key = _decode_string(src.text(a, src.pos))
                 expect = _COLON
                 continue
             else:
@@ -198,6 +214,17 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
             elif depth == 1 and stack[0] == ARR:
                 element += 1
                 element_start = src.pos
+            if depth == args_depth:
+                member_start = src.pos
+            if c == "{" and hooks is not None and not args_depth:
+                if arguments and depth == 0:
+                    args_depth, args_element = 1, 0
+                elif (
+                    key in ("arguments", "parameters")
+                    and args_element != max(element, 0)  # only the first arguments object of a call
+                    and ((depth == 1 and stack[0] == OBJ) or (depth == 2 and stack[0] == ARR and stack[1] == OBJ))
+                ):
+                    args_depth, args_element = depth + 1, max(element, 0)
             if c == "{":
                 stack.append(OBJ)
                 src.i += 1
@@ -237,7 +264,13 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
         if closed:
             src.i += 1
             stack.pop()
+            if len(stack) < args_depth:
+                args_depth = 0  # the arguments object closed
         # a value ended
+        if args_depth and len(stack) == args_depth and args_key is not None:
+            assert hooks is not None
+            for event in hooks.member(args_element, args_key, member_start, src.pos):
+                yield event
         if not stack:
             if hooks is not None and root_object:
                 for event in hooks.element(0, element_start, src.pos):

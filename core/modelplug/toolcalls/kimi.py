@@ -82,7 +82,7 @@ def kimi_k2(src: Source, ctx: Ctx) -> Read[Outcome]:
         header = calls.announce(name, call_id) if name else None
         if header is not None:
             yield header
-        status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,))
+        status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != OK or arguments is None:
             return (yield from calls.failed_through(_SECTION_END[0], reason))
         yield from skip_ws(src)

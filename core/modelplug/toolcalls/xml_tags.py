@@ -166,7 +166,7 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
         value_close="</parameter>",
         end=_FUNCTION_END,
         qwen=True,
-        on_value=lambda key, value: calls.member(header, key, value),
+        on_value=lambda key, value: calls.argument(header, key, value),
     )
     if params is None:
         return reason
@@ -256,7 +256,7 @@ def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
         value_close="</arg_value>",
         end="</tool_call>",
         strip_newline=False,
-        on_value=lambda key, value: calls.member(header, key, value),
+        on_value=lambda key, value: calls.argument(header, key, value),
     )
     if params is None:
         return calls.failed(reason)
@@ -300,7 +300,7 @@ def _invokes(
         value_close=parameter_end,
         end=invoke_end,
         strip_newline=strip_newline,
-        on_value=lambda key, value: calls.member(header, key, value),
+        on_value=lambda key, value: calls.argument(header, key, value),
     )
     if params is None:
         return reason
