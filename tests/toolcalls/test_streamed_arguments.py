@@ -1,0 +1,61 @@
+"""Issue 12: arguments stream while a call is written. The pieces of a call joined are exactly the
+JSON of its final arguments, in every format and at every split, and for the JSON and XML formats
+an argument goes out before the call is complete."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modelplug.toolcalls import StreamParser, parse
+from tests.toolcalls.strategies import FAMILY, RENDER, calls, prose, split_points
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: Formats whose arguments stream one argument at a time (the others go out whole at the end).
+LIVE = sorted(
+    {"hermes", "granite", "internlm2", "jamba", "hunyuan_a13b", "minimax", "phi4_mini_json", "smollm2"}
+    | {"mistral", "deepseek_v3", "deepseek_v31", "kimi_k2"}
+    | {"qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"}
+)
+
+
+def _fragments(pieces: list[str], format: str) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """Argument pieces per call index, and the number of the feed that gave each call's first piece."""
+    parser = StreamParser(format)
+    fragments: dict[int, list[str]] = {}
+    first: dict[int, int] = {}
+    for number, piece in enumerate([*pieces, None]):
+        deltas = parser.feed(piece) if piece is not None else parser.finish()
+        for delta in deltas:
+            for call in delta.tool_calls:
+                assert call.index is not None
+                if call.arguments:
+                    fragments.setdefault(call.index, []).append(call.arguments)
+                    first.setdefault(call.index, number)
+    return fragments, first
+
+
+@pytest.mark.parametrize("format", sorted(FAMILY))
+@SETTINGS
+@given(data=st.data())
+def test_fragments_joined_are_the_final_arguments_json(format: str, data: st.DataObject) -> None:
+    written = data.draw(calls(FAMILY[format]), label="calls")
+    text = RENDER[format](written, data.draw(prose, label="before"), data.draw(prose, label="after"))
+    expected = [json.dumps(call.arguments, ensure_ascii=False) for call in parse(text, format).tool_calls]
+    pieces = data.draw(split_points(text), label="pieces")
+    fragments, _ = _fragments(pieces, format)
+    assert ["".join(fragments[index]) for index in sorted(fragments)] == expected
+
+
+@pytest.mark.parametrize("format", LIVE)
+def test_an_argument_goes_out_before_its_call_is_complete(format: str) -> None:
+    arguments = {"path": "notes.txt", "content": "line one, line two, and a long tail " * 4}
+    text = RENDER[format]([("write_file", arguments)], "", "")
+    fragments, first = _fragments(list(text), format)
+    assert json.loads("".join(fragments[0])) == arguments
+    # fed one character per feed: "path" went out before the long "content" value was written
+    assert first[0] < len(text) - len(arguments["content"]), f"{format}: arguments went out only at the end"
