@@ -59,3 +59,23 @@ def test_an_argument_goes_out_before_its_call_is_complete(format: str) -> None:
     assert json.loads("".join(fragments[0])) == arguments
     # fed one character per feed: "path" went out before the long "content" value was written
     assert first[0] < len(text) - len(arguments["content"]), f"{format}: arguments went out only at the end"
+
+
+_ESCAPES = (
+    '<tool_call>{"name": "w", "arguments": {"a": "q\\"x\\\\y\\n\\t\\u00e9\\/z\\ud83d\\ude00!", '
+    '"n": "42", "b": "tail\\\\"}}</tool_call>'
+)
+_TOOLS = [{"name": "w", "parameters": {"properties": {"n": {"type": "integer"}, "a": {"type": "string"}}}}]
+
+
+@pytest.mark.parametrize("tools", [None, _TOOLS], ids=["no tools", "coerced"])
+def test_string_arguments_stream_at_every_split(tools: object) -> None:
+    final = parse(_ESCAPES, "hermes", tools).tool_calls[0].arguments  # type: ignore[arg-type]
+    assert final["a"] == 'q"x\\y\n\té/z😀!' and final["n"] == (42 if tools else "42")
+    expected = json.dumps(final, ensure_ascii=False)
+    for k in range(len(_ESCAPES) + 1):
+        for pieces in ([_ESCAPES[:k], _ESCAPES[k:]], [_ESCAPES[:k], *_ESCAPES[k:]]):
+            parser = StreamParser("hermes", tools)  # type: ignore[arg-type]
+            deltas = [d for piece in pieces for d in parser.feed(piece)] + parser.finish()
+            joined = "".join(p.arguments or "" for d in deltas for p in d.tool_calls)
+            assert joined == expected, f"split at {k}"

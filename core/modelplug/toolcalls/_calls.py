@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, final
 
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
-from modelplug.toolcalls._schema import coerce_arguments
+from modelplug.toolcalls._schema import coerce_arguments, schema_types
 from modelplug.types import Tool
 
 __all__ = [
@@ -64,7 +64,7 @@ class Header:
     The engine sets ``index`` when it receives the event.
     """
 
-    __slots__ = ("format", "id", "index", "keys", "name", "streaming")
+    __slots__ = ("format", "id", "index", "keys", "name", "partial", "streaming")
 
     def __init__(self, name: str, id: str | None, format: str) -> None:
         self.name = name
@@ -75,6 +75,8 @@ class Header:
         self.streaming = True
         #: The argument names streamed so far.
         self.keys: set[str] = set()
+        #: What went out of the argument being written (a string value, while it grows).
+        self.partial = ""
 
 
 @final
@@ -274,6 +276,17 @@ class Ctx:
         """The reason for refusing a call to ``name``."""
         offered = ", ".join(sorted(self.tools or ())) or "none"
         return f"tool {name!r} was not offered (offered: {offered})"
+
+    def keeps_strings(self, name: str, key: str) -> bool:
+        """Whether a string value of argument ``key`` stays a string after coercion (so it can be
+        handed out while it is written)."""
+        tool = None if self.tools is None else self.tools.get(name)
+        properties = None if tool is None else tool.parameters.get("properties")
+        schema = properties.get(key) if isinstance(properties, Mapping) else None
+        if not isinstance(schema, Mapping):
+            return True
+        types = schema_types(schema)
+        return not types or "string" in types
 
     def arguments(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """``arguments`` coerced to the schema of tool ``name``, when tools were given."""

@@ -86,13 +86,53 @@ class BlockCalls:
         if key in header.keys or non_finite(value) is not None:
             header.streaming = False
             return []
+        partial, header.partial = header.partial, ""
         coerced = self.ctx.arguments(header.name, {key: value})
         if key not in coerced:
+            if partial:
+                header.streaming = False
             return []  # left out by the schema (an empty non-string value): also left out at the end
         first = not header.keys
         header.keys.add(key)
-        rendered = json.dumps(key, ensure_ascii=False) + ": " + json.dumps(coerced[key], ensure_ascii=False)
-        return [ArgsPart(header, ("{" if first else ", ") + rendered)]
+        rendered = ("{" if first else ", ") + json.dumps(key, ensure_ascii=False) + ": "
+        rendered += json.dumps(coerced[key], ensure_ascii=False)
+        if not rendered.startswith(partial):  # the engine reports the difference when the call ends
+            header.streaming = False
+            return []
+        rest = rendered[len(partial) :]
+        return [ArgsPart(header, rest)] if rest else []
+
+    def string_piece(self, header: Header | None, key: str, raw: str) -> tuple[list[object], int] | None:
+        """The next piece of string argument ``key`` while it is written. ``raw`` is the JSON text
+        of the string (no quotes) read since the last piece. Returns the events and how much of
+        ``raw`` they used (an escape at the end may be incomplete and waits), or None when this
+        argument goes out whole when it ends (a ``\\u`` or ``\\/`` escape, which a Python-literal
+        reading of a broken call would decode otherwise; a schema that converts the string)."""
+        if header is None or not header.streaming or key in header.keys:
+            return None
+        if not header.partial and not self.ctx.keeps_strings(header.name, key):
+            return None
+        cut = len(raw)
+        if (cut - len(raw.rstrip("\\"))) % 2:
+            cut -= 1  # a backslash whose escaped character has not arrived
+        held = min((k for k in (raw.find("\\u", 0, cut), raw.find("\\/", 0, cut)) if k >= 0), default=-1)
+        if held >= 0:
+            cut = held
+        part = raw[:cut]
+        events: list[object] = []
+        if part:
+            try:
+                text = json.loads('"' + part + '"', strict=False)
+            except ValueError:
+                return None
+            piece = "" if header.partial else ("{" if not header.keys else ", ") + json.dumps(key, ensure_ascii=False)
+            piece += ': "' if not header.partial else ""
+            piece += json.dumps(text, ensure_ascii=False)[1:-1]
+            header.partial += piece
+            events.append(ArgsPart(header, piece))
+        if held >= 0:
+            return (events, cut) if events else None
+        return events, cut
 
     def complete(self, header: Header | None, name: str, arguments: dict[str, Any]) -> list[object]:
         """The event finishing a call started with :meth:`announce`."""
@@ -190,6 +230,9 @@ class BlockCalls:
         header = self._headers.get(element)
         return [] if header is None else _Arguments(self, header).member(element, key, start, end)
 
+    def piece(self, element: int, key: str, raw: str) -> tuple[list[object], int] | None:
+        return self.string_piece(self._headers.get(element), key, raw)
+
     def pending(self, element: int) -> bool:
         return element not in self._done
 
@@ -255,6 +298,9 @@ class _Arguments:
 
     def element(self, element: int, start: int, end: int) -> list[object]:
         return []
+
+    def piece(self, element: int, key: str, raw: str) -> tuple[list[object], int] | None:
+        return self.calls.string_piece(self.header, key, raw)
 
     def member(self, element: int, key: str, start: int, end: int) -> list[object]:
         header = self.header

@@ -81,6 +81,11 @@ class ScanHooks(Protocol):
         """Element ``element`` of a top-level array (or the top-level object, element 0) ends:
         its text is ``src.text(start, end)``."""
 
+    def piece(self, element: int, key: str, raw: str) -> tuple[list[object], int] | None:
+        """A string member of that arguments object is being written: ``raw`` is its JSON text read
+        since the last piece. Returns the events and how much of ``raw`` they used, or None for no
+        more pieces of this string."""
+
     def member(self, element: int, key: str, start: int, end: int) -> list[object]:
         """A member of the ``"arguments"`` (or ``"parameters"``) object of call ``element`` ended:
         ``key`` and the value's text ``src.text(start, end)``. With ``arguments=True`` the
@@ -95,9 +100,11 @@ def _decode_string(raw: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _string(src: Source) -> Read[bool]:
-    """Consume a JSON string (cursor on its opening quote). False if the text ends inside it."""
-    src.i += 1
+def _string(src: Source, *, opened: bool = False) -> Read[bool]:
+    """Consume a JSON string (cursor on its opening quote, or inside it when ``opened``). False if
+    the text ends inside it."""
+    if not opened:
+        src.i += 1
     while True:
         s = src.s
         i = _STRING_BODY.match(s, src.i).end()  # type: ignore[union-attr]
@@ -113,6 +120,36 @@ def _string(src: Source) -> Read[bool]:
             src.i = len(s)
             return False
         yield NEED
+
+
+def _string_pieces(src: Source, hooks: ScanHooks, element: int, key: str) -> Read[bool]:
+    """:func:`_string` for a string argument: hands its text to ``hooks.piece`` whenever the text
+    read so far is used up, so that it goes out while it is written."""
+    done = src.pos + 1  # block position of the first string character not handed out
+    src.i += 1
+    while True:
+        s = src.s
+        i = _STRING_BODY.match(s, src.i).end()  # type: ignore[union-attr]
+        if i < len(s):
+            if s[i] == '"':
+                src.i = i + 1
+                return True
+            if i + 1 < len(s):
+                src.i = i + 2
+                continue
+        src.i = i
+        if src.eof:
+            src.i = len(s)
+            return False
+        if done < src.pos:
+            result = hooks.piece(element, key, src.text(done, src.pos))
+            if result is None:
+                break
+            events, used = result
+            done += used
+            yield from events
+        yield NEED
+    return (yield from _string(src, opened=True))
 
 
 def _number(src: Source) -> Read[int]:
@@ -239,7 +276,11 @@ def scan_json(
                 continue
             if c == '"':
                 a = src.pos
-                if not (yield from _string(src)):
+                if hooks is not None and args_depth and depth == args_depth and args_key is not None:
+                    complete = yield from _string_pieces(src, hooks, args_element, args_key)
+                else:
+                    complete = yield from _string(src)
+                if not complete:
                     return ScanResult(EOF, stack, expect)
                 if (
                     hooks is not None
