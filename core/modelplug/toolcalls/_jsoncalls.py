@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, final
+import re
+from typing import Any, Final, final
 
 from modelplug.toolcalls._calls import (
     Args,
@@ -37,6 +38,10 @@ from modelplug.toolcalls._scan import BAD, EOF, OBJ, OK, scan_json, scan_loose
 from modelplug.toolcalls._source import Read, Source, until
 
 __all__ = ["BlockCalls", "non_finite", "read_json_arguments", "read_json_calls"]
+
+#: JSON string text that ``json.dumps(..., ensure_ascii=False)`` writes the same way after decoding:
+#: no raw control character, and only the short escapes it uses itself.
+_CANONICAL: Final = re.compile(r'(?:[^\\\x00-\x1f]|\\["\\bfnrt])*')
 
 
 @final
@@ -115,19 +120,26 @@ class BlockCalls:
         cut = len(raw)
         if (cut - len(raw.rstrip("\\"))) % 2:
             cut -= 1  # a backslash whose escaped character has not arrived
-        held = min((k for k in (raw.find("\\u", 0, cut), raw.find("\\/", 0, cut)) if k >= 0), default=-1)
-        if held >= 0:
-            cut = held
+        held = -1
+        if "\\" in raw:
+            u, slash = raw.find("\\u", 0, cut), raw.find("\\/", 0, cut)
+            held = u if slash < 0 or 0 <= u < slash else slash
+            if held >= 0:
+                cut = held
         part = raw[:cut]
         events: list[object] = []
         if part:
-            try:
-                text = json.loads('"' + part + '"', strict=False)
-            except ValueError:
-                return None
+            if _CANONICAL.fullmatch(part) is not None:
+                rendered = part  # already written as json.dumps writes it (no \\u, no raw control character)
+            else:
+                try:
+                    text = json.loads('"' + part + '"', strict=False)
+                except ValueError:
+                    return None
+                rendered = json.dumps(text, ensure_ascii=False)[1:-1]
             piece = "" if header.partial else ("{" if not header.keys else ", ") + json.dumps(key, ensure_ascii=False)
             piece += ': "' if not header.partial else ""
-            piece += json.dumps(text, ensure_ascii=False)[1:-1]
+            piece += rendered
             header.partial += piece
             events.append(ArgsPart(header, piece))
         if held >= 0:
