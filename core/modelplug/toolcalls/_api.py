@@ -153,8 +153,12 @@ class StreamParser:
         if not out:
             return []
         self._engine.out = []
-        if len(out) == 1 and out[0][0] == "content":
-            return [ChatMessageStreamDelta(content=out[0][1])]
+        if len(out) == 1:
+            item = out[0]
+            if item[0] == "content":
+                return [ChatMessageStreamDelta(content=item[1])]
+            if item[0] == "tool":  # most often a piece of arguments being written
+                return [ChatMessageStreamDelta(tool_calls=(ToolCallDelta(item[1], item[2], item[3], item[4]),))]
         deltas: list[ChatMessageStreamDelta] = []
         texts: list[str] = []
         kind = ""

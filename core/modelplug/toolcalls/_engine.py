@@ -331,18 +331,18 @@ class Engine:
     # events and outcomes ------------------------------------------------------------------------
 
     def _event(self, item: object) -> None:
-        if isinstance(item, Header):
+        if isinstance(item, ArgsPart):  # the most frequent event while a call is written
+            record = self.calls[item.header.index]
+            record.streamed.append(item.text)
+            if self._streaming:
+                self.out.append(("tool", item.header.index, None, None, item.text))
+        elif isinstance(item, Header):
             self._call_starts(item.format)
             item.index = len(self.calls)
             record = _Record(item.id or mint_id(), item.name)
             self.calls.append(record)
             if self._streaming:
                 self.out.append(("tool", item.index, record.id, record.name, None))
-        elif isinstance(item, ArgsPart):
-            record = self.calls[item.header.index]
-            record.streamed.append(item.text)
-            if self._streaming:
-                self.out.append(("tool", item.header.index, None, None, item.text))
         elif isinstance(item, Args):
             record = self.calls[item.header.index]
             final = json.dumps(item.arguments, ensure_ascii=False)

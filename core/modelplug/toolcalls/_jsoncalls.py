@@ -118,7 +118,7 @@ class BlockCalls:
         if not header.partial and not self.ctx.keeps_strings(header.name, key):
             return None
         cut = len(raw)
-        if (cut - len(raw.rstrip("\\"))) % 2:
+        if raw[-1] == "\\" and (cut - len(raw.rstrip("\\"))) % 2:
             cut -= 1  # a backslash whose escaped character has not arrived
         held = -1
         if "\\" in raw:
