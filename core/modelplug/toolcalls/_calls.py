@@ -75,8 +75,8 @@ class Header:
         self.streaming = True
         #: The argument names streamed so far.
         self.keys: set[str] = set()
-        #: What went out of the argument being written (a string value, while it grows).
-        self.partial = ""
+        #: What went out of the argument being written (a string value, while it grows), in pieces.
+        self.partial: list[str] = []
 
 
 @final

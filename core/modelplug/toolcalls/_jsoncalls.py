@@ -91,7 +91,7 @@ class BlockCalls:
         if key in header.keys or non_finite(value) is not None:
             header.streaming = False
             return []
-        partial, header.partial = header.partial, ""
+        partial, header.partial = "".join(header.partial), []
         coerced = self.ctx.arguments(header.name, {key: value})
         if key not in coerced:
             if partial:
@@ -137,14 +137,25 @@ class BlockCalls:
                 except ValueError:
                     return None
                 rendered = json.dumps(text, ensure_ascii=False)[1:-1]
-            piece = "" if header.partial else ("{" if not header.keys else ", ") + json.dumps(key, ensure_ascii=False)
-            piece += ': "' if not header.partial else ""
-            piece += rendered
-            header.partial += piece
-            events.append(ArgsPart(header, piece))
+            events.append(self._piece(header, key, rendered))
         if held >= 0:
             return (events, cut) if events else None
         return events, cut
+
+    def text_piece(self, header: Header | None, key: str, text: str) -> list[object]:
+        """The next piece of argument ``key`` written as plain text (XML formats), when its value
+        stays a string; nothing when it does not (it then goes out whole when it ends)."""
+        if header is None or not header.streaming or key in header.keys or not text:
+            return []
+        if not header.partial and not self.ctx.keeps_strings(header.name, key):
+            return []
+        return [self._piece(header, key, json.dumps(text, ensure_ascii=False)[1:-1])]
+
+    def _piece(self, header: Header, key: str, rendered: str) -> ArgsPart:
+        if not header.partial:
+            rendered = ("{" if not header.keys else ", ") + json.dumps(key, ensure_ascii=False) + ': "' + rendered
+        header.partial.append(rendered)
+        return ArgsPart(header, rendered)
 
     def complete(self, header: Header | None, name: str, arguments: dict[str, Any]) -> list[object]:
         """The event finishing a call started with :meth:`announce`."""
