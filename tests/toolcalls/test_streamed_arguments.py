@@ -5,6 +5,7 @@ an argument goes out before the call is complete."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,9 +24,9 @@ LIVE = sorted(
 )
 
 
-def _fragments(pieces: list[str], format: str) -> tuple[dict[int, list[str]], dict[int, int]]:
+def _fragments(pieces: list[str], format: str, tools: Any = None) -> tuple[dict[int, list[str]], dict[int, int]]:
     """Argument pieces per call index, and the number of the feed that gave each call's first piece."""
-    parser = StreamParser(format)
+    parser = StreamParser(format, tools)
     fragments: dict[int, list[str]] = {}
     first: dict[int, int] = {}
     for number, piece in enumerate([*pieces, None]):
@@ -79,3 +80,26 @@ def test_string_arguments_stream_at_every_split(tools: object) -> None:
             deltas = [d for piece in pieces for d in parser.feed(piece)] + parser.finish()
             joined = "".join(p.arguments or "" for d in deltas for p in d.tool_calls)
             assert joined == expected, f"split at {k}"
+
+
+_XML_VALUES = {
+    "qwen3_coder": "<tool_call>\n<function=w>\n<parameter=n>\n7\n</parameter>\n<parameter=text>\r\n"
+    "line\r\n</parameter> inside\n\n</parameter>\n</function>\n</tool_call>",
+    "glm47": "<tool_call>w<arg_key>n</arg_key><arg_value>7</arg_value><arg_key>text</arg_key>"
+    "<arg_value>\nline\n</arg_value> inside\n</arg_value></tool_call>",
+    "minimax_m2": '<minimax:tool_call><invoke name="w"><parameter name="n">7</parameter>'
+    '<parameter name="text">\nline</parameter>x\n</parameter></invoke></minimax:tool_call>',
+}
+
+
+@pytest.mark.parametrize("format", sorted(_XML_VALUES))
+@pytest.mark.parametrize("tools", [None, _TOOLS], ids=["no tools", "coerced"])
+def test_xml_values_stream_at_every_split(format: str, tools: object) -> None:
+    text = _XML_VALUES[format]
+    final = parse(text, format, tools).tool_calls[0].arguments  # type: ignore[arg-type]
+    assert final["n"] == (7 if tools else "7") and "</" in final["text"]
+    expected = json.dumps(final, ensure_ascii=False)
+    for k in range(len(text) + 1):
+        for pieces in ([text[:k], text[k:]], [text[:k], *text[k:]]):
+            fragments, _ = _fragments(pieces, format, tools)
+            assert "".join(fragments[0]) == expected, f"split at {k}"

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar, final
 
 from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import (
     NAME_RE,
+    NEED,
     Read,
     Source,
     accept,
@@ -85,10 +86,13 @@ def _params(
     qwen: bool = False,
     strip_newline: bool = True,
     on_value: Callable[[str, str], list[object]] | None = None,
+    on_piece: Callable[[str, str], list[object]] | None = None,
 ) -> Read[tuple[dict[str, str] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
-    ``on_value(key, value)``: events to yield as soon as a parameter is complete (its streamed part).
+    ``on_value(key, value)``: events to yield as soon as a parameter is complete (its streamed part);
+    ``on_piece(key, text)``: events for the next piece of a value while it is written (text that is
+    certain to be part of it: not the layout newlines that are stripped).
     """
     params: dict[str, str] = {}
     while True:
@@ -110,13 +114,14 @@ def _params(
             if not (yield from accept(src, value_open)):
                 return None, "the text ends inside the call" if not peek(src) else f"expected {value_open!r}"
         a = src.pos
+        pieces = _Pieces(src, key, a, strip_newline, on_piece)
         while True:
             if qwen:
-                m = yield from until_re(src, _QWEN_VALUE_END, 12)
+                m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12))
                 found = m is not None
                 closed = m is not None and m.group() == value_close
             else:
-                found = closed = yield from until(src, value_close)
+                found = closed = yield from pieces.around(until(src, value_close))
             if not found:
                 return None, "the text ends inside a parameter value"
             b = src.pos
@@ -132,6 +137,63 @@ def _params(
         params[key] = _strip_newline(value) if strip_newline else value
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+_T = TypeVar("_T")
+
+
+@final
+class _Pieces:
+    """Hands out a value's text while a search for its end waits for more text. Text before the
+    cursor of such a search can never be part of the closing tag; only the layout newlines at the
+    value's ends (stripped at the end) wait."""
+
+    __slots__ = ("done", "key", "lead", "on_piece", "src", "strip")
+
+    def __init__(
+        self, src: Source, key: str, start: int, strip: bool, on_piece: Callable[[str, str], list[object]] | None
+    ) -> None:
+        self.src = src
+        self.key = key
+        self.done = start  # block position of the first value character not handed out
+        self.strip = strip
+        self.lead = strip  # a leading newline may still have to be skipped
+        self.on_piece = on_piece
+
+    def around(self, search: Read[_T]) -> Read[_T]:
+        """``search``, with the value's pieces handed out each time it waits."""
+        if self.on_piece is None:
+            return (yield from search)
+        try:
+            item = search.send(None)
+            while True:
+                if item is NEED:
+                    yield from self._flush()
+                yield item
+                item = search.send(None)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    def _flush(self) -> list[object]:
+        assert self.on_piece is not None
+        chunk = self.src.text(self.done, self.src.pos)
+        if not chunk:
+            return []
+        if self.lead:
+            if chunk == "\r":
+                return []
+            skip = 2 if chunk.startswith("\r\n") else 1 if chunk.startswith("\n") else 0
+            self.lead = False
+            self.done += skip
+            chunk = chunk[skip:]
+        hold = 0
+        if self.strip:  # a trailing newline is layout if the value ends there
+            hold = 2 if chunk.endswith("\r\n") else 1 if chunk.endswith(("\n", "\r")) else 0
+        text = chunk[: len(chunk) - hold] if hold else chunk
+        if not text:
+            return []
+        self.done += len(text)
+        return self.on_piece(self.key, text)
 
 
 # qwen3_coder / seed_oss ---------------------------------------------------------------------------
@@ -167,6 +229,7 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
         end=_FUNCTION_END,
         qwen=True,
         on_value=lambda key, value: calls.argument(header, key, value),
+        on_piece=lambda key, text: calls.text_piece(header, key, text),
     )
     if params is None:
         return reason
@@ -257,6 +320,7 @@ def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
         end="</tool_call>",
         strip_newline=False,
         on_value=lambda key, value: calls.argument(header, key, value),
+        on_piece=lambda key, text: calls.text_piece(header, key, text),
     )
     if params is None:
         return calls.failed(reason)
@@ -301,6 +365,7 @@ def _invokes(
         end=invoke_end,
         strip_newline=strip_newline,
         on_value=lambda key, value: calls.argument(header, key, value),
+        on_piece=lambda key, text: calls.text_piece(header, key, text),
     )
     if params is None:
         return reason
