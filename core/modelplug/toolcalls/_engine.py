@@ -321,6 +321,12 @@ class Engine:
                     if src.eof:
                         raise RuntimeError("tool-call reader asked for text after the end")
                     return False
+                if type(item) is list:  # events, then NEED (one round trip through the readers)
+                    for event in item:
+                        self._event(event)
+                    if src.eof:
+                        raise RuntimeError("tool-call reader asked for text after the end")
+                    return False
                 self._event(item)
         except StopIteration as stop:
             outcome: Outcome = stop.value

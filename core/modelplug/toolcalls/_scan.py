@@ -147,7 +147,9 @@ def _string_pieces(src: Source, hooks: ScanHooks, element: int, key: str) -> Rea
                 break
             events, used = result
             done += used
-            yield from events
+            if events:
+                yield events  # the events, then NEED
+                continue
         yield NEED
     return (yield from _string(src, opened=True))
 

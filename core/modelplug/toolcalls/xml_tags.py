@@ -167,9 +167,8 @@ class _Pieces:
         try:
             item = search.send(None)
             while True:
-                if item is NEED:
-                    yield from self._flush()
-                yield item
+                events = self._flush() if item is NEED else None
+                yield events or item  # a list of events means: those, then NEED
                 item = search.send(None)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
