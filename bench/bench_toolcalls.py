@@ -8,13 +8,19 @@ medians; asserts nothing.
   with format detection (every format's markers active) and with one format; and of
   :class:`~modelplug.toolcalls.StreamParser` fed the same text in ~4-character token deltas.
 - per delta: µs per 1-token delta through ``StreamParser.feed`` (tokens are words with their
-  leading space), on prose without calls and on prose with a hermes call every ~60 tokens; next to
-  the floor of building one ``ChatMessageStreamDelta`` per token, which any streaming pipeline pays.
+  leading space), on prose without calls, on prose with a hermes call every ~60 tokens (its
+  arguments stream as they are written), and with a long qwen3_coder / hermes call with several
+  arguments every ~60 tokens; next to the floor of building one ``ChatMessageStreamDelta`` per
+  token, which any streaming pipeline pays.
+- argument lag: for a long hermes and a long qwen3_coder call fed token by token, how many tokens
+  after a short first argument was written it was shown in the arguments deltas, and the same for
+  the first line of a long last argument (0: in the same delta).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import time
@@ -33,6 +39,14 @@ MARKUP = (
 )
 CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>\n'
 _TOKEN = re.compile(r"\s*\S+|\s+")
+_LONG = "def main():\n    print('hello, world')\n" * 40 + "main()  # the end of the file"
+_ARGS = {"path": "src/app.py", "mode": "overwrite", "content": _LONG}
+LONG_CALLS = {
+    "hermes": "<tool_call>\n" + json.dumps({"name": "write_file", "arguments": _ARGS}) + "\n</tool_call>\n",
+    "qwen3_coder": "<tool_call>\n<function=write_file>\n"
+    + "".join(f"<parameter={k}>\n{v}\n</parameter>\n" for k, v in _ARGS.items())
+    + "</function>\n</tool_call>\n",
+}
 
 
 def _median(run: Callable[[], float], runs: int) -> float:
@@ -105,6 +119,41 @@ def main() -> None:
             seconds = _median(lambda p=pieces, f=format: _stream_seconds(p, f), args.runs)
             cells.append(seconds / len(pieces) * 1e6)
         print(f"{label:<32} {len(pieces):>8} {cells[0]:8.2f} {cells[1]:8.2f}")
+    for format, call in LONG_CALLS.items():
+        pieces = []
+        for k, word in enumerate(words[:20_000]):
+            pieces.append(word)
+            if k % 60 == 59:
+                pieces += _TOKEN.findall(call)
+        seconds = _median(lambda p=pieces, f=format: _stream_seconds(p, f), args.runs)
+        print(f"{'prose, long ' + format + ' calls':<32} {len(pieces):>8} {'':>8} {seconds / len(pieces) * 1e6:8.2f}")
+
+    print()
+    print("argument lag: tokens between text written and the same text shown as arguments (0: same delta)")
+    print(f"{'call':<14} {'tokens':>7} {'short first argument':>21} {'first line of a long one':>25}")
+    for format, call in LONG_CALLS.items():
+        tokens = _TOKEN.findall(call)
+        first, last = _lag(tokens, format, "src/app.py"), _lag(tokens, format, "def main():")
+        print(f"{format:<14} {len(tokens):>7} {first:>21} {last:>25}")
+
+
+def _lag(tokens: list[str], format: str, value_end: str) -> str:
+    """Tokens between the one that completes ``value_end`` in the text and the first argument delta
+    that shows it (argument text shown so far contains it, JSON-escaped or not)."""
+    parser = StreamParser(format)
+    text, shown = "", ""
+    written_at = None
+    escaped = json.dumps(value_end)[1:-1]
+    for k, token in enumerate([*tokens, None]):
+        deltas = parser.feed(token) if token is not None else parser.finish()
+        if token is not None:
+            text += token
+            if written_at is None and value_end in text:
+                written_at = k
+        shown += "".join(piece.arguments or "" for d in deltas for piece in d.tool_calls)
+        if written_at is not None and escaped in shown:
+            return str(k - written_at)
+    return "never"
 
 
 if __name__ == "__main__":

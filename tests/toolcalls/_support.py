@@ -23,7 +23,8 @@ def norm(content: str | None) -> str:
 
 
 def merge(deltas: Iterable[ChatMessageStreamDelta]) -> tuple[str | None, list[dict[str, Any]], str | None]:
-    """Join content, merge tool-call deltas by index (id/name first seen, arguments concatenated)."""
+    """Join content, merge tool-call deltas by index (id/name first seen, arguments concatenated;
+    ``raw`` keeps the joined arguments text, ``arguments`` is its decoding or None if incomplete)."""
     content: list[str] = []
     reasoning: list[str] = []
     calls: dict[int, dict[str, Any]] = {}
@@ -45,7 +46,12 @@ def merge(deltas: Iterable[ChatMessageStreamDelta]) -> tuple[str | None, list[di
     merged = []
     for index in sorted(calls):
         record = calls[index]
-        record["arguments"] = json.loads(record["arguments"]) if record["arguments"] else None
+        text = record["arguments"]
+        record["raw"] = text
+        try:
+            record["arguments"] = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            record["arguments"] = None  # streamed in part, never completed (an error says why)
         merged.append(record)
     return "".join(content) or None, merged, "".join(reasoning) or None
 
@@ -63,6 +69,8 @@ def stream(pieces: Sequence[str], format: str | None = None, tools: Any = None) 
         error = exc
         deltas += exc.deltas  # type: ignore[attr-defined]
     content, calls, _ = merge(deltas)
+    if any(c["arguments"] is None and c["raw"] for c in calls):
+        assert error is not None, "a call whose arguments stopped half-way must end in an error"
     return content, [(c["name"], c["arguments"]) for c in calls if c["arguments"] is not None], error
 
 

@@ -178,7 +178,10 @@ def test_harmony_reasoning() -> None:
 def test_arguments_delta_is_json_of_the_final_arguments() -> None:
     tools = [{"name": "f", "parameters": {"properties": {"n": {"type": "integer"}}}}]
     parser = StreamParser("qwen3_coder", tools)
-    deltas = parser.feed("<tool_call>\n<function=f>\n<parameter=n>\n42\n</parameter>\n</function>\n</tool_call>")
+    deltas = parser.feed("<tool_call>\n<function=f>\n<parameter=n>\n42\n</parameter>\n<parameter=s>x")
+    deltas += parser.feed("</parameter>\n</function>\n</tool_call>")
     pieces = [piece for d in deltas for piece in d.tool_calls]
     assert pieces[0].name == "f" and pieces[0].arguments is None
-    assert json.loads(pieces[-1].arguments or "") == {"n": 42}
+    # streamed as soon as certain (coerced to the schema), then the rest and the close
+    assert [piece.arguments for piece in pieces[1:]] == ['{"n": 42', ', "s": "x"}']
+    assert json.loads("".join(piece.arguments or "" for piece in pieces)) == {"n": 42, "s": "x"}

@@ -140,12 +140,14 @@ def test_a_broken_call_at_the_end_or_before_another_block_is_an_error(text: str)
 def test_a_name_goes_out_before_the_arguments() -> None:
     parser = StreamParser()
     deltas = parser.feed('<tool_call>{"name": "write_file", "arguments": {"content": "lots of te')
-    (piece,) = [p for d in deltas for p in d.tool_calls]
+    piece, written = [p for d in deltas for p in d.tool_calls]
     assert (piece.index, piece.name, piece.arguments) == (0, "write_file", None)
     assert piece.id and piece.id.startswith("call_")
+    # the string argument streams as it is written
+    assert (written.index, written.id, written.name, written.arguments) == (0, None, None, '{"content": "lots of te')
     later = parser.feed('xt"}}</tool_call>') + parser.finish()
     (args,) = [p for d in later for p in d.tool_calls]
-    assert (args.index, args.id, args.name, args.arguments) == (0, None, None, '{"content": "lots of text"}')
+    assert (args.index, args.id, args.name, args.arguments) == (0, None, None, 'xt"}')
 
 
 @pytest.mark.parametrize(

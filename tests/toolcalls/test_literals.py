@@ -61,10 +61,23 @@ def test_call_lists() -> None:
     assert dotted.name == "grocery.order"
 
 
-@pytest.mark.parametrize("text", ["[f(1)]", "[f(x=1]", "[f(x=1)) ]", "[f(x=1) g(y=2)]", "[f(x == 1)]", "[1]"])
+@pytest.mark.parametrize("text", ["[f(x=1]", "[f(x=1)) ]", "[f(x=1) g(y=2)]", "[f(x=1), g(y='open)]"])
 def test_bad_call_lists(text: str) -> None:
     with pytest.raises(LiteralSyntaxError):
         parse_call_list(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("[f(1)]", "f"), ("[f(x == 1)]", "f"), ("[1]", ""), ("[f(x=)]", "f"), ("[f(x=[1, (2, 3)], y='a,b', z=)]", "f")],
+)
+def test_a_broken_call_is_reported_and_its_siblings_read(text: str, name: str) -> None:
+    inner = text[1:-1]
+    calls = parse_call_list(f"[a(k='v'), {inner}, b(n=2)]")
+    assert [(c.name, c.arguments) for c in calls] == [("a", {"k": "v"}), (name, None), ("b", {"n": 2})]
+    assert calls[1].error and "offset" in calls[1].error
+    (alone,) = parse_call_list(text)
+    assert alone.arguments is None and alone.error
 
 
 def test_call_sequences() -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
-from modelplug.toolcalls import FORMATS, StreamParser, parse
+from modelplug.toolcalls import FORMATS, StreamParser, parse, parse_json_blob
 from tests.toolcalls._support import norm, same, stream, whole
 from tests.toolcalls.strategies import FAMILY, RENDER, calls, marker_soup, prose, split_points
 
@@ -100,3 +100,48 @@ def test_time_grows_linearly(name: str) -> None:
         t_large = min(_seconds(large, piece) for _ in range(2))
         assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
         assert t_large < 2.0
+
+
+#: Shapes whose cost was quadratic only in long texts (whitespace held back piece by piece), so they
+#: are measured at 25 K and 200 K characters: linear time gives 8x, quadratic 64x.
+_LONG_ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "whitespace": lambda n: " " * n,
+    "newlines after prose": lambda n: "Done." + "\n" * n,
+    "whitespace after a call": lambda n: '<tool_call>{"name":"f","arguments":{}}</tool_call>' + " \t" * (n // 2),
+    "whitespace after a mention": lambda n: "<tool_call>{x</tool_call>" + " " * n,
+    "whitespace in harmony": lambda n: "<|channel|>" + " " * n,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LONG_ADVERSARIAL))
+def test_time_grows_linearly_on_long_texts(name: str) -> None:
+    make = _LONG_ADVERSARIAL[name]
+    for piece in (0, 1):
+        small, large = make(25_000), make(200_000)
+        t_small = min(_seconds(small, piece) for _ in range(2))
+        t_large = min(_seconds(large, piece) for _ in range(2))
+        assert t_large < 16 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 8x the text"
+
+
+def _blob_seconds(text: str) -> float:
+    start = time.perf_counter()
+    with contextlib.suppress(ToolCallParseError):
+        parse_json_blob(text)
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "<think>" * (n // 7),
+        lambda n: "<think>x " * (n // 9) + '{"name": "f"}',
+        lambda n: "<think>a</think>" * (n // 16) + "<think>" * (n // 14),
+        lambda n: "{" * n,
+    ],
+    ids=["unclosed think", "unclosed think then json", "closed then unclosed think", "open braces"],
+)
+def test_parse_json_blob_time_grows_linearly(make: Callable[[int], str]) -> None:
+    small, large = make(25_000), make(200_000)
+    t_small = min(_blob_seconds(small) for _ in range(2))
+    t_large = min(_blob_seconds(large) for _ in range(2))
+    assert t_large < 16 * t_small + 0.05, f"{t_small:.4f}s -> {t_large:.4f}s for 8x the text"

@@ -91,9 +91,13 @@ class StreamParser:
     Content comes out as soon as it is known not to be part of a call; only a tail that could be the
     start of a marker (``"<tool_"``), trailing whitespace, and text that starts like a markerless
     call (``{"name"...``) are held back. A tool call's id and name go out as soon as they are
-    known; its arguments go out whole, as JSON text, when the call is complete (after schema
-    coercion). Joining the content deltas and merging the tool-call deltas by index gives exactly
-    :func:`parse` of the joined text, however the text was split.
+    known; its arguments go out as JSON text in pieces while the call is written, each argument's
+    JSON rendering (after schema coercion) as soon as it is certain, and the rest when the call is
+    complete. The pieces of a call joined are exactly ``json.dumps(arguments, ensure_ascii=False)``
+    of its final arguments; a call that breaks half-way leaves a partial text and ends in
+    :class:`~modelplug.errors.ToolCallParseError` at :meth:`finish`. Joining the content deltas and
+    merging the tool-call deltas by index gives exactly :func:`parse` of the joined text, however
+    the text was split.
 
     Example::
 
@@ -149,11 +153,16 @@ class StreamParser:
         if not out:
             return []
         self._engine.out = []
-        if len(out) == 1 and out[0][0] == "content":
-            return [ChatMessageStreamDelta(content=out[0][1])]
+        if len(out) == 1:
+            item = out[0]
+            if item[0] == "content":
+                return [ChatMessageStreamDelta(content=item[1])]
+            if item[0] == "tool":  # most often a piece of arguments being written
+                return [ChatMessageStreamDelta(tool_calls=(ToolCallDelta(item[1], item[2], item[3], item[4]),))]
         deltas: list[ChatMessageStreamDelta] = []
         texts: list[str] = []
         kind = ""
+        out = _join_argument_pieces(out)
         for item in out:
             if item[0] == kind and kind != "tool":
                 texts.append(item[1])
@@ -170,6 +179,26 @@ class StreamParser:
         if texts:
             deltas.append(_text_delta(kind, texts))
         return deltas
+
+
+def _join_argument_pieces(out: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Consecutive argument pieces of one call as one item (one delta per call and feed)."""
+    joined: list[tuple[Any, ...]] = []
+    for item in out:
+        if (
+            item[0] == "tool"
+            and item[2] is None
+            and item[3] is None
+            and joined
+            and joined[-1][0] == "tool"
+            and joined[-1][1] == item[1]
+            and joined[-1][2] is None
+            and joined[-1][3] is None
+        ):
+            joined[-1] = (*joined[-1][:4], joined[-1][4] + item[4])
+        else:
+            joined.append(item)
+    return joined
 
 
 def _text_delta(kind: str, texts: list[str]) -> ChatMessageStreamDelta:

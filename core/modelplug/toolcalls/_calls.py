@@ -1,7 +1,8 @@
 """What format readers produce, and the rules every format shares.
 
 A reader yields *events* while it reads a block (:class:`Header` as soon as a call's name is
-known, :class:`Args` when its arguments are complete, or a whole :class:`Call`; :class:`Text` and
+known, :class:`ArgsPart` pieces of its arguments JSON as they become certain, :class:`Args` when
+its arguments are complete, or a whole :class:`Call`; :class:`Text` and
 :class:`Reasoning` for formats that carry prose, like harmony) and returns an *outcome*:
 
 - :class:`Done`: the block was tool calls (possibly none, like ``[]``) and is consumed;
@@ -24,11 +25,12 @@ from collections.abc import Mapping
 from typing import Any, final
 
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
-from modelplug.toolcalls._schema import coerce_arguments
+from modelplug.toolcalls._schema import coerce_arguments, schema_types
 from modelplug.types import Tool
 
 __all__ = [
     "Args",
+    "ArgsPart",
     "BadCall",
     "Call",
     "Ctx",
@@ -62,13 +64,19 @@ class Header:
     The engine sets ``index`` when it receives the event.
     """
 
-    __slots__ = ("format", "id", "index", "name")
+    __slots__ = ("format", "id", "index", "keys", "name", "partial", "streaming")
 
     def __init__(self, name: str, id: str | None, format: str) -> None:
         self.name = name
         self.id = id
         self.format = format
         self.index = -1
+        #: Whether the call's arguments still stream (False once a piece could not be certain).
+        self.streaming = True
+        #: The argument names streamed so far.
+        self.keys: set[str] = set()
+        #: What went out of the argument being written (a string value, while it grows), in pieces.
+        self.partial: list[str] = []
 
 
 @final
@@ -80,6 +88,19 @@ class Args:
     def __init__(self, header: Header, arguments: dict[str, Any]) -> None:
         self.header = header
         self.arguments = arguments
+
+
+@final
+class ArgsPart:
+    """The next piece of the arguments JSON of the call announced by ``header``, while it is
+    written: the pieces of a call, joined, are a prefix of its final arguments JSON (the engine
+    checks this when :class:`Args` arrives)."""
+
+    __slots__ = ("header", "text")
+
+    def __init__(self, header: Header, text: str) -> None:
+        self.header = header
+        self.text = text
 
 
 @final
@@ -255,6 +276,17 @@ class Ctx:
         """The reason for refusing a call to ``name``."""
         offered = ", ".join(sorted(self.tools or ())) or "none"
         return f"tool {name!r} was not offered (offered: {offered})"
+
+    def keeps_strings(self, name: str, key: str) -> bool:
+        """Whether a string value of argument ``key`` stays a string after coercion (so it can be
+        handed out while it is written)."""
+        tool = None if self.tools is None else self.tools.get(name)
+        properties = None if tool is None else tool.parameters.get("properties")
+        schema = properties.get(key) if isinstance(properties, Mapping) else None
+        if not isinstance(schema, Mapping):
+            return True
+        types = schema_types(schema)
+        return not types or "string" in types
 
     def arguments(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """``arguments`` coerced to the schema of tool ``name``, when tools were given."""

@@ -34,6 +34,7 @@ from typing import Any, Final, final
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls._calls import (
     Args,
+    ArgsPart,
     Call,
     Ctx,
     Done,
@@ -111,12 +112,14 @@ class _Failure:
 
 @final
 class _Record:
-    __slots__ = ("arguments", "id", "name")
+    __slots__ = ("arguments", "id", "name", "streamed")
 
     def __init__(self, id: str, name: str) -> None:
         self.id = id
         self.name = name
         self.arguments: dict[str, Any] | None = None
+        #: The arguments JSON handed out so far, in pieces (ArgsPart events).
+        self.streamed: list[str] = []
 
 
 #: Items of ``Engine.out``: ("content", text), ("reasoning", text) or ("tool", index, id, name, arguments).
@@ -154,11 +157,13 @@ class Engine:
         self._block_calls = False
         self._opener_length = 1
         # whitespace and pending failure (see the module docstring)
-        self._ws = ""
+        # whitespace held back, as pieces (joined only when used: a long run of one-character
+        # deltas must not be copied again at every delta)
+        self._ws: list[str] = []
         self._tool_seen = False
         self._content_seen = False
         self._pending: _Failure | None = None
-        self._pending_ws = ""
+        self._pending_ws: list[str] = []
 
     # input --------------------------------------------------------------------------------------
 
@@ -199,8 +204,8 @@ class Engine:
         if self._pending is not None:
             self._commit_pending()
         if self._ws and not self._tool_seen:
-            self._emit_content(self._ws)
-        self._ws = ""
+            self._emit_content("".join(self._ws))
+        self._ws = []
 
     def error(self) -> ToolCallParseError | None:
         """The error to raise after :meth:`finish`, if any call failed."""
@@ -316,6 +321,12 @@ class Engine:
                     if src.eof:
                         raise RuntimeError("tool-call reader asked for text after the end")
                     return False
+                if type(item) is list:  # events, then NEED (one round trip through the readers)
+                    for event in item:
+                        self._event(event)
+                    if src.eof:
+                        raise RuntimeError("tool-call reader asked for text after the end")
+                    return False
                 self._event(item)
         except StopIteration as stop:
             outcome: Outcome = stop.value
@@ -326,7 +337,12 @@ class Engine:
     # events and outcomes ------------------------------------------------------------------------
 
     def _event(self, item: object) -> None:
-        if isinstance(item, Header):
+        if isinstance(item, ArgsPart):  # the most frequent event while a call is written
+            record = self.calls[item.header.index]
+            record.streamed.append(item.text)
+            if self._streaming:
+                self.out.append(("tool", item.header.index, None, None, item.text))
+        elif isinstance(item, Header):
             self._call_starts(item.format)
             item.index = len(self.calls)
             record = _Record(item.id or mint_id(), item.name)
@@ -335,9 +351,22 @@ class Engine:
                 self.out.append(("tool", item.index, record.id, record.name, None))
         elif isinstance(item, Args):
             record = self.calls[item.header.index]
+            final = json.dumps(item.arguments, ensure_ascii=False)
+            streamed = "".join(record.streamed)
+            if not final.startswith(streamed):  # e.g. a parameter given twice: the first was streamed
+                self.errors.append(
+                    _Failure(
+                        item.header.format,
+                        f"call {record.name!r}: its arguments changed after they were streamed "
+                        f"({streamed[:40]!r}... is not the start of {final[:60]!r})",
+                        self._block_abs,
+                        "",
+                    )
+                )
+                return
             record.arguments = item.arguments
-            if self._streaming:
-                self.out.append(("tool", item.header.index, None, None, json.dumps(item.arguments, ensure_ascii=False)))
+            if self._streaming and final[len(streamed) :]:
+                self.out.append(("tool", item.header.index, None, None, final[len(streamed) :]))
         elif isinstance(item, Call):
             self._call_starts(item.format)
             record = _Record(item.id or mint_id(), item.name)
@@ -376,7 +405,7 @@ class Engine:
         """A block of tool calls ended: the whitespace before it goes."""
         if self._pending is not None:
             self._commit_pending()
-        self._ws = ""
+        self._ws = []
         self._tool_seen = True
 
     def _end_block(self, src: Source, outcome: Outcome) -> None:
@@ -398,7 +427,7 @@ class Engine:
                 self.errors.append(failure)
                 self._content(failure.raw)
             else:
-                self._pending, self._pending_ws = failure, ""
+                self._pending, self._pending_ws = failure, []
         # hand what follows the block back to content scanning
         if end >= src.base:
             self._buf, self._bpos = src.s, end - src.base
@@ -410,10 +439,10 @@ class Engine:
     def _commit_pending(self) -> None:
         failure, ws = self._pending, self._pending_ws
         assert failure is not None
-        self._pending, self._pending_ws = None, ""
+        self._pending, self._pending_ws = None, []
         self.errors.append(failure)
         self._content(failure.raw)
-        self._content(ws)
+        self._content("".join(ws))
 
     # content ------------------------------------------------------------------------------------
 
@@ -422,27 +451,27 @@ class Engine:
             return
         if self._pending is not None:
             if text.isspace():
-                self._pending_ws += text
+                self._pending_ws.append(text)
                 return
             failure = self._pending  # prose follows: the marker was only mentioned
-            text = failure.raw + self._pending_ws + text
-            self._pending, self._pending_ws = None, ""
+            text = failure.raw + "".join(self._pending_ws) + text
+            self._pending, self._pending_ws = None, []
         body = text.rstrip()
         if not body:
-            self._ws += text
+            self._ws.append(text)
             return
         trail = text[len(body) :]
         if self._ws or body[0].isspace():
             stripped = body.lstrip()
-            ws = self._ws + body[: len(body) - len(stripped)]
-            self._ws = ""
+            ws = "".join(self._ws) + body[: len(body) - len(stripped)]
+            self._ws = []
             if self._tool_seen and not self._content_seen:
                 body = stripped  # whitespace after a call, before any content: dropped
             elif len(ws) != len(body) - len(stripped):
                 body = ws + stripped
         self._emit_content(body)
         self._content_seen = True
-        self._ws = trail
+        self._ws = [trail] if trail else []
 
     def _emit_content(self, text: str) -> None:
         self.content.append(text)

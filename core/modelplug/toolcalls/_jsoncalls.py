@@ -4,7 +4,9 @@
 mention) and the problems met with single calls. :func:`read_json_calls` reads one JSON value
 holding a call object or a list of them: a call's :class:`~modelplug.toolcalls._calls.Header` goes
 out as soon as its ``"name"`` is read, and each call is finished as soon as its own object closes,
-so a long list streams call by call. Elements of a list that are not objects are skipped. A value
+so a long list streams call by call. An element that is not a usable call object is an error that
+names it; the other elements are still read. Values that are not objects at all (``5``, ``"x"``)
+are not attempts and are skipped next to calls; a value holding only such junk is not a call. A value
 that is not strict JSON (single quotes, ``True``) is read to its end by bracket matching and decoded
 as a Python literal. :func:`read_json_arguments` reads the JSON object of arguments that follows a
 name (Mistral v11, DeepSeek, Kimi).
@@ -12,16 +14,22 @@ name (Mistral v11, DeepSeek, Kimi).
 
 from __future__ import annotations
 
-from typing import Any, final
+import json
+import math
+import re
+from typing import Any, Final, final
 
 from modelplug.toolcalls._calls import (
     Args,
+    ArgsPart,
     BadCall,
     Call,
     Ctx,
+    Done,
     Error,
     Fail,
     Header,
+    Outcome,
     as_arguments,
     decode_value,
     read_call,
@@ -29,7 +37,11 @@ from modelplug.toolcalls._calls import (
 from modelplug.toolcalls._scan import BAD, EOF, OBJ, OK, scan_json, scan_loose
 from modelplug.toolcalls._source import Read, Source, until
 
-__all__ = ["BlockCalls", "read_json_arguments", "read_json_calls"]
+__all__ = ["BlockCalls", "non_finite", "read_json_arguments", "read_json_calls"]
+
+#: JSON string text that ``json.dumps(..., ensure_ascii=False)`` writes the same way after decoding:
+#: no raw control character, and only the short escapes it uses itself.
+_CANONICAL: Final = re.compile(r'(?:[^\\\x00-\x1f]|\\["\\bfnrt])*')
 
 
 @final
@@ -39,7 +51,7 @@ class BlockCalls:
     Also the :class:`~modelplug.toolcalls._scan.ScanHooks` of :func:`read_json_calls`.
     """
 
-    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "src")
+    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "number", "skipped", "src")
 
     def __init__(self, ctx: Ctx, format: str, src: Source) -> None:
         self.ctx = ctx
@@ -47,6 +59,10 @@ class BlockCalls:
         self.src = src
         self.emitted = False
         self.errors: list[str] = []
+        #: Calls attempted in this block so far (the number errors name calls by, from 1).
+        self.number = 0
+        #: Elements of a list that were not call objects at all (a number, a string): not attempts.
+        self.skipped = 0
         self._headers: dict[int, Header] = {}
         self._done: set[int] = set()
 
@@ -59,20 +75,122 @@ class BlockCalls:
         self.emitted = True
         return Header(name, call_id, self.format)
 
+    def bad(self, reason: str, name: str | None = None) -> None:
+        """Record that the next call of the block cannot be used, naming it (number and name)."""
+        self.number += 1
+        label = f"call {self.number}" + (f" ({name!r})" if name else "")
+        self.errors.append(f"{label}: {reason}")
+
+    def argument(self, header: Header | None, key: str, value: Any) -> list[object]:
+        """The :class:`ArgsPart` for argument ``key`` of the call, once its ``value`` (decoded) is
+        certain: its JSON rendering after schema coercion, as it will appear in the final
+        arguments JSON. Nothing once the call stopped streaming (a key given twice, a value that
+        is not valid JSON); the rest of its arguments then go out with :meth:`complete`."""
+        if header is None or not header.streaming:
+            return []
+        if key in header.keys or non_finite(value) is not None:
+            header.streaming = False
+            return []
+        partial, header.partial = "".join(header.partial), []
+        coerced = self.ctx.arguments(header.name, {key: value})
+        if key not in coerced:
+            if partial:
+                header.streaming = False
+            return []  # left out by the schema (an empty non-string value): also left out at the end
+        first = not header.keys
+        header.keys.add(key)
+        rendered = ("{" if first else ", ") + json.dumps(key, ensure_ascii=False) + ": "
+        rendered += json.dumps(coerced[key], ensure_ascii=False)
+        if not rendered.startswith(partial):  # the engine reports the difference when the call ends
+            header.streaming = False
+            return []
+        rest = rendered[len(partial) :]
+        return [ArgsPart(header, rest)] if rest else []
+
+    def string_piece(self, header: Header | None, key: str, raw: str) -> tuple[list[object], int] | None:
+        """The next piece of string argument ``key`` while it is written. ``raw`` is the JSON text
+        of the string (no quotes) read since the last piece. Returns the events and how much of
+        ``raw`` they used (an escape at the end may be incomplete and waits), or None when this
+        argument goes out whole when it ends (a ``\\u`` or ``\\/`` escape, which a Python-literal
+        reading of a broken call would decode otherwise; a schema that converts the string)."""
+        if header is None or not header.streaming or key in header.keys:
+            return None
+        if not header.partial and not self.ctx.keeps_strings(header.name, key):
+            return None
+        cut = len(raw)
+        if raw[-1] == "\\" and (cut - len(raw.rstrip("\\"))) % 2:
+            cut -= 1  # a backslash whose escaped character has not arrived
+        held = -1
+        if "\\" in raw:
+            u, slash = raw.find("\\u", 0, cut), raw.find("\\/", 0, cut)
+            held = u if slash < 0 or 0 <= u < slash else slash
+            if held >= 0:
+                cut = held
+        part = raw[:cut]
+        events: list[object] = []
+        if part:
+            if _CANONICAL.fullmatch(part) is not None:
+                rendered = part  # already written as json.dumps writes it (no \\u, no raw control character)
+            else:
+                try:
+                    text = json.loads('"' + part + '"', strict=False)
+                except ValueError:
+                    return None
+                rendered = json.dumps(text, ensure_ascii=False)[1:-1]
+            events.append(self._piece(header, key, rendered))
+        if held >= 0:
+            return (events, cut) if events else None
+        return events, cut
+
+    def text_piece(self, header: Header | None, key: str, text: str) -> list[object]:
+        """The next piece of argument ``key`` written as plain text (XML formats), when its value
+        stays a string; nothing when it does not (it then goes out whole when it ends)."""
+        if header is None or not header.streaming or key in header.keys or not text:
+            return []
+        if not header.partial and not self.ctx.keeps_strings(header.name, key):
+            return []
+        return [self._piece(header, key, json.dumps(text, ensure_ascii=False)[1:-1])]
+
+    def _piece(self, header: Header, key: str, rendered: str) -> ArgsPart:
+        if not header.partial:
+            rendered = ("{" if not header.keys else ", ") + json.dumps(key, ensure_ascii=False) + ': "' + rendered
+        header.partial.append(rendered)
+        return ArgsPart(header, rendered)
+
     def complete(self, header: Header | None, name: str, arguments: dict[str, Any]) -> list[object]:
         """The event finishing a call started with :meth:`announce`."""
         if header is None:
-            self.errors.append(self.ctx.unknown(name))
+            self.bad(self.ctx.unknown(name), name)
             return []
+        problem = non_finite(arguments)
+        if problem is not None:
+            self.bad(problem, name)
+            return []
+        self.number += 1
         return [Args(header, self.ctx.arguments(name, arguments))]
 
     def whole(self, name: str, arguments: dict[str, Any], call_id: str | None = None) -> list[object]:
         """The event for a call read all at once."""
         if not self.ctx.known(name):
-            self.errors.append(self.ctx.unknown(name))
+            self.bad(self.ctx.unknown(name), name)
             return []
+        problem = non_finite(arguments)
+        if problem is not None:
+            self.bad(problem, name)
+            return []
+        self.number += 1
         self.emitted = True
         return [Call(name, call_id, self.ctx.arguments(name, arguments), self.format)]
+
+    def outcome(self, end: int | None = None) -> Outcome:
+        """How a block of JSON calls that was read to its end turned out: an error naming the first
+        call that cannot be used, a failure when it held nothing but non-call values
+        (``<tool_call>[1, 2]</tool_call>`` is not a call, and must not vanish), else done."""
+        if self.errors:
+            return Error(self.format, self.errors[0], end)
+        if self.skipped and not self.number:
+            return self.failed("the JSON value holds no call object", end)
+        return Done(end, self.format)
 
     def failed(self, reason: str, end: int | None = None) -> Fail:
         """The outcome of a block that broke: an error once something was announced."""
@@ -107,7 +225,8 @@ class BlockCalls:
         self._done.add(element)
         ok, value = decode_value(self.src.text(start, end))
         if not ok:
-            self.errors.append(f"call {element} is not valid JSON")
+            header = self._headers.get(element)
+            self.bad("not valid JSON", header.name if header is not None else None)
             return []
         return self.take(element, value)
 
@@ -116,11 +235,13 @@ class BlockCalls:
         self._done.add(element)
         header = self._headers.get(element)
         if not isinstance(value, dict) and header is None:
-            return []  # junk next to the calls of a list
+            self.skipped += 1  # junk next to calls; a value with nothing but junk is not a call
+            return []
         try:
             call = read_call(value)
         except BadCall as error:
-            self.errors.append(str(error))
+            name = value.get("name") if isinstance(value, dict) else None
+            self.bad(str(error), header.name if header is not None else name if isinstance(name, str) else None)
             return []
         assert call is not None
         name, arguments, call_id = call
@@ -128,8 +249,33 @@ class BlockCalls:
             return self.complete(header, header.name, arguments)
         return self.whole(name, arguments, call_id)
 
+    def member(self, element: int, key: str, start: int, end: int) -> list[object]:
+        header = self._headers.get(element)
+        return [] if header is None else _Arguments(self, header).member(element, key, start, end)
+
+    def piece(self, element: int, key: str, raw: str) -> tuple[list[object], int] | None:
+        return self.string_piece(self._headers.get(element), key, raw)
+
     def pending(self, element: int) -> bool:
         return element not in self._done
+
+
+def non_finite(value: Any, path: str = "") -> str | None:
+    """Why ``value`` (decoded arguments) is not valid JSON: a NaN or infinite number (``1e999``,
+    ``NaN``), named by its path; None when every number is finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"argument {path or 'value'} is {value!r}, not a finite JSON number"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = non_finite(item, f"{path}.{key}" if path else str(key))
+            if problem is not None:
+                return problem
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            problem = non_finite(item, f"{path}[{k}]")
+            if problem is not None:
+                return problem
+    return None
 
 
 def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> Read[tuple[int, str]]:
@@ -160,13 +306,48 @@ def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> R
     return OK, ""
 
 
-def read_json_arguments(src: Source, stops: tuple[str, ...]) -> Read[tuple[int, dict[str, Any] | None, str]]:
+@final
+class _Arguments:
+    """The scan hooks of one arguments object: its members stream as the call's arguments."""
+
+    __slots__ = ("calls", "header")
+
+    def __init__(self, calls: BlockCalls, header: Header) -> None:
+        self.calls = calls
+        self.header = header
+
+    def name(self, element: int, value: str) -> object | None:
+        return None
+
+    def element(self, element: int, start: int, end: int) -> list[object]:
+        return []
+
+    def piece(self, element: int, key: str, raw: str) -> tuple[list[object], int] | None:
+        return self.calls.string_piece(self.header, key, raw)
+
+    def member(self, element: int, key: str, start: int, end: int) -> list[object]:
+        header = self.header
+        if not header.streaming:
+            return []
+        try:
+            value = json.loads(self.calls.src.text(start, end), strict=False)
+        except (ValueError, RecursionError):
+            header.streaming = False
+            return []
+        return self.calls.argument(header, key, value)
+
+
+def read_json_arguments(
+    src: Source, stops: tuple[str, ...], calls: BlockCalls | None = None, header: Header | None = None
+) -> Read[tuple[int, dict[str, Any] | None, str]]:
     """Read a JSON object of arguments at the cursor (leading whitespace allowed).
 
     Returns ``(status, arguments, reason)``; a string holding a JSON object is decoded once more.
+    With ``calls`` and the call's ``header``, its members stream as they end (:class:`ArgsPart`).
     """
     start = src.pos
-    result = yield from scan_json(src)
+    hooks = _Arguments(calls, header) if calls is not None and header is not None else None
+    result = yield from scan_json(src, hooks, arguments=True)
     if result.status == BAD and result.stack:
         closers = ["}" if kind == OBJ else "]" for kind in result.stack]
         result = yield from scan_loose(src, closers, stops)

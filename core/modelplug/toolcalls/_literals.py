@@ -57,14 +57,16 @@ class LiteralSyntaxError(ValueError):
 
 @final
 class PyCall:
-    """One call expression: ``name`` and its keyword ``arguments``; ``arguments`` is None when a
-    value has no JSON form (the call cannot be used)."""
+    """One call expression: ``name`` and its keyword ``arguments``; ``arguments`` is None when the
+    call cannot be used, and ``error`` then says why (a value without a JSON form, a syntax error
+    inside this call; ``name`` is then what could be read of it, possibly ``""``)."""
 
-    __slots__ = ("arguments", "name")
+    __slots__ = ("arguments", "error", "name")
 
-    def __init__(self, name: str, arguments: dict[str, Any] | None) -> None:
+    def __init__(self, name: str, arguments: dict[str, Any] | None, error: str | None = None) -> None:
         self.name = name
         self.arguments = arguments
+        self.error = error if error is not None or arguments is not None else "a value has no JSON form"
 
     def __repr__(self) -> str:
         return f"PyCall({self.name!r}, {self.arguments!r})"
@@ -316,6 +318,47 @@ def parse_literal(text: str) -> Any:
     return value
 
 
+_QUOTE_OR_BRACKET: Final = re.compile(r"""["'()\[\]{},;\n]""")
+
+
+def _element_end(text: str, start: int, stops: str) -> int:
+    """Where the call starting at ``start`` ends: the first character of ``stops`` outside brackets
+    and quotes, or an unmatched closing bracket (the end of the enclosing list), or the end."""
+    depth = 0
+    i = start
+    n = len(text)
+    while True:
+        m = _QUOTE_OR_BRACKET.search(text, i)
+        if m is None:
+            return n
+        c, i = m.group(), m.start()
+        if c in "\"'":
+            k = i + 1
+            while k < n and text[k] != c and text[k] != "\n":
+                k += 2 if text[k] == "\\" else 1
+            i = k + 1
+        elif c in "([{":
+            depth += 1
+            i += 1
+        elif c in ")]}":
+            if depth == 0:
+                return i
+            depth -= 1
+            i += 1
+        elif depth == 0 and c in stops:
+            return i
+        else:
+            i += 1
+
+
+def _broken_call(parser: _Parser, start: int, error: LiteralSyntaxError, stops: str) -> PyCall:
+    """A call that could not be parsed: skip to its end so that the calls after it are still read."""
+    m = _DOTTED.match(parser.t, _WS.match(parser.t, start).end())  # type: ignore[union-attr]
+    parser.i = max(_element_end(parser.t, start, stops), error.pos if error.pos > start else start + 1)
+    parser.i = min(parser.i, len(parser.t))
+    return PyCall(m.group() if m else "", None, str(error))
+
+
 def parse_call_list(text: str) -> list[PyCall]:
     """``[f(a=1), g(b='x')]`` → calls (an empty list is fine). Raises LiteralSyntaxError."""
     parser = _Parser(text)
@@ -330,7 +373,13 @@ def parse_call_list(text: str) -> list[PyCall]:
             if parser.peek() == "]":
                 parser.i += 1
                 break
-            calls.append(parser.call())
+            if not parser.peek():
+                raise parser.fail("expected ']'")
+            start = parser.i
+            try:
+                calls.append(parser.call())
+            except LiteralSyntaxError as error:
+                calls.append(_broken_call(parser, start, error, ","))
             parser.ws()
             c = parser.peek()
             if c == ",":
@@ -356,6 +405,10 @@ def parse_calls(text: str, separators: str) -> list[PyCall]:
                 parser.ws()
             if not parser.peek():
                 return calls
-            calls.append(parser.call())
+            start = parser.i
+            try:
+                calls.append(parser.call())
+            except LiteralSyntaxError as error:
+                calls.append(_broken_call(parser, start, error, separators + "\n"))
     except RecursionError:
         raise LiteralSyntaxError("nesting too deep", parser.i) from None

@@ -81,6 +81,16 @@ class ScanHooks(Protocol):
         """Element ``element`` of a top-level array (or the top-level object, element 0) ends:
         its text is ``src.text(start, end)``."""
 
+    def piece(self, element: int, key: str, raw: str) -> tuple[list[object], int] | None:
+        """A string member of that arguments object is being written: ``raw`` is its JSON text read
+        since the last piece. Returns the events and how much of ``raw`` they used, or None for no
+        more pieces of this string."""
+
+    def member(self, element: int, key: str, start: int, end: int) -> list[object]:
+        """A member of the ``"arguments"`` (or ``"parameters"``) object of call ``element`` ended:
+        ``key`` and the value's text ``src.text(start, end)``. With ``arguments=True`` the
+        top-level object is the arguments object (element 0)."""
+
 
 def _decode_string(raw: str) -> str | None:
     try:
@@ -90,9 +100,11 @@ def _decode_string(raw: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _string(src: Source) -> Read[bool]:
-    """Consume a JSON string (cursor on its opening quote). False if the text ends inside it."""
-    src.i += 1
+def _string(src: Source, *, opened: bool = False) -> Read[bool]:
+    """Consume a JSON string (cursor on its opening quote, or inside it when ``opened``). False if
+    the text ends inside it."""
+    if not opened:
+        src.i += 1
     while True:
         s = src.s
         i = _STRING_BODY.match(s, src.i).end()  # type: ignore[union-attr]
@@ -108,6 +120,38 @@ def _string(src: Source) -> Read[bool]:
             src.i = len(s)
             return False
         yield NEED
+
+
+def _string_pieces(src: Source, hooks: ScanHooks, element: int, key: str) -> Read[bool]:
+    """:func:`_string` for a string argument: hands its text to ``hooks.piece`` whenever the text
+    read so far is used up, so that it goes out while it is written."""
+    done = src.pos + 1  # block position of the first string character not handed out
+    src.i += 1
+    while True:
+        s = src.s
+        i = _STRING_BODY.match(s, src.i).end()  # type: ignore[union-attr]
+        if i < len(s):
+            if s[i] == '"':
+                src.i = i + 1
+                return True
+            if i + 1 < len(s):
+                src.i = i + 2
+                continue
+        src.i = i
+        if src.eof:
+            src.i = len(s)
+            return False
+        if done < src.pos:
+            result = hooks.piece(element, key, src.text(done, src.pos))
+            if result is None:
+                break
+            events, used = result
+            done += used
+            if events:
+                yield events  # the events, then NEED
+                continue
+        yield NEED
+    return (yield from _string(src, opened=True))
 
 
 def _number(src: Source) -> Read[int]:
@@ -137,10 +181,13 @@ def _word(src: Source, word: str) -> Read[int]:
         yield NEED
 
 
-def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = False) -> Read[ScanResult]:
+def scan_json(
+    src: Source, hooks: ScanHooks | None = None, *, in_array: bool = False, arguments: bool = False
+) -> Read[ScanResult]:
     """Consume one JSON value starting at the cursor (leading whitespace allowed).
 
     ``in_array``: the value's opening ``[`` was already consumed (hooks are not supported then).
+    ``arguments``: the value is an arguments object; ``hooks.member`` gets its members.
     """
     stack: list[int] = [ARR] if in_array else []
     expect = _VALUE_OR_END if in_array else _VALUE
@@ -148,6 +195,12 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
     element = -1
     element_start = 0
     root_object = False
+    # the arguments object whose members go to hooks.member: its depth (0: none), the element it
+    # belongs to, the key and start of the member being read
+    args_depth = 0
+    args_element = -1
+    args_key: str | None = None
+    member_start = 0
     while True:
         s = src.s
         i = _WS.match(s, src.i).end()  # type: ignore[union-attr]
@@ -183,8 +236,10 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
                 a = src.pos
                 if not (yield from _string(src)):
                     return ScanResult(EOF, stack, expect)
-                if hooks is not None and (depth == 1 or (depth == 2 and stack[0] == ARR)):
+                if hooks is not None and (depth == 1 or (depth == 2 and stack[0] == ARR)) and depth != args_depth:
                     key = _decode_string(src.text(a, src.pos))
+                if depth == args_depth:
+                    args_key = _decode_string(src.text(a, src.pos))
                 expect = _COLON
                 continue
             else:
@@ -198,6 +253,17 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
             elif depth == 1 and stack[0] == ARR:
                 element += 1
                 element_start = src.pos
+            if depth == args_depth:
+                member_start = src.pos
+            if c == "{" and hooks is not None and not args_depth:
+                if arguments and depth == 0:
+                    args_depth, args_element = 1, 0
+                elif (
+                    key in ("arguments", "parameters")
+                    and args_element != max(element, 0)  # only the first arguments object of a call
+                    and ((depth == 1 and stack[0] == OBJ) or (depth == 2 and stack[0] == ARR and stack[1] == OBJ))
+                ):
+                    args_depth, args_element = depth + 1, max(element, 0)
             if c == "{":
                 stack.append(OBJ)
                 src.i += 1
@@ -212,7 +278,11 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
                 continue
             if c == '"':
                 a = src.pos
-                if not (yield from _string(src)):
+                if hooks is not None and args_depth and depth == args_depth and args_key is not None:
+                    complete = yield from _string_pieces(src, hooks, args_element, args_key)
+                else:
+                    complete = yield from _string(src)
+                if not complete:
                     return ScanResult(EOF, stack, expect)
                 if (
                     hooks is not None
@@ -237,7 +307,13 @@ def scan_json(src: Source, hooks: ScanHooks | None = None, *, in_array: bool = F
         if closed:
             src.i += 1
             stack.pop()
+            if len(stack) < args_depth:
+                args_depth = 0  # the arguments object closed
         # a value ended
+        if args_depth and len(stack) == args_depth and args_key is not None:
+            assert hooks is not None
+            for event in hooks.member(args_element, args_key, member_start, src.pos):
+                yield event
         if not stack:
             if hooks is not None and root_object:
                 for event in hooks.element(0, element_start, src.pos):

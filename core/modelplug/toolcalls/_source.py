@@ -44,7 +44,8 @@ class _Need:
         return "NEED"
 
 
-#: Yielded by a reader that needs more text before it can go on.
+#: Yielded by a reader that needs more text before it can go on. A reader may instead yield a
+#: list of events: those events, then NEED.
 NEED: Final = _Need()
 
 #: A reader step: yields NEED or events, returns a value.

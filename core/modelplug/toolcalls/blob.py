@@ -9,7 +9,6 @@ it, and raise a clear error when there is none.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Final
 
 from modelplug.errors import ToolCallParseError
@@ -18,7 +17,8 @@ from modelplug.types import ToolCall
 
 __all__ = ["decode_arguments", "parse_json_blob", "tool_call_from_text"]
 
-_THINK: Final = re.compile(r"<think>.*?</think>", re.DOTALL)
+_THINK_OPEN: Final = "<think>"
+_THINK_CLOSE: Final = "</think>"
 _ATTEMPTS: Final = 32
 _DECODER: Final = json.JSONDecoder(strict=False)
 
@@ -32,7 +32,7 @@ def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
         ToolCallParseError: ``text`` holds no ``{`` ("does not contain any JSON"), or no valid
             JSON object starts at any ``{`` ("invalid or missing JSON").
     """
-    searched = _THINK.sub(lambda m: " " * len(m.group()), text)
+    searched = _blank_think(text)
     start = searched.find("{")
     if start < 0:
         raise ToolCallParseError(
@@ -52,6 +52,28 @@ def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
     raise ToolCallParseError(
         "invalid or missing JSON: no valid JSON object in the model output", format="json_blob", text=text, offset=first
     )
+
+
+def _blank_think(text: str) -> str:
+    """``text`` with each closed ``<think>...</think>`` block replaced by spaces (same length).
+
+    One pass: once a ``<think>`` has no ``</think>`` after it, no later one has either, so the
+    search stops there (a regex would rescan the rest of the text from every unclosed opener).
+    """
+    parts: list[str] = []
+    pos = 0
+    while True:
+        a = text.find(_THINK_OPEN, pos)
+        if a < 0:
+            break
+        b = text.find(_THINK_CLOSE, a + len(_THINK_OPEN))
+        if b < 0:
+            break
+        b += len(_THINK_CLOSE)
+        parts += (text[pos:a], " " * (b - a))
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def decode_arguments(value: Any) -> Any:

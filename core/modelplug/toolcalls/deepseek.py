@@ -76,7 +76,7 @@ def deepseek(src: Source, ctx: Ctx) -> Read[Outcome]:
         header = calls.announce(name)
         if header is not None:
             yield header
-        status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,))
+        status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != OK or arguments is None:
             return (yield from calls.failed_through(_CALLS_END, reason))
         if fenced:

@@ -20,7 +20,7 @@ tag). Text after the opening tag that does not start like JSON is prose that men
 
 from __future__ import annotations
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._calls import Ctx, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_calls
 from modelplug.toolcalls._scan import BAD, OK
@@ -58,9 +58,7 @@ def json_payload(src: Source, ctx: Ctx, format: str, *, closer: str | None, seve
         yield from skip_ws(src)
         if (yield from accept(src, closer)):
             end = None
-    if calls.errors:
-        return Error(format, calls.errors[0], end)
-    return Done(end, format)
+    return calls.outcome(end)
 
 
 def tagged_json(

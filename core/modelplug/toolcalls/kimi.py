@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome
+from modelplug.toolcalls._calls import Ctx, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import OK
 from modelplug.toolcalls._source import Read, Source, accept, peek, skip_ws, until
@@ -26,6 +26,26 @@ _CALL_BEGIN: Final = "<|tool_call_begin|>"
 _ARGUMENTS: Final = "<|tool_call_argument_begin|>"
 _CALL_END: Final = "<|tool_call_end|>"
 _ID: Final = re.compile(r"(?:functions\.)?([A-Za-z_][\w.\-/]*):\d+")
+
+
+_LOOSE_ID: Final = re.compile(r"(?:functions\.)?([A-Za-z_][\w\-/]*(?:\.[A-Za-z_][\w\-/]*)*?)(?:[:.\-_]?\d+)?")
+
+
+def _name_of(call_id: str, ctx: Ctx) -> str:
+    """The tool name in a Kimi call id: ``functions.NAME:INDEX`` as written by the model; for an id of
+    another shape (``functions.NAME.0``, ``NAME``) the tool part without its index, or else the one
+    offered tool the id names. ``""`` when no name can be read (the call is then an error)."""
+    m = _ID.fullmatch(call_id)
+    if m is not None:
+        return m.group(1)
+    loose = _LOOSE_ID.fullmatch(call_id)
+    if loose is not None:
+        return loose.group(1)
+    if ctx.tools is not None:
+        named = [tool for tool in ctx.tools if tool in call_id]
+        if len(named) == 1:
+            return named[0]
+    return ""
 
 
 def kimi_k2(src: Source, ctx: Ctx) -> Read[Outcome]:
@@ -58,19 +78,19 @@ def kimi_k2(src: Source, ctx: Ctx) -> Read[Outcome]:
             )
         call_id = src.text(a, src.pos).strip()
         src.i += len(_ARGUMENTS)
-        m = _ID.fullmatch(call_id)
-        header = calls.announce(m.group(1), call_id) if m is not None else None
+        name = _name_of(call_id, ctx)
+        header = calls.announce(name, call_id) if name else None
         if header is not None:
             yield header
-        status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,))
+        status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != OK or arguments is None:
             return (yield from calls.failed_through(_SECTION_END[0], reason))
         yield from skip_ws(src)
         yield from accept(src, _CALL_END)
-        if m is not None:  # a call with a malformed id is skipped
-            yield from calls.complete(header, m.group(1), arguments)
+        if name:
+            yield from calls.complete(header, name, arguments)
+        else:
+            calls.bad(f"no tool name can be read from the call id {call_id[:60]!r}")
         count += 1
         end = src.pos
-    if calls.errors:
-        return Error("kimi_k2", calls.errors[0], end)
-    return Done(end, "kimi_k2")
+    return calls.outcome(end)

@@ -60,7 +60,7 @@ def mistral(format: str = "mistral") -> Reader:
         header = calls.announce(name, call_id or None)
         if header is not None:
             yield header
-        status, arguments, reason = yield from read_json_arguments(src, ())
+        status, arguments, reason = yield from read_json_arguments(src, (), calls, header)
         if status != OK or arguments is None:
             return calls.failed(reason)
         yield from calls.complete(header, name, arguments)

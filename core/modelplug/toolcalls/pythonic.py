@@ -11,8 +11,8 @@
 - **llama3_python_tag** (Llama 3.1 built-in tool style): ``<|python_tag|>f(a="x")``, calls
   separated by ``;`` (JSON objects after the tag are read as llama3_json).
 
-A call with a value that has no JSON form (``b'bytes'``, a variable name) is skipped; the other
-calls of the list are kept.
+A call that cannot be used (a value with no JSON form like ``b'bytes'``, a syntax error inside it)
+is an error naming it; the other calls of the list are still read and kept on the error.
 """
 
 from __future__ import annotations
@@ -33,12 +33,17 @@ def emit_python_calls(calls: BlockCalls, found: list[PyCall], *, strict: bool) -
     ``strict``), else None."""
     usable = [call for call in found if call.arguments is not None]
     if found and not usable:
-        return calls.failed("no call has literal arguments") if strict else Reject()
-    if not strict and any(not calls.ctx.known(call.name) for call in usable):
-        return Reject()  # markerless text naming an unknown tool is prose
-    for call in usable:
-        assert call.arguments is not None
-        yield from calls.whole(call.name, call.arguments)
+        if not strict:
+            return Reject()
+        label = f" ({found[0].name!r})" if found[0].name else ""
+        return calls.failed(f"call 1{label}: {found[0].error}")
+    if not strict and (len(usable) < len(found) or any(not calls.ctx.known(call.name) for call in usable)):
+        return Reject()  # markerless text naming an unknown tool, or not quite calls, is prose
+    for call in found:
+        if call.arguments is None:
+            calls.bad(call.error or "the call cannot be read", call.name or None)
+        else:
+            yield from calls.whole(call.name, call.arguments)
     return None
 
 
@@ -112,6 +117,7 @@ def call_list(
             for element, item in enumerate(value):
                 for event in calls.take(element, item):
                     yield event
+            return calls.outcome()
         else:
             found = [read_call(item, markerless=True) for item in value]
             if not found or any(call is None or not calls.ctx.known(call[0]) for call in found):

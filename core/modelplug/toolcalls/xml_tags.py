@@ -1,7 +1,9 @@
 """XML-like formats where every argument is a tagged text value.
 
 Values are text; with ``tools`` they are coerced to the schema's types
-(:mod:`modelplug.toolcalls._schema`), without tools they stay strings.
+(:mod:`modelplug.toolcalls._schema`), without tools they stay strings. A value's closing tag ends
+it only where the next parameter or the call's end follows (so ``</parameter>`` written into a
+file's content stays in the value), and a parameter without a valid name is an error.
 
 - **qwen3_coder** (Qwen3-Coder; vLLM ``qwen3_coder``)::
 
@@ -28,13 +30,15 @@ Values are text; with ``tools`` they are coerced to the schema's types
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar, final
 
 from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import (
     NAME_RE,
+    NEED,
     Read,
     Source,
     accept,
@@ -81,8 +85,15 @@ def _params(
     value_open: str | None = None,
     qwen: bool = False,
     strip_newline: bool = True,
+    on_value: Callable[[str, str], list[object]] | None = None,
+    on_piece: Callable[[str, str], list[object]] | None = None,
 ) -> Read[tuple[dict[str, str] | None, str]]:
-    """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed)."""
+    """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
+
+    ``on_value(key, value)``: events to yield as soon as a parameter is complete (its streamed part);
+    ``on_piece(key, text)``: events for the next piece of a value while it is written (text that is
+    certain to be part of it: not the layout newlines that are stripped).
+    """
     params: dict[str, str] = {}
     while True:
         yield from skip_ws(src)
@@ -93,26 +104,95 @@ def _params(
         a = src.pos
         if not (yield from until(src, key_close, 256)):
             return None, "the text ends inside a parameter name" if src.eof else "parameter name not closed"
-        key = src.text(a, src.pos).strip().strip("\"'")
+        written = src.text(a, src.pos)
+        key = _valid_name(written)
+        if key is None:
+            return None, f"a parameter without a valid name ({written[:40]!r})"
         src.i += len(key_close)
         if value_open is not None:
             yield from skip_ws(src)
             if not (yield from accept(src, value_open)):
                 return None, "the text ends inside the call" if not peek(src) else f"expected {value_open!r}"
         a = src.pos
-        if qwen:
-            m = yield from until_re(src, _QWEN_VALUE_END, 12)
-            if m is None:
+        pieces = _Pieces(src, key, a, strip_newline, on_piece)
+        while True:
+            if qwen:
+                m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12))
+                found = m is not None
+                closed = m is not None and m.group() == value_close
+            else:
+                found = closed = yield from pieces.around(until(src, value_close))
+            if not found:
                 return None, "the text ends inside a parameter value"
-            value = src.text(a, src.pos)
-            if m.group() == value_close:
-                src.i += len(value_close)
-        else:
-            if not (yield from until(src, value_close)):
-                return None, "the text ends inside a parameter value"
-            value = src.text(a, src.pos)
+            b = src.pos
+            if not closed:
+                break  # qwen3_coder: the next parameter or the function's end, without </parameter>
+            # a closing tag ends the value only where the next structural token follows (or the
+            # end of the text); elsewhere it is part of the value ("</parameter>" written to a file)
             src.i += len(value_close)
+            yield from skip_ws(src)
+            if not peek(src) or (yield from at(src, key_open)) or (yield from at(src, end)):
+                break
+        value = src.text(a, b)
         params[key] = _strip_newline(value) if strip_newline else value
+        if on_value is not None:
+            yield from on_value(key, params[key])
+
+
+_T = TypeVar("_T")
+
+
+@final
+class _Pieces:
+    """Hands out a value's text while a search for its end waits for more text. Text before the
+    cursor of such a search can never be part of the closing tag; only the layout newlines at the
+    value's ends (stripped at the end) wait."""
+
+    __slots__ = ("done", "key", "lead", "on_piece", "src", "strip")
+
+    def __init__(
+        self, src: Source, key: str, start: int, strip: bool, on_piece: Callable[[str, str], list[object]] | None
+    ) -> None:
+        self.src = src
+        self.key = key
+        self.done = start  # block position of the first value character not handed out
+        self.strip = strip
+        self.lead = strip  # a leading newline may still have to be skipped
+        self.on_piece = on_piece
+
+    def around(self, search: Read[_T]) -> Read[_T]:
+        """``search``, with the value's pieces handed out each time it waits."""
+        if self.on_piece is None:
+            return (yield from search)
+        try:
+            item = search.send(None)
+            while True:
+                events = self._flush() if item is NEED else None
+                yield events or item  # a list of events means: those, then NEED
+                item = search.send(None)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    def _flush(self) -> list[object]:
+        assert self.on_piece is not None
+        chunk = self.src.text(self.done, self.src.pos)
+        if not chunk:
+            return []
+        if self.lead:
+            if chunk == "\r":
+                return []
+            skip = 2 if chunk.startswith("\r\n") else 1 if chunk.startswith("\n") else 0
+            self.lead = False
+            self.done += skip
+            chunk = chunk[skip:]
+        hold = 0
+        if self.strip:  # a trailing newline is layout if the value ends there
+            hold = 2 if chunk.endswith("\r\n") else 1 if chunk.endswith(("\n", "\r")) else 0
+        text = chunk[: len(chunk) - hold] if hold else chunk
+        if not text:
+            return []
+        self.done += len(text)
+        return self.on_piece(self.key, text)
 
 
 # qwen3_coder / seed_oss ---------------------------------------------------------------------------
@@ -129,9 +209,11 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
     a = src.pos
     m = yield from until_re(src, _QWEN_NAME_END, 1)
     name = _valid_name(src.text(a, src.pos)) if m is not None and m.group() == ">" else None
-    if name is None:  # e.g. "<function=name\n": not a usable tag; skip it whole
+    if name is None:  # e.g. "<function=name\n": an attempted call that cannot be used; skip to its end
+        written = src.text(a, src.pos).strip()
         if (yield from until(src, _FUNCTION_END)):
             src.i += len(_FUNCTION_END)
+            calls.bad(f"malformed tag <function={written[:40]}: the name must be a tool name closed by '>'")
             return _SKIPPED
         return "the text ends inside a malformed <function=...> tag"
     src.i += 1
@@ -139,7 +221,14 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
     if header is not None:
         yield header
     params, reason = yield from _params(
-        src, key_open="<parameter=", key_close=">", value_close="</parameter>", end=_FUNCTION_END, qwen=True
+        src,
+        key_open="<parameter=",
+        key_close=">",
+        value_close="</parameter>",
+        end=_FUNCTION_END,
+        qwen=True,
+        on_value=lambda key, value: calls.argument(header, key, value),
+        on_piece=lambda key, text: calls.text_piece(header, key, text),
     )
     if params is None:
         return reason
@@ -189,7 +278,7 @@ def bare_function(format: str) -> Reader:
         calls = BlockCalls(ctx, format, src)
         outcome = yield from qwen_function(src, calls)
         if outcome == _SKIPPED:
-            return Done(None, format)
+            return calls.failed(calls.errors[0])
         if outcome:
             if not calls.emitted and not src.eof and not outcome.startswith("the text ends"):
                 return Reject(len(_FUNCTION))
@@ -229,6 +318,8 @@ def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
         value_close="</arg_value>",
         end="</tool_call>",
         strip_newline=False,
+        on_value=lambda key, value: calls.argument(header, key, value),
+        on_piece=lambda key, text: calls.text_piece(header, key, text),
     )
     if params is None:
         return calls.failed(reason)
@@ -272,6 +363,8 @@ def _invokes(
         value_close=parameter_end,
         end=invoke_end,
         strip_newline=strip_newline,
+        on_value=lambda key, value: calls.argument(header, key, value),
+        on_piece=lambda key, text: calls.text_piece(header, key, text),
     )
     if params is None:
         return reason

@@ -1,0 +1,173 @@
+"""Issue 12, kinds 1 and 6: one call that cannot be used never sinks its readable siblings, an
+attempted call is never dropped silently, and a marker's text never vanishes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls import FORMATS, parse
+from tests.toolcalls._support import same, stream, whole
+from tests.toolcalls.strategies import FAMILY, RENDER, calls, split_points
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+_SENTINEL = "@@BAD@@"
+#: How the sentinel string is written by each family's renderer (replaced by an unusable number).
+_WRITTEN = {"json": json.dumps(_SENTINEL), "harmony": json.dumps(_SENTINEL), "python": repr(_SENTINEL)}
+_UNKNOWN = "zz_not_offered"
+#: Formats without a marker: text that is not clearly a call is prose there, so a block with a bad
+#: call is content as a whole (docs/concepts/tool-calls.md, recovery rules), never an error.
+_MARKERLESS = {"bare_json", "llama3_json", "xlam"}
+_MARKED = sorted(set(FAMILY) - _MARKERLESS)
+
+
+def _tools(names: list[str]) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in names]
+
+
+def _raises(text: str, format: str | None, tools: Any = None) -> ToolCallParseError:
+    with pytest.raises(ToolCallParseError) as info:
+        parse(text, format, tools)
+    return info.value
+
+
+@pytest.mark.parametrize("format", _MARKED)
+@SETTINGS
+@given(data=st.data())
+def test_a_call_to_a_tool_not_offered_keeps_the_others(format: str, data: st.DataObject) -> None:
+    written = data.draw(calls(FAMILY[format]).filter(lambda c: len({n for n, _ in c}) == len(c)), label="calls")
+    bad = data.draw(st.integers(0, len(written)), label="bad")
+    text_calls = [*written[:bad], (_UNKNOWN, {}), *written[bad:]]
+    text = RENDER[format](text_calls, "Sure.", "")
+    tools = _tools([n for n, _ in written])
+    error = _raises(text, format, tools)
+    assert [(c.name, c.arguments) for c in error.tool_calls] == written
+    assert _UNKNOWN in error.reason, error.reason
+    pieces = data.draw(split_points(text), label="pieces")
+    assert same(stream(pieces, format, tools), whole(text, format, tools))
+
+
+_VALUE_FORMATS = [f for f in _MARKED if FAMILY[f] in _WRITTEN]
+
+
+@pytest.mark.parametrize("format", _VALUE_FORMATS)
+@SETTINGS
+@given(data=st.data(), number=st.sampled_from(["1e999", "-1e999", "NaN", "Infinity"]))
+def test_a_call_with_a_non_finite_number_keeps_the_others(format: str, data: st.DataObject, number: str) -> None:
+    if FAMILY[format] == "python" and number in ("NaN", "Infinity"):
+        number = "1e999"
+    written = data.draw(calls(FAMILY[format]), label="calls")
+    bad = data.draw(st.integers(0, len(written)), label="bad")
+    text_calls = [*written[:bad], ("broken", {"x": _SENTINEL}), *written[bad:]]
+    text = RENDER[format](text_calls, "Sure.", "").replace(_WRITTEN[FAMILY[format]], number)
+    error = _raises(text, format)
+    assert [(c.name, c.arguments) for c in error.tool_calls] == written
+    assert "'broken'" in error.reason and "finite" in error.reason, error.reason
+    pieces = data.draw(split_points(text), label="pieces")
+    assert same(stream(pieces, format), whole(text, format))
+
+
+@pytest.mark.parametrize(
+    ("format", "text", "kept", "failed"),
+    [
+        (
+            "hermes",
+            '<tool_call>{"name":"a","arguments":{"x":1}}</tool_call>\n<tool_call>{"name":"b","arguments":{"x":}'
+            '</tool_call>\n<tool_call>{"name":"c","arguments":{}}</tool_call>',
+            [("a", {"x": 1}), ("c", {})],
+            "unbalanced brackets",
+        ),
+        (
+            "mistral",
+            '[TOOL_CALLS][{"name":"a","arguments":{}}, {"name":"b","arguments":"x"}, {"name":"c","arguments":{}}]',
+            [("a", {}), ("c", {})],
+            "call 2 ('b'): arguments must be a JSON object",
+        ),
+        ("pythonic", "[a(x=1), b(x=), c()]", [("a", {"x": 1}), ("c", {})], "call 2 ('b'): expected a value"),
+        ("pythonic", "[bad(x=b'z'), ok(y=2)]", [("ok", {"y": 2})], "call 1 ('bad'): a value has no JSON form"),
+        ("olmo3", "<function_calls>a(x=1)\nb(1)\nc()</function_calls>", [("a", {"x": 1}), ("c", {})], "call 2 ('b')"),
+        ("llama3_python_tag", "<|python_tag|>a(x=1); b(1); c()", [("a", {"x": 1}), ("c", {})], "call 2 ('b')"),
+        (
+            "qwen3_coder",
+            "<tool_call>\n<function=bad_no_gt\n</function>\n</tool_call>\n<tool_call>\n<function=ok>\n"
+            "<parameter=city>Dallas</parameter>\n</function>\n</tool_call>",
+            [("ok", {"city": "Dallas"})],
+            "malformed tag <function=bad_no_gt",
+        ),
+        (
+            "kimi_k2",
+            "<|tool_calls_section_begin|><|tool_call_begin|>functions.first.0 <|tool_call_argument_begin|>{}"
+            "<|tool_call_end|><|tool_call_begin|>7:1 <|tool_call_argument_begin|>{}<|tool_call_end|>"
+            "<|tool_call_begin|>functions.third:2 <|tool_call_argument_begin|>{}<|tool_call_end|>"
+            "<|tool_calls_section_end|>",
+            [("first", {}), ("third", {})],
+            "call 2: no tool name can be read from the call id '7:1'",
+        ),
+    ],
+)
+def test_the_error_names_the_failed_call_and_keeps_the_rest(
+    format: str, text: str, kept: list[tuple[str, Any]], failed: str
+) -> None:
+    error = _raises(text, format)
+    assert [(c.name, c.arguments) for c in error.tool_calls] == kept
+    assert failed in error.reason
+    assert error.text == text
+    for pieces in ([text[:k], text[k:]] for k in range(0, len(text) + 1, 7)):
+        assert same(stream(pieces, format), whole(text, format))
+
+
+def test_kimi_reads_the_name_from_an_id_of_another_shape_or_the_offered_tools() -> None:
+    body = "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>"
+    text = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather.0 " + body
+    assert [c.name for c in parse(text, "kimi_k2").tool_calls] == ["get_weather"]
+    odd = "<|tool_calls_section_begin|><|tool_call_begin|>#0 get_weather!" + " " + body
+    tools = _tools(["get_weather", "other"])
+    assert [c.name for c in parse(odd, "kimi_k2", tools).tool_calls] == ["get_weather"]
+    assert "no tool name" in _raises(odd, "kimi_k2").reason
+
+
+@pytest.mark.parametrize("format", ["hermes", None, "smollm2", "granite", "jamba", "xlam"])
+@pytest.mark.parametrize("value", ["[1, 2]", '"text"', "[]", "5"])
+def test_a_marker_around_something_that_is_not_a_call_is_content_or_an_error(format: str | None, value: str) -> None:
+    opener = "<|tool_call|>" if format == "granite" else "<tool_calls>" if format == "jamba" else "<tool_call>"
+    closer = "" if format == "granite" else "</tool_calls>" if format == "jamba" else "</tool_call>"
+    text = f"{opener}{value}{closer}"
+    content, found, error = whole(text, format)
+    if value == "[]":  # an empty list of calls is a block with no calls
+        assert (found, error) == ([], None)
+        return
+    assert found == []
+    assert error is not None or content == text
+    assert text in (content or "") or (error is not None and error.text == text)
+    mention = whole(text + " is how it looks.", format)
+    assert mention[2] is None and mention[0] == text + " is how it looks."
+
+
+@pytest.mark.parametrize("format", ["hermes", "mistral", "deepseek_v31", "kimi_k2", "harmony", None])
+@pytest.mark.parametrize("number", ["1e999", "NaN", "-Infinity"])
+def test_non_finite_numbers_are_not_json_arguments(format: str | None, number: str) -> None:
+    arguments = '{"n": {"deep": [1, NUMBER]}}'.replace("NUMBER", number)
+    text = {
+        "hermes": f'<tool_call>{{"name": "f", "arguments": {arguments}}}</tool_call>',
+        None: f'<tool_call>{{"name": "f", "arguments": {arguments}}}</tool_call>',
+        "mistral": f"[TOOL_CALLS]f{arguments}",
+        "deepseek_v31": f"<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{arguments}"
+        "<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+        "kimi_k2": "<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>"
+        f"{arguments}<|tool_call_end|><|tool_calls_section_end|>",
+        "harmony": "<|start|>assistant<|channel|>commentary to=functions.f <|constrain|>json<|message|>"
+        f"{arguments}<|call|>",
+    }[format]
+    error = _raises(text, format)
+    assert "call 1 ('f')" in error.reason and "n.deep[1]" in error.reason, error.reason
+    assert error.tool_calls == ()
+
+
+def test_every_format_is_covered() -> None:
+    assert set(FAMILY) == set(FORMATS)

@@ -1,0 +1,105 @@
+"""Issue 12: arguments stream while a call is written. The pieces of a call joined are exactly the
+JSON of its final arguments, in every format and at every split, and for the JSON and XML formats
+an argument goes out before the call is complete."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modelplug.toolcalls import StreamParser, parse
+from tests.toolcalls.strategies import FAMILY, RENDER, calls, prose, split_points
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: Formats whose arguments stream one argument at a time (the others go out whole at the end).
+LIVE = sorted(
+    {"hermes", "granite", "internlm2", "jamba", "hunyuan_a13b", "minimax", "phi4_mini_json", "smollm2"}
+    | {"mistral", "deepseek_v3", "deepseek_v31", "kimi_k2"}
+    | {"qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"}
+)
+
+
+def _fragments(pieces: list[str], format: str, tools: Any = None) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """Argument pieces per call index, and the number of the feed that gave each call's first piece."""
+    parser = StreamParser(format, tools)
+    fragments: dict[int, list[str]] = {}
+    first: dict[int, int] = {}
+    for number, piece in enumerate([*pieces, None]):
+        deltas = parser.feed(piece) if piece is not None else parser.finish()
+        for delta in deltas:
+            for call in delta.tool_calls:
+                assert call.index is not None
+                if call.arguments:
+                    fragments.setdefault(call.index, []).append(call.arguments)
+                    first.setdefault(call.index, number)
+    return fragments, first
+
+
+@pytest.mark.parametrize("format", sorted(FAMILY))
+@SETTINGS
+@given(data=st.data())
+def test_fragments_joined_are_the_final_arguments_json(format: str, data: st.DataObject) -> None:
+    written = data.draw(calls(FAMILY[format]), label="calls")
+    text = RENDER[format](written, data.draw(prose, label="before"), data.draw(prose, label="after"))
+    expected = [json.dumps(call.arguments, ensure_ascii=False) for call in parse(text, format).tool_calls]
+    pieces = data.draw(split_points(text), label="pieces")
+    fragments, _ = _fragments(pieces, format)
+    assert ["".join(fragments[index]) for index in sorted(fragments)] == expected
+
+
+@pytest.mark.parametrize("format", LIVE)
+def test_an_argument_goes_out_before_its_call_is_complete(format: str) -> None:
+    arguments = {"path": "notes.txt", "content": "line one, line two, and a long tail " * 4}
+    text = RENDER[format]([("write_file", arguments)], "", "")
+    fragments, first = _fragments(list(text), format)
+    assert json.loads("".join(fragments[0])) == arguments
+    # fed one character per feed: "path" went out before the long "content" value was written
+    assert first[0] < len(text) - len(arguments["content"]), f"{format}: arguments went out only at the end"
+
+
+_ESCAPES = (
+    '<tool_call>{"name": "w", "arguments": {"a": "q\\"x\\\\y\\n\\t\\u00e9\\/z\\ud83d\\ude00!", '
+    '"n": "42", "b": "tail\\\\"}}</tool_call>'
+)
+_TOOLS = [{"name": "w", "parameters": {"properties": {"n": {"type": "integer"}, "a": {"type": "string"}}}}]
+
+
+@pytest.mark.parametrize("tools", [None, _TOOLS], ids=["no tools", "coerced"])
+def test_string_arguments_stream_at_every_split(tools: object) -> None:
+    final = parse(_ESCAPES, "hermes", tools).tool_calls[0].arguments  # type: ignore[arg-type]
+    assert final["a"] == 'q"x\\y\n\té/z😀!' and final["n"] == (42 if tools else "42")
+    expected = json.dumps(final, ensure_ascii=False)
+    for k in range(len(_ESCAPES) + 1):
+        for pieces in ([_ESCAPES[:k], _ESCAPES[k:]], [_ESCAPES[:k], *_ESCAPES[k:]]):
+            parser = StreamParser("hermes", tools)  # type: ignore[arg-type]
+            deltas = [d for piece in pieces for d in parser.feed(piece)] + parser.finish()
+            joined = "".join(p.arguments or "" for d in deltas for p in d.tool_calls)
+            assert joined == expected, f"split at {k}"
+
+
+_XML_VALUES = {
+    "qwen3_coder": "<tool_call>\n<function=w>\n<parameter=n>\n7\n</parameter>\n<parameter=text>\r\n"
+    "line\r\n</parameter> inside\n\n</parameter>\n</function>\n</tool_call>",
+    "glm47": "<tool_call>w<arg_key>n</arg_key><arg_value>7</arg_value><arg_key>text</arg_key>"
+    "<arg_value>\nline\n</arg_value> inside\n</arg_value></tool_call>",
+    "minimax_m2": '<minimax:tool_call><invoke name="w"><parameter name="n">7</parameter>'
+    '<parameter name="text">\nline</parameter>x\n</parameter></invoke></minimax:tool_call>',
+}
+
+
+@pytest.mark.parametrize("format", sorted(_XML_VALUES))
+@pytest.mark.parametrize("tools", [None, _TOOLS], ids=["no tools", "coerced"])
+def test_xml_values_stream_at_every_split(format: str, tools: object) -> None:
+    text = _XML_VALUES[format]
+    final = parse(text, format, tools).tool_calls[0].arguments  # type: ignore[arg-type]
+    assert final["n"] == (7 if tools else "7") and "</" in final["text"]
+    expected = json.dumps(final, ensure_ascii=False)
+    for k in range(len(text) + 1):
+        for pieces in ([text[:k], text[k:]], [text[:k], *text[k:]]):
+            fragments, _ = _fragments(pieces, format, tools)
+            assert "".join(fragments[0]) == expected, f"split at {k}"
