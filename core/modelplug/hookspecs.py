@@ -6,8 +6,9 @@ is its provider name (the prefix of a model spec such as ``transformers:default`
 
 Dispatch is per provider: a call for provider X runs X's implementation only (plus the core's own
 ``parse_tool_calls``, tried last, and cross-cutting hook wrappers); another provider's code never
-runs. Every hook is synchronous. A hook implementation may accept any subset of the arguments
-listed in its specification, by name (pluggy's rule).
+runs. Every hook is a plain function (``agenerate_stream`` returns an async iterator). A hook
+implementation may accept any subset of the arguments listed in its specification, by name
+(pluggy's rule).
 
 Arguments shared by the hooks:
 
@@ -27,7 +28,7 @@ The reference page ``docs/hooks.md`` documents each hook; a test checks it stays
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -95,6 +96,22 @@ def generate_stream(
     iterator (``close()`` on a generator): stop the backend then, in a ``finally`` block (end the
     generation thread, close the HTTP response, abort the request).
     Only called when ``capabilities`` declares ``streaming=True``.
+    """
+
+
+@hookspec(firstresult=True)
+def agenerate_stream(
+    model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """Return an async iterator (usually an ``async def`` generator) of
+    :class:`~modelplug.types.ChatMessageStreamDelta`: the native async path of ``generate_stream``.
+
+    The hook itself is called, not awaited: an ``async def`` generator function returns its async
+    generator at once. Same rules as ``generate_stream`` (deltas as produced, usage once or as
+    cumulative snapshots). When the consumer stops early or is cancelled the core calls
+    ``aclose()``: stop the backend then, in a ``finally`` block (close the response, abort the
+    request). Never block the event loop. Only called when ``capabilities`` declares
+    ``async_streaming=True``; without it the core runs ``generate_stream`` in a worker thread.
     """
 
 

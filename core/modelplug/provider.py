@@ -8,7 +8,7 @@ contract into :class:`~modelplug.errors.PluginContractError`. See ``docs/hooks.m
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from modelplug import plugins
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Provider"]
 
 #: Hooks whose stray exceptions are the backend's failures (a ``ProviderError``), not a broken contract.
-_BACKEND_HOOKS: Final = frozenset({"generate", "generate_stream"})
+_BACKEND_HOOKS: Final = frozenset({"generate", "generate_stream", "agenerate_stream"})
 
 
 def _call_order(impl: Any) -> int:
@@ -214,6 +214,37 @@ class Provider:
                 pass
         problem = f"generate_stream must return an iterator of ChatMessageStreamDelta, got {type(result).__name__}"
         raise self.contract_error("generate_stream", problem)
+
+    def agenerate_stream(
+        self, model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions
+    ) -> AsyncIterator[ChatMessageStreamDelta]:
+        """The provider's async iterator of deltas (the ``agenerate_stream`` hook).
+
+        Raises:
+            HookNotImplementedError: the provider lacks the hook, or it returned ``None``.
+            ProviderError: the hook failed before returning its iterator.
+            PluginContractError: it returned something that is not an async iterator (a sync
+                generator, a coroutine, a list).
+        """
+        self._require("agenerate_stream")
+        result = self._guarded("agenerate_stream", model_id=model_id, state=state, messages=messages, options=options)
+        if result is None:
+            raise HookNotImplementedError(
+                f"provider {self.name!r} declares async_streaming but its agenerate_stream returned None",
+                plugin=self.name,
+                hook="agenerate_stream",
+            )
+        if hasattr(type(result), "__anext__"):
+            return result  # type: ignore[no-any-return]
+        if hasattr(type(result), "__aiter__"):
+            return result.__aiter__()  # type: ignore[no-any-return]
+        if hasattr(result, "close") and hasattr(result, "send"):  # a coroutine or sync generator: do not leak it
+            result.close()
+        problem = (
+            f"agenerate_stream must return an async iterator of ChatMessageStreamDelta "
+            f"(an `async def` generator), got {type(result).__name__}"
+        )
+        raise self.contract_error("agenerate_stream", problem)
 
     def parse_tool_calls(
         self, model_id: str, state: Any, text: str, tools: Sequence[Tool], format: str | None

@@ -318,6 +318,8 @@ class Capabilities:
 
     Attributes:
         streaming: ``generate_stream`` yields deltas as they are produced.
+        async_streaming: the provider implements ``agenerate_stream``, a native async stream
+            (without it, async callers get ``generate_stream`` run in a worker thread).
         tool_calling: ``"native"`` (the backend returns structured tool calls), ``"text"`` (the model
             writes calls as text, parsed by ``parse_tool_calls``) or ``"none"``.
         tool_call_format: the text format of tool calls (e.g. ``"hermes"``), when known; ``None``
@@ -331,6 +333,7 @@ class Capabilities:
     """
 
     streaming: bool = False
+    async_streaming: bool = False
     tool_calling: str = attrs.field(default="none", validator=_tool_calling)
     tool_call_format: str | None = None
     streamed_tool_calls: bool = False
