@@ -195,7 +195,7 @@ class _Handler:
         if served.active >= served.max_concurrency:
             raise RequestError(
                 429,
-                f"model {chat.model!r} is serving its limit of {served.max_concurrency} concurrent requests; retry later",
+                f"model {chat.model!r} has its limit of {served.max_concurrency} requests running; retry later",
                 type="rate_limit_error",
                 code="rate_limit_exceeded",
                 headers={"retry-after": str(self.retry_after_s)},
@@ -229,7 +229,9 @@ class _Handler:
             release()
             if stream is not None:
                 await stream.aclose()
-            failure = error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
+            failure = (
+                error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
+            )
             status = error_to_wire(failure)[0]
             _log_request(scope, chat.model, status, "error", start, stream, error=type(failure).__name__)
             return _error_response(failure)
@@ -278,7 +280,9 @@ class _Handler:
             if not isinstance(failure, ModelplugError):
                 failure = wrap_provider_exception(served.model.provider, failure)  # type: ignore[arg-type]
             status = error_to_wire(failure)[0]
-            _log_request(scope, chat.model, status, "error", start, stream, stream_mode=False, error=type(failure).__name__)
+            _log_request(
+                scope, chat.model, status, "error", start, stream, stream_mode=False, error=type(failure).__name__
+            )
             return _error_response(failure)
         _log_request(scope, chat.model, 200, "ok", start, stream, stream_mode=False)
         body = message_to_response(stream.message, model=chat.model, id=_completion_id(), created=int(time.time()))
@@ -299,7 +303,9 @@ class _Handler:
         error_name = None
         try:
             if first is not None:
-                yield _event(delta_to_chunk(_without_usage(first), model=model, id=id_, created=created, role="assistant"))
+                yield _event(
+                    delta_to_chunk(_without_usage(first), model=model, id=id_, created=created, role="assistant")
+                )
                 async for delta in stream:
                     if delta.usage is not None:
                         delta = _without_usage(delta)
@@ -312,7 +318,9 @@ class _Handler:
             outcome = "ok"
             yield ServerSentEvent(data="[DONE]")
         except Exception as error:  # after the headers: the error goes as an event, as OpenAI sends it
-            failure = error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
+            failure = (
+                error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
+            )
             outcome, error_name = "error", type(failure).__name__
             yield _event(error_to_wire(failure)[1])
         finally:
