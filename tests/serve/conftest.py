@@ -11,9 +11,10 @@ import pytest
 
 pytest.importorskip("sse_starlette", reason="needs the serve extra")
 
-import modelplug  # noqa: E402
-from modelplug.serve import build_app  # noqa: E402
-from modelplug.serve.server import serve_in_thread  # noqa: E402
+import modelplug
+from modelplug.serve import build_app
+from modelplug.serve.server import serve_in_thread
+from modelplug.testing.http.fixtures import hf_online  # noqa: F401
 
 Serve = Callable[..., str]
 

@@ -135,7 +135,11 @@ def test_requests_over_the_models_concurrency_limit_get_429_with_retry_after(ser
 @pytest.mark.parametrize(
     ("error", "status", "exception"),
     [
-        ({"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}, 401, "AuthenticationError"),
+        (
+            {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"},
+            401,
+            "AuthenticationError",
+        ),
         ({"message": "slow down", "type": "rate_limit_exceeded"}, 429, "RateLimitError"),
         ({"message": "bad temperature", "type": "invalid_request_error"}, 400, "BadRequestError"),
         ({"message": "context too long", "code": "context_length_exceeded"}, 400, "BadRequestError"),

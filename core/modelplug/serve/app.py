@@ -31,7 +31,14 @@ from modelplug.errors import ModelplugError, wrap_provider_exception
 from modelplug.secrets import redact
 from modelplug.serve.requests import ChatRequest, RequestError, parse_chat_request
 from modelplug.serve.streams import ServedStream, open_stream
-from modelplug.wire import delta_to_chunk, error_body, error_to_wire, message_to_response, usage_to_chunk
+from modelplug.wire import (
+    delta_to_chunk,
+    error_body,
+    error_to_wire,
+    message_to_response,
+    mint_tool_call_id,
+    usage_to_chunk,
+)
 
 if TYPE_CHECKING:
     from modelplug.model import Model
@@ -301,16 +308,18 @@ class _Handler:
         id_, created, model = _completion_id(), int(time.time()), chat.model
         outcome = "cancelled"
         error_name = None
+        calls: set[int] = set()  # indexes of the tool calls started so far
         try:
             if first is not None:
-                yield _event(
-                    delta_to_chunk(_without_usage(first), model=model, id=id_, created=created, role="assistant")
-                )
+                first = _with_call_ids(_without_usage(first), calls)
+                yield _event(delta_to_chunk(first, model=model, id=id_, created=created, role="assistant"))
                 async for delta in stream:
                     if delta.usage is not None:
                         delta = _without_usage(delta)
                         if _empty(delta):
                             continue
+                    if delta.tool_calls:
+                        delta = _with_call_ids(delta, calls)
                     yield _event(delta_to_chunk(delta, model=model, id=id_, created=created))
             usage = stream.usage
             if chat.include_usage and usage is not None:
@@ -340,6 +349,22 @@ def _event(data: Mapping[str, Any]) -> ServerSentEvent:
 
 def _without_usage(delta: ChatMessageStreamDelta) -> ChatMessageStreamDelta:
     return delta if delta.usage is None else attrs.evolve(delta, usage=None)
+
+
+def _with_call_ids(delta: ChatMessageStreamDelta, started: set[int]) -> ChatMessageStreamDelta:
+    """``delta`` with an id on the first fragment of each indexed tool call whose provider sent none
+    (clients answer a call by its id); ``started`` collects the indexes seen."""
+    if not delta.tool_calls:
+        return delta
+    fragments = []
+    for fragment in delta.tool_calls:
+        index = fragment.index
+        if index is not None and index not in started:
+            started.add(index)
+            if fragment.id is None:
+                fragment = attrs.evolve(fragment, id=mint_tool_call_id())
+        fragments.append(fragment)
+    return attrs.evolve(delta, tool_calls=tuple(fragments))
 
 
 def _empty(delta: ChatMessageStreamDelta) -> bool:
