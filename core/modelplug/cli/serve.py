@@ -59,7 +59,7 @@ def model_entries(specs: Sequence[str], names: Sequence[str], options: Sequence[
     return entries
 
 
-@click.command()
+@click.command(short_help="Serve models as an OpenAI-compatible endpoint.")
 @click.option("-m", "--model", "specs", multiple=True, metavar="SPEC", help="A model to serve (repeatable).")
 @click.option("--name", "names", multiple=True, metavar="NAME", help="The name clients use for the matching -m.")
 @click.option(
@@ -131,7 +131,7 @@ def serve(
     \b
     Examples:
       modelplug serve -m transformers:default
-      modelplug serve -m litellm:openai/gpt-4o-mini --name gpt -m transformers:default --name local
+      modelplug serve -m transformers:default --name local -m replay:demo.jsonl
       modelplug serve -m transformers:default --host 0.0.0.0 --api-key "$KEY"
       modelplug serve -m transformers:default --ray --num-replicas 2
     """
