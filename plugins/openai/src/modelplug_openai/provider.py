@@ -403,8 +403,9 @@ async def _adeltas(response: httpx.Response) -> AsyncGenerator[ChatMessageStream
     decoder = SSEDecoder()
     feed = decoder.feed
     done = False
+    reads = response.aiter_bytes()
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in reads:
             for data in feed(chunk):
                 if data == b"[DONE]":
                     done = reader.received = True
@@ -425,5 +426,8 @@ async def _adeltas(response: httpx.Response) -> AsyncGenerator[ChatMessageStream
     except httpx.HTTPError as error:
         raise error_from_transport(error, provider=PROVIDER, during="reading the stream") from error
     finally:
-        await response.aclose()
+        try:
+            await reads.aclose()  # type: ignore[attr-defined]
+        finally:
+            await response.aclose()
     reader.end()
