@@ -33,7 +33,7 @@ snapshot taken on another thread than the one adding deltas never loses a piece.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from modelplug.errors import InvalidOptionError
@@ -221,6 +221,7 @@ class StreamAggregator:
         "_cached",
         "_calls",
         "_content",
+        "_cost",
         "_current",
         "_ids",
         "_lock",
@@ -228,6 +229,8 @@ class StreamAggregator:
         "_reasoning",
         "_refusal",
         "finish_reason",
+        "model",
+        "pricing",
         "usage",
     )
 
@@ -243,6 +246,20 @@ class StreamAggregator:
         self._lock = threading.Lock()  # taken only to mint ids and by the rare new-call path
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
+        #: The ``provider:model`` that answers, put on the message (``message.model``).
+        self.model: str | None = None
+        #: Usage -> cost in USD (or ``None``), for ``message.cost``; ``None``: no cost.
+        self.pricing: Callable[[Usage], float | None] | None = None
+        self._cost: tuple[Usage, float | None] | None = None
+
+    def _priced(self) -> float | None:
+        usage, pricing = self.usage, self.pricing
+        if usage is None or pricing is None:
+            return None
+        cached = self._cost
+        if cached is None or cached[0] is not usage:
+            cached = self._cost = (usage, pricing(usage))
+        return cached[1]
 
     def add(self, delta: ChatMessageStreamDelta) -> None:
         """Fold one delta into the aggregate.
@@ -385,6 +402,8 @@ class StreamAggregator:
             ("finish_reason", self.finish_reason),
             ("tool_call_id", None),
             ("name", None),
+            ("model", self.model),
+            ("cost", self._priced()),
         ):
             setattr_(view, field, value)
         self._cached = view

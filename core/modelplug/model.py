@@ -15,12 +15,13 @@ implementations only, and adds what every provider gets for free:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
 
 import attrs
 
+from modelplug.cost import PRICE_OPTION, Price, cost_of, price_from_option
 from modelplug.errors import (
     CapabilityError,
     HookNotImplementedError,
@@ -44,9 +45,10 @@ __all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
 TOOL_CALL_FORMAT_OPTION = "tool_call_format"
 CAPABILITIES_OPTION = "capabilities"
 #: Model options the core takes out before ``load``: providers never see them. ``tool_call_format``
-#: (the format to read text tool calls in) and ``capabilities`` (a dict of
-#: :class:`~modelplug.types.Capabilities` fields overriding what the provider declares).
-RESERVED_OPTIONS: Final = frozenset({TOOL_CALL_FORMAT_OPTION, CAPABILITIES_OPTION})
+#: (the format to read text tool calls in), ``capabilities`` (a dict of
+#: :class:`~modelplug.types.Capabilities` fields overriding what the provider declares) and
+#: ``price`` (``{"input": USD, "output": USD}`` per million tokens, :mod:`modelplug.cost`).
+RESERVED_OPTIONS: Final = frozenset({TOOL_CALL_FORMAT_OPTION, CAPABILITIES_OPTION, PRICE_OPTION})
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -67,20 +69,39 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return provider, model_id
 
 
-def load_model(spec: str, **options: Any) -> Model:
+def load_model(spec: str | Sequence[str], **options: Any) -> Model:
     """Load the model named by ``spec`` with model ``options`` (provider-specific: ``device``,
     ``api_base``, ``api_key``, ``tool_call_format``, ...).
 
-    Secret options (``api_key``, ``token``, ...) are registered for redaction before anything else.
+    ``spec`` is a ``"provider:model"`` spec; or a name without ``:``, an alias of the config file
+    (:mod:`modelplug.config`: its options, generation defaults and fallback chain; ``options``
+    override its options); or a list of specs and aliases, a fallback chain
+    (:class:`~modelplug.fallback.FallbackModel`, each member loaded with ``options``).
+
+    ``<option>_env="VAR"`` takes the option from the environment variable ``VAR``, and a secret
+    option's ``"key:NAME"`` from the keys file (:mod:`modelplug.keys`). Secret options (``api_key``,
+    ``token``, ...) are registered for redaction before anything else.
 
     Raises:
         InvalidOptionError: a malformed spec, an option of another type than the provider
-            declares in its ``option_types`` hook, an unknown ``tool_call_format``.
+            declares in its ``option_types`` hook, an unknown ``tool_call_format``, a bad
+            ``price``, an unset environment variable or a missing key.
+        ConfigFileError: (an ``InvalidOptionError``) an unknown alias, a cycle, a bad alias table;
+            the message names the file, the line and the alias.
         UnknownProviderError: no such provider (the message lists the installed ones and the extra to install).
         PluginLoadError: the provider failed to import.
         ModelLoadError: the provider could not load the model (files, network, memory).
     """
+    if not isinstance(spec, str) and isinstance(spec, Sequence):
+        from modelplug.fallback import load_chain
+
+        return load_chain(spec, options)
+    if isinstance(spec, str) and spec.strip() and ":" not in spec:
+        from modelplug.config import load_alias
+
+        return load_alias(spec.strip(), options)
     provider, model_id = parse_spec(spec)
+    options = _resolve_keys(provider, model_id, options)
     secrets = _secret_values(options)
     for value in secrets:
         register_secret(value)
@@ -90,6 +111,24 @@ def load_model(spec: str, **options: Any) -> Model:
         for value in secrets:
             release_secret(value)
         raise
+
+
+def _resolve_keys(provider: str, model_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with ``*_env`` and ``"key:NAME"`` references read (:mod:`modelplug.keys`)."""
+    from modelplug.keys import ENV_SUFFIX, KEY_PREFIX
+
+    if not any(
+        key.endswith(ENV_SUFFIX) or (isinstance(value, str) and value.startswith(KEY_PREFIX))
+        for key, value in options.items()
+    ):
+        return dict(options)
+    from modelplug.keys import resolve_key_options
+
+    try:
+        declared = Provider.get(provider).option_types(model_id)
+    except PluginContractError:
+        declared = {}
+    return resolve_key_options(options, declared)
 
 
 def _secret_values(options: Mapping[str, Any], depth: int = 4) -> list[str]:
@@ -109,8 +148,10 @@ def _load(provider: str, model_id: str, options: Mapping[str, Any], secrets: lis
     _check_option_types(contract, model_id, provider_options)
     _check_tool_call_format(options.get(TOOL_CALL_FORMAT_OPTION))
     _capabilities_override(options.get(CAPABILITIES_OPTION), Capabilities())
+    price = price_from_option(options.get(PRICE_OPTION))
     state = contract.load(model_id, provider_options)
     model = Model(provider, model_id, state, options, contract=contract)
+    model.price = price
     model._secrets = tuple(secrets)
     return model
 
@@ -169,6 +210,14 @@ def _capabilities_override(override: Any, declared: Capabilities) -> Capabilitie
         raise InvalidOptionError(f"model option 'capabilities': {error}") from error
 
 
+def _with_defaults(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` over ``defaults`` (a call's option wins; the ``extra`` dicts are merged)."""
+    merged = {**defaults, **options}
+    if isinstance(defaults.get("extra"), Mapping) and isinstance(options.get("extra"), Mapping):
+        merged["extra"] = {**defaults["extra"], **options["extra"]}
+    return merged
+
+
 def _has_images(messages: list[ChatMessage]) -> bool:
     """Whether a message carries a non-text content part (``image_url``, ``input_image``, ``image``)."""
     for message in messages:
@@ -202,7 +251,18 @@ class Model:
     Use it as a context manager, or call :meth:`close`, to release the provider's resources.
     """
 
-    __slots__ = ("_capabilities", "_closed", "_secrets", "contract", "model_id", "options", "provider", "state")
+    __slots__ = (
+        "_capabilities",
+        "_closed",
+        "_secrets",
+        "contract",
+        "defaults",
+        "model_id",
+        "options",
+        "price",
+        "provider",
+        "state",
+    )
 
     def __init__(
         self,
@@ -223,6 +283,10 @@ class Model:
         self._capabilities: Capabilities | None = None
         self._closed = False
         self._secrets: tuple[str, ...] = ()  # registered by load_model, released by close
+        #: Generation defaults (an alias's ``temperature``, ``max_tokens``, ...): a call's own options win.
+        self.defaults: Mapping[str, Any] = {}
+        #: Prices per million tokens that override the price database (the ``price`` option).
+        self.price: Price | None = None
 
     @property
     def spec(self) -> str:
@@ -243,6 +307,8 @@ class Model:
     def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:
         if self._closed:
             raise InvalidOptionError(f"model {self.spec!r} is closed")
+        if self.defaults:
+            options = _with_defaults(self.defaults, options)
         try:
             generation = GenerationOptions.from_kwargs(options)
         except (TypeError, ValueError) as error:
@@ -265,6 +331,12 @@ class Model:
                 capability="vision",
             )
         return messages_, generation
+
+    def _answered(self, message: ChatMessage) -> ChatMessage:
+        """``message`` marked with the model that answered and its cost (:mod:`modelplug.cost`)."""
+        return attrs.evolve(
+            message, model=self.spec, cost=cost_of(self.provider, self.model_id, message.usage, self.price)
+        )
 
     def _backend_options(self, generation: GenerationOptions) -> GenerationOptions:
         """Leave out what the backend does not take and the core emulates (``stop``)."""
@@ -295,7 +367,7 @@ class Model:
         backend = self._backend_options(generation)
         start = time.perf_counter()
         if self.contract.implements("generate"):
-            message = self.contract.generate(self.model_id, self.state, messages_, backend)
+            message = self._answered(self.contract.generate(self.model_id, self.state, messages_, backend))
             get_logger().info(
                 "generation",
                 provider=self.provider,
@@ -303,6 +375,7 @@ class Model:
                 stream=False,
                 duration_s=time.perf_counter() - start,
                 usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
+                cost=message.cost,
                 outcome="ok",
             )
         elif self.contract.implements("generate_stream"):
@@ -396,7 +469,7 @@ class Model:
                 capability="streaming",
             )
         if backend is generation and not capabilities.streaming:  # the fallback: generate() did it all
-            return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
+            return ChatStream(deltas, provider=self.provider, model_id=self.model_id, price=self.price)
         return self._pipeline_stream(deltas, generation)
 
     def _pipeline_stream(
@@ -416,7 +489,7 @@ class Model:
         )
         if pipeline.active:
             deltas = run_pipeline(deltas, pipeline, drain_after_stop=drain_after_stop)
-        return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
+        return ChatStream(deltas, provider=self.provider, model_id=self.model_id, price=self.price)
 
     def _stream_deltas(self, messages: list[Any], options: GenerationOptions) -> Iterator[ChatMessageStreamDelta]:
         """The iterator ``generate_stream`` returned (a generator, or any iterable of deltas).

@@ -13,11 +13,12 @@ The module also holds :func:`run_pipeline`, which drives a :class:`~modelplug.pi
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelplug.aggregation import StreamAggregator
 from modelplug.errors import (
@@ -31,6 +32,9 @@ from modelplug.log import get_logger
 from modelplug.pipeline import DeltaPipeline
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 
+if TYPE_CHECKING:
+    from modelplug.cost import Price
+
 __all__ = ["ChatStream", "message_to_deltas", "run_pipeline"]
 
 
@@ -43,6 +47,8 @@ class ChatStream:
         error: the error that ended the stream, or ``None``.
         ttft_s: seconds from the request to the first delta with text or a tool call (``None`` before).
         duration_s: seconds from the request to the end of the stream (``None`` while it runs).
+        attempts: with a fallback chain, the models tried before this one and how each failed
+            (``[{"model": spec, "error": class name}]``), recorded in the ``generation`` log event.
     """
 
     __slots__ = (
@@ -52,6 +58,7 @@ class ChatStream:
         "_iterator",
         "_lock",
         "_start",
+        "attempts",
         "duration_s",
         "error",
         "model_id",
@@ -60,7 +67,9 @@ class ChatStream:
         "ttft_s",
     )
 
-    def __init__(self, deltas: Iterator[ChatMessageStreamDelta], *, provider: str, model_id: str) -> None:
+    def __init__(
+        self, deltas: Iterator[ChatMessageStreamDelta], *, provider: str, model_id: str, price: Price | None = None
+    ) -> None:
         self._iterator = deltas
         self._aggregator = StreamAggregator()
         self._start = time.perf_counter()
@@ -72,6 +81,9 @@ class ChatStream:
         self.ttft_s: float | None = None
         self.duration_s: float | None = None
         self.outcome: str | None = None
+        self.attempts: list[dict[str, Any]] = []
+        self._aggregator.model = f"{provider}:{model_id}"
+        self._aggregator.pricing = functools.partial(_cost_of, provider, model_id, price=price)
 
     def __iter__(self) -> ChatStream:
         return self
@@ -126,7 +138,8 @@ class ChatStream:
 
     @property
     def message(self) -> ChatMessage:
-        """The assistant message aggregated from the deltas received so far."""
+        """The assistant message aggregated from the deltas received so far, marked with the model
+        (``provider:model``) and its cost (:func:`modelplug.cost.cost_of`, once usage is known)."""
         return self._aggregator.message
 
     @property
@@ -187,8 +200,10 @@ class ChatStream:
             ttft_s=self.ttft_s,
             duration_s=self.duration_s,
             usage=None if usage is None else [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
+            cost=self.message.cost,
             outcome=outcome,
             error=None if self.error is None else type(self.error).__name__,
+            **({"attempts": self.attempts} if self.attempts else {}),
         )
 
     def __enter__(self) -> ChatStream:
@@ -207,6 +222,12 @@ class ChatStream:
     def __repr__(self) -> str:
         state = self.outcome or "open"
         return f"<ChatStream {self.provider}:{self.model_id} {state}>"
+
+
+def _cost_of(provider: str, model_id: str, usage: Usage, *, price: Price | None) -> float | None:
+    from modelplug.cost import cost_of
+
+    return cost_of(provider, model_id, usage, price)
 
 
 def message_to_deltas(message: ChatMessage) -> Iterator[ChatMessageStreamDelta]:
