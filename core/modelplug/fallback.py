@@ -13,7 +13,7 @@ the model that answered; the ``generation`` log event lists the failed attempts.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from modelplug.errors import (
@@ -182,10 +182,7 @@ class FallbackStream(ChatStream):
     def __next__(self) -> ChatMessageStreamDelta:
         if self._finished:
             raise StopIteration
-        if self._current is None:
-            delta = self._first()
-        else:
-            delta = self._next(self._current)
+        delta = self._first() if self._current is None else self._next(self._current)
         if self.ttft_s is None and (delta.content or delta.reasoning_content or delta.tool_calls):
             self.ttft_s = time.perf_counter() - self._start
         return delta

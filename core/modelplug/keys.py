@@ -120,7 +120,8 @@ def resolve_key_options(
                 raise InvalidOptionError(
                     f"option {key!r} names the environment variable {value!r}, which is not set{suffix}"
                 )
-            register_secret(found) if is_secret_option(target) else None
+            if is_secret_option(target):
+                register_secret(found)
             resolved[target] = found
         elif isinstance(value, str) and value.startswith(KEY_PREFIX) and is_secret_option(key):
             name = value[len(KEY_PREFIX) :]

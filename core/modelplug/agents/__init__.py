@@ -13,6 +13,7 @@
     for event in agent.run("What is 2 + 3?", stream=True):
         print(event)        # StepStart, ModelDelta..., ModelOutput, ToolCallComplete, ToolResult, ...
     agent.memory.total_usage            # the run's token usage, the sum of its steps
+    agent.memory.total_cost             # its cost in USD (None when a price is unknown)
 
 Modules: :mod:`~modelplug.agents.agent` (the run loop), :mod:`~modelplug.agents.events` (what a
 streamed run yields), :mod:`~modelplug.agents.tools` (``@tool``, argument checks, built-in tools),

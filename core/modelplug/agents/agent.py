@@ -260,12 +260,12 @@ class ToolCallingAgent:
                 yield from self._planning_step(number, task)
             step = yield from self._action_step(number)
             if step.is_final:
-                yield FinalAnswer(step.final_answer, number, self.memory.total_usage)
+                yield FinalAnswer(step.final_answer, number, self.memory.total_usage, self.memory.total_cost)
                 return
         get_logger().warning("agent_max_steps", max_steps=self.max_steps, provider=self.model.provider)
         yield MaxStepsReached(self.max_steps)
         step = yield from self._final_step(self.max_steps + 1, task)
-        yield FinalAnswer(step.final_answer, step.step_number, self.memory.total_usage)
+        yield FinalAnswer(step.final_answer, step.step_number, self.memory.total_usage, self.memory.total_cost)
 
     #: The model stream being read now (closed by :meth:`AgentRun.close` from another thread).
     _live: Any = None
@@ -304,7 +304,13 @@ class ToolCallingAgent:
                 error = caught
         if error is not None:
             # Remember what the model wrote, without calls: none of them runs.
-            message = ChatMessage(role="assistant", content=error.text or message.text or None, usage=message.usage)
+            message = ChatMessage(
+                role="assistant",
+                content=error.text or message.text or None,
+                usage=message.usage,
+                model=message.model,
+                cost=message.cost,
+            )
         yield ModelOutput(number, kind, message)
         return _Reply(message, ttft_s, duration_s, error)
 

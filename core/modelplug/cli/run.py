@@ -224,7 +224,13 @@ def answer(
             turn.stats = StreamStats.from_stream(chat_stream, deltas)
         elif turn.message is not None:
             turn.stats = StreamStats(
-                None, turn.duration_s, turn.message.usage, turn.message.finish_reason, turn.outcome, deltas
+                None,
+                turn.duration_s,
+                turn.message.usage,
+                turn.message.finish_reason,
+                turn.outcome,
+                deltas,
+                turn.message.cost,
             )
         if turn.stats is not None or turn.message is not None:
             view.finish(turn.stats if stats else None, turn.message)
@@ -258,7 +264,7 @@ def log_turn(
             store.log(
                 conversation_id=conversation.id,
                 model=model.spec,
-                answered_by=model.spec if turn.message is not None else None,
+                answered_by=(turn.message.model or model.spec) if turn.message is not None else None,
                 system=system,
                 prompt=prompt,
                 message=turn.message,
