@@ -115,9 +115,7 @@ class Alias:
 
     def error(self, problem: str, key: str | None = None) -> ConfigFileError:
         """A :class:`ConfigFileError` about this alias (at ``key``'s line when given)."""
-        return ConfigFileError(
-            problem, path=self.path, line=self.line_of(key) if key else self.line, alias=self.name
-        )
+        return ConfigFileError(problem, path=self.path, line=self.line_of(key) if key else self.line, alias=self.name)
 
 
 @attrs.frozen

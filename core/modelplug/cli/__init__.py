@@ -1,4 +1,5 @@
-"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``--version``.
+"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``models``,
+``keys``, ``--version``.
 
 Subcommands are registered by import path in :data:`COMMANDS` and imported only when used (or
 when ``--help`` lists them), so ``modelplug --help`` never imports rich or a backend. Every
@@ -8,7 +9,7 @@ subcommand shares the same error handling:
 - exit 1: a model or provider error (unknown provider, failed load, backend failure): a short
   ``Error: ...`` line on stderr, no traceback;
 - exit 2: a usage error (bad arguments, a malformed ``-o`` option, an invalid model spec or option
-  value, an unreadable config file);
+  value, an unreadable config file or a bad alias in it: the message names the file, line and alias);
 - exit 130: interrupted with Ctrl-C or SIGINT (restored if the command inherited it ignored);
   ``Interrupted.`` is written once, however many Ctrl-C follow (:func:`interrupted`).
 
@@ -62,6 +63,8 @@ COMMANDS: dict[str, str] = {
     "logs": "modelplug.cli.logs:logs",
     "plugins": "modelplug.cli.plugins:plugins",
     "agent": "modelplug.cli.agent:agent",
+    "models": "modelplug.cli.models:models",
+    "keys": "modelplug.cli.keys:keys",
 }
 
 
@@ -167,6 +170,12 @@ def main(ctx: click.Context, debug: bool) -> None:
       modelplug chat -m litellm:openai/gpt-4o-mini -o api_key=$OPENAI_API_KEY
       modelplug logs -n 5
       modelplug plugins
+      modelplug models
+
+    \b
+    Configuration: model aliases, keys, fallback chains and prices live in the
+    config file ($MODELPLUG_CONFIG, else <user config dir>/modelplug/config.toml);
+    see docs/configuration.md, or `modelplug models` for the aliases it defines.
     """
     from modelplug.cli.log_lines import install_log_handler
 
