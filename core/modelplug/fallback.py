@@ -6,8 +6,9 @@ a connection error, a timeout, a 5xx, a 429 (after the provider's own retries), 
 :class:`~modelplug.errors.CapabilityError` for what the request needs (tools, images,
 ``response_format``: a model that does not declare ``structured_output`` is passed over when a
 later one does). After the first delta there is no switch (the output would be duplicated): the
-error is raised with the partial answer on its ``.message``. The answer's ``message.model`` names
-the model that answered; the ``generation`` log event lists the failed attempts.
+error is raised with the partial answer on its ``.message``. ``generate()`` shows nothing before it
+returns, so it also moves on when such an error ends an answer midway. The answer's ``message.model``
+names the model that answered; the ``generation`` log event lists the failed attempts.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from modelplug.errors import (
     RateLimitError,
     ServerError,
 )
-from modelplug.log import get_logger
 from modelplug.model import Model
-from modelplug.stream import ChatStream
+from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, Usage
 
 __all__ = ["FALLBACK_ERRORS", "FallbackModel", "FallbackStream", "load_chain"]
@@ -114,14 +114,16 @@ class FallbackModel(Model):
                 skipped = self._skip(index, options)
                 if skipped is not None:
                     raise skipped
-                message = model.generate(messages, **options)
+                token = FALLBACK_ATTEMPTS.set(tuple(attempts))
+                try:
+                    message = model.generate(messages, **options)
+                finally:
+                    FALLBACK_ATTEMPTS.reset(token)
             except FALLBACK_ERRORS as error:
                 attempts.append({"model": model.spec, "error": type(error).__name__})
                 if index == len(self.models) - 1:
                     _fail(error, attempts)
                 continue
-            if attempts:
-                get_logger().info("fallback", answered_by=model.spec, attempts=attempts)
             return message
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -195,8 +197,11 @@ class FallbackStream(ChatStream):
                 skipped = self._chain._skip(index, self._options)
                 if skipped is not None:
                     raise skipped
-                stream = model.stream(self._messages, allow_fallback=self._allow, **self._options)
-                stream.attempts = list(self.attempts)
+                token = FALLBACK_ATTEMPTS.set(tuple(self.attempts))
+                try:
+                    stream = model.stream(self._messages, allow_fallback=self._allow, **self._options)
+                finally:
+                    FALLBACK_ATTEMPTS.reset(token)
                 delta = next(stream)
             except StopIteration:  # an empty answer is an answer
                 self._answer(stream)

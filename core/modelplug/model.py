@@ -35,7 +35,7 @@ from modelplug.pipeline import DeltaPipeline
 from modelplug.provider import Provider
 from modelplug.secrets import RedactedDict, is_secret_option, redact, redact_mapping, register_secret, release_secret
 from modelplug.stops import cut_at_stop
-from modelplug.stream import ChatStream, message_to_deltas, run_pipeline
+from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import messages_from_input
 
@@ -377,6 +377,7 @@ class Model:
                 usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
                 cost=message.cost,
                 outcome="ok",
+                **({"attempts": list(attempts)} if (attempts := FALLBACK_ATTEMPTS.get()) else {}),
             )
         elif self.contract.implements("generate_stream"):
             # The same pipeline as stream(): stops and text tool calls give the same answer both ways;

@@ -13,6 +13,7 @@ The module also holds :func:`run_pipeline`, which drives a :class:`~modelplug.pi
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import threading
 import time
@@ -35,7 +36,13 @@ from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, 
 if TYPE_CHECKING:
     from modelplug.cost import Price
 
-__all__ = ["ChatStream", "message_to_deltas", "run_pipeline"]
+__all__ = ["FALLBACK_ATTEMPTS", "ChatStream", "message_to_deltas", "run_pipeline"]
+
+#: The attempts a fallback chain made before the model now called (:mod:`modelplug.fallback` sets
+#: it around each call); the ``generation`` log event records them.
+FALLBACK_ATTEMPTS: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
+    "modelplug_fallback_attempts", default=()
+)
 
 
 class ChatStream:
@@ -81,7 +88,7 @@ class ChatStream:
         self.ttft_s: float | None = None
         self.duration_s: float | None = None
         self.outcome: str | None = None
-        self.attempts: list[dict[str, Any]] = []
+        self.attempts: list[dict[str, Any]] = list(FALLBACK_ATTEMPTS.get())
         self._aggregator.model = f"{provider}:{model_id}"
         self._aggregator.pricing = functools.partial(_cost_of, provider, model_id, price=price)
 
