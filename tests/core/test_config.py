@@ -202,3 +202,21 @@ def test_models_exits_2_on_a_malformed_file(config: Path) -> None:
     result = CliRunner().invoke(main, ["models"])
     assert result.exit_code == 2
     assert f"{config}:2: alias 'a': 'model' must be a model spec or alias" in result.output
+
+
+def test_the_documented_example_file_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    example = docs.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "config.toml"
+    path.write_text(example, encoding="utf-8")
+    monkeypatch.setenv("MODELPLUG_CONFIG", str(path))
+    aliases = find_aliases()
+    assert {name: resolve_alias(name).spec for name in aliases} == {
+        "fast": "litellm:openai/gpt-4o-mini",
+        "claude": "litellm:anthropic/claude-3-5-haiku-latest",
+        "local": "openai:qwen2.5-7b-instruct",
+        "precise": "litellm:openai/gpt-4o-mini",
+        "offline": "transformers:default",
+    }
+    assert resolve_alias("precise").defaults == {"temperature": 0.0, "max_tokens": 512, "extra": {"logprobs": True}}
+    assert resolve_alias("precise").fallback == ("claude", "local")
