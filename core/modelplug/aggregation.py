@@ -124,7 +124,7 @@ _MESSAGE_FIELDS = ("content", "reasoning_content", "refusal", "tool_calls")
 
 class _MessageView(ChatMessage):
     """A snapshot of a :class:`StreamAggregator`: a :class:`ChatMessage` whose ``content``,
-    ``reasoning_content``, ``refusal`` and ``tool_calls`` are built on first read (then cached).
+    ``reasoning_content``, ``refusal``, ``tool_calls`` and ``cost`` are built on first read (then cached).
 
     Everything that takes a ``ChatMessage`` takes it; ``attrs.evolve``, ``copy`` and ``pickle`` give
     a plain ``ChatMessage``.
@@ -185,6 +185,8 @@ class _MessageView(ChatMessage):
             value = aggregator._reasoning.text(reasoning_n)
         elif field == "refusal":
             value = aggregator._refusal.text(refusal_n)
+        elif field == "cost":
+            value = aggregator._priced(self.usage)
         else:
             value = tuple(builder.build(n, id, name) for builder, n, id, name in self._calls)
         values[field] = value
@@ -205,6 +207,10 @@ class _MessageView(ChatMessage):
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return self._get("tool_calls")  # type: ignore[no-any-return]
+
+    @property
+    def cost(self) -> float | None:
+        return self._get("cost")  # type: ignore[no-any-return]
 
 
 _ALL_FIELDS = tuple(field.name for field in ChatMessage.__attrs_attrs__)
@@ -252,8 +258,9 @@ class StreamAggregator:
         self.pricing: Callable[[Usage], float | None] | None = None
         self._cost: tuple[Usage, float | None] | None = None
 
-    def _priced(self) -> float | None:
-        usage, pricing = self.usage, self.pricing
+    def _priced(self, usage: Usage | None) -> float | None:
+        """The cost of ``usage`` (priced once per usage object)."""
+        pricing = self.pricing
         if usage is None or pricing is None:
             return None
         cached = self._cost
@@ -403,7 +410,6 @@ class StreamAggregator:
             ("tool_call_id", None),
             ("name", None),
             ("model", self.model),
-            ("cost", self._priced()),
         ):
             setattr_(view, field, value)
         self._cached = view

@@ -25,7 +25,7 @@ PRICE_OPTION: Final = "price"
 #: Providers whose model ids name hosted models, and how a model id maps to genai-prices'
 #: ``(provider_id, model_ref)``: litellm's ``"openai/gpt-4o-mini"`` names its provider first; the
 #: openai provider's ids are OpenAI's. Other providers (local weights) have no database price.
-_HOSTED: Final = frozenset({"litellm", "openai", "inference_client"})
+_HOSTED: Final = frozenset({"litellm", "openai", "inference-client"})
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -66,7 +66,7 @@ def price_from_option(value: Any) -> Price | None:
 
 def cost_of(provider: str, model_id: str, usage: Usage | None, price: Price | None = None) -> float | None:
     """The cost in US dollars of ``usage`` on ``provider:model_id``: by ``price`` when given, else by
-    the genai-prices database for hosted providers (litellm, openai, inference_client). ``None``
+    the genai-prices database for hosted providers (litellm, openai, inference-client). ``None``
     without usage, for a model the database does not know, or when genai-prices is not installed."""
     if usage is None:
         return None

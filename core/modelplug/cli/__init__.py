@@ -172,10 +172,9 @@ def main(ctx: click.Context, debug: bool) -> None:
       modelplug plugins
       modelplug models
 
-    \b
-    Configuration: model aliases, keys, fallback chains and prices live in the
-    config file ($MODELPLUG_CONFIG, else <user config dir>/modelplug/config.toml);
-    see docs/configuration.md, or `modelplug models` for the aliases it defines.
+    Configuration: model aliases (-m ALIAS), keys, fallback chains and prices live in the config
+    file ($MODELPLUG_CONFIG, else <user config dir>/modelplug/config.toml); see
+    docs/configuration.md, and `modelplug models` for the aliases it defines.
     """
     from modelplug.cli.log_lines import install_log_handler
 
