@@ -190,11 +190,11 @@ def test_models_lists_aliases_with_secrets_masked_and_provider_models(config: Pa
     assert rows["vaulted"]["options"] == {"api_key": "key:openai"}  # a reference is no secret
     assert rows["dangling"]["spec"] is None and "no alias 'nowhere'" in rows["dangling"]["error"]
     providers = {row["name"]: row["models"] for row in data["providers"]}
-    assert providers["example"] == ["example:default"]
+    assert providers["transformers"] == ["transformers:default"]  # listed without loading it
     text = runner.invoke(main, ["models"]).output
     assert "sk-abcdefgh12345678" not in text
     assert "  longer: short (example:default)" in text
-    assert "  example:default" in text
+    assert "  transformers:default" in text
 
 
 def test_models_exits_2_on_a_malformed_file(config: Path) -> None:
@@ -220,3 +220,17 @@ def test_the_documented_example_file_is_valid(tmp_path: Path, monkeypatch: pytes
     }
     assert resolve_alias("precise").defaults == {"temperature": 0.0, "max_tokens": 512, "extra": {"logprobs": True}}
     assert resolve_alias("precise").fallback == ("claude", "local")
+
+
+def test_env_and_key_references_work_in_python_too(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("modelplug_openai")
+    monkeypatch.setenv("MY_OPENAI_TEST_KEY", "tok-python-env-key-0004")
+    with modelplug.load_model("openai:m", base_url="http://127.0.0.1:9/v1", api_key_env="MY_OPENAI_TEST_KEY") as model:
+        assert model.options["api_key"] == "tok-python-env-key-0004"
+        assert "api_key_env" not in model.options
+        assert "tok-python" not in repr(model)
+    set_key("py", "tok-python-file-key-0005")
+    with modelplug.load_model("openai:m", base_url="http://127.0.0.1:9/v1", api_key="key:py") as model:
+        assert model.options["api_key"] == "tok-python-file-key-0005"
+    with pytest.raises(InvalidOptionError, match="'MISSING_VAR_X', which is not set"):
+        modelplug.load_model("openai:m", api_key_env="MISSING_VAR_X")

@@ -64,12 +64,6 @@ def capabilities() -> Capabilities:
 
 # --8<-- [start:option_types]
 @modelplug.hookimpl
-def list_models() -> list[str]:
-    """``default``: the chain trained on the bundled text (any other id is a path to a text file)."""
-    return ["default"]
-
-
-@modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
     """``order``: how many tokens of context the chain uses (1 to 4, default 2)."""
     return {"order": int}
