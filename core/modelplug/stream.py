@@ -29,7 +29,7 @@ from modelplug.errors import (
     ToolCallParseError,
     wrap_provider_exception,
 )
-from modelplug.log import get_logger
+from modelplug.log import get_logger, info_enabled
 from modelplug.pipeline import DeltaPipeline
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 
@@ -207,7 +207,7 @@ class ChatStream:
             ttft_s=self.ttft_s,
             duration_s=self.duration_s,
             usage=None if usage is None else [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
-            cost=self.message.cost,
+            cost=self.message.cost if info_enabled() else None,
             outcome=outcome,
             error=None if self.error is None else type(self.error).__name__,
             **({"attempts": self.attempts} if self.attempts else {}),
