@@ -28,7 +28,8 @@ from modelplug.errors import (
 )
 from modelplug.model import Model
 from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream
-from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, Usage
+from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
+from modelplug.wire import messages_from_input
 
 __all__ = ["FALLBACK_ERRORS", "FallbackModel", "FallbackStream", "load_chain"]
 
@@ -128,7 +129,21 @@ class FallbackModel(Model):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def stream(self, messages: Any, *, allow_fallback: bool = False, **options: Any) -> ChatStream:
-        """A :class:`FallbackStream`: :meth:`Model.stream` on the first model whose first delta arrives."""
+        """A :class:`FallbackStream`: :meth:`Model.stream` on the first model whose first delta arrives.
+
+        Raises:
+            InvalidOptionError: bad messages or options (at once, as :meth:`Model.stream` does);
+                the models' own errors come while iterating.
+        """
+        if self._closed:
+            raise InvalidOptionError(f"model {self.spec!r} is closed")
+        messages_from_input(messages)
+        try:
+            GenerationOptions.from_kwargs({**self.defaults, **options})
+        except (TypeError, ValueError) as error:
+            if isinstance(error, ModelplugError):
+                raise
+            raise InvalidOptionError(f"invalid generation option: {error}") from error
         return FallbackStream(self, messages, allow_fallback=allow_fallback, options=options)
 
     def close(self) -> None:

@@ -177,3 +177,12 @@ def test_fallback_loops_are_a_config_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("MODELPLUG_CONFIG", str(config))
     with pytest.raises(modelplug.InvalidOptionError, match=r":3: alias 'a': fallback chains form a cycle: a -> b -> a"):
         modelplug.load_model("a")
+
+
+def test_bad_options_are_refused_when_the_stream_is_asked_for(server: FaultServer) -> None:
+    with FallbackModel([_load(server.base_url, "ok"), _load(server.base_url, "ok")]) as chain:
+        with pytest.raises(modelplug.InvalidOptionError, match="max_tokens"):
+            chain.stream("hi", max_tokens=-1)
+        with pytest.raises(modelplug.InvalidOptionError):
+            chain.stream([])
+    assert server.requests == []
