@@ -87,7 +87,8 @@ def generate_stream(model_id: str, state: ReplayState) -> Iterator[ChatMessageSt
 
 @modelplug.hookimpl
 def agenerate_stream(model_id: str, state: ReplayState) -> AsyncIterator[ChatMessageStreamDelta]:
-    """The same as ``generate_stream``, natively async: the delay is an ``anyio.sleep``."""
+    """The same as ``generate_stream``, natively async: the delay is an ``anyio.sleep`` (without one,
+    the loop still runs other tasks between chunks)."""
     return _aplay(_next_response(model_id, state), state.delay)
 
 
@@ -116,6 +117,8 @@ async def _aplay(chunks: list[Mapping[str, Any]], delay: float) -> AsyncIterator
     for number, delta in enumerate(_deltas(chunks)):
         if delay and number:
             await anyio.sleep(delay)
+        elif number:
+            await anyio.lowlevel.checkpoint()
         if delta is not None:
             yield delta
 
