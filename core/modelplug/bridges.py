@@ -1,9 +1,9 @@
 """The two bridges between a provider's stream and a caller of the other colour, written once.
 
 - :func:`aiter_in_thread`: a sync iterator (a provider's ``generate_stream``) as an async iterator.
-  One worker thread per stream runs the iterator and hands each delta to the event loop through an
-  anyio memory object stream (bounded: the thread waits when the consumer falls behind), so the loop
-  never blocks. Closing or cancelling the async side closes the sync iterator in its thread.
+  One worker thread per stream runs the iterator and queues each delta for the event loop (bounded:
+  the thread waits when the consumer falls behind), waking the loop through anyio only when it waits,
+  so the loop never blocks. Closing or cancelling the async side closes the sync iterator in its thread.
 - :func:`iter_on_loop_thread`: an async iterator (a provider's ``agenerate_stream``) as a sync
   iterator, driven on an event loop in a background thread shared by every such stream (an anyio
   blocking portal; the thread exists while at least one of these streams is open).
@@ -13,15 +13,14 @@ Details and guarantees: ``docs/async.md``.
 
 from __future__ import annotations
 
-import contextlib
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Final, TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from modelplug.log import get_logger
 
@@ -35,6 +34,10 @@ THREAD_BUFFER: Final = 64
 #: iterator. A thread still inside ``next()`` (a backend that sends nothing) closes it as soon as
 #: ``next()`` returns; the caller is not held longer than this.
 CLOSE_GRACE_S: Final = 2.0
+
+
+#: The end of a stream, as an item.
+_END: Final = object()
 
 
 class _Failed:
@@ -58,6 +61,10 @@ def _close(iterator: Any) -> None:
 class ThreadIterator(AsyncIterator[T]):
     """An async iterator over a sync iterator run in its own worker thread (see :func:`aiter_in_thread`).
 
+    The worker appends to a deque under a lock and wakes the loop only when the consumer is waiting
+    for an item, so a fast producer hands over whole bursts for one wake-up; it waits on the lock's
+    condition when :data:`THREAD_BUFFER` items are queued (backpressure).
+
     Attributes:
         thread: the worker thread (``None`` before the first ``__anext__``).
     """
@@ -68,93 +75,116 @@ class ThreadIterator(AsyncIterator[T]):
         self._factory = factory
         self._name = name
         self._buffer = buffer
-        self._receive: MemoryObjectReceiveStream[T | _Failed] | None = None
+        self._items: deque[Any] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._waiter: anyio.Event | None = None  # set by the consumer when it waits for an item
         self._done: anyio.Event | None = None
+        self._token: Any = None
+        self._call_soon: Callable[[Callable[[], object]], object] | None = None
         self.thread: threading.Thread | None = None
         self._closed = False
+        self._ended = False
 
     def __aiter__(self) -> ThreadIterator[T]:
         return self
 
-    def _start(self) -> MemoryObjectReceiveStream[T | _Failed]:
-        send, receive = anyio.create_memory_object_stream[T | _Failed](self._buffer)
-        self._receive = receive
+    def _start(self) -> None:
         self._done = anyio.Event()
-        token = anyio.lowlevel.current_token()
-        self.thread = threading.Thread(
-            target=self._produce, args=(send, token, self._done), name=self._name, daemon=True
-        )
+        self._token = anyio.lowlevel.current_token()
+        native = self._token.native_token  # an asyncio loop, or another backend's own token
+        self._call_soon = getattr(native, "call_soon_threadsafe", None)
+        self.thread = threading.Thread(target=self._produce, name=self._name, daemon=True)
         self.thread.start()
-        return receive
 
-    def _produce(self, send: MemoryObjectSendStream[T | _Failed], token: Any, done: anyio.Event) -> None:
-        """The worker thread: run the iterator, hand each item to the loop, close the iterator at the end."""
+    def _wake(self, event: anyio.Event) -> bool:
+        """Set ``event`` on the loop (from the worker); ``False`` when the loop is gone. On asyncio
+        the worker does not wait for the loop to do it (``call_soon_threadsafe``), so it goes on
+        producing meanwhile; other backends get anyio's blocking call."""
+        try:
+            if self._call_soon is not None:
+                self._call_soon(event.set)
+            else:
+                anyio.from_thread.run_sync(event.set, token=self._token)
+        except Exception:
+            return False
+        return True
 
-        def hand_over(item: T | _Failed) -> bool:
-            try:
-                anyio.from_thread.run_sync(send.send_nowait, item, token=token)
-            except anyio.WouldBlock:  # the consumer is behind: wait (in the loop) for room
-                try:
-                    anyio.from_thread.run(send.send, item, token=token)
-                except Exception:
-                    return False
-            except Exception:  # the consumer closed (BrokenResourceError) or the loop is gone
+    def _put(self, item: Any, *, last: bool = False) -> bool:
+        """Queue ``item`` (waiting while the queue is full, unless ``last``); ``False``: closed, stop."""
+        cond = self._cond
+        with cond:
+            while not last and len(self._items) >= self._buffer and not self._closed:
+                cond.wait()
+            if self._closed and not last:
                 return False
-            return True
+            self._items.append(item)
+            waiter, self._waiter = self._waiter, None
+        return waiter is None or self._wake(waiter)
 
+    def _produce(self) -> None:
+        """The worker thread: run the iterator, queue each item, close the iterator at the end."""
+        iterator: Iterator[T] | None = None
+        end: Any = _END
         try:
             iterator = self._factory()
-        except BaseException as error:  # the hook failed before returning its iterator
-            iterator = None
-            hand_over(_Failed(error))
-        try:
-            while iterator is not None:
+            while True:
                 try:
                     item = next(iterator)
                 except StopIteration:
                     break
-                except BaseException as error:
-                    hand_over(_Failed(error))
+                if not self._put(item):
                     break
-                if not hand_over(item):
-                    break
+        except BaseException as error:  # the hook or the iterator failed: the consumer raises it
+            end = _Failed(error)
         finally:
             _close(iterator)
-            for finish in (send.close, done.set):
-                with contextlib.suppress(Exception):  # the loop is gone: nobody is waiting
-                    anyio.from_thread.run_sync(finish, token=token)
+            self._put(end, last=True)
+            done = self._done
+            if done is not None:
+                self._wake(done)
 
     async def __anext__(self) -> T:
-        receive = self._receive
-        if receive is None:
+        if self._ended:
+            raise StopAsyncIteration
+        if self.thread is None:
             if self._closed:
                 raise StopAsyncIteration
-            receive = self._start()
-        try:
-            item = await receive.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            raise StopAsyncIteration from None
+            self._start()
+        cond = self._cond
+        while True:
+            with cond:
+                if self._items:
+                    item = self._items.popleft()
+                    if len(self._items) == self._buffer - 1:
+                        cond.notify()  # the worker may be waiting for room
+                    break
+                waiter = self._waiter = anyio.Event()
+            await waiter.wait()
+        if item is _END:
+            self._ended = True
+            raise StopAsyncIteration
         if type(item) is _Failed:
+            self._ended = True
             raise item.error
-        return item  # type: ignore[return-value]
+        return item  # type: ignore[no-any-return]
 
     def close_nowait(self) -> None:
         """Tell the worker to stop without waiting for it (for finalizers; prefer :meth:`aclose`)."""
-        self._closed = True
-        if self._receive is not None:
-            self._receive.close()
+        with self._cond:
+            self._closed = True
+            self._items.clear()
+            self._cond.notify_all()
 
     async def aclose(self) -> None:
         """Stop the worker: it closes the sync iterator as soon as it holds the thread again (at
-        once when it waits for the consumer, after ``next()`` returns when it is inside the provider).
+        once when it waits for room, after ``next()`` returns when it is inside the provider).
         Waits up to :data:`CLOSE_GRACE_S` for that, shielded from cancellation. Idempotent."""
         if self._closed:
             return
-        self._closed = True
-        receive, done = self._receive, self._done
-        if receive is None or done is None:  # never started: no thread, no iterator
+        self.close_nowait()
+        done = self._done
+        if done is None:  # never started: no thread, no iterator
             return
-        receive.close()
         with anyio.move_on_after(CLOSE_GRACE_S, shield=True) as scope:
             await done.wait()
         if scope.cancelled_caught:
@@ -179,7 +209,6 @@ def aiter_in_thread(factory: Callable[[], Iterator[T]], *, name: str = "modelplu
 
 _PORTALS: anyio.from_thread.BlockingPortalProvider | None = None
 _PORTALS_LOCK = threading.Lock()
-_END: Final = object()
 
 
 def _portals() -> anyio.from_thread.BlockingPortalProvider:
