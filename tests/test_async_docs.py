@@ -31,17 +31,17 @@ def test_the_sse_example_streams_the_answer(fresh_plugins: None) -> None:
     code = example()
     assert SPEC in code
     namespace: dict[str, Any] = {}
-    exec(
-        compile(code.replace(SPEC, 'modelplug.load_model("replay:docs", responses=["Hello from the docs."])'), "x", "exec"),
-        namespace,
-    )
+    replayed = code.replace(SPEC, 'modelplug.load_model("replay:docs", responses=["Hello from the docs."])')
+    exec(compile(replayed, str(PAGE), "exec"), namespace)
     model: modelplug.Model = namespace["model"]
 
     async def main() -> list[tuple[str, Any]]:
         transport = httpx.ASGITransport(app=namespace["app"])
-        async with httpx.AsyncClient(transport=transport, base_url="http://docs") as client:
-            async with aconnect_sse(client, "GET", "/chat", params={"q": "hi"}) as source:
-                return [(event.event, json.loads(event.data)) async for event in source.aiter_sse()]
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://docs") as client,
+            aconnect_sse(client, "GET", "/chat", params={"q": "hi"}) as source,
+        ):
+            return [(event.event, json.loads(event.data)) async for event in source.aiter_sse()]
 
     try:
         events = asyncio.run(main())
