@@ -14,9 +14,10 @@ names the model that answered; the ``generation`` log event lists the failed att
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
 
+from modelplug.astream import AsyncChatStream
 from modelplug.errors import (
     CapabilityError,
     InvalidOptionError,
@@ -31,7 +32,7 @@ from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug.wire import messages_from_input
 
-__all__ = ["FALLBACK_ERRORS", "FallbackModel", "FallbackStream", "load_chain"]
+__all__ = ["FALLBACK_ERRORS", "AsyncFallbackStream", "FallbackModel", "FallbackStream", "load_chain"]
 
 #: The failures (before the first delta) after which the next model of a chain is tried.
 FALLBACK_ERRORS: Final = (ProviderConnectionError, ProviderTimeoutError, ServerError, RateLimitError, CapabilityError)
@@ -135,6 +136,11 @@ class FallbackModel(Model):
             InvalidOptionError: bad messages or options (at once, as :meth:`Model.stream` does);
                 the models' own errors come while iterating.
         """
+        self._check_request(messages, options)
+        return FallbackStream(self, messages, allow_fallback=allow_fallback, options=options)
+
+    def _check_request(self, messages: Any, options: Mapping[str, Any]) -> None:
+        """Refuse bad messages or options before any model is asked (``InvalidOptionError``)."""
         if self._closed:
             raise InvalidOptionError(f"model {self.spec!r} is closed")
         messages_from_input(messages)
@@ -144,7 +150,38 @@ class FallbackModel(Model):
             if isinstance(error, ModelplugError):
                 raise
             raise InvalidOptionError(f"invalid generation option: {error}") from error
-        return FallbackStream(self, messages, allow_fallback=allow_fallback, options=options)
+
+    async def agenerate(self, messages: Any, **options: Any) -> ChatMessage:
+        """:meth:`generate` for async code (:meth:`Model.agenerate` on each model in turn).
+
+        Raises:
+            The errors of :meth:`generate`.
+        """
+        attempts: list[dict[str, Any]] = []
+        for index, model in enumerate(self.models):
+            try:
+                skipped = self._skip(index, options)
+                if skipped is not None:
+                    raise skipped
+                token = FALLBACK_ATTEMPTS.set(tuple(attempts))
+                try:
+                    return await model.agenerate(messages, **options)
+                finally:
+                    FALLBACK_ATTEMPTS.reset(token)
+            except FALLBACK_ERRORS as error:
+                attempts.append({"model": model.spec, "error": type(error).__name__})
+                if index == len(self.models) - 1:
+                    _fail(error, attempts)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def astream(self, messages: Any, *, allow_fallback: bool = False, **options: Any) -> AsyncChatStream:
+        """An :class:`AsyncFallbackStream`: :meth:`Model.astream` on the first model whose first delta arrives.
+
+        Raises:
+            InvalidOptionError: as :meth:`stream`.
+        """
+        self._check_request(messages, options)
+        return AsyncFallbackStream(self, messages, allow_fallback=allow_fallback, options=options)
 
     def close(self) -> None:
         """Close every model of the chain (the first error is raised after all were tried)."""
@@ -291,5 +328,130 @@ class FallbackStream(ChatStream):
         if self._current is not None:
             self._current.close()  # logs the generation event, with the failed attempts
 
-    def _finish(self, outcome: str) -> None:
+    def _finish(self, outcome: str) -> bool:
+        ended = not self._finished
         self._end(outcome)
+        return ended
+
+
+async def _no_deltas() -> AsyncIterator[ChatMessageStreamDelta]:
+    return
+    yield  # an async generator that yields nothing
+
+
+class AsyncFallbackStream(AsyncChatStream):
+    """The async stream of a :class:`FallbackModel` (as :class:`FallbackStream`, for ``async for``)."""
+
+    __slots__ = ("_allow", "_chain", "_current", "_messages", "_options")
+
+    def __init__(
+        self, chain: FallbackModel, messages: Any, *, allow_fallback: bool, options: Mapping[str, Any]
+    ) -> None:
+        super().__init__(_no_deltas(), provider=chain.provider, model_id=chain.model_id, price=chain.price)
+        self._source_closed = True  # no source of its own: each model's stream closes its own
+        self._chain = chain
+        self._messages = messages
+        self._allow = allow_fallback
+        self._options = options
+        self._current: AsyncChatStream | None = None
+
+    async def __anext__(self) -> ChatMessageStreamDelta:
+        if self._finished:
+            raise StopAsyncIteration
+        delta = await (self._first() if self._current is None else self._next_of(self._current))
+        if self.ttft_s is None and (delta.content or delta.reasoning_content or delta.tool_calls):
+            self.ttft_s = time.perf_counter() - self._start
+        return delta
+
+    async def _first(self) -> ChatMessageStreamDelta:
+        models = self._chain.models
+        for index, model in enumerate(models):
+            stream: AsyncChatStream | None = None
+            try:
+                skipped = self._chain._skip(index, self._options)
+                if skipped is not None:
+                    raise skipped
+                token = FALLBACK_ATTEMPTS.set(tuple(self.attempts))
+                try:
+                    stream = model.astream(self._messages, allow_fallback=self._allow, **self._options)
+                finally:
+                    FALLBACK_ATTEMPTS.reset(token)
+                delta = await stream.__anext__()
+            except StopAsyncIteration:  # an empty answer is an answer
+                self._answer(stream)
+                await self._end("ok")
+                raise
+            except FALLBACK_ERRORS as error:
+                if stream is not None:
+                    await stream.aclose()
+                self.attempts.append({"model": model.spec, "error": type(error).__name__})
+                if index == len(models) - 1:
+                    self.error = error
+                    await self._end("error")
+                    _fail(error, self.attempts)
+                continue
+            except BaseException as error:  # another error, or cancellation: no switch
+                self._answer(stream)
+                self.error = error if isinstance(error, Exception) else None
+                await self._end("error" if isinstance(error, Exception) else "cancelled")
+                raise
+            self._answer(stream)
+            return delta
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _answer(self, stream: AsyncChatStream | None) -> None:
+        if stream is not None:
+            self._current = stream
+            self.provider = stream.provider
+            self.model_id = stream.model_id
+
+    async def _next_of(self, stream: AsyncChatStream) -> ChatMessageStreamDelta:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            await self._end("ok")
+            raise
+        except BaseException as error:
+            if isinstance(error, Exception):
+                error.message = stream.message  # type: ignore[attr-defined]  # the partial answer: nothing is lost
+                self.error = error
+                await self._end("error")
+            else:
+                await self._end("cancelled")
+            raise
+
+    @property
+    def message(self) -> ChatMessage:
+        """The answering model's message so far (an empty assistant message before one answers)."""
+        return self._current.message if self._current is not None else ChatMessage(role="assistant")
+
+    @property
+    def usage(self) -> Usage | None:
+        """The answering model's usage so far."""
+        return self._current.usage if self._current is not None else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The answering model's finish reason, once sent."""
+        return self._current.finish_reason if self._current is not None else None
+
+    async def aclose(self) -> None:
+        """Stop the stream and the answering model's backend."""
+        await self._end("cancelled")
+
+    async def _end(self, outcome: str) -> None:
+        self._mark(outcome)
+        if self._current is not None:
+            await self._current.aclose()  # idempotent; logs the generation event, with the failed attempts
+
+    def _mark(self, outcome: str) -> bool:
+        with self._lock:
+            if self._finished:
+                return False
+            self._finished = True
+        self.outcome = outcome
+        self.duration_s = time.perf_counter() - self._start
+        return True
+
+    def _finish(self, outcome: str) -> bool:
+        return self._mark(outcome)  # the answering model's stream logs the generation event

@@ -15,9 +15,9 @@ implementations only, and adds what every provider gets for free:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -38,6 +38,9 @@ from modelplug.stops import cut_at_stop
 from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import messages_from_input
+
+if TYPE_CHECKING:
+    from modelplug.astream import AsyncChatStream
 
 __all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
 
@@ -365,28 +368,15 @@ class Model:
         """
         messages_, generation = self._prepare(messages, options)
         backend = self._backend_options(generation)
-        start = time.perf_counter()
         if self.contract.implements("generate"):
-            message = self._answered(self.contract.generate(self.model_id, self.state, messages_, backend))
-            get_logger().info(
-                "generation",
-                provider=self.provider,
-                model=self.model_id,
-                stream=False,
-                duration_s=time.perf_counter() - start,
-                usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
-                cost=message.cost,
-                outcome="ok",
-                **({"attempts": list(attempts)} if (attempts := FALLBACK_ATTEMPTS.get()) else {}),
-            )
-        elif self.contract.implements("generate_stream"):
+            message = self._generate_hook(messages_, backend)
+        elif self._streams():
             # The same pipeline as stream(): stops and text tool calls give the same answer both ways;
-            # a provider with its own parse_tool_calls gets it on the whole text, below.
-            own_parser = self.contract.implements("parse_tool_calls")
+            # a provider with its own parse_tool_calls gets it on the whole text, in _complete.
             stream = self._pipeline_stream(
                 self._stream_deltas(messages_, backend),
                 generation,
-                text_tool_calls=not own_parser,
+                text_tool_calls=not self._own_parser(),
                 drain_after_stop=True,  # generate() reports the usage the backend sends after the stop
             )
             try:
@@ -394,14 +384,80 @@ class Model:
             except ToolCallParseError as error:
                 error.message = stream.message  # the whole answer, usage included: nothing received is lost
                 raise
-            if not own_parser:
+            if not self._own_parser():
                 return message
         else:
-            raise HookNotImplementedError(
-                f"provider {self.provider!r} implements neither 'generate' nor 'generate_stream'",
-                plugin=self.provider,
-                hook="generate",
-            )
+            raise self._no_generation_hook()
+        return self._complete(message, generation, backend)
+
+    async def agenerate(self, messages: Any, **options: Any) -> ChatMessage:
+        """:meth:`generate` for async code: same arguments, answer and errors, without blocking the loop.
+
+        The provider's native ``agenerate_stream`` when it declares ``async_streaming``, else its
+        ``generate_stream`` in a worker thread (aggregated, as :meth:`generate` does), else its
+        ``generate`` in a worker thread. Cancelling the awaiting task stops the backend (the stream is
+        closed) and raises ``CancelledError``; only a provider with nothing but ``generate`` runs on
+        to the end in its thread.
+
+        Raises:
+            The errors of :meth:`generate`.
+        """
+        messages_, generation = self._prepare(messages, options)
+        backend = self._backend_options(generation)
+        if self.capabilities.async_streaming or self.contract.implements("generate_stream"):
+            own_parser = self._own_parser()
+            stream = self._astream_over(messages_, generation, backend, text_tool_calls=not own_parser, drain=True)
+            try:
+                message = await stream.until_done()
+            except ToolCallParseError as error:
+                error.message = stream.message
+                raise
+            finally:
+                await stream.aclose()
+            if not own_parser:
+                return message
+        elif self.contract.implements("generate"):
+            import anyio.to_thread
+
+            message = await anyio.to_thread.run_sync(self._generate_hook, messages_, backend)
+        else:
+            raise self._no_generation_hook()
+        return self._complete(message, generation, backend)
+
+    def _streams(self) -> bool:
+        """Whether a stream route exists (``generate_stream``, or ``agenerate_stream`` on the loop thread)."""
+        return self.contract.implements("generate_stream") or self.capabilities.async_streaming
+
+    def _own_parser(self) -> bool:
+        return self.contract.implements("parse_tool_calls")
+
+    def _no_generation_hook(self) -> HookNotImplementedError:
+        return HookNotImplementedError(
+            f"provider {self.provider!r} implements none of 'generate', 'generate_stream' and 'agenerate_stream'",
+            plugin=self.provider,
+            hook="generate",
+        )
+
+    def _generate_hook(self, messages: list[ChatMessage], backend: GenerationOptions) -> ChatMessage:
+        """The provider's ``generate``, logged as one ``generation`` event."""
+        start = time.perf_counter()
+        message = self._answered(self.contract.generate(self.model_id, self.state, messages, backend))
+        get_logger().info(
+            "generation",
+            provider=self.provider,
+            model=self.model_id,
+            stream=False,
+            duration_s=time.perf_counter() - start,
+            usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
+            cost=message.cost,
+            outcome="ok",
+            **({"attempts": list(attempts)} if (attempts := FALLBACK_ATTEMPTS.get()) else {}),
+        )
+        return message
+
+    def _complete(self, message: ChatMessage, generation: GenerationOptions, backend: GenerationOptions) -> ChatMessage:
+        """A whole answer after the core's post-processing: stops cut (when the backend did not get
+        them), tool calls read from the text (``tool_calling="text"``)."""
         if generation.stop and backend is not generation:
             content, found = cut_at_stop(message.content if isinstance(message.content, str) else None, generation.stop)
             if found:
@@ -453,25 +509,71 @@ class Model:
             ProviderError: the backend failed (also raised while iterating).
         """
         messages_, generation = self._prepare(messages, options)
-        capabilities = self.capabilities
         backend = self._backend_options(generation)
-        deltas: Iterator[ChatMessageStreamDelta]
-        if capabilities.streaming:
-            deltas = self._stream_deltas(messages_, backend)
-        elif allow_fallback:
-            deltas = self._fallback(messages_, options)
-            backend = generation  # generate() already cut the stops and parsed the tool calls
-        else:
-            raise CapabilityError(
-                f"provider {self.provider!r} declares no streaming for {self.model_id!r} "
-                "(capabilities.streaming=False); use generate(), or stream(..., allow_fallback=True) "
-                "to get the whole answer as one delta",
-                provider=self.provider,
-                capability="streaming",
-            )
-        if backend is generation and not capabilities.streaming:  # the fallback: generate() did it all
-            return ChatStream(deltas, provider=self.provider, model_id=self.model_id, price=self.price)
-        return self._pipeline_stream(deltas, generation)
+        if self._check_streaming(allow_fallback):
+            return self._pipeline_stream(self._stream_deltas(messages_, backend), generation)
+        # the fallback: generate() cuts the stops and parses the tool calls itself
+        return ChatStream(
+            self._fallback(messages_, options), provider=self.provider, model_id=self.model_id, price=self.price
+        )
+
+    def astream(self, messages: Any, *, allow_fallback: bool = False, **options: Any) -> AsyncChatStream:
+        """:meth:`stream` for async code: same arguments, deltas and errors, without blocking the loop.
+
+        Not a coroutine: it checks the options and returns at once; the provider starts at the first
+        ``__anext__``. Use it as ``async with model.astream(...) as stream: async for delta in stream``.
+        The deltas come from the provider's native ``agenerate_stream`` when it declares
+        ``async_streaming``, else from its ``generate_stream`` run in a worker thread
+        (:mod:`modelplug.bridges`). Cancelling the consuming task, ``asyncio.timeout``, ``aclose()``
+        or leaving the ``async with`` block stops the backend; ``.message`` keeps what arrived.
+
+        Returns:
+            An :class:`~modelplug.astream.AsyncChatStream`.
+
+        Raises:
+            The errors of :meth:`stream` (option and capability errors here, the others while iterating).
+        """
+        messages_, generation = self._prepare(messages, options)
+        backend = self._backend_options(generation)
+        if self._check_streaming(allow_fallback):
+            return self._astream_over(messages_, generation, backend)
+        from modelplug.astream import AsyncChatStream
+        from modelplug.bridges import aiter_in_thread
+
+        return AsyncChatStream(
+            aiter_in_thread(lambda: self._fallback(messages_, options), name="modelplug-generate"),
+            provider=self.provider,
+            model_id=self.model_id,
+            hook="generate",
+            price=self.price,
+        )
+
+    def _check_streaming(self, allow_fallback: bool) -> bool:
+        """Whether the provider streams (sync or async); ``False``: use the one-delta fallback.
+
+        Raises:
+            CapabilityError: it declares no streaming and ``allow_fallback`` is false.
+        """
+        capabilities = self.capabilities
+        if capabilities.streaming or capabilities.async_streaming:
+            return True
+        if allow_fallback:
+            return False
+        raise CapabilityError(
+            f"provider {self.provider!r} declares no streaming for {self.model_id!r} "
+            "(capabilities.streaming=False); use generate(), or stream(..., allow_fallback=True) "
+            "to get the whole answer as one delta",
+            provider=self.provider,
+            capability="streaming",
+        )
+
+    def _pipeline(self, generation: GenerationOptions, *, text_tool_calls: bool = True) -> DeltaPipeline:
+        """The generation's :class:`DeltaPipeline` (without text tool calls when ``text_tool_calls`` is false)."""
+        return DeltaPipeline.for_generation(
+            self.capabilities,
+            generation if text_tool_calls else attrs.evolve(generation, tools=()),
+            tool_call_format=self._tool_call_format(),
+        )
 
     def _pipeline_stream(
         self,
@@ -483,22 +585,54 @@ class Model:
     ) -> ChatStream:
         """A :class:`ChatStream` over ``deltas`` after the generation's :class:`DeltaPipeline`
         (``drain_after_stop``: read the backend to its end after a stop sequence, for its usage)."""
-        pipeline = DeltaPipeline.for_generation(
-            self.capabilities,
-            generation if text_tool_calls else attrs.evolve(generation, tools=()),
-            tool_call_format=self._tool_call_format(),
-        )
+        pipeline = self._pipeline(generation, text_tool_calls=text_tool_calls)
         if pipeline.active:
             deltas = run_pipeline(deltas, pipeline, drain_after_stop=drain_after_stop)
         return ChatStream(deltas, provider=self.provider, model_id=self.model_id, price=self.price)
 
+    def _astream_over(
+        self,
+        messages: list[ChatMessage],
+        generation: GenerationOptions,
+        backend: GenerationOptions,
+        *,
+        text_tool_calls: bool = True,
+        drain: bool = False,
+    ) -> AsyncChatStream:
+        """An :class:`AsyncChatStream` over the provider's async source, after the generation's pipeline."""
+        from modelplug.astream import AsyncChatStream
+
+        source: AsyncIterator[ChatMessageStreamDelta]
+        if self.capabilities.async_streaming:
+            source = self.contract.agenerate_stream(self.model_id, self.state, messages, backend)
+            hook = "agenerate_stream"
+        else:
+            from modelplug.bridges import aiter_in_thread
+
+            source = aiter_in_thread(lambda: self._stream_deltas(messages, backend), name=f"modelplug-{self.provider}")
+            hook = "generate_stream"
+        return AsyncChatStream(
+            source,
+            provider=self.provider,
+            model_id=self.model_id,
+            pipeline=self._pipeline(generation, text_tool_calls=text_tool_calls),
+            drain_after_stop=drain,
+            hook=hook,
+            price=self.price,
+        )
+
     def _stream_deltas(self, messages: list[Any], options: GenerationOptions) -> Iterator[ChatMessageStreamDelta]:
-        """The iterator ``generate_stream`` returned (a generator, or any iterable of deltas).
+        """The provider's sync iterator of deltas: what ``generate_stream`` returned, or, for a provider
+        with only ``agenerate_stream``, its async iterator driven on the core's loop thread.
 
         Raises:
-            HookNotImplementedError: it returned ``None``.
-            PluginLoadError: it returned something that is not an iterable of deltas (a string, a dict, a number).
+            HookNotImplementedError: the hook returned ``None``.
+            PluginContractError: it returned something that is not an iterator of deltas (a string, a dict, a number).
         """
+        if not self.contract.implements("generate_stream") and self.capabilities.async_streaming:
+            from modelplug.bridges import iter_on_loop_thread
+
+            return iter_on_loop_thread(self.contract.agenerate_stream(self.model_id, self.state, messages, options))
         return self.contract.generate_stream(self.model_id, self.state, messages, options)
 
     def _fallback(self, messages: list[Any], options: Mapping[str, Any]) -> Iterator[ChatMessageStreamDelta]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -186,3 +187,50 @@ def test_bad_options_are_refused_when_the_stream_is_asked_for(server: FaultServe
         with pytest.raises(modelplug.InvalidOptionError):
             chain.stream([])
     assert server.requests == []
+
+
+
+def test_astream_and_agenerate_fall_back_the_same_way(server: FaultServer, refused_url: str) -> None:
+    models = [_load(refused_url, "ok"), _load(server.base_url, "unavailable"), _load(server.base_url, "ok")]
+
+    async def main(chain: FallbackModel) -> None:
+        async with chain.astream("hi") as stream:
+            text = "".join([delta.content or "" async for delta in stream])
+        assert text == f"{PREFIX} world" and stream.message.model == "openai:ok"
+        assert [a["error"] for a in stream.attempts] == ["ProviderConnectionError", "ServerError"]
+        answer = await chain.agenerate("hi")
+        assert answer.text == f"{PREFIX} world" and answer.model == "openai:ok"
+
+    with FallbackModel(models) as chain:
+        asyncio.run(main(chain))
+
+
+def test_astream_after_the_first_delta_raises_with_the_partial_message(server: FaultServer) -> None:
+    seen: list[str | None] = []
+
+    async def main(chain: FallbackModel) -> None:
+        async with chain.astream("hi") as stream:
+            async for delta in stream:
+                seen.append(delta.content)
+
+    chain = FallbackModel([_load(server.base_url, "drop"), _load(server.base_url, "ok")])
+    with chain, pytest.raises(ProviderConnectionError) as caught:
+        asyncio.run(main(chain))
+    assert seen == [PREFIX] and caught.value.message.text == PREFIX  # type: ignore[attr-defined]
+    assert [body["model"] for body in server.requests] == ["drop"]
+
+
+def test_64_concurrent_astreams_are_each_answered_exactly_once(server: FaultServer, refused_url: str) -> None:
+    async def ask(chain: FallbackModel, number: int) -> str:
+        async with chain.astream(f"question {number}") as stream:
+            return "".join([delta.content or "" async for delta in stream])
+
+    async def main(chain: FallbackModel) -> list[str]:
+        return list(await asyncio.gather(*(ask(chain, n) for n in range(64))))
+
+    with FallbackModel([_load(refused_url, "ok"), _load(server.base_url, "ok")]) as chain:
+        answers = asyncio.run(main(chain))
+    assert answers == [f"{PREFIX} world"] * 64
+    assert sorted(body["messages"][-1]["content"] for body in server.requests) == sorted(
+        f"question {n}" for n in range(64)
+    )
