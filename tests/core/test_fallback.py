@@ -186,3 +186,29 @@ def test_bad_options_are_refused_when_the_stream_is_asked_for(server: FaultServe
         with pytest.raises(modelplug.InvalidOptionError):
             chain.stream([])
     assert server.requests == []
+
+
+def test_the_cli_stats_line_and_json_name_the_model_that_answered(
+    server: FaultServer, refused_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from modelplug.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[models.primary]\nmodel = "openai:ok"\nbase_url = "{refused_url}"\nmax_retries = 0\napi_key = "k-0001"\n'
+        'fallback = ["backup"]\n\n'
+        f'[models.backup]\nmodel = "openai:ok"\nbase_url = "{server.base_url}"\napi_key = "k-0002"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MODELPLUG_CONFIG", str(config))
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "--no-log", "--stats", "-m", "primary", "hi"])
+    assert result.exit_code == 0, result.output
+    assert f"{PREFIX} world" in result.output
+    assert "answered by openai:ok after 2 attempts" in result.output
+    result = runner.invoke(main, ["run", "--no-log", "--json", "-m", "primary", "hi"])
+    final = json.loads(result.output.strip().splitlines()[-1])
+    assert final["model"] == "primary" and final["answered_by"] == "openai:ok"
+    assert final["stats"]["answered_by"] == "openai:ok"
