@@ -212,3 +212,19 @@ def test_the_cli_stats_line_and_json_name_the_model_that_answered(
     final = json.loads(result.output.strip().splitlines()[-1])
     assert final["model"] == "primary" and final["answered_by"] == "openai:ok"
     assert final["stats"]["answered_by"] == "openai:ok"
+
+
+def test_response_format_passes_over_models_without_structured_output_only_when_a_later_one_has_it(
+    server: FaultServer,
+) -> None:
+    json_mode = {"response_format": {"type": "json_object"}}
+    plain = modelplug.load_model("example:default")
+    with FallbackModel([plain, _load(server.base_url, "ok")]) as chain:
+        with chain.stream("hi", **json_mode) as stream:
+            list(stream)
+        assert stream.message.model == "openai:ok"
+        assert stream.attempts == [{"model": "example:default", "error": "CapabilityError"}]
+        assert chain.generate("hi", **json_mode).model == "openai:ok"
+        assert chain.generate("hi", max_tokens=3).model == "example:default"  # no response_format: the first
+    with FallbackModel([modelplug.load_model("example:default"), modelplug.load_model("example:default")]) as both:
+        assert both.generate("hi", max_tokens=3, **json_mode).model == "example:default"  # nobody declares it
