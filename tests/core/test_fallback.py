@@ -234,3 +234,45 @@ def test_64_concurrent_astreams_are_each_answered_exactly_once(server: FaultServ
     assert sorted(body["messages"][-1]["content"] for body in server.requests) == sorted(
         f"question {n}" for n in range(64)
     )
+
+
+def test_the_cli_stats_line_and_json_name_the_model_that_answered(
+    server: FaultServer, refused_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from modelplug.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[models.primary]\nmodel = "openai:ok"\nbase_url = "{refused_url}"\nmax_retries = 0\napi_key = "k-0001"\n'
+        'fallback = ["backup"]\n\n'
+        f'[models.backup]\nmodel = "openai:ok"\nbase_url = "{server.base_url}"\napi_key = "k-0002"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MODELPLUG_CONFIG", str(config))
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "--no-log", "--stats", "-m", "primary", "hi"])
+    assert result.exit_code == 0, result.output
+    assert f"{PREFIX} world" in result.output
+    assert "answered by openai:ok after 2 attempts" in result.output
+    result = runner.invoke(main, ["run", "--no-log", "--json", "-m", "primary", "hi"])
+    final = json.loads(result.output.strip().splitlines()[-1])
+    assert final["model"] == "primary" and final["answered_by"] == "openai:ok"
+    assert final["stats"]["answered_by"] == "openai:ok"
+
+
+def test_response_format_passes_over_models_without_structured_output_only_when_a_later_one_has_it(
+    server: FaultServer,
+) -> None:
+    json_mode = {"response_format": {"type": "json_object"}}
+    plain = modelplug.load_model("example:default")
+    with FallbackModel([plain, _load(server.base_url, "ok")]) as chain:
+        with chain.stream("hi", **json_mode) as stream:
+            list(stream)
+        assert stream.message.model == "openai:ok"
+        assert stream.attempts == [{"model": "example:default", "error": "CapabilityError"}]
+        assert chain.generate("hi", **json_mode).model == "openai:ok"
+        assert chain.generate("hi", max_tokens=3).model == "example:default"  # no response_format: the first
+    with FallbackModel([modelplug.load_model("example:default"), modelplug.load_model("example:default")]) as both:
+        assert both.generate("hi", max_tokens=3, **json_mode).model == "example:default"  # nobody declares it
