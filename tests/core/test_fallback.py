@@ -189,7 +189,6 @@ def test_bad_options_are_refused_when_the_stream_is_asked_for(server: FaultServe
     assert server.requests == []
 
 
-
 def test_astream_and_agenerate_fall_back_the_same_way(server: FaultServer, refused_url: str) -> None:
     models = [_load(refused_url, "ok"), _load(server.base_url, "unavailable"), _load(server.base_url, "ok")]
 
