@@ -234,3 +234,12 @@ def test_env_and_key_references_work_in_python_too(config: Path, monkeypatch: py
         assert model.options["api_key"] == "tok-python-file-key-0005"
     with pytest.raises(InvalidOptionError, match="'MISSING_VAR_X', which is not set"):
         modelplug.load_model("openai:m", api_key_env="MISSING_VAR_X")
+
+
+def test_serve_takes_an_alias(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("starlette")
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("modelplug.serve.server.serve_forever", lambda app, host, port: seen.update(app=app))
+    result = CliRunner().invoke(main, ["serve", "-m", "longer", "--port", "9999"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Serving longer" in result.output and "app" in seen

@@ -1,5 +1,5 @@
-"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``models``,
-``keys``, ``--version``.
+"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``serve``,
+``models``, ``keys``, ``--version``.
 
 Subcommands are registered by import path in :data:`COMMANDS` and imported only when used (or
 when ``--help`` lists them), so ``modelplug --help`` never imports rich or a backend. Every
@@ -63,6 +63,7 @@ COMMANDS: dict[str, str] = {
     "logs": "modelplug.cli.logs:logs",
     "plugins": "modelplug.cli.plugins:plugins",
     "agent": "modelplug.cli.agent:agent",
+    "serve": "modelplug.cli.serve:serve",
     "models": "modelplug.cli.models:models",
     "keys": "modelplug.cli.keys:keys",
 }
@@ -170,6 +171,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       modelplug chat -m litellm:openai/gpt-4o-mini -o api_key=$OPENAI_API_KEY
       modelplug logs -n 5
       modelplug plugins
+      modelplug serve -m transformers:default --port 8000
       modelplug models
 
     Configuration: model aliases (-m ALIAS), keys, fallback chains and prices live in the config

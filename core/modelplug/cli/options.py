@@ -37,6 +37,7 @@ __all__ = [
     "ENV_MODEL",
     "GENERATION_FLAGS",
     "ConfigError",
+    "alias_spec",
     "config_path",
     "convert_value",
     "generation_flags",
@@ -303,7 +304,7 @@ def load_cli_model(
     resolved, source = resolve_model(spec)
     note = None if source == "--model" else f"(model {resolved!r} from {source})"
     try:
-        provider, model_id = parse_spec(_alias_spec(resolved))
+        provider, model_id = parse_spec(alias_spec(resolved))
         types = provider_option_types(provider, model_id) if options or gen_options else None
     except ModelplugError as error:
         exit_with_error(ctx, error, note)
@@ -317,7 +318,7 @@ def load_cli_model(
         interrupted(ctx, f"Interrupted while loading the model {resolved!r}.")
 
 
-def _alias_spec(name: str) -> str:
+def alias_spec(name: str) -> str:
     """The ``provider:model`` spec ``name`` comes down to (itself when it is a spec, not an alias).
 
     Raises:
