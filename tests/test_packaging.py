@@ -28,8 +28,9 @@ def test_every_extra_names_a_distribution_built_from_this_repository() -> None:
     built = {str(_project(p.parent)["name"]) for p in ROOT.glob("plugins/*/pyproject.toml")}
     extras = _project(ROOT)["optional-dependencies"]
     assert isinstance(extras, dict) and extras
-    # tool extras (``testing``: what the HTTP test suite needs) name well-known libraries, not providers
-    tools = {"testing"}
+    # tool extras (``testing``: what the HTTP test suite needs; ``serve`` and ``ray``: modelplug serve)
+    # name well-known libraries, not providers
+    tools = {"testing", "serve", "ray"}
     for extra, requirements in extras.items():
         if extra in tools:
             continue

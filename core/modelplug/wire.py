@@ -13,6 +13,7 @@ servers become typed errors with :func:`error_from_wire`.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,10 +23,14 @@ import cattrs
 from modelplug.errors import (
     AuthenticationError,
     BadRequestError,
+    CapabilityError,
     ContentFilterError,
     ContextLengthError,
     InvalidOptionError,
+    ModelLoadError,
+    ProviderConnectionError,
     ProviderError,
+    ProviderTimeoutError,
     RateLimitError,
     ServerError,
     error_class_for_status,
@@ -49,9 +54,12 @@ __all__ = [
     "decode_arguments",
     "delta_from_chunk",
     "delta_to_chunk",
+    "error_body",
     "error_from_wire",
+    "error_to_wire",
     "mapping_getter",
     "message_from_wire",
+    "message_to_response",
     "message_to_wire",
     "messages_from_input",
     "mint_tool_call_id",
@@ -61,6 +69,7 @@ __all__ = [
     "tool_call_from_wire",
     "usage_from_fields",
     "usage_from_wire",
+    "usage_to_chunk",
     "usage_to_wire",
 ]
 
@@ -737,9 +746,21 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
     return _slow_delta(delta, get, finish, usage, content)
 
 
-def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = "") -> dict[str, Any]:
-    """A ``chat.completion.chunk`` dict for ``delta`` (used by ``--json`` output and test servers)."""
-    body: dict[str, Any] = {}
+def delta_to_chunk(
+    delta: ChatMessageStreamDelta,
+    *,
+    model: str = "",
+    id: str = "",
+    created: int | None = None,
+    role: str | None = None,
+) -> dict[str, Any]:
+    """A ``chat.completion.chunk`` dict for ``delta``: the one chunk writer (``--json`` output,
+    ``modelplug serve``, test servers). :func:`delta_from_chunk` reads it back to ``delta``.
+
+    ``created`` (Unix seconds) is written when given; ``role`` (``"assistant"`` on a stream's first
+    chunk) goes first in ``delta``. ``delta.usage`` becomes the chunk's ``usage``.
+    """
+    body: dict[str, Any] = {} if role is None else {"role": role}
     if delta.content is not None:
         body["content"] = delta.content
     if delta.reasoning_content is not None:
@@ -761,15 +782,105 @@ def delta_to_chunk(delta: ChatMessageStreamDelta, *, model: str = "", id: str = 
             }
             for d in delta.tool_calls
         ]
-    chunk: dict[str, Any] = {
-        "id": id,
-        "object": "chat.completion.chunk",
-        "model": model,
-        "choices": [{"index": 0, "delta": body, "finish_reason": delta.finish_reason}],
-    }
+    chunk: dict[str, Any] = {"id": id, "object": "chat.completion.chunk"}
+    if created is not None:
+        chunk["created"] = created
+    chunk["model"] = model
+    chunk["choices"] = [{"index": 0, "delta": body, "finish_reason": delta.finish_reason}]
     if delta.usage is not None:
         chunk["usage"] = usage_to_wire(delta.usage)
     return chunk
+
+
+def usage_to_chunk(usage: Usage, *, model: str = "", id: str = "", created: int | None = None) -> dict[str, Any]:
+    """The last chunk of a stream asked for with ``stream_options.include_usage``: ``choices: []``
+    and the generation's ``usage``."""
+    chunk: dict[str, Any] = {"id": id, "object": "chat.completion.chunk"}
+    if created is not None:
+        chunk["created"] = created
+    chunk["model"] = model
+    chunk["choices"] = []
+    chunk["usage"] = usage_to_wire(usage)
+    return chunk
+
+
+def message_to_response(
+    message: ChatMessage, *, model: str = "", id: str = "", created: int | None = None
+) -> dict[str, Any]:
+    """The non-streaming ``chat.completion`` response dict of an assistant ``message``: one choice
+    with :func:`message_to_wire` of it and its ``finish_reason``, and ``usage`` when the message has
+    one. :func:`response_to_message` reads it back."""
+    response: dict[str, Any] = {"id": id, "object": "chat.completion"}
+    if created is not None:
+        response["created"] = created
+    response["model"] = model
+    response["choices"] = [{"index": 0, "message": message_to_wire(message), "finish_reason": message.finish_reason}]
+    if message.usage is not None:
+        response["usage"] = usage_to_wire(message.usage)
+    return response
+
+
+def error_body(message: str, *, type: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+    """The OpenAI error object ``{"error": {"message", "type", "param", "code"}}`` (``message`` redacted)."""
+    return {"error": {"message": redact(message), "type": type, "param": param, "code": code}}
+
+
+def _retry_after(error: BaseException) -> dict[str, str]:
+    wait = getattr(error, "retry_after", None)
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool) and wait >= 0:
+        return {"retry-after": str(max(1, math.ceil(wait)))}
+    return {}
+
+
+def error_to_wire(error: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """``(HTTP status, OpenAI error body, headers)`` for an error a server answers with: the inverse
+    of :func:`error_from_wire`, so that a client's library raises the class the error was.
+
+    ==============================================  ======  ==============================
+    error                                           status  ``type`` / ``code``
+    ==============================================  ======  ==============================
+    InvalidOptionError, CapabilityError, 4xx
+    BadRequestError                                 400     invalid_request_error
+    ContextLengthError                              400     ``context_length_exceeded``
+    ContentFilterError                              400     ``content_filter``
+    AuthenticationError                             401/403 authentication_error
+    RateLimitError                                  429     rate_limit_error (Retry-After)
+    ProviderTimeoutError                            504     timeout
+    ProviderConnectionError                         502     server_error
+    ModelLoadError                                  503     server_error
+    ServerError                                     its 5xx server_error (Retry-After)
+    anything else                                   500     server_error
+    ==============================================  ======  ==============================
+
+    The message is the error's text, redacted; ``Retry-After`` (whole seconds) comes from the
+    error's ``retry_after``.
+    """
+    message = str(error) or type(error).__name__
+    status_code = getattr(error, "status_code", None)
+    if isinstance(error, ContextLengthError):
+        return 400, error_body(message, type="invalid_request_error", code="context_length_exceeded"), {}
+    if isinstance(error, ContentFilterError):
+        return 400, error_body(message, type="invalid_request_error", code="content_filter"), {}
+    if isinstance(error, (InvalidOptionError, CapabilityError, BadRequestError)):
+        status = status_code if isinstance(status_code, int) and 400 <= status_code < 500 else 400
+        if status in (401, 403, 408, 429):  # those statuses name other kinds
+            status = 400
+        return status, error_body(message, type="invalid_request_error"), {}
+    if isinstance(error, AuthenticationError):
+        status = 403 if status_code == 403 else 401
+        return status, error_body(message, type="authentication_error"), {}
+    if isinstance(error, RateLimitError):
+        return 429, error_body(message, type="rate_limit_error", code="rate_limit_exceeded"), _retry_after(error)
+    if isinstance(error, ProviderTimeoutError):
+        return 504, error_body(message, type="timeout"), {}
+    if isinstance(error, ProviderConnectionError):
+        return 502, error_body(message, type="server_error"), {}
+    if isinstance(error, ModelLoadError):
+        return 503, error_body(message, type="server_error"), {}
+    if isinstance(error, ServerError):
+        status = status_code if isinstance(status_code, int) and 500 <= status_code < 600 else 500
+        return status, error_body(message, type="server_error"), _retry_after(error)
+    return 500, error_body(message, type="server_error"), {}
 
 
 def no_choices_error(model: str | None, *, provider: str | None = None) -> ProviderError:

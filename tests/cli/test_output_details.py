@@ -52,7 +52,7 @@ def test_a_broken_plugin_is_one_readable_line_not_a_log_event(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("columns", [60, 80, 140])
-@pytest.mark.parametrize("command", [[], ["run"], ["chat"], ["logs"], ["agent"], ["plugins"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["chat"], ["logs"], ["agent"], ["plugins"], ["serve"]])
 def test_help_wraps_to_the_terminal_and_summaries_are_whole(columns: int, command: list[str]) -> None:
     env = cli_env()
     env["COLUMNS"] = str(columns)
@@ -65,7 +65,7 @@ def test_help_wraps_to_the_terminal_and_summaries_are_whole(columns: int, comman
     if not command:
         summaries = " ".join(" ".join(lines[lines.index("Commands:") + 1 :]).split())
         assert "..." not in summaries
-        for name in ("agent", "chat", "logs", "plugins", "run"):
+        for name in ("agent", "chat", "logs", "plugins", "run", "serve"):
             short_help = main.get_command(click.Context(main), name).short_help  # type: ignore[union-attr]
             assert f"{name} {short_help}" in summaries
     if columns == 140 and command == ["run"]:

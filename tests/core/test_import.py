@@ -18,6 +18,11 @@ HEAVY = (
     "rich",
     "click",
     "cattrs",
+    # modelplug serve (the serve and ray extras)
+    "starlette",
+    "uvicorn",
+    "sse_starlette",
+    "ray",
 )
 
 

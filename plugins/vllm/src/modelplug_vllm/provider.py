@@ -57,6 +57,8 @@ _OPTION_TYPES: Final[Mapping[str, type]] = {
     "max_model_len": int,
     "gpu_memory_utilization": float,
     "tensor_parallel_size": int,
+    "pipeline_parallel_size": int,
+    "distributed_executor_backend": str,
     "enforce_eager": bool,
     "kv_cache_memory_bytes": int,
     "max_num_seqs": int,

@@ -1,0 +1,437 @@
+"""The OpenAI-compatible ASGI app: :func:`build_app` serves loaded models under names.
+
+Routes: ``POST /v1/chat/completions`` (JSON or server-sent events), ``GET /v1/models``,
+``GET /health``. docs/serving.md describes the behaviour; the request rules are in
+:mod:`modelplug.serve.requests`, the chunks come from :mod:`modelplug.wire`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+import anyio.abc
+import attrs
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from modelplug.errors import ModelplugError, wrap_provider_exception
+from modelplug.secrets import redact
+from modelplug.serve.requests import ChatRequest, RequestError, parse_chat_request
+from modelplug.serve.streams import ServedStream, open_stream
+from modelplug.wire import (
+    delta_to_chunk,
+    error_body,
+    error_to_wire,
+    message_to_response,
+    mint_tool_call_id,
+    usage_to_chunk,
+)
+
+if TYPE_CHECKING:
+    from modelplug.model import Model
+    from modelplug.types import ChatMessageStreamDelta
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_CONCURRENCY",
+    "LOGGER_NAME",
+    "ServedModel",
+    "build_app",
+]
+
+#: Largest request body accepted, in bytes (413 above it).
+DEFAULT_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+#: Requests one model serves at once (429 with ``Retry-After`` above it).
+DEFAULT_MAX_CONCURRENCY: Final = 64
+#: The standard-library logger of the one line per request.
+LOGGER_NAME: Final = "modelplug.serve"
+
+_log = logging.getLogger(LOGGER_NAME)
+
+
+@attrs.define(eq=False)
+class ServedModel:
+    """A loaded model served under ``name``: at most ``max_concurrency`` requests run at once
+    (``active`` counts them), each streaming from one worker thread (``limiter``)."""
+
+    name: str
+    model: Model
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    active: int = 0
+    limiter: anyio.CapacityLimiter = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {self.max_concurrency}")
+        self.limiter = anyio.CapacityLimiter(self.max_concurrency)
+
+
+def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(dict(body), status_code=status, headers=dict(headers or {}))
+
+
+def _error_response(error: BaseException) -> JSONResponse:
+    if isinstance(error, RequestError):
+        return _json(error.status, error.body(), error.headers)
+    status, body, headers = error_to_wire(error)
+    return _json(status, body, headers)
+
+
+class _BearerAuth:
+    """Pure ASGI middleware: ``/v1/...`` requests need ``Authorization: Bearer <key>`` (constant-time
+    compare); ``/health`` stays open for load balancers."""
+
+    def __init__(self, app: ASGIApp, key: str) -> None:
+        self.app = app
+        self._key = key.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1"):
+            given = b""
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    given = value
+                    break
+            scheme, _, token = given.partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(token.strip(), self._key):
+                response = _json(
+                    401,
+                    error_body(
+                        "a valid API key is required: send 'Authorization: Bearer <key>'",
+                        type="invalid_request_error",
+                        code="invalid_api_key",
+                    ),
+                    {"www-authenticate": "Bearer"},
+                )
+                _log_request(scope, None, 401, "rejected", time.perf_counter(), None)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _log_request(
+    scope: Scope,
+    model: str | None,
+    status: int,
+    outcome: str,
+    start: float,
+    stream: ServedStream | None,
+    *,
+    stream_mode: bool | None = None,
+    **fields: Any,
+) -> None:
+    """The one line per request: model, status, outcome, tokens, time (never a header or a key)."""
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    usage = stream.usage if stream is not None else None
+    parts = {
+        "method": scope.get("method"),
+        "path": scope.get("path"),
+        "model": model,
+        "status": status,
+        "outcome": outcome,
+        "stream": stream_mode,
+        "prompt_tokens": None if usage is None else usage.prompt_tokens,
+        "completion_tokens": None if usage is None else usage.completion_tokens,
+        "duration_ms": round((time.perf_counter() - start) * 1000, 1),
+        **fields,
+    }
+    _log.info(redact("request " + " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)))
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = RequestError(
+        413, f"the request body is larger than the limit of {limit} bytes", code="request_too_large"
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def _until_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    """Cancel ``scope`` when the client goes away (the body is read: the next message is the disconnect)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
+
+
+class _Handler:
+    """The chat-completions endpoint over a fixed set of served models."""
+
+    def __init__(self, models: Mapping[str, ServedModel], max_body_bytes: int, retry_after_s: int) -> None:
+        self.models = models
+        self.max_body_bytes = max_body_bytes
+        self.retry_after_s = retry_after_s
+
+    def _admit(self, chat: ChatRequest) -> ServedModel:
+        served = self.models.get(chat.model)
+        if served is None:
+            known = ", ".join(sorted(self.models))
+            raise RequestError(
+                404, f"model {chat.model!r} is not served here; served: {known}", code="model_not_found", param="model"
+            )
+        if "response_format" in chat.options and not served.model.capabilities.structured_output:
+            raise RequestError(
+                400,
+                f"model {chat.model!r} does not declare structured output: 'response_format' cannot be honoured",
+                param="response_format",
+                code="unsupported_parameter",
+            )
+        if served.active >= served.max_concurrency:
+            raise RequestError(
+                429,
+                f"model {chat.model!r} has its limit of {served.max_concurrency} requests running; retry later",
+                type="rate_limit_error",
+                code="rate_limit_exceeded",
+                headers={"retry-after": str(self.retry_after_s)},
+            )
+        served.active += 1
+        return served
+
+    async def chat(self, request: Request) -> Response:
+        """``POST /v1/chat/completions``."""
+        start = time.perf_counter()
+        scope = request.scope
+        try:
+            chat = parse_chat_request(await _read_body(request, self.max_body_bytes))
+            served = self._admit(chat)
+        except RequestError as error:
+            _log_request(scope, None, error.status, "rejected", start, None, error=error.code or error.type)
+            return _error_response(error)
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                served.active -= 1
+
+        stream: ServedStream | None = None
+        try:
+            stream = await open_stream(served.model, chat.messages, chat.options, limiter=served.limiter)
+            first = await anext(stream, None)
+        except Exception as error:
+            release()
+            if stream is not None:
+                await stream.aclose()
+            failure = (
+                error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
+            )
+            status = error_to_wire(failure)[0]
+            _log_request(scope, chat.model, status, "error", start, stream, error=type(failure).__name__)
+            return _error_response(failure)
+        except BaseException:
+            release()
+            if stream is not None:
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+            raise
+        if chat.stream:
+            events = self._events(scope, chat, served, stream, first, start, release)
+            return EventSourceResponse(events, sep="\n", headers={"cache-control": "no-cache"})
+        return await self._whole(request, chat, served, stream, start, release)
+
+    async def _whole(
+        self, request: Request, chat: ChatRequest, served: ServedModel, stream: ServedStream, start: float, release: Any
+    ) -> Response:
+        failure: BaseException | None = None
+        disconnected = False
+
+        async def watch(group: anyio.abc.TaskGroup) -> None:
+            nonlocal disconnected
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            disconnected = True
+            group.cancel_scope.cancel()  # the body is read: the next message is the client going away
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(watch, group)
+                try:
+                    async for _ in stream:
+                        pass
+                except Exception as error:
+                    failure = error
+                group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+            release()
+        scope = request.scope
+        if disconnected:
+            _log_request(scope, chat.model, 499, "cancelled", start, stream, stream_mode=False)
+            return Response(status_code=499)  # nobody reads it
+        if failure is not None:
+            if not isinstance(failure, ModelplugError):
+                failure = wrap_provider_exception(served.model.provider, failure)  # type: ignore[arg-type]
+            status = error_to_wire(failure)[0]
+            _log_request(
+                scope, chat.model, status, "error", start, stream, stream_mode=False, error=type(failure).__name__
+            )
+            return _error_response(failure)
+        _log_request(scope, chat.model, 200, "ok", start, stream, stream_mode=False)
+        body = message_to_response(stream.message, model=chat.model, id=_completion_id(), created=int(time.time()))
+        return JSONResponse(body)
+
+    async def _events(
+        self,
+        scope: Scope,
+        chat: ChatRequest,
+        served: ServedModel,
+        stream: ServedStream,
+        first: ChatMessageStreamDelta | None,
+        start: float,
+        release: Any,
+    ) -> AsyncIterator[ServerSentEvent]:
+        id_, created, model = _completion_id(), int(time.time()), chat.model
+        outcome = "cancelled"
+        error_name = None
+        calls: set[int] = set()  # indexes of the tool calls started so far
+        try:
+            if first is not None:
+                first = _with_call_ids(_without_usage(first), calls)
+                yield _event(delta_to_chunk(first, model=model, id=id_, created=created, role="assistant"))
+                async for delta in stream:
+                    if delta.usage is not None:
+                        delta = _without_usage(delta)
+                        if _empty(delta):
+                            continue
+                    if delta.tool_calls:
+                        delta = _with_call_ids(delta, calls)
+                    yield _event(delta_to_chunk(delta, model=model, id=id_, created=created))
+            usage = stream.usage
+            if chat.include_usage and usage is not None:
+                yield _event(usage_to_chunk(usage, model=model, id=id_, created=created))
+            outcome = "ok"
+            yield ServerSentEvent(data="[DONE]")
+        except Exception as error:  # after the headers: the error goes as an event, as OpenAI sends it
+            failure = (
+                error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
+            )
+            outcome, error_name = "error", type(failure).__name__
+            yield _event(error_to_wire(failure)[1])
+        finally:
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+            release()
+            _log_request(scope, model, 200, outcome, start, stream, stream_mode=True, error=error_name)
+
+
+def _completion_id() -> str:
+    return f"chatcmpl-{random.getrandbits(96):024x}"  # an id, not a secret (os.urandom costs ~0.1 ms here)
+
+
+def _event(data: Mapping[str, Any]) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def _without_usage(delta: ChatMessageStreamDelta) -> ChatMessageStreamDelta:
+    return delta if delta.usage is None else attrs.evolve(delta, usage=None)
+
+
+def _with_call_ids(delta: ChatMessageStreamDelta, started: set[int]) -> ChatMessageStreamDelta:
+    """``delta`` with an id on the first fragment of each indexed tool call whose provider sent none
+    (clients answer a call by its id); ``started`` collects the indexes seen."""
+    if not delta.tool_calls:
+        return delta
+    fragments = []
+    for fragment in delta.tool_calls:
+        index = fragment.index
+        if index is not None and index not in started:
+            started.add(index)
+            if fragment.id is None:
+                fragment = attrs.evolve(fragment, id=mint_tool_call_id())
+        fragments.append(fragment)
+    return attrs.evolve(delta, tool_calls=tuple(fragments))
+
+
+def _empty(delta: ChatMessageStreamDelta) -> bool:
+    return not (
+        delta.content
+        or delta.reasoning_content
+        or delta.refusal
+        or delta.tool_calls
+        or delta.finish_reason
+        or delta.content_parts
+    )
+
+
+def build_app(
+    models: Mapping[str, Model] | Mapping[str, ServedModel],
+    *,
+    api_key: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    retry_after_s: int = 1,
+) -> Starlette:
+    """The OpenAI-compatible Starlette app serving ``models`` (served name -> loaded model).
+
+    Args:
+        models: the models, by the name clients put in ``model`` (:class:`ServedModel` values
+            keep their own ``max_concurrency``).
+        api_key: when given, every ``/v1`` request needs ``Authorization: Bearer <api_key>``.
+        max_body_bytes: larger request bodies get 413.
+        max_concurrency: requests one model serves at once; more get 429 with ``Retry-After``.
+        retry_after_s: the ``Retry-After`` of those 429s, in seconds.
+
+    The app does not close the models: their owner does, after the server stops.
+
+    Raises:
+        ValueError: no models, or a limit below 1.
+    """
+    if not models:
+        raise ValueError("build_app needs at least one model to serve")
+    if max_body_bytes < 1 or retry_after_s < 0:
+        raise ValueError("max_body_bytes must be at least 1 and retry_after_s at least 0")
+    served = {
+        name: value if isinstance(value, ServedModel) else ServedModel(name, value, max_concurrency)
+        for name, value in models.items()
+    }
+    handler = _Handler(served, max_body_bytes, retry_after_s)
+    created = int(time.time())
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "models": sorted(served)})
+
+    async def list_models(request: Request) -> Response:
+        data = [
+            {"id": name, "object": "model", "created": created, "owned_by": s.model.provider}
+            for name, s in served.items()
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        status = error.status_code if isinstance(error, HTTPException) else 500
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(status)
+        message = f"{request.method} {request.url.path}: {getattr(error, 'detail', None) or 'error'}"
+        return _json(status, error_body(message, type="invalid_request_error", code=kind))
+
+    middleware = [Middleware(_BearerAuth, key=api_key)] if api_key else []
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/chat/completions", handler.chat, methods=["POST"]),
+        ],
+        middleware=middleware,
+        exception_handlers={HTTPException: http_error},
+    )

@@ -1,0 +1,154 @@
+"""Reading a ``POST /v1/chat/completions`` body into messages and generation options.
+
+Every fault of the request is a :class:`RequestError` that names the field; the app answers it
+with the OpenAI error JSON and its status (400 for a malformed or ill-typed body).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from modelplug.errors import InvalidOptionError
+from modelplug.types import ChatMessage, GenerationOptions
+from modelplug.wire import error_body, messages_from_input
+
+__all__ = ["ChatRequest", "RequestError", "parse_chat_request"]
+
+#: Fields clients send that change nothing here (accepted and left out).
+IGNORED_FIELDS: Final = frozenset(
+    {"user", "metadata", "store", "parallel_tool_calls", "service_tier", "logprobs", "stream_options", "n"}
+)
+#: Standard fields taken as they are (checked by :class:`~modelplug.types.GenerationOptions`).
+_STANDARD: Final = ("temperature", "top_p", "seed", "stop", "tools", "tool_choice", "response_format")
+
+
+@attrs.define(eq=False)
+class RequestError(Exception):
+    """A request the server refuses: ``status`` (HTTP), ``message``, the OpenAI error ``type``,
+    ``code`` and ``param`` (the field at fault), and extra response ``headers``."""
+
+    status: int
+    message: str
+    type: str = "invalid_request_error"
+    code: str | None = None
+    param: str | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def body(self) -> dict[str, Any]:
+        """The OpenAI error JSON of this error."""
+        return error_body(self.message, type=self.type, code=self.code, param=self.param)
+
+
+@attrs.frozen
+class ChatRequest:
+    """A checked chat-completions request.
+
+    Attributes:
+        model: the requested model name (not yet looked up).
+        messages: the conversation.
+        options: keyword options for :meth:`modelplug.Model.stream` (standard fields, and the
+            provider's own under ``extra``), already validated by :class:`GenerationOptions`.
+        stream: answer as server-sent events.
+        include_usage: send a last chunk with the usage (``stream_options.include_usage``).
+    """
+
+    model: str
+    messages: list[ChatMessage]
+    options: dict[str, Any]
+    stream: bool = False
+    include_usage: bool = False
+
+
+def _type_error(field: str, expected: str, value: Any) -> RequestError:
+    shown = json.dumps(value)[:80] if not isinstance(value, bytes) else repr(value)[:80]
+    return RequestError(400, f"'{field}' must be {expected}, got {shown}", param=field, code="invalid_type")
+
+
+def _bool(body: Mapping[str, Any], field: str, default: bool = False) -> bool:
+    value = body.get(field, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _type_error(field, "a boolean", value)
+    return value
+
+
+def _max_tokens(body: Mapping[str, Any]) -> int | None:
+    value = None
+    for field in ("max_completion_tokens", "max_tokens"):  # the newer name wins
+        given = body.get(field)
+        if given is None:
+            continue
+        if not isinstance(given, int) or isinstance(given, bool) or given < 1:
+            raise _type_error(field, "a positive integer (tokens)", given)
+        value = given if value is None else value
+    return value
+
+
+def parse_chat_request(raw: bytes) -> ChatRequest:
+    """Check a request body and turn it into a :class:`ChatRequest`.
+
+    Read: ``model`` (string), ``messages`` (a non-empty list of message objects), ``stream``,
+    ``stream_options.include_usage``, ``max_completion_tokens`` or ``max_tokens``, ``temperature``,
+    ``top_p``, ``seed``, ``stop``, ``tools``, ``tool_choice``, ``response_format``; ``n`` must be 1;
+    :data:`IGNORED_FIELDS` are accepted and dropped; any other field goes to the provider as
+    ``GenerationOptions.extra`` (a provider rejects what it does not take).
+
+    Raises:
+        RequestError: 400 for a body that is not a JSON object, a missing or ill-typed field, or an
+            option :class:`GenerationOptions` rejects (the message names the field).
+    """
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise RequestError(400, f"the request body is not valid JSON: {error}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise _type_error("body", "a JSON object", body)
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise RequestError(400, "'model' is required: the name of a served model (GET /v1/models)", param="model")
+    messages_value = body.get("messages")
+    if not isinstance(messages_value, list) or not messages_value:
+        raise _type_error("messages", "a non-empty list of message objects", messages_value)
+    try:
+        messages = messages_from_input(messages_value)
+    except InvalidOptionError as error:
+        raise RequestError(400, f"'messages': {error}", param="messages") from None
+    stream = _bool(body, "stream")
+    stream_options = body.get("stream_options")
+    include_usage = False
+    if stream_options is not None:
+        if not isinstance(stream_options, dict):
+            raise _type_error("stream_options", "an object", stream_options)
+        include_usage = _bool(stream_options, "include_usage")
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise RequestError(400, f"'n' must be 1 (one choice per request), got {json.dumps(n)[:40]}", param="n")
+    options: dict[str, Any] = {}
+    max_tokens = _max_tokens(body)
+    if max_tokens is not None:
+        options["max_tokens"] = max_tokens
+    for field in _STANDARD:
+        value = body.get(field)
+        if value is not None:
+            options[field] = value
+    response_format = options.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "text":
+        del options["response_format"]  # the default: nothing to ask of the provider
+    skip = {"model", "messages", "stream", "max_tokens", "max_completion_tokens", *_STANDARD, *IGNORED_FIELDS}
+    extra = {key: value for key, value in body.items() if key not in skip}
+    if extra:
+        options["extra"] = extra
+    try:
+        GenerationOptions.from_kwargs(options)
+    except (TypeError, ValueError) as error:
+        named = next((name for name in (*_STANDARD, "max_tokens") if name in str(error)), None)
+        raise RequestError(400, f"invalid option: {error}", param=named, code="invalid_value") from None
+    return ChatRequest(model, messages, options, stream, include_usage)

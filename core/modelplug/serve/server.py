@@ -1,0 +1,66 @@
+"""Running the app under uvicorn: in the foreground (the command) or in a background thread (tests,
+benchmarks, notebooks)."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+__all__ = ["is_loopback", "serve_forever", "serve_in_thread"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine (``localhost``, ``127.x``, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
+    # one line per request comes from the app (modelplug.serve): no access log; no lifespan events
+    return uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5, **kwargs
+    )
+
+
+def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve ``app`` on ``host:port`` until interrupted (SIGINT / SIGTERM end it gracefully)."""
+    uvicorn.Server(_config(app, host=host, port=port)).run()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, timeout: float = 30.0) -> Iterator[str]:
+    """Serve ``app`` from a background thread for the ``with`` block; yields ``http://host:port``
+    (``port`` 0: a free one). On exit the server stops (open streams get a few seconds) and the
+    thread is joined.
+
+    Raises:
+        RuntimeError: the server did not start within ``timeout`` seconds.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    server = uvicorn.Server(_config(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="modelplug-serve", daemon=True)
+    thread.start()
+    try:
+        for _ in range(int(timeout * 100)):
+            if server.started or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not server.started:
+            raise RuntimeError(f"the server on {host}:{sock.getsockname()[1]} did not start within {timeout} s")
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout + 10)
+        sock.close()

@@ -1,0 +1,113 @@
+"""``modelplug serve`` on the command line: models, names, options, the key, the warning, the log line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from modelplug.cli import main
+from modelplug.testing.http.processes import free_port
+
+KEY = "sk-cli-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What the command would serve, without binding a port."""
+    seen: dict[str, Any] = {}
+
+    def fake_serve_forever(app: Any, host: str, port: int) -> None:
+        seen.update(app=app, host=host, port=port)
+
+    monkeypatch.setattr("modelplug.serve.server.serve_forever", fake_serve_forever)
+    return seen
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(main, ["serve", *args], env=env, catch_exceptions=False)
+
+
+def test_several_models_under_names_with_targeted_options(captured: dict[str, Any]) -> None:
+    result = _invoke(
+        "-m",
+        "replay:a",
+        "--name",
+        "first",
+        "-m",
+        "replay:b",
+        "-o",
+        'responses=["shared"]',
+        "-o",
+        "first:delay=0.5",
+        "--port",
+        "9999",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Serving first (replay:a), replay:b on http://127.0.0.1:9999/v1" in result.output
+    assert captured["port"] == 9999 and captured["host"] == "127.0.0.1"
+
+
+def test_binding_off_loopback_without_a_key_warns(captured: dict[str, Any]) -> None:
+    result = _invoke("-m", "replay:a", "-o", 'responses=["x"]', "--host", "0.0.0.0")
+    assert result.exit_code == 0 and "Warning: serving on 0.0.0.0 without an API key" in result.output
+    keyed = _invoke(
+        "-m", "replay:a", "-o", 'responses=["x"]', "--host", "0.0.0.0", env={"MODELPLUG_SERVE_API_KEY": KEY}
+    )
+    assert keyed.exit_code == 0 and "Warning" not in keyed.output and KEY not in keyed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-m", "replay:a", "--name", "x", "--name", "y"], "2 names for 1 models"),
+        (["-m", "replay:a", "-m", "replay:a"], "served twice"),
+        (["-m", "replay:a", "-o", "nobody:delay=1"], "names no served model"),
+        (["-m", "replay:a", "--num-replicas", "2"], "need --ray"),
+        (["-m", "nocolon"], "must look like"),
+    ],
+)
+def test_usage_errors(captured: dict[str, Any], args: list[str], message: str) -> None:
+    result = _invoke(*args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_the_command_serves_over_http_and_logs_one_line_per_request() -> None:
+    port = free_port()
+    responses = json.dumps([{"content": "Served.", "usage": {"prompt_tokens": 2, "completion_tokens": 1}}])
+    command = [sys.executable, "-m", "modelplug", "serve", "-m", "replay:demo", "--name", "demo"]
+    command += ["-o", f"responses={responses}", "-o", "loop=true", "--port", str(port)]
+    env = {**os.environ, "MODELPLUG_SERVE_API_KEY": KEY}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        headers = {"authorization": f"Bearer {KEY}"}
+        body = {"model": "demo", "messages": [{"role": "user", "content": "hi"}]}
+        reply = httpx.post(base + "/v1/chat/completions", json=body, headers=headers, timeout=10)
+        assert reply.json()["choices"][0]["message"]["content"] == "Served."
+        assert httpx.post(base + "/v1/chat/completions", json=body, timeout=10).status_code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    lines = [line for line in stderr.splitlines() if line.startswith("request ")]
+    assert len(lines) == 2, stderr
+    assert "model=demo status=200 outcome=ok" in lines[0] and "prompt_tokens=2 completion_tokens=1" in lines[0]
+    assert "status=401 outcome=rejected" in lines[1]
+    assert KEY not in stderr
