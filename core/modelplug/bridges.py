@@ -73,6 +73,7 @@ class ThreadIterator(AsyncIterator[T]):
         self, factory: Callable[[], Iterator[T]], *, name: str = "modelplug-stream", buffer: int = THREAD_BUFFER
     ) -> None:
         self._factory = factory
+        self._iterator: Iterator[T] | None = None  # what the factory returned, once it has
         self._name = name
         self._buffer = buffer
         self._items: deque[Any] = deque()
@@ -126,7 +127,7 @@ class ThreadIterator(AsyncIterator[T]):
         iterator: Iterator[T] | None = None
         end: Any = _END
         try:
-            iterator = self._factory()
+            iterator = self._iterator = self._factory()
             while True:
                 try:
                     item = next(iterator)
@@ -178,17 +179,36 @@ class ThreadIterator(AsyncIterator[T]):
     async def aclose(self) -> None:
         """Stop the worker: it closes the sync iterator as soon as it holds the thread again (at
         once when it waits for room, after ``next()`` returns when it is inside the provider).
-        Waits up to :data:`CLOSE_GRACE_S` for that, shielded from cancellation. Idempotent."""
+        A :class:`~modelplug.chat_client.ClosableStream` (the HTTP providers' streams) is also closed
+        from here at once, which ends a read blocked on a stalled server. Waits up to
+        :data:`CLOSE_GRACE_S` for the thread to end, shielded from cancellation. Idempotent."""
         if self._closed:
             return
         self.close_nowait()
         done = self._done
         if done is None:  # never started: no thread, no iterator
             return
+        self._interrupt()
         with anyio.move_on_after(CLOSE_GRACE_S, shield=True) as scope:
             await done.wait()
         if scope.cancelled_caught:
             get_logger().warning("stream_close_pending", thread=self._name, waited_s=CLOSE_GRACE_S)
+
+    def _interrupt(self) -> None:
+        """Close, from the loop's thread, an iterator whose ``close()`` any thread may call (the
+        chat-client kit's :class:`~modelplug.chat_client.ClosableStream`): a worker blocked in a read
+        of a stalled server is released at once. A generator is left to its own thread."""
+        iterator = self._iterator
+        thread = self.thread
+        if iterator is None or thread is None or not thread.is_alive():
+            return
+        from modelplug.chat_client import ClosableStream
+
+        if isinstance(iterator, ClosableStream):
+            try:
+                iterator.close()
+            except Exception as error:
+                get_logger().warning("stream_close_failed", error=repr(error))
 
 
 def aiter_in_thread(factory: Callable[[], Iterator[T]], *, name: str = "modelplug-stream") -> ThreadIterator[T]:

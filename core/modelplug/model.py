@@ -1,4 +1,5 @@
-"""The ``Model`` facade users hold: ``load_model(spec)``, then ``generate`` or ``stream``.
+"""The ``Model`` facade users hold: ``load_model(spec)``, then ``generate`` or ``stream`` (from async
+code ``agenerate`` or ``astream``: the same checks and post-processing, see ``docs/async.md``).
 
 A model spec is ``"<provider>:<model id>"``: ``"transformers:default"``,
 ``"litellm:openai/gpt-4o-mini"``. The facade dispatches every call to that provider's hook
@@ -6,6 +7,8 @@ implementations only, and adds what every provider gets for free:
 
 - ``messages`` as a string, OpenAI dicts or :class:`~modelplug.types.ChatMessage` objects;
 - ``generate`` derived from ``generate_stream`` for providers that only stream;
+- async callers served by sync-only providers (a worker thread) and sync callers by async-only
+  ones (the core's loop thread): :mod:`modelplug.bridges`;
 - stop sequences cut by the core for providers that declare ``stop_sequences=False``;
 - tool calls read from the text for providers that declare ``tool_calling="text"`` (also while
   streaming, as tool-call deltas);

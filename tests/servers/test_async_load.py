@@ -74,3 +74,30 @@ def test_cancelling_one_of_many_streams_stops_only_that_one(replay_server: Repla
     assert record["events_sent"] < 2000
     outcomes = {r["outcome"] for r in replay_server.requests("text/30@delay=0.02,tag=keep")}
     assert outcomes == {"complete"}
+
+
+def test_cancelling_a_stream_stalled_on_the_server_returns_at_once(replay_server: ReplayServer) -> None:
+    """The worker thread is blocked in a read when the task is cancelled: the HTTP stream is closed
+    from the loop, the read fails, the thread ends; the cancellation does not wait for the server."""
+    selector = "text/20@delay=5,tag=stalled"
+    with _model(replay_server, selector) as model:
+
+        async def main() -> tuple[float, modelplug.ChatMessage]:
+            stream = model.astream("hi")
+            async with stream:
+                async for delta in stream:
+                    if delta.content:
+                        break  # the next event comes in 5 s
+                started = time.perf_counter()
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.2):
+                        await stream.__anext__()
+            return time.perf_counter() - started, stream.message
+
+        waited, partial = asyncio.run(main())
+    assert waited < 1.5, f"the cancellation waited {waited:.2f} s for the stalled server"
+    assert partial.content
+    deadline = time.monotonic() + 2
+    while _bridge_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _bridge_threads()
