@@ -290,7 +290,13 @@ def _messages(conversation: _Conversation, system: str | None, text: str) -> lis
 
 @click.command(short_help="Stream the answer to a prompt.", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("prompt", required=False)
-@click.option("-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (default: see above).")
+@click.option(
+    "-m",
+    "--model",
+    "spec",
+    metavar="SPEC",
+    help="Model spec '<provider>:<model>' or a config alias (default: see above).",
+)
 @click.option("-s", "--system", metavar="TEXT", help="A system message sent before the prompt.")
 @click.option(
     "-o",
@@ -348,7 +354,8 @@ def run(
     The model is, first match wins: --model; the model of the conversation continued with -c or
     --cid; $MODELPLUG_MODEL; `model = "..."` in the config file ($MODELPLUG_CONFIG, else <user
     config dir>/modelplug/config.toml, e.g. ~/.config/modelplug/config.toml); else
-    transformers:default (the embedded SmolLM2 model).
+    transformers:default (the embedded SmolLM2 model). Each may be a spec or an alias of the
+    config file (see docs/configuration.md and `modelplug models`).
 
     On a terminal the answer is shown live, as Markdown, with statistics on stderr at the end.
     Piped (or with --no-live) the answer's text is written exactly as it arrives; reasoning goes
