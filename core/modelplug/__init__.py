@@ -11,6 +11,10 @@ The whole public API::
             print(delta.content or "", end="", flush=True)
     stream.message                                                # the aggregate, also after an error
 
+    answer = await model.agenerate("...")                         # from async code: the same answers
+    async with model.astream("Tell me a story") as stream:        # AsyncChatStream
+        async for delta in stream: ...
+
 Everything below is importable from ``modelplug`` directly. Heavy parts load on first use, so
 ``import modelplug`` stays cheap and imports no backend.
 """
@@ -55,6 +59,7 @@ from modelplug.types import (
 
 if TYPE_CHECKING:
     from modelplug.aggregation import StreamAggregator, aggregate, aggregate_chunks
+    from modelplug.astream import AsyncChatStream
     from modelplug.model import Model, load_model
     from modelplug.plugins import ProviderInfo, list_providers, register_provider
     from modelplug.stream import ChatStream
@@ -67,6 +72,7 @@ _LAZY = {
     "Model": "modelplug.model",
     "load_model": "modelplug.model",
     "ChatStream": "modelplug.stream",
+    "AsyncChatStream": "modelplug.astream",
     "StreamAggregator": "modelplug.aggregation",
     "aggregate": "modelplug.aggregation",
     "aggregate_chunks": "modelplug.aggregation",
@@ -77,6 +83,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
     "Capabilities",

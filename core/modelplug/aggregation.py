@@ -33,7 +33,7 @@ snapshot taken on another thread than the one adding deltas never loses a piece.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from modelplug.errors import InvalidOptionError
@@ -124,7 +124,7 @@ _MESSAGE_FIELDS = ("content", "reasoning_content", "refusal", "tool_calls")
 
 class _MessageView(ChatMessage):
     """A snapshot of a :class:`StreamAggregator`: a :class:`ChatMessage` whose ``content``,
-    ``reasoning_content``, ``refusal`` and ``tool_calls`` are built on first read (then cached).
+    ``reasoning_content``, ``refusal``, ``tool_calls`` and ``cost`` are built on first read (then cached).
 
     Everything that takes a ``ChatMessage`` takes it; ``attrs.evolve``, ``copy`` and ``pickle`` give
     a plain ``ChatMessage``.
@@ -185,6 +185,8 @@ class _MessageView(ChatMessage):
             value = aggregator._reasoning.text(reasoning_n)
         elif field == "refusal":
             value = aggregator._refusal.text(refusal_n)
+        elif field == "cost":
+            value = aggregator._priced(self.usage)
         else:
             value = tuple(builder.build(n, id, name) for builder, n, id, name in self._calls)
         values[field] = value
@@ -206,6 +208,10 @@ class _MessageView(ChatMessage):
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return self._get("tool_calls")  # type: ignore[no-any-return]
 
+    @property
+    def cost(self) -> float | None:
+        return self._get("cost")  # type: ignore[no-any-return]
+
 
 _ALL_FIELDS = tuple(field.name for field in ChatMessage.__attrs_attrs__)
 
@@ -221,6 +227,7 @@ class StreamAggregator:
         "_cached",
         "_calls",
         "_content",
+        "_cost",
         "_current",
         "_ids",
         "_lock",
@@ -228,6 +235,8 @@ class StreamAggregator:
         "_reasoning",
         "_refusal",
         "finish_reason",
+        "model",
+        "pricing",
         "usage",
     )
 
@@ -243,6 +252,21 @@ class StreamAggregator:
         self._lock = threading.Lock()  # taken only to mint ids and by the rare new-call path
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
+        #: The ``provider:model`` that answers, put on the message (``message.model``).
+        self.model: str | None = None
+        #: Usage -> cost in USD (or ``None``), for ``message.cost``; ``None``: no cost.
+        self.pricing: Callable[[Usage], float | None] | None = None
+        self._cost: tuple[Usage, float | None] | None = None
+
+    def _priced(self, usage: Usage | None) -> float | None:
+        """The cost of ``usage`` (priced once per usage object)."""
+        pricing = self.pricing
+        if usage is None or pricing is None:
+            return None
+        cached = self._cost
+        if cached is None or cached[0] is not usage:
+            cached = self._cost = (usage, pricing(usage))
+        return cached[1]
 
     def add(self, delta: ChatMessageStreamDelta) -> None:
         """Fold one delta into the aggregate.
@@ -385,6 +409,7 @@ class StreamAggregator:
             ("finish_reason", self.finish_reason),
             ("tool_call_id", None),
             ("name", None),
+            ("model", self.model),
         ):
             setattr_(view, field, value)
         self._cached = view

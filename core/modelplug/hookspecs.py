@@ -76,6 +76,16 @@ def option_types(model_id: str) -> Mapping[str, type]:
 
 
 @hookspec(firstresult=True)
+def list_models(options: Mapping[str, Any]) -> Sequence[str]:
+    """Return the model ids the provider can serve now (the part after ``provider:``).
+
+    Optional. ``modelplug models`` lists them under the provider. ``options`` are model options
+    (as for ``load``: ``api_base``, ``api_key``...), empty when none are given; a provider that
+    needs a server to answer may ask it, and raise a modelplug error when it cannot.
+    """
+
+
+@hookspec(firstresult=True)
 def generate(model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions) -> ChatMessage:
     """Generate one complete answer and return it as an assistant :class:`~modelplug.types.ChatMessage`
     (with ``usage`` and ``finish_reason`` when the backend gives them).

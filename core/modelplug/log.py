@@ -23,7 +23,7 @@ from typing import Any
 
 from modelplug.secrets import is_secret_option, redact_value
 
-__all__ = ["LOGGER_NAME", "get_logger"]
+__all__ = ["LOGGER_NAME", "get_logger", "info_enabled"]
 
 LOGGER_NAME = "modelplug"
 _stdlib_logger = logging.getLogger(LOGGER_NAME)
@@ -110,6 +110,14 @@ class _LazyLogger:
 
 
 _logger = _LazyLogger()
+
+
+def info_enabled() -> bool:
+    """Whether an INFO event would be emitted now: a field that is costly to compute (a price
+    lookup) is computed only then."""
+    if not _configured:
+        _configure_from_env()
+    return _stdlib_logger.isEnabledFor(logging.INFO)
 
 
 def get_logger() -> _LazyLogger:

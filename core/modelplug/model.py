@@ -1,4 +1,5 @@
-"""The ``Model`` facade users hold: ``load_model(spec)``, then ``generate`` or ``stream``.
+"""The ``Model`` facade users hold: ``load_model(spec)``, then ``generate`` or ``stream`` (from async
+code ``agenerate`` or ``astream``: the same checks and post-processing, see ``docs/async.md``).
 
 A model spec is ``"<provider>:<model id>"``: ``"transformers:default"``,
 ``"litellm:openai/gpt-4o-mini"``. The facade dispatches every call to that provider's hook
@@ -6,6 +7,8 @@ implementations only, and adds what every provider gets for free:
 
 - ``messages`` as a string, OpenAI dicts or :class:`~modelplug.types.ChatMessage` objects;
 - ``generate`` derived from ``generate_stream`` for providers that only stream;
+- async callers served by sync-only providers (a worker thread) and sync callers by async-only
+  ones (the core's loop thread): :mod:`modelplug.bridges`;
 - stop sequences cut by the core for providers that declare ``stop_sequences=False``;
 - tool calls read from the text for providers that declare ``tool_calling="text"`` (also while
   streaming, as tool-call deltas);
@@ -15,12 +18,13 @@ implementations only, and adds what every provider gets for free:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from modelplug.cost import PRICE_OPTION, Price, cost_of, price_from_option
 from modelplug.errors import (
     CapabilityError,
     HookNotImplementedError,
@@ -34,9 +38,12 @@ from modelplug.pipeline import DeltaPipeline
 from modelplug.provider import Provider
 from modelplug.secrets import RedactedDict, is_secret_option, redact, redact_mapping, register_secret, release_secret
 from modelplug.stops import cut_at_stop
-from modelplug.stream import ChatStream, message_to_deltas, run_pipeline
+from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import messages_from_input
+
+if TYPE_CHECKING:
+    from modelplug.astream import AsyncChatStream
 
 __all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
 
@@ -44,9 +51,10 @@ __all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
 TOOL_CALL_FORMAT_OPTION = "tool_call_format"
 CAPABILITIES_OPTION = "capabilities"
 #: Model options the core takes out before ``load``: providers never see them. ``tool_call_format``
-#: (the format to read text tool calls in) and ``capabilities`` (a dict of
-#: :class:`~modelplug.types.Capabilities` fields overriding what the provider declares).
-RESERVED_OPTIONS: Final = frozenset({TOOL_CALL_FORMAT_OPTION, CAPABILITIES_OPTION})
+#: (the format to read text tool calls in), ``capabilities`` (a dict of
+#: :class:`~modelplug.types.Capabilities` fields overriding what the provider declares) and
+#: ``price`` (``{"input": USD, "output": USD}`` per million tokens, :mod:`modelplug.cost`).
+RESERVED_OPTIONS: Final = frozenset({TOOL_CALL_FORMAT_OPTION, CAPABILITIES_OPTION, PRICE_OPTION})
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -67,20 +75,39 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return provider, model_id
 
 
-def load_model(spec: str, **options: Any) -> Model:
+def load_model(spec: str | Sequence[str], **options: Any) -> Model:
     """Load the model named by ``spec`` with model ``options`` (provider-specific: ``device``,
     ``api_base``, ``api_key``, ``tool_call_format``, ...).
 
-    Secret options (``api_key``, ``token``, ...) are registered for redaction before anything else.
+    ``spec`` is a ``"provider:model"`` spec; or a name without ``:``, an alias of the config file
+    (:mod:`modelplug.config`: its options, generation defaults and fallback chain; ``options``
+    override its options); or a list of specs and aliases, a fallback chain
+    (:class:`~modelplug.fallback.FallbackModel`, each member loaded with ``options``).
+
+    ``<option>_env="VAR"`` takes the option from the environment variable ``VAR``, and a secret
+    option's ``"key:NAME"`` from the keys file (:mod:`modelplug.keys`). Secret options (``api_key``,
+    ``token``, ...) are registered for redaction before anything else.
 
     Raises:
         InvalidOptionError: a malformed spec, an option of another type than the provider
-            declares in its ``option_types`` hook, an unknown ``tool_call_format``.
+            declares in its ``option_types`` hook, an unknown ``tool_call_format``, a bad
+            ``price``, an unset environment variable or a missing key.
+        ConfigFileError: (an ``InvalidOptionError``) an unknown alias, a cycle, a bad alias table;
+            the message names the file, the line and the alias.
         UnknownProviderError: no such provider (the message lists the installed ones and the extra to install).
         PluginLoadError: the provider failed to import.
         ModelLoadError: the provider could not load the model (files, network, memory).
     """
+    if not isinstance(spec, str) and isinstance(spec, Sequence):
+        from modelplug.fallback import load_chain
+
+        return load_chain(spec, options)
+    if isinstance(spec, str) and spec.strip() and ":" not in spec:
+        from modelplug.config import load_alias
+
+        return load_alias(spec.strip(), options)
     provider, model_id = parse_spec(spec)
+    options = _resolve_keys(provider, model_id, options)
     secrets = _secret_values(options)
     for value in secrets:
         register_secret(value)
@@ -90,6 +117,24 @@ def load_model(spec: str, **options: Any) -> Model:
         for value in secrets:
             release_secret(value)
         raise
+
+
+def _resolve_keys(provider: str, model_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with ``*_env`` and ``"key:NAME"`` references read (:mod:`modelplug.keys`)."""
+    from modelplug.keys import ENV_SUFFIX, KEY_PREFIX
+
+    if not any(
+        key.endswith(ENV_SUFFIX) or (isinstance(value, str) and value.startswith(KEY_PREFIX))
+        for key, value in options.items()
+    ):
+        return dict(options)
+    from modelplug.keys import resolve_key_options
+
+    try:
+        declared = Provider.get(provider).option_types(model_id)
+    except PluginContractError:
+        declared = {}
+    return resolve_key_options(options, declared)
 
 
 def _secret_values(options: Mapping[str, Any], depth: int = 4) -> list[str]:
@@ -109,8 +154,10 @@ def _load(provider: str, model_id: str, options: Mapping[str, Any], secrets: lis
     _check_option_types(contract, model_id, provider_options)
     _check_tool_call_format(options.get(TOOL_CALL_FORMAT_OPTION))
     _capabilities_override(options.get(CAPABILITIES_OPTION), Capabilities())
+    price = price_from_option(options.get(PRICE_OPTION))
     state = contract.load(model_id, provider_options)
     model = Model(provider, model_id, state, options, contract=contract)
+    model.price = price
     model._secrets = tuple(secrets)
     return model
 
@@ -169,6 +216,14 @@ def _capabilities_override(override: Any, declared: Capabilities) -> Capabilitie
         raise InvalidOptionError(f"model option 'capabilities': {error}") from error
 
 
+def _with_defaults(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` over ``defaults`` (a call's option wins; the ``extra`` dicts are merged)."""
+    merged = {**defaults, **options}
+    if isinstance(defaults.get("extra"), Mapping) and isinstance(options.get("extra"), Mapping):
+        merged["extra"] = {**defaults["extra"], **options["extra"]}
+    return merged
+
+
 def _has_images(messages: list[ChatMessage]) -> bool:
     """Whether a message carries a non-text content part (``image_url``, ``input_image``, ``image``)."""
     for message in messages:
@@ -202,7 +257,18 @@ class Model:
     Use it as a context manager, or call :meth:`close`, to release the provider's resources.
     """
 
-    __slots__ = ("_capabilities", "_closed", "_secrets", "contract", "model_id", "options", "provider", "state")
+    __slots__ = (
+        "_capabilities",
+        "_closed",
+        "_secrets",
+        "contract",
+        "defaults",
+        "model_id",
+        "options",
+        "price",
+        "provider",
+        "state",
+    )
 
     def __init__(
         self,
@@ -223,6 +289,10 @@ class Model:
         self._capabilities: Capabilities | None = None
         self._closed = False
         self._secrets: tuple[str, ...] = ()  # registered by load_model, released by close
+        #: Generation defaults (an alias's ``temperature``, ``max_tokens``, ...): a call's own options win.
+        self.defaults: Mapping[str, Any] = {}
+        #: Prices per million tokens that override the price database (the ``price`` option).
+        self.price: Price | None = None
 
     @property
     def spec(self) -> str:
@@ -243,6 +313,8 @@ class Model:
     def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:
         if self._closed:
             raise InvalidOptionError(f"model {self.spec!r} is closed")
+        if self.defaults:
+            options = _with_defaults(self.defaults, options)
         try:
             generation = GenerationOptions.from_kwargs(options)
         except (TypeError, ValueError) as error:
@@ -265,6 +337,12 @@ class Model:
                 capability="vision",
             )
         return messages_, generation
+
+    def _answered(self, message: ChatMessage) -> ChatMessage:
+        """``message`` marked with the model that answered and its cost (:mod:`modelplug.cost`)."""
+        return attrs.evolve(
+            message, model=self.spec, cost=cost_of(self.provider, self.model_id, message.usage, self.price)
+        )
 
     def _backend_options(self, generation: GenerationOptions) -> GenerationOptions:
         """Leave out what the backend does not take and the core emulates (``stop``)."""
@@ -293,26 +371,15 @@ class Model:
         """
         messages_, generation = self._prepare(messages, options)
         backend = self._backend_options(generation)
-        start = time.perf_counter()
         if self.contract.implements("generate"):
-            message = self.contract.generate(self.model_id, self.state, messages_, backend)
-            get_logger().info(
-                "generation",
-                provider=self.provider,
-                model=self.model_id,
-                stream=False,
-                duration_s=time.perf_counter() - start,
-                usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
-                outcome="ok",
-            )
-        elif self.contract.implements("generate_stream"):
+            message = self._generate_hook(messages_, backend)
+        elif self._streams():
             # The same pipeline as stream(): stops and text tool calls give the same answer both ways;
-            # a provider with its own parse_tool_calls gets it on the whole text, below.
-            own_parser = self.contract.implements("parse_tool_calls")
+            # a provider with its own parse_tool_calls gets it on the whole text, in _complete.
             stream = self._pipeline_stream(
                 self._stream_deltas(messages_, backend),
                 generation,
-                text_tool_calls=not own_parser,
+                text_tool_calls=not self._own_parser(),
                 drain_after_stop=True,  # generate() reports the usage the backend sends after the stop
             )
             try:
@@ -320,14 +387,80 @@ class Model:
             except ToolCallParseError as error:
                 error.message = stream.message  # the whole answer, usage included: nothing received is lost
                 raise
-            if not own_parser:
+            if not self._own_parser():
                 return message
         else:
-            raise HookNotImplementedError(
-                f"provider {self.provider!r} implements neither 'generate' nor 'generate_stream'",
-                plugin=self.provider,
-                hook="generate",
-            )
+            raise self._no_generation_hook()
+        return self._complete(message, generation, backend)
+
+    async def agenerate(self, messages: Any, **options: Any) -> ChatMessage:
+        """:meth:`generate` for async code: same arguments, answer and errors, without blocking the loop.
+
+        The provider's native ``agenerate_stream`` when it declares ``async_streaming``, else its
+        ``generate_stream`` in a worker thread (aggregated, as :meth:`generate` does), else its
+        ``generate`` in a worker thread. Cancelling the awaiting task stops the backend (the stream is
+        closed) and raises ``CancelledError``; only a provider with nothing but ``generate`` runs on
+        to the end in its thread.
+
+        Raises:
+            The errors of :meth:`generate`.
+        """
+        messages_, generation = self._prepare(messages, options)
+        backend = self._backend_options(generation)
+        if self.capabilities.async_streaming or self.contract.implements("generate_stream"):
+            own_parser = self._own_parser()
+            stream = self._astream_over(messages_, generation, backend, text_tool_calls=not own_parser, drain=True)
+            try:
+                message = await stream.until_done()
+            except ToolCallParseError as error:
+                error.message = stream.message
+                raise
+            finally:
+                await stream.aclose()
+            if not own_parser:
+                return message
+        elif self.contract.implements("generate"):
+            import anyio.to_thread
+
+            message = await anyio.to_thread.run_sync(self._generate_hook, messages_, backend)
+        else:
+            raise self._no_generation_hook()
+        return self._complete(message, generation, backend)
+
+    def _streams(self) -> bool:
+        """Whether a stream route exists (``generate_stream``, or ``agenerate_stream`` on the loop thread)."""
+        return self.contract.implements("generate_stream") or self.capabilities.async_streaming
+
+    def _own_parser(self) -> bool:
+        return self.contract.implements("parse_tool_calls")
+
+    def _no_generation_hook(self) -> HookNotImplementedError:
+        return HookNotImplementedError(
+            f"provider {self.provider!r} implements none of 'generate', 'generate_stream' and 'agenerate_stream'",
+            plugin=self.provider,
+            hook="generate",
+        )
+
+    def _generate_hook(self, messages: list[ChatMessage], backend: GenerationOptions) -> ChatMessage:
+        """The provider's ``generate``, logged as one ``generation`` event."""
+        start = time.perf_counter()
+        message = self._answered(self.contract.generate(self.model_id, self.state, messages, backend))
+        get_logger().info(
+            "generation",
+            provider=self.provider,
+            model=self.model_id,
+            stream=False,
+            duration_s=time.perf_counter() - start,
+            usage=None if message.usage is None else [message.usage.prompt_tokens, message.usage.completion_tokens],
+            cost=message.cost,
+            outcome="ok",
+            **({"attempts": list(attempts)} if (attempts := FALLBACK_ATTEMPTS.get()) else {}),
+        )
+        return message
+
+    def _complete(self, message: ChatMessage, generation: GenerationOptions, backend: GenerationOptions) -> ChatMessage:
+        """A whole answer after the core's post-processing: stops cut (when the backend did not get
+        them), tool calls read from the text (``tool_calling="text"``)."""
         if generation.stop and backend is not generation:
             content, found = cut_at_stop(message.content if isinstance(message.content, str) else None, generation.stop)
             if found:
@@ -379,25 +512,71 @@ class Model:
             ProviderError: the backend failed (also raised while iterating).
         """
         messages_, generation = self._prepare(messages, options)
-        capabilities = self.capabilities
         backend = self._backend_options(generation)
-        deltas: Iterator[ChatMessageStreamDelta]
-        if capabilities.streaming:
-            deltas = self._stream_deltas(messages_, backend)
-        elif allow_fallback:
-            deltas = self._fallback(messages_, options)
-            backend = generation  # generate() already cut the stops and parsed the tool calls
-        else:
-            raise CapabilityError(
-                f"provider {self.provider!r} declares no streaming for {self.model_id!r} "
-                "(capabilities.streaming=False); use generate(), or stream(..., allow_fallback=True) "
-                "to get the whole answer as one delta",
-                provider=self.provider,
-                capability="streaming",
-            )
-        if backend is generation and not capabilities.streaming:  # the fallback: generate() did it all
-            return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
-        return self._pipeline_stream(deltas, generation)
+        if self._check_streaming(allow_fallback):
+            return self._pipeline_stream(self._stream_deltas(messages_, backend), generation)
+        # the fallback: generate() cuts the stops and parses the tool calls itself
+        return ChatStream(
+            self._fallback(messages_, options), provider=self.provider, model_id=self.model_id, price=self.price
+        )
+
+    def astream(self, messages: Any, *, allow_fallback: bool = False, **options: Any) -> AsyncChatStream:
+        """:meth:`stream` for async code: same arguments, deltas and errors, without blocking the loop.
+
+        Not a coroutine: it checks the options and returns at once; the provider starts at the first
+        ``__anext__``. Use it as ``async with model.astream(...) as stream: async for delta in stream``.
+        The deltas come from the provider's native ``agenerate_stream`` when it declares
+        ``async_streaming``, else from its ``generate_stream`` run in a worker thread
+        (:mod:`modelplug.bridges`). Cancelling the consuming task, ``asyncio.timeout``, ``aclose()``
+        or leaving the ``async with`` block stops the backend; ``.message`` keeps what arrived.
+
+        Returns:
+            An :class:`~modelplug.astream.AsyncChatStream`.
+
+        Raises:
+            The errors of :meth:`stream` (option and capability errors here, the others while iterating).
+        """
+        messages_, generation = self._prepare(messages, options)
+        backend = self._backend_options(generation)
+        if self._check_streaming(allow_fallback):
+            return self._astream_over(messages_, generation, backend)
+        from modelplug.astream import AsyncChatStream
+        from modelplug.bridges import aiter_in_thread
+
+        return AsyncChatStream(
+            aiter_in_thread(lambda: self._fallback(messages_, options), name="modelplug-generate"),
+            provider=self.provider,
+            model_id=self.model_id,
+            hook="generate",
+            price=self.price,
+        )
+
+    def _check_streaming(self, allow_fallback: bool) -> bool:
+        """Whether the provider streams (sync or async); ``False``: use the one-delta fallback.
+
+        Raises:
+            CapabilityError: it declares no streaming and ``allow_fallback`` is false.
+        """
+        capabilities = self.capabilities
+        if capabilities.streaming or capabilities.async_streaming:
+            return True
+        if allow_fallback:
+            return False
+        raise CapabilityError(
+            f"provider {self.provider!r} declares no streaming for {self.model_id!r} "
+            "(capabilities.streaming=False); use generate(), or stream(..., allow_fallback=True) "
+            "to get the whole answer as one delta",
+            provider=self.provider,
+            capability="streaming",
+        )
+
+    def _pipeline(self, generation: GenerationOptions, *, text_tool_calls: bool = True) -> DeltaPipeline:
+        """The generation's :class:`DeltaPipeline` (without text tool calls when ``text_tool_calls`` is false)."""
+        return DeltaPipeline.for_generation(
+            self.capabilities,
+            generation if text_tool_calls else attrs.evolve(generation, tools=()),
+            tool_call_format=self._tool_call_format(),
+        )
 
     def _pipeline_stream(
         self,
@@ -409,22 +588,54 @@ class Model:
     ) -> ChatStream:
         """A :class:`ChatStream` over ``deltas`` after the generation's :class:`DeltaPipeline`
         (``drain_after_stop``: read the backend to its end after a stop sequence, for its usage)."""
-        pipeline = DeltaPipeline.for_generation(
-            self.capabilities,
-            generation if text_tool_calls else attrs.evolve(generation, tools=()),
-            tool_call_format=self._tool_call_format(),
-        )
+        pipeline = self._pipeline(generation, text_tool_calls=text_tool_calls)
         if pipeline.active:
             deltas = run_pipeline(deltas, pipeline, drain_after_stop=drain_after_stop)
-        return ChatStream(deltas, provider=self.provider, model_id=self.model_id)
+        return ChatStream(deltas, provider=self.provider, model_id=self.model_id, price=self.price)
+
+    def _astream_over(
+        self,
+        messages: list[ChatMessage],
+        generation: GenerationOptions,
+        backend: GenerationOptions,
+        *,
+        text_tool_calls: bool = True,
+        drain: bool = False,
+    ) -> AsyncChatStream:
+        """An :class:`AsyncChatStream` over the provider's async source, after the generation's pipeline."""
+        from modelplug.astream import AsyncChatStream
+
+        source: AsyncIterator[ChatMessageStreamDelta]
+        if self.capabilities.async_streaming:
+            source = self.contract.agenerate_stream(self.model_id, self.state, messages, backend)
+            hook = "agenerate_stream"
+        else:
+            from modelplug.bridges import aiter_in_thread
+
+            source = aiter_in_thread(lambda: self._stream_deltas(messages, backend), name=f"modelplug-{self.provider}")
+            hook = "generate_stream"
+        return AsyncChatStream(
+            source,
+            provider=self.provider,
+            model_id=self.model_id,
+            pipeline=self._pipeline(generation, text_tool_calls=text_tool_calls),
+            drain_after_stop=drain,
+            hook=hook,
+            price=self.price,
+        )
 
     def _stream_deltas(self, messages: list[Any], options: GenerationOptions) -> Iterator[ChatMessageStreamDelta]:
-        """The iterator ``generate_stream`` returned (a generator, or any iterable of deltas).
+        """The provider's sync iterator of deltas: what ``generate_stream`` returned, or, for a provider
+        with only ``agenerate_stream``, its async iterator driven on the core's loop thread.
 
         Raises:
-            HookNotImplementedError: it returned ``None``.
-            PluginLoadError: it returned something that is not an iterable of deltas (a string, a dict, a number).
+            HookNotImplementedError: the hook returned ``None``.
+            PluginContractError: it returned something that is not an iterator of deltas (a string, a dict, a number).
         """
+        if not self.contract.implements("generate_stream") and self.capabilities.async_streaming:
+            from modelplug.bridges import iter_on_loop_thread
+
+            return iter_on_loop_thread(self.contract.agenerate_stream(self.model_id, self.state, messages, options))
         return self.contract.generate_stream(self.model_id, self.state, messages, options)
 
     def _fallback(self, messages: list[Any], options: Mapping[str, Any]) -> Iterator[ChatMessageStreamDelta]:

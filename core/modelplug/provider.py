@@ -171,6 +171,22 @@ class Provider:
             raise self.contract_error("option_types", f"option_types must return a mapping, got {declared!r:.80}")
         return declared
 
+    def list_models(self, options: Mapping[str, Any] | None = None) -> list[str]:
+        """The model ids the provider lists (its ``list_models`` hook), with model ``options``.
+
+        Raises:
+            HookNotImplementedError: the provider lacks the hook.
+            PluginContractError: the hook failed with a stray exception, or returned something
+                else than a list of strings.
+        """
+        self._require("list_models")
+        listed = self._guarded("list_models", options=dict(options or {}))
+        if isinstance(listed, (str, bytes, Mapping)) or not isinstance(listed, Sequence):
+            raise self.contract_error("list_models", f"list_models must return a list of model ids, got {listed!r:.80}")
+        if not all(isinstance(model_id, str) for model_id in listed):
+            raise self.contract_error("list_models", f"list_models must return strings, got {listed!r:.80}")
+        return list(listed)
+
     def generate(
         self, model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions
     ) -> ChatMessage:

@@ -13,11 +13,13 @@ The module also holds :func:`run_pipeline`, which drives a :class:`~modelplug.pi
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelplug.aggregation import StreamAggregator
 from modelplug.errors import (
@@ -27,31 +29,45 @@ from modelplug.errors import (
     ToolCallParseError,
     wrap_provider_exception,
 )
-from modelplug.log import get_logger
+from modelplug.log import get_logger, info_enabled
 from modelplug.pipeline import DeltaPipeline
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 
-__all__ = ["ChatStream", "message_to_deltas", "run_pipeline"]
+if TYPE_CHECKING:
+    from modelplug.cost import Price
+
+__all__ = ["FALLBACK_ATTEMPTS", "ChatStream", "StreamRecord", "message_to_deltas", "run_pipeline"]
+
+#: The attempts a fallback chain made before the model now called (:mod:`modelplug.fallback` sets
+#: it around each call); the ``generation`` log event records them.
+FALLBACK_ATTEMPTS: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
+    "modelplug_fallback_attempts", default=()
+)
 
 
-class ChatStream:
-    """A live stream of deltas from one generation.
+class StreamRecord:
+    """What :class:`ChatStream` and :class:`~modelplug.astream.AsyncChatStream` share: the aggregate so
+    far, the checks on each delta, the timings, the outcome and the one ``generation`` log event.
 
     Attributes:
         provider: the provider name.
         model_id: the model id within the provider.
         error: the error that ended the stream, or ``None``.
+        outcome: ``"ok"``, ``"error"`` or ``"cancelled"`` once the stream has ended, else ``None``.
         ttft_s: seconds from the request to the first delta with text or a tool call (``None`` before).
         duration_s: seconds from the request to the end of the stream (``None`` while it runs).
+        attempts: with a fallback chain, the models tried before this one and how each failed
+            (``[{"model": spec, "error": class name}]``), recorded in the ``generation`` log event.
     """
 
     __slots__ = (
         "__weakref__",
         "_aggregator",
         "_finished",
-        "_iterator",
+        "_hook",
         "_lock",
         "_start",
+        "attempts",
         "duration_s",
         "error",
         "model_id",
@@ -60,8 +76,10 @@ class ChatStream:
         "ttft_s",
     )
 
-    def __init__(self, deltas: Iterator[ChatMessageStreamDelta], *, provider: str, model_id: str) -> None:
-        self._iterator = deltas
+    def __init__(
+        self, *, provider: str, model_id: str, hook: str = "generate_stream", price: Price | None = None
+    ) -> None:
+        self._hook = hook  # named in contract errors about the deltas
         self._aggregator = StreamAggregator()
         self._start = time.perf_counter()
         self._finished = False
@@ -72,42 +90,25 @@ class ChatStream:
         self.ttft_s: float | None = None
         self.duration_s: float | None = None
         self.outcome: str | None = None
+        self.attempts: list[dict[str, Any]] = list(FALLBACK_ATTEMPTS.get())
+        self._aggregator.model = f"{provider}:{model_id}"
+        self._aggregator.pricing = functools.partial(_cost_of, provider, model_id, price=price)
 
-    def __iter__(self) -> ChatStream:
-        return self
+    def _accept(self, delta: object) -> ChatMessageStreamDelta:
+        """Check ``delta`` (one value the source yielded) and add it to the aggregate.
 
-    def __next__(self) -> ChatMessageStreamDelta:
-        if self._finished:
-            raise StopIteration
-        try:
-            delta: object = next(self._iterator)  # checked below: providers are not always typed
-        except StopIteration:
-            self._finish("ok")
-            raise
-        except ModelplugError as error:
-            self.error = error
-            self._finish("error")
-            raise
-        except Exception as error:
-            wrapped = wrap_provider_exception(self.provider, error, "during the stream")
-            self.error = wrapped
-            self._finish("error")
-            raise wrapped from error
-        except BaseException:  # KeyboardInterrupt, SystemExit: stop the backend, keep the partial answer
-            self.close()
-            raise
-        if self.closed:  # closed from another thread while the provider was producing this delta
-            self._close_iterator()  # the provider is no longer executing: now it can be closed
-            raise StopIteration
+        Raises:
+            PluginContractError: not a ``ChatMessageStreamDelta``, or a malformed one (the stream is
+                then finished with outcome ``"error"``).
+        """
         if not isinstance(delta, ChatMessageStreamDelta):
             failure = PluginContractError(
-                f"provider {self.provider!r}: generate_stream must yield modelplug.ChatMessageStreamDelta values, "
+                f"provider {self.provider!r}: {self._hook} must yield modelplug.ChatMessageStreamDelta values, "
                 f"got {type(delta).__name__}: {delta!r:.80}",
                 plugin=self.provider,
-                hook="generate_stream",
+                hook=self._hook,
             )
-            self.error = failure
-            self._finish("error")
+            self._fail(failure)
             raise failure
         try:
             self._aggregator.add(delta)
@@ -115,18 +116,32 @@ class ChatStream:
             failure = PluginContractError(
                 f"provider {self.provider!r} yielded a malformed delta: {error}",
                 plugin=self.provider,
-                hook="generate_stream",
+                hook=self._hook,
             )
-            self.error = failure
-            self._finish("error")
+            self._fail(failure)
             raise failure from error
         if self.ttft_s is None and (delta.content or delta.reasoning_content or delta.tool_calls):
             self.ttft_s = time.perf_counter() - self._start
         return delta
 
+    def _failure(self, error: Exception) -> ModelplugError:
+        """Record ``error`` (raised by the source) as the end of the stream; returns what to raise:
+        a modelplug error unchanged, anything else as the provider's failure (``raise ... from error``)."""
+        if isinstance(error, ModelplugError):
+            failure = error
+        else:
+            failure = wrap_provider_exception(self.provider, error, "during the stream")
+        self._fail(failure)
+        return failure
+
+    def _fail(self, error: BaseException) -> None:
+        self.error = error
+        self._finish("error")
+
     @property
     def message(self) -> ChatMessage:
-        """The assistant message aggregated from the deltas received so far."""
+        """The assistant message aggregated from the deltas received so far, marked with the model
+        (``provider:model``) and its cost (:func:`modelplug.cost.cost_of`, once usage is known)."""
         return self._aggregator.message
 
     @property
@@ -144,6 +159,71 @@ class ChatStream:
         """Whether the stream has ended (exhausted, failed or closed)."""
         return self._finished
 
+    def _close_source(self) -> None:
+        """Stop the source (called once, by :meth:`_finish`)."""
+
+    def _finish(self, outcome: str) -> bool:
+        """End the stream with ``outcome``: close the source, log the ``generation`` event. Returns
+        whether this call ended it (``False``: it had already ended)."""
+        with self._lock:  # the iterating thread and a closing thread may both get here
+            if self._finished:
+                return False
+            self._finished = True
+        self.outcome = outcome
+        self.duration_s = time.perf_counter() - self._start
+        self._close_source()
+        usage = self._aggregator.usage
+        get_logger().info(
+            "generation",
+            provider=self.provider,
+            model=self.model_id,
+            stream=True,
+            ttft_s=self.ttft_s,
+            duration_s=self.duration_s,
+            usage=None if usage is None else [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
+            cost=self.message.cost if info_enabled() else None,
+            outcome=outcome,
+            error=None if self.error is None else type(self.error).__name__,
+            **({"attempts": self.attempts} if self.attempts else {}),
+        )
+        return True
+
+
+class ChatStream(StreamRecord):
+    """A live stream of deltas from one generation (attributes: see :class:`StreamRecord`)."""
+
+    __slots__ = ("_iterator",)
+
+    def __init__(
+        self, deltas: Iterator[ChatMessageStreamDelta], *, provider: str, model_id: str, price: Price | None = None
+    ) -> None:
+        super().__init__(provider=provider, model_id=model_id, price=price)
+        self._iterator = deltas
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> ChatMessageStreamDelta:
+        if self._finished:
+            raise StopIteration
+        try:
+            delta: object = next(self._iterator)  # checked below: providers are not always typed
+        except StopIteration:
+            self._finish("ok")
+            raise
+        except ModelplugError as error:
+            self._fail(error)
+            raise
+        except Exception as error:
+            raise self._failure(error) from error
+        except BaseException:  # KeyboardInterrupt, SystemExit: stop the backend, keep the partial answer
+            self.close()
+            raise
+        if self.closed:  # closed from another thread while the provider was producing this delta
+            self._close_source()  # the provider is no longer executing: now it can be closed
+            raise StopIteration
+        return self._accept(delta)
+
     def until_done(self) -> ChatMessage:
         """Consume the rest of the stream and return the complete message."""
         for _ in self:
@@ -158,7 +238,7 @@ class ChatStream:
             return
         self._finish("cancelled")
 
-    def _close_iterator(self) -> None:
+    def _close_source(self) -> None:
         close = getattr(self._iterator, "close", None)
         if close is None:
             return
@@ -169,27 +249,6 @@ class ChatStream:
                 get_logger().warning("stream_close_failed", provider=self.provider, error=repr(error))
         except Exception as error:  # a provider failing while it cleans up must not hide the answer
             get_logger().warning("stream_close_failed", provider=self.provider, error=repr(error))
-
-    def _finish(self, outcome: str) -> None:
-        with self._lock:  # the iterating thread and a closing thread may both get here
-            if self._finished:
-                return
-            self._finished = True
-        self.outcome = outcome
-        self.duration_s = time.perf_counter() - self._start
-        self._close_iterator()
-        usage = self._aggregator.usage
-        get_logger().info(
-            "generation",
-            provider=self.provider,
-            model=self.model_id,
-            stream=True,
-            ttft_s=self.ttft_s,
-            duration_s=self.duration_s,
-            usage=None if usage is None else [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
-            outcome=outcome,
-            error=None if self.error is None else type(self.error).__name__,
-        )
 
     def __enter__(self) -> ChatStream:
         return self
@@ -207,6 +266,12 @@ class ChatStream:
     def __repr__(self) -> str:
         state = self.outcome or "open"
         return f"<ChatStream {self.provider}:{self.model_id} {state}>"
+
+
+def _cost_of(provider: str, model_id: str, usage: Usage, *, price: Price | None) -> float | None:
+    from modelplug.cost import cost_of
+
+    return cost_of(provider, model_id, usage, price)
 
 
 def message_to_deltas(message: ChatMessage) -> Iterator[ChatMessageStreamDelta]:

@@ -154,6 +154,11 @@ class ChatMessage:
     An assistant answer may carry ``tool_calls``, ``reasoning_content``, the generation's ``usage``
     and its ``finish_reason``, and ``refusal`` (the text of a refused answer, as in the OpenAI wire;
     ``content`` is then usually ``None``). A ``tool`` message answers the call named by ``tool_call_id``.
+
+    A model's answer also says who answered and what it cost (neither takes part in ``==``, nor in
+    the wire form of a request message): ``model`` is the ``provider:model`` spec that generated it
+    (with a fallback chain, the model that answered); ``cost`` is its price in US dollars from the
+    reported ``usage`` (:mod:`modelplug.cost`), ``None`` when the price or the usage is unknown.
     """
 
     role: str = attrs.field(default="assistant", validator=_role)
@@ -165,6 +170,8 @@ class ChatMessage:
     tool_call_id: str | None = None
     name: str | None = None
     refusal: str | None = None
+    model: str | None = attrs.field(default=None, eq=False)
+    cost: float | None = attrs.field(default=None, eq=False)
 
     @property
     def text(self) -> str:

@@ -415,6 +415,7 @@ def test_every_event_has_a_json_form(replay) -> None:
         "answer": "5",
         "step_number": 2,
         "usage": {"prompt_tokens": 230, "completion_tokens": 17, "total_tokens": 247},
+        "cost": None,  # a scripted provider has no price
     }
 
 

@@ -78,6 +78,7 @@ def test_json_lines_are_the_events() -> None:
         "answer": "395",
         "step_number": 2,
         "usage": {"prompt_tokens": 130, "completion_tokens": 18, "total_tokens": 148},
+        "cost": None,  # a scripted provider has no price
     }
 
 

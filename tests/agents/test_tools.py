@@ -77,15 +77,13 @@ def test_a_tool_without_implementation_is_refused(value: Any) -> None:
         as_function_tool(value)
 
 
-def test_async_functions_are_refused() -> None:
+def test_async_functions_are_tools() -> None:
     async def fetch(url: str) -> str:
         """Fetch a page."""
         return url
 
-    with pytest.raises(InvalidOptionError, match="'fetch' is async"):
-        as_function_tool(fetch)
-    with pytest.raises(InvalidOptionError, match="'fetch' is async"):
-        as_function_tool((Tool("fetch"), fetch))
+    assert as_function_tool(fetch).tool.parameters["properties"]["url"] == {"type": "string"}
+    assert as_function_tool((Tool("fetch"), fetch)).function is fetch
 
 
 def test_varargs_functions_are_refused() -> None:

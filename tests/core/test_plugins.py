@@ -151,7 +151,7 @@ def test_missing_hook_is_a_clear_error(fresh_plugins: None) -> None:
     model = modelplug.load_model("lazy:m")
     with pytest.raises(HookNotImplementedError, match="'lazy' does not implement the 'generate_stream' hook"):
         model.stream("x")
-    with pytest.raises(HookNotImplementedError, match="neither 'generate' nor 'generate_stream'"):
+    with pytest.raises(HookNotImplementedError, match="none of 'generate', 'generate_stream' and 'agenerate_stream'"):
         model.generate("x")
 
 

@@ -15,7 +15,7 @@ import json
 import queue
 import random
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import modelplug
@@ -48,7 +48,13 @@ DEFECTS: Mapping[str, str] = {
     "text_tool_calls": "declares native tool calls but writes them as text",
     "raw_errors": "lets the backend's own exceptions escape",
     "stream_differs": "generate() and the stream give different answers",
+    "async_undeclared": "implements agenerate_stream but declares async_streaming=False",
+    "async_blocks_loop": "declares async_streaming but its agenerate_stream blocks the event loop",
+    "async_ignores_close": "declares async_streaming but does not stop its backend when the async stream is closed",
 }
+
+#: The defects that give the provider an ``agenerate_stream``.
+ASYNC_DEFECTS = frozenset({"async_undeclared", "async_blocks_loop", "async_ignores_close"})
 
 
 class ConnectError(Exception):
@@ -86,11 +92,21 @@ class CharProvider:
                 )
 
             self.generate = modelplug.hookimpl(generate)
+        if self.defects & ASYNC_DEFECTS:  # only then does the provider implement agenerate_stream
+
+            def agenerate_stream(
+                messages: list[ChatMessage], options: GenerationOptions
+            ) -> AsyncIterator[ChatMessageStreamDelta]:
+                return self._astream(self._stream(messages, options))
+
+            self.agenerate_stream = modelplug.hookimpl(agenerate_stream)
+        self._leaked: list[Any] = []
 
     @modelplug.hookimpl
     def capabilities(self) -> Capabilities:
         return Capabilities(
             streaming=True,
+            async_streaming=bool(self.defects & ASYNC_DEFECTS - {"async_undeclared"}),
             tool_calling="none" if "undeclared_tool_calls" in self.defects else "native",
             streamed_tool_calls="undeclared_tool_calls" not in self.defects,
             usage_in_stream="undeclared_usage" not in self.defects,
@@ -102,6 +118,32 @@ class CharProvider:
         self, messages: list[ChatMessage], options: GenerationOptions
     ) -> Iterator[ChatMessageStreamDelta]:
         return self._stream(messages, options)
+
+    async def _astream(self, deltas: Iterator[ChatMessageStreamDelta]) -> AsyncIterator[ChatMessageStreamDelta]:
+        """The sync stream as an async one: each ``next()`` in a worker thread, or, with
+        ``async_blocks_loop``, on the loop itself (slowly)."""
+        import time
+
+        import anyio.to_thread
+
+        end = object()
+        try:
+            while True:
+                if "async_blocks_loop" in self.defects:
+                    time.sleep(0.02)
+                    delta = next(deltas, end)
+                else:
+                    delta = await anyio.to_thread.run_sync(next, deltas, end)
+                if delta is end:
+                    return
+                yield delta  # type: ignore[misc]
+        finally:
+            if "async_ignores_close" in self.defects:
+                self._leaked.append(deltas)  # never closed: its worker thread runs on
+            else:
+                close = getattr(deltas, "close", None)
+                if close is not None:
+                    close()
 
     def _fail(self, kind: Any) -> None:
         if kind == "connection":

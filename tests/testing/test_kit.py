@@ -52,6 +52,10 @@ ALL_CHECKS = {
     "test_stream_usage_is_reported_and_not_double_counted",
     "test_stop_sequence_is_honoured_without_partial_leaks",
     "test_breaking_out_of_a_stream_stops_the_backend",
+    "test_async_stream_equals_the_sync_stream",
+    "test_async_streaming_is_declared_truly",
+    "test_closing_or_cancelling_an_async_stream_stops_the_backend[aclose]",
+    "test_closing_or_cancelling_an_async_stream_stops_the_backend[cancel]",
     "test_tool_calls_come_back_as_tool_call_objects",
     "test_structured_output_is_json",
     "test_invalid_requests_are_refused_before_the_provider",
@@ -88,7 +92,23 @@ CAUGHT = [
     ("usage_increments", {"test_stream_usage_is_reported_and_not_double_counted": "counts 1 completion tokens"}),
     ("partial_stop_leak", {"test_stop_sequence_is_honoured_without_partial_leaks": "part of the stop sequence leaked"}),
     ("ignores_stop", {"test_stop_sequence_is_honoured_without_partial_leaks": "containing the stop sequence"}),
-    ("ignores_close", {"test_breaking_out_of_a_stream_stops_the_backend": "threads still running"}),
+    (
+        "ignores_close",
+        {
+            "test_breaking_out_of_a_stream_stops_the_backend": "threads still running",
+            "test_closing_or_cancelling_an_async_stream_stops_the_backend[aclose]": "threads still running",
+            "test_closing_or_cancelling_an_async_stream_stops_the_backend[cancel]": "threads still running",
+        },
+    ),
+    ("async_undeclared", {"test_async_streaming_is_declared_truly": "declares async_streaming=False"}),
+    ("async_blocks_loop", {"test_async_streaming_is_declared_truly": "the event loop was blocked"}),
+    (
+        "async_ignores_close",
+        {
+            "test_closing_or_cancelling_an_async_stream_stops_the_backend[aclose]": "threads still running",
+            "test_closing_or_cancelling_an_async_stream_stops_the_backend[cancel]": "threads still running",
+        },
+    ),
     (
         "undeclared_tool_calls",
         {
@@ -102,6 +122,7 @@ CAUGHT = [
         "stream_differs",
         {
             "test_stream_aggregate_equals_generate": "the streamed answer differs from generate()'s",
+            "test_async_stream_equals_the_sync_stream": "agenerate() gave",
             "test_stop_sequence_is_honoured_without_partial_leaks": "generate(stop=",
             "test_tool_calls_come_back_as_tool_call_objects": "has no tool call",
         },

@@ -13,6 +13,10 @@
     for event in agent.run("What is 2 + 3?", stream=True):
         print(event)        # StepStart, ModelDelta..., ModelOutput, ToolCallComplete, ToolResult, ...
     agent.memory.total_usage            # the run's token usage, the sum of its steps
+    agent.memory.total_cost             # its cost in USD (None when a price is unknown)
+
+    async with agent.arun("What is 2 + 3?", stream=True) as run:   # the same events, in async code
+        async for event in run: ...
 
 Modules: :mod:`~modelplug.agents.agent` (the run loop), :mod:`~modelplug.agents.events` (what a
 streamed run yields), :mod:`~modelplug.agents.tools` (``@tool``, argument checks, built-in tools),
@@ -22,7 +26,7 @@ streamed run yields), :mod:`~modelplug.agents.tools` (``@tool``, argument checks
 
 from __future__ import annotations
 
-from modelplug.agents.agent import ToolCallingAgent, format_observation
+from modelplug.agents.agent import AgentRun, AsyncAgentRun, ToolCallingAgent, format_observation
 from modelplug.agents.callable_model import model_from_callable
 from modelplug.agents.events import (
     ActionStepEnd,
@@ -55,6 +59,8 @@ __all__ = [
     "ActionStepEnd",
     "AgentEvent",
     "AgentMemory",
+    "AgentRun",
+    "AsyncAgentRun",
     "FinalAnswer",
     "FunctionTool",
     "MaxStepsReached",

@@ -29,10 +29,12 @@ of the steps. A step whose tool calls could not be read keeps the usage received
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, overload
 
@@ -59,7 +61,14 @@ from modelplug.log import get_logger
 from modelplug.model import Model, load_model
 from modelplug.types import ChatMessage, ToolCall, Usage
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT_S", "MAX_OBSERVATION_CHARS", "AgentRun", "ToolCallingAgent", "format_observation"]
+__all__ = [
+    "DEFAULT_TOOL_TIMEOUT_S",
+    "MAX_OBSERVATION_CHARS",
+    "AgentRun",
+    "AsyncAgentRun",
+    "ToolCallingAgent",
+    "format_observation",
+]
 
 #: Observations longer than this (characters) are cut, with a note saying so.
 MAX_OBSERVATION_CHARS: Final = 20_000
@@ -112,6 +121,35 @@ class _Reply:
     ttft_s: float | None
     duration_s: float
     error: ToolCallParseError | None = None
+
+
+# The run loop (``ToolCallingAgent._run`` and the steps it calls) does no I/O itself: it yields the
+# events to deliver and these two requests, and is sent each request's result. ``run()`` fulfils
+# them with sync calls (:func:`_drive`), ``arun()`` with async ones (:func:`_adrive`): one loop, two
+# drivers.
+
+
+@attrs.frozen
+class _ModelRequest:
+    """Ask the model (streamed when the agent streams; each delta is delivered as a ``ModelDelta``).
+    Result: a :class:`_Reply` without post-processing."""
+
+    number: int
+    kind: str
+    messages: list[ChatMessage]
+    options: dict[str, Any]
+
+
+@attrs.frozen
+class _ToolRequest:
+    """Run one tool function. Result: a :class:`_ToolOutcome`."""
+
+    function: Callable[..., Any]
+    arguments: Mapping[str, Any]
+    timeout_s: float | None
+
+
+_Step = Generator["AgentEvent | _ModelRequest | _ToolRequest", Any, Any]
 
 
 def _positive(name: str, value: Any, *, optional: bool = False) -> None:
@@ -242,7 +280,7 @@ class ToolCallingAgent:
         Raises:
             ProviderError: the model failed (tool failures never raise; they become observations).
         """
-        events = AgentRun(self, self._run(task, reset))
+        events = AgentRun(self, self._drive(self._run(task, reset)))
         if stream:
             return events
         answer = None
@@ -251,7 +289,113 @@ class ToolCallingAgent:
                 answer = event.answer
         return answer
 
-    def _run(self, task: str, reset: bool) -> Generator[AgentEvent, None, None]:
+    def arun(self, task: str, *, stream: bool = False, reset: bool = True) -> Any:
+        """:meth:`run` for async code: the same steps, events, answer and errors, without blocking the loop.
+
+        The model is called with :meth:`~modelplug.Model.astream` / :meth:`~modelplug.Model.agenerate`;
+        ``async def`` tools are awaited, other tools run in a worker thread (both within their timeout;
+        a sync tool past it is left to finish in its thread, as with :meth:`run`).
+
+        Returns:
+            With ``stream=False``, a coroutine: ``await agent.arun(task)`` gives the final answer.
+            With ``stream=True``, an :class:`AsyncAgentRun` of the events of :meth:`run`:
+            ``async with agent.arun(task, stream=True) as run: async for event in run``. Leaving
+            the block, ``aclose()``, or cancelling the task while it waits for an event stops the
+            model's stream.
+
+        Raises:
+            ProviderError: the model failed (tool failures never raise; they become observations).
+        """
+        events = self._adrive(self._run(task, reset))
+        if stream:
+            return AsyncAgentRun(events)
+        return self._answer_of(events)
+
+    async def _answer_of(self, events: AsyncGenerator[AgentEvent, None]) -> Any:
+        answer = None
+        try:
+            async for event in events:
+                if isinstance(event, FinalAnswer):
+                    answer = event.answer
+        finally:
+            await events.aclose()
+        return answer
+
+    def _drive(self, steps: _Step) -> Generator[AgentEvent, None, None]:
+        """The run loop's events, its requests fulfilled by sync calls."""
+        result: Any = None
+        try:
+            while True:
+                try:
+                    item = steps.send(result)
+                except StopIteration:
+                    return
+                result = None
+                if isinstance(item, _ModelRequest):
+                    result = yield from self._ask_model(item)
+                elif isinstance(item, _ToolRequest):
+                    result = _call_tool(item.function, item.arguments, item.timeout_s)
+                else:
+                    yield item
+        finally:
+            steps.close()
+
+    def _ask_model(self, request: _ModelRequest) -> Generator[AgentEvent, None, _Reply]:
+        error: ToolCallParseError | None = None
+        if self.stream_outputs:
+            stream = self.model.stream(request.messages, **request.options)
+            self._live = stream
+            try:
+                for delta in stream:
+                    yield ModelDelta(request.number, request.kind, delta)
+            except ToolCallParseError as caught:
+                error = caught
+            finally:
+                self._live = None
+                stream.close()
+            return _Reply(stream.message, stream.ttft_s, stream.duration_s or 0.0, error)
+        start = time.perf_counter()
+        try:
+            message = self.model.generate(request.messages, **request.options)
+        except ToolCallParseError as caught:
+            error, message = caught, ChatMessage(role="assistant")
+        return _Reply(message, None, time.perf_counter() - start, error)
+
+    async def _adrive(self, steps: _Step) -> AsyncGenerator[AgentEvent, None]:
+        """The run loop's events, its requests fulfilled by async calls."""
+        result: Any = None
+        try:
+            while True:
+                try:
+                    item = steps.send(result)
+                except StopIteration:
+                    return
+                result = None
+                if isinstance(item, _ModelRequest):
+                    error: ToolCallParseError | None = None
+                    if self.stream_outputs:
+                        async with self.model.astream(item.messages, **item.options) as stream:
+                            try:
+                                async for delta in stream:
+                                    yield ModelDelta(item.number, item.kind, delta)
+                            except ToolCallParseError as caught:
+                                error = caught
+                        result = _Reply(stream.message, stream.ttft_s, stream.duration_s or 0.0, error)
+                    else:
+                        start = time.perf_counter()
+                        try:
+                            message = await self.model.agenerate(item.messages, **item.options)
+                        except ToolCallParseError as caught:
+                            error, message = caught, ChatMessage(role="assistant")
+                        result = _Reply(message, None, time.perf_counter() - start, error)
+                elif isinstance(item, _ToolRequest):
+                    result = await _acall_tool(item.function, item.arguments, item.timeout_s)
+                else:
+                    yield item
+        finally:
+            steps.close()
+
+    def _run(self, task: str, reset: bool) -> _Step:
         if reset:
             self.memory.reset()
         self.memory.steps.append(TaskStep(task))
@@ -260,43 +404,24 @@ class ToolCallingAgent:
                 yield from self._planning_step(number, task)
             step = yield from self._action_step(number)
             if step.is_final:
-                yield FinalAnswer(step.final_answer, number, self.memory.total_usage)
+                yield FinalAnswer(step.final_answer, number, self.memory.total_usage, self.memory.total_cost)
                 return
         get_logger().warning("agent_max_steps", max_steps=self.max_steps, provider=self.model.provider)
         yield MaxStepsReached(self.max_steps)
         step = yield from self._final_step(self.max_steps + 1, task)
-        yield FinalAnswer(step.final_answer, step.step_number, self.memory.total_usage)
+        yield FinalAnswer(step.final_answer, step.step_number, self.memory.total_usage, self.memory.total_cost)
 
     #: The model stream being read now (closed by :meth:`AgentRun.close` from another thread).
     _live: Any = None
 
-    def _call_model(
-        self, number: int, kind: str, messages: list[ChatMessage], *, with_tools: bool
-    ) -> Generator[AgentEvent, None, _Reply]:
-        """Ask the model; yield its deltas when streaming, then its answer; return a :class:`_Reply`."""
+    def _call_model(self, number: int, kind: str, messages: list[ChatMessage], *, with_tools: bool) -> _Step:
+        """Ask the model (the driver yields its deltas when streaming), then yield its answer; return
+        a :class:`_Reply`."""
         options = dict(self.generation_options)
         if with_tools and not self.parses_tool_calls:
             options["tools"] = [t.tool for t in self.tools.values()]
-        error: ToolCallParseError | None = None
-        if self.stream_outputs:
-            stream = self.model.stream(messages, **options)
-            self._live = stream
-            try:
-                for delta in stream:
-                    yield ModelDelta(number, kind, delta)
-            except ToolCallParseError as caught:
-                error = caught
-            finally:
-                self._live = None
-                stream.close()
-            message, ttft_s, duration_s = stream.message, stream.ttft_s, stream.duration_s or 0.0
-        else:
-            start = time.perf_counter()
-            try:
-                message = self.model.generate(messages, **options)
-            except ToolCallParseError as caught:
-                error, message = caught, ChatMessage(role="assistant")
-            ttft_s, duration_s = None, time.perf_counter() - start
+        raw: _Reply = yield _ModelRequest(number, kind, messages, options)
+        message, ttft_s, duration_s, error = raw.message, raw.ttft_s, raw.duration_s, raw.error
         if with_tools and self.parses_tool_calls and error is None and not message.tool_calls and message.text:
             try:
                 message = self._parse_text_calls(message)
@@ -304,7 +429,13 @@ class ToolCallingAgent:
                 error = caught
         if error is not None:
             # Remember what the model wrote, without calls: none of them runs.
-            message = ChatMessage(role="assistant", content=error.text or message.text or None, usage=message.usage)
+            message = ChatMessage(
+                role="assistant",
+                content=error.text or message.text or None,
+                usage=message.usage,
+                model=message.model,
+                cost=message.cost,
+            )
         yield ModelOutput(number, kind, message)
         return _Reply(message, ttft_s, duration_s, error)
 
@@ -316,7 +447,7 @@ class ToolCallingAgent:
             return message
         return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))
 
-    def _planning_step(self, number: int, task: str) -> Generator[AgentEvent, None, PlanningStep]:
+    def _planning_step(self, number: int, task: str) -> _Step:
         yield StepStart(number, "planning")
         described = [t.tool for t in self.tools.values()]
         messages = [
@@ -330,7 +461,7 @@ class ToolCallingAgent:
         yield PlanningStepEnd(number, step.plan, step.usage, step.ttft_s, step.duration_s)
         return step
 
-    def _action_step(self, number: int) -> Generator[AgentEvent, None, ActionStep]:
+    def _action_step(self, number: int) -> _Step:
         yield StepStart(number, "action")
         messages = self.memory.to_messages()
         reply = yield from self._call_model(number, "action", messages, with_tools=True)
@@ -340,7 +471,7 @@ class ToolCallingAgent:
         is_final, answer = False, None
         for call in calls:
             yield ToolCallComplete(number, call)
-            observation, ended, value = self._run_tool(call)
+            observation, ended, value = yield from self._run_tool(call)
             observations.append(observation)
             yield ToolResult(number, call, observation.content, observation.is_error, observation.duration_s)
             if ended and not is_final:
@@ -383,7 +514,7 @@ class ToolCallingAgent:
         yield ActionStepEnd(number, "action", step.usage, step.ttft_s, step.duration_s, len(calls), is_final)
         return step
 
-    def _final_step(self, number: int, task: str) -> Generator[AgentEvent, None, ActionStep]:
+    def _final_step(self, number: int, task: str) -> _Step:
         yield StepStart(number, "final")
         messages = _with_user_message(self.memory.to_messages(summary_mode=True), final_prompt(task, self.max_steps))
         if self.instructions:
@@ -414,8 +545,9 @@ class ToolCallingAgent:
         yield ActionStepEnd(number, "final", step.usage, step.ttft_s, step.duration_s, 0, True)
         return step
 
-    def _run_tool(self, call: ToolCall) -> tuple[Observation, bool, Any]:
-        """Run one call; return its observation, whether it ends the run, and the answer if so."""
+    def _run_tool(self, call: ToolCall) -> _Step:
+        """Run one call (through the driver); return its observation, whether it ends the run, and
+        the answer if so."""
         start = time.perf_counter()
 
         def failed(text: str) -> tuple[Observation, bool, Any]:
@@ -436,7 +568,7 @@ class ToolCallingAgent:
                 f"Expected: {json.dumps(function_tool.tool.parameters, ensure_ascii=False)}"
             )
         timeout = function_tool.timeout_s if function_tool.timeout_s is not None else self.tool_timeout_s
-        outcome = _call_tool(function_tool.function, call.arguments, timeout)
+        outcome: _ToolOutcome = yield _ToolRequest(function_tool.function, call.arguments, timeout)
         if outcome.timed_out:
             return failed(f"tool {call.name!r} did not finish within {timeout:g} s; it was abandoned")
         if outcome.error is not None:
@@ -471,12 +603,22 @@ class _ToolOutcome:
     timed_out: bool = False
 
 
+def _call_sync(function: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
+    """``function(**arguments)``; an ``async def`` tool called from sync code runs on its own event loop."""
+    value = function(**arguments)
+    if inspect.iscoroutine(value):
+        import asyncio
+
+        return asyncio.run(value)
+    return value
+
+
 def _call_tool(function: Callable[..., Any], arguments: Mapping[str, Any], timeout_s: float | None) -> _ToolOutcome:
     """Run ``function(**arguments)``; with ``timeout_s``, in a daemon thread waited for that long.
     Any exception the tool raises (``SystemExit`` included) is returned, never raised."""
     if timeout_s is None:
         try:
-            return _ToolOutcome(function(**arguments))
+            return _ToolOutcome(_call_sync(function, arguments))
         except (KeyboardInterrupt, GeneratorExit):
             raise
         except BaseException as error:
@@ -485,7 +627,7 @@ def _call_tool(function: Callable[..., Any], arguments: Mapping[str, Any], timeo
 
     def work() -> None:
         try:
-            box.append(_ToolOutcome(function(**arguments)))
+            box.append(_ToolOutcome(_call_sync(function, arguments)))
         except BaseException as error:  # a thread's exception has nowhere else to go
             box.append(_ToolOutcome(error=error))
 
@@ -495,6 +637,31 @@ def _call_tool(function: Callable[..., Any], arguments: Mapping[str, Any], timeo
     if worker.is_alive() or not box:
         return _ToolOutcome(timed_out=True)
     return box[0]
+
+
+async def _acall_tool(
+    function: Callable[..., Any], arguments: Mapping[str, Any], timeout_s: float | None
+) -> _ToolOutcome:
+    """:func:`_call_tool` for async code: an ``async def`` tool is awaited on the loop, another runs in a
+    worker thread (left to finish there past ``timeout_s``). Tool exceptions are returned; cancellation
+    of the run propagates."""
+    import anyio
+    import anyio.to_thread
+
+    with anyio.move_on_after(timeout_s):
+        try:
+            if inspect.iscoroutinefunction(function):
+                value = await function(**arguments)
+            else:
+                value = await anyio.to_thread.run_sync(
+                    functools.partial(_call_sync, function, arguments), abandon_on_cancel=True
+                )
+                if inspect.iscoroutine(value):  # a sync function that returned a coroutine
+                    value = await value
+        except (Exception, SystemExit) as error:
+            return _ToolOutcome(error=error)
+        return _ToolOutcome(value)
+    return _ToolOutcome(timed_out=True)  # only reached when move_on_after cut the call
 
 
 class AgentRun:
@@ -546,6 +713,36 @@ class AgentRun:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class AsyncAgentRun:
+    """The async event iterator :meth:`ToolCallingAgent.arun` returns with ``stream=True``.
+
+    ``async for`` it for :data:`~modelplug.agents.events.AgentEvent` values; use it in ``async with``
+    (or call :meth:`aclose`) so that a consumer that stops early, or is cancelled between two events,
+    stops the model's stream at once rather than when the iterator is garbage-collected.
+    """
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: AsyncGenerator[AgentEvent, None]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> AsyncAgentRun:
+        return self
+
+    async def __anext__(self) -> AgentEvent:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the run and the model's stream (idempotent)."""
+        await self._events.aclose()
+
+    async def __aenter__(self) -> AsyncAgentRun:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 def _with_user_message(messages: list[ChatMessage], text: str) -> list[ChatMessage]:

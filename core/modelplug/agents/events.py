@@ -153,13 +153,15 @@ class FinalAnswer:
     """The run's answer (the argument of ``final_answer``, or the text of the last answer).
 
     ``usage`` is the run total: the sum of every step's usage (planning steps included), or
-    ``None`` when the provider reported none (unknown, not zero).
+    ``None`` when the provider reported none (unknown, not zero). ``cost`` is the run's cost in US
+    dollars (:attr:`~modelplug.agents.memory.AgentMemory.total_cost`), ``None`` when unknown.
     """
 
     type: ClassVar[str] = "final_answer"
     answer: Any
     step_number: int
     usage: Usage | None
+    cost: float | None = None
 
 
 AgentEvent = (

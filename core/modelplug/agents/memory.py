@@ -191,6 +191,18 @@ class AgentMemory:
                 total = usage if total is None else total + usage
         return total
 
+    @property
+    def total_cost(self) -> float | None:
+        """The run's cost in US dollars: the sum of every model step's ``message.cost``, or ``None``
+        when any step's cost is unknown (a partial sum would understate it)."""
+        total = 0.0
+        steps = [step for step in self.steps if isinstance(step, (PlanningStep, ActionStep))]
+        for step in steps:
+            if step.message.cost is None:
+                return None
+            total += step.message.cost
+        return total if steps else None
+
     def to_messages(self, summary_mode: bool = False) -> list[ChatMessage]:
         """The conversation so far as chat messages (see the module docstring for both modes)."""
         if summary_mode:

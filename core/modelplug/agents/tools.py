@@ -24,7 +24,6 @@ Built-in tools: :func:`final_answer` (always given to an agent; calling it ends 
 from __future__ import annotations
 
 import ast
-import inspect
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -122,20 +121,12 @@ def as_function_tool(value: Any) -> FunctionTool:
     """Return ``value`` as a :class:`FunctionTool`.
 
     Accepts a FunctionTool, a ``(Tool | OpenAI tool dict, callable)`` pair, a callable with a
-    ``tool`` attribute holding a :class:`Tool`, or a plain typed function.
+    ``tool`` attribute holding a :class:`Tool`, or a typed function (plain or ``async def``: the
+    agent's ``arun`` awaits it on its loop; ``run`` runs it on an event loop of its own).
 
     Raises:
-        InvalidOptionError: a Tool or tool dict without an implementation, an ``async`` function
-            (tools run synchronously), or anything else.
+        InvalidOptionError: a Tool or tool dict without an implementation, or anything else.
     """
-    if isinstance(value, FunctionTool):
-        function = value.function
-    elif isinstance(value, tuple) and len(value) == 2 and callable(value[1]):
-        function = value[1]
-    else:
-        function = value
-    if inspect.iscoroutinefunction(function):
-        raise InvalidOptionError(f"tool {getattr(function, '__name__', function)!r} is async; give a plain function")
     if isinstance(value, FunctionTool):
         return value
     if isinstance(value, tuple) and len(value) == 2 and callable(value[1]):

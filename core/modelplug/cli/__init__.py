@@ -1,4 +1,5 @@
-"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``serve``, ``--version``.
+"""The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``serve``,
+``models``, ``keys``, ``--version``.
 
 Subcommands are registered by import path in :data:`COMMANDS` and imported only when used (or
 when ``--help`` lists them), so ``modelplug --help`` never imports rich or a backend. Every
@@ -8,7 +9,7 @@ subcommand shares the same error handling:
 - exit 1: a model or provider error (unknown provider, failed load, backend failure): a short
   ``Error: ...`` line on stderr, no traceback;
 - exit 2: a usage error (bad arguments, a malformed ``-o`` option, an invalid model spec or option
-  value, an unreadable config file);
+  value, an unreadable config file or a bad alias in it: the message names the file, line and alias);
 - exit 130: interrupted with Ctrl-C or SIGINT (restored if the command inherited it ignored);
   ``Interrupted.`` is written once, however many Ctrl-C follow (:func:`interrupted`).
 
@@ -63,6 +64,8 @@ COMMANDS: dict[str, str] = {
     "plugins": "modelplug.cli.plugins:plugins",
     "agent": "modelplug.cli.agent:agent",
     "serve": "modelplug.cli.serve:serve",
+    "models": "modelplug.cli.models:models",
+    "keys": "modelplug.cli.keys:keys",
 }
 
 
@@ -169,6 +172,11 @@ def main(ctx: click.Context, debug: bool) -> None:
       modelplug logs -n 5
       modelplug plugins
       modelplug serve -m transformers:default --port 8000
+      modelplug models
+
+    Configuration: model aliases (-m ALIAS), keys, fallback chains and prices live in the config
+    file ($MODELPLUG_CONFIG, else <user config dir>/modelplug/config.toml); see
+    docs/configuration.md, and `modelplug models` for the aliases it defines.
     """
     from modelplug.cli.log_lines import install_log_handler
 

@@ -94,7 +94,13 @@ def load_tools(references: tuple[str, ...]) -> list[Any]:
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.argument("task", required=False)
-@click.option("-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (default: as for run).")
+@click.option(
+    "-m",
+    "--model",
+    "spec",
+    metavar="SPEC",
+    help="Model spec '<provider>:<model>' or a config alias (default: as for run).",
+)
 @click.option(
     "-o",
     "--option",

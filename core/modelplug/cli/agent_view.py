@@ -183,7 +183,7 @@ class AgentView:
         if self.live or answer.strip() != self._last_text.strip():  # else: the message just shown is the answer
             self.view.add_block(answer, title="final answer", kind="plan")
         duration = time.perf_counter() - self._start
-        self.view.finish(StreamStats(duration_s=duration, usage=event.usage, deltas=self.deltas))
+        self.view.finish(StreamStats(duration_s=duration, usage=event.usage, deltas=self.deltas, cost=event.cost))
 
 
 _HANDLERS: Final[dict[type, Any]] = {

@@ -49,7 +49,13 @@ def read_prompt_line(prompt: str = "> ") -> str:
     short_help="Chat with a model interactively, answers streamed.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option("-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (default: as for run).")
+@click.option(
+    "-m",
+    "--model",
+    "spec",
+    metavar="SPEC",
+    help="Model spec '<provider>:<model>' or a config alias (default: as for run).",
+)
 @click.option("-s", "--system", metavar="TEXT", help="A system message sent before the conversation.")
 @click.option(
     "-o",

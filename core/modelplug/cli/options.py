@@ -1,6 +1,7 @@
 """Model options (``-o key=value``), the default model and the config file of the command line.
 
-Model resolution, first match wins:
+Model resolution, first match wins (each may name a ``provider:model`` spec or an alias of the
+config file, see ``docs/configuration.md``):
 
 1. ``-m/--model SPEC``;
 2. the environment variable ``MODELPLUG_MODEL``;
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -37,6 +37,7 @@ __all__ = [
     "ENV_MODEL",
     "GENERATION_FLAGS",
     "ConfigError",
+    "alias_spec",
     "config_path",
     "convert_value",
     "generation_flags",
@@ -88,33 +89,26 @@ class ConfigError(click.ClickException):
 
 
 def config_path() -> Path:
-    """The config file path: ``$MODELPLUG_CONFIG``, else ``<user config dir>/modelplug/config.toml``."""
-    override = os.environ.get(ENV_CONFIG)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
+    """The config file path (:func:`modelplug.config.config_path`)."""
+    from modelplug.config import config_path as path
 
-    return platformdirs.user_config_path("modelplug") / "config.toml"
+    return path()
 
 
 def read_config(path: Path | None = None) -> dict[str, Any]:
-    """The config file's table (``{}`` when the file does not exist).
+    """The config file's table (``{}`` when the file does not exist), read by :mod:`modelplug.config`.
 
     Raises:
-        ConfigError: the file cannot be read, is not TOML, or ``model`` is not a non-empty string.
+        ConfigError: the file cannot be read, is not TOML, ``model`` is not a non-empty string or
+            ``models`` is not a table of tables (the message starts with ``<file>:<line>:``).
     """
-    path = config_path() if path is None else path
+    from modelplug.config import ConfigFileError
+    from modelplug.config import read_config as read
+
     try:
-        with path.open("rb") as file:
-            config = tomllib.load(file)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read the config file {str(path)!r}: {error}") from error
-    model = config.get("model")
-    if model is not None and (not isinstance(model, str) or not model.strip()):
-        raise ConfigError(f"config file {str(path)!r}: 'model' must be a model spec string, got {model!r}")
-    return config
+        return read(path)
+    except ConfigFileError as error:
+        raise ConfigError(str(error)) from error
 
 
 def resolve_model(model: str | None) -> tuple[str, str]:
@@ -310,7 +304,7 @@ def load_cli_model(
     resolved, source = resolve_model(spec)
     note = None if source == "--model" else f"(model {resolved!r} from {source})"
     try:
-        provider, model_id = parse_spec(resolved)
+        provider, model_id = parse_spec(alias_spec(resolved))
         types = provider_option_types(provider, model_id) if options or gen_options else None
     except ModelplugError as error:
         exit_with_error(ctx, error, note)
@@ -322,6 +316,17 @@ def load_cli_model(
         exit_with_error(ctx, error, note)
     except KeyboardInterrupt:
         interrupted(ctx, f"Interrupted while loading the model {resolved!r}.")
+
+
+def alias_spec(name: str) -> str:
+    """The ``provider:model`` spec ``name`` comes down to (itself when it is a spec, not an alias).
+
+    Raises:
+        ConfigFileError: an unknown alias, a cycle, a malformed config file.
+    """
+    from modelplug.config import is_alias_name, resolve_alias
+
+    return resolve_alias(name.strip()).spec if name.strip() and is_alias_name(name) else name
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -195,6 +195,8 @@ class JsonLinesView:
                 "message": None if message is None else message_to_wire(message),
                 "usage": None if message is None else usage_to_dict(message.usage),
                 "finish_reason": None if message is None else message.finish_reason,
+                "answered_by": None if message is None else message.model,
+                "cost": None if message is None else message.cost,
                 "stats": None if stats is None else stats.to_dict(),
             }
         )

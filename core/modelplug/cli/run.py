@@ -224,7 +224,13 @@ def answer(
             turn.stats = StreamStats.from_stream(chat_stream, deltas)
         elif turn.message is not None:
             turn.stats = StreamStats(
-                None, turn.duration_s, turn.message.usage, turn.message.finish_reason, turn.outcome, deltas
+                None,
+                turn.duration_s,
+                turn.message.usage,
+                turn.message.finish_reason,
+                turn.outcome,
+                deltas,
+                turn.message.cost,
             )
         if turn.stats is not None or turn.message is not None:
             view.finish(turn.stats if stats else None, turn.message)
@@ -258,7 +264,7 @@ def log_turn(
             store.log(
                 conversation_id=conversation.id,
                 model=model.spec,
-                answered_by=model.spec if turn.message is not None else None,
+                answered_by=(turn.message.model or model.spec) if turn.message is not None else None,
                 system=system,
                 prompt=prompt,
                 message=turn.message,
@@ -284,7 +290,13 @@ def _messages(conversation: _Conversation, system: str | None, text: str) -> lis
 
 @click.command(short_help="Stream the answer to a prompt.", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("prompt", required=False)
-@click.option("-m", "--model", "spec", metavar="SPEC", help="Model spec '<provider>:<model>' (default: see above).")
+@click.option(
+    "-m",
+    "--model",
+    "spec",
+    metavar="SPEC",
+    help="Model spec '<provider>:<model>' or a config alias (default: see above).",
+)
 @click.option("-s", "--system", metavar="TEXT", help="A system message sent before the prompt.")
 @click.option(
     "-o",
@@ -342,7 +354,8 @@ def run(
     The model is, first match wins: --model; the model of the conversation continued with -c or
     --cid; $MODELPLUG_MODEL; `model = "..."` in the config file ($MODELPLUG_CONFIG, else <user
     config dir>/modelplug/config.toml, e.g. ~/.config/modelplug/config.toml); else
-    transformers:default (the embedded SmolLM2 model).
+    transformers:default (the embedded SmolLM2 model). Each may be a spec or an alias of the
+    config file (see docs/configuration.md and `modelplug models`).
 
     On a terminal the answer is shown live, as Markdown, with statistics on stderr at the end.
     Piped (or with --no-live) the answer's text is written exactly as it arrives; reasoning goes

@@ -27,7 +27,7 @@ def model_entries(specs: Sequence[str], names: Sequence[str], options: Sequence[
         click.BadParameter: more names than models, an ``-o NAME:`` naming no served model, a bad value.
         ModelplugError: an unknown provider or a malformed spec.
     """
-    from modelplug.cli.options import parse_options, provider_option_types, resolve_model
+    from modelplug.cli.options import alias_spec, parse_options, provider_option_types, resolve_model
     from modelplug.model import parse_spec
     from modelplug.serve.models import ModelEntry
 
@@ -53,7 +53,7 @@ def model_entries(specs: Sequence[str], names: Sequence[str], options: Sequence[
     entries = []
     for name, spec in zip(served_names, specs, strict=True):
         pairs = general + targeted.get(name, [])
-        provider, model_id = parse_spec(spec)
+        provider, model_id = parse_spec(alias_spec(spec))  # an alias of the config file serves its model
         types = provider_option_types(provider, model_id) if pairs else None
         entries.append(ModelEntry(name, spec, parse_options(pairs, types)))
     return entries

@@ -36,6 +36,10 @@ class StreamStats:
         finish_reason: ``"stop"``, ``"length"``, ``"tool_calls"``, ... as the backend sent it.
         outcome: ``"ok"``, ``"cancelled"`` (closed early, e.g. Ctrl-C) or ``"error"``.
         deltas: the number of deltas received.
+        cost: the answer's cost in US dollars (``None`` when unknown).
+        answered_by: the ``provider:model`` that answered, when a fallback chain passed over
+            other models (else ``None``).
+        attempts: how many models the fallback chain tried (1 without a fallback).
     """
 
     ttft_s: float | None = None
@@ -44,11 +48,26 @@ class StreamStats:
     finish_reason: str | None = None
     outcome: str | None = None
     deltas: int = 0
+    cost: float | None = None
+    answered_by: str | None = None
+    attempts: int = 1
 
     @classmethod
     def from_stream(cls, stream: ChatStream, deltas: int = 0) -> StreamStats:
         """The statistics of a (finished or closed) :class:`~modelplug.stream.ChatStream`."""
-        return cls(stream.ttft_s, stream.duration_s, stream.usage, stream.finish_reason, stream.outcome, deltas)
+        message = stream.message
+        failed = len(stream.attempts)
+        return cls(
+            stream.ttft_s,
+            stream.duration_s,
+            stream.usage,
+            stream.finish_reason,
+            stream.outcome,
+            deltas,
+            message.cost,
+            message.model if failed else None,
+            failed + 1,
+        )
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -73,11 +92,14 @@ class StreamStats:
             "finish_reason": self.finish_reason,
             "outcome": self.outcome,
             "deltas": self.deltas,
+            "cost": self.cost,
+            "answered_by": self.answered_by,
         }
 
     def format(self) -> str:
         """One line, e.g.
-        ``TTFT 0.21 s, 12.6 tokens/s, 42 prompt + 64 completion = 106 tokens, 5.30 s, finish stop``."""
+        ``TTFT 0.21 s, 12.6 tokens/s, 42 prompt + 64 completion = 106 tokens, $0.000045, 5.30 s, finish stop``
+        (the cost when known; ``answered by <spec> after 2 attempts`` when a fallback chain switched)."""
         parts = []
         if self.ttft_s is not None:
             parts.append(f"TTFT {self.ttft_s:.2f} s")
@@ -89,10 +111,14 @@ class StreamStats:
             parts.append(f"{u.prompt_tokens} prompt + {u.completion_tokens} completion = {u.total_tokens} tokens")
         else:
             parts.append(f"{self.deltas} deltas (no usage reported)")
+        if self.cost is not None:
+            parts.append(f"${self.cost:.6f}")
         if self.duration_s is not None:
             parts.append(f"{self.duration_s:.2f} s")
         if self.outcome == "cancelled":
             parts.append("interrupted")
         elif self.finish_reason:
             parts.append(f"finish {self.finish_reason}")
+        if self.answered_by:
+            parts.append(f"answered by {self.answered_by} after {self.attempts} attempts")
         return ", ".join(parts)

@@ -65,18 +65,16 @@ _log = logging.getLogger(LOGGER_NAME)
 @attrs.define(eq=False)
 class ServedModel:
     """A loaded model served under ``name``: at most ``max_concurrency`` requests run at once
-    (``active`` counts them), each streaming from one worker thread (``limiter``)."""
+    (``active`` counts them), each streaming through :meth:`modelplug.Model.astream`."""
 
     name: str
     model: Model
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     active: int = 0
-    limiter: anyio.CapacityLimiter = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {self.max_concurrency}")
-        self.limiter = anyio.CapacityLimiter(self.max_concurrency)
 
 
 def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -227,7 +225,7 @@ class _Handler:
 
         stream: ServedStream | None = None
         try:
-            stream = await open_stream(served.model, chat.messages, chat.options, limiter=served.limiter)
+            stream = await open_stream(served.model, chat.messages, chat.options)
             first = await anext(stream, None)
         except Exception as error:
             release()

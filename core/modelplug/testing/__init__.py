@@ -13,7 +13,8 @@ pytest then runs every check against it::
 The checks follow what the provider *declares* (:class:`~modelplug.types.Capabilities`): streaming
 yields many deltas and aggregates to ``generate``'s answer; usage comes when declared, once or as
 cumulative snapshots; stop sequences cut the answer without leaking a part of them; leaving a stream
-early stops the backend; errors are modelplug errors; tool calls come back as
+early stops the backend; the async path (``astream``, ``agenerate``) gives the same answer, and
+closing or cancelling it stops the backend too; errors are modelplug errors; tool calls come back as
 :class:`~modelplug.types.ToolCall` objects. A declared capability that is not delivered fails, and so
 does one that is delivered without being declared, where that can be seen.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from modelplug.testing.checks import (
     StreamRun,
+    aconsume,
     consume,
     pick_stop_sequence,
     stop_leak_problems,
@@ -33,15 +35,17 @@ from modelplug.testing.checks import (
     usage_problems,
 )
 from modelplug.testing.conformance import WEATHER_TOOL, ErrorCase, ProviderConformance
-from modelplug.testing.probe import CallProbe, StreamProbe
+from modelplug.testing.probe import AsyncStreamProbe, CallProbe, StreamProbe
 
 __all__ = [
     "WEATHER_TOOL",
+    "AsyncStreamProbe",
     "CallProbe",
     "ErrorCase",
     "ProviderConformance",
     "StreamProbe",
     "StreamRun",
+    "aconsume",
     "consume",
     "pick_stop_sequence",
     "stop_leak_problems",

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from modelplug.stream import ChatStream
+
+if TYPE_CHECKING:
+    from modelplug.astream import AsyncChatStream
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, Tool, ToolCall, Usage
 
 __all__ = [
     "StreamRun",
+    "aconsume",
     "consume",
     "pick_stop_sequence",
     "stop_leak_problems",
@@ -65,6 +70,23 @@ def consume(stream: ChatStream) -> StreamRun:
     text = ""
     with stream:
         for delta in stream:
+            deltas.append(delta)
+            if delta.content:
+                text += delta.content
+                texts.append(text)
+            if delta.usage is not None:
+                usages.append(delta.usage)
+    return StreamRun(deltas, texts, usages, stream.message, stream.outcome)
+
+
+async def aconsume(stream: AsyncChatStream) -> StreamRun:
+    """Iterate ``stream`` (async) to its end inside an ``async with`` block and record what arrived."""
+    deltas: list[ChatMessageStreamDelta] = []
+    texts: list[str] = []
+    usages: list[Usage] = []
+    text = ""
+    async with stream:
+        async for delta in stream:
             deltas.append(delta)
             if delta.content:
                 text += delta.content

@@ -18,6 +18,7 @@ overriding its method with ``pytest.skip("reason")``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -31,6 +32,7 @@ from modelplug.errors import CapabilityError, InvalidOptionError, ModelplugError
 from modelplug.model import Model, load_model
 from modelplug.testing.checks import (
     StreamRun,
+    aconsume,
     consume,
     pick_stop_sequence,
     stop_leak_problems,
@@ -125,6 +127,8 @@ class ProviderConformance:
             answer without a tool call skips the rest of the check instead of failing it.
         structured_prompt: a prompt asking for a JSON object (for ``structured_output``).
         close_timeout: seconds the backend gets to stop (threads end) after a stream is closed.
+        max_loop_lag_s: the longest the event loop may go without running other tasks while a
+            native async stream (``async_streaming=True``) runs, in seconds.
         error_cases: requests the provider must refuse, as :class:`ErrorCase` values.
     """
 
@@ -140,6 +144,7 @@ class ProviderConformance:
     expect_tool_call: ClassVar[bool] = True
     structured_prompt: ClassVar[str] = 'Describe a cat as a JSON object with the keys "name" and "age".'
     close_timeout: ClassVar[float] = 10.0
+    max_loop_lag_s: ClassVar[float] = 0.5
     error_cases: ClassVar[Sequence[ErrorCase]] = ()
 
     # -- fixtures: override these for models that depend on other fixtures ---------------------
@@ -185,6 +190,9 @@ class ProviderConformance:
 
     def _stream(self, model: Model, prompt: str, **options: Any) -> StreamRun:
         return consume(model.stream(prompt, **options))
+
+    def _astream(self, model: Model, prompt: str, **options: Any) -> StreamRun:
+        return asyncio.run(aconsume(model.astream(prompt, **options)))
 
     def _long(self, model: Model, answer: ChatMessage) -> None:
         if len(answer.text) < _LONG_ANSWER_CHARS:
@@ -431,6 +439,197 @@ class ProviderConformance:
         if self.deterministic and again.content != conformance_answer.content:
             problems.append("after a cancelled stream, generate() gives a different greedy answer than before")
         _fail(problems, f"{model.spec}: closing a stream early")
+
+    # -- the async path --------------------------------------------------------------------------
+
+    def test_async_stream_equals_the_sync_stream(
+        self, conformance_model: Model, conformance_answer: ChatMessage
+    ) -> None:
+        """``astream`` gives the sync stream's text, finish reason and usage (for greedy decoding), and
+        ``agenerate`` gives ``generate``'s answer: natively or through the core's worker thread."""
+        model = conformance_model
+        caps = model.capabilities
+        options: dict[str, Any] = {"max_tokens": self.max_tokens, **self.greedy}
+        fallback = not (caps.streaming or caps.async_streaming)
+        run = self._stream(model, self.prompt, allow_fallback=fallback, **options)
+        arun = self._astream(model, self.prompt, allow_fallback=fallback, **options)
+        answer = asyncio.run(model.agenerate(self.prompt, **options))
+        problems = []
+        if arun.outcome != "ok":
+            problems.append(f"the async stream ended with outcome {arun.outcome!r}")
+        if arun.joined != arun.message.text:
+            problems.append("the joined content of the async deltas differs from the async stream's aggregate")
+        if not isinstance(answer, ChatMessage) or answer.role != "assistant":
+            problems.append(f"agenerate returned {answer!r}, not an assistant ChatMessage")
+        elif self.deterministic:
+            for name, sync_value, async_value in (
+                ("text", run.message.text, arun.message.text),
+                ("finish_reason", run.message.finish_reason, arun.message.finish_reason),
+                ("usage", run.message.usage, arun.message.usage),
+            ):
+                if sync_value != async_value:
+                    problems.append(f"astream's {name} {async_value!r:.80} differs from stream()'s {sync_value!r:.80}")
+            if answer.content != conformance_answer.content:
+                problems.append(
+                    f"agenerate() gave {answer.text[:40]!r}…, generate() {conformance_answer.text[:40]!r}… (greedy)"
+                )
+        elif not arun.message.text:
+            problems.append("the async stream delivered no text")
+        if caps.streaming and not caps.async_streaming and arun.content_deltas < 2 <= run.content_deltas:
+            problems.append(
+                f"the async stream gave {arun.content_deltas} content delta(s), the sync one {run.content_deltas}"
+            )
+        _fail(problems, f"{model.spec}: astream() / agenerate()")
+
+    def test_async_streaming_is_declared_truly(self, conformance_model: Model, conformance_probe: CallProbe) -> None:
+        """``async_streaming=True`` means ``agenerate_stream`` is implemented, used by ``astream`` and
+        never blocks the event loop for long; without it ``astream`` runs ``generate_stream`` in a
+        worker thread, and an ``agenerate_stream`` nobody would call is reported."""
+        model = conformance_model
+        caps = model.capabilities
+        implements = model.contract.implements("agenerate_stream")
+        if not caps.async_streaming:
+            if implements:
+                pytest.fail(
+                    "the provider implements agenerate_stream but declares async_streaming=False, so the core never "
+                    "calls it: declare it (async_streaming=True) or remove the hook",
+                    pytrace=False,
+                )
+            if not caps.streaming:
+                pytest.skip("the provider declares no streaming")
+        elif not implements:
+            pytest.fail("async_streaming=True is declared but the provider has no agenerate_stream hook", pytrace=False)
+        conformance_probe.reset()
+        lags: list[float] = []
+
+        async def main() -> StreamRun:
+            done = asyncio.Event()
+
+            async def tick() -> None:
+                while not done.is_set():
+                    before = time.perf_counter()
+                    await asyncio.sleep(0.005)
+                    lags.append(time.perf_counter() - before - 0.005)
+
+            ticker = asyncio.create_task(tick())
+            await asyncio.sleep(0)  # the ticker starts its first sleep before the stream starts
+            try:
+                return await aconsume(model.astream(self.prompt, max_tokens=self.max_tokens, **self.greedy))
+            finally:
+                done.set()
+                await ticker
+
+        run = asyncio.run(main())
+        hooks = [hook for hook, _ in conformance_probe.calls]
+        expected = "agenerate_stream" if caps.async_streaming else "generate_stream"
+        problems = []
+        if hooks != [expected]:
+            problems.append(f"astream() called {hooks}, expected [{expected!r}]")
+        if run.outcome != "ok":
+            problems.append(f"the async stream ended with outcome {run.outcome!r}")
+        if lags and max(lags) > self.max_loop_lag_s:
+            problems.append(
+                f"the event loop was blocked for {max(lags):.3f} s during the stream (max_loop_lag_s="
+                f"{self.max_loop_lag_s}): await the backend, or leave async_streaming=False and let the core "
+                "run generate_stream in a thread"
+            )
+        _fail(problems, f"{model.spec}: async_streaming={caps.async_streaming}")
+
+    @pytest.mark.parametrize("how", ["aclose", "cancel"])
+    def test_closing_or_cancelling_an_async_stream_stops_the_backend(
+        self, conformance_model: Model, conformance_answer: ChatMessage, conformance_probe: CallProbe, how: str
+    ) -> None:
+        """Leaving an ``async with`` block early (``aclose``) or cancelling the consuming task stops the
+        backend: the provider's (async) generator is closed, its threads end, ``CancelledError``
+        propagates, and the model stays usable."""
+        model = conformance_model
+        caps = model.capabilities
+        if not (caps.streaming or caps.async_streaming):
+            pytest.skip("the provider declares no streaming")
+        budget = self.max_tokens * 4
+        self._astream(model, self.prompt, max_tokens=self.max_tokens, **self.greedy)  # warm-up
+        threads_before = set(threading.enumerate())
+        activity_before = self.backend_activity(model)
+        conformance_probe.reset()
+
+        async def main() -> tuple[Any, bool]:
+            stream = model.astream(self.prompt, max_tokens=budget, **self.greedy)
+            if how == "aclose":
+                async with stream:
+                    async for delta in stream:
+                        if delta.content:
+                            break
+                return stream, False
+            got = asyncio.Event()
+
+            async def consume_all() -> None:
+                try:
+                    async with stream:
+                        async for delta in stream:
+                            if delta.content:
+                                got.set()
+                                await asyncio.Event().wait()  # cancelled here, the stream still open
+                finally:
+                    got.set()
+
+            task = asyncio.create_task(consume_all())
+            await got.wait()
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                return stream, True
+            return stream, False
+
+        stream, cancelled = asyncio.run(main())
+        problems = []
+        if how == "cancel" and not cancelled:
+            problems.append("cancelling the task consuming astream() did not raise CancelledError in it")
+        if stream.outcome != "cancelled":
+            problems.append(f"the async stream's outcome is {stream.outcome!r} after it was stopped, not 'cancelled'")
+        if caps.async_streaming:
+            if len(conformance_probe.astreams) != 1:
+                pytest.fail(f"expected one agenerate_stream call, saw {conformance_probe.calls}", pytrace=False)
+            aprobe = conformance_probe.astreams[0]
+            if aprobe.exhausted:
+                pytest.fail(
+                    "the provider's async stream had ended before it could be stopped: use a longer prompt, or make "
+                    "agenerate_stream await its backend (a stream that never lets the loop run other tasks cannot "
+                    "be cancelled)",
+                    pytrace=False,
+                )
+            if not aprobe.closeable:
+                problems.append(f"agenerate_stream returned a {type(aprobe.inner).__name__} without aclose()")
+            if aprobe.close_error is not None:
+                problems.append(f"closing the provider's async generator raised {aprobe.close_error!r}")
+            elif aprobe.finished is False:
+                problems.append("the provider's async generator is still running after the stream was stopped")
+        else:
+            if len(conformance_probe.streams) != 1:
+                pytest.fail(f"expected one generate_stream call, saw {conformance_probe.calls}", pytrace=False)
+            probe = conformance_probe.streams[0]  # the worker thread reads ahead: it may have reached the end
+            if probe.close_error is not None:
+                problems.append(f"closing the provider's generator raised {probe.close_error!r}")
+            elif not _wait_until(lambda: probe.generator_state in (None, "GEN_CLOSED"), self.close_timeout):
+                problems.append(f"the provider's generator is {probe.generator_state} after the stream was stopped")
+
+        def new_threads() -> list[threading.Thread]:
+            return [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+
+        if not _wait_until(lambda: not new_threads(), self.close_timeout):
+            names = ", ".join(t.name for t in new_threads())
+            problems.append(f"threads still running {self.close_timeout} s after the async stream stopped: {names}")
+        if activity_before is not None and not _wait_until(
+            lambda: self.backend_activity(model) == activity_before, self.close_timeout
+        ):
+            problems.append(
+                f"backend activity is {self.backend_activity(model)} {self.close_timeout} s after the async stream "
+                f"stopped, {activity_before} before it"
+            )
+        again = model.generate(self.prompt, max_tokens=self.max_tokens, **self.greedy)
+        if self.deterministic and again.content != conformance_answer.content:
+            problems.append("after a stopped async stream, generate() gives a different greedy answer than before")
+        _fail(problems, f"{model.spec}: stopping an async stream ({how})")
 
     def test_tool_calls_come_back_as_tool_call_objects(self, conformance_tool_model: Model) -> None:
         """A provider declaring tool calling returns ``ToolCall`` objects (native, or parsed from text)

@@ -19,6 +19,6 @@ Generation options: ``max_tokens`` (default 200), ``temperature`` (0 is greedy; 
 
 from __future__ import annotations
 
-from modelplug_example.provider import capabilities, generate_stream, load, option_types, unload
+from modelplug_example.provider import agenerate_stream, capabilities, generate_stream, load, option_types, unload
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]
+__all__ = ["agenerate_stream", "capabilities", "generate_stream", "load", "option_types", "unload"]

@@ -1,12 +1,12 @@
 """Hook implementations of the ``example`` provider, in the usual order: load, capabilities,
-option_types, generate_stream, unload. ``generate`` is left to the core, which aggregates the stream.
+option_types, generate_stream, agenerate_stream, unload. ``generate`` is left to the core, which aggregates the stream.
 
 The ``# --8<--`` comments mark the sections that docs/writing-a-plugin.md shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from modelplug.stops import StopFilter
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug_example.markov import MarkovChain, tokenize
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]
+__all__ = ["agenerate_stream", "capabilities", "generate_stream", "load", "option_types", "unload"]
 
 #: ``max_tokens`` when the request gives none (a greedy chain can loop forever).
 DEFAULT_MAX_TOKENS = 200
@@ -55,8 +55,9 @@ def load(model_id: str, options: Mapping[str, Any]) -> MarkovChain:
 # --8<-- [start:capabilities]
 @modelplug.hookimpl
 def capabilities() -> Capabilities:
-    """Streams token by token, reports usage in the stream, honours stop sequences; no tools."""
-    return Capabilities(streaming=True, usage_in_stream=True, stop_sequences=True)
+    """Streams token by token (sync and natively async), reports usage in the stream, honours stop
+    sequences; no tools."""
+    return Capabilities(streaming=True, async_streaming=True, usage_in_stream=True, stop_sequences=True)
 
 
 # --8<-- [end:capabilities]
@@ -116,6 +117,35 @@ def _stream(
 
 
 # --8<-- [end:generate_stream]
+
+
+# --8<-- [start:agenerate_stream]
+@modelplug.hookimpl
+def agenerate_stream(
+    state: MarkovChain, messages: list[ChatMessage], options: GenerationOptions
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """The same deltas as ``generate_stream``, for async callers: the chain is fast, plain Python, so
+    this runs it on the event loop and lets other tasks run after every token."""
+    prompt = _prompt(messages)
+    temperature = 1.0 if options.temperature is None else options.temperature
+    limit = options.max_tokens or DEFAULT_MAX_TOKENS
+    return _astream(_stream(state, prompt, temperature, options.seed, limit, options.stop))
+
+
+async def _astream(deltas: Iterator[ChatMessageStreamDelta]) -> AsyncIterator[ChatMessageStreamDelta]:
+    import anyio
+
+    try:
+        for delta in deltas:
+            yield delta
+            await anyio.lowlevel.checkpoint()  # never hold the loop for a whole answer
+    finally:  # closed early (aclose, cancellation): stop the chain too
+        close = getattr(deltas, "close", None)
+        if close is not None:
+            close()
+
+
+# --8<-- [end:agenerate_stream]
 
 
 # --8<-- [start:unload]

@@ -14,12 +14,13 @@ Each generation plays the next response; after the last one a ``ProviderError`` 
 is exhausted (or, with ``loop=True``, it starts again). Model options: ``responses``, ``case``
 (play only the case with that id), ``delay`` (seconds between chunks, default 0), ``loop``,
 ``capabilities`` (a dict overriding the declared capabilities, for testing consumers and the
-conformance kit). The provider implements only ``generate_stream``: ``generate`` comes from the
-core's aggregation.
+conformance kit). The provider implements ``generate_stream`` and its native async twin
+``agenerate_stream`` (the ``delay`` is then an ``anyio.sleep``): ``generate`` comes from the core's
+aggregation.
 """
 
 from __future__ import annotations
 
-from modelplug_replay.provider import capabilities, generate_stream, load, option_types
+from modelplug_replay.provider import agenerate_stream, capabilities, generate_stream, load, option_types
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types"]
+__all__ = ["agenerate_stream", "capabilities", "generate_stream", "load", "option_types"]

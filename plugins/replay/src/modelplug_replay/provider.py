@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -15,10 +15,11 @@ from modelplug.types import Capabilities, ChatMessageStreamDelta
 from modelplug.wire import delta_from_chunk, no_choices_error
 from modelplug_replay.script import Script, load_script
 
-__all__ = ["ReplayState", "capabilities", "generate_stream", "load", "option_types"]
+__all__ = ["ReplayState", "agenerate_stream", "capabilities", "generate_stream", "load", "option_types"]
 
 _DEFAULT_CAPABILITIES = Capabilities(
     streaming=True,
+    async_streaming=True,
     tool_calling="native",
     streamed_tool_calls=True,
     usage_in_stream=True,
@@ -81,6 +82,17 @@ def option_types() -> Mapping[str, type]:
 @modelplug.hookimpl
 def generate_stream(model_id: str, state: ReplayState) -> Iterator[ChatMessageStreamDelta]:
     """Play the next scripted response, one delta per chunk, ``delay`` seconds apart."""
+    return _play(_next_response(model_id, state), state.delay)
+
+
+@modelplug.hookimpl
+def agenerate_stream(model_id: str, state: ReplayState) -> AsyncIterator[ChatMessageStreamDelta]:
+    """The same as ``generate_stream``, natively async: the delay is an ``anyio.sleep`` (without one,
+    the loop still runs other tasks between chunks)."""
+    return _aplay(_next_response(model_id, state), state.delay)
+
+
+def _next_response(model_id: str, state: ReplayState) -> list[Mapping[str, Any]]:
     chunks = state.script.next_response()
     if chunks is None:
         raise ProviderError(
@@ -88,20 +100,41 @@ def generate_stream(model_id: str, state: ReplayState) -> Iterator[ChatMessageSt
             "pass loop=True to start again",
             provider="replay",
         )
-    return _play(chunks, state.delay)
+    return chunks
 
 
 def _play(chunks: list[Mapping[str, Any]], delay: float) -> Iterator[ChatMessageStreamDelta]:
-    any_choice = False
-    model = None
-    for number, chunk in enumerate(chunks):
+    for number, delta in enumerate(_deltas(chunks)):
         if delay and number:
             time.sleep(delay)
-        delta = delta_from_chunk(chunk)
+        if delta is not None:
+            yield delta
+
+
+async def _aplay(chunks: list[Mapping[str, Any]], delay: float) -> AsyncIterator[ChatMessageStreamDelta]:
+    import anyio
+
+    for number, delta in enumerate(_deltas(chunks)):
+        if delay and number:
+            await anyio.sleep(delay)
+        elif number:
+            await anyio.lowlevel.checkpoint()
+        if delta is not None:
+            yield delta
+
+
+def _deltas(chunks: list[Mapping[str, Any]]) -> Iterator[ChatMessageStreamDelta | None]:
+    """One item per chunk: its delta, or ``None`` for a chunk without one (the delay still counts it).
+
+    Raises:
+        ProviderError: no chunk had a choice (the no-choices error, as a real server's stream gives).
+    """
+    any_choice = False
+    model = None
+    for chunk in chunks:
         if not any_choice:
             any_choice = bool(chunk.get("choices"))
             model = model or chunk.get("model")
-        if delta is not None:
-            yield delta
+        yield delta_from_chunk(chunk)
     if not any_choice:
         raise no_choices_error(model if isinstance(model, str) else None, provider="replay")

@@ -31,9 +31,10 @@ from modelplug_transformers.provider import (
     capabilities,
     generate,
     generate_stream,
+    list_models,
     load,
     option_types,
     unload,
 )
 
-__all__ = ["capabilities", "generate", "generate_stream", "load", "option_types", "unload"]
+__all__ = ["capabilities", "generate", "generate_stream", "list_models", "load", "option_types", "unload"]

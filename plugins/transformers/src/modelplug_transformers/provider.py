@@ -99,6 +99,12 @@ def capabilities(state: Any) -> Capabilities:
 
 
 @modelplug.hookimpl
+def list_models() -> list[str]:
+    """``default``: the embedded SmolLM2-135M-Instruct (any other id is a Hugging Face model id or a local folder)."""
+    return ["default"]
+
+
+@modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
     """The model options and their types: :data:`MODEL_OPTIONS`."""
     return dict(MODEL_OPTIONS)
