@@ -5,7 +5,8 @@ A plugin whose provider declares ``async_streaming`` subclasses :class:`AsyncHtt
 :class:`AsyncHTTPFaultSuite` with the same ``load`` as its sync suites. Every check calls the hooks
 through :class:`~modelplug.provider.Provider` (what the core's ``Model.astream`` calls): the deltas
 and the error (class, status, message) of the async path must equal the sync path's, and closing or
-cancelling an async stream must close the HTTP response (the server sees the disconnect).
+cancelling an async stream must close the HTTP response (the server sees the disconnect). A few
+checks go through ``Model.astream`` itself (aggregate, error, cancellation) on top of the hook.
 """
 
 from __future__ import annotations
@@ -218,10 +219,74 @@ class AsyncHttpProviderSuite:
 
         assert all(outcome == want for outcome in run(many()))
 
+    @pytest.mark.parametrize("case_id", sorted(STREAM_CASES))
+    def test_model_astream_aggregates_as_model_stream(self, replay_server: ReplayServer, case_id: str) -> None:
+        model = self.replay(replay_server, f"case/{case_id}@split=7,comments", max_retries=0)
+        with model.stream("Replay the recorded stream.") as stream:
+            want = list(stream)
+
+        async def through_astream() -> tuple[list[ChatMessageStreamDelta], Any]:
+            async with model.astream("Replay the recorded stream.") as astream:
+                got = [delta async for delta in astream]
+            return got, astream
+
+        got, astream = run(through_astream())
+        assert got == want
+        assert _without_minted_ids(astream.message) == _without_minted_ids(stream.message)
+        assert (astream.outcome, astream.finish_reason) == (stream.outcome, stream.finish_reason)
+
+    def test_model_astream_keeps_what_arrived_before_an_error(self, replay_server: ReplayServer) -> None:
+        model = self.replay(replay_server, unique("case/vllm-002-reasoning-content-deltas@drop=8"), max_retries=3)
+
+        async def failing() -> Any:
+            astream = model.astream("What is 2+2?")
+            with pytest.raises(errors.ProviderConnectionError) as caught:
+                async for _ in astream:
+                    pass
+            assert astream.error is caught.value
+            return astream
+
+        astream = run(failing())
+        assert astream.outcome == "error" and astream.message.content == "\n\n2 + 2"
+        assert astream.message.reasoning_content == "Okay, the user asks for 2+2. That is 4."
+
+    def test_model_astream_cancelled_closes_the_http_response(self, replay_server: ReplayServer) -> None:
+        selector = unique("text/3000@delay=0.005")
+        model = self.replay(replay_server, selector)
+
+        async def cancel_after_three() -> Any:
+            astream = model.astream("Count.")
+            received = 0
+
+            async def consume() -> None:
+                nonlocal received
+                async with astream:
+                    async for _ in astream:
+                        received += 1
+
+            task = asyncio.create_task(consume())
+            while received < 3:
+                await asyncio.sleep(0.001)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return astream
+
+        astream = run(cancel_after_three())
+        assert astream.outcome == "cancelled" and (astream.message.content or "").startswith(" t00 t01 t02")
+        record = replay_server.wait_outcome(selector)
+        assert record["outcome"] == "disconnected" and record["events_sent"] < 3000
+
     def test_the_async_client_survives_a_new_event_loop(self, replay_server: ReplayServer) -> None:
         model = self.replay(replay_server, unique("text/2"))
         assert run(async_deltas(model)) == run(async_deltas(model)) == sync_deltas(model)
         model.close()
+
+
+def _without_minted_ids(message: Any) -> Any:
+    """``message`` with tool-call ids left out: the core mints one per call when the server sent none."""
+    return (message.content, message.reasoning_content, message.finish_reason, message.usage,
+            [(c.name, c.arguments, c.raw_arguments) for c in message.tool_calls])  # fmt: skip
 
 
 class AsyncHTTPFaultSuite:
@@ -260,6 +325,25 @@ class AsyncHTTPFaultSuite:
             if content:
                 assert content == PREFIX
             _same_error(error, sync_deltas(model)[1])
+        finally:
+            model.close()
+
+    @pytest.mark.parametrize("fault", ["drop", "error-object", "malformed-json", "stall-mid-stream"])
+    def test_model_astream_fault_keeps_what_arrived(self, fault_server: FaultServer, fault: str) -> None:
+        model = self._model(fault_server, fault)
+
+        async def through_astream() -> Any:
+            astream = model.astream("Hi.")
+            with pytest.raises(errors.ProviderError) as caught:
+                async with astream:
+                    async for _ in astream:
+                        pass
+            assert type(caught.value) is EXPECTED[fault]
+            return astream
+
+        try:
+            astream = run(through_astream())
+            assert astream.outcome == "error" and astream.message.content == PREFIX
         finally:
             model.close()
 
