@@ -30,8 +30,8 @@ __all__ = [
     "AsyncStreamStarter",
     "RetryPolicy",
     "StreamStarter",
-    "astream_with_retries",
     "acall_with_retries",
+    "astream_with_retries",
     "call_with_retries",
     "stream_with_retries",
 ]
@@ -133,7 +133,7 @@ async def acall_with_retries(
     import tenacity
 
     retrying = tenacity.AsyncRetrying(**_retrying_arguments(policy, provider=provider, model=model))
-    return await retrying(attempt)  # type: ignore[no-any-return]
+    return await retrying(attempt)
 
 
 #: What :func:`stream_with_retries` starts: a function that sends the request and returns a way to

@@ -311,7 +311,9 @@ class AsyncHTTPFaultSuite:
         return self.load(server.base_url, fault, read_timeout=read_timeout or self.read_timeout)
 
     @pytest.mark.parametrize("fault", sorted(EXPECTED))
-    def test_async_fault_gives_the_typed_error_and_keeps_what_arrived(self, fault_server: FaultServer, fault: str) -> None:
+    def test_async_fault_gives_the_typed_error_and_keeps_what_arrived(
+        self, fault_server: FaultServer, fault: str
+    ) -> None:
         model = self._model(fault_server, fault)
         try:
             deltas, error = run(async_deltas(model))
@@ -389,7 +391,9 @@ class AsyncHTTPFaultSuite:
             model.close()
 
 
-async def _enumerate(stream: AsyncIterator[ChatMessageStreamDelta]) -> AsyncIterator[tuple[int, ChatMessageStreamDelta]]:
+async def _enumerate(
+    stream: AsyncIterator[ChatMessageStreamDelta],
+) -> AsyncIterator[tuple[int, ChatMessageStreamDelta]]:
     count = 0
     async for item in stream:
         yield count, item
