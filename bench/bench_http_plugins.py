@@ -578,7 +578,7 @@ def bench_async(server: ReplayServer, shape: str, n: int, runs: int) -> None:
         ("(A) raw httpx.AsyncClient SSE loop", "raw", None),
         ("(Ao) openai SDK AsyncOpenAI (stream)", "openai-sdk", None),
         ("(Ao+) modelplug-openai agenerate_stream (≤1.25×)", "plugin-openai", "openai-sdk"),
-        ("(Ao++) modelplug-openai Model.astream", "astream-openai", "raw"),
+        ("(Ao++) modelplug-openai Model.astream", "astream-openai", "plugin-openai"),
         ("(Ac) litellm.acompletion(stream=True)", "litellm", None),
         ("(Ac+) modelplug-litellm agenerate_stream", "plugin-litellm", "litellm"),
         ("(Ad) AsyncInferenceClient.chat_completion", "hub", None),
