@@ -379,13 +379,50 @@ class _ChunkReader:
             raise no_choices_error(self.model if isinstance(self.model, str) else None, provider=PROVIDER)
 
 
+#: After ``data: [DONE]`` the rest of the body (normally only the end of the chunked encoding) is read,
+#: so that the connection goes back to the pool (keep-alive) instead of being closed: at most this many
+#: bytes, waiting at most this many seconds for each read.
+_DRAIN_LIMIT: Final = 65536
+_DRAIN_READ_TIMEOUT: Final = 1.0
+
+
+def _shorten_read_timeout(response: httpx.Response) -> None:
+    """Wait at most :data:`_DRAIN_READ_TIMEOUT` for the reads after ``[DONE]`` (httpcore reads the
+    request's ``timeout`` extension at every read): a server that stalls there ends the stream
+    quietly (its connection closed), never after the model's read timeout."""
+    timeouts = dict(response.request.extensions.get("timeout") or {})
+    read = timeouts.get("read")
+    timeouts["read"] = _DRAIN_READ_TIMEOUT if read is None else min(read, _DRAIN_READ_TIMEOUT)
+    response.request.extensions["timeout"] = timeouts
+
+
+def _drain(reads: Iterator[bytes]) -> None:
+    drained = 0
+    for extra in reads:
+        drained += len(extra)
+        if drained > _DRAIN_LIMIT:
+            return
+
+
+async def _adrain(reads: AsyncIterator[bytes]) -> None:
+    drained = 0
+    async for extra in reads:
+        drained += len(extra)
+        if drained > _DRAIN_LIMIT:
+            return
+
+
 def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
     reader = _ChunkReader()
     read = reader.read
+    reads = response.iter_bytes()
     try:
-        for data in iter_sse_data(response.iter_bytes()):
+        for data in iter_sse_data(reads):
             if data == b"[DONE]":
                 reader.received = True
+                _shorten_read_timeout(response)
+                with contextlib.suppress(httpx.HTTPError):
+                    _drain(reads)
                 break
             delta = read(data)
             if delta is not None:
@@ -409,6 +446,9 @@ async def _adeltas(response: httpx.Response) -> AsyncGenerator[ChatMessageStream
             for data in feed(chunk):
                 if data == b"[DONE]":
                     done = reader.received = True
+                    _shorten_read_timeout(response)
+                    with contextlib.suppress(httpx.HTTPError):
+                        await _adrain(reads)
                     break
                 delta = read(data)
                 if delta is not None:
