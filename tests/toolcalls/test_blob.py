@@ -95,3 +95,34 @@ def test_tool_call_from_text_non_object_arguments_kept_raw() -> None:
     assert call.arguments is None
     assert call.raw_arguments == "[1, 2]"
     assert tool_call_from_text('{"name": "f"}').arguments == {}
+
+
+def test_json_blob_several_objects_is_an_error_not_the_first() -> None:
+    with pytest.raises(ToolCallParseError) as info:
+        parse_json_blob('{"name": "a"} then {"name": "b"}')
+    assert "several JSON objects" in str(info.value)
+    assert "offsets 0 and 19" in str(info.value)
+
+
+def test_json_blob_reads_python_literal_dicts_without_evaluating() -> None:
+    data, prefix = parse_json_blob("Call: {'name': 'f', 'arguments': {'ok': True, 'n': None, 't': (1, 2)}}")
+    assert data == {"name": "f", "arguments": {"ok": True, "n": None, "t": [1, 2]}}
+    assert prefix == "Call: "
+    with pytest.raises(ToolCallParseError):
+        parse_json_blob("{'name': __import__('os').getcwd()}")
+
+
+def test_json_blob_error_names_the_outer_object_not_a_nested_one() -> None:
+    text = '{"name": "f", "arguments": {"a": 1}, oops}'
+    with pytest.raises(ToolCallParseError) as info:
+        tool_call_from_text(text)
+    message = str(info.value)
+    assert f"invalid JSON at offset {text.index('oops')}" in message
+    assert "needs a key" not in message
+
+
+def test_json_blob_deep_nesting_is_a_parse_error() -> None:
+    for text in ('{"a":' * 100_000, "{'a':" * 100_000, "[" * 100_000 + "{"):
+        with pytest.raises(ToolCallParseError) as info:
+            parse_json_blob(text)
+        assert not isinstance(info.value, RecursionError)

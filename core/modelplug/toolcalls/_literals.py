@@ -20,7 +20,7 @@ import re
 import warnings
 from typing import Any, Final, final
 
-__all__ = ["LiteralSyntaxError", "PyCall", "parse_call_list", "parse_calls", "parse_literal"]
+__all__ = ["LiteralSyntaxError", "PyCall", "parse_call_list", "parse_calls", "parse_literal", "read_literal"]
 
 _MAX_DEPTH: Final = 200
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -316,6 +316,21 @@ def parse_literal(text: str) -> Any:
     if parser.unusable:
         raise LiteralSyntaxError("value has no JSON form", 0)
     return value
+
+
+def read_literal(text: str, start: int) -> tuple[Any, int]:
+    """The Python (or JSON) literal that starts at ``text[start]`` and the offset just past it;
+    text after it is not read. Raises LiteralSyntaxError (``pos`` an offset into ``text``), also
+    for values without a JSON form and for nesting deeper than 200 levels."""
+    parser = _Parser(text)
+    parser.i = start
+    try:
+        value = parser.value()
+    except RecursionError:
+        raise LiteralSyntaxError("nesting too deep", parser.i) from None
+    if parser.unusable:
+        raise LiteralSyntaxError("value has no JSON form", start)
+    return value, parser.i
 
 
 _QUOTE_OR_BRACKET: Final = re.compile(r"""["'()\[\]{},;\n]""")

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls._calls import mint_id
+from modelplug.toolcalls._literals import LiteralSyntaxError, read_literal
 from modelplug.types import ToolCall
 
 __all__ = ["decode_arguments", "parse_json_blob", "tool_call_from_text"]
@@ -24,13 +25,18 @@ _DECODER: Final = json.JSONDecoder(strict=False)
 
 
 def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
-    """The first JSON object in ``text`` and the text before it: ``(data, prefix)``.
+    """The one JSON object in ``text`` and the text before it: ``(data, prefix)``.
 
-    Text after the object is ignored. Closed ``<think>`` blocks are skipped.
+    Closed ``<think>`` blocks are skipped. The object may also be written as a Python dict literal
+    (``{'a': True}``; read as a literal, never evaluated). Prose around it is ignored; a second
+    object after it is an error (one blob was asked for, and picking the first would be a guess).
 
     Raises:
-        ToolCallParseError: ``text`` holds no ``{`` ("does not contain any JSON"), or no valid
-            JSON object starts at any ``{`` ("invalid or missing JSON").
+        ToolCallParseError: ``text`` holds no ``{`` ("does not contain any JSON"); no valid object
+            starts at any ``{`` ("invalid or missing JSON: invalid JSON at offset N (reason)", the
+            offset of the first failure, and the object that failed is reported even when a valid
+            object is nested inside it); several objects ("several JSON objects at offsets ...");
+            nesting too deep is a ``ToolCallParseError`` too, never a ``RecursionError``.
     """
     searched = _blank_think(text)
     start = searched.find("{")
@@ -38,20 +44,86 @@ def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
         raise ToolCallParseError(
             "the model output does not contain any JSON blob", format="json_blob", text=text, offset=0
         )
-    first = start
+    found = _first_object(searched, start, text)
+    if found is None:
+        raise ToolCallParseError(
+            "invalid or missing JSON: no valid JSON object in the model output",
+            format="json_blob",
+            text=text,
+            offset=start,
+        )
+    data, begin, end = found
+    later = searched.find("{", end)
+    if later >= 0:
+        second = _first_object(searched, later, text, quiet=True)
+        if second is not None:
+            raise ToolCallParseError(
+                f"several JSON objects in the model output (at offsets {begin} and {second[1]}); expected one",
+                format="json_blob",
+                text=text,
+                offset=second[1],
+            )
+    return data, text[:begin]
+
+
+def _read_object(searched: str, start: int) -> tuple[Any, int]:
+    """The JSON value (or, failing that, Python literal) at ``start`` and its end. Raises
+    ``_Failure`` with the offset and reason of the JSON error when neither reads."""
+    try:
+        return _DECODER.raw_decode(searched, start)
+    except json.JSONDecodeError as error:
+        failure = _Failure(error.pos, error.msg)
+    except RecursionError:
+        failure = _Failure(start, "nesting too deep")
+    try:
+        return read_literal(searched, start)
+    except LiteralSyntaxError:
+        raise failure from None
+
+
+def _first_object(
+    searched: str, start: int, text: str, *, quiet: bool = False
+) -> tuple[dict[str, Any], int, int] | None:
+    """The first object at or after ``start``: ``(data, begin, end)``, None when there is none.
+
+    A failed candidate whose reading got past a later ``{`` was an object containing it: that
+    object is the blob, so its error is raised (not quiet) rather than reading the inner one.
+    """
+    failure: _Failure | None = None
+    failed_at = start
     for _ in range(_ATTEMPTS):
         try:
-            data, _end = _DECODER.raw_decode(searched, start)
-        except (ValueError, RecursionError):
-            data = None
-        if isinstance(data, dict):
-            return data, text[:start]
+            data, end = _read_object(searched, start)
+        except _Failure as error:
+            if failure is None:
+                failure, failed_at = error, start
+            data, end = None, start
+        else:
+            if failure is not None and failure.pos > start:
+                break
+            if isinstance(data, dict):
+                return data, start, end
         start = searched.find("{", start + 1)
         if start < 0:
             break
+    if failure is None or quiet:
+        return None
     raise ToolCallParseError(
-        "invalid or missing JSON: no valid JSON object in the model output", format="json_blob", text=text, offset=first
+        f"invalid or missing JSON: invalid JSON at offset {failure.pos} ({failure.reason})"
+        f" in the object at offset {failed_at}",
+        format="json_blob",
+        text=text,
+        offset=failed_at,
     )
+
+
+class _Failure(Exception):
+    """Why the object at one ``{`` did not read: ``pos`` (offset into the text) and ``reason``."""
+
+    def __init__(self, pos: int, reason: str) -> None:
+        super().__init__(reason)
+        self.pos = pos
+        self.reason = reason
 
 
 def _blank_think(text: str) -> str:
