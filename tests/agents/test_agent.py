@@ -524,3 +524,28 @@ def test_a_provider_without_tool_calling_gets_calls_read_by_the_agent(recorder) 
     assert system.role == "system" and "- add(" in system.text and "<tool_call>" in system.text
     assert [e.observation for e in events if isinstance(e, ToolResult)] == ["3", "3"]
     assert events[-1].answer == "3"
+
+
+@needs_toolcalls
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"name": "add", "arguments": {"a": 1, "b": 2}',  # cut off before the last brace
+        '```json\n{"name": "add", "arguments": {"a": 1, b: 2}}\n```',
+    ],
+)
+def test_a_call_shaped_unreadable_bare_answer_is_an_error_not_the_answer(replay, bad: str) -> None:
+    good = '<tool_call>{"name": "final_answer", "arguments": {"answer": "3"}}</tool_call>'
+    agent = ToolCallingAgent(replay([bad, good], capabilities={"tool_calling": "none"}), [add])
+    events = list(agent.run("Add 1 and 2.", stream=True))
+    note = next(e for e in events if isinstance(e, ToolResult))
+    assert note.tool_call is None and note.is_error
+    assert "invalid JSON at offset" in note.observation
+    assert events[-1].answer == "3"
+
+
+@needs_toolcalls
+def test_an_answer_holding_readable_json_stays_the_answer(replay) -> None:
+    text = 'The record is {"name": "Bob", "age": 3}.'
+    agent = ToolCallingAgent(replay([text], capabilities={"tool_calling": "none"}), [add])
+    assert list(agent.run("Show the record.", stream=True))[-1].answer == text

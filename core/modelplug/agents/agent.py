@@ -444,6 +444,8 @@ class ToolCallingAgent:
 
         result = toolcalls.parse(message.text, tools=[t.tool for t in self.tools.values()])
         if not result.tool_calls:
+            if toolcalls.looks_like_call(message.text):  # an unreadable call is not an answer:
+                toolcalls.tool_call_from_text(message.text)  # raises, naming what is wrong
             return message
         return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))
 

@@ -9,6 +9,7 @@ it, and raise a clear error when there is none.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from modelplug.errors import ToolCallParseError
@@ -16,12 +17,22 @@ from modelplug.toolcalls._calls import mint_id
 from modelplug.toolcalls._literals import LiteralSyntaxError, read_literal
 from modelplug.types import ToolCall
 
-__all__ = ["decode_arguments", "parse_json_blob", "tool_call_from_text"]
+__all__ = ["decode_arguments", "looks_like_call", "parse_json_blob", "tool_call_from_text"]
 
 _THINK_OPEN: Final = "<think>"
 _THINK_CLOSE: Final = "</think>"
 _ATTEMPTS: Final = 32
 _DECODER: Final = json.JSONDecoder(strict=False)
+_CALL_SHAPE: Final = re.compile(r"""\{\s*["']?(?:name|tool|tool_name|function|action)["']?\s*:""")
+
+
+def looks_like_call(text: str) -> bool:
+    """Whether ``text`` holds an object that opens like a tool call (``{"name": ...``, also with
+    ``tool``, ``tool_name``, ``function`` or ``action`` as the key, quoted or not), readable or not.
+
+    Agents use it to tell an unreadable call (an error for the model to fix) from a plain answer.
+    """
+    return _CALL_SHAPE.search(text) is not None
 
 
 def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
