@@ -148,3 +148,23 @@ def test_incremental_decoding_matches_whole_decoding(smol_tokenizer: Any) -> Non
     pieces.append(decoder.finish())
     assert "".join(pieces) == smol_tokenizer.decode(ids, skip_special_tokens=True) == text
     assert not any("\ufffd" in p for p in pieces)
+
+
+@pytest.mark.slow
+def test_decoding_keeps_special_tool_call_markers_and_drops_end_and_role_tokens(smol_tokenizer: Any) -> None:
+    """vLLM decodes with special tokens kept for the tool parser; so does this decoder: markers
+    made special (as [TOOL_CALLS] and <tool_call> are in Mistral's and Qwen's tokenizers) reach the
+    text, the end and role tokens do not."""
+    from modelplug_transformers.generation import IncrementalDecoder
+
+    tokenizer = copy.deepcopy(smol_tokenizer)
+    markers = ["[TOOL_CALLS]", "<tool_call>", "</tool_call>", "<|channel|>"]
+    tokenizer.add_special_tokens({"additional_special_tokens": markers})
+    marker_ids = [tokenizer.convert_tokens_to_ids(m) for m in markers]
+    assert all(i in tokenizer.all_special_ids for i in marker_ids)
+    start, end = tokenizer.convert_tokens_to_ids("<|im_start|>"), tokenizer.convert_tokens_to_ids("<|im_end|>")
+    body = tokenizer('{"name": "f", "arguments": {}}', add_special_tokens=False)["input_ids"]
+    ids = [start, marker_ids[1], *body, marker_ids[2], marker_ids[0], marker_ids[3], end, tokenizer.eos_token_id]
+    decoder = IncrementalDecoder(tokenizer)
+    text = "".join(decoder.add([i]) for i in ids) + decoder.finish()
+    assert text == '<tool_call>{"name": "f", "arguments": {}}</tool_call>[TOOL_CALLS]<|channel|>'
