@@ -1,7 +1,7 @@
 """Per-chunk cost of the HTTP provider plugins on top of their client libraries.
 
 Run: ``python bench/bench_http_plugins.py [--chunks 10000] [--runs 3] [--shapes content,tool] [--no-pin] [--uvicorn]
-[--openai-only]``.
+[--openai-only] [--async-only] [--no-async]``.
 Prints medians and ratios; asserts nothing. Needs litellm, huggingface_hub, httpx, starlette and
 uvicorn; touches nothing but 127.0.0.1.
 
@@ -28,6 +28,12 @@ Loops, each collecting the text in a list joined at the end:
 - (d+) modelplug-inference-client: (d) plus the plugin and the core.
 - (o) the official ``openai`` SDK's streaming loop; (o+) modelplug-openai (httpx, httpx-sse and the
   core's wire reader, no SDK), in their own table beside (a): the goal is (o+) ≤ 1.25× (a) in CPU.
+
+The async table (issue 14) does the same on one event loop: (A) a raw ``httpx.AsyncClient`` SSE loop,
+(Ao) the ``openai`` SDK's ``AsyncOpenAI``, (Ac) ``litellm.acompletion``, (Ad) ``AsyncInferenceClient``,
+and each plugin's native async path (``agenerate_stream``, the hook the core's ``Model.astream`` calls;
+(·+) rows), as ratios to (A) and to its own library. When the core has ``Model.astream``, the
+(Ao++) row measures it over modelplug-openai (hook, pipeline and aggregation).
 
 Each library loop is paired with its plugin loop in the same round (the order alternates). The table
 shows each loop's median wall time and CPU time per chunk (CPU time of this process, all threads:
@@ -407,6 +413,185 @@ def bench_openai(server: ReplayServer, shape: str, n: int, runs: int) -> None:
         print(f"{label:<46}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}")
 
 
+# -- the async paths (issue 14): one event loop, the libraries' async clients and the plugins' hooks ---
+
+
+@cache
+def _event_loop() -> Any:
+    import asyncio
+
+    return asyncio.new_event_loop()
+
+
+@cache
+def _aclient() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=60)
+
+
+async def _araw(url: str, selector: str, shape: str) -> str:
+    parts: list[str] = []
+    body = {"model": selector, "messages": MESSAGES, "stream": True}
+    async with _aclient().stream("POST", f"{url}/chat/completions", json=body) as response:
+        buffer = b""
+        async for data in response.aiter_bytes():
+            buffer += data
+            *events, buffer = buffer.split(b"\n\n")
+            for event in events:
+                payload = event[6:]
+                if payload == b"[DONE]":
+                    continue
+                choices = json.loads(payload)["choices"]
+                if not choices:
+                    continue
+                delta = choices[0]["delta"]
+                if shape == "content":
+                    if delta.get("content"):
+                        parts.append(delta["content"])
+                elif delta.get("tool_calls"):
+                    parts.append(delta["tool_calls"][0]["function"]["arguments"])
+    return "".join(parts)
+
+
+async def _apieces(chunks: Any, shape: str) -> str:
+    parts: list[str] = []
+    async for chunk in chunks:
+        if chunk.choices:
+            piece = _piece(chunk.choices[0].delta, shape)
+            if piece:
+                parts.append(piece)
+    return "".join(parts)
+
+
+@cache
+def _async_openai_sdk(url: str) -> Any:
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0)
+
+
+async def _aopenai_sdk(url: str, selector: str, shape: str) -> str:
+    stream = await _async_openai_sdk(url).chat.completions.create(
+        model=selector, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    return await _apieces(stream, shape)
+
+
+async def _alitellm(url: str, selector: str, shape: str) -> str:
+    import litellm
+
+    response = await litellm.acompletion(
+        model=f"openai/{selector}",
+        api_base=url,
+        api_key=KEY,
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+        max_retries=0,
+    )
+    return await _apieces(response, shape)
+
+
+async def _ahub(url: str, selector: str, shape: str) -> str:
+    from huggingface_hub import AsyncInferenceClient
+
+    async with AsyncInferenceClient(base_url=url, api_key=KEY) as client:
+        chunks = await client.chat_completion(
+            MESSAGES, model=selector, stream=True, stream_options={"include_usage": True}
+        )
+        return await _apieces(chunks, shape)
+
+
+@cache
+def _async_model(spec: str, url: str) -> modelplug.Model:
+    """A model loaded once per spec (its pooled clients kept, as an application keeps it)."""
+    name = "base_url" if not spec.startswith("litellm:") else "api_base"
+    options: dict[str, Any] = {name: url, ("token" if spec.startswith("inference-client:") else "api_key"): KEY}
+    return modelplug.load_model(spec, **options)
+
+
+async def _ahook(spec: str, url: str, shape: str) -> str:
+    """A plugin's ``agenerate_stream`` hook, its deltas' text joined."""
+    from modelplug.testing.http.async_suite import async_stream
+
+    parts: list[str] = []
+    saw_usage = False
+    async for delta in async_stream(_async_model(spec, url), MESSAGES):
+        saw_usage = saw_usage or delta.usage is not None
+        if shape == "content":
+            if delta.content:
+                parts.append(delta.content)
+        elif delta.tool_calls and delta.tool_calls[0].arguments:
+            parts.append(delta.tool_calls[0].arguments)
+    assert saw_usage, "no usage"
+    return "".join(parts)
+
+
+async def _aastream(url: str, selector: str, shape: str) -> str:
+    """(Ao++) the core's ``Model.astream`` over modelplug-openai (pipeline and aggregation included)."""
+    parts: list[str] = []
+    async with _async_model(f"openai:{selector}", url).astream(MESSAGES) as stream:  # type: ignore[attr-defined]
+        async for delta in stream:
+            if shape == "content":
+                if delta.content:
+                    parts.append(delta.content)
+            elif delta.tool_calls and delta.tool_calls[0].arguments:
+                parts.append(delta.tool_calls[0].arguments)
+    assert stream.message.usage is not None, "no usage"
+    return "".join(parts)
+
+
+def _sync(coroutine_function: Callable[[str, str, str], Any]) -> Callable[[str, str, str], Any]:
+    def run(url: str, selector: str, shape: str) -> Any:
+        return _event_loop().run_until_complete(coroutine_function(url, selector, shape))
+
+    run.__name__ = coroutine_function.__name__
+    return run
+
+
+def bench_async(server: ReplayServer, shape: str, n: int, runs: int) -> None:
+    """The async table: each library's async loop and each plugin's ``agenerate_stream`` on one loop."""
+    url = server.url()
+    selector = f"{'text' if shape == 'content' else 'tool'}/{n}"
+    loops: dict[str, Callable[[str, str, str], Any]] = {
+        "raw": _sync(_araw),
+        "openai-sdk": _sync(_aopenai_sdk),
+        "plugin-openai": _sync(lambda u, s, sh: _ahook(f"openai:{s}", u, sh)),
+        "litellm": _sync(_alitellm),
+        "plugin-litellm": _sync(lambda u, s, sh: _ahook(f"litellm:openai/{s}", u, sh)),
+        "hub": _sync(_ahub),
+        "plugin-hub": _sync(lambda u, s, sh: _ahook(f"inference-client:{s}", u, sh)),
+    }
+    if hasattr(modelplug.Model, "astream"):
+        loops["astream-openai"] = _sync(_aastream)
+    for loop in loops.values():  # warm-up: imports, connection pools, LiteLLM's first-call setup
+        timed(loop, url, selector.replace(str(n), "200"), shape, expected(shape, 200), 200)
+    samples: dict[str, list[Sample]] = {name: [] for name in loops}
+    for round_ in range(runs):
+        order = list(loops) if round_ % 2 == 0 else list(reversed(loops))
+        for name in order:
+            samples[name].append(timed(loops[name], url, selector, shape, expected(shape, n), n))
+        print(f"  async round {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
+    raw = _median(samples["raw"], "cpu")
+    print(f"\nasync, {shape}: {n:,} chunks, {runs} runs; medians; one event loop")
+    print(f"{'loop':<50}{'wall µs/chunk':>14}{'CPU µs/chunk':>14}{'CPU × raw':>11}{'× library':>11}")
+    rows = [
+        ("(A) raw httpx.AsyncClient SSE loop", "raw", None),
+        ("(Ao) openai SDK AsyncOpenAI (stream)", "openai-sdk", None),
+        ("(Ao+) modelplug-openai agenerate_stream (≤1.25×)", "plugin-openai", "openai-sdk"),
+        ("(Ao++) modelplug-openai Model.astream", "astream-openai", "plugin-openai"),
+        ("(Ac) litellm.acompletion(stream=True)", "litellm", None),
+        ("(Ac+) modelplug-litellm agenerate_stream", "plugin-litellm", "litellm"),
+        ("(Ad) AsyncInferenceClient.chat_completion", "hub", None),
+        ("(Ad+) modelplug-inference-client agenerate_stream", "plugin-hub", "hub"),
+    ]
+    for label, name, library in rows:
+        if name not in samples:
+            continue
+        cpu = _median(samples[name], "cpu")
+        versus = f"{cpu / _median(samples[library], 'cpu'):>11.2f}" if library else f"{'':>11}"
+        print(f"{label:<50}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}{versus}")
+
+
 def _pin(server: ReplayServer) -> bool:
     if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
         return False
@@ -423,6 +608,8 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--uvicorn", action="store_true", help="use the uvicorn replay server")
     parser.add_argument("--openai-only", action="store_true", help="only the openai: table (raw, SDK, plugin)")
+    parser.add_argument("--async-only", action="store_true", help="only the async table")
+    parser.add_argument("--no-async", action="store_true", help="leave out the async table")
     args = parser.parse_args()
     from huggingface_hub import constants
 
@@ -434,9 +621,12 @@ def main() -> None:
             f"replay server pid {server.process.pid}; {'server on CPU 0, loops on CPU 1' if pinned else 'not pinned'}"
         )
         for shape in args.shapes.split(","):
-            if not args.openai_only:
-                bench_shape(server, shape.strip(), args.chunks, args.runs)
-            bench_openai(server, shape.strip(), args.chunks, args.runs)
+            if not args.async_only:
+                if not args.openai_only:
+                    bench_shape(server, shape.strip(), args.chunks, args.runs)
+                bench_openai(server, shape.strip(), args.chunks, args.runs)
+            if not args.no_async:
+                bench_async(server, shape.strip(), args.chunks, args.runs)
     finally:
         server.stop()
 

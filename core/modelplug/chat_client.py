@@ -2,7 +2,8 @@
 
 Secrets a request carries, HTTP errors and transport failures to modelplug's error classes, the
 empty-200 rule, retries before the first delta only, the ``capabilities`` override, default timeouts
-and a stream that ``close()`` from any thread stops at once. The guide is
+and a stream that ``close()`` from any thread stops at once; for native async streams
+(``agenerate_stream``) :func:`aopen_stream`, the same retries on the event loop. The guide is
 ``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit").
 """
 
@@ -14,7 +15,7 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -29,7 +30,7 @@ from modelplug.errors import (
     RateLimitError,
     ServerError,
 )
-from modelplug.retry import RetryPolicy, StreamStarter, stream_with_retries
+from modelplug.retry import AsyncStreamStarter, RetryPolicy, StreamStarter, astream_with_retries, stream_with_retries
 from modelplug.secrets import is_secret_option, redact, register_secret, scrub_exception
 from modelplug.types import Capabilities, ChatMessageStreamDelta
 
@@ -42,6 +43,8 @@ __all__ = [
     "SECRET_HEADER_NAMES",
     "ClosableStream",
     "Timeouts",
+    "aclose_httpx_response",
+    "aopen_stream",
     "declared_capabilities",
     "empty_stream_error",
     "error_from_event",
@@ -540,3 +543,36 @@ def open_stream(
 
     stream = ClosableStream(stream_with_retries(policy, tracked, provider=provider, model=model))
     return stream
+
+
+def aclose_httpx_response(response: Any) -> Callable[[], Awaitable[None]]:
+    """A closer for an async ``httpx.Response`` (``await close()``): closes the response and its
+    connection (a half-read response is never put back in the pool, so the server sees the
+    disconnect at once); never raises."""
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):  # already closed, or the connection already failed
+            await response.aclose()
+
+    return close
+
+
+def aopen_stream(
+    policy: RetryPolicy,
+    start: AsyncStreamStarter,
+    *,
+    provider: str,
+    model: str,
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """The async twin of :func:`open_stream`, for ``agenerate_stream``: the deltas of a streamed
+    request, retried under ``policy`` before the first delta with content only
+    (:func:`modelplug.retry.astream_with_retries`).
+
+    ``start`` is a coroutine function that sends the request and returns ``(close, deltas)``:
+    ``close`` a coroutine function closing the response (e.g. :func:`aclose_httpx_response`),
+    ``deltas`` an async generator; it raises modelplug errors (:func:`error_from_response`,
+    :func:`error_from_transport`). ``aclose()`` or a cancellation of the returned async generator
+    closes the deltas and the response of the attempt in flight at once, on the loop (no thread
+    is involved, so nothing like :class:`ClosableStream` is needed).
+    """
+    return astream_with_retries(policy, start, provider=provider, model=model)

@@ -5,7 +5,9 @@ not be made or dropped before anything arrived are retried, with exponential bac
 after the server's ``Retry-After`` when it sent one. Nothing is retried once a delta has reached the
 caller: a second request would repeat text already shown. A ``Retry-After`` longer than
 ``retry_max_wait`` is not waited for: the :class:`~modelplug.errors.RateLimitError` goes to the
-caller with its ``retry_after``.
+caller with its ``retry_after``. The async twins (:func:`acall_with_retries`,
+:func:`astream_with_retries`) follow the same policy with the same tenacity configuration, waiting
+with ``asyncio.sleep``.
 
 tenacity is imported when a retry is configured, not with this module; it is a dependency of the
 plugins that use this module (``modelplug-litellm``, ``modelplug-inference-client``), not of the core.
@@ -15,7 +17,7 @@ Model options read by :meth:`RetryPolicy.from_options`: ``max_retries`` (default
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -24,7 +26,15 @@ from modelplug.errors import InvalidOptionError, ProviderConnectionError, RateLi
 from modelplug.log import get_logger
 from modelplug.types import ChatMessageStreamDelta
 
-__all__ = ["RetryPolicy", "call_with_retries", "stream_with_retries"]
+__all__ = [
+    "AsyncStreamStarter",
+    "RetryPolicy",
+    "StreamStarter",
+    "acall_with_retries",
+    "astream_with_retries",
+    "call_with_retries",
+    "stream_with_retries",
+]
 
 T = TypeVar("T")
 _RETRYABLE = (RateLimitError, ServerError, ProviderConnectionError)
@@ -72,13 +82,8 @@ class RetryPolicy:
         return retry_after is None or retry_after <= self.max_wait
 
 
-def call_with_retries(policy: RetryPolicy, attempt: Callable[[], T], *, provider: str, model: str) -> T:
-    """Run ``attempt`` until it returns, retrying the errors ``policy`` allows.
-
-    ``attempt`` must raise modelplug errors (already mapped). The last error is re-raised as is.
-    """
-    if policy.max_retries == 0:
-        return attempt()
+def _retrying_arguments(policy: RetryPolicy, *, provider: str, model: str) -> dict[str, Any]:
+    """tenacity's arguments for ``policy``: one configuration for the sync and the async retries."""
     import tenacity
 
     def wait(state: tenacity.RetryCallState) -> float:
@@ -96,14 +101,39 @@ def call_with_retries(policy: RetryPolicy, attempt: Callable[[], T], *, provider
         )
 
     exponential = tenacity.wait_random_exponential(multiplier=policy.backoff, max=policy.max_wait)
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.max_retries + 1),
-        wait=wait,
-        retry=tenacity.retry_if_exception(policy.retryable),
-        before_sleep=log,
-        reraise=True,
-    )
+    return {
+        "stop": tenacity.stop_after_attempt(policy.max_retries + 1),
+        "wait": wait,
+        "retry": tenacity.retry_if_exception(policy.retryable),
+        "before_sleep": log,
+        "reraise": True,
+    }
+
+
+def call_with_retries(policy: RetryPolicy, attempt: Callable[[], T], *, provider: str, model: str) -> T:
+    """Run ``attempt`` until it returns, retrying the errors ``policy`` allows.
+
+    ``attempt`` must raise modelplug errors (already mapped). The last error is re-raised as is.
+    """
+    if policy.max_retries == 0:
+        return attempt()
+    import tenacity
+
+    retrying = tenacity.Retrying(**_retrying_arguments(policy, provider=provider, model=model))
     return retrying(attempt)
+
+
+async def acall_with_retries(
+    policy: RetryPolicy, attempt: Callable[[], Awaitable[T]], *, provider: str, model: str
+) -> T:
+    """:func:`call_with_retries` for a coroutine function: the waits are ``asyncio.sleep`` (the
+    event loop is never blocked), a cancellation during a wait or an attempt propagates at once."""
+    if policy.max_retries == 0:
+        return await attempt()
+    import tenacity
+
+    retrying = tenacity.AsyncRetrying(**_retrying_arguments(policy, provider=provider, model=model))
+    return await retrying(attempt)
 
 
 #: What :func:`stream_with_retries` starts: a function that sends the request and returns a way to
@@ -144,5 +174,56 @@ def stream_with_retries(
         finally:
             deltas.close()
             close()
+
+    return run()
+
+
+#: What :func:`astream_with_retries` starts: a coroutine function that sends the request and returns
+#: a coroutine function closing the response and the async generator of its deltas (raising
+#: modelplug errors).
+AsyncStreamStarter = Callable[
+    [], Awaitable[tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None]]]
+]
+
+
+def astream_with_retries(
+    policy: RetryPolicy, start: AsyncStreamStarter, *, provider: str, model: str
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """:func:`stream_with_retries` for an async stream: the same rule (retried until the first delta
+    with content, reasoning or a tool call, never after), the same errors. ``aclose()`` of the
+    returned async generator, a cancellation, an error and the end of the stream all close the
+    deltas and then the response (``await close()``), in a ``finally`` block.
+    """
+
+    async def attempt() -> tuple[
+        Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None], list[ChatMessageStreamDelta]
+    ]:
+        close, deltas = await start()
+        held: list[ChatMessageStreamDelta] = []
+        try:
+            async for delta in deltas:
+                held.append(delta)
+                if delta.content or delta.reasoning_content or delta.tool_calls:
+                    break
+        except BaseException:
+            try:
+                await deltas.aclose()
+            finally:
+                await close()
+            raise
+        return close, deltas, held
+
+    async def run() -> AsyncGenerator[ChatMessageStreamDelta, None]:
+        close, deltas, held = await acall_with_retries(policy, attempt, provider=provider, model=model)
+        try:
+            for delta in held:
+                yield delta
+            async for delta in deltas:
+                yield delta
+        finally:
+            try:
+                await deltas.aclose()
+            finally:
+                await close()
 
     return run()

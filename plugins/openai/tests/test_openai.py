@@ -92,6 +92,7 @@ def test_one_pooled_client_per_model_reused_across_requests_and_closed_on_unload
     client = model.state.client
     assert model.generate("Hi.").content == model.generate("Again.").content == " t00 t01"
     assert model.state.client is client and not client.is_closed
+    assert len(client._transport._pool.connections) == 1  # keep-alive: both requests on one connection
     model.close()
     assert client.is_closed
 
@@ -128,3 +129,32 @@ def test_every_credential_the_requests_carry_is_redacted_until_the_model_closes(
     assert set(redact(secrets).split()) == {"***"}
     model.close()
     assert redact(secrets) == secrets
+
+
+def test_one_pooled_async_client_per_model_and_loop_kept_alive_and_closed_on_unload(
+    replay_server: ReplayServer,
+) -> None:
+    import asyncio
+
+    model = _load(replay_server.url(unique("text/2")))
+
+    async def twice_then_close() -> tuple[int, bool]:
+        answers = [(await model.agenerate("Hi.")).content for _ in range(2)]
+        assert answers == [" t00 t01", " t00 t01"]
+        client = model.state.async_client()
+        connections = len(client._transport._pool.connections)  # keep-alive: one connection for both
+        model.close()  # on this loop, while it runs: the close is scheduled on it
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        return connections, client.is_closed
+
+    assert asyncio.run(twice_then_close()) == (1, True)
+    idle = _load(replay_server.url(unique("text/2")))
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(idle.agenerate("Hi.")).content == " t00 t01"
+        client = idle.state.async_client.__self__.async_clients[loop]
+        idle.close()  # the loop is idle: the client is closed on it at once
+        assert client.is_closed
+    finally:
+        loop.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from modelplug_openai.sse import iter_sse_data
@@ -33,3 +35,25 @@ def test_every_cut_of_every_framing_gives_the_same_events(name: str) -> None:
 def test_an_event_without_its_blank_line_at_the_end_is_dropped() -> None:
     assert list(iter_sse_data([b'data: {"a":1}\n\ndata: {"b"'])) == [b'{"a":1}']
     assert list(iter_sse_data([b": only a comment\n\n", b"event: x\n\n"])) == []
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_the_async_reader_and_the_decoder_give_the_same_events(name: str) -> None:
+    import asyncio
+
+    from modelplug_openai.sse import SSEDecoder, aiter_sse_data
+
+    body = BODIES[name]
+    want = EXPECTED.get(name, [b'{"a":1}', b"[DONE]"])
+
+    async def reads(pieces: list[bytes]) -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    async def collect(pieces: list[bytes]) -> list[bytes]:
+        return [data async for data in aiter_sse_data(reads(pieces))]
+
+    for cut in range(1, len(body)):
+        assert asyncio.run(collect([body[:cut], body[cut:]])) == want, cut
+        decoder = SSEDecoder()
+        assert decoder.feed(body[:cut]) + decoder.feed(body[cut:]) + decoder.end() == want, cut

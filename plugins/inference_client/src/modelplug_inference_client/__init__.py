@@ -19,11 +19,19 @@ default 30).
 A 200 with an empty body raises :class:`~modelplug.errors.ServerError` (retried like a 5xx).
 huggingface_hub refuses every request while ``HF_HUB_OFFLINE=1``, even to a loopback ``base_url``:
 loading a model then fails with a :class:`~modelplug.errors.ModelLoadError` that says so.
-``generate`` comes from the core's aggregation of the stream.
+Async callers get ``AsyncInferenceClient`` (``agenerate_stream``). ``generate`` comes from the
+core's aggregation of the stream.
 """
 
 from __future__ import annotations
 
-from modelplug_inference_client.provider import capabilities, generate_stream, load, option_types, unload
+from modelplug_inference_client.provider import (
+    agenerate_stream,
+    capabilities,
+    generate_stream,
+    load,
+    option_types,
+    unload,
+)
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]
+__all__ = ["agenerate_stream", "capabilities", "generate_stream", "load", "option_types", "unload"]

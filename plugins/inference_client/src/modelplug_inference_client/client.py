@@ -4,7 +4,8 @@ One :class:`~huggingface_hub.InferenceClient` is made per request (cheap: the HT
 huggingface_hub's shared session). In streaming mode the client keeps each open response in its own
 exit stack until ``client.close()``; a client per request lets the provider close exactly that
 response when the stream ends or the caller stops early, and keeps a long-lived model from piling up
-finished responses.
+finished responses. The async path (:func:`make_async_client`) does the same with
+``AsyncInferenceClient``.
 
 Request rules (:func:`chat_kwargs`), the same as the ``litellm`` provider's:
 
@@ -25,7 +26,7 @@ from typing import Any, Final
 from modelplug.types import ChatMessage, GenerationOptions
 from modelplug.wire import chat_request
 
-__all__ = ["CLIENT_OPTIONS", "chat_kwargs", "make_client"]
+__all__ = ["CLIENT_OPTIONS", "chat_kwargs", "make_async_client", "make_client"]
 
 #: Model options that configure the ``InferenceClient`` itself.
 CLIENT_OPTIONS: Final = ("base_url", "token", "provider", "timeout", "headers", "bill_to", "cookies")
@@ -39,6 +40,16 @@ def make_client(settings: Mapping[str, Any]) -> Any:
     from huggingface_hub import InferenceClient
 
     return InferenceClient(**{k: v for k, v in settings.items() if v is not None})
+
+
+def make_async_client(settings: Mapping[str, Any]) -> Any:
+    """A new ``AsyncInferenceClient`` for one request, from the same settings as :func:`make_client`.
+
+    Unlike the sync client, huggingface_hub gives each async client an ``httpx.AsyncClient`` of its
+    own (no shared pool), closed with the client."""
+    from huggingface_hub import AsyncInferenceClient
+
+    return AsyncInferenceClient(**{k: v for k, v in settings.items() if v is not None})
 
 
 def chat_kwargs(

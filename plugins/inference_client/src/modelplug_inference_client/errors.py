@@ -19,7 +19,7 @@ from typing import Any
 from modelplug.chat_client import error_from_event, error_from_response, error_from_transport
 from modelplug.errors import ProviderError
 
-__all__ = ["PROVIDER", "map_error"]
+__all__ = ["PROVIDER", "amap_error", "map_error"]
 
 PROVIDER = "inference-client"
 
@@ -63,3 +63,28 @@ def map_error(error: BaseException) -> ProviderError:
         mapped.__cause__ = error
         return mapped
     return error_from_transport(error, provider=PROVIDER)
+
+
+async def amap_error(error: BaseException) -> ProviderError:
+    """:func:`map_error` for ``AsyncInferenceClient``: an HTTP error's streamed body is read first
+    (async; the sync client has read it already), so that the server's message and error type decide
+    the class (a context-length or content-filter 400) exactly as on the sync path. huggingface_hub's
+    own handling of a 422 fails on the unread body (``ResponseNotRead``); the HTTP error it was
+    handling is mapped then."""
+    link: BaseException | None = error
+    for _ in range(4):
+        if link is None:
+            break
+        response: Any = getattr(link, "response", None)
+        aread = getattr(response, "aread", None)
+        if "HfHubHTTPError" in _names(link) and aread is not None:
+            try:
+                await aread()
+            except Exception:  # the connection failed: map what is known
+                return map_error(error)
+            mapped = map_error(link)
+            if link is not error:
+                mapped.original = error
+            return mapped
+        link = link.__cause__ or link.__context__
+    return map_error(error)

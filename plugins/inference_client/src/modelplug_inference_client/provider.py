@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -14,6 +14,7 @@ from modelplug.chat_client import (
     KIT_OPTION_TYPES,
     KIT_OPTIONS,
     ClosableStream,
+    aopen_stream,
     declared_capabilities,
     empty_stream_error,
     open_stream,
@@ -26,12 +27,13 @@ from modelplug.retry import RetryPolicy
 from modelplug.secrets import redact_mapping, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug_inference_client.chunks import delta_from_chunk
-from modelplug_inference_client.client import CLIENT_OPTIONS, chat_kwargs, make_client
-from modelplug_inference_client.errors import PROVIDER, map_error
+from modelplug_inference_client.client import CLIENT_OPTIONS, chat_kwargs, make_async_client, make_client
+from modelplug_inference_client.errors import PROVIDER, amap_error, map_error
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
     "InferenceClientState",
+    "agenerate_stream",
     "capabilities",
     "generate_stream",
     "load",
@@ -39,8 +41,9 @@ __all__ = [
     "unload",
 ]
 
-#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults.
-DEFAULT_CAPABILITIES: Final = CHAT_COMPLETIONS_CAPABILITIES
+#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults, and a
+#: native async stream (``AsyncInferenceClient``).
+DEFAULT_CAPABILITIES: Final = attrs.evolve(CHAT_COMPLETIONS_CAPABILITIES, async_streaming=True)
 _OWN_OPTIONS: Final = KIT_OPTIONS | {"tool_call_format", "api_key"}
 
 
@@ -174,9 +177,29 @@ def generate_stream(
     the HTTP response. Raises :class:`~modelplug.errors.ProviderError` subclasses (see
     :mod:`modelplug_inference_client.errors`).
     """
+    return _stream(state, _checked_kwargs(state, messages, options))
+
+
+@modelplug.hookimpl
+def agenerate_stream(
+    state: InferenceClientState, messages: list[ChatMessage], options: GenerationOptions
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """The native async twin of :func:`generate_stream`: one ``AsyncInferenceClient.chat_completion(
+    stream=True)`` call, the same arguments, chunks and errors.
+
+    Retried before the first delta only (``asyncio.sleep`` between attempts); ``aclose()`` or a
+    cancellation closes the client, and with it the HTTP response.
+    """
+    return _astream(state, _checked_kwargs(state, messages, options))
+
+
+def _checked_kwargs(
+    state: InferenceClientState, messages: list[ChatMessage], options: GenerationOptions
+) -> dict[str, Any]:
+    """The ``chat_completion`` arguments, checked to be JSON before anything is sent."""
     kwargs = chat_kwargs(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
     request_json({"messages": kwargs["messages"], "tools": kwargs.get("tools"), **options.extra}, provider=PROVIDER)
-    return _stream(state, kwargs)
+    return kwargs
 
 
 def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> ClosableStream:
@@ -198,6 +221,30 @@ def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> ClosableStre
         return close, _deltas(chunks)
 
     return open_stream(state.retry, start, provider=PROVIDER, model=state.model or "")
+
+
+def _astream(state: InferenceClientState, kwargs: dict[str, Any]) -> AsyncIterator[ChatMessageStreamDelta]:
+    async def start() -> tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None]]:
+        client = make_async_client(state.client_settings)
+
+        async def close() -> None:
+            try:
+                await client.close()  # its exit stack holds the streamed response and its httpx client
+            except Exception:  # the connection already failed
+                return
+
+        try:
+            chunks = await client.chat_completion(**kwargs)
+        except Exception as error:
+            mapped = await amap_error(error)
+            await close()
+            raise mapped from error
+        except BaseException:
+            await close()
+            raise
+        return close, _adeltas(chunks)
+
+    return aopen_stream(state.retry, start, provider=PROVIDER, model=state.model or "")
 
 
 def _http_response(chunks: Any) -> Any:
@@ -227,5 +274,24 @@ def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
+    if not received:
+        raise empty_stream_error(PROVIDER)
+
+
+async def _adeltas(chunks: Any) -> AsyncGenerator[ChatMessageStreamDelta, None]:
+    """:func:`_deltas` over ``AsyncInferenceClient``'s chunks: the same mapping, the same errors."""
+    received = 0
+    try:
+        async for chunk in chunks:
+            received += 1
+            delta = delta_from_chunk(chunk)
+            if delta is not None:
+                yield delta
+    except Exception as error:
+        raise map_error(error) from error
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
     if not received:
         raise empty_stream_error(PROVIDER)

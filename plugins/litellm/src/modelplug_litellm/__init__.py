@@ -22,11 +22,12 @@ What the provider corrects in what LiteLLM yields:
   provider raises :class:`~modelplug.errors.ServerError` (retried like a 5xx).
 
 LiteLLM itself is imported on the first :func:`modelplug.load_model`, never by importing this
-package or by listing plugins. ``generate`` comes from the core's aggregation of the stream.
+package or by listing plugins. Async callers get ``litellm.acompletion`` (``agenerate_stream``,
+the same corrections). ``generate`` comes from the core's aggregation of the stream.
 """
 
 from __future__ import annotations
 
-from modelplug_litellm.provider import capabilities, generate_stream, load, option_types, unload
+from modelplug_litellm.provider import agenerate_stream, capabilities, generate_stream, load, option_types, unload
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]
+__all__ = ["agenerate_stream", "capabilities", "generate_stream", "load", "option_types", "unload"]

@@ -88,6 +88,7 @@ def declared_capabilities(
     native = takes("tools") and function_calling is not False
     declared = Capabilities(
         streaming=True,
+        async_streaming=True,
         tool_calling="native" if native else "none",
         streamed_tool_calls=native,
         usage_in_stream=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -15,6 +15,7 @@ from modelplug.chat_client import (
     KIT_OPTION_TYPES,
     KIT_OPTIONS,
     ClosableStream,
+    aopen_stream,
     empty_stream_error,
     open_stream,
     register_request_secrets,
@@ -30,7 +31,7 @@ from modelplug_litellm.chunks import delta_from_chunk, get_field, usage_from_obj
 from modelplug_litellm.client import completion_kwargs, import_litellm
 from modelplug_litellm.errors import PROVIDER, is_clean_end_without_finish, map_error
 
-__all__ = ["LiteLLMState", "capabilities", "generate_stream", "load", "option_types", "unload"]
+__all__ = ["LiteLLMState", "agenerate_stream", "capabilities", "generate_stream", "load", "option_types", "unload"]
 
 #: Model options modelplug reads itself; every other model option is a ``litellm.completion`` argument.
 OWN_OPTIONS: Final = KIT_OPTIONS | {"estimated_usage", "tool_call_format"}
@@ -157,6 +158,24 @@ def generate_stream(
     response. Raises :class:`~modelplug.errors.ProviderError` subclasses (see
     :mod:`modelplug_litellm.errors`).
     """
+    return _stream(state, _checked_kwargs(state, messages, options))
+
+
+@modelplug.hookimpl
+def agenerate_stream(
+    state: LiteLLMState, messages: list[ChatMessage], options: GenerationOptions
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """The native async twin of :func:`generate_stream`: one ``litellm.acompletion(stream=True)``
+    call, the same arguments, the same corrections of LiteLLM's chunks and the same errors.
+
+    Retried before the first delta only (``asyncio.sleep`` between attempts); ``aclose()`` or a
+    cancellation closes LiteLLM's stream and its HTTP response.
+    """
+    return _astream(state, _checked_kwargs(state, messages, options))
+
+
+def _checked_kwargs(state: LiteLLMState, messages: list[ChatMessage], options: GenerationOptions) -> dict[str, Any]:
+    """The ``completion``/``acompletion`` arguments, checked to be JSON before anything is sent."""
     kwargs = completion_kwargs(
         state.model,
         state.completion_options,
@@ -165,7 +184,7 @@ def generate_stream(
         native_tools=state.capabilities.tool_calling == "native",
     )
     request_json({"messages": kwargs["messages"], "tools": kwargs.get("tools"), **options.extra}, provider=PROVIDER)
-    return _stream(state, kwargs)
+    return kwargs
 
 
 def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> ClosableStream:
@@ -189,29 +208,86 @@ def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> ClosableStream:
     return open_stream(state.retry, start, provider=PROVIDER, model=state.model)
 
 
+def _astream(state: LiteLLMState, kwargs: dict[str, Any]) -> AsyncIterator[ChatMessageStreamDelta]:
+    litellm = import_litellm()
+
+    async def start() -> tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None]]:
+        try:
+            response = await litellm.acompletion(**kwargs)
+        except Exception as error:
+            raise map_error(error) from error
+
+        async def close() -> None:
+            try:
+                await response.aclose()
+            except Exception:  # already closed, or its connection already failed
+                return
+
+        return close, _adeltas(response, state.estimated_usage)
+
+    return aopen_stream(state.retry, start, provider=PROVIDER, model=state.model)
+
+
 def _deltas(response: Any, estimated_usage: bool) -> Generator[ChatMessageStreamDelta, None, None]:
     """Map LiteLLM's chunks; see the package docstring for what is corrected and why."""
     try:
         for chunk in response:
-            delta = delta_from_chunk(chunk)
-            if delta is None:
-                continue
-            if delta.usage is not None and not estimated_usage and not _server_sent_usage(response):
-                if not (delta.content or delta.reasoning_content or delta.tool_calls or delta.finish_reason):
-                    continue
-                delta = attrs.evolve(delta, usage=None)
-            if delta.finish_reason is not None:
-                received = getattr(response, "received_finish_reason", None)  # the server's own value
-                if isinstance(received, str) and received and received != delta.finish_reason:
-                    delta = attrs.evolve(delta, finish_reason=received)
-            yield delta
+            delta = _corrected(delta_from_chunk(chunk), response, estimated_usage)
+            if delta is not None:
+                yield delta
     except Exception as error:
-        if not is_clean_end_without_finish(error):
-            raise map_error(error) from error
-        usage = _last_server_usage(response)  # LiteLLM raised before yielding it
-        if usage is not None:
-            yield ChatMessageStreamDelta(usage=usage)
+        last = _after_error(error, response)
+        if last is not None:
+            yield last
         return
+    _check_end(response)
+
+
+async def _adeltas(response: Any, estimated_usage: bool) -> AsyncGenerator[ChatMessageStreamDelta, None]:
+    """:func:`_deltas` over ``acompletion``'s stream: the same corrections, the same errors."""
+    try:
+        async for chunk in response:
+            delta = _corrected(delta_from_chunk(chunk), response, estimated_usage)
+            if delta is not None:
+                yield delta
+    except Exception as error:
+        last = _after_error(error, response)
+        if last is not None:
+            yield last
+        return
+    _check_end(response)
+
+
+def _corrected(
+    delta: ChatMessageStreamDelta | None, response: Any, estimated_usage: bool
+) -> ChatMessageStreamDelta | None:
+    """One chunk's delta with LiteLLM's changes undone: its usage estimate dropped (unless asked
+    for) when the server sent none, the server's own finish reason restored."""
+    if delta is None:
+        return None
+    if delta.usage is not None and not estimated_usage and not _server_sent_usage(response):
+        if not (delta.content or delta.reasoning_content or delta.tool_calls or delta.finish_reason):
+            return None
+        delta = attrs.evolve(delta, usage=None)
+    if delta.finish_reason is not None:
+        received = getattr(response, "received_finish_reason", None)  # the server's own value
+        if isinstance(received, str) and received and received != delta.finish_reason:
+            delta = attrs.evolve(delta, finish_reason=received)
+    return delta
+
+
+def _after_error(error: Exception, response: Any) -> ChatMessageStreamDelta | None:
+    """What an exception while reading means: LiteLLM's "ended before a finish_reason" is the
+    normal end (the last usage the server sent, which LiteLLM did not yield, or ``None``);
+    anything else is raised as its modelplug error."""
+    if not is_clean_end_without_finish(error):
+        raise map_error(error) from error
+    usage = _last_server_usage(response)  # LiteLLM raised before yielding it
+    return None if usage is None else ChatMessageStreamDelta(usage=usage)
+
+
+def _check_end(response: Any) -> None:
+    """Raise the empty-200 error when the server sent no chunk at all."""
     if getattr(response, "chunks", None) == []:
         raise empty_stream_error(PROVIDER)
 

@@ -6,6 +6,6 @@ body. Options, errors and speed: see docs/providers/openai.md (this plugin's REA
 
 from __future__ import annotations
 
-from modelplug_openai.provider import capabilities, generate_stream, load, option_types, unload
+from modelplug_openai.provider import agenerate_stream, capabilities, generate_stream, load, option_types, unload
 
-__all__ = ["capabilities", "generate_stream", "load", "option_types", "unload"]
+__all__ = ["agenerate_stream", "capabilities", "generate_stream", "load", "option_types", "unload"]

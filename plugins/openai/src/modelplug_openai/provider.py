@@ -6,9 +6,13 @@ chat-client kit (:mod:`modelplug.chat_client`: secrets, errors, timeouts, retrie
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
-from collections.abc import Callable, Generator, Iterator, Mapping
+import threading
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -20,6 +24,8 @@ from modelplug.chat_client import (
     KIT_OPTION_TYPES,
     ClosableStream,
     Timeouts,
+    aclose_httpx_response,
+    aopen_stream,
     declared_capabilities,
     empty_stream_error,
     error_from_event,
@@ -36,12 +42,13 @@ from modelplug.retry import RetryPolicy
 from modelplug.secrets import redact, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import chat_request, delta_from_chunk, no_choices_error
-from modelplug_openai.sse import iter_sse_data
+from modelplug_openai.sse import SSEDecoder, iter_sse_data
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CAPABILITIES",
     "OpenAIState",
+    "agenerate_stream",
     "capabilities",
     "generate_stream",
     "load",
@@ -52,8 +59,9 @@ __all__ = [
 PROVIDER: Final = "openai"
 #: Where requests go without a ``base_url`` option.
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
-#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults.
-DEFAULT_CAPABILITIES: Final = CHAT_COMPLETIONS_CAPABILITIES
+#: What the model declares unless the ``capabilities`` option overrides: the kit's defaults, and a
+#: native async stream (``agenerate_stream`` on ``httpx.AsyncClient``).
+DEFAULT_CAPABILITIES: Final = attrs.evolve(CHAT_COMPLETIONS_CAPABILITIES, async_streaming=True)
 _OPTIONS: Final = frozenset(
     {
         "base_url",
@@ -81,6 +89,11 @@ class OpenAIState:
         capabilities: what the model declares (defaults plus the override).
         retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
         secrets: the credentials the requests carry, registered for redaction until ``unload``.
+        headers: the headers every request carries (the clients' defaults).
+        timeouts: the connect and read timeouts of both clients.
+        async_clients: the model's pooled ``httpx.AsyncClient`` (keep-alive) for each event loop
+            that streamed from it (:meth:`async_client`; an async client's connections belong to
+            one loop), closed by ``unload``.
     """
 
     model: str
@@ -89,6 +102,24 @@ class OpenAIState:
     capabilities: Capabilities
     retry: RetryPolicy
     secrets: tuple[str, ...] = ()
+    headers: dict[str, str] = attrs.field(factory=dict)
+    timeouts: Timeouts = attrs.field(factory=Timeouts)
+    async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = attrs.field(
+        factory=weakref.WeakKeyDictionary
+    )
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def async_client(self) -> httpx.AsyncClient:
+        """The model's ``httpx.AsyncClient`` for the running event loop, made on first use."""
+        loop = asyncio.get_running_loop()
+        client = self.async_clients.get(loop)
+        if client is None or client.is_closed:
+            with self._lock:
+                client = self.async_clients.get(loop)
+                if client is None or client.is_closed:
+                    client = httpx.AsyncClient(headers=self.headers, timeout=self.timeouts.to_httpx())
+                    self.async_clients[loop] = client
+        return client
 
     def __repr__(self) -> str:
         return f"OpenAIState(model={self.model!r}, url={redact(self.url)!r})"
@@ -136,7 +167,8 @@ def load(model_id: str, options: Mapping[str, Any]) -> OpenAIState:
     headers = _headers(options)
     secrets = register_request_secrets(headers=headers, urls=(base_url,), values=(options.get("api_key"),))
     client = httpx.Client(headers=headers, timeout=timeouts.to_httpx())
-    return OpenAIState(model_id, f"{base_url}/chat/completions", client, declared, retry, secrets)
+    url = f"{base_url}/chat/completions"
+    return OpenAIState(model_id, url, client, declared, retry, secrets, headers=headers, timeouts=timeouts)
 
 
 @modelplug.hookimpl
@@ -160,10 +192,36 @@ def option_types() -> Mapping[str, type]:
 
 @modelplug.hookimpl
 def unload(state: OpenAIState) -> None:
-    """Close the model's HTTP client and its pooled connections; release the secrets it registered."""
+    """Close the model's HTTP clients and their pooled connections; release the secrets it registered.
+
+    An async client is closed on its own loop: awaited there when that loop is idle, scheduled on it
+    when it runs (this thread's loop or another's); a closed loop took its connections with it.
+    """
     state.client.close()
+    clients, state.async_clients = list(state.async_clients.items()), weakref.WeakKeyDictionary()
+    for loop, client in clients:
+        _close_on(loop, client)
     for secret in state.secrets:
         release_secret(secret)
+
+
+def _close_on(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+    if loop.is_closed() or client.is_closed:
+        return
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+        if not loop.is_running():
+            loop.run_until_complete(client.aclose())
+        elif _running_loop() is loop:
+            loop.create_task(client.aclose())
+        else:
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def request_body(
@@ -196,9 +254,41 @@ def generate_stream(
     reasoning or a tool call arrives, never after. Closing the iterator closes the HTTP response.
     Raises :class:`~modelplug.errors.ProviderError` subclasses (:mod:`modelplug.chat_client`).
     """
+    return _stream(state, _encoded_body(state, messages, options))
+
+
+@modelplug.hookimpl
+def agenerate_stream(
+    state: OpenAIState, messages: list[ChatMessage], options: GenerationOptions
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """The native async twin of :func:`generate_stream`: the same request, the same deltas and
+    errors, on the model's ``httpx.AsyncClient`` for the running loop (never blocking it).
+
+    Retried before the first delta only (``asyncio.sleep`` between attempts). ``aclose()`` or a
+    cancellation closes the HTTP response at once. A request that cannot be sent as JSON fails
+    here, before any request (:class:`~modelplug.errors.InvalidOptionError`).
+    """
+    return _astream(state, _encoded_body(state, messages, options))
+
+
+def _encoded_body(state: OpenAIState, messages: list[ChatMessage], options: GenerationOptions) -> bytes:
     native = state.capabilities.tool_calling == "native"
-    body = request_json(request_body(state.model, messages, options, native_tools=native), provider=PROVIDER)
-    return _stream(state, body)
+    return request_json(request_body(state.model, messages, options, native_tools=native), provider=PROVIDER)
+
+
+def _status_error(response: httpx.Response, request: httpx.Request) -> Exception:
+    """The typed error of an HTTP error response whose body was read."""
+    original = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
+    error = error_from_response(
+        response.status_code,
+        response.content,
+        response.headers,
+        provider=PROVIDER,
+        reason=response.reason_phrase,
+        original=original,
+    )
+    error.__cause__ = original
+    return error
 
 
 def _stream(state: OpenAIState, body: bytes) -> ClosableStream:
@@ -217,48 +307,167 @@ def _stream(state: OpenAIState, body: bytes) -> ClosableStream:
                 response.close()
                 raise error_from_transport(error, provider=PROVIDER, during="reading the error") from error
             response.close()
-            original = httpx.HTTPStatusError(f"HTTP {response.status_code}", request=request, response=response)
-            raise error_from_response(
-                response.status_code,
-                response.content,
-                response.headers,
-                provider=PROVIDER,
-                reason=response.reason_phrase,
-                original=original,
-            ) from original
+            raise _status_error(response, request)
         return shutdown_httpx_response(response), _deltas(response)
 
     return open_stream(state.retry, start, provider=PROVIDER, model=state.model)
 
 
-def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
-    received = False
-    any_choice = False
-    model: Any = None
-    loads = json.loads
-    try:
-        for data in iter_sse_data(response.iter_bytes()):
-            if data == b"[DONE]":
-                received = True
-                break
+def _astream(state: OpenAIState, body: bytes) -> AsyncIterator[ChatMessageStreamDelta]:
+    async def start() -> tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None]]:
+        client = state.async_client()
+        request = client.build_request("POST", state.url, content=body, headers={"Content-Type": "application/json"})
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise error_from_transport(error, provider=PROVIDER, during="connecting") from error
+        if response.status_code >= 400:
             try:
-                chunk = loads(data)
-            except ValueError as error:
-                raise malformed_data_error(data, provider=PROVIDER, original=error) from error
-            received = True
-            if type(chunk) is dict and "error" in chunk and "choices" not in chunk:
+                await response.aread()
+            except httpx.HTTPError as error:
+                await response.aclose()
+                raise error_from_transport(error, provider=PROVIDER, during="reading the error") from error
+            await response.aclose()
+            raise _status_error(response, request)
+        return aclose_httpx_response(response), _adeltas(response)
+
+    return aopen_stream(state.retry, start, provider=PROVIDER, model=state.model)
+
+
+class _ChunkReader:
+    """What one stream's ``data`` payloads say, shared by the sync and async readers: each JSON
+    chunk through :func:`modelplug.wire.delta_from_chunk`, error objects, and at the end the
+    empty-200 and no-choices rules."""
+
+    __slots__ = ("any_choice", "model", "received")
+
+    def __init__(self) -> None:
+        self.received = False
+        self.any_choice = False
+        self.model: Any = None
+
+    def read(self, data: bytes, loads: Callable[[bytes], Any] = json.loads) -> ChatMessageStreamDelta | None:
+        """The delta of one ``data`` payload (not ``[DONE]``), or ``None``.
+
+        Raises:
+            ServerError: the data is not JSON (:func:`~modelplug.chat_client.malformed_data_error`).
+            ProviderError: an error object (:func:`~modelplug.chat_client.error_from_event`).
+        """
+        try:
+            chunk = loads(data)
+        except ValueError as error:
+            raise malformed_data_error(data, provider=PROVIDER, original=error) from error
+        self.received = True
+        if type(chunk) is dict:
+            if "error" in chunk and "choices" not in chunk:
                 raise error_from_event(chunk, provider=PROVIDER)
-            delta = delta_from_chunk(chunk)
-            if not any_choice and type(chunk) is dict:
-                any_choice = bool(chunk.get("choices"))
-                model = model or chunk.get("model")
+            if not self.any_choice:
+                self.any_choice = bool(chunk.get("choices"))
+                self.model = self.model or chunk.get("model")
+        return delta_from_chunk(chunk)
+
+    def end(self) -> None:
+        """Check the stream as a whole once it ended.
+
+        Raises:
+            ServerError: nothing at all arrived (:func:`~modelplug.chat_client.empty_stream_error`),
+                or chunks without any choice (:func:`modelplug.wire.no_choices_error`).
+        """
+        if not self.received:
+            raise empty_stream_error(PROVIDER)
+        if not self.any_choice:
+            raise no_choices_error(self.model if isinstance(self.model, str) else None, provider=PROVIDER)
+
+
+#: After ``data: [DONE]`` the rest of the body (normally only the end of the chunked encoding) is read,
+#: so that the connection goes back to the pool (keep-alive) instead of being closed: at most this many
+#: bytes, waiting at most this many seconds for each read.
+_DRAIN_LIMIT: Final = 65536
+_DRAIN_READ_TIMEOUT: Final = 1.0
+
+
+def _shorten_read_timeout(response: httpx.Response) -> None:
+    """Wait at most :data:`_DRAIN_READ_TIMEOUT` for the reads after ``[DONE]`` (httpcore reads the
+    request's ``timeout`` extension at every read): a server that stalls there ends the stream
+    quietly (its connection closed), never after the model's read timeout."""
+    timeouts = dict(response.request.extensions.get("timeout") or {})
+    read = timeouts.get("read")
+    timeouts["read"] = _DRAIN_READ_TIMEOUT if read is None else min(read, _DRAIN_READ_TIMEOUT)
+    response.request.extensions["timeout"] = timeouts
+
+
+def _drain(reads: Iterator[bytes]) -> None:
+    drained = 0
+    for extra in reads:
+        drained += len(extra)
+        if drained > _DRAIN_LIMIT:
+            return
+
+
+async def _adrain(reads: AsyncIterator[bytes]) -> None:
+    drained = 0
+    async for extra in reads:
+        drained += len(extra)
+        if drained > _DRAIN_LIMIT:
+            return
+
+
+def _deltas(response: httpx.Response) -> Generator[ChatMessageStreamDelta, None, None]:
+    reader = _ChunkReader()
+    read = reader.read
+    reads = response.iter_bytes()
+    try:
+        for data in iter_sse_data(reads):
+            if data == b"[DONE]":
+                reader.received = True
+                _shorten_read_timeout(response)
+                with contextlib.suppress(httpx.HTTPError):
+                    _drain(reads)
+                break
+            delta = read(data)
             if delta is not None:
                 yield delta
     except httpx.HTTPError as error:
         raise error_from_transport(error, provider=PROVIDER, during="reading the stream") from error
     finally:
         response.close()
-    if not received:
-        raise empty_stream_error(PROVIDER)
-    if not any_choice:
-        raise no_choices_error(model if isinstance(model, str) else None, provider=PROVIDER)
+    reader.end()
+
+
+async def _adeltas(response: httpx.Response) -> AsyncGenerator[ChatMessageStreamDelta, None]:
+    reader = _ChunkReader()
+    read = reader.read
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    done = False
+    reads = response.aiter_bytes()
+    try:
+        async for chunk in reads:
+            for data in feed(chunk):
+                if data == b"[DONE]":
+                    done = reader.received = True
+                    _shorten_read_timeout(response)
+                    with contextlib.suppress(httpx.HTTPError):
+                        await _adrain(reads)
+                    break
+                delta = read(data)
+                if delta is not None:
+                    yield delta
+            if done:
+                break
+        else:
+            for data in decoder.end():
+                if data == b"[DONE]":
+                    reader.received = True
+                    break
+                delta = read(data)
+                if delta is not None:
+                    yield delta
+    except httpx.HTTPError as error:
+        raise error_from_transport(error, provider=PROVIDER, during="reading the stream") from error
+    finally:
+        try:
+            await reads.aclose()  # type: ignore[attr-defined]
+        finally:
+            await response.aclose()
+    reader.end()

@@ -11,20 +11,24 @@ blank line at the end of the body is dropped, as the SSE rules say.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
-__all__ = ["iter_sse_data"]
+__all__ = ["SSEDecoder", "aiter_sse_data", "iter_sse_data"]
 
 
-def iter_sse_data(reads: Iterable[bytes]) -> Iterator[bytes]:
-    """The ``data`` of each complete event in ``reads`` (the body's bytes in any cut), in order.
+class SSEDecoder:
+    """The SSE framing state of one body: :meth:`feed` it each read as it arrives, sync or async,
+    then :meth:`end` it; both return the ``data`` of the events they completed."""
 
-    Events without ``data`` (comments only, ``event:`` only) give nothing.
-    """
-    buffer = b""
-    data: list[bytes] = []
-    for read in reads:
-        buffer = buffer + read if buffer else read
+    __slots__ = ("_buffer", "_data")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[bytes] = []
+
+    def feed(self, read: bytes) -> list[bytes]:
+        """The ``data`` of each event that ``read`` (the next bytes of the body, cut anywhere) completes."""
+        buffer = self._buffer + read if self._buffer else read
         if b"\r" in buffer:
             if buffer.endswith(b"\r"):  # its \n may come in the next read
                 buffer, held = buffer[:-1], b"\r"
@@ -34,30 +38,48 @@ def iter_sse_data(reads: Iterable[bytes]) -> Iterator[bytes]:
         else:
             held = b""
         lines = buffer.split(b"\n")
-        buffer = lines.pop() + held
+        self._buffer = lines.pop() + held
+        events: list[bytes] = []
+        data = self._data
         for line in lines:
             if not line:
                 if data:
-                    yield data[0] if len(data) == 1 else b"\n".join(data)
-                    data = []
+                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
+                    data = self._data = []
             elif line.startswith(b"data:"):
                 value = line[5:]
                 data.append(value[1:] if value[:1] == b" " else value)
             elif line == b"data":
                 data.append(b"")
-    if buffer.endswith(b"\r"):  # the body's last line end was a lone \r
-        yield from _events(buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")[:-1], data)
+        return events
+
+    def end(self) -> list[bytes]:
+        """The events the end of the body completes: only those whose last line end was a lone ``\\r``
+        (an event without its closing blank line is dropped)."""
+        buffer, self._buffer = self._buffer, b""
+        if not buffer.endswith(b"\r"):
+            return []
+        return self.feed(buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")[:-1] + b"\n")
 
 
-def _events(lines: list[bytes], data: list[bytes]) -> Iterator[bytes]:
-    """The tail of :func:`iter_sse_data` (its hot loop is kept inline there)."""
-    for line in lines:
-        if not line:
-            if data:
-                yield b"\n".join(data)
-                data = []
-        elif line.startswith(b"data:"):
-            value = line[5:]
-            data.append(value[1:] if value[:1] == b" " else value)
-        elif line == b"data":
-            data.append(b"")
+def iter_sse_data(reads: Iterable[bytes]) -> Iterator[bytes]:
+    """The ``data`` of each complete event in ``reads`` (the body's bytes in any cut), in order.
+
+    Events without ``data`` (comments only, ``event:`` only) give nothing.
+    """
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    for read in reads:
+        yield from feed(read)
+    yield from decoder.end()
+
+
+async def aiter_sse_data(reads: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """:func:`iter_sse_data` over an async iterable of reads (``httpx.Response.aiter_bytes()``)."""
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    async for read in reads:
+        for data in feed(read):
+            yield data
+    for data in decoder.end():
+        yield data
