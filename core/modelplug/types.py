@@ -335,6 +335,8 @@ class Capabilities:
         usage_in_stream: a stream reports usage.
         stop_sequences: the backend honours ``stop``.
         structured_output: the backend honours ``response_format``.
+        forced_tool_choice: the backend enforces ``tool_choice="required"`` and a named function
+            (with ``tools``): the answer is a call of one of the (named) tools, never plain text.
         vision: the model accepts image content parts.
         reasoning: the model emits ``reasoning_content``.
     """
@@ -347,5 +349,6 @@ class Capabilities:
     usage_in_stream: bool = False
     stop_sequences: bool = False
     structured_output: bool = False
+    forced_tool_choice: bool = False
     vision: bool = False
     reasoning: bool = False

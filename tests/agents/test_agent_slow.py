@@ -76,3 +76,32 @@ def test_embedded_model_without_streaming(embedded) -> None:
     assert isinstance(events[-1], FinalAnswer)
     assert not any(isinstance(e, ModelDelta) for e in events)
     assert len([e for e in events if isinstance(e, ActionStepEnd)]) <= 3
+
+
+def test_embedded_model_computes_through_the_calculator_with_forced_calls(embedded) -> None:
+    # the provider declares forced_tool_choice: every action step is a call (constrained decoding),
+    # and a call the model repeats after its answer came back turns into a forced final_answer
+    assert embedded.capabilities.forced_tool_choice
+    agent = ToolCallingAgent(embedded, [calculator, current_time], generation_options={"temperature": 0.0})
+    events = list(agent.run("What is 17 * 23?", stream=True))
+    results = [e for e in events if isinstance(e, ToolResult) and e.tool_call is not None]
+    assert results[0].tool_call.name == "calculator" and results[0].observation == "391" and not results[0].is_error
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and "391" in str(final.answer)
+    assert not any(isinstance(e, ActionStepEnd) and e.kind == "final" for e in events)  # ended by final_answer
+
+
+def test_the_agent_command_computes_through_the_calculator() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "modelplug", "agent", "What is 17 * 23?"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'tool call: calculator {"expression": "17*23"}' in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1] == "391"

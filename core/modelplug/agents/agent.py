@@ -227,6 +227,9 @@ class ToolCallingAgent:
         self.generation_options = options
         #: The agent reads tool calls from the text itself (provider declares tool_calling="none").
         self.parses_tool_calls = capabilities.tool_calling == "none"
+        #: Action steps ask for tool_choice="required" (the provider enforces it): every action is
+        #: a call, and the run ends with final_answer, as a small model would not call on its own.
+        self.forces_tool_calls = capabilities.forced_tool_choice and not self.parses_tool_calls
         described = [t.tool for t in self.tools.values()]
         self.memory = AgentMemory(system_prompt(described, describe=self.parses_tool_calls, instructions=instructions))
 
@@ -420,6 +423,11 @@ class ToolCallingAgent:
         options = dict(self.generation_options)
         if with_tools and not self.parses_tool_calls:
             options["tools"] = [t.tool for t in self.tools.values()]
+            if self.forces_tool_calls and "tool_choice" not in options:
+                answered = self._last_call_was_answered_before()
+                options["tool_choice"] = (
+                    {"type": "function", "function": {"name": FINAL_ANSWER}} if answered else "required"
+                )
         raw: _Reply = yield _ModelRequest(number, kind, messages, options)
         message, ttft_s, duration_s, error = raw.message, raw.ttft_s, raw.duration_s, raw.error
         if with_tools and self.parses_tool_calls and error is None and not message.tool_calls and message.text:
@@ -438,6 +446,21 @@ class ToolCallingAgent:
             )
         yield ModelOutput(number, kind, message)
         return _Reply(message, ttft_s, duration_s, error)
+
+    def _last_call_was_answered_before(self) -> bool:
+        """Whether the last action step only repeated calls (same name and arguments) that an
+        earlier step had already run without error: a model forced to call keeps repeating a call
+        it has the answer to, so the next forced call is ``final_answer``."""
+        actions = [step for step in self.memory.steps if isinstance(step, ActionStep) and step.kind == "action"]
+        if len(actions) < 2 or not actions[-1].tool_calls:
+            return False
+        answered = {
+            (observation.tool_call.name, json.dumps(observation.tool_call.arguments, sort_keys=True))
+            for step in actions[:-1]
+            for observation in step.observations
+            if observation.tool_call is not None and not observation.is_error
+        }
+        return all((c.name, json.dumps(c.arguments, sort_keys=True)) in answered for c in actions[-1].tool_calls)
 
     def _parse_text_calls(self, message: ChatMessage) -> ChatMessage:
         from modelplug import toolcalls

@@ -667,6 +667,57 @@ class ProviderConformance:
                 problems.append("streamed_tool_calls=True is declared but no delta carried a tool call")
         _fail(problems, f"{model.spec}: tool calls ({caps.tool_calling})")
 
+    def test_forced_tool_choice_gives_a_call(self, conformance_tool_model: Model) -> None:
+        """A provider declaring ``forced_tool_choice`` answers ``tool_choice="required"`` and a named
+        function with a readable call of that tool, from ``generate`` and from the stream alike."""
+        model = conformance_tool_model
+        caps = model.capabilities
+        if not caps.forced_tool_choice:
+            pytest.skip("the provider declares no forced tool choice")
+        problems: list[str] = []
+        named = {"type": "function", "function": {"name": self.tools[0].name}}
+        for choice in ("required", named):
+            options = dict(tools=list(self.tools), tool_choice=choice, max_tokens=self.tool_max_tokens, **self.greedy)
+            message = model.generate(self.tool_prompt, **options)
+            if not message.tool_calls:
+                problems.append(f"tool_choice={choice!r} gave no tool call: {message.text[:200]!r}")
+                continue
+            problems += [f"tool_choice={choice!r}: {p}" for p in tool_call_problems(message, self.tools)]
+            if choice is named and any(c.name != self.tools[0].name for c in message.tool_calls):
+                problems.append(f"tool_choice={choice!r} called {[c.name for c in message.tool_calls]}")
+            if caps.streaming:
+                run = self._stream(model, self.tool_prompt, **options)
+                if self.deterministic and [(c.name, c.arguments) for c in run.message.tool_calls] != [
+                    (c.name, c.arguments) for c in message.tool_calls
+                ]:
+                    problems.append(f"tool_choice={choice!r}: the stream's calls differ from generate()'s")
+        _fail(problems, f"{model.spec}: forced tool choice")
+
+    def test_structured_output_follows_the_schema(self, conformance_model: Model) -> None:
+        """A provider declaring ``structured_output`` returns JSON text of the given schema for
+        ``response_format={"type": "json_schema", ...}``."""
+        if not conformance_model.capabilities.structured_output:
+            pytest.skip("the provider declares no structured output")
+        schema = {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+            "required": ["name", "age"],
+            "additionalProperties": False,
+        }
+        message = conformance_model.generate(
+            self.structured_prompt,
+            response_format={"type": "json_schema", "json_schema": {"name": "cat", "schema": schema}},
+            max_tokens=self.tool_max_tokens,
+            **self.greedy,
+        )
+        try:
+            value = json.loads(message.text)
+        except ValueError:
+            value = None
+        ok = isinstance(value, dict) and set(value) == {"name", "age"}
+        ok = ok and isinstance(value["name"], str) and type(value["age"]) is int
+        assert ok, f"structured_output=True but a json_schema response_format gave {message.text!r}"
+
     def test_structured_output_is_json(self, conformance_model: Model) -> None:
         """A provider declaring ``structured_output`` returns a JSON object for ``response_format=json_object``."""
         if not conformance_model.capabilities.structured_output:

@@ -21,6 +21,7 @@ from modelplug_transformers.templates import (
 )
 
 WEATHER = Tool("get_weather", "Weather in a city", {"type": "object", "properties": {"city": {"type": "string"}}})
+CALC = Tool("calc", "Evaluate arithmetic", {"type": "object", "properties": {"expression": {"type": "string"}}})
 CALL = ToolCall(id="call_1", name="get_weather", arguments={"city": "Paris"})
 CONVERSATION = [
     ChatMessage(role="user", content="Weather in Paris?"),
@@ -47,10 +48,10 @@ def test_fallback_puts_tools_in_the_system_prompt() -> None:
     with_system = _fallback_dicts(
         [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="Hi")], [WEATHER], "required"
     )
-    assert (
-        with_system[0]["content"].startswith("Be brief.\n\n")
-        and "must call at least one tool" in with_system[0]["content"]
-    )
+    # a forced call (constrained decoding writes the format): the tools, a line each, no schemas
+    assert with_system[0]["content"] == "Be brief.\n\nAnswer by calling the tool get_weather: Weather in a city"
+    two = _fallback_dicts([ChatMessage(role="user", content="Hi")], [WEATHER, CALC], {"function": {"name": "calc"}})
+    assert two[0]["content"].endswith("Answer by calling the tool calc: Evaluate arithmetic")
     assert len(_fallback_dicts([ChatMessage(role="user", content="Hi")], [WEATHER], "none")) == 1
 
 

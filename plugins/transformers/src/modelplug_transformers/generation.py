@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import attrs
 import torch
-from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from modelplug.errors import ContextLengthError, InvalidOptionError, ProviderError
 from modelplug.stops import StopFilter
@@ -248,11 +248,13 @@ def run(
     emit: Callable[[str], None],
     cancel: threading.Event | None = None,
     seed: int | None = None,
+    constraint: Callable[[Any, Any], Any] | None = None,
 ) -> Outcome:
     """Generate from ``prompt`` (token ids) in the calling thread, passing text pieces to ``emit``.
 
     ``seed`` seeds torch's global random generator first (sampling only; best effort when several
-    generations run at once, as they share it).
+    generations run at once, as they share it). ``constraint`` is a logits processor for this one
+    generation (a :class:`~modelplug_transformers.constrained.GrammarProcessor`), or ``None``.
     """
     model = loaded.model
     if model is None:
@@ -268,6 +270,7 @@ def run(
             attention_mask=attention,
             generation_config=config,
             stopping_criteria=StoppingCriteriaList([watch]),
+            logits_processor=LogitsProcessorList([constraint]) if constraint is not None else None,
         )
     watch.finish()
     generated = watch.generated
@@ -291,6 +294,7 @@ def stream(
     config: GenerationConfig,
     stop: Sequence[str],
     seed: int | None = None,
+    constraint: Callable[[Any, Any], Any] | None = None,
 ) -> Iterator[ChatMessageStreamDelta]:
     """Run :func:`run` in a worker thread and yield its text as deltas, then one delta with usage and finish reason.
 
@@ -307,7 +311,7 @@ def stream(
 
     def work() -> None:
         try:
-            items.put(run(loaded, prompt, config, stop, items.put, cancel, seed))
+            items.put(run(loaded, prompt, config, stop, items.put, cancel, seed, constraint))
         except BaseException as error:
             items.put(_Failed(error))
 

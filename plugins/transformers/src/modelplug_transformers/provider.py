@@ -84,17 +84,24 @@ def _check_defaults(defaults: Mapping[str, Any]) -> None:
 
 @modelplug.hookimpl
 def capabilities(state: Any) -> Capabilities:
-    """Streaming, usage in the stream, stop sequences, and tool calls written as text.
+    """Streaming, usage in the stream, stop sequences, tool calls written as text, and
+    grammar-constrained decoding (``response_format``; forced tool calls in the formats of
+    :data:`~modelplug_transformers.constrained.FORCED_FORMATS`).
 
     The tool-call format is the ``tool_call_format`` option, else the one detected from the chat
     template, else ``"hermes"`` for templates that ignore tools (the system-prompt fallback asks for it).
     """
+    from modelplug_transformers.constrained import FORCED_FORMATS
+
+    fmt = _format(state)
     return Capabilities(
         streaming=True,
         tool_calling="text",
-        tool_call_format=state.tool_call_format or state.template.tool_call_format,
+        tool_call_format=fmt,
         usage_in_stream=True,
         stop_sequences=True,
+        structured_output=True,
+        forced_tool_choice=(fmt or "hermes") in FORCED_FORMATS,
     )
 
 
@@ -110,14 +117,21 @@ def option_types() -> Mapping[str, type]:
     return dict(MODEL_OPTIONS)
 
 
-def _prepare(state: Any, messages: list[ChatMessage], options: GenerationOptions) -> tuple[list[int], Any]:
+def _prepare(state: Any, messages: list[ChatMessage], options: GenerationOptions) -> tuple[list[int], Any, Any]:
+    """The prompt's ids, the ``GenerationConfig`` and the grammar constraint (or ``None``) of one call."""
+    from modelplug_transformers.constrained import constraint_for
     from modelplug_transformers.generation import generation_config
     from modelplug_transformers.templates import render_messages
 
     if state.model is None:
         raise ProviderError("the model was unloaded", provider=_PROVIDER)
     prompt = render_messages(state.tokenizer, state.template, messages, options.tools, options.tool_choice)
-    return prompt, generation_config(state, options, len(prompt))
+    config = generation_config(state, options, len(prompt))
+    return prompt, config, constraint_for(state, options, _format(state), len(prompt))
+
+
+def _format(state: Any) -> str | None:
+    return state.tool_call_format or state.template.tool_call_format
 
 
 @modelplug.hookimpl
@@ -125,10 +139,10 @@ def generate(state: Any, messages: list[ChatMessage], options: GenerationOptions
     """Generate the whole answer in the calling thread (same code path and text as the stream)."""
     from modelplug_transformers.generation import run
 
-    prompt, config = _prepare(state, messages, options)
+    prompt, config, constraint = _prepare(state, messages, options)
     pieces: list[str] = []
     try:
-        outcome = run(state, prompt, config, options.stop, pieces.append, seed=options.seed)
+        outcome = run(state, prompt, config, options.stop, pieces.append, seed=options.seed, constraint=constraint)
     except ModelplugError:
         raise
     except Exception as error:
@@ -150,14 +164,17 @@ def generate_stream(
     """
     from modelplug_transformers.generation import stream
 
-    prompt, config = _prepare(state, messages, options)
-    return stream(state, prompt, config, options.stop, seed=options.seed)
+    prompt, config, constraint = _prepare(state, messages, options)
+    return stream(state, prompt, config, options.stop, seed=options.seed, constraint=constraint)
 
 
 @modelplug.hookimpl
 def unload(state: Any) -> None:
     """Drop the model and tokenizer; free the GPU's cached memory when the model was on one."""
+    from modelplug_transformers.constrained import forget
+
     device = getattr(state, "device", "cpu")
+    forget(state)
     state.model = None
     state.tokenizer = None
     if str(device).startswith("cuda"):

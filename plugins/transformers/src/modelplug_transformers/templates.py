@@ -18,8 +18,9 @@ declared format is ``"hermes"``:
 - the tools' JSON schemas, one per line between ``<tools>`` and ``</tools>``, are appended to the
   system message (one is added when the conversation has none), with the instruction to call a
   tool by writing ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``, one line per call;
-  ``tool_choice="required"`` or a named function adds that a (that) tool must be called, and
-  ``tool_choice="none"`` leaves the tools out;
+  ``tool_choice="none"`` leaves the tools out; ``tool_choice="required"`` or a named function
+  (enforced by constrained decoding, :mod:`modelplug_transformers.constrained`) gives one line per
+  tool, its name and description, instead: the grammar writes the format and the schema;
 - an assistant message's earlier tool calls are written into its content in that same form;
 - ``tool`` messages become ``user`` messages holding ``<tool_response>{"name": ..., "content": ...}</tool_response>``
   (consecutive results share one message), so templates that insist on alternating roles accept them.
@@ -159,7 +160,28 @@ def _arguments(call: Any) -> Any:
     return call.raw_arguments or {}
 
 
+def _forced_instructions(tools: Sequence[Tool], tool_choice: Any) -> str:
+    """A forced call's instructions: which tools, in a line each. Constrained decoding writes the
+    format and keeps the arguments to the schema, and a small model given the schemas and the format
+    as well copies their shape into the values (measured on the embedded model: ``17*23`` becomes
+    ``"17*23}}</tool_call>..."``)."""
+    name = _forced_name(tool_choice)
+    chosen = [t for t in tools if t.name == name] if name else list(tools)
+    if len(chosen) == 1:
+        return f"Answer by calling the tool {chosen[0].name}: {chosen[0].description}"
+    return "Answer by calling one of these tools:\n" + "\n".join(f"- {t.name}: {t.description}" for t in chosen)
+
+
+def _forced_name(tool_choice: Any) -> str | None:
+    if isinstance(tool_choice, Mapping):
+        name = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
+        return name if isinstance(name, str) and name else None
+    return None
+
+
 def _fallback_instructions(tools: Sequence[Tool], tool_choice: Any) -> str:
+    if tool_choice == "required" or _forced_name(tool_choice):
+        return _forced_instructions(tools, tool_choice)
     schemas = "\n".join(json.dumps(tool_to_wire(t), ensure_ascii=False) for t in tools)
     lines = [
         "You can call tools. Their JSON schemas are listed between <tools> and </tools>:",
@@ -170,12 +192,6 @@ def _fallback_instructions(tools: Sequence[Tool], tool_choice: Any) -> str:
         '<tool_call>{"name": "<tool name>", "arguments": {<the arguments as a JSON object>}}</tool_call>',
         "Then stop: the results come back in <tool_response> blocks. When no tool is needed, answer normally.",
     ]
-    if tool_choice == "required":
-        lines.append("You must call at least one tool.")
-    elif isinstance(tool_choice, Mapping):
-        name = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
-        if name:
-            lines.append(f"You must call the tool {name}.")
     return "\n".join(lines)
 
 

@@ -1,0 +1,145 @@
+"""Grammar-constrained decoding: forced tool calls and response_format (llguidance)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import llguidance
+import pytest
+
+from modelplug.errors import InvalidOptionError
+from modelplug.tools import tool_from_function
+from modelplug.types import GenerationOptions
+from modelplug_transformers.constrained import FORCED_FORMATS, grammar_for
+
+
+def calculator(expression: str) -> float:
+    """Evaluate an arithmetic expression.
+
+    Args:
+        expression: the expression, e.g. "2 * 3".
+    """
+    raise NotImplementedError
+
+
+def weather(city: str, unit: str = "celsius") -> str:
+    """The weather in a city.
+
+    Args:
+        city: the city.
+        unit: celsius or fahrenheit.
+    """
+    raise NotImplementedError
+
+
+TOOLS = [tool_from_function(calculator), tool_from_function(weather)]
+NAMED = {"type": "function", "function": {"name": "weather"}}
+UNKNOWN = {"type": "function", "function": {"name": "nope"}}
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+    "required": ["city", "population"],
+    "additionalProperties": False,
+}
+
+
+def _valid(grammar: str | None) -> None:
+    assert grammar is not None
+    failed, problems = llguidance.LLMatcher.validate_grammar_with_warnings(grammar)  # (is_error, messages)
+    assert not failed and not problems, problems
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        GenerationOptions(),
+        GenerationOptions(tools=TOOLS),
+        GenerationOptions(tools=TOOLS, tool_choice="auto"),
+        GenerationOptions(tools=TOOLS, tool_choice="none"),
+        GenerationOptions(response_format={"type": "text"}),
+    ],
+)
+def test_free_requests_get_no_grammar(options: GenerationOptions) -> None:
+    assert grammar_for(options, "hermes") is None
+
+
+@pytest.mark.parametrize("fmt", [None, *FORCED_FORMATS])
+@pytest.mark.parametrize("choice", ["required", NAMED])
+def test_forced_calls_get_a_valid_grammar_naming_the_chosen_tools(fmt: str | None, choice: Any) -> None:
+    grammar = grammar_for(GenerationOptions(tools=TOOLS, tool_choice=choice), fmt)
+    _valid(grammar)
+    assert '"weather"' in grammar
+    assert ('"calculator"' in grammar) is (choice == "required")
+    if fmt in (None, "hermes"):
+        assert grammar.startswith('start: "<tool_call>" call "</tool_call>"')
+
+
+def test_the_argument_schema_refuses_keys_it_does_not_declare() -> None:
+    grammar = grammar_for(GenerationOptions(tools=TOOLS, tool_choice=NAMED), "hermes")
+    schema = json.loads(grammar.split("%json ", 1)[1])
+    assert schema["anyOf"][0]["properties"]["arguments"]["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("options", "fmt", "message"),
+    [
+        (GenerationOptions(tools=TOOLS, tool_choice=UNKNOWN), "hermes", "'nope', which is not among the tools"),
+        (GenerationOptions(tools=TOOLS, tool_choice="required"), "qwen3_coder", "in the 'qwen3_coder'"),
+        (GenerationOptions(response_format={"type": "yaml"}), "hermes", "'json_object', 'json_schema' or 'text'"),
+        (GenerationOptions(response_format={"type": "json_schema"}), "hermes", "json_schema.schema"),
+    ],
+)
+def test_impossible_constraints_are_clear_errors(options: GenerationOptions, fmt: str, message: str) -> None:
+    with pytest.raises(InvalidOptionError, match=message.replace("(", r"\(")):
+        grammar_for(options, fmt)
+
+
+@pytest.mark.parametrize(
+    "response_format",
+    [{"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": "city", "schema": SCHEMA}}],
+)
+def test_response_formats_get_a_valid_grammar(response_format: dict[str, Any]) -> None:
+    _valid(grammar_for(GenerationOptions(response_format=response_format), "hermes"))
+
+
+# -- on the embedded model ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_embedded_model_declares_constrained_decoding(model: Any) -> None:
+    caps = model.capabilities
+    assert caps.structured_output and caps.forced_tool_choice and caps.tool_call_format == "hermes"
+
+
+@pytest.mark.slow
+def test_a_forced_call_streams_token_by_token_and_equals_generate(model: Any) -> None:
+    options = {"tools": [calculator], "tool_choice": "required", "temperature": 0.0, "max_tokens": 64}
+    whole = model.generate("What is 17 * 23?", **options)
+    assert [(c.name, c.arguments) for c in whole.tool_calls] == [("calculator", {"expression": "17*23"})]
+    assert whole.finish_reason == "stop"  # the grammar ends the answer with the call
+    stream = model.stream("What is 17 * 23?", **options)
+    deltas = list(stream)
+    assert sum(1 for d in deltas if d.tool_calls) > 3  # the call is seen while it is written
+    assert [(c.name, c.arguments) for c in stream.message.tool_calls] == [("calculator", {"expression": "17*23"})]
+
+
+@pytest.mark.slow
+def test_a_named_tool_is_the_one_called(model: Any) -> None:
+    message = model.generate(
+        "What is 17 * 23?", tools=[calculator, weather], tool_choice=NAMED, temperature=0.0, max_tokens=64
+    )
+    assert [c.name for c in message.tool_calls] == ["weather"]
+    assert set(message.tool_calls[0].arguments) <= {"city", "unit"}
+
+
+@pytest.mark.slow
+def test_a_json_schema_response_format_gives_json_of_that_schema(model: Any) -> None:
+    message = model.generate(
+        "Describe Paris.",
+        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": SCHEMA}},
+        temperature=0.0,
+        max_tokens=64,
+    )
+    value = json.loads(message.content)
+    assert set(value) == {"city", "population"} and isinstance(value["population"], int)
