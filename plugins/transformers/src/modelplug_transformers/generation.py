@@ -57,10 +57,9 @@ def skipped_token_ids(tokenizer: Any) -> frozenset[int]:
         getattr(tokenizer, name, None)
         for name in ("eos_token_id", "bos_token_id", "pad_token_id", "unk_token_id")
     }
-    vocab = tokenizer.get_vocab()
-    for token in tokenizer.all_special_tokens:
-        if _ROLE_TOKEN.fullmatch(token) and token in vocab:
-            ids.add(vocab[token])
+    roles = [token for token in tokenizer.all_special_tokens if _ROLE_TOKEN.fullmatch(token)]
+    if roles:  # a few look-ups: this runs per call, maybe on the event loop (no get_vocab())
+        ids.update(tokenizer.convert_tokens_to_ids(roles))
     return frozenset(i for i in ids if isinstance(i, int))
 
 
