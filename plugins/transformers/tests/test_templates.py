@@ -152,6 +152,11 @@ def test_incremental_decoding_matches_whole_decoding(smol_tokenizer: Any) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    reason="issue 12 kind 7 not done: keeping special tokens made the 8-stream event-loop test block"
+    " (~100-185 ms); the decoder change was reverted until that is understood",
+    strict=True,
+)
 def test_decoding_keeps_special_tool_call_markers_and_drops_end_and_role_tokens(smol_tokenizer: Any) -> None:
     """vLLM decodes with special tokens kept for the tool parser; so does this decoder: markers
     made special (as [TOOL_CALLS] and <tool_call> are in Mistral's and Qwen's tokenizers) reach the

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import queue
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
@@ -41,28 +40,6 @@ _PROVIDER: Final = "transformers"
 _IGNORED_EXTRA: Final = frozenset({"stream", "n"})
 
 
-#: Special tokens that frame turns rather than say anything (matched on the token's text).
-_ROLE_TOKEN: Final = re.compile(
-    r"<\|(?:im_start|im_end|endoftext|eot_id|eom_id|begin_of_text|end_of_text|start_header_id|end_header_id"
-    r"|system|user|assistant|end▁of▁sentence|begin▁of▁sentence)\|>|</?s>|<(?:start|end)_of_turn>|<pad>|<unk>|<eos>|<bos>"
-)
-
-
-def skipped_token_ids(tokenizer: Any) -> frozenset[int]:
-    """The ids the decoder leaves out of the text: the tokenizer's end-of-sequence, beginning,
-    padding and unknown tokens and its special tokens that mark roles or turns (``<|im_start|>``,
-    ``<|eot_id|>``, ``<end_of_turn>``...). Every other special token is kept as text: tool-call and
-    channel markers are special in many tokenizers, and the tool-call parser reads them."""
-    ids = {
-        getattr(tokenizer, name, None)
-        for name in ("eos_token_id", "bos_token_id", "pad_token_id", "unk_token_id")
-    }
-    roles = [token for token in tokenizer.all_special_tokens if _ROLE_TOKEN.fullmatch(token)]
-    if roles:  # a few look-ups: this runs per call, maybe on the event loop (no get_vocab())
-        ids.update(tokenizer.convert_tokens_to_ids(roles))
-    return frozenset(i for i in ids if isinstance(i, int))
-
-
 class IncrementalDecoder:
     """Decode token ids as they arrive into text deltas whose concatenation is the decoded whole.
 
@@ -72,21 +49,16 @@ class IncrementalDecoder:
     until the next token completes it.
     """
 
-    __slots__ = ("_ids", "_prefix", "_read", "_skipped", "_tokenizer")
+    __slots__ = ("_ids", "_prefix", "_read", "_tokenizer")
 
     def __init__(self, tokenizer: Any) -> None:
         self._tokenizer = tokenizer
-        self._skipped = skipped_token_ids(tokenizer)
         self._ids: list[int] = []
         self._prefix = 0
         self._read = 0
 
     def _decode(self, ids: list[int]) -> str:
-        # Special tokens stay in the text (tool-call and channel markers such as [TOOL_CALLS],
-        # <tool_call> or harmony's <|channel|> are special in their tokenizers and the text parser
-        # needs them); only the end, padding and role tokens are dropped.
-        kept = [i for i in ids if i not in self._skipped]
-        return str(self._tokenizer.decode(kept, skip_special_tokens=False))
+        return str(self._tokenizer.decode(ids, skip_special_tokens=True))
 
     def add(self, ids: Sequence[int]) -> str:
         """Add new token ids; return the text they complete (maybe "")."""
