@@ -234,6 +234,7 @@ class StreamAggregator:
         "_parts",
         "_reasoning",
         "_refusal",
+        "_version",
         "finish_reason",
         "model",
         "pricing",
@@ -248,7 +249,9 @@ class StreamAggregator:
         self._calls: dict[int, _CallBuilder] = {}
         self._ids: dict[str, int] = {}
         self._current: int | None = None
-        self._cached: ChatMessage | None = None
+        # (version, snapshot): the snapshot of .message built while ``_version`` was that version
+        self._cached: tuple[int, ChatMessage] | None = None
+        self._version = 0
         self._lock = threading.Lock()  # taken only to mint ids and by the rare new-call path
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
@@ -299,7 +302,6 @@ class StreamAggregator:
         if calls:
             for fragment in calls:
                 _check_fragment(fragment)
-        self._cached = None
         if content:
             self._content.parts.append(content)
         if reasoning:
@@ -315,14 +317,18 @@ class StreamAggregator:
             self.usage = usage
         if finish:
             self.finish_reason = finish
+        # after the fields: a snapshot read on another thread meanwhile is tagged with the old
+        # version and rebuilt at the next read (invalidating first let such a snapshot, missing
+        # this delta, stay cached for good when this was the last delta)
+        self._version += 1
 
     def add_text(self, content: str | None = None, reasoning_content: str | None = None) -> None:
         """Fold text fragments without building a delta."""
-        self._cached = None
         if content:
             self._content.parts.append(content)
         if reasoning_content:
             self._reasoning.parts.append(reasoning_content)
+        self._version += 1
 
     def _add_call(self, fragment: ToolCallDelta) -> None:
         calls = self._calls
@@ -382,9 +388,10 @@ class StreamAggregator:
         """The assistant :class:`~modelplug.types.ChatMessage` aggregated so far: a snapshot that
         later deltas do not change, cached until the next delta. Its strings are built when first
         read. Tool calls without an id get a minted one, stable across reads."""
+        version = self._version  # read before the fields: the snapshot holds at least this version
         cached = self._cached
-        if cached is not None:
-            return cached
+        if cached is not None and cached[0] == version:
+            return cached[1]
         view = _MessageView()
         setattr_ = object.__setattr__
         calls = []
@@ -412,7 +419,7 @@ class StreamAggregator:
             ("model", self.model),
         ):
             setattr_(view, field, value)
-        self._cached = view
+        self._cached = (version, view)
         return view
 
 

@@ -353,6 +353,22 @@ def test_a_reader_thread_never_loses_a_piece() -> None:
     assert final.content == final.reasoning_content == final.tool_calls[0].raw_arguments == whole
 
 
+def test_a_snapshot_read_while_a_delta_is_folded_is_not_kept_as_the_final_message() -> None:
+    # the interleaving the threaded test above hits rarely, made certain: another thread reads
+    # .message while add() is between taking the delta and storing its text
+    aggregator = StreamAggregator()
+    aggregator.add(ChatMessageStreamDelta(content="a"))
+
+    class ReadWhileAppending(list[str]):
+        def append(self, piece: str) -> None:
+            assert aggregator.message.content == "a"  # the reader's snapshot, without the piece
+            super().append(piece)
+
+    aggregator._content.parts = ReadWhileAppending(aggregator._content.parts)
+    aggregator.add(ChatMessageStreamDelta(content="b"))
+    assert aggregator.message.content == "ab"
+
+
 def test_usage_of_a_client_object_is_read_like_a_dict() -> None:
     chunk = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
     assert delta_from_chunk(objects(chunk), attribute_getter) == ChatMessageStreamDelta(usage=Usage(3, 4))
