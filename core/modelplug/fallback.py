@@ -213,7 +213,29 @@ def _fail(error: ModelplugError, attempts: list[dict[str, Any]]) -> Any:
     raise error
 
 
-class FallbackStream(ChatStream):
+class _AnsweringModelView:
+    """What a fallback stream, sync or async, reports: the answering model's stream so far."""
+
+    __slots__ = ()
+    _current: ChatStream | AsyncChatStream | None
+
+    @property
+    def message(self) -> ChatMessage:
+        """The answering model's message so far (an empty assistant message before one answers)."""
+        return self._current.message if self._current is not None else ChatMessage(role="assistant")
+
+    @property
+    def usage(self) -> Usage | None:
+        """The answering model's usage so far."""
+        return self._current.usage if self._current is not None else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The answering model's finish reason, once sent."""
+        return self._current.finish_reason if self._current is not None else None
+
+
+class FallbackStream(_AnsweringModelView, ChatStream):
     """The stream of a :class:`FallbackModel`: the stream of the first model that yields a delta.
 
     ``provider`` and ``model_id`` name the model answering (the first model's until one does);
@@ -298,21 +320,6 @@ class FallbackStream(ChatStream):
                 self._end("cancelled")
             raise
 
-    @property
-    def message(self) -> ChatMessage:
-        """The answering model's message so far (an empty assistant message before one answers)."""
-        return self._current.message if self._current is not None else ChatMessage(role="assistant")
-
-    @property
-    def usage(self) -> Usage | None:
-        """The answering model's usage so far."""
-        return self._current.usage if self._current is not None else None
-
-    @property
-    def finish_reason(self) -> str | None:
-        """The answering model's finish reason, once sent."""
-        return self._current.finish_reason if self._current is not None else None
-
     def close(self) -> None:
         """Stop the stream and the answering model's backend."""
         if not self._finished:
@@ -339,7 +346,7 @@ async def _no_deltas() -> AsyncIterator[ChatMessageStreamDelta]:
     yield  # an async generator that yields nothing
 
 
-class AsyncFallbackStream(AsyncChatStream):
+class AsyncFallbackStream(_AnsweringModelView, AsyncChatStream):
     """The async stream of a :class:`FallbackModel` (as :class:`FallbackStream`, for ``async for``)."""
 
     __slots__ = ("_allow", "_chain", "_current", "_messages", "_options")
@@ -419,21 +426,6 @@ class AsyncFallbackStream(AsyncChatStream):
             else:
                 await self._end("cancelled")
             raise
-
-    @property
-    def message(self) -> ChatMessage:
-        """The answering model's message so far (an empty assistant message before one answers)."""
-        return self._current.message if self._current is not None else ChatMessage(role="assistant")
-
-    @property
-    def usage(self) -> Usage | None:
-        """The answering model's usage so far."""
-        return self._current.usage if self._current is not None else None
-
-    @property
-    def finish_reason(self) -> str | None:
-        """The answering model's finish reason, once sent."""
-        return self._current.finish_reason if self._current is not None else None
 
     async def aclose(self) -> None:
         """Stop the stream and the answering model's backend."""
