@@ -75,6 +75,14 @@ def test_forced_calls_get_a_valid_grammar_naming_the_chosen_tools(fmt: str | Non
         assert grammar.startswith('start: "<tool_call>" call "</tool_call>"')
 
 
+def test_a_marker_that_is_a_special_token_is_that_token_in_the_grammar() -> None:
+    grammar = grammar_for(GenerationOptions(tools=TOOLS, tool_choice=NAMED), "hermes", {"<tool_call>": 7})
+    assert grammar is not None
+    failed, problems = llguidance.LLMatcher.validate_grammar_with_warnings(grammar)
+    assert not failed and problems == ["no tokenizer - can't validate <[...]>"]  # checked with one: below
+    assert grammar.startswith('start: <[7]> call "</tool_call>"')
+
+
 def test_the_argument_schema_refuses_keys_it_does_not_declare() -> None:
     grammar = grammar_for(GenerationOptions(tools=TOOLS, tool_choice=NAMED), "hermes")
     schema = json.loads(grammar.split("%json ", 1)[1])
@@ -143,3 +151,30 @@ def test_a_json_schema_response_format_gives_json_of_that_schema(model: Any) -> 
     )
     value = json.loads(message.content)
     assert set(value) == {"city", "population"} and isinstance(value["population"], int)
+
+
+@pytest.mark.slow
+def test_a_constrained_special_marker_is_written_as_its_token_and_kept_in_the_text(model: Any) -> None:
+    """The grammar names a special token (as a forced call's ``<tool_call>`` is where the tokenizer has
+    it special): the model writes that one token, and the decoder keeps its text for the parser."""
+    import copy
+
+    import attrs
+
+    from modelplug_transformers.constrained import GrammarProcessor, forget, special_markers
+    from modelplug_transformers.generation import generation_config, run
+
+    tokenizer = copy.deepcopy(model.state.tokenizer)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<file_sep>"]})  # an existing token, now special
+    loaded = attrs.evolve(model.state, tokenizer=tokenizer, skipped_token_ids=None)
+    assert special_markers(loaded) == {}  # <file_sep> is no forced format's marker
+    marker = tokenizer.convert_tokens_to_ids("<file_sep>")
+    prompt = tokenizer("Say hi", add_special_tokens=False)["input_ids"]
+    config = generation_config(loaded, GenerationOptions(max_tokens=8, temperature=0), len(prompt))
+    pieces: list[str] = []
+    try:
+        constraint = GrammarProcessor(loaded, f'start: <[{marker}]> "{{}}"\n', len(prompt))
+        run(loaded, prompt, config, [], pieces.append, constraint=constraint)
+    finally:
+        forget(loaded)
+    assert "".join(pieces) == "<file_sep>{}"

@@ -140,7 +140,7 @@ def test_without_a_template_a_transcript_is_used(smol_tokenizer: Any) -> None:
 
 @pytest.mark.slow
 def test_incremental_decoding_matches_whole_decoding(smol_tokenizer: Any) -> None:
-    from modelplug_transformers.generation import IncrementalDecoder
+    from modelplug_transformers.decoding import IncrementalDecoder
 
     text = "Café 🎨 naïve — 你好, wörld!\n\n  indented   spaces and emoji 👩‍💻 done."
     ids = smol_tokenizer(text, add_special_tokens=False)["input_ids"] + [smol_tokenizer.eos_token_id]
@@ -152,16 +152,11 @@ def test_incremental_decoding_matches_whole_decoding(smol_tokenizer: Any) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 12 kind 7 not done: keeping special tokens made the 8-stream event-loop test block"
-    " (~100-185 ms); the decoder change was reverted until that is understood",
-    strict=True,
-)
 def test_decoding_keeps_special_tool_call_markers_and_drops_end_and_role_tokens(smol_tokenizer: Any) -> None:
     """vLLM decodes with special tokens kept for the tool parser; so does this decoder: markers
     made special (as [TOOL_CALLS] and <tool_call> are in Mistral's and Qwen's tokenizers) reach the
     text, the end and role tokens do not."""
-    from modelplug_transformers.generation import IncrementalDecoder
+    from modelplug_transformers.decoding import IncrementalDecoder
 
     tokenizer = copy.deepcopy(smol_tokenizer)
     markers = ["[TOOL_CALLS]", "<tool_call>", "</tool_call>", "<|channel|>"]

@@ -19,12 +19,12 @@ from modelplug.errors import InvalidOptionError
 from modelplug.tools import tool_to_wire
 from modelplug.types import GenerationOptions, Tool
 
-__all__ = ["FORCED_FORMATS", "GrammarProcessor", "constraint_for", "forget", "grammar_for"]
+__all__ = ["FORCED_FORMATS", "GrammarProcessor", "constraint_for", "forget", "grammar_for", "special_markers"]
 
-#: Text formats whose calls can be forced, with the Lark text around one call's JSON object and
-#: the key the format gives the arguments (a format missing here declares ``forced_tool_choice=False``).
+#: Text formats whose calls can be forced, with the markers around one call's JSON object and the
+#: key the format gives the arguments (a format missing here declares ``forced_tool_choice=False``).
 FORCED_FORMATS: Final[Mapping[str, tuple[str, str, str]]] = {
-    "hermes": ('"<tool_call>"', '"</tool_call>"', "arguments"),
+    "hermes": ("<tool_call>", "</tool_call>", "arguments"),
     "llama3_json": ("", "", "parameters"),
 }
 #: JSON laid out as ``json.dumps`` does (``", "``, ``": "``, no other whitespace): a small model
@@ -55,7 +55,23 @@ def _call_schema(tool: Tool, arguments_key: str) -> dict[str, Any]:
     }
 
 
-def _tool_grammar(tools: Sequence[Tool], tool_choice: Any, tool_call_format: str | None) -> str:
+def _marker(text: str, special: Mapping[str, int]) -> str:
+    """A marker in Lark: the special token itself (``<[id]>``) when the tokenizer has one, so the
+    model writes the token it was trained on (the decoder keeps it in the text), else the text."""
+    return f"<[{special[text]}]>" if text in special else json.dumps(text)
+
+
+def special_markers(loaded: Any) -> dict[str, int]:
+    """The forced formats' markers that are single special tokens of ``loaded``'s tokenizer, text -> id."""
+    tokenizer = loaded.tokenizer
+    special = dict(zip(tokenizer.all_special_tokens, tokenizer.all_special_ids, strict=False))
+    markers = {m for opener, closer, _ in FORCED_FORMATS.values() for m in (opener, closer) if m}
+    return {m: special[m] for m in markers if m in special}
+
+
+def _tool_grammar(
+    tools: Sequence[Tool], tool_choice: Any, tool_call_format: str | None, special: Mapping[str, int]
+) -> str:
     name = _forced_name(tool_choice)
     if name is not None:
         chosen = [tool for tool in tools if tool.name == name]
@@ -74,7 +90,7 @@ def _tool_grammar(tools: Sequence[Tool], tool_choice: Any, tool_call_format: str
         )
     opener, closer, arguments_key = FORCED_FORMATS[fmt]
     schema = {"anyOf": [_call_schema(tool, arguments_key) for tool in chosen], "x-guidance": _COMPACT}
-    body = " ".join(part for part in (opener, "call", closer) if part)
+    body = " ".join(_marker(part, special) if part != "call" else part for part in (opener, "call", closer) if part)
     return f"start: {body}\ncall: %json {json.dumps(schema)}\n"
 
 
@@ -97,13 +113,17 @@ def _response_schema(response_format: Any) -> dict[str, Any]:
     )
 
 
-def grammar_for(options: GenerationOptions, tool_call_format: str | None) -> str | None:
+def grammar_for(
+    options: GenerationOptions, tool_call_format: str | None, special: Mapping[str, int] | None = None
+) -> str | None:
     """The Lark grammar (llguidance's dialect) a request must follow, or ``None`` for free decoding.
 
     A forced tool choice (``"required"`` or ``{"type": "function", "function": {"name": ...}}``)
     with ``tools`` gives one call, in ``tool_call_format`` (``None`` means hermes, the embedded
-    model's), to one of the (named) tools, its arguments following the tool's JSON schema.
-    Otherwise a ``response_format`` of type ``json_object`` or ``json_schema`` gives JSON text.
+    model's), to one of the (named) tools, its arguments following the tool's JSON schema; a
+    marker found in ``special`` (marker text -> special token id, :func:`special_markers`) is
+    that token, otherwise its text. Otherwise a ``response_format`` of type ``json_object`` or
+    ``json_schema`` gives JSON text.
 
     Raises:
         InvalidOptionError: a named tool not offered, a format calls cannot be forced in, a
@@ -111,7 +131,7 @@ def grammar_for(options: GenerationOptions, tool_call_format: str | None) -> str
     """
     forced = options.tool_choice == "required" or _forced_name(options.tool_choice) is not None
     if forced and options.tools:
-        return _tool_grammar(options.tools, options.tool_choice, tool_call_format)
+        return _tool_grammar(options.tools, options.tool_choice, tool_call_format, special or {})
     response_format = options.response_format
     if response_format is None or (isinstance(response_format, Mapping) and response_format.get("type") == "text"):
         return None
@@ -190,5 +210,5 @@ def constraint_for(
     Raises:
         InvalidOptionError: see :func:`grammar_for`; a grammar llguidance refuses.
     """
-    grammar = grammar_for(options, tool_call_format)
+    grammar = grammar_for(options, tool_call_format, special_markers(loaded))
     return None if grammar is None else GrammarProcessor(loaded, grammar, prompt_length)

@@ -2,7 +2,8 @@
 
 Each call builds its own :class:`TokenWatch`, the per-call streamer: it is handed to
 ``model.generate`` as a stopping criterion, which Transformers calls once per new token with the
-ids so far. It decodes the new ids incrementally (:class:`IncrementalDecoder`), cuts stop sequences
+ids so far. It decodes the new ids incrementally (:class:`~modelplug_transformers.decoding.IncrementalDecoder`:
+special tokens stay in the text except end, padding and role tokens), cuts stop sequences
 with :class:`modelplug.stops.StopFilter` (so no partial stop sequence is ever emitted), passes the
 text on, and stops generation on the very token that completes a stop sequence, or as soon as the
 consumer cancels. (A ``BaseStreamer`` would see each token only *after* the stopping criteria ran,
@@ -29,6 +30,7 @@ from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteria
 from modelplug.errors import ContextLengthError, InvalidOptionError, ProviderError
 from modelplug.stops import StopFilter
 from modelplug.types import ChatMessageStreamDelta, GenerationOptions, Usage
+from modelplug_transformers.decoding import IncrementalDecoder
 from modelplug_transformers.loading import LoadedModel
 
 __all__ = ["DEFAULT_MAX_TOKENS", "Outcome", "TokenWatch", "generation_config", "run", "stream"]
@@ -40,44 +42,6 @@ _PROVIDER: Final = "transformers"
 _IGNORED_EXTRA: Final = frozenset({"stream", "n"})
 
 
-class IncrementalDecoder:
-    """Decode token ids as they arrive into text deltas whose concatenation is the decoded whole.
-
-    Keeps two offsets into the ids (the prefix/read offsets of TGI and vLLM): each step decodes a
-    short window twice and emits the difference, so the cost per token does not grow with the
-    length of the answer. Text ending in an incomplete UTF-8 character (``"\\ufffd"``) is held
-    until the next token completes it.
-    """
-
-    __slots__ = ("_ids", "_prefix", "_read", "_tokenizer")
-
-    def __init__(self, tokenizer: Any) -> None:
-        self._tokenizer = tokenizer
-        self._ids: list[int] = []
-        self._prefix = 0
-        self._read = 0
-
-    def _decode(self, ids: list[int]) -> str:
-        return str(self._tokenizer.decode(ids, skip_special_tokens=True))
-
-    def add(self, ids: Sequence[int]) -> str:
-        """Add new token ids; return the text they complete (maybe "")."""
-        self._ids.extend(ids)
-        before = self._decode(self._ids[self._prefix : self._read])
-        after = self._decode(self._ids[self._prefix :])
-        if len(after) > len(before) and not after.endswith("\ufffd"):
-            self._prefix, self._read = self._read, len(self._ids)
-            return after[len(before) :]
-        return ""
-
-    def finish(self) -> str:
-        """The text still held back when the ids end (an incomplete character is emitted as is)."""
-        before = self._decode(self._ids[self._prefix : self._read])
-        after = self._decode(self._ids[self._prefix :])
-        self._prefix = self._read = len(self._ids)
-        return after[len(before) :]
-
-
 class TokenWatch(StoppingCriteria):
     """The per-call streamer, plugged into ``generate`` as a stopping criterion (see the module docstring).
 
@@ -87,6 +51,8 @@ class TokenWatch(StoppingCriteria):
         stop: stop sequences; text from the first one on is never emitted.
         emit: receives each piece of text as it is decoded (called in the generation thread).
         cancel: when set, generation stops at the next token.
+        skipped: ids left out of the text (end, padding and role tokens: ``LoadedModel.skipped_token_ids``);
+            ``None`` works them out from the tokenizer. Other special tokens stay in the text.
     """
 
     def __init__(
@@ -96,8 +62,9 @@ class TokenWatch(StoppingCriteria):
         stop: Sequence[str],
         emit: Callable[[str], None],
         cancel: threading.Event | None = None,
+        skipped: frozenset[int] | None = None,
     ) -> None:
-        self._decoder = IncrementalDecoder(tokenizer)
+        self._decoder = IncrementalDecoder(tokenizer, skipped)
         self._filter = StopFilter(stop)
         self._emit = emit
         self._cancel = cancel
@@ -232,7 +199,7 @@ def run(
         raise ProviderError("the model was unloaded", provider=_PROVIDER)
     input_ids = torch.tensor([list(prompt)], dtype=torch.long, device=model.device)
     attention = torch.ones_like(input_ids)
-    watch = TokenWatch(loaded.tokenizer, len(prompt), stop, emit, cancel)
+    watch = TokenWatch(loaded.tokenizer, len(prompt), stop, emit, cancel, loaded.skipped_token_ids)
     if seed is not None:
         torch.manual_seed(seed)
     with torch.inference_mode():

@@ -30,6 +30,7 @@ from typing import Any, Final
 import attrs
 
 from modelplug.errors import InvalidOptionError, ModelLoadError
+from modelplug_transformers.decoding import skipped_token_ids
 from modelplug_transformers.progress import quiet_transformers, status
 from modelplug_transformers.templates import TemplateInfo, inspect_template
 
@@ -72,6 +73,9 @@ class LoadedModel:
         device: the torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
         context_length: the model's maximum positions, in tokens, when the config says.
         eos_token_ids: token ids that end a generation.
+        skipped_token_ids: ids the decoder leaves out of the text (end, beginning, padding and
+            role tokens; :func:`~modelplug_transformers.decoding.skipped_token_ids`), worked out
+            once here; every other special token is decoded into the text.
         template: what the chat template can do (:class:`~modelplug_transformers.templates.TemplateInfo`).
         defaults: generation defaults from the model options (``max_tokens``, ``temperature``, ...).
         tool_call_format: the ``tool_call_format`` option, when given.
@@ -86,6 +90,7 @@ class LoadedModel:
     eos_token_ids: frozenset[int]
     template: TemplateInfo
     defaults: Mapping[str, Any] = attrs.field(factory=dict)
+    skipped_token_ids: frozenset[int] | None = None
     tool_call_format: str | None = None
     load_s: float = 0.0
 
@@ -269,15 +274,17 @@ def load_model(model_id: str, options: Mapping[str, Any], defaults: Mapping[str,
         model, tokenizer = _from_pretrained(source, device, dtype, revision, local_only, options)
     config = model.config
     context = getattr(config, "max_position_embeddings", None)
+    eos_ids = _eos_ids(model, tokenizer)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
         source=source,
         device=device,
         context_length=context if isinstance(context, int) and context > 0 else None,
-        eos_token_ids=_eos_ids(model, tokenizer),
+        eos_token_ids=eos_ids,
         template=inspect_template(tokenizer),
         defaults=dict(defaults),
+        skipped_token_ids=skipped_token_ids(tokenizer, eos_ids),
         tool_call_format=options.get("tool_call_format") or None,
         load_s=time.perf_counter() - started,
     )
