@@ -76,15 +76,15 @@ def _py(name: str, args: dict[str, Any]) -> str:
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
 
 
-def _gemma(value: Any) -> str:
+def _gemma(value: Any, quote: str = '<|"|>') -> str:
     if isinstance(value, str):
-        return '<|"|>' + value + '<|"|>'
+        return quote + value + quote
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ",".join(map(_gemma, value)) + "]"
+        return "[" + ",".join(_gemma(v, quote) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{_gemma(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{k}:{_gemma(v, quote)}" for k, v in value.items()) + "}"
     return str(value)
 
 
@@ -192,6 +192,9 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
         + "<|tool_calls_section_end|>"
     ),
     "gemma4": lambda c: "".join(f"<|tool_call>call:{n}{_gemma(a)}<tool_call|>" for n, a in c),
+    "functiongemma": lambda c: "".join(
+        f"<start_function_call>call:{n}{_gemma(a, '<escape>')}<end_function_call>" for n, a in c
+    ),
 }
 
 #: The argument domain of each format.
@@ -203,6 +206,7 @@ FAMILY = {
     **dict.fromkeys(["llama3_python_tag", "pythonic", "llama4_pythonic", "lfm2", "olmo3"], "python"),
     **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"], "xml"),
     "gemma4": "gemma",
+    "functiongemma": "gemma",
     "harmony": "harmony",
 }
 
@@ -233,6 +237,8 @@ _MARKERS = [
     "<tool_call|>", '<|"|>', "call:", "functools[", "```", "```json\n", "<think>", "</think>", "{", "}", "[", "]",
     "(", ")", '"', "'", "'''", ":", ",", ";", "=", "\\", "\n", " ", '"name"', '"arguments"', '"parameters"',
     '"f"', "f", "get_weather", "true", "None", "1", "-2.5e3", "x=", "**", "analysis", "final", "commentary",
+    "<start_function_call>", "<end_function_call>", "<escape>", "<seed:think>", "</seed:think>", "<|eom_id|>",
+    "<|eot_id|>", ".call(", "brave_search", "<|channel>", "<channel|>", "thought\n",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.

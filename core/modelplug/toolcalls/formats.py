@@ -21,13 +21,14 @@ from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
 from modelplug.toolcalls.bare_json import brace, bracket, fence
 from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
-from modelplug.toolcalls.gemma import gemma4
+from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma4
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.harmony import harmony
 from modelplug.toolcalls.json_tags import json_payload, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.mistral import MARKER, mistral
-from modelplug.toolcalls.pythonic import function_calls, python_tag, tagged_python
+from modelplug.toolcalls.llama_builtins import llama_python_tag
+from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.xml_tags import bare_function, glm_body, minimax_m2, qwen_body, seed_oss, step3
 
 __all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
@@ -80,8 +81,8 @@ _LFM2_START: Final = "<|tool_call_start|>"
 _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hermes": lambda: _hermes_like("hermes"),
     "mistral": lambda: {MARKER: mistral()},
-    "llama3_json": lambda: {"<|python_tag|>": python_tag(python=False), "{": brace("llama3_json")},
-    "llama3_python_tag": lambda: {"<|python_tag|>": python_tag(python=True)},
+    "llama3_json": lambda: {"<|python_tag|>": llama_python_tag(python=False), "{": brace("llama3_json")},
+    "llama3_python_tag": lambda: {"<|python_tag|>": llama_python_tag(python=True)},
     "pythonic": lambda: {"[": bracket(json_format=None, python_format="pythonic", strict=True)},
     "llama4_pythonic": lambda: {
         _PYTHON_START: tagged_python(_PYTHON_START, "<|python_end|>", "llama4_pythonic"),
@@ -122,6 +123,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "seed_oss": lambda: {"<seed:tool_call>": seed_oss},
     "olmo3": lambda: {"<function_calls>": function_calls},
     "gemma4": lambda: {GEMMA_OPENER: gemma4},
+    "functiongemma": lambda: {FUNCTIONGEMMA_OPENER: functiongemma},
     "smollm2": lambda: _hermes_like("smollm2"),
     "bare_json": lambda: {
         "{": brace("bare_json"),
@@ -156,7 +158,7 @@ def _detection() -> dict[str, Reader]:
             readers.setdefault(opener, reader)
     # openers shared by several formats get a reader that accepts all of them
     readers[_TOOL_CALL] = tool_call_tag(json="hermes", qwen="qwen3_coder", glm=True)
-    readers["<|python_tag|>"] = python_tag(python=True)
+    readers["<|python_tag|>"] = llama_python_tag(python=True)
     readers["{"] = brace("bare_json")
     readers["["] = bracket(json_format="bare_json", python_format="pythonic", strict=None)
     readers["```"] = fence("bare_json")
