@@ -263,7 +263,7 @@ class Engine:
             return False
         self._content(buf[pos:s])
         literal = m.group()
-        if literal in (THINK_OPEN, THINK_CLOSE):
+        if literal in (THINK_OPEN, THINK_CLOSE) and literal not in self._table.readers:
             self._content(literal)
             self._mode = _THINK if literal == THINK_OPEN else _CONTENT
             self._bpos = m.end()

@@ -29,6 +29,7 @@ from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
+from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
 from modelplug.toolcalls.xml_tags import bare_function, glm_body, minimax_m2, qwen_body, seed_oss, step3
 
 __all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
@@ -178,9 +179,20 @@ def canonical(format: str | None) -> str | None:
     return name
 
 
+#: Reasoning spans beyond ``<think>`` (which every format has), by format.
+_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,)}
+
+
+def _with_reasoning(readers: dict[str, Reader], spans: tuple[tuple[str, str, str], ...]) -> dict[str, Reader]:
+    markers = tuple(readers)
+    for span in (THINK, *spans):
+        readers[span[0]] = thinking(span, markers)
+    return readers
+
+
 @functools.cache
 def table(format: str | None) -> Table:
     """The opener table of ``format`` (a canonical name, or None for detection)."""
     if format is None:
-        return Table(_detection())
-    return Table(_BUILDERS[format]())
+        return Table(_with_reasoning(_detection(), tuple({s for spans in _SPANS.values() for s in spans})))
+    return Table(_with_reasoning(_BUILDERS[format](), _SPANS.get(format, ())))
