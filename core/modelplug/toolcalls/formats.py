@@ -59,12 +59,18 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
     return read
 
 
+def _fenced(name: str, readers: dict[str, Reader]) -> dict[str, Reader]:
+    """``readers`` of a JSON-bodied format, plus its calls in a ```` ```json ```` fence (models
+    fall back to Markdown; only a fence holding call objects counts, see bare_json)."""
+    return {**readers, "```": fence(name)}
+
+
 def _hermes_like(name: str) -> dict[str, Reader]:
-    return {_TOOL_CALL: tool_call_tag(json=name)}
+    return _fenced(name, {_TOOL_CALL: tool_call_tag(json=name)})
 
 
 def _tool_calls_tag(name: str) -> dict[str, Reader]:
-    return {"<tool_calls>": tagged_json("<tool_calls>", name, closer="</tool_calls>")}
+    return _fenced(name, {"<tool_calls>": tagged_json("<tool_calls>", name, closer="</tool_calls>")})
 
 
 def _harmony() -> dict[str, Reader]:
@@ -81,8 +87,10 @@ _LFM2_START: Final = "<|tool_call_start|>"
 #: Each format's openers and readers (built once, on first use).
 _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hermes": lambda: _hermes_like("hermes"),
-    "mistral": lambda: {MARKER: mistral()},
-    "llama3_json": lambda: {"<|python_tag|>": llama_python_tag(python=False), "{": brace("llama3_json")},
+    "mistral": lambda: _fenced("mistral", {MARKER: mistral()}),
+    "llama3_json": lambda: _fenced(
+        "llama3_json", {"<|python_tag|>": llama_python_tag(python=False), "{": brace("llama3_json")}
+    ),
     "llama3_python_tag": lambda: {"<|python_tag|>": llama_python_tag(python=True)},
     "pythonic": lambda: {"[": bracket(json_format=None, python_format="pythonic", strict=True)},
     "llama4_pythonic": lambda: {
@@ -90,15 +98,21 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
         "[": bracket(json_format=None, python_format="llama4_pythonic", strict=True),
     },
     "qwen3_coder": lambda: {_TOOL_CALL: tool_call_tag(qwen="qwen3_coder"), "<function=": bare_function("qwen3_coder")},
-    "granite": lambda: {
-        "<|tool_call|>": tagged_json("<|tool_call|>", "granite", closer=None, several=False),
-        _TOOL_CALL: tool_call_tag(json="granite"),
-    },
-    "internlm2": lambda: {
-        "<|action_start|>": tagged_json(
-            "<|action_start|>", "internlm2", closer="<|action_end|>", several=False, token="<|plugin|>"
-        )
-    },
+    "granite": lambda: _fenced(
+        "granite",
+        {
+            "<|tool_call|>": tagged_json("<|tool_call|>", "granite", closer=None, several=False),
+            _TOOL_CALL: tool_call_tag(json="granite"),
+        },
+    ),
+    "internlm2": lambda: _fenced(
+        "internlm2",
+        {
+            "<|action_start|>": tagged_json(
+                "<|action_start|>", "internlm2", closer="<|action_end|>", several=False, token="<|plugin|>"
+            )
+        },
+    ),
     "jamba": lambda: _tool_calls_tag("jamba"),
     "deepseek_v3": lambda: {CALLS_BEGIN: deepseek},
     "deepseek_v31": lambda: {CALLS_BEGIN: deepseek},
@@ -106,9 +120,10 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "glm45": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},
     "glm47": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},
     "harmony": _harmony,
-    "phi4_mini_json": lambda: {
-        "functools[": tagged_json("functools[", "phi4_mini_json", closer=None, several=False, skip=len("functools"))
-    },
+    "phi4_mini_json": lambda: _fenced(
+        "phi4_mini_json",
+        {"functools[": tagged_json("functools[", "phi4_mini_json", closer=None, several=False, skip=len("functools"))},
+    ),
     "xlam": lambda: {
         MARKER: mistral("xlam"),
         _TOOL_CALL: tool_call_tag(json="xlam"),

@@ -19,12 +19,15 @@ file's content stays in the value), and a parameter without a valid name is an e
   wrapper is sometimes left out. A ``<function=...`` tag that is not closed on its line is skipped.
 - **seed_oss** (ByteDance Seed-OSS): the same inside ``<seed:tool_call>...</seed:tool_call>``.
 - **glm45** / **glm47** (Zhipu GLM-4.5/4.6, GLM-4.7): ``<tool_call>get_weather\\n<arg_key>city</arg_key>
-  \\n<arg_value>Paris</arg_value>\\n</tool_call>``; GLM-4.7 writes it without newlines.
+  \\n<arg_value>Paris</arg_value>\\n</tool_call>``; GLM-4.7 writes it without newlines, and
+  sometimes without the ``<arg_value>`` opener (read as if it were there).
 - **minimax_m2** (MiniMax-M2): ``<minimax:tool_call><invoke name="f"><parameter name="k">v</parameter>
   </invoke></minimax:tool_call>``.
 - **step3** (StepFun Step-3): ``<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜>
   <steptml:invoke name="f"><steptml:parameter name="k">v</steptml:parameter></steptml:invoke>
-  <｜tool_call_end｜><｜tool_calls_end｜>``. String values are kept exactly (no stripping).
+  <｜tool_call_end｜><｜tool_calls_end｜>``. String values are kept exactly (no stripping). The short
+  form without ``<｜tool_call_begin｜>function<｜tool_sep｜>`` (or without its type and separator)
+  is read too.
 """
 
 from __future__ import annotations
@@ -111,8 +114,10 @@ def _params(
         src.i += len(key_close)
         if value_open is not None:
             yield from skip_ws(src)
-            if not (yield from accept(src, value_open)):
-                return None, "the text ends inside the call" if not peek(src) else f"expected {value_open!r}"
+            # GLM-4.7 sometimes leaves the value opener out (``</arg_key>v</arg_value>``): the
+            # closing tag still delimits the value, so it is read as if the opener were there
+            if not (yield from accept(src, value_open)) and not peek(src):
+                return None, "the text ends inside the call"
         a = src.pos
         pieces = _Pieces(src, key, a, strip_newline, on_piece)
         while True:
@@ -427,14 +432,21 @@ def step3(src: Source, ctx: Ctx) -> Read[Outcome]:
         if (yield from accept(src, _STEP_CALLS_END)):
             end = None
             break
-        if not (yield from accept(src, _STEP_CALL_BEGIN)):
+        # the short form leaves out <｜tool_call_begin｜>function<｜tool_sep｜> (or the type and
+        # separator only): the invoke element alone is unambiguous
+        short = yield from at(src, _STEP_INVOKE)
+        if not short and not (yield from accept(src, _STEP_CALL_BEGIN)):
             if count == 0:
                 reason = f"expected {_STEP_CALL_BEGIN}" if peek(src) else f"the text ends after {_STEP_CALLS_BEGIN}"
                 return (yield from calls.failed_through(_STEP_CALLS_END, reason))
             break
-        if not (yield from until(src, _STEP_SEP, 64)):
+        if not short:
+            yield from skip_ws(src)
+            short = yield from at(src, _STEP_INVOKE)
+        if not short and not (yield from until(src, _STEP_SEP, 64)):
             return (yield from calls.failed_through(_STEP_CALLS_END, "expected <｜tool_sep｜>"))
-        src.i += len(_STEP_SEP)
+        if not short:
+            src.i += len(_STEP_SEP)
         if not (yield from until(src, _STEP_INVOKE, 256)):
             return (yield from calls.failed_through(_STEP_CALLS_END, "expected <steptml:invoke>"))
         reason = yield from _invokes(
