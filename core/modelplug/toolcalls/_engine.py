@@ -288,6 +288,7 @@ class Engine:
             return True
         self._src = Source(buf, s, self._eof)
         self._src.leading = not self._content_seen and not self._tool_seen and self._pending is None
+        self._src.after_calls = self._tool_seen
         self._gen = self._table.readers[literal](self._src, self._ctx)
         self._block_abs = self._abs + s
         self._block_calls = False

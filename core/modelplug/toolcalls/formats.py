@@ -30,6 +30,7 @@ from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
+from modelplug.toolcalls.stray_markers import CLOSERS, stray_closer
 from modelplug.toolcalls.xml_tags import bare_function, glm_body, minimax_m2, qwen_body, seed_oss, step3
 
 __all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
@@ -198,7 +199,12 @@ def canonical(format: str | None) -> str | None:
 _SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,)}
 
 
-def _with_reasoning(readers: dict[str, Reader], spans: tuple[tuple[str, str, str], ...]) -> dict[str, Reader]:
+def _with_extras(
+    readers: dict[str, Reader], spans: tuple[tuple[str, str, str], ...], closers: tuple[str, ...]
+) -> dict[str, Reader]:
+    """``readers`` plus the reasoning spans and the stray closing markers of a format."""
+    for closer in closers:
+        readers.setdefault(closer, stray_closer(closer))
     markers = tuple(readers)
     for span in (THINK, *spans):
         readers[span[0]] = thinking(span, markers)
@@ -209,5 +215,7 @@ def _with_reasoning(readers: dict[str, Reader], spans: tuple[tuple[str, str, str
 def table(format: str | None) -> Table:
     """The opener table of ``format`` (a canonical name, or None for detection)."""
     if format is None:
-        return Table(_with_reasoning(_detection(), tuple({s for spans in _SPANS.values() for s in spans})))
-    return Table(_with_reasoning(_BUILDERS[format](), _SPANS.get(format, ())))
+        spans = tuple(sorted({s for spans in _SPANS.values() for s in spans}))
+        closers = tuple(sorted({c for closers in CLOSERS.values() for c in closers}))
+        return Table(_with_extras(_detection(), spans, closers))
+    return Table(_with_extras(_BUILDERS[format](), _SPANS.get(format, ()), CLOSERS.get(format, ())))
