@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["FAMILY", "RENDER", "arguments", "calls", "marker_soup", "prose", "split_points"]
+__all__ = ["FAMILY", "RENDER", "THINK_SPANS", "arguments", "calls", "marker_soup", "prose", "split_points"]
 
 Calls = list[tuple[str, dict[str, Any]]]
 
@@ -253,3 +253,15 @@ def split_points(draw: st.DrawFn, text: str) -> list[str]:
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=min(16, len(text)))))
     bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
     return [text[a:b] for a, b in itertools.pairwise(bounds) if a < b]
+
+
+#: The reasoning spans of each format (opener as written, closer): ``<think>`` everywhere, plus
+#: Seed-OSS's and Gemma 4's own. Harmony's analysis channel is a message of its own (see
+#: test_reasoning_spans.py).
+THINK_SPANS: dict[str, list[tuple[str, str]]] = {
+    name: [("<think>", "</think>")]
+    + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])
+    + ([("<|channel>thought\n", "<channel|>")] if name == "gemma4" else [])
+    for name in FAMILY
+    if name != "harmony"
+}

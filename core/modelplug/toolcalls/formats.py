@@ -20,14 +20,14 @@ from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
 from modelplug.toolcalls.bare_json import brace, bracket, fence
 from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
-from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
 from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma4
+from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.harmony import harmony
 from modelplug.toolcalls.json_tags import json_payload, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
-from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.llama_builtins import llama_python_tag
+from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
 from modelplug.toolcalls.stray_markers import CLOSERS, stray_closer

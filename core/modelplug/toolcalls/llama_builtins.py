@@ -22,7 +22,7 @@ from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_calls
 from modelplug.toolcalls._scan import EOF, OK, scan_loose
-from modelplug.toolcalls._source import NEED, Read, Source, accept, skip_ws, until_re
+from modelplug.toolcalls._source import NEED, Read, Source, skip_ws, until_re
 from modelplug.toolcalls.pythonic import emit_python_calls, python_tag
 
 __all__ = ["CODE_INTERPRETER", "llama_python_tag"]
