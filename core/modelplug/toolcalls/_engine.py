@@ -13,9 +13,10 @@ rules below are written so that none does.
 
 Rules that shape the content:
 
-- ``<think>...</think>``: text inside a closed think block is content, markers included. Content
-  inside it streams live; from a marker inside it, text is held until ``</think>`` (then content)
-  or the end of the text (then read as calls: the block was never closed).
+- ``<think>...</think>``: read by the table's reasoning reader when it has one (every format's
+  table does: :mod:`modelplug.toolcalls.reasoning`); else text inside a closed think block is
+  content, markers included, streamed live; from a marker inside it, text is held until
+  ``</think>`` (then content) or the end of the text (then read as calls).
 - whitespace right before a tool-call block is dropped; whitespace right after one is dropped when
   no content came before it or when nothing follows; text without calls is returned unchanged.
 - a :class:`~modelplug.toolcalls._calls.Fail` block followed by prose was a mention: its text is
