@@ -112,6 +112,16 @@ def _glm(c: Calls, sep: str) -> str:
     return out
 
 
+def _dsml(c: Calls) -> str:
+    invokes = "".join(
+        f'<｜DSML｜invoke name="{n}">\n'
+        + "".join(f'<｜DSML｜parameter name="{k}" string="true">{v}</｜DSML｜parameter>\n' for k, v in a.items())
+        + "</｜DSML｜invoke>\n"
+        for n, a in c
+    )
+    return f"<｜DSML｜function_calls>\n{invokes}</｜DSML｜function_calls>"
+
+
 def _minimax_m2(c: Calls) -> str:
     invokes = "".join(
         f'<invoke name="{n}">\n'
@@ -170,6 +180,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "glm45": lambda c: _glm(c, "\n"),
     "glm47": lambda c: _glm(c, ""),
     "minimax_m2": _minimax_m2,
+    "deepseek_v32": _dsml,
     "step3": _step3,
     "deepseek_v3": lambda c: (
         "<｜tool▁calls▁begin｜>"
@@ -204,7 +215,7 @@ FAMILY = {
     ),
     **dict.fromkeys(["mistral", "xlam", "bare_json", "llama3_json", "deepseek_v3", "deepseek_v31", "kimi_k2"], "json"),
     **dict.fromkeys(["llama3_python_tag", "pythonic", "llama4_pythonic", "lfm2", "olmo3"], "python"),
-    **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"], "xml"),
+    **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
@@ -238,7 +249,9 @@ _MARKERS = [
     "(", ")", '"', "'", "'''", ":", ",", ";", "=", "\\", "\n", " ", '"name"', '"arguments"', '"parameters"',
     '"f"', "f", "get_weather", "true", "None", "1", "-2.5e3", "x=", "**", "analysis", "final", "commentary",
     "<start_function_call>", "<end_function_call>", "<escape>", "<seed:think>", "</seed:think>", "<|eom_id|>",
-    "<|eot_id|>", ".call(", "brave_search", "<|channel>", "<channel|>", "thought\n",
+    "<|eot_id|>", ".call(", "<｜DSML｜function_calls>", '<｜DSML｜invoke name="',
+    '<｜DSML｜parameter name="', '" string="false">', "</｜DSML｜parameter>", "</｜DSML｜invoke>", "brave_search",
+    "<|channel>", "<channel|>", "thought\n",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.

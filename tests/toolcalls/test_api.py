@@ -12,7 +12,7 @@ from modelplug.types import ChatMessageStreamDelta, Tool
 from tests.toolcalls._support import merge
 
 #: Formats added after the fixture file was collected; their cases are in test_format_gaps.py.
-ADDED = ("functiongemma",)
+ADDED = ("functiongemma", "deepseek_v32")
 
 HERMES = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
 

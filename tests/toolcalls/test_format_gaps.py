@@ -1,4 +1,5 @@
-"""Issue 12, kind 5: FunctionGemma and Llama 3.1's built-in tools, whole and at every split."""
+"""Issue 12, kind 5: FunctionGemma, DeepSeek-V3.2's DSML and Llama 3.1's built-in tools, whole
+and at every split."""
 
 from __future__ import annotations
 
@@ -98,3 +99,28 @@ def test_broken_builtin_call_is_an_error() -> None:
 def test_ordinary_python_tag_calls_are_unchanged() -> None:
     _check('<|python_tag|>f(city="Paris"); g()', "llama3_python_tag", None, [("f", {"city": "Paris"}), ("g", {})])
     _check('<|python_tag|>{"name": "f", "parameters": {"a": 1}}', "llama3_json", None, [("f", {"a": 1})])
+
+
+DSML_CALL = (
+    '<｜DSML｜function_calls>\n<｜DSML｜invoke name="get_weather">\n'
+    '<｜DSML｜parameter name="city" string="true">杭州</｜DSML｜parameter>\n'
+    '<｜DSML｜parameter name="days" string="false">3</｜DSML｜parameter>\n'
+    '<｜DSML｜parameter name="opts" string="false">{"units": ["C"]}</｜DSML｜parameter>\n'
+    '</｜DSML｜invoke>\n<｜DSML｜invoke name="ping">\n</｜DSML｜invoke>\n</｜DSML｜function_calls>'
+)
+
+
+@pytest.mark.parametrize("format", ["deepseek_v32", None])
+def test_deepseek_v32_dsml(format: str | None) -> None:
+    _check(
+        "Checking." + DSML_CALL,
+        format,
+        "Checking.",
+        [("get_weather", {"city": "杭州", "days": 3, "opts": {"units": ["C"]}}), ("ping", {})],
+    )
+
+
+def test_dsml_json_parameter_that_does_not_read_is_an_error() -> None:
+    text = DSML_CALL.replace('string="false">3<', 'string="false">3 days<')
+    with pytest.raises(ToolCallParseError, match="days"):
+        parse(text, "deepseek_v32")

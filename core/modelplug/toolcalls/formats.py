@@ -31,7 +31,16 @@ from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
 from modelplug.toolcalls.stray_markers import CLOSERS, stray_closer
-from modelplug.toolcalls.xml_tags import bare_function, glm_body, minimax_m2, qwen_body, seed_oss, step3
+from modelplug.toolcalls.xml_tags import (
+    DSML_OPENER,
+    bare_function,
+    deepseek_v32,
+    glm_body,
+    minimax_m2,
+    qwen_body,
+    seed_oss,
+    step3,
+)
 
 __all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
 
@@ -117,6 +126,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "jamba": lambda: _tool_calls_tag("jamba"),
     "deepseek_v3": lambda: {CALLS_BEGIN: deepseek},
     "deepseek_v31": lambda: {CALLS_BEGIN: deepseek},
+    "deepseek_v32": lambda: {DSML_OPENER: deepseek_v32},
     "kimi_k2": _kimi,
     "glm45": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},
     "glm47": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},

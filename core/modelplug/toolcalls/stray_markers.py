@@ -38,6 +38,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "step3": ("<｜tool_calls_end｜>", "<｜tool_call_end｜>"),
     "deepseek_v3": ("<｜tool▁calls▁end｜>", "<｜tool▁call▁end｜>"),
     "deepseek_v31": ("<｜tool▁calls▁end｜>", "<｜tool▁call▁end｜>"),
+    "deepseek_v32": ("</｜DSML｜function_calls>",),
     "kimi_k2": ("<|tool_calls_section_end|>", "<|tool_call_end|>"),
     "gemma4": ("<tool_call|>",),
     "functiongemma": ("<end_function_call>",),
