@@ -4,7 +4,7 @@ goes to ``reasoning_content``; streamed and whole-text parses agree at every spl
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from modelplug.toolcalls import StreamParser, parse
@@ -104,6 +104,7 @@ def test_calls_quoted_in_every_span_of_every_format(format: str, data: st.DataOb
     quoted = data.draw(calls(FAMILY[format]), label="quoted")
     real = data.draw(calls(FAMILY[format]), label="real")
     inner = RENDER[format](quoted, data.draw(prose, label="thinking"), "")
+    assume(closer not in inner)  # the first closer ends a span, even inside a quoted string
     text = opener + inner + closer + RENDER[format](real, "", data.draw(prose, label="after"))
     result = parse(text, format)
     assert result.reasoning_content == (inner or None)

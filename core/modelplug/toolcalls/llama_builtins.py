@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome
+from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_calls
@@ -38,8 +38,8 @@ _LOOKAHEAD: Final = 512
 
 
 def _classify(src: Source, python: bool) -> Read[tuple[str, str]]:
-    """Look past the tag without consuming: ``("builtin", name)``, ``("inner", name)`` (JSON or
-    call expressions, read by python_tag) or ``("raw", "")``."""
+    """Look past the tag without consuming: ``("builtin", name)``, ``("inner", name)`` (JSON, call
+    expressions or nothing at all, read by python_tag) or ``("raw", "")``."""
     while True:
         j = src.i + len(OPENER)
         m = _HEAD.match(src.s, j)
@@ -52,6 +52,8 @@ def _classify(src: Source, python: bool) -> Read[tuple[str, str]]:
             continue
         name = m.group(1) or ""
         rest = src.s[k : k + len(_CALL_SUFFIX)]
+        if not name and not rest:
+            return "inner", ""  # the text ends after the tag
         if name and not m.group(2):
             if rest == _CALL_SUFFIX:
                 return "builtin", name
@@ -105,12 +107,16 @@ def _builtin(src: Source, ctx: Ctx, format: str, name: str) -> Read[Outcome]:
     return Done(None, format)
 
 
-def _code(src: Source, ctx: Ctx, format: str) -> Read[Outcome]:
+def _code(src: Source, ctx: Ctx, format: str, *, need_eom: bool) -> Read[Outcome]:
+    """Raw code after the tag as a code_interpreter call; with ``need_eom``, only when it ends
+    with ``<|eom_id|>`` (else the tag is given back as content, as python_tag would)."""
     src.i += len(OPENER)
     yield from skip_ws(src)
     calls = BlockCalls(ctx, format, src)
     start = src.pos
     m = yield from until_re(src, _END_TOKENS, len(_EOM))
+    if need_eom and (m is None or m.group() != _EOM):
+        return Reject(len(OPENER))
     code = src.text(start, src.pos).rstrip()
     if m is not None:
         src.i += len(m.group())
@@ -118,20 +124,6 @@ def _code(src: Source, ctx: Ctx, format: str) -> Read[Outcome]:
     if calls.errors:
         return Error(format, calls.errors[0])
     return Done(None, format)
-
-
-def _ends_with_eom(src: Source) -> Read[bool]:
-    """Whether the text after the tag reaches ``<|eom_id|>`` before ``<|eot_id|>`` or its end
-    (nothing consumed)."""
-    searched = src.pos + len(OPENER)  # a block position: the window moves as text arrives
-    while True:
-        m = _END_TOKENS.search(src.s, searched - src.base)
-        if m is not None:
-            return m.group() == _EOM
-        if src.eof:
-            return False
-        searched = max(searched, src.base + len(src.s) - len(_EOM) + 1)
-        yield NEED
 
 
 def llama_python_tag(*, python: bool) -> Reader:
@@ -146,10 +138,8 @@ def llama_python_tag(*, python: bool) -> Reader:
         if kind == "builtin":
             return (yield from _builtin(src, ctx, format, name))
         offered = ctx.tools is not None and CODE_INTERPRETER in ctx.tools
-        if (kind == "raw" or (name and offered and not ctx.known(name))) and (
-            offered or (kind == "raw" and (yield from _ends_with_eom(src)))
-        ):
-            return (yield from _code(src, ctx, format))
+        if kind == "raw" or (kind == "inner" and name and offered and not ctx.known(name)):
+            return (yield from _code(src, ctx, format, need_eom=not offered))
         return (yield from inner(src, ctx))
 
     return read

@@ -70,18 +70,18 @@ def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
             if src.eof:
                 return Done(None, tool_block=False)
             yield NEED
-        # 2. a marker at the cursor: hold (the cursor stays on it) until the closer or the end
+        # 2. a marker at the cursor: hold the text from it until the closer or the end (the cursor
+        # moves on, so the window does not grow; the held text is read back by position)
         held = src.pos
-        searched = held
         while True:
-            k = src.s.find(closer, searched - src.base)
+            k = src.s.find(closer, src.i)
             if k >= 0:
-                yield Reasoning(src.s[src.i : k])
+                yield Reasoning(src.text(held, src.base + k))
                 src.i = k + len(closer)
                 return Done(None, tool_block=False)
             if src.eof:
                 return Done(held, tool_block=False)
-            searched = max(searched, src.base + len(src.s) - len(closer) + 1)
+            src.i = max(src.i, len(src.s) - len(closer) + 1)
             yield NEED
 
     return read
