@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import parse
+from modelplug.toolcalls.stray_markers import CLOSERS
 from tests.toolcalls._support import same, stream, whole
+from tests.toolcalls.strategies import FAMILY, RENDER, calls, prose, split_points
 
 HERMES = '<tool_call>{"name": "f", "arguments": {"a": 1}}</tool_call>'
 STEP_P = '<steptml:parameter name="city">Paris</steptml:parameter>'
@@ -97,3 +101,18 @@ def test_a_stray_closer_followed_by_prose_or_before_any_call_is_content() -> Non
 def test_an_empty_tool_calls_marker_is_no_call() -> None:
     _check("Nothing to call.[TOOL_CALLS]", "mistral", "Nothing to call.", [])
     _check("[TOOL_CALLS]  ", "mistral", None, [])
+
+
+@pytest.mark.parametrize("format", sorted(CLOSERS))
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_stray_closer_after_the_calls_changes_nothing_in_every_format(format: str, data: st.DataObject) -> None:
+    expected = data.draw(calls(FAMILY[format]), label="calls")
+    closer = data.draw(st.sampled_from(CLOSERS[format]), label="closer")
+    text = RENDER[format](expected, data.draw(prose, label="before"), "")
+    clean = whole(text, format)
+    assert clean[2] is None
+    with_closer = text + closer + "\n"
+    got = whole(with_closer, format)
+    assert same(got, clean)
+    assert same(stream(data.draw(split_points(with_closer), label="pieces"), format), clean)
