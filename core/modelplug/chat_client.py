@@ -1,10 +1,11 @@
 """The chat-client kit: what every provider built on an HTTP client library shares.
 
 Secrets a request carries, HTTP errors and transport failures to modelplug's error classes, the
-empty-200 rule, retries before the first delta only, the ``capabilities`` override, default timeouts
-and a stream that ``close()`` from any thread stops at once; for native async streams
-(``agenerate_stream``) :func:`aopen_stream`, the same retries on the event loop. The guide is
-``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit").
+empty-200 rule, retries before the first delta only, default timeouts and a stream that ``close()``
+from any thread stops at once; for native async streams (``agenerate_stream``) :func:`aopen_stream`,
+the same retries on the event loop. A provider built on a client library uses these through
+:mod:`modelplug.client_stream` (a base state, its hooks, one sync and async stream driver). The
+guide is ``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit").
 """
 
 from __future__ import annotations
@@ -38,14 +39,12 @@ __all__ = [
     "CHAT_COMPLETIONS_CAPABILITIES",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_READ_TIMEOUT",
-    "KIT_OPTIONS",
     "KIT_OPTION_TYPES",
     "SECRET_HEADER_NAMES",
     "ClosableStream",
     "Timeouts",
     "aclose_httpx_response",
     "aopen_stream",
-    "declared_capabilities",
     "empty_stream_error",
     "error_from_event",
     "error_from_response",
@@ -75,18 +74,10 @@ CHAT_COMPLETIONS_CAPABILITIES: Final = Capabilities(
     stop_sequences=True,
     structured_output=True,
 )
-#: Model options the kit reads (never passed to a client): the override and the retry policy.
-KIT_OPTIONS: Final = frozenset({"capabilities", "max_retries", "retry_backoff", "retry_max_wait"})
-
-#: The command-line types of the model options the kit reads (``option_types`` of a provider built on
-#: it starts from these): the retry options of :class:`~modelplug.retry.RetryPolicy` and the timeouts.
-KIT_OPTION_TYPES: Final[Mapping[str, type]] = {
-    "timeout": float,
-    "connect_timeout": float,
-    "max_retries": int,
-    "retry_backoff": float,
-    "retry_max_wait": float,
-}
+#: The command-line types of the timeout options :class:`Timeouts` reads (the retry options and the
+#: ``capabilities`` override are the core's reserved options, :mod:`modelplug.reserved`: a provider
+#: gets them as ``reserved.retry`` and ``reserved.apply(defaults)`` in ``load``, never in ``options``).
+KIT_OPTION_TYPES: Final[Mapping[str, type]] = {"timeout": float, "connect_timeout": float}
 
 #: Header names (lower case) whose values are credentials. Any header whose name contains ``key``,
 #: ``token``, ``secret``, ``auth``, ``cookie``, ``signature`` or ``password`` counts too.
@@ -260,25 +251,6 @@ class Timeouts:
         import httpx
 
         return httpx.Timeout(self.read, connect=self.connect)
-
-
-def declared_capabilities(defaults: Capabilities, override: Any, *, provider: str) -> Capabilities:
-    """``defaults`` with the ``capabilities`` model option (a dict of
-    :class:`~modelplug.types.Capabilities` fields) applied: a server cannot be asked what it does.
-
-    Raises:
-        InvalidOptionError: ``override`` is not a dict, names an unknown field or has a bad value.
-    """
-    if not override:
-        return defaults
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(
-            f"{provider} option 'capabilities' must be a dict of Capabilities fields, got {override!r}"
-        )
-    try:
-        return attrs.evolve(defaults, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"{provider} option 'capabilities': {error}") from error
 
 
 def retry_after_seconds(headers: Any) -> float | None:

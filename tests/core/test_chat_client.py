@@ -15,7 +15,7 @@ import pytest
 
 from modelplug import chat_client, errors
 from modelplug.secrets import redact, release_secret
-from modelplug.types import Capabilities, ChatMessageStreamDelta
+from modelplug.types import ChatMessageStreamDelta
 
 
 @pytest.fixture
@@ -129,16 +129,6 @@ def test_timeouts_from_options() -> None:
     for bad in ({"timeout": 0}, {"timeout": True}, {"timeout": {"reed": 1}}, {"connect_timeout": "1"}):
         with pytest.raises(errors.InvalidOptionError):
             chat_client.Timeouts.from_options(bad, "p")
-
-
-def test_declared_capabilities_override() -> None:
-    base = chat_client.CHAT_COMPLETIONS_CAPABILITIES
-    assert chat_client.declared_capabilities(base, None, provider="p") is base
-    changed = chat_client.declared_capabilities(base, {"tool_calling": "text"}, provider="p")
-    assert isinstance(changed, Capabilities) and changed.tool_calling == "text"
-    for bad in ("text", {"no_such_field": True}):
-        with pytest.raises(errors.InvalidOptionError, match="'capabilities'"):
-            chat_client.declared_capabilities(base, bad, provider="p")
 
 
 def test_closable_stream_close_from_another_thread_ends_a_blocked_read_quietly() -> None:
