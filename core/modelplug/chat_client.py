@@ -46,6 +46,7 @@ __all__ = [
     "aclose_httpx_response",
     "aopen_stream",
     "empty_stream_error",
+    "error_from_client_response",
     "error_from_event",
     "error_from_response",
     "error_from_transport",
@@ -55,6 +56,7 @@ __all__ = [
     "request_json",
     "retry_after_seconds",
     "shutdown_httpx_response",
+    "with_original",
 ]
 
 #: Seconds to wait for a connection to be made (TCP and TLS).
@@ -323,6 +325,36 @@ def error_from_response(
     if data is None:
         data = reason or f"HTTP {status}"
     return _attach(_from_wire(data, status, provider), original, retry_after_seconds(headers))
+
+
+def error_from_client_response(
+    response: Any, *, provider: str, original: BaseException, fallback: Any = None
+) -> ProviderError:
+    """The error for a client exception that carries the HTTP error ``response`` (an
+    ``httpx.Response`` or alike: ``status_code``, ``content``, ``headers``, ``reason_phrase``):
+    :func:`error_from_response` with its body, or ``fallback`` (else ``str(original)``) where the
+    body of a streamed response was never read."""
+    try:
+        body = response.content
+    except Exception:  # a streamed body never read (httpx.ResponseNotRead)
+        body = fallback or str(original)
+    reason = getattr(response, "reason_phrase", "")
+    return error_from_response(
+        response.status_code,
+        body,
+        getattr(response, "headers", None),
+        provider=provider,
+        reason=reason if isinstance(reason, str) else "",
+        original=original,
+    )
+
+
+def with_original(error: ProviderError, original: BaseException) -> ProviderError:
+    """``error`` with ``original`` kept as its ``original`` and ``__cause__`` (an error mapped from
+    a link of the client's exception chain still names what the client raised)."""
+    error.original = original
+    error.__cause__ = original
+    return error
 
 
 def error_from_event(data: Any, *, provider: str) -> ProviderError:

@@ -177,3 +177,18 @@ def test_open_stream_sends_no_new_attempt_after_close() -> None:
 
     stream = chat_client.open_stream(RetryPolicy(max_retries=3, backoff=0.0), start, provider="p", model="m")  # type: ignore[arg-type]
     assert list(stream) == [] and attempts == [1]
+
+
+def test_error_from_client_response_reads_the_body_or_falls_back() -> None:
+    import httpx
+
+    original = RuntimeError("client said 429")
+    read = httpx.Response(429, content=b'{"error": {"message": "slow down"}}', headers={"retry-after": "2"})
+    error = chat_client.error_from_client_response(read, provider="p", original=original)
+    assert isinstance(error, errors.RateLimitError) and error.retry_after == 2.0
+    assert "slow down" in str(error) and error.original is original and error.__cause__ is original
+    unread = httpx.Response(500, stream=httpx.ByteStream(b"never read"))
+    error = chat_client.error_from_client_response(unread, provider="p", original=original, fallback="the server broke")
+    assert isinstance(error, errors.ServerError) and "the server broke" in str(error)
+    mapped = chat_client.with_original(errors.ServerError("x"), original)
+    assert mapped.original is original and mapped.__cause__ is original

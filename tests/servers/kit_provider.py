@@ -20,7 +20,7 @@ from modelplug import wire
 from modelplug.chat_client import (
     CHAT_COMPLETIONS_CAPABILITIES,
     Timeouts,
-    error_from_response,
+    error_from_client_response,
     error_from_transport,
     malformed_data_error,
     register_request_secrets,
@@ -67,10 +67,7 @@ def option_types() -> Mapping[str, type]:
 def classify(error: BaseException) -> ProviderError:
     """The client's exceptions as modelplug errors: an HTTP status, or a transport failure."""
     if isinstance(error, httpx.HTTPStatusError):
-        response = error.response
-        return error_from_response(
-            response.status_code, response.content, response.headers, provider=PROVIDER, original=error
-        )
+        return error_from_client_response(error.response, provider=PROVIDER, original=error)
     return error_from_transport(error, provider=PROVIDER)
 
 
