@@ -122,11 +122,12 @@ class StreamReader:
     def deltas(self, chunks: Iterator[Any]) -> Generator[ChatMessageStreamDelta, None, None]:
         """The deltas of a client's chunk iterator; the iterator is closed (``close()``) at the end."""
         received = 0
+        read = self.delta  # bound once: this loop runs per chunk
         try:
             try:
                 for chunk in chunks:
                     received += 1
-                    delta = self.delta(chunk, chunks)
+                    delta = read(chunk, chunks)
                     if delta is not None:
                         yield delta
             except Exception as error:
@@ -143,11 +144,12 @@ class StreamReader:
     async def adeltas(self, chunks: AsyncIterator[Any]) -> AsyncGenerator[ChatMessageStreamDelta, None]:
         """:meth:`deltas` over an async chunk iterator (closed with ``aclose()`` at the end)."""
         received = 0
+        read = self.delta
         try:
             try:
                 async for chunk in chunks:
                     received += 1
-                    delta = self.delta(chunk, chunks)
+                    delta = read(chunk, chunks)
                     if delta is not None:
                         yield delta
             except Exception as error:
