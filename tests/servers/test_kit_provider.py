@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 import modelplug
-from modelplug.model import Model
 from modelplug.testing.faults import HTTPFaultSuite
 from modelplug.testing.http.async_suite import AsyncHTTPFaultSuite
 from modelplug.testing.http.processes import ReplayServer
@@ -26,24 +25,20 @@ def _kit_registered(fresh_plugins: None) -> Iterator[None]:
     yield
 
 
-def _load(base_url: str, fault: str, read_timeout: float) -> Model:
-    return modelplug.load_model(
-        f"kit:{fault}", base_url=base_url, api_key="sk-kit-fault-0000", timeout=read_timeout, max_retries=0
-    )
+class _KitFaults:
+    """How both fault suites load the kit provider (read before the suites' defaults)."""
 
-
-class TestKitProviderFaults(HTTPFaultSuite):
     xfail_faults = _XFAIL
+    spec = "kit:{fault}"
+    model_options = {"api_key": "sk-kit-fault-0000"}  # noqa: RUF012 (read only)
 
-    def load(self, base_url: str, fault: str, *, read_timeout: float) -> Model:
-        return _load(base_url, fault, read_timeout)
+
+class TestKitProviderFaults(_KitFaults, HTTPFaultSuite):
+    pass
 
 
-class TestKitProviderAsyncFaults(AsyncHTTPFaultSuite):
-    xfail_faults = _XFAIL
-
-    def load(self, base_url: str, fault: str, *, read_timeout: float) -> Model:
-        return _load(base_url, fault, read_timeout)
+class TestKitProviderAsyncFaults(_KitFaults, AsyncHTTPFaultSuite):
+    pass
 
 
 def test_a_503_is_retried_before_the_first_delta_and_tools_go_natively(replay_server: ReplayServer) -> None:
