@@ -22,6 +22,11 @@ over modelplug for TTFT: above 1 means modelplug is faster; the target is ≥ 0.
 are given of the medians, and as the median of the per-run ratios (each modelplug run paired with the
 raw run next to it), which cancels slow drifts in machine load.
 
+It also prints the decoder's own cost per token (the incremental decoder alone, on the bench's tokens):
+special tokens kept (markers in the text, end/role ids dropped by a set made at load) over
+``skip_special_tokens=True``, the decoding the plugin had before: the goal is 1.0 (no per-token cost
+added).
+
 Measured on the 2-core dev machine (shared with other jobs, load ≈ 2-5, so single runs vary by ±20 %),
 64 tokens, 9 runs: see the numbers printed by the last run in the issue note.
 """
@@ -36,6 +41,29 @@ import time
 from typing import Any
 
 PROMPT = "Write a short story about a robot who learns to paint."
+
+
+def decoder_cost(tokenizer: Any, skipped: frozenset[int], ids: list[int]) -> tuple[float, float]:
+    """Best-of-7 microseconds per token of the plugin's incremental decoder over ``ids``:
+    (special tokens kept except ``skipped``, ``skip_special_tokens=True``)."""
+    from modelplug_transformers.decoding import IncrementalDecoder
+
+    class Skipping(IncrementalDecoder):
+        def _decode(self, ids: list[int]) -> str:
+            return str(self._tokenizer.decode(ids, skip_special_tokens=True))
+
+    def per_token(make: Any) -> float:
+        best = float("inf")
+        for _ in range(7):
+            decoder, start = make(), time.perf_counter()
+            for i in ids:
+                decoder.add([i])
+            decoder.finish()
+            best = min(best, (time.perf_counter() - start) / len(ids))
+        return best * 1e6
+
+    kept = per_token(lambda: IncrementalDecoder(tokenizer, skipped))
+    return kept, per_token(lambda: Skipping(tokenizer, frozenset()))
 
 
 def run_modelplug(model: Any, prompt: str, max_tokens: int) -> tuple[float, float, int, str]:
@@ -111,6 +139,12 @@ def main() -> None:
     print(f"load_model('transformers:default'): {load_s:.2f} s  (torch threads: {torch.get_num_threads()})")
 
     mp_text = run_modelplug(model, args.prompt, args.max_tokens)[3]  # warm-up
+    ids = tokenizer(mp_text * 4, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    kept, skipping = decoder_cost(tokenizer, model.state.skipped_token_ids, ids)
+    print(
+        f"decoder per token: {kept:.2f} us keeping markers, {skipping:.2f} us with skip_special_tokens=True"
+        f" (ratio {kept / skipping:.3f}; {len(ids)} tokens)"
+    )
     raw_text = run_raw(hf_model, tokenizer, args.prompt, args.max_tokens)[3]
     same = "same" if mp_text == raw_text else "DIFFERENT"
     print(f"greedy text, modelplug vs raw: {same}")
