@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
@@ -165,11 +165,26 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def _until_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
-    """Cancel ``scope`` when the client goes away (the body is read: the next message is the disconnect)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    scope.cancel()
+async def _unless_disconnected(receive: Receive, work: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``work()``, cancelled if the client goes away first; returns whether it went away.
+
+    The body is read: the next message is the disconnect. ``work`` must not raise (exceptions
+    would come out of the task group as an ``ExceptionGroup``): it keeps its failure itself.
+    """
+    gone = False
+
+    async def watch(group: anyio.abc.TaskGroup) -> None:
+        nonlocal gone
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        group.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch, group)
+        await work()
+        group.cancel_scope.cancel()
+    return gone
 
 
 class _Handler:
@@ -224,9 +239,26 @@ class _Handler:
                 served.active -= 1
 
         stream: ServedStream | None = None
+        first: ChatMessageStreamDelta | None = None
+        failure: Exception | None = None
+
+        async def first_delta() -> None:  # a slow or silent backend: the client may leave meanwhile
+            nonlocal first, failure
+            try:
+                first = await anext(opened, None)
+            except Exception as error:
+                failure = error
+
         try:
-            stream = await open_stream(served.model, chat.messages, chat.options)
-            first = await anext(stream, None)
+            stream = opened = await open_stream(served.model, chat.messages, chat.options)
+            if await _unless_disconnected(request.receive, first_delta):
+                release()
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+                _log_request(scope, chat.model, 499, "cancelled", start, stream, stream_mode=chat.stream)
+                return Response(status_code=499)  # nobody reads it
+            if failure is not None:
+                raise failure
         except Exception as error:
             release()
             if stream is not None:
@@ -252,24 +284,17 @@ class _Handler:
         self, request: Request, chat: ChatRequest, served: ServedModel, stream: ServedStream, start: float, release: Any
     ) -> Response:
         failure: BaseException | None = None
-        disconnected = False
 
-        async def watch(group: anyio.abc.TaskGroup) -> None:
-            nonlocal disconnected
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-            disconnected = True
-            group.cancel_scope.cancel()  # the body is read: the next message is the client going away
+        async def drain() -> None:
+            nonlocal failure
+            try:
+                async for _ in stream:
+                    pass
+            except Exception as error:
+                failure = error
 
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(watch, group)
-                try:
-                    async for _ in stream:
-                        pass
-                except Exception as error:
-                    failure = error
-                group.cancel_scope.cancel()
+            disconnected = await _unless_disconnected(request.receive, drain)
         finally:
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
