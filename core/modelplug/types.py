@@ -28,6 +28,7 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "Usage",
+    "forced_tool_name",
 ]
 
 #: Roles a :class:`ChatMessage` may carry (the chat-completions roles).
@@ -224,20 +225,55 @@ def _tools(value: Any) -> tuple[Tool, ...]:
         )
     from modelplug.tools import as_tool
 
-    tools = tuple(as_tool(tool) for tool in value)
+    tools = []
+    for number, tool in enumerate(value):
+        try:
+            tools.append(as_tool(tool))
+        except (TypeError, ValueError) as error:  # the message names the list and the place
+            raise type(error)(f"tools[{number}]: {error}") from error
     names = [tool.name for tool in tools]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"tools must have distinct names; given more than once: {', '.join(duplicates)}")
-    return tools
+    return tuple(tools)
+
+
+_TOOL_CHOICE_MODES: Final = ("auto", "none", "required")
 
 
 def _tool_choice(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not isinstance(value, (str, Mapping)):
+    if value is None or (isinstance(value, str) and value in _TOOL_CHOICE_MODES):
+        return
+    if not isinstance(value, Mapping):
         raise ValueError(
             "tool_choice must be 'auto', 'none', 'required' or a dict naming a function, "
             f"got {type(value).__name__}: {value!r:.80}"
         )
+    if value.get("type", "function") == "function" and not isinstance(forced_tool_name(value), str):
+        raise ValueError(
+            "a tool_choice dict must name a function: {'type': 'function', 'function': {'name': ...}}, "
+            f"got {value!r:.120}"
+        )
+
+
+def forced_tool_name(tool_choice: Any) -> str | None:
+    """The function a ``tool_choice`` dict names (``{"type": "function", "function": {"name": n}}``,
+    or the flat ``{"type": "function", "name": n}``), or ``None``."""
+    if not isinstance(tool_choice, Mapping):
+        return None
+    function = tool_choice.get("function")
+    name = function.get("name") if isinstance(function, Mapping) else tool_choice.get("name")
+    return name if isinstance(name, str) else None
+
+
+def _check_tool_choice(options: GenerationOptions) -> None:
+    """A forced tool choice needs tools, and a named one a tool of that name (as OpenAI answers 400)."""
+    name = forced_tool_name(options.tool_choice)
+    if name is not None and name not in {tool.name for tool in options.tools}:
+        offered = ", ".join(tool.name for tool in options.tools) or "none"
+        raise ValueError(f"tool_choice names {name!r}, which is not among the tools: {offered}")
+    if options.tool_choice == "required" and not options.tools:
+        raise ValueError("tool_choice='required' needs at least one tool in tools")
 
 
 def _optional_mapping(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -272,7 +308,8 @@ class GenerationOptions:
     ``max_tokens`` counts completion tokens; ``temperature`` 0 means greedy decoding; ``stop`` is a
     tuple of stop sequences (a single string is accepted); ``tools`` accepts :class:`Tool` objects,
     OpenAI tool dicts or typed Python functions; ``tool_choice`` and ``response_format`` are passed
-    as in the chat-completions API. ``extra`` carries provider-specific options unchanged
+    as in the chat-completions API (``"required"`` needs ``tools``; a named function must be one of
+    them). ``extra`` carries provider-specific options unchanged
     (e.g. ``repetition_penalty`` for Transformers).
 
     Raises:
@@ -288,6 +325,9 @@ class GenerationOptions:
     tool_choice: str | Mapping[str, Any] | None = attrs.field(default=None, validator=_tool_choice)
     response_format: Mapping[str, Any] | None = attrs.field(default=None, validator=_optional_mapping)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        _check_tool_choice(self)
 
     @classmethod
     def from_kwargs(cls, options: Mapping[str, Any]) -> GenerationOptions:
