@@ -28,6 +28,7 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "Usage",
+    "check_tool_choice",
     "forced_tool_name",
 ]
 
@@ -266,8 +267,15 @@ def forced_tool_name(tool_choice: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _check_tool_choice(options: GenerationOptions) -> None:
-    """A forced tool choice needs tools, and a named one a tool of that name (as OpenAI answers 400)."""
+def check_tool_choice(options: GenerationOptions) -> None:
+    """Check a request's ``tool_choice`` against its ``tools``: ``"required"`` needs tools, and a
+    named function must be one of them (OpenAI answers both with a 400). Checked per request (by
+    :meth:`modelplug.Model.stream` and the server), not by :class:`GenerationOptions` itself: a
+    config default ``tool_choice = "required"`` is given its tools by each call.
+
+    Raises:
+        ValueError: the message starts with ``tool_choice`` and names the tools offered.
+    """
     name = forced_tool_name(options.tool_choice)
     if name is not None and name not in {tool.name for tool in options.tools}:
         offered = ", ".join(tool.name for tool in options.tools) or "none"
@@ -308,8 +316,8 @@ class GenerationOptions:
     ``max_tokens`` counts completion tokens; ``temperature`` 0 means greedy decoding; ``stop`` is a
     tuple of stop sequences (a single string is accepted); ``tools`` accepts :class:`Tool` objects,
     OpenAI tool dicts or typed Python functions; ``tool_choice`` and ``response_format`` are passed
-    as in the chat-completions API (``"required"`` needs ``tools``; a named function must be one of
-    them). ``extra`` carries provider-specific options unchanged
+    as in the chat-completions API (checked against ``tools`` per request by
+    :func:`check_tool_choice`). ``extra`` carries provider-specific options unchanged
     (e.g. ``repetition_penalty`` for Transformers).
 
     Raises:
@@ -325,9 +333,6 @@ class GenerationOptions:
     tool_choice: str | Mapping[str, Any] | None = attrs.field(default=None, validator=_tool_choice)
     response_format: Mapping[str, Any] | None = attrs.field(default=None, validator=_optional_mapping)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
-
-    def __attrs_post_init__(self) -> None:
-        _check_tool_choice(self)
 
     @classmethod
     def from_kwargs(cls, options: Mapping[str, Any]) -> GenerationOptions:

@@ -18,7 +18,7 @@ from modelplug.errors import (
     PluginLoadError,
     ProviderError,
 )
-from modelplug.types import GenerationOptions
+from modelplug.types import GenerationOptions, check_tool_choice
 
 
 class Scripted:
@@ -99,7 +99,15 @@ def test_bad_messages_are_clear_errors(scripted: Scripted, messages: object, mat
 )
 def test_good_tool_choices_are_kept(choice: object) -> None:
     options = GenerationOptions.from_kwargs({"tools": [{"name": "g"}], "tool_choice": choice})
+    check_tool_choice(options)
     assert options.tool_choice == choice
+
+
+def test_a_forced_tool_choice_alone_is_a_valid_default() -> None:
+    # a config default: each call brings its tools, and the request is checked then
+    assert GenerationOptions(tool_choice="required").tool_choice == "required"
+    with pytest.raises(ValueError, match="needs at least one tool"):
+        check_tool_choice(GenerationOptions(tool_choice="required"))
 
 
 @pytest.mark.parametrize(

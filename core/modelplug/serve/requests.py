@@ -14,7 +14,7 @@ from typing import Any, Final
 import attrs
 
 from modelplug.errors import InvalidOptionError
-from modelplug.types import ChatMessage, GenerationOptions
+from modelplug.types import ChatMessage, GenerationOptions, check_tool_choice
 from modelplug.wire import error_body, messages_from_input
 
 __all__ = ["ChatRequest", "RequestError", "parse_chat_request"]
@@ -161,7 +161,7 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
     if extra:
         options["extra"] = extra
     try:
-        GenerationOptions.from_kwargs(options)
+        check_tool_choice(GenerationOptions.from_kwargs(options))
     except (TypeError, ValueError) as error:
         named = _field_named(str(error))
         raise RequestError(400, f"invalid option: {error}", param=named, code="invalid_value") from None

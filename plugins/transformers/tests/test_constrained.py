@@ -10,7 +10,7 @@ import pytest
 
 from modelplug.errors import InvalidOptionError
 from modelplug.tools import tool_from_function
-from modelplug.types import GenerationOptions
+from modelplug.types import GenerationOptions, check_tool_choice
 from modelplug_transformers.constrained import FORCED_FORMATS, grammar_for
 
 
@@ -84,6 +84,7 @@ def test_the_argument_schema_refuses_keys_it_does_not_declare() -> None:
 @pytest.mark.parametrize(
     ("options", "fmt", "message"),
     [
+        (GenerationOptions(tools=TOOLS, tool_choice=UNKNOWN), "hermes", "'nope', which is not among the tools"),
         (GenerationOptions(tools=TOOLS, tool_choice="required"), "qwen3_coder", "in the 'qwen3_coder'"),
         (GenerationOptions(response_format={"type": "yaml"}), "hermes", "'json_object', 'json_schema' or 'text'"),
         (GenerationOptions(response_format={"type": "json_schema"}), "hermes", "json_schema.schema"),
@@ -124,7 +125,7 @@ def test_a_forced_choice_no_tool_answers_is_refused_before_any_grammar(choice: A
     # the core refuses it for every provider; here it reached free decoding without tools
     tools = TOOLS if choice == UNKNOWN else ()
     with pytest.raises(ValueError, match=r"'nope', which is not among the tools|needs at least one tool"):
-        GenerationOptions(tools=tools, tool_choice=choice)
+        check_tool_choice(GenerationOptions(tools=tools, tool_choice=choice))
 
 
 @pytest.mark.parametrize(
