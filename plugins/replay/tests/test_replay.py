@@ -52,6 +52,8 @@ def _write(path: Path, lines: list[Any]) -> str:
         ([{"choices": [], "usage": {"prompt_tokens": -1}}], "line 1: usage.prompt_tokens"),
         ([{"id": "c", "chunks": 5}], "line 1: replay case 'c'"),
         ([[1, 2]], "line 1: expected a chunk dict"),
+        # a message dict was taken for a chunk without choices, and every play failed with "no choices"
+        ([{"content": "ok"}], r"line 1: a dict with none of 'choices', 'error', 'usage' is not a chunk"),
     ],
 )
 def test_bad_files_are_model_load_errors_naming_the_line(tmp_path: Path, lines: list[Any], match: str) -> None:

@@ -17,6 +17,8 @@ __all__ = ["Script", "load_script", "response_chunks"]
 
 Chunk = Mapping[str, Any]
 _PIECE = re.compile(r"\s*\S+\s*|\s+")
+#: A line of a replay file is a chunk when it has one of these (a recorded error chunk has ``error``).
+_CHUNK_KEYS = frozenset({"choices", "usage", "error"})
 
 
 def _text_chunks(text: str) -> list[Chunk]:
@@ -135,6 +137,11 @@ def _read_file(path: Path, case: str | None) -> list[list[Chunk]]:
         elif isinstance(item, Mapping):
             try:
                 if "chunks" not in item:
+                    if not _CHUNK_KEYS & item.keys():
+                        raise InvalidOptionError(
+                            f"a dict with none of {', '.join(map(repr, sorted(_CHUNK_KEYS)))} is not a chunk "
+                            f"(keys: {', '.join(map(str, item))}); a message dict goes in the 'responses' option"
+                        )
                     delta_from_chunk(item)  # a malformed chunk fails here, not mid-stream
                     current.append(item)
                 elif case is None or item.get("id") == case:
