@@ -121,6 +121,18 @@ def test_a_forced_tool_choice_default_is_checked_against_each_calls_tools(config
             model.generate("hi")
 
 
+def test_cli_names_every_model_a_failed_fallback_chain_tried(config: Path) -> None:
+    down = config.parent / "down.jsonl"
+    _write(down, json.dumps({"error": {"message": "overloaded", "type": "server_error"}}) + "\n")
+    text = f'[models.a]\nmodel = "replay:{down}"\nfallback = ["b"]\n[models.b]\nmodel = "replay:{down}"\n'
+    _write(config, text)
+    result = CliRunner().invoke(main, ["run", "--no-log", "-m", "a", "hi"])
+    assert result.exit_code == 1
+    # was only the last model's error: the note naming the chain was dropped
+    assert "every model of the fallback chain failed" in result.output
+    assert result.output.count("(ServerError)") == 2
+
+
 def test_broken_toml_names_the_line(config: Path) -> None:
     _write(config, '[models.a]\nmodel = "example:default"\norder = \n')
     with pytest.raises(ConfigFileError, match=rf"^{config}:3: cannot read the config file"):
