@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_CONCURRENCY",
     "LOGGER_NAME",
+    "SHUTDOWN_GRACE_S",
     "ServedModel",
     "build_app",
 ]
@@ -56,6 +57,9 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 #: Requests one model serves at once (429 with ``Retry-After`` above it).
 DEFAULT_MAX_CONCURRENCY: Final = 64
+#: Seconds an open stream may go on when the server stops, before it ends with an error event
+#: (uvicorn's graceful shutdown waits 5 s in all).
+SHUTDOWN_GRACE_S: Final = 3
 #: The standard-library logger of the one line per request.
 LOGGER_NAME: Final = "modelplug.serve"
 
@@ -276,8 +280,16 @@ class _Handler:
                     await stream.aclose()
             raise
         if chat.stream:
-            events = self._events(scope, chat, served, stream, first, start, release)
-            return EventSourceResponse(events, sep="\n", headers={"cache-control": "no-cache"})
+            shutdown = _Shutdown()
+            events = self._events(scope, chat, served, stream, first, start, release, shutdown)
+            return EventSourceResponse(
+                events,
+                sep="\n",
+                headers={"cache-control": "no-cache"},
+                shutdown_event=shutdown.event,
+                shutdown_grace_period=SHUTDOWN_GRACE_S + 1,  # then sse-starlette cancels the stream
+                data_sender_callable=shutdown.watch,
+            )
         return await self._whole(request, chat, served, stream, start, release)
 
     async def _whole(
@@ -324,6 +336,7 @@ class _Handler:
         first: ChatMessageStreamDelta | None,
         start: float,
         release: Any,
+        shutdown: _Shutdown,
     ) -> AsyncIterator[ServerSentEvent]:
         id_, created, model = _completion_id(), int(time.time()), chat.model
         outcome = "cancelled"
@@ -333,7 +346,7 @@ class _Handler:
             if first is not None:
                 first = _with_call_ids(_without_usage(first), calls)
                 yield _event(delta_to_chunk(first, model=model, id=id_, created=created, role="assistant"))
-                async for delta in stream:
+                while (delta := await shutdown.next_delta(stream)) is not None:
                     if delta.usage is not None:
                         delta = _without_usage(delta)
                         if _empty(delta):
@@ -346,6 +359,9 @@ class _Handler:
                 yield _event(usage_to_chunk(usage, model=model, id=id_, created=created))
             outcome = "ok"
             yield ServerSentEvent(data="[DONE]")
+        except _ServerStopping as error:
+            outcome, error_name = "cut_short", "server_shutting_down"
+            yield _event(error_body(str(error), type="server_error", code="server_shutting_down"))
         except Exception as error:  # after the headers: the error goes as an event, as OpenAI sends it
             failure = (
                 error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
@@ -357,6 +373,43 @@ class _Handler:
                 await stream.aclose()
             release()
             _log_request(scope, model, 200, outcome, start, stream, stream_mode=True, error=error_name)
+
+
+class _ServerStopping(Exception):
+    """The server stops: a stream still open after the grace period ends with this error event."""
+
+
+class _Shutdown:
+    """Ends one SSE stream cleanly when the server stops (SIGTERM, SIGINT): sse-starlette sets
+    ``event``; :meth:`watch` (a task beside the stream) gives the stream :data:`SHUTDOWN_GRACE_S`
+    to finish, then cancels its wait for the next delta, so that it ends with an error event
+    rather than a bare end of stream that a client takes for a whole answer."""
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self._cut = False
+        self._waiting: anyio.CancelScope | None = None
+
+    async def watch(self) -> None:
+        await self.event.wait()
+        await anyio.sleep(SHUTDOWN_GRACE_S)
+        self._cut = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    async def next_delta(self, stream: ServedStream) -> ChatMessageStreamDelta | None:
+        """The next delta, ``None`` at the end.
+
+        Raises:
+            _ServerStopping: the grace period ended first.
+        """
+        with anyio.CancelScope() as self._waiting:
+            if self._cut:
+                self._waiting.cancel()
+            return await anext(stream, None)
+        raise _ServerStopping(  # reached only when the scope cancelled the wait
+            f"the server is shutting down: the answer was cut short after {SHUTDOWN_GRACE_S} s; retry the request"
+        )
 
 
 def _completion_id() -> str:
