@@ -663,6 +663,81 @@ def _slow_delta(
     )
 
 
+#: What :func:`_common_delta` returns for a chunk it leaves to the general reader.
+_UNCOMMON: Any = object()
+
+
+def _common_delta(chunk: dict[str, Any]) -> ChatMessageStreamDelta | None | Any:
+    """:func:`delta_from_chunk` of a wire dict of the shapes nearly every chunk has, read with
+    fewer look-ups: one choice (index 0 or none) with a ``delta`` dict whose only field, besides
+    ``role`` and a ``null`` ``content``, is text ``content``, text ``reasoning_content`` /
+    ``reasoning``, text ``refusal``, or a list of one tool-call fragment with a ``function`` dict
+    and well-typed ``index`` / ``id`` / ``name`` / text ``arguments``; or no field at all (a role
+    or finish chunk). :data:`_UNCOMMON` for anything else (several choices, content parts, an
+    object ``arguments``, ``function_call``, several fields, a wrongly typed field...), which the
+    general reader then reads, so that both give the same delta and the same errors.
+    """
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return _UNCOMMON
+    choice = choices[0]
+    if type(choice) is not dict:
+        return _UNCOMMON
+    delta = choice.get("delta")
+    index = choice.get("index")
+    if type(delta) is not dict or not (index is None or (index == 0 and type(index) is int)):
+        return _UNCOMMON
+    usage_value = chunk.get("usage")
+    usage = usage_from_wire(usage_value) if usage_value else None
+    finish = choice.get("finish_reason") or None
+    if finish is not None and type(finish) is not str:
+        finish = str(finish)
+    content = delta.get("content")
+    fields = len(delta) - ("role" in delta) - (content is None and "content" in delta)
+    if fields == 0:
+        return None if finish is None and usage is None else ChatMessageStreamDelta(usage=usage, finish_reason=finish)
+    if fields != 1:
+        return _UNCOMMON
+    if type(content) is str:
+        if not content and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(content=content or None, usage=usage, finish_reason=finish)
+    calls = delta.get("tool_calls")
+    if calls is not None:
+        if type(calls) is not list or len(calls) != 1:
+            return _UNCOMMON
+        call = calls[0]
+        function = call.get("function") if type(call) is dict else None
+        if type(function) is not dict:
+            return _UNCOMMON
+        index = call.get("index")
+        id_ = call.get("id")
+        name = function.get("name")
+        arguments = function.get("arguments")
+        if (
+            (index is None or (type(index) is int and index >= 0))
+            and (id_ is None or type(id_) is str)
+            and (name is None or type(name) is str)
+            and (arguments is None or type(arguments) is str)
+        ):
+            fragment = ToolCallDelta(index, id_ or None, name or None, arguments)
+            return ChatMessageStreamDelta(tool_calls=(fragment,), usage=usage, finish_reason=finish)
+        return _UNCOMMON
+    reasoning = delta.get("reasoning_content")
+    if reasoning is None:
+        reasoning = delta.get("reasoning")
+    if type(reasoning) is str:
+        if not reasoning and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(reasoning_content=reasoning or None, usage=usage, finish_reason=finish)
+    refusal = delta.get("refusal")
+    if type(refusal) is str:
+        if not refusal and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(refusal=refusal or None, usage=usage, finish_reason=finish)
+    return _UNCOMMON
+
+
 def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageStreamDelta | None:
     """The :class:`ChatMessageStreamDelta` of one ``chat.completion.chunk``, or ``None`` when the
     chunk carries nothing (``"[DONE]"``, ``choices: []`` without usage, a role-only or
@@ -688,7 +763,11 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
             not a string, a negative usage count...): the message names the field.
     """
     if get is None:
-        if type(chunk) is not dict:
+        if type(chunk) is dict:
+            delta = _common_delta(chunk)
+            if delta is not _UNCOMMON:
+                return delta  # type: ignore[return-value]
+        else:
             if isinstance(chunk, str):
                 if chunk.strip() == "[DONE]":
                     return None
