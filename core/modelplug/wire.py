@@ -701,7 +701,8 @@ def _common_delta(chunk: dict[str, Any]) -> ChatMessageStreamDelta | None | Any:
     if type(content) is str:
         if not content and finish is None and usage is None:
             return None
-        return ChatMessageStreamDelta(content=content or None, usage=usage, finish_reason=finish)
+        # positional (content, reasoning_content, tool_calls, usage, finish_reason): cheaper than keywords
+        return ChatMessageStreamDelta(content or None, None, (), usage, finish)
     calls = delta.get("tool_calls")
     if calls is not None:
         if type(calls) is not list or len(calls) != 1:
@@ -721,7 +722,7 @@ def _common_delta(chunk: dict[str, Any]) -> ChatMessageStreamDelta | None | Any:
             and (arguments is None or type(arguments) is str)
         ):
             fragment = ToolCallDelta(index, id_ or None, name or None, arguments)
-            return ChatMessageStreamDelta(tool_calls=(fragment,), usage=usage, finish_reason=finish)
+            return ChatMessageStreamDelta(None, None, (fragment,), usage, finish)
         return _UNCOMMON
     reasoning = delta.get("reasoning_content")
     if reasoning is None:
