@@ -106,7 +106,7 @@ def _slot_init(cls: type[_T]) -> type[_T]:
     """
     namespace: dict[str, Any] = {}
     params, body = [], []
-    for field in attrs.fields(cls):  # type: ignore[misc]
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
         name = field.name
         if field.validator is not None or isinstance(field.default, attrs.Factory) or field.alias != name:  # type: ignore[arg-type]
             raise TypeError(f"_slot_init cannot build {cls.__name__}.{name}")
@@ -125,7 +125,7 @@ def _slot_init(cls: type[_T]) -> type[_T]:
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__
-    cls.__init__ = init  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[method-assign]
     return cls
 
 

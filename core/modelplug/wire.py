@@ -667,7 +667,7 @@ def _slow_delta(
 _UNCOMMON: Any = object()
 
 
-def _common_delta(chunk: dict[str, Any]) -> ChatMessageStreamDelta | None | Any:
+def _common_delta(chunk: dict[str, Any]) -> Any:
     """:func:`delta_from_chunk` of a wire dict of the shapes nearly every chunk has, read with
     fewer look-ups: one choice (index 0 or none) with a ``delta`` dict whose only field, besides
     ``role`` and a ``null`` ``content``, is text ``content``, text ``reasoning_content`` /
@@ -767,7 +767,7 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
         if type(chunk) is dict:
             delta = _common_delta(chunk)
             if delta is not _UNCOMMON:
-                return delta  # type: ignore[return-value]
+                return delta  # type: ignore[no-any-return]
         else:
             if isinstance(chunk, str):
                 if chunk.strip() == "[DONE]":
