@@ -811,9 +811,18 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
     content = get(delta, "content")
     if type(content) is str and (
         # a dict holding only content (and the role): no other field to look up
-        (get is mapping_getter and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)))
+        (strict and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)))
+        # a client object: attribute_getter's look-ups, without a call each
         or (
-            get(delta, "tool_calls") is None
+            (
+                getattr(delta, "tool_calls", None) is None
+                and getattr(delta, "reasoning_content", None) is None
+                and getattr(delta, "reasoning", None) is None
+                and getattr(delta, "refusal", None) is None
+                and getattr(delta, "function_call", None) is None
+            )
+            if get is attribute_getter and type(delta) is not dict
+            else get(delta, "tool_calls") is None
             and get(delta, "reasoning_content") is None
             and get(delta, "reasoning") is None
             and get(delta, "refusal") is None
