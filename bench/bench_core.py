@@ -9,7 +9,8 @@ Run: ``python bench/bench_core.py [--deltas N] [--runs R]``. Prints medians and 
 - stream: µs per delta that ``Model.stream`` adds over iterating the provider's generator directly.
 - live ``.message``: µs per delta when ``.message`` is read after every delta, at 10k, 100k and 300k
   deltas, for content and for tool-call arguments, with the growth ratio 300k/10k (goal ≤ 1.3).
-- reader: µs of CPU per chunk (medians of 7 alternating pairs) of the one chunk reader (``modelplug.wire.delta_from_chunk``) on chunk dicts
+- reader: µs of CPU per chunk (medians of 7 alternating pairs) of the one chunk reader
+  (``modelplug.wire.delta_from_chunk``) on chunk dicts
   and on client objects (``types.SimpleNamespace`` trees read with ``attribute_getter``), for content
   and tool-call chunks. The same script runs on an older checkout (``PYTHONPATH=<old>/core``), where
   it measures the two readers of then (``delta_from_chunk`` and ``client_wire.delta_from_fields``).

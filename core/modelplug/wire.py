@@ -739,6 +739,66 @@ def _common_delta(chunk: dict[str, Any]) -> Any:
     return _UNCOMMON
 
 
+def _common_object_delta(chunk: Any) -> Any:
+    """:func:`_common_delta` for a client library's chunk object read with :func:`attribute_getter`
+    (``getattr`` without a call per field): one choice (index 0 or none) whose ``delta`` object has
+    text ``content`` or one tool-call fragment object (with a ``function`` object) and no
+    ``tool_calls`` / ``reasoning_content`` / ``reasoning`` / ``refusal`` / ``function_call`` besides.
+    :data:`_UNCOMMON` for anything else (dicts inside the tree included), left to the general reader.
+    """
+    choices = getattr(chunk, "choices", None)
+    if type(choices) is not list or len(choices) != 1:
+        return _UNCOMMON
+    choice = choices[0]
+    if type(choice) is dict or isinstance(choice, _SCALARS):
+        return _UNCOMMON
+    delta = getattr(choice, "delta", None)
+    index = getattr(choice, "index", None)
+    if delta is None or type(delta) is dict or isinstance(delta, _SCALARS):
+        return _UNCOMMON
+    if not (index is None or (index == 0 and type(index) is int)):
+        return _UNCOMMON
+    content = getattr(delta, "content", None)
+    calls = getattr(delta, "tool_calls", None)
+    if (
+        getattr(delta, "reasoning_content", None) is not None
+        or getattr(delta, "reasoning", None) is not None
+        or getattr(delta, "refusal", None) is not None
+        or getattr(delta, "function_call", None) is not None
+    ):
+        return _UNCOMMON
+    usage_value = getattr(chunk, "usage", None)
+    usage = _usage(usage_value, attribute_getter) if usage_value else None
+    finish = getattr(choice, "finish_reason", None) or None
+    if finish is not None and type(finish) is not str:
+        finish = str(finish)
+    if type(content) is str and calls is None:
+        if not content and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(content or None, None, (), usage, finish)
+    if content is not None or type(calls) is not list or len(calls) != 1:
+        return _UNCOMMON
+    call = calls[0]
+    if type(call) is dict or isinstance(call, _SCALARS):
+        return _UNCOMMON
+    function = getattr(call, "function", None)
+    if function is None or type(function) is dict or isinstance(function, _SCALARS):
+        return _UNCOMMON
+    index = getattr(call, "index", None)
+    id_ = getattr(call, "id", None)
+    name = getattr(function, "name", None)
+    arguments = getattr(function, "arguments", None)
+    if (
+        (index is None or (type(index) is int and index >= 0))
+        and (id_ is None or type(id_) is str)
+        and (name is None or type(name) is str)
+        and (arguments is None or type(arguments) is str)
+    ):
+        fragment = ToolCallDelta(index, id_ or None, name or None, arguments)
+        return ChatMessageStreamDelta(None, None, (fragment,), usage, finish)
+    return _UNCOMMON
+
+
 def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageStreamDelta | None:
     """The :class:`ChatMessageStreamDelta` of one ``chat.completion.chunk``, or ``None`` when the
     chunk carries nothing (``"[DONE]"``, ``choices: []`` without usage, a role-only or
@@ -776,8 +836,13 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
             if not isinstance(chunk, Mapping):
                 raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {type(chunk).__name__}")
         get = mapping_getter
-    elif isinstance(chunk, str) and chunk.strip() == "[DONE]":
-        return None
+    elif isinstance(chunk, str):
+        if chunk.strip() == "[DONE]":
+            return None
+    elif get is attribute_getter and type(chunk) is not dict:
+        delta = _common_object_delta(chunk)
+        if delta is not _UNCOMMON:
+            return delta  # type: ignore[no-any-return]
     usage_value = get(chunk, "usage")
     usage = _usage(usage_value, get) if usage_value else None
     choices = get(chunk, "choices") or ()
