@@ -30,7 +30,7 @@ def _read(chunk: Any, get: Any = None) -> Any:
         return type(error), str(error)
 
 
-@settings(max_examples=600)
+@settings(max_examples=600, deadline=None)  # microseconds each; a busy machine can stall one
 @given(near_common_chunks())
 def test_the_fast_path_gives_the_general_readers_delta_or_error(chunk: dict[str, Any]) -> None:
     # an explicit mapping_getter is the dict route without the fast path
@@ -51,7 +51,7 @@ def _general_attribute_getter(obj: Any, name: str) -> Any:
     return attribute_getter(obj, name)
 
 
-@settings(max_examples=600)
+@settings(max_examples=600, deadline=None)  # microseconds each; a busy machine can stall one
 @given(near_common_chunks())
 def test_the_object_fast_path_gives_the_general_readers_delta_or_error(chunk: dict[str, Any]) -> None:
     tree = _objects(chunk)
