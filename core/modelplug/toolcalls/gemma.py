@@ -1,9 +1,14 @@
-"""Google Gemma 4's tool-call syntax (vLLM ``gemma4``)::
+"""Google Gemma's tool-call syntax: Gemma 4 (vLLM ``gemma4``)::
 
     <|tool_call>call:get_weather{location:<|"|>Paris, FR<|"|>,days:3}<tool_call|>
 
-Keys are bare, strings are wrapped in the ``<|"|>`` token, numbers and ``true``/``false``/``null``
-are bare, objects ``{...}`` and lists ``[...]`` nest. Calls follow each other without separators.
+and FunctionGemma (vLLM ``functiongemma``), the same syntax with other tokens::
+
+    <start_function_call>call:get_weather{location:<escape>Paris, FR<escape>}<end_function_call>
+
+Keys are bare, strings are wrapped in the quote token (``<|"|>``, ``<escape>``), numbers and
+``true``/``false``/``null`` are bare, objects ``{...}`` and lists ``[...]`` nest. Calls follow each
+other without separators.
 """
 
 from __future__ import annotations
@@ -12,15 +17,18 @@ import re
 from typing import Any, Final
 
 from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_name, skip_ws, until, until_re
 
-__all__ = ["OPENER", "gemma4", "parse_gemma_arguments"]
+__all__ = ["FUNCTIONGEMMA_OPENER", "OPENER", "functiongemma", "gemma4", "parse_gemma_arguments"]
 
 OPENER: Final = "<|tool_call>"
 _CLOSER: Final = "<tool_call|>"
 _QUOTE: Final = '<|"|>'
-_STRUCTURE: Final = re.compile(r'[{}\[\]]|<\|"\|>')
+FUNCTIONGEMMA_OPENER: Final = "<start_function_call>"
+_FG_CLOSER: Final = "<end_function_call>"
+_FG_QUOTE: Final = "<escape>"
 _BARE_END: Final = re.compile(r"[,}\]]")
 
 
@@ -46,18 +54,18 @@ def _scalar(text: str) -> Any:
         return value
 
 
-def _value(t: str, i: int, depth: int) -> tuple[Any, int]:
+def _value(t: str, i: int, depth: int, quote: str) -> tuple[Any, int]:
     while i < len(t) and t[i].isspace():
         i += 1
     if depth > 100:
         raise GemmaSyntaxError("nesting too deep")
-    if t.startswith(_QUOTE, i):
-        j = t.find(_QUOTE, i + len(_QUOTE))
+    if t.startswith(quote, i):
+        j = t.find(quote, i + len(quote))
         if j < 0:
             raise GemmaSyntaxError("unterminated string")
-        return t[i + len(_QUOTE) : j], j + len(_QUOTE)
+        return t[i + len(quote) : j], j + len(quote)
     if t.startswith("{", i):
-        return _object(t, i + 1, depth + 1)
+        return _object(t, i + 1, depth + 1, quote)
     if t.startswith("[", i):
         items: list[Any] = []
         i += 1
@@ -68,7 +76,7 @@ def _value(t: str, i: int, depth: int) -> tuple[Any, int]:
                 raise GemmaSyntaxError("unterminated list")
             if t[i] == "]":
                 return items, i + 1
-            item, i = _value(t, i, depth + 1)
+            item, i = _value(t, i, depth + 1, quote)
             items.append(item)
     m = _BARE_END.search(t, i)
     j = m.start() if m is not None else len(t)
@@ -77,7 +85,7 @@ def _value(t: str, i: int, depth: int) -> tuple[Any, int]:
     return _scalar(t[i:j]), j
 
 
-def _object(t: str, i: int, depth: int, *, top: bool = False) -> tuple[dict[str, Any], int]:
+def _object(t: str, i: int, depth: int, quote: str, *, top: bool = False) -> tuple[dict[str, Any], int]:
     result: dict[str, Any] = {}
     while True:
         while i < len(t) and (t[i].isspace() or t[i] == ","):
@@ -88,11 +96,11 @@ def _object(t: str, i: int, depth: int, *, top: bool = False) -> tuple[dict[str,
             raise GemmaSyntaxError("unterminated object")
         if t[i] == "}" and not top:
             return result, i + 1
-        if t.startswith(_QUOTE, i):
-            j = t.find(_QUOTE, i + len(_QUOTE))
+        if t.startswith(quote, i):
+            j = t.find(quote, i + len(quote))
             if j < 0:
                 raise GemmaSyntaxError("unterminated key")
-            key, i = t[i + len(_QUOTE) : j], j + len(_QUOTE)
+            key, i = t[i + len(quote) : j], j + len(quote)
             while i < len(t) and t[i].isspace():
                 i += 1
             if not t.startswith(":", i):
@@ -104,51 +112,62 @@ def _object(t: str, i: int, depth: int, *, top: bool = False) -> tuple[dict[str,
             key, i = t[i:j].strip(), j
         if not key:
             raise GemmaSyntaxError("empty key")
-        result[key], i = _value(t, i + 1, depth)
+        result[key], i = _value(t, i + 1, depth, quote)
 
 
-def parse_gemma_arguments(text: str) -> dict[str, Any]:
-    """The arguments between the outer braces of a Gemma 4 call (``k:<|"|>v<|"|>,n:1``)."""
-    return _object(text, 0, 0, top=True)[0]
+def parse_gemma_arguments(text: str, quote: str = _QUOTE) -> dict[str, Any]:
+    """The arguments between the outer braces of a Gemma call (``k:<|"|>v<|"|>,n:1``), strings
+    wrapped in ``quote``. Raises GemmaSyntaxError (a ValueError) when they cannot be read."""
+    return _object(text, 0, 0, quote, top=True)[0]
 
 
-def gemma4(src: Source, ctx: Ctx) -> Read[Outcome]:
-    """Read one Gemma 4 call (cursor on ``<|tool_call>``)."""
-    src.i += len(OPENER)
-    calls = BlockCalls(ctx, "gemma4", src)
-    if not (yield from accept(src, "call:")):
-        return Reject(len(OPENER)) if peek(src) else calls.failed(f"the text ends after {OPENER}")
-    name = yield from read_name(src)
-    if not name or not (yield from accept(src, "{")):
-        return calls.failed("expected a name and '{' after 'call:'") if src.eof else Reject(len(OPENER))
-    header = calls.announce(name)
-    if header is not None:
-        yield header
-    a = src.pos
-    depth = 1
-    while depth:
-        m = yield from until_re(src, _STRUCTURE, len(_QUOTE))
-        if m is None:
-            return calls.failed("the text ends inside the arguments")
-        token = m.group()
-        src.i += len(token)
-        if token == _QUOTE:
-            if not (yield from until(src, _QUOTE)):
-                return calls.failed("the text ends inside a string")
-            src.i += len(_QUOTE)
-        elif token in "{[":
-            depth += 1
-        else:
-            depth -= 1
-    body = src.text(a, src.pos - 1)
-    try:
-        arguments = parse_gemma_arguments(body)
-    except GemmaSyntaxError as error:
-        return calls.failed(str(error))
-    end = src.pos
-    yield from skip_ws(src)
-    closed = yield from accept(src, _CLOSER)
-    yield from calls.complete(header, name, arguments)
-    if calls.errors:
-        return Error("gemma4", calls.errors[0])
-    return Done(None if closed else end, "gemma4")
+def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
+    structure = re.compile(r"[{}\[\]]|" + re.escape(quote))
+
+    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+        src.i += len(opener)
+        calls = BlockCalls(ctx, format, src)
+        if not (yield from accept(src, "call:")):
+            return Reject(len(opener)) if peek(src) else calls.failed(f"the text ends after {opener}")
+        name = yield from read_name(src)
+        if not name or not (yield from accept(src, "{")):
+            return calls.failed("expected a name and '{' after 'call:'") if src.eof else Reject(len(opener))
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        a = src.pos
+        depth = 1
+        while depth:
+            m = yield from until_re(src, structure, len(quote))
+            if m is None:
+                return calls.failed("the text ends inside the arguments")
+            token = m.group()
+            src.i += len(token)
+            if token == quote:
+                if not (yield from until(src, quote)):
+                    return calls.failed("the text ends inside a string")
+                src.i += len(quote)
+            elif token in "{[":
+                depth += 1
+            else:
+                depth -= 1
+        body = src.text(a, src.pos - 1)
+        try:
+            arguments = parse_gemma_arguments(body, quote)
+        except GemmaSyntaxError as error:
+            return calls.failed(str(error))
+        end = src.pos
+        yield from skip_ws(src)
+        closed = yield from accept(src, closer)
+        yield from calls.complete(header, name, arguments)
+        if calls.errors:
+            return Error(format, calls.errors[0])
+        return Done(None if closed else end, format)
+
+    return read
+
+
+#: Read one Gemma 4 call (cursor on ``<|tool_call>``).
+gemma4: Final = _reader("gemma4", OPENER, _CLOSER, _QUOTE)
+#: Read one FunctionGemma call (cursor on ``<start_function_call>``).
+functiongemma: Final = _reader("functiongemma", FUNCTIONGEMMA_OPENER, _FG_CLOSER, _FG_QUOTE)
