@@ -36,11 +36,11 @@ from modelplug.toolcalls._calls import (
     Args,
     ArgsPart,
     Call,
-    Ctx,
     Done,
     Error,
     Fail,
     Header,
+    OfferedTools,
     Outcome,
     Reasoning,
     Reject,
@@ -53,7 +53,7 @@ from modelplug.types import ToolCall
 __all__ = ["Engine", "Reader", "Table"]
 
 #: A reader: called with the block's source (cursor on the opener) and the context.
-Reader = Callable[[Source, Ctx], Read[Outcome]]
+Reader = Callable[[Source, OfferedTools], Read[Outcome]]
 
 THINK_OPEN: Final = "<think>"
 THINK_CLOSE: Final = "</think>"
@@ -130,7 +130,7 @@ OutItem = tuple[Any, ...]
 class Engine:
     """Feed text with :meth:`feed`, end with :meth:`finish`; results accumulate on the instance."""
 
-    def __init__(self, table: Table, ctx: Ctx, *, streaming: bool) -> None:
+    def __init__(self, table: Table, ctx: OfferedTools, *, streaming: bool) -> None:
         self._table = table
         self._ctx = ctx
         self._streaming = streaming

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_name, skip_ws, until, until_re
 
@@ -112,7 +112,7 @@ def parse_gemma_arguments(text: str) -> dict[str, Any]:
     return _object(text, 0, 0, top=True)[0]
 
 
-def gemma4(src: Source, ctx: Ctx) -> Read[Outcome]:
+def gemma4(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read one Gemma 4 call (cursor on ``<|tool_call>``)."""
     src.i += len(OPENER)
     calls = BlockCalls(ctx, "gemma4", src)

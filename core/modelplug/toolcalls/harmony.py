@@ -21,9 +21,9 @@ from typing import Final
 
 from modelplug.toolcalls._calls import (
     BadCall,
-    Ctx,
     Done,
     Error,
+    OfferedTools,
     Outcome,
     Reasoning,
     Reject,
@@ -52,7 +52,7 @@ def _hold(s: str, i: int) -> int:
     return len(s)
 
 
-def harmony(src: Source, ctx: Ctx) -> Read[Outcome]:
+def harmony(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read one harmony message (cursor on ``<|start|>`` or ``<|channel|>``)."""
     calls = BlockCalls(ctx, "harmony", src)
     if not (yield from until(src, _MESSAGE, 512)):

@@ -17,11 +17,11 @@ is an error naming it; the other calls of the list are still read and kept on th
 
 from __future__ import annotations
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Fail, Outcome, Reject, decode_value, read_call
+from modelplug.toolcalls._calls import Done, Error, Fail, OfferedTools, Outcome, Reject, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
-from modelplug.toolcalls._scan import BAD, EOF, OK, scan_json, scan_loose
+from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
 from modelplug.toolcalls.json_tags import json_payload
 
@@ -57,12 +57,14 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
     if not name or not (yield from at(src, "(")):
         return Reject(name_at)
     result = yield from scan_loose(src, ["]"], stops)
-    if result.status != OK:
+    if result.status != ScanStatus.COMPLETE:
         if not strict:
             return Reject(max(src.pos, name_at))
-        if result.status == BAD and not stops:
+        if result.status == ScanStatus.INVALID and not stops:
             yield from until(src, "\n")  # the attempt runs to the end of its line
-        return calls.failed("unbalanced brackets" if result.status == BAD else "the text ends inside the call list")
+        return calls.failed(
+            "unbalanced brackets" if result.status == ScanStatus.INVALID else "the text ends inside the call list"
+        )
     try:
         found = parse_call_list(src.text(start, src.pos))
     except LiteralSyntaxError as error:
@@ -106,7 +108,7 @@ def call_list(
             return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
         else:
             return Reject()
-    if result.status == OK:
+    if result.status == ScanStatus.COMPLETE:
         if json is None:
             return Reject()
         calls.format = json
@@ -129,12 +131,12 @@ def call_list(
         if calls.errors:
             return Error(calls.format, calls.errors[0])
         return Done(None, calls.format)
-    if result.status == BAD and python is not None and result.at_first_element:
+    if result.status == ScanStatus.INVALID and python is not None and result.at_first_element:
         calls.format = python
         return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
     if not strict:
         return Reject(max(src.pos, start + 1))
-    if result.status == EOF:
+    if result.status == ScanStatus.TRUNCATED:
         return calls.failed("the text ends inside the call list")
     return calls.failed("expected a list of calls")
 
@@ -142,7 +144,7 @@ def call_list(
 def tagged_python(opener: str, closer: str, format: str, *, json: bool = False) -> Reader:
     """``opener`` + a list of calls + optional ``closer`` (Llama 4, LFM2)."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         yield from skip_ws(src)
         calls = BlockCalls(ctx, format, src)
@@ -172,28 +174,28 @@ def _close(src: Source, outcome: Outcome, closer: str) -> Read[Outcome]:
     return outcome
 
 
-def function_calls(src: Source, ctx: Ctx) -> Read[Outcome]:
+def function_calls(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Olmo 3: ``<function_calls>`` + calls one per line + ``</function_calls>``."""
     opener, closer = "<function_calls>", "</function_calls>"
     src.i += len(opener)
     calls = BlockCalls(ctx, "olmo3", src)
     start = src.pos
     result = yield from scan_loose(src, [], (closer,), until_stop=True)
-    if result.status == BAD:
+    if result.status == ScanStatus.INVALID:
         if (yield from until(src, closer)):
             src.i += len(closer)
         return calls.failed("unbalanced brackets")
     body = src.text(start, src.pos)
     if not body.strip():
-        return calls.failed("no calls") if result.status == EOF else Reject(len(opener))
+        return calls.failed("no calls") if result.status == ScanStatus.TRUNCATED else Reject(len(opener))
     try:
         stripped = body.strip()
         found = parse_call_list(stripped) if stripped.startswith("[") else parse_calls(body, ",")
     except LiteralSyntaxError as error:
-        if result.status == OK:
+        if result.status == ScanStatus.COMPLETE:
             src.i += len(closer)
         return calls.failed(str(error))
-    if result.status == OK:
+    if result.status == ScanStatus.COMPLETE:
         src.i += len(closer)
     outcome = yield from emit_python_calls(calls, found, strict=True)
     if outcome is not None:
@@ -208,7 +210,7 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
     ``python``, call expressions separated by ``;`` (llama3_python_tag)."""
     opener = "<|python_tag|>"
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         yield from skip_ws(src)
         c = peek(src)
@@ -234,8 +236,10 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
                     return Reject(len(opener))
                 break
             result = yield from scan_loose(src, [")"], ())
-            if result.status != OK:
-                return calls.failed("the text ends inside the call" if result.status == EOF else "unbalanced brackets")
+            if result.status != ScanStatus.COMPLETE:
+                return calls.failed(
+                    "the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets"
+                )
             end = src.pos
             yield from skip_ws(src)
             if not (yield from accept(src, ";")):

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable
 from typing import Final, TypeVar, final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import (
@@ -236,7 +236,7 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
     return ""
 
 
-def qwen_body(src: Source, ctx: Ctx, format: str, *, closer: str | None, opener_length: int) -> Read[Outcome]:
+def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None, opener_length: int) -> Read[Outcome]:
     """``<function=...>`` blocks up to ``closer`` (cursor after the opener and whitespace)."""
     calls = BlockCalls(ctx, format, src)
     read_any = False
@@ -264,7 +264,7 @@ def qwen_body(src: Source, ctx: Ctx, format: str, *, closer: str | None, opener_
     return Done(end, format)
 
 
-def seed_oss(src: Source, ctx: Ctx) -> Read[Outcome]:
+def seed_oss(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Seed-OSS: ``<seed:tool_call>`` + qwen3_coder functions + ``</seed:tool_call>``."""
     opener = "<seed:tool_call>"
     src.i += len(opener)
@@ -274,7 +274,7 @@ def seed_oss(src: Source, ctx: Ctx) -> Read[Outcome]:
 def bare_function(format: str) -> Reader:
     """qwen3_coder's ``<function=...>`` written without the ``<tool_call>`` wrapper."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         calls = BlockCalls(ctx, format, src)
         outcome = yield from qwen_function(src, calls)
         if outcome == _SKIPPED:
@@ -293,7 +293,7 @@ def bare_function(format: str) -> Reader:
 # glm45 / glm47 ------------------------------------------------------------------------------------
 
 
-def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
+def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outcome]:
     """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``</tool_call>`` (cursor on NAME,
     which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag")."""
     if " " in src.text(opener_length, src.pos):
@@ -372,7 +372,7 @@ def _invokes(
     return ""
 
 
-def minimax_m2(src: Source, ctx: Ctx) -> Read[Outcome]:
+def minimax_m2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """MiniMax-M2: ``<minimax:tool_call>`` + ``<invoke>`` elements + ``</minimax:tool_call>``."""
     opener, closer = "<minimax:tool_call>", "</minimax:tool_call>"
     src.i += len(opener)
@@ -416,7 +416,7 @@ _STEP_SEP: Final = "<｜tool_sep｜>"
 _STEP_INVOKE: Final = '<steptml:invoke name="'
 
 
-def step3(src: Source, ctx: Ctx) -> Read[Outcome]:
+def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Step-3: special-token call list around ``<steptml:invoke>`` elements."""
     src.i += len(_STEP_CALLS_BEGIN)
     calls = BlockCalls(ctx, "step3", src)
