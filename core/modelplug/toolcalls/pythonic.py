@@ -21,6 +21,7 @@ from modelplug.toolcalls._calls import Done, Error, Fail, OfferedTools, Outcome,
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
+from modelplug.toolcalls._pywatch import CallWatcher, watched
 from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
 from modelplug.toolcalls.json_tags import json_payload
@@ -28,9 +29,12 @@ from modelplug.toolcalls.json_tags import json_payload
 __all__ = ["call_list", "emit_python_calls", "function_calls", "python_list", "python_tag", "tagged_python"]
 
 
-def emit_python_calls(calls: BlockCalls, found: list[PyCall], *, strict: bool) -> Read[Outcome | None]:
-    """Events for parsed calls. Returns an outcome when the calls cannot be used (a Reject when not
-    ``strict``), else None."""
+def emit_python_calls(
+    calls: BlockCalls, found: list[PyCall], *, strict: bool, watcher: CallWatcher | None = None
+) -> Read[Outcome | None]:
+    """Events for parsed calls (finishing those the ``watcher`` announced while they were written).
+    Returns an outcome when the calls cannot be used (a Reject when not ``strict``), else None."""
+    headers = {} if watcher is None else watcher.headers
     usable = [call for call in found if call.arguments is not None]
     if found and not usable:
         if not strict:
@@ -39,11 +43,17 @@ def emit_python_calls(calls: BlockCalls, found: list[PyCall], *, strict: bool) -
         return calls.failed(f"call 1{label}: {found[0].error}")
     if not strict and (len(usable) < len(found) or any(not calls.ctx.known(call.name) for call in usable)):
         return Reject()  # markerless text naming an unknown tool, or not quite calls, is prose
-    for call in found:
-        if call.arguments is None:
+    for number, call in enumerate(found):
+        header = headers.get(number)
+        if call.arguments is None or (header is not None and header.name != call.name):
             calls.bad(call.error or "the call cannot be read", call.name or None)
+        elif header is not None:
+            yield from calls.complete(header, call.name, call.arguments)
         else:
             yield from calls.whole(call.name, call.arguments)
+    for number in sorted(headers):
+        if number >= len(found):
+            calls.bad("the call cannot be read", headers[number].name)
     return None
 
 
@@ -56,7 +66,8 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
     name = yield from read_name(src)
     if not name or not (yield from at(src, "(")):
         return Reject(name_at)
-    result = yield from scan_loose(src, ["]"], stops)
+    watcher = CallWatcher(calls, start) if strict else None
+    result = yield from watched(scan_loose(src, ["]"], stops), src, watcher)
     if result.status != ScanStatus.COMPLETE:
         if not strict:
             return Reject(max(src.pos, name_at))
@@ -69,7 +80,7 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
         found = parse_call_list(src.text(start, src.pos))
     except LiteralSyntaxError as error:
         return calls.failed(str(error)) if strict else Reject()
-    outcome = yield from emit_python_calls(calls, found, strict=strict)
+    outcome = yield from emit_python_calls(calls, found, strict=strict, watcher=watcher)
     if outcome is not None:
         return outcome
     if calls.errors:
@@ -180,7 +191,8 @@ def function_calls(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     src.i += len(opener)
     calls = BlockCalls(ctx, "olmo3", src)
     start = src.pos
-    result = yield from scan_loose(src, [], (closer,), until_stop=True)
+    watcher = CallWatcher(calls, start)
+    result = yield from watched(scan_loose(src, [], (closer,), until_stop=True), src, watcher)
     if result.status == ScanStatus.INVALID:
         if (yield from until(src, closer)):
             src.i += len(closer)
@@ -197,7 +209,7 @@ def function_calls(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         return calls.failed(str(error))
     if result.status == ScanStatus.COMPLETE:
         src.i += len(closer)
-    outcome = yield from emit_python_calls(calls, found, strict=True)
+    outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
     if outcome is not None:
         return outcome
     if calls.errors:
@@ -229,13 +241,14 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
             return Reject(len(opener))
         start = src.pos
         end = start
+        watcher = CallWatcher(calls, start)
         while True:
             name = yield from read_name(src)
             if not name or not (yield from accept(src, "(")):
                 if end == start:
                     return Reject(len(opener))
                 break
-            result = yield from scan_loose(src, [")"], ())
+            result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
             if result.status != ScanStatus.COMPLETE:
                 return calls.failed(
                     "the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets"
@@ -252,7 +265,7 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
             found = parse_calls(src.text(start, end), ";")
         except LiteralSyntaxError as error:
             return calls.failed(str(error))
-        outcome = yield from emit_python_calls(calls, found, strict=True)
+        outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
         if outcome is not None:
             return outcome
         if calls.errors:
