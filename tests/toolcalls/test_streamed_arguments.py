@@ -21,7 +21,7 @@ LIVE = sorted(
     {"hermes", "granite", "internlm2", "jamba", "hunyuan_a13b", "minimax", "phi4_mini_json", "smollm2"}
     | {"mistral", "deepseek_v3", "deepseek_v31", "kimi_k2"}
     | {"qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"}
-    | {"harmony", "pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag"}
+    | {"harmony", "pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag", "gemma4"}
 )
 
 
@@ -112,6 +112,8 @@ _PY_VALUES = {
     "lfm2": '<|tool_call_start|>[w(n=7, text="line\\\\ two"), g(a=True)]<|tool_call_end|>',
     "olmo3": "<function_calls>w(n=7, text='x y')\ng(b=null)</function_calls>",
     "llama3_python_tag": "<|python_tag|>w(n=7, text='semi;colon'); g(a=1)",
+    "gemma4": '<|tool_call>call:w{n:7,<|"|>text<|"|>:<|"|>line, one {x}<|"|>,nest:{a:[1,<|"|>b<|"|>]},'
+    'flag:true, s:<|"|>tail<|"|>}<tool_call|><|tool_call>call:g{}<tool_call|>',
     "llama4_pythonic": "<|python_start|>[w(text='''tri\nple''', n=-2.5e3), g(a=(1, 2))]<|python_end|>",
 }
 _PY_TOOLS = [*_TOOLS, {"name": "g", "parameters": {}}]
@@ -119,10 +121,10 @@ _PY_TOOLS = [*_TOOLS, {"name": "g", "parameters": {}}]
 
 @pytest.mark.parametrize("format", sorted(_PY_VALUES))
 @pytest.mark.parametrize("tools", [None, _PY_TOOLS], ids=["no tools", "coerced"])
-def test_python_values_stream_at_every_split(format: str, tools: object) -> None:
+def test_python_and_gemma_values_stream_at_every_split(format: str, tools: object) -> None:
     text = _PY_VALUES[format]
     expected = [json.dumps(call.arguments, ensure_ascii=False) for call in parse(text, format, tools).tool_calls]  # type: ignore[arg-type]
-    assert len(expected) == text.count("w(") + text.count("g(")
+    assert len(expected) == text.count("w(") + text.count("g(") + text.count("call:")
     for k in range(len(text) + 1):
         for pieces in ([text[:k], text[k:]], [text[:k], *text[k:]]):
             fragments, _ = _fragments(pieces, format, tools)

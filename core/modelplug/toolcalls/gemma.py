@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Error, Header, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_name, skip_ws, until, until_re
 
@@ -20,7 +20,11 @@ __all__ = ["OPENER", "gemma4", "parse_gemma_arguments"]
 OPENER: Final = "<|tool_call>"
 _CLOSER: Final = "<tool_call|>"
 _QUOTE: Final = '<|"|>'
-_STRUCTURE: Final = re.compile(r'[{}\[\]]|<\|"\|>')
+_STRUCTURE: Final = re.compile(r'[{}\[\],]|<\|"\|>')
+#: A member whose value is a string being written: ``key:<|"|>`` (the key bare or quoted).
+_STRING_MEMBER: Final = re.compile(
+    r'[\s,]*(?:<\|"\|>(?P<quoted>.*?)<\|"\|>|(?P<bare>[^:<]+?))\s*:\s*<\|"\|>\Z', re.DOTALL
+)
 _BARE_END: Final = re.compile(r"[,}\]]")
 
 
@@ -112,6 +116,48 @@ def parse_gemma_arguments(text: str) -> dict[str, Any]:
     return _object(text, 0, 0, top=True)[0]
 
 
+def _string_key(member: str) -> str | None:
+    """The key of a top-level member whose string value just opened (``member`` is its text up to the
+    opening quote), or None when the quote opens something else (a quoted key)."""
+    m = _STRING_MEMBER.match(member)
+    if m is None:
+        return None
+    key = m.group("quoted") if m.group("quoted") is not None else m.group("bare").strip()
+    return key or None
+
+
+def _string_value(src: Source, calls: BlockCalls, header: Header | None, key: str) -> Read[bool]:
+    """:func:`until` the closing quote of a string argument, handing out its text while it is written."""
+    done = src.pos
+    scan = until(src, _QUOTE)
+    while True:
+        try:
+            item = scan.send(None)
+        except StopIteration as stop:
+            found: bool = stop.value
+            break
+        events = calls.text_piece(header, key, src.text(done, src.pos)) if src.pos > done else []
+        done = src.pos
+        yield events if events else item
+    if found:
+        yield from calls.text_piece(header, key, src.text(done, src.pos))
+    return found
+
+
+def _member(src: Source, calls: BlockCalls, header: Header | None, start: int, end: int) -> Read[int]:
+    """Hand out the top-level members written in ``src.text(start, end)`` once they read; returns where
+    the next member starts (``start`` when they do not read yet)."""
+    if header is None or not header.streaming or end <= start:
+        return start
+    try:
+        members = parse_gemma_arguments(src.text(start, end))
+    except GemmaSyntaxError:
+        return start
+    for key, value in members.items():
+        yield from calls.argument(header, key, value)
+    return end
+
+
 def gemma4(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read one Gemma 4 call (cursor on ``<|tool_call>``)."""
     src.i += len(OPENER)
@@ -125,6 +171,7 @@ def gemma4(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     if header is not None:
         yield header
     a = src.pos
+    member = a  # where the top-level member being written starts (its arguments stream one by one)
     depth = 1
     while depth:
         m = yield from until_re(src, _STRUCTURE, len(_QUOTE))
@@ -133,13 +180,25 @@ def gemma4(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         token = m.group()
         src.i += len(token)
         if token == _QUOTE:
-            if not (yield from until(src, _QUOTE)):
+            key = _string_key(src.text(member, src.pos)) if depth == 1 and header is not None else None
+            if key is None:
+                found = yield from until(src, _QUOTE)
+            else:
+                found = yield from _string_value(src, calls, header, key)
+            if not found:
                 return calls.failed("the text ends inside a string")
             src.i += len(_QUOTE)
+            if key is not None:
+                member = yield from _member(src, calls, header, member, src.pos)
         elif token in "{[":
             depth += 1
+        elif token == ",":
+            if depth == 1:
+                member = yield from _member(src, calls, header, member, src.pos - 1)
         else:
             depth -= 1
+            if depth <= 1:
+                member = yield from _member(src, calls, header, member, src.pos - (1 - depth))
     body = src.text(a, src.pos - 1)
     try:
         arguments = parse_gemma_arguments(body)
