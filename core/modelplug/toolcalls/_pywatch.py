@@ -35,14 +35,10 @@ _PARTIAL_CALL: Final = re.compile(r"[A-Za-z_][A-Za-z_0-9.]*\s*\Z")
 _KEY: Final = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)")
 _PARTIAL_KEY: Final = re.compile(r"\s*(?:[A-Za-z_][A-Za-z_0-9]*\s*=?)?\Z")
 _WS: Final = re.compile(r"\s*")
+#: The longest name the watcher waits for (longer: it stops, so that waiting stays linear).
+_WAIT: Final = 256
 _STRING_BODY: Final = {"'": re.compile(r"[^\\'\n]*"), '"': re.compile(r'[^\\"\n]*')}
 _OTHER: Final = re.compile(r"""[()\[\]{},'"]""")
-_TOKEN: Final = {
-    "'": re.compile(r"'(?:[^\\'\n]|\\.)*'", re.DOTALL),
-    '"': re.compile(r'"(?:[^\\"\n]|\\.)*"', re.DOTALL),
-    "'''": re.compile(r"'''(?:[^\\']|\\.|'(?!''))*'''", re.DOTALL),
-    '"""': re.compile(r'"""(?:[^\\"]|\\.|"(?!""))*"""', re.DOTALL),
-}
 
 # where the watcher is
 _STOPPED, _BETWEEN_CALLS, _ARGS, _VALUE, _STRING, _AFTER_STRING, _OTHER_VALUE = range(7)
@@ -118,7 +114,7 @@ class CallWatcher:
                 return False
             m = _CALL.match(buf, pos)
             if m is None:
-                return False if _PARTIAL_CALL.match(buf, pos) else self._stop()
+                return False if len(buf) - pos < _WAIT and _PARTIAL_CALL.match(buf, pos) else self._stop()
             self._name, self._header = m.group(1), None
             self._pos, self._state = m.end(), _ARGS
             return True
@@ -134,7 +130,7 @@ class CallWatcher:
                 return True
             m = _KEY.match(buf, pos)
             if m is None or m.end() == len(buf):  # "a=" might still become "a=="
-                return False if _PARTIAL_KEY.match(buf, pos) else self._stop()
+                return False if len(buf) - pos < _WAIT and _PARTIAL_KEY.match(buf, pos) else self._stop()
             self._announce(events)
             self._key, self._value = m.group(1), []
             self._pos, self._state = m.end(), _VALUE
@@ -151,7 +147,7 @@ class CallWatcher:
                 self._quote, self._text, self._value = c, [], [c]
                 self._pos, self._state = pos + 1, _STRING
             else:
-                self._depth, self._state = 0, _OTHER_VALUE
+                self._depth, self._quote, self._state = 0, "", _OTHER_VALUE
             return True
         if state == _STRING:
             q = self._quote
@@ -186,11 +182,30 @@ class CallWatcher:
                 return False
             if buf[pos] in ",)":
                 return self._end_value(events)
-            self._depth, self._state = 0, _OTHER_VALUE  # 'a' 'b', 'a' + ...: read to its end
+            self._depth, self._quote, self._state = 0, "", _OTHER_VALUE  # 'a' 'b', 'a' + ...: read to its end
             return True
-        # _OTHER_VALUE: a value read to the "," or ")" that ends it
+        # _OTHER_VALUE: a value read to the "," or ")" that ends it, strings skipped as they arrive
         start = pos
         while True:
+            if self._quote:  # inside a string of the value
+                q = self._quote
+                end = _STRING_BODY[q[0]].match(buf, pos).end()  # type: ignore[union-attr]
+                if end + len(q) > len(buf) or (end < len(buf) and buf[end] == "\\" and end + 2 > len(buf)):
+                    self._value.append(buf[start:end])
+                    self._pos = end
+                    return False
+                c = buf[end]
+                if c == "\\":
+                    pos = end + 2
+                elif c == "\n":
+                    if len(q) == 1:
+                        return self._stop()
+                    pos = end + 1
+                elif buf.startswith(q, end):
+                    pos, self._quote = end + len(q), ""
+                else:
+                    pos = end + 1
+                continue
             m = _OTHER.search(buf, pos)
             if m is None:
                 self._value.append(buf[start:])
@@ -198,12 +213,12 @@ class CallWatcher:
                 return False
             c, k = m.group(), m.start()
             if c in "'\"":
-                t = None if len(buf) - k < 3 else _TOKEN[c * 3 if buf.startswith(c * 3, k) else c].match(buf, k)
-                if t is None:
+                if len(buf) - k < 3:
                     self._value.append(buf[start:k])
                     self._pos = k
                     return False
-                pos = t.end()
+                self._quote = c * 3 if buf.startswith(c * 3, k) else c
+                pos = k + len(self._quote)
                 continue
             if c in "([{":
                 self._depth += 1

@@ -25,6 +25,8 @@ _STRUCTURE: Final = re.compile(r'[{}\[\],]|<\|"\|>')
 _STRING_MEMBER: Final = re.compile(
     r'[\s,]*(?:<\|"\|>(?P<quoted>.*?)<\|"\|>|(?P<bare>[^:<]+?))\s*:\s*<\|"\|>\Z', re.DOTALL
 )
+#: How long a top-level member may grow without reading before its call stops streaming.
+_MEMBER_LIMIT: Final = 1024
 _BARE_END: Final = re.compile(r"[,}\]]")
 
 
@@ -152,6 +154,8 @@ def _member(src: Source, calls: BlockCalls, header: Header | None, start: int, e
     try:
         members = parse_gemma_arguments(src.text(start, end))
     except GemmaSyntaxError:
+        if end - start > _MEMBER_LIMIT:  # stop trying, so that reading stays linear
+            header.streaming = False
         return start
     for key, value in members.items():
         yield from calls.argument(header, key, value)
@@ -180,7 +184,12 @@ def gemma4(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         token = m.group()
         src.i += len(token)
         if token == _QUOTE:
-            key = _string_key(src.text(member, src.pos)) if depth == 1 and header is not None else None
+            key = None
+            if depth == 1 and header is not None and header.streaming:
+                if src.pos - member > _MEMBER_LIMIT:
+                    header.streaming = False  # a member that does not read: stop, so that reading stays linear
+                else:
+                    key = _string_key(src.text(member, src.pos))
             if key is None:
                 found = yield from until(src, _QUOTE)
             else:
