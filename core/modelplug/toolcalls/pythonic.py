@@ -68,24 +68,101 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
         return Reject(name_at)
     watcher = CallWatcher(calls, start) if strict else None
     result = yield from watched(scan_loose(src, ["]"], stops), src, watcher)
+    end: int | None = None
     if result.status != ScanStatus.COMPLETE:
         if not strict:
             return Reject(max(src.pos, name_at))
-        if result.status == ScanStatus.INVALID and not stops:
-            yield from until(src, "\n")  # the attempt runs to the end of its line
-        return calls.failed(
-            "unbalanced brackets" if result.status == ScanStatus.INVALID else "the text ends inside the call list"
-        )
-    try:
-        found = parse_call_list(src.text(start, src.pos))
-    except LiteralSyntaxError as error:
-        return calls.failed(str(error)) if strict else Reject()
+        recovered = _requoted_list(src.text(start, src.pos), stops) if result.status == ScanStatus.TRUNCATED else None
+        if recovered is None:
+            if result.status == ScanStatus.INVALID and not stops:
+                yield from until(src, "\n")  # the attempt runs to the end of its line
+            return calls.failed(
+                "unbalanced brackets" if result.status == ScanStatus.INVALID else "the text ends inside the call list"
+            )
+        found, length = recovered
+        end = start + length
+    else:
+        try:
+            found = parse_call_list(src.text(start, src.pos))
+        except LiteralSyntaxError as error:
+            recovered = _requoted_list(src.text(start, src.pos), ()) if strict and stops else None
+            if recovered is None:
+                return calls.failed(str(error)) if strict else Reject()
+            found = recovered[0]
+        if strict and stops and any(call.arguments is None for call in found):
+            recovered = _requoted_list(src.text(start, src.pos), ())
+            if recovered is not None and _usable(recovered[0]) > _usable(found):
+                found = recovered[0]
     outcome = yield from emit_python_calls(calls, found, strict=strict, watcher=watcher)
     if outcome is not None:
         return outcome
     if calls.errors:
-        return Error(calls.format, calls.errors[0])
-    return Done(None, calls.format)
+        return Error(calls.format, calls.errors[0], end)
+    return Done(end, calls.format)
+
+
+def _usable(found: list[PyCall]) -> int:
+    return sum(call.arguments is not None for call in found)
+
+
+def _requoted_list(text: str, stops: tuple[str, ...]) -> tuple[list[PyCall], int] | None:
+    """Kind 3 of issue 12, in a list between markers (LFM2, Llama 4): the calls of ``text`` read
+    with the quotes that cannot end their string escaped (``f(a='It's')``: a quote ends a string
+    only before ``,``, ``)``, ``]``, ``}``, ``:`` or the end), and the length of the text used (up
+    to and with the first of ``stops``, when given: a stray quote made the scan run past it).
+    None when that changes nothing or still does not read."""
+    length = len(text)
+    if stops:
+        cut = min((k for k in (text.find(stop) for stop in stops) if k >= 0), default=-1)
+        if cut < 0:
+            return None
+        stop = next(stop for stop in stops if text.startswith(stop, cut))
+        text, length = text[:cut], cut + len(stop)
+    fixed = _requote(text.rstrip())
+    if fixed is None:
+        return None
+    try:
+        return parse_call_list(fixed), length
+    except LiteralSyntaxError:
+        return None
+
+
+def _requote(text: str) -> str | None:
+    """``text`` with each quote inside a one-line string escaped when no ``,`` ``)`` ``]`` ``}``
+    ``:`` or end of text follows it (after spaces); None when there is none, or with triple quotes."""
+    out: list[str] = []
+    i, n, changed = 0, len(text), False
+    while i < n:
+        c = text[i]
+        if c not in "'\"":
+            out.append(c)
+            i += 1
+            continue
+        if text.startswith(c * 3, i):
+            return None
+        out.append(c)
+        i += 1
+        while i < n:
+            d = text[i]
+            if d == "\\":
+                out.append(text[i : i + 2])
+                i += 2
+                continue
+            if d == c:
+                j = i + 1
+                while j < n and text[j] in " \t":
+                    j += 1
+                if j >= n or text[j] in ",)]}:":
+                    break
+                out.append("\\" + c)
+                changed = True
+            else:
+                out.append(d)
+            i += 1
+        if i < n:
+            out.append(c)
+            i += 1
+    return "".join(out) if changed else None
 
 
 def call_list(
@@ -178,6 +255,8 @@ def _close(src: Source, outcome: Outcome, closer: str) -> Read[Outcome]:
     if isinstance(outcome, Fail) and (yield from until(src, closer)):
         src.i += len(closer)
         return outcome
+    if outcome.end is not None and not isinstance(outcome, Fail):
+        return outcome  # it ends where it says (with the closer: see _requoted_list)
     end = src.pos
     yield from skip_ws(src)
     if not (yield from accept(src, closer)):
