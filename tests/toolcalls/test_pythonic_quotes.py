@@ -1,5 +1,5 @@
 """Issue 12, kind 3: unescaped inner quotes in pythonic strings between markers (LFM2, Llama 4) are
-read as vLLM and SGLang read them when the text is unambiguous (a quote ends a string only before
+read when the text is unambiguous (a quote ends a string only before
 ``,``, ``)``, ``]``, ``}``, ``:`` or the end), else the call is an error. Whole text and every
 split agree."""
 
