@@ -11,7 +11,7 @@ from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import ParseResult, StreamParser, parse
 from modelplug.types import ChatMessageStreamDelta
 
-__all__ = ["Outcome", "merge", "norm", "same", "stream", "whole"]
+__all__ = ["REASONING_OPENERS", "Outcome", "merge", "norm", "reasoning", "same", "stream", "whole"]
 
 #: (content, [(name, arguments)], error or None): what a parse gives, comparable across runs.
 Outcome = tuple[str | None, list[tuple[str, Any]], ToolCallParseError | None]
@@ -86,3 +86,23 @@ def whole(text: str, format: str | None = None, tools: Any = None) -> Outcome:
 def same(a: Outcome, b: Outcome) -> bool:
     """Exactly the same content and calls, and both or neither an error."""
     return a[0] == b[0] and a[1] == b[1] and (a[2] is None) == (b[2] is None)
+
+
+#: The openers of reasoning spans (``reasoning_content``), for tests that check where it goes.
+REASONING_OPENERS = ("<think>", "<seed:think>", "<|channel>thought", "<|channel|>analysis")
+
+
+def reasoning(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> str | None:
+    """The reasoning a StreamParser fed ``pieces`` collects (joined deltas), errors or not; with one
+    piece, what :func:`parse` reads (the same engine fed the whole text)."""
+    parser = StreamParser(format, tools)
+    deltas: list[ChatMessageStreamDelta] = []
+    for piece in pieces:
+        deltas += parser.feed(piece)
+    try:
+        deltas += parser.finish()
+    except ToolCallParseError as exc:
+        deltas += exc.deltas  # type: ignore[attr-defined]
+    streamed = merge(deltas)[2]
+    assert streamed == parser.result.reasoning_content, "reasoning deltas joined must equal the result"
+    return streamed

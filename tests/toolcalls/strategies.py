@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["FAMILY", "RENDER", "arguments", "calls", "marker_soup", "prose", "split_points"]
+__all__ = ["FAMILY", "RENDER", "THINK_SPANS", "arguments", "calls", "marker_soup", "prose", "split_points"]
 
 Calls = list[tuple[str, dict[str, Any]]]
 
@@ -76,15 +76,15 @@ def _py(name: str, args: dict[str, Any]) -> str:
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
 
 
-def _gemma(value: Any) -> str:
+def _gemma(value: Any, quote: str = '<|"|>') -> str:
     if isinstance(value, str):
-        return '<|"|>' + value + '<|"|>'
+        return quote + value + quote
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ",".join(map(_gemma, value)) + "]"
+        return "[" + ",".join(_gemma(v, quote) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{_gemma(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{k}:{_gemma(v, quote)}" for k, v in value.items()) + "}"
     return str(value)
 
 
@@ -110,6 +110,16 @@ def _glm(c: Calls, sep: str) -> str:
         pairs = "".join(f"<arg_key>{k}</arg_key>{sep}<arg_value>{v}</arg_value>{sep}" for k, v in a.items())
         out += f"<tool_call>{n}{sep}{pairs}</tool_call>{sep}"
     return out
+
+
+def _dsml(c: Calls) -> str:
+    invokes = "".join(
+        f'<｜DSML｜invoke name="{n}">\n'
+        + "".join(f'<｜DSML｜parameter name="{k}" string="true">{v}</｜DSML｜parameter>\n' for k, v in a.items())
+        + "</｜DSML｜invoke>\n"
+        for n, a in c
+    )
+    return f"<｜DSML｜function_calls>\n{invokes}</｜DSML｜function_calls>"
 
 
 def _minimax_m2(c: Calls) -> str:
@@ -170,6 +180,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "glm45": lambda c: _glm(c, "\n"),
     "glm47": lambda c: _glm(c, ""),
     "minimax_m2": _minimax_m2,
+    "deepseek_v32": _dsml,
     "step3": _step3,
     "deepseek_v3": lambda c: (
         "<｜tool▁calls▁begin｜>"
@@ -192,6 +203,9 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
         + "<|tool_calls_section_end|>"
     ),
     "gemma4": lambda c: "".join(f"<|tool_call>call:{n}{_gemma(a)}<tool_call|>" for n, a in c),
+    "functiongemma": lambda c: "".join(
+        f"<start_function_call>call:{n}{_gemma(a, '<escape>')}<end_function_call>" for n, a in c
+    ),
 }
 
 #: The argument domain of each format.
@@ -201,8 +215,9 @@ FAMILY = {
     ),
     **dict.fromkeys(["mistral", "xlam", "bare_json", "llama3_json", "deepseek_v3", "deepseek_v31", "kimi_k2"], "json"),
     **dict.fromkeys(["llama3_python_tag", "pythonic", "llama4_pythonic", "lfm2", "olmo3"], "python"),
-    **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"], "xml"),
+    **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
     "gemma4": "gemma",
+    "functiongemma": "gemma",
     "harmony": "harmony",
 }
 
@@ -233,6 +248,10 @@ _MARKERS = [
     "<tool_call|>", '<|"|>', "call:", "functools[", "```", "```json\n", "<think>", "</think>", "{", "}", "[", "]",
     "(", ")", '"', "'", "'''", ":", ",", ";", "=", "\\", "\n", " ", '"name"', '"arguments"', '"parameters"',
     '"f"', "f", "get_weather", "true", "None", "1", "-2.5e3", "x=", "**", "analysis", "final", "commentary",
+    "<start_function_call>", "<end_function_call>", "<escape>", "<seed:think>", "</seed:think>", "<|eom_id|>",
+    "<|eot_id|>", ".call(", "<｜DSML｜function_calls>", '<｜DSML｜invoke name="',
+    '<｜DSML｜parameter name="', '" string="false">', "</｜DSML｜parameter>", "</｜DSML｜invoke>", "brave_search",
+    "<|channel>", "<channel|>", "thought\n",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.
@@ -247,3 +266,15 @@ def split_points(draw: st.DrawFn, text: str) -> list[str]:
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=min(16, len(text)))))
     bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
     return [text[a:b] for a, b in itertools.pairwise(bounds) if a < b]
+
+
+#: The reasoning spans of each format (opener as written, closer): ``<think>`` everywhere, plus
+#: Seed-OSS's and Gemma 4's own. Harmony's analysis channel is a message of its own (see
+#: test_reasoning_spans.py).
+THINK_SPANS: dict[str, list[tuple[str, str]]] = {
+    name: [("<think>", "</think>")]
+    + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])
+    + ([("<|channel>thought\n", "<channel|>")] if name == "gemma4" else [])
+    for name in FAMILY
+    if name != "harmony"
+}

@@ -75,26 +75,35 @@ def test_bracket_is_held_until_it_cannot_be_a_longer_marker() -> None:
     assert same(stream(["[", "TOOL", "_CALLS]f", "{}"]), whole("[TOOL_CALLS]f{}"))
 
 
-def test_calls_inside_a_closed_think_block_are_not_calls() -> None:
+def _reasoning(deltas: list[ChatMessageStreamDelta]) -> str:
+    return "".join(d.reasoning_content or "" for d in deltas)
+
+
+def test_calls_inside_a_closed_think_block_are_reasoning() -> None:
     text = f"<think>Maybe {CALL}? No.</think>\nThe answer is 2."
-    assert parse(text).content == text
-    assert parse(text).tool_calls == ()
+    result = parse(text)
+    assert result.tool_calls == ()
+    assert result.reasoning_content == f"Maybe {CALL}? No."
+    assert result.content == "\nThe answer is 2."
     parser = StreamParser()
-    assert _contents(parser.feed("<think>Maybe ")) == "<think>Maybe"  # think content streams live
-    assert _contents(parser.feed(CALL)) == ""  # from a marker inside think, text waits for </think>
+    assert _reasoning(parser.feed("<think>Maybe ")) == "Maybe "  # reasoning streams live
+    assert parser.feed(CALL) == []  # from a marker inside think, text waits for </think>
     rest = parser.feed("? No.</think>\nThe answer is 2.") + parser.finish()
-    assert _contents(rest) == " " + CALL + "? No.</think>\nThe answer is 2."
+    assert _reasoning(rest) == CALL + "? No."
+    assert _contents(rest) == "\nThe answer is 2."
 
 
 def test_a_call_in_an_unclosed_think_block_is_a_call() -> None:
     result = parse(f"<think>Let me call it. {CALL}")
     assert [call.name for call in result.tool_calls] == ["f"]
-    assert result.content == "<think>Let me call it."
+    assert result.reasoning_content == "Let me call it. "
+    assert result.content is None
 
 
 def test_think_then_call() -> None:
     result = parse(f"<think>plan</think>\n\n{CALL}")
-    assert result.content == "<think>plan</think>"
+    assert result.reasoning_content == "plan"
+    assert result.content is None
     assert result.tool_calls[0].arguments == {"a": 1}
 
 

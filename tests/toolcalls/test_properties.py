@@ -74,6 +74,17 @@ _ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "gemma strings": lambda n: "<|tool_call>call:f{" + '<|"|>{' * (n // 6),
     "many calls": lambda n: '<tool_call>{"name":"f","arguments":{}}</tool_call>' * (n // 50),
     "prose": lambda n: "Some prose, with <b>tags</b> and [links](x) and {braces}. " * (n // 56),
+    # issue 12, kinds 3 to 5
+    "unclosed think": lambda n: "<think>" + "x " * (n // 2),
+    "thinks": lambda n: "<think>" * (n // 7),
+    "seed think with markers": lambda n: "<seed:think>" + "<seed:tool_call>" * (n // 16),
+    "gemma thought with markers": lambda n: "<|channel>thought\n" + "<|tool_call>" * (n // 12),
+    "stray closers": lambda n: '<tool_call>{"name":"f","arguments":{}}</tool_call>' + "</tool_call> " * (n // 13),
+    "python tag raw code": lambda n: "<|python_tag|>" + "x = 1\n" * (n // 6),
+    "python tag whitespace": lambda n: "<|python_tag|>" + " " * n,
+    "builtin call open": lambda n: "<|python_tag|>brave_search.call(query=" + "[" * n,
+    "dsml open": lambda n: '<｜DSML｜function_calls><｜DSML｜invoke name="f">' + "<｜DSML｜parameter" * (n // 17),
+    "functiongemma strings": lambda n: "<start_function_call>call:f{" + "<escape>{" * (n // 9),
 }
 
 

@@ -21,7 +21,7 @@ LIVE = sorted(
     {"hermes", "granite", "internlm2", "jamba", "hunyuan_a13b", "minimax", "phi4_mini_json", "smollm2"}
     | {"mistral", "deepseek_v3", "deepseek_v31", "kimi_k2"}
     | {"qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"}
-    | {"harmony", "pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag", "gemma4"}
+    | {"harmony", "pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag", "gemma4", "functiongemma"}
 )
 
 

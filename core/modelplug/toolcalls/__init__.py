@@ -16,8 +16,10 @@ One module per format family: :mod:`~modelplug.toolcalls.json_tags` (hermes, gra
 :mod:`~modelplug.toolcalls.bare_json`, :mod:`~modelplug.toolcalls.mistral`,
 :mod:`~modelplug.toolcalls.pythonic`, :mod:`~modelplug.toolcalls.xml_tags` (qwen3_coder, GLM, ...),
 :mod:`~modelplug.toolcalls.deepseek`, :mod:`~modelplug.toolcalls.kimi`,
-:mod:`~modelplug.toolcalls.harmony`, :mod:`~modelplug.toolcalls.gemma`; the registry and
-detection are in :mod:`~modelplug.toolcalls.formats`.
+:mod:`~modelplug.toolcalls.harmony`, :mod:`~modelplug.toolcalls.gemma` (Gemma 4, FunctionGemma),
+:mod:`~modelplug.toolcalls.llama_builtins`; reasoning spans in :mod:`~modelplug.toolcalls.reasoning`,
+stray closing markers in :mod:`~modelplug.toolcalls.stray_markers`; the registry and detection are
+in :mod:`~modelplug.toolcalls.formats`.
 """
 
 from modelplug.toolcalls._api import ParseResult, StreamParser, ToolLike, detect_format, parse

@@ -25,7 +25,8 @@ class ParseResult:
 
     ``content`` is the text that is not a call (``None`` when there is none); ``tool_calls`` the
     calls in order; ``format`` the format the calls were read in (``None`` without calls);
-    ``reasoning_content`` the reasoning of formats that carry it in channels (harmony's analysis).
+    ``reasoning_content`` the text of reasoning spans (``<think>``, ``<seed:think>``, Gemma's
+    thought channel, harmony's analysis channel), tags dropped.
     """
 
     content: str | None

@@ -13,9 +13,10 @@ rules below are written so that none does.
 
 Rules that shape the content:
 
-- ``<think>...</think>``: text inside a closed think block is content, markers included. Content
-  inside it streams live; from a marker inside it, text is held until ``</think>`` (then content)
-  or the end of the text (then read as calls: the block was never closed).
+- ``<think>...</think>``: read by the table's reasoning reader when it has one (every format's
+  table does: :mod:`modelplug.toolcalls.reasoning`); else text inside a closed think block is
+  content, markers included, streamed live; from a marker inside it, text is held until
+  ``</think>`` (then content) or the end of the text (then read as calls).
 - whitespace right before a tool-call block is dropped; whitespace right after one is dropped when
   no content came before it or when nothing follows; text without calls is returned unchanged.
 - a :class:`~modelplug.toolcalls._calls.Fail` block followed by prose was a mention: its text is
@@ -263,7 +264,7 @@ class Engine:
             return False
         self._content(buf[pos:s])
         literal = m.group()
-        if literal in (THINK_OPEN, THINK_CLOSE):
+        if literal in (THINK_OPEN, THINK_CLOSE) and literal not in self._table.readers:
             self._content(literal)
             self._mode = _THINK if literal == THINK_OPEN else _CONTENT
             self._bpos = m.end()
@@ -288,6 +289,7 @@ class Engine:
             return True
         self._src = Source(buf, s, self._eof)
         self._src.leading = not self._content_seen and not self._tool_seen and self._pending is None
+        self._src.after_calls = self._tool_seen
         self._gen = self._table.readers[literal](self._src, self._ctx)
         self._block_abs = self._abs + s
         self._block_calls = False

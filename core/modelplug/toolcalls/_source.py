@@ -63,10 +63,11 @@ class Source:
 
     ``s`` is the window being scanned and ``i`` the cursor in it; ``base`` is the position of
     ``s[0]`` in the block. Positions handed around by readers are block positions (``pos``).
-    ``leading`` tells whether only whitespace came before the block in the whole text.
+    ``leading`` tells whether only whitespace came before the block in the whole text;
+    ``after_calls`` whether a block of tool calls came before it.
     """
 
-    __slots__ = ("_chunks", "_starts", "base", "end", "eof", "i", "leading", "s")
+    __slots__ = ("_chunks", "_starts", "after_calls", "base", "end", "eof", "i", "leading", "s")
 
     def __init__(self, text: str, start: int, eof: bool) -> None:
         self.s = text
@@ -77,6 +78,7 @@ class Source:
         self._chunks = [text]
         self._starts = [-start]
         self.leading = False
+        self.after_calls = False
 
     @property
     def pos(self) -> int:

@@ -20,15 +20,27 @@ from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
 from modelplug.toolcalls.bare_json import brace, bracket, fence
 from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
+from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma4
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
-from modelplug.toolcalls.gemma import gemma4
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.harmony import harmony
 from modelplug.toolcalls.json_tags import json_payload, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
+from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
-from modelplug.toolcalls.pythonic import function_calls, python_tag, tagged_python
-from modelplug.toolcalls.xml_tags import bare_function, glm_body, minimax_m2, qwen_body, seed_oss, step3
+from modelplug.toolcalls.pythonic import function_calls, tagged_python
+from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
+from modelplug.toolcalls.stray_markers import CLOSERS, stray_closer
+from modelplug.toolcalls.xml_tags import (
+    DSML_OPENER,
+    bare_function,
+    deepseek_v32,
+    glm_body,
+    minimax_m2,
+    qwen_body,
+    seed_oss,
+    step3,
+)
 
 __all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
 
@@ -57,6 +69,18 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
     return read
 
 
+def _fenced(name: str, readers: dict[str, Reader]) -> dict[str, Reader]:
+    """``readers`` of a JSON-bodied format, plus its calls in a ```` ```json ```` fence (models
+    fall back to Markdown; only a fence holding call objects counts, see bare_json).
+
+    Only for formats whose openers already start with more than one character: for the formats
+    whose openers all start with ``<`` (hermes, ...), a second first character makes the
+    engine's scan of call-free text about 8 times slower (a one-character class is a fast
+    search, two are not), so they do not read fences yet (docs/concepts/tool-calls.md).
+    """
+    return {**readers, "```": fence(name)}
+
+
 def _hermes_like(name: str) -> dict[str, Reader]:
     return {_TOOL_CALL: tool_call_tag(json=name)}
 
@@ -79,9 +103,11 @@ _LFM2_START: Final = "<|tool_call_start|>"
 #: Each format's openers and readers (built once, on first use).
 _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hermes": lambda: _hermes_like("hermes"),
-    "mistral": lambda: {MARKER: mistral()},
-    "llama3_json": lambda: {"<|python_tag|>": python_tag(python=False), "{": brace("llama3_json")},
-    "llama3_python_tag": lambda: {"<|python_tag|>": python_tag(python=True)},
+    "mistral": lambda: _fenced("mistral", {MARKER: mistral()}),
+    "llama3_json": lambda: _fenced(
+        "llama3_json", {"<|python_tag|>": llama_python_tag(python=False), "{": brace("llama3_json")}
+    ),
+    "llama3_python_tag": lambda: {"<|python_tag|>": llama_python_tag(python=True)},
     "pythonic": lambda: {"[": bracket(json_format=None, python_format="pythonic", strict=True)},
     "llama4_pythonic": lambda: {
         _PYTHON_START: tagged_python(_PYTHON_START, "<|python_end|>", "llama4_pythonic"),
@@ -100,13 +126,15 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "jamba": lambda: _tool_calls_tag("jamba"),
     "deepseek_v3": lambda: {CALLS_BEGIN: deepseek},
     "deepseek_v31": lambda: {CALLS_BEGIN: deepseek},
+    "deepseek_v32": lambda: {DSML_OPENER: deepseek_v32},
     "kimi_k2": _kimi,
     "glm45": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},
     "glm47": lambda: {_TOOL_CALL: tool_call_tag(glm=True)},
     "harmony": _harmony,
-    "phi4_mini_json": lambda: {
-        "functools[": tagged_json("functools[", "phi4_mini_json", closer=None, several=False, skip=len("functools"))
-    },
+    "phi4_mini_json": lambda: _fenced(
+        "phi4_mini_json",
+        {"functools[": tagged_json("functools[", "phi4_mini_json", closer=None, several=False, skip=len("functools"))},
+    ),
     "xlam": lambda: {
         MARKER: mistral("xlam"),
         _TOOL_CALL: tool_call_tag(json="xlam"),
@@ -122,6 +150,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "seed_oss": lambda: {"<seed:tool_call>": seed_oss},
     "olmo3": lambda: {"<function_calls>": function_calls},
     "gemma4": lambda: {GEMMA_OPENER: gemma4},
+    "functiongemma": lambda: {FUNCTIONGEMMA_OPENER: functiongemma},
     "smollm2": lambda: _hermes_like("smollm2"),
     "bare_json": lambda: {
         "{": brace("bare_json"),
@@ -140,6 +169,13 @@ ALIASES: Final = {
     "internlm": "internlm2",
     "qwen25": "hermes",
     "qwen3": "hermes",
+    "qwen": "hermes",
+    "qwen3_xml": "qwen3_coder",
+    "glm": "glm45",
+    "gpt-oss": "harmony",
+    "minimax-m2": "minimax_m2",
+    "deepseekv3": "deepseek_v3",
+    "deepseekv31": "deepseek_v31",
     "llama3": "llama3_json",
     "llama4_json": "llama3_json",
     "phi4_mini": "phi4_mini_json",
@@ -156,7 +192,7 @@ def _detection() -> dict[str, Reader]:
             readers.setdefault(opener, reader)
     # openers shared by several formats get a reader that accepts all of them
     readers[_TOOL_CALL] = tool_call_tag(json="hermes", qwen="qwen3_coder", glm=True)
-    readers["<|python_tag|>"] = python_tag(python=True)
+    readers["<|python_tag|>"] = llama_python_tag(python=True)
     readers["{"] = brace("bare_json")
     readers["["] = bracket(json_format="bare_json", python_format="pythonic", strict=None)
     readers["```"] = fence("bare_json")
@@ -176,9 +212,27 @@ def canonical(format: str | None) -> str | None:
     return name
 
 
+#: Reasoning spans beyond ``<think>`` (which every format has), by format.
+_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,)}
+
+
+def _with_extras(
+    readers: dict[str, Reader], spans: tuple[tuple[str, str, str], ...], closers: tuple[str, ...]
+) -> dict[str, Reader]:
+    """``readers`` plus the reasoning spans and the stray closing markers of a format."""
+    for closer in closers:
+        readers.setdefault(closer, stray_closer(closer))
+    markers = tuple(readers)
+    for span in (THINK, *spans):
+        readers[span[0]] = thinking(span, markers)
+    return readers
+
+
 @functools.cache
 def table(format: str | None) -> Table:
     """The opener table of ``format`` (a canonical name, or None for detection)."""
     if format is None:
-        return Table(_detection())
-    return Table(_BUILDERS[format]())
+        spans = tuple(sorted({s for spans in _SPANS.values() for s in spans}))
+        closers = tuple(sorted({c for closers in CLOSERS.values() for c in closers}))
+        return Table(_with_extras(_detection(), spans, closers))
+    return Table(_with_extras(_BUILDERS[format](), _SPANS.get(format, ()), CLOSERS.get(format, ())))

@@ -7,7 +7,8 @@
   ``[TOOL_CALLS]f[CALL_ID]abcDEF123[ARGS]{"a": 1}``, one marker per call. The ``[CALL_ID]`` is kept
   as the call's id.
 
-The calls end with their JSON; whatever follows is content.
+The calls end with their JSON; whatever follows is content. A marker with nothing but whitespace
+after it is dropped (no call).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def mistral(format: str = "mistral") -> Reader:
         c = peek(src)
         calls = BlockCalls(ctx, format, src)
         if not c:
-            return calls.failed(f"the text ends after {MARKER}")
+            return Done(None, tool_block=False)  # a marker with nothing after it: no call, dropped
         if c in "{[":
             return (yield from json_payload(src, ctx, format, closer=None, several=False))
         name = yield from read_name(src)

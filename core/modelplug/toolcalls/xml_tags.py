@@ -19,21 +19,28 @@ file's content stays in the value), and a parameter without a valid name is an e
   wrapper is sometimes left out. A ``<function=...`` tag that is not closed on its line is skipped.
 - **seed_oss** (ByteDance Seed-OSS): the same inside ``<seed:tool_call>...</seed:tool_call>``.
 - **glm45** / **glm47** (Zhipu GLM-4.5/4.6, GLM-4.7): ``<tool_call>get_weather\\n<arg_key>city</arg_key>
-  \\n<arg_value>Paris</arg_value>\\n</tool_call>``; GLM-4.7 writes it without newlines.
+  \\n<arg_value>Paris</arg_value>\\n</tool_call>``; GLM-4.7 writes it without newlines, and
+  sometimes without the ``<arg_value>`` opener (read as if it were there).
 - **minimax_m2** (MiniMax-M2): ``<minimax:tool_call><invoke name="f"><parameter name="k">v</parameter>
   </invoke></minimax:tool_call>``.
+- **deepseek_v32** (DeepSeek-V3.2, DSML): MiniMax-M2's elements inside
+  ``<｜DSML｜function_calls>``, with the ``<｜DSML｜`` prefix and
+  ``<｜DSML｜parameter name="k" string="true">``; ``string="false"`` values are JSON, decoded when
+  they end.
 - **step3** (StepFun Step-3): ``<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜>
   <steptml:invoke name="f"><steptml:parameter name="k">v</steptml:parameter></steptml:invoke>
-  <｜tool_call_end｜><｜tool_calls_end｜>``. String values are kept exactly (no stripping).
+  <｜tool_call_end｜><｜tool_calls_end｜>``. String values are kept exactly (no stripping). The short
+  form without ``<｜tool_call_begin｜>function<｜tool_sep｜>`` (or without its type and separator)
+  is read too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Final, TypeVar, final
+from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import (
@@ -50,7 +57,17 @@ from modelplug.toolcalls._source import (
     until_re,
 )
 
-__all__ = ["bare_function", "glm_body", "minimax_m2", "qwen_body", "qwen_function", "seed_oss", "step3"]
+__all__ = [
+    "DSML_OPENER",
+    "bare_function",
+    "deepseek_v32",
+    "glm_body",
+    "minimax_m2",
+    "qwen_body",
+    "qwen_function",
+    "seed_oss",
+    "step3",
+]
 
 _FUNCTION: Final = "<function="
 _FUNCTION_END: Final = "</function>"
@@ -85,16 +102,19 @@ def _params(
     value_open: str | None = None,
     qwen: bool = False,
     strip_newline: bool = True,
-    on_value: Callable[[str, str], list[object]] | None = None,
+    on_value: Callable[[str, Any], list[object]] | None = None,
     on_piece: Callable[[str, str], list[object]] | None = None,
-) -> Read[tuple[dict[str, str] | None, str]]:
+    attributes: re.Pattern[str] | None = None,
+) -> Read[tuple[dict[str, Any] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
     ``on_value(key, value)``: events to yield as soon as a parameter is complete (its streamed part);
     ``on_piece(key, text)``: events for the next piece of a value while it is written (text that is
     certain to be part of it: not the layout newlines that are stripped).
+    ``attributes``: a pattern that must follow ``key_close`` (DSML's `` string="false">``); a
+    ``string`` group other than ``true`` makes the value JSON, decoded when it ends.
     """
-    params: dict[str, str] = {}
+    params: dict[str, Any] = {}
     while True:
         yield from skip_ws(src)
         if (yield from accept(src, end)):
@@ -109,12 +129,21 @@ def _params(
         if key is None:
             return None, f"a parameter without a valid name ({written[:40]!r})"
         src.i += len(key_close)
+        is_text = True
+        if attributes is not None:
+            m = yield from _match_run(src, attributes)
+            if m is None:
+                return None, f"parameter {key!r}: unreadable attributes"
+            src.i = m.end()
+            is_text = m.group("string") in (None, "true")
         if value_open is not None:
             yield from skip_ws(src)
-            if not (yield from accept(src, value_open)):
-                return None, "the text ends inside the call" if not peek(src) else f"expected {value_open!r}"
+            # GLM-4.7 sometimes leaves the value opener out (``</arg_key>v</arg_value>``): the
+            # closing tag still delimits the value, so it is read as if the opener were there
+            if not (yield from accept(src, value_open)) and not peek(src):
+                return None, "the text ends inside the call"
         a = src.pos
-        pieces = _Pieces(src, key, a, strip_newline, on_piece)
+        pieces = _Pieces(src, key, a, strip_newline, on_piece if is_text else None)
         while True:
             if qwen:
                 m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12))
@@ -135,8 +164,22 @@ def _params(
                 break
         value = src.text(a, b)
         params[key] = _strip_newline(value) if strip_newline else value
+        if not is_text:
+            ok, decoded = decode_value(params[key].strip())
+            if not ok:
+                return None, f'parameter {key!r} (string="false") is not valid JSON'
+            params[key] = decoded
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+def _match_run(src: Source, pattern: re.Pattern[str], limit: int = 128) -> Read[re.Match[str] | None]:
+    """``pattern`` matched at the cursor once it can be decided (its text ends with ``>``)."""
+    while True:
+        k = src.s.find(">", src.i, src.i + limit)
+        if k >= 0 or src.eof or len(src.s) - src.i >= limit:
+            return pattern.match(src.s, src.i, k + 1 if k >= 0 else len(src.s))
+        yield NEED
 
 
 _T = TypeVar("_T")
@@ -342,6 +385,8 @@ def _invokes(
     parameter_end: str,
     key_close: str,
     strip_newline: bool,
+    attributes: re.Pattern[str] | None = None,
+    parameter_key_close: str | None = None,
 ) -> Read[str]:
     """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed."""
     if not (yield from accept(src, invoke)):
@@ -359,12 +404,13 @@ def _invokes(
     params, reason = yield from _params(
         src,
         key_open=parameter,
-        key_close=key_close,
+        key_close=parameter_key_close or key_close,
         value_close=parameter_end,
         end=invoke_end,
         strip_newline=strip_newline,
         on_value=lambda key, value: calls.argument(header, key, value),
         on_piece=lambda key, text: calls.text_piece(header, key, text),
+        attributes=attributes,
     )
     if params is None:
         return reason
@@ -372,38 +418,61 @@ def _invokes(
     return ""
 
 
-def minimax_m2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
-    """MiniMax-M2: ``<minimax:tool_call>`` + ``<invoke>`` elements + ``</minimax:tool_call>``."""
-    opener, closer = "<minimax:tool_call>", "</minimax:tool_call>"
-    src.i += len(opener)
-    calls = BlockCalls(ctx, "minimax_m2", src)
-    count = 0
-    while True:
-        yield from skip_ws(src)
-        if count and (yield from accept(src, closer)):
-            break
-        if not (yield from at(src, "<invoke")):
-            if count == 0 and peek(src):
-                return Reject(len(opener))
-            if count == 0:
-                return calls.failed(f"the text ends after {opener}")
-            break
-        reason = yield from _invokes(
-            src,
-            calls,
-            invoke="<invoke name=",
-            invoke_end="</invoke>",
-            parameter="<parameter name=",
-            parameter_end="</parameter>",
-            key_close=">",
-            strip_newline=True,
-        )
-        if reason:
-            return calls.failed(reason)
-        count += 1
-    if calls.errors:
-        return Error("minimax_m2", calls.errors[0])
-    return Done(None, "minimax_m2")
+def _invoke_block(
+    format: str, opener: str, closer: str, prefix: str, *, attributes: re.Pattern[str] | None = None
+) -> Reader:
+    """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML)."""
+    invoke = f"<{prefix}invoke"
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        src.i += len(opener)
+        calls = BlockCalls(ctx, format, src)
+        count = 0
+        while True:
+            yield from skip_ws(src)
+            if count and (yield from accept(src, closer)):
+                break
+            if not (yield from at(src, invoke)):
+                if count == 0 and peek(src):
+                    return Reject(len(opener))
+                if count == 0:
+                    return calls.failed(f"the text ends after {opener}")
+                break
+            reason = yield from _invokes(
+                src,
+                calls,
+                invoke=f"<{prefix}invoke name=",
+                invoke_end=f"</{prefix}invoke>",
+                parameter=f"<{prefix}parameter name=" + ('"' if attributes is not None else ""),
+                parameter_end=f"</{prefix}parameter>",
+                key_close=">",
+                strip_newline=attributes is None,
+                attributes=attributes,
+                parameter_key_close='"' if attributes is not None else None,
+            )
+            if reason:
+                return calls.failed(reason)
+            count += 1
+        if calls.errors:
+            return Error(format, calls.errors[0])
+        return Done(None, format)
+
+    return read
+
+
+#: MiniMax-M2: ``<minimax:tool_call>`` + ``<invoke>`` elements + ``</minimax:tool_call>``.
+minimax_m2: Final = _invoke_block("minimax_m2", "<minimax:tool_call>", "</minimax:tool_call>", "")
+
+DSML_OPENER: Final = "<｜DSML｜function_calls>"
+#: DeepSeek-V3.2's DSML: ``<｜DSML｜function_calls>`` + ``<｜DSML｜invoke name="f">`` elements whose
+#: ``<｜DSML｜parameter name="k" string="true">`` values are text (``string="false"``: JSON).
+deepseek_v32: Final = _invoke_block(
+    "deepseek_v32",
+    DSML_OPENER,
+    "</｜DSML｜function_calls>",
+    "｜DSML｜",
+    attributes=re.compile(r'\s*(?:string="(?P<string>[a-z]*)"\s*)?>'),
+)
 
 
 # step3 --------------------------------------------------------------------------------------------
@@ -427,14 +496,21 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         if (yield from accept(src, _STEP_CALLS_END)):
             end = None
             break
-        if not (yield from accept(src, _STEP_CALL_BEGIN)):
+        # the short form leaves out <｜tool_call_begin｜>function<｜tool_sep｜> (or the type and
+        # separator only): the invoke element alone is unambiguous
+        short = yield from at(src, _STEP_INVOKE)
+        if not short and not (yield from accept(src, _STEP_CALL_BEGIN)):
             if count == 0:
                 reason = f"expected {_STEP_CALL_BEGIN}" if peek(src) else f"the text ends after {_STEP_CALLS_BEGIN}"
                 return (yield from calls.failed_through(_STEP_CALLS_END, reason))
             break
-        if not (yield from until(src, _STEP_SEP, 64)):
+        if not short:
+            yield from skip_ws(src)
+            short = yield from at(src, _STEP_INVOKE)
+        if not short and not (yield from until(src, _STEP_SEP, 64)):
             return (yield from calls.failed_through(_STEP_CALLS_END, "expected <｜tool_sep｜>"))
-        src.i += len(_STEP_SEP)
+        if not short:
+            src.i += len(_STEP_SEP)
         if not (yield from until(src, _STEP_INVOKE, 256)):
             return (yield from calls.failed_through(_STEP_CALLS_END, "expected <steptml:invoke>"))
         reason = yield from _invokes(

@@ -1,0 +1,87 @@
+"""Reasoning spans: ``<think>...</think>`` (every format), ``<seed:think>...</seed:think>``
+(Seed-OSS), Gemma 4's thought channel ``<|channel>thought\\n...<channel|>``.
+
+The text of a span is reasoning (``reasoning_content``), markers included: a call quoted while the
+model thinks is not a call. The tags themselves are dropped. Reasoning streams as it arrives until
+a tool-call marker of the format appears inside the span; from there the text is held until the
+span closes (then reasoning) or the text ends without closing it (then the held text is read
+again as ordinary text, so a call written in a span that never closed is still read). A span that
+never closes and holds no marker is all reasoning. Harmony's analysis channel is read by
+:mod:`~modelplug.toolcalls.harmony`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning
+from modelplug.toolcalls._engine import Reader
+from modelplug.toolcalls._source import NEED, Read, Source
+
+__all__ = ["GEMMA_THOUGHT", "SEED_THINK", "THINK", "thinking"]
+
+#: (opener, closer, layout after the opener) of each kind of span.
+THINK: Final = ("<think>", "</think>", "")
+SEED_THINK: Final = ("<seed:think>", "</seed:think>", "")
+GEMMA_THOUGHT: Final = ("<|channel>thought", "<channel|>", "\n")
+
+
+def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
+    """A reader for one reasoning ``span`` (cursor on its opener); ``markers`` are the openers of
+    the format's calls, whose appearance inside the span holds the text back (see the module
+    docstring)."""
+    opener, closer, layout = span
+    literals = sorted({m for m in markers if m != opener} | {closer}, key=lambda m: (-len(m), m))
+    pattern = re.compile("|".join(map(re.escape, literals)))
+    prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
+    longest = max(map(len, literals))
+
+    def hold(s: str, i: int) -> int:
+        """Where a tail of ``s[i:]`` that could still become a literal starts (or ``len(s)``)."""
+        for k in range(max(i, len(s) - longest + 1), len(s)):
+            if s[k:] in prefixes:
+                return k
+        return len(s)
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        src.i += len(opener)
+        if layout:
+            while len(src.s) - src.i < len(layout) and layout.startswith(src.s[src.i :]) and not src.eof:
+                yield NEED
+            if src.s.startswith(layout, src.i):
+                src.i += len(layout)
+        # 1. stream reasoning until the closer or a marker
+        while True:
+            m = pattern.search(src.s, src.i)
+            if m is not None:
+                if m.start() > src.i:
+                    yield Reasoning(src.s[src.i : m.start()])
+                src.i = m.start()
+                if m.group() == closer:
+                    src.i += len(closer)
+                    return Done(None, tool_block=False)
+                break
+            cut = len(src.s) if src.eof else hold(src.s, src.i)
+            if cut > src.i:
+                yield Reasoning(src.s[src.i : cut])
+                src.i = cut
+            if src.eof:
+                return Done(None, tool_block=False)
+            yield NEED
+        # 2. a marker at the cursor: hold the text from it until the closer or the end (the cursor
+        # moves on, so the window does not grow; the held text is read back by position)
+        held = src.pos
+        while True:
+            k = src.s.find(closer, src.i)
+            if k >= 0:
+                yield Reasoning(src.text(held, src.base + k))
+                src.i = k + len(closer)
+                return Done(None, tool_block=False)
+            if src.eof:
+                return Done(held, tool_block=False)
+            src.i = max(src.i, len(src.s) - len(closer) + 1)
+            yield NEED
+
+    return read

@@ -1,0 +1,60 @@
+"""Closing markers left in the text without their block (``</tool_call>`` after the calls, a
+second ``<|tool_call_end|>``, ...), and ``[TOOL_CALLS]`` with nothing after it.
+
+A closing marker of the format that no block opened, met after a block of calls, is dropped when
+only whitespace follows it to the end of the text (the model's trailing markup, which vLLM and
+SGLang leave out of the content too). Anywhere else (before any call, or followed by prose) it
+stays in the content.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._engine import Reader
+from modelplug.toolcalls._source import Read, Source, peek, skip_ws
+
+__all__ = ["CLOSERS", "stray_closer"]
+
+#: The closing markers of each format (those with a closer).
+CLOSERS: Final[dict[str, tuple[str, ...]]] = {
+    "hermes": ("</tool_call>",),
+    "smollm2": ("</tool_call>",),
+    "granite": ("</tool_call>",),
+    "xlam": ("</tool_call>",),
+    "qwen3_coder": ("</tool_call>", "</function>"),
+    "glm45": ("</tool_call>",),
+    "glm47": ("</tool_call>",),
+    "internlm2": ("<|action_end|>",),
+    "jamba": ("</tool_calls>",),
+    "hunyuan_a13b": ("</tool_calls>",),
+    "minimax": ("</tool_calls>",),
+    "llama4_pythonic": ("<|python_end|>",),
+    "lfm2": ("<|tool_call_end|>",),
+    "olmo3": ("</function_calls>",),
+    "seed_oss": ("</seed:tool_call>",),
+    "minimax_m2": ("</minimax:tool_call>",),
+    "step3": ("<｜tool_calls_end｜>", "<｜tool_call_end｜>"),
+    "deepseek_v3": ("<｜tool▁calls▁end｜>", "<｜tool▁call▁end｜>"),
+    "deepseek_v31": ("<｜tool▁calls▁end｜>", "<｜tool▁call▁end｜>"),
+    "deepseek_v32": ("</｜DSML｜function_calls>",),
+    "kimi_k2": ("<|tool_calls_section_end|>", "<|tool_call_end|>"),
+    "gemma4": ("<tool_call|>",),
+    "functiongemma": ("<end_function_call>",),
+}
+
+
+def stray_closer(closer: str) -> Reader:
+    """A reader for ``closer`` met outside any block (see the module docstring)."""
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        if not src.after_calls:
+            return Reject(len(closer))
+        src.i += len(closer)
+        yield from skip_ws(src)
+        if peek(src):
+            return Reject(len(closer))
+        return Done(None, tool_block=False)
+
+    return read
