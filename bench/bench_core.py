@@ -9,7 +9,8 @@ Run: ``python bench/bench_core.py [--deltas N] [--runs R]``. Prints medians and 
 - stream: µs per delta that ``Model.stream`` adds over iterating the provider's generator directly.
 - live ``.message``: µs per delta when ``.message`` is read after every delta, at 10k, 100k and 300k
   deltas, for content and for tool-call arguments, with the growth ratio 300k/10k (goal ≤ 1.3).
-- reader: µs per chunk of the one chunk reader (``modelplug.wire.delta_from_chunk``) on chunk dicts
+- reader: µs of CPU per chunk (medians of 7 alternating pairs) of the one chunk reader
+  (``modelplug.wire.delta_from_chunk``) on chunk dicts
   and on client objects (``types.SimpleNamespace`` trees read with ``attribute_getter``), for content
   and tool-call chunks. The same script runs on an older checkout (``PYTHONPATH=<old>/core``), where
   it measures the two readers of then (``delta_from_chunk`` and ``client_wire.delta_from_fields``).
@@ -147,8 +148,14 @@ def _readers() -> tuple[str, Callable[[Any], Any], Callable[[Any], Any]]:
     )
 
 
-def bench_reader(n: int = 50_000) -> None:
-    """µs per chunk of the chunk reader, dicts and objects paired."""
+def _cpu_per_delta(function: Callable[[], int]) -> float:
+    start = time.thread_time()
+    count = function()
+    return (time.thread_time() - start) / count * 1e6
+
+
+def bench_reader(n: int = 50_000, pairs: int = 7) -> None:
+    """µs of CPU per chunk of the chunk reader, dicts and objects in ``pairs`` alternating pairs (medians)."""
     label, read_dict, read_object = _readers()
     content = [
         {
@@ -186,7 +193,15 @@ def bench_reader(n: int = 50_000) -> None:
                 read_object(chunk)
             return len(objects)
 
-        print(f"  {name:<16} dicts {_per_delta(dicts):5.2f}   objects {_per_delta(objs):5.2f}")
+        dict_costs, object_costs = [], []
+        for _ in range(pairs):  # alternating pairs, in this thread's CPU time (steadier on a busy machine)
+            dict_costs.append(_cpu_per_delta(dicts))
+            object_costs.append(_cpu_per_delta(objs))
+        ratio = statistics.median(o / d for o, d in zip(object_costs, dict_costs, strict=True))
+        print(
+            f"  {name:<16} dicts {statistics.median(dict_costs):5.2f}   objects {statistics.median(object_costs):5.2f}"
+            f"   objects/dicts (paired) {ratio:4.2f}"
+        )
 
 
 class _Provider:

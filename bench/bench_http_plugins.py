@@ -33,7 +33,9 @@ The async table (issue 14) does the same on one event loop: (A) a raw ``httpx.As
 (Ao) the ``openai`` SDK's ``AsyncOpenAI``, (Ac) ``litellm.acompletion``, (Ad) ``AsyncInferenceClient``,
 and each plugin's native async path (``agenerate_stream``, the hook the core's ``Model.astream`` calls;
 (·+) rows), as ratios to (A) and to its own library. When the core has ``Model.astream``, the
-(Ao++) row measures it over modelplug-openai (hook, pipeline and aggregation).
+(Ao++) row measures it over modelplug-openai (hook, pipeline and aggregation). With ``--openai-only``
+the async table has the openai rows only. The openai tables add "paired ×": the median over rounds
+of each round's CPU ratio to the raw loop (both run in the same round), steadier on a busy machine.
 
 Each library loop is paired with its plugin loop in the same round (the order alternates). The table
 shows each loop's median wall time and CPU time per chunk (CPU time of this process, all threads:
@@ -284,6 +286,11 @@ def _median(samples: list[Sample], field: str) -> float:
     return statistics.median(getattr(s, field) for s in samples)
 
 
+def _paired(samples: list[Sample], raw: list[Sample]) -> float:
+    """The median of the per-round CPU ratios of a loop to the raw loop (each round runs both)."""
+    return statistics.median(s.cpu / r.cpu for s, r in zip(samples, raw, strict=True))
+
+
 def bench_shape(server: ReplayServer, shape: str, n: int, runs: int) -> None:
     url = server.url()
     selector = f"{'text' if shape == 'content' else 'tool'}/{n}"
@@ -407,14 +414,15 @@ def bench_openai(server: ReplayServer, shape: str, n: int, runs: int) -> None:
             samples[name].append(timed(loops[name], url, selector, shape, expected(shape, n), n))
     raw = _median(samples["raw"], "cpu")
     print(f"\nopenai, {shape}: {n:,} chunks, {runs} runs; medians")
-    print(f"{'loop':<46}{'wall µs/chunk':>14}{'CPU µs/chunk':>14}{'CPU × raw':>11}")
+    print(f"{'loop':<46}{'wall µs/chunk':>14}{'CPU µs/chunk':>14}{'CPU × raw':>11}{'paired ×':>10}")
     for label, name in (
         ("(a) raw httpx SSE loop", "raw"),
         ("(o) openai SDK chat.completions.create(stream)", "openai-sdk"),
         ("(o+) modelplug-openai (goal ≤ 1.25× raw)", "plugin-openai"),
     ):
         cpu = _median(samples[name], "cpu")
-        print(f"{label:<46}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}")
+        paired = _paired(samples[name], samples["raw"])
+        print(f"{label:<46}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}{paired:>10.2f}")
 
 
 # -- the async paths (issue 14): one event loop, the libraries' async clients and the plugins' hooks ---
@@ -552,8 +560,9 @@ def _sync(coroutine_function: Callable[[str, str, str], Any]) -> Callable[[str, 
     return run
 
 
-def bench_async(server: ReplayServer, shape: str, n: int, runs: int) -> None:
-    """The async table: each library's async loop and each plugin's ``agenerate_stream`` on one loop."""
+def bench_async(server: ReplayServer, shape: str, n: int, runs: int, openai_only: bool = False) -> None:
+    """The async table: each library's async loop and each plugin's ``agenerate_stream`` on one loop
+    (``openai_only``: the raw loop, the openai SDK and modelplug-openai only)."""
     url = server.url()
     selector = f"{'text' if shape == 'content' else 'tool'}/{n}"
     loops: dict[str, Callable[[str, str, str], Any]] = {
@@ -567,6 +576,8 @@ def bench_async(server: ReplayServer, shape: str, n: int, runs: int) -> None:
     }
     if hasattr(modelplug.Model, "astream"):
         loops["astream-openai"] = _sync(_aastream)
+    if openai_only:
+        loops = {name: loop for name, loop in loops.items() if name in ("raw", "openai-sdk") or "openai" in name}
     for loop in loops.values():  # warm-up: imports, connection pools, LiteLLM's first-call setup
         timed(loop, url, selector.replace(str(n), "200"), shape, expected(shape, 200), 200)
     samples: dict[str, list[Sample]] = {name: [] for name in loops}
@@ -577,7 +588,7 @@ def bench_async(server: ReplayServer, shape: str, n: int, runs: int) -> None:
         print(f"  async round {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
     raw = _median(samples["raw"], "cpu")
     print(f"\nasync, {shape}: {n:,} chunks, {runs} runs; medians; one event loop")
-    print(f"{'loop':<50}{'wall µs/chunk':>14}{'CPU µs/chunk':>14}{'CPU × raw':>11}{'× library':>11}")
+    print(f"{'loop':<50}{'wall µs/chunk':>14}{'CPU µs/chunk':>14}{'CPU × raw':>11}{'paired ×':>10}{'× library':>11}")
     rows = [
         ("(A) raw httpx.AsyncClient SSE loop", "raw", None),
         ("(Ao) openai SDK AsyncOpenAI (stream)", "openai-sdk", None),
@@ -593,7 +604,8 @@ def bench_async(server: ReplayServer, shape: str, n: int, runs: int) -> None:
             continue
         cpu = _median(samples[name], "cpu")
         versus = f"{cpu / _median(samples[library], 'cpu'):>11.2f}" if library else f"{'':>11}"
-        print(f"{label:<50}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}{versus}")
+        paired = f"{_paired(samples[name], samples['raw']):>10.2f}"
+        print(f"{label:<50}{_median(samples[name], 'wall'):>14.1f}{cpu:>14.1f}{cpu / raw:>11.2f}{paired}{versus}")
 
 
 def _pin(server: ReplayServer) -> bool:
@@ -611,7 +623,9 @@ def main() -> None:
     parser.add_argument("--shapes", default="content,tool")
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--uvicorn", action="store_true", help="use the uvicorn replay server")
-    parser.add_argument("--openai-only", action="store_true", help="only the openai: table (raw, SDK, plugin)")
+    parser.add_argument(
+        "--openai-only", action="store_true", help="only the openai: rows (raw, SDK, plugin), sync and async"
+    )
     parser.add_argument("--async-only", action="store_true", help="only the async table")
     parser.add_argument("--no-async", action="store_true", help="leave out the async table")
     args = parser.parse_args()
@@ -630,7 +644,7 @@ def main() -> None:
                     bench_shape(server, shape.strip(), args.chunks, args.runs)
                 bench_openai(server, shape.strip(), args.chunks, args.runs)
             if not args.no_async:
-                bench_async(server, shape.strip(), args.chunks, args.runs)
+                bench_async(server, shape.strip(), args.chunks, args.runs, openai_only=args.openai_only)
     finally:
         server.stop()
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from modelplug.types import ChatMessageStreamDelta, ToolCallDelta, Usage
 
-__all__ = ["json_objects", "rechunk", "splits", "streams"]
+__all__ = ["json_objects", "near_common_chunks", "rechunk", "splits", "streams"]
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
@@ -79,3 +79,61 @@ def rechunk(draw: st.DrawFn, expected: dict[str, Any], cumulative_usage: bool = 
                 deltas.insert(position, ChatMessageStreamDelta(usage=Usage(prompt, count)))
         deltas.append(ChatMessageStreamDelta(usage=Usage(prompt, completion)))
     return deltas
+
+
+# -- chunk dicts of the common shapes, and their near misses (wire.delta_from_chunk's fast path) --
+
+_odd = st.sampled_from([None, "", 0, 1, -1, True, 1.0, "0", " 1", [], {}, ["x"], {"x": 1}])
+_short_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6)
+_fragment = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.integers(0, 2) | _odd,
+        "id": _short_text | _odd,
+        "type": st.just("function"),
+        "function": st.fixed_dictionaries(
+            {}, optional={"name": _short_text | _odd, "arguments": _short_text | _odd | json_objects}
+        )
+        | _odd,
+    },
+)
+_common_delta = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.just("assistant"),
+        "content": st.none() | _short_text | _odd | st.just([{"type": "text", "text": "x"}]),
+        "reasoning_content": st.none() | _short_text | _odd,
+        "reasoning": st.none() | _short_text,
+        "refusal": st.none() | _short_text | _odd,
+        "tool_calls": st.lists(_fragment, max_size=2) | _fragment | _odd,
+        "function_call": st.none() | st.fixed_dictionaries({"name": _short_text, "arguments": _short_text}),
+        "annotations": st.just([]),
+    },
+)
+_choice = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.just(0) | _odd,
+        "delta": _common_delta | _odd,
+        "message": st.fixed_dictionaries({"content": _short_text}),
+        "finish_reason": st.none() | st.sampled_from(["stop", "tool_calls", ""]) | _odd,
+    },
+)
+_usage_node = st.fixed_dictionaries(
+    {}, optional={"prompt_tokens": st.integers(0, 9) | _odd, "completion_tokens": st.integers(0, 9)}
+)
+
+
+@st.composite
+def near_common_chunks(draw: st.DrawFn) -> Any:
+    """A ``chat.completion.chunk`` dict, mostly one choice with a delta of one field (text, reasoning,
+    refusal, one tool-call fragment), with odd values, extra fields, several or no choices, usage
+    and error objects mixed in: the shapes a fast path must read exactly as the general reader."""
+    chunk: dict[str, Any] = {"id": "c", "object": "chat.completion.chunk"}
+    choices = draw(st.lists(_choice, min_size=1, max_size=2) | st.just([]) | _odd)
+    chunk["choices"] = choices
+    if draw(st.booleans()):
+        chunk["usage"] = draw(st.none() | _usage_node | _odd)
+    if draw(st.integers(0, 9)) == 0:
+        chunk["error"] = draw(st.just({"message": "overloaded", "type": "server_error"}) | _short_text)
+    return chunk

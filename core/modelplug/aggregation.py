@@ -335,6 +335,12 @@ class StreamAggregator:
         new_id = fragment.id or None
         name = fragment.name or None
         index = fragment.index
+        current = self._current
+        if new_id is None and name is None and current is not None and (index is None or index == current):
+            # nearly every fragment: more arguments of the current call (what the rules below give it)
+            if fragment.arguments:
+                calls[current].arguments.parts.append(fragment.arguments)
+            return
         if index is None:
             current = self._current
             if current is None or (new_id is not None and new_id != calls[current].id and new_id not in self._ids):

@@ -40,7 +40,7 @@ from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions, split_options
 from modelplug.secrets import RedactedDict, is_secret_option, redact, redact_mapping, register_secret, release_secret
 from modelplug.stops import cut_at_stop
 from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
-from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
+from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, check_tool_choice
 from modelplug.wire import messages_from_input
 
 if TYPE_CHECKING:
@@ -273,6 +273,7 @@ class Model:
             options = _with_defaults(self.defaults, options)
         try:
             generation = GenerationOptions.from_kwargs(options)
+            check_tool_choice(generation)
         except (TypeError, ValueError) as error:
             if isinstance(error, ModelplugError):
                 raise

@@ -663,6 +663,142 @@ def _slow_delta(
     )
 
 
+#: What :func:`_common_delta` returns for a chunk it leaves to the general reader.
+_UNCOMMON: Any = object()
+
+
+def _common_delta(chunk: dict[str, Any]) -> Any:
+    """:func:`delta_from_chunk` of a wire dict of the shapes nearly every chunk has, read with
+    fewer look-ups: one choice (index 0 or none) with a ``delta`` dict whose only field, besides
+    ``role`` and a ``null`` ``content``, is text ``content``, text ``reasoning_content`` /
+    ``reasoning``, text ``refusal``, or a list of one tool-call fragment with a ``function`` dict
+    and well-typed ``index`` / ``id`` / ``name`` / text ``arguments``; or no field at all (a role
+    or finish chunk). :data:`_UNCOMMON` for anything else (several choices, content parts, an
+    object ``arguments``, ``function_call``, several fields, a wrongly typed field...), which the
+    general reader then reads, so that both give the same delta and the same errors.
+    """
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return _UNCOMMON
+    choice = choices[0]
+    if type(choice) is not dict:
+        return _UNCOMMON
+    delta = choice.get("delta")
+    index = choice.get("index")
+    if type(delta) is not dict or not (index is None or (index == 0 and type(index) is int)):
+        return _UNCOMMON
+    usage_value = chunk.get("usage")
+    usage = usage_from_wire(usage_value) if usage_value else None
+    finish = choice.get("finish_reason") or None
+    if finish is not None and type(finish) is not str:
+        finish = str(finish)
+    content = delta.get("content")
+    fields = len(delta) - ("role" in delta) - (content is None and "content" in delta)
+    if fields == 0:
+        return None if finish is None and usage is None else ChatMessageStreamDelta(usage=usage, finish_reason=finish)
+    if fields != 1:
+        return _UNCOMMON
+    if type(content) is str:
+        if not content and finish is None and usage is None:
+            return None
+        # positional (content, reasoning_content, tool_calls, usage, finish_reason): cheaper than keywords
+        return ChatMessageStreamDelta(content or None, None, (), usage, finish)
+    calls = delta.get("tool_calls")
+    if calls is not None:
+        if type(calls) is not list or len(calls) != 1:
+            return _UNCOMMON
+        call = calls[0]
+        function = call.get("function") if type(call) is dict else None
+        if type(function) is not dict:
+            return _UNCOMMON
+        index = call.get("index")
+        id_ = call.get("id")
+        name = function.get("name")
+        arguments = function.get("arguments")
+        if (
+            (index is None or (type(index) is int and index >= 0))
+            and (id_ is None or type(id_) is str)
+            and (name is None or type(name) is str)
+            and (arguments is None or type(arguments) is str)
+        ):
+            fragment = ToolCallDelta(index, id_ or None, name or None, arguments)
+            return ChatMessageStreamDelta(None, None, (fragment,), usage, finish)
+        return _UNCOMMON
+    reasoning = delta.get("reasoning_content")
+    if reasoning is None:
+        reasoning = delta.get("reasoning")
+    if type(reasoning) is str:
+        if not reasoning and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(reasoning_content=reasoning or None, usage=usage, finish_reason=finish)
+    refusal = delta.get("refusal")
+    if type(refusal) is str:
+        if not refusal and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(refusal=refusal or None, usage=usage, finish_reason=finish)
+    return _UNCOMMON
+
+
+def _common_object_delta(chunk: Any) -> Any:
+    """:func:`_common_delta` for a client library's chunk object read with :func:`attribute_getter`
+    (``getattr`` without a call per field): one choice (index 0 or none) whose ``delta`` object has
+    text ``content`` or one tool-call fragment object (with a ``function`` object) and no
+    ``tool_calls`` / ``reasoning_content`` / ``reasoning`` / ``refusal`` / ``function_call`` besides.
+    :data:`_UNCOMMON` for anything else (dicts inside the tree included), left to the general reader.
+    """
+    choices = getattr(chunk, "choices", None)
+    if type(choices) is not list or len(choices) != 1:
+        return _UNCOMMON
+    choice = choices[0]
+    if type(choice) is dict or isinstance(choice, _SCALARS):
+        return _UNCOMMON
+    delta = getattr(choice, "delta", None)
+    index = getattr(choice, "index", None)
+    if delta is None or type(delta) is dict or isinstance(delta, _SCALARS):
+        return _UNCOMMON
+    if not (index is None or (index == 0 and type(index) is int)):
+        return _UNCOMMON
+    content = getattr(delta, "content", None)
+    calls = getattr(delta, "tool_calls", None)
+    if (
+        getattr(delta, "reasoning_content", None) is not None
+        or getattr(delta, "reasoning", None) is not None
+        or getattr(delta, "refusal", None) is not None
+        or getattr(delta, "function_call", None) is not None
+    ):
+        return _UNCOMMON
+    usage_value = getattr(chunk, "usage", None)
+    usage = _usage(usage_value, attribute_getter) if usage_value else None
+    finish = getattr(choice, "finish_reason", None) or None
+    if finish is not None and type(finish) is not str:
+        finish = str(finish)
+    if type(content) is str and calls is None:
+        if not content and finish is None and usage is None:
+            return None
+        return ChatMessageStreamDelta(content or None, None, (), usage, finish)
+    if content is not None or type(calls) is not list or len(calls) != 1:
+        return _UNCOMMON
+    call = calls[0]
+    if type(call) is dict or isinstance(call, _SCALARS):
+        return _UNCOMMON
+    function = getattr(call, "function", None)
+    if function is None or type(function) is dict or isinstance(function, _SCALARS):
+        return _UNCOMMON
+    index = getattr(call, "index", None)
+    id_ = getattr(call, "id", None)
+    name = getattr(function, "name", None)
+    arguments = getattr(function, "arguments", None)
+    if (
+        (index is None or (type(index) is int and index >= 0))
+        and (id_ is None or type(id_) is str)
+        and (name is None or type(name) is str)
+        and (arguments is None or type(arguments) is str)
+    ):
+        fragment = ToolCallDelta(index, id_ or None, name or None, arguments)
+        return ChatMessageStreamDelta(None, None, (fragment,), usage, finish)
+    return _UNCOMMON
+
+
 def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageStreamDelta | None:
     """The :class:`ChatMessageStreamDelta` of one ``chat.completion.chunk``, or ``None`` when the
     chunk carries nothing (``"[DONE]"``, ``choices: []`` without usage, a role-only or
@@ -688,7 +824,11 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
             not a string, a negative usage count...): the message names the field.
     """
     if get is None:
-        if type(chunk) is not dict:
+        if type(chunk) is dict:
+            delta = _common_delta(chunk)
+            if delta is not _UNCOMMON:
+                return delta  # type: ignore[no-any-return]
+        else:
             if isinstance(chunk, str):
                 if chunk.strip() == "[DONE]":
                     return None
@@ -696,8 +836,13 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
             if not isinstance(chunk, Mapping):
                 raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {type(chunk).__name__}")
         get = mapping_getter
-    elif isinstance(chunk, str) and chunk.strip() == "[DONE]":
-        return None
+    elif isinstance(chunk, str):
+        if chunk.strip() == "[DONE]":
+            return None
+    elif get is attribute_getter and type(chunk) is not dict:
+        delta = _common_object_delta(chunk)
+        if delta is not _UNCOMMON:
+            return delta  # type: ignore[no-any-return]
     usage_value = get(chunk, "usage")
     usage = _usage(usage_value, get) if usage_value else None
     choices = get(chunk, "choices") or ()
@@ -731,9 +876,18 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
     content = get(delta, "content")
     if type(content) is str and (
         # a dict holding only content (and the role): no other field to look up
-        (get is mapping_getter and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)))
+        (strict and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)))
+        # a client object: attribute_getter's look-ups, without a call each
         or (
-            get(delta, "tool_calls") is None
+            (
+                getattr(delta, "tool_calls", None) is None
+                and getattr(delta, "reasoning_content", None) is None
+                and getattr(delta, "reasoning", None) is None
+                and getattr(delta, "refusal", None) is None
+                and getattr(delta, "function_call", None) is None
+            )
+            if get is attribute_getter and type(delta) is not dict
+            else get(delta, "tool_calls") is None
             and get(delta, "reasoning_content") is None
             and get(delta, "reasoning") is None
             and get(delta, "refusal") is None

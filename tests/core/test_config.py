@@ -108,6 +108,31 @@ def test_a_bad_generation_default_is_refused_when_the_file_is_read(config: Path)
         find_aliases()
 
 
+def test_a_forced_tool_choice_default_is_checked_against_each_calls_tools(config: Path) -> None:
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+    chunk = {"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": "tool_calls"}]}
+    replay = config.parent / "calls.jsonl"
+    _write(replay, json.dumps(chunk) + "\n")
+    _write(config, f'[models.caller]\nmodel = "replay:{replay}"\nloop = true\ntool_choice = "required"\n')
+    find_aliases()  # a valid default: the tools come with each call
+    with modelplug.load_model("caller") as model:
+        assert model.generate("hi", tools=[{"name": "lookup"}]).tool_calls[0].name == "lookup"
+        with pytest.raises(InvalidOptionError, match="tool_choice='required' needs at least one tool"):
+            model.generate("hi")
+
+
+def test_cli_names_every_model_a_failed_fallback_chain_tried(config: Path) -> None:
+    down = config.parent / "down.jsonl"
+    _write(down, json.dumps({"error": {"message": "overloaded", "type": "server_error"}}) + "\n")
+    text = f'[models.a]\nmodel = "replay:{down}"\nfallback = ["b"]\n[models.b]\nmodel = "replay:{down}"\n'
+    _write(config, text)
+    result = CliRunner().invoke(main, ["run", "--no-log", "-m", "a", "hi"])
+    assert result.exit_code == 1
+    # was only the last model's error: the note naming the chain was dropped
+    assert "every model of the fallback chain failed" in result.output
+    assert result.output.count("(ServerError)") == 2
+
+
 def test_broken_toml_names_the_line(config: Path) -> None:
     _write(config, '[models.a]\nmodel = "example:default"\norder = \n')
     with pytest.raises(ConfigFileError, match=rf"^{config}:3: cannot read the config file"):

@@ -18,6 +18,7 @@ from modelplug.errors import (
     PluginLoadError,
     ProviderError,
 )
+from modelplug.types import GenerationOptions, check_tool_choice
 
 
 class Scripted:
@@ -93,6 +94,23 @@ def test_bad_messages_are_clear_errors(scripted: Scripted, messages: object, mat
 
 
 @pytest.mark.parametrize(
+    "choice",
+    ["auto", "none", {"type": "function", "function": {"name": "g"}}, {"type": "function", "name": "g"}],
+)
+def test_good_tool_choices_are_kept(choice: object) -> None:
+    options = GenerationOptions.from_kwargs({"tools": [{"name": "g"}], "tool_choice": choice})
+    check_tool_choice(options)
+    assert options.tool_choice == choice
+
+
+def test_a_forced_tool_choice_alone_is_a_valid_default() -> None:
+    # a config default: each call brings its tools, and the request is checked then
+    assert GenerationOptions(tool_choice="required").tool_choice == "required"
+    with pytest.raises(ValueError, match="needs at least one tool"):
+        check_tool_choice(GenerationOptions(tool_choice="required"))
+
+
+@pytest.mark.parametrize(
     ("options", "match"),
     [
         ({"max_tokens": 0}, "max_tokens"),
@@ -109,6 +127,16 @@ def test_bad_messages_are_clear_errors(scripted: Scripted, messages: object, mat
         ({"tools": [{"name": "f"}, {"name": "f"}]}, "distinct names"),
         ({"tools": [{"name": "f", "parameters": "x"}]}, "'parameters' must be a JSON schema"),
         ({"tool_choice": 5}, "tool_choice"),
+        # were passed on unchecked, and most providers ignored them: no forced call, no error
+        ({"tool_choice": "bogus"}, "tool_choice must be 'auto', 'none', 'required'.*'bogus'"),
+        ({"tool_choice": "required"}, "tool_choice='required' needs at least one tool"),
+        ({"tool_choice": {"type": "function", "function": {"name": "f"}}}, "names 'f'.*tools: none"),
+        (
+            {"tools": [{"name": "g"}], "tool_choice": {"type": "function", "function": {"name": "f"}}},
+            "names 'f', which is not among the tools: g",
+        ),
+        ({"tools": [{"name": "g"}], "tool_choice": {"type": "function"}}, "tool_choice.*name"),
+        ({"tools": [{"name": "g"}], "tool_choice": {"type": "function", "function": {"name": 3}}}, "tool_choice"),
         ({"response_format": "json"}, "response_format"),
         ({"extra": 5}, "extra must be a dict"),
     ],

@@ -58,6 +58,25 @@ def test_malformed_json_is_a_400(served_replay: str) -> None:
         ({"model": "replay", "messages": HELLO, "tools": {"type": "function"}}, "tools"),
         ({"model": "replay", "messages": HELLO, "tool_choice": 3}, "tool_choice"),
         ({"model": "replay", "messages": HELLO, "n": 2}, "n"),
+        # were accepted: n true and 1.0 (equal to 1), tool choices no tool answers, a nameless tool
+        ({"model": "replay", "messages": HELLO, "n": True}, "n"),
+        ({"model": "replay", "messages": HELLO, "n": 1.0}, "n"),
+        ({"model": "replay", "messages": HELLO, "tool_choice": "always"}, "tool_choice"),
+        ({"model": "replay", "messages": HELLO, "tool_choice": "required"}, "tool_choice"),
+        (
+            {"model": "replay", "messages": HELLO, "tool_choice": {"type": "function", "function": {"name": "f"}}},
+            "tool_choice",
+        ),
+        (
+            {
+                "model": "replay",
+                "messages": HELLO,
+                "tools": [{"type": "function", "function": {"name": "g"}}],
+                "tool_choice": {"type": "function", "function": {"name": "f"}},
+            },
+            "tool_choice",
+        ),
+        ({"model": "replay", "messages": HELLO, "tools": [{"type": "function"}]}, "tools"),
     ],
 )
 def test_wrong_shapes_and_types_are_400s_naming_the_field(served_replay: str, body: Any, param: str | None) -> None:
@@ -66,6 +85,7 @@ def test_wrong_shapes_and_types_are_400s_naming_the_field(served_replay: str, bo
     error = _error(response)
     assert error["type"] == "invalid_request_error"
     if param is not None:
+        assert error["param"] == param
         assert param in error["message"]
 
 

@@ -111,3 +111,51 @@ def test_the_command_serves_over_http_and_logs_one_line_per_request() -> None:
     assert "model=demo status=200 outcome=ok" in lines[0] and "prompt_tokens=2 completion_tokens=1" in lines[0]
     assert "status=401 outcome=rejected" in lines[1]
     assert KEY not in stderr
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for `cmd &` from a script: the server must not care
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopping_server_ends_open_streams_with_an_error_event(signum: int) -> None:
+    # was: the stream was cut at once and ended cleanly, without [DONE] or an error; an OpenAI client
+    # took the half answer for a whole one
+    port = free_port()
+    long_answer = json.dumps([{"content": " ".join(["word"] * 400)}])
+    command = [sys.executable, "-m", "modelplug", "serve", "-m", "replay:slow", "--name", "slow", "--port", str(port)]
+    command += ["-o", f"responses={long_answer}", "-o", "loop=true", "-o", "delay=0.05"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, preexec_fn=_ignore_sigint)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        body = {"model": "slow", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        events: list[str] = []
+        with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=30) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    events.append(line[6:])
+                    if len(events) == 3:
+                        started = time.monotonic()
+                        process.send_signal(signum)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode in (0, -signal.SIGTERM, 128 + signal.SIGINT), stderr
+    assert 1 < took < 10, took  # the stream had a grace period, then was ended
+    assert len(events) > 10 and "[DONE]" not in events
+    last = json.loads(events[-1])
+    assert last["error"]["code"] == "server_shutting_down", last
+    assert "shutting down" in last["error"]["message"]
+    assert "Traceback" not in stderr, stderr

@@ -1,5 +1,5 @@
 """The tool-call kinds of tests/data/behaviour_cases.json (smolagents-style single-blob parsing),
-tested through modelplug's API: ``parse_json_blob``, ``tool_call_from_text``, ``decode_arguments``
+tested through modelplug's API: ``parse_json_blob``, ``tool_call_from_text``, ``decode_json_string``
 and ``parse``."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from modelplug.errors import ToolCallParseError
-from modelplug.toolcalls import decode_arguments, parse, parse_json_blob, tool_call_from_text
+from modelplug.toolcalls import decode_json_string, parse, parse_json_blob, tool_call_from_text
 
 DATA = Path(__file__).parents[1] / "data"
 CASES: list[dict[str, Any]] = json.loads((DATA / "behaviour_cases.json").read_text(encoding="utf-8"))
@@ -59,8 +59,8 @@ def test_tool_call_from_text(case: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", _cases("parse_json"))
-def test_decode_arguments(case: dict[str, Any]) -> None:
-    assert decode_arguments(case["input"]["arguments"]) == case["expected"]["arguments"]
+def test_decode_json_string(case: dict[str, Any]) -> None:
+    assert decode_json_string(case["input"]["arguments"]) == case["expected"]["arguments"]
 
 
 @pytest.mark.parametrize("case", _cases("parse_tool_calls"))
@@ -70,7 +70,7 @@ def test_message_tool_calls(case: dict[str, Any]) -> None:
     message, expected = case["input"]["message"], case["expected"]
     if message.get("tool_calls"):
         calls = [
-            {"id": c["id"], "name": c["function"]["name"], "arguments": decode_arguments(c["function"]["arguments"])}
+            {"id": c["id"], "name": c["function"]["name"], "arguments": decode_json_string(c["function"]["arguments"])}
             for c in message["tool_calls"]
         ]
         assert calls == expected["tool_calls"]

@@ -156,3 +156,35 @@ def test_parse_json_blob_time_grows_linearly(make: Callable[[int], str]) -> None
     t_small = min(_blob_seconds(small) for _ in range(2))
     t_large = min(_blob_seconds(large) for _ in range(2))
     assert t_large < 16 * t_small + 0.05, f"{t_small:.4f}s -> {t_large:.4f}s for 8x the text"
+
+
+def _named_seconds(text: str, format: str) -> float:
+    start = time.perf_counter()
+    parser = StreamParser(format)
+    for char in text:
+        parser.feed(char)
+    with contextlib.suppress(ToolCallParseError):
+        parser.finish()
+    return time.perf_counter() - start
+
+
+#: Shapes the argument streaming of the pythonic and gemma4 readers follows (format, text of size n).
+_STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
+    "long python string": ("pythonic", lambda n: "[f(a='" + "x" * n + "')]"),
+    "long triple-quoted string": ("pythonic", lambda n: "[f(a='''" + "x\n" * (n // 2) + "''')]"),
+    "long raw string": ("lfm2", lambda n: "<|tool_call_start|>[f(a=r'" + "x" * n + "')]<|tool_call_end|>"),
+    "long name": ("olmo3", lambda n: "<function_calls>" + "f" * n + "(a=1)</function_calls>"),
+    "many arguments": ("pythonic", lambda n: "[f(" + ", ".join(f"a{k}=1" for k in range(n // 6)) + ")]"),
+    "gemma commas": ("gemma4", lambda n: "<|tool_call>call:f{" + "x," * (n // 2) + "}<tool_call|>"),
+    "gemma quoted keys": ("gemma4", lambda n: "<|tool_call>call:f{" + '<|"|>k<|"|> ' * (n // 12) + "}<tool_call|>"),
+    "gemma strings": ("gemma4", lambda n: '<|tool_call>call:f{a:<|"|>' + "x" * n + '<|"|>}<tool_call|>'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_STREAMED_ADVERSARIAL))
+def test_streamed_arguments_time_grows_linearly(name: str) -> None:
+    format, make = _STREAMED_ADVERSARIAL[name]
+    small, large = make(4_000), make(16_000)
+    t_small = min(_named_seconds(small, format) for _ in range(3))
+    t_large = min(_named_seconds(large, format) for _ in range(3))
+    assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelplug.toolcalls._scan import BAD, EOF, OK, ScanResult, scan_json, scan_loose
+from modelplug.toolcalls._scan import ScanResult, ScanStatus, scan_json, scan_loose
 from modelplug.toolcalls._source import NEED, Read, Source, until
 
 
@@ -33,15 +33,15 @@ def _all_splits(text: str) -> list[list[str]]:
 @pytest.mark.parametrize(
     ("text", "status", "end"),
     [
-        ('{"a": [1, -2.5e3, true, null, "x\\"}"]} tail', OK, 38),
-        ('[{"name": "f"}, 3] x', OK, 18),
-        ("{x}", BAD, 1),
-        ('{"a" 1}', BAD, 5),
-        ("[1.]", BAD, 1),
-        ("[1.5", EOF, 4),
-        ('{"a": "unterminated', EOF, 19),
-        ("[tru]", BAD, 1),
-        ('"\\', EOF, 2),
+        ('{"a": [1, -2.5e3, true, null, "x\\"}"]} tail', ScanStatus.COMPLETE, 38),
+        ('[{"name": "f"}, 3] x', ScanStatus.COMPLETE, 18),
+        ("{x}", ScanStatus.INVALID, 1),
+        ('{"a" 1}', ScanStatus.INVALID, 5),
+        ("[1.]", ScanStatus.INVALID, 1),
+        ("[1.5", ScanStatus.TRUNCATED, 4),
+        ('{"a": "unterminated', ScanStatus.TRUNCATED, 19),
+        ("[tru]", ScanStatus.INVALID, 1),
+        ('"\\', ScanStatus.TRUNCATED, 2),
     ],
 )
 def test_scan_json(text: str, status: int, end: int) -> None:
@@ -54,11 +54,11 @@ def test_scan_json(text: str, status: int, end: int) -> None:
 @pytest.mark.parametrize(
     ("text", "status", "end"),
     [
-        ("f(a='x)', b=[1, {'c': \"]\"}])] tail", OK, 29),
-        ("f(a='''it's ''' )]", OK, 18),
-        ("f(x=1])", BAD, 5),
-        ("f(x='", EOF, 5),
-        ("f(x=1 <stop>)", BAD, 6),
+        ("f(a='x)', b=[1, {'c': \"]\"}])] tail", ScanStatus.COMPLETE, 29),
+        ("f(a='''it's ''' )]", ScanStatus.COMPLETE, 18),
+        ("f(x=1])", ScanStatus.INVALID, 5),
+        ("f(x='", ScanStatus.TRUNCATED, 5),
+        ("f(x=1 <stop>)", ScanStatus.INVALID, 6),
     ],
 )
 def test_scan_loose(text: str, status: int, end: int) -> None:

@@ -21,6 +21,7 @@ LIVE = sorted(
     {"hermes", "granite", "internlm2", "jamba", "hunyuan_a13b", "minimax", "phi4_mini_json", "smollm2"}
     | {"mistral", "deepseek_v3", "deepseek_v31", "kimi_k2"}
     | {"qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"}
+    | {"harmony", "pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag", "gemma4", "functiongemma"}
 )
 
 
@@ -103,3 +104,42 @@ def test_xml_values_stream_at_every_split(format: str, tools: object) -> None:
         for pieces in ([text[:k], text[k:]], [text[:k], *text[k:]]):
             fragments, _ = _fragments(pieces, format, tools)
             assert "".join(fragments[0]) == expected, f"split at {k}"
+
+
+_PY_VALUES = {
+    "pythonic": "[w(n='7', text='a\\'b\\n\\x41\\u00e9\\N{BULLET}\\d \"q\"', extra={'k': [1, None]}), g(), "
+    "w(text=r'raw\\n', n=3)]",
+    "lfm2": '<|tool_call_start|>[w(n=7, text="line\\\\ two"), g(a=True)]<|tool_call_end|>',
+    "olmo3": "<function_calls>w(n=7, text='x y')\ng(b=null)</function_calls>",
+    "llama3_python_tag": "<|python_tag|>w(n=7, text='semi;colon'); g(a=1)",
+    "gemma4": '<|tool_call>call:w{n:7,<|"|>text<|"|>:<|"|>line, one {x}<|"|>,nest:{a:[1,<|"|>b<|"|>]},'
+    'flag:true, s:<|"|>tail<|"|>}<tool_call|><|tool_call>call:g{}<tool_call|>',
+    "llama4_pythonic": "<|python_start|>[w(text='''tri\nple''', n=-2.5e3), g(a=(1, 2))]<|python_end|>",
+}
+_PY_TOOLS = [*_TOOLS, {"name": "g", "parameters": {}}]
+
+
+@pytest.mark.parametrize("format", sorted(_PY_VALUES))
+@pytest.mark.parametrize("tools", [None, _PY_TOOLS], ids=["no tools", "coerced"])
+def test_python_and_gemma_values_stream_at_every_split(format: str, tools: object) -> None:
+    text = _PY_VALUES[format]
+    expected = [json.dumps(call.arguments, ensure_ascii=False) for call in parse(text, format, tools).tool_calls]  # type: ignore[arg-type]
+    assert len(expected) == text.count("w(") + text.count("g(") + text.count("call:")
+    for k in range(len(text) + 1):
+        for pieces in ([text[:k], text[k:]], [text[:k], *text[k:]]):
+            fragments, _ = _fragments(pieces, format, tools)
+            assert ["".join(fragments[index]) for index in sorted(fragments)] == expected, f"split at {k}"
+
+
+@pytest.mark.parametrize("format", ["pythonic", "lfm2", "olmo3", "llama3_python_tag"])
+def test_a_python_string_streams_character_by_character(format: str) -> None:
+    content = "def main():\n    print('hi')\n" * 3
+    text = RENDER[format]([("write_file", {"path": "a.py", "content": content})], "", "")
+    closing = text.index(repr(content)) + len(repr(content)) - 1  # the closing quote of the value
+    parser = StreamParser(format)
+    pieces = []
+    for char in text[:closing]:
+        pieces += [p.arguments for d in parser.feed(char) for p in d.tool_calls if p.arguments]
+    # before its closing quote is written, the whole value is shown, in many small pieces
+    assert "".join(pieces).endswith(json.dumps(content, ensure_ascii=False)[:-1])
+    assert len(pieces) > len(content) // 2

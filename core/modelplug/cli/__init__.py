@@ -78,11 +78,16 @@ def debug_enabled(ctx: click.Context | None = None) -> bool:
 
 
 def exit_with_error(ctx: click.Context, error: ModelplugError, note: str | None = None) -> NoReturn:
-    """Write ``Error: <message>`` (and ``note``) to stderr, the traceback too in debug mode, and
-    exit with 2 for an :class:`~modelplug.errors.InvalidOptionError`, else 1."""
+    """Write ``Error: <message>``, the error's notes (``add_note``: a fallback chain's attempts) and
+    ``note`` to stderr, the traceback too in debug mode, and exit with 2 for an
+    :class:`~modelplug.errors.InvalidOptionError`, else 1."""
+    from modelplug.secrets import redact
+
     if debug_enabled(ctx):
         traceback.print_exception(error, file=sys.stderr)
     click.echo(f"Error: {error}", err=True)
+    for added in getattr(error, "__notes__", ()):
+        click.echo(redact(str(added)), err=True)
     if note:
         click.echo(note, err=True)
     ctx.exit(EXIT_USAGE if isinstance(error, InvalidOptionError) else EXIT_ERROR)

@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_CONCURRENCY",
     "LOGGER_NAME",
+    "SHUTDOWN_GRACE_S",
     "ServedModel",
     "build_app",
 ]
@@ -56,6 +57,9 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 #: Requests one model serves at once (429 with ``Retry-After`` above it).
 DEFAULT_MAX_CONCURRENCY: Final = 64
+#: Seconds an open stream may go on when the server stops, before it ends with an error event
+#: (uvicorn's graceful shutdown waits 5 s in all).
+SHUTDOWN_GRACE_S: Final = 3
 #: The standard-library logger of the one line per request.
 LOGGER_NAME: Final = "modelplug.serve"
 
@@ -165,11 +169,26 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def _until_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
-    """Cancel ``scope`` when the client goes away (the body is read: the next message is the disconnect)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    scope.cancel()
+async def _unless_disconnected(receive: Receive, work: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``work()``, cancelled if the client goes away first; returns whether it went away.
+
+    The body is read: the next message is the disconnect. ``work`` must not raise (exceptions
+    would come out of the task group as an ``ExceptionGroup``): it keeps its failure itself.
+    """
+    gone = False
+
+    async def watch(group: anyio.abc.TaskGroup) -> None:
+        nonlocal gone
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        group.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch, group)
+        await work()
+        group.cancel_scope.cancel()
+    return gone
 
 
 class _Handler:
@@ -224,9 +243,26 @@ class _Handler:
                 served.active -= 1
 
         stream: ServedStream | None = None
+        first: ChatMessageStreamDelta | None = None
+        failure: Exception | None = None
+
+        async def first_delta() -> None:  # a slow or silent backend: the client may leave meanwhile
+            nonlocal first, failure
+            try:
+                first = await anext(opened, None)
+            except Exception as error:
+                failure = error
+
         try:
-            stream = await open_stream(served.model, chat.messages, chat.options)
-            first = await anext(stream, None)
+            stream = opened = await open_stream(served.model, chat.messages, chat.options)
+            if await _unless_disconnected(request.receive, first_delta):
+                release()
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+                _log_request(scope, chat.model, 499, "cancelled", start, stream, stream_mode=chat.stream)
+                return Response(status_code=499)  # nobody reads it
+            if failure is not None:
+                raise failure
         except Exception as error:
             release()
             if stream is not None:
@@ -244,32 +280,33 @@ class _Handler:
                     await stream.aclose()
             raise
         if chat.stream:
-            events = self._events(scope, chat, served, stream, first, start, release)
-            return EventSourceResponse(events, sep="\n", headers={"cache-control": "no-cache"})
+            shutdown = _Shutdown()
+            events = self._events(scope, chat, served, stream, first, start, release, shutdown)
+            return EventSourceResponse(
+                events,
+                sep="\n",
+                headers={"cache-control": "no-cache"},
+                shutdown_event=shutdown.event,
+                shutdown_grace_period=SHUTDOWN_GRACE_S + 1,  # then sse-starlette cancels the stream
+                data_sender_callable=shutdown.watch,
+            )
         return await self._whole(request, chat, served, stream, start, release)
 
     async def _whole(
         self, request: Request, chat: ChatRequest, served: ServedModel, stream: ServedStream, start: float, release: Any
     ) -> Response:
         failure: BaseException | None = None
-        disconnected = False
 
-        async def watch(group: anyio.abc.TaskGroup) -> None:
-            nonlocal disconnected
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-            disconnected = True
-            group.cancel_scope.cancel()  # the body is read: the next message is the client going away
+        async def drain() -> None:
+            nonlocal failure
+            try:
+                async for _ in stream:
+                    pass
+            except Exception as error:
+                failure = error
 
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(watch, group)
-                try:
-                    async for _ in stream:
-                        pass
-                except Exception as error:
-                    failure = error
-                group.cancel_scope.cancel()
+            disconnected = await _unless_disconnected(request.receive, drain)
         finally:
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
@@ -299,6 +336,7 @@ class _Handler:
         first: ChatMessageStreamDelta | None,
         start: float,
         release: Any,
+        shutdown: _Shutdown,
     ) -> AsyncIterator[ServerSentEvent]:
         id_, created, model = _completion_id(), int(time.time()), chat.model
         outcome = "cancelled"
@@ -308,7 +346,7 @@ class _Handler:
             if first is not None:
                 first = _with_call_ids(_without_usage(first), calls)
                 yield _event(delta_to_chunk(first, model=model, id=id_, created=created, role="assistant"))
-                async for delta in stream:
+                while (delta := await shutdown.next_delta(stream)) is not None:
                     if delta.usage is not None:
                         delta = _without_usage(delta)
                         if _empty(delta):
@@ -321,6 +359,9 @@ class _Handler:
                 yield _event(usage_to_chunk(usage, model=model, id=id_, created=created))
             outcome = "ok"
             yield ServerSentEvent(data="[DONE]")
+        except _ServerStopping as error:
+            outcome, error_name = "cut_short", "server_shutting_down"
+            yield _event(error_body(str(error), type="server_error", code="server_shutting_down"))
         except Exception as error:  # after the headers: the error goes as an event, as OpenAI sends it
             failure = (
                 error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
@@ -332,6 +373,43 @@ class _Handler:
                 await stream.aclose()
             release()
             _log_request(scope, model, 200, outcome, start, stream, stream_mode=True, error=error_name)
+
+
+class _ServerStopping(Exception):
+    """The server stops: a stream still open after the grace period ends with this error event."""
+
+
+class _Shutdown:
+    """Ends one SSE stream cleanly when the server stops (SIGTERM, SIGINT): sse-starlette sets
+    ``event``; :meth:`watch` (a task beside the stream) gives the stream :data:`SHUTDOWN_GRACE_S`
+    to finish, then cancels its wait for the next delta, so that it ends with an error event
+    rather than a bare end of stream that a client takes for a whole answer."""
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self._cut = False
+        self._waiting: anyio.CancelScope | None = None
+
+    async def watch(self) -> None:
+        await self.event.wait()
+        await anyio.sleep(SHUTDOWN_GRACE_S)
+        self._cut = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    async def next_delta(self, stream: ServedStream) -> ChatMessageStreamDelta | None:
+        """The next delta, ``None`` at the end.
+
+        Raises:
+            _ServerStopping: the grace period ended first.
+        """
+        with anyio.CancelScope() as self._waiting:
+            if self._cut:
+                self._waiting.cancel()
+            return await anext(stream, None)
+        raise _ServerStopping(  # reached only when the scope cancelled the wait
+            f"the server is shutting down: the answer was cut short after {SHUTDOWN_GRACE_S} s; retry the request"
+        )
 
 
 def _completion_id() -> str:

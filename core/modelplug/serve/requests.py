@@ -7,13 +7,14 @@ with the OpenAI error JSON and its status (400 for a malformed or ill-typed body
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
 
 from modelplug.errors import InvalidOptionError
-from modelplug.types import ChatMessage, GenerationOptions
+from modelplug.types import ChatMessage, GenerationOptions, check_tool_choice
 from modelplug.wire import error_body, messages_from_input
 
 __all__ = ["ChatRequest", "RequestError", "parse_chat_request"]
@@ -92,6 +93,19 @@ def _max_tokens(body: Mapping[str, Any]) -> int | None:
     return value
 
 
+_FIELD_NAMES: Final = re.compile(r"\b(" + "|".join((*_STANDARD, "max_tokens")) + r"|tool)\b")
+
+
+def _field_named(message: str) -> str | None:
+    """The option a :class:`GenerationOptions` error is about: the first field its message names
+    ("tool_choice names 'f', which is not among the tools" is about ``tool_choice``; "a tool
+    dict needs ..." about ``tools``)."""
+    found = _FIELD_NAMES.search(message)
+    if found is None:
+        return None
+    return "tools" if found.group(1) == "tool" else found.group(1)
+
+
 def parse_chat_request(raw: bytes) -> ChatRequest:
     """Check a request body and turn it into a :class:`ChatRequest`.
 
@@ -129,7 +143,7 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
             raise _type_error("stream_options", "an object", stream_options)
         include_usage = _bool(stream_options, "include_usage")
     n = body.get("n")
-    if n is not None and n != 1:
+    if n is not None and (type(n) is not int or n != 1):  # true and 1.0 equal 1, and are not the integer 1
         raise RequestError(400, f"'n' must be 1 (one choice per request), got {json.dumps(n)[:40]}", param="n")
     options: dict[str, Any] = {}
     max_tokens = _max_tokens(body)
@@ -147,8 +161,8 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
     if extra:
         options["extra"] = extra
     try:
-        GenerationOptions.from_kwargs(options)
+        check_tool_choice(GenerationOptions.from_kwargs(options))
     except (TypeError, ValueError) as error:
-        named = next((name for name in (*_STANDARD, "max_tokens") if name in str(error)), None)
+        named = _field_named(str(error))
         raise RequestError(400, f"invalid option: {error}", param=named, code="invalid_value") from None
     return ChatRequest(model, messages, options, stream, include_usage)

@@ -23,7 +23,7 @@ in :mod:`~modelplug.toolcalls.formats`.
 """
 
 from modelplug.toolcalls._api import ParseResult, StreamParser, ToolLike, detect_format, parse
-from modelplug.toolcalls.blob import decode_arguments, looks_like_call, parse_json_blob, tool_call_from_text
+from modelplug.toolcalls.blob import decode_json_string, looks_like_call, parse_json_blob, tool_call_from_text
 from modelplug.toolcalls.formats import ALIASES, FORMATS
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "ParseResult",
     "StreamParser",
     "ToolLike",
-    "decode_arguments",
+    "decode_json_string",
     "detect_format",
     "looks_like_call",
     "parse",

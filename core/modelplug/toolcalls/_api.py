@@ -7,7 +7,7 @@ from typing import Any, final
 
 import attrs
 
-from modelplug.toolcalls._calls import Ctx
+from modelplug.toolcalls._calls import OfferedTools
 from modelplug.toolcalls._engine import Engine
 from modelplug.toolcalls.formats import canonical, table
 from modelplug.tools import as_tool
@@ -38,7 +38,7 @@ class ParseResult:
 def _engine(format: str | None, tools: Sequence[ToolLike] | None, *, streaming: bool) -> Engine:
     name = canonical(format)
     offered = None if tools is None else {tool.name: tool for tool in map(as_tool, tools)}
-    return Engine(table(name), Ctx(offered), streaming=streaming)
+    return Engine(table(name), OfferedTools(offered), streaming=streaming)
 
 
 def _result(engine: Engine) -> ParseResult:

@@ -33,11 +33,11 @@ __all__ = [
     "ArgsPart",
     "BadCall",
     "Call",
-    "Ctx",
     "Done",
     "Error",
     "Fail",
     "Header",
+    "OfferedTools",
     "Outcome",
     "Reasoning",
     "Reject",
@@ -260,7 +260,7 @@ def read_call(obj: Any, *, markerless: bool = False) -> tuple[str, dict[str, Any
 
 
 @final
-class Ctx:
+class OfferedTools:
     """What readers need to know beyond the text: the offered tools (None: any name is fine)."""
 
     __slots__ = ("tools",)

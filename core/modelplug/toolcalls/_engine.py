@@ -37,11 +37,11 @@ from modelplug.toolcalls._calls import (
     Args,
     ArgsPart,
     Call,
-    Ctx,
     Done,
     Error,
     Fail,
     Header,
+    OfferedTools,
     Outcome,
     Reasoning,
     Reject,
@@ -54,7 +54,7 @@ from modelplug.types import ToolCall
 __all__ = ["Engine", "Reader", "Table"]
 
 #: A reader: called with the block's source (cursor on the opener) and the context.
-Reader = Callable[[Source, Ctx], Read[Outcome]]
+Reader = Callable[[Source, OfferedTools], Read[Outcome]]
 
 THINK_OPEN: Final = "<think>"
 THINK_CLOSE: Final = "</think>"
@@ -131,7 +131,7 @@ OutItem = tuple[Any, ...]
 class Engine:
     """Feed text with :meth:`feed`, end with :meth:`finish`; results accumulate on the instance."""
 
-    def __init__(self, table: Table, ctx: Ctx, *, streaming: bool) -> None:
+    def __init__(self, table: Table, ctx: OfferedTools, *, streaming: bool) -> None:
         self._table = table
         self._ctx = ctx
         self._streaming = streaming

@@ -24,17 +24,17 @@ from modelplug.toolcalls._calls import (
     ArgsPart,
     BadCall,
     Call,
-    Ctx,
     Done,
     Error,
     Fail,
     Header,
+    OfferedTools,
     Outcome,
     as_arguments,
     decode_value,
     read_call,
 )
-from modelplug.toolcalls._scan import BAD, EOF, OBJ, OK, scan_json, scan_loose
+from modelplug.toolcalls._scan import OBJ, ScanStatus, scan_json, scan_loose
 from modelplug.toolcalls._source import Read, Source, until
 
 __all__ = ["BlockCalls", "non_finite", "read_json_arguments", "read_json_calls"]
@@ -53,7 +53,7 @@ class BlockCalls:
 
     __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "number", "skipped", "src")
 
-    def __init__(self, ctx: Ctx, format: str, src: Source) -> None:
+    def __init__(self, ctx: OfferedTools, format: str, src: Source) -> None:
         self.ctx = ctx
         self.format = format
         self.src = src
@@ -278,32 +278,32 @@ def non_finite(value: Any, path: str = "") -> str | None:
     return None
 
 
-def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> Read[tuple[int, str]]:
+def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> Read[tuple[ScanStatus, str]]:
     """Read one JSON value of calls at the cursor (an object or a list). Returns ``(status, reason)``;
     problems with single calls are on ``calls.errors``."""
     calls.reset()
     start = src.pos
     result = yield from scan_json(src, calls)
-    if result.status == OK:
-        return OK, ""
-    if result.status == EOF:
-        return EOF, "the text ends inside the JSON value"
+    if result.status == ScanStatus.COMPLETE:
+        return ScanStatus.COMPLETE, ""
+    if result.status == ScanStatus.TRUNCATED:
+        return ScanStatus.TRUNCATED, "the text ends inside the JSON value"
     if not result.stack:
-        return BAD, "expected a JSON object or list"
+        return ScanStatus.INVALID, "expected a JSON object or list"
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
     loose = yield from scan_loose(src, closers, stops)
-    if loose.status == EOF:
-        return EOF, "the text ends inside the JSON value"
-    if loose.status != OK:
-        return BAD, "unbalanced brackets in the JSON value"
+    if loose.status == ScanStatus.TRUNCATED:
+        return ScanStatus.TRUNCATED, "the text ends inside the JSON value"
+    if loose.status != ScanStatus.COMPLETE:
+        return ScanStatus.INVALID, "unbalanced brackets in the JSON value"
     ok, value = decode_value(src.text(start, src.pos))
     if not ok:
-        return BAD, "the body is neither JSON nor a Python literal"
+        return ScanStatus.INVALID, "the body is neither JSON nor a Python literal"
     items = list(enumerate(value)) if isinstance(value, list) else [(0, value)]
     for element, item in items:
         if calls.pending(element):
             yield from calls.take(element, item)
-    return OK, ""
+    return ScanStatus.COMPLETE, ""
 
 
 @final
@@ -339,7 +339,7 @@ class _Arguments:
 
 def read_json_arguments(
     src: Source, stops: tuple[str, ...], calls: BlockCalls | None = None, header: Header | None = None
-) -> Read[tuple[int, dict[str, Any] | None, str]]:
+) -> Read[tuple[ScanStatus, dict[str, Any] | None, str]]:
     """Read a JSON object of arguments at the cursor (leading whitespace allowed).
 
     Returns ``(status, arguments, reason)``; a string holding a JSON object is decoded once more.
@@ -348,17 +348,17 @@ def read_json_arguments(
     start = src.pos
     hooks = _Arguments(calls, header) if calls is not None and header is not None else None
     result = yield from scan_json(src, hooks, arguments=True)
-    if result.status == BAD and result.stack:
+    if result.status == ScanStatus.INVALID and result.stack:
         closers = ["}" if kind == OBJ else "]" for kind in result.stack]
         result = yield from scan_loose(src, closers, stops)
-    if result.status == EOF:
-        return EOF, None, "the text ends inside the arguments"
-    if result.status != OK:
-        return BAD, None, "the arguments are not valid JSON"
+    if result.status == ScanStatus.TRUNCATED:
+        return ScanStatus.TRUNCATED, None, "the text ends inside the arguments"
+    if result.status != ScanStatus.COMPLETE:
+        return ScanStatus.INVALID, None, "the arguments are not valid JSON"
     ok, value = decode_value(src.text(start, src.pos).strip())
     if not ok:
-        return BAD, None, "the arguments are not valid JSON"
+        return ScanStatus.INVALID, None, "the arguments are not valid JSON"
     try:
-        return OK, as_arguments(value), ""
+        return ScanStatus.COMPLETE, as_arguments(value), ""
     except BadCall as error:
-        return BAD, None, str(error)
+        return ScanStatus.INVALID, None, str(error)

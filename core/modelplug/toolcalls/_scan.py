@@ -18,6 +18,7 @@ so nesting depth costs nothing but memory.
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import re
@@ -25,11 +26,19 @@ from typing import Final, Protocol, final
 
 from modelplug.toolcalls._source import NEED, Read, Source, at, need
 
-__all__ = ["ARR", "BAD", "EOF", "OBJ", "OK", "ScanHooks", "ScanResult", "scan_json", "scan_loose", "scan_py_string"]
+__all__ = ["ARR", "OBJ", "ScanHooks", "ScanResult", "ScanStatus", "scan_json", "scan_loose", "scan_py_string"]
 
-OK: Final = 0  #: the value is complete; the cursor is just after it
-BAD: Final = 1  #: the text is not what was expected; the cursor is on the offending character
-EOF: Final = 2  #: the text ended inside the value
+
+class ScanStatus(enum.Enum):
+    """How a scan ended."""
+
+    #: The value is complete; the cursor is just after it.
+    COMPLETE = "complete"
+    #: The text is not what was expected; the cursor is on the offending character.
+    INVALID = "invalid"
+    #: The text ended inside the value.
+    TRUNCATED = "truncated"
+
 
 OBJ: Final = 1
 ARR: Final = 2
@@ -54,12 +63,12 @@ def _interesting(stops: tuple[str, ...]) -> re.Pattern[str]:
 
 @final
 class ScanResult:
-    """How a scan ended: ``status`` (OK, BAD or EOF), the open containers (``stack`` of OBJ/ARR) and,
+    """How a scan ended: ``status`` (a :class:`ScanStatus`), the open containers (``stack`` of OBJ/ARR) and,
     for JSON, what was expected at the offending character."""
 
     __slots__ = ("expect", "stack", "status")
 
-    def __init__(self, status: int, stack: list[int], expect: int = _VALUE) -> None:
+    def __init__(self, status: ScanStatus, stack: list[int], expect: int = _VALUE) -> None:
         self.status = status
         self.stack = stack
         self.expect = expect
@@ -154,30 +163,30 @@ def _string_pieces(src: Source, hooks: ScanHooks, element: int, key: str) -> Rea
     return (yield from _string(src, opened=True))
 
 
-def _number(src: Source) -> Read[int]:
+def _number(src: Source) -> Read[ScanStatus]:
     while True:
         end = _NUMBER_RUN.match(src.s, src.i).end()  # type: ignore[union-attr]
         if end == len(src.s) and not src.eof:
             if end - src.i > 400:
-                return BAD
+                return ScanStatus.INVALID
             yield NEED
             continue
         if _NUMBER.fullmatch(src.s, src.i, end) is None:
-            return BAD
+            return ScanStatus.INVALID
         src.i = end
-        return OK
+        return ScanStatus.COMPLETE
 
 
-def _word(src: Source, word: str) -> Read[int]:
+def _word(src: Source, word: str) -> Read[ScanStatus]:
     while True:
         got = src.s[src.i : src.i + len(word)]
         if got == word:
             src.i += len(word)
-            return OK
+            return ScanStatus.COMPLETE
         if not word.startswith(got):
-            return BAD
+            return ScanStatus.INVALID
         if src.eof:
-            return EOF
+            return ScanStatus.TRUNCATED
         yield NEED
 
 
@@ -207,7 +216,7 @@ def scan_json(
         src.i = i
         if i >= len(s):
             if src.eof:
-                return ScanResult(EOF, stack, expect)
+                return ScanResult(ScanStatus.TRUNCATED, stack, expect)
             yield NEED
             continue
         c = s[i]
@@ -222,10 +231,10 @@ def scan_json(
             if (c == "}" and top == OBJ) or (c == "]" and top == ARR):
                 closed = True
             else:
-                return ScanResult(BAD, stack, expect)
+                return ScanResult(ScanStatus.INVALID, stack, expect)
         elif expect == _COLON:
             if c != ":":
-                return ScanResult(BAD, stack, expect)
+                return ScanResult(ScanStatus.INVALID, stack, expect)
             src.i += 1
             expect = _VALUE
             continue
@@ -235,7 +244,7 @@ def scan_json(
             elif c == '"':
                 a = src.pos
                 if not (yield from _string(src)):
-                    return ScanResult(EOF, stack, expect)
+                    return ScanResult(ScanStatus.TRUNCATED, stack, expect)
                 if hooks is not None and (depth == 1 or (depth == 2 and stack[0] == ARR)) and depth != args_depth:
                     key = _decode_string(src.text(a, src.pos))
                 if depth == args_depth:
@@ -243,7 +252,7 @@ def scan_json(
                 expect = _COLON
                 continue
             else:
-                return ScanResult(BAD, stack, expect)
+                return ScanResult(ScanStatus.INVALID, stack, expect)
         elif c == "]" and expect == _VALUE_OR_END:
             closed = True
         else:  # a value starts
@@ -283,7 +292,7 @@ def scan_json(
                 else:
                     complete = yield from _string(src)
                 if not complete:
-                    return ScanResult(EOF, stack, expect)
+                    return ScanResult(ScanStatus.TRUNCATED, stack, expect)
                 if (
                     hooks is not None
                     and key == "name"
@@ -296,14 +305,14 @@ def scan_json(
                             yield event
             elif c in "-0123456789":
                 status = yield from _number(src)
-                if status != OK:
+                if status != ScanStatus.COMPLETE:
                     return ScanResult(status, stack, expect)
             elif c in _WORDS:
                 status = yield from _word(src, _WORDS[c])
-                if status != OK:
+                if status != ScanStatus.COMPLETE:
                     return ScanResult(status, stack, expect)
             else:
-                return ScanResult(BAD, stack, expect)
+                return ScanResult(ScanStatus.INVALID, stack, expect)
         if closed:
             src.i += 1
             stack.pop()
@@ -318,7 +327,7 @@ def scan_json(
             if hooks is not None and root_object:
                 for event in hooks.element(0, element_start, src.pos):
                     yield event
-            return ScanResult(OK, stack)
+            return ScanResult(ScanStatus.COMPLETE, stack)
         if hooks is not None and len(stack) == 1 and stack[0] == ARR and element >= 0:
             for event in hooks.element(element, element_start, src.pos):
                 yield event
@@ -368,9 +377,9 @@ def scan_loose(
     """Match brackets and skip strings from the cursor.
 
     ``closers`` is the stack of closing brackets still expected (``["]", ")"]``: inside ``[f(``).
-    Returns OK after the bracket that empties the stack or, with ``until_stop``, on one of ``stops``
+    Returns ScanStatus.COMPLETE after the bracket that empties the stack or, with ``until_stop``, on one of ``stops``
     met outside any bracket (cursor on it). A stop met inside brackets, or a closing bracket that
-    does not match, is BAD (cursor on it).
+    does not match, is ScanStatus.INVALID (cursor on it).
     """
     interesting = _interesting(stops)
     while True:
@@ -379,14 +388,14 @@ def scan_loose(
         if m is None:
             src.i = len(s)
             if src.eof:
-                return ScanResult(EOF, [])
+                return ScanResult(ScanStatus.TRUNCATED, [])
             yield NEED
             continue
         src.i = m.start()
         c = m.group()
         if c == '"' or c == "'":
             if not (yield from scan_py_string(src)):
-                return ScanResult(EOF, [])
+                return ScanResult(ScanStatus.TRUNCATED, [])
             continue
         if c in _CLOSE:
             closers.append(_CLOSE[c])
@@ -394,13 +403,13 @@ def scan_loose(
             continue
         if c in ")]}":
             if not closers or closers[-1] != c:
-                return ScanResult(BAD, [])
+                return ScanResult(ScanStatus.INVALID, [])
             closers.pop()
             src.i += 1
             if not closers and not until_stop:
-                return ScanResult(OK, [])
+                return ScanResult(ScanStatus.COMPLETE, [])
             continue
         for stop in stops:
             if stop[0] == c and (yield from at(src, stop)):
-                return ScanResult(OK if until_stop and not closers else BAD, [])
+                return ScanResult(ScanStatus.COMPLETE if until_stop and not closers else ScanStatus.INVALID, [])
         src.i += 1

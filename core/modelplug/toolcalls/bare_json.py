@@ -20,10 +20,10 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Outcome, Reject, decode_value, read_call
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
-from modelplug.toolcalls._scan import OK, scan_json
+from modelplug.toolcalls._scan import ScanStatus, scan_json
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_run, skip_ws
 from modelplug.toolcalls.pythonic import call_list
 
@@ -55,9 +55,9 @@ def _quick(reader: Reader, pattern: str) -> Reader:
 def brace(format: str) -> Reader:
     """A reader for a bare JSON call object at ``{``; a following ``;`` (Llama 3) is consumed."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         result = yield from scan_json(src)
-        if result.status != OK:
+        if result.status != ScanStatus.COMPLETE:
             return Reject(max(src.pos, 1))
         value_end = src.pos
         ok, value = decode_value(src.text(0, value_end))
@@ -78,7 +78,7 @@ def bracket(*, json_format: str | None, python_format: str | None, strict: bool 
     (if ``python_format``). ``strict`` (the pythonic format chosen explicitly): a Python call list
     that cannot be read is an error instead of prose; None: only when the list opens the text."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         calls = BlockCalls(ctx, json_format or python_format or "bare_json", src)
         return (
             yield from call_list(
@@ -101,7 +101,7 @@ def bracket(*, json_format: str | None, python_format: str | None, strict: bool 
 def fence(format: str) -> Reader:
     """A reader for a Markdown code fence holding a JSON call or list of calls."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += 3
         language = yield from read_run(src, _LANGUAGE_RUN, 32)
         if language is None or language.lower() not in _LANGUAGES:
@@ -112,7 +112,7 @@ def fence(format: str) -> Reader:
             return Reject(language_end)
         start = src.pos
         result = yield from scan_json(src)
-        if result.status != OK:
+        if result.status != ScanStatus.COMPLETE:
             return Reject(src.pos)
         value_end = src.pos
         ok, value = decode_value(src.text(start, value_end))

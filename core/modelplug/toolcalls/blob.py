@@ -17,7 +17,7 @@ from modelplug.toolcalls._calls import mint_id
 from modelplug.toolcalls._literals import LiteralSyntaxError, read_literal
 from modelplug.types import ToolCall
 
-__all__ = ["decode_arguments", "looks_like_call", "parse_json_blob", "tool_call_from_text"]
+__all__ = ["decode_json_string", "looks_like_call", "parse_json_blob", "tool_call_from_text"]
 
 _THINK_OPEN: Final = "<think>"
 _THINK_CLOSE: Final = "</think>"
@@ -159,7 +159,7 @@ def _blank_think(text: str) -> str:
     return "".join(parts)
 
 
-def decode_arguments(value: Any) -> Any:
+def decode_json_string(value: Any) -> Any:
     """``value`` decoded from JSON if it is a string holding JSON, else unchanged."""
     if not isinstance(value, str):
         return value
@@ -187,7 +187,7 @@ def tool_call_from_text(text: str, *, name_key: str = "name", arguments_key: str
             text=text,
             offset=len(prefix),
         )
-    arguments = decode_arguments(data.get(arguments_key, {}))
+    arguments = decode_json_string(data.get(arguments_key, {}))
     if arguments is None:
         arguments = {}
     if isinstance(arguments, dict):

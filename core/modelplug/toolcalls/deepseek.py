@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome
+from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
-from modelplug.toolcalls._scan import OK
+from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, need, peek, read_name, skip_ws, until
 
 __all__ = ["CALLS_BEGIN", "deepseek"]
@@ -31,7 +31,7 @@ _CALL_END: Final = "<｜tool▁call▁end｜>"
 _SEP: Final = "<｜tool▁sep｜>"
 
 
-def deepseek(src: Source, ctx: Ctx) -> Read[Outcome]:
+def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read a DeepSeek V3 or V3.1 call list (cursor on ``<｜tool▁calls▁begin｜>``)."""
     src.i += len(CALLS_BEGIN)
     calls = BlockCalls(ctx, "deepseek_v3", src)
@@ -77,7 +77,7 @@ def deepseek(src: Source, ctx: Ctx) -> Read[Outcome]:
         if header is not None:
             yield header
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
-        if status != OK or arguments is None:
+        if status != ScanStatus.COMPLETE or arguments is None:
             return (yield from calls.failed_through(_CALLS_END, reason))
         if fenced:
             yield from skip_ws(src)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Final
 
 from modelplug.errors import InvalidOptionError
-from modelplug.toolcalls._calls import Ctx, Outcome, Reject
+from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader, Table
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
@@ -52,7 +52,7 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
     """A reader for ``<tool_call>``, shared by hermes-like JSON (``json``: the format name to report),
     qwen3_coder's ``<function=...>`` and GLM's bare name."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(_TOOL_CALL)
         yield from skip_ws(src)
         c = peek(src)

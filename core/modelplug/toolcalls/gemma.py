@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Error, Header, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_name, skip_ws, until, until_re
@@ -30,6 +30,8 @@ FUNCTIONGEMMA_OPENER: Final = "<start_function_call>"
 _FG_CLOSER: Final = "<end_function_call>"
 _FG_QUOTE: Final = "<escape>"
 _BARE_END: Final = re.compile(r"[,}\]]")
+#: How long a top-level member may grow without reading before its call stops streaming.
+_MEMBER_LIMIT: Final = 1024
 
 
 class GemmaSyntaxError(ValueError):
@@ -121,10 +123,57 @@ def parse_gemma_arguments(text: str, quote: str = _QUOTE) -> dict[str, Any]:
     return _object(text, 0, 0, quote, top=True)[0]
 
 
-def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
-    structure = re.compile(r"[{}\[\]]|" + re.escape(quote))
+def _string_key(member: str, quote: str) -> str | None:
+    """The key of a top-level member whose string value just opened (``member`` is its text up to and
+    with the opening quote), or None when the quote opens something else (a quoted key)."""
+    q = re.escape(quote)
+    m = re.match(
+        r"[\s,]*(?:" + q + r"(?P<quoted>.*?)" + q + r"|(?P<bare>[^:<]+?))\s*:\s*" + q + r"\Z", member, re.DOTALL
+    )
+    if m is None:
+        return None
+    key = m.group("quoted") if m.group("quoted") is not None else m.group("bare").strip()
+    return key or None
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+
+def _string_value(src: Source, calls: BlockCalls, header: Header | None, key: str, quote: str) -> Read[bool]:
+    """:func:`until` the closing quote of a string argument, handing out its text while it is written."""
+    done = src.pos
+    scan = until(src, quote)
+    while True:
+        try:
+            item = scan.send(None)
+        except StopIteration as stop:
+            found: bool = stop.value
+            break
+        events = calls.text_piece(header, key, src.text(done, src.pos)) if src.pos > done else []
+        done = src.pos
+        yield events if events else item
+    if found:
+        yield from calls.text_piece(header, key, src.text(done, src.pos))
+    return found
+
+
+def _member(src: Source, calls: BlockCalls, header: Header | None, start: int, end: int, quote: str) -> Read[int]:
+    """Hand out the top-level members written in ``src.text(start, end)`` once they read; returns where
+    the next member starts (``start`` when they do not read yet)."""
+    if header is None or not header.streaming or end <= start:
+        return start
+    try:
+        members = parse_gemma_arguments(src.text(start, end), quote)
+    except GemmaSyntaxError:
+        if end - start > _MEMBER_LIMIT:  # stop trying, so that reading stays linear
+            header.streaming = False
+        return start
+    for key, value in members.items():
+        yield from calls.argument(header, key, value)
+    return end
+
+
+def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
+    structure = re.compile(r"[{}\[\],]|" + re.escape(quote))
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         calls = BlockCalls(ctx, format, src)
         if not (yield from accept(src, "call:")):
@@ -136,6 +185,7 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
         if header is not None:
             yield header
         a = src.pos
+        member = a  # where the top-level member being written starts (its arguments stream one by one)
         depth = 1
         while depth:
             m = yield from until_re(src, structure, len(quote))
@@ -144,13 +194,30 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
             token = m.group()
             src.i += len(token)
             if token == quote:
-                if not (yield from until(src, quote)):
+                key = None
+                if depth == 1 and header is not None and header.streaming:
+                    if src.pos - member > _MEMBER_LIMIT:
+                        header.streaming = False  # a member that does not read: stop, so that reading stays linear
+                    else:
+                        key = _string_key(src.text(member, src.pos), quote)
+                if key is None:
+                    found = yield from until(src, quote)
+                else:
+                    found = yield from _string_value(src, calls, header, key, quote)
+                if not found:
                     return calls.failed("the text ends inside a string")
                 src.i += len(quote)
+                if key is not None:
+                    member = yield from _member(src, calls, header, member, src.pos, quote)
             elif token in "{[":
                 depth += 1
+            elif token == ",":
+                if depth == 1:
+                    member = yield from _member(src, calls, header, member, src.pos - 1, quote)
             else:
                 depth -= 1
+                if depth <= 1:
+                    member = yield from _member(src, calls, header, member, src.pos - (1 - depth), quote)
         body = src.text(a, src.pos - 1)
         try:
             arguments = parse_gemma_arguments(body, quote)

@@ -21,9 +21,9 @@ from typing import Final
 
 from modelplug.toolcalls._calls import (
     BadCall,
-    Ctx,
     Done,
     Error,
+    OfferedTools,
     Outcome,
     Reasoning,
     Reject,
@@ -31,14 +31,15 @@ from modelplug.toolcalls._calls import (
     as_arguments,
     decode_value,
 )
-from modelplug.toolcalls._jsoncalls import BlockCalls
-from modelplug.toolcalls._source import NEED, Read, Source, until, until_re
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
+from modelplug.toolcalls._source import NEED, Read, Source, peek, skip_ws, until, until_re
 
 __all__ = ["OPENERS", "harmony"]
 
 OPENERS: Final = ("<|start|>", "<|channel|>")
 _MESSAGE: Final = "<|message|>"
-_TOKENS: Final = ("<|end|>", "<|call|>", "<|return|>", "<|start|>", "<|channel|>")
+_CLOSERS: Final = ("<|end|>", "<|call|>", "<|return|>")
+_TOKENS: Final = (*_CLOSERS, "<|start|>", "<|channel|>")
 _BODY_END: Final = re.compile("|".join(map(re.escape, _TOKENS)))
 _LONGEST: Final = max(map(len, _TOKENS))
 _RECIPIENT: Final = re.compile(r"\bto=(\S+)")
@@ -52,7 +53,7 @@ def _hold(s: str, i: int) -> int:
     return len(s)
 
 
-def harmony(src: Source, ctx: Ctx) -> Read[Outcome]:
+def harmony(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read one harmony message (cursor on ``<|start|>`` or ``<|channel|>``)."""
     calls = BlockCalls(ctx, "harmony", src)
     if not (yield from until(src, _MESSAGE, 512)):
@@ -71,22 +72,36 @@ def harmony(src: Source, ctx: Ctx) -> Read[Outcome]:
         if announced is not None:
             yield announced
         a = src.pos
-        m = yield from until_re(src, _BODY_END, _LONGEST)
-        body = src.text(a, src.pos).strip()
-        if m is not None and m.group() in ("<|end|>", "<|call|>", "<|return|>"):
-            src.i += len(m.group())
+        end: int | None = None
+        if announced is not None:
+            # the arguments stream as they are written; the body still ends at the first body-end
+            # token, even one the JSON scan read past inside a string
+            yield from skip_ws(src)
+            if peek(src) == "{":
+                yield from read_json_arguments(src, _TOKENS, calls, announced)
+        crossed = _BODY_END.search(src.text(a, src.pos))
+        if crossed is not None:
+            token = crossed.group()
+            body = src.text(a, a + crossed.start()).strip()
+            end = a + crossed.start() + (len(token) if token in _CLOSERS else 0)
+            m: re.Match[str] | None = crossed
+        else:
+            m = yield from until_re(src, _BODY_END, _LONGEST)
+            body = src.text(a, src.pos).strip()
+            if m is not None and m.group() in _CLOSERS:
+                src.i += len(m.group())
         ok, value = decode_value(body) if body else (True, {})
         try:
             arguments = as_arguments(value) if ok else None
         except BadCall as error:
-            return calls.failed(str(error))
+            return calls.failed(str(error), end)
         if arguments is None:
             reason = "the text ends inside the arguments" if m is None else "the arguments are not valid JSON"
-            return calls.failed(reason)
+            return calls.failed(reason, end)
         yield from calls.complete(announced, name, arguments)
         if calls.errors:
-            return Error("harmony", calls.errors[0])
-        return Done(None, "harmony")
+            return Error("harmony", calls.errors[0], end)
+        return Done(end, "harmony")
     kind = Reasoning if channel and channel[0] == "analysis" else Text
     while True:
         m = _BODY_END.search(src.s, src.i)
@@ -94,7 +109,7 @@ def harmony(src: Source, ctx: Ctx) -> Read[Outcome]:
             if m.start() > src.i:
                 yield kind(src.s[src.i : m.start()])
             src.i = m.start()
-            if m.group() in ("<|end|>", "<|call|>", "<|return|>"):
+            if m.group() in _CLOSERS:
                 src.i += len(m.group())
             return Done(None, "harmony", tool_block=False)
         cut = len(src.s) if src.eof else _hold(src.s, src.i)

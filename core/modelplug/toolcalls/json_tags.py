@@ -20,16 +20,16 @@ tag). Text after the opening tag that does not start like JSON is prose that men
 
 from __future__ import annotations
 
-from modelplug.toolcalls._calls import Ctx, Outcome, Reject
+from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_calls
-from modelplug.toolcalls._scan import BAD, OK
+from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import Read, Source, accept, peek, skip_ws, until
 
 __all__ = ["json_payload", "tagged_json"]
 
 
-def json_payload(src: Source, ctx: Ctx, format: str, *, closer: str | None, several: bool) -> Read[Outcome]:
+def json_payload(src: Source, ctx: OfferedTools, format: str, *, closer: str | None, several: bool) -> Read[Outcome]:
     """Read the JSON value(s) of calls at the cursor (on ``{`` or ``[``), then ``closer`` if any.
 
     ``several``: more values may follow, separated by whitespace, ``,`` or ``;``.
@@ -38,8 +38,8 @@ def json_payload(src: Source, ctx: Ctx, format: str, *, closer: str | None, seve
     stops = (closer,) if closer else ()
     while True:
         status, reason = yield from read_json_calls(src, calls, stops)
-        if status != OK:
-            if closer is not None and status == BAD and (yield from until(src, closer)):
+        if status != ScanStatus.COMPLETE:
+            if closer is not None and status == ScanStatus.INVALID and (yield from until(src, closer)):
                 src.i += len(closer)  # the broken call runs to its closing tag
             return calls.failed(reason)
         value_end = src.pos
@@ -77,7 +77,7 @@ def tagged_json(
     """
     consumed = skip or len(opener)
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += consumed
         calls = BlockCalls(ctx, format, src)
         yield from skip_ws(src)

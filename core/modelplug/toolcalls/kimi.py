@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Outcome
+from modelplug.toolcalls._calls import OfferedTools, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
-from modelplug.toolcalls._scan import OK
+from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import Read, Source, accept, peek, skip_ws, until
 
 __all__ = ["SECTION_BEGIN", "kimi_k2"]
@@ -31,7 +31,7 @@ _ID: Final = re.compile(r"(?:functions\.)?([A-Za-z_][\w.\-/]*):\d+")
 _LOOSE_ID: Final = re.compile(r"(?:functions\.)?([A-Za-z_][\w\-/]*(?:\.[A-Za-z_][\w\-/]*)*?)(?:[:.\-_]?\d+)?")
 
 
-def _name_of(call_id: str, ctx: Ctx) -> str:
+def _name_of(call_id: str, ctx: OfferedTools) -> str:
     """The tool name in a Kimi call id: ``functions.NAME:INDEX`` as written by the model; for an id of
     another shape (``functions.NAME.0``, ``NAME``) the tool part without its index, or else the one
     offered tool the id names. ``""`` when no name can be read (the call is then an error)."""
@@ -48,7 +48,7 @@ def _name_of(call_id: str, ctx: Ctx) -> str:
     return ""
 
 
-def kimi_k2(src: Source, ctx: Ctx) -> Read[Outcome]:
+def kimi_k2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read a Kimi K2 call section (cursor on its opening token)."""
     src.i += len(SECTION_BEGIN[0] if src.s.startswith(SECTION_BEGIN[0], src.i) else SECTION_BEGIN[1])
     calls = BlockCalls(ctx, "kimi_k2", src)
@@ -83,7 +83,7 @@ def kimi_k2(src: Source, ctx: Ctx) -> Read[Outcome]:
         if header is not None:
             yield header
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
-        if status != OK or arguments is None:
+        if status != ScanStatus.COMPLETE or arguments is None:
             return (yield from calls.failed_through(_SECTION_END[0], reason))
         yield from skip_ws(src)
         yield from accept(src, _CALL_END)

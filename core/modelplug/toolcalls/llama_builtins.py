@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_calls
-from modelplug.toolcalls._scan import EOF, OK, scan_loose
+from modelplug.toolcalls._scan import ScanStatus, scan_loose
 from modelplug.toolcalls._source import NEED, Read, Source, skip_ws, until_re
 from modelplug.toolcalls.pythonic import emit_python_calls, python_tag
 
@@ -83,16 +83,17 @@ def _end_token(src: Source) -> Read[None]:
         src.i = end - src.base
 
 
-def _builtin(src: Source, ctx: Ctx, format: str, name: str) -> Read[Outcome]:
+def _builtin(src: Source, ctx: OfferedTools, format: str, name: str) -> Read[Outcome]:
     src.i += len(OPENER)
     yield from skip_ws(src)
     calls = BlockCalls(ctx, format, src)
     src.i += len(name) + len(_CALL_SUFFIX)
     start = src.pos
     result = yield from scan_loose(src, [")"], ())
-    if result.status != OK:
+    if result.status != ScanStatus.COMPLETE:
         return calls.failed(
-            f"call to {name!r}: " + ("the text ends inside the call" if result.status == EOF else "unbalanced brackets")
+            f"call to {name!r}: "
+            + ("the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets")
         )
     try:
         found = parse_calls(f"{name}({src.text(start, src.pos)}", ";")
@@ -107,7 +108,7 @@ def _builtin(src: Source, ctx: Ctx, format: str, name: str) -> Read[Outcome]:
     return Done(None, format)
 
 
-def _code(src: Source, ctx: Ctx, format: str, *, need_eom: bool) -> Read[Outcome]:
+def _code(src: Source, ctx: OfferedTools, format: str, *, need_eom: bool) -> Read[Outcome]:
     """Raw code after the tag as a code_interpreter call; with ``need_eom``, only when it ends
     with ``<|eom_id|>`` (else the tag is given back as content, as python_tag would)."""
     src.i += len(OPENER)
@@ -133,7 +134,7 @@ def llama_python_tag(*, python: bool) -> Reader:
     inner = python_tag(python=python)
     format = "llama3_python_tag" if python else "llama3_json"
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         kind, name = yield from _classify(src, python)
         if kind == "builtin":
             return (yield from _builtin(src, ctx, format, name))

@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
-from modelplug.toolcalls._scan import OK
+from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_name, read_run, skip_ws
 from modelplug.toolcalls.json_tags import json_payload
 
@@ -34,7 +34,7 @@ _ID_RUN: Final = re.compile(r"[A-Za-z0-9_\-]*")
 def mistral(format: str = "mistral") -> Reader:
     """A reader for ``[TOOL_CALLS]`` calls, reporting them as ``format``."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(MARKER)
         yield from skip_ws(src)
         c = peek(src)
@@ -62,7 +62,7 @@ def mistral(format: str = "mistral") -> Reader:
         if header is not None:
             yield header
         status, arguments, reason = yield from read_json_arguments(src, (), calls, header)
-        if status != OK or arguments is None:
+        if status != ScanStatus.COMPLETE or arguments is None:
             return calls.failed(reason)
         yield from calls.complete(header, name, arguments)
         if calls.errors:

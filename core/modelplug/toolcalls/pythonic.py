@@ -17,20 +17,24 @@ is an error naming it; the other calls of the list are still read and kept on th
 
 from __future__ import annotations
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Fail, Outcome, Reject, decode_value, read_call
+from modelplug.toolcalls._calls import Done, Error, Fail, OfferedTools, Outcome, Reject, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
-from modelplug.toolcalls._scan import BAD, EOF, OK, scan_json, scan_loose
+from modelplug.toolcalls._pywatch import CallWatcher, watched
+from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
 from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = ["call_list", "emit_python_calls", "function_calls", "python_list", "python_tag", "tagged_python"]
 
 
-def emit_python_calls(calls: BlockCalls, found: list[PyCall], *, strict: bool) -> Read[Outcome | None]:
-    """Events for parsed calls. Returns an outcome when the calls cannot be used (a Reject when not
-    ``strict``), else None."""
+def emit_python_calls(
+    calls: BlockCalls, found: list[PyCall], *, strict: bool, watcher: CallWatcher | None = None
+) -> Read[Outcome | None]:
+    """Events for parsed calls (finishing those the ``watcher`` announced while they were written).
+    Returns an outcome when the calls cannot be used (a Reject when not ``strict``), else None."""
+    headers = {} if watcher is None else watcher.headers
     usable = [call for call in found if call.arguments is not None]
     if found and not usable:
         if not strict:
@@ -39,11 +43,17 @@ def emit_python_calls(calls: BlockCalls, found: list[PyCall], *, strict: bool) -
         return calls.failed(f"call 1{label}: {found[0].error}")
     if not strict and (len(usable) < len(found) or any(not calls.ctx.known(call.name) for call in usable)):
         return Reject()  # markerless text naming an unknown tool, or not quite calls, is prose
-    for call in found:
-        if call.arguments is None:
+    for number, call in enumerate(found):
+        header = headers.get(number)
+        if call.arguments is None or (header is not None and header.name != call.name):
             calls.bad(call.error or "the call cannot be read", call.name or None)
+        elif header is not None:
+            yield from calls.complete(header, call.name, call.arguments)
         else:
             yield from calls.whole(call.name, call.arguments)
+    for number in sorted(headers):
+        if number >= len(found):
+            calls.bad("the call cannot be read", headers[number].name)
     return None
 
 
@@ -56,23 +66,103 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
     name = yield from read_name(src)
     if not name or not (yield from at(src, "(")):
         return Reject(name_at)
-    result = yield from scan_loose(src, ["]"], stops)
-    if result.status != OK:
+    watcher = CallWatcher(calls, start) if strict else None
+    result = yield from watched(scan_loose(src, ["]"], stops), src, watcher)
+    end: int | None = None
+    if result.status != ScanStatus.COMPLETE:
         if not strict:
             return Reject(max(src.pos, name_at))
-        if result.status == BAD and not stops:
-            yield from until(src, "\n")  # the attempt runs to the end of its line
-        return calls.failed("unbalanced brackets" if result.status == BAD else "the text ends inside the call list")
-    try:
-        found = parse_call_list(src.text(start, src.pos))
-    except LiteralSyntaxError as error:
-        return calls.failed(str(error)) if strict else Reject()
-    outcome = yield from emit_python_calls(calls, found, strict=strict)
+        recovered = _requoted_list(src.text(start, src.pos), stops) if result.status == ScanStatus.TRUNCATED else None
+        if recovered is None:
+            if result.status == ScanStatus.INVALID and not stops:
+                yield from until(src, "\n")  # the attempt runs to the end of its line
+            return calls.failed(
+                "unbalanced brackets" if result.status == ScanStatus.INVALID else "the text ends inside the call list"
+            )
+        found, length = recovered
+        end = start + length
+    else:
+        try:
+            found = parse_call_list(src.text(start, src.pos))
+        except LiteralSyntaxError as error:
+            recovered = _requoted_list(src.text(start, src.pos), ()) if strict and stops else None
+            if recovered is None:
+                return calls.failed(str(error)) if strict else Reject()
+            found = recovered[0]
+        if strict and stops and any(call.arguments is None for call in found):
+            recovered = _requoted_list(src.text(start, src.pos), ())
+            if recovered is not None and _usable(recovered[0]) > _usable(found):
+                found = recovered[0]
+    outcome = yield from emit_python_calls(calls, found, strict=strict, watcher=watcher)
     if outcome is not None:
         return outcome
     if calls.errors:
-        return Error(calls.format, calls.errors[0])
-    return Done(None, calls.format)
+        return Error(calls.format, calls.errors[0], end)
+    return Done(end, calls.format)
+
+
+def _usable(found: list[PyCall]) -> int:
+    return sum(call.arguments is not None for call in found)
+
+
+def _requoted_list(text: str, stops: tuple[str, ...]) -> tuple[list[PyCall], int] | None:
+    """Kind 3 of issue 12, in a list between markers (LFM2, Llama 4): the calls of ``text`` read
+    with the quotes that cannot end their string escaped (``f(a='It's')``: a quote ends a string
+    only before ``,``, ``)``, ``]``, ``}``, ``:`` or the end), and the length of the text used (up
+    to and with the first of ``stops``, when given: a stray quote made the scan run past it).
+    None when that changes nothing or still does not read."""
+    length = len(text)
+    if stops:
+        cut = min((k for k in (text.find(stop) for stop in stops) if k >= 0), default=-1)
+        if cut < 0:
+            return None
+        stop = next(stop for stop in stops if text.startswith(stop, cut))
+        text, length = text[:cut], cut + len(stop)
+    fixed = _requote(text.rstrip())
+    if fixed is None:
+        return None
+    try:
+        return parse_call_list(fixed), length
+    except LiteralSyntaxError:
+        return None
+
+
+def _requote(text: str) -> str | None:
+    """``text`` with each quote inside a one-line string escaped when no ``,`` ``)`` ``]`` ``}``
+    ``:`` or end of text follows it (after spaces); None when there is none, or with triple quotes."""
+    out: list[str] = []
+    i, n, changed = 0, len(text), False
+    while i < n:
+        c = text[i]
+        if c not in "'\"":
+            out.append(c)
+            i += 1
+            continue
+        if text.startswith(c * 3, i):
+            return None
+        out.append(c)
+        i += 1
+        while i < n:
+            d = text[i]
+            if d == "\\":
+                out.append(text[i : i + 2])
+                i += 2
+                continue
+            if d == c:
+                j = i + 1
+                while j < n and text[j] in " \t":
+                    j += 1
+                if j >= n or text[j] in ",)]}:":
+                    break
+                out.append("\\" + c)
+                changed = True
+            else:
+                out.append(d)
+            i += 1
+        if i < n:
+            out.append(c)
+            i += 1
+    return "".join(out) if changed else None
 
 
 def call_list(
@@ -106,7 +196,7 @@ def call_list(
             return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
         else:
             return Reject()
-    if result.status == OK:
+    if result.status == ScanStatus.COMPLETE:
         if json is None:
             return Reject()
         calls.format = json
@@ -129,12 +219,12 @@ def call_list(
         if calls.errors:
             return Error(calls.format, calls.errors[0])
         return Done(None, calls.format)
-    if result.status == BAD and python is not None and result.at_first_element:
+    if result.status == ScanStatus.INVALID and python is not None and result.at_first_element:
         calls.format = python
         return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
     if not strict:
         return Reject(max(src.pos, start + 1))
-    if result.status == EOF:
+    if result.status == ScanStatus.TRUNCATED:
         return calls.failed("the text ends inside the call list")
     return calls.failed("expected a list of calls")
 
@@ -142,7 +232,7 @@ def call_list(
 def tagged_python(opener: str, closer: str, format: str, *, json: bool = False) -> Reader:
     """``opener`` + a list of calls + optional ``closer`` (Llama 4, LFM2)."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         yield from skip_ws(src)
         calls = BlockCalls(ctx, format, src)
@@ -165,6 +255,8 @@ def _close(src: Source, outcome: Outcome, closer: str) -> Read[Outcome]:
     if isinstance(outcome, Fail) and (yield from until(src, closer)):
         src.i += len(closer)
         return outcome
+    if outcome.end is not None and not isinstance(outcome, Fail):
+        return outcome  # it ends where it says (with the closer: see _requoted_list)
     end = src.pos
     yield from skip_ws(src)
     if not (yield from accept(src, closer)):
@@ -172,30 +264,31 @@ def _close(src: Source, outcome: Outcome, closer: str) -> Read[Outcome]:
     return outcome
 
 
-def function_calls(src: Source, ctx: Ctx) -> Read[Outcome]:
+def function_calls(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Olmo 3: ``<function_calls>`` + calls one per line + ``</function_calls>``."""
     opener, closer = "<function_calls>", "</function_calls>"
     src.i += len(opener)
     calls = BlockCalls(ctx, "olmo3", src)
     start = src.pos
-    result = yield from scan_loose(src, [], (closer,), until_stop=True)
-    if result.status == BAD:
+    watcher = CallWatcher(calls, start)
+    result = yield from watched(scan_loose(src, [], (closer,), until_stop=True), src, watcher)
+    if result.status == ScanStatus.INVALID:
         if (yield from until(src, closer)):
             src.i += len(closer)
         return calls.failed("unbalanced brackets")
     body = src.text(start, src.pos)
     if not body.strip():
-        return calls.failed("no calls") if result.status == EOF else Reject(len(opener))
+        return calls.failed("no calls") if result.status == ScanStatus.TRUNCATED else Reject(len(opener))
     try:
         stripped = body.strip()
         found = parse_call_list(stripped) if stripped.startswith("[") else parse_calls(body, ",")
     except LiteralSyntaxError as error:
-        if result.status == OK:
+        if result.status == ScanStatus.COMPLETE:
             src.i += len(closer)
         return calls.failed(str(error))
-    if result.status == OK:
+    if result.status == ScanStatus.COMPLETE:
         src.i += len(closer)
-    outcome = yield from emit_python_calls(calls, found, strict=True)
+    outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
     if outcome is not None:
         return outcome
     if calls.errors:
@@ -208,7 +301,7 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
     ``python``, call expressions separated by ``;`` (llama3_python_tag)."""
     opener = "<|python_tag|>"
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         yield from skip_ws(src)
         c = peek(src)
@@ -227,15 +320,18 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
             return Reject(len(opener))
         start = src.pos
         end = start
+        watcher = CallWatcher(calls, start)
         while True:
             name = yield from read_name(src)
             if not name or not (yield from accept(src, "(")):
                 if end == start:
                     return Reject(len(opener))
                 break
-            result = yield from scan_loose(src, [")"], ())
-            if result.status != OK:
-                return calls.failed("the text ends inside the call" if result.status == EOF else "unbalanced brackets")
+            result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
+            if result.status != ScanStatus.COMPLETE:
+                return calls.failed(
+                    "the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets"
+                )
             end = src.pos
             yield from skip_ws(src)
             if not (yield from accept(src, ";")):
@@ -248,7 +344,7 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
             found = parse_calls(src.text(start, end), ";")
         except LiteralSyntaxError as error:
             return calls.failed(str(error))
-        outcome = yield from emit_python_calls(calls, found, strict=True)
+        outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
         if outcome is not None:
             return outcome
         if calls.errors:

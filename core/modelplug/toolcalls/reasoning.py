@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Outcome, Reasoning
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._source import NEED, Read, Source
 
@@ -45,7 +45,7 @@ def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
                 return k
         return len(s)
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         if layout:
             while len(src.s) - src.i < len(layout) and layout.startswith(src.s[src.i :]) and not src.eof:

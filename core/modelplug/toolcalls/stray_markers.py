@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._calls import Ctx, Done, Outcome, Reject
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._source import Read, Source, peek, skip_ws
 
@@ -48,7 +48,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
 def stray_closer(closer: str) -> Reader:
     """A reader for ``closer`` met outside any block (see the module docstring)."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         if not src.after_calls:
             return Reject(len(closer))
         src.i += len(closer)

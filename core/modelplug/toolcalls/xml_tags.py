@@ -40,7 +40,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._calls import Ctx, Done, Error, Outcome, Reject, decode_value
+from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import (
@@ -167,7 +167,7 @@ def _params(
         if not is_text:
             ok, decoded = decode_value(params[key].strip())
             if not ok:
-                return None, f"parameter {key!r} (string=\"false\") is not valid JSON"
+                return None, f'parameter {key!r} (string="false") is not valid JSON'
             params[key] = decoded
         if on_value is not None:
             yield from on_value(key, params[key])
@@ -279,7 +279,7 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
     return ""
 
 
-def qwen_body(src: Source, ctx: Ctx, format: str, *, closer: str | None, opener_length: int) -> Read[Outcome]:
+def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None, opener_length: int) -> Read[Outcome]:
     """``<function=...>`` blocks up to ``closer`` (cursor after the opener and whitespace)."""
     calls = BlockCalls(ctx, format, src)
     read_any = False
@@ -307,7 +307,7 @@ def qwen_body(src: Source, ctx: Ctx, format: str, *, closer: str | None, opener_
     return Done(end, format)
 
 
-def seed_oss(src: Source, ctx: Ctx) -> Read[Outcome]:
+def seed_oss(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Seed-OSS: ``<seed:tool_call>`` + qwen3_coder functions + ``</seed:tool_call>``."""
     opener = "<seed:tool_call>"
     src.i += len(opener)
@@ -317,7 +317,7 @@ def seed_oss(src: Source, ctx: Ctx) -> Read[Outcome]:
 def bare_function(format: str) -> Reader:
     """qwen3_coder's ``<function=...>`` written without the ``<tool_call>`` wrapper."""
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         calls = BlockCalls(ctx, format, src)
         outcome = yield from qwen_function(src, calls)
         if outcome == _SKIPPED:
@@ -336,7 +336,7 @@ def bare_function(format: str) -> Reader:
 # glm45 / glm47 ------------------------------------------------------------------------------------
 
 
-def glm_body(src: Source, ctx: Ctx, *, opener_length: int) -> Read[Outcome]:
+def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outcome]:
     """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``</tool_call>`` (cursor on NAME,
     which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag")."""
     if " " in src.text(opener_length, src.pos):
@@ -424,7 +424,7 @@ def _invoke_block(
     """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML)."""
     invoke = f"<{prefix}invoke"
 
-    def read(src: Source, ctx: Ctx) -> Read[Outcome]:
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         calls = BlockCalls(ctx, format, src)
         count = 0
@@ -485,7 +485,7 @@ _STEP_SEP: Final = "<｜tool_sep｜>"
 _STEP_INVOKE: Final = '<steptml:invoke name="'
 
 
-def step3(src: Source, ctx: Ctx) -> Read[Outcome]:
+def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Step-3: special-token call list around ``<steptml:invoke>`` elements."""
     src.i += len(_STEP_CALLS_BEGIN)
     calls = BlockCalls(ctx, "step3", src)

@@ -10,7 +10,7 @@ import pytest
 
 import modelplug
 from modelplug import ChatMessage, ToolCall, Usage
-from modelplug.errors import InvalidOptionError, ModelLoadError
+from modelplug.errors import InvalidOptionError, ModelLoadError, ServerError
 
 
 @pytest.mark.parametrize(
@@ -52,11 +52,27 @@ def _write(path: Path, lines: list[Any]) -> str:
         ([{"choices": [], "usage": {"prompt_tokens": -1}}], "line 1: usage.prompt_tokens"),
         ([{"id": "c", "chunks": 5}], "line 1: replay case 'c'"),
         ([[1, 2]], "line 1: expected a chunk dict"),
+        # a message dict was taken for a chunk without choices, and every play failed with "no choices"
+        ([{"content": "ok"}], r"line 1: a dict with none of 'choices', 'error', 'usage' is not a chunk"),
     ],
 )
 def test_bad_files_are_model_load_errors_naming_the_line(tmp_path: Path, lines: list[Any], match: str) -> None:
     with pytest.raises(ModelLoadError, match=match):
         modelplug.load_model(_write(tmp_path / "script.jsonl", lines))
+
+
+def test_a_recorded_error_chunk_in_a_file_is_raised_when_played(tmp_path: Path) -> None:
+    # was raised by load_model: the file's chunks were read without the responses option's rule
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": "partial"}}]},
+        {"error": {"message": "overloaded", "type": "server_error"}},
+    ]
+    model = modelplug.load_model(_write(tmp_path / "script.jsonl", chunks))
+    stream = model.stream("hi")
+    with pytest.raises(ServerError, match="overloaded"):
+        for _ in stream:
+            pass
+    assert stream.message.content == "partial"
 
 
 def test_paths_that_are_not_files(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from modelplug.errors import InvalidOptionError
 from modelplug.tools import tool_from_function
-from modelplug.types import GenerationOptions
+from modelplug.types import GenerationOptions, check_tool_choice
 from modelplug_transformers.constrained import FORCED_FORMATS, grammar_for
 
 
@@ -101,6 +101,39 @@ def test_the_argument_schema_refuses_keys_it_does_not_declare() -> None:
 def test_impossible_constraints_are_clear_errors(options: GenerationOptions, fmt: str, message: str) -> None:
     with pytest.raises(InvalidOptionError, match=message.replace("(", r"\(")):
         grammar_for(options, fmt)
+
+
+def _tool(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "parameters": parameters}}
+
+
+@pytest.mark.parametrize(
+    ("schema", "fault"),
+    [
+        ({"type": "object", "properties": {"x": {"$ref": "#/defs/nope"}}}, "'/defs/nope' does not exist"),
+        ({"type": "object", "properties": {"x": {"type": "string", "pattern": "(?=a)b"}}}, "regex parse error"),
+        ({"type": "object", "properties": {"x": {"type": "wizard"}}}, "Invalid type: wizard"),
+    ],
+)
+def test_a_schema_llguidance_cannot_enforce_is_an_error_naming_the_tool(schema: dict[str, Any], fault: str) -> None:
+    # was found only when the matcher was built on the loaded model, as "the constraint's grammar is
+    # invalid" followed by the whole grammar of every tool, naming none
+    good = _tool("fine", {"type": "object", "properties": {"y": {"type": "integer"}}})
+    options = GenerationOptions(tools=[good, _tool("broken", schema)], tool_choice="required")
+    with pytest.raises(InvalidOptionError, match="tool 'broken'") as caught:
+        grammar_for(options, "hermes")
+    assert fault in str(caught.value) and "'fine'" not in str(caught.value)
+    with pytest.raises(InvalidOptionError, match="response_format") as caught:
+        grammar_for(GenerationOptions(response_format={"type": "json_schema", "json_schema": {"schema": schema}}), None)
+    assert fault in str(caught.value)
+
+
+@pytest.mark.parametrize("choice", [UNKNOWN, "required"])
+def test_a_forced_choice_no_tool_answers_is_refused_before_any_grammar(choice: Any) -> None:
+    # the core refuses it for every provider; here it reached free decoding without tools
+    tools = TOOLS if choice == UNKNOWN else ()
+    with pytest.raises(ValueError, match=r"'nope', which is not among the tools|needs at least one tool"):
+        check_tool_choice(GenerationOptions(tools=tools, tool_choice=choice))
 
 
 @pytest.mark.parametrize(

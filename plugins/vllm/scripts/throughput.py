@@ -1,4 +1,4 @@
-"""Throughput of modelplug-vllm streaming against vLLM's own offline ``LLM.chat`` and async engine.
+"""Throughput of modelplug-vllm streaming (sync and async) against vLLM's own offline ``LLM.chat`` and async engine.
 
 Usage::
 
@@ -12,12 +12,16 @@ starts):
 - ``LLM.chat``: vLLM's offline API (``vllm.LLM``), which batches the requests it is given;
 - ``AsyncLLM``: vLLM's async engine driven by plain asyncio (``RequestOutputKind.DELTA``), what the
   plugin runs on; the difference to it is the plugin's own overhead;
-- ``modelplug``: ``model.stream(...)`` iterated to the end, one thread per request.
+- ``modelplug``: ``model.stream(...)`` iterated to the end, one thread per request;
+- ``astream``: ``model.astream(...)`` (the native async path, ``agenerate_stream``) on the same loaded
+  model, every request a task on one event loop (no threads), with the worst lag of that loop (how
+  late a 5 ms sleeper woke up) while they ran.
 
 Runs, after one warm-up request each: ``single`` (one request) and ``batch`` (N concurrent
 requests). Each is repeated R times (default 3) and the median is kept. Prints generated tokens per
-second of wall time, and the ratios modelplug / LLM.chat and modelplug / AsyncLLM, as a table and as
-one JSON line. Token counts are vLLM's ``len(token_ids)``, and the streams' reported usage for modelplug.
+second of wall time, and the ratios modelplug / LLM.chat, modelplug / AsyncLLM and astream /
+AsyncLLM, as a table and as one JSON line. Token counts are vLLM's ``len(token_ids)``, and the
+streams' reported usage for modelplug.
 """
 
 from __future__ import annotations
@@ -127,10 +131,43 @@ def _consume(model: modelplug.Model, max_tokens: int, out: list[int]) -> None:
     out.append(stream.usage.completion_tokens if stream.usage else 0)
 
 
+async def _aconsume(model: modelplug.Model, max_tokens: int) -> int:
+    stream = model.astream(CONVERSATION, temperature=0.0, max_tokens=max_tokens, ignore_eos=True)
+    async with stream:
+        async for _ in stream:
+            pass
+    return stream.usage.completion_tokens if stream.usage else 0
+
+
+def _arun(model: modelplug.Model, count: int, max_tokens: int, lags: list[float]) -> int:
+    """``count`` astreams as tasks on one new event loop; appends that loop's worst lag (seconds) to ``lags``."""
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        worst = 0.0
+
+        async def tick() -> None:
+            nonlocal worst
+            while True:
+                start = loop.time()
+                await asyncio.sleep(0.005)
+                worst = max(worst, loop.time() - start - 0.005)
+
+        ticker = asyncio.create_task(tick())
+        try:
+            return sum(await asyncio.gather(*(_aconsume(model, max_tokens) for _ in range(count))))
+        finally:
+            ticker.cancel()
+            lags.append(worst)
+
+    return asyncio.run(main())
+
+
 def bench_modelplug(
     model: str, options: dict[str, Any], streams: int, max_tokens: int, repeats: int
-) -> dict[str, float]:
-    """modelplug-vllm streams, one thread per request, on one loaded model."""
+) -> tuple[dict[str, float], dict[str, float], float]:
+    """modelplug-vllm on one loaded model: streams with one thread per request, then astreams on one
+    event loop. Returns (sync tok/s, async tok/s, the async loop's worst lag in seconds)."""
     loaded = modelplug.load_model(f"vllm:{model}", **options)
 
     def run(count: int) -> int:
@@ -142,9 +179,13 @@ def bench_modelplug(
             thread.join()
         return sum(counts)
 
+    lags: list[float] = []
     try:
         _consume(loaded, 8, [])
-        return measure(run, streams, repeats)
+        sync = measure(run, streams, repeats)
+        _arun(loaded, 1, 8, [])
+        asynchronous = measure(lambda count: _arun(loaded, count, max_tokens, lags), streams, repeats)
+        return sync, asynchronous, max(lags)
     finally:
         loaded.close()
 
@@ -161,22 +202,30 @@ def main() -> None:
     sizes = (args.streams, args.max_tokens, args.repeats)
     llm = bench_llm(args.model, options, *sizes)
     raw = bench_async(args.model, options, *sizes)
-    plug = bench_modelplug(args.model, options, *sizes)
-    report: dict[str, Any] = {"model": args.model, "engine_options": options, "max_tokens": args.max_tokens}
+    plug, aplug, worst_lag = bench_modelplug(args.model, options, *sizes)
+    report: dict[str, Any] = {
+        "model": args.model,
+        "engine_options": options,
+        "max_tokens": args.max_tokens,
+        "astream_worst_loop_lag_ms": worst_lag * 1000,
+    }
     header = f"{'run':<7} {'requests':>8} {'LLM.chat tok/s':>15} {'AsyncLLM tok/s':>15} {'modelplug tok/s':>16}"
-    print(f"\n{header} {'vs LLM.chat':>12} {'vs AsyncLLM':>12}")
+    print(f"\n{header} {'astream tok/s':>14} {'vs LLM.chat':>12} {'vs AsyncLLM':>12} {'astream vs AsyncLLM':>20}")
     for name, count in (("single", 1), ("batch", args.streams)):
-        vs_llm, vs_raw = plug[name] / llm[name], plug[name] / raw[name]
+        vs_llm, vs_raw, async_vs_raw = plug[name] / llm[name], plug[name] / raw[name], aplug[name] / raw[name]
         report[name] = {
             "requests": count,
             "llm_chat_tok_s": llm[name],
             "async_llm_tok_s": raw[name],
             "modelplug_tok_s": plug[name],
+            "astream_tok_s": aplug[name],
             "ratio_vs_llm_chat": vs_llm,
             "ratio_vs_async_llm": vs_raw,
+            "astream_ratio_vs_async_llm": async_vs_raw,
         }
-        rates = f"{llm[name]:>15.1f} {raw[name]:>15.1f} {plug[name]:>16.1f}"
-        print(f"{name:<7} {count:>8} {rates} {vs_llm:>12.2f} {vs_raw:>12.2f}")
+        rates = f"{llm[name]:>15.1f} {raw[name]:>15.1f} {plug[name]:>16.1f} {aplug[name]:>14.1f}"
+        print(f"{name:<7} {count:>8} {rates} {vs_llm:>12.2f} {vs_raw:>12.2f} {async_vs_raw:>20.2f}")
+    print(f"astream: worst event-loop lag {worst_lag * 1000:.1f} ms over every run")
     print(json.dumps(report))
 
 

@@ -6,10 +6,14 @@ reasons, abort), and on text only where SmolLM2 answers the same way every time 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import attrs
 import pytest
 
 import modelplug
@@ -31,6 +35,9 @@ WEATHER = Tool(
     description="Get the current weather in a city.",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
+#: The longest the caller's event loop may go without running while vLLM streams (seconds): the issue's
+#: 50 ms, with room for a machine shared with other work.
+MAX_LOOP_LAG_S = 0.1
 HERMES_CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
 
 
@@ -153,6 +160,152 @@ def test_two_streams_interleave_on_one_engine(model: Model) -> None:
     assert first.message.text == model.generate(QUESTION, max_tokens=20, **GREEDY).text
     assert second.usage.completion_tokens == 20
     assert unfinished(model) == 0
+
+
+# -- the async path (agenerate_stream) ---------------------------------------------------------------------
+
+
+def fields(deltas: Any) -> list[tuple[Any, ...]]:
+    """What a delta says, tool-call ids left out (each request gets new random ones)."""
+    return [
+        (d.content, tuple(attrs.evolve(c, id=None) for c in d.tool_calls or ()), d.usage, d.finish_reason)
+        for d in deltas
+    ]
+
+
+async def collect(stream: Any) -> list[Any]:
+    async with stream:
+        return [delta async for delta in stream]
+
+
+class LagMeter:
+    """The longest time the running loop took to wake a 5 ms sleeper (its lag, in seconds)."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(0.005)
+            self.worst = max(self.worst, loop.time() - start - 0.005)
+
+    async def __aenter__(self) -> LagMeter:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def test_astream_gives_the_sync_streams_deltas_without_a_thread(model: Model, hermes_model: Model) -> None:
+    assert model.capabilities.async_streaming
+    with model.stream(QUESTION, max_tokens=40, **GREEDY) as stream:
+        sync_deltas = list(stream)
+    threads = set(threading.enumerate())
+    seen_threads: set[threading.Thread] = set()
+
+    async def main() -> list[Any]:
+        astream = model.astream(QUESTION, max_tokens=40, **GREEDY)
+        deltas = []
+        async with astream:
+            async for delta in astream:
+                deltas.append(delta)
+                seen_threads.update(threading.enumerate())
+        assert astream.outcome == "ok" and astream.message == stream.message
+        return deltas
+
+    async_deltas = asyncio.run(main())
+    assert fields(async_deltas) == fields(sync_deltas)
+    assert seen_threads <= threads, f"astream started threads: {[t.name for t in seen_threads - threads]}"
+    # the same text-tool-call and vLLM-parser handling as the sync path
+    forced = {"type": "choice", "choice": [HERMES_CALL]}
+    for loaded in (model, hermes_model):
+        options = {"tools": [WEATHER], "response_format": forced, **GREEDY}
+        with loaded.stream("Weather in Paris?", **options) as sync_stream:
+            sync_calls = list(sync_stream)
+        async_calls = asyncio.run(collect(loaded.astream("Weather in Paris?", **options)))
+        assert fields(async_calls) == fields(sync_calls)
+    assert asyncio.run(model.agenerate(QUESTION, max_tokens=40, **GREEDY)) == model.generate(
+        QUESTION, max_tokens=40, **GREEDY
+    )
+    assert unfinished(model) == 0
+
+
+def test_eight_astreams_on_one_loop_all_complete_and_the_loop_stays_responsive(model: Model) -> None:
+    prompts = [f"Count from {n} to {n + 20}, one number per line." for n in range(8)]
+
+    async def main() -> tuple[list[Any], float]:
+        async with LagMeter() as lag:
+            streams = [model.astream(prompt, max_tokens=24, **GREEDY) for prompt in prompts]
+            runs = await asyncio.gather(*(collect(s) for s in streams))
+        assert all(runs)
+        return streams, lag.worst
+
+    streams, worst_lag = asyncio.run(main())
+    for stream in streams:
+        assert stream.outcome == "ok" and stream.message.text
+        assert stream.finish_reason in ("stop", "length")
+        assert stream.usage is not None and 0 < stream.usage.completion_tokens <= 24
+    print(f"8 vLLM astreams: worst loop lag {worst_lag * 1000:.1f} ms")
+    assert worst_lag < MAX_LOOP_LAG_S, f"the event loop was blocked for {worst_lag * 1000:.0f} ms"
+    assert unfinished(model) == 0
+
+
+def test_cancelling_one_astream_aborts_only_its_request(model: Model) -> None:
+    """task.cancel() and asyncio.timeout on two of six streams: their requests leave the engine at
+    once (CancelledError / TimeoutError in the consumer), the four others run to their end."""
+    budget = 48
+
+    async def main() -> None:
+        started = asyncio.Event()
+        others = [model.astream(f"Count from {n} to 100.", max_tokens=budget, **GREEDY) for n in range(4)]
+        victim = model.astream(STORY, max_tokens=400, **GREEDY)
+        timed = model.astream(STORY, max_tokens=400, **GREEDY)
+
+        async def consume_victim() -> None:
+            async with victim:
+                async for delta in victim:
+                    if delta.content:
+                        started.set()
+
+        async def consume_timed() -> None:
+            async with asyncio.timeout(None) as deadline, timed:
+                async for delta in timed:
+                    if delta.content:
+                        deadline.reschedule(asyncio.get_running_loop().time())  # expires now
+
+        other_tasks = [asyncio.create_task(collect(s)) for s in others]
+        victim_task = asyncio.create_task(consume_victim())
+        await started.wait()
+        assert unfinished(model) == 5  # the timed stream's request has not been sent yet
+        victim_task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await victim_task
+        running = [s for s in others if s.finish_reason is None]
+        assert running, "the other streams ended before the victim was cancelled: raise their budget"
+        assert unfinished(model) == len(running), "the cancelled request is still in the engine"
+        with pytest.raises(TimeoutError):
+            await consume_timed()
+        running = [s for s in others if s.finish_reason is None]
+        assert unfinished(model) == len(running), "the timed-out request is still in the engine"
+        await asyncio.gather(*other_tasks)
+
+        assert victim.outcome == "cancelled" and timed.outcome == "cancelled"
+        assert victim.message.text and victim.usage is None  # what arrived is kept; no usage: never finished
+        for stream in others:
+            assert stream.outcome == "ok" and stream.usage is not None
+            assert stream.finish_reason == "length" and stream.usage.completion_tokens == budget
+
+    asyncio.run(main())
+    assert unfinished(model) == 0
+    assert model.generate(QUESTION, max_tokens=8, **GREEDY).usage.completion_tokens > 0  # the engine still works
 
 
 # -- generate ----------------------------------------------------------------------------------------------

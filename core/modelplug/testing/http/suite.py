@@ -220,8 +220,14 @@ class HttpProviderSuite:
         assert "tools" in body and "tool_choice" not in body
 
     def test_tool_choice_without_tools_is_never_sent(self, replay_server: ReplayServer) -> None:  # ck-05
-        body = self._sent(replay_server, "text/2", tool_choice="required")
+        # "auto" and "none" mean nothing without tools and are left out; a forced choice no tool can
+        # answer is the caller's mistake: an InvalidOptionError before any request (OpenAI answers 400)
+        body = self._sent(replay_server, "text/2", tool_choice="none")
         assert "tools" not in body and "tool_choice" not in body
+        selector = unique("text/2")
+        with pytest.raises(errors.InvalidOptionError, match="tool_choice='required' needs at least one tool"):
+            self.replay(replay_server, selector).generate("Hi.", tool_choice="required")
+        assert not replay_server.requests(selector)
 
     def test_tool_choice_is_sent_with_tools(self, replay_server: ReplayServer) -> None:
         forced = {"type": "function", "function": {"name": "get_weather"}}

@@ -20,11 +20,10 @@ class SSEDecoder:
     """The SSE framing state of one body: :meth:`feed` it each read as it arrives, sync or async,
     then :meth:`end` it; both return the ``data`` of the events they completed."""
 
-    __slots__ = ("_buffer", "_data")
+    __slots__ = ("_buffer",)
 
     def __init__(self) -> None:
-        self._buffer = b""
-        self._data: list[bytes] = []
+        self._buffer = b""  # the body after the last complete event (line ends already \n)
 
     def feed(self, read: bytes) -> list[bytes]:
         """The ``data`` of each event that ``read`` (the next bytes of the body, cut anywhere) completes."""
@@ -37,21 +36,22 @@ class SSEDecoder:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         else:
             held = b""
-        lines = buffer.split(b"\n")
-        self._buffer = lines.pop() + held
-        events: list[bytes] = []
-        data = self._data
-        for line in lines:
-            if not line:
-                if data:
-                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
-                    data = self._data = []
-            elif line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value[:1] == b" " else value)
-            elif line == b"data":
-                data.append(b"")
-        return events
+        # a blank line ends an event: split the body into events, then each event into lines
+        events = buffer.split(b"\n\n")
+        self._buffer = events.pop() + held
+        found: list[bytes] = []
+        for event in events:
+            if event[:6] == b"data: " and b"\n" not in event:  # nearly every event: one "data: " line
+                found.append(event[6:])
+                continue
+            data = [
+                (line[6:] if line[5:6] == b" " else line[5:])
+                for line in event.split(b"\n")
+                if line[:5] == b"data:" or line == b"data"
+            ]
+            if data:
+                found.append(data[0] if len(data) == 1 else b"\n".join(data))
+        return found
 
     def end(self) -> list[bytes]:
         """The events the end of the body completes: only those whose last line end was a lone ``\\r``

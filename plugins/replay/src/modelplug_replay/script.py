@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -17,6 +18,8 @@ __all__ = ["Script", "load_script", "response_chunks"]
 
 Chunk = Mapping[str, Any]
 _PIECE = re.compile(r"\s*\S+\s*|\s+")
+#: A line of a replay file is a chunk when it has one of these (a recorded error chunk has ``error``).
+_CHUNK_KEYS = frozenset({"choices", "usage", "error"})
 
 
 def _text_chunks(text: str) -> list[Chunk]:
@@ -80,12 +83,26 @@ def _checked(chunks: Any, where: str) -> list[Chunk]:
     kept = [c for c in chunks if c != "[DONE]"]
     for number, chunk in enumerate(kept):
         try:
-            delta_from_chunk(chunk)
+            _check_chunk(chunk)
         except InvalidOptionError as error:
             raise InvalidOptionError(f"{where}, chunk {number}: {error}") from error
-        except ProviderError:
-            pass  # a recorded error chunk: raised when played
     return kept
+
+
+def _check_chunk(chunk: Any) -> None:
+    """Read ``chunk`` once as a stream chunk, so that a malformed one fails when the script is
+    loaded, not in the middle of a stream; a recorded error chunk is kept (raised when played).
+
+    Raises:
+        InvalidOptionError: the chunk is malformed, or a dict that is no chunk (a message dict).
+    """
+    if isinstance(chunk, Mapping) and not _CHUNK_KEYS & chunk.keys():
+        raise InvalidOptionError(
+            f"a dict with none of {', '.join(map(repr, sorted(_CHUNK_KEYS)))} is not a chunk "
+            f"(keys: {', '.join(map(str, chunk))}); a message dict goes in the 'responses' option"
+        )
+    with contextlib.suppress(ProviderError):  # a recorded error chunk: raised when played
+        delta_from_chunk(chunk)
 
 
 def response_chunks(response: Any) -> list[Chunk]:
@@ -135,7 +152,7 @@ def _read_file(path: Path, case: str | None) -> list[list[Chunk]]:
         elif isinstance(item, Mapping):
             try:
                 if "chunks" not in item:
-                    delta_from_chunk(item)  # a malformed chunk fails here, not mid-stream
+                    _check_chunk(item)
                     current.append(item)
                 elif case is None or item.get("id") == case:
                     responses.append(response_chunks(item))

@@ -41,7 +41,7 @@ import attrs
 
 from modelplug.errors import CapabilityError, InvalidOptionError
 from modelplug.tools import tool_to_wire
-from modelplug.types import ChatMessage, Tool
+from modelplug.types import ChatMessage, Tool, forced_tool_name
 
 __all__ = ["FALLBACK_FORMAT", "FORMAT_MARKERS", "TemplateInfo", "inspect_template", "render_messages"]
 
@@ -165,22 +165,15 @@ def _forced_instructions(tools: Sequence[Tool], tool_choice: Any) -> str:
     format and keeps the arguments to the schema, and a small model given the schemas and the format
     as well copies their shape into the values (measured on the embedded model: ``17*23`` becomes
     ``"17*23}}</tool_call>..."``)."""
-    name = _forced_name(tool_choice)
+    name = forced_tool_name(tool_choice)
     chosen = [t for t in tools if t.name == name] if name else list(tools)
     if len(chosen) == 1:
         return f"Answer by calling the tool {chosen[0].name}: {chosen[0].description}"
     return "Answer by calling one of these tools:\n" + "\n".join(f"- {t.name}: {t.description}" for t in chosen)
 
 
-def _forced_name(tool_choice: Any) -> str | None:
-    if isinstance(tool_choice, Mapping):
-        name = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
-        return name if isinstance(name, str) and name else None
-    return None
-
-
 def _fallback_instructions(tools: Sequence[Tool], tool_choice: Any) -> str:
-    if tool_choice == "required" or _forced_name(tool_choice):
+    if tool_choice == "required" or forced_tool_name(tool_choice):
         return _forced_instructions(tools, tool_choice)
     schemas = "\n".join(json.dumps(tool_to_wire(t), ensure_ascii=False) for t in tools)
     lines = [

@@ -16,8 +16,8 @@ streaming), ``tool_parser_plugin`` (a file registering a custom parser) and ``ch
 
 Generation options map onto ``SamplingParams`` (``max_tokens``, ``temperature``, ``top_p``, ``seed``,
 ``stop``; ``response_format`` → structured output; other keyword options such as ``top_k`` pass
-through). ``generate`` and ``generate_stream`` run on one ``AsyncLLM`` per model, whose event loop
-lives in a background thread.
+through). ``generate``, ``generate_stream`` and ``agenerate_stream`` (``Model.astream``: native async,
+no thread per stream) run on one ``AsyncLLM`` per model, whose event loop lives in a background thread.
 
 Importing this package does not import vLLM (that takes seconds); loading a model does. On vLLM's
 CPU build the engine starts in spawned processes: keep a script's code under
@@ -27,6 +27,7 @@ CPU build the engine starts in spawned processes: keep a script's code under
 from __future__ import annotations
 
 from modelplug_vllm.provider import (
+    agenerate_stream,
     capabilities,
     generate,
     generate_stream,
@@ -36,4 +37,13 @@ from modelplug_vllm.provider import (
     unload,
 )
 
-__all__ = ["capabilities", "generate", "generate_stream", "load", "option_types", "parse_tool_calls", "unload"]
+__all__ = [
+    "agenerate_stream",
+    "capabilities",
+    "generate",
+    "generate_stream",
+    "load",
+    "option_types",
+    "parse_tool_calls",
+    "unload",
+]

@@ -1,11 +1,15 @@
-"""One vLLM async engine, driven from synchronous code.
+"""One vLLM async engine, driven from synchronous and from asynchronous code.
 
-vLLM's async engine (``AsyncLLM``) binds its output-handler task to the event loop of its first
-request; a second loop then gets ``EngineDeadError``. So each loaded model gets its own event loop,
-run forever in a daemon thread (``modelplug-vllm-<n>``): the engine is created there, every request
-runs there, and :meth:`EngineRunner.stream` bridges the engine's async generator of
-``RequestOutput`` objects to a plain iterator through a queue. Closing that iterator early (``break``,
-``ChatStream.close()``) cancels the request's task and aborts the request in the engine.
+vLLM's ``AsyncLLM`` is bound to one event loop: its output-handler task, its ZeroMQ sockets and each
+request's output collector (an ``asyncio.Event``) live on the loop of its first request, and a
+second loop gets ``EngineDeadError``. So each loaded model gets its own event loop, run forever in a
+daemon thread (``modelplug-vllm-<n>``); the engine is created there and every request runs there.
+One pump coroutine per request iterates ``AsyncLLM.generate`` on that loop and hands each
+``RequestOutput`` to the caller: :meth:`EngineRunner.stream` through a thread-safe queue (a sync
+iterator), :meth:`EngineRunner.astream` through an ``asyncio.Queue`` on the caller's loop, fed with
+``loop.call_soon_threadsafe`` (no thread per stream, the caller's loop never blocks). Closing either
+early, or cancelling the awaiting task, cancels the pump and aborts the request in the engine.
+Why not ``generate`` on the caller's loop: see ``docs/providers/vllm.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import queue
 import sys
 import threading
 import uuid
-from collections.abc import Coroutine, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from modelplug.log import get_logger
@@ -138,20 +142,11 @@ class EngineRunner:
         rid = request_id or self.new_request_id()
         results: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
 
-        async def pump() -> None:
-            try:
-                prompt = await self._render(conversation, tools, chat_template_kwargs)
-                async for output in self.engine.generate(prompt, sampling_params, request_id=rid):
-                    results.put((_OUTPUT, output))
-            except asyncio.CancelledError:
-                results.put((_END, None))
-                raise
-            except BaseException as error:
-                results.put((_ERROR, error))
-            else:
-                results.put((_END, None))
+        def put(kind: int, item: Any) -> None:
+            results.put((kind, item))
 
-        future = asyncio.run_coroutine_threadsafe(pump(), self._loop)
+        pump = self._pump(rid, conversation, sampling_params, tools, chat_template_kwargs, put)
+        future = asyncio.run_coroutine_threadsafe(pump, self._loop)
         ended = False
         try:
             while True:
@@ -168,20 +163,102 @@ class EngineRunner:
                 future.cancel()
                 self.abort(rid)
 
+    async def astream(
+        self,
+        conversation: Sequence[Mapping[str, Any]],
+        sampling_params: Any,
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        chat_template_kwargs: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """The async twin of :meth:`stream`, for a coroutine on any event loop: yield vLLM's
+        ``RequestOutput`` objects as the engine's loop produces them.
+
+        The request starts at the first ``__anext__``. No thread is started: the engine's loop thread
+        queues each output on the caller's loop (``call_soon_threadsafe``), and the caller awaits it.
+        ``aclose()`` before the last output, or cancelling the task that awaits it (``task.cancel()``,
+        ``asyncio.timeout``), aborts the request in the engine and awaits the abort (shielded, so that
+        ``get_num_unfinished_requests()`` no longer counts it); ``CancelledError`` propagates.
+
+        Raises:
+            Exception: vLLM's errors, unchanged, as in :meth:`stream`.
+        """
+        rid = request_id or self.new_request_id()
+        loop = asyncio.get_running_loop()
+        results: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
+
+        def put(kind: int, item: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody reads any more
+                loop.call_soon_threadsafe(results.put_nowait, (kind, item))
+
+        pump = self._pump(rid, conversation, sampling_params, tools, chat_template_kwargs, put)
+        future = asyncio.run_coroutine_threadsafe(pump, self._loop)
+        ended = False
+        try:
+            while True:
+                kind, item = await results.get()
+                if kind == _OUTPUT:
+                    yield item
+                    continue
+                ended = True
+                if kind == _ERROR:
+                    raise item
+                return
+        finally:
+            if not ended:
+                future.cancel()
+                await self.aabort(rid)
+
+    async def _pump(
+        self,
+        rid: str,
+        conversation: Sequence[Mapping[str, Any]],
+        sampling_params: Any,
+        tools: list[dict[str, Any]] | None,
+        chat_template_kwargs: Mapping[str, Any] | None,
+        put: Callable[[int, Any], None],
+    ) -> None:
+        """Run one request on the engine's loop; hand each output, then the end or the error, to ``put``."""
+        try:
+            prompt = await self._render(conversation, tools, chat_template_kwargs)
+            async for output in self.engine.generate(prompt, sampling_params, request_id=rid):
+                put(_OUTPUT, output)
+        except asyncio.CancelledError:
+            put(_END, None)
+            raise
+        except BaseException as error:
+            put(_ERROR, error)
+        else:
+            put(_END, None)
+
     def abort(self, request_id: str) -> None:
         """Abort ``request_id`` in the engine and wait until it is done (no-op for finished requests)."""
         if self.engine is None or self._loop.is_closed():
             return
-
-        async def abort() -> None:
-            result = self.engine.abort(request_id)
-            if inspect.isawaitable(result):
-                await result
-
         try:
-            self.call(abort(), timeout=_ABORT_TIMEOUT_S)
+            self.call(self._abort(request_id), timeout=_ABORT_TIMEOUT_S)
         except Exception as error:  # the request is gone either way; never hide the caller's own error
             get_logger().warning("vllm_abort_failed", request_id=request_id, error=repr(error))
+
+    async def aabort(self, request_id: str) -> None:
+        """:meth:`abort` for a coroutine on any loop: awaits the abort on the engine's loop without
+        blocking the caller's loop. Shielded: cancelling the caller again does not cancel the abort."""
+        if self.engine is None or self._loop.is_closed():
+            return
+        future = asyncio.run_coroutine_threadsafe(self._abort(request_id), self._loop)
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), _ABORT_TIMEOUT_S)
+        except Exception as error:  # as in abort(); CancelledError (a second cancel) propagates
+            get_logger().warning("vllm_abort_failed", request_id=request_id, error=repr(error))
+
+    async def _abort(self, request_id: str) -> None:
+        engine = self.engine
+        if engine is None:  # shut down meanwhile: nothing left to abort
+            return
+        result = engine.abort(request_id)
+        if inspect.isawaitable(result):
+            await result
 
     async def _render(
         self,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,6 +36,7 @@ __all__ = [
     "ENGINE_DEFAULTS",
     "PROVIDER_OPTIONS",
     "VllmState",
+    "agenerate_stream",
     "capabilities",
     "generate",
     "generate_stream",
@@ -169,11 +171,13 @@ def load(model_id: str, options: Mapping[str, Any]) -> VllmState:
 
 @modelplug.hookimpl
 def capabilities(state: VllmState) -> Capabilities:
-    """Streaming with usage, stop sequences and structured output by vLLM; tool calls parsed by vLLM's
-    parser while streaming (``native``) when ``tool_parser`` is set, else by the core (``text``)."""
+    """Streaming (sync and native async) with usage, stop sequences and structured output by vLLM; tool
+    calls parsed by vLLM's parser while streaming (``native``) when ``tool_parser`` is set, else by the
+    core (``text``)."""
     native = state.tool_parser is not None
     return Capabilities(
         streaming=True,
+        async_streaming=True,
         tool_calling="native" if native else "text",
         streamed_tool_calls=native,
         usage_in_stream=True,
@@ -267,6 +271,26 @@ def _run(state: VllmState, request: _Request) -> Iterator[Any]:
         outputs.close()
 
 
+async def _arun(state: VllmState, request: _Request) -> AsyncIterator[Any]:
+    """:func:`_run` for a coroutine: the engine's outputs, queued on the caller's loop (no thread)."""
+    runner = state.require_runner()
+    outputs = runner.astream(
+        request.conversation,
+        request.sampling_params,
+        tools=request.tools,
+        chat_template_kwargs=state.chat_template_kwargs,
+    )
+    try:
+        async for output in outputs:
+            yield output
+    except ModelplugError:
+        raise
+    except Exception as error:
+        raise _translate(error) from error
+    finally:
+        await outputs.aclose()
+
+
 @modelplug.hookimpl
 def generate(state: VllmState, messages: list[ChatMessage], options: GenerationOptions) -> ChatMessage:
     """Run one request to the end (``RequestOutputKind.FINAL_ONLY``) on the model's engine.
@@ -300,37 +324,81 @@ def generate_stream(
 ) -> Iterator[ChatMessageStreamDelta]:
     """Stream tokens from vLLM's async engine (``RequestOutputKind.DELTA``): one delta per output, usage
     (prompt and generated token counts) and vLLM's finish reason on the last one. Closing the iterator
-    aborts the request in the engine."""
+    aborts the request in the engine.
+
+    Raises:
+        InvalidOptionError: a sampling option vLLM refuses (at once, before the request starts).
+        ProviderError: the model is closed.
+    """
     request = _build_request(state, messages, options, "DELTA")
     return _stream(state, request)
 
 
-def _stream(state: VllmState, request: _Request) -> Iterator[ChatMessageStreamDelta]:
-    tracker = OutputTracker(cumulative=compat.request_output_kind() is None)
-    parser = None
-    if request.parser_request is not None:
-        runner = state.require_runner()
-        parser = toolparse.StreamingToolParser(
-            toolparse.new_parser(state.tool_parser_class, runner.tokenizer, request.parser_request),
-            request.parser_request,
-        )
-    for output in _run(state, request):
-        step = tracker.feed(output)
+@modelplug.hookimpl
+def agenerate_stream(
+    state: VllmState, messages: list[ChatMessage], options: GenerationOptions
+) -> AsyncIterator[ChatMessageStreamDelta]:
+    """The native async twin of :func:`generate_stream`: the same deltas, from ``AsyncLLM.generate``
+    running on the engine's loop and queued on the caller's loop (no thread per stream, the caller's
+    loop is never blocked). ``aclose()`` or cancelling the consuming task aborts the request in the
+    engine before ``CancelledError`` propagates.
+
+    Raises:
+        InvalidOptionError: a sampling option vLLM refuses (at once, when the hook is called).
+        ProviderError: the model is closed.
+    """
+    request = _build_request(state, messages, options, "DELTA")
+    return _astream(state, request)
+
+
+class _DeltaMaker:
+    """The deltas of one streamed request, output by output: text and usage through
+    :class:`OutputTracker`, tool calls through vLLM's streaming parser when the request has one.
+    Shared by the sync and the async stream, so that both give the same deltas."""
+
+    def __init__(self, state: VllmState, request: _Request) -> None:
+        self._tracker = OutputTracker(cumulative=compat.request_output_kind() is None)
+        self._parser = None
+        if request.parser_request is not None:
+            runner = state.require_runner()
+            self._parser = toolparse.StreamingToolParser(
+                toolparse.new_parser(state.tool_parser_class, runner.tokenizer, request.parser_request),
+                request.parser_request,
+            )
+
+    def feed(self, output: Any) -> list[ChatMessageStreamDelta]:
+        """The deltas for one ``RequestOutput`` (none, one, or several at the end)."""
+        step = self._tracker.feed(output)
+        parser = self._parser
         if parser is None:
             delta = step.to_delta()
-            if delta is not None:
-                yield delta
-            continue
+            return [] if delta is None else [delta]
+        deltas = []
         if step.text or step.token_ids:
             parsed = parser.feed(step.text, step.token_ids)
             if parsed is not None:
-                yield parsed
+                deltas.append(parsed)
         if step.finished:
             rest = parser.finish()
             if rest is not None:
-                yield rest
+                deltas.append(rest)
             reason = "tool_calls" if parser.called and step.finish_reason == "stop" else step.finish_reason
-            yield ChatMessageStreamDelta(usage=step.usage, finish_reason=reason)
+            deltas.append(ChatMessageStreamDelta(usage=step.usage, finish_reason=reason))
+        return deltas
+
+
+def _stream(state: VllmState, request: _Request) -> Iterator[ChatMessageStreamDelta]:
+    maker = _DeltaMaker(state, request)
+    for output in _run(state, request):
+        yield from maker.feed(output)
+
+
+async def _astream(state: VllmState, request: _Request) -> AsyncIterator[ChatMessageStreamDelta]:
+    maker = _DeltaMaker(state, request)
+    async with contextlib.aclosing(_arun(state, request)) as outputs:  # closed at once, not by the GC
+        async for output in outputs:
+            for delta in maker.feed(output):
+                yield delta
 
 
 @modelplug.hookimpl
