@@ -4,8 +4,8 @@ real attributes agree (after httpx's test of the same name)."""
 from __future__ import annotations
 
 import importlib
-import json
 import inspect
+import json
 import subprocess
 import sys
 
