@@ -29,6 +29,7 @@ from modelplug.errors import (
     CapabilityError,
     HookNotImplementedError,
     InvalidOptionError,
+    ModelClosedError,
     ModelplugError,
     PluginContractError,
     ToolCallParseError,
@@ -312,7 +313,7 @@ class Model:
 
     def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:
         if self._closed:
-            raise InvalidOptionError(f"model {self.spec!r} is closed")
+            raise ModelClosedError(f"model {self.spec!r} is closed")
         if self.defaults:
             options = _with_defaults(self.defaults, options)
         try:
@@ -437,7 +438,7 @@ class Model:
     def _no_generation_hook(self) -> HookNotImplementedError:
         return HookNotImplementedError(
             f"provider {self.provider!r} implements none of 'generate', 'generate_stream' and 'agenerate_stream'",
-            plugin=self.provider,
+            provider=self.provider,
             hook="generate",
         )
 

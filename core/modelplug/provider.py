@@ -121,7 +121,9 @@ class Provider:
 
     def contract_error(self, hook: str, problem: str, original: BaseException | None = None) -> PluginContractError:
         """The :class:`PluginContractError` for ``problem`` in this provider's ``hook``."""
-        return PluginContractError(f"provider {self.name!r}: {problem}", plugin=self.name, hook=hook, original=original)
+        return PluginContractError(
+            f"provider {self.name!r}: {problem}", provider=self.name, hook=hook, original=original
+        )
 
     def load(self, model_id: str, options: Mapping[str, Any]) -> Any:
         """The provider's state for ``model_id`` (its ``load`` hook; without one, a dict of ``options``).
@@ -220,7 +222,7 @@ class Provider:
         if result is None:
             raise HookNotImplementedError(
                 f"provider {self.name!r} declares streaming but its generate_stream returned None",
-                plugin=self.name,
+                provider=self.name,
                 hook="generate_stream",
             )
         if not isinstance(result, (str, bytes, Mapping)):
@@ -247,7 +249,7 @@ class Provider:
         if result is None:
             raise HookNotImplementedError(
                 f"provider {self.name!r} declares async_streaming but its agenerate_stream returned None",
-                plugin=self.name,
+                provider=self.name,
                 hook="agenerate_stream",
             )
         if hasattr(type(result), "__anext__"):
@@ -298,7 +300,7 @@ class Provider:
             raise HookNotImplementedError(
                 f"provider {self.name!r} does not implement the {hook!r} hook "
                 f"(it implements: {', '.join(self.hooks) or 'none'})",
-                plugin=self.name,
+                provider=self.name,
                 hook=hook,
             )
 

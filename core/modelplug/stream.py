@@ -105,7 +105,7 @@ class StreamRecord:
             failure = PluginContractError(
                 f"provider {self.provider!r}: {self._hook} must yield modelplug.ChatMessageStreamDelta values, "
                 f"got {type(delta).__name__}: {delta!r:.80}",
-                plugin=self.provider,
+                provider=self.provider,
                 hook=self._hook,
             )
             self._fail(failure)
@@ -115,7 +115,7 @@ class StreamRecord:
         except InvalidOptionError as error:
             failure = PluginContractError(
                 f"provider {self.provider!r} yielded a malformed delta: {error}",
-                plugin=self.provider,
+                provider=self.provider,
                 hook=self._hook,
             )
             self._fail(failure)

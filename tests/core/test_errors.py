@@ -58,3 +58,36 @@ def test_redaction() -> None:
         "hf_token": "***",
     }
     assert "my-registered-secret" not in repr(errors.ProviderError("failed with my-registered-secret"))
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        errors.PluginError,
+        errors.PluginLoadError,
+        errors.PluginContractError,
+        errors.UnknownProviderError,
+        errors.HookNotImplementedError,
+        errors.CapabilityError,
+        errors.ProviderError,
+        errors.RateLimitError,
+        errors.ModelLoadError,
+    ],
+)
+def test_every_error_about_a_provider_takes_the_same_keyword(cls: type[errors.ModelplugError]) -> None:
+    error = cls("boom", provider="acme")  # type: ignore[call-arg]
+    assert error.provider == "acme"  # type: ignore[attr-defined]
+
+
+def test_plugin_is_the_older_name_of_provider() -> None:
+    error = errors.PluginContractError("boom", plugin="acme", hook="load")
+    assert error.provider == error.plugin == "acme"
+
+
+@pytest.mark.parametrize("chunk", ["data: {}", 42, ["a"]])
+def test_a_chunk_that_is_not_a_chunk_is_a_malformed_chunk_error(chunk: object) -> None:
+    from modelplug.wire import delta_from_chunk
+
+    with pytest.raises(errors.MalformedChunkError, match="a stream chunk must be a dict") as caught:
+        delta_from_chunk(chunk)  # type: ignore[arg-type]
+    assert isinstance(caught.value, errors.InvalidOptionError)
