@@ -40,7 +40,9 @@ def _docstrings() -> Iterator[tuple[str, str, str, str]]:
             tree = ast.parse(path.read_text(encoding="utf-8"))
             where = str(path.relative_to(ROOT))
 
-            def visit(node: ast.AST, owner: str) -> Iterator[tuple[str, str, str, str]]:
+            def visit(
+                node: ast.AST, owner: str, where: str = where, module: str = module
+            ) -> Iterator[tuple[str, str, str, str]]:
                 for child in ast.iter_child_nodes(node):
                     if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                         inner = f"{owner}.{child.name}".lstrip(".") if isinstance(child, ast.ClassDef) else owner
@@ -80,7 +82,7 @@ def resolve(target: str, module: str = "", owner: str = "") -> str | None:
         except ImportError:
             continue
         try:
-            obj = _attr_path(found, parts[cut:])
+            _attr_path(found, parts[cut:])
         except AttributeError:
             return f"{name} has no {'.'.join(parts[cut:])}"
         if cut < len(parts) and not _defined_in(found, parts[cut], _attr_path(found, parts[cut : cut + 1])):
@@ -133,7 +135,7 @@ def test_every_docstring_reference_resolves() -> None:
 
 def test_every_dotted_name_in_the_docs_resolves() -> None:
     broken = []
-    for page in sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md", ROOT / "ARCHITECTURE.md"]:
+    for page in [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md", ROOT / "ARCHITECTURE.md"]:
         if not page.exists():
             continue
         for match in DOCS_NAME.finditer(page.read_text(encoding="utf-8")):

@@ -603,7 +603,8 @@ class Model:
         text_tool_calls: bool = True,
         drain: bool = False,
     ) -> AsyncChatStream:
-        """An :class:`~modelplug.astream.AsyncChatStream` over the provider's async source, after the generation's pipeline."""
+        """An :class:`~modelplug.astream.AsyncChatStream` over the provider's async source, after the
+        generation's pipeline."""
         from modelplug.astream import AsyncChatStream
 
         source: AsyncIterator[ChatMessageStreamDelta]
