@@ -130,14 +130,15 @@ DEFERRED_CIRCLES = [
     # GenerationOptions(tools=[a_function]) converts through modelplug.tools.as_tool
     ["modelplug.tools", "modelplug.types"],
     # load_model dispatches aliases (config) and chains (fallback), which load models
-    ["modelplug.config", "modelplug.fallback", "modelplug.model"],
+    ["modelplug.config", "modelplug._fallback", "modelplug._model"],
     # modelplug run --tools reuses the agent's tool loader; the agent reuses run's prompt reader
     ["modelplug.cli.agent", "modelplug.cli.run"],
 ]
 
 
 def test_no_new_circle_through_deferred_imports() -> None:
-    assert find_cycles(import_graph(deferred=True)) == DEFERRED_CIRCLES
+    found = find_cycles(import_graph(deferred=True))
+    assert sorted(map(sorted, found)) == sorted(map(sorted, DEFERRED_CIRCLES))
 
 
 CLIENT_KIT = [
@@ -149,15 +150,15 @@ CLIENT_KIT = [
     "modelplug.chat_client",
 ]
 MODEL_LAYER = [
-    "modelplug.model",
-    "modelplug.stream",
-    "modelplug.astream",
-    "modelplug.plugins",
-    "modelplug.provider",
-    "modelplug.fallback",
+    "modelplug._model",
+    "modelplug._stream",
+    "modelplug._astream",
+    "modelplug._plugins",
+    "modelplug._provider",
+    "modelplug._fallback",
     "modelplug.config",
-    "modelplug.pipeline",
-    "modelplug.bridges",
+    "modelplug._pipeline",
+    "modelplug._bridges",
 ]
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import modelplug
 from modelplug import errors
-from modelplug.aggregation import StreamAggregator, aggregate_chunks
+from modelplug._aggregation import StreamAggregator, aggregate_chunks
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 from modelplug.wire import (
     attribute_getter,

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import pytest
 
 from modelplug import errors
-from modelplug.model import Model
+from modelplug._model import Model
 from modelplug.testing.fault_server import HUGE_LENGTH, PREFIX, FaultServer
 
 __all__ = ["EXPECTED", "HTTPFaultSuite"]

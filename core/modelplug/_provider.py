@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.errors import (
     HookNotImplementedError,
     ModelLoadError,
@@ -210,7 +210,7 @@ class Provider:
         self, model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions
     ) -> Iterator[ChatMessageStreamDelta]:
         """The provider's iterator of deltas (the ``generate_stream`` hook). The deltas themselves are
-        checked by :class:`~modelplug.stream.ChatStream` as they arrive.
+        checked by :class:`~modelplug._stream.ChatStream` as they arrive.
 
         Raises:
             HookNotImplementedError: the provider lacks the hook, or it returned ``None``.

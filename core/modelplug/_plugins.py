@@ -111,7 +111,7 @@ _registry = _Registry()
 
 
 def _core_plugin() -> object:
-    from modelplug import core_hooks
+    from modelplug import _core_hooks as core_hooks
 
     return core_hooks
 
