@@ -313,14 +313,18 @@ def bench_shape(server: ReplayServer, shape: str, n: int, runs: int) -> None:
             pairs[library].append((samples[library][-1], samples[f"plugin-{library}"][-1]))
         print(f"  round {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
 
-    from modelplug_inference_client.provider import _deltas as hub_deltas
-    from modelplug_litellm.provider import _deltas as litellm_deltas
+    from modelplug.retry import RetryPolicy
+    from modelplug_inference_client.provider import _READER as hub_reader
+    from modelplug_litellm.provider import LiteLLMState
+    from modelplug_litellm.provider import _reader as litellm_reader
+
+    lit_reader = litellm_reader(LiteLLMState(model="m", capabilities=modelplug.Capabilities(), retry=RetryPolicy()))
 
     lit_objects, lit_kept = record_litellm(url, selector)
     hub_objects = record_hub(url, selector)
     isolated_cost = {
-        "litellm": isolated(lit_objects, lit_kept, lambda r: litellm_deltas(r, False), shape),
-        "hub": isolated(hub_objects, [], hub_deltas, shape),
+        "litellm": isolated(lit_objects, lit_kept, lit_reader.deltas, shape),
+        "hub": isolated(hub_objects, [], hub_reader.deltas, shape),
     }
 
     raw = _median(samples["raw"], "cpu")

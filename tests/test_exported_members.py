@@ -19,6 +19,8 @@ PUBLIC_MODULES = [
     "modelplug.hookspecs",
     "modelplug.wire",
     "modelplug.chat_client",
+    "modelplug.client_stream",
+    "modelplug.reserved",
     "modelplug.retry",
     "modelplug.secrets",
     "modelplug.toolcalls",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from modelplug._cost import PRICE_OPTION, Price, cost_of, price_from_option
+from modelplug._cost import Price, cost_of
 from modelplug._pipeline import DeltaPipeline
 from modelplug._provider import Provider
 from modelplug._stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
@@ -38,6 +38,7 @@ from modelplug.errors import (
     ToolCallParseError,
 )
 from modelplug.log import get_logger
+from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions, split_options
 from modelplug.secrets import RedactedDict, is_secret_option, redact, redact_mapping, register_secret, release_secret
 from modelplug.stops import cut_at_stop
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
@@ -47,16 +48,6 @@ if TYPE_CHECKING:
     from modelplug._astream import AsyncChatStream
 
 __all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
-
-#: Model options the core reads itself (not only the provider).
-TOOL_CALL_FORMAT_OPTION = "tool_call_format"
-CAPABILITIES_OPTION = "capabilities"
-#: Model options the core takes out before ``load``: providers never see them. ``tool_call_format``
-#: (the format to read text tool calls in), ``capabilities`` (a dict of
-#: :class:`~modelplug.types.Capabilities` fields overriding what the provider declares) and
-#: ``price`` (``{"input": USD, "output": USD}`` per million tokens, :mod:`modelplug._cost`).
-RESERVED_OPTIONS: Final = frozenset({TOOL_CALL_FORMAT_OPTION, CAPABILITIES_OPTION, PRICE_OPTION})
-
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """Split ``"provider:model_id"``.
@@ -150,15 +141,11 @@ def _secret_values(options: Mapping[str, Any], depth: int = 4) -> list[str]:
 
 
 def _load(provider: str, model_id: str, options: Mapping[str, Any], secrets: list[str]) -> Model:
+    reserved, provider_options = split_options(options, provider=provider)  # before importing the provider
     contract = Provider.get(provider)
-    provider_options = {key: value for key, value in options.items() if key not in RESERVED_OPTIONS}
     _check_option_types(contract, model_id, provider_options)
-    _check_tool_call_format(options.get(TOOL_CALL_FORMAT_OPTION))
-    _capabilities_override(options.get(CAPABILITIES_OPTION), Capabilities())
-    price = price_from_option(options.get(PRICE_OPTION))
-    state = contract.load(model_id, provider_options)
-    model = Model(provider, model_id, state, options, contract=contract)
-    model.price = price
+    state = contract.load(model_id, provider_options, reserved)
+    model = Model(provider, model_id, state, options, contract=contract, reserved=reserved)
     model._secrets = tuple(secrets)
     return model
 
@@ -201,22 +188,6 @@ def _check_option_types(contract: Provider, model_id: str, options: Mapping[str,
             raise InvalidOptionError(f"{provider} option {key!r} must be a {name}, got {type(value).__name__} {shown}")
 
 
-def _capabilities_override(override: Any, declared: Capabilities) -> Capabilities:
-    """``declared`` with the ``capabilities`` model option applied (a dict of Capabilities fields).
-
-    Raises:
-        InvalidOptionError: the option is not a dict, names an unknown field or has a bad value.
-    """
-    if override is None:
-        return declared
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(f"model option 'capabilities' must be a dict of Capabilities fields, got {override!r}")
-    try:
-        return attrs.evolve(declared, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"model option 'capabilities': {error}") from error
-
-
 def _with_defaults(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` over ``defaults`` (a call's option wins; the ``extra`` dicts are merged)."""
     merged = {**defaults, **options}
@@ -236,21 +207,6 @@ def _has_images(messages: list[ChatMessage]) -> bool:
     return False
 
 
-def _check_tool_call_format(value: Any) -> None:
-    """Check the ``tool_call_format`` model option before a (maybe slow) load, not at the first call with tools.
-
-    Raises:
-        InvalidOptionError: not a string, or not a format of :mod:`modelplug.toolcalls` (the message lists them).
-    """
-    if value is None:
-        return
-    if not isinstance(value, str):
-        raise InvalidOptionError(f"model option 'tool_call_format' must be a format name, got {value!r}")
-    from modelplug.toolcalls.formats import canonical
-
-    canonical(value)
-
-
 class Model:
     """A loaded model of one provider. Build it with :func:`load_model`.
 
@@ -261,6 +217,7 @@ class Model:
     __slots__ = (
         "_capabilities",
         "_closed",
+        "_reserved",
         "_secrets",
         "contract",
         "defaults",
@@ -279,6 +236,7 @@ class Model:
         options: Mapping[str, Any] | None = None,
         *,
         contract: Provider | None = None,
+        reserved: ReservedOptions | None = None,
     ) -> None:
         self.provider = provider
         #: The :class:`~modelplug._provider.Provider` every hook call of this model goes through,
@@ -287,13 +245,15 @@ class Model:
         self.model_id = model_id
         self.state = state
         self.options: Mapping[str, Any] = RedactedDict(options or {})
+        #: The reserved options (:mod:`modelplug.reserved`), checked; read from ``options`` when not given.
+        self._reserved = reserved or ReservedOptions.from_options(self.options, provider=provider)
         self._capabilities: Capabilities | None = None
         self._closed = False
         self._secrets: tuple[str, ...] = ()  # registered by load_model, released by close
         #: Generation defaults (an alias's ``temperature``, ``max_tokens``, ...): a call's own options win.
         self.defaults: Mapping[str, Any] = {}
         #: Prices per million tokens that override the price database (the ``price`` option).
-        self.price: Price | None = None
+        self.price: Price | None = self._reserved.price
 
     @property
     def spec(self) -> str:
@@ -304,11 +264,7 @@ class Model:
     def capabilities(self) -> Capabilities:
         """What the provider declares for this model (its ``capabilities`` hook, asked once)."""
         if self._capabilities is None:
-            declared = self.contract.capabilities(self.model_id, self.state)
-            tool_call_format = self.options.get(TOOL_CALL_FORMAT_OPTION)
-            if isinstance(tool_call_format, str) and tool_call_format:
-                declared = attrs.evolve(declared, tool_call_format=tool_call_format)
-            self._capabilities = _capabilities_override(self.options.get(CAPABILITIES_OPTION), declared)
+            self._capabilities = self._reserved.apply(self.contract.capabilities(self.model_id, self.state))
         return self._capabilities
 
     def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:
@@ -471,8 +427,7 @@ class Model:
         return message
 
     def _tool_call_format(self) -> str | None:
-        value = self.options.get(TOOL_CALL_FORMAT_OPTION)
-        return value if isinstance(value, str) and value else self.capabilities.tool_call_format
+        return self._reserved.tool_call_format or self.capabilities.tool_call_format
 
     def _parse_tool_calls(self, message: ChatMessage, generation: GenerationOptions) -> ChatMessage:
         text = message.text

@@ -19,6 +19,7 @@ from modelplug.errors import (
     PluginContractError,
     wrap_provider_exception,
 )
+from modelplug.reserved import ReservedOptions
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 
 if TYPE_CHECKING:
@@ -125,8 +126,11 @@ class Provider:
             f"provider {self.name!r}: {problem}", provider=self.name, hook=hook, original=original
         )
 
-    def load(self, model_id: str, options: Mapping[str, Any]) -> Any:
+    def load(self, model_id: str, options: Mapping[str, Any], reserved: ReservedOptions | None = None) -> Any:
         """The provider's state for ``model_id`` (its ``load`` hook; without one, a dict of ``options``).
+
+        ``options`` holds no reserved option (:mod:`modelplug.reserved`); ``reserved`` (the checked
+        reserved options, defaults when ``None``) goes to a hook that names that argument.
 
         Raises:
             ModelLoadError: the hook raised an exception that is not a modelplug error.
@@ -134,7 +138,9 @@ class Provider:
         if not self.implements("load"):
             return dict(options)
         try:
-            return self._call("load", model_id=model_id, options=dict(options))
+            return self._call(
+                "load", model_id=model_id, options=dict(options), reserved=reserved or ReservedOptions()
+            )
         except ModelplugError:
             raise
         except Exception as error:

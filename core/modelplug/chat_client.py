@@ -1,10 +1,11 @@
 """The chat-client kit: what every provider built on an HTTP client library shares.
 
 Secrets a request carries, HTTP errors and transport failures to modelplug's error classes, the
-empty-200 rule, retries before the first delta only, the ``capabilities`` override, default timeouts
-and a stream that ``close()`` from any thread stops at once; for native async streams
-(``agenerate_stream``) :func:`aopen_stream`, the same retries on the event loop. The guide is
-``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit").
+empty-200 rule, retries before the first delta only, default timeouts and a stream that ``close()``
+from any thread stops at once; for native async streams (``agenerate_stream``) :func:`aopen_stream`,
+the same retries on the event loop. A provider built on a client library uses these through
+:mod:`modelplug.client_stream` (a base state, its hooks, one sync and async stream driver). The
+guide is ``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit").
 """
 
 from __future__ import annotations
@@ -38,15 +39,14 @@ __all__ = [
     "CHAT_COMPLETIONS_CAPABILITIES",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_READ_TIMEOUT",
-    "KIT_OPTIONS",
     "KIT_OPTION_TYPES",
     "SECRET_HEADER_NAMES",
     "ClosableStream",
     "Timeouts",
     "aclose_httpx_response",
     "aopen_stream",
-    "declared_capabilities",
     "empty_stream_error",
+    "error_from_client_response",
     "error_from_event",
     "error_from_response",
     "error_from_transport",
@@ -56,6 +56,7 @@ __all__ = [
     "request_json",
     "retry_after_seconds",
     "shutdown_httpx_response",
+    "with_original",
 ]
 
 #: Seconds to wait for a connection to be made (TCP and TLS).
@@ -75,18 +76,10 @@ CHAT_COMPLETIONS_CAPABILITIES: Final = Capabilities(
     stop_sequences=True,
     structured_output=True,
 )
-#: Model options the kit reads (never passed to a client): the override and the retry policy.
-KIT_OPTIONS: Final = frozenset({"capabilities", "max_retries", "retry_backoff", "retry_max_wait"})
-
-#: The command-line types of the model options the kit reads (``option_types`` of a provider built on
-#: it starts from these): the retry options of :class:`~modelplug.retry.RetryPolicy` and the timeouts.
-KIT_OPTION_TYPES: Final[Mapping[str, type]] = {
-    "timeout": float,
-    "connect_timeout": float,
-    "max_retries": int,
-    "retry_backoff": float,
-    "retry_max_wait": float,
-}
+#: The command-line types of the timeout options :class:`Timeouts` reads (the retry options and the
+#: ``capabilities`` override are the core's reserved options, :mod:`modelplug.reserved`: a provider
+#: gets them as ``reserved.retry`` and ``reserved.apply(defaults)`` in ``load``, never in ``options``).
+KIT_OPTION_TYPES: Final[Mapping[str, type]] = {"timeout": float, "connect_timeout": float}
 
 #: Header names (lower case) whose values are credentials. Any header whose name contains ``key``,
 #: ``token``, ``secret``, ``auth``, ``cookie``, ``signature`` or ``password`` counts too.
@@ -262,25 +255,6 @@ class Timeouts:
         return httpx.Timeout(self.read, connect=self.connect)
 
 
-def declared_capabilities(defaults: Capabilities, override: Any, *, provider: str) -> Capabilities:
-    """``defaults`` with the ``capabilities`` model option (a dict of
-    :class:`~modelplug.types.Capabilities` fields) applied: a server cannot be asked what it does.
-
-    Raises:
-        InvalidOptionError: ``override`` is not a dict, names an unknown field or has a bad value.
-    """
-    if not override:
-        return defaults
-    if not isinstance(override, Mapping):
-        raise InvalidOptionError(
-            f"{provider} option 'capabilities' must be a dict of Capabilities fields, got {override!r}"
-        )
-    try:
-        return attrs.evolve(defaults, **dict(override))
-    except (TypeError, ValueError) as error:
-        raise InvalidOptionError(f"{provider} option 'capabilities': {error}") from error
-
-
 def retry_after_seconds(headers: Any) -> float | None:
     """The wait a response asked for, in seconds: ``retry-after-ms``, else ``Retry-After`` in
     seconds or as an HTTP date; ``None`` when absent or unreadable. ``headers``: any mapping with
@@ -351,6 +325,36 @@ def error_from_response(
     if data is None:
         data = reason or f"HTTP {status}"
     return _attach(_from_wire(data, status, provider), original, retry_after_seconds(headers))
+
+
+def error_from_client_response(
+    response: Any, *, provider: str, original: BaseException, fallback: Any = None
+) -> ProviderError:
+    """The error for a client exception that carries the HTTP error ``response`` (an
+    ``httpx.Response`` or alike: ``status_code``, ``content``, ``headers``, ``reason_phrase``):
+    :func:`error_from_response` with its body, or ``fallback`` (else ``str(original)``) where the
+    body of a streamed response was never read."""
+    try:
+        body = response.content
+    except Exception:  # a streamed body never read (httpx.ResponseNotRead)
+        body = fallback or str(original)
+    reason = getattr(response, "reason_phrase", "")
+    return error_from_response(
+        response.status_code,
+        body,
+        getattr(response, "headers", None),
+        provider=provider,
+        reason=reason if isinstance(reason, str) else "",
+        original=original,
+    )
+
+
+def with_original(error: ProviderError, original: BaseException) -> ProviderError:
+    """``error`` with ``original`` kept as its ``original`` and ``__cause__`` (an error mapped from
+    a link of the client's exception chain still names what the client raised)."""
+    error.original = original
+    error.__cause__ = original
+    return error
 
 
 def error_from_event(data: Any, *, provider: str) -> ProviderError:

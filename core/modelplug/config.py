@@ -314,11 +314,11 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
 def _checked_options(resolved: ResolvedAlias) -> dict[str, Any]:
     """The alias's model options with key references read, each checked against the provider's
     ``option_types`` (an error names the line of the option and the alias that sets it)."""
-    from modelplug._cost import price_from_option
     from modelplug._keys import resolve_key_options
     from modelplug._model import _check_option_types, parse_spec
     from modelplug._provider import Provider
     from modelplug.errors import PluginContractError
+    from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions
 
     provider, model_id = parse_spec(resolved.spec)
     contract = Provider.get(provider)
@@ -332,8 +332,8 @@ def _checked_options(resolved: ResolvedAlias) -> dict[str, Any]:
         try:
             one = resolve_key_options({key: value}, declared)
             _check_option_types(contract, model_id, one)
-            if key == "price":
-                price_from_option(value)
+            if key in RESERVED_OPTIONS:
+                ReservedOptions.from_options({key: value}, provider=provider)
         except InvalidOptionError as error:
             raise alias.error(str(error), key) from None
         checked.update(one)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from modelplug.reserved import ReservedOptions
     from modelplug.toolcalls import ParseResult
     from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Tool
 
@@ -47,12 +48,17 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec(firstresult=True)
-def load(model_id: str, options: Mapping[str, Any]) -> Any:
+def load(model_id: str, options: Mapping[str, Any], reserved: ReservedOptions) -> Any:
     """Prepare ``model_id`` with the model ``options`` and return the provider's state for it.
 
     Called once by :func:`modelplug.load_model`. Load weights, build a client, check that files
     exist here; raise :class:`~modelplug.errors.ModelLoadError` (or another ``ProviderError``) with
     a clear message when that fails. Optional: without it, ``state`` is a dict of ``options``.
+
+    ``options`` never holds the core's reserved options (``tool_call_format``, ``capabilities``,
+    ``price``, ``max_retries``, ``retry_backoff``, ``retry_max_wait``): the core checks them first.
+    A provider that needs their values names ``reserved``, a
+    :class:`~modelplug.reserved.ReservedOptions` (``reserved.retry``, ``reserved.apply(declared)``).
     """
 
 

@@ -12,7 +12,8 @@ with ``asyncio.sleep``.
 tenacity is imported when a retry is configured, not with this module; it is a dependency of the
 plugins that use this module (``modelplug-litellm``, ``modelplug-inference-client``), not of the core.
 Model options read by :meth:`RetryPolicy.from_options`: ``max_retries`` (default 2), ``retry_backoff``
-(seconds, default 0.5), ``retry_max_wait`` (seconds, default 30).
+(seconds, default 0.5), ``retry_max_wait`` (seconds, default 30). The core reserves them: it checks
+them before ``load`` and hands the policy to the provider (:mod:`modelplug.reserved`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from modelplug.log import get_logger
 from modelplug.types import ChatMessageStreamDelta
 
 __all__ = [
+    "RETRY_OPTIONS",
     "AsyncStreamStarter",
     "RetryPolicy",
     "StreamStarter",
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: The model options :meth:`RetryPolicy.from_options` reads; reserved by the core
+#: (:mod:`modelplug.reserved`): checked before ``load``, never passed to a provider.
+RETRY_OPTIONS = frozenset({"max_retries", "retry_backoff", "retry_max_wait"})
 _RETRYABLE = (RateLimitError, ServerError, ProviderConnectionError)
 
 
@@ -64,15 +70,15 @@ class RetryPolicy:
         defaults = cls()
         values = {
             "max_retries": options.get("max_retries", defaults.max_retries),
-            "backoff": options.get("retry_backoff", defaults.backoff),
-            "max_wait": options.get("retry_max_wait", defaults.max_wait),
+            "retry_backoff": options.get("retry_backoff", defaults.backoff),
+            "retry_max_wait": options.get("retry_max_wait", defaults.max_wait),
         }
         for name, value in values.items():
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise InvalidOptionError(f"{provider} option {name!r} must be a number ≥ 0, got {value!r}")
         if not isinstance(values["max_retries"], int):
             raise InvalidOptionError(f"{provider} option 'max_retries' must be an int, got {values['max_retries']!r}")
-        return cls(values["max_retries"], float(values["backoff"]), float(values["max_wait"]))
+        return cls(values["max_retries"], float(values["retry_backoff"]), float(values["retry_max_wait"]))
 
     def retryable(self, error: BaseException) -> bool:
         """Whether ``error`` is worth another attempt under this policy."""

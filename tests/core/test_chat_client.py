@@ -15,7 +15,7 @@ import pytest
 
 from modelplug import chat_client, errors
 from modelplug.secrets import redact, release_secret
-from modelplug.types import Capabilities, ChatMessageStreamDelta
+from modelplug.types import ChatMessageStreamDelta
 
 
 @pytest.fixture
@@ -131,16 +131,6 @@ def test_timeouts_from_options() -> None:
             chat_client.Timeouts.from_options(bad, "p")
 
 
-def test_declared_capabilities_override() -> None:
-    base = chat_client.CHAT_COMPLETIONS_CAPABILITIES
-    assert chat_client.declared_capabilities(base, None, provider="p") is base
-    changed = chat_client.declared_capabilities(base, {"tool_calling": "text"}, provider="p")
-    assert isinstance(changed, Capabilities) and changed.tool_calling == "text"
-    for bad in ("text", {"no_such_field": True}):
-        with pytest.raises(errors.InvalidOptionError, match="'capabilities'"):
-            chat_client.declared_capabilities(base, bad, provider="p")
-
-
 def test_closable_stream_close_from_another_thread_ends_a_blocked_read_quietly() -> None:
     unblock = threading.Event()
     closed: list[str] = []
@@ -187,3 +177,18 @@ def test_open_stream_sends_no_new_attempt_after_close() -> None:
 
     stream = chat_client.open_stream(RetryPolicy(max_retries=3, backoff=0.0), start, provider="p", model="m")  # type: ignore[arg-type]
     assert list(stream) == [] and attempts == [1]
+
+
+def test_error_from_client_response_reads_the_body_or_falls_back() -> None:
+    import httpx
+
+    original = RuntimeError("client said 429")
+    read = httpx.Response(429, content=b'{"error": {"message": "slow down"}}', headers={"retry-after": "2"})
+    error = chat_client.error_from_client_response(read, provider="p", original=original)
+    assert isinstance(error, errors.RateLimitError) and error.retry_after == 2.0
+    assert "slow down" in str(error) and error.original is original and error.__cause__ is original
+    unread = httpx.Response(500, stream=httpx.ByteStream(b"never read"))
+    error = chat_client.error_from_client_response(unread, provider="p", original=original, fallback="the server broke")
+    assert isinstance(error, errors.ServerError) and "the server broke" in str(error)
+    mapped = chat_client.with_original(errors.ServerError("x"), original)
+    assert mapped.original is original and mapped.__cause__ is original

@@ -76,7 +76,8 @@ def test_the_docs_name_no_hook_that_does_not_exist(hooks_md: str) -> None:
 
 
 def test_the_signature_text_is_what_inspect_gives() -> None:
-    assert signature_text(hookspecs.load) == "load(model_id: str, options: Mapping[str, Any]) -> Any"
+    want = "load(model_id: str, options: Mapping[str, Any], reserved: ReservedOptions) -> Any"
+    assert signature_text(hookspecs.load) == want
 
 
 if __name__ == "__main__":

@@ -182,12 +182,15 @@ def convert_value(key: str, raw: str, declared: Any = None) -> Any:
 
 def parse_options(pairs: Sequence[str], types: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Turn ``["key=value", ...]`` into model options, typed with ``types`` (the provider's
-    ``option_types``); a later key replaces an earlier one.
+    ``option_types``) over the types of the core's reserved options (``max_retries``, ...:
+    :data:`modelplug.reserved.RESERVED_OPTION_TYPES`); a later key replaces an earlier one.
 
     Raises:
         click.BadParameter: an item without ``=`` or with an empty key, or a value of the wrong type.
     """
-    types = types or {}
+    from modelplug.reserved import RESERVED_OPTION_TYPES
+
+    types = {**RESERVED_OPTION_TYPES, **(types or {})}
     options: dict[str, Any] = {}
     for pair in pairs:
         key, raw = _split(pair, _OPTION_HINT)
@@ -221,7 +224,9 @@ def parse_generation_options(
         click.BadParameter: an item without ``=``; a standard option that has its own flag (the
             message names it); a key the provider declares as a model option (use ``-o``).
     """
-    declared = model_option_types or {}
+    from modelplug.reserved import RESERVED_OPTION_TYPES
+
+    declared = {**RESERVED_OPTION_TYPES, **(model_option_types or {})}
     options: dict[str, Any] = {}
     for pair in pairs:
         key, raw = _split(pair, _GEN_HINT)

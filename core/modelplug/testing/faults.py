@@ -2,14 +2,15 @@
 :class:`~modelplug.testing.fault_server.FaultServer`.
 
 A provider's tests subclass :class:`HTTPFaultSuite` and say how to load a model against the server
-with a short read timeout and no retries::
+with a short read timeout and no retries: the spec and options of the default ``load``::
 
     from modelplug.testing.faults import HTTPFaultSuite
 
     class TestFaults(HTTPFaultSuite):
-        def load(self, base_url, fault, *, read_timeout):
-            return modelplug.load_model(f"myprovider:{fault}", base_url=base_url, timeout=read_timeout,
-                                        max_retries=0)
+        spec = "myprovider:{fault}"          # loaded with base_url=, timeout=read_timeout, max_retries=0
+        model_options = {"api_key": "sk-test-0000"}
+
+or defines ``load(self, base_url, fault, *, read_timeout)`` where loading takes more.
 
 Each fault must give the error class in :data:`EXPECTED` (the same through every provider), end by
 the provider's own timeout (never hang), and keep in ``.message`` the text that arrived before it.
@@ -24,10 +25,10 @@ from typing import Any, ClassVar
 import pytest
 
 from modelplug import errors
-from modelplug._model import Model
+from modelplug._model import Model, load_model
 from modelplug.testing.fault_server import HUGE_LENGTH, PREFIX, FaultServer
 
-__all__ = ["EXPECTED", "HTTPFaultSuite"]
+__all__ = ["EXPECTED", "FaultModels", "HTTPFaultSuite"]
 
 #: The error each fault gives (``None``: the stream ends normally).
 EXPECTED: dict[str, type[errors.ModelplugError] | None] = {
@@ -48,22 +49,34 @@ _RETRY_AFTER = {"rate-limit": 7.0, "unavailable": 3.0}
 _AFTER_PREFIX = frozenset({"stall-mid-stream", "drop", "malformed-json", "invalid-utf8", "error-object"})
 
 
-class HTTPFaultSuite:
-    """Checks for an HTTP provider under wire faults; subclass it and define :meth:`load`.
+class FaultModels:
+    """What both fault suites (this one and the async one) need: the fault server, one per test
+    class, and a model loaded against it. Define :meth:`load`, or set :attr:`spec` (and
+    :attr:`url_option`, :attr:`model_options`) to use the default one.
 
     Attributes:
         read_timeout: the read timeout (seconds) the checks give :meth:`load`; short, so that a stall
             ends quickly through the provider's own timeout.
         xfail_faults: fault name -> reason, for faults a provider cannot meet (said in its docs).
+        spec: the model spec with ``{fault}`` where the fault goes (``"myprovider:{fault}"``).
+        url_option: the model option that takes the server's base URL (``base_url``, ``api_base``).
+        model_options: other model options (an ``api_key``, ...).
     """
 
     read_timeout: ClassVar[float] = 1.0
     xfail_faults: ClassVar[dict[str, str]] = {}
+    spec: ClassVar[str] = ""
+    url_option: ClassVar[str] = "base_url"
+    model_options: ClassVar[dict[str, Any]] = {}
 
     def load(self, base_url: str, fault: str, *, read_timeout: float) -> Model:
         """The model to test: requests go to ``base_url`` with ``fault`` as the model name, a read
-        timeout of ``read_timeout`` seconds and no retries."""
-        raise NotImplementedError
+        timeout of ``read_timeout`` seconds and no retries (by default: :attr:`spec` loaded with
+        ``timeout=read_timeout``, ``max_retries=0`` and :attr:`model_options`)."""
+        if not self.spec:
+            raise NotImplementedError("set spec (and url_option, model_options) or define load")
+        options = {self.url_option: base_url, "timeout": read_timeout, "max_retries": 0, **self.model_options}
+        return load_model(self.spec.format(fault=fault), **options)
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -76,6 +89,12 @@ class HTTPFaultSuite:
         if fault in self.xfail_faults:
             pytest.xfail(self.xfail_faults[fault])
         return self.load(server.base_url, fault, read_timeout=read_timeout or self.read_timeout)
+
+
+class HTTPFaultSuite(FaultModels):
+    """Checks for an HTTP provider under wire faults; subclass it and define :meth:`load` (or set
+    ``spec``, see :class:`FaultModels`).
+    """
 
     @pytest.mark.parametrize("fault", sorted(EXPECTED))
     def test_fault_gives_its_typed_error_and_keeps_what_arrived(self, fault_server: FaultServer, fault: str) -> None:

@@ -26,11 +26,5 @@ class TestInferenceClientAsyncFaults(AsyncHTTPFaultSuite):
         "invalid UTF-8 arrives as U+FFFD and cannot be seen (the README says so)"
     }
 
-    def load(self, base_url: str, fault: str, *, read_timeout: float) -> Model:
-        return modelplug.load_model(
-            f"inference-client:{fault}",
-            base_url=base_url,
-            token="hf_faulttest0000",
-            timeout=read_timeout,
-            max_retries=0,
-        )
+    spec = "inference-client:{fault}"
+    model_options = {"token": "hf_faulttest0000"}  # noqa: RUF012 (read only)

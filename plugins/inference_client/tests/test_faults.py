@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import modelplug
-from modelplug import Model
 from modelplug.testing.faults import HTTPFaultSuite
 
 
@@ -13,11 +11,5 @@ class TestInferenceClientFaults(HTTPFaultSuite):
         "invalid UTF-8 arrives as U+FFFD and cannot be seen (the README says so)"
     }
 
-    def load(self, base_url: str, fault: str, *, read_timeout: float) -> Model:
-        return modelplug.load_model(
-            f"inference-client:{fault}",
-            base_url=base_url,
-            token="hf_faulttest0000",
-            timeout=read_timeout,
-            max_retries=0,
-        )
+    spec = "inference-client:{fault}"
+    model_options = {"token": "hf_faulttest0000"}  # noqa: RUF012 (read only)

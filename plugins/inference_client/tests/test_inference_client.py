@@ -11,6 +11,7 @@ import pytest
 
 import modelplug
 from modelplug import errors
+from modelplug.reserved import RESERVED_OPTIONS
 from modelplug.secrets import redact
 from modelplug.testing.http.processes import ReplayServer
 from modelplug.testing.http.suite import unique
@@ -129,7 +130,9 @@ def test_option_types() -> None:
     from modelplug_inference_client import option_types
 
     types = option_types()
-    assert types["base_url"] is str and types["timeout"] is float and types["max_retries"] is int
+    assert types["base_url"] is str and types["timeout"] is float
+    # the retry options are the core's (reserved, typed for the command line by the core)
+    assert not set(types) & RESERVED_OPTIONS
 
 
 # -- chunk mapping ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from tests.conftest import DATA
 
 import modelplug
 from modelplug import errors
+from modelplug.reserved import RESERVED_OPTIONS
 from modelplug.secrets import redact
 from modelplug.testing.http.processes import ReplayServer
 from modelplug.testing.http.suite import STREAM_CASES, unique
@@ -111,7 +112,9 @@ def test_option_types() -> None:
     from modelplug_litellm import option_types
 
     types = option_types()
-    assert types["api_base"] is str and types["timeout"] is float and types["max_retries"] is int
+    assert types["api_base"] is str and types["timeout"] is float
+    # the retry options are the core's (reserved, typed for the command line by the core)
+    assert not set(types) & RESERVED_OPTIONS
 
 
 # -- requests -----------------------------------------------------------------------------------

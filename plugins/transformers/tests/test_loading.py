@@ -145,3 +145,12 @@ def test_cuda_when_present() -> None:
         with model.stream("What is the capital of France?") as stream:
             text = "".join(delta.content or "" for delta in stream)
         assert "Paris" in text and stream.message.usage.completion_tokens > 0
+
+
+@pytest.mark.slow
+def test_tool_call_format_reaches_the_loaded_model() -> None:
+    # The core takes tool_call_format out of the options before load (a reserved option); the
+    # provider reads it from `reserved`, so the constrained decoder writes calls in that format.
+    with modelplug.load_model("transformers:default", tool_call_format="llama3_json") as model:
+        assert model.state.tool_call_format == "llama3_json"
+        assert model.capabilities.tool_call_format == "llama3_json"

@@ -12,7 +12,7 @@ checks go through ``Model.astream`` itself (aggregate, error, cancellation) on t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import pytest
@@ -20,7 +20,7 @@ import pytest
 from modelplug import errors
 from modelplug._model import Model
 from modelplug.testing.fault_server import HUGE_LENGTH, PREFIX, FaultServer
-from modelplug.testing.faults import EXPECTED
+from modelplug.testing.faults import EXPECTED, FaultModels
 from modelplug.testing.http.processes import ReplayServer, free_port
 from modelplug.testing.http.suite import BEHAVIOUR_STREAMS, STREAM_CASES, VARIANTS, unique
 from modelplug.types import ChatMessageStreamDelta
@@ -289,26 +289,10 @@ def _without_minted_ids(message: Any) -> Any:
             [(c.name, c.arguments, c.raw_arguments) for c in message.tool_calls])  # fmt: skip
 
 
-class AsyncHTTPFaultSuite:
+class AsyncHTTPFaultSuite(FaultModels):
     """The fault suite (:mod:`modelplug.testing.faults`) through ``agenerate_stream``: each fault
-    gives the same error class as the sync path, keeps what arrived, never hangs."""
-
-    read_timeout: ClassVar[float] = 1.0
-    xfail_faults: ClassVar[dict[str, str]] = {}
-
-    def load(self, base_url: str, fault: str, *, read_timeout: float) -> Model:
-        raise NotImplementedError
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def fault_server(cls) -> Iterator[FaultServer]:
-        with FaultServer() as server:
-            yield server
-
-    def _model(self, server: FaultServer, fault: str, read_timeout: float | None = None) -> Model:
-        if fault in self.xfail_faults:
-            pytest.xfail(self.xfail_faults[fault])
-        return self.load(server.base_url, fault, read_timeout=read_timeout or self.read_timeout)
+    gives the same error class as the sync path, keeps what arrived, never hangs. ``load`` (or
+    ``spec``) as for :class:`~modelplug.testing.faults.HTTPFaultSuite`."""
 
     @pytest.mark.parametrize("fault", sorted(EXPECTED))
     def test_async_fault_gives_the_typed_error_and_keeps_what_arrived(

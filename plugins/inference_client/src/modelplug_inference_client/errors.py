@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modelplug.chat_client import error_from_event, error_from_response, error_from_transport
+from modelplug.chat_client import error_from_client_response, error_from_event, error_from_transport, with_original
 from modelplug.errors import ProviderError
 
 __all__ = ["PROVIDER", "amap_error", "map_error"]
@@ -42,26 +42,12 @@ def map_error(error: BaseException) -> ProviderError:
         )
     response: Any = getattr(error, "response", None)
     if "HfHubHTTPError" in names and response is not None:
-        try:
-            body: Any = response.content
-        except Exception:  # a streamed body never read
-            body = getattr(error, "server_message", None) or str(error)
-        return error_from_response(
-            response.status_code,
-            body,
-            response.headers,
-            provider=PROVIDER,
-            reason=getattr(response, "reason_phrase", ""),
-            original=error,
-        )
+        fallback = getattr(error, "server_message", None)
+        return error_from_client_response(response, provider=PROVIDER, original=error, fallback=fallback)
     if "TextGenerationError" in names:
         kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__.removesuffix("Error")).lower()
-        mapped = error_from_event(
-            {"error": str(error.args[0]) if error.args else "", "error_type": kind}, provider=PROVIDER
-        )
-        mapped.original = error
-        mapped.__cause__ = error
-        return mapped
+        data = {"error": str(error.args[0]) if error.args else "", "error_type": kind}
+        return with_original(error_from_event(data, provider=PROVIDER), error)
     return error_from_transport(error, provider=PROVIDER)
 
 

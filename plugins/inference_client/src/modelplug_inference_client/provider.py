@@ -1,8 +1,10 @@
-"""Hook implementations of the ``inference-client`` provider."""
+"""Hook implementations of the ``inference-client`` provider: build the ``InferenceClient`` call;
+the chat-client kit (:mod:`modelplug.client_stream`) does the rest."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -11,21 +13,13 @@ import modelplug
 from modelplug.chat_client import (
     CHAT_COMPLETIONS_CAPABILITIES,
     DEFAULT_READ_TIMEOUT,
-    KIT_OPTION_TYPES,
-    KIT_OPTIONS,
-    ClosableStream,
-    aopen_stream,
-    declared_capabilities,
-    empty_stream_error,
-    open_stream,
     register_request_secrets,
-    request_json,
     shutdown_httpx_response,
 )
+from modelplug.client_stream import ClientState, StreamReader, capabilities, checked_request, unload
 from modelplug.errors import InvalidOptionError, ModelLoadError
-from modelplug.retry import RetryPolicy
-from modelplug.secrets import redact_mapping, release_secret
-from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
+from modelplug.reserved import ReservedOptions
+from modelplug.types import ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug_inference_client.chunks import delta_from_chunk
 from modelplug_inference_client.client import CLIENT_OPTIONS, chat_kwargs, make_async_client, make_client
 from modelplug_inference_client.errors import PROVIDER, amap_error, map_error
@@ -44,29 +38,19 @@ __all__ = [
 #: What the model declares unless the ``capabilities`` option overrides: the kit's defaults, and a
 #: native async stream (``AsyncInferenceClient``).
 DEFAULT_CAPABILITIES: Final = attrs.evolve(CHAT_COMPLETIONS_CAPABILITIES, async_streaming=True)
-_OWN_OPTIONS: Final = KIT_OPTIONS | {"tool_call_format", "api_key"}
+_OWN_OPTIONS: Final = frozenset({"api_key"})
+#: How the hub client's chunks are read: the kit's defaults (no chunk at all is the empty-200 error).
+_READER: Final = StreamReader(
+    provider=PROVIDER, delta=lambda chunk, _chunks: delta_from_chunk(chunk), classify=map_error, aclassify=amap_error
+)
 
 
-@attrs.define(repr=False)
-class InferenceClientState:
-    """What ``load`` keeps for one model.
+class InferenceClientState(ClientState):
+    """What ``load`` keeps for one model: the kit's :class:`~modelplug.client_stream.ClientState`,
+    ``model`` ``None`` when the model id is the endpoint URL, ``settings`` the ``InferenceClient``
+    arguments (``base_url`` or ``model``, ``token``, ...)."""
 
-    Attributes:
-        model: the model name sent in requests (``None`` when the model id is the endpoint URL).
-        client_settings: ``InferenceClient`` arguments (``base_url`` or ``model``, ``token``, ...).
-        capabilities: what the model declares (defaults plus the override).
-        retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
-        secrets: the credentials the requests carry, registered for redaction until ``unload``.
-    """
-
-    model: str | None
-    client_settings: dict[str, Any]
-    capabilities: Capabilities
-    retry: RetryPolicy
-    secrets: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return f"InferenceClientState(model={self.model!r}, options={redact_mapping(self.client_settings)!r})"
+    __slots__ = ()
 
 
 def _client_settings(model_id: str, options: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -108,18 +92,15 @@ def _register_secrets(settings: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 @modelplug.hookimpl
-def load(model_id: str, options: Mapping[str, Any]) -> InferenceClientState:
+def load(model_id: str, options: Mapping[str, Any], reserved: ReservedOptions) -> InferenceClientState:
     """Check the options; the client itself is made per request.
 
     Raises:
-        InvalidOptionError: an unknown option, both ``token`` and ``api_key``, a bad ``timeout``,
-            retry or ``capabilities`` option.
+        InvalidOptionError: an unknown option, both ``token`` and ``api_key``, a bad ``timeout``.
         ModelLoadError: huggingface_hub is missing, or in offline mode (``HF_HUB_OFFLINE=1``), where it
             refuses every request, even to a local ``base_url``.
     """
     model, settings = _client_settings(model_id, options)
-    retry = RetryPolicy.from_options(options, PROVIDER)
-    declared = declared_capabilities(DEFAULT_CAPABILITIES, options.get("capabilities"), provider=PROVIDER)
     try:
         from huggingface_hub import constants
     except ImportError as error:
@@ -134,36 +115,19 @@ def load(model_id: str, options: Mapping[str, Any]) -> InferenceClientState:
             "base_url; unset HF_HUB_OFFLINE to use the inference-client provider",
             provider=PROVIDER,
         )
-    secrets = _register_secrets(settings)
-    return InferenceClientState(model, settings, declared, retry, secrets)
-
-
-@modelplug.hookimpl
-def capabilities(state: InferenceClientState) -> Capabilities:
-    """Streaming with usage, native tools, ``stop`` and ``response_format``; the ``capabilities``
-    option overrides (the server is not asked)."""
-    return state.capabilities
-
-
-@modelplug.hookimpl
-def unload(state: InferenceClientState) -> None:
-    """Release the secrets the model registered (the HTTP clients are closed per request)."""
-    for secret in state.secrets:
-        release_secret(secret)
+    return InferenceClientState(
+        model=model,
+        settings=settings,
+        capabilities=reserved.apply(DEFAULT_CAPABILITIES),
+        retry=reserved.retry,
+        secrets=_register_secrets(settings),
+    )
 
 
 @modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
     """The options the command line converts."""
-    return {
-        "base_url": str,
-        "token": str,
-        "api_key": str,
-        "provider": str,
-        "bill_to": str,
-        "timeout": float,
-        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "connect_timeout"},
-    }
+    return {"base_url": str, "token": str, "api_key": str, "provider": str, "bill_to": str, "timeout": float}
 
 
 @modelplug.hookimpl
@@ -177,7 +141,18 @@ def generate_stream(
     the HTTP response. Raises :class:`~modelplug.errors.ProviderError` subclasses (see
     :mod:`modelplug_inference_client.errors`).
     """
-    return _stream(state, _checked_kwargs(state, messages, options))
+    kwargs = _kwargs(state, messages, options)
+
+    def call(closing: contextlib.ExitStack[Any]) -> Any:
+        client = make_client(state.settings)
+        closing.callback(client.close)
+        chunks = client.chat_completion(**kwargs)
+        response = _http_response(chunks)
+        if response is not None:
+            closing.callback(shutdown_httpx_response(response))  # first: unblocks a read in another thread
+        return chunks
+
+    return _READER.stream(state, call)
 
 
 @modelplug.hookimpl
@@ -190,61 +165,19 @@ def agenerate_stream(
     Retried before the first delta only (``asyncio.sleep`` between attempts); ``aclose()`` or a
     cancellation closes the client, and with it the HTTP response.
     """
-    return _astream(state, _checked_kwargs(state, messages, options))
+    kwargs = _kwargs(state, messages, options)
+
+    async def call(closing: contextlib.AsyncExitStack[Any]) -> Any:
+        client = make_async_client(state.settings)
+        closing.push_async_callback(client.close)  # its exit stack holds the response and its httpx client
+        return await client.chat_completion(**kwargs)
+
+    return _READER.astream(state, call)
 
 
-def _checked_kwargs(
-    state: InferenceClientState, messages: list[ChatMessage], options: GenerationOptions
-) -> dict[str, Any]:
-    """The ``chat_completion`` arguments, checked to be JSON before anything is sent."""
+def _kwargs(state: InferenceClientState, messages: list[ChatMessage], options: GenerationOptions) -> dict[str, Any]:
     kwargs = chat_kwargs(state.model, messages, options, native_tools=state.capabilities.tool_calling == "native")
-    request_json({"messages": kwargs["messages"], "tools": kwargs.get("tools"), **options.extra}, provider=PROVIDER)
-    return kwargs
-
-
-def _stream(state: InferenceClientState, kwargs: dict[str, Any]) -> ClosableStream:
-    def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
-        client = make_client(state.client_settings)
-        try:
-            chunks = client.chat_completion(**kwargs)
-        except Exception as error:
-            client.close()
-            raise map_error(error) from error
-        response = _http_response(chunks)
-        shutdown = shutdown_httpx_response(response) if response is not None else None
-
-        def close() -> None:
-            if shutdown is not None:
-                shutdown()
-            client.close()
-
-        return close, _deltas(chunks)
-
-    return open_stream(state.retry, start, provider=PROVIDER, model=state.model or "")
-
-
-def _astream(state: InferenceClientState, kwargs: dict[str, Any]) -> AsyncIterator[ChatMessageStreamDelta]:
-    async def start() -> tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None]]:
-        client = make_async_client(state.client_settings)
-
-        async def close() -> None:
-            try:
-                await client.close()  # its exit stack holds the streamed response and its httpx client
-            except Exception:  # the connection already failed
-                return
-
-        try:
-            chunks = await client.chat_completion(**kwargs)
-        except Exception as error:
-            mapped = await amap_error(error)
-            await close()
-            raise mapped from error
-        except BaseException:
-            await close()
-            raise
-        return close, _adeltas(chunks)
-
-    return aopen_stream(state.retry, start, provider=PROVIDER, model=state.model or "")
+    return checked_request(kwargs, options, provider=PROVIDER)
 
 
 def _http_response(chunks: Any) -> Any:
@@ -258,40 +191,3 @@ def _http_response(chunks: Any) -> Any:
     except (AttributeError, KeyError, TypeError):
         return None
     return response if hasattr(response, "extensions") else None
-
-
-def _deltas(chunks: Any) -> Generator[ChatMessageStreamDelta, None, None]:
-    received = 0
-    try:
-        for chunk in chunks:
-            received += 1
-            delta = delta_from_chunk(chunk)
-            if delta is not None:
-                yield delta
-    except Exception as error:
-        raise map_error(error) from error
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    if not received:
-        raise empty_stream_error(PROVIDER)
-
-
-async def _adeltas(chunks: Any) -> AsyncGenerator[ChatMessageStreamDelta, None]:
-    """:func:`_deltas` over ``AsyncInferenceClient``'s chunks: the same mapping, the same errors."""
-    received = 0
-    try:
-        async for chunk in chunks:
-            received += 1
-            delta = delta_from_chunk(chunk)
-            if delta is not None:
-                yield delta
-    except Exception as error:
-        raise map_error(error) from error
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    if not received:
-        raise empty_stream_error(PROVIDER)

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, Final
 
-from modelplug.chat_client import declared_capabilities as kit_declared_capabilities
 from modelplug.types import Capabilities
 
 __all__ = ["declared_capabilities", "supports_stop"]
@@ -73,20 +72,15 @@ def _model_info(litellm: ModuleType, model: str) -> Mapping[str, Any]:
         return {}
 
 
-def declared_capabilities(
-    litellm: ModuleType, model: str, options: Mapping[str, Any], override: Mapping[str, Any] | None
-) -> Capabilities:
-    """The :class:`Capabilities` of ``model``: LiteLLM's information, then ``override``.
-
-    Raises:
-        InvalidOptionError: ``override`` names an unknown field or has a bad value.
-    """
+def declared_capabilities(litellm: ModuleType, model: str, options: Mapping[str, Any]) -> Capabilities:
+    """The :class:`Capabilities` of ``model`` from LiteLLM's information (the ``capabilities``
+    override is the core's, applied by ``load`` with ``reserved.apply``)."""
     name, params = _provider_params(litellm, model, options)
     info = _model_info(litellm, model)
     takes = (lambda p: True) if params is None else (lambda p: p in params)
     function_calling = info.get("supports_function_calling")
     native = takes("tools") and function_calling is not False
-    declared = Capabilities(
+    return Capabilities(
         streaming=True,
         async_streaming=True,
         tool_calling="native" if native else "none",
@@ -97,4 +91,3 @@ def declared_capabilities(
         vision=bool(info.get("supports_vision")),
         reasoning=bool(info.get("supports_reasoning")),
     )
-    return kit_declared_capabilities(declared, override, provider="litellm")

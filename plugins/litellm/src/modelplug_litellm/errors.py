@@ -20,7 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from modelplug.chat_client import error_from_event, error_from_response, error_from_transport
+from modelplug.chat_client import (
+    error_from_client_response,
+    error_from_event,
+    error_from_response,
+    error_from_transport,
+    with_original,
+)
 from modelplug.errors import ContentFilterError, ContextLengthError, ProviderError, ProviderTimeoutError
 from modelplug.secrets import redact, scrub_exception
 
@@ -50,12 +56,6 @@ def is_clean_end_without_finish(error: BaseException) -> bool:
     return any(_CLEAN_EOF in str(e) for e in _chain(error))
 
 
-def _with_original(mapped: ProviderError, error: BaseException) -> ProviderError:
-    mapped.original = error
-    mapped.__cause__ = error
-    return mapped
-
-
 def map_error(error: BaseException) -> ProviderError:
     """The modelplug error for a LiteLLM (or httpx) exception; ``original`` keeps ``error``."""
     if isinstance(error, ProviderError):
@@ -77,25 +77,22 @@ def map_error(error: BaseException) -> ProviderError:
         return ProviderTimeoutError(message, provider=PROVIDER, original=error, status_code=status)
     for link in links:
         if {cls.__name__ for cls in type(link).__mro__} & _WIRE_FAULTS or isinstance(link, ConnectionError):
-            return _with_original(error_from_transport(link, provider=PROVIDER), error)
+            return with_original(error_from_transport(link, provider=PROVIDER), error)
     for link in links:
         if type(link).__name__ == "APIError" and getattr(link, "status_code", None) is None:
             body = getattr(link, "body", None)  # an SSE {"error": ...} event
-            return _with_original(
+            return with_original(
                 error_from_event(body or getattr(link, "message", str(link)), provider=PROVIDER), error
             )
     for link in links:
         response = getattr(link, "response", None)
         code = getattr(response, "status_code", None)
         if isinstance(code, int) and code >= 400:
-            try:
-                body = response.content  # type: ignore[union-attr]
-            except Exception:  # a streamed body never read
-                body = getattr(link, "body", None) or str(link)
-            return error_from_response(code, body, response.headers, provider=PROVIDER, original=error)  # type: ignore[union-attr]
+            fallback = getattr(link, "body", None) or str(link)
+            return error_from_client_response(response, provider=PROVIDER, original=error, fallback=fallback)
     if isinstance(status, int) and status >= 400:
         body = next((link.body for link in links if getattr(link, "body", None)), None)
         return error_from_response(status, body or str(error), None, provider=PROVIDER, original=error)
     if any(isinstance(link, exceptions.APIConnectionError) for link in links):
-        return _with_original(error_from_transport(ConnectionError(str(error)), provider=PROVIDER), error)
+        return with_original(error_from_transport(ConnectionError(str(error)), provider=PROVIDER), error)
     return error_from_transport(error, provider=PROVIDER)

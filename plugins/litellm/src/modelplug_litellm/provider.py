@@ -1,10 +1,13 @@
-"""Hook implementations of the ``litellm`` provider."""
+"""Hook implementations of the ``litellm`` provider: build the ``litellm.completion`` call, undo
+LiteLLM's changes to what the server sent; the chat-client kit (:mod:`modelplug.client_stream`) does the rest."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import Any, Final
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
 
 import attrs
 
@@ -12,20 +15,14 @@ import modelplug
 from modelplug.chat_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
-    KIT_OPTION_TYPES,
-    KIT_OPTIONS,
-    ClosableStream,
-    aopen_stream,
     empty_stream_error,
-    open_stream,
     register_request_secrets,
-    request_json,
     shutdown_httpx_response,
 )
+from modelplug.client_stream import ClientState, StreamReader, capabilities, checked_request, unload
 from modelplug.errors import InvalidOptionError, ModelLoadError
-from modelplug.retry import RetryPolicy
-from modelplug.secrets import redact_mapping, release_secret
-from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
+from modelplug.reserved import ReservedOptions
+from modelplug.types import ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug_litellm.capabilities import declared_capabilities
 from modelplug_litellm.chunks import delta_from_chunk, get_field, usage_from_object
 from modelplug_litellm.client import completion_kwargs, import_litellm
@@ -33,33 +30,15 @@ from modelplug_litellm.errors import PROVIDER, is_clean_end_without_finish, map_
 
 __all__ = ["LiteLLMState", "agenerate_stream", "capabilities", "generate_stream", "load", "option_types", "unload"]
 
-#: Model options modelplug reads itself; every other model option is a ``litellm.completion`` argument.
-OWN_OPTIONS: Final = KIT_OPTIONS | {"estimated_usage", "tool_call_format"}
 
+@attrs.define(repr=False, kw_only=True)
+class LiteLLMState(ClientState):
+    """What ``load`` keeps for one LiteLLM model: the kit's :class:`~modelplug.client_stream.ClientState`
+    (``model`` is the LiteLLM model string, ``settings`` the ``litellm.completion`` arguments from
+    the model options), and ``estimated_usage``: keep LiteLLM's token-count estimate when the server
+    reports no usage."""
 
-@attrs.define(repr=False)
-class LiteLLMState:
-    """What ``load`` keeps for one LiteLLM model.
-
-    Attributes:
-        model: the LiteLLM model string (``"openai/gpt-4o-mini"``).
-        completion_options: ``litellm.completion`` arguments from the model options.
-        capabilities: what the model declares (LiteLLM's information plus the override).
-        retry: the retry policy (before the first delta only, :mod:`modelplug.retry`).
-        secrets: the credentials the requests carry, registered for redaction until ``unload``.
-        estimated_usage: keep LiteLLM's token-count estimate when the server reports no usage.
-    """
-
-    model: str
-    completion_options: dict[str, Any]
-    capabilities: Capabilities
-    retry: RetryPolicy
     estimated_usage: bool = False
-    secrets: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return f"LiteLLMState(model={self.model!r}, options={redact_mapping(self.completion_options)!r})"
-
 
 def _register_secrets(options: Mapping[str, Any]) -> tuple[str, ...]:
     """Secrets LiteLLM may send: the key options, every auth header and cookie, keys in ``api_base``,
@@ -96,15 +75,14 @@ def _timeout(options: Mapping[str, Any]) -> Any:
 
 
 @modelplug.hookimpl
-def load(model_id: str, options: Mapping[str, Any]) -> LiteLLMState:
+def load(model_id: str, options: Mapping[str, Any], reserved: ReservedOptions) -> LiteLLMState:
     """Import LiteLLM (≈5 s, once per process), check the options and read the capabilities.
 
     Raises:
         ModelLoadError: LiteLLM is not installed.
-        InvalidOptionError: a bad ``capabilities``, retry or ``estimated_usage`` option.
+        InvalidOptionError: a bad ``estimated_usage`` or ``timeout`` option.
     """
     secrets = _register_secrets(options)
-    retry = RetryPolicy.from_options(options, PROVIDER)
     estimated = options.get("estimated_usage", False)
     if not isinstance(estimated, bool):
         raise InvalidOptionError(f"litellm option 'estimated_usage' must be a bool, got {estimated!r}")
@@ -114,24 +92,17 @@ def load(model_id: str, options: Mapping[str, Any]) -> LiteLLMState:
         raise ModelLoadError(
             "the litellm provider needs LiteLLM: pip install 'modelplug[litellm]'", provider=PROVIDER, original=error
         ) from error
-    completion_options = {k: v for k, v in options.items() if k not in OWN_OPTIONS}
-    completion_options["timeout"] = _timeout(options)
-    declared = declared_capabilities(litellm, model_id, completion_options, options.get("capabilities"))
-    return LiteLLMState(model_id, completion_options, declared, retry, estimated, secrets)
-
-
-@modelplug.hookimpl
-def capabilities(state: LiteLLMState) -> Capabilities:
-    """Streaming with usage; tools, ``stop`` and ``response_format`` as LiteLLM knows the model;
-    the ``capabilities`` option overrides."""
-    return state.capabilities
-
-
-@modelplug.hookimpl
-def unload(state: LiteLLMState) -> None:
-    """Release the secrets the model registered (the HTTP clients are closed per request)."""
-    for secret in state.secrets:
-        release_secret(secret)
+    settings = {k: v for k, v in options.items() if k != "estimated_usage"}
+    settings["timeout"] = _timeout(options)
+    declared = reserved.apply(declared_capabilities(litellm, model_id, settings))
+    return LiteLLMState(
+        model=model_id,
+        settings=settings,
+        capabilities=declared,
+        retry=reserved.retry,
+        secrets=secrets,
+        estimated_usage=estimated,
+    )
 
 
 @modelplug.hookimpl
@@ -143,7 +114,7 @@ def option_types() -> Mapping[str, type]:
         "api_version": str,
         "custom_llm_provider": str,
         "estimated_usage": bool,
-        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "connect_timeout"},
+        "timeout": float,
     }
 
 
@@ -158,7 +129,18 @@ def generate_stream(
     response. Raises :class:`~modelplug.errors.ProviderError` subclasses (see
     :mod:`modelplug_litellm.errors`).
     """
-    return _stream(state, _checked_kwargs(state, messages, options))
+    kwargs = _kwargs(state, messages, options)
+    litellm = import_litellm()
+
+    def call(closing: contextlib.ExitStack[Any]) -> Any:
+        response = litellm.completion(**kwargs)
+        closing.callback(response.close)
+        http = getattr(getattr(response, "completion_stream", None), "response", None)  # the OpenAI SDK's Stream
+        if http is not None and hasattr(http, "extensions"):
+            closing.callback(shutdown_httpx_response(http))  # first: unblocks a read in another thread
+        return response
+
+    return _reader(state).stream(state, call)
 
 
 @modelplug.hookimpl
@@ -171,98 +153,38 @@ def agenerate_stream(
     Retried before the first delta only (``asyncio.sleep`` between attempts); ``aclose()`` or a
     cancellation closes LiteLLM's stream and its HTTP response.
     """
-    return _astream(state, _checked_kwargs(state, messages, options))
+    kwargs = _kwargs(state, messages, options)
+    litellm = import_litellm()
+
+    async def call(closing: contextlib.AsyncExitStack[Any]) -> Any:
+        response = await litellm.acompletion(**kwargs)
+        closing.push_async_callback(response.aclose)
+        return response
+
+    return _reader(state).astream(state, call)
 
 
-def _checked_kwargs(state: LiteLLMState, messages: list[ChatMessage], options: GenerationOptions) -> dict[str, Any]:
-    """The ``completion``/``acompletion`` arguments, checked to be JSON before anything is sent."""
-    kwargs = completion_kwargs(
-        state.model,
-        state.completion_options,
-        messages,
-        options,
-        native_tools=state.capabilities.tool_calling == "native",
+def _kwargs(state: LiteLLMState, messages: list[ChatMessage], options: GenerationOptions) -> dict[str, Any]:
+    native = state.capabilities.tool_calling == "native"
+    kwargs = completion_kwargs(state.model or "", state.settings, messages, options, native_tools=native)
+    return checked_request(kwargs, options, provider=PROVIDER)
+
+
+def _reader(state: LiteLLMState) -> StreamReader:
+    """How LiteLLM's stream is read (see the package docstring for what is corrected and why)."""
+    return StreamReader(
+        provider=PROVIDER,
+        delta=functools.partial(_corrected, estimated_usage=state.estimated_usage),
+        classify=map_error,
+        at_error=_after_error,
+        at_end=_check_end,
     )
-    request_json({"messages": kwargs["messages"], "tools": kwargs.get("tools"), **options.extra}, provider=PROVIDER)
-    return kwargs
 
 
-def _stream(state: LiteLLMState, kwargs: dict[str, Any]) -> ClosableStream:
-    litellm = import_litellm()
-
-    def start() -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]:
-        try:
-            response = litellm.completion(**kwargs)
-        except Exception as error:
-            raise map_error(error) from error
-        http = getattr(getattr(response, "completion_stream", None), "response", None)  # the OpenAI SDK's Stream
-        shutdown = shutdown_httpx_response(http) if http is not None and hasattr(http, "extensions") else None
-
-        def close() -> None:
-            if shutdown is not None:
-                shutdown()
-            response.close()
-
-        return close, _deltas(response, state.estimated_usage)
-
-    return open_stream(state.retry, start, provider=PROVIDER, model=state.model)
-
-
-def _astream(state: LiteLLMState, kwargs: dict[str, Any]) -> AsyncIterator[ChatMessageStreamDelta]:
-    litellm = import_litellm()
-
-    async def start() -> tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None]]:
-        try:
-            response = await litellm.acompletion(**kwargs)
-        except Exception as error:
-            raise map_error(error) from error
-
-        async def close() -> None:
-            try:
-                await response.aclose()
-            except Exception:  # already closed, or its connection already failed
-                return
-
-        return close, _adeltas(response, state.estimated_usage)
-
-    return aopen_stream(state.retry, start, provider=PROVIDER, model=state.model)
-
-
-def _deltas(response: Any, estimated_usage: bool) -> Generator[ChatMessageStreamDelta, None, None]:
-    """Map LiteLLM's chunks; see the package docstring for what is corrected and why."""
-    try:
-        for chunk in response:
-            delta = _corrected(delta_from_chunk(chunk), response, estimated_usage)
-            if delta is not None:
-                yield delta
-    except Exception as error:
-        last = _after_error(error, response)
-        if last is not None:
-            yield last
-        return
-    _check_end(response)
-
-
-async def _adeltas(response: Any, estimated_usage: bool) -> AsyncGenerator[ChatMessageStreamDelta, None]:
-    """:func:`_deltas` over ``acompletion``'s stream: the same corrections, the same errors."""
-    try:
-        async for chunk in response:
-            delta = _corrected(delta_from_chunk(chunk), response, estimated_usage)
-            if delta is not None:
-                yield delta
-    except Exception as error:
-        last = _after_error(error, response)
-        if last is not None:
-            yield last
-        return
-    _check_end(response)
-
-
-def _corrected(
-    delta: ChatMessageStreamDelta | None, response: Any, estimated_usage: bool
-) -> ChatMessageStreamDelta | None:
+def _corrected(chunk: Any, response: Any, *, estimated_usage: bool) -> ChatMessageStreamDelta | None:
     """One chunk's delta with LiteLLM's changes undone: its usage estimate dropped (unless asked
     for) when the server sent none, the server's own finish reason restored."""
+    delta = delta_from_chunk(chunk)
     if delta is None:
         return None
     if delta.usage is not None and not estimated_usage and not _server_sent_usage(response):
@@ -276,7 +198,7 @@ def _corrected(
     return delta
 
 
-def _after_error(error: Exception, response: Any) -> ChatMessageStreamDelta | None:
+def _after_error(error: BaseException, response: Any) -> ChatMessageStreamDelta | None:
     """What an exception while reading means: LiteLLM's "ended before a finish_reason" is the
     normal end (the last usage the server sent, which LiteLLM did not yield, or ``None``);
     anything else is raised as its modelplug error."""
@@ -286,7 +208,7 @@ def _after_error(error: Exception, response: Any) -> ChatMessageStreamDelta | No
     return None if usage is None else ChatMessageStreamDelta(usage=usage)
 
 
-def _check_end(response: Any) -> None:
+def _check_end(response: Any, received: int) -> None:
     """Raise the empty-200 error when the server sent no chunk at all."""
     if getattr(response, "chunks", None) == []:
         raise empty_stream_error(PROVIDER)

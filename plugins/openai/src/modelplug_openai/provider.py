@@ -26,7 +26,6 @@ from modelplug.chat_client import (
     Timeouts,
     aclose_httpx_response,
     aopen_stream,
-    declared_capabilities,
     empty_stream_error,
     error_from_event,
     error_from_response,
@@ -38,6 +37,7 @@ from modelplug.chat_client import (
     shutdown_httpx_response,
 )
 from modelplug.errors import InvalidOptionError
+from modelplug.reserved import ReservedOptions
 from modelplug.retry import RetryPolicy
 from modelplug.secrets import redact, release_secret
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
@@ -70,10 +70,6 @@ _OPTIONS: Final = frozenset(
         "headers",
         "timeout",
         "connect_timeout",
-        "capabilities",
-        "max_retries",
-        "retry_backoff",
-        "retry_max_wait",
     }
 )
 
@@ -145,12 +141,12 @@ def _headers(options: Mapping[str, Any]) -> dict[str, str]:
 
 
 @modelplug.hookimpl
-def load(model_id: str, options: Mapping[str, Any]) -> OpenAIState:
+def load(model_id: str, options: Mapping[str, Any], reserved: ReservedOptions) -> OpenAIState:
     """Check the options and open the model's pooled ``httpx.Client``.
 
     Raises:
-        InvalidOptionError: an unknown option; a bad ``timeout``, ``headers``, retry or
-            ``capabilities`` option; a ``base_url`` that is not http(s).
+        InvalidOptionError: an unknown option; a bad ``timeout`` or ``headers`` option; a
+            ``base_url`` that is not http(s).
     """
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
@@ -161,8 +157,7 @@ def load(model_id: str, options: Mapping[str, Any]) -> OpenAIState:
     base_url = str(options.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise InvalidOptionError(f"openai option 'base_url' must be an http(s) URL, got {base_url!r}")
-    retry = RetryPolicy.from_options(options, PROVIDER)
-    declared = declared_capabilities(DEFAULT_CAPABILITIES, options.get("capabilities"), provider=PROVIDER)
+    retry, declared = reserved.retry, reserved.apply(DEFAULT_CAPABILITIES)
     timeouts = Timeouts.from_options(options, PROVIDER)
     headers = _headers(options)
     secrets = register_request_secrets(headers=headers, urls=(base_url,), values=(options.get("api_key"),))

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import modelplug
 from modelplug.errors import InvalidOptionError, ModelplugError, ProviderError
+from modelplug.reserved import ReservedOptions
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 
 __all__ = ["MODEL_OPTIONS", "capabilities", "generate", "generate_stream", "load", "option_types", "unload"]
@@ -38,7 +39,7 @@ _GENERATION_DEFAULTS: Final = frozenset({"max_tokens", "temperature", "top_p", "
 
 
 @modelplug.hookimpl
-def load(model_id: str, options: Mapping[str, Any]) -> Any:
+def load(model_id: str, options: Mapping[str, Any], reserved: ReservedOptions) -> Any:
     """Load the model (see :mod:`modelplug_transformers.loading` for what ``model_id`` may name).
 
     Raises:
@@ -55,7 +56,8 @@ def load(model_id: str, options: Mapping[str, Any]) -> Any:
     _check_defaults(defaults)
     from modelplug_transformers.loading import load_model
 
-    return load_model(model_id, options, defaults)
+    # tool_call_format is the core's (reserved): it never arrives in options
+    return load_model(model_id, {**options, "tool_call_format": reserved.tool_call_format}, defaults)
 
 
 def _check_defaults(defaults: Mapping[str, Any]) -> None:

@@ -47,7 +47,8 @@ __all__ = [
 PROVIDER = "vllm"
 
 #: Model options read by the provider (or the core) rather than passed to ``AsyncEngineArgs``.
-PROVIDER_OPTIONS: Final = frozenset({"tool_parser", "tool_parser_plugin", "chat_template_kwargs", "tool_call_format"})
+#: (``tool_call_format`` is the core's, taken out before ``load``: :mod:`modelplug.reserved`.)
+PROVIDER_OPTIONS: Final = frozenset({"tool_parser", "tool_parser_plugin", "chat_template_kwargs"})
 
 #: Engine options the provider sets unless the caller does (vLLM's default logs stats and requests).
 ENGINE_DEFAULTS: Final[Mapping[str, Any]] = {"disable_log_stats": True}
@@ -72,7 +73,6 @@ _OPTION_TYPES: Final[Mapping[str, type]] = {
     "generation_config": str,
     "tool_parser": str,
     "tool_parser_plugin": str,
-    "tool_call_format": str,
 }
 
 
@@ -121,8 +121,8 @@ def _split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
 def load(model_id: str, options: Mapping[str, Any]) -> VllmState:
     """Start vLLM's async engine for ``model_id`` (a Hugging Face id or a local folder).
 
-    Options other than ``tool_parser``, ``tool_parser_plugin``, ``chat_template_kwargs`` and
-    ``tool_call_format`` are ``AsyncEngineArgs`` fields, passed through (``dtype``, ``max_model_len``,
+    Options other than ``tool_parser``, ``tool_parser_plugin`` and ``chat_template_kwargs`` (and the
+    core's reserved ones, never seen here) are ``AsyncEngineArgs`` fields, passed through (``dtype``, ``max_model_len``,
     ``gpu_memory_utilization``, ``tensor_parallel_size``, ``enforce_eager``, ``kv_cache_memory_bytes``, ...).
 
     Raises:
