@@ -31,7 +31,7 @@ from typing import Any
 
 import modelplug
 from modelplug import ChatMessageStreamDelta, ToolCallDelta
-from modelplug.aggregation import StreamAggregator
+from modelplug._aggregation import StreamAggregator
 
 
 def _wall(code: str, runs: int) -> float:

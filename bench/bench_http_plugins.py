@@ -69,7 +69,7 @@ os.environ.pop("HF_HUB_OFFLINE", None)  # huggingface_hub refuses even loopback 
 import httpx  # noqa: E402
 
 import modelplug  # noqa: E402
-from modelplug.stream import ChatStream  # noqa: E402
+from modelplug._stream import ChatStream  # noqa: E402
 from modelplug.testing.http.processes import ReplayServer  # noqa: E402
 
 KEY = "sk-bench-0000000000"

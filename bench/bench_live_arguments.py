@@ -4,7 +4,7 @@ Run: ``python bench/bench_live_arguments.py``. Prints token counts; asserts noth
 
 A long ``write_file`` call (a short ``path``, a long ``content``) is written by a model one token
 (a word with its leading space) per delta, in several tool-call text formats, and goes the real way
-to the screen: :class:`modelplug.pipeline.DeltaPipeline` (what a ``tool_calling="text"`` provider's
+to the screen: :class:`modelplug._pipeline.DeltaPipeline` (what a ``tool_calling="text"`` provider's
 stream goes through; it holds the :class:`~modelplug.toolcalls.StreamParser`) into
 :class:`modelplug.cli.agent_view.AgentView` on the live :class:`~modelplug.cli.display.LiveView`
 (the view ``modelplug chat`` and ``modelplug agent`` use on a terminal; its screen output is
@@ -25,10 +25,10 @@ from typing import Any
 
 from rich.console import Console
 
+from modelplug._pipeline import DeltaPipeline
 from modelplug.agents.events import ModelDelta
 from modelplug.cli.agent_view import AgentView
 from modelplug.cli.display import LiveView
-from modelplug.pipeline import DeltaPipeline
 from modelplug.types import Capabilities, ChatMessageStreamDelta, GenerationOptions, Tool, ToolCallDelta
 
 _TOKEN = re.compile(r"\s*\S+|\s+")

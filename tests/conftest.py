@@ -26,7 +26,7 @@ def data_dir() -> Path:
 @pytest.fixture
 def fresh_plugins() -> Iterator[None]:
     """Rediscover plugins before and after the test (for tests that register providers)."""
-    from modelplug import plugins
+    from modelplug import _plugins as plugins
 
     plugins.reset()
     yield

@@ -1,15 +1,32 @@
-"""Hypothesis strategies shared by the core tests."""
+"""Hypothesis strategies shared by the tests: text cut at random points, streams of deltas, and
+tool calls rendered in every format with prose and marker soup around them."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import string
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
 
 from modelplug.types import ChatMessageStreamDelta, ToolCallDelta, Usage
 
-__all__ = ["json_objects", "near_common_chunks", "rechunk", "splits", "streams"]
+__all__ = [
+    "FAMILY",
+    "RENDER",
+    "THINK_SPANS",
+    "arguments",
+    "calls",
+    "json_objects",
+    "marker_soup",
+    "near_common_chunks",
+    "prose",
+    "rechunk",
+    "splits",
+    "streams",
+]
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
@@ -24,17 +41,14 @@ json_objects = st.dictionaries(
 
 
 @st.composite
-def splits(draw: st.DrawFn, value: str) -> list[str]:
-    """``value`` cut into pieces at arbitrary points (possibly in the middle of an escape)."""
-    if not value:
+def splits(draw: st.DrawFn, text: str, max_cuts: int = 16) -> list[str]:
+    """``text`` cut into non-empty pieces at arbitrary points (possibly in the middle of an escape
+    or a multi-character marker); ``[]`` for ``""``."""
+    if not text:
         return []
-    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(value) - 1)), max_size=min(12, len(value)))))
-    pieces, start = [], 0
-    for cut in cuts:
-        pieces.append(value[start:cut])
-        start = cut
-    pieces.append(value[start:])
-    return [p for p in pieces if p]
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=min(max_cuts, len(text)))))
+    bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if a < b]
 
 
 @st.composite
@@ -79,6 +93,253 @@ def rechunk(draw: st.DrawFn, expected: dict[str, Any], cumulative_usage: bool = 
                 deltas.insert(position, ChatMessageStreamDelta(usage=Usage(prompt, count)))
         deltas.append(ChatMessageStreamDelta(usage=Usage(prompt, completion)))
     return deltas
+
+
+# tool calls in every format
+
+Calls = list[tuple[str, dict[str, Any]]]
+
+names = st.from_regex(r"[a-z_][a-z0-9_]{0,11}", fullmatch=True)
+identifiers = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True)
+
+#: Prose that cannot be mistaken for a call or a marker (no brackets, tags, quotes or ';').
+prose = st.text(alphabet=string.ascii_letters + string.digits + " \n.,!?-:'", max_size=40).map(str.strip)
+
+_unicode = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+_safe_text = st.text(
+    alphabet=string.ascii_letters + string.digits + " \t\n.,;:!?-_/'\"()[]{}=&%$#@*+|\\`~", max_size=20
+)
+_floats = st.floats(allow_nan=False, allow_infinity=False, width=32)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**9), 10**9) | _floats | _unicode,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_unicode, inner, max_size=3),
+    max_leaves=6,
+)
+_py_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**9), 10**9) | _floats | _unicode,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(identifiers, inner, max_size=3),
+    max_leaves=6,
+)
+_xml_values = _safe_text.filter(
+    lambda v: "<" not in v and not v.startswith(("\n", "\r")) and not v.endswith(("\n", "\r"))
+)
+_gemma_values = st.recursive(
+    st.booleans() | st.integers(-(10**6), 10**6) | st.text(alphabet=string.ascii_letters + " .,:-'\"{}[]", max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(identifiers, inner, max_size=3),
+    max_leaves=5,
+)
+
+#: The argument domain each format can carry without a schema.
+_DOMAINS = {
+    "json": st.dictionaries(_unicode, _json_values, max_size=4),
+    "python": st.dictionaries(identifiers, _py_values, max_size=4),
+    "xml": st.dictionaries(identifiers, _xml_values, max_size=3),
+    "gemma": st.dictionaries(identifiers, _gemma_values, max_size=3),
+    # harmony bodies end at the next special token, so its JSON must not spell one
+    "harmony": st.dictionaries(_unicode, _json_values, max_size=4).filter(lambda a: "<|" not in json.dumps(a)),
+}
+
+
+def arguments(family: str) -> st.SearchStrategy[dict[str, Any]]:
+    return _DOMAINS[family]
+
+
+def calls(family: str) -> st.SearchStrategy[Calls]:
+    return st.lists(st.tuples(names, arguments(family)), min_size=1, max_size=3)
+
+
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _obj(name: str, args: dict[str, Any], key: str = "arguments") -> str:
+    return _j({"name": name, key: args})
+
+
+def _py(name: str, args: dict[str, Any]) -> str:
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+
+
+def _gemma(value: Any, quote: str = '<|"|>') -> str:
+    if isinstance(value, str):
+        return quote + value + quote
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ",".join(_gemma(v, quote) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_gemma(v, quote)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _hermes(c: Calls) -> str:
+    return "".join(f"<tool_call>\n{_obj(n, a)}\n</tool_call>\n" for n, a in c)
+
+
+def _list(c: Calls, key: str = "arguments") -> str:
+    return "[" + ", ".join(_obj(n, a, key) for n, a in c) + "]"
+
+
+def _qwen(c: Calls, open_: str = "<tool_call>", close: str = "</tool_call>") -> str:
+    out = ""
+    for n, a in c:
+        params = "".join(f"<parameter={k}>\n{v}\n</parameter>\n" for k, v in a.items())
+        out += f"{open_}\n<function={n}>\n{params}</function>\n{close}\n"
+    return out
+
+
+def _glm(c: Calls, sep: str) -> str:
+    out = ""
+    for n, a in c:
+        pairs = "".join(f"<arg_key>{k}</arg_key>{sep}<arg_value>{v}</arg_value>{sep}" for k, v in a.items())
+        out += f"<tool_call>{n}{sep}{pairs}</tool_call>{sep}"
+    return out
+
+
+def _dsml(c: Calls) -> str:
+    invokes = "".join(
+        f'<｜DSML｜invoke name="{n}">\n'
+        + "".join(f'<｜DSML｜parameter name="{k}" string="true">{v}</｜DSML｜parameter>\n' for k, v in a.items())
+        + "</｜DSML｜invoke>\n"
+        for n, a in c
+    )
+    return f"<｜DSML｜function_calls>\n{invokes}</｜DSML｜function_calls>"
+
+
+def _minimax_m2(c: Calls) -> str:
+    invokes = "".join(
+        f'<invoke name="{n}">\n'
+        + "".join(f'<parameter name="{k}">{v}</parameter>\n' for k, v in a.items())
+        + "</invoke>\n"
+        for n, a in c
+    )
+    return f"<minimax:tool_call>\n{invokes}</minimax:tool_call>"
+
+
+def _step3(c: Calls) -> str:
+    body = "".join(
+        f'<｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="{n}">'
+        + "".join(f'<steptml:parameter name="{k}">{v}</steptml:parameter>' for k, v in a.items())
+        + "</steptml:invoke><｜tool_call_end｜>"
+        for n, a in c
+    )
+    return f"<｜tool_calls_begin｜>{body}<｜tool_calls_end｜>"
+
+
+def _mistral(c: Calls) -> str:
+    if len(c) % 2:
+        return "".join(f"[TOOL_CALLS]{n}{_j(a)}" for n, a in c)
+    return "[TOOL_CALLS]" + _list(c)
+
+
+def _harmony(c: Calls, before: str, after: str) -> str:
+    out = f"<|channel|>analysis<|message|>thinking<|end|><|start|>assistant<|channel|>final<|message|>{before}<|end|>"
+    for n, a in c:
+        out += f"<|start|>assistant<|channel|>commentary to=functions.{n} <|constrain|>json<|message|>{_j(a)}<|call|>"
+    return out + f"<|start|>assistant<|channel|>final<|message|>\n{after}<|return|>"
+
+
+_BLOCKS: dict[str, Callable[[Calls], str]] = {
+    "hermes": _hermes,
+    "smollm2": lambda c: f"<tool_call>{_list(c)}</tool_call>",
+    "granite": lambda c: f"<|tool_call|>{_list(c)}",
+    "internlm2": lambda c: "".join(
+        f"<|action_start|><|plugin|>\n{_obj(n, a, 'parameters')}<|action_end|>" for n, a in c
+    ),
+    "jamba": lambda c: f"<tool_calls>{_list(c)}</tool_calls>",
+    "hunyuan_a13b": lambda c: f"<tool_calls>{_list(c)}</tool_calls>",
+    "minimax": lambda c: "<tool_calls>\n" + "\n".join(_obj(n, a) for n, a in c) + "\n</tool_calls>",
+    "phi4_mini_json": lambda c: f"functools{_list(c)}",
+    "mistral": _mistral,
+    "xlam": lambda c: f"```json\n{_list(c)}\n```" if len(c) % 2 else _list(c),
+    "bare_json": lambda c: _obj(*c[0]) if len(c) == 1 else f"```json\n{_list(c)}\n```",
+    "llama3_json": lambda c: "; ".join(_obj(n, a, "parameters") for n, a in c),
+    "llama3_python_tag": lambda c: "<|python_tag|>" + "; ".join(_py(n, a) for n, a in c),
+    "pythonic": lambda c: "[" + ", ".join(_py(n, a) for n, a in c) + "]",
+    "llama4_pythonic": lambda c: "<|python_start|>[" + ", ".join(_py(n, a) for n, a in c) + "]<|python_end|>",
+    "lfm2": lambda c: "<|tool_call_start|>[" + ", ".join(_py(n, a) for n, a in c) + "]<|tool_call_end|>",
+    "olmo3": lambda c: "<function_calls>" + "\n".join(_py(n, a) for n, a in c) + "</function_calls>",
+    "qwen3_coder": _qwen,
+    "seed_oss": lambda c: _qwen(c, "<seed:tool_call>", "</seed:tool_call>"),
+    "glm45": lambda c: _glm(c, "\n"),
+    "glm47": lambda c: _glm(c, ""),
+    "minimax_m2": _minimax_m2,
+    "deepseek_v32": _dsml,
+    "step3": _step3,
+    "deepseek_v3": lambda c: (
+        "<｜tool▁calls▁begin｜>"
+        + "".join(
+            f"<｜tool▁call▁begin｜>function<｜tool▁sep｜>{n}\n```json\n{_j(a)}\n```<｜tool▁call▁end｜>" for n, a in c
+        )
+        + "<｜tool▁calls▁end｜>"
+    ),
+    "deepseek_v31": lambda c: (
+        "<｜tool▁calls▁begin｜>"
+        + "".join(f"<｜tool▁call▁begin｜>{n}<｜tool▁sep｜>{_j(a)}<｜tool▁call▁end｜>" for n, a in c)
+        + "<｜tool▁calls▁end｜>"
+    ),
+    "kimi_k2": lambda c: (
+        "<|tool_calls_section_begin|>"
+        + "".join(
+            f"<|tool_call_begin|>functions.{n}:{i}<|tool_call_argument_begin|>{_j(a)}<|tool_call_end|>"
+            for i, (n, a) in enumerate(c)
+        )
+        + "<|tool_calls_section_end|>"
+    ),
+    "gemma4": lambda c: "".join(f"<|tool_call>call:{n}{_gemma(a)}<tool_call|>" for n, a in c),
+    "functiongemma": lambda c: "".join(
+        f"<start_function_call>call:{n}{_gemma(a, '<escape>')}<end_function_call>" for n, a in c
+    ),
+}
+
+#: The argument domain of each format.
+FAMILY = {
+    **dict.fromkeys(
+        ["hermes", "smollm2", "granite", "internlm2", "jamba", "hunyuan_a13b", "minimax", "phi4_mini_json"], "json"
+    ),
+    **dict.fromkeys(["mistral", "xlam", "bare_json", "llama3_json", "deepseek_v3", "deepseek_v31", "kimi_k2"], "json"),
+    **dict.fromkeys(["llama3_python_tag", "pythonic", "llama4_pythonic", "lfm2", "olmo3"], "python"),
+    **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
+    "gemma4": "gemma",
+    "functiongemma": "gemma",
+    "harmony": "harmony",
+}
+
+
+def _render(format: str, c: Calls, before: str, after: str) -> str:
+    if format == "harmony":
+        return _harmony(c, before, after)
+    return f"{before}\n{_BLOCKS[format](c)}\n{after}"
+
+
+#: format -> render(calls, before, after) -> model text.
+RENDER: dict[str, Callable[[Calls, str, str], str]] = {
+    name: (lambda c, b, a, _name=name: _render(_name, c, b, a)) for name in FAMILY
+}
+
+_MARKERS = [
+    "<tool_call>", "</tool_call>", "<tool_calls>", "</tool_calls>", "<|tool_call|>", "[TOOL_CALLS]", "[ARGS]",
+    "[CALL_ID]", "<|python_tag|>", "<|python_start|>", "<|python_end|>", "<|tool_call_start|>", "<|tool_call_end|>",
+    "<function_calls>", "</function_calls>", "<function=", "</function>", "<parameter=", "</parameter>",
+    "<seed:tool_call>", "</seed:tool_call>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>",
+    "<minimax:tool_call>", "</minimax:tool_call>", '<invoke name="', "</invoke>", '<parameter name="',
+    "<｜tool_calls_begin｜>", "<｜tool_call_begin｜>", "<｜tool_sep｜>", "<｜tool_call_end｜>", "<｜tool_calls_end｜>",
+    '<steptml:invoke name="', "</steptml:invoke>", '<steptml:parameter name="', "</steptml:parameter>",
+    "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>", "<｜tool▁calls▁end｜>",
+    "<|tool_calls_section_begin|>", "<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<|tool_call_end|>",
+    "<|tool_calls_section_end|>", "<|action_start|>", "<|plugin|>", "<|action_end|>", "<|start|>", "<|channel|>",
+    "<|message|>", "<|end|>", "<|call|>", "<|return|>", "<|constrain|>", "to=functions.f", "<|tool_call>",
+    "<tool_call|>", '<|"|>', "call:", "functools[", "```", "```json\n", "<think>", "</think>", "{", "}", "[", "]",
+    "(", ")", '"', "'", "'''", ":", ",", ";", "=", "\\", "\n", " ", '"name"', '"arguments"', '"parameters"',
+    '"f"', "f", "get_weather", "true", "None", "1", "-2.5e3", "x=", "**", "analysis", "final", "commentary",
+    "<start_function_call>", "<end_function_call>", "<escape>", "<seed:think>", "</seed:think>", "<|eom_id|>",
+    "<|eot_id|>", ".call(", "<｜DSML｜function_calls>", '<｜DSML｜invoke name="',
+    '<｜DSML｜parameter name="', '" string="false">', "</｜DSML｜parameter>", "</｜DSML｜invoke>", "brave_search",
+    "<|channel>", "<channel|>", "thought\n",
+]  # fmt: skip
+
+#: Text made of the formats' own markers and JSON / Python fragments, with some random text.
+marker_soup = st.lists(st.sampled_from(_MARKERS) | st.text(max_size=4), max_size=40).map("".join)
 
 
 # -- chunk dicts of the common shapes, and their near misses (wire.delta_from_chunk's fast path) --
@@ -137,3 +398,15 @@ def near_common_chunks(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 9)) == 0:
         chunk["error"] = draw(st.just({"message": "overloaded", "type": "server_error"}) | _short_text)
     return chunk
+
+
+#: The reasoning spans of each format (opener as written, closer): ``<think>`` everywhere, plus
+#: Seed-OSS's and Gemma 4's own. Harmony's analysis channel is a message of its own (see
+#: test_reasoning_spans.py).
+THINK_SPANS: dict[str, list[tuple[str, str]]] = {
+    name: [("<think>", "</think>")]
+    + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])
+    + ([("<|channel>thought\n", "<channel|>")] if name == "gemma4" else [])
+    for name in FAMILY
+    if name != "harmony"
+}

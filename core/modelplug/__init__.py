@@ -32,6 +32,8 @@ from modelplug.errors import (
     ContextLengthError,
     HookNotImplementedError,
     InvalidOptionError,
+    MalformedChunkError,
+    ModelClosedError,
     ModelLoadError,
     ModelplugError,
     PluginContractError,
@@ -58,27 +60,27 @@ from modelplug.types import (
 )
 
 if TYPE_CHECKING:
-    from modelplug.aggregation import StreamAggregator, aggregate, aggregate_chunks
-    from modelplug.astream import AsyncChatStream
-    from modelplug.model import Model, load_model
-    from modelplug.plugins import ProviderInfo, list_providers, register_provider
-    from modelplug.stream import ChatStream
+    from modelplug._aggregation import StreamAggregator, aggregate, aggregate_chunks
+    from modelplug._astream import AsyncChatStream
+    from modelplug._model import Model, load_model
+    from modelplug._plugins import ProviderInfo, list_providers, register_provider
+    from modelplug._stream import ChatStream
     from modelplug.tools import as_tool
 
 __version__ = "0.1.0"
 
 # name -> module that defines it; imported on first attribute access (PEP 562)
 _LAZY = {
-    "Model": "modelplug.model",
-    "load_model": "modelplug.model",
-    "ChatStream": "modelplug.stream",
-    "AsyncChatStream": "modelplug.astream",
-    "StreamAggregator": "modelplug.aggregation",
-    "aggregate": "modelplug.aggregation",
-    "aggregate_chunks": "modelplug.aggregation",
-    "ProviderInfo": "modelplug.plugins",
-    "list_providers": "modelplug.plugins",
-    "register_provider": "modelplug.plugins",
+    "Model": "modelplug._model",
+    "load_model": "modelplug._model",
+    "ChatStream": "modelplug._stream",
+    "AsyncChatStream": "modelplug._astream",
+    "StreamAggregator": "modelplug._aggregation",
+    "aggregate": "modelplug._aggregation",
+    "aggregate_chunks": "modelplug._aggregation",
+    "ProviderInfo": "modelplug._plugins",
+    "list_providers": "modelplug._plugins",
+    "register_provider": "modelplug._plugins",
     "as_tool": "modelplug.tools",
 }
 
@@ -96,7 +98,9 @@ __all__ = [
     "GenerationOptions",
     "HookNotImplementedError",
     "InvalidOptionError",
+    "MalformedChunkError",
     "Model",
+    "ModelClosedError",
     "ModelLoadError",
     "ModelplugError",
     "PluginContractError",

@@ -3,7 +3,7 @@ library's streamed call (sync and async).
 
 A provider built on a client library keeps three things of its own: building the client call,
 classifying the client's exceptions, and reading the client's chunks
-(:func:`modelplug.wire.delta_from_fields` names the fields). The guide is
+(:func:`modelplug.wire.delta_from_chunk` names the fields). The guide is
 ``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit").
 """
 

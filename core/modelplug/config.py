@@ -22,7 +22,7 @@ from modelplug.errors import InvalidOptionError
 from modelplug.types import GenerationOptions
 
 if TYPE_CHECKING:
-    from modelplug.model import Model
+    from modelplug._model import Model
 
 __all__ = [
     "ENV_CONFIG",
@@ -272,7 +272,7 @@ def resolve_alias(name: str, aliases: Mapping[str, Alias] | None = None, *, path
 def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading: tuple[str, ...] = ()) -> Model:
     """Load the model of alias ``name`` (:func:`modelplug.load_model` does for a name without ``:``):
     its options (``options`` override them), its generation defaults and, with ``fallback``, a
-    :class:`~modelplug.fallback.FallbackModel` of it and its fallbacks (each loaded with its own
+    :class:`~modelplug._fallback.FallbackModel` of it and its fallbacks (each loaded with its own
     settings only).
 
     Raises:
@@ -281,7 +281,7 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
             comes back to an alias being loaded (file, line and alias named).
         ModelplugError: loading the model failed (as :func:`modelplug.load_model`).
     """
-    from modelplug.model import load_model
+    from modelplug._model import load_model
 
     path = config_path()
     resolved = resolve_alias(name, path=path)
@@ -295,7 +295,7 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
     model.defaults = resolved.defaults
     if not resolved.fallback:
         return model
-    from modelplug.fallback import FallbackModel
+    from modelplug._fallback import FallbackModel
 
     members = [model]
     try:
@@ -314,10 +314,10 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
 def _checked_options(resolved: ResolvedAlias) -> dict[str, Any]:
     """The alias's model options with key references read, each checked against the provider's
     ``option_types`` (an error names the line of the option and the alias that sets it)."""
+    from modelplug._keys import resolve_key_options
+    from modelplug._model import _check_option_types, parse_spec
+    from modelplug._provider import Provider
     from modelplug.errors import PluginContractError
-    from modelplug.keys import resolve_key_options
-    from modelplug.model import _check_option_types, parse_spec
-    from modelplug.provider import Provider
     from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions
 
     provider, model_id = parse_spec(resolved.spec)

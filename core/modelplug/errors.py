@@ -1,29 +1,8 @@
 """The exception hierarchy: everything modelplug raises derives from :class:`ModelplugError`.
 
-::
-
-    ModelplugError
-    ├── PluginError                     a plugin could not be used
-    │   ├── PluginLoadError             import failed, or a hook implementation is invalid
-    │   ├── PluginContractError         a hook raised a stray exception or returned the wrong type
-    │   ├── UnknownProviderError        (also LookupError) no provider of that name
-    │   └── HookNotImplementedError     (also NotImplementedError) the provider lacks a hook
-    ├── CapabilityError                 the provider did not declare what was asked for
-    ├── InvalidOptionError              (also ValueError) a bad option or model spec
-    ├── ProviderError                   the backend failed; ``original`` keeps its exception
-    │   ├── AuthenticationError         (also PermissionError) 401 / 403
-    │   ├── RateLimitError              429; ``retry_after`` in seconds when the server said
-    │   ├── ProviderTimeoutError        (also TimeoutError) 408 / client timeout
-    │   ├── ContextLengthError          the prompt does not fit the model's context
-    │   ├── ContentFilterError          the provider's content filter refused
-    │   ├── BadRequestError             (also ValueError) other 400 / 422
-    │   ├── ServerError                 5xx; ``retry_after`` as for a 429
-    │   ├── ProviderConnectionError     (also ConnectionError) the connection failed or dropped
-    │   └── ModelLoadError              the model could not be loaded (missing files, no network)
-    └── ToolCallParseError              (also ValueError) model text attempts a call that cannot be read
-
-Messages never contain secrets: every message passes through :func:`modelplug.secrets.redact`.
-HTTP providers pick the class of a failed request with :func:`error_class_for_status`.
+The tree, and which builtin each class also derives from, is in ``docs/concepts/errors.md``.
+Messages never contain secrets (:func:`modelplug.secrets.redact`); HTTP providers pick the class of
+a failed request with :func:`error_class_for_status`.
 """
 
 from __future__ import annotations
@@ -40,6 +19,8 @@ __all__ = [
     "ContextLengthError",
     "HookNotImplementedError",
     "InvalidOptionError",
+    "MalformedChunkError",
+    "ModelClosedError",
     "ModelLoadError",
     "ModelplugError",
     "PluginContractError",
@@ -75,19 +56,32 @@ class ModelplugError(Exception):
 
 
 class PluginError(ModelplugError):
-    """A plugin could not be loaded or used. ``plugin`` names it (the entry-point name)."""
+    """A plugin could not be loaded or used. ``provider`` names it (its entry-point name, the prefix
+    of a model spec), as on every error class; ``plugin=`` and ``.plugin`` are its older names."""
 
-    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+    def __init__(self, message: str, *, provider: str | None = None, plugin: str | None = None) -> None:
         super().__init__(message)
-        self.plugin = plugin
+        self.provider = provider if provider is not None else plugin
+
+    @property
+    def plugin(self) -> str | None:
+        """The older name of :attr:`provider`."""
+        return self.provider
 
 
 class PluginLoadError(PluginError):
     """A plugin failed to import, or one of its hook implementations does not match a hook
     specification (a misspelled hook name, an unknown argument). ``original`` keeps the cause."""
 
-    def __init__(self, message: str, *, plugin: str | None = None, original: BaseException | None = None) -> None:
-        super().__init__(message, plugin=plugin)
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        plugin: str | None = None,
+        original: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, plugin=plugin)
         if original is not None:
             scrub_exception(original)  # a printed traceback shows the chained original too
         self.original = original
@@ -99,9 +93,15 @@ class PluginContractError(PluginError):
     or returned a value of the wrong type. ``hook`` names the hook; ``original`` keeps the cause."""
 
     def __init__(
-        self, message: str, *, plugin: str | None = None, hook: str | None = None, original: BaseException | None = None
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        plugin: str | None = None,
+        hook: str | None = None,
+        original: BaseException | None = None,
     ) -> None:
-        super().__init__(message, plugin=plugin)
+        super().__init__(message, provider=provider, plugin=plugin)
         if original is not None:
             scrub_exception(original)
         self.hook = hook
@@ -111,16 +111,20 @@ class PluginContractError(PluginError):
 class UnknownProviderError(PluginError, LookupError):
     """No installed provider has that name. ``installed`` lists the providers that are."""
 
-    def __init__(self, message: str, *, plugin: str | None = None, installed: tuple[str, ...] = ()) -> None:
-        super().__init__(message, plugin=plugin)
+    def __init__(
+        self, message: str, *, provider: str | None = None, plugin: str | None = None, installed: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, provider=provider, plugin=plugin)
         self.installed = installed
 
 
 class HookNotImplementedError(PluginError, NotImplementedError):
     """The provider does not implement a hook that the call needs (``hook`` names it)."""
 
-    def __init__(self, message: str, *, plugin: str | None = None, hook: str | None = None) -> None:
-        super().__init__(message, plugin=plugin)
+    def __init__(
+        self, message: str, *, provider: str | None = None, plugin: str | None = None, hook: str | None = None
+    ) -> None:
+        super().__init__(message, provider=provider, plugin=plugin)
         self.hook = hook
 
 
@@ -138,6 +142,16 @@ class CapabilityError(ModelplugError):
 
 class InvalidOptionError(ModelplugError, ValueError):
     """An option, a model spec or a message has the wrong shape; the message names it."""
+
+
+class ModelClosedError(InvalidOptionError):
+    """The model was used after :meth:`~modelplug.Model.close` (an ``InvalidOptionError``, as
+    before it had a class of its own)."""
+
+
+class MalformedChunkError(InvalidOptionError):
+    """A stream chunk (from a server, or yielded by a plugin) is not a chat-completions chunk: not
+    a dict nor ``"[DONE]"``; the message names what came instead."""
 
 
 class ProviderError(ModelplugError):

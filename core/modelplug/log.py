@@ -7,7 +7,7 @@ last-resort handler); set ``MODELPLUG_LOG=info`` (or ``debug``) to see the rest 
 ``MODELPLUG_LOG_FORMAT=json`` for JSON lines. Applications can also configure the ``"modelplug"``
 logger with the :mod:`logging` module as usual.
 
-structlog (≈250 ms to import with rich installed) is imported only when an event will actually be
+structlog (slow to import with rich installed) is imported only when an event will actually be
 emitted, so ``import modelplug`` and quiet generations never pay for it. Secrets are redacted from
 every event (:mod:`modelplug.secrets`). Each standard-library record also carries the event's
 name and fields (``record.modelplug_event``, ``record.modelplug_fields``), so a handler can show an

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import attrs
 
-from modelplug.cost import PRICE_OPTION, Price, price_from_option
+from modelplug._cost import PRICE_OPTION, Price, price_from_option
 from modelplug.errors import InvalidOptionError
 from modelplug.retry import RETRY_OPTIONS, RetryPolicy
 from modelplug.types import Capabilities
@@ -25,7 +25,7 @@ CAPABILITIES_OPTION: Final = "capabilities"
 #: Model options the core takes out before ``load``: ``tool_call_format`` (the format to read text
 #: tool calls in), ``capabilities`` (a dict of :class:`~modelplug.types.Capabilities` fields
 #: overriding what the provider declares), ``price`` (``{"input": USD, "output": USD}`` per million
-#: tokens, :mod:`modelplug.cost`) and the retry settings ``max_retries``, ``retry_backoff``,
+#: tokens, :mod:`modelplug._cost`) and the retry settings ``max_retries``, ``retry_backoff``,
 #: ``retry_max_wait`` (:class:`~modelplug.retry.RetryPolicy`).
 RESERVED_OPTIONS: Final = frozenset({TOOL_CALL_FORMAT_OPTION, CAPABILITIES_OPTION, PRICE_OPTION, *RETRY_OPTIONS})
 

@@ -4,7 +4,7 @@ Every class here is an immutable attrs class (``frozen``, ``slots``) named and s
 OpenAI chat-completions wire format: a :class:`ChatMessage` has ``role``, ``content`` and
 ``tool_calls``; a stream yields :class:`ChatMessageStreamDelta` values; token counts live in
 :class:`Usage` (``prompt_tokens``, ``completion_tokens``, ``total_tokens``). Conversion to and from
-wire dicts lives in :mod:`modelplug.wire`; aggregation of deltas in :mod:`modelplug.stream`.
+wire dicts lives in :mod:`modelplug.wire`; aggregation of deltas in :mod:`modelplug._stream`.
 
 The classes hold data only: no I/O, no provider logic. They are cheap to build, because a stream
 builds one delta per token.
@@ -52,7 +52,7 @@ class Usage:
     servers (vLLM with some parsers, Gemini) leave it out.
 
     In a stream, usage is either sent once or as cumulative snapshots; the aggregate keeps the
-    *last* usage seen and never adds them up (see :mod:`modelplug.stream`).
+    *last* usage seen and never adds them up (see :mod:`modelplug._stream`).
     """
 
     prompt_tokens: int = attrs.field(default=0, validator=_non_negative_int)
@@ -194,7 +194,7 @@ class ChatMessage:
     A model's answer also says who answered and what it cost (neither takes part in ``==``, nor in
     the wire form of a request message): ``model`` is the ``provider:model`` spec that generated it
     (with a fallback chain, the model that answered); ``cost`` is its price in US dollars from the
-    reported ``usage`` (:mod:`modelplug.cost`), ``None`` when the price or the usage is unknown.
+    reported ``usage`` (:mod:`modelplug._cost`), ``None`` when the price or the usage is unknown.
     """
 
     role: str = attrs.field(default="assistant", validator=_role)

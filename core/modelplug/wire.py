@@ -27,6 +27,7 @@ from modelplug.errors import (
     ContentFilterError,
     ContextLengthError,
     InvalidOptionError,
+    MalformedChunkError,
     ModelLoadError,
     ProviderConnectionError,
     ProviderError,
@@ -819,8 +820,9 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
     Raises:
         ProviderError: the chunk is an error object (``{"error": ...}``, vLLM's
             ``{"object": "error", ...}``): the subclass :func:`error_from_wire` picks.
-        InvalidOptionError: on the dict route ``chunk`` is neither a dict nor ``"[DONE]"``; on
-            either route a field has the wrong type (``choices`` not a list, a tool call's ``name``
+        MalformedChunkError: (an ``InvalidOptionError``) on the dict route ``chunk`` is neither a
+            dict nor ``"[DONE]"``.
+        InvalidOptionError: on either route a field has the wrong type (``choices`` not a list, a tool call's ``name``
             not a string, a negative usage count...): the message names the field.
     """
     if get is None:
@@ -832,9 +834,9 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
             if isinstance(chunk, str):
                 if chunk.strip() == "[DONE]":
                     return None
-                raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {chunk[:80]!r}")
+                raise MalformedChunkError(f"a stream chunk must be a dict or '[DONE]', got {chunk[:80]!r}")
             if not isinstance(chunk, Mapping):
-                raise InvalidOptionError(f"a stream chunk must be a dict or '[DONE]', got {type(chunk).__name__}")
+                raise MalformedChunkError(f"a stream chunk must be a dict or '[DONE]', got {type(chunk).__name__}")
         get = mapping_getter
     elif isinstance(chunk, str):
         if chunk.strip() == "[DONE]":

@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 import modelplug
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.agents import ModelDelta
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import delta_from_chunk

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from tests.agents.conftest import needs_toolcalls, outline
 
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.agents import ToolCallingAgent, ToolResult, model_from_callable, tool
 from modelplug.agents.callable_model import CALLABLE_CAPABILITIES
 from modelplug.errors import InvalidOptionError

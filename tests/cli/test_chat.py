@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from modelplug import plugins, register_provider
+from modelplug import _plugins as plugins
+from modelplug import register_provider
 from modelplug.cli import main
 from modelplug.cli.conversations import LogStore
 from tests.cli.conftest import responses, run_cli

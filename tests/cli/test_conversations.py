@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelplug import plugins, register_provider
+from modelplug import _plugins as plugins
+from modelplug import register_provider
 from modelplug.cli import main
 from modelplug.cli.conversations import LogStore, logs_path
 from tests.cli.conftest import cli_env, responses

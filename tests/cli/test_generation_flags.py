@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelplug import plugins, register_provider
+from modelplug import _plugins as plugins
+from modelplug import register_provider
 from modelplug.cli import main
 from tests.cli.conftest import responses
 from tests.cli.providers import OneShot, Probe

@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 import modelplug
-from modelplug import plugins, register_provider
+from modelplug import _plugins as plugins
+from modelplug import register_provider
 from modelplug.cli import main, report_interrupt
 from modelplug.cli.conversations import LogStore
 from modelplug.cli.stats import StreamStats

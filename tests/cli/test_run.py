@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelplug import aggregate_chunks, plugins, register_provider
+from modelplug import _plugins as plugins
+from modelplug import aggregate_chunks, register_provider
 from modelplug.cli import main
 from tests.cli.conftest import responses, write_replay
 from tests.cli.providers import OneShot, Probe

@@ -12,7 +12,7 @@ from tests.conftest import load_jsonl
 from tests.strategies import json_objects, rechunk, splits, streams
 
 from modelplug import ChatMessageStreamDelta, ToolCallDelta, Usage, aggregate, aggregate_chunks
-from modelplug.aggregation import StreamAggregator, decode_arguments
+from modelplug._aggregation import StreamAggregator, decode_arguments
 from modelplug.errors import InvalidOptionError
 from modelplug.wire import delta_from_chunk
 

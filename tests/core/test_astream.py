@@ -14,7 +14,7 @@ import pytest
 
 import modelplug
 from modelplug import ChatMessage, ChatMessageStreamDelta, Usage
-from modelplug.astream import AsyncChatStream
+from modelplug._astream import AsyncChatStream
 from modelplug.errors import (
     CapabilityError,
     InvalidOptionError,

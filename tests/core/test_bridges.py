@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from modelplug.bridges import THREAD_BUFFER, aiter_in_thread, iter_on_loop_thread
+from modelplug._bridges import THREAD_BUFFER, aiter_in_thread, iter_on_loop_thread
 
 
 def _threads_named(prefix: str) -> list[threading.Thread]:

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import modelplug
+from modelplug._keys import read_keys, set_key
 from modelplug.cli import main
 from modelplug.config import ConfigFileError, find_aliases, resolve_alias
 from modelplug.errors import InvalidOptionError
-from modelplug.keys import read_keys, set_key
 from modelplug.secrets import redact
 
 CONFIG = """\

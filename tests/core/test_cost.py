@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import modelplug
-from modelplug.cost import Price, cost_of, price_from_option
+from modelplug._cost import Price, cost_of, price_from_option
 from modelplug.testing.fault_server import FaultServer
 from modelplug.types import Usage
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import modelplug
+from modelplug._fallback import FallbackModel
 from modelplug.errors import BadRequestError, CapabilityError, ProviderConnectionError, ServerError
-from modelplug.fallback import FallbackModel
 from modelplug.testing.fault_server import PREFIX, FaultServer
 from modelplug.testing.http.fixtures import replay_server  # noqa: F401
 

@@ -43,7 +43,7 @@ def test_listing_plugins_imports_no_backend() -> None:
 
 def test_public_functions_are_not_shadowed_by_submodules() -> None:
     code = (
-        "import modelplug.model, modelplug.stream, modelplug.plugins, modelplug.tools, modelplug;"
+        "import modelplug._model, modelplug._stream, modelplug._plugins, modelplug.tools, modelplug;"
         "import inspect;"
         "bad = [n for n in modelplug.__all__ if inspect.ismodule(getattr(modelplug, n))];"
         "print(bad)"

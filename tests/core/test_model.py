@@ -13,6 +13,7 @@ from modelplug import ChatMessage, ChatMessageStreamDelta, Usage
 from modelplug.errors import (
     CapabilityError,
     InvalidOptionError,
+    ModelClosedError,
     ModelLoadError,
     PluginContractError,
     PluginLoadError,
@@ -212,8 +213,9 @@ def test_close_calls_unload_once(scripted: Scripted) -> None:
         pass
     assert scripted.unloaded
     model.close()
-    with pytest.raises(InvalidOptionError, match="closed"):
+    with pytest.raises(ModelClosedError, match="closed") as caught:
         model.generate("x")
+    assert isinstance(caught.value, InvalidOptionError)  # its class before it had one of its own
 
 
 def test_stop_sequences_are_emulated_for_providers_that_ignore_them(fresh_plugins: None) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 import modelplug
 from modelplug import ChatMessageStreamDelta
+from modelplug._pipeline import DeltaPipeline
 from modelplug.errors import ToolCallParseError
-from modelplug.pipeline import DeltaPipeline
 from modelplug.toolcalls import StreamParser
 
 TOOLS = [{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import modelplug
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.errors import HookNotImplementedError, PluginLoadError, UnknownProviderError
 
 

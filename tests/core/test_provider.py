@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import modelplug
-from modelplug import ChatMessage, ChatMessageStreamDelta, plugins
+from modelplug import ChatMessage, ChatMessageStreamDelta
+from modelplug import _plugins as plugins
+from modelplug._provider import Provider
 from modelplug.errors import CapabilityError, PluginContractError, PluginError, PluginLoadError
-from modelplug.provider import Provider
 
 
 class Named:

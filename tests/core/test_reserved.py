@@ -11,8 +11,8 @@ import pytest
 
 import modelplug
 from modelplug import ChatMessageStreamDelta, errors
+from modelplug._provider import Provider
 from modelplug.cli.options import parse_options
-from modelplug.provider import Provider
 from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions
 from modelplug.retry import RetryPolicy
 

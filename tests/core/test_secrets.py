@@ -108,3 +108,26 @@ def test_canary_key_never_leaks(fresh_plugins: None, caplog: pytest.LogCaptureFi
     assert CANARY not in joined and CANARY.encode().hex() not in joined
     assert "***" in joined
     model.close()
+
+
+def test_scrub_exception_redacts_the_whole_chain_in_place() -> None:
+    key = "sk-scrub-test-9f8e7d6c5b4a"
+    register_secret(key)
+    try:
+        try:
+            raise ValueError(f"server said: bad key {key}")
+        except ValueError as inner:
+            raise _ClientError(f"401: Incorrect API key provided: {key}") from inner
+    except _ClientError as error:
+        outer = error
+    outer.original_exception = RuntimeError(key)  # type: ignore[attr-defined]
+    scrub_exception(outer)
+    assert key not in "".join(traceback.format_exception(outer))
+    assert key not in outer.message and key not in str(outer.original_exception)  # type: ignore[attr-defined]
+    assert "Incorrect API key provided: ***" in str(outer)
+
+
+class _ClientError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

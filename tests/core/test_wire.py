@@ -207,3 +207,49 @@ def test_invalid_message_error_quotes_a_huge_message_briefly() -> None:
 def test_bytes_messages_are_a_clear_error() -> None:
     with pytest.raises(InvalidOptionError, match="not bytes"):
         messages_from_input(b"hello")  # type: ignore[arg-type]
+
+
+def _objects(value: object) -> object:
+    import types
+
+    if isinstance(value, dict):
+        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_objects(v) for v in value]
+    return value
+
+
+def test_the_object_route_follows_the_dict_route_on_every_fixture_chunk() -> None:
+    from modelplug.testing.http.suite import STREAM_CASES
+    from modelplug.wire import attribute_getter, delta_from_chunk
+
+    chunks = [c for case in STREAM_CASES.values() for c in case["chunks"] if c != "[DONE]"]
+    assert len(chunks) > 70
+    for chunk in chunks:
+        assert delta_from_chunk(_objects(chunk), attribute_getter) == delta_from_chunk(chunk), chunk
+
+
+def test_chat_request_rules() -> None:
+    from modelplug.types import ChatMessage, GenerationOptions
+    from modelplug.wire import chat_request
+
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    messages = [ChatMessage(role="user", content="Hi."), ChatMessage(content="Hello.", reasoning_content="hm")]
+    plain = chat_request(messages, GenerationOptions(max_tokens=5, temperature=0.0))
+    assert plain == {
+        "messages": [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}],
+        "max_tokens": 5,
+        "temperature": 0.0,
+    }
+    assert "tool_choice" not in chat_request(messages, GenerationOptions(tools=[weather]))  # ck-03: server default
+    assert "tool_choice" not in chat_request(messages, GenerationOptions(tools=[weather], tool_choice=None))  # ck-04
+    no_tools = chat_request(messages, GenerationOptions(tool_choice="required"))  # ck-05
+    assert "tools" not in no_tools and "tool_choice" not in no_tools
+    forced = chat_request(messages, GenerationOptions(tools=[weather], tool_choice="required", stop=["x"]))
+    assert (forced["tool_choice"], forced["stop"], forced["tools"][0]["function"]["name"]) == (
+        "required",
+        ["x"],
+        "get_weather",
+    )
+    text = chat_request(messages, GenerationOptions(tools=[weather], tool_choice="required"), native_tools=False)
+    assert "tools" in text and "tool_choice" not in text

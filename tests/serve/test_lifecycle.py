@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import modelplug
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from tests.serve.conftest import Serve
 

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import modelplug
-from modelplug.aggregation import aggregate
+from modelplug._aggregation import aggregate
 from modelplug.errors import ProviderConnectionError
 from modelplug.stops import StopFilter
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, ToolCallDelta, Usage

@@ -20,7 +20,7 @@ PROVIDERS_SOURCE = Path(providers.__file__).read_text(encoding="utf-8")
 INNER_TEST = """
 import pytest
 
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.errors import ProviderConnectionError
 from modelplug.testing import ErrorCase, ProviderConformance
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import parse
 from modelplug.toolcalls.stray_markers import CLOSERS
+from tests.strategies import FAMILY, RENDER, calls, prose, splits
 from tests.toolcalls._support import same, stream, whole
-from tests.toolcalls.strategies import FAMILY, RENDER, calls, prose, split_points
 
 HERMES = '<tool_call>{"name": "f", "arguments": {"a": 1}}</tool_call>'
 STEP_P = '<steptml:parameter name="city">Paris</steptml:parameter>'
@@ -115,4 +115,4 @@ def test_a_stray_closer_after_the_calls_changes_nothing_in_every_format(format: 
     with_closer = text + closer + "\n"
     got = whole(with_closer, format)
     assert same(got, clean)
-    assert same(stream(data.draw(split_points(with_closer), label="pieces"), format), clean)
+    assert same(stream(data.draw(splits(with_closer), label="pieces"), format), clean)

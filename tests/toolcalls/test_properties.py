@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import FORMATS, StreamParser, parse, parse_json_blob
+from tests.strategies import FAMILY, RENDER, calls, marker_soup, prose, splits
 from tests.toolcalls._support import norm, same, stream, whole
-from tests.toolcalls.strategies import FAMILY, RENDER, calls, marker_soup, prose, split_points
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -35,7 +35,7 @@ def test_rendered_calls_round_trip(format: str, data: st.DataObject) -> None:
     assert norm(result.content) == norm(f"{before} {after}")
     detected = parse(text)
     assert [(call.name, call.arguments) for call in detected.tool_calls] == expected
-    pieces = data.draw(split_points(text), label="pieces")
+    pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format), whole(text, format))
     assert same(stream(pieces), whole(text))
 
@@ -48,7 +48,7 @@ def test_arbitrary_text_only_raises_parse_errors_and_streams_the_same(
     expected = whole(text, format)  # anything but ToolCallParseError propagates and fails the test
     for _, arguments in expected[1]:
         assert isinstance(arguments, dict)
-    pieces = data.draw(split_points(text), label="pieces")
+    pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format), expected)
 
 

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from modelplug.toolcalls import StreamParser, parse
+from tests.strategies import FAMILY, RENDER, THINK_SPANS, calls, prose, splits
 from tests.toolcalls._support import reasoning, same, stream, whole
-from tests.toolcalls.strategies import FAMILY, RENDER, THINK_SPANS, calls, prose, split_points
 
 HERMES = '<tool_call>{"name": "f", "arguments": {"a": 1}}</tool_call>'
 
@@ -109,6 +109,6 @@ def test_calls_quoted_in_every_span_of_every_format(format: str, data: st.DataOb
     result = parse(text, format)
     assert result.reasoning_content == (inner or None)
     assert [(call.name, call.arguments) for call in result.tool_calls] == real
-    pieces = data.draw(split_points(text), label="pieces")
+    pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format), whole(text, format))
     assert reasoning(pieces, format) == result.reasoning_content

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import FORMATS, parse
+from tests.strategies import FAMILY, RENDER, calls, splits
 from tests.toolcalls._support import same, stream, whole
-from tests.toolcalls.strategies import FAMILY, RENDER, calls, split_points
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -49,7 +49,7 @@ def test_a_call_to_a_tool_not_offered_keeps_the_others(format: str, data: st.Dat
     error = _raises(text, format, tools)
     assert [(c.name, c.arguments) for c in error.tool_calls] == written
     assert _UNKNOWN in error.reason, error.reason
-    pieces = data.draw(split_points(text), label="pieces")
+    pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format, tools), whole(text, format, tools))
 
 
@@ -69,7 +69,7 @@ def test_a_call_with_a_non_finite_number_keeps_the_others(format: str, data: st.
     error = _raises(text, format)
     assert [(c.name, c.arguments) for c in error.tool_calls] == written
     assert "'broken'" in error.reason and "finite" in error.reason, error.reason
-    pieces = data.draw(split_points(text), label="pieces")
+    pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format), whole(text, format))
 
 

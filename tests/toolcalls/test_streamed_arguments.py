@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelplug.toolcalls import StreamParser, parse
-from tests.toolcalls.strategies import FAMILY, RENDER, calls, prose, split_points
+from tests.strategies import FAMILY, RENDER, calls, prose, splits
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -48,7 +48,7 @@ def test_fragments_joined_are_the_final_arguments_json(format: str, data: st.Dat
     written = data.draw(calls(FAMILY[format]), label="calls")
     text = RENDER[format](written, data.draw(prose, label="before"), data.draw(prose, label="after"))
     expected = [json.dumps(call.arguments, ensure_ascii=False) for call in parse(text, format).tool_calls]
-    pieces = data.draw(split_points(text), label="pieces")
+    pieces = data.draw(splits(text), label="pieces")
     fragments, _ = _fragments(pieces, format)
     assert ["".join(fragments[index]) for index in sorted(fragments)] == expected
 

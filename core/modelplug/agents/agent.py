@@ -40,6 +40,7 @@ from typing import Any, Final, Literal, overload
 
 import attrs
 
+from modelplug._model import Model, load_model
 from modelplug.agents.callable_model import model_from_callable
 from modelplug.agents.events import (
     ActionStepEnd,
@@ -58,7 +59,6 @@ from modelplug.agents.prompts import final_prompt, planning_prompt, planning_sys
 from modelplug.agents.tools import FINAL_ANSWER, FunctionTool, as_function_tool, final_answer, validate_arguments
 from modelplug.errors import CapabilityError, InvalidOptionError, ToolCallParseError
 from modelplug.log import get_logger
-from modelplug.model import Model, load_model
 from modelplug.types import ChatMessage, ToolCall, Usage
 
 __all__ = [

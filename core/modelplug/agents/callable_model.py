@@ -1,7 +1,7 @@
 """Wrapping a plain function ``messages -> ChatMessage | str`` as a modelplug provider.
 
 For code that hands an agent a function instead of a model. :func:`model_from_callable` registers
-a small provider with :func:`modelplug.plugins.register_provider`, under a unique name
+a small provider with :func:`modelplug._plugins.register_provider`, under a unique name
 (``callable-<n>``, model id = the function's qualified name), and loads it as a
 :class:`~modelplug.Model`, so the agent treats it like every other model.
 
@@ -29,11 +29,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from modelplug import plugins
+from modelplug import _plugins as plugins
+from modelplug._model import Model, load_model
 from modelplug.agents.prompts import text_tools_prompt
 from modelplug.errors import InvalidOptionError
 from modelplug.hookspecs import hookimpl
-from modelplug.model import Model, load_model
 from modelplug.types import Capabilities, ChatMessage, GenerationOptions
 from modelplug.wire import message_from_wire, message_to_wire
 

@@ -24,6 +24,7 @@ import json
 import time
 from typing import IO, Any, Final
 
+from modelplug._stream import message_to_deltas
 from modelplug.agents.agent import format_observation
 from modelplug.agents.events import (
     ActionStepEnd,
@@ -41,7 +42,6 @@ from modelplug.agents.events import (
 from modelplug.agents.tools import FINAL_ANSWER
 from modelplug.cli.plain import format_tool_call
 from modelplug.cli.stats import StreamStats
-from modelplug.stream import message_to_deltas
 from modelplug.types import ChatMessageStreamDelta, Usage
 
 __all__ = ["AgentView", "JsonEventsView", "step_title"]

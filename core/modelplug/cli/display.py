@@ -241,7 +241,7 @@ def _trim(lines: list[list[Segment]]) -> list[list[Segment]]:
 
 class _MarkdownFactory:
     """Builds rich ``Markdown`` renderables with one shared markdown-it parser: rich builds a new
-    parser for every ``Markdown`` (about 0.25 ms), which a live view would pay on every refresh."""
+    parser for every ``Markdown``, which a live view would pay on every refresh."""
 
     def __init__(self) -> None:
         self._template = Markdown("")

@@ -1,4 +1,4 @@
-"""``modelplug keys``: API keys kept in a file readable only by the user (:mod:`modelplug.keys`).
+"""``modelplug keys``: API keys kept in a file readable only by the user (:mod:`modelplug._keys`).
 
 ``keys set NAME`` stores a key (typed at a hidden prompt, or read from stdin when piped, or given
 with ``--value``); ``keys list`` shows the names (never the keys); ``keys path`` prints the file's
@@ -27,7 +27,7 @@ def keys() -> None:
 @click.option("--value", metavar="KEY", help="The key (else a hidden prompt, or stdin when piped).")
 def set_(name: str, value: str | None) -> None:
     """Store the key NAME (replacing it if it exists)."""
-    from modelplug.keys import set_key
+    from modelplug._keys import set_key
 
     if value is None:
         if sys.stdin is not None and not sys.stdin.isatty():
@@ -41,7 +41,7 @@ def set_(name: str, value: str | None) -> None:
 @keys.command("list", short_help="List the names of the stored keys.")
 def list_() -> None:
     """List the names of the stored keys (the keys themselves are never shown)."""
-    from modelplug.keys import read_keys
+    from modelplug._keys import read_keys
 
     for name in sorted(read_keys()):
         click.echo(name)
@@ -50,6 +50,6 @@ def list_() -> None:
 @keys.command("path", short_help="Print the path of the keys file.")
 def path() -> None:
     """Print the path of the keys file."""
-    from modelplug.keys import keys_path
+    from modelplug._keys import keys_path
 
     click.echo(str(keys_path()))

@@ -26,7 +26,7 @@ __all__ = ["alias_rows", "models", "provider_model_rows", "shown_options"]
 
 def shown_options(options: dict[str, Any]) -> dict[str, Any]:
     """``options`` with secret values masked (``***``); ``key:NAME`` references are kept, they are no secrets."""
-    from modelplug.keys import KEY_PREFIX
+    from modelplug._keys import KEY_PREFIX
     from modelplug.secrets import redact_mapping
 
     masked = redact_mapping(options)
@@ -68,9 +68,9 @@ def alias_rows() -> tuple[str, list[dict[str, Any]]]:
 
 def provider_model_rows() -> list[dict[str, Any]]:
     """One row per provider that implements ``list_models``: its name, its model specs, or its error."""
-    from modelplug import plugins
+    from modelplug import _plugins as plugins
+    from modelplug._provider import Provider
     from modelplug.errors import ModelplugError
-    from modelplug.provider import Provider
 
     rows = []
     for info in plugins.list_providers():

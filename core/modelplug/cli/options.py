@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from modelplug.model import Model
+    from modelplug._model import Model
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -137,7 +137,7 @@ def provider_option_types(provider: str, model_id: str) -> Mapping[str, Any]:
         UnknownProviderError, PluginLoadError: the provider is missing or broken.
         PluginError: the hook failed or returned something other than a mapping.
     """
-    from modelplug.provider import Provider
+    from modelplug._provider import Provider
 
     return Provider.get(provider).option_types(model_id)
 
@@ -302,9 +302,9 @@ def load_cli_model(
     when that fails; the message then says where a spec that did not come from ``--model`` came from.
     A Ctrl-C while the model loads exits with 130 and says so.
     """
+    from modelplug._model import load_model, parse_spec
     from modelplug.cli import exit_with_error, interrupted
     from modelplug.errors import ModelplugError
-    from modelplug.model import load_model, parse_spec
 
     resolved, source = resolve_model(spec)
     note = None if source == "--model" else f"(model {resolved!r} from {source})"

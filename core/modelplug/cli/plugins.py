@@ -40,7 +40,7 @@ def provider_rows(
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """``(providers, not_installed)`` as described in the module docstring; each plugin's import is
     limited to ``import_timeout_s`` seconds (``None``: no limit)."""
-    from modelplug import plugins
+    from modelplug import _plugins as plugins
     from modelplug.cli.options import provider_option_types
     from modelplug.errors import ModelplugError
 

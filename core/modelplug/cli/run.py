@@ -31,9 +31,9 @@ from modelplug.cli.options import generation_flags, generation_options, load_cli
 from modelplug.errors import ModelplugError
 
 if TYPE_CHECKING:
+    from modelplug._model import Model
     from modelplug.cli.plain import View
     from modelplug.cli.stats import StreamStats
-    from modelplug.model import Model
     from modelplug.types import ChatMessage
 
 __all__ = ["Turn", "answer", "conversation_flags", "log_turn", "read_prompt", "run", "start_conversation"]
@@ -185,8 +185,8 @@ def answer(
     """Show the answer to ``messages`` on ``view`` (streamed, or whole with ``stream=False``) and
     report how it went. Ctrl-C stops it (the backend too) and keeps the partial answer; a model
     error is returned in :attr:`Turn.error`, not raised."""
+    from modelplug._stream import message_to_deltas
     from modelplug.cli.stats import StreamStats
-    from modelplug.stream import message_to_deltas
 
     turn = Turn()
     chat_stream = None

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from modelplug.stream import ChatStream
+from modelplug._stream import ChatStream
 from modelplug.types import Usage
 from modelplug.wire import usage_to_wire
 
@@ -54,7 +54,7 @@ class StreamStats:
 
     @classmethod
     def from_stream(cls, stream: ChatStream, deltas: int = 0) -> StreamStats:
-        """The statistics of a (finished or closed) :class:`~modelplug.stream.ChatStream`."""
+        """The statistics of a (finished or closed) :class:`~modelplug._stream.ChatStream`."""
         message = stream.message
         failed = len(stream.attempts)
         return cls(

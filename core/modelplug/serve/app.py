@@ -41,7 +41,7 @@ from modelplug.wire import (
 )
 
 if TYPE_CHECKING:
-    from modelplug.model import Model
+    from modelplug._model import Model
     from modelplug.types import ChatMessageStreamDelta
 
 __all__ = [

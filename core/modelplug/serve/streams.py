@@ -1,7 +1,7 @@
 """The one place the server gets a model's deltas: :func:`open_stream`, over :meth:`modelplug.Model.astream`.
 
 A provider's native ``agenerate_stream`` runs on the server's loop; a sync-only provider's
-``generate_stream`` runs in the core's worker thread (:mod:`modelplug.bridges`), which hands deltas to
+``generate_stream`` runs in the core's worker thread (:mod:`modelplug._bridges`), which hands deltas to
 the loop in batches (the loop is woken only when it waits). Closing the stream (``aclose()``, also
 when the request is cancelled) stops the backend: see ``docs/async.md``.
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from modelplug.model import Model
+    from modelplug._model import Model
     from modelplug.types import ChatMessage, ChatMessageStreamDelta, Usage
 
 __all__ = ["ServedStream", "open_stream"]
@@ -20,7 +20,7 @@ __all__ = ["ServedStream", "open_stream"]
 
 class ServedStream(Protocol):
     """What the server needs of a stream: async iteration over deltas, the aggregate, ``aclose``
-    (an :class:`~modelplug.astream.AsyncChatStream`)."""
+    (an :class:`~modelplug._astream.AsyncChatStream`)."""
 
     def __aiter__(self) -> ServedStream: ...
 

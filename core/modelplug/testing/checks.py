@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from modelplug.stream import ChatStream
+from modelplug._stream import ChatStream
 
 if TYPE_CHECKING:
-    from modelplug.astream import AsyncChatStream
+    from modelplug._astream import AsyncChatStream
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, Tool, ToolCall, Usage
 
 __all__ = [

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
+from modelplug._model import Model, load_model
 from modelplug.errors import CapabilityError, InvalidOptionError, ModelplugError, ProviderError
-from modelplug.model import Model, load_model
 from modelplug.testing.checks import (
     StreamRun,
     aconsume,

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, Final
 
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.hookspecs import hookimpl
 from modelplug.types import ChatMessage, ChatMessageStreamDelta
 

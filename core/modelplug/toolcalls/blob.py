@@ -1,7 +1,7 @@
 """The single-JSON-blob reading of agent frameworks (smolagents' ``parse_json_blob`` and
 ``get_tool_call_from_text``), for prompts that ask the model for one JSON object.
 
-:func:`parse` with ``format="bare_json"`` is the better tool for model output in general: it keeps
+:func:`modelplug.toolcalls.parse` with ``format="bare_json"`` is the better tool for model output in general: it keeps
 the prose and reads every call. These helpers read exactly one object, tolerate any text around
 it, and raise a clear error when there is none.
 """

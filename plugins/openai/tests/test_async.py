@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import modelplug
-from modelplug.model import Model
+from modelplug import Model
 from modelplug.testing.http.async_suite import AsyncHTTPFaultSuite, AsyncHttpProviderSuite
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import modelplug
-from modelplug.model import Model
+from modelplug import Model
 from modelplug.testing.faults import HTTPFaultSuite
 
 

@@ -116,7 +116,7 @@ def test_package_import_is_lazy() -> None:
     code = (
         "import sys, modelplug, modelplug_transformers\n"
         "info = {p.name: p for p in modelplug.list_providers()}['transformers']\n"
-        "from modelplug.provider import Provider\n"
+        "from modelplug._provider import Provider\n"
         "Provider.get('transformers').option_types('default')\n"
         "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
     )

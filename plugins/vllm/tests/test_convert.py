@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelplug.aggregation import StreamAggregator
+from modelplug import StreamAggregator
 from modelplug.errors import InvalidOptionError
 from modelplug.types import ChatMessage, GenerationOptions, Tool, ToolCall, ToolCallDelta, Usage
 from modelplug_vllm.convert import (

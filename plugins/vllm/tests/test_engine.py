@@ -17,8 +17,8 @@ import attrs
 import pytest
 
 import modelplug
+from modelplug import Model
 from modelplug.errors import ContextLengthError, InvalidOptionError
-from modelplug.model import Model
 from modelplug.types import Tool, Usage
 from modelplug_vllm import toolparse
 from modelplug_vllm.provider import VllmState

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import modelplug
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.errors import InvalidOptionError, ModelLoadError
 from modelplug_vllm import main_guard, option_types
 from modelplug_vllm.provider import VllmState, capabilities

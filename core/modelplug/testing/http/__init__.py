@@ -4,7 +4,8 @@
   streams (as recorded, CRLF, cut into small writes, without ``[DONE]``), error statuses, drops.
 - :mod:`~modelplug.testing.http.fast_server`: the same streams pre-rendered, for benchmarks.
 - :mod:`~modelplug.testing.http.processes`: start them (and ``transformers serve``) in subprocesses.
-- :mod:`~modelplug.testing.http.suite`: :class:`HttpProviderSuite`, which a provider subclasses.
+- :mod:`~modelplug.testing.http.suite`: :class:`~modelplug.testing.http.suite.HttpProviderSuite`,
+  which a provider subclasses.
 - :mod:`~modelplug.testing.http.fixtures`: pytest fixtures for the servers.
 
 The recorded cases are read from :func:`cases_dir`. The fault suite is :mod:`modelplug.testing.faults`.

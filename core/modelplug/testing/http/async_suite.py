@@ -3,7 +3,7 @@ real servers on 127.0.0.1, checked against its own sync ``generate_stream`` on t
 
 A plugin whose provider declares ``async_streaming`` subclasses :class:`AsyncHttpProviderSuite` and
 :class:`AsyncHTTPFaultSuite` with the same ``load`` as its sync suites. Every check calls the hooks
-through :class:`~modelplug.provider.Provider` (what the core's ``Model.astream`` calls): the deltas
+through :class:`~modelplug._provider.Provider` (what the core's ``Model.astream`` calls): the deltas
 and the error (class, status, message) of the async path must equal the sync path's, and closing or
 cancelling an async stream must close the HTTP response (the server sees the disconnect). A few
 checks go through ``Model.astream`` itself (aggregate, error, cancellation) on top of the hook.
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 
 from modelplug import errors
-from modelplug.model import Model
+from modelplug._model import Model
 from modelplug.testing.fault_server import HUGE_LENGTH, PREFIX, FaultServer
 from modelplug.testing.faults import EXPECTED, FaultModels
 from modelplug.testing.http.processes import ReplayServer, free_port

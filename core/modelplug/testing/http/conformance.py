@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from modelplug._model import Model, load_model
 from modelplug.errors import ProviderConnectionError
-from modelplug.model import Model, load_model
 from modelplug.testing.conformance import ErrorCase, ProviderConformance
 
 __all__ = ["TRANSFORMERS_SERVE_CAPABILITIES", "TransformersServeConformance"]

@@ -1,55 +1,9 @@
 """A replay OpenAI-compatible chat-completions server: recorded streams sent as real SSE bytes.
 
-Tests and benchmarks start it as a subprocess on 127.0.0.1 (see :mod:`modelplug.testing.http.processes`)::
-
-    python -m modelplug.testing.http.replay_server [--host 127.0.0.1] [--port 0]
-
-It prints ``REPLAY_SERVER_PORT <port>`` on stdout once it listens.
-
-What a request gets is chosen by a *selector*: the URL path prefix
-(``POST /s/<selector>/v1/chat/completions``, so a client's ``base_url`` can carry it) or, without a
-prefix, the request's ``model`` field. A selector is ``<kind>[/<arg>][@<modifier>,...]``.
-
-Kinds:
-
-``case/<id>``
-    the case of that id in ``tests/data/stream_cases.jsonl`` (its chunks; ``"[DONE]"`` becomes
-    ``data: [DONE]``).
-``text/<n>``
-    ``n`` content chunks of 4 characters (``" t00"`` … ``" t99"``, cycling; the first carries
-    ``role``), a finish chunk, a usage chunk (``choices: []``, ``completion_tokens = n``), ``[DONE]``.
-``tool/<n>``
-    one tool call ``search`` whose arguments ``{"q": "a00 a01 …"}`` arrive in ``n`` fragments, then
-    a ``tool_calls`` finish chunk, a usage chunk and ``[DONE]``.
-``error/<status>``, ``error/context_length``, ``error/content_filter``
-    that HTTP error with an OpenAI-shaped body (``422`` has the FastAPI ``detail`` shape of
-    ``transformers serve``; ``401`` echoes the bearer token, as the worst server would; ``429`` sends
-    ``Retry-After``); ``context_length`` and ``content_filter`` are 400s with OpenAI's / Azure's codes.
-``behaviour/<id>``
-    a case of ``tests/data/behaviour_cases.json``: its ``chunks`` (``aggregate_stream`` cases) then
-    ``[DONE]``, or its chat-completion ``response`` (``generate_response`` cases) streamed as a role
-    chunk, the content in word-sized pieces, its tool calls, a finish chunk, a usage chunk (when the
-    response has usage) and ``[DONE]``.
-``echo``
-    the content of the request's last message, streamed back in word-sized pieces (a finish chunk,
-    a usage chunk and ``[DONE]`` follow): a test writes what the "model" says in its prompt.
-``empty``
-    ``200`` with ``text/event-stream`` and an empty body.
-
-Modifiers (comma separated, after ``@``): ``crlf`` (CRLF line ends), ``comments`` (a
-``: keep-alive`` comment before every event), ``split=<bytes>`` (the whole body re-cut into writes of
-that many bytes, mid-line and mid-UTF-8), ``pause=<s>`` (sleep between writes), ``delay=<s>`` (sleep
-between events), ``batch=<k>`` (``k`` events per write), ``nodone`` (leave out ``[DONE]``),
-``drop=<k>`` (close the connection after ``k`` events, without ending the chunked body),
-``error_event=<k>`` (an SSE ``{"error": ...}`` event after ``k`` events, then the end),
-``fail=<status>x<k>`` (the first ``k`` requests with this exact selector get that error),
-``retry_after=<s>`` (the ``Retry-After`` of 429s, default 7), ``wait=<s>`` (sleep before the
-response starts), ``tag=<x>`` (ignored; makes a selector unique for ``fail`` counting).
-
-Other routes: ``GET /health``; ``GET /v1/models``; ``GET /_stats`` (every chat request so far: its
-selector, body, headers, ``authorization`` header, and ``outcome`` once its response ended: ``complete``,
-``disconnected`` (the client closed the connection first), ``dropped``, or ``status <code>``, plus
-``events_sent``); ``POST /_reset`` (forget them).
+Run as ``python -m modelplug.testing.http.replay_server [--host 127.0.0.1] [--port 0]`` (see
+:mod:`modelplug.testing.http.processes`); it prints ``REPLAY_SERVER_PORT <port>`` once it listens.
+A request's URL prefix or ``model`` field selects what it gets: the selectors, modifiers and
+control routes are listed in ``docs/conformance.md`` ("The replay server").
 """
 
 from __future__ import annotations

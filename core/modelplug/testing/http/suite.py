@@ -27,7 +27,7 @@ import pytest
 
 import modelplug
 from modelplug import errors
-from modelplug.model import Model
+from modelplug._model import Model
 from modelplug.testing.http import cases_dir
 from modelplug.testing.http.processes import ReplayServer, TransformersServer
 

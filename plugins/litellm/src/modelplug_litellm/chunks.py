@@ -6,9 +6,10 @@ The mapping reads the pydantic objects' field dictionaries directly (``__dict__`
 hands them to :func:`modelplug.wire.delta_from_chunk`:
 dumping a chunk costs tens of microseconds, and attribute access goes through pydantic's
 ``__getattr__``, which raises and catches an ``AttributeError`` for every field LiteLLM left out
-(``usage``, ``reasoning_content``...): about 30 µs a chunk, against 2-3 µs this way
-(``bench/bench_http_plugins.py`` measures it). The rules are those of ``delta_from_chunk``; TGI's
-``tool_calls`` as one object instead of a list, which LiteLLM passes through unvalidated, is read too.
+(``usage``, ``reasoning_content``...), about ten times the cost of reading it this way
+(``bench/bench_http_plugins.py`` measures it; figures in ``docs/benchmarks.md``). The rules are
+those of ``delta_from_chunk``; TGI's ``tool_calls`` as one object instead of a list, which LiteLLM
+passes through unvalidated, is read too.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """``AsyncChatStream``: the object :meth:`modelplug.Model.astream` returns.
 
-The async twin of :class:`~modelplug.stream.ChatStream`: ``async for`` it for deltas, read
-:attr:`~modelplug.stream.StreamRecord.message` for the aggregate so far (also after an error or a
+The async twin of :class:`~modelplug._stream.ChatStream`: ``async for`` it for deltas, read
+:attr:`~modelplug._stream.StreamRecord.message` for the aggregate so far (also after an error or a
 cancellation), ``await stream.aclose()`` or leave its ``async with`` block to stop the backend. The
-generation's :class:`~modelplug.pipeline.DeltaPipeline` (stops, text tool calls) runs here, on the
+generation's :class:`~modelplug._pipeline.DeltaPipeline` (stops, text tool calls) runs here, on the
 deltas of the provider's async source: its native ``agenerate_stream``, or its ``generate_stream``
-in a worker thread (:mod:`modelplug.bridges`). See ``docs/async.md``.
+in a worker thread (:mod:`modelplug._bridges`). See ``docs/async.md``.
 """
 
 from __future__ import annotations
@@ -18,33 +18,33 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from modelplug.bridges import CLOSE_GRACE_S
+from modelplug._bridges import CLOSE_GRACE_S
+from modelplug._pipeline import DeltaPipeline
+from modelplug._stream import StreamRecord
 from modelplug.errors import ModelplugError, ToolCallParseError
 from modelplug.log import get_logger
-from modelplug.pipeline import DeltaPipeline
-from modelplug.stream import StreamRecord
 from modelplug.types import ChatMessage, ChatMessageStreamDelta
 
 if TYPE_CHECKING:
-    from modelplug.cost import Price
+    from modelplug._cost import Price
 
 __all__ = ["AsyncChatStream"]
 
 
 class AsyncChatStream(StreamRecord):
     """A live async stream of deltas from one generation (attributes: see
-    :class:`~modelplug.stream.StreamRecord`).
+    :class:`~modelplug._stream.StreamRecord`).
 
     Args:
         source: the provider's async iterator of deltas (started at the first ``__anext__``).
         provider, model_id: for errors and the ``generation`` log event.
-        pipeline: the generation's :class:`~modelplug.pipeline.DeltaPipeline` (``None``: pass through).
+        pipeline: the generation's :class:`~modelplug._pipeline.DeltaPipeline` (``None``: pass through).
         drain_after_stop: after a stop sequence, read the source to its end for the usage it sends
             last (as ``agenerate`` does) instead of closing it.
         hook: the hook ``source`` comes from, named in contract errors.
-        price: prices that override the price database for ``message.cost`` (:mod:`modelplug.cost`).
+        price: prices that override the price database for ``message.cost`` (:mod:`modelplug._cost`).
 
-    Errors raised while iterating are those of :class:`~modelplug.stream.ChatStream`: a
+    Errors raised while iterating are those of :class:`~modelplug._stream.ChatStream`: a
     :class:`~modelplug.errors.ProviderError` for the backend's failures, a
     :class:`~modelplug.errors.PluginContractError` for a value that is not a delta, a
     :class:`~modelplug.errors.ToolCallParseError` after every recoverable delta. Cancellation
@@ -134,7 +134,7 @@ class AsyncChatStream(StreamRecord):
             self._deferred = error
 
     async def _close_source_async(self) -> None:
-        """Close the source once, shielded from cancellation (at most :data:`~modelplug.bridges.CLOSE_GRACE_S`
+        """Close the source once, shielded from cancellation (at most :data:`~modelplug._bridges.CLOSE_GRACE_S`
         for a native source; the thread bridge bounds its own wait)."""
         if self._source_closed:
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from modelplug import plugins
+from modelplug import _plugins as plugins
 from modelplug.errors import (
     HookNotImplementedError,
     ModelLoadError,
@@ -122,7 +122,9 @@ class Provider:
 
     def contract_error(self, hook: str, problem: str, original: BaseException | None = None) -> PluginContractError:
         """The :class:`PluginContractError` for ``problem`` in this provider's ``hook``."""
-        return PluginContractError(f"provider {self.name!r}: {problem}", plugin=self.name, hook=hook, original=original)
+        return PluginContractError(
+            f"provider {self.name!r}: {problem}", provider=self.name, hook=hook, original=original
+        )
 
     def load(self, model_id: str, options: Mapping[str, Any], reserved: ReservedOptions | None = None) -> Any:
         """The provider's state for ``model_id`` (its ``load`` hook; without one, a dict of ``options``).
@@ -214,7 +216,7 @@ class Provider:
         self, model_id: str, state: Any, messages: list[ChatMessage], options: GenerationOptions
     ) -> Iterator[ChatMessageStreamDelta]:
         """The provider's iterator of deltas (the ``generate_stream`` hook). The deltas themselves are
-        checked by :class:`~modelplug.stream.ChatStream` as they arrive.
+        checked by :class:`~modelplug._stream.ChatStream` as they arrive.
 
         Raises:
             HookNotImplementedError: the provider lacks the hook, or it returned ``None``.
@@ -226,7 +228,7 @@ class Provider:
         if result is None:
             raise HookNotImplementedError(
                 f"provider {self.name!r} declares streaming but its generate_stream returned None",
-                plugin=self.name,
+                provider=self.name,
                 hook="generate_stream",
             )
         if not isinstance(result, (str, bytes, Mapping)):
@@ -253,7 +255,7 @@ class Provider:
         if result is None:
             raise HookNotImplementedError(
                 f"provider {self.name!r} declares async_streaming but its agenerate_stream returned None",
-                plugin=self.name,
+                provider=self.name,
                 hook="agenerate_stream",
             )
         if hasattr(type(result), "__anext__"):
@@ -304,7 +306,7 @@ class Provider:
             raise HookNotImplementedError(
                 f"provider {self.name!r} does not implement the {hook!r} hook "
                 f"(it implements: {', '.join(self.hooks) or 'none'})",
-                plugin=self.name,
+                provider=self.name,
                 hook=hook,
             )
 

@@ -6,7 +6,7 @@ Closing it, leaving its ``with`` block, or breaking out of the loop and dropping
 backend: the provider's generator is closed, which ends its generation thread, closes its HTTP
 response or aborts its request.
 
-The module also holds :func:`run_pipeline`, which drives a :class:`~modelplug.pipeline.DeltaPipeline`
+The module also holds :func:`run_pipeline`, which drives a :class:`~modelplug._pipeline.DeltaPipeline`
 (stop emulation, text tool calls) over a provider's deltas, and the one-delta fallback.
 """
 
@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from modelplug.aggregation import StreamAggregator
+from modelplug._aggregation import StreamAggregator
+from modelplug._pipeline import DeltaPipeline
 from modelplug.errors import (
     InvalidOptionError,
     ModelplugError,
@@ -30,15 +31,14 @@ from modelplug.errors import (
     wrap_provider_exception,
 )
 from modelplug.log import get_logger, info_enabled
-from modelplug.pipeline import DeltaPipeline
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 
 if TYPE_CHECKING:
-    from modelplug.cost import Price
+    from modelplug._cost import Price
 
 __all__ = ["FALLBACK_ATTEMPTS", "ChatStream", "StreamRecord", "message_to_deltas", "run_pipeline"]
 
-#: The attempts a fallback chain made before the model now called (:mod:`modelplug.fallback` sets
+#: The attempts a fallback chain made before the model now called (:mod:`modelplug._fallback` sets
 #: it around each call); the ``generation`` log event records them.
 FALLBACK_ATTEMPTS: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
     "modelplug_fallback_attempts", default=()
@@ -46,7 +46,7 @@ FALLBACK_ATTEMPTS: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextv
 
 
 class StreamRecord:
-    """What :class:`ChatStream` and :class:`~modelplug.astream.AsyncChatStream` share: the aggregate so
+    """What :class:`ChatStream` and :class:`~modelplug._astream.AsyncChatStream` share: the aggregate so
     far, the checks on each delta, the timings, the outcome and the one ``generation`` log event.
 
     Attributes:
@@ -105,7 +105,7 @@ class StreamRecord:
             failure = PluginContractError(
                 f"provider {self.provider!r}: {self._hook} must yield modelplug.ChatMessageStreamDelta values, "
                 f"got {type(delta).__name__}: {delta!r:.80}",
-                plugin=self.provider,
+                provider=self.provider,
                 hook=self._hook,
             )
             self._fail(failure)
@@ -115,7 +115,7 @@ class StreamRecord:
         except InvalidOptionError as error:
             failure = PluginContractError(
                 f"provider {self.provider!r} yielded a malformed delta: {error}",
-                plugin=self.provider,
+                provider=self.provider,
                 hook=self._hook,
             )
             self._fail(failure)
@@ -141,7 +141,7 @@ class StreamRecord:
     @property
     def message(self) -> ChatMessage:
         """The assistant message aggregated from the deltas received so far, marked with the model
-        (``provider:model``) and its cost (:func:`modelplug.cost.cost_of`, once usage is known)."""
+        (``provider:model``) and its cost (:func:`modelplug._cost.cost_of`, once usage is known)."""
         return self._aggregator.message
 
     @property
@@ -269,7 +269,7 @@ class ChatStream(StreamRecord):
 
 
 def _cost_of(provider: str, model_id: str, usage: Usage, *, price: Price | None) -> float | None:
-    from modelplug.cost import cost_of
+    from modelplug._cost import cost_of
 
     return cost_of(provider, model_id, usage, price)
 
@@ -306,7 +306,7 @@ def _close(iterator: Iterator[Any]) -> None:
 def run_pipeline(
     deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline, *, drain_after_stop: bool = False
 ) -> Iterator[ChatMessageStreamDelta]:
-    """Push ``deltas`` through ``pipeline`` (:class:`modelplug.pipeline.DeltaPipeline`), closing the
+    """Push ``deltas`` through ``pipeline`` (:class:`modelplug._pipeline.DeltaPipeline`), closing the
     source as soon as a stop sequence is reached (or, with ``drain_after_stop``, reading it to its
     end for the usage it reports last, as ``generate()`` does) and when the consumer stops.
 

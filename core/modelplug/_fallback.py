@@ -17,7 +17,9 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
 
-from modelplug.astream import AsyncChatStream
+from modelplug._astream import AsyncChatStream
+from modelplug._model import Model
+from modelplug._stream import FALLBACK_ATTEMPTS, ChatStream
 from modelplug.errors import (
     CapabilityError,
     InvalidOptionError,
@@ -27,8 +29,6 @@ from modelplug.errors import (
     RateLimitError,
     ServerError,
 )
-from modelplug.model import Model
-from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug.wire import messages_from_input
 
@@ -45,7 +45,7 @@ def load_chain(specs: Sequence[str], options: Mapping[str, Any]) -> FallbackMode
         InvalidOptionError: an empty list or an item that is not a string.
         ModelplugError: a model failed to load (those already loaded are closed).
     """
-    from modelplug.model import load_model
+    from modelplug._model import load_model
 
     if not specs or not all(isinstance(spec, str) for spec in specs):
         raise InvalidOptionError(f"a fallback chain must be a non-empty list of model specs or aliases, got {specs!r}")

@@ -8,7 +8,7 @@ implementations only, and adds what every provider gets for free:
 - ``messages`` as a string, OpenAI dicts or :class:`~modelplug.types.ChatMessage` objects;
 - ``generate`` derived from ``generate_stream`` for providers that only stream;
 - async callers served by sync-only providers (a worker thread) and sync callers by async-only
-  ones (the core's loop thread): :mod:`modelplug.bridges`;
+  ones (the core's loop thread): :mod:`modelplug._bridges`;
 - stop sequences cut by the core for providers that declare ``stop_sequences=False``;
 - tool calls read from the text for providers that declare ``tool_calling="text"`` (also while
   streaming, as tool-call deltas);
@@ -24,27 +24,28 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from modelplug.cost import Price, cost_of
+from modelplug._cost import Price, cost_of
+from modelplug._pipeline import DeltaPipeline
+from modelplug._provider import Provider
+from modelplug._stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
 from modelplug.errors import (
     CapabilityError,
     HookNotImplementedError,
     InvalidOptionError,
+    ModelClosedError,
     ModelplugError,
     PluginContractError,
     ToolCallParseError,
 )
 from modelplug.log import get_logger
-from modelplug.pipeline import DeltaPipeline
-from modelplug.provider import Provider
 from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions, split_options
 from modelplug.secrets import RedactedDict, is_secret_option, redact, redact_mapping, register_secret, release_secret
 from modelplug.stops import cut_at_stop
-from modelplug.stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, check_tool_choice
 from modelplug.wire import messages_from_input
 
 if TYPE_CHECKING:
-    from modelplug.astream import AsyncChatStream
+    from modelplug._astream import AsyncChatStream
 
 __all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
 
@@ -73,10 +74,10 @@ def load_model(spec: str | Sequence[str], **options: Any) -> Model:
     ``spec`` is a ``"provider:model"`` spec; or a name without ``:``, an alias of the config file
     (:mod:`modelplug.config`: its options, generation defaults and fallback chain; ``options``
     override its options); or a list of specs and aliases, a fallback chain
-    (:class:`~modelplug.fallback.FallbackModel`, each member loaded with ``options``).
+    (:class:`~modelplug._fallback.FallbackModel`, each member loaded with ``options``).
 
     ``<option>_env="VAR"`` takes the option from the environment variable ``VAR``, and a secret
-    option's ``"key:NAME"`` from the keys file (:mod:`modelplug.keys`). Secret options (``api_key``,
+    option's ``"key:NAME"`` from the keys file (:mod:`modelplug._keys`). Secret options (``api_key``,
     ``token``, ...) are registered for redaction before anything else.
 
     Raises:
@@ -90,7 +91,7 @@ def load_model(spec: str | Sequence[str], **options: Any) -> Model:
         ModelLoadError: the provider could not load the model (files, network, memory).
     """
     if not isinstance(spec, str) and isinstance(spec, Sequence):
-        from modelplug.fallback import load_chain
+        from modelplug._fallback import load_chain
 
         return load_chain(spec, options)
     if isinstance(spec, str) and spec.strip() and ":" not in spec:
@@ -111,15 +112,15 @@ def load_model(spec: str | Sequence[str], **options: Any) -> Model:
 
 
 def _resolve_keys(provider: str, model_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` with ``*_env`` and ``"key:NAME"`` references read (:mod:`modelplug.keys`)."""
-    from modelplug.keys import ENV_SUFFIX, KEY_PREFIX
+    """``options`` with ``*_env`` and ``"key:NAME"`` references read (:mod:`modelplug._keys`)."""
+    from modelplug._keys import ENV_SUFFIX, KEY_PREFIX
 
     if not any(
         key.endswith(ENV_SUFFIX) or (isinstance(value, str) and value.startswith(KEY_PREFIX))
         for key, value in options.items()
     ):
         return dict(options)
-    from modelplug.keys import resolve_key_options
+    from modelplug._keys import resolve_key_options
 
     try:
         declared = Provider.get(provider).option_types(model_id)
@@ -238,7 +239,7 @@ class Model:
         reserved: ReservedOptions | None = None,
     ) -> None:
         self.provider = provider
-        #: The :class:`~modelplug.provider.Provider` every hook call of this model goes through,
+        #: The :class:`~modelplug._provider.Provider` every hook call of this model goes through,
         #: bound to the provider registered when the model was built.
         self.contract = contract if contract is not None else Provider.get(provider)
         self.model_id = model_id
@@ -268,7 +269,7 @@ class Model:
 
     def _prepare(self, messages: Any, options: Mapping[str, Any]) -> tuple[list[Any], GenerationOptions]:
         if self._closed:
-            raise InvalidOptionError(f"model {self.spec!r} is closed")
+            raise ModelClosedError(f"model {self.spec!r} is closed")
         if self.defaults:
             options = _with_defaults(self.defaults, options)
         try:
@@ -296,7 +297,7 @@ class Model:
         return messages_, generation
 
     def _answered(self, message: ChatMessage) -> ChatMessage:
-        """``message`` marked with the model that answered and its cost (:mod:`modelplug.cost`)."""
+        """``message`` marked with the model that answered and its cost (:mod:`modelplug._cost`)."""
         return attrs.evolve(
             message, model=self.spec, cost=cost_of(self.provider, self.model_id, message.usage, self.price)
         )
@@ -394,7 +395,7 @@ class Model:
     def _no_generation_hook(self) -> HookNotImplementedError:
         return HookNotImplementedError(
             f"provider {self.provider!r} implements none of 'generate', 'generate_stream' and 'agenerate_stream'",
-            plugin=self.provider,
+            provider=self.provider,
             hook="generate",
         )
 
@@ -483,11 +484,11 @@ class Model:
         ``__anext__``. Use it as ``async with model.astream(...) as stream: async for delta in stream``.
         The deltas come from the provider's native ``agenerate_stream`` when it declares
         ``async_streaming``, else from its ``generate_stream`` run in a worker thread
-        (:mod:`modelplug.bridges`). Cancelling the consuming task, ``asyncio.timeout``, ``aclose()``
+        (:mod:`modelplug._bridges`). Cancelling the consuming task, ``asyncio.timeout``, ``aclose()``
         or leaving the ``async with`` block stops the backend; ``.message`` keeps what arrived.
 
         Returns:
-            An :class:`~modelplug.astream.AsyncChatStream`.
+            An :class:`~modelplug._astream.AsyncChatStream`.
 
         Raises:
             The errors of :meth:`stream` (option and capability errors here, the others while iterating).
@@ -496,8 +497,8 @@ class Model:
         backend = self._backend_options(generation)
         if self._check_streaming(allow_fallback):
             return self._astream_over(messages_, generation, backend)
-        from modelplug.astream import AsyncChatStream
-        from modelplug.bridges import aiter_in_thread
+        from modelplug._astream import AsyncChatStream
+        from modelplug._bridges import aiter_in_thread
 
         return AsyncChatStream(
             aiter_in_thread(lambda: self._fallback(messages_, options), name="modelplug-generate"),
@@ -558,15 +559,16 @@ class Model:
         text_tool_calls: bool = True,
         drain: bool = False,
     ) -> AsyncChatStream:
-        """An :class:`AsyncChatStream` over the provider's async source, after the generation's pipeline."""
-        from modelplug.astream import AsyncChatStream
+        """An :class:`~modelplug._astream.AsyncChatStream` over the provider's async source, after the
+        generation's pipeline."""
+        from modelplug._astream import AsyncChatStream
 
         source: AsyncIterator[ChatMessageStreamDelta]
         if self.capabilities.async_streaming:
             source = self.contract.agenerate_stream(self.model_id, self.state, messages, backend)
             hook = "agenerate_stream"
         else:
-            from modelplug.bridges import aiter_in_thread
+            from modelplug._bridges import aiter_in_thread
 
             source = aiter_in_thread(lambda: self._stream_deltas(messages, backend), name=f"modelplug-{self.provider}")
             hook = "generate_stream"
@@ -589,7 +591,7 @@ class Model:
             PluginContractError: it returned something that is not an iterator of deltas (a string, a dict, a number).
         """
         if not self.contract.implements("generate_stream") and self.capabilities.async_streaming:
-            from modelplug.bridges import iter_on_loop_thread
+            from modelplug._bridges import iter_on_loop_thread
 
             return iter_on_loop_thread(self.contract.agenerate_stream(self.model_id, self.state, messages, options))
         return self.contract.generate_stream(self.model_id, self.state, messages, options)

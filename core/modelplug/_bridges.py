@@ -218,7 +218,7 @@ def aiter_in_thread(factory: Callable[[], Iterator[T]], *, name: str = "modelplu
     hook that does I/O before returning its iterator does not block the loop either) and runs up to
     :data:`THREAD_BUFFER` items ahead of the consumer. An exception raised by ``factory`` or the
     iterator is raised by ``__anext__`` after the items before it. ``aclose()`` (also on
-    cancellation, from :class:`~modelplug.astream.AsyncChatStream`) closes the iterator in its thread
+    cancellation, from :class:`~modelplug._astream.AsyncChatStream`) closes the iterator in its thread
     and waits for the thread to end.
     Works on any event loop anyio supports (asyncio, trio).
     """

@@ -14,11 +14,10 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.conftest import load_jsonl
 
 import modelplug
 from modelplug import errors
-from modelplug.aggregation import StreamAggregator, aggregate_chunks
+from modelplug._aggregation import StreamAggregator, aggregate_chunks
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCallDelta, Usage
 from modelplug.wire import (
     attribute_getter,
@@ -29,6 +28,7 @@ from modelplug.wire import (
     message_to_wire,
     response_to_message,
 )
+from tests.conftest import load_jsonl
 
 WIRE_CASES = load_jsonl("wire_cases.jsonl")
 STREAM_CASES = load_jsonl("stream_cases.jsonl")

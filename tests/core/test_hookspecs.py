@@ -1,6 +1,6 @@
 """docs/hooks.md documents every hook specification, with its exact signature and docstring.
 
-When a hook changes, print the new reference sections with ``python -m tests.test_hooks_documented``
+When a hook changes, print the new reference sections with ``python -m tests.core.test_hookspecs``
 and paste them into docs/hooks.md.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from modelplug import hookspecs
 
-HOOKS_MD = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
+HOOKS_MD = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
 
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc):`(~?)([\w.]+)`")
 

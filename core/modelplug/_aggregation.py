@@ -1,33 +1,8 @@
 """Aggregating stream deltas into one message, in O(1) per delta.
 
-The rules, shared by :func:`aggregate` (for :class:`~modelplug.types.ChatMessageStreamDelta`) and
-:func:`aggregate_chunks` (for raw OpenAI ``chat.completion.chunk`` dicts):
-
-- ``content`` and ``reasoning_content`` are the concatenation of their fragments (``None`` when
-  no fragment, or only empty ones, arrived). ``delta.reasoning`` counts as reasoning too.
-- ``refusal`` is the concatenation of its fragments, like ``content``. Content parts that are
-  neither text, reasoning nor refusal (``delta.content_parts``) are kept: the message's ``content``
-  is then a list of parts, one text part with the joined text first, then those parts in order.
-- Tool calls merge by ``index`` and come out ordered by index, the list compacted. ``id`` and
-  ``name`` come from the first non-empty value and are never overwritten, by null, ``""`` or a
-  later different value (Kimi's ids mutate mid-stream). A fragment that brings a *new* id *and* a
-  name on an index already in use starts a new call (servers that put every call at index 0), and
-  so does a fragment with a name on an index whose call already holds complete JSON arguments
-  when it brings arguments or another name (whole calls without ids, all on index 0: Ollama
-  through LiteLLM; two identical calls stay two).
-  A fragment without an index continues the current call, unless it brings a new id, which starts
-  a new call.
-- Arguments are joined as text and decoded once at the end: ``""`` gives ``{}``; text that is not
-  a JSON object gives ``arguments=None`` and ``raw_arguments`` with the text as received.
-- ``finish_reason`` is the last non-empty value, verbatim.
-- ``usage`` is the *last* usage seen, never summed: servers send either one usage object or
-  cumulative snapshots, and summing would double count. ``total_tokens`` is computed if missing.
-
-Reading :attr:`StreamAggregator.message` costs O(1) amortised per delta at any length: it returns
-a snapshot view (a :class:`~modelplug.types.ChatMessage`) that records how many fragments of each
-field it covers, and builds a field's string only when that field is read, joining only what
-arrived since the last join (the joins are cached). The fragment lists are append-only, so a
-snapshot taken on another thread than the one adding deltas never loses a piece.
+:func:`aggregate` (modelplug deltas) and :func:`aggregate_chunks` (raw ``chat.completion.chunk``
+dicts) share one set of rules, :class:`StreamAggregator`'s; they are listed in
+``docs/concepts/streams.md`` ("Aggregation rules").
 """
 
 from __future__ import annotations

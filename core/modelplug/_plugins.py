@@ -111,7 +111,7 @@ _registry = _Registry()
 
 
 def _core_plugin() -> object:
-    from modelplug import core_hooks
+    from modelplug import _core_hooks as core_hooks
 
     return core_hooks
 
@@ -144,7 +144,7 @@ def _validate(pm: pluggy.PluginManager, name: str, plugin: object) -> None:
             known = ", ".join(_hook_names())
             raise PluginLoadError(
                 f"plugin {name!r} implements unknown hook {caller.name!r}{hint}; known hooks: {known}",
-                plugin=name,
+                provider=name,
             )
 
 
@@ -176,7 +176,9 @@ def _register(
     try:
         pm.register(plugin, name=name)
     except Exception as error:  # pluggy.PluginValidationError, ValueError (already registered)
-        raise PluginLoadError(f"plugin {name!r} cannot be registered: {error}", plugin=name, original=error) from error
+        raise PluginLoadError(
+            f"plugin {name!r} cannot be registered: {error}", provider=name, original=error
+        ) from error
     try:
         _validate(pm, name, plugin)
     except PluginLoadError:
@@ -219,7 +221,7 @@ def _scan() -> dict[str, _EntryPoint]:
 
                 get_logger().warning(
                     "plugin_name_conflict",
-                    plugin=ep.name,
+                    provider=ep.name,
                     used=known.distribution,
                     ignored=dist_name,
                     entry_point=ep.value,
@@ -229,7 +231,7 @@ def _scan() -> dict[str, _EntryPoint]:
                 failure = PluginLoadError(
                     f"plugin {ep.name!r} ({ep.value}): a provider name cannot be empty, contain ':' or surrounding "
                     "spaces (it is the prefix of a model spec '<provider>:<model>')",
-                    plugin=ep.name,
+                    provider=ep.name,
                 )
                 _record_failure(ep.name, failure, dist_name, version)
                 continue
@@ -287,7 +289,7 @@ def _ensure(name: str, timeout_s: float | None = None) -> None:
                 failure = PluginLoadError(
                     f"plugin {name!r} ({entry.value}) did not finish importing within {limit}; "
                     "it is still importing in the background",
-                    plugin=name,
+                    provider=name,
                 )
                 with _registry.lock:
                     _record_failure(name, failure, entry.distribution, entry.version)
@@ -304,7 +306,7 @@ def _finish_import(entry: _EntryPoint) -> None:
         if outcome == "error":
             failure = PluginLoadError(
                 f"plugin {entry.name!r} ({entry.value}) failed to import: {type(value).__name__}: {value}",
-                plugin=entry.name,
+                provider=entry.name,
                 original=value,
             )
             failure.__cause__ = value
@@ -343,7 +345,7 @@ def register_provider(name: str, plugin: object, *, replace: bool = False) -> No
     with _registry.lock:
         if name in _registry.providers or (_registry.entry_points or {}).get(name) is not None:
             if not replace:
-                raise PluginLoadError(f"provider {name!r} is already registered", plugin=name)
+                raise PluginLoadError(f"provider {name!r} is already registered", provider=name)
             unregister_provider(name)
         _register(pm, name, plugin, None, None)
 
@@ -395,7 +397,7 @@ def provider_info(name: str) -> ProviderInfo:
         raise PluginLoadError(
             f"provider {name!r} is used while its plugin is still being imported "
             "(the plugin calls modelplug at import time); use it after the import",
-            plugin=name,
+            provider=name,
         )
     _ensure(name)
     info = _registry.providers.get(name)
@@ -414,12 +416,12 @@ def provider_info(name: str) -> ProviderInfo:
             hint += f" ({ENV_PLUGINS}={os.environ[ENV_PLUGINS]!r} restricts which plugins load.)"
         raise UnknownProviderError(
             f"unknown provider {name!r}; installed providers: {', '.join(installed) or '(none)'}.{hint}",
-            plugin=name,
+            provider=name,
             installed=installed,
         )
     if info.error is not None:
         failure = _registry.failures[name]
-        raise PluginLoadError(str(failure), plugin=name, original=failure.original) from failure.original
+        raise PluginLoadError(str(failure), provider=name, original=failure.original) from failure.original
     return info
 
 
