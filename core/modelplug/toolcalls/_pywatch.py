@@ -5,7 +5,7 @@
 :class:`~modelplug.toolcalls._calls.Header` and :class:`~modelplug.toolcalls._calls.ArgsPart`
 pieces: a keyword argument's JSON rendering once the ``,`` or ``)`` after its value is read, and a
 plain-quoted string value while it is written. It decides nothing: where the block ends and what
-the calls are is still read by the reader from the whole block text (:mod:`._literals`), and the
+the calls are is still read by the reader from the whole block text (:mod:`modelplug.toolcalls._literals`), and the
 engine checks that what streamed is the start of each call's final arguments JSON. Anything it
 does not follow (positional arguments, ``**{...}``, prose) stops it for the rest of the block.
 """
