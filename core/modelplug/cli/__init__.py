@@ -13,6 +13,9 @@ subcommand shares the same error handling:
 - exit 130: interrupted with Ctrl-C or SIGINT (restored if the command inherited it ignored);
   ``Interrupted.`` is written once, however many Ctrl-C follow (:func:`interrupted`).
 
+Output piped into a reader that stops early (``modelplug plugins | head -1``) ends the command
+quietly with exit 1, whichever command was writing (:func:`silence_stdout`); what the command had
+to do after its output (logging a partial answer) is done first.
 Any other exception (a bug, here or in a plugin) is an ``Error: unexpected ...`` line and exit 1.
 ``--debug`` (or ``MODELPLUG_DEBUG=1``) prints the traceback of an error as well. Text the
 terminal's encoding cannot show (or a lone surrogate a backend sent) is written as ``?``.
@@ -46,6 +49,7 @@ __all__ = [
     "interrupted",
     "main",
     "report_interrupt",
+    "silence_stdout",
 ]
 
 #: Exit statuses (see the module docstring).
@@ -108,6 +112,23 @@ def interrupted(ctx: click.Context, message: str = "Interrupted.") -> NoReturn:
     ctx.exit(EXIT_INTERRUPTED)
 
 
+def silence_stdout() -> None:
+    """After a broken pipe, point stdout's file descriptor at the null device, so that the
+    interpreter's final flush of what is still buffered does not fail (a no-op when stdout is not
+    a real file, as under a test runner)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
+
+
 class _Group(click.Group):
     """A click group whose commands load lazily and whose errors map to the documented exit codes."""
 
@@ -131,6 +152,9 @@ class _Group(click.Group):
             exit_with_error(ctx, error)
         except KeyboardInterrupt:
             interrupted(ctx)
+        except BrokenPipeError:  # the reader of stdout went away: nothing more to say to it
+            silence_stdout()
+            ctx.exit(EXIT_ERROR)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:  # a bug here or in a plugin: one line, not a traceback

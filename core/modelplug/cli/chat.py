@@ -11,6 +11,7 @@ can continue later; a model error is shown and the session goes on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 from typing import Any
 
@@ -170,6 +171,8 @@ def _turn(
         log_turn(
             conversation, model, prompt=text, system=system, generation=generation, turn=turn, response_id=response_id
         )
+        if turn.broken_pipe:  # nobody reads the answers any more: end the session
+            raise BrokenPipeError(errno.EPIPE, "stdout was closed while the answer was written")
     except KeyboardInterrupt:
         click.echo("\n(answer stopped)", err=True)
         return
