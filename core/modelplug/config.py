@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_CONFIG",
     "GENERATION_KEYS",
+    "TOP_LEVEL_KEYS",
     "Alias",
     "ConfigFileError",
     "ResolvedAlias",
@@ -40,6 +41,8 @@ __all__ = [
 
 #: Environment variable overriding the config file path.
 ENV_CONFIG: Final = "MODELPLUG_CONFIG"
+#: The keys the config file may have at its top level (anything else is an error, naming its line).
+TOP_LEVEL_KEYS: Final = frozenset({"model", "models"})
 #: Keys of an alias table that are generation defaults (the standard generation options, and
 #: ``extra`` for provider generation options); every other key except ``model`` and ``fallback``
 #: is a model option.
@@ -144,8 +147,9 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
     """The config file's table (``{}`` when the file does not exist).
 
     Raises:
-        ConfigFileError: the file cannot be read, is not TOML (the line is named), ``model`` is not
-            a non-empty string, or ``models`` is not a table of tables.
+        ConfigFileError: the file cannot be read, is not TOML (the line is named), has a top-level
+            key other than :data:`TOP_LEVEL_KEYS`, ``model`` is not a non-empty string, or ``models``
+            is not a table of tables.
     """
     path = config_path() if path is None else path
     config, _ = _load(path)
@@ -166,6 +170,11 @@ def _load(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigFileError(
             f"cannot read the config file: {error}", path=path, line=int(found.group(1)) if found else None
         ) from error
+    for key in config:
+        if key not in TOP_LEVEL_KEYS:  # a typo ("modle", "[modles.fast]") must not be ignored
+            line = _line(text, rf"\s*(?:\[+\s*)?[\"']?{re.escape(key)}[\"']?\s*[=.\]]")
+            problem = f"unknown key {key!r}: the config file has 'model = \"...\"' and [models.<alias>] tables"
+            raise ConfigFileError(problem, path=path, line=line)
     model = config.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         line = _line(text, r"\s*model\s*=")
@@ -278,7 +287,8 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
     Raises:
         ConfigFileError: as :func:`resolve_alias`; an option of the wrong type for the provider, an
             unset ``*_env`` variable, a missing ``key:``, a bad ``price``, a fallback chain that
-            comes back to an alias being loaded (file, line and alias named).
+            comes back to an alias being loaded, an option the provider refuses when it loads (an
+            unknown one) (file, line and alias named).
         ModelplugError: loading the model failed (as :func:`modelplug.load_model`).
     """
     from modelplug._model import load_model
@@ -291,7 +301,12 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
         raise head.error(f"fallback chains form a cycle: {cycle}", "fallback")
     model_options = _checked_options(resolved)
     model_options.update(options or {})
-    model = load_model(resolved.spec, **model_options)
+    try:
+        model = load_model(resolved.spec, **model_options)
+    except ConfigFileError:
+        raise
+    except InvalidOptionError as error:  # the provider refused an option: say where it is written
+        raise _located(resolved, error, given=options or {}) from error
     model.defaults = resolved.defaults
     if not resolved.fallback:
         return model
@@ -309,6 +324,21 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
             member.close()
         raise
     return FallbackModel(members, name=name)
+
+
+def _located(resolved: ResolvedAlias, error: InvalidOptionError, *, given: Mapping[str, Any]) -> InvalidOptionError:
+    """``error`` (a provider refusing the alias's options at load) as a :class:`ConfigFileError` at
+    the line of the option it names (else the alias's table); unchanged when it names an option
+    the caller gave rather than the file."""
+    message = str(error)
+    named = {key: message.find(f"'{key}'") for key in [*given, *resolved.origins]}
+    named = {key: at for key, at in named.items() if at >= 0}
+    if not named:
+        return resolved.chain[0].error(message)
+    first = min(named, key=named.__getitem__)  # the option the message is about comes first
+    if first in given:
+        return error
+    return resolved.origins[first].error(message, first)
 
 
 def _checked_options(resolved: ResolvedAlias) -> dict[str, Any]:
