@@ -17,6 +17,8 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from modelplug.tools import Tool, as_tool
+
 __all__ = [
     "ROLES",
     "TOOL_CALLING_MODES",
@@ -220,22 +222,6 @@ class ChatMessage:
         return "".join(part.get("text", "") for part in content if part.get("type") == "text")
 
 
-def _default_parameters() -> dict[str, Any]:
-    return {"type": "object", "properties": {}}
-
-
-@attrs.frozen
-class Tool:
-    """A tool the model may call: a name, a description and the JSON schema of its parameters.
-
-    Build one from an OpenAI tool dict or a typed Python function with :func:`modelplug.tools.as_tool`.
-    """
-
-    name: str
-    description: str = ""
-    parameters: dict[str, Any] = attrs.field(factory=_default_parameters)
-
-
 def _stop(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -258,8 +244,6 @@ def _tools(value: Any) -> tuple[Tool, ...]:
             "tools must be a list of tools (Tool objects, OpenAI tool dicts or typed functions), "
             f"got {type(value).__name__}: {value!r:.80}"
         )
-    from modelplug.tools import as_tool
-
     tools = []
     for number, tool in enumerate(value):
         try:
