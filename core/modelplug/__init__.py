@@ -62,7 +62,8 @@ from modelplug.types import (
 if TYPE_CHECKING:
     from modelplug._aggregation import StreamAggregator, aggregate, aggregate_chunks
     from modelplug._astream import AsyncChatStream
-    from modelplug._model import Model, load_model
+    from modelplug._load import load_model
+    from modelplug._model import Model
     from modelplug._plugins import ProviderInfo, list_providers, register_provider
     from modelplug._stream import ChatStream
     from modelplug.tools import as_tool
@@ -72,7 +73,7 @@ __version__ = "0.1.0"
 # name -> module that defines it; imported on first attribute access (PEP 562)
 _LAZY = {
     "Model": "modelplug._model",
-    "load_model": "modelplug._model",
+    "load_model": "modelplug._load",
     "ChatStream": "modelplug._stream",
     "AsyncChatStream": "modelplug._astream",
     "StreamAggregator": "modelplug._aggregation",

@@ -158,7 +158,7 @@ def test_api_key_env_reads_the_variable_and_registers_it(config: Path, monkeypat
     monkeypatch.setenv("MY_TEST_TOKEN", "tok-from-the-environment-1")
     _write(config, '[models.m]\nmodel = "replay:x"\napi_key_env = "MY_TEST_TOKEN"\n')
     resolved = resolve_alias("m")
-    from modelplug.config import _checked_options
+    from modelplug._load import _checked_options
 
     assert _checked_options(resolved) == {"api_key": "tok-from-the-environment-1"}
     assert redact("key tok-from-the-environment-1") == "key ***"
@@ -187,7 +187,7 @@ def test_keys_file_is_private_and_keys_are_secrets_once_read(config: Path, tmp_p
 
 def test_key_reference_in_an_alias(config: Path) -> None:
     _write(config, '[models.m]\nmodel = "replay:x"\napi_key = "key:svc"\n')
-    from modelplug.config import _checked_options
+    from modelplug._load import _checked_options
 
     with pytest.raises(ConfigFileError, match=r":3: alias 'm': .*'svc'.*modelplug keys set svc"):
         _checked_options(resolve_alias("m"))

@@ -40,7 +40,8 @@ from typing import Any, Final, Literal, overload
 
 import attrs
 
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.agents.callable_model import model_from_callable
 from modelplug.agents.events import (
     ActionStepEnd,

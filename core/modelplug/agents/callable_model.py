@@ -30,7 +30,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from modelplug import _plugins as plugins
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.agents.prompts import text_tools_prompt
 from modelplug.errors import InvalidOptionError
 from modelplug.hookspecs import hookimpl

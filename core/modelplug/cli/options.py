@@ -302,7 +302,7 @@ def load_cli_model(
     when that fails; the message then says where a spec that did not come from ``--model`` came from.
     A Ctrl-C while the model loads exits with 130 and says so.
     """
-    from modelplug._model import load_model, parse_spec
+    from modelplug._load import load_model, parse_spec
     from modelplug.cli import exit_with_error, interrupted
     from modelplug.errors import ModelplugError
 

@@ -28,7 +28,8 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.errors import CapabilityError, InvalidOptionError, ModelplugError, ProviderError
 from modelplug.testing.checks import (
     StreamRun,

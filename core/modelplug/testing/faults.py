@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 import pytest
 
 from modelplug import errors
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.testing.fault_server import HUGE_LENGTH, PREFIX, FaultServer
 
 __all__ = ["EXPECTED", "FaultModels", "HTTPFaultSuite"]
