@@ -29,6 +29,7 @@ import json
 import os
 from typing import IO, Any, Protocol
 
+from modelplug.cli.inputs import isatty
 from modelplug.cli.stats import StreamStats, usage_to_dict
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall
 from modelplug.wire import delta_to_chunk, message_to_wire
@@ -57,13 +58,6 @@ def format_tool_call(call: ToolCall) -> str:
     return f"{call.name} {json.dumps(call.arguments, ensure_ascii=False)}"
 
 
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _same_file(a: IO[str], b: IO[str]) -> bool:
     try:
         return os.path.samestat(os.fstat(a.fileno()), os.fstat(b.fileno()))
@@ -84,7 +78,7 @@ class PlainView:
         self.out = out
         self.err = err
         self.show_stats = show_stats
-        self._tty = _isatty(out)
+        self._tty = isatty(out)
         self._last = ""  # last character written to out
         self._reasoning_open = False
 
