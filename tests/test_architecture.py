@@ -184,12 +184,8 @@ def test_plugins_import_only_the_public_core() -> None:
     assert offenders == []
 
 
-# core modules whose tests still live elsewhere (mostly tests/core/test_model.py): the list may only shrink
-UNMIRRORED = ["client_stream", "core_hooks", "keys", "stream"]
-
-
 def test_each_top_level_core_module_has_its_test_file() -> None:
     """``core/modelplug/_x.py`` and ``x.py`` are tested in ``tests/core/test_x.py``."""
     modules = sorted(p.stem.lstrip("_") for p in CORE.glob("*.py") if p.stem not in ("__init__", "__main__"))
     tests = {p.stem.removeprefix("test_") for p in (CORE.parents[1] / "tests" / "core").glob("test_*.py")}
-    assert [m for m in modules if m not in tests] == UNMIRRORED
+    assert [m for m in modules if m not in tests] == []
