@@ -1,4 +1,4 @@
-"""The Model facade (modelplug._model): message forms, option and capability checks, contract errors, closing.
+"""The Model facade (modelplug._model): message forms, option and capability checks, contract errors, closing."""
 
 from __future__ import annotations
 
