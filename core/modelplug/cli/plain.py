@@ -1,26 +1,9 @@
-"""Views for output that is not a terminal: plain text and JSON lines. No rich, no control codes.
+"""Views for output that is not a terminal: plain text (:class:`PlainView`) and JSON lines
+(:class:`JsonLinesView`). No rich, no control codes.
 
-Every view has the interface of :class:`~modelplug.cli.display.LiveView`:
-
-- ``update(delta)``: show one :class:`~modelplug.types.ChatMessageStreamDelta` of the current message;
-- ``add_block(text, title=None, kind="info")``: end the current message and show a block (an
-  observation, a note);
-- ``finish(stats=None, message=None)``: end the current message, show the statistics; ``message``
-  is the complete aggregate, used for tool calls and the JSON result line.
-
-:class:`PlainView` writes the answer's text to ``out`` as it arrives, flushing after every delta,
-so ``modelplug run ... > file`` holds the model's text as it arrived, plus one final newline when the
-text does not end with one (as shell tools do, so a prompt or the next output starts on its own
-line). Reasoning goes to ``err`` (it is not the answer); complete tool calls are written to ``out``
-after the text, one line each (``tool call: name {"arg": ...}``).
-
-:class:`JsonLinesView` writes one JSON object per line, flushed per line:
-
-- one ``chat.completion.chunk`` dict per delta (:func:`modelplug.wire.delta_to_chunk`), all with
-  the same ``id`` (``chatcmpl-`` and the response id under which the answer is logged);
-- ``{"object": "modelplug.block", "kind": ..., "title": ..., "text": ...}`` per block;
-- last, ``{"object": "modelplug.result", "id": ..., "model": spec, "message": <message_to_wire>, "usage": ...,
-  "finish_reason": ..., "stats": <StreamStats.to_dict>}``.
+Both have the interface of :class:`~modelplug.cli.display.LiveView` (``update``, ``add_block``,
+``finish``). What each writes, and where: ``docs/cli.md`` (``modelplug run``, "Inside the command
+line").
 """
 
 from __future__ import annotations
