@@ -1,22 +1,9 @@
 """modelplug: stream language-model output — text, reasoning and tool calls — through provider plugins.
 
-The whole public API::
-
-    import modelplug
-
-    model = modelplug.load_model("transformers:default")         # "<provider>:<model id>"
-    answer = model.generate("What is the capital of France?")     # ChatMessage
-    with model.stream("Tell me a story", max_tokens=64) as stream:
-        for delta in stream:                                      # ChatMessageStreamDelta
-            print(delta.content or "", end="", flush=True)
-    stream.message                                                # the aggregate, also after an error
-
-    answer = await model.agenerate("...")                         # from async code: the same answers
-    async with model.astream("Tell me a story") as stream:        # AsyncChatStream
-        async for delta in stream: ...
-
-Everything below is importable from ``modelplug`` directly. Heavy parts load on first use, so
-``import modelplug`` stays cheap and imports no backend.
+``load_model(spec)`` gives a :class:`Model`; ``model.generate(...)`` returns a :class:`ChatMessage`,
+``model.stream(...)`` a :class:`ChatStream` of deltas (``astream`` / ``agenerate`` from async code).
+Everything a user needs is importable from here (``__all__``); heavy parts load on first use
+(``_LAZY``), so ``import modelplug`` imports no backend. Quick start: ``docs/quickstart.md``.
 """
 
 from __future__ import annotations
