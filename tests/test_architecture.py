@@ -135,6 +135,7 @@ def test_the_graph_sees_imports_inside_functions() -> None:
 CLIENT_KIT = [
     "modelplug.errors",
     "modelplug.types",
+    "modelplug.tools",
     "modelplug.secrets",
     "modelplug.wire",
     "modelplug.retry",
@@ -142,6 +143,7 @@ CLIENT_KIT = [
     "modelplug.client_stream",
 ]
 MODEL_LAYER = [
+    "modelplug._load",
     "modelplug._model",
     "modelplug._stream",
     "modelplug._astream",
