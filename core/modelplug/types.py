@@ -4,7 +4,8 @@ Every class here is an immutable attrs class (``frozen``, ``slots``) named and s
 OpenAI chat-completions wire format: a :class:`ChatMessage` has ``role``, ``content`` and
 ``tool_calls``; a stream yields :class:`ChatMessageStreamDelta` values; token counts live in
 :class:`Usage` (``prompt_tokens``, ``completion_tokens``, ``total_tokens``). Conversion to and from
-wire dicts lives in :mod:`modelplug.wire`; aggregation of deltas in :mod:`modelplug._stream`.
+wire dicts lives in :mod:`modelplug.wire`; aggregation of deltas in :mod:`modelplug._aggregation`.
+:class:`Tool` is defined in :mod:`modelplug.tools` (beside its converters) and re-exported here.
 
 The classes hold data only: no I/O, no provider logic. They are cheap to build, because a stream
 builds one delta per token.
