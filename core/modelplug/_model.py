@@ -1,5 +1,6 @@
-"""The ``Model`` facade users hold: ``load_model(spec)``, then ``generate`` or ``stream`` (from async
-code ``agenerate`` or ``astream``: the same checks and post-processing, see ``docs/async.md``).
+"""The ``Model`` facade users hold: built by :func:`modelplug.load_model` (:mod:`modelplug._load`),
+then ``generate`` or ``stream`` (from async code ``agenerate`` or ``astream``: the same checks and
+post-processing, see ``docs/async.md``).
 
 A model spec is ``"<provider>:<model id>"``: ``"transformers:default"``,
 ``"litellm:openai/gpt-4o-mini"``. The facade dispatches every call to that provider's hook
