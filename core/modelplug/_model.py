@@ -2,18 +2,12 @@
 then ``generate`` or ``stream`` (from async code ``agenerate`` or ``astream``: the same checks and
 post-processing, see ``docs/async.md``).
 
-A model spec is ``"<provider>:<model id>"``: ``"transformers:default"``,
-``"litellm:openai/gpt-4o-mini"``. The facade dispatches every call to that provider's hook
-implementations only, and adds what every provider gets for free:
-
-- ``messages`` as a string, OpenAI dicts or :class:`~modelplug.types.ChatMessage` objects;
-- ``generate`` derived from ``generate_stream`` for providers that only stream;
-- async callers served by sync-only providers (a worker thread) and sync callers by async-only
-  ones (the core's loop thread): :mod:`modelplug._bridges`;
-- stop sequences cut by the core for providers that declare ``stop_sequences=False``;
-- tool calls read from the text for providers that declare ``tool_calling="text"`` (also while
-  streaming, as tool-call deltas);
-- one ``generation`` log event per call (:mod:`modelplug.log`).
+Every call goes to its provider's hook implementations only, and gets what every provider gets for
+free (``docs/hooks.md``, "What the core does for every provider"): messages as a string, dicts or
+:class:`~modelplug.types.ChatMessage` objects; ``generate`` derived from ``generate_stream``;
+sync and async callers bridged both ways (:mod:`modelplug._bridges`); stop sequences and text
+tool calls handled by the core where the provider declares it does not; one ``generation`` log
+event per call (:mod:`modelplug.log`).
 """
 
 from __future__ import annotations
