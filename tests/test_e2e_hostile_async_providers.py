@@ -68,7 +68,8 @@ def test_a_timeout_ends_agenerate_over_a_provider_that_never_awaits() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="_bridges (not fixed yet: the close would have to reach through the pipeline): ChatStream.close() from another thread cannot interrupt "
+    reason="_bridges (not fixed yet: the close would have to reach through the pipeline): ChatStream.close() "
+    "from another thread cannot interrupt "
     "iter_on_loop_thread's pending portal call, so a sync stream over a stalled native async provider never ends",
 )
 def test_close_from_another_thread_ends_a_sync_stream_over_a_stalled_async_provider() -> None:
