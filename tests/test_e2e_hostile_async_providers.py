@@ -1,6 +1,6 @@
-"""Native async providers that never give the event loop a turn, or stall: known faults, not fixed
-yet (xfail with the reason; each case runs in a subprocess, so a hang or a spinning loop cannot
-outlive its test)."""
+"""Native async providers that never give the event loop a turn, or stall (each case runs in a
+subprocess, so a hang or a spinning loop cannot outlive its test; a known fault is an xfail with
+its reason)."""
 
 from __future__ import annotations
 
@@ -66,12 +66,6 @@ def test_a_timeout_ends_agenerate_over_a_provider_that_never_awaits() -> None:
     assert "timed out" in result.stdout, result.stderr[-2000:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_bridges (not fixed yet: the close would have to reach through the pipeline): ChatStream.close() "
-    "from another thread cannot interrupt "
-    "iter_on_loop_thread's pending portal call, so a sync stream over a stalled native async provider never ends",
-)
 def test_close_from_another_thread_ends_a_sync_stream_over_a_stalled_async_provider() -> None:
     result = _run("""
         stream = modelplug.load_model("stalls:m").stream("hi")
@@ -82,6 +76,9 @@ def test_close_from_another_thread_ends_a_sync_stream_over_a_stalled_async_provi
         stream.close()
         reader.join(5)
         print("ended" if not reader.is_alive() else "still blocked", stream.message.content)
+        time.sleep(0.5)
+        print("loop threads left:", sum(t.name != "MainThread" and t.is_alive() for t in threading.enumerate()))
         import os; os._exit(0)
     """)
     assert "ended first" in result.stdout, result.stdout + result.stderr[-2000:]
+    assert "loop threads left: 0" in result.stdout  # the shared loop thread ends with its last stream
