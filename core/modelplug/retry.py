@@ -30,9 +30,9 @@ from modelplug.types import ChatMessageStreamDelta
 __all__ = [
     "RETRY_OPTIONS",
     "AsyncStreamStarter",
+    "RetriedAsyncStream",
     "RetryPolicy",
     "StreamStarter",
-    "RetriedAsyncStream",
     "acall_with_retries",
     "astart_with_retries",
     "astream_with_retries",
@@ -272,7 +272,7 @@ class RetriedAsyncStream(AsyncIterator[ChatMessageStreamDelta]):
     def __aiter__(self) -> RetriedAsyncStream:
         return self
 
-    def __anext__(self) -> Awaitable[ChatMessageStreamDelta]:  # type: ignore[override]
+    def __anext__(self) -> Awaitable[ChatMessageStreamDelta]:
         deltas = self._deltas
         if deltas is None or self._held:
             return self._begin_or_held()
@@ -285,7 +285,7 @@ class RetriedAsyncStream(AsyncIterator[ChatMessageStreamDelta]):
             self._close, self._deltas, held = await astart_with_retries(
                 self._policy, self._start, provider=self._provider, model=self._model
             )
-            if self._closed:  # closed while the request was being made
+            if self.closed:  # closed while the request was being made
                 await self._shut()
                 raise StopAsyncIteration
             held.reverse()  # popped from the end
@@ -302,6 +302,11 @@ class RetriedAsyncStream(AsyncIterator[ChatMessageStreamDelta]):
         finally:
             if close is not None:
                 await close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
 
     async def aclose(self) -> None:
         """Close the provider's generator, then the response (idempotent)."""
