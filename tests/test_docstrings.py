@@ -178,7 +178,6 @@ LONG_MODULE_DOCSTRINGS = [
     "modelplug/cli/plain.py",
     "modelplug/cli/plugins.py",
     "modelplug/hookspecs.py",
-    "modelplug/retry.py",
     "modelplug/testing/__init__.py",
     "modelplug/testing/conformance.py",
     "modelplug/testing/faults.py",
