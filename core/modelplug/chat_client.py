@@ -496,7 +496,7 @@ class ClosableStream(Iterator[ChatMessageStreamDelta]):
         begin: Callable[[], tuple[Iterator[ChatMessageStreamDelta], list[ChatMessageStreamDelta]]] | None = None,
     ) -> None:
         if (deltas is None) == (begin is None):
-            raise TypeError("ClosableStream takes deltas or begin, not both")
+            raise TypeError("ClosableStream takes exactly one of deltas and begin")
         self._deltas = deltas
         self._source = deltas  # what close() closes: the provider's own iterator
         self._begin = begin
@@ -539,7 +539,9 @@ class ClosableStream(Iterator[ChatMessageStreamDelta]):
 
     def _start(self) -> ChatMessageStreamDelta:
         begin, self._begin = self._begin, None
-        assert begin is not None
+        self._deltas = iter(())  # a start that fails ends the stream: a later next() stops
+        if begin is None:
+            raise StopIteration
         deltas, held = begin()
         self._source = deltas
         if len(held) > 1:

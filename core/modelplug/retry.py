@@ -258,7 +258,7 @@ class RetriedAsyncStream(AsyncIterator[ChatMessageStreamDelta]):
 
     def __init__(self, policy: RetryPolicy, start: AsyncStreamStarter, *, provider: str, model: str) -> None:
         self._policy = policy
-        self._start = start
+        self._start: AsyncStreamStarter | None = start
         self._provider = provider
         self._model = model
         self._deltas: AsyncGenerator[ChatMessageStreamDelta, None] | None = None
@@ -279,8 +279,11 @@ class RetriedAsyncStream(AsyncIterator[ChatMessageStreamDelta]):
         if self._closed:
             raise StopAsyncIteration
         if self._deltas is None:
+            start, self._start = self._start, None
+            if start is None:  # the start failed: the stream has ended (no new request)
+                raise StopAsyncIteration
             self._close, self._deltas, held = await astart_with_retries(
-                self._policy, self._start, provider=self._provider, model=self._model
+                self._policy, start, provider=self._provider, model=self._model
             )
             if self.closed:  # closed while the request was being made
                 await self._shut()

@@ -242,3 +242,15 @@ def test_open_stream_retries_only_before_the_first_delta_with_content() -> None:
         for delta in stream:
             received.append(delta.content)
     assert attempts == [1, 1] and received == [None, "Hi"]
+
+
+def test_open_stream_that_failed_to_start_stops_afterwards() -> None:
+    from modelplug.retry import RetryPolicy
+
+    def start() -> tuple[Callable[[], object], Iterator[ChatMessageStreamDelta]]:
+        raise errors.AuthenticationError("bad key")
+
+    stream = chat_client.open_stream(RetryPolicy(max_retries=0), start, provider="p", model="m")  # type: ignore[arg-type]
+    with pytest.raises(errors.AuthenticationError):
+        next(stream)
+    assert list(stream) == []  # the failed start is not tried again

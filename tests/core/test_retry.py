@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from modelplug import errors
@@ -87,3 +89,25 @@ def test_the_async_stream_hands_the_attempts_generator_over_after_the_first_delt
     assert asyncio.run(consume()) == [None, "a", "b", "c"]
     assert [caller.rsplit(".", 1)[-1] for caller in callers] == ["consume", "consume"]
     assert attempts == [1, 1] and closed == ["response", "response"]  # the failed attempt's and the last one's
+
+
+def test_an_async_stream_that_failed_to_start_ends_without_a_new_request() -> None:
+    import asyncio
+
+    from modelplug.retry import astream_with_retries
+
+    attempts: list[int] = []
+
+    async def start() -> Any:
+        attempts.append(1)
+        raise errors.AuthenticationError("bad key")
+
+    async def consume() -> None:
+        stream = astream_with_retries(RetryPolicy(max_retries=2, backoff=0.0), start, provider="p", model="m")
+        with pytest.raises(errors.AuthenticationError):
+            await stream.__anext__()
+        with pytest.raises(StopAsyncIteration):
+            await stream.__anext__()
+
+    asyncio.run(consume())
+    assert attempts == [1]  # not retryable, and not started again
