@@ -1004,6 +1004,7 @@ def error_to_wire(error: BaseException) -> tuple[int, dict[str, Any], dict[str, 
     ==============================================  ======  ==============================
     error                                           status  ``type`` / ``code``
     ==============================================  ======  ==============================
+    MalformedChunkError (a backend's bad chunk)     502     server_error
     InvalidOptionError, CapabilityError, 4xx
     BadRequestError                                 400     invalid_request_error
     ContextLengthError                              400     ``context_length_exceeded``
@@ -1022,6 +1023,8 @@ def error_to_wire(error: BaseException) -> tuple[int, dict[str, Any], dict[str, 
     """
     message = str(error) or type(error).__name__
     status_code = getattr(error, "status_code", None)
+    if isinstance(error, MalformedChunkError):  # the backend sent a bad chunk: not the client's request
+        return 502, error_body(message, type="server_error"), {}
     if isinstance(error, ContextLengthError):
         return 400, error_body(message, type="invalid_request_error", code="context_length_exceeded"), {}
     if isinstance(error, ContentFilterError):
