@@ -1,16 +1,10 @@
 """Retrying the start of a request, with tenacity (for HTTP provider plugins).
 
-Rate limits (429), server errors (5xx, an empty 200) and connections that failed before anything
-arrived are retried, with exponential backoff and jitter or after the server's ``Retry-After`` (one
-longer than ``retry_max_wait`` is not waited for: the caller gets the
-:class:`~modelplug.errors.RateLimitError` with its ``retry_after``). A stream is retried only until
-its first delta with content (:func:`start_with_retries`), then the caller reads the provider's
-generator itself: a second request would repeat text already shown. The async twins wait with
-``asyncio.sleep``.
-
-tenacity is imported when a retry is configured: a dependency of the plugins that use this module,
-not of the core. The options ``max_retries``, ``retry_backoff`` and ``retry_max_wait`` are the core's
-reserved options (:mod:`modelplug.reserved`), read by :meth:`RetryPolicy.from_options`.
+:class:`RetryPolicy` comes from the reserved options (:mod:`modelplug.reserved`);
+:func:`start_with_retries` and its async twin retry a stream until its first delta with content, never after,
+then hand the provider's generator over to the caller. What is retried and how long it waits:
+``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit"). tenacity is imported when a
+retry is configured, not with this module.
 """
 
 from __future__ import annotations
