@@ -27,6 +27,15 @@ class SSEDecoder:
 
     def feed(self, read: bytes) -> list[bytes]:
         """The ``data`` of each event that ``read`` (the next bytes of the body, cut anywhere) completes."""
+        if (
+            # nearly every read: one whole event, one "data: " line (servers flush event by event)
+            not self._buffer
+            and read[:6] == b"data: "
+            and read[-2:] == b"\n\n"
+            and read.count(b"\n") == 2
+            and b"\r" not in read
+        ):
+            return [read[6:-2]]
         buffer = self._buffer + read if self._buffer else read
         if b"\r" in buffer:
             if buffer.endswith(b"\r"):  # its \n may come in the next read
