@@ -14,6 +14,7 @@ from typing import Any, Final
 import attrs
 
 from modelplug.errors import InvalidOptionError
+from modelplug.serve.message_schema import MessageFault, check_messages
 from modelplug.types import ChatMessage, GenerationOptions, check_tool_choice
 from modelplug.wire import error_body, messages_from_input
 
@@ -109,15 +110,17 @@ def _field_named(message: str) -> str | None:
 def parse_chat_request(raw: bytes) -> ChatRequest:
     """Check a request body and turn it into a :class:`ChatRequest`.
 
-    Read: ``model`` (string), ``messages`` (a non-empty list of message objects), ``stream``,
+    Read: ``model`` (string), ``messages`` (a non-empty list of message objects, checked against
+    :data:`~modelplug.serve.message_schema.MESSAGES_SCHEMA`), ``stream``,
     ``stream_options.include_usage``, ``max_completion_tokens`` or ``max_tokens``, ``temperature``,
     ``top_p``, ``seed``, ``stop``, ``tools``, ``tool_choice``, ``response_format``; ``n`` must be 1;
     :data:`IGNORED_FIELDS` are accepted and dropped; any other field goes to the provider as
     ``GenerationOptions.extra`` (a provider rejects what it does not take).
 
     Raises:
-        RequestError: 400 for a body that is not a JSON object, a missing or ill-typed field, or an
-            option :class:`GenerationOptions` rejects (the message names the field).
+        RequestError: 400 for a body that is not a JSON object, a missing or ill-typed field (in a
+            message too: ``param`` is its place, ``messages[1].content``), or an option
+            :class:`GenerationOptions` rejects (the message names the field).
     """
     try:
         body = json.loads(raw)
@@ -129,10 +132,11 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
     if not isinstance(model, str) or not model:
         raise RequestError(400, "'model' is required: the name of a served model (GET /v1/models)", param="model")
     messages_value = body.get("messages")
-    if not isinstance(messages_value, list) or not messages_value:
-        raise _type_error("messages", "a non-empty list of message objects", messages_value)
     try:
+        check_messages(messages_value)
         messages = messages_from_input(messages_value)
+    except MessageFault as fault:
+        raise RequestError(400, str(fault), param=fault.param, code="invalid_value") from None
     except InvalidOptionError as error:
         raise RequestError(400, f"'messages': {error}", param="messages") from None
     stream = _bool(body, "stream")
