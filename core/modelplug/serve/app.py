@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 import anyio.abc
 import attrs
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -364,7 +364,7 @@ class _Handler:
         first: ChatMessageStreamDelta | None,
         start: float,
         release: Any,
-    ) -> AsyncIterator[ServerSentEvent]:
+    ) -> AsyncIterator[bytes]:
         id_, created, model = _completion_id(), int(time.time()), chat.model
         outcome = "cancelled"
         error_name = None
@@ -400,7 +400,7 @@ class _Handler:
             if chat.include_usage and usage is not None:
                 yield _event(usage_to_chunk(usage, model=model, id=id_, created=created))
             outcome = "ok"
-            yield ServerSentEvent(data="[DONE]")
+            yield _DONE
         except _ServerStopping as error:
             outcome, error_name = "cut_short", "server_shutting_down"
             yield _event(error_body(str(error), type="server_error", code="server_shutting_down"))
@@ -466,8 +466,15 @@ def _completion_id() -> str:
     return f"chatcmpl-{random.getrandbits(96):024x}"  # an id, not a secret (os.urandom costs ~0.1 ms here)
 
 
-def _event(data: Mapping[str, Any]) -> ServerSentEvent:
-    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+#: One encoder for the process: ``json.dumps`` with options builds a new encoder per call (per delta).
+_encode: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_DONE: Final = b"data: [DONE]\n\n"
+
+
+def _event(data: Mapping[str, Any]) -> bytes:
+    """One ``data:`` event, as bytes sse-starlette sends as they are (JSON text has no line break, so
+    one ``data:`` line is the whole event; a ``ServerSentEvent`` object would cost ~2 µs more per delta)."""
+    return b"data: " + _encode(data).encode() + b"\n\n"
 
 
 def _without_usage(delta: ChatMessageStreamDelta) -> ChatMessageStreamDelta:

@@ -131,7 +131,7 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise RequestError(400, "'model' is required: the name of a served model (GET /v1/models)", param="model")
-    messages_value = body.get("messages")
+    messages_value: Any = body.get("messages")  # checked by check_messages
     try:
         check_messages(messages_value)
         messages = messages_from_input(messages_value)
