@@ -49,7 +49,10 @@ def test_malformed_json_is_a_400(served_replay: str) -> None:
         ({"model": "replay", "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
         ({"model": "replay", "messages": HELLO, "stream": "yes"}, "stream"),
         ({"model": "replay", "messages": HELLO, "stream_options": []}, "stream_options"),
-        ({"model": "replay", "messages": HELLO, "stream_options": {"include_usage": 1}}, "include_usage"),
+        (
+            {"model": "replay", "messages": HELLO, "stream_options": {"include_usage": 1}},
+            "stream_options.include_usage",
+        ),
         ({"model": "replay", "messages": HELLO, "max_tokens": "10"}, "max_tokens"),
         ({"model": "replay", "messages": HELLO, "max_completion_tokens": 0}, "max_completion_tokens"),
         ({"model": "replay", "messages": HELLO, "temperature": "hot"}, "temperature"),
@@ -77,6 +80,15 @@ def test_malformed_json_is_a_400(served_replay: str) -> None:
             "tool_choice",
         ),
         ({"model": "replay", "messages": HELLO, "tools": [{"type": "function"}]}, "tools"),
+        # were accepted: the fields the server ignores, of any type, and an unknown response_format
+        ({"model": "replay", "messages": HELLO, "user": 5}, "user"),
+        ({"model": "replay", "messages": HELLO, "parallel_tool_calls": "yes"}, "parallel_tool_calls"),
+        ({"model": "replay", "messages": HELLO, "metadata": {"k": 1}}, "metadata.k"),
+        ({"model": "replay", "messages": HELLO, "response_format": {"type": "xml"}}, "response_format.type"),
+        (
+            {"model": "replay", "messages": HELLO, "response_format": {"type": "json_schema"}},
+            "response_format.json_schema",
+        ),
     ],
 )
 def test_wrong_shapes_and_types_are_400s_naming_the_field(served_replay: str, body: Any, param: str | None) -> None:

@@ -1,7 +1,7 @@
-"""The JSON Schema of a chat-completions request's ``messages``, and :func:`check_messages`.
+"""The JSON Schema of a chat-completions request body, and :func:`check_request`.
 
-One schema for every role, content part and tool call, checked by ``jsonschema-rs`` (compiled once
-per process); the first fault becomes a :class:`~modelplug.serve.requests.RequestError` naming its
+One schema for the body's fields and every message role, content part and tool call, checked by
+``jsonschema-rs`` (compiled once per process); the first fault is a :class:`RequestFault` naming its
 place (``messages[1].content``), as OpenAI does. docs/serving.md lists the rules.
 """
 
@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-__all__ = ["MESSAGES_SCHEMA", "MessageFault", "check_messages"]
+__all__ = ["MESSAGES_SCHEMA", "REQUEST_SCHEMA", "RequestFault", "check_request"]
 
 
 def _text(what: str = "a string") -> dict[str, Any]:
@@ -172,7 +172,7 @@ MESSAGES_SCHEMA: Final[dict[str, Any]] = {
                         ]
                     },
                 },
-                "then": {"required": ["content"], "description": "in an assistant message without 'tool_calls'"},
+                "then": {"required": ["content"], "$comment": "in an assistant message without 'tool_calls'"},
             },
             _role("tool", ["content", "tool_call_id"], content=_TEXT_ONLY, tool_call_id=_text()),
             _role("function", ["name", "content"], name=_text(), content=_OPTIONAL_TEXT),
@@ -181,68 +181,123 @@ MESSAGES_SCHEMA: Final[dict[str, Any]] = {
 }
 
 
-class MessageFault(ValueError):
-    """A fault in ``messages``: ``param`` is its place (``messages[1].content``), ``str()`` the message."""
+_BOOLEAN: Final = {"type": ["boolean", "null"], "description": "a boolean"}
 
-    def __init__(self, message: str, param: str) -> None:
+#: The schema of the request body. Generation options (``temperature``, ``stop``, ``tools``, ...)
+#: are only typed loosely here: :class:`~modelplug.types.GenerationOptions` checks them, for
+#: every caller of the library. Unknown fields are allowed (they go to the provider).
+REQUEST_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "description": "a JSON object",
+    "required": ["model", "messages"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1, "description": "the name of a served model (GET /v1/models)"},
+        "messages": MESSAGES_SCHEMA,
+        "stream": _BOOLEAN,
+        "stream_options": {
+            "type": ["object", "null"],
+            "description": "an object",
+            "properties": {"include_usage": _BOOLEAN},
+        },
+        # accepted and not used (docs/serving.md), but of the type OpenAI takes
+        "user": _OPTIONAL_TEXT,
+        "service_tier": _OPTIONAL_TEXT,
+        "store": _BOOLEAN,
+        "parallel_tool_calls": _BOOLEAN,
+        "logprobs": _BOOLEAN,
+        "metadata": {
+            "type": ["object", "null"],
+            "description": "an object of strings",
+            "additionalProperties": {"type": "string", "description": "a string"},
+        },
+        "response_format": {
+            "type": ["object", "null"],
+            "description": "an object with 'type'",
+            "required": ["type"],
+            "properties": {
+                "type": {
+                    "enum": ["text", "json_object", "json_schema"],
+                    "description": "one of 'text', 'json_object', 'json_schema'",
+                },
+            },
+            "if": {"properties": {"type": {"const": "json_schema"}}},
+            "then": {
+                "required": ["json_schema"],
+                "properties": {
+                    "json_schema": _object(
+                        "an object with 'name' and 'schema'",
+                        ["name"],
+                        name=_text(),
+                        schema={"type": "object", "description": "a JSON schema object"},
+                        strict=_BOOLEAN,
+                    ),
+                },
+            },
+        },
+    },
+}
+
+
+class RequestFault(ValueError):
+    """A fault in the body: ``param`` is its place (``messages[1].content``; ``body`` for the body
+    itself), ``code`` ``invalid_type`` or ``invalid_value``, ``str()`` the message."""
+
+    def __init__(self, message: str, param: str, code: str) -> None:
         super().__init__(message)
         self.param = param
+        self.code = code
 
 
 @functools.cache
 def _validator() -> Any:
     import jsonschema_rs  # the serve extra; compiled once per process
 
-    return jsonschema_rs.validator_for(MESSAGES_SCHEMA)
+    return jsonschema_rs.validator_for(REQUEST_SCHEMA)
 
 
 def _place(path: Sequence[str | int]) -> str:
-    place = "messages"
+    place = ""
     for step in path:
         place += f"[{step}]" if isinstance(step, int) else f".{step}"
-    return place
+    return place.lstrip(".") or "body"
 
 
-def _node(schema_path: Sequence[str | int]) -> Any:
-    node: Any = MESSAGES_SCHEMA
-    for step in schema_path:
-        node = node[step]
-    return node
+def _at(document: Any, path: Sequence[str | int]) -> Any:
+    for step in path:
+        document = document[step]
+    return document
 
 
 def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)[:80]
 
 
-def check_messages(messages: Any) -> None:
-    """Check ``messages`` (decoded JSON) against :data:`MESSAGES_SCHEMA` (compiled once per process).
+def check_request(body: Any) -> None:
+    """Check a decoded request body against :data:`REQUEST_SCHEMA` (compiled once per process).
 
     Raises:
-        MessageFault: the first fault, naming its place, what was expected and what came.
+        RequestFault: the first fault, naming its place, what was expected and what came.
     """
     validator = _validator()
-    if validator.is_valid(messages):
+    if validator.is_valid(body):
         return
-    error = next(iter(validator.iter_errors(messages)))
+    error = next(iter(validator.iter_errors(body)))
     import jsonschema_rs
 
     path = list(error.instance_path)
+    node = _at(REQUEST_SCHEMA, list(error.schema_path)[:-1])  # the schema object whose keyword failed
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Required):
-        place = _place([*path, error.kind.property])
-        where = _node(list(error.schema_path)[:-1]).get("description")
-        if where is None and len(path) == 1:
-            where = f"in a message with role {_shown(_value_at(messages, path).get('role'))}"
-        raise MessageFault(f"'{place}' is required" + (f" {where}" if where else ""), place)
+        name = error.kind.property
+        place = _place([*path, name])
+        where = node.get("$comment")  # where the field is required, when it is not always
+        if where is None and len(path) == 2 and path[0] == "messages":
+            where = f"in a message with role {_shown(_at(body, path).get('role'))}"
+        what = node.get("properties", {}).get(name, {}).get("description")
+        message = f"'{place}' is required" + (f" {where}" if where else "") + (f": {what}" if what else "")
+        raise RequestFault(message, place, "invalid_value")
     place = _place(path)
-    schema_path = list(error.schema_path)
-    node = _node(schema_path[:-1])  # the schema object whose keyword failed
+    code = "invalid_type" if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Type) else "invalid_value"
     expected = node.get("description") if isinstance(node, dict) else None
     if expected is None:
-        raise MessageFault(f"'{place}': {error.message}", place)
-    raise MessageFault(f"'{place}' must be {expected}, got {_shown(_value_at(messages, path))}", place)
-
-
-def _value_at(document: Any, path: Sequence[str | int]) -> Any:
-    for step in path:
-        document = document[step]
-    return document
+        raise RequestFault(f"'{place}': {error.message}", place, code)
+    raise RequestFault(f"'{place}' must be {expected}, got {_shown(_at(body, path))}", place, code)
