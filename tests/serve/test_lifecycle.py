@@ -190,3 +190,20 @@ def test_a_stopping_server_cuts_a_stalled_http_backend(capfd: pytest.CaptureFixt
     assert SHUTDOWN_GRACE_S - 0.5 < took < 5, took
     logged = capfd.readouterr().err
     assert "Traceback" not in logged and "Cancel" not in logged, logged
+
+
+def test_a_request_that_arrives_while_the_server_stops_is_refused_at_once() -> None:
+    # uvicorn closes idle HTTP/1.1 connections when it stops, but other hosts (HTTP/2) may still
+    # deliver requests on open connections: nothing new starts during the grace period
+    model = modelplug.load_model("replay:x", responses=["never sent"])
+    app = build_app({"replay": model})
+
+    async def main() -> httpx.Response:
+        app.state.server_stop.begin()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            return await client.post("/v1/chat/completions", json={"model": "replay", "messages": HELLO})
+
+    response = anyio.run(main)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "server_shutting_down"
+    model.close()

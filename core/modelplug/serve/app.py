@@ -153,18 +153,19 @@ def _log_request(
     _log.info(redact("request " + " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)))
 
 
+def _too_large(limit: int) -> RequestError:
+    return RequestError(413, f"the request body is larger than the limit of {limit} bytes", code="request_too_large")
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = RequestError(
-        413, f"the request body is larger than the limit of {limit} bytes", code="request_too_large"
-    )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(limit)
     body = bytearray()
     async for piece in request.stream():
         body += piece
         if len(body) > limit:
-            raise too_large
+            raise _too_large(limit)
     return bytes(body)
 
 
@@ -201,10 +202,10 @@ async def _watched(receive: Receive, stop: ServerStop, work: Callable[[], Awaita
     return ended
 
 
-def _stopping_error() -> RequestError:
+def _stopping_error(why: str = f"no answer within its {SHUTDOWN_GRACE_S:g} s grace period") -> RequestError:
     return RequestError(
         503,
-        f"the server is shutting down: no answer within its {SHUTDOWN_GRACE_S:g} s grace period; retry the request",
+        f"the server is shutting down: {why}; retry the request",
         type="server_error",
         code="server_shutting_down",
     )
@@ -222,6 +223,8 @@ class _Handler:
         self.stop = stop
 
     def _admit(self, chat: ChatRequest) -> ServedModel:
+        if self.stop.stopping:  # a request on a connection still open: nothing new starts
+            raise _stopping_error("no new request is started")
         served = self.models.get(chat.model)
         if served is None:
             known = ", ".join(sorted(self.models))
