@@ -96,9 +96,10 @@ def test_a_client_gone_before_the_first_delta_stops_the_backend(serve: Serve, st
     model.close()
 
 
-def _stop_during(url_context: Any, request: Any) -> tuple[Any, float]:
+def _stop_during(url_context: Any, request: Any, started: threading.Event | None = None) -> tuple[Any, float]:
     """Start ``request(url)`` in a thread, stop the server (leave ``url_context``) once the provider
-    started; returns the request's result and the seconds from the stop to its end."""
+    started (``started`` set, or half a second); returns the request's result and the seconds from
+    the stop to its end."""
     result: dict[str, Any] = {}
 
     def call(url: str) -> None:
@@ -111,7 +112,11 @@ def _stop_during(url_context: Any, request: Any) -> tuple[Any, float]:
     with url_context as url:
         thread = threading.Thread(target=call, args=(url,), daemon=True)
         thread.start()
-        time.sleep(0.5)  # the request reaches the provider
+        if started is None:
+            time.sleep(0.5)  # the request reaches the provider
+        else:
+            assert started.wait(10), "the request did not reach the provider"
+            time.sleep(0.2)  # the deltas before the stall are sent
         stopped = time.monotonic()
     thread.join(10)
     assert "ended" in result, "the request did not end after the server stopped"
@@ -134,7 +139,9 @@ def test_a_stopping_server_answers_a_request_still_waiting_for_its_first_delta_w
     # response at all
     model, provider = stalling(0)
     body = {"model": "stalling", "messages": HELLO, "stream": stream}
-    (status, events), took = _stop_during(serve_in_thread(build_app({"stalling": model})), lambda u: _events(u, body))
+    (status, events), took = _stop_during(
+        serve_in_thread(build_app({"stalling": model})), lambda u: _events(u, body), provider.started
+    )
     assert status == 503, events
     error = json.loads(events[0])["error"]
     assert error["code"] == "server_shutting_down" and error["type"] == "server_error"
@@ -151,7 +158,9 @@ def test_a_stopping_server_ends_a_stalled_stream_with_an_error_event(
 ) -> None:
     model, provider = stalling(2)
     body = {"model": "stalling", "messages": HELLO, "stream": True}
-    (status, events), took = _stop_during(serve_in_thread(build_app({"stalling": model})), lambda u: _events(u, body))
+    (status, events), took = _stop_during(
+        serve_in_thread(build_app({"stalling": model})), lambda u: _events(u, body), provider.started
+    )
     assert status == 200 and "[DONE]" not in events
     assert [json.loads(e)["choices"][0]["delta"]["content"] for e in events[:2]] == ["word ", "word "]
     assert json.loads(events[-1])["error"]["code"] == "server_shutting_down"
@@ -164,11 +173,12 @@ def test_a_stopping_server_ends_a_stalled_stream_with_an_error_event(
 
 @pytest.mark.slow
 def test_a_stream_that_ends_within_the_grace_period_is_whole() -> None:
-    answer = [{"content": " ".join(["word"] * 20)}]
-    model = modelplug.load_model("replay:slow", responses=answer, delay=0.05)  # about 1 s in all
+    answer = [{"content": " ".join(["word"] * 40)}]
+    model = modelplug.load_model("replay:slow", responses=answer, delay=0.05)  # 40 deltas: about 2 s in all
     body = {"model": "slow", "messages": HELLO, "stream": True}
     (status, events), took = _stop_during(serve_in_thread(build_app({"slow": model})), lambda u: _events(u, body))
-    assert status == 200 and events[-1] == "[DONE]" and took < SHUTDOWN_GRACE_S
+    assert status == 200 and events[-1] == "[DONE]"
+    assert 0.5 < took < SHUTDOWN_GRACE_S, took  # the server stopped mid-answer, and the answer went on
     text = "".join(json.loads(e)["choices"][0]["delta"].get("content") or "" for e in events[:-1])
     assert text == answer[0]["content"]
     model.close()
