@@ -549,15 +549,23 @@ def build_app(
     handler = _Handler(served, max_body_bytes, retry_after_s, stop)
     created = int(time.time())
 
+    # the served models do not change: both bodies are rendered once per app, not per request
+    health_body = JSONResponse({"status": "ok", "models": sorted(served)}).body
+    models_body = JSONResponse(
+        {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": created, "owned_by": s.model.provider}
+                for name, s in served.items()
+            ],
+        }
+    ).body
+
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "models": sorted(served)})
+        return Response(health_body, media_type="application/json")
 
     async def list_models(request: Request) -> Response:
-        data = [
-            {"id": name, "object": "model", "created": created, "owned_by": s.model.provider}
-            for name, s in served.items()
-        ]
-        return JSONResponse({"object": "list", "data": data})
+        return Response(models_body, media_type="application/json")
 
     async def http_error(request: Request, error: Exception) -> Response:
         status = error.status_code if isinstance(error, HTTPException) else 500
