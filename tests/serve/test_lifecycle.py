@@ -19,7 +19,7 @@ from modelplug import _plugins as plugins
 from modelplug.serve import build_app
 from modelplug.serve.server import serve_in_thread
 from modelplug.serve.shutdown import SHUTDOWN_GRACE_S
-from modelplug.testing.fault_server import FaultServer
+from modelplug.testing.fault_server import PREFIX, FaultServer
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from tests.serve.conftest import Serve
 
@@ -185,18 +185,21 @@ def test_a_stream_that_ends_within_the_grace_period_is_whole() -> None:
 
 
 @pytest.mark.slow
-def test_a_stopping_server_cuts_a_stalled_http_backend(capfd: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("fault", ["stall-before-headers", "stall-mid-stream"])
+def test_a_stopping_server_cuts_a_stalled_http_backend(fault: str, capfd: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("modelplug_openai")
     with FaultServer() as backend:
-        model = modelplug.load_model(
-            "openai:stall-before-headers", base_url=backend.base_url, api_key="sk-test", timeout=600
-        )
+        model = modelplug.load_model(f"openai:{fault}", base_url=backend.base_url, api_key="sk-test", timeout=600)
         body = {"model": "stalled", "messages": HELLO, "stream": True}
         (status, events), took = _stop_during(
             serve_in_thread(build_app({"stalled": model})), lambda u: _events(u, body)
         )
         model.close()
-    assert status == 503 and json.loads(events[0])["error"]["code"] == "server_shutting_down"
+    if fault == "stall-before-headers":
+        assert status == 503, events
+    else:  # what arrived before the stall was relayed, then the error event
+        assert status == 200 and json.loads(events[0])["choices"][0]["delta"]["content"] == PREFIX, events
+    assert json.loads(events[-1])["error"]["code"] == "server_shutting_down" and "[DONE]" not in events
     assert SHUTDOWN_GRACE_S - 0.5 < took < 5, took
     logged = capfd.readouterr().err
     assert "Traceback" not in logged and "Cancel" not in logged, logged
