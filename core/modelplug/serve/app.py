@@ -443,7 +443,10 @@ class _StreamCut:
     __slots__ = ("cancelled", "cut", "reading", "task")
 
     def __init__(self) -> None:
-        self.task = asyncio.current_task()  # the one iterating the stream (sse-starlette's sender)
+        try:  # the task iterating the stream (sse-starlette's sender)
+            self.task = asyncio.current_task()
+        except RuntimeError:  # not asyncio (a trio host): the cut then ends the stream at its next delta
+            self.task = None
         self.reading = False
         self.cut = False
         self.cancelled = False
