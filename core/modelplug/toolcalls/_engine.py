@@ -224,6 +224,25 @@ class Engine:
 
     # input --------------------------------------------------------------------------------------
 
+    def start_inside(self, opener: str) -> None:
+        """Start inside the reasoning span ``opener`` opened before the text (by the prompt): read
+        as if the text began with it, the opener itself not being part of the text (offsets and
+        the raw text of errors are those of the text). Call before the first :meth:`feed`.
+
+        Raises:
+            ValueError: ``opener`` is not the opener of one of the table's reasoning spans, or text
+                was fed already.
+        """
+        reader = self._table.readers.get(opener)
+        if getattr(reader, "span", None) is None:
+            spans = sorted(lit for lit, r in self._table.readers.items() if getattr(r, "span", None) is not None)
+            raise ValueError(f"{opener!r} does not open a reasoning span of this format; these do: {spans}")
+        if self.text:
+            raise ValueError("the parser can only start inside a reasoning span before any text")
+        self._abs = -len(opener)
+        self.feed(opener)
+        self.text.pop()
+
     def feed(self, text: str) -> None:
         if not text:
             return
