@@ -143,3 +143,44 @@ def test_a_python_string_streams_character_by_character(format: str) -> None:
     # before its closing quote is written, the whole value is shown, in many small pieces
     assert "".join(pieces).endswith(json.dumps(content, ensure_ascii=False)[:-1])
     assert len(pieces) > len(content) // 2
+
+
+#: (before the first value, a short first value, the rest of the call) per XML format.
+_SHORT_FIRST = {
+    "qwen3_coder": ("<tool_call>\n<function=w>\n<parameter=path>\n", "\n</parameter>\n</function>\n</tool_call>"),
+    "seed_oss": ("<seed:tool_call>\n<function=w>\n<parameter=path>\n", "\n</parameter>\n</function>\n</seed:tool_call>"),
+    "glm45": ("<tool_call>w\n<arg_key>path</arg_key>\n<arg_value>", "</arg_value>\n</tool_call>"),
+    "glm47": ("<tool_call>w<arg_key>path</arg_key><arg_value>", "</arg_value></tool_call>"),
+    "minimax_m2": ('<minimax:tool_call>\n<invoke name="w">\n<parameter name="path">', "</parameter>\n</invoke>\n</minimax:tool_call>"),
+    "deepseek_v32": (
+        '<｜DSML｜function_calls>\n<｜DSML｜invoke name="w">\n<｜DSML｜parameter name="path" string="true">',
+        "</｜DSML｜parameter>\n</｜DSML｜invoke>\n</｜DSML｜function_calls>",
+    ),
+    "step3": (
+        '<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="w"><steptml:parameter name="path">',
+        "</steptml:parameter></steptml:invoke><｜tool_call_end｜><｜tool_calls_end｜>",
+    ),
+}
+
+
+@pytest.mark.parametrize("format", sorted(_SHORT_FIRST))
+@pytest.mark.parametrize("kind", ["short", "tag", "closer start", "most of the closer"])
+def test_a_short_first_xml_value_shows_in_the_delta_that_writes_it(format: str, kind: str) -> None:
+    """Only a tail that could still be the closing or the next tag waits (no fixed-length hold)."""
+    before, after = _SHORT_FIRST[format]
+    closer = after.lstrip("\n").split(">")[0] + ">"
+    value, shown = {
+        "short": ("src/app.py", "src/app.py"),
+        "tag": ("a <b> c", "a <b> c"),
+        "closer start": ("x " + closer[:1], "x "),
+        "most of the closer": ("x " + closer[:-1], "x "),
+    }[kind]
+    parser = StreamParser(format)
+    parser.feed(before)
+    got = "".join(piece.arguments or "" for delta in parser.feed(value) for piece in delta.tool_calls)
+    assert got == '{"path": "' + shown
+    text = before + value + after
+    final = json.dumps(parse(text, format).tool_calls[0].arguments, ensure_ascii=False)
+    for k in range(len(text) + 1):
+        fragments, _ = _fragments([text[:k], text[k:]], format)
+        assert "".join(fragments[0]) == final, k

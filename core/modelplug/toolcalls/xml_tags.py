@@ -71,7 +71,8 @@ __all__ = [
 
 _FUNCTION: Final = "<function="
 _FUNCTION_END: Final = "</function>"
-_QWEN_VALUE_END: Final = re.compile(r"</parameter>|<parameter=|</function>")
+_QWEN_VALUE_ENDS: Final = ("</parameter>", "<parameter=", "</function>")
+_QWEN_VALUE_END: Final = re.compile("|".join(_QWEN_VALUE_ENDS))
 _QWEN_NAME_END: Final = re.compile(r"[>\n<]")
 
 
@@ -146,7 +147,7 @@ def _params(
         pieces = _Pieces(src, key, a, strip_newline, on_piece if is_text else None)
         while True:
             if qwen:
-                m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12))
+                m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12, _QWEN_VALUE_ENDS))
                 found = m is not None
                 closed = m is not None and m.group() == value_close
             else:
