@@ -181,7 +181,10 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "positional calls": ("pythonic", lambda n: "[" + ", ".join(["f(1, a=[2, 3])"] * (n // 16)) + "]"),
     "long spread": ("pythonic", lambda n: "[f(**{" + ", ".join(f"'k{k}': [1, 2]" for k in range(n // 14)) + "})]"),
     "builtin string": ("llama3_python_tag", lambda n: '<|python_tag|>brave_search.call(query="' + "x" * n + '")'),
-    "long xml value": ("qwen3_coder", lambda n: "<function=f><parameter=a>" + "x<" * (n // 2) + "</parameter></function>"),
+    "long xml value": (
+        "qwen3_coder",
+        lambda n: "<function=f><parameter=a>" + "x<" * (n // 2) + "</parameter></function>",
+    ),
 }
 
 

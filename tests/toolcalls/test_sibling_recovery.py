@@ -23,7 +23,9 @@ MARKERLESS = ("bare_json", "xlam", "llama3_json")
 #: Structural faults inside one call of a block of several (the call named ``n``), per format whose
 #: blocks hold several calls: a parameter without a name, or a value that is not the JSON it says.
 BREAK: dict[str, Any] = {
-    "minimax_m2": lambda text, n: text.replace(f'<invoke name="{n}">', f'<invoke name="{n}"><parameter name=>x</parameter>'),
+    "minimax_m2": lambda text, n: text.replace(
+        f'<invoke name="{n}">', f'<invoke name="{n}"><parameter name=>x</parameter>'
+    ),
     "deepseek_v32": lambda text, n: text.replace(
         f'<｜DSML｜invoke name="{n}">',
         f'<｜DSML｜invoke name="{n}"><｜DSML｜parameter name="k" string="false">{{bad</｜DSML｜parameter>',

@@ -149,16 +149,23 @@ def test_a_python_string_streams_character_by_character(format: str) -> None:
 #: (before the first value, a short first value, the rest of the call) per XML format.
 _SHORT_FIRST = {
     "qwen3_coder": ("<tool_call>\n<function=w>\n<parameter=path>\n", "\n</parameter>\n</function>\n</tool_call>"),
-    "seed_oss": ("<seed:tool_call>\n<function=w>\n<parameter=path>\n", "\n</parameter>\n</function>\n</seed:tool_call>"),
+    "seed_oss": (
+        "<seed:tool_call>\n<function=w>\n<parameter=path>\n",
+        "\n</parameter>\n</function>\n</seed:tool_call>",
+    ),
     "glm45": ("<tool_call>w\n<arg_key>path</arg_key>\n<arg_value>", "</arg_value>\n</tool_call>"),
     "glm47": ("<tool_call>w<arg_key>path</arg_key><arg_value>", "</arg_value></tool_call>"),
-    "minimax_m2": ('<minimax:tool_call>\n<invoke name="w">\n<parameter name="path">', "</parameter>\n</invoke>\n</minimax:tool_call>"),
+    "minimax_m2": (
+        '<minimax:tool_call>\n<invoke name="w">\n<parameter name="path">',
+        "</parameter>\n</invoke>\n</minimax:tool_call>",
+    ),
     "deepseek_v32": (
         '<｜DSML｜function_calls>\n<｜DSML｜invoke name="w">\n<｜DSML｜parameter name="path" string="true">',
         "</｜DSML｜parameter>\n</｜DSML｜invoke>\n</｜DSML｜function_calls>",
     ),
     "step3": (
-        '<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="w"><steptml:parameter name="path">',
+        "<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜>"
+        '<steptml:invoke name="w"><steptml:parameter name="path">',
         "</steptml:parameter></steptml:invoke><｜tool_call_end｜><｜tool_calls_end｜>",
     ),
 }

@@ -71,9 +71,9 @@ def parse(
         tools: the tools offered to the model. Arguments are then coerced to each tool's schema,
             and a call to a tool that was not offered is an error.
         reasoning_started: the prompt left a reasoning span open (its chat template ended the
-            generation prompt with ``<think>``: see :func:`open_span`), so the text starts inside
-            it and what comes before the span's closer is ``reasoning_content``. True for
-            ``<think>``, or the span's opener (``"<seed:think>"``).
+            generation prompt with ``<think>``: see :func:`~modelplug.toolcalls.open_span`), so
+            the text starts inside it and what comes before the span's closer is
+            ``reasoning_content``. True for ``<think>``, or the span's opener (``"<seed:think>"``).
 
     Raises:
         ToolCallParseError: the text clearly attempts a call that cannot be used (a marker with a

@@ -99,7 +99,11 @@ def open_span(prompt: str, format: str | None = None) -> str | None:
     ``<|channel>thought`` (gemma4 or detection).
     """
     tail = prompt.rstrip()
-    spans = [THINK, *([SEED_THINK] if format in (None, "seed_oss") else []), *([GEMMA_THOUGHT] if format in (None, "gemma4") else [])]
+    spans = [THINK]
+    if format in (None, "seed_oss"):
+        spans.append(SEED_THINK)
+    if format in (None, "gemma4"):
+        spans.append(GEMMA_THOUGHT)
     for opener, _, _ in spans:
         if tail.endswith(opener):
             return opener

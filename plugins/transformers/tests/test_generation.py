@@ -332,7 +332,10 @@ def test_a_prompt_that_opens_think_sends_the_text_before_the_closer_to_reasoning
     prompt = render_messages(tokenizer, state.template, [ChatMessage(role="user", content=QUESTION)])
     assert tokenizer.decode(prompt).endswith("<think>\n")
     assert open_reasoning_span(tokenizer, prompt, "hermes") == "<think>"
-    written = 'Paris, surely; I could call <tool_call>{"name": "x"}</tool_call>.</think>\n<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
+    written = (
+        'Paris, surely; I could call <tool_call>{"name": "x"}</tool_call>.</think>\n'
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
+    )
     script = [*tokenizer(written, add_special_tokens=False)["input_ids"], tokenizer.convert_tokens_to_ids("<|im_end|>")]
     monkeypatch.setattr(constrained, "constraint_for", lambda *args: _Script(script))
     monkeypatch.setattr(model, "state", state)

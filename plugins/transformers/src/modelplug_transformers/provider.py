@@ -123,7 +123,8 @@ def _prepare(
     state: Any, messages: list[ChatMessage], options: GenerationOptions
 ) -> tuple[list[int], Any, Any, str]:
     """The prompt's ids, the ``GenerationConfig``, the grammar constraint (or ``None``) of one call,
-    and the reasoning-span opener the prompt ends in (``""`` if none; see :func:`_opening`)."""
+    and the reasoning-span opener the prompt ends in (``""`` if none; see
+    :func:`modelplug_transformers.templates.open_reasoning_span`)."""
     from modelplug_transformers.constrained import constraint_for
     from modelplug_transformers.generation import generation_config
     from modelplug_transformers.templates import open_reasoning_span, render_messages
