@@ -3,6 +3,7 @@ the error names the failed call and carries the others. Whole text and streamed 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -35,6 +36,10 @@ BREAK: dict[str, Any] = {
     ),
     "qwen3_coder": lambda text, n: text.replace(f"<function={n}>", f"<function={n}>\n<parameter=>x</parameter>"),
     "seed_oss": lambda text, n: text.replace(f"<function={n}>", f"<function={n}>\n<parameter=>x</parameter>"),
+    # JSON arguments that do not read, between the call's special tokens
+    "deepseek_v3": lambda text, n: text.replace(f"{n}\n```json\n{{", f"{n}\n```json\n{{,"),
+    "deepseek_v31": lambda text, n: text.replace(f"{n}<｜tool▁sep｜>{{", f"{n}<｜tool▁sep｜>{{,"),
+    "kimi_k2": lambda text, n: re.sub(rf"(functions\.{n}:\d+<\|tool_call_argument_begin\|>)\{{", r"\1{,", text),
 }
 
 

@@ -271,7 +271,9 @@ def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None
             break  # the block ends at the last function (closing tag missing)
         outcome, name = yield from qwen_function(src, calls)
         # a function that cannot be read never sinks the ones after it: on to the next
-        if outcome not in ("", _SKIPPED) and not (yield from _skip_bad_call(src, calls, outcome, name, _FUNCTION_END)):
+        if outcome not in ("", _SKIPPED) and not (
+            yield from calls.skip_failed(outcome, name, _FUNCTION_END, ended=outcome.startswith("the text ends"))
+        ):
             return calls.failed(calls.errors[-1])
         read_any = True
         end = src.pos
@@ -395,17 +397,6 @@ def _invokes(
     return "", name
 
 
-def _skip_bad_call(src: Source, calls: BlockCalls, reason: str, name: str | None, call_end: str) -> Read[bool]:
-    """After a call of a block failed with ``reason``: record it (numbered and named) and move past
-    its ``call_end`` so that the block's next calls are still read. False when the text ends first
-    (the block is broken: nothing after it can be read)."""
-    calls.bad(reason, name)
-    if reason.startswith("the text ends") or not (yield from until(src, call_end)):
-        return False
-    src.i += len(call_end)
-    return True
-
-
 def _invoke_block(
     format: str, opener: str, closer: str, prefix: str, *, attributes: re.Pattern[str] | None = None
 ) -> Reader:
@@ -439,7 +430,8 @@ def _invoke_block(
                 parameter_key_close='"' if attributes is not None else None,
             )
             # a call that cannot be read never sinks the ones after it: on to the next invoke
-            if reason and not (yield from _skip_bad_call(src, calls, reason, name, f"</{prefix}invoke>")):
+            ended = reason.startswith("the text ends")
+            if reason and not (yield from calls.skip_failed(reason, name, f"</{prefix}invoke>", ended=ended)):
                 return calls.failed(calls.errors[-1])
             count += 1
         if calls.errors:
@@ -512,7 +504,9 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             key_close='">',
             strip_newline=False,
         )
-        if reason and not (yield from _skip_bad_call(src, calls, reason, name, "</steptml:invoke>")):
+        if reason and not (
+            yield from calls.skip_failed(reason, name, "</steptml:invoke>", ended=reason.startswith("the text ends"))
+        ):
             return (yield from calls.failed_through(_STEP_CALLS_END, calls.errors[-1]))
         yield from skip_ws(src)
         yield from accept(src, _STEP_CALL_END)
