@@ -27,6 +27,13 @@ declared format is ``"hermes"``:
 
 The core then reads the calls from the generated text (``parse_tool_calls``).
 
+Reasoning
+---------
+Templates of thinking models (Qwen3, DeepSeek-R1) end the generation prompt inside a reasoning
+span (``<think>\n``): the model only writes its closer. :func:`open_reasoning_span` finds that
+opener in the rendered prompt, and the provider starts the answer with it, so the text the core
+reads holds the whole span (:func:`modelplug.toolcalls.open_span` gives the rule).
+
 A tokenizer without a chat template (a base model) gets a plain transcript: ``role: content``
 blocks separated by blank lines, ending with ``assistant:``.
 """
@@ -43,7 +50,14 @@ from modelplug.errors import CapabilityError, InvalidOptionError
 from modelplug.tools import tool_to_wire
 from modelplug.types import ChatMessage, Tool, forced_tool_name
 
-__all__ = ["FALLBACK_FORMAT", "FORMAT_MARKERS", "TemplateInfo", "inspect_template", "render_messages"]
+__all__ = [
+    "FALLBACK_FORMAT",
+    "FORMAT_MARKERS",
+    "TemplateInfo",
+    "inspect_template",
+    "open_reasoning_span",
+    "render_messages",
+]
 
 #: Markers that identify a tool-call format in a chat template or among the special tokens, most
 #: specific first: (marker, format name understood by :mod:`modelplug.toolcalls`).
@@ -277,3 +291,19 @@ def render_messages(
     if ids and isinstance(ids[0], list):
         ids = ids[0]
     return [int(i) for i in ids]
+
+
+#: Prompt tokens decoded to find a reasoning span left open (its opener and layout fit in them).
+_TAIL_TOKENS: Final = 16
+
+
+def open_reasoning_span(tokenizer: Any, prompt: Sequence[int], format: str | None) -> str:
+    """The opener of the reasoning span the rendered ``prompt`` (token ids) ends inside, else ``""``.
+
+    Only the last tokens are decoded, special tokens kept (``<think>`` is one in Qwen3's
+    vocabulary); the rule is :func:`modelplug.toolcalls.open_span`'s.
+    """
+    from modelplug.toolcalls import open_span
+
+    tail = tokenizer.decode(list(prompt[-_TAIL_TOKENS:]), skip_special_tokens=False)
+    return open_span(tail, format) or ""
