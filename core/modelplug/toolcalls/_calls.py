@@ -237,6 +237,8 @@ def read_call(obj: Any, *, markerless: bool = False) -> tuple[str, dict[str, Any
     if isinstance(function, dict) and "name" not in obj:
         obj = {**function, "id": obj.get("id")}
     name = obj.get("name")
+    if name is None and not markerless:
+        name = obj.get("tool_name")  # Cohere Command's action objects
     if not isinstance(name, str) or not name.strip():
         if markerless:
             return None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Final
 
 from modelplug.errors import InvalidOptionError
-from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader, Table
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
@@ -30,12 +30,22 @@ from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
-from modelplug.toolcalls.stray_markers import CLOSERS, stray_closer
+from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
     DSML_OPENER,
+    DSML_V4_OPENER,
+    DSML_V41_OPENER,
+    GCML_OPENER,
+    K3_MARKUP,
+    K3_TOOLS_OPEN,
     bare_function,
+    deepseek_v4,
     deepseek_v32,
+    deepseek_v41,
+    gigachat35,
     glm_body,
+    hy_body,
+    kimi_k3,
     minimax_m2,
     qwen_body,
     seed_oss,
@@ -69,6 +79,51 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
     return read
 
 
+_TOOL_CALLS: Final = "<tool_calls>"
+_TOOL_CALLS_END: Final = "</tool_calls>"
+
+
+def tool_calls_tag(*, json: str | None = None, hy: bool = False) -> Reader:
+    """A reader for ``<tool_calls>``, shared by JSON call lists (``json``: the format name to
+    report; jamba, hunyuan_a13b, minimax) and Hy V3's ``<tool_call>NAME<tool_sep>...`` elements."""
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        src.i += len(_TOOL_CALLS)
+        yield from skip_ws(src)
+        c = peek(src)
+        if not c:
+            return BlockCalls(ctx, json or "hy_v3", src).failed("the text ends after <tool_calls>")
+        if json is not None and c in "{[":
+            return (yield from json_payload(src, ctx, json, closer=_TOOL_CALLS_END, several=True))
+        if hy and c == "<" and (yield from at(src, _TOOL_CALL)):
+            return (yield from hy_body(src, ctx, opener_length=len(_TOOL_CALLS)))
+        return Reject(len(_TOOL_CALLS))
+
+    return read
+
+
+def _gigachat3(prefixed: bool) -> Reader:
+    """GigaChat 3: one call object after ``<|function_call|>`` (3.1) or after
+    ``function call<|role_sep|>`` (3.0, which follows ``<|message_sep|>``); ``prefixed``: the
+    reader of ``<|message_sep|>``, dropped when no call follows it."""
+    tagged = tagged_json(_GIGACHAT_ROLE, "gigachat3", closer=None, several=False)
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        if not prefixed:
+            return (yield from tagged(src, ctx))
+        src.i += len(_GIGACHAT_SEP)
+        yield from skip_ws(src)
+        if not (yield from at(src, _GIGACHAT_ROLE)):
+            return Done(None, tool_block=False)  # the end of the content, no call after it
+        return (yield from tagged(src, ctx))
+
+    return read
+
+
+_GIGACHAT_SEP: Final = "<|message_sep|>"
+_GIGACHAT_ROLE: Final = "function call<|role_sep|>"
+
+
 def _fenced(name: str, readers: dict[str, Reader]) -> dict[str, Reader]:
     """``readers`` of a JSON-bodied format, plus its calls in a ```` ```json ```` fence (models
     fall back to Markdown; only a fence holding call objects counts, see bare_json).
@@ -86,7 +141,11 @@ def _hermes_like(name: str) -> dict[str, Reader]:
 
 
 def _tool_calls_tag(name: str) -> dict[str, Reader]:
-    return {"<tool_calls>": tagged_json("<tool_calls>", name, closer="</tool_calls>")}
+    return {_TOOL_CALLS: tool_calls_tag(json=name)}
+
+
+def _json_tag(opener: str, name: str, closer: str | None) -> dict[str, Reader]:
+    return {opener: tagged_json(opener, name, closer=closer)}
 
 
 def _harmony() -> dict[str, Reader]:
@@ -157,6 +216,20 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
         "[": bracket(json_format="bare_json", python_format=None, strict=False),
         "```": fence("bare_json"),
     },
+    "deepseek_v4": lambda: {DSML_V4_OPENER: deepseek_v4},
+    "deepseek_v41": lambda: {DSML_V41_OPENER: deepseek_v41},
+    "kimi_k3": lambda: {K3_TOOLS_OPEN: kimi_k3, **{m: dropped_marker(m) for m in K3_MARKUP}},
+    "cohere_command4": lambda: _json_tag("<|START_ACTION|>", "cohere_command4", "<|END_ACTION|>"),
+    "longcat": lambda: _json_tag("<longcat_tool_call>", "longcat", "</longcat_tool_call>"),
+    "gigachat3": lambda: {
+        "<|function_call|>": tagged_json("<|function_call|>", "gigachat3", closer=None, several=False),
+        _GIGACHAT_SEP: _gigachat3(prefixed=True),
+        _GIGACHAT_ROLE: _gigachat3(prefixed=False),
+    },
+    "gigachat35": lambda: {GCML_OPENER: gigachat35},
+    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True)},
+    "qwen25_coder": lambda: _json_tag("<tools>", "qwen25_coder", "</tools>"),
+    "nemotron_json": lambda: _json_tag("<TOOLCALL>", "nemotron_json", "</TOOLCALL>"),
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -182,6 +255,17 @@ ALIASES: Final = {
     "hunyuan": "hunyuan_a13b",
     "glm4_moe": "glm45",
     "json": "bare_json",
+    # same markers as a format above (the upstream parsers differ in streaming only)
+    "ernie45": "hermes",
+    "granite4": "hermes",
+    "qwen35coder": "qwen3_coder",
+    "nemotron_nano_v2": "nemotron_json",
+    "deepseekv4": "deepseek_v4",
+    "deepseekv41": "deepseek_v41",
+    "deepseek_v4_1": "deepseek_v41",
+    "kimik3": "kimi_k3",
+    "cohere_command": "cohere_command4",
+    "qwen2_5_coder": "qwen25_coder",
 }
 
 
@@ -197,6 +281,10 @@ def _detection() -> dict[str, Reader]:
     readers["["] = bracket(json_format="bare_json", python_format="pythonic", strict=None)
     readers["```"] = fence("bare_json")
     readers[MARKER] = mistral()
+    readers[_TOOL_CALLS] = tool_calls_tag(json="jamba", hy=True)
+    # an opener starting with a letter would slow the scan of every call-free text (see
+    # _fenced); GigaChat 3.0's prefix is read after its <|message_sep|> instead
+    del readers[_GIGACHAT_ROLE]
     return readers
 
 

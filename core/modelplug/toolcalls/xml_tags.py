@@ -42,7 +42,8 @@ from typing import Any, Final, TypeVar, final
 
 from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject, decode_value
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
+from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import (
     NAME_RE,
     NEED,
@@ -59,9 +60,19 @@ from modelplug.toolcalls._source import (
 
 __all__ = [
     "DSML_OPENER",
+    "DSML_V41_OPENER",
+    "DSML_V4_OPENER",
+    "GCML_OPENER",
     "bare_function",
     "deepseek_v32",
+    "deepseek_v4",
+    "deepseek_v41",
+    "gigachat35",
+    "K3_MARKUP",
+    "K3_TOOLS_OPEN",
     "glm_body",
+    "hy_body",
+    "kimi_k3",
     "minimax_m2",
     "qwen_body",
     "qwen_function",
@@ -111,8 +122,9 @@ def _params(
     ``on_value(key, value)``: events to yield as soon as a parameter is complete (its streamed part);
     ``on_piece(key, text)``: events for the next piece of a value while it is written (text that is
     certain to be part of it: not the layout newlines that are stripped).
-    ``attributes``: a pattern that must follow ``key_close`` (DSML's `` string="false">``); a
-    ``string`` group other than ``true`` makes the value JSON, decoded when it ends.
+    ``attributes``: a pattern that must follow ``key_close`` (DSML's `` string="false">``, Kimi
+    K3's `` type="object"<|sep|>``); a ``string`` group other than ``true``, or a ``type`` group
+    other than ``string``, makes the value JSON, decoded when it ends.
     """
     params: dict[str, Any] = {}
     while True:
@@ -135,7 +147,7 @@ def _params(
             if m is None:
                 return None, f"parameter {key!r}: unreadable attributes"
             src.i = m.end()
-            is_text = m.group("string") in (None, "true")
+            is_text = _is_text(m)
         if value_open is not None:
             yield from skip_ws(src)
             # GLM-4.7 sometimes leaves the value opener out (``</arg_key>v</arg_value>``): the
@@ -167,10 +179,18 @@ def _params(
         if not is_text:
             ok, decoded = decode_value(params[key].strip())
             if not ok:
-                return None, f'parameter {key!r} (string="false") is not valid JSON'
+                return None, f"parameter {key!r} (marked as JSON) is not valid JSON"
             params[key] = decoded
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+def _is_text(m: re.Match[str]) -> bool:
+    """Whether the attributes ``m`` (see ``_params``) leave a value as text."""
+    groups = m.groupdict()
+    if "type" in groups:
+        return groups["type"] in (None, "string")
+    return groups.get("string") in (None, "true")
 
 
 def _match_run(src: Source, pattern: re.Pattern[str], limit: int = 128) -> Read[re.Match[str] | None]:
@@ -387,8 +407,13 @@ def _invokes(
     strip_newline: bool,
     attributes: re.Pattern[str] | None = None,
     parameter_key_close: str | None = None,
+    json_body: bool = False,
 ) -> Read[str]:
-    """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed."""
+    """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed.
+
+    ``json_body``: the parameters may instead be one JSON object (DSML's direct-JSON form),
+    streamed like a JSON-bodied format's arguments.
+    """
     if not (yield from accept(src, invoke)):
         return "the text ends inside the call" if not peek(src) else f"expected {invoke!r}"
     a = src.pos
@@ -401,6 +426,17 @@ def _invokes(
     header = calls.announce(name)
     if header is not None:
         yield header
+    if json_body:
+        yield from skip_ws(src)
+        if peek(src) == "{":
+            status, arguments, reason = yield from read_json_arguments(src, (invoke_end,), calls, header)
+            if status != ScanStatus.COMPLETE or arguments is None:
+                return reason
+            yield from skip_ws(src)
+            if not (yield from accept(src, invoke_end)):
+                return f"expected {invoke_end!r} after the JSON arguments" if peek(src) else "the text ends inside the call"
+            yield from calls.complete(header, name, arguments)
+            return ""
     params, reason = yield from _params(
         src,
         key_open=parameter,
@@ -421,7 +457,10 @@ def _invokes(
 def _invoke_block(
     format: str, opener: str, closer: str, prefix: str, *, attributes: re.Pattern[str] | None = None
 ) -> Reader:
-    """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML)."""
+    """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML, GCML).
+
+    With ``attributes`` (the DSML family) an invoke's parameters may also be one JSON object.
+    """
     invoke = f"<{prefix}invoke"
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
@@ -449,6 +488,7 @@ def _invoke_block(
                 strip_newline=attributes is None,
                 attributes=attributes,
                 parameter_key_close='"' if attributes is not None else None,
+                json_body=attributes is not None,
             )
             if reason:
                 return calls.failed(reason)
@@ -463,15 +503,32 @@ def _invoke_block(
 #: MiniMax-M2: ``<minimax:tool_call>`` + ``<invoke>`` elements + ``</minimax:tool_call>``.
 minimax_m2: Final = _invoke_block("minimax_m2", "<minimax:tool_call>", "</minimax:tool_call>", "")
 
+_STRING_ATTRIBUTE: Final = re.compile(r'\s*(?:string="(?P<string>[a-z]*)"\s*)?>')
+
 DSML_OPENER: Final = "<｜DSML｜function_calls>"
 #: DeepSeek-V3.2's DSML: ``<｜DSML｜function_calls>`` + ``<｜DSML｜invoke name="f">`` elements whose
 #: ``<｜DSML｜parameter name="k" string="true">`` values are text (``string="false"``: JSON).
 deepseek_v32: Final = _invoke_block(
-    "deepseek_v32",
-    DSML_OPENER,
-    "</｜DSML｜function_calls>",
-    "｜DSML｜",
-    attributes=re.compile(r'\s*(?:string="(?P<string>[a-z]*)"\s*)?>'),
+    "deepseek_v32", DSML_OPENER, "</｜DSML｜function_calls>", "｜DSML｜", attributes=_STRING_ATTRIBUTE
+)
+
+DSML_V4_OPENER: Final = "<｜DSML｜tool_calls>"
+#: DeepSeek-V4: V3.2's DSML inside ``<｜DSML｜tool_calls>``.
+deepseek_v4: Final = _invoke_block(
+    "deepseek_v4", DSML_V4_OPENER, "</｜DSML｜tool_calls>", "｜DSML｜", attributes=_STRING_ATTRIBUTE
+)
+
+DSML_V41_OPENER: Final = "<｜DSML｜ calls>"
+#: DeepSeek-V4.1: the DSML tag names with a leading space (``<｜DSML｜ calls>``,
+#: ``<｜DSML｜ invoke name="f">``, ``<｜DSML｜ parameter ...>``).
+deepseek_v41: Final = _invoke_block(
+    "deepseek_v41", DSML_V41_OPENER, "</｜DSML｜ calls>", "｜DSML｜ ", attributes=_STRING_ATTRIBUTE
+)
+
+GCML_OPENER: Final = "<｜GCML｜tool_calls>"
+#: GigaChat 3.5's GCML: DSML's elements with the ``｜GCML｜`` prefix (``string`` defaults to true).
+gigachat35: Final = _invoke_block(
+    "gigachat35", GCML_OPENER, "</｜GCML｜tool_calls>", "｜GCML｜", attributes=_STRING_ATTRIBUTE
 )
 
 
@@ -532,3 +589,125 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     if calls.errors:
         return Error("step3", calls.errors[0], end)
     return Done(end, "step3")
+
+
+# kimi_k3 (XTML) -----------------------------------------------------------------------------------
+
+K3_TOOLS_OPEN: Final = "<|open|>tools<|sep|>"
+_K3_TOOLS_CLOSE: Final = "<|close|>tools<|sep|>"
+_K3_CALL: Final = "<|open|>call"
+_K3_CALL_END: Final = "<|close|>call<|sep|>"
+_K3_CALL_ATTRIBUTES: Final = re.compile(r'(?P<attrs>(?:\s+\w+="[^"]*")*)\s*<\|sep\|>')
+_K3_ATTRIBUTE: Final = re.compile(r'(\w+)="([^"]*)"')
+#: The response channel's markers and the message end: markup around the content, dropped.
+K3_MARKUP: Final = ("<|open|>response<|sep|>", "<|close|>response<|sep|>", "<|close|>message<|sep|>")
+
+
+def _unescape_attribute(value: str) -> str:
+    return value.replace("&quot;", '"').replace("&amp;", "&")
+
+
+def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Kimi K3's XTML tools channel: ``<|open|>tools<|sep|>`` + ``<|open|>call tool="f" ...<|sep|>``
+    elements of ``<|open|>argument key="k" type="string"<|sep|>v<|close|>argument<|sep|>`` +
+    ``<|close|>tools<|sep|>``; a ``type`` other than ``string`` makes the value JSON."""
+    src.i += len(K3_TOOLS_OPEN)
+    calls = BlockCalls(ctx, "kimi_k3", src)
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if (yield from accept(src, _K3_TOOLS_CLOSE)):
+            end = None
+            break
+        if not (yield from accept(src, _K3_CALL)):
+            if count == 0:
+                reason = f"expected {_K3_CALL}" if peek(src) else f"the text ends after {K3_TOOLS_OPEN}"
+                return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+            break
+        m = yield from _match_run(src, _K3_CALL_ATTRIBUTES, 512)
+        attributes = {} if m is None else {k: _unescape_attribute(v) for k, v in _K3_ATTRIBUTE.findall(m["attrs"])}
+        name = _valid_name(attributes.get("tool", ""))
+        if m is None or name is None:
+            reason = "the text ends inside the call" if src.eof and m is None else "a call without a valid tool name"
+            return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+        src.i = m.end()
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        params, reason = yield from _params(
+            src,
+            key_open='<|open|>argument key="',
+            key_close='"',
+            value_close="<|close|>argument<|sep|>",
+            end=_K3_CALL_END,
+            strip_newline=False,
+            on_value=lambda key, value: calls.argument(header, key, value),
+            on_piece=lambda key, text: calls.text_piece(header, key, text),
+            attributes=_K3_ARGUMENT_ATTRIBUTES,
+        )
+        if params is None:
+            return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+        yield from calls.complete(header, name, params)
+        count += 1
+        end = src.pos
+    if calls.errors:
+        return Error("kimi_k3", calls.errors[0], end)
+    return Done(end, "kimi_k3")
+
+
+_K3_ARGUMENT_ATTRIBUTES: Final = re.compile(r'\s*(?:type="(?P<type>[^"]*)"\s*)?<\|sep\|>')
+
+
+# hy_v3 --------------------------------------------------------------------------------------------
+
+_HY_CALLS_END: Final = "</tool_calls>"
+_HY_CALL: Final = "<tool_call>"
+_HY_SEP: Final = "<tool_sep>"
+
+
+def hy_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outcome]:
+    """Tencent Hy (Hunyuan) V3: ``<tool_call>NAME<tool_sep>`` + GLM's ``<arg_key>``/``<arg_value>``
+    pairs + ``</tool_call>``, repeated, then ``</tool_calls>`` (cursor after ``<tool_calls>`` and
+    whitespace, on ``<tool_call>``)."""
+    calls = BlockCalls(ctx, "hy_v3", src)
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if count and (yield from accept(src, _HY_CALLS_END)):
+            end = None
+            break
+        if not (yield from accept(src, _HY_CALL)):
+            if count == 0:
+                return Reject(opener_length) if peek(src) else calls.failed("the text ends after <tool_calls>")
+            break
+        a = src.pos
+        if not (yield from until(src, _HY_SEP, 256)):
+            return (yield from calls.failed_through(_HY_CALLS_END, "expected <tool_sep> after the tool name"))
+        name = _valid_name(src.text(a, src.pos))
+        src.i += len(_HY_SEP)
+        if name is None:
+            return (yield from calls.failed_through(_HY_CALLS_END, "a call without a valid tool name"))
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        params, reason = yield from _params(
+            src,
+            key_open="<arg_key>",
+            key_close="</arg_key>",
+            value_open="<arg_value>",
+            value_close="</arg_value>",
+            end="</tool_call>",
+            strip_newline=False,
+            on_value=lambda key, value: calls.argument(header, key, value),
+            on_piece=lambda key, text: calls.text_piece(header, key, text),
+        )
+        if params is None:
+            return (yield from calls.failed_through(_HY_CALLS_END, reason))
+        yield from calls.complete(header, name, params)
+        count += 1
+        end = src.pos
+    if calls.errors:
+        return Error("hy_v3", calls.errors[0], end)
+    return Done(end, "hy_v3")
