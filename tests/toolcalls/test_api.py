@@ -13,6 +13,8 @@ from tests.toolcalls._support import merge
 
 #: Formats added after the fixture file was collected; their cases are in test_format_gaps.py.
 ADDED = ("functiongemma", "deepseek_v32")
+ADDED += ("deepseek_v4", "deepseek_v41", "kimi_k3", "cohere_command4", "longcat", "gigachat3", "gigachat35")
+ADDED += ("hy_v3", "qwen25_coder", "nemotron_json")
 
 HERMES = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
 
