@@ -451,6 +451,7 @@ THINK_SPANS: dict[str, list[tuple[str, str]]] = {
     name: [("<think>", "</think>")]
     + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])
     + ([("<|channel>thought\n", "<channel|>")] if name == "gemma4" else [])
+    + ([("<|START_THINKING|>", "<|END_THINKING|>")] if name == "cohere_command4" else [])
     for name in FAMILY
     if name != "harmony"
 }

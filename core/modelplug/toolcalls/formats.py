@@ -29,7 +29,7 @@ from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
-from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
+from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, SEED_THINK, THINK, thinking
 from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
     DSML_OPENER,
@@ -121,6 +121,8 @@ def _gigachat3(prefixed: bool) -> Reader:
 
 
 _GIGACHAT_SEP: Final = "<|message_sep|>"
+#: Cohere Command's answer wrappers: markup around content, dropped.
+_COHERE_MARKUP: Final = ("<|START_RESPONSE|>", "<|END_RESPONSE|>", "<|START_TEXT|>", "<|END_TEXT|>")
 _GIGACHAT_ROLE: Final = "function call<|role_sep|>"
 
 
@@ -219,7 +221,10 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "deepseek_v4": lambda: {DSML_V4_OPENER: deepseek_v4},
     "deepseek_v41": lambda: {DSML_V41_OPENER: deepseek_v41},
     "kimi_k3": lambda: {K3_TOOLS_OPEN: kimi_k3, **{m: dropped_marker(m) for m in K3_MARKUP}},
-    "cohere_command4": lambda: _json_tag("<|START_ACTION|>", "cohere_command4", "<|END_ACTION|>"),
+    "cohere_command4": lambda: {
+        **_json_tag("<|START_ACTION|>", "cohere_command4", "<|END_ACTION|>"),
+        **{m: dropped_marker(m) for m in _COHERE_MARKUP},
+    },
     "longcat": lambda: _json_tag("<longcat_tool_call>", "longcat", "</longcat_tool_call>"),
     "gigachat3": lambda: {
         "<|function_call|>": tagged_json("<|function_call|>", "gigachat3", closer=None, several=False),
@@ -265,6 +270,7 @@ ALIASES: Final = {
     "deepseek_v4_1": "deepseek_v41",
     "kimik3": "kimi_k3",
     "cohere_command": "cohere_command4",
+    "cohere_command3": "cohere_command4",
     "qwen2_5_coder": "qwen25_coder",
 }
 
@@ -301,7 +307,7 @@ def canonical(format: str | None) -> str | None:
 
 
 #: Reasoning spans beyond ``<think>`` (which every format has), by format.
-_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,)}
+_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,), "cohere_command4": (COHERE_THINK,)}
 
 
 def _with_extras(
