@@ -227,7 +227,9 @@ def _hy_v3(c: Calls) -> str:
 
 
 def _cohere(c: Calls) -> str:
-    actions = ",\n    ".join(_j({"tool_call_id": str(i), "tool_name": n, "parameters": a}) for i, (n, a) in enumerate(c))
+    actions = ",\n    ".join(
+        _j({"tool_call_id": str(i), "tool_name": n, "parameters": a}) for i, (n, a) in enumerate(c)
+    )
     return f"<|START_ACTION|>[\n    {actions}\n]<|END_ACTION|>"
 
 

@@ -264,6 +264,8 @@ ALIASES: Final = {
     "ernie45": "hermes",
     "granite4": "hermes",
     "qwen35coder": "qwen3_coder",
+    "step3p5": "qwen3_coder",
+    "mimo": "qwen3_coder",
     "nemotron_nano_v2": "nemotron_json",
     "deepseekv4": "deepseek_v4",
     "deepseekv41": "deepseek_v41",

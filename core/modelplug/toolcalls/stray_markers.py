@@ -76,7 +76,7 @@ def dropped_marker(marker: str) -> Reader:
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(marker)
+        yield from ()  # a generator, like every reader
         return Done(None, tool_block=False)
-        yield  # a generator, like every reader
 
     return read

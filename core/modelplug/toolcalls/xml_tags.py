@@ -40,7 +40,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject, decode_value
+from modelplug.toolcalls._calls import Done, Error, Header, OfferedTools, Outcome, Reject, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
@@ -60,16 +60,16 @@ from modelplug.toolcalls._source import (
 
 __all__ = [
     "DSML_OPENER",
-    "DSML_V41_OPENER",
     "DSML_V4_OPENER",
+    "DSML_V41_OPENER",
     "GCML_OPENER",
-    "bare_function",
-    "deepseek_v32",
-    "deepseek_v4",
-    "deepseek_v41",
-    "gigachat35",
     "K3_MARKUP",
     "K3_TOOLS_OPEN",
+    "bare_function",
+    "deepseek_v4",
+    "deepseek_v32",
+    "deepseek_v41",
+    "gigachat35",
     "glm_body",
     "hy_body",
     "kimi_k3",
@@ -183,6 +183,20 @@ def _params(
             params[key] = decoded
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+def _call_params(
+    src: Source, calls: BlockCalls, header: Header | None, **layout: Any
+) -> Read[tuple[dict[str, Any] | None, str]]:
+    """``_params`` of one call, its arguments streamed under ``header``."""
+    return (
+        yield from _params(
+            src,
+            on_value=lambda key, value: calls.argument(header, key, value),
+            on_piece=lambda key, text: calls.text_piece(header, key, text),
+            **layout,
+        )
+    )
 
 
 def _is_text(m: re.Match[str]) -> bool:
@@ -434,7 +448,9 @@ def _invokes(
                 return reason
             yield from skip_ws(src)
             if not (yield from accept(src, invoke_end)):
-                return f"expected {invoke_end!r} after the JSON arguments" if peek(src) else "the text ends inside the call"
+                if not peek(src):
+                    return "the text ends inside the call"
+                return f"expected {invoke_end!r} after the JSON arguments"
             yield from calls.complete(header, name, arguments)
             return ""
     params, reason = yield from _params(
@@ -635,15 +651,15 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         header = calls.announce(name)
         if header is not None:
             yield header
-        params, reason = yield from _params(
+        params, reason = yield from _call_params(
             src,
+            calls,
+            header,
             key_open='<|open|>argument key="',
             key_close='"',
             value_close="<|close|>argument<|sep|>",
             end=_K3_CALL_END,
             strip_newline=False,
-            on_value=lambda key, value: calls.argument(header, key, value),
-            on_piece=lambda key, text: calls.text_piece(header, key, text),
             attributes=_K3_ARGUMENT_ATTRIBUTES,
         )
         if params is None:
@@ -692,16 +708,16 @@ def hy_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outco
         header = calls.announce(name)
         if header is not None:
             yield header
-        params, reason = yield from _params(
+        params, reason = yield from _call_params(
             src,
+            calls,
+            header,
             key_open="<arg_key>",
             key_close="</arg_key>",
             value_open="<arg_value>",
             value_close="</arg_value>",
             end="</tool_call>",
             strip_newline=False,
-            on_value=lambda key, value: calls.argument(header, key, value),
-            on_piece=lambda key, text: calls.text_piece(header, key, text),
         )
         if params is None:
             return (yield from calls.failed_through(_HY_CALLS_END, reason))
