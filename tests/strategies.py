@@ -330,6 +330,20 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     ),
     "qwen25_coder": lambda c: f"<tools>\n{_obj(*c[0]) if len(c) == 1 else _list(c)}\n</tools>",
     "nemotron_json": lambda c: f"<TOOLCALL>{_list(c)}</TOOLCALL>",
+    "granite_20b_fc": lambda c: "\n".join(f"<function_call> {_obj(n, a)}" for n, a in c),
+    "apertus": lambda c: "<|tools_prefix|>[" + ", ".join(_j({n: a}) for n, a in c) + "]<|tools_suffix|>",
+    "step_audio_2": lambda c: "".join(f"<tool_call>function\n{n}\n{_j(a)}</tool_call>" for n, a in c),
+    "dots": lambda c: _minimax_m2(c).replace("minimax:tool_call", "dots_function_call"),
+    "solar_open2": lambda c: "\n".join(
+        f"<|tool_call:start|>{n}\n"
+        + "".join(f"<|tool_arg:start|>{k}<|tool_arg:value|>{v}<|tool_arg:end|>\n" for k, v in a.items())
+        + "<|tool_call:end|>"
+        for n, a in c
+    ),
+    "minicpm5": lambda c: "\n".join(
+        f'<function name="{n}">' + "".join(f'<param name="{k}">{v}</param>' for k, v in a.items()) + "</function>"
+        for n, a in c
+    ),
 }
 
 #: The argument domain of each format.
@@ -342,6 +356,8 @@ FAMILY = {
     **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
+    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2"], "json"),
+    **dict.fromkeys(["dots", "solar_open2", "minicpm5"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
@@ -382,6 +398,9 @@ _MARKERS = [
     "<|close|>argument<|sep|>", "<|close|>call<|sep|>", "<|open|>response<|sep|>", "<tool_sep>",
     "<|START_ACTION|>", "<|END_ACTION|>", '"tool_name"', "<longcat_tool_call>", "<|function_call|>",
     "<|message_sep|>", "function call<|role_sep|>", "<tools>", "</tools>", "<TOOLCALL>", "</TOOLCALL>", "</s>",
+    "<function_call> ", "<|tools_prefix|>", "<|tools_suffix|>", "<tool_call>function\n", "<dots_function_call>",
+    "<|tool_call:start|>", "<|tool_arg:start|>", "<|tool_arg:value|>", "<|tool_arg:end|>", "<|tool_call:end|>",
+    '<function name="', '<param name="', "</param>",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.

@@ -350,3 +350,134 @@ def test_hermes_aliases(format: str) -> None:
 def test_qwen3_coder_aliases(format: str) -> None:
     text = "<tool_call>\n<function=execute_bash>\n<parameter=command>pwd && ls</parameter>\n</function>\n</tool_call>"
     _check(text, format, None, [("execute_bash", {"command": "pwd && ls"})])
+
+
+# Granite 20B FC, Apertus, Step-Audio 2, dots, Solar Open 2, MiniCPM 4/5; the GLM and Hy aliases ----
+
+
+@pytest.mark.parametrize("format", ["granite_20b_fc", "granite-20b-fc", None])
+def test_granite_20b_fc(format: str | None) -> None:
+    one = '<function_call> {"name": "get_weather", "arguments": {"city": "Tokyo"}}'
+    _check(one, format, None, [("get_weather", {"city": "Tokyo"})])
+    two = one + '\n<function_call> {"name": "get_time", "arguments": {"timezone": "Asia/Tokyo"}}'
+    _check(two, format, None, [("get_weather", {"city": "Tokyo"}), ("get_time", {"timezone": "Asia/Tokyo"})])
+    _check("Let me check the weather for you.\n" + one, format, "Let me check the weather for you.", [
+        ("get_weather", {"city": "Tokyo"})
+    ])  # fmt: skip
+    nested = '<function_call> {\n  "name": "t",\n  "arguments": {\n    "s": "He said \\"hello\\"",\n    "e": {}\n  }\n}'
+    _check(nested, format, None, [("t", {"s": 'He said "hello"', "e": {}})])
+
+
+def test_granite_20b_fc_cut_call_is_an_error() -> None:
+    with pytest.raises(ToolCallParseError):
+        parse('<function_call> {"name": "func", "arguments": {', "granite_20b_fc")
+
+
+@pytest.mark.parametrize("format", ["apertus", None])
+def test_apertus(format: str | None) -> None:
+    one = '<|tools_prefix|>[{"get_weather": {"location": "London"}}]<|tools_suffix|>'
+    _check(one, format, None, [("get_weather", {"location": "London"})])
+    text = (
+        'Let me check the weather for you. <|tools_prefix|>[{"get_weather": {"location": "London"}}, '
+        '{"get_time": {"location": "London"}}]<|tools_suffix|>'
+    )
+    _check(text, format, "Let me check the weather for you.", [
+        ("get_weather", {"location": "London"}), ("get_time", {"location": "London"})
+    ])  # fmt: skip
+    nested = '<|tools_prefix|>[{"complex_function": {"nested": {"inner": "value"}, "list": ["a", "b"]}}]'
+    _check(nested, format, None, [("complex_function", {"nested": {"inner": "value"}, "list": ["a", "b"]})])
+
+
+def test_apertus_object_with_two_keys_is_an_error() -> None:
+    with pytest.raises(ToolCallParseError):
+        parse('<|tools_prefix|>[{"a": {}, "b": {}}]<|tools_suffix|>', "apertus")
+
+
+@pytest.mark.parametrize("format", ["step_audio_2", None])
+def test_step_audio_2(format: str | None) -> None:
+    text = 'Sure.<tool_call>function\nforecast_weather\n{"location": "shanghai"}</tool_call>'
+    _check(text, format, "Sure.", [("forecast_weather", {"location": "shanghai"})])
+    two = text + '<tool_call>function\nget_time\n{"tz": "CST"}</tool_call>'
+    _check(two, format, "Sure.", [("forecast_weather", {"location": "shanghai"}), ("get_time", {"tz": "CST"})])
+
+
+@pytest.mark.parametrize("format", ["dots", None])
+def test_dots(format: str | None) -> None:
+    text = (
+        '<dots_function_call><invoke name="search"><parameter name="query">chairs</parameter></invoke>'
+        '<invoke name="open"><parameter name="id">7</parameter></invoke></dots_function_call>'
+        '<dots_function_call>{"name":"search","arguments":{"query":"tables"}}</dots_function_call>'
+    )
+    _check("ok" + text, format, "ok", [("search", {"query": "chairs"}), ("open", {"id": "7"}), ("search", {
+        "query": "tables"
+    })])  # fmt: skip
+    tools = [
+        {"name": "search", "parameters": {"properties": {"query": {"type": "string"}}}},
+        {"name": "open", "parameters": {"properties": {"id": {"type": "integer"}}}},
+    ]
+    _check(text, format, None, [("search", {"query": "chairs"}), ("open", {"id": 7}), ("search", {
+        "query": "tables"
+    })], tools)  # fmt: skip
+
+
+_SOLAR = (
+    "<|tool_call:start|>get_weather\n<|tool_arg:start|>city<|tool_arg:value|>Seoul<|tool_arg:end|>\n<|tool_call:end|>"
+)
+
+
+@pytest.mark.parametrize("format", ["solar_open2", None])
+def test_solar_open2(format: str | None) -> None:
+    _check(_SOLAR, format, None, [("get_weather", {"city": "Seoul"})])
+    _check("Let me check the weather." + _SOLAR, format, "Let me check the weather.", [
+        ("get_weather", {"city": "Seoul"})
+    ])  # fmt: skip
+    two = "I'll check both." + _SOLAR + "\n" + _SOLAR.replace("Seoul", "Tokyo")
+    _check(two, format, "I'll check both.", [("get_weather", {"city": "Seoul"}), ("get_weather", {"city": "Tokyo"})])
+    _check("<|tool_call:start|>get_time\n<|tool_call:end|>", format, None, [("get_time", {})])
+    search = (
+        "<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>vLLM tutorial<|tool_arg:end|>\n"
+        "<|tool_arg:start|>max_results<|tool_arg:value|>5<|tool_arg:end|>\n<|tool_call:end|>"
+    )
+    _check(search, format, None, [("search", {"query": "vLLM tutorial", "max_results": "5"})])
+    tools = [{"name": "search", "parameters": {"properties": {"max_results": {"type": "integer"}}}}]
+    _check(search, format, None, [("search", {"query": "vLLM tutorial", "max_results": 5})], tools)
+
+
+def test_solar_open2_cut_value_is_an_error() -> None:
+    with pytest.raises(ToolCallParseError):
+        parse("Let me check.<|tool_call:start|>search\n<|tool_arg:start|>query<|tool_arg:value|>Seo", "solar_open2")
+
+
+@pytest.mark.parametrize("format", ["minicpm5", "minicpm4_xml", None])
+def test_minicpm(format: str | None) -> None:
+    text = (
+        '<function name="get_weather"><param name="city">北京</param><param name="date">2024-06-27</param>'
+        '</function>\n<function name="get_weather"><param name="city">上海</param></function>'
+    )
+    _check(text, format, None, [("get_weather", {"city": "北京", "date": "2024-06-27"}), ("get_weather", {
+        "city": "上海"
+    })])  # fmt: skip
+
+
+@pytest.mark.parametrize("format", ["poolside_v1"])
+def test_poolside_v1_is_glm(format: str) -> None:
+    content = "    def f():\n        return 1\n"
+    text = f"<tool_call>write_file\n<arg_key>content</arg_key>\n<arg_value>{content}</arg_value>\n</tool_call>"
+    _check(text, format, None, [("write_file", {"content": content})])
+    _check("<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>", format, None, [
+        ("get_weather", {"city": "Paris"})
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize("format", ["hy_v4", "hy_v3", None])
+def test_hy_v4_without_tool_sep(format: str | None) -> None:
+    text = (
+        "sure!<tool_calls><tool_call>get_weather<arg_key>city</arg_key><arg_value>Beijing</arg_value>"
+        "<arg_key>days</arg_key><arg_value>3</arg_value></tool_call><tool_call>get_current_date</tool_call>"
+        "</tool_calls>"
+    )
+    tools = [
+        {"name": "get_weather", "parameters": {"properties": {"days": {"type": "integer"}}}},
+        {"name": "get_current_date", "parameters": {"properties": {}}},
+    ]
+    _check(text, format, "sure!", [("get_weather", {"city": "Beijing", "days": 3}), ("get_current_date", {})], tools)

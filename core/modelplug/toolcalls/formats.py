@@ -24,7 +24,7 @@ from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.harmony import harmony
-from modelplug.toolcalls.json_tags import json_payload, tagged_json
+from modelplug.toolcalls.json_tags import json_payload, named_json, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
@@ -32,23 +32,29 @@ from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, SEED_THINK, THINK, thinking
 from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
+    DOTS_OPENER,
     DSML_OPENER,
     DSML_V4_OPENER,
     DSML_V41_OPENER,
     GCML_OPENER,
     K3_MARKUP,
     K3_TOOLS_OPEN,
+    MINICPM_OPENER,
+    SOLAR_OPENER,
     bare_function,
     deepseek_v4,
     deepseek_v32,
     deepseek_v41,
+    dots,
     gigachat35,
     glm_body,
     hy_body,
     kimi_k3,
+    minicpm5,
     minimax_m2,
     qwen_body,
     seed_oss,
+    solar_open2,
     step3,
 )
 
@@ -58,9 +64,11 @@ _TOOL_CALL: Final = "<tool_call>"
 _TOOL_CALL_END: Final = "</tool_call>"
 
 
-def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool = False) -> Reader:
+def tool_call_tag(
+    *, json: str | None = None, qwen: str | None = None, glm: bool = False, step_audio: bool = False
+) -> Reader:
     """A reader for ``<tool_call>``, shared by hermes-like JSON (``json``: the format name to report),
-    qwen3_coder's ``<function=...>`` and GLM's bare name."""
+    qwen3_coder's ``<function=...>``, GLM's bare name and Step-Audio 2's ``function`` line."""
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(_TOOL_CALL)
@@ -68,6 +76,9 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
         c = peek(src)
         if not c:
             return BlockCalls(ctx, json or qwen or "glm45", src).failed("the text ends after <tool_call>")
+        if step_audio and c == "f" and (yield from at(src, _STEP_AUDIO_TYPE)):
+            src.i += len(_STEP_AUDIO_TYPE)
+            return (yield from named_json(src, ctx, "step_audio_2", closer=_TOOL_CALL_END))
         if json is not None and c in "{[":
             return (yield from json_payload(src, ctx, json, closer=_TOOL_CALL_END, several=True))
         if qwen is not None and c == "<" and (yield from at(src, "<function=")):
@@ -79,6 +90,7 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
     return read
 
 
+_STEP_AUDIO_TYPE: Final = "function\n"
 _TOOL_CALLS: Final = "<tool_calls>"
 _TOOL_CALLS_END: Final = "</tool_calls>"
 
@@ -235,6 +247,16 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True)},
     "qwen25_coder": lambda: _json_tag("<tools>", "qwen25_coder", "</tools>"),
     "nemotron_json": lambda: _json_tag("<TOOLCALL>", "nemotron_json", "</TOOLCALL>"),
+    "granite_20b_fc": lambda: {
+        "<function_call>": tagged_json("<function_call>", "granite_20b_fc", closer=None, several=False)
+    },
+    "apertus": lambda: {
+        "<|tools_prefix|>": tagged_json("<|tools_prefix|>", "apertus", closer="<|tools_suffix|>", keyed=True)
+    },
+    "step_audio_2": lambda: {_TOOL_CALL: tool_call_tag(step_audio=True)},
+    "dots": lambda: {DOTS_OPENER: dots},
+    "solar_open2": lambda: {SOLAR_OPENER: solar_open2},
+    "minicpm5": lambda: {MINICPM_OPENER: minicpm5},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -274,6 +296,12 @@ ALIASES: Final = {
     "cohere_command": "cohere_command4",
     "cohere_command3": "cohere_command4",
     "qwen2_5_coder": "qwen25_coder",
+    "poolside_v1": "glm45",
+    "hy_v4": "hy_v3",
+    "granite-20b-fc": "granite_20b_fc",
+    "minicpm4_xml": "minicpm5",
+    "minicpm5xml": "minicpm5",
+    "minicpm": "minicpm5",
 }
 
 
@@ -283,7 +311,7 @@ def _detection() -> dict[str, Reader]:
         for opener, reader in _BUILDERS[name]().items():
             readers.setdefault(opener, reader)
     # openers shared by several formats get a reader that accepts all of them
-    readers[_TOOL_CALL] = tool_call_tag(json="hermes", qwen="qwen3_coder", glm=True)
+    readers[_TOOL_CALL] = tool_call_tag(json="hermes", qwen="qwen3_coder", glm=True, step_audio=True)
     readers["<|python_tag|>"] = llama_python_tag(python=True)
     readers["{"] = brace("bare_json")
     readers["["] = bracket(json_format="bare_json", python_format="pythonic", strict=None)

@@ -22,19 +22,22 @@ from __future__ import annotations
 
 from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_calls
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
 from modelplug.toolcalls._scan import ScanStatus
-from modelplug.toolcalls._source import Read, Source, accept, peek, skip_ws, until
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, peek, skip_ws, until
 
-__all__ = ["json_payload", "tagged_json"]
+__all__ = ["json_payload", "named_json", "tagged_json"]
 
 
-def json_payload(src: Source, ctx: OfferedTools, format: str, *, closer: str | None, several: bool) -> Read[Outcome]:
+def json_payload(
+    src: Source, ctx: OfferedTools, format: str, *, closer: str | None, several: bool, keyed: bool = False
+) -> Read[Outcome]:
     """Read the JSON value(s) of calls at the cursor (on ``{`` or ``[``), then ``closer`` if any.
 
-    ``several``: more values may follow, separated by whitespace, ``,`` or ``;``.
+    ``several``: more values may follow, separated by whitespace, ``,`` or ``;``. ``keyed``: call
+    objects are ``{"NAME": {arguments}}`` (they go out whole when each object ends).
     """
-    calls = BlockCalls(ctx, format, src)
+    calls = BlockCalls(ctx, format, src, keyed=keyed)
     stops = (closer,) if closer else ()
     while True:
         status, reason = yield from read_json_calls(src, calls, stops)
@@ -69,11 +72,13 @@ def tagged_json(
     several: bool = True,
     skip: int = 0,
     token: str | None = None,
+    keyed: bool = False,
 ) -> Reader:
     """A reader for ``opener`` + JSON call(s) + optional ``closer``.
 
     ``skip``: how much of the opener to consume (``functools[`` keeps its ``[`` for the JSON);
-    ``token``: a second tag that must follow the opener (InternLM's ``<|plugin|>``).
+    ``token``: a second tag that must follow the opener (InternLM's ``<|plugin|>``); ``keyed``:
+    see :func:`json_payload`.
     """
     consumed = skip or len(opener)
 
@@ -94,6 +99,33 @@ def tagged_json(
             return calls.failed(f"the text ends after {opener}")
         if c not in "{[":
             return Reject(len(opener))
-        return (yield from json_payload(src, ctx, format, closer=closer, several=several))
+        return (yield from json_payload(src, ctx, format, closer=closer, several=several, keyed=keyed))
 
     return read
+
+
+def named_json(src: Source, ctx: OfferedTools, format: str, *, closer: str) -> Read[Outcome]:
+    """One call written as ``NAME`` on its own line then its JSON arguments, up to ``closer``
+    (Step-Audio 2's ``<tool_call>function\\nNAME\\n{...}</tool_call>``; cursor on NAME)."""
+    calls = BlockCalls(ctx, format, src)
+    a = src.pos
+    if not (yield from until(src, "\n", 256)):
+        return calls.failed("the text ends inside the call" if src.eof else "expected a tool name on its own line")
+    name = src.text(a, src.pos).strip()
+    src.i += 1
+    if not NAME_RE.fullmatch(name):
+        return calls.failed(f"a call without a valid tool name ({name[:40]!r})")
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    status, arguments, reason = yield from read_json_arguments(src, (closer,), calls, header)
+    if status != ScanStatus.COMPLETE or arguments is None:
+        if status == ScanStatus.INVALID and (yield from until(src, closer)):
+            src.i += len(closer)
+        return calls.failed(reason)
+    yield from skip_ws(src)
+    end: int | None = src.pos
+    if (yield from accept(src, closer)):
+        end = None
+    yield from calls.complete(header, name, arguments)
+    return calls.outcome(end)

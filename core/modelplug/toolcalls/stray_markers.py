@@ -52,6 +52,11 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "nemotron_json": ("</TOOLCALL>",),
     "cohere_command4": ("<|END_ACTION|>",),
     "gigachat3": ("</s>",),
+    "apertus": ("<|tools_suffix|>",),
+    "step_audio_2": ("</tool_call>",),
+    "dots": ("</dots_function_call>",),
+    "solar_open2": ("<|tool_call:end|>",),
+    "minicpm5": ("</function>",),
 }
 
 

@@ -57,26 +57,33 @@ from modelplug.toolcalls._source import (
     until,
     until_re,
 )
+from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = [
+    "DOTS_OPENER",
     "DSML_OPENER",
     "DSML_V4_OPENER",
     "DSML_V41_OPENER",
     "GCML_OPENER",
     "K3_MARKUP",
     "K3_TOOLS_OPEN",
+    "MINICPM_OPENER",
+    "SOLAR_OPENER",
     "bare_function",
     "deepseek_v4",
     "deepseek_v32",
     "deepseek_v41",
+    "dots",
     "gigachat35",
     "glm_body",
     "hy_body",
     "kimi_k3",
+    "minicpm5",
     "minimax_m2",
     "qwen_body",
     "qwen_function",
     "seed_oss",
+    "solar_open2",
     "step3",
 ]
 
@@ -471,11 +478,19 @@ def _invokes(
 
 
 def _invoke_block(
-    format: str, opener: str, closer: str, prefix: str, *, attributes: re.Pattern[str] | None = None
+    format: str,
+    opener: str,
+    closer: str,
+    prefix: str,
+    *,
+    attributes: re.Pattern[str] | None = None,
+    json_calls: bool = False,
 ) -> Reader:
-    """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML, GCML).
+    """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML, GCML,
+    dots).
 
-    With ``attributes`` (the DSML family) an invoke's parameters may also be one JSON object.
+    With ``attributes`` (the DSML family) an invoke's parameters may also be one JSON object;
+    ``json_calls``: the block may instead hold JSON call objects (dots).
     """
     invoke = f"<{prefix}invoke"
 
@@ -483,6 +498,11 @@ def _invoke_block(
         src.i += len(opener)
         calls = BlockCalls(ctx, format, src)
         count = 0
+        if json_calls:
+            yield from skip_ws(src)
+            c = peek(src)
+            if c and c in "{[":
+                return (yield from json_payload(src, ctx, format, closer=closer, several=True))
         while True:
             yield from skip_ws(src)
             if count and (yield from accept(src, closer)):
@@ -540,6 +560,10 @@ DSML_V41_OPENER: Final = "<｜DSML｜ calls>"
 deepseek_v41: Final = _invoke_block(
     "deepseek_v41", DSML_V41_OPENER, "</｜DSML｜ calls>", "｜DSML｜ ", attributes=_STRING_ATTRIBUTE
 )
+
+DOTS_OPENER: Final = "<dots_function_call>"
+#: dots.llm: MiniMax-M2's ``<invoke>`` elements, or JSON call objects, in ``<dots_function_call>``.
+dots: Final = _invoke_block("dots", DOTS_OPENER, "</dots_function_call>", "", json_calls=True)
 
 GCML_OPENER: Final = "<｜GCML｜tool_calls>"
 #: GigaChat 3.5's GCML: DSML's elements with the ``｜GCML｜`` prefix (``string`` defaults to true).
@@ -683,9 +707,9 @@ _HY_SEP: Final = "<tool_sep>"
 
 
 def hy_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outcome]:
-    """Tencent Hy (Hunyuan) V3: ``<tool_call>NAME<tool_sep>`` + GLM's ``<arg_key>``/``<arg_value>``
-    pairs + ``</tool_call>``, repeated, then ``</tool_calls>`` (cursor after ``<tool_calls>`` and
-    whitespace, on ``<tool_call>``)."""
+    """Tencent Hy (Hunyuan) V3 and V4: ``<tool_call>NAME<tool_sep>`` (V4: without ``<tool_sep>``)
+    + GLM's ``<arg_key>``/``<arg_value>`` pairs + ``</tool_call>``, repeated, then ``</tool_calls>``
+    (cursor after ``<tool_calls>`` and whitespace, on ``<tool_call>``)."""
     calls = BlockCalls(ctx, "hy_v3", src)
     count = 0
     end: int | None = None
@@ -699,10 +723,10 @@ def hy_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outco
                 return Reject(opener_length) if peek(src) else calls.failed("the text ends after <tool_calls>")
             break
         a = src.pos
-        if not (yield from until(src, _HY_SEP, 256)):
+        if not (yield from until(src, "<", 256)):
             return (yield from calls.failed_through(_HY_CALLS_END, "expected <tool_sep> after the tool name"))
         name = _valid_name(src.text(a, src.pos))
-        src.i += len(_HY_SEP)
+        yield from accept(src, _HY_SEP)  # V3 writes it, V4 does not
         if name is None:
             return (yield from calls.failed_through(_HY_CALLS_END, "a call without a valid tool name"))
         header = calls.announce(name)
@@ -727,3 +751,69 @@ def hy_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outco
     if calls.errors:
         return Error("hy_v3", calls.errors[0], end)
     return Done(end, "hy_v3")
+
+
+# solar_open2 --------------------------------------------------------------------------------------
+
+SOLAR_OPENER: Final = "<|tool_call:start|>"
+_SOLAR_END: Final = "<|tool_call:end|>"
+
+
+def solar_open2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Upstage Solar Open 2: ``<|tool_call:start|>NAME\\n`` + ``<|tool_arg:start|>k<|tool_arg:value|>v
+    <|tool_arg:end|>`` arguments + ``<|tool_call:end|>``, one block per call; values are text."""
+    src.i += len(SOLAR_OPENER)
+    calls = BlockCalls(ctx, "solar_open2", src)
+    a = src.pos
+    if not (yield from until(src, "\n", 256)):
+        reason = "the text ends inside the call" if src.eof else "expected a tool name on its own line"
+        return (yield from calls.failed_through(_SOLAR_END, reason))
+    name = _valid_name(src.text(a, src.pos))
+    src.i += 1
+    if name is None:
+        return (yield from calls.failed_through(_SOLAR_END, "a call without a valid tool name"))
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    params, reason = yield from _call_params(
+        src,
+        calls,
+        header,
+        key_open="<|tool_arg:start|>",
+        key_close="<|tool_arg:value|>",
+        value_close="<|tool_arg:end|>",
+        end=_SOLAR_END,
+        strip_newline=False,
+    )
+    if params is None:
+        return (yield from calls.failed_through(_SOLAR_END, reason))
+    yield from calls.complete(header, name, params)
+    if calls.errors:
+        return Error("solar_open2", calls.errors[0])
+    return Done(None, "solar_open2")
+
+
+# minicpm5 -----------------------------------------------------------------------------------------
+
+MINICPM_OPENER: Final = "<function name="
+
+
+def minicpm5(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """MiniCPM 4/5 (XML): ``<function name="f"><param name="k">v</param></function>``, one element
+    per call, values text."""
+    calls = BlockCalls(ctx, "minicpm5", src)
+    reason = yield from _invokes(
+        src,
+        calls,
+        invoke=MINICPM_OPENER,
+        invoke_end="</function>",
+        parameter="<param name=",
+        parameter_end="</param>",
+        key_close=">",
+        strip_newline=True,
+    )
+    if reason:
+        return calls.failed(reason)
+    if calls.errors:
+        return Error("minicpm5", calls.errors[0])
+    return Done(None, "minicpm5")
