@@ -13,6 +13,8 @@ objects) after an opening tag.
 - **jamba** (AI21 Jamba 1.5), **hunyuan_a13b** (Tencent Hunyuan-A13B): ``<tool_calls>[{...}]</tool_calls>``;
   **minimax** (MiniMax-M1): the same tags around one object per line.
 - **phi4_mini_json** (Microsoft Phi-4-mini; vLLM ``phi4_mini_json``): ``functools[{...}, ...]``.
+- the same under other tags (LongCat, Qwen2.5-Coder, Nemotron, Cohere, GigaChat 3, Granite 20B FC,
+  Apertus): docs/concepts/tool-calls.md.
 
 The closing tag may be missing when the text ends right after the JSON (generation stopped on the
 tag). Text after the opening tag that does not start like JSON is prose that mentions the tag.

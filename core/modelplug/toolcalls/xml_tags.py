@@ -32,6 +32,9 @@ file's content stays in the value), and a parameter without a valid name is an e
   <｜tool_call_end｜><｜tool_calls_end｜>``. String values are kept exactly (no stripping). The short
   form without ``<｜tool_call_begin｜>function<｜tool_sep｜>`` (or without its type and separator)
   is read too.
+
+The same elements under other markers (DeepSeek-V4/V4.1, GigaChat 3.5, Kimi K3, Hy, dots, Solar
+Open 2, MiniCPM) are listed in docs/concepts/tool-calls.md.
 """
 
 from __future__ import annotations
