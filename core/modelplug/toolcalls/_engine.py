@@ -48,7 +48,7 @@ from modelplug.toolcalls._calls import (
     Text,
     mint_id,
 )
-from modelplug.toolcalls._source import NEED, Read, Source
+from modelplug.toolcalls._source import NEED, Read, Source, alternation
 from modelplug.types import ToolCall
 
 __all__ = ["Engine", "Reader", "Table"]
@@ -78,7 +78,7 @@ class Table:
         modes = []
         for extra in ((THINK_OPEN,), (THINK_CLOSE,)):
             literals = sorted({*self.readers, *extra}, key=lambda lit: (-len(lit), lit))
-            pattern = re.compile("|".join(map(re.escape, literals)))
+            pattern = alternation(literals)
             prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
             modes.append((pattern, prefixes))
         self.modes = tuple(modes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Final, TypeAlias, TypeVar, final
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Read",
     "Source",
     "accept",
+    "alternation",
     "at",
     "need",
     "peek",
@@ -223,3 +224,17 @@ def read_name(src: Source) -> Read[str]:
         return ""
     name = yield from read_run(src, _NAME_RUN)
     return name or ""
+
+
+def alternation(literals: Iterable[str]) -> re.Pattern[str]:
+    """A pattern matching any of ``literals``, the longest where several match at one position.
+
+    The literals are grouped by their first character (``<(?:tool_call>|think>|...)|\\[...``), so
+    a search tries one group per candidate position however many literals share a first character.
+    """
+    groups: dict[str, list[str]] = {}
+    for literal in sorted(set(literals), key=lambda lit: (-len(lit), lit)):
+        groups.setdefault(literal[0], []).append(literal[1:])
+    return re.compile(
+        "|".join(re.escape(first) + "(?:" + "|".join(map(re.escape, rests)) + ")" for first, rests in groups.items())
+    )

@@ -13,13 +13,12 @@ never closes and holds no marker is all reasoning. Harmony's analysis channel is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Final
 
 from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._source import NEED, Read, Source
+from modelplug.toolcalls._source import NEED, Read, Source, alternation
 
 __all__ = ["COHERE_THINK", "GEMMA_THOUGHT", "SEED_THINK", "THINK", "thinking"]
 
@@ -36,7 +35,7 @@ def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
     docstring)."""
     opener, closer, layout = span
     literals = sorted({m for m in markers if m != opener} | {closer}, key=lambda m: (-len(m), m))
-    pattern = re.compile("|".join(map(re.escape, literals)))
+    pattern = alternation(literals)
     prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
     longest = max(map(len, literals))
 
