@@ -481,3 +481,22 @@ def test_hy_v4_without_tool_sep(format: str | None) -> None:
         {"name": "get_current_date", "parameters": {"properties": {}}},
     ]
     _check(text, format, "sure!", [("get_weather", {"city": "Beijing", "days": 3}), ("get_current_date", {})], tools)
+
+
+@pytest.mark.parametrize("format", ["interns1", "intern_s1", "intern-s1"])
+def test_intern_s1_is_internlm2(format: str) -> None:
+    spaced = '<|action_start|> <|plugin|>\n{"name": "get_weather", "parameters": {"city": "Tokyo"}}\n<|action_end|>'
+    _check(spaced, format, None, [("get_weather", {"city": "Tokyo"})])
+    two = (
+        '<|action_start|><|plugin|>{"name": "get_weather", "parameters": {"city": "Tokyo"}}<|action_end|>\n'
+        '<|action_start|><|plugin|>{"name": "get_time", "parameters": {"timezone": "Asia/Tokyo"}}<|action_end|>\n'
+        "Visible answer."
+    )
+    calls = [("get_weather", {"city": "Tokyo"}), ("get_time", {"timezone": "Asia/Tokyo"})]
+    _check(two, format, "Visible answer.", calls)
+
+
+def test_ling3_is_glm47() -> None:
+    text = "<think>plan</think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>"
+    _check(text, "ling3", None, [("get_weather", {"city": "Paris"})])
+    assert parse(text, "ling3").reasoning_content == "plan"
