@@ -340,6 +340,13 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
         + "<|tool_call:end|>"
         for n, a in c
     ),
+    "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
+    + "".join(
+        f"<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>{n}<|plamo:end_tool_name:plamo|>"
+        f"<|plamo:begin_tool_arguments:plamo|>{_j(a)}<|plamo:end_tool_arguments:plamo|><|plamo:end_tool_request:plamo|>"
+        for n, a in c
+    )
+    + "<|plamo:end_tool_requests:plamo|>",
     "minicpm5": lambda c: "\n".join(
         f'<function name="{n}">' + "".join(f'<param name="{k}">{v}</param>' for k, v in a.items()) + "</function>"
         for n, a in c
@@ -356,7 +363,7 @@ FAMILY = {
     **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
-    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2"], "json"),
+    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3"], "json"),
     **dict.fromkeys(["dots", "solar_open2", "minicpm5"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",
@@ -400,7 +407,8 @@ _MARKERS = [
     "<|message_sep|>", "function call<|role_sep|>", "<tools>", "</tools>", "<TOOLCALL>", "</TOOLCALL>", "</s>",
     "<function_call> ", "<|tools_prefix|>", "<|tools_suffix|>", "<tool_call>function\n", "<dots_function_call>",
     "<|tool_call:start|>", "<|tool_arg:start|>", "<|tool_arg:value|>", "<|tool_arg:end|>", "<|tool_call:end|>",
-    '<function name="', '<param name="', "</param>",
+    '<function name="', '<param name="', "</param>", "<|plamo:begin_tool_requests:plamo|>",
+    "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>", "<|plamo:begin_tool_arguments:plamo|>",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.

@@ -500,3 +500,47 @@ def test_ling3_is_glm47() -> None:
     text = "<think>plan</think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>"
     _check(text, "ling3", None, [("get_weather", {"city": "Paris"})])
     assert parse(text, "ling3").reasoning_content == "plan"
+
+
+def _plamo(tag: str) -> str:
+    return f"<|plamo:{tag}:plamo|>"
+
+
+def _plamo_call(name: str, arguments: str) -> str:
+    return (
+        _plamo("begin_tool_request")
+        + f"{_plamo('begin_tool_name')}{name}{_plamo('end_tool_name')}"
+        + f"{_plamo('begin_tool_arguments')}{arguments}{_plamo('end_tool_arguments')}"
+        + _plamo("end_tool_request")
+    )
+
+
+@pytest.mark.parametrize("format", ["plamo3", None])
+def test_plamo3(format: str | None) -> None:
+    def requests(*calls: str) -> str:
+        return _plamo("begin_tool_requests") + "".join(calls) + _plamo("end_tool_requests") + "<|plamo:tag|>"
+
+    one = "Checking the weather." + requests(_plamo_call("get_weather", '{"city": "Tokyo"}'))
+    _check(one, format, "Checking the weather.", [("get_weather", {"city": "Tokyo"})])
+    two = requests(_plamo_call("echo", '{"text": "hi"}'), _plamo_call("sum", '{"a": 1, "b": 2}'))
+    _check(two, format, None, [("echo", {"text": "hi"}), ("sum", {"a": 1, "b": 2})])
+
+
+def test_plamo3_cut_request_is_an_error() -> None:
+    request = _plamo_call("broken", '{"a": 1}')
+    text = "Before tools." + _plamo("begin_tool_requests") + request[: request.index('{"a"') + 5]
+    with pytest.raises(ToolCallParseError):
+        parse(text, "plamo3")
+
+
+@pytest.mark.parametrize("format", ["pangu", "openpangu_v2"])
+def test_pangu_is_lfm2(format: str) -> None:
+    text = (
+        'I will call the tool now. <|tool_call_start|>[{"name": "get_weather", "arguments": {"city": "Boston"}}, '
+        '{"name": "register_user", "arguments": {"name": "John Doe", "age": 37, "role": null}}]<|tool_call_end|>'
+    )
+    _check(text, format, "I will call the tool now.", [
+        ("get_weather", {"city": "Boston"}), ("register_user", {"name": "John Doe", "age": 37, "role": None})
+    ])  # fmt: skip
+    spaced = 'some content\n<|tool_call_start|>\n[{"name": "device_control_a", "arguments": {}}]\n<|tool_call_end|>'
+    _check(spaced, format, "some content", [("device_control_a", {})])

@@ -24,7 +24,7 @@ from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.harmony import harmony
-from modelplug.toolcalls.json_tags import json_payload, named_json, tagged_json
+from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
@@ -257,6 +257,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "dots": lambda: {DOTS_OPENER: dots},
     "solar_open2": lambda: {SOLAR_OPENER: solar_open2},
     "minicpm5": lambda: {MINICPM_OPENER: minicpm5},
+    "plamo3": lambda: {PLAMO_OPENER: plamo3},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -301,6 +302,8 @@ ALIASES: Final = {
     "interns1": "internlm2",
     "intern_s1": "internlm2",
     "intern-s1": "internlm2",
+    "pangu": "lfm2",
+    "openpangu_v2": "lfm2",
     "hy_v4": "hy_v3",
     "granite-20b-fc": "granite_20b_fc",
     "minicpm4_xml": "minicpm5",

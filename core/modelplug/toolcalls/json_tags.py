@@ -22,13 +22,15 @@ tag). Text after the opening tag that does not start like JSON is prose that men
 
 from __future__ import annotations
 
+from typing import Final
+
 from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
 from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, peek, skip_ws, until
 
-__all__ = ["json_payload", "named_json", "tagged_json"]
+__all__ = ["PLAMO_OPENER", "json_payload", "named_json", "plamo3", "tagged_json"]
 
 
 def json_payload(
@@ -130,4 +132,59 @@ def named_json(src: Source, ctx: OfferedTools, format: str, *, closer: str) -> R
     if (yield from accept(src, closer)):
         end = None
     yield from calls.complete(header, name, arguments)
+    return calls.outcome(end)
+
+
+_PLAMO: Final = "<|plamo:{}:plamo|>"
+PLAMO_OPENER: Final = _PLAMO.format("begin_tool_requests")
+
+
+def plamo3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """PLaMo 3: ``<|plamo:begin_tool_requests:plamo|>`` + requests of a tagged name and tagged JSON
+    arguments (``<|plamo:begin_tool_name:plamo|>f<|plamo:end_tool_name:plamo|>
+    <|plamo:begin_tool_arguments:plamo|>{...}<|plamo:end_tool_arguments:plamo|>``) +
+    ``<|plamo:end_tool_requests:plamo|>``."""
+    src.i += len(PLAMO_OPENER)
+    calls = BlockCalls(ctx, "plamo3", src)
+    closer = _PLAMO.format("end_tool_requests")
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if (yield from accept(src, closer)):
+            end = None
+            break
+        if not (yield from accept(src, _PLAMO.format("begin_tool_request"))):
+            if count == 0:
+                reason = "expected a tool request" if peek(src) else f"the text ends after {PLAMO_OPENER}"
+                return (yield from calls.failed_through(closer, reason))
+            break
+        yield from skip_ws(src)
+        if not (yield from accept(src, _PLAMO.format("begin_tool_name"))):
+            return (yield from calls.failed_through(closer, "expected the tool name"))
+        a = src.pos
+        if not (yield from until(src, _PLAMO.format("end_tool_name"), 256)):
+            return (yield from calls.failed_through(closer, "the tool name is not closed"))
+        name = src.text(a, src.pos).strip()
+        src.i += len(_PLAMO.format("end_tool_name"))
+        if not NAME_RE.fullmatch(name):
+            return (yield from calls.failed_through(closer, f"a call without a valid tool name ({name[:40]!r})"))
+        yield from skip_ws(src)
+        if not (yield from accept(src, _PLAMO.format("begin_tool_arguments"))):
+            return (yield from calls.failed_through(closer, f"expected the arguments of {name!r}"))
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        args_end = _PLAMO.format("end_tool_arguments")
+        status, arguments, reason = yield from read_json_arguments(src, (args_end,), calls, header)
+        if status != ScanStatus.COMPLETE or arguments is None:
+            return (yield from calls.failed_through(closer, reason))
+        yield from skip_ws(src)
+        if not (yield from accept(src, args_end)):
+            return (yield from calls.failed_through(closer, f"expected {args_end}"))
+        yield from skip_ws(src)
+        yield from accept(src, _PLAMO.format("end_tool_request"))
+        yield from calls.complete(header, name, arguments)
+        count += 1
+        end = src.pos
     return calls.outcome(end)

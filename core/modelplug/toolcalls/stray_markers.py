@@ -57,6 +57,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "dots": ("</dots_function_call>",),
     "solar_open2": ("<|tool_call:end|>",),
     "minicpm5": ("</function>",),
+    "plamo3": ("<|plamo:end_tool_requests:plamo|>", "<|plamo:tag|>"),
 }
 
 
