@@ -188,11 +188,11 @@ def _qwen(c: Calls, open_: str = "<tool_call>", close: str = "</tool_call>") -> 
     return out
 
 
-def _glm(c: Calls, sep: str) -> str:
+def _glm(c: Calls, sep: str, tag: str = "tool_call") -> str:
     out = ""
     for n, a in c:
         pairs = "".join(f"<arg_key>{k}</arg_key>{sep}<arg_value>{v}</arg_value>{sep}" for k, v in a.items())
-        out += f"<tool_call>{n}{sep}{pairs}</tool_call>{sep}"
+        out += f"<{tag}>{n}{sep}{pairs}</{tag}>{sep}"
     return out
 
 
@@ -340,6 +340,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
         + "<|tool_call:end|>"
         for n, a in c
     ),
+    "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
     + "".join(
         f"<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>{n}<|plamo:end_tool_name:plamo|>"
@@ -364,7 +365,7 @@ FAMILY = {
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
     **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3"], "json"),
-    **dict.fromkeys(["dots", "solar_open2", "minicpm5"], "xml"),
+    **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
@@ -408,7 +409,8 @@ _MARKERS = [
     "<function_call> ", "<|tools_prefix|>", "<|tools_suffix|>", "<tool_call>function\n", "<dots_function_call>",
     "<|tool_call:start|>", "<|tool_arg:start|>", "<|tool_arg:value|>", "<|tool_arg:end|>", "<|tool_call:end|>",
     '<function name="', '<param name="', "</param>", "<|plamo:begin_tool_requests:plamo|>",
-    "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>", "<|plamo:begin_tool_arguments:plamo|>",
+    "<iquest_tool_call>", "</iquest_tool_call>", "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
+    "<|plamo:begin_tool_arguments:plamo|>",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.

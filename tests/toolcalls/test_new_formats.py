@@ -544,3 +544,21 @@ def test_pangu_is_lfm2(format: str) -> None:
     ])  # fmt: skip
     spaced = 'some content\n<|tool_call_start|>\n[{"name": "device_control_a", "arguments": {}}]\n<|tool_call_end|>'
     _check(spaced, format, "some content", [("device_control_a", {})])
+
+
+@pytest.mark.parametrize("format", ["iquest_q1", None])
+def test_iquest_q1(format: str | None) -> None:
+    text = (
+        "Let me check.<iquest_tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value>"
+        "<arg_key>days</arg_key><arg_value>2</arg_value></iquest_tool_call>"
+        "<iquest_tool_call>get_time</iquest_tool_call>"
+    )
+    _check(text, format, "Let me check.", [("get_weather", {"city": "Paris", "days": "2"}), ("get_time", {})])
+
+
+@pytest.mark.parametrize(("format", "text"), [
+    ("iquest_coder", "<tool_call>\n<function=f>\n<parameter=city>\nDallas\n</parameter>\n</function>\n</tool_call>"),
+    ("trinity", '<tool_call>\n{"name": "f", "arguments": {"city": "Dallas"}}\n</tool_call>'),
+])  # fmt: skip
+def test_more_aliases(format: str, text: str) -> None:
+    _check(text, format, None, [("f", {"city": "Dallas"})])

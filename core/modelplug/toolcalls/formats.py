@@ -37,6 +37,7 @@ from modelplug.toolcalls.xml_tags import (
     DSML_V4_OPENER,
     DSML_V41_OPENER,
     GCML_OPENER,
+    IQUEST_OPENER,
     K3_MARKUP,
     K3_TOOLS_OPEN,
     MINICPM_OPENER,
@@ -49,6 +50,7 @@ from modelplug.toolcalls.xml_tags import (
     gigachat35,
     glm_body,
     hy_body,
+    iquest_q1,
     kimi_k3,
     minicpm5,
     minimax_m2,
@@ -258,6 +260,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "solar_open2": lambda: {SOLAR_OPENER: solar_open2},
     "minicpm5": lambda: {MINICPM_OPENER: minicpm5},
     "plamo3": lambda: {PLAMO_OPENER: plamo3},
+    "iquest_q1": lambda: {IQUEST_OPENER: iquest_q1},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -302,6 +305,8 @@ ALIASES: Final = {
     "interns1": "internlm2",
     "intern_s1": "internlm2",
     "intern-s1": "internlm2",
+    "iquest_coder": "qwen3_coder",
+    "trinity": "hermes",
     "pangu": "lfm2",
     "openpangu_v2": "lfm2",
     "hy_v4": "hy_v3",

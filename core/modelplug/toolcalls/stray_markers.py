@@ -58,6 +58,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "solar_open2": ("<|tool_call:end|>",),
     "minicpm5": ("</function>",),
     "plamo3": ("<|plamo:end_tool_requests:plamo|>", "<|plamo:tag|>"),
+    "iquest_q1": ("</iquest_tool_call>",),
 }
 
 

@@ -68,6 +68,7 @@ __all__ = [
     "DSML_V4_OPENER",
     "DSML_V41_OPENER",
     "GCML_OPENER",
+    "IQUEST_OPENER",
     "K3_MARKUP",
     "K3_TOOLS_OPEN",
     "MINICPM_OPENER",
@@ -80,6 +81,7 @@ __all__ = [
     "gigachat35",
     "glm_body",
     "hy_body",
+    "iquest_q1",
     "kimi_k3",
     "minicpm5",
     "minimax_m2",
@@ -380,9 +382,12 @@ def bare_function(format: str) -> Reader:
 # glm45 / glm47 ------------------------------------------------------------------------------------
 
 
-def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outcome]:
-    """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``</tool_call>`` (cursor on NAME,
-    which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag")."""
+def glm_body(
+    src: Source, ctx: OfferedTools, *, opener_length: int, closer: str = "</tool_call>", format: str | None = None
+) -> Read[Outcome]:
+    """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``closer`` (cursor on NAME,
+    which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag").
+    ``format``: the name to report (default: glm45 or glm47, told apart by a newline after NAME)."""
     if " " in src.text(opener_length, src.pos):
         return Reject(opener_length)
     name = yield from read_name(src)
@@ -390,9 +395,10 @@ def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outc
         return Reject(opener_length)
     name_end = src.pos
     yield from skip_ws(src)
-    format = "glm45" if "\n" in src.text(name_end, src.pos) else "glm47"
+    if format is None:
+        format = "glm45" if "\n" in src.text(name_end, src.pos) else "glm47"
     calls = BlockCalls(ctx, format, src)
-    if not ((yield from at(src, "<arg_key>")) or (yield from at(src, "</tool_call>"))):
+    if not ((yield from at(src, "<arg_key>")) or (yield from at(src, closer))):
         return Reject(opener_length) if peek(src) else calls.failed("the text ends inside the call")
     header = calls.announce(name)
     if header is not None:
@@ -403,7 +409,7 @@ def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outc
         key_close="</arg_key>",
         value_open="<arg_value>",
         value_close="</arg_value>",
-        end="</tool_call>",
+        end=closer,
         strip_newline=False,
         on_value=lambda key, value: calls.argument(header, key, value),
         on_piece=lambda key, text: calls.text_piece(header, key, text),
@@ -820,3 +826,16 @@ def minicpm5(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     if calls.errors:
         return Error("minicpm5", calls.errors[0])
     return Done(None, "minicpm5")
+
+
+IQUEST_OPENER: Final = "<iquest_tool_call>"
+
+
+def iquest_q1(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """IQuest Q1: GLM-4.7's call body in ``<iquest_tool_call>...</iquest_tool_call>``."""
+    src.i += len(IQUEST_OPENER)
+    return (
+        yield from glm_body(
+            src, ctx, opener_length=len(IQUEST_OPENER), closer="</iquest_tool_call>", format="iquest_q1"
+        )
+    )
