@@ -188,10 +188,10 @@ def _qwen(c: Calls, open_: str = "<tool_call>", close: str = "</tool_call>") -> 
     return out
 
 
-def _glm(c: Calls, sep: str, tag: str = "tool_call") -> str:
+def _glm(c: Calls, sep: str, tag: str = "tool_call", value: Callable[[Any], str] = str) -> str:
     out = ""
     for n, a in c:
-        pairs = "".join(f"<arg_key>{k}</arg_key>{sep}<arg_value>{v}</arg_value>{sep}" for k, v in a.items())
+        pairs = "".join(f"<arg_key>{k}</arg_key>{sep}<arg_value>{value(v)}</arg_value>{sep}" for k, v in a.items())
         out += f"<{tag}>{n}{sep}{pairs}</{tag}>{sep}"
     return out
 
@@ -341,6 +341,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
         for n, a in c
     ),
     "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
+    "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
     + "".join(
         f"<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>{n}<|plamo:end_tool_name:plamo|>"
@@ -365,7 +366,7 @@ FAMILY = {
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
     **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3"], "json"),
-    **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1"], "xml"),
+    **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",

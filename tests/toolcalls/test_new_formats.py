@@ -562,3 +562,23 @@ def test_iquest_q1(format: str | None) -> None:
 ])  # fmt: skip
 def test_more_aliases(format: str, text: str) -> None:
     _check(text, format, None, [("f", {"city": "Dallas"})])
+
+
+@pytest.mark.parametrize("format", ["hyperclovax_seed_think", "hyperclovax"])
+def test_hyperclovax_seed_think(format: str) -> None:
+    seoul = "<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>\"Seoul\"</arg_value>\n"
+    text = seoul + '<arg_key>unit</arg_key>\n<arg_value>"celsius"</arg_value>\n</tool_call>'
+    _check(text, format, None, [("get_current_weather", {"location": "Seoul", "unit": "celsius"})])
+    raw = "<tool_call>get_current_weather\n<arg_key>location</arg_key>\n<arg_value>Seoul</arg_value>\n</tool_call>"
+    _check("I'll check that for you." + raw, format, "I'll check that for you.", [
+        ("get_current_weather", {"location": "Seoul"})
+    ])  # fmt: skip
+    two = seoul + "</tool_call>\n" + seoul.replace("Seoul", "Busan") + "</tool_call>"
+    _check(two, format, None, [("get_current_weather", {"location": "Seoul"}), ("get_current_weather", {
+        "location": "Busan"
+    })])  # fmt: skip
+
+
+def test_spark3_is_glm() -> None:
+    text = "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>"
+    _check(text, "spark3", None, [("get_weather", {"city": "Paris"})])

@@ -67,10 +67,16 @@ _TOOL_CALL_END: Final = "</tool_call>"
 
 
 def tool_call_tag(
-    *, json: str | None = None, qwen: str | None = None, glm: bool = False, step_audio: bool = False
+    *,
+    json: str | None = None,
+    qwen: str | None = None,
+    glm: bool = False,
+    step_audio: bool = False,
+    glm_json: str | None = None,
 ) -> Reader:
     """A reader for ``<tool_call>``, shared by hermes-like JSON (``json``: the format name to report),
-    qwen3_coder's ``<function=...>``, GLM's bare name and Step-Audio 2's ``function`` line."""
+    qwen3_coder's ``<function=...>``, GLM's bare name (``glm_json``: the format name of GLM calls
+    whose values are JSON where they read, HyperCLOVA X) and Step-Audio 2's ``function`` line."""
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(_TOOL_CALL)
@@ -85,6 +91,8 @@ def tool_call_tag(
             return (yield from json_payload(src, ctx, json, closer=_TOOL_CALL_END, several=True))
         if qwen is not None and c == "<" and (yield from at(src, "<function=")):
             return (yield from qwen_body(src, ctx, qwen, closer=_TOOL_CALL_END, opener_length=len(_TOOL_CALL)))
+        if glm_json is not None and NAME_RE.match(src.s, src.i):
+            return (yield from glm_body(src, ctx, opener_length=len(_TOOL_CALL), format=glm_json, json_values=True))
         if glm and NAME_RE.match(src.s, src.i):
             return (yield from glm_body(src, ctx, opener_length=len(_TOOL_CALL)))
         return Reject(len(_TOOL_CALL))
@@ -261,6 +269,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "minicpm5": lambda: {MINICPM_OPENER: minicpm5},
     "plamo3": lambda: {PLAMO_OPENER: plamo3},
     "iquest_q1": lambda: {IQUEST_OPENER: iquest_q1},
+    "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -307,6 +316,8 @@ ALIASES: Final = {
     "intern-s1": "internlm2",
     "iquest_coder": "qwen3_coder",
     "trinity": "hermes",
+    "spark3": "glm47",
+    "hyperclovax": "hyperclovax_seed_think",
     "pangu": "lfm2",
     "openpangu_v2": "lfm2",
     "hy_v4": "hy_v3",

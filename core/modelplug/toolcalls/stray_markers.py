@@ -59,6 +59,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "minicpm5": ("</function>",),
     "plamo3": ("<|plamo:end_tool_requests:plamo|>", "<|plamo:tag|>"),
     "iquest_q1": ("</iquest_tool_call>",),
+    "hyperclovax_seed_think": ("</tool_call>",),
 }
 
 

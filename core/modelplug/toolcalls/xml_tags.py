@@ -128,6 +128,7 @@ def _params(
     on_value: Callable[[str, Any], list[object]] | None = None,
     on_piece: Callable[[str, str], list[object]] | None = None,
     attributes: re.Pattern[str] | None = None,
+    json_values: bool = False,
 ) -> Read[tuple[dict[str, Any] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
@@ -136,7 +137,8 @@ def _params(
     certain to be part of it: not the layout newlines that are stripped).
     ``attributes``: a pattern that must follow ``key_close`` (DSML's `` string="false">``, Kimi
     K3's `` type="object"<|sep|>``); a ``string`` group other than ``true``, or a ``type`` group
-    other than ``string``, makes the value JSON, decoded when it ends.
+    other than ``string``, makes the value JSON, decoded when it ends. ``json_values``: every
+    value is JSON when it reads as JSON, else text (HyperCLOVA X), decided when it ends.
     """
     params: dict[str, Any] = {}
     while True:
@@ -153,7 +155,7 @@ def _params(
         if key is None:
             return None, f"a parameter without a valid name ({written[:40]!r})"
         src.i += len(key_close)
-        is_text = True
+        is_text = not json_values
         if attributes is not None:
             m = yield from _match_run(src, attributes)
             if m is None:
@@ -190,9 +192,10 @@ def _params(
         params[key] = _strip_newline(value) if strip_newline else value
         if not is_text:
             ok, decoded = decode_value(params[key].strip())
-            if not ok:
+            if ok:
+                params[key] = decoded
+            elif not json_values:
                 return None, f"parameter {key!r} (marked as JSON) is not valid JSON"
-            params[key] = decoded
         if on_value is not None:
             yield from on_value(key, params[key])
 
@@ -383,11 +386,18 @@ def bare_function(format: str) -> Reader:
 
 
 def glm_body(
-    src: Source, ctx: OfferedTools, *, opener_length: int, closer: str = "</tool_call>", format: str | None = None
+    src: Source,
+    ctx: OfferedTools,
+    *,
+    opener_length: int,
+    closer: str = "</tool_call>",
+    format: str | None = None,
+    json_values: bool = False,
 ) -> Read[Outcome]:
     """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``closer`` (cursor on NAME,
     which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag").
-    ``format``: the name to report (default: glm45 or glm47, told apart by a newline after NAME)."""
+    ``format``: the name to report (default: glm45 or glm47, told apart by a newline after NAME);
+    ``json_values``: values are JSON where they read as JSON (see ``_params``)."""
     if " " in src.text(opener_length, src.pos):
         return Reject(opener_length)
     name = yield from read_name(src)
@@ -413,6 +423,7 @@ def glm_body(
         strip_newline=False,
         on_value=lambda key, value: calls.argument(header, key, value),
         on_piece=lambda key, text: calls.text_piece(header, key, text),
+        json_values=json_values,
     )
     if params is None:
         return calls.failed(reason)
