@@ -582,3 +582,21 @@ def test_hyperclovax_seed_think(format: str) -> None:
 def test_spark3_is_glm() -> None:
     text = "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>"
     _check(text, "spark3", None, [("get_weather", {"city": "Paris"})])
+
+
+def test_rwkv() -> None:
+    call = '**Tool Call:**\n```json\n{"name": "read", "arguments": {"path": "a.py"}}\n```'
+    _check("Let me read it.\n" + call, "rwkv", "Let me read it.", [("read", {"path": "a.py"})])
+    _check(call + "\n" + call.replace("a.py", "b.py"), "rwkv", None, [("read", {"path": "a.py"}), ("read", {
+        "path": "b.py"
+    })])  # fmt: skip
+    # the marker is not in detection (its first character would slow every call-free scan): the
+    # fence is read as a markerless JSON call, and the marker stays in the content
+    detected = parse(call)
+    assert [(c.name, c.arguments) for c in detected.tool_calls] == [("read", {"path": "a.py"})]
+    assert detected.content == "**Tool Call:**"
+
+
+def test_berrylm_is_qwen3_coder() -> None:
+    text = "<tool_call>\n<function=f>\n<parameter=key>\nvalue\n</parameter>\n</function>\n</tool_call>"
+    _check(text, "berrylm", None, [("f", {"key": "value"})])

@@ -17,7 +17,7 @@ from modelplug.errors import InvalidOptionError
 from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader, Table
 from modelplug.toolcalls._jsoncalls import BlockCalls
-from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, skip_ws
 from modelplug.toolcalls.bare_json import brace, bracket, fence
 from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
 from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma4
@@ -140,6 +140,24 @@ def _gigachat3(prefixed: bool) -> Reader:
         return (yield from tagged(src, ctx))
 
     return read
+
+
+_RWKV: Final = "**Tool Call:**"
+
+
+def _rwkv(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """RWKV: ``**Tool Call:**`` then a call object in a ```` ```json ```` fence."""
+    src.i += len(_RWKV)
+    yield from skip_ws(src)
+    if (yield from accept(src, "```")):
+        yield from accept(src, "json")
+        yield from skip_ws(src)
+    c = peek(src)
+    if not c:
+        return BlockCalls(ctx, "rwkv", src).failed(f"the text ends after {_RWKV}")
+    if c not in "{[":
+        return Reject(len(_RWKV))
+    return (yield from json_payload(src, ctx, "rwkv", closer="```", several=False))
 
 
 _GIGACHAT_SEP: Final = "<|message_sep|>"
@@ -270,6 +288,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "plamo3": lambda: {PLAMO_OPENER: plamo3},
     "iquest_q1": lambda: {IQUEST_OPENER: iquest_q1},
     "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
+    "rwkv": lambda: {_RWKV: _rwkv},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -317,6 +336,7 @@ ALIASES: Final = {
     "iquest_coder": "qwen3_coder",
     "trinity": "hermes",
     "spark3": "glm47",
+    "berrylm": "qwen3_coder",
     "hyperclovax": "hyperclovax_seed_think",
     "pangu": "lfm2",
     "openpangu_v2": "lfm2",
@@ -341,9 +361,10 @@ def _detection() -> dict[str, Reader]:
     readers["```"] = fence("bare_json")
     readers[MARKER] = mistral()
     readers[_TOOL_CALLS] = tool_calls_tag(json="jamba", hy=True)
-    # an opener starting with a letter would slow the scan of every call-free text (see
-    # _fenced); GigaChat 3.0's prefix is read after its <|message_sep|> instead
-    del readers[_GIGACHAT_ROLE]
+    # an opener starting with a new character would slow the scan of every call-free text (see
+    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker
+    # only when the format is named
+    del readers[_GIGACHAT_ROLE], readers[_RWKV]
     return readers
 
 

@@ -60,6 +60,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "plamo3": ("<|plamo:end_tool_requests:plamo|>", "<|plamo:tag|>"),
     "iquest_q1": ("</iquest_tool_call>",),
     "hyperclovax_seed_think": ("</tool_call>",),
+    "rwkv": ("```",),
 }
 
 
