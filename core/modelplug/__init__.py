@@ -1,22 +1,9 @@
 """modelplug: stream language-model output — text, reasoning and tool calls — through provider plugins.
 
-The whole public API::
-
-    import modelplug
-
-    model = modelplug.load_model("transformers:default")         # "<provider>:<model id>"
-    answer = model.generate("What is the capital of France?")     # ChatMessage
-    with model.stream("Tell me a story", max_tokens=64) as stream:
-        for delta in stream:                                      # ChatMessageStreamDelta
-            print(delta.content or "", end="", flush=True)
-    stream.message                                                # the aggregate, also after an error
-
-    answer = await model.agenerate("...")                         # from async code: the same answers
-    async with model.astream("Tell me a story") as stream:        # AsyncChatStream
-        async for delta in stream: ...
-
-Everything below is importable from ``modelplug`` directly. Heavy parts load on first use, so
-``import modelplug`` stays cheap and imports no backend.
+``load_model(spec)`` gives a :class:`Model`; ``model.generate(...)`` returns a :class:`ChatMessage`,
+``model.stream(...)`` a :class:`ChatStream` of deltas (``astream`` / ``agenerate`` from async code).
+Everything a user needs is importable from here (``__all__``); heavy parts load on first use
+(``_LAZY``), so ``import modelplug`` imports no backend. Quick start: ``docs/quickstart.md``.
 """
 
 from __future__ import annotations
@@ -62,7 +49,8 @@ from modelplug.types import (
 if TYPE_CHECKING:
     from modelplug._aggregation import StreamAggregator, aggregate, aggregate_chunks
     from modelplug._astream import AsyncChatStream
-    from modelplug._model import Model, load_model
+    from modelplug._load import load_model
+    from modelplug._model import Model
     from modelplug._plugins import ProviderInfo, list_providers, register_provider
     from modelplug._stream import ChatStream
     from modelplug.tools import as_tool
@@ -72,7 +60,7 @@ __version__ = "0.1.0"
 # name -> module that defines it; imported on first attribute access (PEP 562)
 _LAZY = {
     "Model": "modelplug._model",
-    "load_model": "modelplug._model",
+    "load_model": "modelplug._load",
     "ChatStream": "modelplug._stream",
     "AsyncChatStream": "modelplug._astream",
     "StreamAggregator": "modelplug._aggregation",

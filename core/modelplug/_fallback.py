@@ -32,32 +32,10 @@ from modelplug.errors import (
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, Usage
 from modelplug.wire import messages_from_input
 
-__all__ = ["FALLBACK_ERRORS", "AsyncFallbackStream", "FallbackModel", "FallbackStream", "load_chain"]
+__all__ = ["FALLBACK_ERRORS", "AsyncFallbackStream", "FallbackModel", "FallbackStream"]
 
 #: The failures (before the first delta) after which the next model of a chain is tried.
 FALLBACK_ERRORS: Final = (ProviderConnectionError, ProviderTimeoutError, ServerError, RateLimitError, CapabilityError)
-
-
-def load_chain(specs: Sequence[str], options: Mapping[str, Any]) -> FallbackModel:
-    """A :class:`FallbackModel` of each spec or alias in ``specs`` loaded with ``options``.
-
-    Raises:
-        InvalidOptionError: an empty list or an item that is not a string.
-        ModelplugError: a model failed to load (those already loaded are closed).
-    """
-    from modelplug._model import load_model
-
-    if not specs or not all(isinstance(spec, str) for spec in specs):
-        raise InvalidOptionError(f"a fallback chain must be a non-empty list of model specs or aliases, got {specs!r}")
-    models: list[Model] = []
-    try:
-        for spec in specs:
-            models.append(load_model(spec, **options))
-    except BaseException:
-        for model in models:
-            model.close()
-        raise
-    return FallbackModel(models)
 
 
 def _needs_structured_output(options: Mapping[str, Any]) -> bool:

@@ -1,26 +1,21 @@
-"""The ``Model`` facade users hold: ``load_model(spec)``, then ``generate`` or ``stream`` (from async
-code ``agenerate`` or ``astream``: the same checks and post-processing, see ``docs/async.md``).
+"""The ``Model`` facade users hold: built by :func:`modelplug.load_model` (:mod:`modelplug._load`),
+then ``generate`` or ``stream`` (from async code ``agenerate`` or ``astream``: the same checks and
+post-processing, see ``docs/async.md``).
 
-A model spec is ``"<provider>:<model id>"``: ``"transformers:default"``,
-``"litellm:openai/gpt-4o-mini"``. The facade dispatches every call to that provider's hook
-implementations only, and adds what every provider gets for free:
-
-- ``messages`` as a string, OpenAI dicts or :class:`~modelplug.types.ChatMessage` objects;
-- ``generate`` derived from ``generate_stream`` for providers that only stream;
-- async callers served by sync-only providers (a worker thread) and sync callers by async-only
-  ones (the core's loop thread): :mod:`modelplug._bridges`;
-- stop sequences cut by the core for providers that declare ``stop_sequences=False``;
-- tool calls read from the text for providers that declare ``tool_calling="text"`` (also while
-  streaming, as tool-call deltas);
-- one ``generation`` log event per call (:mod:`modelplug.log`).
+Every call goes to its provider's hook implementations only, and gets what every provider gets for
+free (``docs/hooks.md``, "What the core does for every provider"): messages as a string, dicts or
+:class:`~modelplug.types.ChatMessage` objects; ``generate`` derived from ``generate_stream``;
+sync and async callers bridged both ways (:mod:`modelplug._bridges`); stop sequences and text
+tool calls handled by the core where the provider declares it does not; one ``generation`` log
+event per call (:mod:`modelplug.log`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -34,12 +29,11 @@ from modelplug.errors import (
     InvalidOptionError,
     ModelClosedError,
     ModelplugError,
-    PluginContractError,
     ToolCallParseError,
 )
 from modelplug.log import get_logger
-from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions, split_options
-from modelplug.secrets import RedactedDict, is_secret_option, redact, redact_mapping, register_secret, release_secret
+from modelplug.reserved import ReservedOptions
+from modelplug.secrets import RedactedDict, redact, redact_mapping, release_secret
 from modelplug.stops import cut_at_stop
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions, check_tool_choice
 from modelplug.wire import messages_from_input
@@ -47,145 +41,7 @@ from modelplug.wire import messages_from_input
 if TYPE_CHECKING:
     from modelplug._astream import AsyncChatStream
 
-__all__ = ["RESERVED_OPTIONS", "Model", "load_model", "parse_spec"]
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    """Split ``"provider:model_id"``.
-
-    Raises:
-        InvalidOptionError: no colon, or an empty provider or model id.
-    """
-    if not isinstance(spec, str):
-        raise InvalidOptionError(f"a model spec must be a string like 'transformers:default', got {spec!r}")
-    provider, sep, model_id = spec.partition(":")
-    provider = provider.strip()
-    if not sep or not provider or not model_id:
-        raise InvalidOptionError(
-            f"model spec {spec!r} must look like '<provider>:<model>', e.g. 'transformers:default' "
-            "or 'litellm:openai/gpt-4o-mini'"
-        )
-    return provider, model_id
-
-
-def load_model(spec: str | Sequence[str], **options: Any) -> Model:
-    """Load the model named by ``spec`` with model ``options`` (provider-specific: ``device``,
-    ``api_base``, ``api_key``, ``tool_call_format``, ...).
-
-    ``spec`` is a ``"provider:model"`` spec; or a name without ``:``, an alias of the config file
-    (:mod:`modelplug.config`: its options, generation defaults and fallback chain; ``options``
-    override its options); or a list of specs and aliases, a fallback chain
-    (:class:`~modelplug._fallback.FallbackModel`, each member loaded with ``options``).
-
-    ``<option>_env="VAR"`` takes the option from the environment variable ``VAR``, and a secret
-    option's ``"key:NAME"`` from the keys file (:mod:`modelplug._keys`). Secret options (``api_key``,
-    ``token``, ...) are registered for redaction before anything else.
-
-    Raises:
-        InvalidOptionError: a malformed spec, an option of another type than the provider
-            declares in its ``option_types`` hook, an unknown ``tool_call_format``, a bad
-            ``price``, an unset environment variable or a missing key.
-        ConfigFileError: (an ``InvalidOptionError``) an unknown alias, a cycle, a bad alias table;
-            the message names the file, the line and the alias.
-        UnknownProviderError: no such provider (the message lists the installed ones and the extra to install).
-        PluginLoadError: the provider failed to import.
-        ModelLoadError: the provider could not load the model (files, network, memory).
-    """
-    if not isinstance(spec, str) and isinstance(spec, Sequence):
-        from modelplug._fallback import load_chain
-
-        return load_chain(spec, options)
-    if isinstance(spec, str) and spec.strip() and ":" not in spec:
-        from modelplug.config import load_alias
-
-        return load_alias(spec.strip(), options)
-    provider, model_id = parse_spec(spec)
-    options = _resolve_keys(provider, model_id, options)
-    secrets = _secret_values(options)
-    for value in secrets:
-        register_secret(value)
-    try:
-        return _load(provider, model_id, options, secrets)
-    except BaseException:
-        for value in secrets:
-            release_secret(value)
-        raise
-
-
-def _resolve_keys(provider: str, model_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` with ``*_env`` and ``"key:NAME"`` references read (:mod:`modelplug._keys`)."""
-    from modelplug._keys import ENV_SUFFIX, KEY_PREFIX
-
-    if not any(
-        key.endswith(ENV_SUFFIX) or (isinstance(value, str) and value.startswith(KEY_PREFIX))
-        for key, value in options.items()
-    ):
-        return dict(options)
-    from modelplug._keys import resolve_key_options
-
-    try:
-        declared = Provider.get(provider).option_types(model_id)
-    except PluginContractError:
-        declared = {}
-    return resolve_key_options(options, declared)
-
-
-def _secret_values(options: Mapping[str, Any], depth: int = 4) -> list[str]:
-    """The string values of secret options (``api_key``, ``token``, a header ``Authorization``), also nested."""
-    found: list[str] = []
-    for key, value in options.items():
-        if isinstance(key, str) and is_secret_option(key) and isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, Mapping) and depth > 0:
-            found.extend(_secret_values(value, depth - 1))
-    return found
-
-
-def _load(provider: str, model_id: str, options: Mapping[str, Any], secrets: list[str]) -> Model:
-    reserved, provider_options = split_options(options, provider=provider)  # before importing the provider
-    contract = Provider.get(provider)
-    _check_option_types(contract, model_id, provider_options)
-    state = contract.load(model_id, provider_options, reserved)
-    model = Model(provider, model_id, state, options, contract=contract, reserved=reserved)
-    model._secrets = tuple(secrets)
-    return model
-
-
-#: How option-type errors name the types the command line converts.
-_TYPE_NAMES: Final = {str: "string", int: "int", float: "number", bool: "bool (True or False)"}
-#: Values of these types are checked against the declared type; any other object (a ``Path``, an
-#: ``httpx.Timeout``, a secret wrapper) is left to the provider, which may know what to do with it.
-_PLAIN_TYPES: Final = (str, int, float, bool, list, dict, tuple)
-
-
-def _check_option_types(contract: Provider, model_id: str, options: Mapping[str, Any]) -> None:
-    """Check each plain value (string, number, bool, list, dict) of an option the provider declares
-    in ``option_types`` against the declared type. ``None`` always passes ("use the default"); an int
-    is a number; a bool is no int.
-
-    Raises:
-        InvalidOptionError: an option of the wrong type (the message names the option, the type and the value).
-    """
-    if not options:
-        return
-    try:
-        declared = contract.option_types(model_id)
-    except PluginContractError:  # a broken option_types hook must not stop a load that does not need it
-        return
-    provider = contract.name
-    for key, value in options.items():
-        expected = declared.get(key)
-        if type(value) not in _PLAIN_TYPES or not isinstance(expected, type) or expected is object:
-            continue
-        if expected is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        elif expected is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, expected)
-        if not ok:
-            shown = "***" if is_secret_option(key) else repr(value)
-            name = _TYPE_NAMES.get(expected, expected.__name__)
-            raise InvalidOptionError(f"{provider} option {key!r} must be a {name}, got {type(value).__name__} {shown}")
+__all__ = ["Model"]
 
 
 def _with_defaults(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,7 +64,7 @@ def _has_images(messages: list[ChatMessage]) -> bool:
 
 
 class Model:
-    """A loaded model of one provider. Build it with :func:`load_model`.
+    """A loaded model of one provider. Build it with :func:`modelplug.load_model`.
 
     Thread-safe as far as the provider is: the facade itself keeps no per-call state.
     Use it as a context manager, or call :meth:`close`, to release the provider's resources.

@@ -3,7 +3,8 @@
 The file is TOML, at ``$MODELPLUG_CONFIG`` or ``<user config dir>/modelplug/config.toml``; a missing
 file is an empty one. ``model = "<spec or alias>"`` at the top names the command line's default
 model; each ``[models.<alias>]`` table names a model with its options, generation defaults, prices
-and fallback chain. :func:`modelplug.load_model` resolves a name without ``provider:`` as an alias.
+and fallback chain. :func:`modelplug.load_model` resolves a name without ``provider:`` as an alias
+(:func:`modelplug._load.load_alias`); this module only reads the file and follows aliases.
 The reference, with a complete example file, is ``docs/configuration.md``.
 """
 
@@ -14,15 +15,12 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
 from modelplug.errors import InvalidOptionError
 from modelplug.types import GenerationOptions
-
-if TYPE_CHECKING:
-    from modelplug._model import Model
 
 __all__ = [
     "ENV_CONFIG",
@@ -33,7 +31,6 @@ __all__ = [
     "config_path",
     "find_aliases",
     "is_alias_name",
-    "load_alias",
     "read_config",
     "resolve_alias",
 ]
@@ -267,74 +264,3 @@ def resolve_alias(name: str, aliases: Mapping[str, Alias] | None = None, *, path
         defaults.update(alias.defaults)
         fallback = alias.fallback or fallback
     return ResolvedAlias(name, chain[-1].model, options, defaults, fallback, tuple(chain), origins)
-
-
-def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading: tuple[str, ...] = ()) -> Model:
-    """Load the model of alias ``name`` (:func:`modelplug.load_model` does for a name without ``:``):
-    its options (``options`` override them), its generation defaults and, with ``fallback``, a
-    :class:`~modelplug._fallback.FallbackModel` of it and its fallbacks (each loaded with its own
-    settings only).
-
-    Raises:
-        ConfigFileError: as :func:`resolve_alias`; an option of the wrong type for the provider, an
-            unset ``*_env`` variable, a missing ``key:``, a bad ``price``, a fallback chain that
-            comes back to an alias being loaded (file, line and alias named).
-        ModelplugError: loading the model failed (as :func:`modelplug.load_model`).
-    """
-    from modelplug._model import load_model
-
-    path = config_path()
-    resolved = resolve_alias(name, path=path)
-    head = resolved.chain[0]
-    if name in _loading:
-        cycle = " -> ".join([*_loading, name])
-        raise head.error(f"fallback chains form a cycle: {cycle}", "fallback")
-    model_options = _checked_options(resolved)
-    model_options.update(options or {})
-    model = load_model(resolved.spec, **model_options)
-    model.defaults = resolved.defaults
-    if not resolved.fallback:
-        return model
-    from modelplug._fallback import FallbackModel
-
-    members = [model]
-    try:
-        for entry in resolved.fallback:
-            if is_alias_name(entry):
-                members.append(load_alias(entry, _loading=(*_loading, name)))
-            else:
-                members.append(load_model(entry))
-    except BaseException:
-        for member in members:
-            member.close()
-        raise
-    return FallbackModel(members, name=name)
-
-
-def _checked_options(resolved: ResolvedAlias) -> dict[str, Any]:
-    """The alias's model options with key references read, each checked against the provider's
-    ``option_types`` (an error names the line of the option and the alias that sets it)."""
-    from modelplug._keys import resolve_key_options
-    from modelplug._model import _check_option_types, parse_spec
-    from modelplug._provider import Provider
-    from modelplug.errors import PluginContractError
-    from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions
-
-    provider, model_id = parse_spec(resolved.spec)
-    contract = Provider.get(provider)
-    try:
-        declared = contract.option_types(model_id)
-    except PluginContractError:
-        declared = {}
-    checked: dict[str, Any] = {}
-    for key, value in resolved.options.items():
-        alias = resolved.origins[key]
-        try:
-            one = resolve_key_options({key: value}, declared)
-            _check_option_types(contract, model_id, one)
-            if key in RESERVED_OPTIONS:
-                ReservedOptions.from_options({key: value}, provider=provider)
-        except InvalidOptionError as error:
-            raise alias.error(str(error), key) from None
-        checked.update(one)
-    return checked

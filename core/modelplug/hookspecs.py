@@ -1,29 +1,10 @@
 """Hook specifications: the contract between modelplug and a provider plugin.
 
 A provider is a module (or object) with functions marked ``@modelplug.hookimpl`` and named after
-the hooks below; it is found through the ``modelplug`` entry-point group, and its entry-point name
-is its provider name (the prefix of a model spec such as ``transformers:default``).
-
-Dispatch is per provider: a call for provider X runs X's implementation only (plus the core's own
-``parse_tool_calls``, tried last, and cross-cutting hook wrappers); another provider's code never
-runs. Every hook is a plain function (``agenerate_stream`` returns an async iterator). A hook
-implementation may accept any subset of the arguments listed in its specification, by name
-(pluggy's rule).
-
-Arguments shared by the hooks:
-
-``model_id``
-    the part of the model spec after ``provider:`` (``"default"``, ``"openai/gpt-4o-mini"``).
-``state``
-    whatever the provider's ``load`` returned for this model (a loaded model, a client), or, when
-    the provider does not implement ``load``, a dict of the model options given to ``load_model``.
-``messages``
-    a list of :class:`~modelplug.types.ChatMessage` (never dicts or strings; the core converts).
-``options``
-    a :class:`~modelplug.types.GenerationOptions` (``max_tokens``, ``temperature``, ``stop``,
-    ``tools``, ... and ``extra`` for provider-specific options).
-
-The reference page ``docs/hooks.md`` documents each hook; a test checks it stays in sync.
+the hooks below, found through the ``modelplug`` entry-point group under its provider name. The
+core calls them only through :class:`modelplug._provider.Provider`, for one provider at a time.
+``docs/hooks.md`` is the reference (how hooks are called, the shared arguments, each hook); a test
+checks it stays in sync.
 """
 
 from __future__ import annotations

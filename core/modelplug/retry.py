@@ -1,19 +1,9 @@
 """Retrying a request before its first delta, with tenacity (for HTTP provider plugins).
 
-Rate limits (429), server errors (5xx, and a 200 with an empty body) and connections that could
-not be made or dropped before anything arrived are retried, with exponential backoff and jitter, or
-after the server's ``Retry-After`` when it sent one. Nothing is retried once a delta has reached the
-caller: a second request would repeat text already shown. A ``Retry-After`` longer than
-``retry_max_wait`` is not waited for: the :class:`~modelplug.errors.RateLimitError` goes to the
-caller with its ``retry_after``. The async twins (:func:`acall_with_retries`,
-:func:`astream_with_retries`) follow the same policy with the same tenacity configuration, waiting
-with ``asyncio.sleep``.
-
-tenacity is imported when a retry is configured, not with this module; it is a dependency of the
-plugins that use this module (``modelplug-litellm``, ``modelplug-inference-client``), not of the core.
-Model options read by :meth:`RetryPolicy.from_options`: ``max_retries`` (default 2), ``retry_backoff``
-(seconds, default 0.5), ``retry_max_wait`` (seconds, default 30). The core reserves them: it checks
-them before ``load`` and hands the policy to the provider (:mod:`modelplug.reserved`).
+:class:`RetryPolicy` comes from the reserved options (:mod:`modelplug.reserved`);
+:func:`stream_with_retries` and its async twin retry until the first delta, never after it. What
+is retried and how long it waits: ``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client
+kit"). tenacity is imported when a retry is configured, not with this module.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""Turning tool descriptions into :class:`~modelplug.types.Tool` objects.
+"""Tools a model may call: the :class:`Tool` value class, and turning tool descriptions into one.
 
-A tool may be given as a :class:`Tool`, as an OpenAI tool dict
+``Tool`` lives here, beside its converters, so that :mod:`modelplug.types` (which re-exports it and
+converts ``GenerationOptions(tools=...)`` through :func:`as_tool`) imports this module and never the
+other way round. A tool may be given as a :class:`Tool`, as an OpenAI tool dict
 (``{"type": "function", "function": {"name", "description", "parameters"}}`` or the bare
 ``function`` part), or as a plain typed Python function whose JSON schema is built from its
 signature and its docstring (Google, NumPy or reST style, read by ``docstring_parser``).
@@ -15,10 +17,28 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from modelplug.errors import InvalidOptionError
-from modelplug.types import Tool
+import attrs
 
-__all__ = ["as_tool", "json_schema_for", "tool_from_function", "tool_to_wire"]
+from modelplug.errors import InvalidOptionError
+
+__all__ = ["Tool", "as_tool", "json_schema_for", "tool_from_function", "tool_to_wire"]
+
+
+def _default_parameters() -> dict[str, Any]:
+    return {"type": "object", "properties": {}}
+
+
+@attrs.frozen
+class Tool:
+    """A tool the model may call: a name, a description and the JSON schema of its parameters.
+
+    Build one from an OpenAI tool dict or a typed Python function with :func:`as_tool`.
+    """
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = attrs.field(factory=_default_parameters)
+
 
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
 

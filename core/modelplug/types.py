@@ -4,7 +4,8 @@ Every class here is an immutable attrs class (``frozen``, ``slots``) named and s
 OpenAI chat-completions wire format: a :class:`ChatMessage` has ``role``, ``content`` and
 ``tool_calls``; a stream yields :class:`ChatMessageStreamDelta` values; token counts live in
 :class:`Usage` (``prompt_tokens``, ``completion_tokens``, ``total_tokens``). Conversion to and from
-wire dicts lives in :mod:`modelplug.wire`; aggregation of deltas in :mod:`modelplug._stream`.
+wire dicts lives in :mod:`modelplug.wire`; aggregation of deltas in :mod:`modelplug._aggregation`.
+:class:`Tool` is defined in :mod:`modelplug.tools` (beside its converters) and re-exported here.
 
 The classes hold data only: no I/O, no provider logic. They are cheap to build, because a stream
 builds one delta per token.
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, TypeVar
 
 import attrs
+
+from modelplug.tools import Tool, as_tool
 
 __all__ = [
     "ROLES",
@@ -220,22 +223,6 @@ class ChatMessage:
         return "".join(part.get("text", "") for part in content if part.get("type") == "text")
 
 
-def _default_parameters() -> dict[str, Any]:
-    return {"type": "object", "properties": {}}
-
-
-@attrs.frozen
-class Tool:
-    """A tool the model may call: a name, a description and the JSON schema of its parameters.
-
-    Build one from an OpenAI tool dict or a typed Python function with :func:`modelplug.tools.as_tool`.
-    """
-
-    name: str
-    description: str = ""
-    parameters: dict[str, Any] = attrs.field(factory=_default_parameters)
-
-
 def _stop(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -258,8 +245,6 @@ def _tools(value: Any) -> tuple[Tool, ...]:
             "tools must be a list of tools (Tool objects, OpenAI tool dicts or typed functions), "
             f"got {type(value).__name__}: {value!r:.80}"
         )
-    from modelplug.tools import as_tool
-
     tools = []
     for number, tool in enumerate(value):
         try:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import modelplug
-from modelplug._keys import read_keys, set_key
+from modelplug._keys import set_key
 from modelplug.cli import main
 from modelplug.config import ConfigFileError, find_aliases, resolve_alias
 from modelplug.errors import InvalidOptionError
@@ -158,7 +156,7 @@ def test_api_key_env_reads_the_variable_and_registers_it(config: Path, monkeypat
     monkeypatch.setenv("MY_TEST_TOKEN", "tok-from-the-environment-1")
     _write(config, '[models.m]\nmodel = "replay:x"\napi_key_env = "MY_TEST_TOKEN"\n')
     resolved = resolve_alias("m")
-    from modelplug.config import _checked_options
+    from modelplug._load import _checked_options
 
     assert _checked_options(resolved) == {"api_key": "tok-from-the-environment-1"}
     assert redact("key tok-from-the-environment-1") == "key ***"
@@ -167,27 +165,9 @@ def test_api_key_env_reads_the_variable_and_registers_it(config: Path, monkeypat
         _checked_options(resolved)
 
 
-def test_keys_file_is_private_and_keys_are_secrets_once_read(config: Path, tmp_path: Path) -> None:
-    keys = tmp_path / "keys" / "keys.json"
-    runner = CliRunner()
-    result = runner.invoke(main, ["keys", "set", "work"], input="zz-work-key-0001\n")
-    assert result.exit_code == 0, result.output
-    assert stat.S_IMODE(os.stat(keys).st_mode) == 0o600
-    assert stat.S_IMODE(os.stat(keys.parent).st_mode) == 0o700
-    keys.chmod(0o644)  # loosened by hand: the next write makes it private again
-    set_key("home", "zz-home-key-0002")
-    assert stat.S_IMODE(os.stat(keys).st_mode) == 0o600
-    listed = runner.invoke(main, ["keys", "list"])
-    assert listed.output.split() == ["home", "work"]
-    assert "zz-" not in listed.output
-    assert runner.invoke(main, ["keys", "path"]).output.strip() == str(keys)
-    assert read_keys() == {"home": "zz-home-key-0002", "work": "zz-work-key-0001"}
-    assert redact("a zz-work-key-0001 b") == "a *** b"
-
-
 def test_key_reference_in_an_alias(config: Path) -> None:
     _write(config, '[models.m]\nmodel = "replay:x"\napi_key = "key:svc"\n')
-    from modelplug.config import _checked_options
+    from modelplug._load import _checked_options
 
     with pytest.raises(ConfigFileError, match=r":3: alias 'm': .*'svc'.*modelplug keys set svc"):
         _checked_options(resolve_alias("m"))
@@ -245,20 +225,6 @@ def test_the_documented_example_file_is_valid(tmp_path: Path, monkeypatch: pytes
     }
     assert resolve_alias("precise").defaults == {"temperature": 0.0, "max_tokens": 512, "extra": {"logprobs": True}}
     assert resolve_alias("precise").fallback == ("claude", "local")
-
-
-def test_env_and_key_references_work_in_python_too(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("modelplug_openai")
-    monkeypatch.setenv("MY_OPENAI_TEST_KEY", "tok-python-env-key-0004")
-    with modelplug.load_model("openai:m", base_url="http://127.0.0.1:9/v1", api_key_env="MY_OPENAI_TEST_KEY") as model:
-        assert model.options["api_key"] == "tok-python-env-key-0004"
-        assert "api_key_env" not in model.options
-        assert "tok-python" not in repr(model)
-    set_key("py", "tok-python-file-key-0005")
-    with modelplug.load_model("openai:m", base_url="http://127.0.0.1:9/v1", api_key="key:py") as model:
-        assert model.options["api_key"] == "tok-python-file-key-0005"
-    with pytest.raises(InvalidOptionError, match="'MISSING_VAR_X', which is not set"):
-        modelplug.load_model("openai:m", api_key_env="MISSING_VAR_X")
 
 
 def test_serve_takes_an_alias(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:

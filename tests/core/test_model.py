@@ -1,12 +1,11 @@
-"""The Model facade: message forms, fallbacks, capability checks, errors mid-stream, closing."""
+"""The Model facade (modelplug._model): message forms, option and capability checks, contract errors, closing."""
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Iterator
 
 import pytest
+from tests.core.conftest import Broken, Scripted, load_broken
 
 import modelplug
 from modelplug import ChatMessage, ChatMessageStreamDelta, Usage
@@ -14,58 +13,11 @@ from modelplug.errors import (
     CapabilityError,
     InvalidOptionError,
     ModelClosedError,
-    ModelLoadError,
     PluginContractError,
     PluginLoadError,
     ProviderError,
 )
 from modelplug.types import GenerationOptions, check_tool_choice
-
-
-class Scripted:
-    """An in-code provider whose behaviour each test sets."""
-
-    def __init__(
-        self, *, streaming: bool = True, pieces: tuple[str, ...] = ("Hello", " world"), fail_after: int | None = None
-    ):
-        self.streaming = streaming
-        self.pieces = pieces
-        self.fail_after = fail_after
-        self.closed = False
-        self.unloaded = False
-        self.seen: list[list[ChatMessage]] = []
-
-    @modelplug.hookimpl
-    def capabilities(self) -> modelplug.Capabilities:
-        return modelplug.Capabilities(streaming=self.streaming, usage_in_stream=True)
-
-    @modelplug.hookimpl
-    def generate(self, messages: list[ChatMessage]) -> ChatMessage:
-        self.seen.append(messages)
-        return ChatMessage(content="".join(self.pieces), usage=Usage(3, len(self.pieces)), finish_reason="stop")
-
-    @modelplug.hookimpl
-    def generate_stream(self, messages: list[ChatMessage]) -> Iterator[ChatMessageStreamDelta]:
-        self.seen.append(messages)
-        try:
-            for number, piece in enumerate(self.pieces):
-                if self.fail_after is not None and number == self.fail_after:
-                    raise RuntimeError("backend exploded")
-                yield ChatMessageStreamDelta(content=piece)
-            yield ChatMessageStreamDelta(usage=Usage(3, len(self.pieces)), finish_reason="stop")
-        finally:
-            self.closed = True
-
-    @modelplug.hookimpl
-    def unload(self) -> None:
-        self.unloaded = True
-
-
-@pytest.fixture
-def scripted(fresh_plugins: None) -> Iterator[Scripted]:
-    provider = Scripted()
-    modelplug.register_provider("scripted", provider)
-    yield provider
 
 
 def test_messages_accept_strings_dicts_and_objects(scripted: Scripted) -> None:
@@ -147,21 +99,6 @@ def test_bad_generation_options_name_the_option(scripted: Scripted, options: dic
         modelplug.load_model("scripted:m").generate("x", **options)
 
 
-@pytest.mark.parametrize("spec", ["scripted", ":m", "scripted:", "", 42])
-def test_bad_spec(spec: object) -> None:
-    with pytest.raises(InvalidOptionError, match="transformers:default"):
-        modelplug.load_model(spec)  # type: ignore[arg-type]
-
-
-def test_stream_yields_deltas_and_aggregates(scripted: Scripted) -> None:
-    with modelplug.load_model("scripted:m").stream("x") as stream:
-        contents = [d.content for d in stream]
-    assert contents == ["Hello", " world", None]
-    assert stream.message.content == "Hello world"
-    assert stream.message.usage == Usage(3, 2)
-    assert stream.outcome == "ok" and stream.ttft_s is not None and stream.duration_s is not None
-
-
 def test_no_streaming_declared_is_a_capability_error_naming_the_provider(fresh_plugins: None) -> None:
     modelplug.register_provider("batch", Scripted(streaming=False))
     model = modelplug.load_model("batch:m")
@@ -177,34 +114,6 @@ def test_generate_is_derived_from_generate_stream_when_missing(fresh_plugins: No
     model = modelplug.load_model("replay:x", responses=["one two three"])
     answer = model.generate("x")
     assert answer.content == "one two three" and answer.finish_reason == "stop"
-
-
-def test_error_mid_stream_keeps_what_was_received(fresh_plugins: None) -> None:
-    provider = Scripted(pieces=("a", "b", "c"), fail_after=2)
-    modelplug.register_provider("flaky", provider)
-    stream = modelplug.load_model("flaky:m").stream("x")
-    received = []
-    with pytest.raises(ProviderError, match="backend exploded") as caught:
-        for delta in stream:
-            received.append(delta.content)
-    assert received == ["a", "b"]
-    assert stream.message.content == "ab"
-    assert isinstance(caught.value.original, RuntimeError)
-    assert caught.value.__cause__ is caught.value.original
-    assert stream.error is caught.value and stream.outcome == "error"
-
-
-def test_breaking_out_closes_the_provider(scripted: Scripted) -> None:
-    model = modelplug.load_model("scripted:m")
-    for _ in model.stream("x"):
-        break
-    gc.collect()
-    assert scripted.closed
-    scripted.closed = False
-    with model.stream("x") as stream:
-        next(stream)
-    assert scripted.closed and stream.outcome == "cancelled"
-    assert stream.message.content == "Hello"
 
 
 def test_close_calls_unload_once(scripted: Scripted) -> None:
@@ -231,54 +140,6 @@ def test_stop_sequences_are_emulated_for_providers_that_ignore_them(fresh_plugin
 def test_tools_for_a_provider_without_tool_calling(scripted: Scripted) -> None:
     with pytest.raises(CapabilityError, match="no tool calling"):
         modelplug.load_model("scripted:m").generate("x", tools=[{"name": "f"}])
-
-
-def test_load_failure_is_a_model_load_error_keeping_the_original(fresh_plugins: None) -> None:
-    class Failing:
-        @modelplug.hookimpl
-        def load(self) -> None:
-            raise OSError("disk on fire")
-
-        @modelplug.hookimpl
-        def capabilities(self) -> modelplug.Capabilities:
-            return modelplug.Capabilities()
-
-    modelplug.register_provider("failing", Failing())
-    with pytest.raises(ModelLoadError, match="disk on fire") as caught:
-        modelplug.load_model("failing:m")
-    assert isinstance(caught.value.original, OSError)
-
-
-def test_options_of_another_type_than_declared_are_named_errors(fresh_plugins: None) -> None:
-    # They reached the backend: litellm api_base=5 failed at generate() with "argument of type 'int' is
-    # not iterable", inference-client token=5 with "'int' object has no attribute 'startswith'",
-    # replay loop="no" looped (bool("no") is True).
-    class Typed:
-        @modelplug.hookimpl
-        def option_types(self) -> dict[str, type]:
-            return {"api_base": str, "timeout": float, "retries": int, "loop": bool, "api_key": str}
-
-        @modelplug.hookimpl
-        def capabilities(self) -> modelplug.Capabilities:
-            return modelplug.Capabilities()
-
-    modelplug.register_provider("typed", Typed())
-    for options, match in [
-        ({"api_base": 5}, "'api_base' must be a string, got int 5"),
-        ({"timeout": "abc"}, "'timeout' must be a number"),
-        ({"retries": True}, "'retries' must be a int"),
-        ({"loop": "no"}, "'loop' must be a bool"),
-    ]:
-        with pytest.raises(InvalidOptionError, match=match):
-            modelplug.load_model("typed:m", **options)
-    with pytest.raises(InvalidOptionError) as caught:
-        modelplug.load_model("typed:m", api_key=12345678)
-    assert "12345678" not in str(caught.value)
-    from pathlib import Path
-
-    # None means the default; an int is a number; objects the provider may know pass unchecked
-    modelplug.load_model("typed:m", api_base=None, timeout=3, retries=2, loop=False)
-    modelplug.load_model("typed:m", api_base=Path("/x"), undeclared=object())
 
 
 def test_secrets_stay_out_of_repr_and_errors(fresh_plugins: None) -> None:
@@ -396,37 +257,8 @@ def test_bare_exceptions_map_to_the_matching_provider_error(
     assert type(caught.value).__name__ == expected
 
 
-class Broken:
-    """A provider whose hooks break the contract in the way each test sets."""
-
-    def __init__(self, *, stream: object = None, capabilities: object = None, unload: object = None) -> None:
-        self.stream = stream
-        self.caps = capabilities
-        self.unload_error = unload
-
-    @modelplug.hookimpl
-    def capabilities(self) -> object:
-        if isinstance(self.caps, Exception):
-            raise self.caps
-        return self.caps or modelplug.Capabilities(streaming=True, tool_calling="text")
-
-    @modelplug.hookimpl
-    def generate_stream(self) -> object:
-        return self.stream() if callable(self.stream) else self.stream
-
-    @modelplug.hookimpl
-    def unload(self) -> None:
-        if self.unload_error is not None:
-            raise RuntimeError(self.unload_error)
-
-
-def _broken(**kwargs: object) -> modelplug.Model:
-    modelplug.register_provider("broken", Broken(**kwargs), replace=True)  # type: ignore[arg-type]
-    return modelplug.load_model("broken:m")
-
-
 def test_a_failing_capabilities_hook_is_a_plugin_error(fresh_plugins: None) -> None:
-    model = _broken(capabilities=RuntimeError("caps boom"))  # the raw RuntimeError escaped stream()
+    model = load_broken(capabilities=RuntimeError("caps boom"))  # the raw RuntimeError escaped stream()
     with pytest.raises(PluginContractError, match="capabilities hook failed: RuntimeError: caps boom") as caught:
         model.stream("x")
     assert not isinstance(caught.value, PluginLoadError)  # a broken contract at call time, not an import failure
@@ -436,7 +268,7 @@ def test_a_failing_capabilities_hook_is_a_plugin_error(fresh_plugins: None) -> N
 @pytest.mark.parametrize("returned", [5, "abc", {"content": "x"}])
 def test_generate_stream_returning_no_iterator_is_a_plugin_error(fresh_plugins: None, returned: object) -> None:
     # stream() raised a bare TypeError (5) or AttributeError ("abc": its letters were taken as deltas).
-    model = _broken(stream=returned)
+    model = load_broken(stream=returned)
     for call in (model.generate, model.stream):
         with pytest.raises(PluginContractError, match="generate_stream must return an iterator"):
             call("x")
@@ -444,35 +276,14 @@ def test_generate_stream_returning_no_iterator_is_a_plugin_error(fresh_plugins: 
 
 def test_generate_stream_returning_a_list_works_in_generate_too(fresh_plugins: None) -> None:
     # stream() took a list; generate() failed with "'list' object is not an iterator".
-    model = _broken(stream=lambda: [ChatMessageStreamDelta(content="a"), ChatMessageStreamDelta(content="b")])
+    model = load_broken(stream=lambda: [ChatMessageStreamDelta(content="a"), ChatMessageStreamDelta(content="b")])
     assert model.generate("x").content == "ab"
-
-
-def test_yielding_something_else_than_a_delta_is_a_plugin_error_keeping_the_partial_answer(
-    fresh_plugins: None,
-) -> None:
-    closed = []
-
-    def deltas() -> Iterator[object]:
-        try:
-            yield ChatMessageStreamDelta(content="a")
-            yield "b"
-        finally:
-            closed.append(True)
-
-    model = _broken(stream=deltas)
-    stream = model.stream("x")
-    with pytest.raises(PluginContractError, match=r"must yield modelplug\.ChatMessageStreamDelta values, got str"):
-        list(stream)  # was a bare AttributeError from the aggregator
-    assert stream.message.content == "a" and stream.outcome == "error" and closed == [True]
-    with pytest.raises(PluginContractError):
-        model.generate("x")
 
 
 def test_a_failing_unload_is_a_plugin_error_but_never_hides_the_error_of_the_block(fresh_plugins: None) -> None:
     with pytest.raises(PluginContractError, match="unload hook failed: RuntimeError: unload boom"):
-        _broken(unload="unload boom").close()  # was the bare RuntimeError
-    with pytest.raises(KeyError, match="the real one"), _broken(unload="unload boom"):
+        load_broken(unload="unload boom").close()  # was the bare RuntimeError
+    with pytest.raises(KeyError, match="the real one"), load_broken(unload="unload boom"):
         raise KeyError("the real one")  # was replaced by the RuntimeError of unload
 
 
@@ -486,46 +297,6 @@ def test_a_parse_tool_calls_hook_returning_garbage_is_a_plugin_error(fresh_plugi
     model = modelplug.load_model("garbage:m")
     with pytest.raises(PluginContractError, match="parse_tool_calls must return"):
         model.generate("x", tools=[{"name": "f"}])  # was AttributeError: 'str' object has no attribute 'tool_calls'
-
-
-def test_closing_from_another_thread_closes_the_provider_and_ends_the_loop(fresh_plugins: None) -> None:
-    produced = threading.Event()
-    release = threading.Event()
-    closed = []
-
-    def deltas() -> Iterator[ChatMessageStreamDelta]:
-        try:
-            yield ChatMessageStreamDelta(content="a")
-            produced.set()
-            release.wait(10)  # the provider is busy producing the next delta when close() comes
-            yield ChatMessageStreamDelta(content="b")
-            yield ChatMessageStreamDelta(content="c")
-        finally:
-            closed.append(True)
-
-    stream = _broken(stream=deltas).stream("x")
-    assert next(stream).content == "a"
-
-    def close_while_busy() -> None:
-        produced.wait(10)
-        stream.close()  # returns at once: the provider's generator is executing in the other thread
-        release.set()
-
-    closer = threading.Thread(target=close_while_busy)
-    closer.start()
-    rest = list(stream)
-    closer.join()
-    # The provider was never closed (its generator could not be closed while running) and kept going.
-    assert rest == [] and closed == [True] and stream.outcome == "cancelled" and stream.message.content == "a"
-
-
-def test_an_unknown_tool_call_format_fails_at_load(scripted: Scripted) -> None:
-    # It loaded (the Transformers model too) and failed at the first call with tools.
-    with pytest.raises(InvalidOptionError, match="unknown tool-call format 'hermess'"):
-        modelplug.load_model("scripted:m", tool_call_format="hermess")
-    with pytest.raises(InvalidOptionError, match="'tool_call_format' must be a format name"):
-        modelplug.load_model("scripted:m", tool_call_format=5)  # was ignored: the declared format was used
-    modelplug.load_model("scripted:m", tool_call_format="hermes")
 
 
 def test_secrets_stay_out_of_printed_tracebacks(fresh_plugins: None) -> None:
@@ -562,50 +333,3 @@ def test_secrets_stay_out_of_printed_tracebacks(fresh_plugins: None) -> None:
         assert key not in printed and "***" in printed
 
 
-def test_a_delta_with_a_field_of_the_wrong_type_is_a_plugin_error(fresh_plugins: None) -> None:
-    def deltas() -> Iterator[ChatMessageStreamDelta]:
-        yield ChatMessageStreamDelta(content="a")
-        yield ChatMessageStreamDelta(usage={"prompt_tokens": 1})  # type: ignore[arg-type]
-
-    stream = _broken(stream=deltas).stream("x")
-    with pytest.raises(PluginContractError, match=r"'broken' yielded a malformed delta: delta\.usage must be"):
-        list(stream)
-    assert stream.message.content == "a" and stream.message.usage is None
-
-
-def test_secrets_in_nested_options_stay_out_of_repr(fresh_plugins: None) -> None:
-    # repr(model) showed headers={'Authorization': 'Bearer <key>'}, extra_headers={'x-api-key': <key>}, cookies.
-    class Plain:
-        @modelplug.hookimpl
-        def capabilities(self) -> modelplug.Capabilities:
-            return modelplug.Capabilities()
-
-    modelplug.register_provider("plain", Plain())
-    key = "nested-secret-value-123456"
-    model = modelplug.load_model(
-        "plain:m",
-        headers={"Authorization": f"Bearer {key}", "Accept": "text/plain"},
-        extra_headers={"x-api-key": key},
-        cookies={"session": key},
-    )
-    shown = repr(model)
-    assert key not in shown and "'Accept': 'text/plain'" in shown
-
-
-def test_a_stream_ending_while_another_thread_closes_it_is_finished_once(
-    fresh_plugins: None, caplog: pytest.LogCaptureFixture
-) -> None:
-    import logging
-    import threading
-
-    caplog.set_level(logging.INFO, logger="modelplug")
-    model = modelplug.load_model("replay:x", responses=["a b c"], loop=True)
-    for _ in range(50):
-        stream = model.stream("q")
-        closer = threading.Thread(target=stream.close)
-        closer.start()
-        for _ in stream:
-            pass
-        closer.join()
-    events = [r for r in caplog.records if "event='generation'" in r.getMessage()]
-    assert len(events) == 50

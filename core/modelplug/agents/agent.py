@@ -2,29 +2,8 @@
 
 Each action step sends the conversation (:meth:`AgentMemory.to_messages`) and the tools to the
 model, runs the tool calls of its answer in order, and records their observations for the next
-step. With ``stream_outputs=True`` the model's answer is streamed and every delta is yielded as a
-:class:`~modelplug.agents.events.ModelDelta` while it is generated; otherwise ``generate`` is used and
-the other events are still yielded, step by step.
-
-The run ends when the model calls ``final_answer`` (its ``answer`` argument is the result; the
-other calls of that step still run, in order) or answers with text and no tool call (the text is
-the result). A tool that raises, an unknown tool, arguments that do not match the tool's schema,
-and tool calls that cannot be read (:class:`~modelplug.errors.ToolCallParseError`) become
-observations the model sees on the next step. When ``max_steps`` action steps pass without an
-answer, the agent says so (a :class:`~modelplug.agents.events.MaxStepsReached` event and an
-``agent_max_steps`` log warning) and asks the model once more, without tools, for its answer.
-
-Tool calls work with every provider: ``native`` providers get the tools and return structured
-calls; ``text`` providers get the tools and the core reads the calls from the text; for providers
-declaring ``tool_calling="none"`` the agent describes the tools in its system prompt and reads the
-calls from the text itself, after the step (no tool-call deltas while streaming then). Only then
-does the system prompt list the tools: the other providers show them to the model themselves.
-
-Usage: a step's usage is the usage its provider reported for that generation (for a stream, the
-aggregate's: the last usage seen, never a sum of deltas); the run total
-(:attr:`AgentMemory.total_usage`, carried by :class:`~modelplug.agents.events.FinalAnswer`) is the sum
-of the steps. A step whose tool calls could not be read keeps the usage received before the error
-(``None`` with ``stream_outputs=False``, where the core raises before returning the answer).
+step; failures become observations, never exceptions. How a run ends, what each provider kind
+gets, and how usage adds up: ``docs/agents.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +19,8 @@ from typing import Any, Final, Literal, overload
 
 import attrs
 
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.agents.callable_model import model_from_callable
 from modelplug.agents.events import (
     ActionStepEnd,

@@ -1,25 +1,9 @@
 """Wrapping a plain function ``messages -> ChatMessage | str`` as a modelplug provider.
 
-For code that hands an agent a function instead of a model. :func:`model_from_callable` registers
-a small provider with :func:`modelplug._plugins.register_provider`, under a unique name
-(``callable-<n>``, model id = the function's qualified name), and loads it as a
-:class:`~modelplug.Model`, so the agent treats it like every other model.
-
-The function receives the conversation as a list of OpenAI chat-completions dicts
-(``{"role", "content", "tool_calls"?, "tool_call_id"?}``: the form such functions were written
-for) and returns the answer as a string, an assistant :class:`~modelplug.types.ChatMessage`, or an
-assistant message dict. When a request offers tools, they are described as text at the end of the
-system message (one is added when there is none), with how to write a call
-(``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``): the function takes no ``tools``.
-
-Declared capabilities: ``streaming=False`` (the function returns whole answers, so an agent with
-``stream_outputs=True`` refuses it at construction) and ``tool_calling="text"``. "text" is what
-makes both kinds of answer work: the core parses tool calls out of the text of an answer that has
-none (a string such as ``'<tool_call>{"name": ...}</tool_call>'``), and leaves alone an answer
-that already carries structured ``tool_calls`` (a ChatMessage or dict with them, i.e. native
-calls). ``stop_sequences=False``: the core cuts stop sequences from the text.
-
-Closing the model (the agent does it for models it built) unregisters the provider.
+For code that hands an agent a function instead of a model: :func:`model_from_callable` registers
+a small provider (``callable-<n>``) declaring no streaming and text tool calls, and loads it as a
+:class:`~modelplug.Model`. What the function receives and returns: ``docs/agents.md`` ("A function
+as the model").
 """
 
 from __future__ import annotations
@@ -30,7 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from modelplug import _plugins as plugins
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.agents.prompts import text_tools_prompt
 from modelplug.errors import InvalidOptionError
 from modelplug.hookspecs import hookimpl

@@ -1,26 +1,8 @@
-"""The events an agent run yields with ``agent.run(task, stream=True)``.
+"""The events an agent run yields with ``agent.run(task, stream=True)``, and their JSON form
+(:func:`event_to_dict`, what ``modelplug agent --json`` prints).
 
-One run produces, in this order::
-
-    for each step:   StepStart, ModelDelta*, ModelOutput, then
-                     planning: PlanningStepEnd
-                     action:   (ToolCallComplete, ToolResult)* in call order, ActionStepEnd
-    at max steps:    MaxStepsReached, StepStart(kind="final"), ModelDelta*, ModelOutput,
-                     ActionStepEnd(kind="final")
-    at the end:      FinalAnswer
-
-``ModelDelta`` wraps each :class:`~modelplug.types.ChatMessageStreamDelta` of the model's stream
-(content, reasoning, tool-call fragments) as it arrives; there are none when the agent runs with
-``stream_outputs=False``. Every other event is emitted in both modes; ``ModelOutput`` carries the
-complete answer of the step (the deltas' aggregate), so a consumer that shows it needs no deltas.
-
-``step_number`` counts action steps from 1; a planning step carries the number of the action step
-it precedes, and the extra step asked for when ``max_steps`` is reached is ``max_steps + 1``.
-``kind`` is ``"planning"``, ``"action"`` or ``"final"``. Times are seconds (``time.perf_counter``);
-``ttft_s`` is ``None`` when the step was not streamed.
-
-:func:`event_to_dict` gives the JSON form used by ``modelplug agent --json``: ``{"type": <event
-type>, ...fields}``, with deltas, tool calls and usage as plain dicts.
+The order of the events in a run, and what ``step_number``, ``kind`` and the timings mean:
+``docs/agents.md`` ("Streaming a run").
 """
 
 from __future__ import annotations

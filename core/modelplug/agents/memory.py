@@ -1,22 +1,9 @@
 """What an agent remembers of a run: one record per step, and the conversation rebuilt from them.
 
-Steps, in run order: a :class:`TaskStep` per task given to ``run``, :class:`PlanningStep` records
-(with ``planning_interval``), and :class:`ActionStep` records (the model's answer, the tool calls
-run, their observations). Each model step keeps the messages it was sent, the aggregate of its
-answer, its exact token usage as reported by the provider and its timings (seconds).
-
-:meth:`AgentMemory.to_messages` rebuilds the conversation:
-
-``summary_mode=False`` (what action steps are sent)
-    the system prompt, the task, each plan (as an assistant message followed by a user message
-    asking to carry it out), and each action step as the assistant message with its ``tool_calls``
-    followed by one ``tool`` message per call (``tool_call_id`` threads them), then a ``user``
-    message for an observation that answers no call (unreadable calls, no call at all).
-    Reasoning text is not sent back.
-``summary_mode=True`` (what planning steps and the last answer after ``max_steps`` are sent)
-    no system prompt and no earlier plans; tool calls and observations written out as plain text
-    (``assistant``: the calls, ``user``: the observations), so the conversation can be sent without
-    tools, to any provider; consecutive messages of the same role are merged.
+Each model step keeps the messages it was sent, the aggregate of its answer, its token usage as
+the provider reported it and its timings (seconds). The two forms of
+:meth:`AgentMemory.to_messages` (``summary_mode``) are described in ``docs/agents.md`` ("Memory
+and usage").
 """
 
 from __future__ import annotations

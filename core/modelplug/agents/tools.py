@@ -1,24 +1,9 @@
 """Agent tools: the ``@tool`` decorator, argument checking, and the built-in tools.
 
-An agent tool is a :class:`FunctionTool`: a :class:`~modelplug.types.Tool` (name, description,
-JSON schema of the parameters) plus the Python callable that runs it. Build one with::
-
-    @tool
-    def weather(city: str, unit: Literal["C", "F"] = "C") -> str:
-        '''Current weather in a city.
-
-        Args:
-            city: the city name.
-            unit: the temperature unit.
-        '''
-
-or pass a plain typed function, or a ``(Tool | OpenAI tool dict, callable)`` pair, to the agent;
-:func:`as_function_tool` does the conversion (the schema comes from
-:func:`modelplug.tools.as_tool`: signature and docstring).
-
-Built-in tools: :func:`final_answer` (always given to an agent; calling it ends the run),
-:func:`calculator` (safe arithmetic: an AST walk over numbers and ``+ - * / // % **``, never
-``eval``) and :func:`current_time` (UTC, ISO 8601). None of them executes arbitrary code.
+An agent tool is a :class:`FunctionTool`: a :class:`~modelplug.types.Tool` plus the Python callable
+that runs it; :func:`as_function_tool` converts what an agent is given. The built-in tools
+(:func:`final_answer`, :func:`calculator`, :func:`current_time`) execute no arbitrary code.
+See ``docs/agents.md`` ("Tools").
 """
 
 from __future__ import annotations

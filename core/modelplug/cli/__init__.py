@@ -1,23 +1,10 @@
 """The ``modelplug`` command line: ``run``, ``chat``, ``logs``, ``agent``, ``plugins``, ``serve``,
 ``models``, ``keys``, ``--version``.
 
-Subcommands are registered by import path in :data:`COMMANDS` and imported only when used (or
-when ``--help`` lists them), so ``modelplug --help`` never imports rich or a backend. Every
-subcommand shares the same error handling:
-
-- exit 0: success;
-- exit 1: a model or provider error (unknown provider, failed load, backend failure): a short
-  ``Error: ...`` line on stderr, no traceback;
-- exit 2: a usage error (bad arguments, a malformed ``-o`` option, an invalid model spec or option
-  value, an unreadable config file or a bad alias in it: the message names the file, line and alias);
-- exit 130: interrupted with Ctrl-C or SIGINT (restored if the command inherited it ignored);
-  ``Interrupted.`` is written once, however many Ctrl-C follow (:func:`interrupted`).
-
-Any other exception (a bug, here or in a plugin) is an ``Error: unexpected ...`` line and exit 1.
-``--debug`` (or ``MODELPLUG_DEBUG=1``) prints the traceback of an error as well. Text the
-terminal's encoding cannot show (or a lone surrogate a backend sent) is written as ``?``.
-Log events and warnings are shown as :mod:`modelplug.cli.log_lines` says. Help text wraps to the
-terminal (up to :data:`MAX_HELP_WIDTH` columns).
+Subcommands are registered by import path in :data:`COMMANDS` and imported only when used, so
+``modelplug --help`` never imports rich or a backend. This module holds what every subcommand
+shares: the error handling and exit statuses (``docs/cli.md``, "Exit status") and Ctrl-C
+(:func:`interrupted`).
 """
 
 from __future__ import annotations

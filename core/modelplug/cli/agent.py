@@ -15,78 +15,15 @@ as they come), unless ``--no-stream``.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
+from modelplug.cli.inputs import isatty, load_tools, read_prompt
 from modelplug.cli.options import generation_flags, generation_options, load_cli_model, provider_generation_options
-from modelplug.cli.run import read_prompt
 
-__all__ = ["agent", "load_tools"]
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def _import(module: str) -> Any:
-    if module.endswith(".py"):
-        path = Path(module).expanduser()
-        if not path.is_file():
-            raise click.BadParameter(f"no such file: {module!r}", param_hint="'--tool'")
-        spec = importlib.util.spec_from_file_location(f"modelplug_agent_tools_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise click.BadParameter(f"cannot import {module!r}", param_hint="'--tool'")
-        loaded = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(loaded)
-        return loaded
-    return importlib.import_module(module)
-
-
-def load_tools(references: tuple[str, ...]) -> list[Any]:
-    """The tools named by ``--tool`` values: built-in names, or ``module:attribute`` (a dotted
-    attribute path; the module may be a ``.py`` file). An attribute holding a list or tuple gives
-    all of its tools. No ``--tool`` gives the built-in tools.
-
-    Raises:
-        click.BadParameter: an unknown built-in name, a module that fails to import, a missing attribute.
-    """
-    from modelplug.agents import BUILTIN_TOOLS
-
-    if not references:
-        return list(BUILTIN_TOOLS.values())
-    tools: list[Any] = []
-    for reference in references:
-        if reference in BUILTIN_TOOLS:
-            tools.append(BUILTIN_TOOLS[reference])
-            continue
-        module_name, sep, attribute = reference.rpartition(":")
-        if not sep or not module_name or not attribute:
-            known = ", ".join(BUILTIN_TOOLS)
-            raise click.BadParameter(
-                f"{reference!r} is neither a built-in tool ({known}) nor 'module:function'", param_hint="'--tool'"
-            )
-        try:
-            value = _import(module_name)
-        except click.BadParameter:
-            raise
-        except Exception as error:
-            raise click.BadParameter(
-                f"cannot import {module_name!r}: {type(error).__name__}: {error}", param_hint="'--tool'"
-            ) from error
-        for part in attribute.split("."):
-            if not hasattr(value, part):
-                raise click.BadParameter(f"{module_name!r} has no attribute {attribute!r}", param_hint="'--tool'")
-            value = getattr(value, part)
-        tools.extend(value if isinstance(value, (list, tuple)) else [value])
-    return tools
+__all__ = ["agent"]
 
 
 @click.command(
@@ -176,8 +113,8 @@ def agent(
             instructions=instructions,
             generation_options=generation,
         )
-        live = not (as_json or no_live) and _isatty(sys.stdout)
-        show_stats = stats if stats is not None else _isatty(sys.stderr)
+        live = not (as_json or no_live) and isatty(sys.stdout)
+        show_stats = stats if stats is not None else isatty(sys.stderr)
         events = runner.run(text, stream=True)
         try:
             with _make_view(as_json, live, show_stats, max_steps) as view:

@@ -1,21 +1,9 @@
 """Showing an agent run (the events of :mod:`modelplug.agents.events`) on the command line's views.
 
-:class:`AgentView` drives one of the command line's message views, the same ones ``modelplug run``
-uses: on a terminal a :class:`~modelplug.cli.display.LiveView` (the model's reasoning and text as
-they stream, each tool call with its arguments growing, a spinner while a tool runs); else a
-:class:`~modelplug.cli.plain.PlainView` (text as it arrives, then a line per tool call and
-observation). :class:`JsonEventsView` writes the events as JSON lines instead.
-
-Layout, per step: a title (``Step 2``, ``Plan (before step 1)``, ``Final answer (step limit 10
-reached)``), the model's message (streamed, or shown whole when the step was not streamed), one
-block per observation (red when it is an error), then a dim statistics line (TTFT, usage, seconds).
-The run ends with the final answer and the run's total usage. Plain output shows the final answer
-once: not as a ``final_answer`` tool-call line, and not again when the model's last message was
-that very text (the answer forced at the step limit).
-
-Per delta, :meth:`AgentView.handle` does one type test and hands the delta to the view's
-``update``, which only appends strings (no rendering), so a long run costs the same per delta at
-its end as at its start (``bench/bench_agent_view.py`` measures it).
+:class:`AgentView` drives one of the views ``modelplug run`` uses (a
+:class:`~modelplug.cli.display.LiveView` on a terminal, else a :class:`~modelplug.cli.plain.PlainView`);
+:class:`JsonEventsView` writes the events as JSON lines instead. The layout of a step and why the
+cost per delta stays flat: ``docs/cli.md`` (``modelplug agent``, "Inside the command line").
 """
 
 from __future__ import annotations

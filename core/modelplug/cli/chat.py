@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
+from modelplug.cli.inputs import isatty
 from modelplug.cli.options import generation_flags, generation_options, load_cli_model, provider_generation_options
-from modelplug.cli.run import _isatty, _messages, answer, conversation_flags, log_turn, start_conversation
+from modelplug.cli.run import _messages, answer, conversation_flags, log_turn, start_conversation
 
 __all__ = ["EXIT_WORDS", "chat", "read_prompt_line"]
 
@@ -109,8 +110,8 @@ def chat(
         response_format=response_format,
     )
     conversation = start_conversation(continue_, cid, log)
-    live = not no_live and _isatty(sys.stdout)
-    if _isatty(sys.stdin):
+    live = not no_live and isatty(sys.stdout)
+    if isatty(sys.stdin):
         with contextlib.suppress(ImportError):  # Windows without pyreadline
             import readline  # noqa: F401  (line editing and history for input())
     with load_cli_model(ctx, spec or conversation.model, options, gen_options) as model:

@@ -1,21 +1,10 @@
 """The live terminal view: a streamed answer rendered as it grows, in time linear in its length.
 
-:class:`LiveView` is fed deltas (``update``) and blocks (``add_block``) and shows, in a rich
-``Live`` region at the bottom of the terminal, the *current* message: its reasoning (dimmed), its
-text rendered as Markdown, and its tool calls as they stream (name and growing arguments), with a
-spinner while waiting. When a message ends (``end_message``, ``add_block`` or ``finish``), it is
-printed once, in full, above the live region, where it stays; the live region then starts over.
-``modelplug run`` shows one message; the agent command reuses the view for steps, tool calls and
-observations.
-
-Why it stays linear: ``update`` only appends the delta's strings to lists (O(1) per delta; no
-rendering). rich's refresh thread renders ``refresh_per_second`` times a second, and a render
-covers only what fits on the screen. The text is split into Markdown blocks as it arrives
-(:class:`TextBuffer`); each completed block is parsed and rendered once, and kept while it is on
-screen, so a refresh parses only the growing last block. (A last block longer than a screenful is
-cut to its last ``height × width`` characters, found by walking back from the end of the list; a
-tail that starts inside a code fence gets the fence's opening line back.) A refresh therefore costs
-the same at token 10 and token 10,000. The full Markdown is parsed once more when the message ends.
+:class:`LiveView` is fed deltas and blocks and shows the *current* message in a rich ``Live``
+region (reasoning dimmed, text as Markdown, tool calls as they stream); a finished message is
+printed once above it. :class:`TextBuffer` splits the text into Markdown blocks as it arrives.
+Why a refresh costs the same at token 10 and token 10,000: ``docs/cli.md`` ("Inside the command
+line").
 """
 
 from __future__ import annotations

@@ -1,21 +1,8 @@
 """Model options (``-o key=value``), the default model and the config file of the command line.
 
-Model resolution, first match wins (each may name a ``provider:model`` spec or an alias of the
-config file, see ``docs/configuration.md``):
-
-1. ``-m/--model SPEC``;
-2. the environment variable ``MODELPLUG_MODEL``;
-3. ``model = "..."`` in the config file: ``$MODELPLUG_CONFIG`` when set, else
-   ``<user config dir>/modelplug/config.toml`` (platformdirs: ``~/.config/modelplug/config.toml``
-   on Linux, ``~/Library/Application Support/modelplug/config.toml`` on macOS,
-   ``%LOCALAPPDATA%\\modelplug\\config.toml`` on Windows); a missing file is fine;
-4. ``transformers:default`` (the embedded SmolLM2 model).
-
-``-o key=value`` values are *model* options, passed to ``modelplug.load_model(spec, **options)``
-(``device=cpu``, ``delay=0.1``, ``api_base=http://...``). A value is converted with the type the
-provider declares for that key in its ``option_types`` hook (``int``, ``float``, ``bool``: true/false,
-yes/no, on/off, 1/0; ``str``: kept as written); an undeclared key's value is decoded as JSON when it
-parses (``3`` -> int, ``["a"]`` -> list, ``null`` -> None) and kept as a string otherwise.
+The order in which the model is chosen and how ``-o`` values are converted (with the types a
+provider declares in ``option_types``, else as JSON) are described in ``docs/cli.md`` ("The default
+model", "Model options").
 """
 
 from __future__ import annotations
@@ -302,7 +289,7 @@ def load_cli_model(
     when that fails; the message then says where a spec that did not come from ``--model`` came from.
     A Ctrl-C while the model loads exits with 130 and says so.
     """
-    from modelplug._model import load_model, parse_spec
+    from modelplug._load import load_model, parse_spec
     from modelplug.cli import exit_with_error, interrupted
     from modelplug.errors import ModelplugError
 

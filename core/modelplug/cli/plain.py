@@ -1,26 +1,9 @@
-"""Views for output that is not a terminal: plain text and JSON lines. No rich, no control codes.
+"""Views for output that is not a terminal: plain text (:class:`PlainView`) and JSON lines
+(:class:`JsonLinesView`). No rich, no control codes.
 
-Every view has the interface of :class:`~modelplug.cli.display.LiveView`:
-
-- ``update(delta)``: show one :class:`~modelplug.types.ChatMessageStreamDelta` of the current message;
-- ``add_block(text, title=None, kind="info")``: end the current message and show a block (an
-  observation, a note);
-- ``finish(stats=None, message=None)``: end the current message, show the statistics; ``message``
-  is the complete aggregate, used for tool calls and the JSON result line.
-
-:class:`PlainView` writes the answer's text to ``out`` as it arrives, flushing after every delta,
-so ``modelplug run ... > file`` holds the model's text as it arrived, plus one final newline when the
-text does not end with one (as shell tools do, so a prompt or the next output starts on its own
-line). Reasoning goes to ``err`` (it is not the answer); complete tool calls are written to ``out``
-after the text, one line each (``tool call: name {"arg": ...}``).
-
-:class:`JsonLinesView` writes one JSON object per line, flushed per line:
-
-- one ``chat.completion.chunk`` dict per delta (:func:`modelplug.wire.delta_to_chunk`), all with
-  the same ``id`` (``chatcmpl-`` and the response id under which the answer is logged);
-- ``{"object": "modelplug.block", "kind": ..., "title": ..., "text": ...}`` per block;
-- last, ``{"object": "modelplug.result", "id": ..., "model": spec, "message": <message_to_wire>, "usage": ...,
-  "finish_reason": ..., "stats": <StreamStats.to_dict>}``.
+Both have the interface of :class:`~modelplug.cli.display.LiveView` (``update``, ``add_block``,
+``finish``). What each writes, and where: ``docs/cli.md`` (``modelplug run``, "Inside the command
+line").
 """
 
 from __future__ import annotations
@@ -29,6 +12,7 @@ import json
 import os
 from typing import IO, Any, Protocol
 
+from modelplug.cli.inputs import isatty
 from modelplug.cli.stats import StreamStats, usage_to_dict
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall
 from modelplug.wire import delta_to_chunk, message_to_wire
@@ -57,13 +41,6 @@ def format_tool_call(call: ToolCall) -> str:
     return f"{call.name} {json.dumps(call.arguments, ensure_ascii=False)}"
 
 
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _same_file(a: IO[str], b: IO[str]) -> bool:
     try:
         return os.path.samestat(os.fstat(a.fileno()), os.fstat(b.fileno()))
@@ -84,7 +61,7 @@ class PlainView:
         self.out = out
         self.err = err
         self.show_stats = show_stats
-        self._tty = _isatty(out)
+        self._tty = isatty(out)
         self._last = ""  # last character written to out
         self._reasoning_open = False
 

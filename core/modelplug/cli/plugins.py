@@ -1,21 +1,8 @@
 """``modelplug plugins``: the installed providers, without loading any model.
 
-For each provider: its name (the model-spec prefix), the distribution and version that provide it,
-the hooks it implements, the model options it declares (``option_types``), and its load error if
-it failed to load. Capabilities are per model, and asking for them would mean loading one, so they
-are not shown. Built-in providers that are not installed are listed with the pip extra that
-installs them.
-
-Each plugin is imported on its own with a time limit (``--import-timeout``, default
-:data:`DEFAULT_IMPORT_TIMEOUT_S` seconds): a plugin that takes longer is listed as failed, with
-an error saying so, instead of hanging the command.
-
-``--json`` prints one object::
-
-    {"providers": [{"name": "replay", "distribution": "modelplug-replay", "version": "0.1.0",
-                    "ok": true, "error": null, "hooks": ["capabilities", ...],
-                    "option_types": {"delay": "float", ...}}, ...],
-     "not_installed": [{"name": "vllm", "install": "pip install 'modelplug[vllm]'"}, ...]}
+Each plugin is imported on its own with a time limit (:data:`DEFAULT_IMPORT_TIMEOUT_S` seconds by
+default), so a hanging plugin is listed as failed instead of hanging the command. What is listed,
+and the ``--json`` form: ``docs/cli.md`` (``modelplug plugins``).
 """
 
 from __future__ import annotations

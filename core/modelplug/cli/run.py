@@ -27,6 +27,7 @@ import attrs
 import click
 
 from modelplug.cli import EXIT_ERROR, interrupted
+from modelplug.cli.inputs import isatty, load_tools, read_prompt
 from modelplug.cli.options import generation_flags, generation_options, load_cli_model, provider_generation_options
 from modelplug.errors import ModelplugError
 
@@ -37,56 +38,6 @@ if TYPE_CHECKING:
     from modelplug.types import ChatMessage
 
 __all__ = ["Turn", "answer", "conversation_flags", "log_turn", "read_prompt", "run", "start_conversation"]
-
-
-def read_prompt(prompt: str | None) -> str:
-    """``prompt``, or standard input when it is ``None`` or ``"-"`` (one trailing newline dropped).
-    Standard input is read as UTF-8 (a leading byte-order mark is dropped).
-
-    Raises:
-        click.UsageError: the prompt is empty, standard input is closed, or the prompt is not
-            UTF-8 text (binary data, another encoding: the message names the first bad byte).
-    """
-    if prompt is None or prompt == "-":
-        stdin = sys.stdin
-        if stdin is None:
-            raise click.UsageError("no PROMPT given and stdin is closed: give PROMPT, or pipe it on stdin")
-        if _isatty(stdin):
-            click.echo("Reading the prompt from stdin (end it with Ctrl-D)…", err=True)
-        prompt = _read_utf8(stdin)
-        if prompt.endswith("\n"):
-            prompt = prompt[:-1]
-    else:
-        try:
-            prompt.encode("utf-8")
-        except UnicodeEncodeError as error:  # argv bytes that were not UTF-8 arrive as lone surrogates
-            raise click.UsageError("PROMPT is not UTF-8 text: re-encode it (e.g. with iconv)") from error
-    if not prompt.strip():
-        raise click.UsageError("the prompt is empty: give PROMPT, or pipe it on stdin")
-    return prompt
-
-
-def _read_utf8(stdin: Any) -> str:
-    buffer = getattr(stdin, "buffer", None)
-    if buffer is None:  # a text-only stream (e.g. a test runner's)
-        text: str = stdin.read()
-        data = text.encode("utf-8", "surrogateescape")
-    else:
-        data = buffer.read()
-    try:
-        return str(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        raise click.UsageError(
-            f"the prompt on stdin is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); "
-            "re-encode it (e.g. with iconv) or give PROMPT"
-        ) from error
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _make_view(as_json: bool, live: bool, show_stats: bool, spec: str, response_id: str) -> View:
@@ -379,14 +330,12 @@ def run(
         response_format=response_format,
     )
     if tool_refs:
-        from modelplug.cli.agent import load_tools
-
         generation["tools"] = load_tools(tool_refs)
     conversation = start_conversation(continue_, cid, log)
     messages = _messages(conversation, system, text)
 
-    live = not (as_json or no_live) and _isatty(sys.stdout)
-    show_stats = stats if stats is not None else (live or _isatty(sys.stderr))
+    live = not (as_json or no_live) and isatty(sys.stdout)
+    show_stats = stats if stats is not None else (live or isatty(sys.stderr))
     with load_cli_model(ctx, spec or conversation.model, options, gen_options) as model:
         generation.update(provider_generation_options(ctx))
         response_id = new_id()

@@ -27,7 +27,7 @@ def model_entries(specs: Sequence[str], names: Sequence[str], options: Sequence[
         click.BadParameter: more names than models, an ``-o NAME:`` naming no served model, a bad value.
         ModelplugError: an unknown provider or a malformed spec.
     """
-    from modelplug._model import parse_spec
+    from modelplug._load import parse_spec
     from modelplug.cli.options import alias_spec, parse_options, provider_option_types, resolve_model
     from modelplug.serve.models import ModelEntry
 

@@ -43,7 +43,7 @@ def load_models(
         InvalidOptionError: see :func:`check_entries`; or a bad spec or option.
         ModelplugError: a model failed to load (the provider's error).
     """
-    from modelplug._model import load_model
+    from modelplug._load import load_model
 
     check_entries(entries)
     served: dict[str, ServedModel] = {}

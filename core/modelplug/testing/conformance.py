@@ -1,19 +1,8 @@
 """``ProviderConformance``: the base test class a provider package runs against its own provider.
 
-Subclass it in the provider's tests, name the model, and pytest collects every check::
-
-    from modelplug.testing import ProviderConformance
-
-    class TestConformance(ProviderConformance):
-        model_spec = "example:default"
-        model_options = {}
-
-Each check tests what the provider *declares* in its capabilities, and fails when a declaration
-is not delivered or, where that can be seen, when something is delivered that was not declared.
-Checks that do not apply to a provider (streaming checks for one that declares no streaming) are
-skipped with the reason. A model that needs other fixtures (a server's URL) is built by
-overriding the ``conformance_model`` fixture; one check that does not fit a provider is left out by
-overriding its method with ``pytest.skip("reason")``.
+Subclass it in the provider's tests and set ``model_spec`` (or override the ``conformance_model``
+fixture); pytest collects every check. Each check tests what the provider declares in its
+capabilities. Configuration, the checks and how to opt out of one: ``docs/conformance.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +17,8 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.errors import CapabilityError, InvalidOptionError, ModelplugError, ProviderError
 from modelplug.testing.checks import (
     StreamRun,

@@ -1,19 +1,10 @@
 """The HTTP fault suite: one set of checks every HTTP provider runs against
 :class:`~modelplug.testing.fault_server.FaultServer`.
 
-A provider's tests subclass :class:`HTTPFaultSuite` and say how to load a model against the server
-with a short read timeout and no retries: the spec and options of the default ``load``::
-
-    from modelplug.testing.faults import HTTPFaultSuite
-
-    class TestFaults(HTTPFaultSuite):
-        spec = "myprovider:{fault}"          # loaded with base_url=, timeout=read_timeout, max_retries=0
-        model_options = {"api_key": "sk-test-0000"}
-
-or defines ``load(self, base_url, fault, *, read_timeout)`` where loading takes more.
-
-Each fault must give the error class in :data:`EXPECTED` (the same through every provider), end by
-the provider's own timeout (never hang), and keep in ``.message`` the text that arrived before it.
+A provider's tests subclass :class:`HTTPFaultSuite` and set ``spec`` and ``model_options`` (or
+define ``load``). Each fault must give the error class in :data:`EXPECTED`, end by the provider's
+own timeout, and keep in ``.message`` what arrived before it. Guide: ``docs/writing-a-plugin.md``
+("The HTTP fault suite").
 """
 
 from __future__ import annotations
@@ -25,7 +16,8 @@ from typing import Any, ClassVar
 import pytest
 
 from modelplug import errors
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.testing.fault_server import HUGE_LENGTH, PREFIX, FaultServer
 
 __all__ = ["EXPECTED", "FaultModels", "HTTPFaultSuite"]

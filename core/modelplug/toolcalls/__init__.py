@@ -1,25 +1,14 @@
 """Tool calls written as text by open models, read whole or while they stream.
 
-Many backends return a model's tool calls as plain text in the model's own format
-(``<tool_call>{...}</tool_call>``, ``[TOOL_CALLS]f{...}``, ``[f(a=1)]``, ...). This package reads
-every common format (:data:`FORMATS`), detects which one a text uses, and does it incrementally:
-:class:`StreamParser` hands out content as it arrives and tool calls as soon as they are
-recognisable, without ever leaking half a marker into the content, and always agrees with
-:func:`parse` on the same text.
+:func:`parse` reads a whole text; :class:`StreamParser` reads it in pieces, hands out content and
+calls as soon as they are certain, never leaks half a marker into the content, and always agrees
+with :func:`parse`. Every common format (:data:`FORMATS`) is read, one module per family. Users'
+guide: ``docs/concepts/tool-calls.md``; how it is built: ``docs/toolcall-parser.md``.
 
 >>> from modelplug.toolcalls import parse
 >>> result = parse('Checking.<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>')
 >>> result.content, result.tool_calls[0].name, result.tool_calls[0].arguments
 ('Checking.', 'get_weather', {'city': 'Paris'})
-
-One module per format family: :mod:`~modelplug.toolcalls.json_tags` (hermes, granite, ...),
-:mod:`~modelplug.toolcalls.bare_json`, :mod:`~modelplug.toolcalls.mistral`,
-:mod:`~modelplug.toolcalls.pythonic`, :mod:`~modelplug.toolcalls.xml_tags` (qwen3_coder, GLM, ...),
-:mod:`~modelplug.toolcalls.deepseek`, :mod:`~modelplug.toolcalls.kimi`,
-:mod:`~modelplug.toolcalls.harmony`, :mod:`~modelplug.toolcalls.gemma` (Gemma 4, FunctionGemma),
-:mod:`~modelplug.toolcalls.llama_builtins`; reasoning spans in :mod:`~modelplug.toolcalls.reasoning`,
-stray closing markers in :mod:`~modelplug.toolcalls.stray_markers`; the registry and detection are
-in :mod:`~modelplug.toolcalls.formats`.
 """
 
 from modelplug.toolcalls._api import ParseResult, StreamParser, ToolLike, detect_format, parse

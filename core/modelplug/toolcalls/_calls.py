@@ -1,20 +1,6 @@
-"""What format readers produce, and the rules every format shares.
-
-A reader yields *events* while it reads a block (:class:`Header` as soon as a call's name is
-known, :class:`ArgsPart` pieces of its arguments JSON as they become certain, :class:`Args` when
-its arguments are complete, or a whole :class:`Call`; :class:`Text` and
-:class:`Reasoning` for formats that carry prose, like harmony) and returns an *outcome*:
-
-- :class:`Done`: the block was tool calls (possibly none, like ``[]``) and is consumed;
-- :class:`Reject`: it was not a call after all; its text up to ``end`` is plain content;
-- :class:`Fail`: it looks like a call but cannot be read. If prose follows, the marker was only
-  mentioned and the block is content; otherwise it is a :class:`~modelplug.errors.ToolCallParseError`;
-- :class:`Error`: a call that clearly cannot be used (unknown tool, arguments that are not an
-  object, a call whose name was already announced): always an error.
-
-The shared rules live here too: ``arguments`` or ``parameters`` both hold the arguments, a string
-holding JSON is decoded once more, a call to a tool that was not offered is refused, arguments are
-coerced to the tool's schema, and ids are minted as ``call_<24 hex digits>``.
+"""What format readers produce (events while a block is read, an outcome at its end), and the rules
+every format shares: where the arguments are, decoding, refusing tools not offered, schema
+coercion, call ids. Described in ``docs/toolcall-parser.md`` ("What readers produce").
 """
 
 from __future__ import annotations

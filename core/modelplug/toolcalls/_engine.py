@@ -1,28 +1,10 @@
 """The incremental parser behind :func:`~modelplug.toolcalls.parse` and
 :class:`~modelplug.toolcalls.StreamParser`.
 
-Text is *content* until an opener of the active formats appears (``<tool_call>``, ``[TOOL_CALLS]``,
-``{`` for markerless JSON, ...). Content is handed out as soon as it arrives, except a tail that
-could still become an opener (``"<tool_"``) and trailing whitespace (see below). At an opener the
-format's reader takes over (:mod:`modelplug.toolcalls._source`) until its block ends; its outcome
-(:mod:`modelplug.toolcalls._calls`) says whether the block was calls, content, or a broken call.
-
-``parse(text)`` is this engine fed the whole text at once, so the streaming and whole-text results
-agree by construction as long as no decision depends on where a piece ends; the readers and the
-rules below are written so that none does.
-
-Rules that shape the content:
-
-- ``<think>...</think>``: read by the table's reasoning reader when it has one (every format's
-  table does: :mod:`modelplug.toolcalls.reasoning`); else text inside a closed think block is
-  content, markers included, streamed live; from a marker inside it, text is held until
-  ``</think>`` (then content) or the end of the text (then read as calls).
-- whitespace right before a tool-call block is dropped; whitespace right after one is dropped when
-  no content came before it or when nothing follows; text without calls is returned unchanged.
-- a :class:`~modelplug.toolcalls._calls.Fail` block followed by prose was a mention: its text is
-  content. Followed by another block or by the end, it is an error; errors are raised at the end
-  (``finish``), after every call that could be read was handed out, and the block's raw text stays
-  in the content.
+Text is content until an opener of the active formats appears; then the format's reader takes
+over until its block ends, and its outcome says whether the block was calls, content or a broken
+call. ``parse(text)`` is this engine fed the whole text at once, so both agree by construction.
+The rules that shape the content: ``docs/toolcall-parser.md`` ("The engine").
 """
 
 from __future__ import annotations

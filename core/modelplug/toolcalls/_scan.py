@@ -1,19 +1,6 @@
-"""Finding where a JSON value or a bracketed Python expression ends, incrementally.
-
-:func:`scan_json` walks one JSON value with the grammar's structure (objects, arrays, strings,
-numbers, ``true``/``false``/``null``), so it can say as early as possible that text is *not* JSON:
-prose with a stray ``{`` is given back at once instead of being held until the end of the text.
-Strings are read leniently (raw control characters and unknown escapes pass), as models write them.
-It can report, while it scans, the ``"name"`` of a call object and the end of each element of a
-top-level array, so that readers can emit a call as soon as it is known.
-
-:func:`scan_loose` only matches brackets and skips quoted strings (``"..."``, ``'...'`` and
-triple-quoted), which is enough for Python literals and call expressions, and for JSON-like text
-that the strict scanner refused (single quotes, ``True``/``None``).
-
-Neither decodes anything: the text between the positions they report is decoded afterwards with
-:mod:`json` or :mod:`modelplug.toolcalls._literals`. Both keep their stack in a list (no recursion),
-so nesting depth costs nothing but memory.
+"""Finding where a JSON value (:func:`scan_json`) or a bracketed Python expression
+(:func:`scan_loose`) ends, incrementally, without decoding it and without recursion. How each
+scanner reads: ``docs/toolcall-parser.md`` ("Finding where a value ends").
 """
 
 from __future__ import annotations

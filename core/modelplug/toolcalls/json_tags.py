@@ -1,23 +1,11 @@
-"""JSON call objects between special tags.
+"""JSON call objects between special tags: hermes, smollm2, granite, internlm2, jamba, hunyuan_a13b,
+minimax and phi4_mini_json, and the same reader under other tags (longcat, qwen25_coder,
+nemotron_json, cohere_command4, gigachat3, granite_20b_fc, apertus); Step-Audio 2's named JSON and
+PLaMo 3's tagged requests.
 
-The most common family: the model writes ``{"name": ..., "arguments": {...}}`` (or a list of such
-objects) after an opening tag.
-
-- **hermes** (NousResearch Hermes 2/3, Qwen 2.5/3, many fine-tunes; vLLM ``hermes``):
-  ``<tool_call>\\n{"name": "f", "arguments": {...}}\\n</tool_call>``, one block per call.
-- **smollm2** (HuggingFaceTB SmolLM2/3 chat templates): the same tag around a JSON *list*.
-- **granite** (IBM Granite 3; vLLM ``granite``): ``<|tool_call|>[{...}, ...]``, no closing tag;
-  some checkpoints write ``<tool_call>`` instead.
-- **internlm2** (InternLM 2/2.5; vLLM ``internlm``): ``<|action_start|><|plugin|>\\n{"name": ...,
-  "parameters": {...}}<|action_end|>``.
-- **jamba** (AI21 Jamba 1.5), **hunyuan_a13b** (Tencent Hunyuan-A13B): ``<tool_calls>[{...}]</tool_calls>``;
-  **minimax** (MiniMax-M1): the same tags around one object per line.
-- **phi4_mini_json** (Microsoft Phi-4-mini; vLLM ``phi4_mini_json``): ``functools[{...}, ...]``.
-- the same under other tags (LongCat, Qwen2.5-Coder, Nemotron, Cohere, GigaChat 3, Granite 20B FC,
-  Apertus): docs/concepts/tool-calls.md.
-
-The closing tag may be missing when the text ends right after the JSON (generation stopped on the
-tag). Text after the opening tag that does not start like JSON is prose that mentions the tag.
+The model writes ``{"name": ..., "arguments": {...}}`` (or a list of such objects) after an
+opening tag. Each format's tags and the models that write it: ``docs/toolcall-parser.md``
+("JSON call objects between tags").
 """
 
 from __future__ import annotations

@@ -1,40 +1,10 @@
-"""XML-like formats where every argument is a tagged text value.
+"""XML-like formats where every argument is a tagged text value: qwen3_coder, seed_oss, glm45,
+glm47, minimax_m2, deepseek_v32 and step3; deepseek_v4, deepseek_v41, gigachat35, dots, kimi_k3,
+hy_v3, solar_open2, minicpm5, iquest_q1 and hyperclovax_seed_think on the same elements.
 
-Values are text; with ``tools`` they are coerced to the schema's types
-(:mod:`modelplug.toolcalls._schema`), without tools they stay strings. A value's closing tag ends
-it only where the next parameter or the call's end follows (so ``</parameter>`` written into a
-file's content stays in the value), and a parameter without a valid name is an error.
-
-- **qwen3_coder** (Qwen3-Coder; vLLM ``qwen3_coder``)::
-
-      <tool_call>
-      <function=get_weather>
-      <parameter=city>
-      Paris
-      </parameter>
-      </function>
-      </tool_call>
-
-  One leading and one trailing newline of each value are layout, not data. The ``<tool_call>``
-  wrapper is sometimes left out. A ``<function=...`` tag that is not closed on its line is skipped.
-- **seed_oss** (ByteDance Seed-OSS): the same inside ``<seed:tool_call>...</seed:tool_call>``.
-- **glm45** / **glm47** (Zhipu GLM-4.5/4.6, GLM-4.7): ``<tool_call>get_weather\\n<arg_key>city</arg_key>
-  \\n<arg_value>Paris</arg_value>\\n</tool_call>``; GLM-4.7 writes it without newlines, and
-  sometimes without the ``<arg_value>`` opener (read as if it were there).
-- **minimax_m2** (MiniMax-M2): ``<minimax:tool_call><invoke name="f"><parameter name="k">v</parameter>
-  </invoke></minimax:tool_call>``.
-- **deepseek_v32** (DeepSeek-V3.2, DSML): MiniMax-M2's elements inside
-  ``<｜DSML｜function_calls>``, with the ``<｜DSML｜`` prefix and
-  ``<｜DSML｜parameter name="k" string="true">``; ``string="false"`` values are JSON, decoded when
-  they end.
-- **step3** (StepFun Step-3): ``<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜>
-  <steptml:invoke name="f"><steptml:parameter name="k">v</steptml:parameter></steptml:invoke>
-  <｜tool_call_end｜><｜tool_calls_end｜>``. String values are kept exactly (no stripping). The short
-  form without ``<｜tool_call_begin｜>function<｜tool_sep｜>`` (or without its type and separator)
-  is read too.
-
-The same elements under other markers (DeepSeek-V4/V4.1, GigaChat 3.5, Kimi K3, Hy, dots, Solar
-Open 2, MiniCPM) are listed in docs/concepts/tool-calls.md.
+Values are text, coerced to the schema's types when tools are given; a value's closing tag ends it
+only where the next parameter or the call's end follows. Each format's layout and the
+malformations read: ``docs/toolcall-parser.md`` ("Tagged argument values").
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from modelplug._model import Model, load_model
+from modelplug._load import load_model
+from modelplug._model import Model
 from modelplug.errors import ProviderConnectionError
 from modelplug.testing.conformance import ErrorCase, ProviderConformance
 
