@@ -226,6 +226,16 @@ def _hy_v3(c: Calls) -> str:
     return f"<tool_calls>{body}</tool_calls>"
 
 
+def _k2_horizon(c: Calls) -> str:
+    body = "\n".join(
+        f"<ifm|tool_call>{n}"
+        + "".join(f"<ifm|arg_key>{k}</ifm|arg_key><ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items())
+        + "</ifm|tool_call>"
+        for n, a in c
+    )
+    return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
+
+
 def _cohere(c: Calls) -> str:
     actions = ",\n    ".join(
         _j({"tool_call_id": str(i), "tool_name": n, "parameters": a}) for i, (n, a) in enumerate(c)
@@ -342,6 +352,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     ),
     "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
     "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
+    "k2_horizon": _k2_horizon,
     "rwkv": lambda c: "\n".join(f"**Tool Call:**\n```json\n{_obj(n, a)}\n```" for n, a in c),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
     + "".join(
@@ -367,7 +378,7 @@ FAMILY = {
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
     **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv"], "json"),
-    **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think"], "xml"),
+    **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think", "k2_horizon"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
@@ -411,7 +422,8 @@ _MARKERS = [
     "<function_call> ", "<|tools_prefix|>", "<|tools_suffix|>", "<tool_call>function\n", "<dots_function_call>",
     "<|tool_call:start|>", "<|tool_arg:start|>", "<|tool_arg:value|>", "<|tool_arg:end|>", "<|tool_call:end|>",
     '<function name="', '<param name="', "</param>", "<|plamo:begin_tool_requests:plamo|>",
-    "<iquest_tool_call>", "</iquest_tool_call>", "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
+    "<ifm|tool_calls>", "<ifm|tool_call>", "<ifm|arg_key>", "<iquest_tool_call>", "</iquest_tool_call>",
+    "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
     "<|plamo:begin_tool_arguments:plamo|>",
 ]  # fmt: skip
 

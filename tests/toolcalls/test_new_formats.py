@@ -600,3 +600,14 @@ def test_rwkv() -> None:
 def test_berrylm_is_qwen3_coder() -> None:
     text = "<tool_call>\n<function=f>\n<parameter=key>\nvalue\n</parameter>\n</function>\n</tool_call>"
     _check(text, "berrylm", None, [("f", {"key": "value"})])
+
+
+@pytest.mark.parametrize("format", ["k2_horizon", "k2_v3", None])
+def test_k2_horizon_xml(format: str | None) -> None:
+    text = (
+        "Before <ifm|tool_calls><ifm|tool_call>lookup<ifm|arg_key>query</ifm|arg_key><ifm|arg_value>123"
+        "</ifm|arg_value><ifm|arg_key>limit</ifm|arg_key><ifm|arg_value>3</ifm|arg_value></ifm|tool_call>\n"
+        "<ifm|tool_call>ping</ifm|tool_call></ifm|tool_calls> after."
+    )
+    tools = [{"name": "lookup", "parameters": {"properties": {"limit": {"type": "integer"}}}}, {"name": "ping"}]
+    _check(text, format, "Before after.", [("lookup", {"query": "123", "limit": 3}), ("ping", {})], tools)

@@ -38,6 +38,7 @@ from modelplug.toolcalls.xml_tags import (
     DSML_V41_OPENER,
     GCML_OPENER,
     IQUEST_OPENER,
+    K2_HORIZON_OPENER,
     K3_MARKUP,
     K3_TOOLS_OPEN,
     MINICPM_OPENER,
@@ -51,6 +52,7 @@ from modelplug.toolcalls.xml_tags import (
     glm_body,
     hy_body,
     iquest_q1,
+    k2_horizon,
     kimi_k3,
     minicpm5,
     minimax_m2,
@@ -289,6 +291,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "iquest_q1": lambda: {IQUEST_OPENER: iquest_q1},
     "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
     "rwkv": lambda: {_RWKV: _rwkv},
+    "k2_horizon": lambda: {K2_HORIZON_OPENER: k2_horizon},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -337,6 +340,7 @@ ALIASES: Final = {
     "trinity": "hermes",
     "spark3": "glm47",
     "berrylm": "qwen3_coder",
+    "k2_v3": "k2_horizon",
     "hyperclovax": "hyperclovax_seed_think",
     "pangu": "lfm2",
     "openpangu_v2": "lfm2",

@@ -61,6 +61,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "iquest_q1": ("</iquest_tool_call>",),
     "hyperclovax_seed_think": ("</tool_call>",),
     "rwkv": ("```",),
+    "k2_horizon": ("</ifm|tool_calls>",),
 }
 
 

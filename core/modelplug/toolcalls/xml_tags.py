@@ -39,6 +39,7 @@ __all__ = [
     "DSML_V41_OPENER",
     "GCML_OPENER",
     "IQUEST_OPENER",
+    "K2_HORIZON_OPENER",
     "K3_MARKUP",
     "K3_TOOLS_OPEN",
     "MINICPM_OPENER",
@@ -52,6 +53,7 @@ __all__ = [
     "glm_body",
     "hy_body",
     "iquest_q1",
+    "k2_horizon",
     "kimi_k3",
     "minicpm5",
     "minimax_m2",
@@ -696,29 +698,33 @@ _HY_CALL: Final = "<tool_call>"
 _HY_SEP: Final = "<tool_sep>"
 
 
-def hy_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outcome]:
+def hy_body(
+    src: Source, ctx: OfferedTools, *, opener_length: int, format: str = "hy_v3", prefix: str = ""
+) -> Read[Outcome]:
     """Tencent Hy (Hunyuan) V3 and V4: ``<tool_call>NAME<tool_sep>`` (V4: without ``<tool_sep>``)
     + GLM's ``<arg_key>``/``<arg_value>`` pairs + ``</tool_call>``, repeated, then ``</tool_calls>``
-    (cursor after ``<tool_calls>`` and whitespace, on ``<tool_call>``)."""
-    calls = BlockCalls(ctx, "hy_v3", src)
+    (cursor after ``<tool_calls>`` and whitespace, on ``<tool_call>``). ``prefix`` goes inside every
+    tag (K2 Horizon's ``ifm|``: ``<ifm|tool_call>``, ``</ifm|arg_key>``, ...)."""
+    calls_end, call, call_end = f"</{prefix}tool_calls>", f"<{prefix}tool_call>", f"</{prefix}tool_call>"
+    calls = BlockCalls(ctx, format, src)
     count = 0
     end: int | None = None
     while True:
         yield from skip_ws(src)
-        if count and (yield from accept(src, _HY_CALLS_END)):
+        if count and (yield from accept(src, calls_end)):
             end = None
             break
-        if not (yield from accept(src, _HY_CALL)):
+        if not (yield from accept(src, call)):
             if count == 0:
-                return Reject(opener_length) if peek(src) else calls.failed("the text ends after <tool_calls>")
+                return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after <{prefix}tool_calls>")
             break
         a = src.pos
         if not (yield from until(src, "<", 256)):
-            return (yield from calls.failed_through(_HY_CALLS_END, "expected <tool_sep> after the tool name"))
+            return (yield from calls.failed_through(calls_end, "expected the arguments after the tool name"))
         name = _valid_name(src.text(a, src.pos))
         yield from accept(src, _HY_SEP)  # V3 writes it, V4 does not
         if name is None:
-            return (yield from calls.failed_through(_HY_CALLS_END, "a call without a valid tool name"))
+            return (yield from calls.failed_through(calls_end, "a call without a valid tool name"))
         header = calls.announce(name)
         if header is not None:
             yield header
@@ -726,21 +732,33 @@ def hy_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outco
             src,
             calls,
             header,
-            key_open="<arg_key>",
-            key_close="</arg_key>",
-            value_open="<arg_value>",
-            value_close="</arg_value>",
-            end="</tool_call>",
+            key_open=f"<{prefix}arg_key>",
+            key_close=f"</{prefix}arg_key>",
+            value_open=f"<{prefix}arg_value>",
+            value_close=f"</{prefix}arg_value>",
+            end=call_end,
             strip_newline=False,
         )
         if params is None:
-            return (yield from calls.failed_through(_HY_CALLS_END, reason))
+            return (yield from calls.failed_through(calls_end, reason))
         yield from calls.complete(header, name, params)
         count += 1
         end = src.pos
     if calls.errors:
-        return Error("hy_v3", calls.errors[0], end)
-    return Done(end, "hy_v3")
+        return Error(format, calls.errors[0], end)
+    return Done(end, format)
+
+
+K2_HORIZON_OPENER: Final = "<ifm|tool_calls>"
+
+
+def k2_horizon(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """K2 Horizon's default XML form: Hy V4's elements with ``ifm|`` in every tag."""
+    src.i += len(K2_HORIZON_OPENER)
+    yield from skip_ws(src)
+    return (
+        yield from hy_body(src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|")
+    )
 
 
 # solar_open2 --------------------------------------------------------------------------------------
