@@ -30,7 +30,7 @@ from modelplug.toolcalls._calls import (
     Text,
     mint_id,
 )
-from modelplug.toolcalls._source import NEED, Read, Source
+from modelplug.toolcalls._source import NEED, Read, Source, alternation
 from modelplug.types import ToolCall
 
 __all__ = ["Engine", "Reader", "Table"]
@@ -65,13 +65,11 @@ class Table:
         modes = []
         for extra in ((THINK_OPEN,), (THINK_CLOSE,)):
             literals = sorted({*self.readers, *extra}, key=lambda lit: (-len(lit), lit))
-            pattern = re.compile("|".join(map(re.escape, literals)))
+            pattern = alternation(literals)
             # one pattern per first character: each starts with one literal character, which the
             # regex engine finds by a fast string search (a class of several characters is not)
-            groups = tuple(
-                re.compile("|".join(re.escape(lit) for lit in literals if lit[0] == first))
-                for first in sorted({lit[0] for lit in literals})
-            )
+            firsts = sorted({lit[0] for lit in literals})
+            groups = tuple(alternation(lit for lit in literals if lit[0] == first) for first in firsts)
             prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
             modes.append((pattern, groups, prefixes))
         self.modes = tuple(modes)

@@ -51,12 +51,14 @@ class BlockCalls:
     Also the :class:`~modelplug.toolcalls._scan.ScanHooks` of :func:`read_json_calls`.
     """
 
-    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "number", "skipped", "src")
+    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "keyed", "number", "skipped", "src")
 
-    def __init__(self, ctx: OfferedTools, format: str, src: Source) -> None:
+    def __init__(self, ctx: OfferedTools, format: str, src: Source, *, keyed: bool = False) -> None:
         self.ctx = ctx
         self.format = format
         self.src = src
+        #: Call objects are written ``{"NAME": {arguments}}`` (see :func:`read_call`).
+        self.keyed = keyed
         self.emitted = False
         self.errors: list[str] = []
         #: Calls attempted in this block so far (the number errors name calls by, from 1).
@@ -249,7 +251,7 @@ class BlockCalls:
             self.skipped += 1  # junk next to calls; a value with nothing but junk is not a call
             return []
         try:
-            call = read_call(value)
+            call = read_call(value, keyed=self.keyed)
         except BadCall as error:
             name = value.get("name") if isinstance(value, dict) else None
             self.bad(str(error), header.name if header is not None else name if isinstance(name, str) else None)
