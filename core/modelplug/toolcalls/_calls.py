@@ -20,7 +20,6 @@ __all__ = [
     "BadCall",
     "Call",
     "Done",
-    "Error",
     "Fail",
     "Header",
     "OfferedTools",
@@ -28,6 +27,7 @@ __all__ = [
     "Reasoning",
     "Reject",
     "Text",
+    "Unusable",
     "as_arguments",
     "decode_value",
     "mint_id",
@@ -165,7 +165,7 @@ class Fail(Outcome):
 
 
 @final
-class Error(Fail):
+class Unusable(Fail):
     """A call that clearly cannot be used: always an error."""
 
     __slots__ = ()

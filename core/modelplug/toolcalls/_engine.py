@@ -20,7 +20,6 @@ from modelplug.toolcalls._calls import (
     ArgsPart,
     Call,
     Done,
-    Error,
     Fail,
     Header,
     OfferedTools,
@@ -28,6 +27,7 @@ from modelplug.toolcalls._calls import (
     Reasoning,
     Reject,
     Text,
+    Unusable,
     mint_id,
 )
 from modelplug.toolcalls._source import NEED, Read, Source, alternation
@@ -481,7 +481,7 @@ class Engine:
             if self._pending is not None:
                 self._commit_pending()
             failure = _Failure(outcome.format, outcome.reason, self._block_abs, src.text(0, end))
-            if isinstance(outcome, Error) or self._block_calls:
+            if isinstance(outcome, Unusable) or self._block_calls:
                 self.errors.append(failure)
                 self._content(failure.raw)
             else:

@@ -25,11 +25,11 @@ from modelplug.toolcalls._calls import (
     BadCall,
     Call,
     Done,
-    Error,
     Fail,
     Header,
     OfferedTools,
     Outcome,
+    Unusable,
     as_arguments,
     decode_value,
     read_call,
@@ -189,7 +189,7 @@ class BlockCalls:
         call that cannot be used, a failure when it held nothing but non-call values
         (``<tool_call>[1, 2]</tool_call>`` is not a call, and must not vanish), else done."""
         if self.errors:
-            return Error(self.format, self.errors[0], end)
+            return Unusable(self.format, self.errors[0], end)
         if self.skipped and not self.number:
             return self.failed("the JSON value holds no call object", end)
         return Done(end, self.format)
@@ -197,7 +197,7 @@ class BlockCalls:
     def failed(self, reason: str, end: int | None = None) -> Fail:
         """The outcome of a block that broke: an error once something was announced."""
         if self.emitted:
-            return Error(self.format, reason, end)
+            return Unusable(self.format, reason, end)
         return Fail(self.format, reason, end)
 
     def skip_failed(self, reason: str, name: str | None, call_end: str, *, ended: bool = False) -> Read[bool]:

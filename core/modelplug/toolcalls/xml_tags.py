@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._calls import Done, Error, Header, OfferedTools, Outcome, Reject, decode_value
+from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
@@ -329,7 +329,7 @@ def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None
         if closer is None:
             break
     if calls.errors:
-        return Error(format, calls.errors[0], end)
+        return Unusable(format, calls.errors[0], end)
     return Done(end, format)
 
 
@@ -353,7 +353,7 @@ def bare_function(format: str) -> Reader:
                 return Reject(len(_FUNCTION))
             return calls.failed(outcome)
         if calls.errors:
-            return Error(format, calls.errors[0])
+            return Unusable(format, calls.errors[0])
         return Done(None, format)
 
     return read
@@ -406,7 +406,7 @@ def glm_body(
         return calls.failed(reason)
     yield from calls.complete(header, name, params)
     if calls.errors:
-        return Error(format, calls.errors[0])
+        return Unusable(format, calls.errors[0])
     return Done(None, format)
 
 
@@ -531,7 +531,7 @@ def _invoke_block(
                 return calls.failed(calls.errors[-1])
             count += 1
         if calls.errors:
-            return Error(format, calls.errors[0])
+            return Unusable(format, calls.errors[0])
         return Done(None, format)
 
     return read
@@ -630,7 +630,7 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         count += 1
         end = src.pos
     if calls.errors:
-        return Error("step3", calls.errors[0], end)
+        return Unusable("step3", calls.errors[0], end)
     return Done(end, "step3")
 
 
@@ -695,7 +695,7 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         count += 1
         end = src.pos
     if calls.errors:
-        return Error("kimi_k3", calls.errors[0], end)
+        return Unusable("kimi_k3", calls.errors[0], end)
     return Done(end, "kimi_k3")
 
 
@@ -756,7 +756,7 @@ def hy_body(
         count += 1
         end = src.pos
     if calls.errors:
-        return Error(format, calls.errors[0], end)
+        return Unusable(format, calls.errors[0], end)
     return Done(end, format)
 
 
@@ -808,7 +808,7 @@ def solar_open2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         return (yield from calls.failed_through(_SOLAR_END, reason))
     yield from calls.complete(header, name, params)
     if calls.errors:
-        return Error("solar_open2", calls.errors[0])
+        return Unusable("solar_open2", calls.errors[0])
     return Done(None, "solar_open2")
 
 
@@ -834,7 +834,7 @@ def minicpm5(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     if reason:
         return calls.failed(reason)
     if calls.errors:
-        return Error("minicpm5", calls.errors[0])
+        return Unusable("minicpm5", calls.errors[0])
     return Done(None, "minicpm5")
 
 
