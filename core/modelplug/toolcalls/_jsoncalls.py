@@ -34,10 +34,10 @@ from modelplug.toolcalls._calls import (
     decode_value,
     read_call,
 )
-from modelplug.toolcalls._scan import ARR, OBJ, ScanStatus, scan_json, scan_loose, split_elements
+from modelplug.toolcalls._scan import ARR, OBJ, ScanResult, ScanStatus, scan_json, scan_loose, split_elements
 from modelplug.toolcalls._source import Read, Source, until
 
-__all__ = ["BlockCalls", "non_finite", "read_elements", "read_json_arguments", "read_json_calls"]
+__all__ = ["BlockCalls", "non_finite", "read_elements", "read_json_arguments", "read_json_calls", "recover_list"]
 
 #: JSON string text that ``json.dumps(..., ensure_ascii=False)`` writes the same way after decoding:
 #: no raw control character, and only the short escapes it uses itself.
@@ -385,6 +385,23 @@ def read_elements(text: str, extents: list[tuple[int, int]], calls: BlockCalls, 
             where = f"element {element + 1} of the list"
             calls.bad(f"{where} is not valid JSON ({_json_error(item)})", _name_of(calls, element, item))
     return True
+
+
+def recover_list(
+    src: Source, calls: BlockCalls, start: int, result: ScanResult, stops: tuple[str, ...], *, markerless: bool
+) -> Read[bool]:
+    """After a strict scan of a list of calls from ``start`` failed (``result``): find the list's end
+    by bracket matching and read its elements one by one (:func:`read_elements`). True when the
+    elements were read (the cursor is after the list); False when they cannot be (the brackets do
+    not match, or the list is not one of calls): the cursor may have moved."""
+    if result.status != ScanStatus.INVALID or not result.stack or result.stack[0] != ARR:
+        return False
+    closers = ["}" if kind == OBJ else "]" for kind in result.stack]
+    if (yield from scan_loose(src, closers, stops)).status != ScanStatus.COMPLETE:
+        return False
+    text = src.text(start, src.pos)
+    extents, broken = split_elements(text)
+    return broken is None and (yield from read_elements(text, extents, calls, markerless=markerless))
 
 
 #: A call object's name written as its first member (how an unreadable element is named).

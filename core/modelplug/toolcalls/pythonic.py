@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls, read_elements
+from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
 from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
 from modelplug.toolcalls._pywatch import CallWatcher, watched
-from modelplug.toolcalls._scan import ARR, OBJ, ScanStatus, scan_json, scan_loose, split_elements
+from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
 from modelplug.toolcalls.json_tags import json_payload
 
@@ -222,16 +222,12 @@ def call_list(
     if result.status == ScanStatus.INVALID and python is not None and result.at_first_element:
         calls.format = python
         return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
-    failed_at = src.pos
-    if result.status == ScanStatus.INVALID and json is not None and result.stack and result.stack[0] == ARR:
-        # one element that does not read: the others are still calls (issue 12, kind 1)
-        closers = ["}" if kind == OBJ else "]" for kind in result.stack]
-        if (yield from scan_loose(src, closers, stops)).status == ScanStatus.COMPLETE:
-            text = src.text(start, src.pos)
-            extents, broken = split_elements(text)
-            calls.format = json
-            if broken is None and (yield from read_elements(text, extents, calls, markerless=not markered)):
-                return calls.outcome()
+    failed_at, format = src.pos, calls.format
+    if json is not None:
+        calls.format = json  # one element does not read: the others are still calls (issue 12, kind 1)
+        if (yield from recover_list(src, calls, start, result, stops, markerless=not markered)):
+            return calls.outcome()
+        calls.format = format
     if not strict:
         return Reject(max(failed_at, start + 1))
     if result.status == ScanStatus.TRUNCATED:
