@@ -103,16 +103,15 @@ def _list_of(calls: list[tuple[str, Any]], key: str) -> str:
     return "[" + ", ".join(json.dumps({"name": n, key: a}, ensure_ascii=False) for n, a in calls) + "]"
 
 
+RENDERED_JSON_BLOCKS = (
+    *("granite", "jamba", "phi4_mini_json", "xlam", "minimax", "hunyuan_a13b", "smollm2", "bare_json"),
+    *("cohere_command4", "qwen25_coder", "nemotron_json", "apertus"),
+)
+
 #: Blocks of JSON call objects: a list, or several objects in one tag (rendered, or built where the
 #: renderer writes another form of the format).
 JSON_BLOCKS: dict[str, Any] = {
-    **{
-        f: (lambda calls, _f=f: RENDER[_f](calls, "Let me check.", ""))
-        for f in (
-            "granite", "jamba", "phi4_mini_json", "xlam", "minimax", "hunyuan_a13b", "smollm2", "bare_json",
-            "cohere_command4", "qwen25_coder", "nemotron_json", "apertus",
-        )
-    },  # fmt: skip
+    **{f: (lambda calls, _f=f: RENDER[_f](calls, "Let me check.", "")) for f in RENDERED_JSON_BLOCKS},
     "hermes": lambda calls: RENDER["hermes"](calls, "Let me check.", "").replace("</tool_call>\n<tool_call>\n", ""),
     "hermes list": _json_list("<tool_call>", "</tool_call>"),
     "mistral": _json_list("[TOOL_CALLS]", ""),
@@ -152,3 +151,54 @@ def test_a_json_syntax_error_inside_one_call_object_keeps_the_others(block: str,
         assert f"({f'tool_{bad}'!r})" in str(error)
     pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format), result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a call object nested in the arguments of a kept call is never a call of its own
+        '<tool_call>[{"name": "a", "arguments": {"x": {"name": "evil", "arguments": {}}}}, '
+        '{"name": "b", "x",}]</tool_call>',
+        '<tool_call>{"name": "a", "arguments": {"x": [{"name": "evil", "arguments": {}}]}}\n'
+        '{"name": "b", "x",}</tool_call>',
+    ],
+)
+def test_a_nested_call_object_is_never_taken_for_a_call(text: str) -> None:
+    result = whole(text, "hermes")
+    assert [name for name, _ in result[1]] == ["a"]
+    assert isinstance(result[2], ToolCallParseError) and "('b')" in str(result[2])
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], "hermes"), result)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "x",}, '
+            '{"name": "c", "arguments": {]]</tool_call>',
+            "call 2",
+        ),
+        (
+            '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "x",}, '
+            '{"name": "c", "arguments": {"q": "1}]',
+            "call 2",
+        ),
+    ],
+)
+def test_unmatched_brackets_keep_the_calls_before_them(text: str, reason: str) -> None:
+    """Where the brackets cannot be matched the rest of the list is unreadable: the calls before
+    the fault are kept and the error says so; nothing after it is invented."""
+    format = "mistral" if text.startswith("[TOOL_CALLS]") else "hermes"
+    result = whole(text, format)
+    assert [name for name, _ in result[1]] == ["a"]
+    assert isinstance(result[2], ToolCallParseError) and reason in str(result[2])
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result)
+
+
+def test_an_unreadable_object_alone_in_tags_in_prose_is_still_a_mention() -> None:
+    """Nothing in the block reads and nothing was announced: as before, a mention, not an error."""
+    text = 'Write it as <tool_call>{"name": "b", "x",}</tool_call> and so on.'
+    tools = [Tool("a", "", {"type": "object"})]
+    assert whole(text, "hermes", tools) == (text, [], None)

@@ -51,7 +51,19 @@ class BlockCalls:
     Also the :class:`~modelplug.toolcalls._scan.ScanHooks` of :func:`read_json_calls`.
     """
 
-    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "keyed", "number", "skipped", "src", "unreadable")
+    __slots__ = (
+        "_done",
+        "_headers",
+        "ctx",
+        "emitted",
+        "errors",
+        "format",
+        "keyed",
+        "number",
+        "skipped",
+        "src",
+        "unreadable",
+    )
 
     def __init__(self, ctx: OfferedTools, format: str, src: Source, *, keyed: bool = False) -> None:
         self.ctx = ctx
@@ -358,7 +370,9 @@ def _read_elements(text: str, calls: BlockCalls, status: ScanStatus, reason: str
     return status, calls.errors[0]
 
 
-def read_elements(text: str, extents: list[tuple[int, int]], calls: BlockCalls, *, markerless: bool = False) -> Read[bool]:
+def read_elements(
+    text: str, extents: list[tuple[int, int]], calls: BlockCalls, *, markerless: bool = False
+) -> Read[bool]:
     """Read the elements of a list that does not read as a whole, each on its own (``extents``
     from :func:`~modelplug.toolcalls._scan.split_elements`): those the scan has not finished are
     decoded; an unreadable one is recorded (its number, name and the JSON error with its offset)

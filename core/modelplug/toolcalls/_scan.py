@@ -464,7 +464,7 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
             if closers[-1] != c:
                 return elements, i
             closers.pop()
-        if len(closers) == 1 and c == "," or not closers:
+        if (len(closers) == 1 and c == ",") or not closers:
             a = _WS.match(text, start).end()  # type: ignore[union-attr]
             b = len(text[a:i].rstrip()) + a
             if b > a:
