@@ -25,7 +25,9 @@ def code_of(reference: str) -> str:
     path, _, section = reference.partition(":")
     text = (ROOT / path).read_text(encoding="utf-8")
     if section:
-        found = re.search(rf"^[^\n]*--8<-- \[start:{section}\]\n(.*?)^[^\n]*--8<-- \[end:{section}\]", text, re.S | re.M)
+        # [^\n]*, not .*: under re.S a .* before the end marker would swallow the section's body.
+        marker = r"^[^\n]*--8<-- \[{}:" + re.escape(section) + r"\]"
+        found = re.search(marker.format("start") + r"\n(.*?)" + marker.format("end"), text, re.S | re.M)
         if found is None:
             raise ValueError(f"{path} marks no section {section!r}")
         text = found.group(1)
