@@ -210,7 +210,6 @@ UNMIRRORED = {
     "cli/logs",
     "cli/models",
     "cli/plain",
-    "cli/plugins",
     "cli/serve",
     "cli/stats",
     "serve/app",
