@@ -26,8 +26,10 @@ Loops, each collecting the text in a list joined at the end:
   and the core (chunk mapping, ``ChatStream``, aggregation into ``.message``).
 - (d) huggingface_hub: ``InferenceClient.chat_completion(stream=True)``.
 - (d+) modelplug-inference-client: (d) plus the plugin and the core.
-- (o) the official ``openai`` SDK's streaming loop; (o+) modelplug-openai (httpx, httpx-sse and the
-  core's wire reader, no SDK), in their own table beside (a): the goal is (o+) ≤ 1.25× (a) in CPU.
+- (o) the official ``openai`` SDK's streaming loop; (h) raw httpx read through httpx-sse's
+  ``EventSource.iter_sse`` and ``json.loads`` (the well-kept SSE parser the provider's own decoder is
+  measured against); (o+) modelplug-openai (httpx, its own SSE decoder and the core's wire reader, no
+  SDK), in their own table beside (a): the goal is (o+) ≤ 1.25× (a) in CPU.
 
 The async table (issue 14) does the same on one event loop: (A) a raw ``httpx.AsyncClient`` SSE loop,
 (Ao) the ``openai`` SDK's ``AsyncOpenAI``, (Ac) ``litellm.acompletion``, (Ad) ``AsyncInferenceClient``,
@@ -379,6 +381,31 @@ def loop_openai_sdk(url: str, selector: str, shape: str) -> str:
     return "".join(parts)
 
 
+def loop_httpx_sse(url: str, selector: str, shape: str) -> str:
+    """(h) the raw loop with httpx-sse's parser in place of the split on blank lines."""
+    from httpx_sse import EventSource
+
+    parts: list[str] = []
+    with (
+        _client().stream(
+            "POST", f"{url}/chat/completions", json={"model": selector, "messages": MESSAGES, "stream": True}
+        ) as response,
+    ):
+        for event in EventSource(response).iter_sse():
+            if event.data == "[DONE]":
+                continue
+            choices = json.loads(event.data)["choices"]
+            if not choices:
+                continue
+            delta = choices[0]["delta"]
+            if shape == "content":
+                if delta.get("content"):
+                    parts.append(delta["content"])
+            elif delta.get("tool_calls"):
+                parts.append(delta["tool_calls"][0]["function"]["arguments"])
+    return "".join(parts)
+
+
 @cache
 def _openai_sdk(url: str) -> Any:
     from openai import OpenAI
@@ -403,6 +430,7 @@ def bench_openai(server: ReplayServer, shape: str, n: int, runs: int) -> None:
     loops: dict[str, Callable[[str, str, str], Any]] = {
         "raw": loop_raw,
         "openai-sdk": loop_openai_sdk,
+        "httpx-sse": loop_httpx_sse,
         "plugin-openai": loop_plugin_openai,
     }
     for loop in loops.values():  # warm-up: imports, connection pools
@@ -418,6 +446,7 @@ def bench_openai(server: ReplayServer, shape: str, n: int, runs: int) -> None:
     for label, name in (
         ("(a) raw httpx SSE loop", "raw"),
         ("(o) openai SDK chat.completions.create(stream)", "openai-sdk"),
+        ("(h) raw httpx + httpx-sse iter_sse", "httpx-sse"),
         ("(o+) modelplug-openai (goal ≤ 1.25× raw)", "plugin-openai"),
     ):
         cpu = _median(samples[name], "cpu")

@@ -77,8 +77,39 @@ class AsyncChatStream(StreamRecord):
         return self
 
     async def __anext__(self) -> ChatMessageStreamDelta:
+        # one coroutine per delta: the loop below is inlined here rather than awaited as a helper
         try:
-            return await self._next()
+            while True:
+                if self._pending:
+                    return self._accept(self._pending.popleft())
+                if self._finished:
+                    raise StopAsyncIteration
+                if self._source_done:
+                    if self._deferred is not None:
+                        error, self._deferred = self._deferred, None
+                        self._fail(error)
+                        raise error
+                    raise StopAsyncIteration
+                try:
+                    raw: object = await self._source.__anext__()  # checked below: providers are not always typed
+                except StopAsyncIteration:
+                    self._end_source()
+                    continue
+                except ModelplugError as error:
+                    self._fail(error)
+                    raise
+                except Exception as error:
+                    raise self._failure(error) from error
+                pipeline = self._pipeline
+                if pipeline is None:
+                    return self._accept(raw)
+                if not isinstance(raw, ChatMessageStreamDelta):
+                    self._accept(raw)  # raises the contract error
+                else:
+                    self._pending.extend(pipeline.feed(raw))
+                    if pipeline.stopped and not self._drain:
+                        await self._close_source_async()
+                        self._end_source()
         except StopAsyncIteration:
             self._finish("ok")
             await self._close_source_async()
@@ -88,39 +119,6 @@ class AsyncChatStream(StreamRecord):
                 self._finish("cancelled")
             await self._close_source_async()
             raise
-
-    async def _next(self) -> ChatMessageStreamDelta:
-        while True:
-            if self._pending:
-                return self._accept(self._pending.popleft())
-            if self._finished:
-                raise StopAsyncIteration
-            if self._source_done:
-                if self._deferred is not None:
-                    error, self._deferred = self._deferred, None
-                    self._fail(error)
-                    raise error
-                raise StopAsyncIteration
-            try:
-                raw: object = await self._source.__anext__()  # checked below: providers are not always typed
-            except StopAsyncIteration:
-                self._end_source()
-                continue
-            except ModelplugError as error:
-                self._fail(error)
-                raise
-            except Exception as error:
-                raise self._failure(error) from error
-            pipeline = self._pipeline
-            if pipeline is None:
-                return self._accept(raw)
-            if not isinstance(raw, ChatMessageStreamDelta):
-                self._accept(raw)  # raises the contract error
-            else:
-                self._pending.extend(pipeline.feed(raw))
-                if pipeline.stopped and not self._drain:
-                    await self._close_source_async()
-                    self._end_source()
 
     def _end_source(self) -> None:
         """The source has ended (or was closed after a stop): queue the pipeline's held-back deltas."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import itertools
 import json
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,7 +32,14 @@ from modelplug.errors import (
     RateLimitError,
     ServerError,
 )
-from modelplug.retry import AsyncStreamStarter, RetryPolicy, StreamStarter, astream_with_retries, stream_with_retries
+from modelplug.retry import (
+    AsyncStreamStarter,
+    RetriedAsyncStream,
+    RetryPolicy,
+    StreamStarter,
+    astream_with_retries,
+    start_with_retries,
+)
 from modelplug.secrets import is_secret_option, redact, register_secret, scrub_exception
 from modelplug.types import Capabilities, ChatMessageStreamDelta
 
@@ -470,10 +478,28 @@ class ClosableStream(Iterator[ChatMessageStreamDelta]):
     server would wait for the read timeout. ``close()`` runs the transport's closer at once (e.g.
     :func:`shutdown_httpx_response`), which makes the blocked read fail; the iterating thread then
     ends the iteration quietly (the stream was cancelled, not failed) and what arrived before stays.
+    The closers also run when the deltas end or fail.
+
+    Args:
+        deltas: the deltas (``None`` with ``begin``).
+        begin: started by the first ``__next__`` instead: returns the deltas and those already read
+            from them (:func:`open_stream`: the retried start); afterwards each ``__next__`` reads
+            the deltas directly, with no layer between.
     """
 
-    def __init__(self, deltas: Iterator[ChatMessageStreamDelta]) -> None:
+    __slots__ = ("_begin", "_closed", "_closers", "_deltas", "_lock", "_source")
+
+    def __init__(
+        self,
+        deltas: Iterator[ChatMessageStreamDelta] | None = None,
+        *,
+        begin: Callable[[], tuple[Iterator[ChatMessageStreamDelta], list[ChatMessageStreamDelta]]] | None = None,
+    ) -> None:
+        if (deltas is None) == (begin is None):
+            raise TypeError("ClosableStream takes exactly one of deltas and begin")
         self._deltas = deltas
+        self._source = deltas  # what close() closes: the provider's own iterator
+        self._begin = begin
         self._closers: list[Callable[[], object]] = []
         self._closed = False
         self._lock = threading.Lock()
@@ -497,14 +523,43 @@ class ClosableStream(Iterator[ChatMessageStreamDelta]):
     def __next__(self) -> ChatMessageStreamDelta:
         if self._closed:
             raise StopIteration
+        deltas = self._deltas
         try:
-            return next(self._deltas)
+            if deltas is None:
+                return self._start()
+            return next(deltas)
         except StopIteration:
+            self._release()
             raise
         except Exception:
             if self._closed:  # the read failed because close() shut the connection
                 raise StopIteration from None
+            self._release()
             raise
+
+    def _start(self) -> ChatMessageStreamDelta:
+        begin, self._begin = self._begin, None
+        self._deltas = iter(())  # a start that fails ends the stream: a later next() stops
+        if begin is None:
+            raise StopIteration
+        deltas, held = begin()
+        self._source = deltas
+        if len(held) > 1:
+            self._deltas = itertools.chain(held[1:], deltas)
+        else:
+            self._deltas = deltas
+        if self._closed:  # closed while the first deltas were read
+            self._close_source()
+            raise StopIteration
+        return held[0] if held else next(deltas)
+
+    def _release(self) -> None:
+        """Run the closers (the stream ended or failed: its transport is done)."""
+        with self._lock:
+            closers, self._closers = self._closers, []
+        for close in closers:
+            with contextlib.suppress(Exception):  # closing must not fail
+                close()
 
     def close(self) -> None:
         """Stop the stream: close the transport, then the deltas (when no thread is inside them)."""
@@ -512,11 +567,11 @@ class ClosableStream(Iterator[ChatMessageStreamDelta]):
             if self._closed:
                 return
             self._closed = True
-            closers, self._closers = self._closers, []
-        for close in closers:
-            with contextlib.suppress(Exception):  # closing must not fail
-                close()
-        close_deltas = getattr(self._deltas, "close", None)
+        self._release()
+        self._close_source()
+
+    def _close_source(self) -> None:
+        close_deltas = getattr(self._source, "close", None)
         if close_deltas is not None:
             with contextlib.suppress(ValueError):  # "generator already executing": the reading thread ends it
                 close_deltas()
@@ -530,8 +585,9 @@ def open_stream(
     model: str,
 ) -> ClosableStream:
     """The deltas of a streamed request, retried under ``policy`` before the first delta with
-    content only (:func:`modelplug.retry.stream_with_retries`), as a :class:`ClosableStream` whose
-    ``close()`` also runs the closer of the attempt in flight (``start`` returns it first).
+    content only (:func:`modelplug.retry.start_with_retries`), as a :class:`ClosableStream` whose
+    ``close()`` also runs the closer of the attempt in flight (``start`` returns it first). After
+    that first delta the stream reads the attempt's generator directly.
 
     ``start`` sends the request and returns ``(close, deltas)``; it raises modelplug errors
     (:func:`error_from_response`, :func:`error_from_transport`).
@@ -545,7 +601,11 @@ def open_stream(
         stream.add_closer(close)
         return close, deltas
 
-    stream = ClosableStream(stream_with_retries(policy, tracked, provider=provider, model=model))
+    def begin() -> tuple[Iterator[ChatMessageStreamDelta], list[ChatMessageStreamDelta]]:
+        _close, deltas, held = start_with_retries(policy, tracked, provider=provider, model=model)
+        return deltas, held
+
+    stream = ClosableStream(begin=begin)
     return stream
 
 
@@ -567,16 +627,18 @@ def aopen_stream(
     *,
     provider: str,
     model: str,
-) -> AsyncIterator[ChatMessageStreamDelta]:
+) -> RetriedAsyncStream:
     """The async twin of :func:`open_stream`, for ``agenerate_stream``: the deltas of a streamed
     request, retried under ``policy`` before the first delta with content only
-    (:func:`modelplug.retry.astream_with_retries`).
+    (:func:`modelplug.retry.astream_with_retries`); after it, each ``__anext__`` is the attempt's
+    own generator's.
 
     ``start`` is a coroutine function that sends the request and returns ``(close, deltas)``:
     ``close`` a coroutine function closing the response (e.g. :func:`aclose_httpx_response`),
-    ``deltas`` an async generator; it raises modelplug errors (:func:`error_from_response`,
-    :func:`error_from_transport`). ``aclose()`` or a cancellation of the returned async generator
-    closes the deltas and the response of the attempt in flight at once, on the loop (no thread
-    is involved, so nothing like :class:`ClosableStream` is needed).
+    ``deltas`` an async generator that closes the response itself when it ends or fails (in its
+    ``finally``); it raises modelplug errors (:func:`error_from_response`,
+    :func:`error_from_transport`). ``aclose()`` of the returned iterator closes the deltas and the
+    response of the attempt in flight at once, on the loop; a cancellation closes them through the
+    generator's ``finally`` (no thread is involved, so nothing like :class:`ClosableStream` is needed).
     """
     return astream_with_retries(policy, start, provider=provider, model=model)

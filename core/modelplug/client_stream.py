@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from modelplug.chat_client import aopen_stream, empty_stream_error, open_stream, request_json
-from modelplug.errors import ProviderError
+from modelplug.errors import ModelplugError, ProviderError
 from modelplug.hookspecs import hookimpl
 from modelplug.retry import RetryPolicy
 from modelplug.secrets import redact_mapping, release_secret
@@ -112,6 +112,8 @@ class StreamReader:
     at_end: Callable[[Any, int], None] | None = None
 
     def _after_error(self, error: Exception, chunks: Any) -> ChatMessageStreamDelta | None:
+        if isinstance(error, ModelplugError):  # the reader's own (a malformed chunk, an error object): as raised
+            raise error
         if self.at_error is None:
             raise self.classify(error) from error
         return self.at_error(error, chunks)
@@ -141,8 +143,11 @@ class StreamReader:
             if callable(close):
                 close()
 
-    async def adeltas(self, chunks: AsyncIterator[Any]) -> AsyncGenerator[ChatMessageStreamDelta, None]:
-        """:meth:`deltas` over an async chunk iterator (closed with ``aclose()`` at the end)."""
+    async def adeltas(
+        self, chunks: AsyncIterator[Any], close: Callable[[], Awaitable[object]] | None = None
+    ) -> AsyncGenerator[ChatMessageStreamDelta, None]:
+        """:meth:`deltas` over an async chunk iterator (closed with ``aclose()`` at the end, then
+        ``await close()`` when given: the transport is done)."""
         received = 0
         read = self.delta
         try:
@@ -159,9 +164,13 @@ class StreamReader:
                 return
             self._end(chunks, received)
         finally:
-            aclose = getattr(chunks, "aclose", None)
-            if callable(aclose):
-                await aclose()
+            try:
+                aclose = getattr(chunks, "aclose", None)
+                if callable(aclose):
+                    await aclose()
+            finally:
+                if close is not None:
+                    await close()
 
     def stream(
         self, state: ClientState, call: Callable[[contextlib.ExitStack[Any]], Iterator[Any]]
@@ -217,7 +226,7 @@ class StreamReader:
             except BaseException:
                 await close()
                 raise
-            return close, self.adeltas(chunks)
+            return close, self.adeltas(chunks, close)
 
         return aopen_stream(state.retry, start, provider=self.provider, model=state.model or "")
 

@@ -150,8 +150,10 @@ class ModelClosedError(InvalidOptionError):
 
 
 class MalformedChunkError(InvalidOptionError):
-    """A stream chunk (from a server, or yielded by a plugin) is not a chat-completions chunk: not
-    a dict nor ``"[DONE]"``; the message names what came instead."""
+    """A stream chunk (from a server, or yielded by a client library) is not a chat-completions
+    chunk: not a dict nor ``"[DONE]"``, or a field of the wrong type (``choices`` a string,
+    ``delta`` a list, ``index`` not a number, a negative usage count); the message names the field
+    and what came instead."""
 
 
 class ProviderError(ModelplugError):

@@ -1,9 +1,10 @@
-"""Retrying a request before its first delta, with tenacity (for HTTP provider plugins).
+"""Retrying the start of a request, with tenacity (for HTTP provider plugins).
 
 :class:`RetryPolicy` comes from the reserved options (:mod:`modelplug.reserved`);
-:func:`stream_with_retries` and its async twin retry until the first delta, never after it. What
-is retried and how long it waits: ``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client
-kit"). tenacity is imported when a retry is configured, not with this module.
+:func:`start_with_retries` and its async twin retry a stream until its first delta with content, never after,
+then hand the provider's generator over to the caller. What is retried and how long it waits:
+``docs/writing-a-plugin.md`` ("HTTP providers: the chat-client kit"). tenacity is imported when a
+retry is configured, not with this module.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from modelplug.types import ChatMessageStreamDelta
 __all__ = [
     "RETRY_OPTIONS",
     "AsyncStreamStarter",
+    "RetriedAsyncStream",
     "RetryPolicy",
     "StreamStarter",
     "acall_with_retries",
+    "astart_with_retries",
     "astream_with_retries",
     "call_with_retries",
+    "start_with_retries",
     "stream_with_retries",
 ]
 
@@ -133,17 +137,28 @@ async def acall_with_retries(
 
 
 #: What :func:`stream_with_retries` starts: a function that sends the request and returns a way to
-#: close the response and the generator of its deltas (raising modelplug errors).
+#: close the response and the generator of its deltas (raising modelplug errors; it closes its own
+#: response when it ends or fails, as a generator's ``finally`` does).
 StreamStarter = Callable[[], tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None]]]
 
 
-def stream_with_retries(
+def _first_content(delta: ChatMessageStreamDelta) -> bool:
+    return bool(delta.content or delta.reasoning_content or delta.tool_calls)
+
+
+def start_with_retries(
     policy: RetryPolicy, start: StreamStarter, *, provider: str, model: str
-) -> Iterator[ChatMessageStreamDelta]:
-    """The deltas of a streamed request, retried under ``policy`` until the first delta with
-    content, reasoning or a tool call has arrived (the deltas before it, e.g. a role chunk, are held
-    back until then), and never after. Closing the returned generator closes the deltas and the
-    response; so does an error, and the end of the stream.
+) -> tuple[Callable[[], object], Generator[ChatMessageStreamDelta, None, None], list[ChatMessageStreamDelta]]:
+    """The retried part of a streamed request: ``start()`` and its deltas up to the first one with
+    content, reasoning or a tool call, attempted again under ``policy`` when that part fails.
+
+    Returns ``(close, deltas, held)``: the successful attempt's closer and generator, and the deltas
+    read from it so far (the last one the first with content, unless the stream ended before one).
+    The caller hands ``held`` on, then reads ``deltas`` itself: nothing after this point is retried,
+    and no layer of this module sits between the caller and the provider's generator.
+
+    Raises:
+        ProviderError: the last attempt's error (a failed attempt's deltas and response are closed).
     """
 
     def attempt() -> tuple[
@@ -154,7 +169,7 @@ def stream_with_retries(
         try:
             for delta in deltas:
                 held.append(delta)
-                if delta.content or delta.reasoning_content or delta.tool_calls:
+                if _first_content(delta):
                     break
         except BaseException:
             deltas.close()
@@ -162,8 +177,22 @@ def stream_with_retries(
             raise
         return close, deltas, held
 
+    return call_with_retries(policy, attempt, provider=provider, model=model)
+
+
+def stream_with_retries(
+    policy: RetryPolicy, start: StreamStarter, *, provider: str, model: str
+) -> Iterator[ChatMessageStreamDelta]:
+    """The deltas of a streamed request, retried under ``policy`` until the first delta with
+    content, reasoning or a tool call has arrived (the deltas before it, e.g. a role chunk, are held
+    back until then), and never after (:func:`start_with_retries`). Closing the returned generator
+    closes the deltas and the response; so does an error, and the end of the stream.
+    (:func:`modelplug.chat_client.open_stream` reads the same retried start without this generator's
+    layer per delta.)
+    """
+
     def run() -> Generator[ChatMessageStreamDelta, None, None]:
-        close, deltas, held = call_with_retries(policy, attempt, provider=provider, model=model)
+        close, deltas, held = start_with_retries(policy, start, provider=provider, model=model)
         try:
             yield from held
             yield from deltas
@@ -176,20 +205,17 @@ def stream_with_retries(
 
 #: What :func:`astream_with_retries` starts: a coroutine function that sends the request and returns
 #: a coroutine function closing the response and the async generator of its deltas (raising
-#: modelplug errors).
+#: modelplug errors; it closes its own response when it ends or fails).
 AsyncStreamStarter = Callable[
     [], Awaitable[tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None]]]
 ]
 
 
-def astream_with_retries(
+async def astart_with_retries(
     policy: RetryPolicy, start: AsyncStreamStarter, *, provider: str, model: str
-) -> AsyncIterator[ChatMessageStreamDelta]:
-    """:func:`stream_with_retries` for an async stream: the same rule (retried until the first delta
-    with content, reasoning or a tool call, never after), the same errors. ``aclose()`` of the
-    returned async generator, a cancellation, an error and the end of the stream all close the
-    deltas and then the response (``await close()``), in a ``finally`` block.
-    """
+) -> tuple[Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None], list[ChatMessageStreamDelta]]:
+    """:func:`start_with_retries` for an async stream (waits with ``asyncio.sleep``; a cancellation
+    closes the attempt in flight, its deltas then its response, and propagates)."""
 
     async def attempt() -> tuple[
         Callable[[], Awaitable[object]], AsyncGenerator[ChatMessageStreamDelta, None], list[ChatMessageStreamDelta]
@@ -199,7 +225,7 @@ def astream_with_retries(
         try:
             async for delta in deltas:
                 held.append(delta)
-                if delta.content or delta.reasoning_content or delta.tool_calls:
+                if _first_content(delta):
                     break
         except BaseException:
             try:
@@ -209,17 +235,87 @@ def astream_with_retries(
             raise
         return close, deltas, held
 
-    async def run() -> AsyncGenerator[ChatMessageStreamDelta, None]:
-        close, deltas, held = await acall_with_retries(policy, attempt, provider=provider, model=model)
+    return await acall_with_retries(policy, attempt, provider=provider, model=model)
+
+
+class RetriedAsyncStream(AsyncIterator[ChatMessageStreamDelta]):
+    """The async iterator :func:`astream_with_retries` returns: its first ``__anext__`` runs
+    :func:`astart_with_retries`; after the deltas held back then, each ``__anext__`` is the
+    provider's own generator's (handed over, no coroutine of this class per delta).
+
+    ``aclose()`` closes the provider's generator, then the response (``await close()``), once; the
+    generator closes its response itself when it ends or fails (the :data:`AsyncStreamStarter`
+    contract), and a consumer such as ``Model.astream`` calls ``aclose()`` then too.
+    """
+
+    __slots__ = ("_close", "_closed", "_deltas", "_held", "_model", "_policy", "_provider", "_start")
+
+    def __init__(self, policy: RetryPolicy, start: AsyncStreamStarter, *, provider: str, model: str) -> None:
+        self._policy = policy
+        self._start: AsyncStreamStarter | None = start
+        self._provider = provider
+        self._model = model
+        self._deltas: AsyncGenerator[ChatMessageStreamDelta, None] | None = None
+        self._close: Callable[[], Awaitable[object]] | None = None
+        self._held: list[ChatMessageStreamDelta] = []
+        self._closed = False
+
+    def __aiter__(self) -> RetriedAsyncStream:
+        return self
+
+    def __anext__(self) -> Awaitable[ChatMessageStreamDelta]:
+        deltas = self._deltas
+        if deltas is None or self._held:
+            return self._begin_or_held()
+        return deltas.__anext__()
+
+    async def _begin_or_held(self) -> ChatMessageStreamDelta:
+        if self._closed:
+            raise StopAsyncIteration
+        if self._deltas is None:
+            start, self._start = self._start, None
+            if start is None:  # the start failed: the stream has ended (no new request)
+                raise StopAsyncIteration
+            self._close, self._deltas, held = await astart_with_retries(
+                self._policy, start, provider=self._provider, model=self._model
+            )
+            if self.closed:  # closed while the request was being made
+                await self._shut()
+                raise StopAsyncIteration
+            held.reverse()  # popped from the end
+            self._held = held
+        if self._held:
+            return self._held.pop()
+        return await self._deltas.__anext__()
+
+    async def _shut(self) -> None:
+        deltas, close, self._close = self._deltas, self._close, None
         try:
-            for delta in held:
-                yield delta
-            async for delta in deltas:
-                yield delta
-        finally:
-            try:
+            if deltas is not None:
                 await deltas.aclose()
-            finally:
+        finally:
+            if close is not None:
                 await close()
 
-    return run()
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the provider's generator, then the response (idempotent)."""
+        self._closed = True
+        self._held = []
+        await self._shut()
+
+
+def astream_with_retries(
+    policy: RetryPolicy, start: AsyncStreamStarter, *, provider: str, model: str
+) -> RetriedAsyncStream:
+    """:func:`stream_with_retries` for an async stream: the same rule (retried until the first delta
+    with content, reasoning or a tool call, never after), the same errors, as a
+    :class:`RetriedAsyncStream` (the provider's generator handed over after the first delta).
+    ``aclose()`` of the returned iterator closes the deltas and then the response; a cancellation, an
+    error and the end of the stream close them through the generator's own ``finally``.
+    """
+    return RetriedAsyncStream(policy, start, provider=provider, model=model)

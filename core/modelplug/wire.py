@@ -155,7 +155,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _token_count(data: Mapping[str, Any], key: str, alias: str | None = None) -> int | None:
+def _token_count(
+    data: Mapping[str, Any], key: str, alias: str | None = None, error: type[InvalidOptionError] = InvalidOptionError
+) -> int | None:
     value = data.get(key)
     if value is None and alias is not None:
         value = data.get(alias)
@@ -168,7 +170,7 @@ def _token_count(data: Mapping[str, Any], key: str, alias: str | None = None) ->
         return int(value)
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
-    raise InvalidOptionError(f"usage.{key} must be a non-negative whole number of tokens, got {_short(value)}")
+    raise error(f"usage.{key} must be a non-negative whole number of tokens, got {_short(value)}")
 
 
 def usage_from_wire(data: Mapping[str, Any] | None) -> Usage | None:
@@ -181,13 +183,19 @@ def usage_from_wire(data: Mapping[str, Any] | None) -> Usage | None:
         InvalidOptionError: ``data`` is not a dict, or a count is negative, fractional or not a number
             (the message names the field).
     """
+    return _usage_from_mapping(data, InvalidOptionError)
+
+
+def _usage_from_mapping(data: Any, error: type[InvalidOptionError]) -> Usage | None:
+    """:func:`usage_from_wire`, raising ``error`` (:class:`~modelplug.errors.MalformedChunkError`
+    for a chunk's usage)."""
     if not data:
         return None
     if not isinstance(data, Mapping):
-        raise InvalidOptionError(f"usage must be a dict of token counts, got {_short(data)}")
-    prompt = _token_count(data, "prompt_tokens", "input_tokens") or 0
-    completion = _token_count(data, "completion_tokens", "output_tokens") or 0
-    total = _token_count(data, "total_tokens")
+        raise error(f"usage must be a dict of token counts, got {_short(data)}")
+    prompt = _token_count(data, "prompt_tokens", "input_tokens", error) or 0
+    completion = _token_count(data, "completion_tokens", "output_tokens", error) or 0
+    total = _token_count(data, "total_tokens", None, error)
     if total is None:
         return Usage(prompt, completion)
     return Usage(prompt, completion, total)
@@ -454,8 +462,8 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _bad_chunk(field: str, expected: str, value: Any) -> InvalidOptionError:
-    return InvalidOptionError(f"stream chunk field {field} must be {expected}, got {_short(value)}")
+def _bad_chunk(field: str, expected: str, value: Any) -> MalformedChunkError:
+    return MalformedChunkError(f"stream chunk field {field} must be {expected}, got {_short(value)}")
 
 
 _SCALARS = (str, bytes, int, float, bool, list, tuple)
@@ -593,14 +601,15 @@ def _function_call_delta(raw: Any, get: FieldGetter) -> ToolCallDelta:
 
 def usage_from_fields(usage: Any, get: FieldGetter) -> Usage | None:
     """A :class:`Usage` from a usage node read with ``get`` (a client library's usage object), with
-    the rules of :func:`usage_from_wire`."""
+    the rules of :func:`usage_from_wire` (a chunk's field: a bad count raises
+    :class:`~modelplug.errors.MalformedChunkError`)."""
     return _usage(usage, get) if usage else None
 
 
 def _usage(value: Any, get: FieldGetter) -> Usage | None:
     if get is mapping_getter:
-        return usage_from_wire(value)
-    return usage_from_wire({key: get(value, key) for key in _USAGE_KEYS})
+        return _usage_from_mapping(value, MalformedChunkError)
+    return _usage_from_mapping({key: get(value, key) for key in _USAGE_KEYS}, MalformedChunkError)
 
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "input_tokens", "output_tokens")
@@ -689,7 +698,7 @@ def _common_delta(chunk: dict[str, Any]) -> Any:
     if type(delta) is not dict or not (index is None or (index == 0 and type(index) is int)):
         return _UNCOMMON
     usage_value = chunk.get("usage")
-    usage = usage_from_wire(usage_value) if usage_value else None
+    usage = _usage_from_mapping(usage_value, MalformedChunkError) if usage_value else None
     finish = choice.get("finish_reason") or None
     if finish is not None and type(finish) is not str:
         finish = str(finish)
@@ -821,9 +830,9 @@ def delta_from_chunk(chunk: Any, get: FieldGetter | None = None) -> ChatMessageS
         ProviderError: the chunk is an error object (``{"error": ...}``, vLLM's
             ``{"object": "error", ...}``): the subclass :func:`error_from_wire` picks.
         MalformedChunkError: (an ``InvalidOptionError``) on the dict route ``chunk`` is neither a
-            dict nor ``"[DONE]"``.
-        InvalidOptionError: on either route a field has the wrong type (``choices`` not a list, a tool call's ``name``
-            not a string, a negative usage count...): the message names the field.
+            dict nor ``"[DONE]"``; on either route a field has the wrong type (``choices`` not a
+            list, ``delta`` a list, an ``index`` that is no number, a tool call's ``name`` not a
+            string, a negative usage count...): the message names the field.
     """
     if get is None:
         if type(chunk) is dict:
@@ -995,6 +1004,7 @@ def error_to_wire(error: BaseException) -> tuple[int, dict[str, Any], dict[str, 
     ==============================================  ======  ==============================
     error                                           status  ``type`` / ``code``
     ==============================================  ======  ==============================
+    MalformedChunkError (a backend's bad chunk)     502     server_error
     InvalidOptionError, CapabilityError, 4xx
     BadRequestError                                 400     invalid_request_error
     ContextLengthError                              400     ``context_length_exceeded``
@@ -1013,6 +1023,8 @@ def error_to_wire(error: BaseException) -> tuple[int, dict[str, Any], dict[str, 
     """
     message = str(error) or type(error).__name__
     status_code = getattr(error, "status_code", None)
+    if isinstance(error, MalformedChunkError):  # the backend sent a bad chunk: not the client's request
+        return 502, error_body(message, type="server_error"), {}
     if isinstance(error, ContextLengthError):
         return 400, error_body(message, type="invalid_request_error", code="context_length_exceeded"), {}
     if isinstance(error, ContentFilterError):
@@ -1061,7 +1073,8 @@ def response_to_message(response: Mapping[str, Any], *, provider: str | None = N
     Raises:
         ProviderError: the response is an error object (:func:`error_from_wire`), or has no
             ``choices[0].message`` (:func:`no_choices_error`, naming ``response["model"]``).
-        InvalidOptionError: a field of the message has the wrong type.
+        InvalidOptionError: a field of the message has the wrong type
+            (:class:`~modelplug.errors.MalformedChunkError` for a field of ``content`` parts).
     """
     if "error" in response and not response.get("choices"):
         raise error_from_wire(plain(response), provider=provider)

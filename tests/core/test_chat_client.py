@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -192,3 +193,64 @@ def test_error_from_client_response_reads_the_body_or_falls_back() -> None:
     assert isinstance(error, errors.ServerError) and "the server broke" in str(error)
     mapped = chat_client.with_original(errors.ServerError("x"), original)
     assert mapped.original is original and mapped.__cause__ is original
+
+
+def test_open_stream_hands_the_attempts_generator_over_after_the_first_delta() -> None:
+    # After the retried start, each next() of the stream is the provider generator's own (no
+    # generator of the kit between them): the frame that resumes the generator is the stream's.
+    from modelplug.retry import RetryPolicy
+
+    callers: list[str] = []
+    closed: list[str] = []
+
+    def deltas() -> Iterator[ChatMessageStreamDelta]:
+        yield ChatMessageStreamDelta(content="a")  # held by the retried start
+        for piece in "bcd":
+            callers.append(sys._getframe(1).f_code.co_qualname)
+            yield ChatMessageStreamDelta(content=piece)
+
+    def start() -> tuple[Callable[[], object], Iterator[ChatMessageStreamDelta]]:
+        return (lambda: closed.append("response")), deltas()
+
+    stream = chat_client.open_stream(RetryPolicy(max_retries=1, backoff=0.0), start, provider="p", model="m")  # type: ignore[arg-type]
+    assert [d.content for d in stream] == ["a", "b", "c", "d"]
+    assert callers == ["ClosableStream.__next__"] * 3
+    assert closed == ["response"]  # the end of the stream closed the response
+
+
+def test_open_stream_retries_only_before_the_first_delta_with_content() -> None:
+    from modelplug.retry import RetryPolicy
+
+    attempts: list[int] = []
+
+    def start() -> tuple[Callable[[], object], Iterator[ChatMessageStreamDelta]]:
+        attempts.append(1)
+        attempt = len(attempts)
+
+        def deltas() -> Iterator[ChatMessageStreamDelta]:
+            yield ChatMessageStreamDelta(finish_reason=None)  # a role chunk: held, not yet shown
+            if attempt == 1:
+                raise errors.ServerError("dropped before any text")
+            yield ChatMessageStreamDelta(content="Hi")
+            raise errors.ServerError("dropped after text")
+
+        return (lambda: None), deltas()
+
+    stream = chat_client.open_stream(RetryPolicy(max_retries=3, backoff=0.0), start, provider="p", model="m")  # type: ignore[arg-type]
+    received = []
+    with pytest.raises(errors.ServerError, match="after text"):
+        for delta in stream:
+            received.append(delta.content)
+    assert attempts == [1, 1] and received == [None, "Hi"]
+
+
+def test_open_stream_that_failed_to_start_stops_afterwards() -> None:
+    from modelplug.retry import RetryPolicy
+
+    def start() -> tuple[Callable[[], object], Iterator[ChatMessageStreamDelta]]:
+        raise errors.AuthenticationError("bad key")
+
+    stream = chat_client.open_stream(RetryPolicy(max_retries=0), start, provider="p", model="m")  # type: ignore[arg-type]
+    with pytest.raises(errors.AuthenticationError):
+        next(stream)
+    assert list(stream) == []  # the failed start is not tried again

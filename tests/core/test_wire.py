@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import DATA
 
 from modelplug import ChatMessage, ChatMessageStreamDelta, ToolCall, ToolCallDelta, Usage, aggregate_chunks
-from modelplug.errors import InvalidOptionError, ProviderError
+from modelplug.errors import InvalidOptionError, MalformedChunkError, ProviderError
 from modelplug.wire import (
     delta_from_chunk,
     delta_to_chunk,
@@ -148,8 +148,9 @@ def _chunk(delta: Any) -> dict[str, Any]:
     ],
 )
 def test_chunk_fields_of_the_wrong_type_are_named_in_the_error(chunk: dict[str, Any], field: str) -> None:
-    # These raised bare TypeError/AttributeError/ValueError, or were dropped without a word.
-    with pytest.raises(InvalidOptionError, match=field):
+    # These raised bare TypeError/AttributeError/ValueError, or were dropped without a word; then an
+    # InvalidOptionError, as if the caller had passed a bad option: a server sent a bad chunk.
+    with pytest.raises(MalformedChunkError, match=field):
         aggregate_chunks([chunk])
 
 

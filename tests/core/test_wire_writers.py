@@ -12,6 +12,7 @@ from modelplug.errors import (
     ContentFilterError,
     ContextLengthError,
     InvalidOptionError,
+    MalformedChunkError,
     ModelLoadError,
     ProviderConnectionError,
     ProviderError,
@@ -68,6 +69,7 @@ def test_the_usage_chunk_has_no_choices_and_reads_back_to_the_usage() -> None:
     ("error", "status", "code"),
     [
         (InvalidOptionError("bad option"), 400, None),
+        (MalformedChunkError("stream chunk field choices must be a list, got 'x'"), 502, None),
         (CapabilityError("no tools"), 400, None),
         (BadRequestError("bad", status_code=422), 422, None),
         (ContextLengthError("too long", status_code=400), 400, "context_length_exceeded"),
@@ -98,6 +100,8 @@ def test_errors_get_the_status_a_client_expects_and_read_back_as_their_kind(
         if expected in (ProviderTimeoutError, ProviderConnectionError, ModelLoadError):
             expected = ServerError  # a gateway's 5xx: the client sees a server error, and may retry
         assert kind is expected
+    if isinstance(error, MalformedChunkError):  # a backend's bad chunk, relayed: the client's server failed
+        assert type(error_from_wire(body, status=got_status)) is ServerError
 
 
 def test_error_messages_are_redacted() -> None:

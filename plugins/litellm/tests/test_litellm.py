@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import DATA
+from tests.conftest import DATA, load_jsonl
 
 import modelplug
 from modelplug import errors
@@ -219,3 +219,29 @@ def test_a_tool_call_object_instead_of_a_list_is_read() -> None:
 
 def test_every_fixture_case_is_covered_by_the_http_suite() -> None:
     assert len(STREAM_CASES) >= 15
+
+
+def _objects(value: Any) -> Any:
+    """``value`` with every dict as an object with attributes (as LiteLLM hands chunks over)."""
+    import types
+
+    if isinstance(value, dict):
+        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_objects(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("case", load_jsonl("bad_chunk_cases.jsonl"), ids=lambda case: case["id"])
+def test_a_chunk_field_of_the_wrong_type_is_a_malformed_chunk_error(case: dict[str, Any]) -> None:
+    # the plugin's reader, as its stream runs it: the reader's error is not re-mapped as LiteLLM's
+    from modelplug.retry import RetryPolicy
+    from modelplug_litellm.provider import LiteLLMState, _reader
+
+    reader = _reader(LiteLLMState(model="m", capabilities=modelplug.Capabilities(), retry=RetryPolicy()))
+    chunks = [_objects(chunk) for chunk in case["chunks"] if chunk != "[DONE]"]
+    received: list[ChatMessageStreamDelta] = []
+    with pytest.raises(errors.MalformedChunkError, match=case["expected_error"]["match"]):
+        for delta in reader.deltas(iter(chunks)):
+            received.append(delta)
+    assert [d.content for d in received] == ["Hel"]  # the good chunk before it was delivered

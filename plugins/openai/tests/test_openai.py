@@ -158,3 +158,34 @@ def test_one_pooled_async_client_per_model_and_loop_kept_alive_and_closed_on_unl
         assert client.is_closed
     finally:
         loop.close()
+
+
+_CHUNK = '{"choices": [{"index": 0, "delta": {"content": "h\\u00e9 \u00e9"}}], "model": "m"}'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _CHUNK.encode(),  # the fast path: UTF-8, nothing around the document
+        b"  " + _CHUNK.encode() + b" \t",  # whitespace around it
+        b"\xef\xbb\xbf" + _CHUNK.encode(),  # a UTF-8 byte-order mark
+        _CHUNK.encode("utf-16-le"),  # another encoding json.loads detects
+        _CHUNK.encode("utf-32"),
+    ],
+    ids=["utf8", "whitespace", "bom", "utf16", "utf32"],
+)
+def test_each_payload_reads_as_json_loads_reads_it(data: bytes) -> None:
+    import json
+
+    from modelplug.wire import delta_from_chunk
+    from modelplug_openai.provider import _ChunkReader
+
+    assert _ChunkReader().read(data) == delta_from_chunk(json.loads(data))
+
+
+@pytest.mark.parametrize("data", [b'{"choices": []} x', b"{'choices': []}", b'{"choices": [', b"\xff\xfe{", b""])
+def test_a_payload_that_is_not_json_is_a_server_error_quoting_it(data: bytes) -> None:
+    from modelplug_openai.provider import _ChunkReader
+
+    with pytest.raises(errors.ServerError, match=r"malformed stream data \(not (JSON|UTF-8)\)"):
+        _ChunkReader().read(data)

@@ -15,7 +15,7 @@ from tests.conftest import load_jsonl
 import modelplug
 from modelplug import errors
 
-WIRE_CASES = {case["id"]: case for case in load_jsonl("wire_cases.jsonl")}
+WIRE_CASES = {case["id"]: case for case in load_jsonl("wire_cases.jsonl") + load_jsonl("bad_chunk_cases.jsonl")}
 
 
 def _sse(chunks: list[Any]) -> bytes:
@@ -57,8 +57,9 @@ def test_wire_case_over_http(base_url: str, case_id: str) -> None:
     error = case.get("expected_error")
     stream = model.stream("Hi.")
     if error is not None:
-        with pytest.raises(getattr(errors, error["class"]), match=error["match"]):
+        with pytest.raises(getattr(errors, error["class"]), match=error["match"]) as raised:
             list(stream)
+        assert type(raised.value) is getattr(errors, error["class"])
         assert stream.message.content == expected["content"]  # what arrived is kept
         with pytest.raises(getattr(errors, error["class"]), match=error["match"]):
             model.generate("Hi.")  # the same from generate()

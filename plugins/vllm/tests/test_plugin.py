@@ -100,3 +100,17 @@ def test_a_call_outside_the_main_guard_is_found(tmp_path: Path) -> None:
 
 def test_calls_from_pytest_are_not_reported() -> None:
     assert main_guard.unguarded_main_line() is None
+
+
+@pytest.mark.parametrize("hook", ["generate_stream", "agenerate_stream", "generate"])
+def test_a_call_on_an_unloaded_model_is_a_model_closed_error(hook: str) -> None:
+    # No engine needed: unload() leaves the state without a runner, as after Model.close().
+    from modelplug.errors import ModelClosedError
+    from modelplug.types import ChatMessage, GenerationOptions
+    from modelplug_vllm import provider
+
+    state = VllmState("my-model", None)
+    provider.unload(state)
+    with pytest.raises(ModelClosedError, match="'my-model' is closed") as raised:
+        getattr(provider, hook)(state, [ChatMessage(role="user", content="Hi")], GenerationOptions())
+    assert isinstance(raised.value, InvalidOptionError) and not isinstance(raised.value, modelplug.ProviderError)

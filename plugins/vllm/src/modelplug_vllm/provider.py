@@ -16,6 +16,7 @@ from modelplug.errors import (
     BadRequestError,
     ContextLengthError,
     InvalidOptionError,
+    ModelClosedError,
     ModelLoadError,
     ModelplugError,
     ProviderError,
@@ -95,8 +96,13 @@ class VllmState:
         return None if self.runner is None else self.runner.engine
 
     def require_runner(self) -> EngineRunner:
+        """The running engine.
+
+        Raises:
+            ModelClosedError: the model was unloaded (``unload``, ``Model.close()``), its engine shut down.
+        """
         if self.runner is None or not self.runner.running:
-            raise ProviderError(f"vllm model {self.model!r} is closed", provider=PROVIDER)
+            raise ModelClosedError(f"vllm model {self.model!r} is closed (its engine was shut down by close())")
         return self.runner
 
 
@@ -328,7 +334,7 @@ def generate_stream(
 
     Raises:
         InvalidOptionError: a sampling option vLLM refuses (at once, before the request starts).
-        ProviderError: the model is closed.
+        ModelClosedError: the model is closed.
     """
     request = _build_request(state, messages, options, "DELTA")
     return _stream(state, request)
@@ -345,7 +351,7 @@ def agenerate_stream(
 
     Raises:
         InvalidOptionError: a sampling option vLLM refuses (at once, when the hook is called).
-        ProviderError: the model is closed.
+        ModelClosedError: the model is closed.
     """
     request = _build_request(state, messages, options, "DELTA")
     return _astream(state, request)
