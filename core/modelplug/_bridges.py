@@ -256,19 +256,82 @@ def iter_on_loop_thread(iterator: AsyncIterator[T]) -> Iterator[T]:
     """``iterator`` (async, not started yet) iterated from sync code.
 
     Each ``__anext__`` runs on the core's loop thread (an anyio blocking portal, shared by every
-    stream open at the time, ended when the last one closes). Closing the returned generator (a
-    ``break``, ``ChatStream.close()``) runs ``aclose()`` on the loop, which stops the provider's backend.
-    Exceptions cross unchanged.
+    stream open at the time, ended when the last one closes). Closing the returned iterator (a
+    ``break``, ``ChatStream.close()``) runs ``aclose()`` on the loop, which stops the provider's
+    backend; closed from another thread while a ``__anext__`` is pending (a stalled provider), it
+    cancels that call, so the waiting thread's iteration ends at once. Exceptions cross unchanged.
     """
-    with _portals() as portal:
+    return _LoopThreadIterator(iterator)
+
+
+class _LoopThreadIterator(Iterator[T]):
+    """See :func:`iter_on_loop_thread`."""
+
+    __slots__ = ("_closing", "_done", "_iterator", "_lock", "_pending", "_portal", "_portals")
+
+    def __init__(self, iterator: AsyncIterator[T]) -> None:
+        self._iterator = iterator
+        self._portals = _portals()
+        self._portal: anyio.from_thread.BlockingPortal | None = None
+        self._pending: Any = None  # the concurrent.futures.Future of the __anext__ in flight
+        self._closing = False
+        self._done = False
+        self._lock = threading.Lock()
+
+    def __next__(self) -> T:
+        import concurrent.futures
+
+        with self._lock:
+            if self._closing or self._done:
+                raise StopIteration
+            if self._portal is None:
+                self._portal = self._portals.__enter__()
+            future = self._portal.start_task_soon(_anext, self._iterator)
+            self._pending = future
         try:
-            while True:
-                item = portal.call(_anext, iterator)
-                if item is _END:
-                    return
-                yield item  # type: ignore[misc]
+            item = future.result()
+        except concurrent.futures.CancelledError:  # close() from another thread cancelled the call
+            self._finish()
+            raise StopIteration from None
+        except BaseException:
+            self._finish()
+            raise
         finally:
-            try:
-                portal.call(_aclose, iterator)
-            except Exception as error:  # a provider failing while it cleans up must not hide the answer
-                get_logger().warning("stream_close_failed", error=repr(error))
+            with self._lock:
+                self._pending = None
+        if item is _END or self._closing:
+            self._finish()
+            raise StopIteration
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the provider (its ``aclose()`` on the loop); from any thread. Idempotent."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            pending = self._pending
+        if pending is not None and pending.cancel():  # the waiting thread finishes on its way out
+            return
+        if pending is None:
+            self._finish()
+
+    def _finish(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+            portal = self._portal
+        if portal is None:
+            return
+        try:
+            portal.call(_aclose, self._iterator)
+        except Exception as error:  # a provider failing while it cleans up must not hide the answer
+            get_logger().warning("stream_close_failed", error=repr(error))
+        finally:
+            self._portals.__exit__(None, None, None)
+
+    def __del__(self) -> None:
+        # Dropped without close(): end the provider and let the shared loop thread go.
+        if not getattr(self, "_done", True) and getattr(self, "_pending", None) is None:
+            self.close()

@@ -16,7 +16,7 @@ from modelplug._fallback import FallbackModel
 from modelplug._keys import ENV_SUFFIX, KEY_PREFIX, resolve_key_options
 from modelplug._model import Model
 from modelplug._provider import Provider
-from modelplug.config import ResolvedAlias, config_path, is_alias_name, resolve_alias
+from modelplug.config import ConfigFileError, ResolvedAlias, config_path, is_alias_name, resolve_alias
 from modelplug.errors import InvalidOptionError, PluginContractError
 from modelplug.reserved import RESERVED_OPTIONS, ReservedOptions, split_options
 from modelplug.secrets import is_secret_option, register_secret, release_secret
@@ -184,7 +184,8 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
     Raises:
         ConfigFileError: as :func:`resolve_alias`; an option of the wrong type for the provider, an
             unset ``*_env`` variable, a missing ``key:``, a bad ``price``, a fallback chain that
-            comes back to an alias being loaded (file, line and alias named).
+            comes back to an alias being loaded, an option the provider refuses when it loads (an
+            unknown one) (file, line and alias named).
         ModelplugError: loading the model failed (as :func:`modelplug.load_model`).
     """
     path = config_path()
@@ -195,7 +196,12 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
         raise head.error(f"fallback chains form a cycle: {cycle}", "fallback")
     model_options = _checked_options(resolved)
     model_options.update(options or {})
-    model = load_model(resolved.spec, **model_options)
+    try:
+        model = load_model(resolved.spec, **model_options)
+    except ConfigFileError:
+        raise
+    except InvalidOptionError as error:  # the provider refused an option: say where it is written
+        raise _located(resolved, error, given=options or {}) from error
     model.defaults = resolved.defaults
     if not resolved.fallback:
         return model
@@ -211,6 +217,21 @@ def load_alias(name: str, options: Mapping[str, Any] | None = None, *, _loading:
             member.close()
         raise
     return FallbackModel(members, name=name)
+
+
+def _located(resolved: ResolvedAlias, error: InvalidOptionError, *, given: Mapping[str, Any]) -> InvalidOptionError:
+    """``error`` (a provider refusing the alias's options at load) as a :class:`ConfigFileError` at
+    the line of the option it names first (else the alias's table); unchanged when that option is
+    one the caller gave rather than the file."""
+    message = str(error)
+    named = {key: message.find(f"'{key}'") for key in [*given, *resolved.origins]}
+    named = {key: at for key, at in named.items() if at >= 0}
+    if not named:
+        return resolved.chain[0].error(message)
+    first = min(named, key=named.__getitem__)  # the option the message is about comes first
+    if first in given:
+        return error
+    return resolved.origins[first].error(message, first)
 
 
 def _checked_options(resolved: ResolvedAlias) -> dict[str, Any]:

@@ -12,7 +12,9 @@ event per call (:mod:`modelplug.log`).
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -73,6 +75,8 @@ class Model:
     __slots__ = (
         "_capabilities",
         "_closed",
+        "_open_lock",
+        "_open_streams",
         "_reserved",
         "_secrets",
         "contract",
@@ -105,6 +109,9 @@ class Model:
         self._reserved = reserved or ReservedOptions.from_options(self.options, provider=provider)
         self._capabilities: Capabilities | None = None
         self._closed = False
+        # The sync streams not yet ended, closed by close() (a weak set: a dropped stream is not kept).
+        self._open_streams: weakref.WeakSet[ChatStream] = weakref.WeakSet()
+        self._open_lock = threading.Lock()
         self._secrets: tuple[str, ...] = ()  # registered by load_model, released by close
         #: Generation defaults (an alias's ``temperature``, ``max_tokens``, ...): a call's own options win.
         self.defaults: Mapping[str, Any] = {}
@@ -327,11 +334,16 @@ class Model:
         messages_, generation = self._prepare(messages, options)
         backend = self._backend_options(generation)
         if self._check_streaming(allow_fallback):
-            return self._pipeline_stream(self._stream_deltas(messages_, backend), generation)
-        # the fallback: generate() cuts the stops and parses the tool calls itself
-        return ChatStream(
-            self._fallback(messages_, options), provider=self.provider, model_id=self.model_id, price=self.price
-        )
+            stream = self._pipeline_stream(self._stream_deltas(messages_, backend), generation)
+        else:  # the fallback: generate() cuts the stops and parses the tool calls itself
+            stream = ChatStream(
+                self._fallback(messages_, options), provider=self.provider, model_id=self.model_id, price=self.price
+            )
+        with self._open_lock:
+            self._open_streams.add(stream)
+        if self._closed:  # closed by another thread meanwhile: this stream must not outlive it
+            stream.close()
+        return stream
 
     def astream(self, messages: Any, *, allow_fallback: bool = False, **options: Any) -> AsyncChatStream:
         """:meth:`stream` for async code: same arguments, deltas and errors, without blocking the loop.
@@ -456,7 +468,12 @@ class Model:
         yield from message_to_deltas(self.generate(messages, **options))
 
     def close(self) -> None:
-        """Release the provider's resources for this model (its ``unload`` hook). Idempotent.
+        """Release the provider's resources for this model (its ``unload`` hook). Idempotent, and
+        safe from any thread.
+
+        The model's sync streams still open (:meth:`stream`) are closed first, as
+        :meth:`ChatStream.close` does: their backends stop, a thread iterating one sees it end, and
+        their ``.message`` keeps what arrived. Async streams are the caller's to ``aclose()`` first.
 
         Raises:
             PluginError: the ``unload`` hook failed (the model counts as closed all the same).
@@ -464,6 +481,10 @@ class Model:
         if self._closed:
             return
         self._closed = True
+        with self._open_lock:
+            streams = list(self._open_streams)
+        for stream in streams:
+            stream.close()
         try:
             self.contract.unload(self.model_id, self.state)
         finally:

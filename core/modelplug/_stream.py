@@ -232,8 +232,10 @@ class ChatStream(StreamRecord):
 
     def close(self) -> None:
         """Stop the stream and the backend behind it. Safe to call more than once, and from another
-        thread than the one iterating: then the provider is closed as soon as it hands over the
-        delta it is producing (a generator cannot be closed while it runs), and the iterating loop ends."""
+        thread than the one iterating: then a provider iterator with a thread-safe ``close()`` (an
+        HTTP response) is closed at once, also under the core's stop and tool-call pipeline, which
+        ends a stalled read; a generator is closed as soon as it hands over the delta it is
+        producing (it cannot be closed while it runs). The iterating loop ends."""
         if self._finished:
             return
         self._finish("cancelled")
@@ -303,16 +305,52 @@ def _close(iterator: Iterator[Any]) -> None:
         close()
 
 
+class _Piped(Iterator[ChatMessageStreamDelta]):
+    """The pipeline's generator over ``source``, with a ``close()`` that reaches the source even while
+    another thread is inside the generator (a generator cannot be closed while it runs): the source's
+    own thread-safe ``close()`` then ends a stalled read at once, as it does without a pipeline."""
+
+    __slots__ = ("_piped", "_source")
+
+    def __init__(self, source: Iterator[ChatMessageStreamDelta], piped: Iterator[ChatMessageStreamDelta]) -> None:
+        self._source = source
+        self._piped = piped
+
+    def __next__(self) -> ChatMessageStreamDelta:
+        return next(self._piped)
+
+    def close(self) -> None:
+        """Close the pipeline and the source (from any thread)."""
+        try:
+            _close(self._piped)
+        except ValueError as error:
+            if "already executing" not in str(error):
+                raise
+            try:  # another thread reads: close the source under it; the pipeline closes when it returns
+                _close(self._source)
+            except ValueError as inner:
+                if "already executing" not in str(inner):  # a plain generator source: it closes on return
+                    raise
+            raise
+
+
 def run_pipeline(
     deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline, *, drain_after_stop: bool = False
 ) -> Iterator[ChatMessageStreamDelta]:
     """Push ``deltas`` through ``pipeline`` (:class:`modelplug._pipeline.DeltaPipeline`), closing the
     source as soon as a stop sequence is reached (or, with ``drain_after_stop``, reading it to its
-    end for the usage it reports last, as ``generate()`` does) and when the consumer stops.
+    end for the usage it reports last, as ``generate()`` does) and when the consumer stops; the
+    returned iterator's ``close()`` reaches the source from any thread.
 
     A :class:`~modelplug.errors.ToolCallParseError` loses nothing: the source is drained first (usage,
     finish reason), the deltas still recoverable are yielded, then the error is raised.
     """
+    return _Piped(deltas, _piped(deltas, pipeline, drain_after_stop))
+
+
+def _piped(
+    deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline, drain_after_stop: bool
+) -> Iterator[ChatMessageStreamDelta]:
     try:
         for delta in deltas:
             yield from pipeline.feed(delta)

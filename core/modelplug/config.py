@@ -25,6 +25,7 @@ from modelplug.types import GenerationOptions
 __all__ = [
     "ENV_CONFIG",
     "GENERATION_KEYS",
+    "TOP_LEVEL_KEYS",
     "Alias",
     "ConfigFileError",
     "ResolvedAlias",
@@ -37,6 +38,8 @@ __all__ = [
 
 #: Environment variable overriding the config file path.
 ENV_CONFIG: Final = "MODELPLUG_CONFIG"
+#: The keys the config file may have at its top level (anything else is an error, naming its line).
+TOP_LEVEL_KEYS: Final = frozenset({"model", "models"})
 #: Keys of an alias table that are generation defaults (the standard generation options, and
 #: ``extra`` for provider generation options); every other key except ``model`` and ``fallback``
 #: is a model option.
@@ -141,8 +144,9 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
     """The config file's table (``{}`` when the file does not exist).
 
     Raises:
-        ConfigFileError: the file cannot be read, is not TOML (the line is named), ``model`` is not
-            a non-empty string, or ``models`` is not a table of tables.
+        ConfigFileError: the file cannot be read, is not TOML (the line is named), has a top-level
+            key other than :data:`TOP_LEVEL_KEYS`, ``model`` is not a non-empty string, or ``models``
+            is not a table of tables.
     """
     path = config_path() if path is None else path
     config, _ = _load(path)
@@ -163,6 +167,11 @@ def _load(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigFileError(
             f"cannot read the config file: {error}", path=path, line=int(found.group(1)) if found else None
         ) from error
+    for key in config:
+        if key not in TOP_LEVEL_KEYS:  # a typo ("modle", "[modles.fast]") must not be ignored
+            line = _line(text, rf"\s*(?:\[+\s*)?[\"']?{re.escape(key)}[\"']?\s*[=.\]]")
+            problem = f"unknown key {key!r}: the config file has 'model = \"...\"' and [models.<alias>] tables"
+            raise ConfigFileError(problem, path=path, line=line)
     model = config.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         line = _line(text, r"\s*model\s*=")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, Final
 
 from modelplug.secrets import is_secret_option, redact_value
 
@@ -33,13 +33,28 @@ _configured = False
 def _configure_from_env() -> None:
     global _configured
     _configured = True
-    level = os.environ.get("MODELPLUG_LOG", "").strip().upper()
-    if level:
-        _stdlib_logger.setLevel(getattr(logging, level, logging.INFO))
+    setting = os.environ.get("MODELPLUG_LOG", "").strip()
+    if setting:
+        level = _LEVELS.get(setting.lower())
+        _stdlib_logger.setLevel(logging.INFO if level is None else level)
         if not _stdlib_logger.handlers:
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter("%(message)s"))
             _stdlib_logger.addHandler(handler)
+        if level is None:  # a typo must not pass unnoticed (nor crash, as a name like "basic_format" did)
+            _stdlib_logger.warning(
+                "MODELPLUG_LOG=%r is not a level (%s); showing info", setting, ", ".join(sorted(_LEVELS))
+            )
+
+
+#: The values ``MODELPLUG_LOG`` takes (case-insensitive); anything else means ``info``, with a warning.
+_LEVELS: Final = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

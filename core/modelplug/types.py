@@ -379,6 +379,16 @@ def _tool_calling(instance: object, attribute: attrs.Attribute[Any], value: str)
         raise ValueError(f"tool_calling must be one of {TOOL_CALLING_MODES}, got {value!r}")
 
 
+def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be True or False, got {type(value).__name__} {value!r:.80}")
+
+
+def _format_name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{attribute.name} must be a format name or None, got {type(value).__name__} {value!r:.80}")
+
+
 @attrs.frozen
 class Capabilities:
     """What a provider declares it can do for one model (returned by the ``capabilities`` hook).
@@ -403,16 +413,22 @@ class Capabilities:
             (with ``tools``): the answer is a call of one of the (named) tools, never plain text.
         vision: the model accepts image content parts.
         reasoning: the model emits ``reasoning_content``.
+
+    Raises:
+        TypeError: a flag that is not a ``bool`` (``"yes"``, ``1``), a ``tool_call_format`` that is
+            not a string (a provider's ``capabilities`` hook then fails with a ``PluginContractError``
+            naming it; a ``capabilities`` override, with an ``InvalidOptionError``).
+        ValueError: an unknown ``tool_calling`` mode.
     """
 
-    streaming: bool = False
-    async_streaming: bool = False
+    streaming: bool = attrs.field(default=False, validator=_flag)
+    async_streaming: bool = attrs.field(default=False, validator=_flag)
     tool_calling: str = attrs.field(default="none", validator=_tool_calling)
-    tool_call_format: str | None = None
-    streamed_tool_calls: bool = False
-    usage_in_stream: bool = False
-    stop_sequences: bool = False
-    structured_output: bool = False
-    forced_tool_choice: bool = False
-    vision: bool = False
-    reasoning: bool = False
+    tool_call_format: str | None = attrs.field(default=None, validator=_format_name)
+    streamed_tool_calls: bool = attrs.field(default=False, validator=_flag)
+    usage_in_stream: bool = attrs.field(default=False, validator=_flag)
+    stop_sequences: bool = attrs.field(default=False, validator=_flag)
+    structured_output: bool = attrs.field(default=False, validator=_flag)
+    forced_tool_choice: bool = attrs.field(default=False, validator=_flag)
+    vision: bool = attrs.field(default=False, validator=_flag)
+    reasoning: bool = attrs.field(default=False, validator=_flag)

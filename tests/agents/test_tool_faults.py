@@ -120,3 +120,94 @@ def test_closing_the_event_iterator_from_another_thread(replay) -> None:
     assert not any(isinstance(e, FinalAnswer) for e in seen)
     assert sum(isinstance(e, ModelDelta) for e in seen) < 2000  # stopped before the whole answer streamed
     assert list(events) == []
+
+
+def test_an_async_tool_past_its_time_limit_in_run_is_cancelled_not_left_running(replay) -> None:
+    import asyncio
+
+    cancelled = threading.Event()
+
+    @tool(timeout_s=0.2)
+    async def waits_forever() -> str:
+        """Awaits a reply that never comes."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+        return "never"
+
+    agent = ToolCallingAgent(replay(_script("waits_forever")), [waits_forever])
+    events = list(agent.run("go", stream=True))
+    [result] = [e for e in events if isinstance(e, ToolResult) and e.tool_call and e.tool_call.name == "waits_forever"]
+    assert "did not finish within 0.2 s" in result.observation
+    assert cancelled.wait(5), "the timed-out coroutine is still running in its thread"
+    deadline = threading.Event()
+    for _ in range(50):
+        if not any(t.name == "modelplug-tool" and t.is_alive() for t in threading.enumerate()):
+            break
+        deadline.wait(0.1)
+    assert not any(t.name == "modelplug-tool" and t.is_alive() for t in threading.enumerate())
+
+
+def _raises_cancelled() -> Any:
+    import asyncio
+
+    async def cancels() -> str:
+        """Raises CancelledError though nobody cancelled the run."""
+        raise asyncio.CancelledError("the tool's own")
+
+    return tool(cancels, name="cancels")
+
+
+def _raises_interrupt() -> Any:
+    def interrupts() -> str:
+        """Raises KeyboardInterrupt in its worker thread."""
+        raise KeyboardInterrupt
+
+    return tool(interrupts, name="interrupts")
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [(_raises_cancelled, "raised CancelledError"), (_raises_interrupt, "raised KeyboardInterrupt")],
+)
+def test_arun_turns_a_tools_own_cancelled_error_or_interrupt_into_an_observation(replay, make, expected) -> None:
+    import asyncio
+
+    faulty = make()
+    agent = ToolCallingAgent(replay(_script(faulty.name)), [faulty])
+
+    async def events() -> list[Any]:
+        async with agent.arun("go", stream=True) as run:
+            return [event async for event in run]
+
+    got = asyncio.run(asyncio.wait_for(events(), 30))
+    [result] = [
+        e for e in got if isinstance(e, ToolResult) and e.tool_call is not None and e.tool_call.name == faulty.name
+    ]
+    assert result.is_error and expected in result.observation
+    assert isinstance(got[-1], FinalAnswer) and got[-1].answer == "done"
+
+
+def test_cancelling_arun_while_an_async_tool_runs_cancels_the_run(replay) -> None:
+    import asyncio
+
+    started = asyncio.Event()
+
+    @tool
+    async def slow() -> str:
+        """Takes a while."""
+        started.set()
+        await asyncio.sleep(30)
+        return "late"
+
+    agent = ToolCallingAgent(replay(_script("slow")), [slow])
+
+    async def main() -> None:
+        task = asyncio.create_task(agent.arun("go"))
+        await asyncio.wait_for(started.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())

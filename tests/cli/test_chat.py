@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from modelplug import _plugins as plugins
 from modelplug import register_provider
 from modelplug.cli import main
 from modelplug.cli.conversations import LogStore
-from tests.cli.conftest import responses, run_cli
+from tests.cli.conftest import cli_env, responses, run_cli
 from tests.cli.providers import Probe
 from tests.cli.terminal import spawn, strip_ansi
 
@@ -140,3 +141,20 @@ def test_a_model_error_is_shown_and_the_session_goes_on(runner: CliRunner, probe
     assert result.stderr.count("Error: probe backend fell over") == 2
     with LogStore() as store:
         assert store.count() == 0  # --no-log
+
+
+@pytest.mark.parametrize("encoding", [None, "utf-8"])  # the default (surrogateescape), and a strict one
+def test_a_line_that_is_not_utf8_is_named_and_the_session_goes_on(encoding: str | None) -> None:
+    env = cli_env(**({"PYTHONIOENCODING": encoding} if encoding else {}))
+    result = subprocess.run(
+        [sys.executable, "-m", "modelplug", "chat", "-m", "replay:x", "-o", responses("one", "two")],
+        input=b"first\nbad \xff\xfe line\nlast\n",
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Error: this prompt is not UTF-8 text (byte 0xff at offset 4)" in result.stderr.decode()
+    assert b"unexpected" not in result.stderr
+    with LogStore() as store:
+        assert [entry.prompt for entry in store.entries(limit=None)] == ["first", "last"]  # nothing mangled was sent

@@ -210,3 +210,27 @@ def test_text_utf8_cannot_hold_is_logged_as_question_marks(runner: CliRunner) ->
     run(runner, "-m", "replay:x", "-o", responses("a\ud800b"), "hi")  # a lone surrogate from a backend
     [entry] = logged(runner)
     assert entry["response"] == "a?b"
+
+
+@pytest.mark.parametrize("damage", ["not a database", "a folder"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["logs"],
+        ["logs", "--json"],
+        ["logs", "status"],
+        ["run", "-c", "-m", "replay:x", "-o", responses("hi"), "again"],
+    ],
+    ids=" ".join,
+)
+def test_a_log_database_that_cannot_be_read_is_a_clear_error(damage: str, args: list[str]) -> None:
+    path = logs_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if damage == "a folder":
+        path.mkdir()
+    else:
+        path.write_text("these bytes are not SQLite\n" * 10)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert f"Error: cannot read the log database {path}" in result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.output

@@ -266,3 +266,64 @@ def test_the_signal_tests_pass_from_a_parent_that_ignores_sigint() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def _with_stdout_closed(args: list[str], stdin: bytes = b"") -> tuple[int, bytes]:
+    """Run the command line with its stdout's reader gone before it writes (``| head -c 0``)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "modelplug", *args],
+            input=stdin,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plugins"],
+        ["plugins", "--json"],
+        ["models"],
+        ["run", "-m", "replay:x", "-o", responses("Hello there"), "--no-stream", "hi"],
+        ["run", "-m", "replay:x", "-o", responses("Hello there"), "--json", "hi"],
+        ["agent", "-m", "replay:x", "-o", responses("The answer is 4."), "what is 2+2?"],
+        ["agent", "-m", "replay:x", "-o", responses("The answer is 4."), "--json", "what is 2+2?"],
+    ],
+    ids=lambda args: " ".join(a for a in args if not a.startswith("responses="))[:40],
+)
+def test_every_command_ends_quietly_when_stdout_is_closed(args: list[str]) -> None:
+    returncode, err = _with_stdout_closed(args)
+    assert (returncode, err) == (1, b"")
+
+
+def test_a_closed_stdout_ends_a_chat_session_after_logging_the_cut_answer() -> None:
+    args = ["chat", "-m", "replay:x", "-o", responses(LONG, "second answer"), "-o", "delay=0.05"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelplug", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(b"first\nsecond\n")
+        process.stdin.flush()
+        _read_until(process, b"word01")
+        process.stdout.close()  # like `| head -c 10`, mid-answer
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert b"Error" not in err and b"Traceback" not in err
+    entries = json.loads(run_cli(["logs", "--json", "-n", "0"]).stdout)
+    assert [(entry["prompt"], entry["outcome"]) for entry in entries] == [("first", "cancelled")]  # never "second"
+    assert entries[0]["response"] and LONG.startswith(entries[0]["response"])

@@ -100,6 +100,39 @@ def test_an_option_of_the_wrong_type_names_its_line_and_alias(config: Path) -> N
     assert "option 'order' must be a int" in message and "'three'" in message
 
 
+def test_an_option_the_provider_refuses_at_load_names_its_line_and_alias(config: Path) -> None:
+    _write(config, CONFIG + '\n[models.typo]\nmodel = "markov"\n# a misspelt option\nordre = 2\n')
+    with pytest.raises(ConfigFileError) as caught:
+        modelplug.load_model("typo")
+    assert str(caught.value).startswith(f"{config}:19: alias 'typo': ") and "'ordre'" in str(caught.value)
+    # an option given by the caller is not blamed on the file
+    with pytest.raises(InvalidOptionError) as given:
+        modelplug.load_model("markov", colour="red")
+    assert not isinstance(given.value, ConfigFileError) and "'colour'" in str(given.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        ('modle = "markov"\n', 1, "modle"),  # a misspelt default model
+        ('# models\n\n[modles.fast]\nmodel = "example:default"\n', 3, "modles"),  # a misspelt table
+        ('model = "markov"\ntemperature = 0.5\n', 2, "temperature"),  # a default that belongs in an alias
+    ],
+)
+def test_an_unknown_top_level_key_names_its_line(config: Path, text: str, line: int, key: str) -> None:
+    _write(config, text + CONFIG.removeprefix('model = "short"\n'))
+    with pytest.raises(ConfigFileError, match=rf"^{config}:{line}: unknown key '{key}'"):
+        find_aliases()
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 2 and f"{config}:{line}: unknown key '{key}'" in result.output
+
+
+def test_a_capabilities_override_of_the_wrong_type_names_its_line(config: Path) -> None:
+    _write(config, CONFIG + '\n[models.odd]\nmodel = "markov"\ncapabilities = { streaming = "maybe" }\n')
+    with pytest.raises(ConfigFileError, match=rf"^{config}:18: alias 'odd': .*streaming must be True or False"):
+        modelplug.load_model("odd")
+
+
 def test_a_bad_generation_default_is_refused_when_the_file_is_read(config: Path) -> None:
     _write(config, CONFIG + '\n[models.hot]\nmodel = "markov"\ntemperature = "warm"\n')
     with pytest.raises(ConfigFileError, match=rf"^{config}:18: alias 'hot': generation default 'temperature'"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -72,3 +73,18 @@ def test_nothing_reaches_the_terminal_by_default() -> None:
             check=True,
         ).stdout.splitlines()[-1]
     )
+
+
+@pytest.mark.parametrize("setting", ["verbose", "basic_format"])  # a typo; a name logging defines but is no level
+def test_an_unknown_log_level_is_named_and_shows_info(setting: str) -> None:
+    code = (
+        "import modelplug;"
+        "m = modelplug.load_model('replay:x', responses=['hello there']);"
+        "print(m.generate('q').content)"
+    )
+    env = {**os.environ, "MODELPLUG_LOG": setting}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello there"
+    assert f"MODELPLUG_LOG='{setting}' is not a level" in result.stderr
+    assert "generation" in result.stderr  # shown at info

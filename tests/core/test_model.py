@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -333,3 +334,34 @@ def test_secrets_stay_out_of_printed_tracebacks(fresh_plugins: None) -> None:
         assert key not in printed and "***" in printed
 
 
+def test_closing_a_model_ends_the_streams_other_threads_are_reading() -> None:
+    words = " ".join(f"w{i}" for i in range(400))
+    model = modelplug.load_model("replay:x", responses=[words], delay=0.01, loop=True)
+    streams: list[modelplug.ChatStream] = []
+    started = threading.Barrier(5)
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            stream = model.stream("hi")
+            streams.append(stream)
+            started.wait(10)
+            for _ in stream:
+                pass
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    started.wait(10)
+    model.close()
+    for reader in readers:
+        reader.join(5)
+    assert not any(reader.is_alive() for reader in readers), "a stream outlived its closed model"
+    assert failures == []
+    for stream in streams:  # each ended early, cancelled, keeping what it had received
+        assert stream.outcome == "cancelled"
+        assert words.startswith(stream.message.text) and len(stream.message.text) < len(words)
+    with pytest.raises(ModelClosedError):
+        model.stream("again")

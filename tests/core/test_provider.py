@@ -110,6 +110,7 @@ def test_concurrent_register_and_call_never_cross_talk(fresh_plugins: None) -> N
     [
         ("capabilities", RuntimeError("boom"), "capabilities hook failed: RuntimeError: boom"),
         ("capabilities", "not capabilities", "must return a modelplug.Capabilities"),
+        ("capabilities", "streaming-yes", "capabilities hook failed: TypeError: streaming must be True or False"),
         ("option_types", ["a"], "option_types must return a mapping"),
         ("unload", KeyError("k"), "unload hook failed: KeyError"),
     ],
@@ -120,6 +121,8 @@ def test_broken_contract_is_a_plugin_contract_error(
     def implementation() -> object:
         if isinstance(behaviour, BaseException):
             raise behaviour
+        if behaviour == "streaming-yes":  # a declaration of the wrong type
+            return modelplug.Capabilities(streaming="yes")  # type: ignore[arg-type]
         return behaviour
 
     class Broken:

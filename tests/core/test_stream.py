@@ -230,3 +230,61 @@ def test_run_pipeline_closes_the_source_at_a_stop_sequence_or_drains_it_for_the_
         assert message.content == "ab" and message.finish_reason == "stop"
         assert seen == read
         assert message.usage == (Usage(1, 3) if drain else None)
+
+
+class _StalledResponse:
+    """What an HTTP provider returns: one delta, then a read that blocks until ``close()`` (which,
+    like closing a socket, may come from any thread) ends it."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+        self.sent = False
+
+    def __iter__(self) -> _StalledResponse:
+        return self
+
+    def __next__(self) -> ChatMessageStreamDelta:
+        if not self.sent:
+            self.sent = True
+            return ChatMessageStreamDelta(content="first")
+        if not self.closed.wait(30):
+            raise AssertionError("the stalled read was never closed")
+        raise StopIteration
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+@pytest.mark.parametrize("pipeline", ["stops", "text tool calls"])
+@pytest.mark.parametrize("closer", ["stream", "model"])
+def test_a_close_from_another_thread_reaches_a_stalled_source_through_the_pipeline(
+    fresh_plugins: None, pipeline: str, closer: str
+) -> None:
+    responses: list[_StalledResponse] = []
+
+    class Stalling:
+        @modelplug.hookimpl
+        def capabilities(self) -> Capabilities:
+            return Capabilities(streaming=True, stop_sequences=False, tool_calling="text")
+
+        @modelplug.hookimpl
+        def generate_stream(self) -> _StalledResponse:
+            responses.append(_StalledResponse())
+            return responses[-1]
+
+    modelplug.register_provider("stalling", Stalling())
+    model = modelplug.load_model("stalling:m")
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
+    options = {"stop": ["zzz"]} if pipeline == "stops" else {"tools": [tool]}
+    stream = model.stream("hi", **options)
+    assert next(stream).content == "first"
+    rest: list[object] = []
+    reader = threading.Thread(target=lambda: rest.extend(stream), daemon=True)
+    reader.start()
+    reader.join(0.2)  # blocked in the stalled read
+    (stream if closer == "stream" else model).close()
+    reader.join(5)
+    assert not reader.is_alive(), "close() did not reach the source under the pipeline"
+    assert responses[0].closed.is_set() and stream.outcome == "cancelled"
+    assert rest == [] and stream.message.content == "first"
+    model.close()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelplug.types import ChatMessageStreamDelta, ToolCallDelta, Usage
+from modelplug.types import Capabilities, ChatMessageStreamDelta, ToolCallDelta, Usage
 
 _values = st.none() | st.text(max_size=4) | st.integers(-2, 5)
 _fragments = st.builds(ToolCallDelta, index=_values, id=_values, name=_values, arguments=_values)
@@ -62,3 +62,15 @@ def test_the_classes_stay_frozen_and_reject_unknown_fields() -> None:
     with pytest.raises(TypeError):
         ChatMessageStreamDelta(text="x")  # type: ignore[call-arg]
     assert ChatMessageStreamDelta() == ChatMessageStreamDelta(None, None, (), None, None, None, ())
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"streaming": "yes"}, {"vision": 1}, {"reasoning": None}, {"tool_call_format": 3}, {"tool_calling": "maybe"}],
+)
+def test_capabilities_refuse_values_of_the_wrong_type(fields: dict[str, Any]) -> None:
+    name = next(iter(fields))
+    with pytest.raises((TypeError, ValueError), match=name):
+        Capabilities(**fields)
+    with pytest.raises((TypeError, ValueError), match=name):
+        attrs.evolve(Capabilities(), **fields)

@@ -608,13 +608,15 @@ class _ToolOutcome:
     timed_out: bool = False
 
 
-def _call_sync(function: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
-    """``function(**arguments)``; an ``async def`` tool called from sync code runs on its own event loop."""
+def _call_sync(function: Callable[..., Any], arguments: Mapping[str, Any], timeout_s: float | None = None) -> Any:
+    """``function(**arguments)``; an ``async def`` tool called from sync code runs on its own event
+    loop, cancelled after ``timeout_s`` seconds (so a timed-out call does not keep its thread, loop
+    and connections alive; it raises ``TimeoutError`` then)."""
     value = function(**arguments)
     if inspect.iscoroutine(value):
         import asyncio
 
-        return asyncio.run(value)
+        return asyncio.run(asyncio.wait_for(value, timeout_s))
     return value
 
 
@@ -632,7 +634,7 @@ def _call_tool(function: Callable[..., Any], arguments: Mapping[str, Any], timeo
 
     def work() -> None:
         try:
-            box.append(_ToolOutcome(_call_sync(function, arguments)))
+            box.append(_ToolOutcome(_call_sync(function, arguments, timeout_s)))
         except BaseException as error:  # a thread's exception has nowhere else to go
             box.append(_ToolOutcome(error=error))
 
@@ -648,14 +650,16 @@ async def _acall_tool(
     function: Callable[..., Any], arguments: Mapping[str, Any], timeout_s: float | None
 ) -> _ToolOutcome:
     """:func:`_call_tool` for async code: an ``async def`` tool is awaited on the loop, another runs in a
-    worker thread (left to finish there past ``timeout_s``). Tool exceptions are returned; cancellation
-    of the run propagates."""
+    worker thread (left to finish there past ``timeout_s``). Tool exceptions are returned, also a
+    ``CancelledError`` the tool raises itself and a ``KeyboardInterrupt`` raised in the worker thread
+    (neither can be the user's); cancellation of the run propagates."""
     import anyio
     import anyio.to_thread
 
+    in_thread = not inspect.iscoroutinefunction(function)
     with anyio.move_on_after(timeout_s):
         try:
-            if inspect.iscoroutinefunction(function):
+            if not in_thread:
                 value = await function(**arguments)
             else:
                 value = await anyio.to_thread.run_sync(
@@ -665,8 +669,28 @@ async def _acall_tool(
                     value = await value
         except (Exception, SystemExit) as error:
             return _ToolOutcome(error=error)
+        except anyio.get_cancelled_exc_class() as error:
+            if _cancel_requested():
+                raise
+            return _ToolOutcome(error=error)
+        except KeyboardInterrupt as error:
+            if not in_thread:  # on the loop's thread it may be the user's Ctrl-C
+                raise
+            return _ToolOutcome(error=error)
         return _ToolOutcome(value)
     return _ToolOutcome(timed_out=True)  # only reached when move_on_after cut the call
+
+
+def _cancel_requested() -> bool:
+    """Whether the running task is being cancelled (by the caller or a tool's time limit); ``False``
+    when a ``CancelledError`` came from a tool that raised it on its own. Assumed so off asyncio."""
+    import asyncio
+
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # another event loop (trio): its cancellation cannot be raised by a tool
+        return True
+    return task is None or task.cancelling() > 0
 
 
 class AgentRun:

@@ -33,6 +33,7 @@ __all__ = [
     "interrupted",
     "main",
     "report_interrupt",
+    "silence_stdout",
 ]
 
 #: Exit statuses (see the module docstring).
@@ -95,6 +96,23 @@ def interrupted(ctx: click.Context, message: str = "Interrupted.") -> NoReturn:
     ctx.exit(EXIT_INTERRUPTED)
 
 
+def silence_stdout() -> None:
+    """After a broken pipe, point stdout's file descriptor at the null device, so that the
+    interpreter's final flush of what is still buffered does not fail (a no-op when stdout is not
+    a real file, as under a test runner)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
+
+
 class _Group(click.Group):
     """A click group whose commands load lazily and whose errors map to the documented exit codes."""
 
@@ -118,6 +136,9 @@ class _Group(click.Group):
             exit_with_error(ctx, error)
         except KeyboardInterrupt:
             interrupted(ctx)
+        except BrokenPipeError:  # the reader of stdout went away: nothing more to say to it
+            silence_stdout()
+            ctx.exit(EXIT_ERROR)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:  # a bug here or in a plugin: one line, not a traceback

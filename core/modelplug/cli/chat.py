@@ -11,6 +11,7 @@ can continue later; a model error is shown and the session goes on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 from typing import Any
 
@@ -20,12 +21,35 @@ from modelplug.cli.inputs import isatty
 from modelplug.cli.options import generation_flags, generation_options, load_cli_model, provider_generation_options
 from modelplug.cli.run import _messages, answer, conversation_flags, log_turn, start_conversation
 
-__all__ = ["EXIT_WORDS", "chat", "read_prompt_line"]
+__all__ = ["EXIT_WORDS", "PromptNotTextError", "chat", "read_prompt_line"]
 
 #: Prompts that end the session.
 EXIT_WORDS = frozenset({"exit", "quit", "/exit", "/quit"})
 _MULTI = "!multi"
 _END = "!end"
+
+
+class PromptNotTextError(ValueError):
+    """A prompt line that is not UTF-8 text (binary data, another encoding); the message names the
+    first bad byte. The session goes on with the next line."""
+
+
+def _text_line(line: str) -> str:
+    """``line`` as read from stdin (undecodable bytes kept as lone surrogates, ``surrogateescape``).
+
+    Raises:
+        PromptNotTextError: it holds bytes that are not UTF-8.
+    """
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as error:
+        data = line.encode("utf-8", "surrogateescape")
+        offset = len(line[: error.start].encode("utf-8", "surrogateescape"))
+        raise PromptNotTextError(
+            f"this prompt is not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
+            "nothing was sent: re-encode it (e.g. with iconv)"
+        ) from None
+    return line
 
 
 def read_prompt_line(prompt: str = "> ") -> str:
@@ -34,16 +58,26 @@ def read_prompt_line(prompt: str = "> ") -> str:
     Raises:
         EOFError: the input ended (Ctrl-D).
         KeyboardInterrupt: Ctrl-C while typing.
+        PromptNotTextError: the prompt is not UTF-8 text (all its lines were read).
     """
     line = input(prompt)
     if line.strip() != _MULTI:
-        return line
+        return _text_line(line)
     lines: list[str] = []
     while True:
         more = input("")
         if more.strip() == _END:
-            return "\n".join(lines)
+            return _text_line("\n".join(lines))
         lines.append(more)
+
+
+def _read_bytes_as_surrogates() -> None:
+    """Read stdin with ``surrogateescape``, so a line that is not UTF-8 reaches :func:`_text_line`
+    (which names its bad byte) instead of failing inside ``input()`` under a strict encoding."""
+    reconfigure = getattr(sys.stdin, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdin, "encoding", "").lower().replace("-", "") == "utf8":
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="surrogateescape")
 
 
 @click.command(
@@ -121,6 +155,7 @@ def chat(
             "Ctrl-C stops an answer; exit, quit or Ctrl-D ends the session.",
             err=True,
         )
+        _read_bytes_as_surrogates()
         while True:
             try:
                 text = read_prompt_line()
@@ -129,6 +164,9 @@ def chat(
                 break
             except KeyboardInterrupt:
                 click.echo("", err=True)
+                continue
+            except (PromptNotTextError, UnicodeDecodeError) as error:
+                click.echo(f"Error: {error}", err=True)
                 continue
             if text.strip().lower() in EXIT_WORDS:
                 break
@@ -171,6 +209,8 @@ def _turn(
         log_turn(
             conversation, model, prompt=text, system=system, generation=generation, turn=turn, response_id=response_id
         )
+        if turn.broken_pipe:  # nobody reads the answers any more: end the session
+            raise BrokenPipeError(errno.EPIPE, "stdout was closed while the answer was written")
     except KeyboardInterrupt:
         click.echo("\n(answer stopped)", err=True)
         return

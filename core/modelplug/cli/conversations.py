@@ -15,6 +15,7 @@ by ``"***"``. The table layout is documented in ``docs/cli.md``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -27,6 +28,7 @@ from typing import Any, Final
 
 import attrs
 
+from modelplug.errors import ModelplugError
 from modelplug.secrets import redact_mapping, redact_value
 from modelplug.types import ChatMessage
 from modelplug.wire import message_to_wire, usage_to_wire
@@ -37,6 +39,7 @@ __all__ = [
     "ConversationError",
     "LogEntry",
     "LogStore",
+    "LogStoreError",
     "data_dir",
     "history_messages",
     "logging_enabled",
@@ -222,13 +225,19 @@ def _entry(row: sqlite3.Row) -> LogEntry:
     )
 
 
+class LogStoreError(ModelplugError):
+    """The log database cannot be read (not a SQLite file, a folder in its place, no permission):
+    the message names the file and what to do (the command line exits with status 1)."""
+
+
 class LogStore:
     """The log database (see the module docstring). Use it as a context manager, or call :meth:`close`.
 
     Args:
         path: the database file (default :func:`logs_path`); its folder is created on the first write.
 
-    Reading a database that does not exist yet returns nothing and creates nothing.
+    Reading a database that does not exist yet returns nothing and creates nothing. The reading
+    methods raise :class:`LogStoreError` when the file cannot be read.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -247,6 +256,17 @@ class LogStore:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn a database that cannot be read into a :class:`LogStoreError` naming the file."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as error:
+            raise LogStoreError(
+                f"cannot read the log database {self.path}: {error}; move the file away to start a new "
+                "log, or stop logging with `modelplug logs off`"
+            ) from error
 
     def _connect(self, *, create: bool) -> sqlite3.Connection | None:
         connection = self._connection
@@ -333,20 +353,22 @@ class LogStore:
 
     def last_conversation_id(self) -> str | None:
         """The conversation of the most recently logged response (``None`` when there is none)."""
-        connection = self._connect(create=False)
-        if connection is None:
-            return None
-        row = connection.execute("SELECT conversation_id FROM responses ORDER BY seq DESC LIMIT 1").fetchone()
+        with self._reading():
+            connection = self._connect(create=False)
+            if connection is None:
+                return None
+            row = connection.execute("SELECT conversation_id FROM responses ORDER BY seq DESC LIMIT 1").fetchone()
         return None if row is None else str(row[0])
 
     def conversation(self, conversation_id: str) -> list[LogEntry]:
         """The responses of a conversation, oldest first (``[]`` for an unknown id)."""
-        connection = self._connect(create=False)
-        if connection is None:
-            return []
-        rows = connection.execute(
-            "SELECT * FROM responses WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
-        ).fetchall()
+        with self._reading():
+            connection = self._connect(create=False)
+            if connection is None:
+                return []
+            rows = connection.execute(
+                "SELECT * FROM responses WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
+            ).fetchall()
         return [_entry(row) for row in rows]
 
     def entries(
@@ -355,7 +377,8 @@ class LogStore:
         """The last ``limit`` responses (``None``: all), oldest first; ``query`` keeps those whose
         prompt, system prompt or answer contains it (case-insensitive for ASCII letters);
         ``conversation_id`` keeps one conversation's."""
-        connection = self._connect(create=False)
+        with self._reading():
+            connection = self._connect(create=False)
         if connection is None:
             return []
         where: list[str] = []
@@ -374,15 +397,17 @@ class LogStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = connection.execute(sql, params).fetchall()
+        with self._reading():
+            rows = connection.execute(sql, params).fetchall()
         return [_entry(row) for row in reversed(rows)]
 
     def count(self) -> int:
         """How many responses are logged."""
-        connection = self._connect(create=False)
-        if connection is None:
-            return 0
-        return int(connection.execute("SELECT count(*) FROM responses").fetchone()[0])
+        with self._reading():
+            connection = self._connect(create=False)
+            if connection is None:
+                return 0
+            return int(connection.execute("SELECT count(*) FROM responses").fetchone()[0])
 
 
 class _transaction:

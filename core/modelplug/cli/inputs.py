@@ -105,9 +105,9 @@ def load_tools(references: tuple[str, ...]) -> list[Any]:
             )
         try:
             value = _import(module_name)
-        except click.BadParameter:
+        except (click.BadParameter, KeyboardInterrupt):
             raise
-        except Exception as error:
+        except BaseException as error:  # a tool module calling sys.exit() on import must not end the command quietly
             raise click.BadParameter(
                 f"cannot import {module_name!r}: {type(error).__name__}: {error}", param_hint="'--tool'"
             ) from error

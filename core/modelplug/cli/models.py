@@ -17,11 +17,17 @@ error. Then, for each provider implementing the ``list_models`` hook, the specs 
 from __future__ import annotations
 
 import json
-from typing import Any
+import threading
+from typing import Any, Final
 
 import click
 
-__all__ = ["alias_rows", "models", "provider_model_rows", "shown_options"]
+from modelplug.cli.plugins import DEFAULT_IMPORT_TIMEOUT_S
+
+__all__ = ["LIST_TIMEOUT_S", "alias_rows", "models", "provider_model_rows", "shown_options"]
+
+#: Seconds ``modelplug models`` waits for one provider's ``list_models`` (a server that does not answer).
+LIST_TIMEOUT_S: Final = 15.0
 
 
 def shown_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -66,23 +72,48 @@ def alias_rows() -> tuple[str, list[dict[str, Any]]]:
     return str(path), rows
 
 
-def provider_model_rows() -> list[dict[str, Any]]:
-    """One row per provider that implements ``list_models``: its name, its model specs, or its error."""
+def provider_model_rows(
+    *, import_timeout_s: float | None = DEFAULT_IMPORT_TIMEOUT_S, list_timeout_s: float | None = LIST_TIMEOUT_S
+) -> list[dict[str, Any]]:
+    """One row per provider that implements ``list_models``: its name, its model specs, or its error.
+
+    A plugin's import is limited to ``import_timeout_s`` seconds, its ``list_models`` to
+    ``list_timeout_s`` (``None``: no limit): a plugin that hangs is a row with an error saying so,
+    not a command that never ends."""
     from modelplug import _plugins as plugins
-    from modelplug._provider import Provider
-    from modelplug.errors import ModelplugError
 
     rows = []
-    for info in plugins.list_providers():
+    for info in plugins.list_providers(timeout_s=import_timeout_s):
         if not info.ok or "list_models" not in info.hooks:
             continue
         row: dict[str, Any] = {"name": info.name, "models": [], "error": None}
-        try:
-            row["models"] = [f"{info.name}:{model_id}" for model_id in Provider.get(info.name).list_models()]
-        except ModelplugError as error:
-            row["error"] = str(error)
+        row["models"], row["error"] = _listed(info.name, list_timeout_s)
         rows.append(row)
     return rows
+
+
+def _listed(provider: str, timeout_s: float | None) -> tuple[list[str], str | None]:
+    """``(model specs, None)`` from the provider's ``list_models``, or ``([], error message)``; the
+    hook runs in a daemon thread waited for ``timeout_s`` seconds (left behind past it)."""
+    from modelplug._provider import Provider
+    from modelplug.errors import ModelplugError
+
+    outcome: list[tuple[list[str], str | None]] = []
+
+    def work() -> None:
+        try:
+            outcome.append(([f"{provider}:{model_id}" for model_id in Provider.get(provider).list_models()], None))
+        except ModelplugError as error:
+            outcome.append(([], str(error)))
+        except BaseException as error:  # a thread's exception has nowhere else to go
+            outcome.append(([], f"list_models failed: {type(error).__name__}: {error}"))
+
+    worker = threading.Thread(target=work, name=f"modelplug-list-{provider}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if not outcome:
+        return [], f"provider {provider!r}: list_models did not answer within {timeout_s:g} s"
+    return outcome[0]
 
 
 def _settings(row: dict[str, Any]) -> str:

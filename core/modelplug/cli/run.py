@@ -17,7 +17,7 @@ The prompt and the answer are logged (:mod:`modelplug.cli.conversations`) unless
 
 from __future__ import annotations
 
-import os
+import errno
 import sys
 import time
 from collections.abc import Mapping
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from modelplug.cli import EXIT_ERROR, interrupted
+from modelplug.cli import interrupted
 from modelplug.cli.inputs import isatty, load_tools, read_prompt
 from modelplug.cli.options import generation_flags, generation_options, load_cli_model, provider_generation_options
 from modelplug.errors import ModelplugError
@@ -53,17 +53,6 @@ def _make_view(as_json: bool, live: bool, show_stats: bool, spec: str, response_
     from modelplug.cli.plain import PlainView
 
     return PlainView(out, sys.stderr, show_stats=show_stats)
-
-
-def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # not a real file (e.g. under a test runner)
-        pass
-    finally:
-        os.close(devnull)
 
 
 def conversation_flags(function: Any) -> Any:
@@ -127,7 +116,8 @@ class Turn:
 
     @property
     def interrupted(self) -> bool:
-        return self.outcome == "cancelled"
+        """Stopped by Ctrl-C (not by a closed stdout)."""
+        return self.outcome == "cancelled" and not self.broken_pipe
 
 
 def answer(
@@ -158,16 +148,14 @@ def answer(
                     deltas += 1
         except KeyboardInterrupt:
             turn.outcome = "cancelled"
-        except BrokenPipeError:
-            turn.broken_pipe = True
+        except BrokenPipeError:  # the answer is cut short: logged as cancelled, then the command ends
+            turn.broken_pipe, turn.outcome = True, "cancelled"
         except ModelplugError as error:
             turn.error = error
             turn.outcome = "error"
         finally:
             if chat_stream is not None:
                 chat_stream.close()
-        if turn.broken_pipe:
-            return turn
         if chat_stream is not None:
             turn.message = chat_stream.message
             turn.ttft_s = chat_stream.ttft_s
@@ -183,8 +171,11 @@ def answer(
                 deltas,
                 turn.message.cost,
             )
-        if turn.stats is not None or turn.message is not None:
-            view.finish(turn.stats if stats else None, turn.message)
+        if not turn.broken_pipe and (turn.stats is not None or turn.message is not None):
+            try:
+                view.finish(turn.stats if stats else None, turn.message)
+            except BrokenPipeError:
+                turn.broken_pipe = True
     return turn
 
 
@@ -341,9 +332,7 @@ def run(
         response_id = new_id()
         view = _make_view(as_json, live, show_stats, model.spec, response_id)
         turn = answer(model, messages, generation, view, stats=as_json or show_stats, stream=not no_stream)
-        if turn.broken_pipe:
-            _silence_stdout()
-        elif turn.interrupted:
+        if turn.interrupted and not turn.broken_pipe:
             from modelplug.cli import report_interrupt
 
             report_interrupt(ctx)
@@ -357,7 +346,7 @@ def run(
             response_id=response_id,
         )
     if turn.broken_pipe:
-        ctx.exit(EXIT_ERROR)
+        raise BrokenPipeError(errno.EPIPE, "stdout was closed while the answer was written")
     if turn.interrupted:
         interrupted(ctx)
     if turn.error is not None:

@@ -152,6 +152,23 @@ class HTTPFaultSuite(FaultModels):
         finally:
             model.close()
 
+    def test_closing_the_model_ends_a_stream_another_thread_reads(self, fault_server: FaultServer) -> None:
+        model = self._model(fault_server, "stall-mid-stream", read_timeout=600.0)
+        stream = model.stream("Hi.")
+        try:
+            assert next(stream).content == PREFIX
+            rest: list[object] = []
+            reader = threading.Thread(target=lambda: rest.extend(stream), daemon=True)
+            reader.start()
+            reader.join(0.2)  # the reader is blocked on the stalled read
+            model.close()
+            reader.join(10)
+            assert not reader.is_alive(), "Model.close() left a stream reading a stalled response"
+            assert rest == [] and stream.outcome == "cancelled" and stream.message.content == PREFIX
+        finally:
+            stream.close()
+            model.close()
+
     def test_a_request_that_cannot_be_sent_fails_at_once_without_sending(self, fault_server: FaultServer) -> None:
         model = self._model(fault_server, "ok")
         try:

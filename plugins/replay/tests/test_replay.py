@@ -61,6 +61,13 @@ def test_bad_files_are_model_load_errors_naming_the_line(tmp_path: Path, lines: 
         modelplug.load_model(_write(tmp_path / "script.jsonl", lines))
 
 
+def test_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "script.jsonl"
+    path.write_bytes(b'{"choices": []}\n\xff\xfe binary\n')
+    with pytest.raises(ModelLoadError, match=r"line 2: not UTF-8 text \(byte 0xff\)"):
+        modelplug.load_model(f"replay:{path}")
+
+
 def test_a_recorded_error_chunk_in_a_file_is_raised_when_played(tmp_path: Path) -> None:
     # was raised by load_model: the file's chunks were read without the responses option's rule
     chunks = [

@@ -130,10 +130,20 @@ def response_chunks(response: Any) -> list[Chunk]:
 
 def _read_file(path: Path, case: str | None) -> list[list[Chunk]]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as error:
         raise ModelLoadError(
             f"cannot read replay file {str(path)!r}: {error}", provider="replay", original=error
+        ) from error
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        number = data.count(b"\n", 0, error.start) + 1
+        raise ModelLoadError(
+            f"replay file {str(path)!r}, line {number}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+            "a replay file holds JSON lines",
+            provider="replay",
+            original=error,
         ) from error
     responses: list[list[Chunk]] = []
     current: list[Chunk] = []
