@@ -208,7 +208,6 @@ UNMIRRORED = {
     "cli/keys",
     "cli/log_lines",
     "cli/logs",
-    "cli/models",
     "cli/plain",
     "cli/serve",
     "cli/stats",
