@@ -49,11 +49,6 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
         pytest.fail("the process hung (killed after 10 s)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_astream (not this branch's to change): AsyncChatStream.__anext__ has no checkpoint, so agenerate() "
-    "over an async provider that yields without awaiting starves the loop; asyncio.timeout/wait_for never fire",
-)
 def test_a_timeout_ends_agenerate_over_a_provider_that_never_awaits() -> None:
     result = _run("""
         async def main():
@@ -64,6 +59,22 @@ def test_a_timeout_ends_agenerate_over_a_provider_that_never_awaits() -> None:
         asyncio.run(main())
     """)
     assert "timed out" in result.stdout, result.stderr[-2000:]
+
+
+def test_a_timeout_ends_astream_over_a_provider_that_never_awaits() -> None:
+    result = _run("""
+        async def main():
+            stream = modelplug.load_model("endless:m").astream("hi")
+            try:
+                async with asyncio.timeout(1):
+                    async for _ in stream:
+                        pass
+            except TimeoutError:
+                print("timed out with", len(stream.message.content or ""), "characters kept")
+        asyncio.run(main())
+    """)
+    assert "timed out with" in result.stdout, result.stderr[-2000:]
+    assert "timed out with 0 characters" not in result.stdout
 
 
 def test_close_from_another_thread_ends_a_sync_stream_over_a_stalled_async_provider() -> None:

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 
 from modelplug._bridges import CLOSE_GRACE_S
 from modelplug._pipeline import DeltaPipeline
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from modelplug._cost import Price
 
 __all__ = ["AsyncChatStream"]
+
+CHECKPOINT_MASK = 63
+"""A checkpoint (one turn of the event loop) every 64 reads from the source, so that a provider
+whose async iterator never suspends cannot starve the loop (``asyncio.timeout`` would never fire)."""
 
 
 class AsyncChatStream(StreamRecord):
@@ -51,7 +56,16 @@ class AsyncChatStream(StreamRecord):
     (``task.cancel()``, ``asyncio.timeout``) closes the source first, then propagates.
     """
 
-    __slots__ = ("_deferred", "_drain", "_pending", "_pipeline", "_source", "_source_closed", "_source_done")
+    __slots__ = (
+        "_deferred",
+        "_drain",
+        "_pending",
+        "_pipeline",
+        "_reads",
+        "_source",
+        "_source_closed",
+        "_source_done",
+    )
 
     def __init__(
         self,
@@ -72,6 +86,7 @@ class AsyncChatStream(StreamRecord):
         self._deferred: ToolCallParseError | None = None
         self._source_done = False
         self._source_closed = False
+        self._reads = 0
 
     def __aiter__(self) -> AsyncChatStream:
         return self
@@ -90,6 +105,11 @@ class AsyncChatStream(StreamRecord):
                         self._fail(error)
                         raise error
                     raise StopAsyncIteration
+                self._reads += 1
+                if not self._reads & CHECKPOINT_MASK:
+                    # a provider may yield without ever suspending; this gives the loop a turn so that
+                    # timeouts, cancellation and other tasks still run
+                    await anyio.lowlevel.checkpoint()
                 try:
                     raw: object = await self._source.__anext__()  # checked below: providers are not always typed
                 except StopAsyncIteration:

@@ -7,6 +7,7 @@ Routes: ``POST /v1/chat/completions`` (JSON or server-sent events), ``GET /v1/mo
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 import anyio.abc
 import attrs
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from modelplug.errors import ModelplugError, wrap_provider_exception
 from modelplug.secrets import redact
 from modelplug.serve.requests import ChatRequest, RequestError, parse_chat_request
+from modelplug.serve.shutdown import SHUTDOWN_GRACE_S, ServerStop
 from modelplug.serve.streams import ServedStream, open_stream
 from modelplug.wire import (
     delta_to_chunk,
@@ -57,9 +59,6 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 #: Requests one model serves at once (429 with ``Retry-After`` above it).
 DEFAULT_MAX_CONCURRENCY: Final = 64
-#: Seconds an open stream may go on when the server stops, before it ends with an error event
-#: (uvicorn's graceful shutdown waits 5 s in all).
-SHUTDOWN_GRACE_S: Final = 3
 #: The standard-library logger of the one line per request.
 LOGGER_NAME: Final = "modelplug.serve"
 
@@ -154,52 +153,78 @@ def _log_request(
     _log.info(redact("request " + " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)))
 
 
+def _too_large(limit: int) -> RequestError:
+    return RequestError(413, f"the request body is larger than the limit of {limit} bytes", code="request_too_large")
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = RequestError(
-        413, f"the request body is larger than the limit of {limit} bytes", code="request_too_large"
-    )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(limit)
     body = bytearray()
     async for piece in request.stream():
         body += piece
         if len(body) > limit:
-            raise too_large
+            raise _too_large(limit)
     return bytes(body)
 
 
-async def _unless_disconnected(receive: Receive, work: Callable[[], Awaitable[None]]) -> bool:
-    """Run ``work()``, cancelled if the client goes away first; returns whether it went away.
+async def _watched(receive: Receive, stop: ServerStop, work: Callable[[], Awaitable[None]]) -> str | None:
+    """Run ``work()``, cancelled if the client goes away (returns ``"gone"``) or the server's
+    shutdown grace period ends (``"cut"``) first; ``None`` when it ran to its end.
 
     The body is read: the next message is the disconnect. ``work`` must not raise (exceptions
     would come out of the task group as an ``ExceptionGroup``): it keeps its failure itself.
     """
-    gone = False
+    ended: str | None = None
 
     async def watch(group: anyio.abc.TaskGroup) -> None:
-        nonlocal gone
+        nonlocal ended
         while (await receive())["type"] != "http.disconnect":
             pass
-        gone = True
+        ended = ended or "gone"
         group.cancel_scope.cancel()
 
     async with anyio.create_task_group() as group:
+
+        def cut() -> None:
+            nonlocal ended
+            ended = ended or "cut"
+            group.cancel_scope.cancel()
+
         group.start_soon(watch, group)
-        await work()
+        stop.add(cut)
+        try:
+            await work()
+        finally:
+            stop.discard(cut)
         group.cancel_scope.cancel()
-    return gone
+    return ended
+
+
+def _stopping_error(why: str = f"no answer within its {SHUTDOWN_GRACE_S:g} s grace period") -> RequestError:
+    return RequestError(
+        503,
+        f"the server is shutting down: {why}; retry the request",
+        type="server_error",
+        code="server_shutting_down",
+    )
 
 
 class _Handler:
     """The chat-completions endpoint over a fixed set of served models."""
 
-    def __init__(self, models: Mapping[str, ServedModel], max_body_bytes: int, retry_after_s: int) -> None:
+    def __init__(
+        self, models: Mapping[str, ServedModel], max_body_bytes: int, retry_after_s: int, stop: ServerStop
+    ) -> None:
         self.models = models
         self.max_body_bytes = max_body_bytes
         self.retry_after_s = retry_after_s
+        self.stop = stop
 
     def _admit(self, chat: ChatRequest) -> ServedModel:
+        if self.stop.stopping:  # a request on a connection still open: nothing new starts
+            raise _stopping_error("no new request is started")
         served = self.models.get(chat.model)
         if served is None:
             known = ", ".join(sorted(self.models))
@@ -255,10 +280,14 @@ class _Handler:
 
         try:
             stream = opened = await open_stream(served.model, chat.messages, chat.options)
-            if await _unless_disconnected(request.receive, first_delta):
+            ended = await _watched(request.receive, self.stop, first_delta)
+            if ended is not None:
                 release()
                 with anyio.CancelScope(shield=True):
                     await stream.aclose()
+                if ended == "cut":
+                    _log_request(scope, chat.model, 503, "cut_short", start, stream, stream_mode=chat.stream)
+                    return _error_response(_stopping_error())
                 _log_request(scope, chat.model, 499, "cancelled", start, stream, stream_mode=chat.stream)
                 return Response(status_code=499)  # nobody reads it
             if failure is not None:
@@ -280,15 +309,14 @@ class _Handler:
                     await stream.aclose()
             raise
         if chat.stream:
-            shutdown = _Shutdown()
-            events = self._events(scope, chat, served, stream, first, start, release, shutdown)
+            events = self._events(scope, chat, served, stream, first, start, release)
             return EventSourceResponse(
                 events,
                 sep="\n",
                 headers={"cache-control": "no-cache"},
-                shutdown_event=shutdown.event,
-                shutdown_grace_period=SHUTDOWN_GRACE_S + 1,  # then sse-starlette cancels the stream
-                data_sender_callable=shutdown.watch,
+                # a signal sse-starlette sees (uvicorn in the main thread): it cancels a stream still
+                # open a second after our own cut, which has ended it with an error event by then
+                shutdown_grace_period=SHUTDOWN_GRACE_S + 1,
             )
         return await self._whole(request, chat, served, stream, start, release)
 
@@ -306,13 +334,16 @@ class _Handler:
                 failure = error
 
         try:
-            disconnected = await _unless_disconnected(request.receive, drain)
+            ended = await _watched(request.receive, self.stop, drain)
         finally:
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
             release()
         scope = request.scope
-        if disconnected:
+        if ended == "cut":
+            _log_request(scope, chat.model, 503, "cut_short", start, stream, stream_mode=False)
+            return _error_response(_stopping_error())
+        if ended == "gone":
             _log_request(scope, chat.model, 499, "cancelled", start, stream, stream_mode=False)
             return Response(status_code=499)  # nobody reads it
         if failure is not None:
@@ -336,17 +367,31 @@ class _Handler:
         first: ChatMessageStreamDelta | None,
         start: float,
         release: Any,
-        shutdown: _Shutdown,
-    ) -> AsyncIterator[ServerSentEvent]:
+    ) -> AsyncIterator[bytes]:
         id_, created, model = _completion_id(), int(time.time()), chat.model
         outcome = "cancelled"
         error_name = None
         calls: set[int] = set()  # indexes of the tool calls started so far
+        cut = _StreamCut()
+        self.stop.add(cut)
         try:
             if first is not None:
                 first = _with_call_ids(_without_usage(first), calls)
                 yield _event(delta_to_chunk(first, model=model, id=id_, created=created, role="assistant"))
-                while (delta := await shutdown.next_delta(stream)) is not None:
+                while True:
+                    if cut.cut:
+                        raise _ServerStopping()
+                    cut.reading = True
+                    try:
+                        delta = await anext(stream, None)
+                    except asyncio.CancelledError:
+                        if not cut.withdraw():
+                            raise
+                        raise _ServerStopping() from None
+                    finally:
+                        cut.reading = False
+                    if delta is None:
+                        break
                     if delta.usage is not None:
                         delta = _without_usage(delta)
                         if _empty(delta):
@@ -358,7 +403,7 @@ class _Handler:
             if chat.include_usage and usage is not None:
                 yield _event(usage_to_chunk(usage, model=model, id=id_, created=created))
             outcome = "ok"
-            yield ServerSentEvent(data="[DONE]")
+            yield _DONE
         except _ServerStopping as error:
             outcome, error_name = "cut_short", "server_shutting_down"
             yield _event(error_body(str(error), type="server_error", code="server_shutting_down"))
@@ -369,6 +414,7 @@ class _Handler:
             outcome, error_name = "error", type(failure).__name__
             yield _event(error_to_wire(failure)[1])
         finally:
+            self.stop.discard(cut)
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
             release()
@@ -378,46 +424,64 @@ class _Handler:
 class _ServerStopping(Exception):
     """The server stops: a stream still open after the grace period ends with this error event."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            f"the server is shutting down: the answer was cut short after {SHUTDOWN_GRACE_S:g} s; retry the request"
+        )
 
-class _Shutdown:
-    """Ends one SSE stream cleanly when the server stops (SIGTERM, SIGINT): sse-starlette sets
-    ``event``; :meth:`watch` (a task beside the stream) gives the stream :data:`SHUTDOWN_GRACE_S`
-    to finish, then cancels its wait for the next delta, so that it ends with an error event
-    rather than a bare end of stream that a client takes for a whole answer."""
+
+class _StreamCut:
+    """Ends one SSE stream when the server's grace period ends (a :class:`ServerStop` callback).
+
+    The stream's loop sets ``reading`` around its wait for the next delta (two attribute writes per
+    delta: no cancel scope). A cut during that wait cancels the task iterating the stream, the way a
+    client disconnect does: :class:`~modelplug._astream.AsyncChatStream` closes the backend and
+    re-raises; the loop takes the cancellation back (:meth:`withdraw`) and ends with an error event.
+    A cut while a chunk is being sent only sets ``cut``: the loop checks it before its next wait.
+    """
+
+    __slots__ = ("cancelled", "cut", "reading", "task")
 
     def __init__(self) -> None:
-        self.event = anyio.Event()
-        self._cut = False
-        self._waiting: anyio.CancelScope | None = None
+        try:  # the task iterating the stream (sse-starlette's sender)
+            self.task = asyncio.current_task()
+        except RuntimeError:  # not asyncio (a trio host): the cut then ends the stream at its next delta
+            self.task = None
+        self.reading = False
+        self.cut = False
+        self.cancelled = False
 
-    async def watch(self) -> None:
-        await self.event.wait()
-        await anyio.sleep(SHUTDOWN_GRACE_S)
-        self._cut = True
-        if self._waiting is not None:
-            self._waiting.cancel()
+    def __call__(self) -> None:
+        self.cut = True
+        if self.reading and self.task is not None and not self.cancelled:
+            self.cancelled = True
+            self.task.cancel("modelplug serve: the shutdown grace period ended")
 
-    async def next_delta(self, stream: ServedStream) -> ChatMessageStreamDelta | None:
-        """The next delta, ``None`` at the end.
-
-        Raises:
-            _ServerStopping: the grace period ended first.
-        """
-        with anyio.CancelScope() as self._waiting:
-            if self._cut:
-                self._waiting.cancel()
-            return await anext(stream, None)
-        raise _ServerStopping(  # reached only when the scope cancelled the wait
-            f"the server is shutting down: the answer was cut short after {SHUTDOWN_GRACE_S} s; retry the request"
-        )
+    def withdraw(self) -> bool:
+        """Whether the cancellation being handled is this cut's alone; if so it is withdrawn (the
+        task goes on to send the error event). A client disconnect or uvicorn's own timeout at the
+        same time adds a cancellation of its own: then it is not withdrawn."""
+        task = self.task
+        if self.cancelled and task is not None and task.cancelling() == 1:
+            task.uncancel()
+            return True
+        return False
 
 
 def _completion_id() -> str:
     return f"chatcmpl-{random.getrandbits(96):024x}"  # an id, not a secret (os.urandom costs ~0.1 ms here)
 
 
-def _event(data: Mapping[str, Any]) -> ServerSentEvent:
-    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+#: One encoder for the process: ``json.dumps`` with options builds a new encoder per call (per delta).
+_encode: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_DONE: Final = b"data: [DONE]\n\n"
+
+
+def _event(data: Mapping[str, Any]) -> bytes:
+    """One ``data:`` event, as bytes sse-starlette sends as they are (JSON text has no line break, so
+    one ``data:`` line is the whole event)."""
+    # a ServerSentEvent object would be encoded again per delta (docs/serving.md, Measured)
+    return b"data: " + _encode(data).encode() + b"\n\n"
 
 
 def _without_usage(delta: ChatMessageStreamDelta) -> ChatMessageStreamDelta:
@@ -469,7 +533,9 @@ def build_app(
         max_concurrency: requests one model serves at once; more get 429 with ``Retry-After``.
         retry_after_s: the ``Retry-After`` of those 429s, in seconds.
 
-    The app does not close the models: their owner does, after the server stops.
+    The app does not close the models: their owner does, after the server stops. Its
+    ``state.server_stop`` (a :class:`~modelplug.serve.shutdown.ServerStop`) must be begun when the
+    server starts to stop: :mod:`modelplug.serve.server` does it; another host calls its ``begin()``.
 
     Raises:
         ValueError: no models, or a limit below 1.
@@ -482,18 +548,27 @@ def build_app(
         name: value if isinstance(value, ServedModel) else ServedModel(name, value, max_concurrency)
         for name, value in models.items()
     }
-    handler = _Handler(served, max_body_bytes, retry_after_s)
+    stop = ServerStop()
+    handler = _Handler(served, max_body_bytes, retry_after_s, stop)
     created = int(time.time())
 
+    # the served models do not change: both bodies are rendered once per app, not per request
+    health_body = JSONResponse({"status": "ok", "models": sorted(served)}).body
+    models_body = JSONResponse(
+        {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": created, "owned_by": s.model.provider}
+                for name, s in served.items()
+            ],
+        }
+    ).body
+
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "models": sorted(served)})
+        return Response(health_body, media_type="application/json")
 
     async def list_models(request: Request) -> Response:
-        data = [
-            {"id": name, "object": "model", "created": created, "owned_by": s.model.provider}
-            for name, s in served.items()
-        ]
-        return JSONResponse({"object": "list", "data": data})
+        return Response(models_body, media_type="application/json")
 
     async def http_error(request: Request, error: Exception) -> Response:
         status = error.status_code if isinstance(error, HTTPException) else 500
@@ -502,7 +577,7 @@ def build_app(
         return _json(status, error_body(message, type="invalid_request_error", code=kind))
 
     middleware = [Middleware(_BearerAuth, key=api_key)] if api_key else []
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/v1/models", list_models, methods=["GET"]),
@@ -511,3 +586,5 @@ def build_app(
         middleware=middleware,
         exception_handlers={HTTPException: http_error},
     )
+    app.state.server_stop = stop
+    return app

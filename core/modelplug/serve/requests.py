@@ -14,6 +14,7 @@ from typing import Any, Final
 import attrs
 
 from modelplug.errors import InvalidOptionError
+from modelplug.serve.request_schema import RequestFault, check_request
 from modelplug.types import ChatMessage, GenerationOptions, check_tool_choice
 from modelplug.wire import error_body, messages_from_input
 
@@ -72,15 +73,6 @@ def _type_error(field: str, expected: str, value: Any) -> RequestError:
     return RequestError(400, f"'{field}' must be {expected}, got {shown}", param=field, code="invalid_type")
 
 
-def _bool(body: Mapping[str, Any], field: str, default: bool = False) -> bool:
-    value = body.get(field, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise _type_error(field, "a boolean", value)
-    return value
-
-
 def _max_tokens(body: Mapping[str, Any]) -> int | None:
     value = None
     for field in ("max_completion_tokens", "max_tokens"):  # the newer name wins
@@ -109,6 +101,7 @@ def _field_named(message: str) -> str | None:
 def parse_chat_request(raw: bytes) -> ChatRequest:
     """Check a request body and turn it into a :class:`ChatRequest`.
 
+    The body is checked against :data:`~modelplug.serve.request_schema.REQUEST_SCHEMA` first.
     Read: ``model`` (string), ``messages`` (a non-empty list of message objects), ``stream``,
     ``stream_options.include_usage``, ``max_completion_tokens`` or ``max_tokens``, ``temperature``,
     ``top_p``, ``seed``, ``stop``, ``tools``, ``tool_choice``, ``response_format``; ``n`` must be 1;
@@ -116,32 +109,25 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
     ``GenerationOptions.extra`` (a provider rejects what it does not take).
 
     Raises:
-        RequestError: 400 for a body that is not a JSON object, a missing or ill-typed field, or an
-            option :class:`GenerationOptions` rejects (the message names the field).
+        RequestError: 400 for a body that is not a JSON object, a missing or ill-typed field (in a
+            message too: ``param`` is its place, ``messages[1].content``), or an option
+            :class:`GenerationOptions` rejects (the message names the field).
     """
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as error:
         raise RequestError(400, f"the request body is not valid JSON: {error}", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise _type_error("body", "a JSON object", body)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise RequestError(400, "'model' is required: the name of a served model (GET /v1/models)", param="model")
-    messages_value = body.get("messages")
-    if not isinstance(messages_value, list) or not messages_value:
-        raise _type_error("messages", "a non-empty list of message objects", messages_value)
     try:
-        messages = messages_from_input(messages_value)
+        check_request(body)
+        messages = messages_from_input(body["messages"])
+    except RequestFault as fault:
+        raise RequestError(400, str(fault), param=fault.param, code=fault.code) from None
     except InvalidOptionError as error:
         raise RequestError(400, f"'messages': {error}", param="messages") from None
-    stream = _bool(body, "stream")
-    stream_options = body.get("stream_options")
-    include_usage = False
-    if stream_options is not None:
-        if not isinstance(stream_options, dict):
-            raise _type_error("stream_options", "an object", stream_options)
-        include_usage = _bool(stream_options, "include_usage")
+    model: str = body["model"]
+    stream = bool(body.get("stream"))
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    # JSON Schema's integer takes 1.0: the integers are checked here
     n = body.get("n")
     if n is not None and (type(n) is not int or n != 1):  # true and 1.0 equal 1, and are not the integer 1
         raise RequestError(400, f"'n' must be 1 (one choice per request), got {json.dumps(n)[:40]}", param="n")

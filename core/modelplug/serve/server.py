@@ -12,6 +12,8 @@ from typing import Any
 
 import uvicorn
 
+from modelplug.serve.shutdown import server_stop_of
+
 __all__ = ["is_loopback", "serve_forever", "serve_in_thread"]
 
 
@@ -32,9 +34,21 @@ def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server that tells the app when it starts to stop (signal or ``should_exit``): open
+    requests then get their grace period (:mod:`modelplug.serve.shutdown`) before uvicorn's own
+    timeout cancels them."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        stop = server_stop_of(self.config.app)
+        if stop is not None:
+            stop.begin()
+        await super().shutdown(sockets)
+
+
 def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve ``app`` on ``host:port`` until interrupted (SIGINT / SIGTERM end it gracefully)."""
-    uvicorn.Server(_config(app, host=host, port=port)).run()
+    _Server(_config(app, host=host, port=port)).run()
 
 
 @contextlib.contextmanager
@@ -49,7 +63,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, timeout
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    server = uvicorn.Server(_config(app))
+    server = _Server(_config(app))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="modelplug-serve", daemon=True)
     thread.start()
     try:
