@@ -213,8 +213,10 @@ UNMIRRORED = {
     "cli/stats",
     "serve/app",
     "serve/models",
+    "serve/request_schema",  # this and serve/shutdown came with the servefix merge, the same day
     "serve/requests",
     "serve/server",
+    "serve/shutdown",
     "serve/streams",
     "testing/checks",
     "testing/conformance",
