@@ -194,3 +194,25 @@ def test_ctrl_c_stops_the_run_and_exits_130() -> None:
     status, output = collect(*spawn(args, rows=30, columns=90), interrupt_after=b"word word word")
     assert status == 130
     assert "Interrupted." in strip_ansi(output)
+
+
+def test_json_lines_stay_strict_json_when_a_tool_returns_a_non_finite_number(tmp_path: Path) -> None:
+    module = tmp_path / "nantools.py"
+    module.write_text(
+        "def ratio(a: float, b: float) -> float:\n    '''a / b, nan for 0 / 0.'''\n"
+        "    return float('nan') if a == b == 0 else a / b\n",
+        encoding="utf-8",
+    )
+    script = [
+        {"tool_calls": [{"id": "c1", "function": {"name": "ratio", "arguments": {"a": 0, "b": 0}}}]},
+        # a script (or a callable model) can hand over a non-finite answer as a Python float
+        {"tool_calls": [{"id": "c2", "function": {"name": "final_answer", "arguments": {"answer": float("nan")}}}]},
+    ]
+    result = invoke("0/0?", "-m", "replay:x", "-o", responses(script), "--tool", f"{module}:ratio", "--json")
+    assert result.exit_code == 0, result.output
+
+    def strict(token: str) -> Any:
+        raise ValueError(f"non-standard JSON token {token}")
+
+    events = [json.loads(line, parse_constant=strict) for line in result.stdout.splitlines()]
+    assert events[-1]["type"] == "final_answer" and events[-1]["answer"] == "NaN"  # kept, as a string

@@ -187,6 +187,6 @@ def test_arguments_delta_is_json_of_the_final_arguments() -> None:
     deltas += parser.feed("</parameter>\n</function>\n</tool_call>")
     pieces = [piece for d in deltas for piece in d.tool_calls]
     assert pieces[0].name == "f" and pieces[0].arguments is None
-    # streamed as soon as certain (coerced to the schema), then the rest and the close
-    assert [piece.arguments for piece in pieces[1:]] == ['{"n": 42', ', "s": "x"}']
+    # streamed as soon as certain (coerced to the schema; a string as it is written), then the close
+    assert [piece.arguments for piece in pieces[1:]] == ['{"n": 42, "s": "x', '"}']
     assert json.loads("".join(piece.arguments or "" for piece in pieces)) == {"n": 42, "s": "x"}

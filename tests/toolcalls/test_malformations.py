@@ -58,15 +58,58 @@ def test_step3_short_call_form(format: str | None, body: str) -> None:
     _check(text, format, "Sure.", [("get_weather", {"city": "Paris"})])
 
 
-@pytest.mark.parametrize("format", ["mistral", "llama3_json", "phi4_mini_json", "xlam", "bare_json", None])
+#: The JSON-bodied formats that read call objects in a ```json fence when the format is named.
+FENCED = [
+    "mistral",
+    "llama3_json",
+    "phi4_mini_json",
+    "xlam",
+    "bare_json",
+    "hermes",
+    "smollm2",
+    "granite",
+    "internlm2",
+    "jamba",
+    "minimax",
+    "hunyuan_a13b",
+]
+
+
+@pytest.mark.parametrize("format", [*FENCED, None])
 def test_fenced_json_calls_under_a_named_format(format: str) -> None:
     text = 'Calling:\n```json\n[{"name": "f", "arguments": {"a": 1}}, {"name": "g", "arguments": {}}]\n```\nDone.'
     _check(text, format, "Calling:\nDone.", [("f", {"a": 1}), ("g", {})])
 
 
-def test_a_fenced_example_that_is_not_a_call_stays_content() -> None:
-    text = 'Config:\n```json\n{"name": "my-app", "version": "1.0"}\n```'
-    _check(text, "mistral", text, [])
+@pytest.mark.parametrize("format", FENCED)
+def test_a_fenced_call_object_next_to_the_formats_own_calls(format: str) -> None:
+    own = RENDER[format]([("g", {"b": "x"})], "", "")
+    text = f'First:\n```\n{{"name": "f", "parameters": {{"a": 1}}}}\n```\n{own}'
+    _check(text, format, "First:", [("f", {"a": 1}), ("g", {"b": "x"})])
+
+
+_NOT_CALLS = {
+    "object": '```json\n{"name": "my-app", "version": "1.0"}\n```',
+    "broken": '```json\n{"name": "f", "arguments": {"a": 1}\n```',
+    "mixed-list": '```json\n[{"name": "f", "arguments": {}}, 2]\n```',
+    "python": '```python\n{"name": "f", "arguments": {}}\n```',  # read as a bare call where `{` opens one
+    "backticks": "```\n`code` and ``more``\n```",
+}
+_BARE = ("llama3_json", "xlam", "bare_json")
+
+
+@pytest.mark.parametrize(
+    ("format", "fenced"),
+    [
+        pytest.param(format, text, id=f"{name}-{format}")
+        for name, text in _NOT_CALLS.items()
+        for format in FENCED
+        if not (name == "python" and format in _BARE)
+    ],
+)
+def test_a_fenced_block_that_is_not_call_shaped_stays_content(format: str, fenced: str) -> None:
+    text = f"Config:\n{fenced}\nThat is all."
+    _check(text, format, text, [])
 
 
 @pytest.mark.parametrize(

@@ -178,6 +178,13 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "gemma commas": ("gemma4", lambda n: "<|tool_call>call:f{" + "x," * (n // 2) + "}<tool_call|>"),
     "gemma quoted keys": ("gemma4", lambda n: "<|tool_call>call:f{" + '<|"|>k<|"|> ' * (n // 12) + "}<tool_call|>"),
     "gemma strings": ("gemma4", lambda n: '<|tool_call>call:f{a:<|"|>' + "x" * n + '<|"|>}<tool_call|>'),
+    "positional calls": ("pythonic", lambda n: "[" + ", ".join(["f(1, a=[2, 3])"] * (n // 16)) + "]"),
+    "long spread": ("pythonic", lambda n: "[f(**{" + ", ".join(f"'k{k}': [1, 2]" for k in range(n // 14)) + "})]"),
+    "builtin string": ("llama3_python_tag", lambda n: '<|python_tag|>brave_search.call(query="' + "x" * n + '")'),
+    "long xml value": (
+        "qwen3_coder",
+        lambda n: "<function=f><parameter=a>" + "x<" * (n // 2) + "</parameter></function>",
+    ),
 }
 
 
@@ -188,3 +195,52 @@ def test_streamed_arguments_time_grows_linearly(name: str) -> None:
     t_small = min(_named_seconds(small, format) for _ in range(3))
     t_large = min(_named_seconds(large, format) for _ in range(3))
     assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
+
+
+#: Call-free texts for the engine's search for openers with several first characters (``<`` and the
+#: backtick of a fence, under hermes): each character's next opener is searched once per buffer.
+_SCAN_SHAPES: dict[str, Callable[[int], str]] = {
+    "markup prose": lambda n: ("See <b>docs</b> and `code`, a < b; ``x`` and [y](z).\n" * (n // 52 + 1))[:n],
+    "rejected fences, then a tag": lambda n: "```py\nx = 1\n```\n" * (n // 16) + "<b>",
+    "tags, then a fence": lambda n: "<b>x</b> " * (n // 9) + "```",
+    "tags and fences": lambda n: "<b>x</b> ```js\n1\n``` " * (n // 22),
+}
+
+
+def _per_byte(text: str, format: str | None, piece: int, repeat: int) -> float:
+    """CPU seconds per character (process time: the other processes of a shared machine do not count)."""
+
+    def once() -> float:
+        start = time.process_time()
+        if piece:
+            parser = StreamParser(format)
+            for k in range(0, len(text), piece):
+                parser.feed(text[k : k + piece])
+            parser.finish()
+        else:
+            parse(text, format)
+        return time.process_time() - start
+
+    return min(once() for _ in range(repeat)) / len(text)
+
+
+def _flat(make: Callable[[int], str], format: str | None, piece: int, sizes: tuple[int, int]) -> str | None:
+    """None when the time per byte at ``sizes[1]`` is under 2x that at ``sizes[0]`` in one of three
+    tries (a shared machine is noisy; quadratic time fails every try), else the last figures."""
+    figures = ""
+    for _ in range(3):
+        small = _per_byte(make(sizes[0]), format, piece, 10)
+        large = _per_byte(make(sizes[1]), format, piece, 2)
+        if large < 2 * small:
+            return None
+        figures = f"{small * 1e9:.1f} ns/byte at {sizes[0]} characters, {large * 1e9:.1f} at {sizes[1]}"
+    return figures
+
+
+@pytest.mark.parametrize("format", ["hermes", None])
+@pytest.mark.parametrize("name", sorted(_SCAN_SHAPES))
+def test_opener_search_time_per_byte_is_flat(name: str, format: str | None) -> None:
+    """Time per byte at 10 KB and at 1 MB within 2x (whole text; 64-character pieces up to 100 KB)."""
+    make = _SCAN_SHAPES[name]
+    assert _flat(make, format, 0, (10_000, 1_000_000)) is None
+    assert _flat(make, format, 64, (10_000, 100_000)) is None

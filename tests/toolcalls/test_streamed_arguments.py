@@ -5,6 +5,7 @@ an argument goes out before the call is complete."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -143,3 +144,113 @@ def test_a_python_string_streams_character_by_character(format: str) -> None:
     # before its closing quote is written, the whole value is shown, in many small pieces
     assert "".join(pieces).endswith(json.dumps(content, ensure_ascii=False)[:-1])
     assert len(pieces) > len(content) // 2
+
+
+#: (before the first value, a short first value, the rest of the call) per XML format.
+_SHORT_FIRST = {
+    "qwen3_coder": ("<tool_call>\n<function=w>\n<parameter=path>\n", "\n</parameter>\n</function>\n</tool_call>"),
+    "seed_oss": (
+        "<seed:tool_call>\n<function=w>\n<parameter=path>\n",
+        "\n</parameter>\n</function>\n</seed:tool_call>",
+    ),
+    "glm45": ("<tool_call>w\n<arg_key>path</arg_key>\n<arg_value>", "</arg_value>\n</tool_call>"),
+    "glm47": ("<tool_call>w<arg_key>path</arg_key><arg_value>", "</arg_value></tool_call>"),
+    "minimax_m2": (
+        '<minimax:tool_call>\n<invoke name="w">\n<parameter name="path">',
+        "</parameter>\n</invoke>\n</minimax:tool_call>",
+    ),
+    "deepseek_v32": (
+        '<｜DSML｜function_calls>\n<｜DSML｜invoke name="w">\n<｜DSML｜parameter name="path" string="true">',
+        "</｜DSML｜parameter>\n</｜DSML｜invoke>\n</｜DSML｜function_calls>",
+    ),
+    "step3": (
+        "<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜>"
+        '<steptml:invoke name="w"><steptml:parameter name="path">',
+        "</steptml:parameter></steptml:invoke><｜tool_call_end｜><｜tool_calls_end｜>",
+    ),
+}
+
+
+@pytest.mark.parametrize("format", sorted(_SHORT_FIRST))
+@pytest.mark.parametrize("kind", ["short", "tag", "closer start", "most of the closer"])
+def test_a_short_first_xml_value_shows_in_the_delta_that_writes_it(format: str, kind: str) -> None:
+    """Only a tail that could still be the closing or the next tag waits (no fixed-length hold)."""
+    before, after = _SHORT_FIRST[format]
+    closer = after.lstrip("\n").split(">")[0] + ">"
+    value, shown = {
+        "short": ("src/app.py", "src/app.py"),
+        "tag": ("a <b> c", "a <b> c"),
+        "closer start": ("x " + closer[:1], "x "),
+        "most of the closer": ("x " + closer[:-1], "x "),
+    }[kind]
+    parser = StreamParser(format)
+    parser.feed(before)
+    got = "".join(piece.arguments or "" for delta in parser.feed(value) for piece in delta.tool_calls)
+    assert got == '{"path": "' + shown
+    text = before + value + after
+    final = json.dumps(parse(text, format).tool_calls[0].arguments, ensure_ascii=False)
+    for k in range(len(text) + 1):
+        fragments, _ = _fragments([text[:k], text[k:]], format)
+        assert "".join(fragments[0]) == final, k
+
+
+def _live(pieces: list[str], format: str) -> tuple[dict[int, list[str]], dict[int, int], list[str]]:
+    """Like :func:`_fragments`, errors allowed: also the names of the calls that have arguments."""
+    from modelplug.errors import ToolCallParseError
+
+    parser = StreamParser(format)
+    fragments: dict[int, list[str]] = {}
+    first: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for number, piece in enumerate([*pieces, None]):
+        try:
+            deltas = parser.feed(piece) if piece is not None else parser.finish()
+        except ToolCallParseError as error:
+            deltas = list(error.deltas)  # type: ignore[attr-defined]
+        for delta in deltas:
+            for call in delta.tool_calls:
+                assert call.index is not None
+                if call.name:
+                    names[call.index] = call.name
+                if call.arguments:
+                    fragments.setdefault(call.index, []).append(call.arguments)
+                    first.setdefault(call.index, number)
+    return fragments, first, [names[index] for index in sorted(fragments)]
+
+
+_LONG = "a long value, " * 8
+#: Arguments that streamed only at the call's close before (issue 12): ``**{...}``, the calls after
+#: one with a positional argument (an error), Llama 3.1's built-in tools.
+_CLOSE_ONLY = {
+    "spread": ("pythonic", f'[f(a=1, **{{"b": "{_LONG}", "c": [1, 2]}}), g(z="{_LONG}")]'),
+    "after a positional": ("pythonic", f'[f("pos", k=2), g(z="{_LONG}"), h(y=1)]'),
+    "positional in lfm2": ("lfm2", f'<|tool_call_start|>[f(1), g(z="{_LONG}")]<|tool_call_end|>'),
+    "brave_search": ("llama3_python_tag", f'<|python_tag|>brave_search.call(query="{_LONG}")<|eom_id|>'),
+    "wolfram_alpha": ("llama3_json", f'<|python_tag|>wolfram_alpha.call(query="{_LONG}", n=3)'),
+    "python tag spread": ("llama3_python_tag", f'<|python_tag|>f(**{{"q": "{_LONG}"}}); g(z="{_LONG}")'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CLOSE_ONLY))
+def test_arguments_that_streamed_at_close_stream_live(case: str) -> None:
+    format, text = _CLOSE_ONLY[case]
+    from tests.toolcalls._support import whole
+
+    _, read, _ = whole(text, format)
+    expected = [json.dumps(arguments, ensure_ascii=False) for _, arguments in read]
+    for k in range(len(text) + 1):
+        fragments, _, names = _live([text[:k], text[k:]], format)
+        assert ["".join(fragments[index]) for index in sorted(fragments)] == expected, f"split at {k}"
+        assert names == [name for name, _ in read]
+    fragments, first, _ = _live(list(text), format)
+    assert ["".join(fragments[index]) for index in sorted(fragments)] == expected
+    # fed one character at a time, a string value streams as it is written; the items of a
+    # ``**{...}`` go out once the "," or ")" after the dict is read (and the calls after it stream)
+    ends = [m.end() for m in re.finditer(re.escape(_LONG), text)]
+    long_calls = [index for index in sorted(fragments) if _LONG in "".join(fragments[index])]
+    assert len(long_calls) == len(ends)
+    for index, end in zip(long_calls, ends, strict=True):
+        if "**{" in text[text.rfind("(", 0, end - len(_LONG)) : end]:  # the value is in a spread
+            assert first[index] <= text.index(")", end), (index, first, end)
+        else:
+            assert first[index] < end - len(_LONG) // 2, (index, first, end)

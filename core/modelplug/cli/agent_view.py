@@ -8,7 +8,6 @@ cost per delta stays flat: ``docs/cli.md`` (``modelplug agent``, "Inside the com
 
 from __future__ import annotations
 
-import json
 import time
 from typing import IO, Any, Final
 
@@ -28,7 +27,7 @@ from modelplug.agents.events import (
     event_to_dict,
 )
 from modelplug.agents.tools import FINAL_ANSWER
-from modelplug.cli.plain import format_tool_call
+from modelplug.cli.plain import format_tool_call, json_line
 from modelplug.cli.stats import StreamStats
 from modelplug.types import ChatMessageStreamDelta, Usage
 
@@ -200,5 +199,5 @@ class JsonEventsView:
 
     def handle(self, event: AgentEvent) -> None:
         """Write ``event`` as a JSON line."""
-        self.out.write(json.dumps(event_to_dict(event), ensure_ascii=False) + "\n")
+        self.out.write(json_line(event_to_dict(event)))
         self.out.flush()

@@ -9,6 +9,7 @@ line").
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import IO, Any, Protocol
 
@@ -17,7 +18,7 @@ from modelplug.cli.stats import StreamStats, usage_to_dict
 from modelplug.types import ChatMessage, ChatMessageStreamDelta, ToolCall
 from modelplug.wire import delta_to_chunk, message_to_wire
 
-__all__ = ["JsonLinesView", "PlainView", "View", "format_tool_call"]
+__all__ = ["JsonLinesView", "PlainView", "View", "format_tool_call", "json_line"]
 
 
 class View(Protocol):
@@ -131,6 +132,29 @@ class PlainView:
             self.err.flush()
 
 
+def json_line(data: Any) -> str:
+    """``data`` as one line of strict JSON (RFC 8259) ending in ``\\n``, for the ``--json`` outputs.
+
+    A non-finite float (a tool that returned ``nan``) is written as the string ``"NaN"``,
+    ``"Infinity"`` or ``"-Infinity"``: ``json.dumps`` would write the bare ``NaN`` token, which strict
+    JSON readers (``jq``, JavaScript's ``JSON.parse``) reject, and ``null`` would lose the value.
+    """
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        return json.dumps(_finite(data), ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 class JsonLinesView:
     """JSON lines (see the module docstring); ``model`` is the model spec put in every line, ``id``
     the completion id (default: a new ``chatcmpl-...`` one)."""
@@ -151,7 +175,7 @@ class JsonLinesView:
         return None
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.write(json_line(data))
         self.out.flush()
 
     def update(self, delta: ChatMessageStreamDelta) -> None:

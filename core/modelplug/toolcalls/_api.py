@@ -10,6 +10,7 @@ import attrs
 from modelplug.toolcalls._calls import OfferedTools
 from modelplug.toolcalls._engine import Engine
 from modelplug.toolcalls.formats import canonical, table
+from modelplug.toolcalls.reasoning import THINK
 from modelplug.tools import as_tool
 from modelplug.types import ChatMessageStreamDelta, Tool, ToolCall, ToolCallDelta
 
@@ -35,10 +36,15 @@ class ParseResult:
     reasoning_content: str | None = None
 
 
-def _engine(format: str | None, tools: Sequence[ToolLike] | None, *, streaming: bool) -> Engine:
+def _engine(
+    format: str | None, tools: Sequence[ToolLike] | None, *, streaming: bool, reasoning_started: bool | str = False
+) -> Engine:
     name = canonical(format)
     offered = None if tools is None else {tool.name: tool for tool in map(as_tool, tools)}
-    return Engine(table(name), OfferedTools(offered), streaming=streaming)
+    engine = Engine(table(name), OfferedTools(offered), streaming=streaming)
+    if reasoning_started:
+        engine.start_inside(THINK[0] if reasoning_started is True else str(reasoning_started))
+    return engine
 
 
 def _result(engine: Engine) -> ParseResult:
@@ -50,7 +56,13 @@ def _result(engine: Engine) -> ParseResult:
     )
 
 
-def parse(text: str, format: str | None = None, tools: Sequence[ToolLike] | None = None) -> ParseResult:
+def parse(
+    text: str,
+    format: str | None = None,
+    tools: Sequence[ToolLike] | None = None,
+    *,
+    reasoning_started: bool | str = False,
+) -> ParseResult:
     """Split model ``text`` into content and tool calls written in ``format``.
 
     Args:
@@ -58,14 +70,19 @@ def parse(text: str, format: str | None = None, tools: Sequence[ToolLike] | None
         format: one of :data:`~modelplug.toolcalls.FORMATS`, or None to detect it.
         tools: the tools offered to the model. Arguments are then coerced to each tool's schema,
             and a call to a tool that was not offered is an error.
+        reasoning_started: the prompt left a reasoning span open (its chat template ended the
+            generation prompt with ``<think>``: see :func:`~modelplug.toolcalls.open_span`), so
+            the text starts inside it and what comes before the span's closer is
+            ``reasoning_content``. True for ``<think>``, or the span's opener (``"<seed:think>"``).
 
     Raises:
         ToolCallParseError: the text clearly attempts a call that cannot be used (a marker with a
             body that cannot be read, a tool that was not offered, arguments that are not an
             object). The error keeps the raw text, the calls that could be read and the content.
         InvalidOptionError: ``format`` is not a known format name.
+        ValueError: ``reasoning_started`` names no reasoning span of the format.
     """
-    engine = _engine(format, tools, streaming=False)
+    engine = _engine(format, tools, streaming=False, reasoning_started=reasoning_started)
     engine.feed(text)
     engine.finish()
     error = engine.error()
@@ -110,8 +127,15 @@ class StreamParser:
             ...
     """
 
-    def __init__(self, format: str | None = None, tools: Sequence[ToolLike] | None = None) -> None:
-        self._engine = _engine(format, tools, streaming=True)
+    def __init__(
+        self,
+        format: str | None = None,
+        tools: Sequence[ToolLike] | None = None,
+        *,
+        reasoning_started: bool | str = False,
+    ) -> None:
+        """``format``, ``tools`` and ``reasoning_started`` as for :func:`parse` (same errors)."""
+        self._engine = _engine(format, tools, streaming=True, reasoning_started=reasoning_started)
         self._finished = False
 
     def feed(self, text: str) -> list[ChatMessageStreamDelta]:

@@ -44,11 +44,16 @@ THINK_CLOSE: Final = "</think>"
 _CONTENT, _THINK, _THINK_HOLD = range(3)
 
 
+#: Below this many characters one search with the combined pattern is cheapest; above it, the
+#: search per first character (see :class:`_Finder`).
+_SHORT: Final = 64
+
+
 @final
 class Table:
     """The openers of a format (or of all formats, for detection) and their readers."""
 
-    __slots__ = ("maxlen", "modes", "quick", "readers", "starts")
+    __slots__ = ("firsts", "maxlen", "modes", "quick", "readers", "starts")
 
     def __init__(self, readers: Mapping[str, Reader]) -> None:
         self.readers = dict(readers)
@@ -61,13 +66,27 @@ class Table:
         for extra in ((THINK_OPEN,), (THINK_CLOSE,)):
             literals = sorted({*self.readers, *extra}, key=lambda lit: (-len(lit), lit))
             pattern = re.compile("|".join(map(re.escape, literals)))
+            # one pattern per first character: each starts with one literal character, which the
+            # regex engine finds by a fast string search (a class of several characters is not)
+            groups = tuple(
+                re.compile("|".join(re.escape(lit) for lit in literals if lit[0] == first))
+                for first in sorted({lit[0] for lit in literals})
+            )
             prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
-            modes.append((pattern, prefixes))
+            modes.append((pattern, groups, prefixes))
         self.modes = tuple(modes)
         self.maxlen = max(len(lit) for lit in (*self.readers, THINK_OPEN, THINK_CLOSE))
         first = {lit[0] for lit in (*self.readers, THINK_OPEN, THINK_CLOSE)}
+        #: The characters that can start an opener.
+        self.firsts = tuple(sorted(first))
         #: Any character that can start an opener.
-        self.starts = re.compile("[" + re.escape("".join(sorted(first))) + "]")
+        self.starts = re.compile("[" + re.escape("".join(self.firsts)) + "]")
+
+    def may_start(self, text: str) -> bool:
+        """Whether ``text`` holds a character that can start an opener (linear in ``len(text)``)."""
+        if len(text) < _SHORT:
+            return self.starts.search(text) is not None
+        return any(first in text for first in self.firsts)
 
     def hold(self, buf: str, pos: int, prefixes: frozenset[str]) -> int:
         """Length of the longest tail of ``buf[pos:]`` that could still become an opener."""
@@ -80,6 +99,42 @@ class Table:
                 return n - k
             m = search(buf, k + 1)
         return 0
+
+
+@final
+class _Finder:
+    """The first opener at or after a position of a buffer, for one scanning mode.
+
+    One search per first character of the openers (each a fast literal-prefix search in the regex
+    engine) instead of one search for a class of first characters, which is several times slower
+    on call-free text. Each character's next match is kept while the buffer stays the same object
+    and the position only grows, so every character's search runs over each buffer once: linear.
+    """
+
+    __slots__ = ("buf", "groups", "next", "pattern", "since")
+
+    def __init__(self, pattern: re.Pattern[str], groups: tuple[re.Pattern[str], ...]) -> None:
+        self.pattern = pattern
+        self.groups = groups
+        self.buf: str | None = None
+        self.since = 0
+        self.next: list[re.Match[str] | None] = []
+
+    def search(self, buf: str, pos: int) -> re.Match[str] | None:
+        """The earliest opener match in ``buf`` at or after ``pos`` (longest opener first), or None."""
+        if len(buf) - pos < _SHORT:
+            return self.pattern.search(buf, pos)
+        if buf is not self.buf or pos < self.since:
+            self.buf, self.since = buf, pos
+            self.next = [group.search(buf, pos) for group in self.groups]
+        found = self.next
+        best: re.Match[str] | None = None
+        for k, m in enumerate(found):
+            if m is not None and m.start() < pos:
+                m = found[k] = self.groups[k].search(buf, pos)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        return best
 
 
 @final
@@ -133,6 +188,7 @@ class Engine:
         self._hold: list[str] = []
         self._hold_abs = 0
         self._hold_tail = ""
+        self._finders = tuple(_Finder(pattern, groups) for pattern, groups, _ in table.modes)
         # the block being read
         self._gen: Read[Outcome] | None = None
         self._src: Source | None = None
@@ -150,6 +206,25 @@ class Engine:
 
     # input --------------------------------------------------------------------------------------
 
+    def start_inside(self, opener: str) -> None:
+        """Start inside the reasoning span ``opener`` opened before the text (by the prompt): read
+        as if the text began with it, the opener itself not being part of the text (offsets and
+        the raw text of errors are those of the text). Call before the first :meth:`feed`.
+
+        Raises:
+            ValueError: ``opener`` is not the opener of one of the table's reasoning spans, or text
+                was fed already.
+        """
+        reader = self._table.readers.get(opener)
+        if getattr(reader, "span", None) is None:
+            spans = sorted(lit for lit, r in self._table.readers.items() if getattr(r, "span", None) is not None)
+            raise ValueError(f"{opener!r} does not open a reasoning span of this format; these do: {spans}")
+        if self.text:
+            raise ValueError("the parser can only start inside a reasoning span before any text")
+        self._abs = -len(opener)
+        self.feed(opener)
+        self.text.pop()
+
     def feed(self, text: str) -> None:
         if not text:
             return
@@ -158,7 +233,7 @@ class Engine:
             self._gen is None
             and self._bpos == len(self._buf)
             and self._mode != _THINK_HOLD
-            and self._table.starts.search(text) is None
+            and not self._table.may_start(text)
         ):
             # fast path: nothing held, and nothing in the text can start a marker
             self._abs += self._bpos
@@ -232,8 +307,9 @@ class Engine:
     def _scan(self) -> bool:
         """Scan content; True when a block or a mode change needs another round."""
         buf, pos = self._buf, self._bpos
-        pattern, prefixes = self._table.modes[1 if self._mode == _THINK else 0]
-        m = pattern.search(buf, pos)
+        mode = 1 if self._mode == _THINK else 0
+        prefixes = self._table.modes[mode][2]
+        m = self._finders[mode].search(buf, pos)
         if m is None:
             cut = len(buf) if self._eof else len(buf) - self._table.hold(buf, pos, prefixes)
             self._content(buf[pos:cut])

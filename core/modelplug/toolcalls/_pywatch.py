@@ -6,8 +6,10 @@
 pieces: a keyword argument's JSON rendering once the ``,`` or ``)`` after its value is read, and a
 plain-quoted string value while it is written. It decides nothing: where the block ends and what
 the calls are is still read by the reader from the whole block text (:mod:`modelplug.toolcalls._literals`), and the
-engine checks that what streamed is the start of each call's final arguments JSON. Anything it
-does not follow (positional arguments, ``**{...}``, prose) stops it for the rest of the block.
+engine checks that what streamed is the start of each call's final arguments JSON. A ``**{...}``
+argument streams its items once the dict is read. A positional argument (an error: the call is
+not used) stops the streaming of its call only; the watcher skips to the call's end and follows
+the next one. Anything else it does not follow (prose) stops it for the rest of the block.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class CallWatcher:
         "_name",
         "_pos",
         "_quote",
+        "_skip",
         "_state",
         "_text",
         "_value",
@@ -80,6 +83,8 @@ class CallWatcher:
         self._text: list[str] = []  # the decoded text of the string value not handed out yet
         self._quote = ""
         self._depth = 0
+        #: The current call's values are skipped, not streamed (it has a positional argument).
+        self._skip = False
         #: Headers announced, by call number in the block.
         self.headers: dict[int, Header] = {}
         #: Calls seen so far.
@@ -128,9 +133,26 @@ class CallWatcher:
                 self._end_call()
                 self._pos = pos + 1
                 return True
+            if self._skip:
+                self._value, self._depth, self._quote, self._state = [], 0, "", _OTHER_VALUE
+                return True
+            if buf.startswith("**", pos):  # a dict spread: its items stream once it is read
+                self._announce(events)
+                self._key, self._value = "", []
+                self._depth, self._quote = 0, ""
+                self._pos, self._state = pos + 2, _OTHER_VALUE
+                return True
             m = _KEY.match(buf, pos)
             if m is None or m.end() == len(buf):  # "a=" might still become "a=="
-                return False if len(buf) - pos < _WAIT and _PARTIAL_KEY.match(buf, pos) else self._stop()
+                if len(buf) - pos < _WAIT and (_PARTIAL_KEY.match(buf, pos) or buf[pos:] == "*"):
+                    return False
+                # a positional argument: this call does not stream (it is an error); its values
+                # are skipped to its end, and the next call streams again
+                if self._header is not None:
+                    self._header.streaming = False
+                self._skip, self._value = True, []
+                self._depth, self._quote, self._state = 0, "", _OTHER_VALUE
+                return True
             self._announce(events)
             self._key, self._value = m.group(1), []
             self._pos, self._state = m.end(), _VALUE
@@ -223,7 +245,8 @@ class CallWatcher:
             if c in "([{":
                 self._depth += 1
             elif self._depth:
-                self._depth -= 1
+                if c != ",":  # a comma inside brackets is part of the value
+                    self._depth -= 1
             elif c in ",)":
                 self._value.append(buf[start:k])
                 self._pos = k
@@ -232,7 +255,13 @@ class CallWatcher:
                 return self._stop()
             pos = k + 1
 
+    def inside(self, name: str) -> None:
+        """Start inside the argument list of a call to ``name`` (its ``name(`` is not fed)."""
+        self._name, self._header, self._state = name, None, _ARGS
+
     def _announce(self, events: list[object]) -> None:
+        if self._skip:  # a call with a positional argument is not announced (it is an error)
+            return
         if self._header is None and self.number not in self.headers:
             header = self._calls.announce(self._name)
             if header is None:  # a tool that was not offered: its call is read whole
@@ -243,7 +272,7 @@ class CallWatcher:
 
     def _end_call(self) -> None:
         self.number += 1
-        self._header, self._state = None, _BETWEEN_CALLS
+        self._header, self._state, self._skip = None, _BETWEEN_CALLS, False
 
     def _take(self, raw: str) -> None:
         if raw:
@@ -257,11 +286,18 @@ class CallWatcher:
 
     def _end_value(self, events: list[object]) -> bool:
         """The value ended (the cursor is on the "," or ")" after it)."""
-        try:
-            value = parse_literal("".join(self._value))
-        except LiteralSyntaxError:
-            return self._stop()
-        events += self._calls.argument(self._header, self._key, value)
+        if not self._skip:
+            try:
+                value = parse_literal("".join(self._value))
+            except LiteralSyntaxError:
+                return self._stop()
+            if not self._key:  # **{...}
+                if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                    return self._stop()  # not a dict of keywords: an error the reader reports
+                for key, item in value.items():
+                    events += self._calls.argument(self._header, key, item)
+            else:
+                events += self._calls.argument(self._header, self._key, value)
         self._value = []
         if self._buf[self._pos] == ")":
             self._end_call()

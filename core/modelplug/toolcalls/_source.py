@@ -163,7 +163,9 @@ def until(src: Source, literal: str, limit: int | None = None) -> Read[bool]:
             if src.eof:
                 src.i = len(src.s)
                 return False
-            src.i = max(src.i, len(src.s) - n + 1)
+            # wait on the tail that could still become the literal only: the text before it is
+            # certain not to hold it (what a value streamed while it is written may hand out)
+            src.i = _partial(src.s, max(src.i, len(src.s) - n + 1), literal[0], (literal,))
             yield NEED
     start = src.pos
     while True:
@@ -177,10 +179,30 @@ def until(src: Source, literal: str, limit: int | None = None) -> Read[bool]:
         yield NEED
 
 
-def until_re(src: Source, pattern: re.Pattern[str], longest: int) -> Read[re.Match[str] | None]:
+def _partial(s: str, lo: int, first: str, literals: tuple[str, ...]) -> int:
+    """Where the first tail of ``s[lo:]`` that is a proper prefix of one of ``literals`` (all
+    starting with ``first``) starts, else ``len(s)``. ``lo`` is within the longest literal's length
+    of the end, so this is constant time per call."""
+    j = s.find(first, lo)
+    while j >= 0:
+        tail = s[j:]
+        if any(literal.startswith(tail) for literal in literals):
+            return j
+        j = s.find(first, j + 1)
+    return len(s)
+
+
+def until_re(
+    src: Source, pattern: re.Pattern[str], longest: int, literals: tuple[str, ...] = ()
+) -> Read[re.Match[str] | None]:
     """Move the cursor to the next match of ``pattern`` (an alternation of literals at most
     ``longest`` long, none a prefix of another, each with its first character nowhere else in it).
-    Returns the match (not consumed) or None at the end of the text (cursor at the end)."""
+    Returns the match (not consumed) or None at the end of the text (cursor at the end).
+
+    ``literals``: the pattern's literals, when they all start with the same character; while it
+    waits, the cursor then stops only at a tail that could still become one of them (else
+    ``longest - 1`` characters from the end), so the text before it is known to be free of them.
+    """
     while True:
         m = pattern.search(src.s, src.i)
         if m is not None:
@@ -189,7 +211,8 @@ def until_re(src: Source, pattern: re.Pattern[str], longest: int) -> Read[re.Mat
         if src.eof:
             src.i = len(src.s)
             return None
-        src.i = max(src.i, len(src.s) - longest + 1)
+        lo = max(src.i, len(src.s) - longest + 1)
+        src.i = _partial(src.s, lo, literals[0][0], literals) if literals else lo
         yield NEED
 
 

@@ -78,7 +78,13 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             yield header
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
-            return (yield from calls.failed_through(_CALLS_END, reason))
+            # one bad call never sinks its siblings: on to the next call
+            ended = status == ScanStatus.TRUNCATED
+            if not (yield from calls.skip_failed(reason, name, _CALL_END, ended=ended)):
+                return (yield from calls.failed_through(_CALLS_END, calls.errors[-1]))
+            count += 1
+            end = src.pos
+            continue
         if fenced:
             yield from skip_ws(src)
             yield from accept(src, "```")

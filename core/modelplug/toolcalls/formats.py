@@ -71,22 +71,16 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
 
 def _fenced(name: str, readers: dict[str, Reader]) -> dict[str, Reader]:
     """``readers`` of a JSON-bodied format, plus its calls in a ```` ```json ```` fence (models
-    fall back to Markdown; only a fence holding call objects counts, see bare_json).
-
-    Only for formats whose openers already start with more than one character: for the formats
-    whose openers all start with ``<`` (hermes, ...), a second first character makes the
-    engine's scan of call-free text about 8 times slower (a one-character class is a fast
-    search, two are not), so they do not read fences yet (docs/concepts/tool-calls.md).
-    """
+    fall back to Markdown; only a fence holding call objects counts, see bare_json)."""
     return {**readers, "```": fence(name)}
 
 
 def _hermes_like(name: str) -> dict[str, Reader]:
-    return {_TOOL_CALL: tool_call_tag(json=name)}
+    return _fenced(name, {_TOOL_CALL: tool_call_tag(json=name)})
 
 
 def _tool_calls_tag(name: str) -> dict[str, Reader]:
-    return {"<tool_calls>": tagged_json("<tool_calls>", name, closer="</tool_calls>")}
+    return _fenced(name, {"<tool_calls>": tagged_json("<tool_calls>", name, closer="</tool_calls>")})
 
 
 def _harmony() -> dict[str, Reader]:
@@ -114,15 +108,21 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
         "[": bracket(json_format=None, python_format="llama4_pythonic", strict=True),
     },
     "qwen3_coder": lambda: {_TOOL_CALL: tool_call_tag(qwen="qwen3_coder"), "<function=": bare_function("qwen3_coder")},
-    "granite": lambda: {
-        "<|tool_call|>": tagged_json("<|tool_call|>", "granite", closer=None, several=False),
-        _TOOL_CALL: tool_call_tag(json="granite"),
-    },
-    "internlm2": lambda: {
-        "<|action_start|>": tagged_json(
-            "<|action_start|>", "internlm2", closer="<|action_end|>", several=False, token="<|plugin|>"
-        )
-    },
+    "granite": lambda: _fenced(
+        "granite",
+        {
+            "<|tool_call|>": tagged_json("<|tool_call|>", "granite", closer=None, several=False),
+            _TOOL_CALL: tool_call_tag(json="granite"),
+        },
+    ),
+    "internlm2": lambda: _fenced(
+        "internlm2",
+        {
+            "<|action_start|>": tagged_json(
+                "<|action_start|>", "internlm2", closer="<|action_end|>", several=False, token="<|plugin|>"
+            )
+        },
+    ),
     "jamba": lambda: _tool_calls_tag("jamba"),
     "deepseek_v3": lambda: {CALLS_BEGIN: deepseek},
     "deepseek_v31": lambda: {CALLS_BEGIN: deepseek},

@@ -84,7 +84,13 @@ def kimi_k2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             yield header
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
-            return (yield from calls.failed_through(_SECTION_END[0], reason))
+            # one bad call never sinks its siblings: on to the next call
+            ended = status == ScanStatus.TRUNCATED
+            if not (yield from calls.skip_failed(reason, name or None, _CALL_END, ended=ended)):
+                return (yield from calls.failed_through(_SECTION_END[0], calls.errors[-1]))
+            count += 1
+            end = src.pos
+            continue
         yield from skip_ws(src)
         yield from accept(src, _CALL_END)
         if name:

@@ -21,6 +21,7 @@ from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Rejec
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_calls
+from modelplug.toolcalls._pywatch import CallWatcher, watched
 from modelplug.toolcalls._scan import ScanStatus, scan_loose
 from modelplug.toolcalls._source import NEED, Read, Source, skip_ws, until_re
 from modelplug.toolcalls.pythonic import emit_python_calls, python_tag
@@ -89,7 +90,9 @@ def _builtin(src: Source, ctx: OfferedTools, format: str, name: str) -> Read[Out
     calls = BlockCalls(ctx, format, src)
     src.i += len(name) + len(_CALL_SUFFIX)
     start = src.pos
-    result = yield from scan_loose(src, [")"], ())
+    watcher = CallWatcher(calls, start)  # the arguments stream as they are written
+    watcher.inside(name)
+    result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
     if result.status != ScanStatus.COMPLETE:
         return calls.failed(
             f"call to {name!r}: "
@@ -99,7 +102,7 @@ def _builtin(src: Source, ctx: OfferedTools, format: str, name: str) -> Read[Out
         found = parse_calls(f"{name}({src.text(start, src.pos)}", ";")
     except LiteralSyntaxError as error:
         return calls.failed(f"call to {name!r}: {error}")
-    outcome = yield from emit_python_calls(calls, found, strict=True)
+    outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
     if outcome is not None:
         return outcome
     yield from _end_token(src)

@@ -20,7 +20,7 @@ from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._source import NEED, Read, Source
 
-__all__ = ["GEMMA_THOUGHT", "SEED_THINK", "THINK", "thinking"]
+__all__ = ["GEMMA_THOUGHT", "SEED_THINK", "THINK", "open_span", "thinking"]
 
 #: (opener, closer, layout after the opener) of each kind of span.
 THINK: Final = ("<think>", "</think>", "")
@@ -84,4 +84,27 @@ def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
             src.i = max(src.i, len(src.s) - len(closer) + 1)
             yield NEED
 
+    read.span = span  # type: ignore[attr-defined]  # what the engine's start_inside looks for
     return read
+
+
+def open_span(prompt: str, format: str | None = None) -> str | None:
+    """The opener of the reasoning span a rendered ``prompt`` leaves open at its end, or None.
+
+    Chat templates of thinking models (Qwen3, DeepSeek-R1, ...) end the generation prompt with
+    ``<think>`` (then whitespace), so the model's text starts inside the span and only closes it.
+    A span counts as open when the prompt, trailing whitespace aside, ends with its opener (and
+    its layout): an opener further back is an earlier turn's or a quote, never guessed at. The
+    spans are ``<think>`` (every format), ``<seed:think>`` (seed_oss or detection) and Gemma 4's
+    ``<|channel>thought`` (gemma4 or detection).
+    """
+    tail = prompt.rstrip()
+    spans = [THINK]
+    if format in (None, "seed_oss"):
+        spans.append(SEED_THINK)
+    if format in (None, "gemma4"):
+        spans.append(GEMMA_THOUGHT)
+    for opener, _, _ in spans:
+        if tail.endswith(opener):
+            return opener
+    return None

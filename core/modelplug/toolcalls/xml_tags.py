@@ -43,7 +43,8 @@ __all__ = [
 
 _FUNCTION: Final = "<function="
 _FUNCTION_END: Final = "</function>"
-_QWEN_VALUE_END: Final = re.compile(r"</parameter>|<parameter=|</function>")
+_QWEN_VALUE_ENDS: Final = ("</parameter>", "<parameter=", "</function>")
+_QWEN_VALUE_END: Final = re.compile("|".join(_QWEN_VALUE_ENDS))
 _QWEN_NAME_END: Final = re.compile(r"[>\n<]")
 
 
@@ -118,7 +119,7 @@ def _params(
         pieces = _Pieces(src, key, a, strip_newline, on_piece if is_text else None)
         while True:
             if qwen:
-                m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12))
+                m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12, _QWEN_VALUE_ENDS))
                 found = m is not None
                 closed = m is not None and m.group() == value_close
             else:
@@ -215,10 +216,11 @@ class _Pieces:
 _SKIPPED: Final = "skipped"
 
 
-def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
+def qwen_function(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
     """Read ``<function=NAME>`` parameters ``</function>`` (cursor on the tag).
 
-    Returns ``""`` when done, :data:`_SKIPPED` for a malformed tag that was skipped, else why it failed.
+    Returns ``""`` when done, :data:`_SKIPPED` for a malformed tag that was skipped, else why it
+    failed; and the tool name when it was read.
     """
     src.i += len(_FUNCTION)
     a = src.pos
@@ -229,8 +231,8 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
         if (yield from until(src, _FUNCTION_END)):
             src.i += len(_FUNCTION_END)
             calls.bad(f"malformed tag <function={written[:40]}: the name must be a tool name closed by '>'")
-            return _SKIPPED
-        return "the text ends inside a malformed <function=...> tag"
+            return _SKIPPED, None
+        return "the text ends inside a malformed <function=...> tag", None
     src.i += 1
     header = calls.announce(name)
     if header is not None:
@@ -246,9 +248,9 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[str]:
         on_piece=lambda key, text: calls.text_piece(header, key, text),
     )
     if params is None:
-        return reason
+        return reason, name
     yield from calls.complete(header, name, params)
-    return ""
+    return "", name
 
 
 def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None, opener_length: int) -> Read[Outcome]:
@@ -267,9 +269,12 @@ def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None
                     return Reject(opener_length)
                 return calls.failed("the text ends before a <function=...> tag")
             break  # the block ends at the last function (closing tag missing)
-        outcome = yield from qwen_function(src, calls)
-        if outcome not in ("", _SKIPPED):
-            return calls.failed(outcome)
+        outcome, name = yield from qwen_function(src, calls)
+        # a function that cannot be read never sinks the ones after it: on to the next
+        if outcome not in ("", _SKIPPED) and not (
+            yield from calls.skip_failed(outcome, name, _FUNCTION_END, ended=outcome.startswith("the text ends"))
+        ):
+            return calls.failed(calls.errors[-1])
         read_any = True
         end = src.pos
         if closer is None:
@@ -291,7 +296,7 @@ def bare_function(format: str) -> Reader:
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         calls = BlockCalls(ctx, format, src)
-        outcome = yield from qwen_function(src, calls)
+        outcome, _ = yield from qwen_function(src, calls)
         if outcome == _SKIPPED:
             return calls.failed(calls.errors[0])
         if outcome:
@@ -359,17 +364,19 @@ def _invokes(
     strip_newline: bool,
     attributes: re.Pattern[str] | None = None,
     parameter_key_close: str | None = None,
-) -> Read[str]:
-    """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed."""
+) -> Read[tuple[str, str | None]]:
+    """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed
+    (``""``: it did not) and the tool name when it was read."""
     if not (yield from accept(src, invoke)):
-        return "the text ends inside the call" if not peek(src) else f"expected {invoke!r}"
+        return ("the text ends inside the call" if not peek(src) else f"expected {invoke!r}"), None
     a = src.pos
     if not (yield from until(src, key_close, 256)):
-        return "the text ends inside the call" if src.eof else "tool name not closed"
-    name = _valid_name(src.text(a, src.pos))
+        return ("the text ends inside the call" if src.eof else "tool name not closed"), None
+    written = src.text(a, src.pos)
+    name = _valid_name(written)
     src.i += len(key_close)
     if name is None:
-        return "bad tool name"
+        return f"bad tool name {written[:40]!r}", None
     header = calls.announce(name)
     if header is not None:
         yield header
@@ -385,9 +392,9 @@ def _invokes(
         attributes=attributes,
     )
     if params is None:
-        return reason
+        return reason, name
     yield from calls.complete(header, name, params)
-    return ""
+    return "", name
 
 
 def _invoke_block(
@@ -410,7 +417,7 @@ def _invoke_block(
                 if count == 0:
                     return calls.failed(f"the text ends after {opener}")
                 break
-            reason = yield from _invokes(
+            reason, name = yield from _invokes(
                 src,
                 calls,
                 invoke=f"<{prefix}invoke name=",
@@ -422,8 +429,10 @@ def _invoke_block(
                 attributes=attributes,
                 parameter_key_close='"' if attributes is not None else None,
             )
-            if reason:
-                return calls.failed(reason)
+            # a call that cannot be read never sinks the ones after it: on to the next invoke
+            ended = reason.startswith("the text ends")
+            if reason and not (yield from calls.skip_failed(reason, name, f"</{prefix}invoke>", ended=ended)):
+                return calls.failed(calls.errors[-1])
             count += 1
         if calls.errors:
             return Error(format, calls.errors[0])
@@ -485,7 +494,7 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             src.i += len(_STEP_SEP)
         if not (yield from until(src, _STEP_INVOKE, 256)):
             return (yield from calls.failed_through(_STEP_CALLS_END, "expected <steptml:invoke>"))
-        reason = yield from _invokes(
+        reason, name = yield from _invokes(
             src,
             calls,
             invoke=_STEP_INVOKE,
@@ -495,8 +504,10 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             key_close='">',
             strip_newline=False,
         )
-        if reason:
-            return (yield from calls.failed_through(_STEP_CALLS_END, reason))
+        if reason and not (
+            yield from calls.skip_failed(reason, name, "</steptml:invoke>", ended=reason.startswith("the text ends"))
+        ):
+            return (yield from calls.failed_through(_STEP_CALLS_END, calls.errors[-1]))
         yield from skip_ws(src)
         yield from accept(src, _STEP_CALL_END)
         count += 1

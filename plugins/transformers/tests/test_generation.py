@@ -304,3 +304,49 @@ def test_a_special_marker_the_model_writes_reaches_the_text_streamed_and_not(mod
     assert "".join(d.content or "" for d in streamed) == expected
     assert outcome.finish_reason == streamed[-1].finish_reason == "stop"
     assert outcome.usage.completion_tokens == len(script)
+
+
+#: SmolLM2's template, with the generation prompt ending inside a reasoning span (as Qwen3's does).
+THINKING_TEMPLATE = (
+    "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
+)
+
+
+def test_a_prompt_that_opens_think_sends_the_text_before_the_closer_to_reasoning(
+    model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model writes only ``...</think>`` and a call; the reasoning and the call come out apart,
+    through the whole answer and the stream (the core's parser reads the opener the prompt left open)."""
+    import copy
+
+    import attrs
+
+    import modelplug_transformers.constrained as constrained
+    from modelplug.types import Tool
+    from modelplug_transformers.templates import inspect_template, open_reasoning_span, render_messages
+
+    tokenizer = copy.deepcopy(model.state.tokenizer)
+    tokenizer.chat_template = THINKING_TEMPLATE
+    state = attrs.evolve(model.state, tokenizer=tokenizer, template=inspect_template(tokenizer))
+    prompt = render_messages(tokenizer, state.template, [ChatMessage(role="user", content=QUESTION)])
+    assert tokenizer.decode(prompt).endswith("<think>\n")
+    assert open_reasoning_span(tokenizer, prompt, "hermes") == "<think>"
+    written = (
+        'Paris, surely; I could call <tool_call>{"name": "x"}</tool_call>.</think>\n'
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
+    )
+    script = [*tokenizer(written, add_special_tokens=False)["input_ids"], tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    monkeypatch.setattr(constrained, "constraint_for", lambda *args: _Script(script))
+    monkeypatch.setattr(model, "state", state)
+    weather = Tool("get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}})
+    options = {"tools": [weather], "max_tokens": len(script) + 5, "temperature": 0}
+    answer = model.generate(QUESTION, **options)
+    deltas, _ = _stream(model, QUESTION, **options)
+    thought = 'Paris, surely; I could call <tool_call>{"name": "x"}</tool_call>.'
+    assert answer.reasoning_content == thought
+    assert [(c.name, c.arguments) for c in answer.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert not answer.content
+    assert "".join(d.reasoning_content or "" for d in deltas) == thought
+    assert not "".join(d.content or "" for d in deltas)
+    assert [p.name for d in deltas for p in d.tool_calls if p.name] == ["get_weather"]

@@ -428,3 +428,42 @@ def test_unknown_or_unfitting_tool_parsers_are_refused(tokenizer: Any) -> None:
     with pytest.raises(InvalidOptionError, match="does not work with this model's tokenizer"):
         toolparse.check_parser(toolparse.parser_class("mistral"), tokenizer, "mistral")
     toolparse.check_parser(toolparse.parser_class("hermes"), tokenizer, "hermes")
+
+
+#: A chat template whose generation prompt ends inside a reasoning span, as Qwen3's does.
+THINKING_TEMPLATE = (
+    "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
+)
+
+
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_a_prompt_left_inside_think_starts_the_text_with_the_opener(classes: Classes, cumulative: bool) -> None:
+    """The text the core reads (tool calls as text) opens the span the model only closes, so the
+    reasoning goes to ``reasoning_content``; without ``open_reasoning`` the text is unchanged."""
+    import jinja2
+
+    from modelplug.toolcalls import parse
+
+    prompt = jinja2.Template(THINKING_TEMPLATE).render(
+        messages=[{"role": "user", "content": "Weather?"}], add_generation_prompt=True
+    )
+    pieces = ["Paris", " it is", ".</th", "ink>\n", '<tool_call>{"name": "w", "arguments": {}}</tool_call>', ""]
+    make = cumulative_outputs if cumulative else delta_outputs
+    texts = []
+    for look in (True, False):
+        tracker = OutputTracker(cumulative=cumulative, open_reasoning=look)
+        steps = []
+        for output in make(classes, pieces):
+            output.prompt = prompt
+            steps.append(tracker.feed(output))
+        texts.append("".join(step.text for step in steps))
+    assert texts == ["<think>" + "".join(pieces), "".join(pieces)]
+    result = parse(texts[0], "hermes")
+    assert result.reasoning_content == "Paris it is."
+    assert [call.name for call in result.tool_calls] == ["w"]
+    plain = prompt.replace("<think>\n", "")
+    tracker = OutputTracker(cumulative=cumulative, open_reasoning=True)
+    first = make(classes, pieces)[0]
+    first.prompt = plain
+    assert tracker.feed(first).text == "Paris"

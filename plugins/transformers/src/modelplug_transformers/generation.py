@@ -233,8 +233,11 @@ def stream(
     stop: Sequence[str],
     seed: int | None = None,
     constraint: Callable[[Any, Any], Any] | None = None,
+    opening: str = "",
 ) -> Iterator[ChatMessageStreamDelta]:
     """Run :func:`run` in a worker thread and yield its text as deltas, then one delta with usage and finish reason.
+
+    ``opening`` (a reasoning-span opener the prompt ended in) is the first delta's content.
 
     The thread starts on the first ``next()``. Closing the generator (a ``break`` in the consumer,
     ``ChatStream.close()``) cancels the generation, which ends at the next token, and joins the
@@ -244,6 +247,8 @@ def stream(
     Raises:
         ProviderError: the generation failed in the worker thread (``original`` keeps its exception).
     """
+    if opening:
+        yield ChatMessageStreamDelta(content=opening)
     items: queue.SimpleQueue[Any] = queue.SimpleQueue()
     cancel = threading.Event()
 

@@ -119,17 +119,22 @@ def option_types() -> Mapping[str, type]:
     return dict(MODEL_OPTIONS)
 
 
-def _prepare(state: Any, messages: list[ChatMessage], options: GenerationOptions) -> tuple[list[int], Any, Any]:
-    """The prompt's ids, the ``GenerationConfig`` and the grammar constraint (or ``None``) of one call."""
+def _prepare(
+    state: Any, messages: list[ChatMessage], options: GenerationOptions
+) -> tuple[list[int], Any, Any, str]:
+    """The prompt's ids, the ``GenerationConfig``, the grammar constraint (or ``None``) of one call,
+    and the reasoning-span opener the prompt ends in (``""`` if none; see
+    :func:`modelplug_transformers.templates.open_reasoning_span`)."""
     from modelplug_transformers.constrained import constraint_for
     from modelplug_transformers.generation import generation_config
-    from modelplug_transformers.templates import render_messages
+    from modelplug_transformers.templates import open_reasoning_span, render_messages
 
     if state.model is None:
         raise ProviderError("the model was unloaded", provider=_PROVIDER)
     prompt = render_messages(state.tokenizer, state.template, messages, options.tools, options.tool_choice)
     config = generation_config(state, options, len(prompt))
-    return prompt, config, constraint_for(state, options, _format(state), len(prompt))
+    opening = open_reasoning_span(state.tokenizer, prompt, _format(state))
+    return prompt, config, constraint_for(state, options, _format(state), len(prompt)), opening
 
 
 def _format(state: Any) -> str | None:
@@ -138,11 +143,16 @@ def _format(state: Any) -> str | None:
 
 @modelplug.hookimpl
 def generate(state: Any, messages: list[ChatMessage], options: GenerationOptions) -> ChatMessage:
-    """Generate the whole answer in the calling thread (same code path and text as the stream)."""
+    """Generate the whole answer in the calling thread (same code path and text as the stream).
+
+    When the chat template ends the prompt inside a reasoning span (``<think>``, as Qwen3's and
+    DeepSeek-R1's do), the answer starts with that opener, so that the text the core's tool-call
+    parser reads opens the span the model closes (its reasoning goes to ``reasoning_content``).
+    """
     from modelplug_transformers.generation import run
 
-    prompt, config, constraint = _prepare(state, messages, options)
-    pieces: list[str] = []
+    prompt, config, constraint, opening = _prepare(state, messages, options)
+    pieces: list[str] = [opening] if opening else []
     try:
         outcome = run(state, prompt, config, options.stop, pieces.append, seed=options.seed, constraint=constraint)
     except ModelplugError:
@@ -163,11 +173,12 @@ def generate_stream(
     """Stream the answer from a worker thread (started on the first ``next()``, joined on close).
 
     The prompt is rendered here, so template and option errors raise before any thread starts.
+    A reasoning span the prompt leaves open comes first, as in :func:`generate`.
     """
     from modelplug_transformers.generation import stream
 
-    prompt, config, constraint = _prepare(state, messages, options)
-    return stream(state, prompt, config, options.stop, seed=options.seed, constraint=constraint)
+    prompt, config, constraint, opening = _prepare(state, messages, options)
+    return stream(state, prompt, config, options.stop, seed=options.seed, constraint=constraint, opening=opening)
 
 
 @modelplug.hookimpl

@@ -4,6 +4,9 @@ Tools go to the template when it renders them; otherwise a system-prompt fallbac
 ``"hermes"`` format (``<tool_call>{json}</tool_call>``). A tokenizer without a chat template gets a
 plain ``role: content`` transcript.
 
+A prompt that ends inside a reasoning span (``<think>\n``, thinking models) is found by
+:func:`open_reasoning_span`, so the provider starts the answer with that opener.
+
 Details: docs/providers/transformers.md, "Chat templates and tools".
 """
 
@@ -19,7 +22,14 @@ from modelplug.errors import CapabilityError, InvalidOptionError
 from modelplug.tools import tool_to_wire
 from modelplug.types import ChatMessage, Tool, forced_tool_name
 
-__all__ = ["FALLBACK_FORMAT", "FORMAT_MARKERS", "TemplateInfo", "inspect_template", "render_messages"]
+__all__ = [
+    "FALLBACK_FORMAT",
+    "FORMAT_MARKERS",
+    "TemplateInfo",
+    "inspect_template",
+    "open_reasoning_span",
+    "render_messages",
+]
 
 #: Markers that identify a tool-call format in a chat template or among the special tokens, most
 #: specific first: (marker, format name understood by :mod:`modelplug.toolcalls`).
@@ -253,3 +263,19 @@ def render_messages(
     if ids and isinstance(ids[0], list):
         ids = ids[0]
     return [int(i) for i in ids]
+
+
+#: Prompt tokens decoded to find a reasoning span left open (its opener and layout fit in them).
+_TAIL_TOKENS: Final = 16
+
+
+def open_reasoning_span(tokenizer: Any, prompt: Sequence[int], format: str | None) -> str:
+    """The opener of the reasoning span the rendered ``prompt`` (token ids) ends inside, else ``""``.
+
+    Only the last tokens are decoded, special tokens kept (``<think>`` is one in Qwen3's
+    vocabulary); the rule is :func:`modelplug.toolcalls.open_span`'s.
+    """
+    from modelplug.toolcalls import open_span
+
+    tail = tokenizer.decode(list(prompt[-_TAIL_TOKENS:]), skip_special_tokens=False)
+    return open_span(tail, format) or ""

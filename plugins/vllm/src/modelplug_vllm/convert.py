@@ -184,12 +184,19 @@ class OutputTracker:
     and the tracker takes the difference. Usage: ``prompt_tokens`` is ``len(prompt_token_ids)`` (present
     on every output), ``completion_tokens`` the number of generated token ids; it is reported once, on
     the finishing step.
+
+    With ``open_reasoning=True`` (the core reads tool calls from the text), a reasoning span the
+    rendered prompt leaves open (``output.prompt`` ending with ``<think>``, as Qwen3's and
+    DeepSeek-R1's templates do; :func:`modelplug.toolcalls.open_span`) starts the first step's
+    text with its opener, so the text read by the core holds the whole span and its reasoning goes
+    to ``reasoning_content``.
     """
 
-    __slots__ = ("_cumulative", "_sent_text", "completion_tokens", "prompt_tokens", "token_ids")
+    __slots__ = ("_cumulative", "_look", "_sent_text", "completion_tokens", "prompt_tokens", "token_ids")
 
-    def __init__(self, *, cumulative: bool = False) -> None:
+    def __init__(self, *, cumulative: bool = False, open_reasoning: bool = False) -> None:
         self._cumulative = cumulative
+        self._look = open_reasoning
         self._sent_text = 0
         self.prompt_tokens: int | None = None
         self.completion_tokens = 0
@@ -206,6 +213,11 @@ class OutputTracker:
         else:
             text = completion.text
             new_ids = ids
+        if self._look:
+            self._look = False
+            from modelplug.toolcalls import open_span
+
+            text = (open_span(getattr(output, "prompt", None) or "") or "") + text
         self.token_ids.extend(new_ids)
         self.completion_tokens = len(self.token_ids)
         prompt = getattr(output, "prompt_token_ids", None)

@@ -304,7 +304,7 @@ def generate(state: VllmState, messages: list[ChatMessage], options: GenerationO
     With ``tool_parser`` set and tools given, the answer's tool calls come from vLLM's parser.
     """
     request = _build_request(state, messages, options, "FINAL_ONLY")
-    tracker = OutputTracker(cumulative=True)
+    tracker = OutputTracker(cumulative=True, open_reasoning=state.tool_parser_class is None)
     text = ""
     finish_reason = None
     usage = None
@@ -363,7 +363,9 @@ class _DeltaMaker:
     Shared by the sync and the async stream, so that both give the same deltas."""
 
     def __init__(self, state: VllmState, request: _Request) -> None:
-        self._tracker = OutputTracker(cumulative=compat.request_output_kind() is None)
+        self._tracker = OutputTracker(
+            cumulative=compat.request_output_kind() is None, open_reasoning=state.tool_parser_class is None
+        )
         self._parser = None
         if request.parser_request is not None:
             runner = state.require_runner()
