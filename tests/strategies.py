@@ -203,22 +203,59 @@ def _qwen(c: Calls, open_: str = "<tool_call>", close: str = "</tool_call>") -> 
     return out
 
 
-def _glm(c: Calls, sep: str) -> str:
+def _glm(c: Calls, sep: str, tag: str = "tool_call", value: Callable[[Any], str] = str) -> str:
     out = ""
     for n, a in c:
-        pairs = "".join(f"<arg_key>{k}</arg_key>{sep}<arg_value>{v}</arg_value>{sep}" for k, v in a.items())
-        out += f"<tool_call>{n}{sep}{pairs}</tool_call>{sep}"
+        pairs = "".join(f"<arg_key>{k}</arg_key>{sep}<arg_value>{value(v)}</arg_value>{sep}" for k, v in a.items())
+        out += f"<{tag}>{n}{sep}{pairs}</{tag}>{sep}"
     return out
 
 
-def _dsml(c: Calls) -> str:
+def _dsml(c: Calls, block: str = "function_calls", prefix: str = "｜DSML｜") -> str:
     invokes = "".join(
-        f'<｜DSML｜invoke name="{n}">\n'
-        + "".join(f'<｜DSML｜parameter name="{k}" string="true">{v}</｜DSML｜parameter>\n' for k, v in a.items())
-        + "</｜DSML｜invoke>\n"
+        f'<{prefix}invoke name="{n}">\n'
+        + "".join(f'<{prefix}parameter name="{k}" string="true">{v}</{prefix}parameter>\n' for k, v in a.items())
+        + f"</{prefix}invoke>\n"
         for n, a in c
     )
-    return f"<｜DSML｜function_calls>\n{invokes}</｜DSML｜function_calls>"
+    return f"<{prefix}{block}>\n{invokes}</{prefix}{block}>"
+
+
+def _kimi_k3(c: Calls) -> str:
+    body = "".join(
+        f'<|open|>call tool="{n}" index="{i}"<|sep|>'
+        + "".join(f'<|open|>argument key="{k}" type="string"<|sep|>{v}<|close|>argument<|sep|>' for k, v in a.items())
+        + "<|close|>call<|sep|>"
+        for i, (n, a) in enumerate(c, 1)
+    )
+    return f"<|open|>tools<|sep|>{body}<|close|>tools<|sep|>"
+
+
+def _hy_v3(c: Calls) -> str:
+    body = "".join(
+        f"<tool_call>{n}<tool_sep>"
+        + "".join(f"<arg_key>{k}</arg_key><arg_value>{v}</arg_value>" for k, v in a.items())
+        + "</tool_call>"
+        for n, a in c
+    )
+    return f"<tool_calls>{body}</tool_calls>"
+
+
+def _k2_horizon(c: Calls) -> str:
+    body = "\n".join(
+        f"<ifm|tool_call>{n}"
+        + "".join(f"<ifm|arg_key>{k}</ifm|arg_key><ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items())
+        + "</ifm|tool_call>"
+        for n, a in c
+    )
+    return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
+
+
+def _cohere(c: Calls) -> str:
+    actions = ",\n    ".join(
+        _j({"tool_call_id": str(i), "tool_name": n, "parameters": a}) for i, (n, a) in enumerate(c)
+    )
+    return f"<|START_ACTION|>[\n    {actions}\n]<|END_ACTION|>"
 
 
 def _minimax_m2(c: Calls) -> str:
@@ -305,6 +342,44 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "functiongemma": lambda c: "".join(
         f"<start_function_call>call:{n}{_gemma(a, '<escape>')}<end_function_call>" for n, a in c
     ),
+    "deepseek_v4": lambda c: _dsml(c, "tool_calls"),
+    "deepseek_v41": lambda c: _dsml(c, "calls", "｜DSML｜ "),
+    "gigachat35": lambda c: _dsml(c, "tool_calls", "｜GCML｜"),
+    "kimi_k3": _kimi_k3,
+    "hy_v3": _hy_v3,
+    "cohere_command4": _cohere,
+    "longcat": lambda c: "".join(f"<longcat_tool_call>\n{_obj(n, a)}\n</longcat_tool_call>" for n, a in c),
+    "gigachat3": lambda c: "".join(
+        f"<|message_sep|>\n\nfunction call<|role_sep|>\n{_obj(n, a)}" if i % 2 else f"<|function_call|>{_obj(n, a)}"
+        for i, (n, a) in enumerate(c)
+    ),
+    "qwen25_coder": lambda c: f"<tools>\n{_obj(*c[0]) if len(c) == 1 else _list(c)}\n</tools>",
+    "nemotron_json": lambda c: f"<TOOLCALL>{_list(c)}</TOOLCALL>",
+    "granite_20b_fc": lambda c: "\n".join(f"<function_call> {_obj(n, a)}" for n, a in c),
+    "apertus": lambda c: "<|tools_prefix|>[" + ", ".join(_j({n: a}) for n, a in c) + "]<|tools_suffix|>",
+    "step_audio_2": lambda c: "".join(f"<tool_call>function\n{n}\n{_j(a)}</tool_call>" for n, a in c),
+    "dots": lambda c: _minimax_m2(c).replace("minimax:tool_call", "dots_function_call"),
+    "solar_open2": lambda c: "\n".join(
+        f"<|tool_call:start|>{n}\n"
+        + "".join(f"<|tool_arg:start|>{k}<|tool_arg:value|>{v}<|tool_arg:end|>\n" for k, v in a.items())
+        + "<|tool_call:end|>"
+        for n, a in c
+    ),
+    "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
+    "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
+    "k2_horizon": _k2_horizon,
+    "rwkv": lambda c: "\n".join(f"**Tool Call:**\n```json\n{_obj(n, a)}\n```" for n, a in c),
+    "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
+    + "".join(
+        f"<|plamo:begin_tool_request:plamo|><|plamo:begin_tool_name:plamo|>{n}<|plamo:end_tool_name:plamo|>"
+        f"<|plamo:begin_tool_arguments:plamo|>{_j(a)}<|plamo:end_tool_arguments:plamo|><|plamo:end_tool_request:plamo|>"
+        for n, a in c
+    )
+    + "<|plamo:end_tool_requests:plamo|>",
+    "minicpm5": lambda c: "\n".join(
+        f'<function name="{n}">' + "".join(f'<param name="{k}">{v}</param>' for k, v in a.items()) + "</function>"
+        for n, a in c
+    ),
 }
 
 #: The argument domain of each format.
@@ -315,6 +390,10 @@ FAMILY = {
     **dict.fromkeys(["mistral", "xlam", "bare_json", "llama3_json", "deepseek_v3", "deepseek_v31", "kimi_k2"], "json"),
     **dict.fromkeys(["llama3_python_tag", "pythonic", "llama4_pythonic", "lfm2", "olmo3"], "python"),
     **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
+    **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
+    **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
+    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv"], "json"),
+    **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think", "k2_horizon"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
@@ -350,7 +429,17 @@ _MARKERS = [
     "<start_function_call>", "<end_function_call>", "<escape>", "<seed:think>", "</seed:think>", "<|eom_id|>",
     "<|eot_id|>", ".call(", "<｜DSML｜function_calls>", '<｜DSML｜invoke name="',
     '<｜DSML｜parameter name="', '" string="false">', "</｜DSML｜parameter>", "</｜DSML｜invoke>", "brave_search",
-    "<|channel>", "<channel|>", "thought\n",
+    "<|channel>", "<channel|>", "thought\n", "<｜DSML｜tool_calls>", "<｜DSML｜ calls>", '<｜DSML｜ invoke name="',
+    "<｜GCML｜tool_calls>", "<|open|>tools<|sep|>", '<|open|>call tool="', '<|open|>argument key="',
+    "<|close|>argument<|sep|>", "<|close|>call<|sep|>", "<|open|>response<|sep|>", "<tool_sep>",
+    "<|START_ACTION|>", "<|END_ACTION|>", '"tool_name"', "<longcat_tool_call>", "<|function_call|>",
+    "<|message_sep|>", "function call<|role_sep|>", "<tools>", "</tools>", "<TOOLCALL>", "</TOOLCALL>", "</s>",
+    "<function_call> ", "<|tools_prefix|>", "<|tools_suffix|>", "<tool_call>function\n", "<dots_function_call>",
+    "<|tool_call:start|>", "<|tool_arg:start|>", "<|tool_arg:value|>", "<|tool_arg:end|>", "<|tool_call:end|>",
+    '<function name="', '<param name="', "</param>", "<|plamo:begin_tool_requests:plamo|>",
+    "<ifm|tool_calls>", "<ifm|tool_call>", "<ifm|arg_key>", "<iquest_tool_call>", "</iquest_tool_call>",
+    "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
+    "<|plamo:begin_tool_arguments:plamo|>",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.
@@ -422,6 +511,7 @@ THINK_SPANS: dict[str, list[tuple[str, str]]] = {
     name: [("<think>", "</think>")]
     + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])
     + ([("<|channel>thought\n", "<channel|>")] if name == "gemma4" else [])
+    + ([("<|START_THINKING|>", "<|END_THINKING|>")] if name == "cohere_command4" else [])
     for name in FAMILY
     if name != "harmony"
 }

@@ -89,7 +89,7 @@ def same(a: Outcome, b: Outcome) -> bool:
 
 
 #: The openers of reasoning spans (``reasoning_content``), for tests that check where it goes.
-REASONING_OPENERS = ("<think>", "<seed:think>", "<|channel>thought", "<|channel|>analysis")
+REASONING_OPENERS = ("<think>", "<seed:think>", "<|channel>thought", "<|channel|>analysis", "<|START_THINKING|>")
 
 
 def reasoning(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> str | None:

@@ -23,6 +23,10 @@ def test_every_format_has_a_renderer() -> None:
     assert sorted(FAMILY) == sorted(FORMATS)
 
 
+#: Formats with GLM's markers but JSON values (HyperCLOVA X): only a named format reads the JSON.
+_READ_AS_GLM = {"hyperclovax_seed_think"}
+
+
 @pytest.mark.parametrize("format", sorted(FAMILY))
 @SETTINGS
 @given(data=st.data())
@@ -34,7 +38,11 @@ def test_rendered_calls_round_trip(format: str, data: st.DataObject) -> None:
     assert [(call.name, call.arguments) for call in result.tool_calls] == expected
     assert norm(result.content) == norm(f"{before} {after}")
     detected = parse(text)
-    assert [(call.name, call.arguments) for call in detected.tool_calls] == expected
+    if format in _READ_AS_GLM:
+        # the same markers as GLM: detection reads them as GLM calls, whose values stay text
+        assert [call.name for call in detected.tool_calls] == [name for name, _ in expected]
+    else:
+        assert [(call.name, call.arguments) for call in detected.tool_calls] == expected
     pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format), whole(text, format))
     assert same(stream(pieces), whole(text))

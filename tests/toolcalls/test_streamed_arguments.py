@@ -23,6 +23,10 @@ LIVE = sorted(
     | {"mistral", "deepseek_v3", "deepseek_v31", "kimi_k2"}
     | {"qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3"}
     | {"harmony", "pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag", "gemma4", "functiongemma"}
+    | {"cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"}
+    | {"deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"}
+    | {"granite_20b_fc", "step_audio_2", "dots", "solar_open2", "minicpm5", "plamo3", "iquest_q1"}
+    | {"hyperclovax_seed_think", "rwkv", "k2_horizon"}
 )
 
 

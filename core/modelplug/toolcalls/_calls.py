@@ -20,7 +20,6 @@ __all__ = [
     "BadCall",
     "Call",
     "Done",
-    "Error",
     "Fail",
     "Header",
     "OfferedTools",
@@ -28,6 +27,7 @@ __all__ = [
     "Reasoning",
     "Reject",
     "Text",
+    "Unusable",
     "as_arguments",
     "decode_value",
     "mint_id",
@@ -165,7 +165,7 @@ class Fail(Outcome):
 
 
 @final
-class Error(Fail):
+class Unusable(Fail):
     """A call that clearly cannot be used: always an error."""
 
     __slots__ = ()
@@ -207,22 +207,34 @@ def as_arguments(raw: Any) -> dict[str, Any]:
     raise BadCall(f"arguments must be a JSON object, got {type(raw).__name__} {json.dumps(raw)[:40]}")
 
 
-def read_call(obj: Any, *, markerless: bool = False) -> tuple[str, dict[str, Any], str | None] | None:
+def read_call(
+    obj: Any, *, markerless: bool = False, keyed: bool = False
+) -> tuple[str, dict[str, Any], str | None] | None:
     """``(name, arguments, id)`` of a call object, ``{"name": ..., "arguments" | "parameters": ...}``
-    (or the OpenAI ``{"type": "function", "function": {...}}`` wrapping).
+    (or the OpenAI ``{"type": "function", "function": {...}}`` wrapping; inside a marker, Cohere's
+    ``tool_name`` for ``name``).
 
     Without a marker around it (``markerless``), an object that is not clearly a call gives None: it
     needs a string ``name`` and an ``arguments`` or ``parameters`` key holding an object. Inside a
     marker, a missing arguments key means ``{}`` and anything unusable raises :class:`BadCall`.
+    ``keyed``: the format writes a call as ``{"NAME": {arguments}}`` (Apertus); an object with one
+    key and no ``name`` is read that way.
     """
     if not isinstance(obj, dict):
         if markerless:
             return None
         raise BadCall(f"a call must be a JSON object, got {type(obj).__name__}")
+    if keyed and len(obj) == 1 and "name" not in obj:
+        ((key, raw),) = obj.items()
+        if not isinstance(key, str) or not key.strip():
+            raise BadCall("a call needs a tool name as its key")
+        return key.strip(), as_arguments(raw), None
     function = obj.get("function")
     if isinstance(function, dict) and "name" not in obj:
         obj = {**function, "id": obj.get("id")}
     name = obj.get("name")
+    if name is None and not markerless:
+        name = obj.get("tool_name")  # Cohere Command's action objects
     if not isinstance(name, str) or not name.strip():
         if markerless:
             return None

@@ -20,7 +20,6 @@ from modelplug.toolcalls._calls import (
     ArgsPart,
     Call,
     Done,
-    Error,
     Fail,
     Header,
     OfferedTools,
@@ -28,9 +27,10 @@ from modelplug.toolcalls._calls import (
     Reasoning,
     Reject,
     Text,
+    Unusable,
     mint_id,
 )
-from modelplug.toolcalls._source import NEED, Read, Source
+from modelplug.toolcalls._source import NEED, Read, Source, alternation
 from modelplug.types import ToolCall
 
 __all__ = ["Engine", "Reader", "Table"]
@@ -65,13 +65,11 @@ class Table:
         modes = []
         for extra in ((THINK_OPEN,), (THINK_CLOSE,)):
             literals = sorted({*self.readers, *extra}, key=lambda lit: (-len(lit), lit))
-            pattern = re.compile("|".join(map(re.escape, literals)))
+            pattern = alternation(literals)
             # one pattern per first character: each starts with one literal character, which the
             # regex engine finds by a fast string search (a class of several characters is not)
-            groups = tuple(
-                re.compile("|".join(re.escape(lit) for lit in literals if lit[0] == first))
-                for first in sorted({lit[0] for lit in literals})
-            )
+            firsts = sorted({lit[0] for lit in literals})
+            groups = tuple(alternation(lit for lit in literals if lit[0] == first) for first in firsts)
             prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
             modes.append((pattern, groups, prefixes))
         self.modes = tuple(modes)
@@ -483,7 +481,7 @@ class Engine:
             if self._pending is not None:
                 self._commit_pending()
             failure = _Failure(outcome.format, outcome.reason, self._block_abs, src.text(0, end))
-            if isinstance(outcome, Error) or self._block_calls:
+            if isinstance(outcome, Unusable) or self._block_calls:
                 self.errors.append(failure)
                 self._content(failure.raw)
             else:

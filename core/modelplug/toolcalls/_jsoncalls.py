@@ -25,11 +25,11 @@ from modelplug.toolcalls._calls import (
     BadCall,
     Call,
     Done,
-    Error,
     Fail,
     Header,
     OfferedTools,
     Outcome,
+    Unusable,
     as_arguments,
     decode_value,
     read_call,
@@ -51,12 +51,14 @@ class BlockCalls:
     Also the :class:`~modelplug.toolcalls._scan.ScanHooks` of :func:`read_json_calls`.
     """
 
-    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "number", "skipped", "src")
+    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "keyed", "number", "skipped", "src")
 
-    def __init__(self, ctx: OfferedTools, format: str, src: Source) -> None:
+    def __init__(self, ctx: OfferedTools, format: str, src: Source, *, keyed: bool = False) -> None:
         self.ctx = ctx
         self.format = format
         self.src = src
+        #: Call objects are written ``{"NAME": {arguments}}`` (see :func:`read_call`).
+        self.keyed = keyed
         self.emitted = False
         self.errors: list[str] = []
         #: Calls attempted in this block so far (the number errors name calls by, from 1).
@@ -187,7 +189,7 @@ class BlockCalls:
         call that cannot be used, a failure when it held nothing but non-call values
         (``<tool_call>[1, 2]</tool_call>`` is not a call, and must not vanish), else done."""
         if self.errors:
-            return Error(self.format, self.errors[0], end)
+            return Unusable(self.format, self.errors[0], end)
         if self.skipped and not self.number:
             return self.failed("the JSON value holds no call object", end)
         return Done(end, self.format)
@@ -195,7 +197,7 @@ class BlockCalls:
     def failed(self, reason: str, end: int | None = None) -> Fail:
         """The outcome of a block that broke: an error once something was announced."""
         if self.emitted:
-            return Error(self.format, reason, end)
+            return Unusable(self.format, reason, end)
         return Fail(self.format, reason, end)
 
     def skip_failed(self, reason: str, name: str | None, call_end: str, *, ended: bool = False) -> Read[bool]:
@@ -249,7 +251,7 @@ class BlockCalls:
             self.skipped += 1  # junk next to calls; a value with nothing but junk is not a call
             return []
         try:
-            call = read_call(value)
+            call = read_call(value, keyed=self.keyed)
         except BadCall as error:
             name = value.get("name") if isinstance(value, dict) else None
             self.bad(str(error), header.name if header is not None else name if isinstance(name, str) else None)

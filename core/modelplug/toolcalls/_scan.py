@@ -15,6 +15,9 @@ from modelplug.toolcalls._source import NEED, Read, Source, at, need
 
 __all__ = ["ARR", "OBJ", "ScanHooks", "ScanResult", "ScanStatus", "scan_json", "scan_loose", "scan_py_string"]
 
+#: The keys that hold a call object's name (``tool_name``: Cohere Command's action objects).
+_NAME_KEYS: Final = ("name", "tool_name")
+
 
 class ScanStatus(enum.Enum):
     """How a scan ended."""
@@ -282,7 +285,7 @@ def scan_json(
                     return ScanResult(ScanStatus.TRUNCATED, stack, expect)
                 if (
                     hooks is not None
-                    and key == "name"
+                    and key in _NAME_KEYS
                     and ((depth == 1 and stack[0] == OBJ) or (depth == 2 and stack[0] == ARR and stack[1] == OBJ))
                 ):
                     name = _decode_string(src.text(a, src.pos))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Final, TypeAlias, TypeVar, final
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Read",
     "Source",
     "accept",
+    "alternation",
     "at",
     "need",
     "peek",
@@ -246,3 +247,41 @@ def read_name(src: Source) -> Read[str]:
         return ""
     name = yield from read_run(src, _NAME_RUN)
     return name or ""
+
+
+def alternation(literals: Iterable[str]) -> re.Pattern[str]:
+    """A pattern matching any of ``literals``, the longest where several match at one position.
+
+    The literals form a trie (``<(?:t(?:ool_call>|hink>)|\\|...)|\\[...``), so at a candidate
+    position a search follows one branch per character however many literals share a prefix.
+    """
+    return re.compile(_trie(sorted(set(literals))))
+
+
+def _trie(literals: list[str]) -> str:
+    """The pattern of a trie of ``literals`` (sorted); the empty literal, if any, is tried last."""
+    groups: dict[str, list[str]] = {}
+    ends = False
+    for literal in literals:
+        if literal:
+            groups.setdefault(literal[0], []).append(literal[1:])
+        else:
+            ends = True
+    branches = []
+    for first, rests in groups.items():
+        if len(rests) == 1:
+            branches.append(re.escape(first + rests[0]))
+            continue
+        shared = _shared_prefix(rests)
+        tails = [rest[len(shared) :] for rest in rests]
+        branches.append(re.escape(first + shared) + "(?:" + _trie(tails) + ")")
+    return "|".join([*branches, ""] if ends else branches)
+
+
+def _shared_prefix(texts: list[str]) -> str:
+    """The longest prefix all of ``texts`` (sorted, at least one) start with."""
+    first, last = texts[0], texts[-1]
+    k = 0
+    while k < min(len(first), len(last)) and first[k] == last[k]:
+        k += 1
+    return first[:k]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Unusable
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, need, peek, read_name, skip_ws, until
@@ -94,5 +94,5 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         count += 1
         end = src.pos
     if calls.errors:
-        return Error(calls.format, calls.errors[0], end)
+        return Unusable(calls.format, calls.errors[0], end)
     return Done(end, calls.format)

@@ -14,31 +14,51 @@ from collections.abc import Callable
 from typing import Final
 
 from modelplug.errors import InvalidOptionError
-from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader, Table
 from modelplug.toolcalls._jsoncalls import BlockCalls
-from modelplug.toolcalls._source import NAME_RE, Read, Source, at, peek, skip_ws
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, skip_ws
 from modelplug.toolcalls.bare_json import brace, bracket, fence
 from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
 from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma4
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.harmony import harmony
-from modelplug.toolcalls.json_tags import json_payload, tagged_json
+from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
-from modelplug.toolcalls.reasoning import GEMMA_THOUGHT, SEED_THINK, THINK, thinking
-from modelplug.toolcalls.stray_markers import CLOSERS, stray_closer
+from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, SEED_THINK, THINK, thinking
+from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
+    DOTS_OPENER,
     DSML_OPENER,
+    DSML_V4_OPENER,
+    DSML_V41_OPENER,
+    GCML_OPENER,
+    IQUEST_OPENER,
+    K2_HORIZON_OPENER,
+    K3_MARKUP,
+    K3_TOOLS_OPEN,
+    MINICPM_OPENER,
+    SOLAR_OPENER,
     bare_function,
+    deepseek_v4,
     deepseek_v32,
+    deepseek_v41,
+    dots,
+    gigachat35,
     glm_body,
+    hy_body,
+    iquest_q1,
+    k2_horizon,
+    kimi_k3,
+    minicpm5,
     minimax_m2,
     qwen_body,
     seed_oss,
+    solar_open2,
     step3,
 )
 
@@ -48,9 +68,17 @@ _TOOL_CALL: Final = "<tool_call>"
 _TOOL_CALL_END: Final = "</tool_call>"
 
 
-def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool = False) -> Reader:
+def tool_call_tag(
+    *,
+    json: str | None = None,
+    qwen: str | None = None,
+    glm: bool = False,
+    step_audio: bool = False,
+    glm_json: str | None = None,
+) -> Reader:
     """A reader for ``<tool_call>``, shared by hermes-like JSON (``json``: the format name to report),
-    qwen3_coder's ``<function=...>`` and GLM's bare name."""
+    qwen3_coder's ``<function=...>``, GLM's bare name (``glm_json``: the format name of GLM calls
+    whose values are JSON where they read, HyperCLOVA X) and Step-Audio 2's ``function`` line."""
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(_TOOL_CALL)
@@ -58,15 +86,86 @@ def tool_call_tag(*, json: str | None = None, qwen: str | None = None, glm: bool
         c = peek(src)
         if not c:
             return BlockCalls(ctx, json or qwen or "glm45", src).failed("the text ends after <tool_call>")
+        if step_audio and c == "f" and (yield from at(src, _STEP_AUDIO_TYPE)):
+            src.i += len(_STEP_AUDIO_TYPE)
+            return (yield from named_json(src, ctx, "step_audio_2", closer=_TOOL_CALL_END))
         if json is not None and c in "{[":
             return (yield from json_payload(src, ctx, json, closer=_TOOL_CALL_END, several=True))
         if qwen is not None and c == "<" and (yield from at(src, "<function=")):
             return (yield from qwen_body(src, ctx, qwen, closer=_TOOL_CALL_END, opener_length=len(_TOOL_CALL)))
+        if glm_json is not None and NAME_RE.match(src.s, src.i):
+            return (yield from glm_body(src, ctx, opener_length=len(_TOOL_CALL), format=glm_json, json_values=True))
         if glm and NAME_RE.match(src.s, src.i):
             return (yield from glm_body(src, ctx, opener_length=len(_TOOL_CALL)))
         return Reject(len(_TOOL_CALL))
 
     return read
+
+
+_STEP_AUDIO_TYPE: Final = "function\n"
+_TOOL_CALLS: Final = "<tool_calls>"
+_TOOL_CALLS_END: Final = "</tool_calls>"
+
+
+def tool_calls_tag(*, json: str | None = None, hy: bool = False) -> Reader:
+    """A reader for ``<tool_calls>``, shared by JSON call lists (``json``: the format name to
+    report; jamba, hunyuan_a13b, minimax) and Hy V3's ``<tool_call>NAME<tool_sep>...`` elements."""
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        src.i += len(_TOOL_CALLS)
+        yield from skip_ws(src)
+        c = peek(src)
+        if not c:
+            return BlockCalls(ctx, json or "hy_v3", src).failed("the text ends after <tool_calls>")
+        if json is not None and c in "{[":
+            return (yield from json_payload(src, ctx, json, closer=_TOOL_CALLS_END, several=True))
+        if hy and c == "<" and (yield from at(src, _TOOL_CALL)):
+            return (yield from hy_body(src, ctx, opener_length=len(_TOOL_CALLS)))
+        return Reject(len(_TOOL_CALLS))
+
+    return read
+
+
+def _gigachat3(prefixed: bool) -> Reader:
+    """GigaChat 3: one call object after ``<|function_call|>`` (3.1) or after
+    ``function call<|role_sep|>`` (3.0, which follows ``<|message_sep|>``); ``prefixed``: the
+    reader of ``<|message_sep|>``, dropped when no call follows it."""
+    tagged = tagged_json(_GIGACHAT_ROLE, "gigachat3", closer=None, several=False)
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        if not prefixed:
+            return (yield from tagged(src, ctx))
+        src.i += len(_GIGACHAT_SEP)
+        yield from skip_ws(src)
+        if not (yield from at(src, _GIGACHAT_ROLE)):
+            return Done(None, tool_block=False)  # the end of the content, no call after it
+        return (yield from tagged(src, ctx))
+
+    return read
+
+
+_RWKV: Final = "**Tool Call:**"
+
+
+def _rwkv(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """RWKV: ``**Tool Call:**`` then a call object in a ```` ```json ```` fence."""
+    src.i += len(_RWKV)
+    yield from skip_ws(src)
+    if (yield from accept(src, "```")):
+        yield from accept(src, "json")
+        yield from skip_ws(src)
+    c = peek(src)
+    if not c:
+        return BlockCalls(ctx, "rwkv", src).failed(f"the text ends after {_RWKV}")
+    if c not in "{[":
+        return Reject(len(_RWKV))
+    return (yield from json_payload(src, ctx, "rwkv", closer="```", several=False))
+
+
+_GIGACHAT_SEP: Final = "<|message_sep|>"
+#: Cohere Command's answer wrappers: markup around content, dropped.
+_COHERE_MARKUP: Final = ("<|START_RESPONSE|>", "<|END_RESPONSE|>", "<|START_TEXT|>", "<|END_TEXT|>")
+_GIGACHAT_ROLE: Final = "function call<|role_sep|>"
 
 
 def _fenced(name: str, readers: dict[str, Reader]) -> dict[str, Reader]:
@@ -80,7 +179,11 @@ def _hermes_like(name: str) -> dict[str, Reader]:
 
 
 def _tool_calls_tag(name: str) -> dict[str, Reader]:
-    return _fenced(name, {"<tool_calls>": tagged_json("<tool_calls>", name, closer="</tool_calls>")})
+    return _fenced(name, {_TOOL_CALLS: tool_calls_tag(json=name)})
+
+
+def _json_tag(opener: str, name: str, closer: str | None) -> dict[str, Reader]:
+    return {opener: tagged_json(opener, name, closer=closer)}
 
 
 def _harmony() -> dict[str, Reader]:
@@ -157,6 +260,38 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
         "[": bracket(json_format="bare_json", python_format=None, strict=False),
         "```": fence("bare_json"),
     },
+    "deepseek_v4": lambda: {DSML_V4_OPENER: deepseek_v4},
+    "deepseek_v41": lambda: {DSML_V41_OPENER: deepseek_v41},
+    "kimi_k3": lambda: {K3_TOOLS_OPEN: kimi_k3, **{m: dropped_marker(m) for m in K3_MARKUP}},
+    "cohere_command4": lambda: {
+        **_json_tag("<|START_ACTION|>", "cohere_command4", "<|END_ACTION|>"),
+        **{m: dropped_marker(m) for m in _COHERE_MARKUP},
+    },
+    "longcat": lambda: _json_tag("<longcat_tool_call>", "longcat", "</longcat_tool_call>"),
+    "gigachat3": lambda: {
+        "<|function_call|>": tagged_json("<|function_call|>", "gigachat3", closer=None, several=False),
+        _GIGACHAT_SEP: _gigachat3(prefixed=True),
+        _GIGACHAT_ROLE: _gigachat3(prefixed=False),
+    },
+    "gigachat35": lambda: {GCML_OPENER: gigachat35},
+    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True)},
+    "qwen25_coder": lambda: _json_tag("<tools>", "qwen25_coder", "</tools>"),
+    "nemotron_json": lambda: _json_tag("<TOOLCALL>", "nemotron_json", "</TOOLCALL>"),
+    "granite_20b_fc": lambda: {
+        "<function_call>": tagged_json("<function_call>", "granite_20b_fc", closer=None, several=False)
+    },
+    "apertus": lambda: {
+        "<|tools_prefix|>": tagged_json("<|tools_prefix|>", "apertus", closer="<|tools_suffix|>", keyed=True)
+    },
+    "step_audio_2": lambda: {_TOOL_CALL: tool_call_tag(step_audio=True)},
+    "dots": lambda: {DOTS_OPENER: dots},
+    "solar_open2": lambda: {SOLAR_OPENER: solar_open2},
+    "minicpm5": lambda: {MINICPM_OPENER: minicpm5},
+    "plamo3": lambda: {PLAMO_OPENER: plamo3},
+    "iquest_q1": lambda: {IQUEST_OPENER: iquest_q1},
+    "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
+    "rwkv": lambda: {_RWKV: _rwkv},
+    "k2_horizon": lambda: {K2_HORIZON_OPENER: k2_horizon},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -182,6 +317,38 @@ ALIASES: Final = {
     "hunyuan": "hunyuan_a13b",
     "glm4_moe": "glm45",
     "json": "bare_json",
+    # same markers as a format above (the upstream parsers differ in streaming only)
+    "ernie45": "hermes",
+    "granite4": "hermes",
+    "qwen35coder": "qwen3_coder",
+    "step3p5": "qwen3_coder",
+    "mimo": "qwen3_coder",
+    "nemotron_nano_v2": "nemotron_json",
+    "deepseekv4": "deepseek_v4",
+    "deepseekv41": "deepseek_v41",
+    "deepseek_v4_1": "deepseek_v41",
+    "kimik3": "kimi_k3",
+    "cohere_command": "cohere_command4",
+    "cohere_command3": "cohere_command4",
+    "qwen2_5_coder": "qwen25_coder",
+    "poolside_v1": "glm45",
+    "ling3": "glm47",
+    "interns1": "internlm2",
+    "intern_s1": "internlm2",
+    "intern-s1": "internlm2",
+    "iquest_coder": "qwen3_coder",
+    "trinity": "hermes",
+    "spark3": "glm47",
+    "berrylm": "qwen3_coder",
+    "k2_v3": "k2_horizon",
+    "hyperclovax": "hyperclovax_seed_think",
+    "pangu": "lfm2",
+    "openpangu_v2": "lfm2",
+    "hy_v4": "hy_v3",
+    "granite-20b-fc": "granite_20b_fc",
+    "minicpm4_xml": "minicpm5",
+    "minicpm5xml": "minicpm5",
+    "minicpm": "minicpm5",
 }
 
 
@@ -191,12 +358,17 @@ def _detection() -> dict[str, Reader]:
         for opener, reader in _BUILDERS[name]().items():
             readers.setdefault(opener, reader)
     # openers shared by several formats get a reader that accepts all of them
-    readers[_TOOL_CALL] = tool_call_tag(json="hermes", qwen="qwen3_coder", glm=True)
+    readers[_TOOL_CALL] = tool_call_tag(json="hermes", qwen="qwen3_coder", glm=True, step_audio=True)
     readers["<|python_tag|>"] = llama_python_tag(python=True)
     readers["{"] = brace("bare_json")
     readers["["] = bracket(json_format="bare_json", python_format="pythonic", strict=None)
     readers["```"] = fence("bare_json")
     readers[MARKER] = mistral()
+    readers[_TOOL_CALLS] = tool_calls_tag(json="jamba", hy=True)
+    # an opener starting with a new character would slow the scan of every call-free text (see
+    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker
+    # only when the format is named
+    del readers[_GIGACHAT_ROLE], readers[_RWKV]
     return readers
 
 
@@ -213,7 +385,7 @@ def canonical(format: str | None) -> str | None:
 
 
 #: Reasoning spans beyond ``<think>`` (which every format has), by format.
-_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,)}
+_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,), "cohere_command4": (COHERE_THINK,)}
 
 
 def _with_extras(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from modelplug.toolcalls._calls import Done, Error, Header, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_name, skip_ws, until, until_re
@@ -228,7 +228,7 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
         closed = yield from accept(src, closer)
         yield from calls.complete(header, name, arguments)
         if calls.errors:
-            return Error(format, calls.errors[0])
+            return Unusable(format, calls.errors[0])
         return Done(None if closed else end, format)
 
     return read

@@ -22,12 +22,12 @@ from typing import Final
 from modelplug.toolcalls._calls import (
     BadCall,
     Done,
-    Error,
     OfferedTools,
     Outcome,
     Reasoning,
     Reject,
     Text,
+    Unusable,
     as_arguments,
     decode_value,
 )
@@ -100,7 +100,7 @@ def harmony(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             return calls.failed(reason, end)
         yield from calls.complete(announced, name, arguments)
         if calls.errors:
-            return Error("harmony", calls.errors[0], end)
+            return Unusable("harmony", calls.errors[0], end)
         return Done(end, "harmony")
     kind = Reasoning if channel and channel[0] == "analysis" else Text
     while True:

@@ -1,5 +1,7 @@
 """JSON call objects between special tags: hermes, smollm2, granite, internlm2, jamba, hunyuan_a13b,
-minimax and phi4_mini_json.
+minimax and phi4_mini_json, and the same reader under other tags (longcat, qwen25_coder,
+nemotron_json, cohere_command4, gigachat3, granite_20b_fc, apertus); Step-Audio 2's named JSON and
+PLaMo 3's tagged requests.
 
 The model writes ``{"name": ..., "arguments": {...}}`` (or a list of such objects) after an
 opening tag. Each format's tags and the models that write it: ``docs/toolcall-parser.md``
@@ -8,21 +10,26 @@ opening tag. Each format's tags and the models that write it: ``docs/toolcall-pa
 
 from __future__ import annotations
 
+from typing import Final
+
 from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_calls
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
 from modelplug.toolcalls._scan import ScanStatus
-from modelplug.toolcalls._source import Read, Source, accept, peek, skip_ws, until
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, peek, skip_ws, until
 
-__all__ = ["json_payload", "tagged_json"]
+__all__ = ["PLAMO_OPENER", "json_payload", "named_json", "plamo3", "tagged_json"]
 
 
-def json_payload(src: Source, ctx: OfferedTools, format: str, *, closer: str | None, several: bool) -> Read[Outcome]:
+def json_payload(
+    src: Source, ctx: OfferedTools, format: str, *, closer: str | None, several: bool, keyed: bool = False
+) -> Read[Outcome]:
     """Read the JSON value(s) of calls at the cursor (on ``{`` or ``[``), then ``closer`` if any.
 
-    ``several``: more values may follow, separated by whitespace, ``,`` or ``;``.
+    ``several``: more values may follow, separated by whitespace, ``,`` or ``;``. ``keyed``: call
+    objects are ``{"NAME": {arguments}}`` (they go out whole when each object ends).
     """
-    calls = BlockCalls(ctx, format, src)
+    calls = BlockCalls(ctx, format, src, keyed=keyed)
     stops = (closer,) if closer else ()
     while True:
         status, reason = yield from read_json_calls(src, calls, stops)
@@ -57,11 +64,13 @@ def tagged_json(
     several: bool = True,
     skip: int = 0,
     token: str | None = None,
+    keyed: bool = False,
 ) -> Reader:
     """A reader for ``opener`` + JSON call(s) + optional ``closer``.
 
     ``skip``: how much of the opener to consume (``functools[`` keeps its ``[`` for the JSON);
-    ``token``: a second tag that must follow the opener (InternLM's ``<|plugin|>``).
+    ``token``: a second tag that must follow the opener (InternLM's ``<|plugin|>``); ``keyed``:
+    see :func:`json_payload`.
     """
     consumed = skip or len(opener)
 
@@ -82,6 +91,88 @@ def tagged_json(
             return calls.failed(f"the text ends after {opener}")
         if c not in "{[":
             return Reject(len(opener))
-        return (yield from json_payload(src, ctx, format, closer=closer, several=several))
+        return (yield from json_payload(src, ctx, format, closer=closer, several=several, keyed=keyed))
 
     return read
+
+
+def named_json(src: Source, ctx: OfferedTools, format: str, *, closer: str) -> Read[Outcome]:
+    """One call written as ``NAME`` on its own line then its JSON arguments, up to ``closer``
+    (Step-Audio 2's ``<tool_call>function\\nNAME\\n{...}</tool_call>``; cursor on NAME)."""
+    calls = BlockCalls(ctx, format, src)
+    a = src.pos
+    if not (yield from until(src, "\n", 256)):
+        return calls.failed("the text ends inside the call" if src.eof else "expected a tool name on its own line")
+    name = src.text(a, src.pos).strip()
+    src.i += 1
+    if not NAME_RE.fullmatch(name):
+        return calls.failed(f"a call without a valid tool name ({name[:40]!r})")
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    status, arguments, reason = yield from read_json_arguments(src, (closer,), calls, header)
+    if status != ScanStatus.COMPLETE or arguments is None:
+        if status == ScanStatus.INVALID and (yield from until(src, closer)):
+            src.i += len(closer)
+        return calls.failed(reason)
+    yield from skip_ws(src)
+    end: int | None = src.pos
+    if (yield from accept(src, closer)):
+        end = None
+    yield from calls.complete(header, name, arguments)
+    return calls.outcome(end)
+
+
+_PLAMO: Final = "<|plamo:{}:plamo|>"
+PLAMO_OPENER: Final = _PLAMO.format("begin_tool_requests")
+
+
+def plamo3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """PLaMo 3: ``<|plamo:begin_tool_requests:plamo|>`` + requests of a tagged name and tagged JSON
+    arguments (``<|plamo:begin_tool_name:plamo|>f<|plamo:end_tool_name:plamo|>
+    <|plamo:begin_tool_arguments:plamo|>{...}<|plamo:end_tool_arguments:plamo|>``) +
+    ``<|plamo:end_tool_requests:plamo|>``."""
+    src.i += len(PLAMO_OPENER)
+    calls = BlockCalls(ctx, "plamo3", src)
+    closer = _PLAMO.format("end_tool_requests")
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if (yield from accept(src, closer)):
+            end = None
+            break
+        if not (yield from accept(src, _PLAMO.format("begin_tool_request"))):
+            if count == 0:
+                reason = "expected a tool request" if peek(src) else f"the text ends after {PLAMO_OPENER}"
+                return (yield from calls.failed_through(closer, reason))
+            break
+        yield from skip_ws(src)
+        if not (yield from accept(src, _PLAMO.format("begin_tool_name"))):
+            return (yield from calls.failed_through(closer, "expected the tool name"))
+        a = src.pos
+        if not (yield from until(src, _PLAMO.format("end_tool_name"), 256)):
+            return (yield from calls.failed_through(closer, "the tool name is not closed"))
+        name = src.text(a, src.pos).strip()
+        src.i += len(_PLAMO.format("end_tool_name"))
+        if not NAME_RE.fullmatch(name):
+            return (yield from calls.failed_through(closer, f"a call without a valid tool name ({name[:40]!r})"))
+        yield from skip_ws(src)
+        if not (yield from accept(src, _PLAMO.format("begin_tool_arguments"))):
+            return (yield from calls.failed_through(closer, f"expected the arguments of {name!r}"))
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        args_end = _PLAMO.format("end_tool_arguments")
+        status, arguments, reason = yield from read_json_arguments(src, (args_end,), calls, header)
+        if status != ScanStatus.COMPLETE or arguments is None:
+            return (yield from calls.failed_through(closer, reason))
+        yield from skip_ws(src)
+        if not (yield from accept(src, args_end)):
+            return (yield from calls.failed_through(closer, f"expected {args_end}"))
+        yield from skip_ws(src)
+        yield from accept(src, _PLAMO.format("end_tool_request"))
+        yield from calls.complete(header, name, arguments)
+        count += 1
+        end = src.pos
+    return calls.outcome(end)

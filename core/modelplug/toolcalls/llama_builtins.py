@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject, Unusable
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_calls
@@ -107,7 +107,7 @@ def _builtin(src: Source, ctx: OfferedTools, format: str, name: str) -> Read[Out
         return outcome
     yield from _end_token(src)
     if calls.errors:
-        return Error(format, calls.errors[0])
+        return Unusable(format, calls.errors[0])
     return Done(None, format)
 
 
@@ -126,7 +126,7 @@ def _code(src: Source, ctx: OfferedTools, format: str, *, need_eom: bool) -> Rea
         src.i += len(m.group())
     yield from calls.whole(CODE_INTERPRETER, {"code": code})
     if calls.errors:
-        return Error(format, calls.errors[0])
+        return Unusable(format, calls.errors[0])
     return Done(None, format)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject, Unusable
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
@@ -66,7 +66,7 @@ def mistral(format: str = "mistral") -> Reader:
             return calls.failed(reason)
         yield from calls.complete(header, name, arguments)
         if calls.errors:
-            return Error(format, calls.errors[0])
+            return Unusable(format, calls.errors[0])
         return Done(None, format)
 
     return read

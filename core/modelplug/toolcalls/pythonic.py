@@ -17,7 +17,7 @@ is an error naming it; the other calls of the list are still read and kept on th
 
 from __future__ import annotations
 
-from modelplug.toolcalls._calls import Done, Error, Fail, OfferedTools, Outcome, Reject, decode_value, read_call
+from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
@@ -97,7 +97,7 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
     if outcome is not None:
         return outcome
     if calls.errors:
-        return Error(calls.format, calls.errors[0], end)
+        return Unusable(calls.format, calls.errors[0], end)
     return Done(end, calls.format)
 
 
@@ -217,7 +217,7 @@ def call_list(
                 for event in calls.whole(call[0], call[1], call[2]):
                     yield event
         if calls.errors:
-            return Error(calls.format, calls.errors[0])
+            return Unusable(calls.format, calls.errors[0])
         return Done(None, calls.format)
     if result.status == ScanStatus.INVALID and python is not None and result.at_first_element:
         calls.format = python
@@ -292,7 +292,7 @@ def function_calls(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     if outcome is not None:
         return outcome
     if calls.errors:
-        return Error("olmo3", calls.errors[0])
+        return Unusable("olmo3", calls.errors[0])
     return Done(None, "olmo3")
 
 
@@ -348,7 +348,7 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
         if outcome is not None:
             return outcome
         if calls.errors:
-            return Error(python_format, calls.errors[0], end)
+            return Unusable(python_format, calls.errors[0], end)
         return Done(end, python_format)
 
     return read

@@ -1,5 +1,6 @@
 """Reasoning spans: ``<think>...</think>`` (every format), ``<seed:think>...</seed:think>``
-(Seed-OSS), Gemma 4's thought channel ``<|channel>thought\\n...<channel|>``.
+(Seed-OSS), Gemma 4's thought channel ``<|channel>thought\\n...<channel|>``, Cohere Command's
+``<|START_THINKING|>...<|END_THINKING|>``.
 
 The text of a span is reasoning (``reasoning_content``), markers included: a call quoted while the
 model thinks is not a call. The tags themselves are dropped. Reasoning streams as it arrives until
@@ -12,20 +13,20 @@ never closes and holds no marker is all reasoning. Harmony's analysis channel is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Final
 
 from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._source import NEED, Read, Source
+from modelplug.toolcalls._source import NEED, Read, Source, alternation
 
-__all__ = ["GEMMA_THOUGHT", "SEED_THINK", "THINK", "open_span", "thinking"]
+__all__ = ["COHERE_THINK", "GEMMA_THOUGHT", "SEED_THINK", "THINK", "open_span", "thinking"]
 
 #: (opener, closer, layout after the opener) of each kind of span.
 THINK: Final = ("<think>", "</think>", "")
 SEED_THINK: Final = ("<seed:think>", "</seed:think>", "")
 GEMMA_THOUGHT: Final = ("<|channel>thought", "<channel|>", "\n")
+COHERE_THINK: Final = ("<|START_THINKING|>", "<|END_THINKING|>", "")
 
 
 def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
@@ -34,7 +35,7 @@ def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
     docstring)."""
     opener, closer, layout = span
     literals = sorted({m for m in markers if m != opener} | {closer}, key=lambda m: (-len(m), m))
-    pattern = re.compile("|".join(map(re.escape, literals)))
+    pattern = alternation(literals)
     prefixes = frozenset(lit[:k] for lit in literals for k in range(1, len(lit)))
     longest = max(map(len, literals))
 

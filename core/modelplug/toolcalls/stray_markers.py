@@ -15,7 +15,7 @@ from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._source import Read, Source, peek, skip_ws
 
-__all__ = ["CLOSERS", "stray_closer"]
+__all__ = ["CLOSERS", "dropped_marker", "stray_closer"]
 
 #: The closing markers of each format (those with a closer).
 CLOSERS: Final[dict[str, tuple[str, ...]]] = {
@@ -42,6 +42,26 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "kimi_k2": ("<|tool_calls_section_end|>", "<|tool_call_end|>"),
     "gemma4": ("<tool_call|>",),
     "functiongemma": ("<end_function_call>",),
+    "deepseek_v4": ("</｜DSML｜tool_calls>",),
+    "deepseek_v41": ("</｜DSML｜ calls>",),
+    "gigachat35": ("</｜GCML｜tool_calls>",),
+    "kimi_k3": ("<|close|>tools<|sep|>",),
+    "hy_v3": ("</tool_calls>", "</tool_call>"),
+    "longcat": ("</longcat_tool_call>",),
+    "qwen25_coder": ("</tools>",),
+    "nemotron_json": ("</TOOLCALL>",),
+    "cohere_command4": ("<|END_ACTION|>",),
+    "gigachat3": ("</s>",),
+    "apertus": ("<|tools_suffix|>",),
+    "step_audio_2": ("</tool_call>",),
+    "dots": ("</dots_function_call>",),
+    "solar_open2": ("<|tool_call:end|>",),
+    "minicpm5": ("</function>",),
+    "plamo3": ("<|plamo:end_tool_requests:plamo|>", "<|plamo:tag|>"),
+    "iquest_q1": ("</iquest_tool_call>",),
+    "hyperclovax_seed_think": ("</tool_call>",),
+    "rwkv": ("```",),
+    "k2_horizon": ("</ifm|tool_calls>",),
 }
 
 
@@ -55,6 +75,18 @@ def stray_closer(closer: str) -> Reader:
         yield from skip_ws(src)
         if peek(src):
             return Reject(len(closer))
+        return Done(None, tool_block=False)
+
+    return read
+
+
+def dropped_marker(marker: str) -> Reader:
+    """A reader for ``marker``, markup around content that is no call (Kimi K3's response channel
+    tags): dropped wherever it appears."""
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        src.i += len(marker)
+        yield from ()  # a generator, like every reader
         return Done(None, tool_block=False)
 
     return read

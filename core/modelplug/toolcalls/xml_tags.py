@@ -1,5 +1,6 @@
 """XML-like formats where every argument is a tagged text value: qwen3_coder, seed_oss, glm45,
-glm47, minimax_m2, deepseek_v32 and step3.
+glm47, minimax_m2, deepseek_v32 and step3; deepseek_v4, deepseek_v41, gigachat35, dots, kimi_k3,
+hy_v3, solar_open2, minicpm5, iquest_q1 and hyperclovax_seed_think on the same elements.
 
 Values are text, coerced to the schema's types when tools are given; a value's closing tag ends it
 only where the next parameter or the call's end follows. Each format's layout and the
@@ -12,9 +13,10 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._calls import Done, Error, OfferedTools, Outcome, Reject, decode_value
+from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
+from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import (
     NAME_RE,
     NEED,
@@ -28,16 +30,37 @@ from modelplug.toolcalls._source import (
     until,
     until_re,
 )
+from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = [
+    "DOTS_OPENER",
     "DSML_OPENER",
+    "DSML_V4_OPENER",
+    "DSML_V41_OPENER",
+    "GCML_OPENER",
+    "IQUEST_OPENER",
+    "K2_HORIZON_OPENER",
+    "K3_MARKUP",
+    "K3_TOOLS_OPEN",
+    "MINICPM_OPENER",
+    "SOLAR_OPENER",
     "bare_function",
+    "deepseek_v4",
     "deepseek_v32",
+    "deepseek_v41",
+    "dots",
+    "gigachat35",
     "glm_body",
+    "hy_body",
+    "iquest_q1",
+    "k2_horizon",
+    "kimi_k3",
+    "minicpm5",
     "minimax_m2",
     "qwen_body",
     "qwen_function",
     "seed_oss",
+    "solar_open2",
     "step3",
 ]
 
@@ -78,14 +101,17 @@ def _params(
     on_value: Callable[[str, Any], list[object]] | None = None,
     on_piece: Callable[[str, str], list[object]] | None = None,
     attributes: re.Pattern[str] | None = None,
+    json_values: bool = False,
 ) -> Read[tuple[dict[str, Any] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
     ``on_value(key, value)``: events to yield as soon as a parameter is complete (its streamed part);
     ``on_piece(key, text)``: events for the next piece of a value while it is written (text that is
     certain to be part of it: not the layout newlines that are stripped).
-    ``attributes``: a pattern that must follow ``key_close`` (DSML's `` string="false">``); a
-    ``string`` group other than ``true`` makes the value JSON, decoded when it ends.
+    ``attributes``: a pattern that must follow ``key_close`` (DSML's `` string="false">``, Kimi
+    K3's `` type="object"<|sep|>``); a ``string`` group other than ``true``, or a ``type`` group
+    other than ``string``, makes the value JSON, decoded when it ends. ``json_values``: every
+    value is JSON when it reads as JSON, else text (HyperCLOVA X), decided when it ends.
     """
     params: dict[str, Any] = {}
     while True:
@@ -102,13 +128,13 @@ def _params(
         if key is None:
             return None, f"a parameter without a valid name ({written[:40]!r})"
         src.i += len(key_close)
-        is_text = True
+        is_text = not json_values
         if attributes is not None:
             m = yield from _match_run(src, attributes)
             if m is None:
                 return None, f"parameter {key!r}: unreadable attributes"
             src.i = m.end()
-            is_text = m.group("string") in (None, "true")
+            is_text = _is_text(m)
         if value_open is not None:
             yield from skip_ws(src)
             # GLM-4.7 sometimes leaves the value opener out (``</arg_key>v</arg_value>``): the
@@ -139,11 +165,34 @@ def _params(
         params[key] = _strip_newline(value) if strip_newline else value
         if not is_text:
             ok, decoded = decode_value(params[key].strip())
-            if not ok:
-                return None, f'parameter {key!r} (string="false") is not valid JSON'
-            params[key] = decoded
+            if ok:
+                params[key] = decoded
+            elif not json_values:
+                return None, f"parameter {key!r} (marked as JSON) is not valid JSON"
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+def _call_params(
+    src: Source, calls: BlockCalls, header: Header | None, **layout: Any
+) -> Read[tuple[dict[str, Any] | None, str]]:
+    """``_params`` of one call, its arguments streamed under ``header``."""
+    return (
+        yield from _params(
+            src,
+            on_value=lambda key, value: calls.argument(header, key, value),
+            on_piece=lambda key, text: calls.text_piece(header, key, text),
+            **layout,
+        )
+    )
+
+
+def _is_text(m: re.Match[str]) -> bool:
+    """Whether the attributes ``m`` (see ``_params``) leave a value as text."""
+    groups = m.groupdict()
+    if "type" in groups:
+        return groups["type"] in (None, "string")
+    return groups.get("string") in (None, "true")
 
 
 def _match_run(src: Source, pattern: re.Pattern[str], limit: int = 128) -> Read[re.Match[str] | None]:
@@ -280,7 +329,7 @@ def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None
         if closer is None:
             break
     if calls.errors:
-        return Error(format, calls.errors[0], end)
+        return Unusable(format, calls.errors[0], end)
     return Done(end, format)
 
 
@@ -304,7 +353,7 @@ def bare_function(format: str) -> Reader:
                 return Reject(len(_FUNCTION))
             return calls.failed(outcome)
         if calls.errors:
-            return Error(format, calls.errors[0])
+            return Unusable(format, calls.errors[0])
         return Done(None, format)
 
     return read
@@ -313,9 +362,19 @@ def bare_function(format: str) -> Reader:
 # glm45 / glm47 ------------------------------------------------------------------------------------
 
 
-def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outcome]:
-    """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``</tool_call>`` (cursor on NAME,
-    which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag")."""
+def glm_body(
+    src: Source,
+    ctx: OfferedTools,
+    *,
+    opener_length: int,
+    closer: str = "</tool_call>",
+    format: str | None = None,
+    json_values: bool = False,
+) -> Read[Outcome]:
+    """GLM: ``NAME`` then ``<arg_key>``/``<arg_value>`` pairs then ``closer`` (cursor on NAME,
+    which GLM writes right after the tag: a space there is prose, as in "the <tool_call> tag").
+    ``format``: the name to report (default: glm45 or glm47, told apart by a newline after NAME);
+    ``json_values``: values are JSON where they read as JSON (see ``_params``)."""
     if " " in src.text(opener_length, src.pos):
         return Reject(opener_length)
     name = yield from read_name(src)
@@ -323,9 +382,10 @@ def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outc
         return Reject(opener_length)
     name_end = src.pos
     yield from skip_ws(src)
-    format = "glm45" if "\n" in src.text(name_end, src.pos) else "glm47"
+    if format is None:
+        format = "glm45" if "\n" in src.text(name_end, src.pos) else "glm47"
     calls = BlockCalls(ctx, format, src)
-    if not ((yield from at(src, "<arg_key>")) or (yield from at(src, "</tool_call>"))):
+    if not ((yield from at(src, "<arg_key>")) or (yield from at(src, closer))):
         return Reject(opener_length) if peek(src) else calls.failed("the text ends inside the call")
     header = calls.announce(name)
     if header is not None:
@@ -336,16 +396,17 @@ def glm_body(src: Source, ctx: OfferedTools, *, opener_length: int) -> Read[Outc
         key_close="</arg_key>",
         value_open="<arg_value>",
         value_close="</arg_value>",
-        end="</tool_call>",
+        end=closer,
         strip_newline=False,
         on_value=lambda key, value: calls.argument(header, key, value),
         on_piece=lambda key, text: calls.text_piece(header, key, text),
+        json_values=json_values,
     )
     if params is None:
         return calls.failed(reason)
     yield from calls.complete(header, name, params)
     if calls.errors:
-        return Error(format, calls.errors[0])
+        return Unusable(format, calls.errors[0])
     return Done(None, format)
 
 
@@ -364,9 +425,14 @@ def _invokes(
     strip_newline: bool,
     attributes: re.Pattern[str] | None = None,
     parameter_key_close: str | None = None,
+    json_body: bool = False,
 ) -> Read[tuple[str, str | None]]:
     """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed
-    (``""``: it did not) and the tool name when it was read."""
+    (``""``: it did not) and the tool name when it was read.
+
+    ``json_body``: the parameters may instead be one JSON object (DSML's direct-JSON form),
+    streamed like a JSON-bodied format's arguments.
+    """
     if not (yield from accept(src, invoke)):
         return ("the text ends inside the call" if not peek(src) else f"expected {invoke!r}"), None
     a = src.pos
@@ -380,6 +446,19 @@ def _invokes(
     header = calls.announce(name)
     if header is not None:
         yield header
+    if json_body:
+        yield from skip_ws(src)
+        if peek(src) == "{":
+            status, arguments, reason = yield from read_json_arguments(src, (invoke_end,), calls, header)
+            if status != ScanStatus.COMPLETE or arguments is None:
+                return reason, name
+            yield from skip_ws(src)
+            if not (yield from accept(src, invoke_end)):
+                if not peek(src):
+                    return "the text ends inside the call", name
+                return f"expected {invoke_end!r} after the JSON arguments", name
+            yield from calls.complete(header, name, arguments)
+            return "", name
     params, reason = yield from _params(
         src,
         key_open=parameter,
@@ -398,15 +477,31 @@ def _invokes(
 
 
 def _invoke_block(
-    format: str, opener: str, closer: str, prefix: str, *, attributes: re.Pattern[str] | None = None
+    format: str,
+    opener: str,
+    closer: str,
+    prefix: str,
+    *,
+    attributes: re.Pattern[str] | None = None,
+    json_calls: bool = False,
 ) -> Reader:
-    """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML)."""
+    """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML, GCML,
+    dots).
+
+    With ``attributes`` (the DSML family) an invoke's parameters may also be one JSON object;
+    ``json_calls``: the block may instead hold JSON call objects (dots).
+    """
     invoke = f"<{prefix}invoke"
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         calls = BlockCalls(ctx, format, src)
         count = 0
+        if json_calls:
+            yield from skip_ws(src)
+            c = peek(src)
+            if c and c in "{[":
+                return (yield from json_payload(src, ctx, format, closer=closer, several=True))
         while True:
             yield from skip_ws(src)
             if count and (yield from accept(src, closer)):
@@ -428,6 +523,7 @@ def _invoke_block(
                 strip_newline=attributes is None,
                 attributes=attributes,
                 parameter_key_close='"' if attributes is not None else None,
+                json_body=attributes is not None,
             )
             # a call that cannot be read never sinks the ones after it: on to the next invoke
             ended = reason.startswith("the text ends")
@@ -435,7 +531,7 @@ def _invoke_block(
                 return calls.failed(calls.errors[-1])
             count += 1
         if calls.errors:
-            return Error(format, calls.errors[0])
+            return Unusable(format, calls.errors[0])
         return Done(None, format)
 
     return read
@@ -444,15 +540,36 @@ def _invoke_block(
 #: MiniMax-M2: ``<minimax:tool_call>`` + ``<invoke>`` elements + ``</minimax:tool_call>``.
 minimax_m2: Final = _invoke_block("minimax_m2", "<minimax:tool_call>", "</minimax:tool_call>", "")
 
+_STRING_ATTRIBUTE: Final = re.compile(r'\s*(?:string="(?P<string>[a-z]*)"\s*)?>')
+
 DSML_OPENER: Final = "<｜DSML｜function_calls>"
 #: DeepSeek-V3.2's DSML: ``<｜DSML｜function_calls>`` + ``<｜DSML｜invoke name="f">`` elements whose
 #: ``<｜DSML｜parameter name="k" string="true">`` values are text (``string="false"``: JSON).
 deepseek_v32: Final = _invoke_block(
-    "deepseek_v32",
-    DSML_OPENER,
-    "</｜DSML｜function_calls>",
-    "｜DSML｜",
-    attributes=re.compile(r'\s*(?:string="(?P<string>[a-z]*)"\s*)?>'),
+    "deepseek_v32", DSML_OPENER, "</｜DSML｜function_calls>", "｜DSML｜", attributes=_STRING_ATTRIBUTE
+)
+
+DSML_V4_OPENER: Final = "<｜DSML｜tool_calls>"
+#: DeepSeek-V4: V3.2's DSML inside ``<｜DSML｜tool_calls>``.
+deepseek_v4: Final = _invoke_block(
+    "deepseek_v4", DSML_V4_OPENER, "</｜DSML｜tool_calls>", "｜DSML｜", attributes=_STRING_ATTRIBUTE
+)
+
+DSML_V41_OPENER: Final = "<｜DSML｜ calls>"
+#: DeepSeek-V4.1: the DSML tag names with a leading space (``<｜DSML｜ calls>``,
+#: ``<｜DSML｜ invoke name="f">``, ``<｜DSML｜ parameter ...>``).
+deepseek_v41: Final = _invoke_block(
+    "deepseek_v41", DSML_V41_OPENER, "</｜DSML｜ calls>", "｜DSML｜ ", attributes=_STRING_ATTRIBUTE
+)
+
+DOTS_OPENER: Final = "<dots_function_call>"
+#: dots.llm: MiniMax-M2's ``<invoke>`` elements, or JSON call objects, in ``<dots_function_call>``.
+dots: Final = _invoke_block("dots", DOTS_OPENER, "</dots_function_call>", "", json_calls=True)
+
+GCML_OPENER: Final = "<｜GCML｜tool_calls>"
+#: GigaChat 3.5's GCML: DSML's elements with the ``｜GCML｜`` prefix (``string`` defaults to true).
+gigachat35: Final = _invoke_block(
+    "gigachat35", GCML_OPENER, "</｜GCML｜tool_calls>", "｜GCML｜", attributes=_STRING_ATTRIBUTE
 )
 
 
@@ -513,5 +630,222 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         count += 1
         end = src.pos
     if calls.errors:
-        return Error("step3", calls.errors[0], end)
+        return Unusable("step3", calls.errors[0], end)
     return Done(end, "step3")
+
+
+# kimi_k3 (XTML) -----------------------------------------------------------------------------------
+
+K3_TOOLS_OPEN: Final = "<|open|>tools<|sep|>"
+_K3_TOOLS_CLOSE: Final = "<|close|>tools<|sep|>"
+_K3_CALL: Final = "<|open|>call"
+_K3_CALL_END: Final = "<|close|>call<|sep|>"
+_K3_CALL_ATTRIBUTES: Final = re.compile(r'(?P<attrs>(?:\s+\w+="[^"]*")*)\s*<\|sep\|>')
+_K3_ATTRIBUTE: Final = re.compile(r'(\w+)="([^"]*)"')
+#: The response channel's markers and the message end: markup around the content, dropped.
+K3_MARKUP: Final = ("<|open|>response<|sep|>", "<|close|>response<|sep|>", "<|close|>message<|sep|>")
+
+
+def _unescape_attribute(value: str) -> str:
+    return value.replace("&quot;", '"').replace("&amp;", "&")
+
+
+def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Kimi K3's XTML tools channel: ``<|open|>tools<|sep|>`` + ``<|open|>call tool="f" ...<|sep|>``
+    elements of ``<|open|>argument key="k" type="string"<|sep|>v<|close|>argument<|sep|>`` +
+    ``<|close|>tools<|sep|>``; a ``type`` other than ``string`` makes the value JSON."""
+    src.i += len(K3_TOOLS_OPEN)
+    calls = BlockCalls(ctx, "kimi_k3", src)
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if (yield from accept(src, _K3_TOOLS_CLOSE)):
+            end = None
+            break
+        if not (yield from accept(src, _K3_CALL)):
+            if count == 0:
+                reason = f"expected {_K3_CALL}" if peek(src) else f"the text ends after {K3_TOOLS_OPEN}"
+                return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+            break
+        m = yield from _match_run(src, _K3_CALL_ATTRIBUTES, 512)
+        attributes = {} if m is None else {k: _unescape_attribute(v) for k, v in _K3_ATTRIBUTE.findall(m["attrs"])}
+        name = _valid_name(attributes.get("tool", ""))
+        if m is None or name is None:
+            reason = "the text ends inside the call" if src.eof and m is None else "a call without a valid tool name"
+            return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+        src.i = m.end()
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        params, reason = yield from _call_params(
+            src,
+            calls,
+            header,
+            key_open='<|open|>argument key="',
+            key_close='"',
+            value_close="<|close|>argument<|sep|>",
+            end=_K3_CALL_END,
+            strip_newline=False,
+            attributes=_K3_ARGUMENT_ATTRIBUTES,
+        )
+        if params is None:
+            return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+        yield from calls.complete(header, name, params)
+        count += 1
+        end = src.pos
+    if calls.errors:
+        return Unusable("kimi_k3", calls.errors[0], end)
+    return Done(end, "kimi_k3")
+
+
+_K3_ARGUMENT_ATTRIBUTES: Final = re.compile(r'\s*(?:type="(?P<type>[^"]*)"\s*)?<\|sep\|>')
+
+
+# hy_v3 --------------------------------------------------------------------------------------------
+
+_HY_CALLS_END: Final = "</tool_calls>"
+_HY_CALL: Final = "<tool_call>"
+_HY_SEP: Final = "<tool_sep>"
+
+
+def hy_body(
+    src: Source, ctx: OfferedTools, *, opener_length: int, format: str = "hy_v3", prefix: str = ""
+) -> Read[Outcome]:
+    """Tencent Hy (Hunyuan) V3 and V4: ``<tool_call>NAME<tool_sep>`` (V4: without ``<tool_sep>``)
+    + GLM's ``<arg_key>``/``<arg_value>`` pairs + ``</tool_call>``, repeated, then ``</tool_calls>``
+    (cursor after ``<tool_calls>`` and whitespace, on ``<tool_call>``). ``prefix`` goes inside every
+    tag (K2 Horizon's ``ifm|``: ``<ifm|tool_call>``, ``</ifm|arg_key>``, ...)."""
+    calls_end, call, call_end = f"</{prefix}tool_calls>", f"<{prefix}tool_call>", f"</{prefix}tool_call>"
+    calls = BlockCalls(ctx, format, src)
+    count = 0
+    end: int | None = None
+    while True:
+        yield from skip_ws(src)
+        if count and (yield from accept(src, calls_end)):
+            end = None
+            break
+        if not (yield from accept(src, call)):
+            if count == 0:
+                return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after <{prefix}tool_calls>")
+            break
+        a = src.pos
+        if not (yield from until(src, "<", 256)):
+            return (yield from calls.failed_through(calls_end, "expected the arguments after the tool name"))
+        name = _valid_name(src.text(a, src.pos))
+        yield from accept(src, _HY_SEP)  # V3 writes it, V4 does not
+        if name is None:
+            return (yield from calls.failed_through(calls_end, "a call without a valid tool name"))
+        header = calls.announce(name)
+        if header is not None:
+            yield header
+        params, reason = yield from _call_params(
+            src,
+            calls,
+            header,
+            key_open=f"<{prefix}arg_key>",
+            key_close=f"</{prefix}arg_key>",
+            value_open=f"<{prefix}arg_value>",
+            value_close=f"</{prefix}arg_value>",
+            end=call_end,
+            strip_newline=False,
+        )
+        if params is None:
+            return (yield from calls.failed_through(calls_end, reason))
+        yield from calls.complete(header, name, params)
+        count += 1
+        end = src.pos
+    if calls.errors:
+        return Unusable(format, calls.errors[0], end)
+    return Done(end, format)
+
+
+K2_HORIZON_OPENER: Final = "<ifm|tool_calls>"
+
+
+def k2_horizon(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """K2 Horizon's default XML form: Hy V4's elements with ``ifm|`` in every tag."""
+    src.i += len(K2_HORIZON_OPENER)
+    yield from skip_ws(src)
+    return (
+        yield from hy_body(src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|")
+    )
+
+
+# solar_open2 --------------------------------------------------------------------------------------
+
+SOLAR_OPENER: Final = "<|tool_call:start|>"
+_SOLAR_END: Final = "<|tool_call:end|>"
+
+
+def solar_open2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Upstage Solar Open 2: ``<|tool_call:start|>NAME\\n`` + ``<|tool_arg:start|>k<|tool_arg:value|>v
+    <|tool_arg:end|>`` arguments + ``<|tool_call:end|>``, one block per call; values are text."""
+    src.i += len(SOLAR_OPENER)
+    calls = BlockCalls(ctx, "solar_open2", src)
+    a = src.pos
+    if not (yield from until(src, "\n", 256)):
+        reason = "the text ends inside the call" if src.eof else "expected a tool name on its own line"
+        return (yield from calls.failed_through(_SOLAR_END, reason))
+    name = _valid_name(src.text(a, src.pos))
+    src.i += 1
+    if name is None:
+        return (yield from calls.failed_through(_SOLAR_END, "a call without a valid tool name"))
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    params, reason = yield from _call_params(
+        src,
+        calls,
+        header,
+        key_open="<|tool_arg:start|>",
+        key_close="<|tool_arg:value|>",
+        value_close="<|tool_arg:end|>",
+        end=_SOLAR_END,
+        strip_newline=False,
+    )
+    if params is None:
+        return (yield from calls.failed_through(_SOLAR_END, reason))
+    yield from calls.complete(header, name, params)
+    if calls.errors:
+        return Unusable("solar_open2", calls.errors[0])
+    return Done(None, "solar_open2")
+
+
+# minicpm5 -----------------------------------------------------------------------------------------
+
+MINICPM_OPENER: Final = "<function name="
+
+
+def minicpm5(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """MiniCPM 4/5 (XML): ``<function name="f"><param name="k">v</param></function>``, one element
+    per call, values text."""
+    calls = BlockCalls(ctx, "minicpm5", src)
+    reason, _ = yield from _invokes(
+        src,
+        calls,
+        invoke=MINICPM_OPENER,
+        invoke_end="</function>",
+        parameter="<param name=",
+        parameter_end="</param>",
+        key_close=">",
+        strip_newline=True,
+    )
+    if reason:
+        return calls.failed(reason)
+    if calls.errors:
+        return Unusable("minicpm5", calls.errors[0])
+    return Done(None, "minicpm5")
+
+
+IQUEST_OPENER: Final = "<iquest_tool_call>"
+
+
+def iquest_q1(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """IQuest Q1: GLM-4.7's call body in ``<iquest_tool_call>...</iquest_tool_call>``."""
+    src.i += len(IQUEST_OPENER)
+    return (
+        yield from glm_body(
+            src, ctx, opener_length=len(IQUEST_OPENER), closer="</iquest_tool_call>", format="iquest_q1"
+        )
+    )
