@@ -20,6 +20,8 @@ DEFAULT_IMPORT_TIMEOUT_S = 20.0
 
 
 def _type_name(value: Any) -> str:
+    if value is object:  # any JSON value (the command line reads it as JSON)
+        return "JSON"
     return value.__name__ if isinstance(value, type) else str(value)
 
 
