@@ -1,10 +1,12 @@
 """Hypothesis strategies shared by the tests: text cut at random points, streams of deltas, and
-tool calls rendered in every format with prose and marker soup around them."""
+tool calls rendered in every format with prose and marker soup around them; and
+:func:`every_split`, the exhaustive (not drawn) cuts of a short text."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 import string
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +21,7 @@ __all__ = [
     "THINK_SPANS",
     "arguments",
     "calls",
+    "every_split",
     "json_objects",
     "marker_soup",
     "near_common_chunks",
@@ -49,6 +52,18 @@ def splits(draw: st.DrawFn, text: str, max_cuts: int = 16) -> list[str]:
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=min(max_cuts, len(text)))))
     bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
     return [text[a:b] for a, b in itertools.pairwise(bounds) if a < b]
+
+
+def every_split(text: str, random_splits: int = 0) -> list[list[str]]:
+    """Ways to stream ``text``, each a list of pieces that join to it: the whole text, every cut in
+    two (an empty piece first and last included), one character per piece, and ``random_splits``
+    cuts into up to seven pieces, seeded by ``text`` (the same on every run)."""
+    pieces = [[text], *([text[:k], text[k:]] for k in range(len(text) + 1)), list(text)]
+    rng = random.Random(text)
+    for _ in range(random_splits):
+        cuts = sorted(rng.sample(range(len(text) + 1), min(6, len(text) + 1)))
+        pieces.append([text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)])
+    return pieces
 
 
 @st.composite

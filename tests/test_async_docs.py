@@ -1,5 +1,5 @@
-"""docs/async.md's Starlette example runs: it streams a model's answer as server-sent events
-(on the replay provider instead of the embedded model)."""
+"""docs/async.md's Starlette example, and its FastAPI variant, run: they stream a model's answer as
+server-sent events (on the replay provider instead of the embedded model)."""
 
 from __future__ import annotations
 
@@ -17,23 +17,29 @@ PAGE = ROOT / "docs" / "async.md"
 SPEC = 'modelplug.load_model("transformers:default")'
 
 
-def example() -> str:
-    found = re.search(r"<!-- test: sse-app -->\n```python\n(.*?)^```$", PAGE.read_text(encoding="utf-8"), re.S | re.M)
-    assert found is not None, "docs/async.md has no <!-- test: sse-app --> block"
+def example(name: str = "sse-app") -> str:
+    page = PAGE.read_text(encoding="utf-8")
+    found = re.search(rf"<!-- test: {name} -->\n```python\n(.*?)^```$", page, re.S | re.M)
+    assert found is not None, f"docs/async.md has no <!-- test: {name} --> block"
     return found.group(1)
 
 
-def test_the_sse_example_streams_the_answer(fresh_plugins: None) -> None:
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+def test_the_sse_example_streams_the_answer(fresh_plugins: None, framework: str) -> None:
     pytest.importorskip("sse_starlette")
     httpx = pytest.importorskip("httpx")
     from httpx_sse import aconnect_sse
 
     code = example()
+    if framework == "fastapi":
+        pytest.importorskip("fastapi")
+        code += "\n" + example("sse-fastapi")
     assert SPEC in code
     namespace: dict[str, Any] = {}
     replayed = code.replace(SPEC, 'modelplug.load_model("replay:docs", responses=["Hello from the docs."])')
     exec(compile(replayed, str(PAGE), "exec"), namespace)
     model: modelplug.Model = namespace["model"]
+    assert type(namespace["app"]).__module__.startswith(framework)  # the app served is that framework's
 
     async def main() -> list[tuple[str, Any]]:
         transport = httpx.ASGITransport(app=namespace["app"])

@@ -25,12 +25,22 @@ def code_of(reference: str) -> str:
     path, _, section = reference.partition(":")
     text = (ROOT / path).read_text(encoding="utf-8")
     if section:
-        found = re.search(rf"^.*--8<-- \[start:{section}\]\n(.*?)^.*--8<-- \[end:{section}\]", text, re.S | re.M)
+        # [^\n]*, not .*: under re.S a .* before the end marker would swallow the section's body.
+        marker = r"^[^\n]*--8<-- \[{}:" + re.escape(section) + r"\]"
+        found = re.search(marker.format("start") + r"\n(.*?)" + marker.format("end"), text, re.S | re.M)
         if found is None:
             raise ValueError(f"{path} marks no section {section!r}")
         text = found.group(1)
     lines = [line for line in text.splitlines() if "--8<-- [" not in line]
     return "\n".join(lines).strip("\n") + "\n"
+
+
+def test_code_of_returns_a_sections_body() -> None:
+    # Each marked section of the example's provider is real code, never just a blank line.
+    for section in ("load", "capabilities", "option_types", "generate_stream", "agenerate_stream", "unload"):
+        body = code_of(f"plugins/example/src/modelplug_example/provider.py:{section}")
+        assert body.strip(), section
+        assert "--8<--" not in body, section
 
 
 def render(page: str) -> str:
@@ -43,6 +53,8 @@ def test_the_tutorial_code_is_plugins_example_code() -> None:
     references = [m.group("ref") for m in _BLOCK.finditer(page)]
     assert len(references) >= 8, references  # pyproject, __init__, the backend, five hooks, the conformance test
     assert "--8<--" not in page.replace("# --8<--", "")  # no include lines left for a reader to decode
+    empty = [m.group("ref") for m in _BLOCK.finditer(page) if not m.group("body").strip()]
+    assert not empty, f"empty code blocks in docs/writing-a-plugin.md: {empty}"
     assert page == render(page), "docs/writing-a-plugin.md is out of date: run python -m tests.test_plugin_tutorial"
 
 

@@ -37,7 +37,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if not sep or not provider or not model_id:
         raise InvalidOptionError(
             f"model spec {spec!r} must look like '<provider>:<model>', e.g. 'transformers:default' "
-            "or 'litellm:openai/gpt-4o-mini'"
+            "or 'openai:gpt-4o-mini'"
         )
     return provider, model_id
 

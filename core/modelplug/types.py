@@ -105,8 +105,8 @@ def _slot_init(cls: type[_T]) -> type[_T]:
     """Give a frozen slotted attrs class built once per token a faster ``__init__``, same signature.
 
     attrs' frozen ``__init__`` stores each field with ``object.__setattr__(self, "name", value)``,
-    a name lookup per field; this one stores through the slots' descriptors (about 3x faster on
-    CPython 3.11, which the per-token readers feel). Fields must have a plain default (no factory,
+    a name lookup per field; this one stores through the slots' descriptors, which the per-token
+    readers feel (figures in ``docs/benchmarks.md``). Fields must have a plain default (no factory,
     no validator); the :func:`_as_tuple` converter is inlined, any other converter called.
     """
     namespace: dict[str, Any] = {}

@@ -149,6 +149,22 @@ def test_an_async_tool_past_its_time_limit_in_run_is_cancelled_not_left_running(
     assert not any(t.name == "modelplug-tool" and t.is_alive() for t in threading.enumerate())
 
 
+def test_an_async_tool_raising_its_own_timeout_error_is_not_taken_for_the_time_limit(replay) -> None:
+    import asyncio
+
+    @tool(timeout_s=5)
+    async def upstream_timeout() -> str:
+        """Its backend timed out (the tool's own TimeoutError, long before its limit)."""
+        await asyncio.sleep(0)
+        raise TimeoutError("upstream took too long")
+
+    agent = ToolCallingAgent(replay(_script("upstream_timeout")), [upstream_timeout])
+    events = list(agent.run("go", stream=True))
+    [result] = [e for e in events if isinstance(e, ToolResult) and e.tool_call and e.tool_call.name != "final_answer"]
+    assert "raised TimeoutError: upstream took too long" in result.observation
+    assert "did not finish within" not in result.observation
+
+
 def _raises_cancelled() -> Any:
     import asyncio
 

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from click.testing import CliRunner
 
 from modelplug.cli import main
 from modelplug.cli.models import provider_model_rows
 from tests.core.test_plugins import install_dist  # noqa: F401  (the fixture)
+
+#: What the hanging plugins wait on: set at each test's end, so their abandoned threads end with the
+#: test instead of outliving it (other tests check that no ``modelplug-*`` thread is left).
+RELEASE = threading.Event()
+HANG = "from tests.cli.test_models import RELEASE; RELEASE.wait(30)"
+
+
+@pytest.fixture(autouse=True)
+def release_the_hanging_plugins() -> Iterator[None]:
+    RELEASE.clear()
+    yield
+    RELEASE.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith(("modelplug-list-", "modelplug-import-")):
+            thread.join(5)
+
 
 LISTING = """
 import threading
@@ -32,7 +50,7 @@ def list_models():
 
 def test_a_provider_whose_list_models_hangs_is_an_error_row(install_dist: Callable[..., None]) -> None:  # noqa: F811
     install_dist("quick-provider", "quick", "quick_plugin", LISTING.format(body='return ["a", "b"]'))
-    install_dist("stuck-provider", "stuck", "stuck_plugin", LISTING.format(body="threading.Event().wait(30)"))
+    install_dist("stuck-provider", "stuck", "stuck_plugin", LISTING.format(body=HANG))
     start = time.monotonic()
     rows = {row["name"]: row for row in provider_model_rows(list_timeout_s=0.3)}
     assert time.monotonic() - start < 10
@@ -45,7 +63,7 @@ def test_models_ends_when_a_plugin_hangs_while_importing(install_dist: Callable[
     import modelplug.cli.models as models_command
 
     install_dist("quick-provider", "quick", "quick_plugin", LISTING.format(body='return ["a"]'))
-    install_dist("slow-provider", "slow", "slow_plugin", "import threading\nthreading.Event().wait(30)\n")
+    install_dist("slow-provider", "slow", "slow_plugin", HANG + "\n")
     original = models_command.provider_model_rows.__kwdefaults__
     monkeypatch.setattr(models_command.provider_model_rows, "__kwdefaults__", {**original, "import_timeout_s": 0.3})
     start = time.monotonic()

@@ -250,10 +250,10 @@ def test_the_documented_example_file_is_valid(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("MODELPLUG_CONFIG", str(path))
     aliases = find_aliases()
     assert {name: resolve_alias(name).spec for name in aliases} == {
-        "fast": "litellm:openai/gpt-4o-mini",
+        "fast": "openai:gpt-4o-mini",
         "claude": "litellm:anthropic/claude-3-5-haiku-latest",
         "local": "openai:qwen2.5-7b-instruct",
-        "precise": "litellm:openai/gpt-4o-mini",
+        "precise": "openai:gpt-4o-mini",
         "offline": "transformers:default",
     }
     assert resolve_alias("precise").defaults == {"temperature": 0.0, "max_tokens": 512, "extra": {"logprobs": True}}

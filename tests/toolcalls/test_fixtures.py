@@ -7,13 +7,13 @@ Each case runs with its own format and with format detection (``format=None``). 
 from __future__ import annotations
 
 import json
-import random
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.strategies import every_split
 from tests.toolcalls._support import REASONING_OPENERS, norm, reasoning, same, stream, whole
 
 DATA = Path(__file__).parents[1] / "data"
@@ -88,25 +88,14 @@ def _split_thinking(content: str | None) -> tuple[str | None, str | None]:
     return _THINK_SPAN.sub("", content), "".join(spans) or None
 
 
-def _splits(text: str) -> list[list[str]]:
-    """Every two-piece split, one character per piece, and a few random multi-splits."""
-    splits = [[text[:k], text[k:]] for k in range(len(text) + 1)]
-    splits.append(list(text))
-    rng = random.Random(text)
-    for _ in range(10):
-        cuts = sorted(rng.sample(range(len(text) + 1), min(6, len(text) + 1)))
-        splits.append([text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)])
-    return splits
-
-
 @pytest.mark.parametrize(("case", "mode"), _params(expectations=False))
 def test_every_split_agrees(case: dict[str, Any], mode: str) -> None:
     text, format, tools = case["text"], _format(case, mode), case.get("tools")
     expected = whole(text, format, tools)
-    for pieces in _splits(text):
+    for pieces in every_split(text, random_splits=10):
         got = stream(pieces, format, tools)
         assert same(got, expected), f"split {[len(p) for p in pieces]}: {got[:2]} != {expected[:2]}"
     if any(opener in text for opener in REASONING_OPENERS):
         thought = reasoning([text], format, tools)
-        for pieces in _splits(text):
+        for pieces in every_split(text, random_splits=10):
             assert reasoning(pieces, format, tools) == thought, f"split {[len(p) for p in pieces]}"

@@ -9,6 +9,7 @@ import pytest
 
 from modelplug.toolcalls._scan import ScanResult, ScanStatus, scan_json, scan_loose, split_elements
 from modelplug.toolcalls._source import NEED, Read, Source, until
+from tests.strategies import every_split
 
 
 def _run(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, int]:
@@ -26,10 +27,6 @@ def _run(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, i
         src.feed(piece, not rest)
 
 
-def _all_splits(text: str) -> list[list[str]]:
-    return [[text]] + [[text[:k], text[k:]] for k in range(1, len(text))] + [list(text)]
-
-
 @pytest.mark.parametrize(
     ("text", "status", "end"),
     [
@@ -45,7 +42,7 @@ def _all_splits(text: str) -> list[list[str]]:
     ],
 )
 def test_scan_json(text: str, status: int, end: int) -> None:
-    for pieces in _all_splits(text):
+    for pieces in every_split(text):
         result, pos = _run(scan_json, pieces)
         assert isinstance(result, ScanResult)
         assert (result.status, pos) == (status, end), pieces
@@ -62,13 +59,13 @@ def test_scan_json(text: str, status: int, end: int) -> None:
     ],
 )
 def test_scan_loose(text: str, status: int, end: int) -> None:
-    for pieces in _all_splits(text):
+    for pieces in every_split(text):
         result, pos = _run(lambda src: scan_loose(src, ["]"], ("<stop>",)), pieces)
         assert (result.status, pos) == (status, end), pieces
 
 
 def test_until_with_limit() -> None:
-    for pieces in _all_splits("abc</x>"):
+    for pieces in every_split("abc</x>"):
         assert _run(lambda src: until(src, "</x>", 3), pieces) == (True, 3)
         assert _run(lambda src: until(src, "</x>", 2), pieces)[0] is False
 

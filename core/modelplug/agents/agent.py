@@ -616,8 +616,25 @@ def _call_sync(function: Callable[..., Any], arguments: Mapping[str, Any], timeo
     if inspect.iscoroutine(value):
         import asyncio
 
-        return asyncio.run(asyncio.wait_for(value, timeout_s))
+        return asyncio.run(_within(value, timeout_s))
     return value
+
+
+class _TimedOut(Exception):
+    """The time limit of :func:`_within` ran out (a ``TimeoutError`` the tool raised itself is not this)."""
+
+
+async def _within(coroutine: Any, timeout_s: float | None) -> Any:
+    import asyncio
+
+    limit = asyncio.timeout(timeout_s)
+    try:
+        async with limit:
+            return await coroutine
+    except TimeoutError:
+        if limit.expired():
+            raise _TimedOut from None
+        raise
 
 
 def _call_tool(function: Callable[..., Any], arguments: Mapping[str, Any], timeout_s: float | None) -> _ToolOutcome:
@@ -635,6 +652,8 @@ def _call_tool(function: Callable[..., Any], arguments: Mapping[str, Any], timeo
     def work() -> None:
         try:
             box.append(_ToolOutcome(_call_sync(function, arguments, timeout_s)))
+        except _TimedOut:  # its own limit may end it before join() below wakes up on a busy machine
+            box.append(_ToolOutcome(timed_out=True))
         except BaseException as error:  # a thread's exception has nowhere else to go
             box.append(_ToolOutcome(error=error))
 

@@ -181,7 +181,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       modelplug run "What is the capital of France?"
       echo "Tell me a joke" | modelplug run --max-tokens 60
       modelplug run -c "And in German?"
-      modelplug chat -m litellm:openai/gpt-4o-mini -o api_key=$OPENAI_API_KEY
+      modelplug chat -m openai:gpt-4o-mini -o api_key=$OPENAI_API_KEY
       modelplug logs -n 5
       modelplug plugins
       modelplug serve -m transformers:default --port 8000

@@ -91,7 +91,7 @@ def agent(
     \b
     Examples:
       modelplug agent "What is 17 * 23 + 4?"
-      modelplug agent "What time is it?" -m litellm:openai/gpt-4o-mini
+      modelplug agent "What time is it?" -m openai:gpt-4o-mini
       modelplug agent "Weather in Paris?" -t mytools.py:weather --json
 
     On a terminal: the model's reasoning and text as they stream, each tool call's arguments as

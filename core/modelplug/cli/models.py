@@ -8,7 +8,7 @@ error. Then, for each provider implementing the ``list_models`` hook, the specs 
 ``--json`` prints one object::
 
     {"config": "/home/me/.config/modelplug/config.toml",
-     "aliases": [{"name": "fast", "model": "litellm:openai/gpt-4o-mini", "spec": "litellm:openai/gpt-4o-mini",
+     "aliases": [{"name": "fast", "model": "openai:gpt-4o-mini", "spec": "openai:gpt-4o-mini",
                   "line": 3, "options": {"api_key": "key:openai"}, "defaults": {"temperature": 0.2},
                   "fallback": ["local"], "error": null}, ...],
      "providers": [{"name": "transformers", "models": ["transformers:default"], "error": null}, ...]}

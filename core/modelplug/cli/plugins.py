@@ -2,7 +2,8 @@
 
 Each plugin is imported on its own with a time limit (:data:`DEFAULT_IMPORT_TIMEOUT_S` seconds by
 default), so a hanging plugin is listed as failed instead of hanging the command. What is listed,
-and the ``--json`` form: ``docs/cli.md`` (``modelplug plugins``).
+and the ``--json`` form: ``docs/cli.md`` (``modelplug plugins``). The core's reserved options,
+which every provider takes, are listed once, after the providers.
 """
 
 from __future__ import annotations
@@ -12,14 +13,25 @@ from typing import Any
 
 import click
 
-__all__ = ["DEFAULT_IMPORT_TIMEOUT_S", "plugins", "provider_rows"]
+__all__ = ["DEFAULT_IMPORT_TIMEOUT_S", "plugins", "provider_rows", "reserved_option_types"]
 
 #: Seconds ``modelplug plugins`` waits for one plugin's import before listing it as failed.
 DEFAULT_IMPORT_TIMEOUT_S = 20.0
 
 
 def _type_name(value: Any) -> str:
+    if value is object:  # any JSON value (the command line reads it as JSON)
+        return "JSON"
     return value.__name__ if isinstance(value, type) else str(value)
+
+
+def reserved_option_types() -> dict[str, str]:
+    """The core's reserved model options (:data:`modelplug.reserved.RESERVED_OPTIONS`), which every
+    provider takes and no ``option_types`` hook declares: name -> type name, sorted by name
+    (``capabilities`` and ``price`` are JSON objects: ``dict``)."""
+    from modelplug.reserved import RESERVED_OPTION_TYPES, RESERVED_OPTIONS
+
+    return {name: _type_name(RESERVED_OPTION_TYPES.get(name, dict)) for name in sorted(RESERVED_OPTIONS)}
 
 
 def provider_rows(
@@ -72,6 +84,9 @@ def _echo_text(rows: list[dict[str, Any]], missing: list[dict[str, str]]) -> Non
             click.echo("  options: " + ", ".join(f"{key} ({kind})" for key, kind in row["option_types"].items()))
         if row.get("option_types_error"):
             click.echo(f"  options: error: {row['option_types_error']}")
+    if rows:
+        reserved = reserved_option_types()
+        click.echo("Every provider also takes: " + ", ".join(f"{key} ({kind})" for key, kind in reserved.items()))
     if missing:
         click.echo("Not installed: " + ", ".join(f"{m['name']} ({m['install']})" for m in missing))
 
@@ -93,6 +108,7 @@ def plugins(as_json: bool, import_timeout: float) -> None:
     """List the installed providers: name, distribution and version, hooks, model options, load errors."""
     rows, missing = provider_rows(import_timeout)
     if as_json:
-        click.echo(json.dumps({"providers": rows, "not_installed": missing}, indent=2))
+        listing = {"providers": rows, "reserved_options": reserved_option_types(), "not_installed": missing}
+        click.echo(json.dumps(listing, indent=2))
     else:
         _echo_text(rows, missing)

@@ -189,3 +189,15 @@ def test_a_payload_that_is_not_json_is_a_server_error_quoting_it(data: bytes) ->
 
     with pytest.raises(errors.ServerError, match=r"malformed stream data \(not (JSON|UTF-8)\)"):
         _ChunkReader().read(data)
+
+
+def test_every_option_is_declared_for_the_command_line() -> None:
+    from click.testing import CliRunner
+
+    from modelplug.cli import main
+
+    result = CliRunner().invoke(main, ["plugins"])
+    lines = result.output.splitlines()
+    [line] = [lines[i + 2] for i, line in enumerate(lines) if line.startswith("openai ")]
+    for shown in ("api_key (str)", "organization (str)", "headers (dict)", "timeout (JSON)", "connect_timeout (float)"):
+        assert shown in line

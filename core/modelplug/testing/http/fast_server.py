@@ -1,13 +1,13 @@
 """The replay server's streams at full speed, for benchmarks: a plain socket server that sends a
 whole pre-rendered HTTP response in one ``sendall``.
 
-uvicorn spends tens of microseconds on each SSE event it sends, which is as much as the cheapest
-clients spend reading one, so a benchmark of client loops against :mod:`modelplug.testing.http.replay_server`
-partly measures the server. This server sends the same bytes — the same SSE events, one HTTP chunk
-per event (as uvicorn and vLLM frame them) — prepared in advance, so the client is always the
-bottleneck. It serves the stream selectors only (``case/``, ``text/``, ``tool/``, ``behaviour/``,
-``empty``, with ``crlf``, ``comments``, ``nodone``; from the URL path ``/s/<selector>/v1/...`` or the
-request's ``model``), keep-alive, on 127.0.0.1::
+uvicorn spends about as much on each SSE event it sends as the cheapest clients spend reading one
+(figures in ``docs/benchmarks.md``), so a benchmark of client loops against
+:mod:`modelplug.testing.http.replay_server` partly measures the server. This server sends the same
+bytes — the same SSE events, one HTTP chunk per event (as uvicorn and vLLM frame them) — prepared in
+advance, so the client is always the bottleneck. It serves the stream selectors only (``case/``,
+``text/``, ``tool/``, ``behaviour/``, ``empty``, with ``crlf``, ``comments``, ``nodone``; from the URL
+path ``/s/<selector>/v1/...`` or the request's ``model``), keep-alive, on 127.0.0.1::
 
     python -m modelplug.testing.http.fast_server [--port 0]      # prints REPLAY_SERVER_PORT <port>
 """

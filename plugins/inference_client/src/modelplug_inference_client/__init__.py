@@ -10,17 +10,7 @@ Model specs:
 ``inference-client:https://<endpoint URL>``
     a deployed Inference Endpoint.
 
-Model options: ``base_url``, ``token`` (or its alias ``api_key``; else ``HF_TOKEN`` or the saved
-login), ``provider``, ``timeout`` (seconds), ``headers``, ``bill_to``, and modelplug's own:
-``capabilities`` (a dict overriding the declared :class:`~modelplug.types.Capabilities`),
-``max_retries`` (default 2), ``retry_backoff`` (seconds, default 0.5), ``retry_max_wait`` (seconds,
-default 30).
-
-A 200 with an empty body raises :class:`~modelplug.errors.ServerError` (retried like a 5xx).
-huggingface_hub refuses every request while ``HF_HUB_OFFLINE=1``, even to a loopback ``base_url``:
-loading a model then fails with a :class:`~modelplug.errors.ModelLoadError` that says so.
-Async callers get ``AsyncInferenceClient`` (``agenerate_stream``). ``generate`` comes from the
-core's aggregation of the stream.
+Details: docs/providers/inference-client.md, "Options and behaviour".
 """
 
 from __future__ import annotations

@@ -7,15 +7,7 @@ response when the stream ends or the caller stops early, and keeps a long-lived 
 finished responses. The async path (:func:`make_async_client`) does the same with
 ``AsyncInferenceClient``.
 
-Request rules (:func:`chat_kwargs`), the same as the ``litellm`` provider's:
-
-- ``stream=True, stream_options={"include_usage": True}``.
-- Messages, sampling options, ``stop``, ``tools`` and ``tool_choice`` follow
-  :func:`modelplug.wire.chat_request`.
-- Generation options in ``extra`` that ``chat_completion`` names (``frequency_penalty``,
-  ``presence_penalty``, ``logprobs``, ``top_logprobs``, ``logit_bias``, ``n``, ``tool_prompt``)
-  are passed as such; any other goes into ``extra_body`` (sent as is: servers such as ``transformers
-  serve`` answer 422 to fields they do not know).
+Details: docs/providers/inference-client.md, "Request rules".
 """
 
 from __future__ import annotations

@@ -5,15 +5,7 @@ the models in its bundled map, their features (``litellm.get_model_info``: funct
 response schema, vision, reasoning). Unknown models (a custom name on an OpenAI-compatible server)
 get the provider's parameters and no special features.
 
-``stop`` needs one more rule: OpenAI's reasoning models (o3, o4-mini, the gpt-5 family) and xAI's
-grok-4, grok-3-mini and grok-code reject the parameter, and LiteLLM's map does not know all of them
-(nor prefixed names such as ``oci/xai.grok-4``). :func:`supports_stop` reads the last path segment of
-the model name (without a ``vendor.`` prefix) and says ``False`` for those families, o3-mini
-excepted; such models declare ``stop_sequences=False`` and the core cuts the text itself.
-
-The ``capabilities`` model option (a dict of :class:`~modelplug.types.Capabilities` fields) overrides
-anything declared, e.g. ``capabilities={"tool_calling": "text"}`` for a server that writes tool calls
-as text.
+Details: docs/providers/litellm.md, "Capabilities: `stop` and the override".
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ The mapping reads the pydantic objects' field dictionaries directly (``__dict__`
 ``__pydantic_extra__``, where LiteLLM keeps most streaming fields) instead of going through
 ``chunk.model_dump()`` and :func:`modelplug.wire.delta_from_chunk` or plain attribute access, and
 hands them to :func:`modelplug.wire.delta_from_chunk`:
-dumping a chunk costs tens of microseconds, and attribute access goes through pydantic's
-``__getattr__``, which raises and catches an ``AttributeError`` for every field LiteLLM left out
-(``usage``, ``reasoning_content``...), about ten times the cost of reading it this way
-(``bench/bench_http_plugins.py`` measures it; figures in ``docs/benchmarks.md``). The rules are
+dumping a chunk is slow, and attribute access goes through pydantic's ``__getattr__``, which
+raises and catches an ``AttributeError`` for every field LiteLLM left out (``usage``,
+``reasoning_content``...), far dearer than reading the dictionaries (``bench/bench_http_plugins.py``
+measures it; figures in ``docs/benchmarks.md``). The rules are
 those of ``delta_from_chunk``; TGI's ``tool_calls`` as one object instead of a list, which LiteLLM
 passes through unvalidated, is read too.
 """

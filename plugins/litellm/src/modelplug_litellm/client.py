@@ -1,23 +1,9 @@
 """Importing LiteLLM lazily and building ``litellm.completion`` keyword arguments.
 
-``import litellm`` takes about 5 s, so nothing here imports it at module level: :func:`import_litellm`
-does, the first time a model is loaded. Before the import it sets ``LITELLM_LOCAL_MODEL_COST_MAP=True``
-(unless the environment already says otherwise), so LiteLLM reads its bundled model cost map instead
-of fetching it from GitHub; after it, ``litellm.suppress_debug_info = True`` silences the "Give
-Feedback / Get Help" lines LiteLLM prints on stdout for every error.
+LiteLLM is imported by :func:`import_litellm` on the first load, never at module level. Every
+request asks for usage and passes ``max_retries=0``: modelplug retries, before the first delta only.
 
-Request rules (:func:`completion_kwargs`):
-
-- The stream always asks for usage: ``stream=True, stream_options={"include_usage": True}``.
-- ``max_retries=0``: the OpenAI SDK under LiteLLM would retry by itself, also at times modelplug
-  cannot see; modelplug retries (before the first delta only, see :mod:`modelplug.retry`).
-- Messages, sampling options, ``stop``, ``tools`` and ``tool_choice`` follow
-  :func:`modelplug.wire.chat_request` (``stop`` only when given, ``tool_choice`` only with
-  tools and when given, no ``reasoning_content`` sent back).
-- Model options not read by modelplug are LiteLLM ``completion`` arguments (``api_base``,
-  ``api_key``, ``timeout``, ``extra_headers``, ``custom_llm_provider``, ``api_version``, ...);
-  generation options in ``extra`` (``frequency_penalty``, ``reasoning_effort``, ``extra_body``, ...)
-  are passed the same way and win over model options.
+Details: docs/providers/litellm.md, "Importing LiteLLM and the request rules".
 """
 
 from __future__ import annotations

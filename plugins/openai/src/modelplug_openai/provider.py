@@ -175,13 +175,15 @@ def capabilities(state: OpenAIState) -> Capabilities:
 
 @modelplug.hookimpl
 def option_types() -> Mapping[str, type]:
-    """The options the command line converts; the others (``timeout``: a number or a dict,
-    ``headers``, ``capabilities``) are read as JSON there."""
+    """Every option and how the command line reads it: ``timeout`` (seconds, or ``{"connect": s,
+    "read": s}``) and ``headers`` (a dict of strings) as JSON."""
     return {
         "base_url": str,
         "api_key": str,
         "organization": str,
-        **{name: kind for name, kind in KIT_OPTION_TYPES.items() if name != "timeout"},
+        "headers": dict,
+        **KIT_OPTION_TYPES,
+        "timeout": object,
     }
 
 

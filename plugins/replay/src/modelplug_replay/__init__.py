@@ -10,13 +10,7 @@ Model specs:
     ``responses`` is a list; each item is one response: a string (streamed in word-sized pieces),
     a list of chunk dicts, or an assistant message dict / :class:`~modelplug.types.ChatMessage`.
 
-Each generation plays the next response; after the last one a ``ProviderError`` says the script
-is exhausted (or, with ``loop=True``, it starts again). Model options: ``responses``, ``case``
-(play only the case with that id), ``delay`` (seconds between chunks, default 0), ``loop``,
-``capabilities`` (a dict overriding the declared capabilities, for testing consumers and the
-conformance kit). The provider implements ``generate_stream`` and its native async twin
-``agenerate_stream`` (the ``delay`` is then an ``anyio.sleep``): ``generate`` comes from the core's
-aggregation.
+Details: docs/providers/replay.md, "Playing and options".
 """
 
 from __future__ import annotations

@@ -10,19 +10,7 @@ Model specs:
     Any causal LM Transformers can load; a hub id is taken from the local cache, or downloaded
     when the network allows (a clear error otherwise, never a hang).
 
-Model options: ``device`` (``"cpu"`` by default, ``"cuda"``, ``"cuda:1"``, ``"auto"``), ``dtype``
-(``float32`` on CPU by default, ``bfloat16``, ``float16``, ``auto``), ``tool_call_format``,
-``progress`` (status on stderr while converting/loading; default: when stderr is a terminal),
-``gguf_file``, ``revision``, ``trust_remote_code``, and generation defaults ``max_tokens``,
-``temperature``, ``top_p``, ``top_k``, ``repetition_penalty``.
-
-Generation streams token by token from a worker thread, honours stop sequences itself (nothing
-of a stop sequence is ever yielded), reports exact usage once at the end, and stops when the
-stream is closed. Tools are rendered by the chat template when it supports them, otherwise by a
-system-prompt fallback that asks for ``<tool_call>{json}</tool_call>`` (``"hermes"``): see
-:mod:`modelplug_transformers.templates`.
-
-Importing this package imports neither torch nor transformers; ``load`` does.
+Details: docs/providers/transformers.md, "Options and generation".
 """
 
 from __future__ import annotations

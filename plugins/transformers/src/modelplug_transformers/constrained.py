@@ -106,7 +106,7 @@ _GRAMMAR_PLACE: Final = re.compile(r"^at \d+\(\d+\): ")
 def _grammar_fault(grammar: str) -> str:
     """Why llguidance refuses ``grammar`` (its message, without the grammar it lists), or ``""``.
 
-    About a millisecond per schema: checked before a generation, so a schema llguidance cannot
+    Cheap (figures in ``docs/benchmarks.md``), so checked before a generation: a schema llguidance cannot
     enforce is a clear :class:`InvalidOptionError`, not a failure once the model is running.
     """
     import llguidance
@@ -169,7 +169,7 @@ def grammar_for(
 
 
 def _ll_tokenizer(loaded: Any) -> Any:
-    """llguidance's view of the model's tokenizer, built once per model (about a second for 50k tokens)."""
+    """llguidance's view of the model's tokenizer, built once per model (its cost: ``docs/benchmarks.md``)."""
     import llguidance.hf
 
     key = id(loaded.tokenizer)

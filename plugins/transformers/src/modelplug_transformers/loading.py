@@ -1,22 +1,10 @@
 """Finding and loading a causal language model: the embedded one, a folder, a GGUF file or a hub id.
 
-``transformers:<model id>`` is read as, in order:
+``transformers:<model id>`` is tried as ``default``, a ``.gguf`` file, a checkpoint folder, then a
+Hugging Face Hub id (the local cache first; downloaded unless ``HF_HUB_OFFLINE`` is set). Only this
+module and :mod:`modelplug_transformers.generation` import torch and transformers, when called.
 
-``default``
-    The embedded SmolLM2-135M-Instruct (:mod:`modelplug_transformers.embedded`).
-a path to a ``.gguf`` file
-    Loaded with ``from_pretrained(folder, gguf_file=name)`` (slow: it dequantises every tensor).
-a folder
-    An ordinary Transformers checkpoint (``config.json``, weights, tokenizer), or a folder with
-    the GGUF file named by the ``gguf_file`` option.
-anything else
-    A Hugging Face Hub id (``HuggingFaceTB/SmolLM2-360M-Instruct``). A model already in the local
-    hub cache loads without touching the network. Otherwise it is downloaded, unless
-    ``HF_HUB_OFFLINE`` is set; when the hub cannot be reached the load fails at once with
-    :class:`~modelplug.errors.ModelLoadError` saying so.
-
-Only this module and :mod:`modelplug_transformers.generation` import torch and transformers, and
-only when called.
+Details: docs/providers/transformers.md, "How a model id is read".
 """
 
 from __future__ import annotations

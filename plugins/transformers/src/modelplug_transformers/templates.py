@@ -1,41 +1,13 @@
 """Turning messages (and tools) into prompt token ids with the model's chat template.
 
-Messages are rendered by the tokenizer's own chat template (``apply_chat_template``), in the
-dict shape Hugging Face templates expect: list content parts are joined into one string (text
-models' templates concatenate strings; image parts raise :class:`~modelplug.errors.CapabilityError`),
-``developer`` becomes ``system``, an assistant's tool calls carry their arguments as dicts.
+Tools go to the template when it renders them; otherwise a system-prompt fallback asks for the
+``"hermes"`` format (``<tool_call>{json}</tool_call>``). A tokenizer without a chat template gets a
+plain ``role: content`` transcript.
 
-Tools
------
-When the template renders tools itself (rendering a probe conversation with ``tools=[...]``
-changes the prompt), tools and tool messages go to the template unchanged, and the tool-call
-format is read from the template or the tokenizer's special tokens (``<tool_call>`` means
-``"hermes"``, ``[TOOL_CALLS]`` means ``"mistral"``, ...; see :data:`FORMAT_MARKERS`).
+A prompt that ends inside a reasoning span (``<think>\n``, thinking models) is found by
+:func:`open_reasoning_span`, so the provider starts the answer with that opener.
 
-Otherwise (SmolLM2's template ignores ``tools``) the **system-prompt fallback** is used and the
-declared format is ``"hermes"``:
-
-- the tools' JSON schemas, one per line between ``<tools>`` and ``</tools>``, are appended to the
-  system message (one is added when the conversation has none), with the instruction to call a
-  tool by writing ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``, one line per call;
-  ``tool_choice="none"`` leaves the tools out; ``tool_choice="required"`` or a named function
-  (enforced by constrained decoding, :mod:`modelplug_transformers.constrained`) gives one line per
-  tool, its name and description, instead: the grammar writes the format and the schema;
-- an assistant message's earlier tool calls are written into its content in that same form;
-- ``tool`` messages become ``user`` messages holding ``<tool_response>{"name": ..., "content": ...}</tool_response>``
-  (consecutive results share one message), so templates that insist on alternating roles accept them.
-
-The core then reads the calls from the generated text (``parse_tool_calls``).
-
-Reasoning
----------
-Templates of thinking models (Qwen3, DeepSeek-R1) end the generation prompt inside a reasoning
-span (``<think>\n``): the model only writes its closer. :func:`open_reasoning_span` finds that
-opener in the rendered prompt, and the provider starts the answer with it, so the text the core
-reads holds the whole span (:func:`modelplug.toolcalls.open_span` gives the rule).
-
-A tokenizer without a chat template (a base model) gets a plain transcript: ``role: content``
-blocks separated by blank lines, ending with ``assistant:``.
+Details: docs/providers/transformers.md, "Chat templates and tools".
 """
 
 from __future__ import annotations

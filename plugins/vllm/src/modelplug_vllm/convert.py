@@ -4,17 +4,7 @@ Nothing here imports vLLM: the functions read vLLM's objects by attribute (duck 
 plain keyword dicts for vLLM's classes, so they are tested in a venv without vLLM (with stand-in
 objects) and again with vLLM's real classes where it is installed.
 
-Shapes read (vLLM 0.6 → 0.32, unchanged over that range):
-
-``RequestOutput``
-    ``prompt_token_ids: list[int] | None``, ``outputs: list[CompletionOutput]``, ``finished: bool``.
-``CompletionOutput``
-    ``text: str`` and ``token_ids: Sequence[int]`` (only this chunk's with ``RequestOutputKind.DELTA``,
-    everything so far with ``CUMULATIVE``), ``finish_reason: str | None`` (``"stop"``, ``"length"``,
-    ``"abort"``, ...), ``stop_reason: str | int | None`` (the stop string or token that matched).
-``DeltaMessage`` (a tool parser's streaming result)
-    ``content``, ``reasoning`` (``reasoning_content`` before 0.11), ``tool_calls: list[DeltaToolCall]``
-    with ``index``, ``id``, ``function.name``, ``function.arguments``.
+Details: docs/providers/vllm.md, "vLLM object shapes read".
 """
 
 from __future__ import annotations
