@@ -9,8 +9,8 @@ names it; the other elements are still read. Values that are not objects at all 
 are not attempts and are skipped next to calls; a value holding only such junk is not a call. A value
 that is not strict JSON (single quotes, ``True``) is read to its end by bracket matching and decoded
 as a Python literal; a list that reads neither way is read element by element
-(:func:`read_elements`), so a syntax error loses only its own call. :func:`read_json_arguments` reads the JSON object of arguments that follows a
-name (Mistral v11, DeepSeek, Kimi).
+(:func:`read_elements`), so a syntax error loses only its own call. :func:`read_json_arguments`
+reads the JSON object of arguments that follows a name (Mistral v11, DeepSeek, Kimi).
 """
 
 from __future__ import annotations
