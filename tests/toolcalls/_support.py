@@ -10,8 +10,9 @@ from typing import Any
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import ParseResult, StreamParser, parse
 from modelplug.types import ChatMessageStreamDelta
+from tests.strategies import every_split
 
-__all__ = ["REASONING_OPENERS", "Outcome", "merge", "norm", "reasoning", "same", "stream", "whole"]
+__all__ = ["REASONING_OPENERS", "Outcome", "check", "merge", "norm", "reasoning", "same", "stream", "whole"]
 
 #: (content, [(name, arguments)], error or None): what a parse gives, comparable across runs.
 Outcome = tuple[str | None, list[tuple[str, Any]], ToolCallParseError | None]
@@ -106,3 +107,14 @@ def reasoning(pieces: Sequence[str], format: str | None = None, tools: Any = Non
     streamed = merge(deltas)[2]
     assert streamed == parser.result.reasoning_content, "reasoning deltas joined must equal the result"
     return streamed
+
+
+def check(text: str, format: str | None, content: str | None, calls: list[tuple[str, Any]], tools: Any = None) -> None:
+    """``parse(text)`` gives ``content`` and ``calls`` ((name, arguments) pairs), and streaming
+    ``text`` in every way :func:`tests.strategies.every_split` cuts it gives the same."""
+    result = parse(text, format, tools)
+    assert [(call.name, call.arguments) for call in result.tool_calls] == calls
+    assert result.content == content
+    expected = whole(text, format, tools)
+    for pieces in every_split(text):
+        assert same(stream(pieces, format, tools), expected), pieces

@@ -1,5 +1,6 @@
-"""Issue 12, kind 2: markup inside XML parameter values. A closing tag inside a value ends it only
-where the format's next structural token follows; a parameter without a valid name is an error."""
+"""The tagged-value formats (:mod:`modelplug.toolcalls.xml_tags`): markup inside a parameter value (a
+closing tag ends it only where the format's next structural token follows), a parameter without a
+valid name is an error; DeepSeek-V3.2's DSML, whole and at every split."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import parse
-from tests.toolcalls._support import same, stream, whole
+from tests.toolcalls._support import check, same, stream, whole
 
 _FILE = "if x </parameter> y:\n    print('</arg_value>', '</steptml:parameter>')"
 
@@ -64,3 +65,28 @@ def test_a_parameter_without_a_valid_name_is_an_error(format: str) -> None:
     assert "parameter without a valid name" in info.value.reason
     assert info.value.tool_calls == ()
     assert same(stream(list(text), format), whole(text, format))
+
+
+DSML_CALL = (
+    '<｜DSML｜function_calls>\n<｜DSML｜invoke name="get_weather">\n'
+    '<｜DSML｜parameter name="city" string="true">杭州</｜DSML｜parameter>\n'
+    '<｜DSML｜parameter name="days" string="false">3</｜DSML｜parameter>\n'
+    '<｜DSML｜parameter name="opts" string="false">{"units": ["C"]}</｜DSML｜parameter>\n'
+    '</｜DSML｜invoke>\n<｜DSML｜invoke name="ping">\n</｜DSML｜invoke>\n</｜DSML｜function_calls>'
+)
+
+
+@pytest.mark.parametrize("format", ["deepseek_v32", None])
+def test_deepseek_v32_dsml(format: str | None) -> None:
+    check(
+        "Checking." + DSML_CALL,
+        format,
+        "Checking.",
+        [("get_weather", {"city": "杭州", "days": 3, "opts": {"units": ["C"]}}), ("ping", {})],
+    )
+
+
+def test_dsml_json_parameter_that_does_not_read_is_an_error() -> None:
+    text = DSML_CALL.replace('string="false">3<', 'string="false">3 days<')
+    with pytest.raises(ToolCallParseError, match="days"):
+        parse(text, "deepseek_v32")
