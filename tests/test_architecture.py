@@ -241,7 +241,6 @@ UNMIRRORED = {
     "toolcalls/json_tags",
     "toolcalls/kimi",
     "toolcalls/mistral",
-    "toolcalls/stray_markers",
 }
 
 
