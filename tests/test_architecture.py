@@ -234,7 +234,6 @@ UNMIRRORED = {
     "toolcalls/_calls",
     "toolcalls/_jsoncalls",
     "toolcalls/_pywatch",
-    "toolcalls/_source",
     "toolcalls/bare_json",
     "toolcalls/deepseek",
     "toolcalls/harmony",

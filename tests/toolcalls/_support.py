@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import ParseResult, StreamParser, parse
+from modelplug.toolcalls._source import NEED, Read, Source
 from modelplug.types import ChatMessageStreamDelta
 from tests.strategies import every_split
 
-__all__ = ["REASONING_OPENERS", "Outcome", "check", "merge", "norm", "reasoning", "same", "stream", "whole"]
+__all__ = [
+    "REASONING_OPENERS",
+    "Outcome",
+    "check",
+    "merge",
+    "norm",
+    "reasoning",
+    "run_reader",
+    "same",
+    "stream",
+    "whole",
+]
 
 #: (content, [(name, arguments)], error or None): what a parse gives, comparable across runs.
 Outcome = tuple[str | None, list[tuple[str, Any]], ToolCallParseError | None]
@@ -118,3 +130,18 @@ def check(text: str, format: str | None, content: str | None, calls: list[tuple[
     expected = whole(text, format, tools)
     for pieces in every_split(text):
         assert same(stream(pieces, format, tools), expected), pieces
+
+
+def run_reader(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, int]:
+    """Run a reader step over ``pieces``; its result and the cursor's block position."""
+    src = Source(pieces[0], 0, len(pieces) == 1)
+    gen = make(src)
+    rest = pieces[1:]
+    while True:
+        try:
+            item = gen.send(None)
+        except StopIteration as stop:
+            return stop.value, src.pos
+        assert item is NEED
+        piece = rest.pop(0)
+        src.feed(piece, not rest)
