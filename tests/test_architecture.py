@@ -238,7 +238,6 @@ UNMIRRORED = {
     "toolcalls/deepseek",
     "toolcalls/harmony",
     "toolcalls/json_tags",
-    "toolcalls/kimi",
     "toolcalls/mistral",
 }
 
