@@ -235,10 +235,7 @@ UNMIRRORED = {
     "toolcalls/_jsoncalls",
     "toolcalls/_pywatch",
     "toolcalls/bare_json",
-    "toolcalls/deepseek",
-    "toolcalls/harmony",
     "toolcalls/json_tags",
-    "toolcalls/mistral",
 }
 
 
