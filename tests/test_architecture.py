@@ -234,7 +234,6 @@ UNMIRRORED = {
     "toolcalls/_calls",
     "toolcalls/_jsoncalls",
     "toolcalls/_pywatch",
-    "toolcalls/bare_json",
     "toolcalls/json_tags",
 }
 
