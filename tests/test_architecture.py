@@ -231,7 +231,6 @@ UNMIRRORED = {
     "testing/http/suite",
     "testing/probe",
     "testing/pytest_plugin",
-    "toolcalls/_pywatch",
     "toolcalls/json_tags",
 }
 
