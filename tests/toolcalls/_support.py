@@ -17,6 +17,7 @@ __all__ = [
     "REASONING_OPENERS",
     "Outcome",
     "check",
+    "joined_arguments",
     "merge",
     "norm",
     "reasoning",
@@ -121,15 +122,29 @@ def reasoning(pieces: Sequence[str], format: str | None = None, tools: Any = Non
     return streamed
 
 
+def joined_arguments(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> list[str]:
+    """Each call's streamed argument pieces, joined, in call order."""
+    parser = StreamParser(format, tools)
+    joined: dict[int, str] = {}
+    for delta in [d for piece in pieces for d in parser.feed(piece)] + parser.finish():
+        for call in delta.tool_calls:
+            assert call.index is not None
+            joined[call.index] = joined.get(call.index, "") + (call.arguments or "")
+    return [joined[index] for index in sorted(joined)]
+
+
 def check(text: str, format: str | None, content: str | None, calls: list[tuple[str, Any]], tools: Any = None) -> None:
     """``parse(text)`` gives ``content`` and ``calls`` ((name, arguments) pairs), and streaming
-    ``text`` in every way :func:`tests.strategies.every_split` cuts it gives the same."""
+    ``text`` in every way :func:`tests.strategies.every_split` cuts it gives the same, each call's
+    argument pieces joining to the JSON of its final arguments."""
     result = parse(text, format, tools)
     assert [(call.name, call.arguments) for call in result.tool_calls] == calls
     assert result.content == content
     expected = whole(text, format, tools)
+    final = [json.dumps(call.arguments, ensure_ascii=False) for call in result.tool_calls]
     for pieces in every_split(text):
         assert same(stream(pieces, format, tools), expected), pieces
+        assert joined_arguments(pieces, format, tools) == final, pieces
 
 
 def run_reader(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, int]:
