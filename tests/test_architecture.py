@@ -231,7 +231,6 @@ UNMIRRORED = {
     "testing/http/suite",
     "testing/probe",
     "testing/pytest_plugin",
-    "toolcalls/json_tags",
 }
 
 
