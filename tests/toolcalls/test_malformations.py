@@ -1,5 +1,7 @@
-"""Issue 12, kind 3: real-world malformations that vLLM and SGLang recover, recovered when the
-text is unambiguous, else ``ToolCallParseError``; every case whole and at every split."""
+"""Issue 12, kind 3: real-world malformations that vLLM and SGLang recover, across formats (JSON
+calls in a Markdown fence under a named format), recovered when the text is unambiguous, else
+``ToolCallParseError``; every case whole and at every split. Malformations one reader module
+handles are tested in that module's file (``test_xml_tags.py``, ``test_stray_markers.py``)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,9 @@ from typing import Any
 
 import pytest
 
-from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import parse
 from tests.strategies import RENDER
 from tests.toolcalls._support import same, stream, whole
-
-HERMES = '<tool_call>{"name": "f", "arguments": {"a": 1}}</tool_call>'
-STEP_P = '<steptml:parameter name="city">Paris</steptml:parameter>'
 
 
 def _check(text: str, format: str | None, content: str | None, names: list[tuple[str, Any]]) -> None:
@@ -24,35 +22,6 @@ def _check(text: str, format: str | None, content: str | None, names: list[tuple
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], format), expected), k
     assert same(stream(list(text), format), expected)
-
-
-@pytest.mark.parametrize("format", ["glm47", "glm45", None])
-def test_glm_value_without_its_opener(format: str | None) -> None:
-    text = (
-        "<tool_call>search<arg_key>query</arg_key>vacation days</arg_value>"
-        "<arg_key>n</arg_key><arg_value>2</arg_value></tool_call>"
-    )
-    _check(text, format, None, [("search", {"query": "vacation days", "n": "2"})])
-
-
-def test_glm_value_without_opener_or_closer_is_an_error() -> None:
-    with pytest.raises(ToolCallParseError, match="ends inside a parameter value"):
-        parse("<tool_call>search<arg_key>query</arg_key>vacation days</tool_call>", "glm47")
-
-
-@pytest.mark.parametrize("format", ["step3", None])
-@pytest.mark.parametrize(
-    "body",
-    [
-        f'<｜tool_call_begin｜><steptml:invoke name="get_weather">{STEP_P}</steptml:invoke><｜tool_call_end｜>',
-        f'<steptml:invoke name="get_weather">{STEP_P}</steptml:invoke>',
-        f'<｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="get_weather">{STEP_P}</steptml:invoke>',
-    ],
-    ids=["no-type-and-separator", "invoke-alone", "full-form"],
-)
-def test_step3_short_call_form(format: str | None, body: str) -> None:
-    text = f"Sure.<｜tool_calls_begin｜>{body}<｜tool_calls_end｜>"
-    _check(text, format, "Sure.", [("get_weather", {"city": "Paris"})])
 
 
 #: The JSON-bodied formats that read call objects in a ```json fence when the format is named.

@@ -314,3 +314,37 @@ def test_k2_horizon_xml(format: str | None) -> None:
     )
     tools = [{"name": "lookup", "parameters": {"properties": {"limit": {"type": "integer"}}}}, {"name": "ping"}]
     check(text, format, "Before after.", [("lookup", {"query": "123", "limit": 3}), ("ping", {})], tools)
+
+
+# GLM values without their opener, Step3's short call forms ---------------------------------------
+
+STEP_P = '<steptml:parameter name="city">Paris</steptml:parameter>'
+
+
+@pytest.mark.parametrize("format", ["glm47", "glm45", None])
+def test_glm_value_without_its_opener(format: str | None) -> None:
+    text = (
+        "<tool_call>search<arg_key>query</arg_key>vacation days</arg_value>"
+        "<arg_key>n</arg_key><arg_value>2</arg_value></tool_call>"
+    )
+    check(text, format, None, [("search", {"query": "vacation days", "n": "2"})])
+
+
+def test_glm_value_without_opener_or_closer_is_an_error() -> None:
+    with pytest.raises(ToolCallParseError, match="ends inside a parameter value"):
+        parse("<tool_call>search<arg_key>query</arg_key>vacation days</tool_call>", "glm47")
+
+
+@pytest.mark.parametrize("format", ["step3", None])
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'<｜tool_call_begin｜><steptml:invoke name="get_weather">{STEP_P}</steptml:invoke><｜tool_call_end｜>',
+        f'<steptml:invoke name="get_weather">{STEP_P}</steptml:invoke>',
+        f'<｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="get_weather">{STEP_P}</steptml:invoke>',
+    ],
+    ids=["no-type-and-separator", "invoke-alone", "full-form"],
+)
+def test_step3_short_call_form(format: str | None, body: str) -> None:
+    text = f"Sure.<｜tool_calls_begin｜>{body}<｜tool_calls_end｜>"
+    check(text, format, "Sure.", [("get_weather", {"city": "Paris"})])
