@@ -506,7 +506,7 @@ def near_common_chunks(draw: st.DrawFn) -> Any:
 
 #: The reasoning spans of each format (opener as written, closer): ``<think>`` everywhere, plus
 #: Seed-OSS's and Gemma 4's own. Harmony's analysis channel is a message of its own (see
-#: test_reasoning_spans.py).
+#: tests/toolcalls/test_reasoning.py).
 THINK_SPANS: dict[str, list[tuple[str, str]]] = {
     name: [("<think>", "</think>")]
     + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])

@@ -231,27 +231,10 @@ UNMIRRORED = {
     "testing/http/suite",
     "testing/probe",
     "testing/pytest_plugin",
-    "toolcalls/_calls",
-    "toolcalls/_jsoncalls",
-    "toolcalls/_pywatch",
-    "toolcalls/_source",
-    "toolcalls/bare_json",
-    "toolcalls/deepseek",
-    "toolcalls/gemma",
-    "toolcalls/harmony",
-    "toolcalls/json_tags",
-    "toolcalls/kimi",
-    "toolcalls/llama_builtins",
-    "toolcalls/mistral",
-    "toolcalls/pythonic",
-    "toolcalls/reasoning",
-    "toolcalls/stray_markers",
-    "toolcalls/xml_tags",
 }
 
 
-def _unmirrored_subpackage_modules() -> set[str]:
-    tests = CORE.parents[1] / "tests"
+def _unmirrored_subpackage_modules(tests: Path = CORE.parents[1] / "tests") -> set[str]:
     missing = set()
     for package in MIRRORED_PACKAGES:
         for path in (CORE / package).rglob("*.py"):
@@ -263,11 +246,15 @@ def _unmirrored_subpackage_modules() -> set[str]:
     return missing
 
 
-def test_the_mirror_check_sees_subpackage_modules() -> None:
+def test_the_mirror_check_sees_subpackage_modules(tmp_path: Path) -> None:
     missing = _unmirrored_subpackage_modules()
-    assert "toolcalls/xml_tags" in missing  # no tests/toolcalls/test_xml_tags.py
     assert "toolcalls/_scan" not in missing  # tests/toolcalls/test_scan.py mirrors the private module
     assert "agents/agent" not in missing
+    (tmp_path / "toolcalls").mkdir()
+    (tmp_path / "toolcalls" / "test_scan.py").touch()
+    without = _unmirrored_subpackage_modules(tmp_path)  # a tests folder with only test_scan.py
+    assert {"toolcalls/xml_tags", "agents/agent"} <= without
+    assert "toolcalls/_scan" not in without
 
 
 def test_each_subpackage_module_has_its_test_file() -> None:

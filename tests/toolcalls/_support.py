@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import ParseResult, StreamParser, parse
+from modelplug.toolcalls._source import NEED, Read, Source
 from modelplug.types import ChatMessageStreamDelta
+from tests.strategies import every_split
 
-__all__ = ["REASONING_OPENERS", "Outcome", "merge", "norm", "reasoning", "same", "stream", "whole"]
+__all__ = [
+    "REASONING_OPENERS",
+    "Outcome",
+    "check",
+    "joined_arguments",
+    "merge",
+    "norm",
+    "reasoning",
+    "run_reader",
+    "same",
+    "stream",
+    "whole",
+]
 
 #: (content, [(name, arguments)], error or None): what a parse gives, comparable across runs.
 Outcome = tuple[str | None, list[tuple[str, Any]], ToolCallParseError | None]
@@ -106,3 +120,43 @@ def reasoning(pieces: Sequence[str], format: str | None = None, tools: Any = Non
     streamed = merge(deltas)[2]
     assert streamed == parser.result.reasoning_content, "reasoning deltas joined must equal the result"
     return streamed
+
+
+def joined_arguments(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> list[str]:
+    """Each call's streamed argument pieces, joined, in call order."""
+    parser = StreamParser(format, tools)
+    joined: dict[int, str] = {}
+    for delta in [d for piece in pieces for d in parser.feed(piece)] + parser.finish():
+        for call in delta.tool_calls:
+            assert call.index is not None
+            joined[call.index] = joined.get(call.index, "") + (call.arguments or "")
+    return [joined[index] for index in sorted(joined)]
+
+
+def check(text: str, format: str | None, content: str | None, calls: list[tuple[str, Any]], tools: Any = None) -> None:
+    """``parse(text)`` gives ``content`` and ``calls`` ((name, arguments) pairs), and streaming
+    ``text`` in every way :func:`tests.strategies.every_split` cuts it gives the same, each call's
+    argument pieces joining to the JSON of its final arguments."""
+    result = parse(text, format, tools)
+    assert [(call.name, call.arguments) for call in result.tool_calls] == calls
+    assert result.content == content
+    expected = whole(text, format, tools)
+    final = [json.dumps(call.arguments, ensure_ascii=False) for call in result.tool_calls]
+    for pieces in every_split(text):
+        assert same(stream(pieces, format, tools), expected), pieces
+        assert joined_arguments(pieces, format, tools) == final, pieces
+
+
+def run_reader(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, int]:
+    """Run a reader step over ``pieces``; its result and the cursor's block position."""
+    src = Source(pieces[0], 0, len(pieces) == 1)
+    gen = make(src)
+    rest = pieces[1:]
+    while True:
+        try:
+            item = gen.send(None)
+        except StopIteration as stop:
+            return stop.value, src.pos
+        assert item is NEED
+        piece = rest.pop(0)
+        src.feed(piece, not rest)

@@ -11,7 +11,7 @@ from modelplug.toolcalls import ALIASES, FORMATS, ParseResult, StreamParser, det
 from modelplug.types import ChatMessageStreamDelta, Tool
 from tests.toolcalls._support import merge
 
-#: Formats added after the fixture file was collected; their cases are in test_format_gaps.py.
+#: Formats added after the fixture file was collected; their cases are in the test file of each format's module.
 ADDED = ("functiongemma", "deepseek_v32")
 ADDED += ("deepseek_v4", "deepseek_v41", "kimi_k3", "cohere_command4", "longcat", "gigachat3", "gigachat35")
 ADDED += ("hy_v3", "qwen25_coder", "nemotron_json")

@@ -122,16 +122,6 @@ def test_the_error_names_the_failed_call_and_keeps_the_rest(
         assert same(stream(pieces, format), whole(text, format))
 
 
-def test_kimi_reads_the_name_from_an_id_of_another_shape_or_the_offered_tools() -> None:
-    body = "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>"
-    text = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather.0 " + body
-    assert [c.name for c in parse(text, "kimi_k2").tool_calls] == ["get_weather"]
-    odd = "<|tool_calls_section_begin|><|tool_call_begin|>#0 get_weather!" + " " + body
-    tools = _tools(["get_weather", "other"])
-    assert [c.name for c in parse(odd, "kimi_k2", tools).tool_calls] == ["get_weather"]
-    assert "no tool name" in _raises(odd, "kimi_k2").reason
-
-
 @pytest.mark.parametrize("format", ["hermes", None, "smollm2", "granite", "jamba", "xlam"])
 @pytest.mark.parametrize("value", ["[1, 2]", '"text"', "[]", "5"])
 def test_a_marker_around_something_that_is_not_a_call_is_content_or_an_error(format: str | None, value: str) -> None:

@@ -1,30 +1,12 @@
-"""The incremental source and scanners: the same answer however the text is split."""
+"""The scanners (:mod:`modelplug.toolcalls._scan`): the same answer however the text is split."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from modelplug.toolcalls._scan import ScanResult, ScanStatus, scan_json, scan_loose, split_elements
-from modelplug.toolcalls._source import NEED, Read, Source, until
 from tests.strategies import every_split
-
-
-def _run(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, int]:
-    """Run a reader step over ``pieces``; its result and the cursor's block position."""
-    src = Source(pieces[0], 0, len(pieces) == 1)
-    gen = make(src)
-    rest = pieces[1:]
-    while True:
-        try:
-            item = gen.send(None)
-        except StopIteration as stop:
-            return stop.value, src.pos
-        assert item is NEED
-        piece = rest.pop(0)
-        src.feed(piece, not rest)
+from tests.toolcalls._support import run_reader
 
 
 @pytest.mark.parametrize(
@@ -43,7 +25,7 @@ def _run(make: Callable[[Source], Read[Any]], pieces: list[str]) -> tuple[Any, i
 )
 def test_scan_json(text: str, status: int, end: int) -> None:
     for pieces in every_split(text):
-        result, pos = _run(scan_json, pieces)
+        result, pos = run_reader(scan_json, pieces)
         assert isinstance(result, ScanResult)
         assert (result.status, pos) == (status, end), pieces
 
@@ -60,25 +42,8 @@ def test_scan_json(text: str, status: int, end: int) -> None:
 )
 def test_scan_loose(text: str, status: int, end: int) -> None:
     for pieces in every_split(text):
-        result, pos = _run(lambda src: scan_loose(src, ["]"], ("<stop>",)), pieces)
+        result, pos = run_reader(lambda src: scan_loose(src, ["]"], ("<stop>",)), pieces)
         assert (result.status, pos) == (status, end), pieces
-
-
-def test_until_with_limit() -> None:
-    for pieces in every_split("abc</x>"):
-        assert _run(lambda src: until(src, "</x>", 3), pieces) == (True, 3)
-        assert _run(lambda src: until(src, "</x>", 2), pieces)[0] is False
-
-
-def test_source_text_across_pieces() -> None:
-    src = Source("xxabc", 2, False)
-    src.i = 3
-    src.feed("def", False)
-    src.i = 2
-    src.feed("ghi", True)
-    assert src.text(0, 9) == "abcdefghi"
-    assert src.text(1, 7) == "bcdefg"
-    assert src.pos == 3
 
 
 @pytest.mark.parametrize(

@@ -136,20 +136,6 @@ def test_python_and_gemma_values_stream_at_every_split(format: str, tools: objec
             assert ["".join(fragments[index]) for index in sorted(fragments)] == expected, f"split at {k}"
 
 
-@pytest.mark.parametrize("format", ["pythonic", "lfm2", "olmo3", "llama3_python_tag"])
-def test_a_python_string_streams_character_by_character(format: str) -> None:
-    content = "def main():\n    print('hi')\n" * 3
-    text = RENDER[format]([("write_file", {"path": "a.py", "content": content})], "", "")
-    closing = text.index(repr(content)) + len(repr(content)) - 1  # the closing quote of the value
-    parser = StreamParser(format)
-    pieces = []
-    for char in text[:closing]:
-        pieces += [p.arguments for d in parser.feed(char) for p in d.tool_calls if p.arguments]
-    # before its closing quote is written, the whole value is shown, in many small pieces
-    assert "".join(pieces).endswith(json.dumps(content, ensure_ascii=False)[:-1])
-    assert len(pieces) > len(content) // 2
-
-
 #: (before the first value, a short first value, the rest of the call) per XML format.
 _SHORT_FIRST = {
     "qwen3_coder": ("<tool_call>\n<function=w>\n<parameter=path>\n", "\n</parameter>\n</function>\n</tool_call>"),

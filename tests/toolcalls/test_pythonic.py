@@ -1,6 +1,6 @@
-"""Issue 12, kind 3: unescaped inner quotes in pythonic strings between markers (LFM2, Llama 4) are
-read when the text is unambiguous (a quote ends a string only before
-``,``, ``)``, ``]``, ``}``, ``:`` or the end), else the call is an error. Whole text and every
+"""Pythonic call lists (:mod:`modelplug.toolcalls.pythonic`): unescaped inner quotes in pythonic
+strings between markers (LFM2, Llama 4) are read when the text is unambiguous (a quote ends a
+string only before ``,``, ``)``, ``]``, ``}``, ``:`` or the end), else the call is an error. Whole text and every
 split agree."""
 
 from __future__ import annotations

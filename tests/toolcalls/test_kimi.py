@@ -1,0 +1,58 @@
+"""Kimi K2's special-token call sections (:mod:`modelplug.toolcalls.kimi`), whole and at every split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls import parse
+from tests.toolcalls._support import check
+
+ARGS = "<|tool_call_argument_begin|>"
+
+
+def _call(call_id: str, arguments: str) -> str:
+    return f"<|tool_call_begin|>{call_id}{ARGS}{arguments}<|tool_call_end|>"
+
+
+def _tools(names: list[str]) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in names]
+
+
+@pytest.mark.parametrize("section", ["tool_calls_section", "tool_call_section"])
+@pytest.mark.parametrize("format", ["kimi_k2", None])
+def test_a_section_of_calls_keeps_each_id(format: str | None, section: str) -> None:
+    text = (
+        f"Let me look.<|{section}_begin|>"
+        + _call("functions.get_weather:0", '{"city": "Paris"}')
+        + _call("functions.ping:1", "{}")
+        + f"<|{section}_end|>"
+    )
+    check(text, format, "Let me look.", [("get_weather", {"city": "Paris"}), ("ping", {})])
+    assert [c.id for c in parse(text, format).tool_calls] == ["functions.get_weather:0", "functions.ping:1"]
+
+
+def test_markers_inside_a_json_string_are_data() -> None:
+    value = "say <|tool_call_end|><|tool_calls_section_end|> now"
+    text = "<|tool_calls_section_begin|>" + _call("functions.echo:0", f'{{"text": "{value}"}}')
+    check(text + "<|tool_calls_section_end|>", "kimi_k2", None, [("echo", {"text": value})])
+
+
+def test_a_section_that_ends_inside_a_call_is_an_error() -> None:
+    text = "<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0" + ARGS + '{"a": 1'
+    with pytest.raises(ToolCallParseError):
+        parse(text, "kimi_k2")
+
+
+def test_kimi_reads_the_name_from_an_id_of_another_shape_or_the_offered_tools() -> None:
+    body = "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>"
+    text = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather.0 " + body
+    assert [c.name for c in parse(text, "kimi_k2").tool_calls] == ["get_weather"]
+    odd = "<|tool_calls_section_begin|><|tool_call_begin|>#0 get_weather!" + " " + body
+    tools = _tools(["get_weather", "other"])
+    assert [c.name for c in parse(odd, "kimi_k2", tools).tool_calls] == ["get_weather"]
+    with pytest.raises(ToolCallParseError) as info:
+        parse(odd, "kimi_k2")
+    assert "no tool name" in info.value.reason
