@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tests.cli.terminal import collect, render_screen, spawn, strip_ansi
 
 from modelplug.cli import main
+from tests.cli.terminal import collect, render_screen, spawn, strip_ansi
 
 SCRIPT = [
     {
@@ -30,13 +30,6 @@ SCRIPT = [
 
 def responses(items: list[Any]) -> str:
     return "responses=" + json.dumps(items)
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("MODELPLUG_MODEL", "MODELPLUG_DEBUG", "MODELPLUG_PLUGINS", "MODELPLUG_LOG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MODELPLUG_CONFIG", str(tmp_path / "missing.toml"))
 
 
 def invoke(*args: str) -> Any:
