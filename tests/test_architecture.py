@@ -209,13 +209,8 @@ UNMIRRORED = {
     "cli/logs",
     "cli/plain",
     "cli/stats",
-    "serve/app",
     "serve/models",
-    "serve/request_schema",  # this and serve/shutdown came with the servefix merge, the same day
-    "serve/requests",
     "serve/server",
-    "serve/shutdown",
-    "serve/streams",
     "testing/checks",
     "testing/fault_server",
     "testing/faults",
