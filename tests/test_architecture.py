@@ -204,7 +204,6 @@ UNMIRRORED = {
     "agents/prompts",
     "cli/agent_view",
     "cli/inputs",
-    "cli/keys",
     "cli/log_lines",
     "cli/logs",
     "cli/plain",
