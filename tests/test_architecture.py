@@ -207,7 +207,6 @@ UNMIRRORED = {
     "cli/log_lines",
     "cli/logs",
     "cli/plain",
-    "cli/stats",
     "serve/models",
     "serve/server",
     "testing/checks",

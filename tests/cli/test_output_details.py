@@ -22,8 +22,6 @@ from modelplug import _plugins as plugins
 from modelplug import register_provider
 from modelplug.cli import main, report_interrupt
 from modelplug.cli.conversations import LogStore
-from modelplug.cli.stats import StreamStats
-from modelplug.types import Usage
 from tests.cli.conftest import cli_env, responses, run_cli, start_cli
 
 LONG = " ".join(f"word{i:02d}" for i in range(40))
@@ -86,14 +84,6 @@ def test_json_chunks_carry_a_real_id_that_the_log_shares(runner: CliRunner) -> N
     assert chunk_id == f"chatcmpl-{entry.id}"
     again = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("x"), "--json", "hi"])
     assert json.loads(again.stdout.splitlines()[0])["id"] != chunk_id
-
-
-def test_tokens_per_second_only_over_a_meaningful_time() -> None:
-    usage = Usage(5, 40)
-    assert StreamStats(0.1, 2.1, usage).tokens_per_s == pytest.approx(19.5)
-    assert StreamStats(0.001, 0.003, usage).tokens_per_s is None  # 2 ms of decoding
-    assert StreamStats(0.1, 2.1, Usage(5, 2)).tokens_per_s is None  # two tokens
-    assert "tokens/s" not in StreamStats(0.001, 0.003, usage).format()
 
 
 def test_tokens_per_second_on_the_command_line(runner: CliRunner) -> None:
