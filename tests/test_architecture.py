@@ -203,7 +203,6 @@ UNMIRRORED = {
     "agents/events",
     "agents/prompts",
     "cli/agent_view",
-    "cli/inputs",
     "cli/log_lines",
     "cli/logs",
     "cli/plain",

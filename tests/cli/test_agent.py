@@ -118,36 +118,6 @@ def test_a_tool_from_an_importable_module() -> None:
     assert "[calculator → observation]\n42" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("reference", "needle"),
-    [
-        ("nonsense", "neither a built-in tool"),
-        ("no_such_module_xyz:f", "cannot import 'no_such_module_xyz'"),
-        ("modelplug.agents:nothing_here", "has no attribute 'nothing_here'"),
-        ("/no/such/file.py:f", "no such file"),
-    ],
-)
-def test_bad_tools_are_usage_errors(reference: str, needle: str) -> None:
-    result = CliRunner().invoke(main, ["agent", "Go", "-m", "replay:x", "-o", responses(["x"]), "--tool", reference])
-    assert result.exit_code == 2
-    assert needle in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("source", "needle"),
-    [
-        ("import sys\nsys.exit(3)\n", "cannot import '{path}': SystemExit: 3"),
-        ("raise RuntimeError('no tools today')\n", "cannot import '{path}': RuntimeError: no tools today"),
-    ],
-)
-def test_a_tool_file_failing_on_import_is_a_usage_error(tmp_path: Path, source: str, needle: str) -> None:
-    path = tmp_path / "tools.py"
-    path.write_text(source)
-    result = CliRunner().invoke(main, ["agent", "Go", "-m", "replay:x", "-o", responses(["x"]), "-t", f"{path}:f"])
-    assert result.exit_code == 2, result.output
-    assert needle.format(path=path) in result.stderr
-
-
 def test_a_model_that_does_not_stream_is_shown_whole() -> None:
     result = invoke(
         "Hi", "-m", "replay:x", "-o", responses(["Hello there."]), "-o", 'capabilities={"streaming": false}'
