@@ -206,8 +206,6 @@ UNMIRRORED = {
     "cli/log_lines",
     "cli/logs",
     "cli/plain",
-    "serve/models",
-    "serve/server",
     "testing/checks",
     "testing/fault_server",
     "testing/faults",
