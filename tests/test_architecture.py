@@ -204,7 +204,6 @@ UNMIRRORED = {
     "agents/prompts",
     "cli/agent_view",
     "cli/log_lines",
-    "cli/logs",
     "cli/plain",
     "testing/checks",
     "testing/fault_server",
