@@ -202,7 +202,6 @@ MIRRORED_PACKAGES = ("agents", "cli", "serve", "testing", "toolcalls")
 UNMIRRORED = {
     "cli/agent_view",
     "cli/log_lines",
-    "cli/plain",
     "testing/checks",
     "testing/fault_server",
     "testing/faults",
