@@ -208,8 +208,6 @@ UNMIRRORED = {
     "testing/http/fixtures",
     "testing/http/processes",
     "testing/http/suite",
-    "testing/probe",
-    "testing/pytest_plugin",
     "toolcalls/_calls",
     "toolcalls/_jsoncalls",
     "toolcalls/_pywatch",
