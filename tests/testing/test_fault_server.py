@@ -11,7 +11,6 @@ import pytest
 
 from modelplug.testing.fault_server import PREFIX, FaultServer
 
-
 HELLO = [{"role": "user", "content": "hi"}]
 
 
