@@ -204,7 +204,6 @@ UNMIRRORED = {
     "testing/http/async_suite",
     "testing/http/conformance",
     "testing/http/fixtures",
-    "testing/http/processes",
     "testing/http/suite",
     "toolcalls/_calls",
     "toolcalls/_jsoncalls",
