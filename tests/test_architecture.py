@@ -203,7 +203,6 @@ UNMIRRORED = {
     "testing/faults",
     "testing/http/async_suite",
     "testing/http/conformance",
-    "testing/http/fixtures",
     "testing/http/suite",
     "toolcalls/_calls",
     "toolcalls/_jsoncalls",
