@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelplug.toolcalls._scan import ScanResult, ScanStatus, scan_json, scan_loose
+from modelplug.toolcalls._scan import ScanResult, ScanStatus, scan_json, scan_loose, split_elements
 from modelplug.toolcalls._source import NEED, Read, Source, until
 from tests.strategies import every_split
 
@@ -79,3 +79,28 @@ def test_source_text_across_pieces() -> None:
     assert src.text(0, 9) == "abcdefghi"
     assert src.text(1, 7) == "bcdefg"
     assert src.pos == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "elements", "broken"),
+    [
+        # the inside of an element need not be JSON; nested values and strings never split
+        (
+            '[{"name": "a"}, {"name": "b", "x",}, {"c": [1, {"d": ",]"}]}]',
+            ['{"name": "a"}', '{"name": "b", "x",}', '{"c": [1, {"d": ",]"}]}'],
+            None,
+        ),
+        (" [ {'a': '''x,]'''}, 'y\\'', ] ", ["{'a': '''x,]'''}", "'y\\''"], None),
+        ('[{"a": "\\",]"}, 2]', ['{"a": "\\",]"}', "2"], None),
+        ("[]", [], None),
+        # brackets that cannot be matched: the elements before the fault, and where it is
+        ('[{"a": 1}, {"b": "x]', ['{"a": 1}'], 17),
+        ('[{"a": 1}, {"b": 2]}]', ['{"a": 1}'], 18),
+        ('[{"a": 1}, {"b": 2}', ['{"a": 1}'], 19),
+        ('{"a": 1}', [], 0),
+    ],
+)
+def test_split_elements(text: str, elements: list[str], broken: int | None) -> None:
+    extents, fault = split_elements(text)
+    assert [text[a:b] for a, b in extents] == elements
+    assert fault == broken

@@ -3,6 +3,7 @@ the error names the failed call and carries the others. Whole text and streamed 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -92,3 +93,112 @@ def test_a_broken_call_in_a_block_keeps_the_calls_after_it(format: str, data: An
     assert text != good
     kept = [read for i, read in enumerate(expected[1]) if i != bad]
     _check(text, format, None, kept, f"tool_{bad}", data)
+
+
+def _json_list(open_: str, close: str, key: str = "arguments") -> Any:
+    return lambda calls: f"Let me check.\n{open_}{_list_of(calls, key)}{close}\n"
+
+
+def _list_of(calls: list[tuple[str, Any]], key: str) -> str:
+    return "[" + ", ".join(json.dumps({"name": n, key: a}, ensure_ascii=False) for n, a in calls) + "]"
+
+
+RENDERED_JSON_BLOCKS = (
+    *("granite", "jamba", "phi4_mini_json", "xlam", "minimax", "hunyuan_a13b", "smollm2", "bare_json"),
+    *("cohere_command4", "qwen25_coder", "nemotron_json", "apertus"),
+)
+
+#: Blocks of JSON call objects: a list, or several objects in one tag (rendered, or built where the
+#: renderer writes another form of the format).
+JSON_BLOCKS: dict[str, Any] = {
+    **{f: (lambda calls, _f=f: RENDER[_f](calls, "Let me check.", "")) for f in RENDERED_JSON_BLOCKS},
+    "hermes": lambda calls: RENDER["hermes"](calls, "Let me check.", "").replace("</tool_call>\n<tool_call>\n", ""),
+    "hermes list": _json_list("<tool_call>", "</tool_call>"),
+    "mistral": _json_list("[TOOL_CALLS]", ""),
+    "llama3_json": _json_list("<|python_tag|>", "", "parameters"),
+    "lfm2": _json_list("<|tool_call_start|>", "<|tool_call_end|>"),
+}
+
+
+def _json_break(text: str, n: str, keyed: bool) -> str:
+    """A JSON syntax error inside the object of call ``n`` (a key without a value after its name)."""
+    return text.replace(f'"{n}": ', f'"{n}", "oops": ', 1) if keyed else text.replace(f'"{n}"', f'"{n}", "oops"', 1)
+
+
+@pytest.mark.parametrize("block", sorted(JSON_BLOCKS))
+@SETTINGS
+@given(data=st.data(), k=st.integers(2, 4))
+def test_a_json_syntax_error_inside_one_call_object_keeps_the_others(block: str, data: Any, k: int) -> None:
+    """Issue 12, kind 1: a list of call objects (or several objects in one tag) where one object is
+    not valid JSON keeps the k-1 others, names the bad one (its number, and its name where written
+    first) and says where the JSON breaks; whole text and every split agree."""
+    format = block.split()[0]
+    bad = data.draw(st.integers(0, k - 1), label="bad")
+    calls = [(f"tool_{i}", data.draw(arguments("json"), label=f"arguments {i}")) for i in range(k)]
+    good = JSON_BLOCKS[block](calls)
+    expected = whole(good, format)
+    assert expected[2] is None and len(expected[1]) == k, good
+    text = _json_break(good, f"tool_{bad}", keyed=format == "apertus")
+    assert text != good
+    kept = [read for i, read in enumerate(expected[1]) if i != bad]
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert result[1] == kept
+    assert [(c.name, c.arguments) for c in error.tool_calls] == kept
+    assert f"call {bad + 1}" in str(error) and "at offset" in str(error)
+    if format != "apertus":
+        assert f"({f'tool_{bad}'!r})" in str(error)
+    pieces = data.draw(splits(text), label="pieces")
+    assert same(stream(pieces, format), result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a call object nested in the arguments of a kept call is never a call of its own
+        '<tool_call>[{"name": "a", "arguments": {"x": {"name": "evil", "arguments": {}}}}, '
+        '{"name": "b", "x",}]</tool_call>',
+        '<tool_call>{"name": "a", "arguments": {"x": [{"name": "evil", "arguments": {}}]}}\n'
+        '{"name": "b", "x",}</tool_call>',
+    ],
+)
+def test_a_nested_call_object_is_never_taken_for_a_call(text: str) -> None:
+    result = whole(text, "hermes")
+    assert [name for name, _ in result[1]] == ["a"]
+    assert isinstance(result[2], ToolCallParseError) and "('b')" in str(result[2])
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], "hermes"), result)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "x",}, '
+            '{"name": "c", "arguments": {]]</tool_call>',
+            "call 2",
+        ),
+        (
+            '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "x",}, '
+            '{"name": "c", "arguments": {"q": "1}]',
+            "call 2",
+        ),
+    ],
+)
+def test_unmatched_brackets_keep_the_calls_before_them(text: str, reason: str) -> None:
+    """Where the brackets cannot be matched the rest of the list is unreadable: the calls before
+    the fault are kept and the error says so; nothing after it is invented."""
+    format = "mistral" if text.startswith("[TOOL_CALLS]") else "hermes"
+    result = whole(text, format)
+    assert [name for name, _ in result[1]] == ["a"]
+    assert isinstance(result[2], ToolCallParseError) and reason in str(result[2])
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result)
+
+
+def test_an_unreadable_object_alone_in_tags_in_prose_is_still_a_mention() -> None:
+    """Nothing in the block reads and nothing was announced: as before, a mention, not an error."""
+    text = 'Write it as <tool_call>{"name": "b", "x",}</tool_call> and so on.'
+    tools = [Tool("a", "", {"type": "object"})]
+    assert whole(text, "hermes", tools) == (text, [], None)

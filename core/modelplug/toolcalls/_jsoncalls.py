@@ -8,8 +8,9 @@ so a long list streams call by call. An element that is not a usable call object
 names it; the other elements are still read. Values that are not objects at all (``5``, ``"x"``)
 are not attempts and are skipped next to calls; a value holding only such junk is not a call. A value
 that is not strict JSON (single quotes, ``True``) is read to its end by bracket matching and decoded
-as a Python literal. :func:`read_json_arguments` reads the JSON object of arguments that follows a
-name (Mistral v11, DeepSeek, Kimi).
+as a Python literal; a list that reads neither way is read element by element
+(:func:`read_elements`), so a syntax error loses only its own call. :func:`read_json_arguments`
+reads the JSON object of arguments that follows a name (Mistral v11, DeepSeek, Kimi).
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from modelplug.toolcalls._calls import (
     decode_value,
     read_call,
 )
-from modelplug.toolcalls._scan import OBJ, ScanStatus, scan_json, scan_loose
+from modelplug.toolcalls._scan import ARR, OBJ, ScanResult, ScanStatus, scan_json, scan_loose, split_elements
 from modelplug.toolcalls._source import Read, Source, until
 
-__all__ = ["BlockCalls", "non_finite", "read_json_arguments", "read_json_calls"]
+__all__ = ["BlockCalls", "non_finite", "read_elements", "read_json_arguments", "read_json_calls", "recover_list"]
 
 #: JSON string text that ``json.dumps(..., ensure_ascii=False)`` writes the same way after decoding:
 #: no raw control character, and only the short escapes it uses itself.
@@ -51,7 +52,19 @@ class BlockCalls:
     Also the :class:`~modelplug.toolcalls._scan.ScanHooks` of :func:`read_json_calls`.
     """
 
-    __slots__ = ("_done", "_headers", "ctx", "emitted", "errors", "format", "keyed", "number", "skipped", "src")
+    __slots__ = (
+        "_done",
+        "_headers",
+        "ctx",
+        "emitted",
+        "errors",
+        "format",
+        "keyed",
+        "number",
+        "skipped",
+        "src",
+        "unreadable",
+    )
 
     def __init__(self, ctx: OfferedTools, format: str, src: Source, *, keyed: bool = False) -> None:
         self.ctx = ctx
@@ -65,6 +78,8 @@ class BlockCalls:
         self.number = 0
         #: Elements of a list that were not call objects at all (a number, a string): not attempts.
         self.skipped = 0
+        #: Values of the block whose brackets match but which do not read (skipped, in ``errors``).
+        self.unreadable = 0
         self._headers: dict[int, Header] = {}
         self._done: set[int] = set()
 
@@ -269,6 +284,10 @@ class BlockCalls:
     def piece(self, element: int, key: str, raw: str) -> tuple[list[object], int] | None:
         return self.string_piece(self._headers.get(element), key, raw)
 
+    def header(self, element: int) -> Header | None:
+        """The header announced for element ``element`` of the current value, if any."""
+        return self._headers.get(element)
+
     def pending(self, element: int) -> bool:
         return element not in self._done
 
@@ -291,9 +310,18 @@ def non_finite(value: Any, path: str = "") -> str | None:
     return None
 
 
-def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> Read[tuple[ScanStatus, str]]:
+def read_json_calls(
+    src: Source, calls: BlockCalls, stops: tuple[str, ...], *, skip_bad: bool = False
+) -> Read[tuple[ScanStatus, str]]:
     """Read one JSON value of calls at the cursor (an object or a list). Returns ``(status, reason)``;
-    problems with single calls are on ``calls.errors``."""
+    problems with single calls are on ``calls.errors``.
+
+    A list that does not read as a whole is split into its elements (:func:`split_elements`) and
+    each is read on its own: an unreadable element is recorded and the others are kept, in order
+    (when at least one of them is a call object, or a call was announced). With ``skip_bad``, an
+    object whose brackets match but which does not read is recorded the same way and the value
+    counts as read (more values of the block follow it).
+    """
     calls.reset()
     start = src.pos
     result = yield from scan_json(src, calls)
@@ -305,18 +333,115 @@ def read_json_calls(src: Source, calls: BlockCalls, stops: tuple[str, ...]) -> R
         return ScanStatus.INVALID, "expected a JSON object or list"
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
     loose = yield from scan_loose(src, closers, stops)
-    if loose.status == ScanStatus.TRUNCATED:
-        return ScanStatus.TRUNCATED, "the text ends inside the JSON value"
-    if loose.status != ScanStatus.COMPLETE:
-        return ScanStatus.INVALID, "unbalanced brackets in the JSON value"
-    ok, value = decode_value(src.text(start, src.pos))
-    if not ok:
-        return ScanStatus.INVALID, "the body is neither JSON nor a Python literal"
-    items = list(enumerate(value)) if isinstance(value, list) else [(0, value)]
-    for element, item in items:
-        if calls.pending(element):
-            yield from calls.take(element, item)
+    if loose.status == ScanStatus.COMPLETE:
+        ok, value = decode_value(src.text(start, src.pos))
+        if ok:
+            items = list(enumerate(value)) if isinstance(value, list) else [(0, value)]
+            for element, item in items:
+                if calls.pending(element):
+                    yield from calls.take(element, item)
+            return ScanStatus.COMPLETE, ""
+        status, reason = ScanStatus.INVALID, "the body is neither JSON nor a Python literal"
+    elif loose.status == ScanStatus.TRUNCATED:
+        status, reason = ScanStatus.TRUNCATED, "the text ends inside the JSON value"
+    else:
+        status, reason = ScanStatus.INVALID, "unbalanced brackets in the JSON value"
+    text = src.text(start, src.pos)
+    if result.stack[0] == ARR:
+        return (yield from _read_elements(text, calls, status, reason))
+    if not skip_bad or loose.status != ScanStatus.COMPLETE:
+        return status, reason
+    calls.unreadable += 1
+    calls.bad(_json_error(text), _name_of(calls, 0, text))
     return ScanStatus.COMPLETE, ""
+
+
+def _read_elements(text: str, calls: BlockCalls, status: ScanStatus, reason: str) -> Read[tuple[ScanStatus, str]]:
+    """Read the elements of the list ``text`` one by one (it does not read as a whole: ``status``
+    and ``reason`` say why). Where the brackets cannot be matched, the elements before that point
+    are kept and the error names the element."""
+    extents, broken = split_elements(text)
+    if not (yield from read_elements(text, extents, calls)):
+        return status, reason  # nothing here is a call: the value is not read at all
+    if broken is None:
+        return ScanStatus.COMPLETE, ""
+    element = len(extents)
+    what = "the text ends inside" if status == ScanStatus.TRUNCATED else "unbalanced brackets in"
+    calls.bad(f"{what} element {element + 1} of the list (at offset {broken})", _name_of(calls, element, text[broken:]))
+    return status, calls.errors[0]
+
+
+def read_elements(
+    text: str, extents: list[tuple[int, int]], calls: BlockCalls, *, markerless: bool = False
+) -> Read[bool]:
+    """Read the elements of a list that does not read as a whole, each on its own (``extents``
+    from :func:`~modelplug.toolcalls._scan.split_elements`): those the scan has not finished are
+    decoded; an unreadable one is recorded (its number, name and the JSON error with its offset)
+    and skipped, the others are kept in order. False, reading nothing, when no element is a call
+    object and no call was announced; ``markerless``: also unless every readable element is
+    clearly a call to an offered tool and every unreadable one starts like a call object."""
+    decoded = [
+        (element, decode_value(text[a:b]), text[a:b])
+        for element, (a, b) in enumerate(extents)
+        if calls.pending(element)
+    ]
+    if markerless:
+        found = [read_call(value, markerless=True) for _, (ok, value), _ in decoded if ok]
+        if not found or any(call is None or not calls.ctx.known(call[0]) for call in found):
+            return False
+        if any(not ok and _FIRST_NAME.match(item) is None for _, (ok, _), item in decoded):
+            return False
+    elif not calls.emitted and not any(ok and isinstance(value, dict) for _, (ok, value), _ in decoded):
+        return False
+    for element, (ok, value), item in decoded:
+        if ok:
+            yield from calls.take(element, value)
+        else:
+            where = f"element {element + 1} of the list"
+            calls.bad(f"{where} is not valid JSON ({_json_error(item)})", _name_of(calls, element, item))
+    return True
+
+
+def recover_list(
+    src: Source, calls: BlockCalls, start: int, result: ScanResult, stops: tuple[str, ...], *, markerless: bool
+) -> Read[bool]:
+    """After a strict scan of a list of calls from ``start`` failed (``result``): find the list's end
+    by bracket matching and read its elements one by one (:func:`read_elements`). True when the
+    elements were read (the cursor is after the list); False when they cannot be (the brackets do
+    not match, or the list is not one of calls): the cursor may have moved."""
+    if result.status != ScanStatus.INVALID or not result.stack or result.stack[0] != ARR:
+        return False
+    closers = ["}" if kind == OBJ else "]" for kind in result.stack]
+    if (yield from scan_loose(src, closers, stops)).status != ScanStatus.COMPLETE:
+        return False
+    text = src.text(start, src.pos)
+    extents, broken = split_elements(text)
+    return broken is None and (yield from read_elements(text, extents, calls, markerless=markerless))
+
+
+#: A call object's name written as its first member (how an unreadable element is named).
+_FIRST_NAME: Final = re.compile(r'\s*\{\s*"(?:name|tool_name)"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
+
+
+def _name_of(calls: BlockCalls, element: int, text: str) -> str | None:
+    """The name of unreadable element ``element``: announced by the scan, or the value of a ``"name"``
+    written first in its object (never a key of a nested object)."""
+    header = calls.header(element)
+    if header is not None:
+        return header.name
+    m = _FIRST_NAME.match(text)
+    return m.group(1) if m is not None else None
+
+
+def _json_error(text: str) -> str:
+    """Why ``text`` is not valid JSON, with the offset of the fault in it."""
+    try:
+        json.loads(text, strict=False)
+    except json.JSONDecodeError as error:
+        return f"{error.msg} at offset {error.pos}"
+    except (ValueError, RecursionError) as error:
+        return str(error) or type(error).__name__
+    return "not a JSON object"
 
 
 @final

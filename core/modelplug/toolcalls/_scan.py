@@ -13,7 +13,17 @@ from typing import Final, Protocol, final
 
 from modelplug.toolcalls._source import NEED, Read, Source, at, need
 
-__all__ = ["ARR", "OBJ", "ScanHooks", "ScanResult", "ScanStatus", "scan_json", "scan_loose", "scan_py_string"]
+__all__ = [
+    "ARR",
+    "OBJ",
+    "ScanHooks",
+    "ScanResult",
+    "ScanStatus",
+    "scan_json",
+    "scan_loose",
+    "scan_py_string",
+    "split_elements",
+]
 
 #: The keys that hold a call object's name (``tool_name``: Cohere Command's action objects).
 _NAME_KEYS: Final = ("name", "tool_name")
@@ -43,6 +53,7 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _WORDS: Final = {"t": "true", "f": "false", "n": "null"}
 _CLOSE: Final = {"{": "}", "[": "]", "(": ")"}
 _PY_STRING_BODY: Final = {"'": re.compile(r"[^\\']*"), '"': re.compile(r'[^\\"]*')}
+_SPLIT: Final = re.compile(r"""[][{}()"',]""")
 
 
 @functools.lru_cache(maxsize=64)
@@ -403,3 +414,62 @@ def scan_loose(
             if stop[0] == c and (yield from at(src, stop)):
                 return ScanResult(ScanStatus.COMPLETE if until_stop and not closers else ScanStatus.INVALID, [])
         src.i += 1
+
+
+def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
+    """The top-level elements of the list ``text`` (a ``[`` after optional whitespace), found by
+    matching brackets and skipping strings (``"..."``, ``'...'``, triple-quoted; a backslash
+    escapes), so that an element's extent is known even when its inside is not valid JSON.
+
+    Returns the ``(start, end)`` offsets of each element closed by a ``,`` or the list's ``]`` at
+    depth 1 (stripped of whitespace; empty elements left out), and None, or the offset where
+    matching failed (an unclosed string, a bracket that does not match, the text ending first):
+    the elements before that offset are still returned. Never splits inside a nested value.
+    """
+    closers: list[str] = []
+    elements: list[tuple[int, int]] = []
+    i = _WS.match(text).end()  # type: ignore[union-attr]
+    if not text.startswith("[", i):
+        return elements, i
+    start = i + 1
+    i += 1
+    closers.append("]")
+    n = len(text)
+    while True:
+        m = _SPLIT.search(text, i)
+        if m is None:
+            return elements, n
+        c = m.group()
+        i = m.start()
+        if c in "\"'":
+            triple = text.startswith(c * 3, i)
+            quote = c * 3 if triple else c
+            body = _PY_STRING_BODY[c]
+            j = i + len(quote)
+            while True:
+                j = body.match(text, j).end()  # type: ignore[union-attr]
+                if j >= n:
+                    return elements, i
+                if text[j] == "\\":
+                    j += 2
+                elif text.startswith(quote, j):
+                    i = j + len(quote)
+                    break
+                else:
+                    j += 1
+            continue
+        if c in _CLOSE:
+            closers.append(_CLOSE[c])
+        elif c in ")]}":
+            if closers[-1] != c:
+                return elements, i
+            closers.pop()
+        if (len(closers) == 1 and c == ",") or not closers:
+            a = _WS.match(text, start).end()  # type: ignore[union-attr]
+            b = len(text[a:i].rstrip()) + a
+            if b > a:
+                elements.append((a, b))
+            if not closers:
+                return elements, None
+            start = i + 1
+        i += 1

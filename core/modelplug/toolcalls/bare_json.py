@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
 from modelplug.toolcalls._scan import ScanStatus, scan_json
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_run, skip_ws
 from modelplug.toolcalls.pythonic import call_list
@@ -113,7 +113,14 @@ def fence(format: str) -> Reader:
         start = src.pos
         result = yield from scan_json(src)
         if result.status != ScanStatus.COMPLETE:
-            return Reject(src.pos)
+            failed_at = src.pos
+            calls = BlockCalls(ctx, format, src)
+            if not (yield from recover_list(src, calls, start, result, ("```",), markerless=True)):
+                return Reject(failed_at)
+            value_end = src.pos
+            yield from skip_ws(src)
+            closed = yield from accept(src, "```")
+            return calls.outcome(None if closed else value_end)
         value_end = src.pos
         ok, value = decode_value(src.text(start, value_end))
         events = _markerless(BlockCalls(ctx, format, src), value) if ok else None

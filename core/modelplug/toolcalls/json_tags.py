@@ -32,7 +32,8 @@ def json_payload(
     calls = BlockCalls(ctx, format, src, keyed=keyed)
     stops = (closer,) if closer else ()
     while True:
-        status, reason = yield from read_json_calls(src, calls, stops)
+        skip_bad = closer is not None or calls.emitted  # a value after a call, or inside tags: one of several
+        status, reason = yield from read_json_calls(src, calls, stops, skip_bad=skip_bad)
         if status != ScanStatus.COMPLETE:
             if closer is not None and status == ScanStatus.INVALID and (yield from until(src, closer)):
                 src.i += len(closer)  # the broken call runs to its closing tag
@@ -53,6 +54,8 @@ def json_payload(
         yield from skip_ws(src)
         if (yield from accept(src, closer)):
             end = None
+    if calls.unreadable and not calls.emitted and calls.unreadable == len(calls.errors):
+        return calls.failed(calls.errors[0], end)  # nothing in the block reads: not a call at all
     return calls.outcome(end)
 
 

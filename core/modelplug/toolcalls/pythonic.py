@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
 from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
 from modelplug.toolcalls._pywatch import CallWatcher, watched
 from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose
@@ -222,8 +222,14 @@ def call_list(
     if result.status == ScanStatus.INVALID and python is not None and result.at_first_element:
         calls.format = python
         return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
+    failed_at, format = src.pos, calls.format
+    if json is not None:
+        calls.format = json  # one element does not read: the others are still calls (issue 12, kind 1)
+        if (yield from recover_list(src, calls, start, result, stops, markerless=not markered)):
+            return calls.outcome()
+        calls.format = format
     if not strict:
-        return Reject(max(src.pos, start + 1))
+        return Reject(max(failed_at, start + 1))
     if result.status == ScanStatus.TRUNCATED:
         return calls.failed("the text ends inside the call list")
     return calls.failed("expected a list of calls")
