@@ -201,7 +201,6 @@ MIRRORED_PACKAGES = ("agents", "cli", "serve", "testing", "toolcalls")
 #: list may only shrink: a new module comes with its test file, and a module that gets one leaves the list.
 UNMIRRORED = {
     "testing/http/conformance",
-    "testing/http/suite",
     "toolcalls/_calls",
     "toolcalls/_jsoncalls",
     "toolcalls/_pywatch",
