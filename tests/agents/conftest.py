@@ -12,7 +12,7 @@ import pytest
 
 import modelplug
 from modelplug import _plugins as plugins
-from modelplug.agents import ModelDelta
+from modelplug.agents import ModelDelta, tool
 from modelplug.types import Capabilities, ChatMessage, ChatMessageStreamDelta, GenerationOptions
 from modelplug.wire import delta_from_chunk
 from modelplug_replay.script import response_chunks
@@ -117,3 +117,22 @@ def recorder() -> Iterator[Callable[..., tuple[modelplug.Model, Recorder]]]:
     yield make
     for name in names:
         plugins.unregister_provider(name)
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: the first.
+        b: the second.
+    """
+    return a + b
+
+
+def two_step_script() -> list[Any]:
+    """Two steps: ``add(2, 3)`` (usage 100/10), then ``final_answer("5")`` (usage 130/7)."""
+    return [
+        answer(call("add", {"a": 2, "b": 3}, "call_1"), content="Adding.", usage=(100, 10)),
+        answer(call("final_answer", {"answer": "5"}, "call_2"), usage=(130, 7)),
+    ]

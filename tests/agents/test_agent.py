@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from tests.agents.conftest import answer, call, needs_toolcalls, outline
+from tests.agents.conftest import add, answer, call, needs_toolcalls, outline, two_step_script
 
 from modelplug.agents import (
     ActionStep,
@@ -20,7 +19,6 @@ from modelplug.agents import (
     ToolCallComplete,
     ToolCallingAgent,
     ToolResult,
-    event_to_dict,
     tool,
 )
 from modelplug.errors import CapabilityError, InvalidOptionError, ProviderError
@@ -31,27 +29,9 @@ BARE = ["StepStart:action", "ModelOutput"]  # the same with stream_outputs=False
 
 
 @tool
-def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a: the first.
-        b: the second.
-    """
-    return a + b
-
-
-@tool
 def broken(text: str) -> str:
     """Always fails."""
     raise RuntimeError(f"cannot handle {text!r}")
-
-
-def two_step_script() -> list[Any]:
-    return [
-        answer(call("add", {"a": 2, "b": 3}, "call_1"), content="Adding.", usage=(100, 10)),
-        answer(call("final_answer", {"answer": "5"}, "call_2"), usage=(130, 7)),
-    ]
 
 
 @pytest.mark.parametrize("stream_outputs", [True, False])
@@ -397,26 +377,6 @@ def test_reset_false_continues_the_conversation(replay) -> None:
     fresh.run("One?")
     assert fresh.run("Two?") == "B."  # reset=True (the default) starts over
     assert [m.text for m in fresh.memory.to_messages()[1:]] == ["Two?", "B."]
-
-
-def test_every_event_has_a_json_form(replay) -> None:
-    script_with_plan = ["Plan: add.", *two_step_script()]
-    agent = ToolCallingAgent(replay(script_with_plan), [add], stream_outputs=True, planning_interval=5)
-    lines = [json.dumps(event_to_dict(e)) for e in agent.run("2 + 3?", stream=True)]
-    types = [json.loads(line)["type"] for line in lines]
-    assert types[0] == "step_start" and types[-1] == "final_answer"
-    assert {"model_delta", "model_output", "tool_call", "tool_result", "action_step", "planning_step"} <= set(types)
-    output = [d for d in map(json.loads, lines) if d["type"] == "model_output"][1]  # [0] is the plan
-    assert output["message"]["tool_calls"][0]["id"] == "call_1"
-    assert output["message"]["usage"] == {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
-    final = json.loads(lines[-1])
-    assert final == {
-        "type": "final_answer",
-        "answer": "5",
-        "step_number": 2,
-        "usage": {"prompt_tokens": 230, "completion_tokens": 17, "total_tokens": 247},
-        "cost": None,  # a scripted provider has no price
-    }
 
 
 def test_memory_records_each_step(replay) -> None:

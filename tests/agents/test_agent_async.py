@@ -9,20 +9,9 @@ import time
 from typing import Any
 
 import pytest
-from tests.agents.conftest import answer, call
+from tests.agents.conftest import add, answer, call
 
 from modelplug.agents import FinalAnswer, ModelDelta, ToolCallingAgent, ToolResult, event_to_dict, tool
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a: the first.
-        b: the second.
-    """
-    return a + b
 
 
 @tool

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from modelplug.cli import main
+
 #: Variables that would change which model or config the command line picks.
 _ISOLATED = ("MODELPLUG_MODEL", "MODELPLUG_CONFIG", "MODELPLUG_DEBUG", "MODELPLUG_PLUGINS", "MODELPLUG_LOG")
 
@@ -96,3 +98,18 @@ def start_cli(
         env=env if env is not None else cli_env(),
         preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )
+
+
+def run_ok(runner: CliRunner, *args: str) -> str:
+    """``modelplug run ARGS`` in process; its standard output, checked to have exited 0."""
+    result = runner.invoke(main, ["run", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def logged(runner: CliRunner, *args: str) -> list[dict[str, object]]:
+    """The entries ``modelplug logs --json ARGS`` prints."""
+    result = runner.invoke(main, ["logs", "--json", *args])
+    assert result.exit_code == 0, result.output
+    entries: list[dict[str, object]] = json.loads(result.stdout)
+    return entries

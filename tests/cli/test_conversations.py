@@ -1,6 +1,6 @@
-"""Conversations and the log database: ``run`` logs every answer, ``-c`` / ``--cid`` continue,
-``modelplug logs`` lists and searches, ``logs off`` / ``--no-log``, secrets never stored, and
-several processes writing at once lose nothing."""
+"""Conversations and the log database (:mod:`modelplug.cli.conversations`): ``run`` logs every
+answer, ``-c`` / ``--cid`` continue, secrets never stored, and several processes writing at once
+lose nothing. The ``logs`` command's own tests are in ``test_logs.py``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from modelplug import _plugins as plugins
 from modelplug import register_provider
 from modelplug.cli import main
 from modelplug.cli.conversations import LogStore, logs_path
-from tests.cli.conftest import cli_env, responses
+from tests.cli.conftest import cli_env, logged, responses, run_ok
 from tests.cli.providers import Probe
 
 
@@ -31,26 +31,13 @@ def probe() -> Iterator[None]:
     plugins.reset()
 
 
-def run(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(main, ["run", *args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def logged(runner: CliRunner, *args: str) -> list[dict[str, object]]:
-    result = runner.invoke(main, ["logs", "--json", *args])
-    assert result.exit_code == 0, result.output
-    entries: list[dict[str, object]] = json.loads(result.stdout)
-    return entries
-
-
 def test_the_data_dir_is_the_tests_own(tmp_path: Path) -> None:
     assert logs_path() == tmp_path / "data" / "logs.db"
 
 
 def test_every_answer_is_logged_with_model_options_usage_and_timing(runner: CliRunner) -> None:
     message = {"content": "Paris.", "usage": {"prompt_tokens": 4, "completion_tokens": 2}}
-    run(runner, "-m", "replay:x", "-o", responses(message), "-s", "Be brief.", "--seed", "7", "Capital of France?")
+    run_ok(runner, "-m", "replay:x", "-o", responses(message), "-s", "Be brief.", "--seed", "7", "Capital of France?")
     [entry] = logged(runner)
     assert entry["model"] == entry["answered_by"] == "replay:x"
     assert (entry["system"], entry["prompt"], entry["response"]) == ("Be brief.", "Capital of France?", "Paris.")
@@ -63,7 +50,7 @@ def test_every_answer_is_logged_with_model_options_usage_and_timing(runner: CliR
 
 def test_tool_calls_are_logged(runner: CliRunner) -> None:
     call = {"tool_calls": [{"id": "c1", "function": {"name": "calculator", "arguments": {"expression": "17*23"}}}]}
-    run(runner, "-m", "replay:x", "-o", responses(call), "-t", "calculator", "--tool-choice", "required", "17*23?")
+    run_ok(runner, "-m", "replay:x", "-o", responses(call), "-t", "calculator", "--tool-choice", "required", "17*23?")
     [entry] = logged(runner)
     [logged_call] = entry["tool_calls"]  # type: ignore[misc]
     assert logged_call["function"] == {"name": "calculator", "arguments": '{"expression": "17*23"}'}
@@ -71,16 +58,16 @@ def test_tool_calls_are_logged(runner: CliRunner) -> None:
 
 
 def test_continue_the_last_conversation_and_a_given_one(runner: CliRunner, probe: None) -> None:
-    run(runner, "-m", "probe:x", "-s", "Be brief.", "first")
-    first = json.loads(run(runner, "-m", "probe:x", "-c", "second"))
+    run_ok(runner, "-m", "probe:x", "-s", "Be brief.", "first")
+    first = json.loads(run_ok(runner, "-m", "probe:x", "-c", "second"))
     assert first["messages"][:3] == [["system", "Be brief."], ["user", "first"], ["assistant", first["messages"][2][1]]]
     assert first["messages"][-1] == ["user", "second"]
     [one, two] = logged(runner)
     assert one["conversation_id"] == two["conversation_id"]
-    other = json.loads(run(runner, "-m", "probe:x", "elsewhere"))  # a new conversation
+    other = json.loads(run_ok(runner, "-m", "probe:x", "elsewhere"))  # a new conversation
     assert other["messages"] == [["user", "elsewhere"]]
     # --cid goes back to the first conversation, and -c then continues the one used last
-    again = json.loads(run(runner, "--cid", str(one["conversation_id"]), "third"))  # the model comes from the log
+    again = json.loads(run_ok(runner, "--cid", str(one["conversation_id"]), "third"))  # the model comes from the log
     assert [m for m in again["messages"] if m[0] == "user"] == [
         ["user", "first"],
         ["user", "second"],
@@ -93,43 +80,15 @@ def test_continue_the_last_conversation_and_a_given_one(runner: CliRunner, probe
 def test_continue_with_nothing_logged_and_an_unknown_cid_are_usage_errors(runner: CliRunner) -> None:
     result = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("x"), "-c", "hi"])
     assert result.exit_code == 2 and "no conversation is logged yet" in result.stderr
-    run(runner, "-m", "replay:x", "-o", responses("x"), "hi")
+    run_ok(runner, "-m", "replay:x", "-o", responses("x"), "hi")
     result = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("x"), "--cid", "nope", "hi"])
     assert result.exit_code == 2 and "no logged conversation with id 'nope'" in result.stderr
-
-
-def test_logs_count_query_and_text_output(runner: CliRunner) -> None:
-    for word in ("apple", "banana", "cherry", "banana split"):
-        run(runner, "-m", "replay:x", "-o", responses(f"about {word}"), f"tell me about {word}")
-    assert [e["prompt"] for e in logged(runner)] == [
-        "tell me about banana",
-        "tell me about cherry",
-        "tell me about banana split",
-    ]
-    assert len(logged(runner, "-n", "0")) == 4
-    assert [e["response"] for e in logged(runner, "-q", "BANANA", "-n", "0")] == ["about banana", "about banana split"]
-    assert logged(runner, "-q", "%") == []  # LIKE wildcards are searched for literally
-    text = runner.invoke(main, ["logs", "-n", "1"]).stdout
-    assert "## Prompt\n\ntell me about banana split" in text and "## Response\n\nabout banana split" in text
-    assert "replay:x" in text
-
-
-def test_logs_off_on_and_no_log(runner: CliRunner) -> None:
-    assert runner.invoke(main, ["logs", "off"]).stdout == "Logging is off.\n"
-    run(runner, "-m", "replay:x", "-o", responses("x"), "not logged")
-    run(runner, "-m", "replay:x", "-o", responses("x"), "--log", "logged anyway")
-    assert "Logging is off." in runner.invoke(main, ["logs", "status"]).stdout
-    assert runner.invoke(main, ["logs", "on"]).stdout == "Logging is on.\n"
-    run(runner, "-m", "replay:x", "-o", responses("x"), "--no-log", "skipped")
-    run(runner, "-m", "replay:x", "-o", responses("x"), "logged")
-    assert [e["prompt"] for e in logged(runner, "-n", "0")] == ["logged anyway", "logged"]
-    assert "(2 responses)" in runner.invoke(main, ["logs", "status"]).stdout
 
 
 @pytest.mark.parametrize("key", ["sk-proj-abcdefghijklmnop1234", "plain-registered-secret-42"])
 def test_secrets_are_never_stored(runner: CliRunner, probe: None, key: str) -> None:
     # the probe streams back its model options, so the answer holds the key too
-    run(runner, "-m", "probe:x", "-o", f"api_key={key}", "-s", f"system {key}", f"my key {key}")
+    run_ok(runner, "-m", "probe:x", "-o", f"api_key={key}", "-s", f"system {key}", f"my key {key}")
     raw = logs_path().read_bytes() + b"".join(p.read_bytes() for p in logs_path().parent.glob("logs.db-*"))
     assert key.encode() not in raw
     [entry] = logged(runner)
@@ -207,7 +166,7 @@ def test_concurrent_cli_runs_lose_nothing() -> None:
 
 
 def test_text_utf8_cannot_hold_is_logged_as_question_marks(runner: CliRunner) -> None:
-    run(runner, "-m", "replay:x", "-o", responses("a\ud800b"), "hi")  # a lone surrogate from a backend
+    run_ok(runner, "-m", "replay:x", "-o", responses("a\ud800b"), "hi")  # a lone surrogate from a backend
     [entry] = logged(runner)
     assert entry["response"] == "a?b"
 

@@ -1,16 +1,12 @@
-"""The details that tell users we care: quiet plugin failures, help that fits the terminal, real
-chunk ids, no meaningless tokens/s, log lines on their own line, one "Interrupted.", and an
-interrupt while the model loads that says so."""
+"""The details that tell users we care: help that fits the terminal, real chunk ids, tokens/s on the
+command line, one "Interrupted.", and an interrupt while the model loads that says so. (Quiet plugin
+failures and log lines on their own line: ``test_log_lines.py``.)"""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import click
@@ -22,34 +18,9 @@ from modelplug import _plugins as plugins
 from modelplug import register_provider
 from modelplug.cli import main, report_interrupt
 from modelplug.cli.conversations import LogStore
-from modelplug.cli.stats import StreamStats
-from modelplug.types import Usage
 from tests.cli.conftest import cli_env, responses, run_cli, start_cli
 
 LONG = " ".join(f"word{i:02d}" for i in range(40))
-
-
-def _broken_plugin_env(tmp_path: Path) -> dict[str, str]:
-    dist = tmp_path / "site" / "modelplug_broken-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: modelplug-broken\nVersion: 0.1\n", encoding="utf-8")
-    (dist / "entry_points.txt").write_text("[modelplug]\nbroken = modelplug_broken_missing\n", encoding="utf-8")
-    return cli_env(PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")]))
-
-
-def test_a_broken_plugin_is_one_readable_line_not_a_log_event(tmp_path: Path) -> None:
-    env = _broken_plugin_env(tmp_path)
-    fine = run_cli(["run", "-m", "replay:x", "-o", responses("fine"), "hi"], env=env)
-    assert (fine.returncode, fine.stdout, fine.stderr) == (0, "fine\n", "")
-    used = run_cli(["run", "-m", "broken:x", "hi"], env=env)
-    assert used.returncode == 1
-    assert used.stderr.splitlines() == [
-        "Error: plugin 'broken' (modelplug_broken_missing) failed to import: "
-        "ModuleNotFoundError: No module named 'modelplug_broken_missing'"
-    ]
-    debug = run_cli(["--debug", "run", "-m", "broken:x", "hi"], env=env)
-    assert "modelplug: warning: plugin_load_failed (plugin=broken, error=plugin 'broken'" in debug.stderr
-    assert "event=" not in debug.stderr  # readable, not a raw key=value event
 
 
 @pytest.mark.parametrize("columns", [60, 80, 140])
@@ -88,31 +59,12 @@ def test_json_chunks_carry_a_real_id_that_the_log_shares(runner: CliRunner) -> N
     assert json.loads(again.stdout.splitlines()[0])["id"] != chunk_id
 
 
-def test_tokens_per_second_only_over_a_meaningful_time() -> None:
-    usage = Usage(5, 40)
-    assert StreamStats(0.1, 2.1, usage).tokens_per_s == pytest.approx(19.5)
-    assert StreamStats(0.001, 0.003, usage).tokens_per_s is None  # 2 ms of decoding
-    assert StreamStats(0.1, 2.1, Usage(5, 2)).tokens_per_s is None  # two tokens
-    assert "tokens/s" not in StreamStats(0.001, 0.003, usage).format()
-
-
 def test_tokens_per_second_on_the_command_line(runner: CliRunner) -> None:
     answer = {"content": "a b c d e f g h", "usage": {"prompt_tokens": 3, "completion_tokens": 8}}
     instant = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses(answer), "--stats", "hi"])
     assert "8 completion" in instant.stderr and "tokens/s" not in instant.stderr
     paced = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses(answer), "-o", "delay=0.06", "--stats", "x"])
     assert "tokens/s" in paced.stderr
-
-
-def test_log_lines_never_glue_onto_the_answer() -> None:
-    args = [sys.executable, "-m", "modelplug", "run", "-m", "replay:x", "-o", responses("no newline at the end"), "hi"]
-    env = cli_env(MODELPLUG_LOG="info")
-    result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=60)
-    assert result.returncode == 0
-    lines = result.stdout.splitlines()
-    assert lines[0] == "no newline at the end"
-    assert lines[1].startswith("modelplug: info: generation (provider=replay, model=x")
-    assert len(lines) == 2  # and no empty line between them
 
 
 def test_a_second_ctrl_c_does_not_repeat_interrupted() -> None:

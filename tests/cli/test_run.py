@@ -223,26 +223,9 @@ def test_stats_flag_writes_stats_to_stderr(runner: CliRunner) -> None:
     assert quiet.stderr == ""  # stderr is not a terminal under the runner
 
 
-@pytest.mark.parametrize(
-    ("stdin", "needle"),
-    [
-        (b"caf\xe9\n", "not UTF-8 text (byte 0xe9 at offset 3)"),  # was sent on with a lone surrogate
-        (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "not UTF-8 text (byte 0xff at offset 8)"),
-    ],
-)
-def test_stdin_that_is_not_utf8_is_a_usage_error(runner: CliRunner, stdin: bytes, needle: str) -> None:
-    result = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("x")], input=stdin)
-    assert result.exit_code == 2 and needle in result.stderr, result.output
-
-
 def test_stdin_with_a_byte_order_mark(runner: CliRunner, probe: None) -> None:
     result = runner.invoke(main, ["run", "-m", "probe:x"], input=b"\xef\xbb\xbfhi\n")
     assert json.loads(result.stdout)["messages"] == [["user", "hi"]]
-
-
-def test_prompt_argument_that_is_not_utf8_is_a_usage_error(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["run", "-m", "replay:x", "-o", responses("x"), "caf\udce9"])  # argv bytes b"caf\xe9"
-    assert result.exit_code == 2 and "PROMPT is not UTF-8 text" in result.stderr
 
 
 def test_config_file_that_is_not_utf8_is_a_usage_error(runner: CliRunner, isolated_env: Path) -> None:

@@ -5,7 +5,7 @@ characters over through a one-slot queue, like a real backend's streamer, so a p
 not stop its worker when the stream is closed leaves a thread running. ``CharProvider(name,
 defects)`` builds the provider; each defect in :data:`DEFECTS` breaks one promise.
 
-This file is also copied into the inner pytest sessions of ``test_kit.py``, so it imports nothing
+This file is also copied into the inner pytest sessions of ``test_conformance.py``, so it imports nothing
 from the test suite.
 """
 

@@ -14,6 +14,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+pytest.importorskip("sse_starlette", reason="needs the serve extra")
+
 from modelplug.cli import main
 from modelplug.testing.http.processes import free_port
 

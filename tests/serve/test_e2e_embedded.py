@@ -78,7 +78,7 @@ def test_openai_client_streams_the_models_answer_and_usage(url: str, embedded: m
 @pytest.mark.usefixtures("hf_online")
 @pytest.mark.parametrize("plugin", ["openai", "litellm", "inference-client"])
 def test_modelplug_plugins_get_the_same_answer_as_in_process(url: str, embedded: modelplug.Model, plugin: str) -> None:
-    from tests.serve.test_clients import _load_plugin
+    from tests.serve.test_e2e_clients import _load_plugin
 
     direct = embedded.stream(QUESTION, max_tokens=12, temperature=0).until_done()
     with _load_plugin(plugin, url, "smollm2") as client:
