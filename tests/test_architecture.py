@@ -197,13 +197,6 @@ def test_each_top_level_core_module_has_its_test_file() -> None:
 #: ``tests/<package>/[sub/]test_x.py``.
 MIRRORED_PACKAGES = ("agents", "cli", "serve", "testing", "toolcalls")
 
-#: Modules of those packages without their test file on 2026-12-05 (tested through other files). This
-#: list may only shrink: a new module comes with its test file, and a module that gets one leaves the list.
-UNMIRRORED = {
-    "testing/http/conformance",
-}
-
-
 def _unmirrored_subpackage_modules(tests: Path = CORE.parents[1] / "tests") -> set[str]:
     missing = set()
     for package in MIRRORED_PACKAGES:
@@ -228,8 +221,6 @@ def test_the_mirror_check_sees_subpackage_modules(tmp_path: Path) -> None:
 
 
 def test_each_subpackage_module_has_its_test_file() -> None:
-    """``core/modelplug/<package>/[_]x.py`` is tested in ``tests/<package>/test_x.py``; the known
-    exceptions are :data:`UNMIRRORED`, which may only shrink."""
-    missing = _unmirrored_subpackage_modules()
-    assert sorted(missing - UNMIRRORED) == [], "new modules without their test file"
-    assert sorted(UNMIRRORED - missing) == [], "these have a test file (or are gone): remove them from UNMIRRORED"
+    """``core/modelplug/<package>/[_]x.py`` is tested in ``tests/<package>/test_x.py`` (cross-module
+    tests live in ``test_e2e_*.py`` files)."""
+    assert sorted(_unmirrored_subpackage_modules()) == [], "modules without their test file"
