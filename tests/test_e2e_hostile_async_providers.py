@@ -89,7 +89,7 @@ def test_close_from_another_thread_ends_a_sync_stream_over_a_stalled_async_provi
         print("ended" if not reader.is_alive() else "still blocked", stream.message.content)
         time.sleep(0.5)
         print("loop threads left:", sum(t.name != "MainThread" and t.is_alive() for t in threading.enumerate()))
-        import os; os._exit(0)
+        import os, sys; sys.stdout.flush(); os._exit(0)  # os._exit skips the flush a piped stdout needs
     """)
     assert "ended first" in result.stdout, result.stdout + result.stderr[-2000:]
     assert "loop threads left: 0" in result.stdout  # the shared loop thread ends with its last stream
