@@ -8,24 +8,13 @@ from __future__ import annotations
 import pytest
 
 from modelplug.testing.faults import EXPECTED
+from tests.testing.inner_session import fault_outcomes
 
 pytest_plugins = ["pytester"]
 
 INNER = """
-from collections.abc import Iterator
-
-import pytest
-
-from modelplug import _plugins as plugins
 from modelplug.testing.faults import HTTPFaultSuite
-from tests.testing import flat_provider
-
-
-@pytest.fixture(autouse=True)
-def registered() -> Iterator[None]:
-    plugins.register_provider("flat", flat_provider)
-    yield
-    plugins.unregister_provider("flat")
+from tests.testing.inner_session import registered  # noqa: F401  (the fixture)
 
 
 class TestFlat(HTTPFaultSuite):
@@ -39,11 +28,6 @@ def test_a_provider_that_flattens_its_errors_fails_exactly_the_faults_that_have_
 ) -> None:
     pytester.makepyfile(test_inner=INNER)
     recorder = pytester.inline_run("-p", "no:cacheprovider", "-p", "no:asyncio", "-k", "typed_error")
-    failed = {report.nodeid.rsplit("[", 1)[1].rstrip("]") for report in recorder.getfailures() if report.when == "call"}
-    passed = {
-        report.nodeid.rsplit("[", 1)[1].rstrip("]")
-        for report in recorder.getreports("pytest_runtest_logreport")
-        if report.when == "call" and report.passed
-    }
+    failed, passed = fault_outcomes(recorder)
     assert failed == {fault for fault, kind in EXPECTED.items() if kind is not None}
     assert passed == {fault for fault, kind in EXPECTED.items() if kind is None}

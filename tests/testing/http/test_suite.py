@@ -10,23 +10,12 @@ import pytest
 pytest_plugins = ["pytester"]
 
 INNER = """
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 import modelplug
-from modelplug import _plugins as plugins
 from modelplug.testing.http.fixtures import replay_server  # noqa: F401
 from modelplug.testing.http.suite import HttpProviderSuite
-from tests.testing import flat_provider
-
-
-@pytest.fixture(autouse=True)
-def registered() -> Iterator[None]:
-    plugins.register_provider("flat", flat_provider)
-    yield
-    plugins.unregister_provider("flat")
+from tests.testing.inner_session import registered  # noqa: F401  (the fixture)
 
 
 class TestFlat(HttpProviderSuite):
