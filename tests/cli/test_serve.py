@@ -82,6 +82,19 @@ def test_usage_errors(captured: dict[str, Any], args: list[str], message: str) -
     assert result.exit_code == 2 and message in result.output
 
 
+def _wait_healthy(process: subprocess.Popen[str], base: str, timeout: float = 30) -> None:
+    """Poll ``base``/health until it answers 200; fails when the process exits or ``timeout`` s pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
+
+
 def test_the_command_serves_over_http_and_logs_one_line_per_request() -> None:
     port = free_port()
     responses = json.dumps([{"content": "Served.", "usage": {"prompt_tokens": 2, "completion_tokens": 1}}])
@@ -91,15 +104,7 @@ def test_the_command_serves_over_http_and_logs_one_line_per_request() -> None:
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        _wait_healthy(process, base)
         headers = {"authorization": f"Bearer {KEY}"}
         body = {"model": "demo", "messages": [{"role": "user", "content": "hi"}]}
         reply = httpx.post(base + "/v1/chat/completions", json=body, headers=headers, timeout=10)
@@ -131,15 +136,7 @@ def test_a_stopping_server_ends_open_streams_with_an_error_event(signum: int) ->
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, preexec_fn=_ignore_sigint)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        _wait_healthy(process, base)
         body = {"model": "slow", "messages": [{"role": "user", "content": "hi"}], "stream": True}
         events: list[str] = []
         with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=30) as response:
