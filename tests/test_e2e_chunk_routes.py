@@ -7,7 +7,6 @@ import json
 import pickle
 import sys
 import threading
-import types
 from typing import Any
 
 import attrs
@@ -28,26 +27,17 @@ from modelplug.wire import (
     message_to_wire,
     response_to_message,
 )
-from tests.conftest import load_jsonl
+from tests.conftest import as_objects, load_jsonl
 
 #: The recorded shapes, and chunks with a field of the wrong type (a broken server: MalformedChunkError).
 WIRE_CASES = load_jsonl("wire_cases.jsonl") + load_jsonl("bad_chunk_cases.jsonl")
 STREAM_CASES = load_jsonl("stream_cases.jsonl")
 
 
-def objects(value: Any) -> Any:
-    """``value`` with every dict turned into a ``types.SimpleNamespace`` (a client library's objects)."""
-    if isinstance(value, dict):
-        return types.SimpleNamespace(**{k: objects(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [objects(v) for v in value]
-    return value
-
-
 def _routes(chunks: list[Any]) -> dict[str, Any]:
     return {
         "dict": lambda: aggregate_chunks(chunks),
-        "object": lambda: aggregate_chunks([objects(c) for c in chunks], attribute_getter),
+        "object": lambda: aggregate_chunks([as_objects(c) for c in chunks], attribute_getter),
     }
 
 
@@ -103,9 +93,9 @@ def test_wire_case_through_the_replay_provider(case: dict[str, Any]) -> None:
 def test_every_stream_fixture_reads_the_same_as_objects(case: dict[str, Any]) -> None:
     chunks = [c for c in case["chunks"] if c != "[DONE]"]
     for chunk in chunks:
-        assert delta_from_chunk(objects(chunk), attribute_getter) == delta_from_chunk(chunk), chunk
+        assert delta_from_chunk(as_objects(chunk), attribute_getter) == delta_from_chunk(chunk), chunk
     dict_message = aggregate_chunks(case["chunks"])
-    object_message = aggregate_chunks([objects(c) for c in chunks], attribute_getter)
+    object_message = aggregate_chunks([as_objects(c) for c in chunks], attribute_getter)
     assert attrs.evolve(object_message, tool_calls=()) == attrs.evolve(dict_message, tool_calls=())
     assert [(c.name, c.arguments, c.raw_arguments) for c in object_message.tool_calls] == [
         (c.name, c.arguments, c.raw_arguments) for c in dict_message.tool_calls
@@ -183,7 +173,7 @@ def _read(chunk: Any, get: Any = None) -> Any:
 
 @given(_chunks)
 def test_generated_chunks_give_the_same_delta_on_the_dict_and_object_routes(chunk: dict[str, Any]) -> None:
-    assert _read(objects(chunk), attribute_getter) == _read(chunk)
+    assert _read(as_objects(chunk), attribute_getter) == _read(chunk)
 
 
 @given(st.lists(_choice_chunks, max_size=6))
@@ -197,7 +187,7 @@ def test_generated_streams_aggregate_the_same_on_both_routes(chunks: list[dict[s
             (c.name, c.raw_arguments, c.arguments) for c in message.tool_calls
         ]
 
-    assert run(attribute_getter, [objects(c) for c in chunks]) == run(None, chunks)
+    assert run(attribute_getter, [as_objects(c) for c in chunks]) == run(None, chunks)
 
 
 # -- each kind of fault, directly --
@@ -234,7 +224,7 @@ def test_a_thinking_part_without_text_is_kept_not_dropped() -> None:
 @pytest.mark.parametrize("arguments", [{"a": [1, {"b": None}]}, {}])
 def test_object_arguments_are_encoded_once(arguments: dict[str, Any]) -> None:
     chunk = _chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": arguments}}]})
-    for route in (delta_from_chunk(chunk), delta_from_chunk(objects(chunk), attribute_getter)):
+    for route in (delta_from_chunk(chunk), delta_from_chunk(as_objects(chunk), attribute_getter)):
         assert route is not None and json.loads(route.tool_calls[0].arguments or "") == arguments
     assert aggregate_chunks([chunk]).tool_calls[0].arguments == arguments
 
@@ -378,4 +368,4 @@ def test_a_snapshot_read_while_a_delta_is_folded_is_not_kept_as_the_final_messag
 
 def test_usage_of_a_client_object_is_read_like_a_dict() -> None:
     chunk = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
-    assert delta_from_chunk(objects(chunk), attribute_getter) == ChatMessageStreamDelta(usage=Usage(3, 4))
+    assert delta_from_chunk(as_objects(chunk), attribute_getter) == ChatMessageStreamDelta(usage=Usage(3, 4))

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from tests.conftest import DATA
+from tests.conftest import DATA, as_objects
 
 from modelplug import ChatMessage, ChatMessageStreamDelta, ToolCall, ToolCallDelta, Usage, aggregate_chunks
 from modelplug.errors import InvalidOptionError, MalformedChunkError, ProviderError
@@ -210,16 +210,6 @@ def test_bytes_messages_are_a_clear_error() -> None:
         messages_from_input(b"hello")  # type: ignore[arg-type]
 
 
-def _objects(value: object) -> object:
-    import types
-
-    if isinstance(value, dict):
-        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [_objects(v) for v in value]
-    return value
-
-
 def test_the_object_route_follows_the_dict_route_on_every_fixture_chunk() -> None:
     from modelplug.testing.http.suite import STREAM_CASES
     from modelplug.wire import attribute_getter, delta_from_chunk
@@ -227,7 +217,7 @@ def test_the_object_route_follows_the_dict_route_on_every_fixture_chunk() -> Non
     chunks = [c for case in STREAM_CASES.values() for c in case["chunks"] if c != "[DONE]"]
     assert len(chunks) > 70
     for chunk in chunks:
-        assert delta_from_chunk(_objects(chunk), attribute_getter) == delta_from_chunk(chunk), chunk
+        assert delta_from_chunk(as_objects(chunk), attribute_getter) == delta_from_chunk(chunk), chunk
 
 
 def test_chat_request_rules() -> None:

@@ -4,11 +4,11 @@ exactly as the general reader."""
 from __future__ import annotations
 
 import json
-import types
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from tests.conftest import as_objects
 from tests.strategies import near_common_chunks
 
 from modelplug import errors
@@ -37,15 +37,6 @@ def test_the_fast_path_gives_the_general_readers_delta_or_error(chunk: dict[str,
     assert _read(chunk) == _read(chunk, mapping_getter)
 
 
-def _objects(value: Any) -> Any:
-    """``value`` with every dict a ``types.SimpleNamespace`` (a client library's objects)."""
-    if isinstance(value, dict):
-        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [_objects(v) for v in value]
-    return value
-
-
 def _general_attribute_getter(obj: Any, name: str) -> Any:
     """attribute_getter under another identity: the object route without its fast path."""
     return attribute_getter(obj, name)
@@ -54,7 +45,7 @@ def _general_attribute_getter(obj: Any, name: str) -> Any:
 @settings(max_examples=600, deadline=None)  # microseconds each; a busy machine can stall one
 @given(near_common_chunks())
 def test_the_object_fast_path_gives_the_general_readers_delta_or_error(chunk: dict[str, Any]) -> None:
-    tree = _objects(chunk)
+    tree = as_objects(chunk)
     assert _read(tree, attribute_getter) == _read(tree, _general_attribute_getter)
 
 
@@ -75,7 +66,7 @@ def test_the_bench_streams_take_the_fast_path(selector: str) -> None:
         assert fast is not _UNCOMMON, chunk
         assert fast == delta_from_chunk(chunk, mapping_getter)
         if chunk["choices"][0]["delta"].keys() & {"content", "tool_calls"}:  # the object path's shapes
-            fast_object = _common_object_delta(_objects(chunk))
+            fast_object = _common_object_delta(as_objects(chunk))
             assert fast_object is not _UNCOMMON, chunk
             assert fast_object == fast
 

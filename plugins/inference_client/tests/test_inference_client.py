@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import load_jsonl
+from tests.conftest import as_objects, load_jsonl
 
 import modelplug
 from modelplug import errors
@@ -162,23 +162,12 @@ def test_chunks_map_to_deltas_keeping_fields_the_hub_does_not_declare() -> None:
     assert delta_from_chunk(_hub_chunk({"choices": [], "prompt_filter_results": []})) is None
 
 
-def _objects(value: Any) -> Any:
-    """``value`` with every dict as an object with attributes (as huggingface_hub hands chunks over)."""
-    import types
-
-    if isinstance(value, dict):
-        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [_objects(v) for v in value]
-    return value
-
-
 @pytest.mark.parametrize("case", load_jsonl("bad_chunk_cases.jsonl"), ids=lambda case: case["id"])
 def test_a_chunk_field_of_the_wrong_type_is_a_malformed_chunk_error(case: dict[str, Any]) -> None:
     # the plugin's reader, as its stream runs it: the reader's error is not re-mapped as the client's
     from modelplug_inference_client.provider import _READER
 
-    chunks = [_objects(chunk) for chunk in case["chunks"] if chunk != "[DONE]"]
+    chunks = [as_objects(chunk) for chunk in case["chunks"] if chunk != "[DONE]"]
     received: list[ChatMessageStreamDelta] = []
     with pytest.raises(errors.MalformedChunkError, match=case["expected_error"]["match"]):
         for delta in _READER.deltas(iter(chunks)):

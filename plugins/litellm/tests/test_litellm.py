@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import DATA, load_jsonl
+from tests.conftest import DATA, as_objects, load_jsonl
 
 import modelplug
 from modelplug import errors
@@ -221,17 +221,6 @@ def test_every_fixture_case_is_covered_by_the_http_suite() -> None:
     assert len(STREAM_CASES) >= 15
 
 
-def _objects(value: Any) -> Any:
-    """``value`` with every dict as an object with attributes (as LiteLLM hands chunks over)."""
-    import types
-
-    if isinstance(value, dict):
-        return types.SimpleNamespace(**{k: _objects(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [_objects(v) for v in value]
-    return value
-
-
 @pytest.mark.parametrize("case", load_jsonl("bad_chunk_cases.jsonl"), ids=lambda case: case["id"])
 def test_a_chunk_field_of_the_wrong_type_is_a_malformed_chunk_error(case: dict[str, Any]) -> None:
     # the plugin's reader, as its stream runs it: the reader's error is not re-mapped as LiteLLM's
@@ -239,7 +228,7 @@ def test_a_chunk_field_of_the_wrong_type_is_a_malformed_chunk_error(case: dict[s
     from modelplug_litellm.provider import LiteLLMState, _reader
 
     reader = _reader(LiteLLMState(model="m", capabilities=modelplug.Capabilities(), retry=RetryPolicy()))
-    chunks = [_objects(chunk) for chunk in case["chunks"] if chunk != "[DONE]"]
+    chunks = [as_objects(chunk) for chunk in case["chunks"] if chunk != "[DONE]"]
     received: list[ChatMessageStreamDelta] = []
     with pytest.raises(errors.MalformedChunkError, match=case["expected_error"]["match"]):
         for delta in reader.deltas(iter(chunks)):
