@@ -65,13 +65,13 @@ class Table:
         self.quick: dict[str, re.Pattern[str]] = {
             literal: quick for literal, reader in self.readers.items() if (quick := getattr(reader, "quick", None))
         }
-        modes = []
+        modes: list[tuple[re.Pattern[str], tuple[re.Pattern[str], ...], frozenset[str]]] = []
         # four scanning modes: content or inside <think>, before or after the first call (a reader
         # marked ``stray`` only acts after a call, so before one its opener is not searched for)
         early = {lit for lit, reader in self.readers.items() if not getattr(reader, "stray", False)}
-        for extra in ((THINK_OPEN,), (THINK_CLOSE,), (THINK_OPEN,), (THINK_CLOSE,)):
-            active = early if len(modes) < 2 else self.readers
-            literals = sorted({*active, *extra}, key=lambda lit: (-len(lit), lit))
+        for after_calls, extra in ((False, THINK_OPEN), (False, THINK_CLOSE), (True, THINK_OPEN), (True, THINK_CLOSE)):
+            active = self.readers if after_calls else early
+            literals = sorted({*active, extra}, key=lambda lit: (-len(lit), lit))
             pattern = alternation(literals)
             # one pattern per first character: each starts with one literal character, which the
             # regex engine finds by a fast string search (a class of several characters is not)
