@@ -418,6 +418,9 @@ def read_elements(
             return False
     elif not calls.emitted and not any(ok and isinstance(value, dict) for _, (ok, value), _ in decoded):
         return False
+    for (_, b), (a, _) in zip(extents, extents[1:]):
+        if "," not in text[b:a]:  # the elements around it are still read
+            calls.errors.append(f"a comma is missing between two elements of the list (at offset {b} of the list)")
     for element, (ok, value), item in decoded:
         if ok:
             yield from calls.take(element, value)
