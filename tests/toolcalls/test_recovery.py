@@ -219,3 +219,28 @@ def test_arguments_under_a_mistyped_key_are_an_error_not_lost(format: str) -> No
 def test_a_call_without_arguments_and_only_call_keys_has_no_arguments(call: str) -> None:
     result = parse(f"<tool_call>{call}</tool_call>", "hermes")
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("f", {})]
+
+
+_KIMI_CALL = "<|tool_call_begin|>functions.{}:0<|tool_call_argument_begin|>{}<|tool_call_end|>"
+
+
+@pytest.mark.xfail(strict=True, reason="not done yet: an unclosed string takes the later calls (docs, Not done yet)")
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        (
+            "hermes",
+            '<tool_call>{"name":"a","arguments":{"k":"x}}</tool_call><tool_call>{"name":"b","arguments":{}}</tool_call>',
+        ),
+        (
+            "kimi_k2",
+            "<|tool_calls_section_begin|>"
+            + _KIMI_CALL.format("a", '{"k":"x}')
+            + _KIMI_CALL.format("b", "{}")
+            + "<|tool_calls_section_end|>",
+        ),
+    ],
+)
+def test_an_unclosed_string_fails_its_call_alone(format: str, text: str) -> None:
+    error = _raises(text, format)
+    assert [(c.name, c.arguments) for c in error.tool_calls] == [("b", {})]
