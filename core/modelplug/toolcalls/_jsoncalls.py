@@ -15,6 +15,7 @@ reads the JSON object of arguments that follows a name (Mistral v11, DeepSeek, K
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -418,7 +419,7 @@ def read_elements(
             return False
     elif not calls.emitted and not any(ok and isinstance(value, dict) for _, (ok, value), _ in decoded):
         return False
-    for (_, b), (a, _) in zip(extents, extents[1:]):
+    for (_, b), (a, _) in itertools.pairwise(extents):
         if "," not in text[b:a]:  # the elements around it are still read
             calls.errors.append(f"a comma is missing between two elements of the list (at offset {b} of the list)")
     for element, (ok, value), item in decoded:
@@ -448,11 +449,11 @@ def markerless_calls(calls: BlockCalls, items: list[Any]) -> list[object] | None
     if not found:
         return None
     events: list[object] = []
-    for item, call in zip(items, found, strict=True):
-        if isinstance(call, BadCall):
-            calls.bad(str(call), _name_in(item))
+    for item, read in zip(items, found, strict=True):
+        if isinstance(read, BadCall):
+            calls.bad(str(read), _name_in(item))
         else:
-            events += calls.whole(*call)
+            events += calls.whole(*read)
     return events
 
 

@@ -422,8 +422,9 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
     escapes), so that an element's extent is known even when its inside is not valid JSON.
 
     Returns the ``(start, end)`` offsets of each element closed by a ``,`` or the list's ``]`` at
-    depth 1, or followed by the next bracketed or quoted element without a ``,`` (a comma missing:
-    the caller sees no comma between the two; stripped of whitespace; empty elements left out), and None, or the offset where
+    depth 1, or followed by the next bracketed or quoted element without a ``,`` (a comma
+    missing: the caller sees no comma between the two; stripped of whitespace; empty elements
+    left out), and None, or the offset where
     matching failed (an unclosed string, a bracket that does not match, the text ending first):
     the elements before that offset are still returned. Never splits inside a nested value.
     """
