@@ -11,7 +11,8 @@ A message with a recipient ``to=functions.NAME`` (in the role or the channel hea
 channel) is a call whose body is the JSON arguments (empty means ``{}``). Without a recipient, the
 ``analysis`` channel is reasoning (``reasoning_content``) and the ``final`` and ``commentary``
 channels are content; both stream as they arrive. A body ends at ``<|end|>``, ``<|call|>``,
-``<|return|>``, or at the next message. Read by the channel reader (:mod:`.channels`).
+``<|return|>``, or at the next message. Read by the channel reader
+(:mod:`~modelplug.toolcalls.channels`).
 """
 
 from __future__ import annotations

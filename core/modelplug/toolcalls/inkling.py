@@ -1,7 +1,8 @@
 """Inkling's typed message blocks (vLLM and SGLang ``inkling``)::
 
     <|message_model|><|content_thinking|>The user wants the weather.<|end_message|>
-    <|message_model|>get_weather<|content_invoke_tool_json|>{"name": "get_weather", "args": {"city": "Paris"}}<|end_message|>
+    <|message_model|>get_weather<|content_invoke_tool_json|>
+    {"name": "get_weather", "args": {"city": "Paris"}}<|end_message|>
     <|message_model|><|content_text|>It is sunny.<|end_message|>
 
 A block's content token says what its body is: ``<|content_thinking|>`` reasoning,
@@ -9,7 +10,7 @@ A block's content token says what its body is: ``<|content_thinking|>`` reasonin
 blocks) content, ``<|content_invoke_tool_json|>`` a call object whose arguments are under
 ``args``. The name between ``<|message_model|>`` and the content token is optional; where written
 it must be the call's name. Blocks end at ``<|end_message|>`` or ``<|content_model_end_sampling|>``,
-or at the next block. Read by the channel reader (:mod:`.channels`).
+or at the next block. Read by the channel reader (:mod:`~modelplug.toolcalls.channels`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,20 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from modelplug.toolcalls._calls import Done, Fail, Header, OfferedTools, Outcome, Unusable
+from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Unusable
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus, scan_json
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, peek, skip_ws
-from modelplug.toolcalls.channels import CALL, CONTENT, REASONING, Channels, Route, message_reader, rest_of_body, skip_body
+from modelplug.toolcalls.channels import (
+    CALL,
+    CONTENT,
+    REASONING,
+    Channels,
+    Route,
+    message_reader,
+    rest_of_body,
+    skip_body,
+)
 
 __all__ = ["CLOSERS", "INKLING", "MESSAGE_MODEL", "OPENERS", "inkling", "invoke_json"]
 

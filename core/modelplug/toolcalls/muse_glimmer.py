@@ -9,7 +9,8 @@
 A message to ``self`` is reasoning, one to ``user`` (or with no recipient) content, one to any other
 recipient a tool message whose ATEM invokes are the calls (a JSON object instead is the arguments
 of a call to the recipient, as in harmony). The first message of a turn has no ``<|start|>assistant``
-(the prompt ends with it): `` to=self<|message|>``. Read by the channel reader (:mod:`.channels`).
+(the prompt ends with it): `` to=self<|message|>``. Read by the channel reader
+(:mod:`~modelplug.toolcalls.channels`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Fail, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, at, read_run, skip_ws
 from modelplug.toolcalls.channels import (
