@@ -75,7 +75,7 @@ def test_a_tail_that_could_end_the_body_waits(format: str) -> None:
 def test_a_header_cut_by_the_end_of_the_text_is_an_error(format: str) -> None:
     _, call, _ = MESSAGES[format]
     text = call[: call.index("f") + 1]  # inside the header, after the tool's name
-    with pytest.raises(ToolCallParseError, match="header|block"):
+    with pytest.raises(ToolCallParseError, match=r"header|block"):
         parse(text, format)
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], format), whole(text, format)), k
@@ -97,7 +97,7 @@ def test_detection_tells_a_muse_reasoning_message_from_a_harmony_call() -> None:
 
 @pytest.mark.parametrize("format", FORMATS)
 def test_a_broken_call_keeps_the_readable_messages(format: str) -> None:
-    thought, call, final = MESSAGES[format]
+    _, call, final = MESSAGES[format]
     # the call's arguments no longer read (ATEM values are text where they are not JSON: its
     # parameter loses its name instead)
     broken = call.replace('name="a"', 'name=""') if format == "muse_glimmer" else call.replace("1", "{", 1)
