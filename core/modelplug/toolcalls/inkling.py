@@ -82,7 +82,7 @@ def invoke_json(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> R
     """
     calls = BlockCalls(ctx, ch.format, src)
     a = src.pos
-    name, header, arguments, reason = yield from _call_object(src, calls, route)
+    name, header, arguments, reason = yield from _call_object(src, calls, route, ch.tokens)
     crossed = ch.body_end.search(src.text(a, src.pos))
     if crossed is not None:
         return calls.failed("the block ends inside its call object", a + crossed.start())
@@ -107,10 +107,11 @@ def invoke_json(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> R
 
 
 def _call_object(
-    src: Source, calls: BlockCalls, route: Route
+    src: Source, calls: BlockCalls, route: Route, stops: tuple[str, ...]
 ) -> Read[tuple[str | None, Header | None, dict[str, Any] | None, str]]:
     """Read the call object at the cursor: its name, the header announced for it (None until its
-    name is read, or for a tool not offered), its arguments, and why it cannot be read (``""``)."""
+    name is read, or for a tool not offered), its arguments, and why it cannot be read (``""``).
+    ``stops``: the tokens a loosely read (Python-literal) ``args`` value must not run past."""
     name: str | None = None
     header: Header | None = None
     arguments: dict[str, Any] | None = None
@@ -137,7 +138,7 @@ def _call_object(
                     yield header
         elif key in _ARGUMENT_KEYS and arguments is None:
             status, arguments, reason = yield from read_json_arguments(
-                src, (), calls if header is not None else None, header
+                src, stops, calls if header is not None else None, header
             )
             if status != ScanStatus.COMPLETE:
                 return name, header, None, reason
