@@ -97,3 +97,14 @@ def test_arguments_go_out_before_the_invoke_ends() -> None:
     cut = text.index("x" * 100)
     early = [c.arguments for d in parser.feed(text[:cut]) for c in d.tool_calls if c.arguments]
     assert "".join(early) == '{"path": "a.txt"'
+
+
+def test_a_doubled_bare_name_is_the_offered_tool() -> None:
+    # the template renders a bare tool name as the recipient "get_weather.*": the model doubles it
+    text = message("get_weather.get_weather", atem("get_weather.get_weather", city="Paris"))
+    tools = [{"name": "get_weather", "parameters": {"type": "object"}}]
+    check(text, "muse_glimmer", None, [("get_weather", {"city": "Paris"})], tools)
+    check(text, "muse_glimmer", None, [("get_weather.get_weather", {"city": "Paris"})])  # no tools: as written
+    other = [{"name": "weather", "parameters": {"type": "object"}}]
+    with pytest.raises(ToolCallParseError, match="not offered"):
+        parse(text, "muse_glimmer", other)

@@ -31,7 +31,14 @@ from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
-from modelplug.toolcalls.muse_glimmer import ATEM_OPENER, RECIPIENT, atem, bare_recipient, harmony_or_muse, muse_glimmer
+from modelplug.toolcalls.muse_glimmer import (
+    ATEM_OPENER,
+    RECIPIENT,
+    bare_recipient,
+    collapsed,
+    harmony_or_muse,
+    muse_glimmer,
+)
 from modelplug.toolcalls.muse_glimmer import CLOSERS as MUSE_CLOSERS
 from modelplug.toolcalls.muse_glimmer import OPENERS as MUSE_OPENERS
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
@@ -200,7 +207,7 @@ def _muse_glimmer() -> dict[str, Reader]:
     return {
         **dict.fromkeys(MUSE_OPENERS, muse_glimmer),
         RECIPIENT: bare_recipient,
-        ATEM_OPENER: atem,
+        ATEM_OPENER: collapsed,
         **{m: dropped_marker(m) for m in MUSE_CLOSERS},
     }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import Fail, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._calls import Call, Fail, Header, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, at, read_run, skip_ws
 from modelplug.toolcalls.channels import (
@@ -46,6 +46,7 @@ __all__ = [
     "RECIPIENT",
     "atem",
     "bare_recipient",
+    "collapsed",
     "harmony_or_muse",
     "muse_glimmer",
     "muse_route",
@@ -84,7 +85,7 @@ def tool_message(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> 
     if not (yield from at(src, ATEM_OPENER)):
         return (yield from json_arguments(src, ctx, ch, route))
     a = src.pos
-    outcome = yield from atem(src, ctx)
+    outcome = yield from collapsed(src, ctx)
     crossed = ch.body_end.search(src.text(a, src.pos))
     if crossed is not None and not isinstance(outcome, Fail):
         # the block ran past the end of its message: the calls read stay, the message is an error
@@ -99,6 +100,26 @@ def tool_message(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> 
         return outcome
     yield from rest_of_body(src, ch)
     return outcome
+
+
+def collapsed(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """An ATEM block (cursor on ``<atem:function_calls>``) whose invoke named ``f.f`` is a call to
+    ``f`` when ``f`` was offered and ``f.f`` was not: the chat template writes a bare tool name as
+    the recipient ``f.*``, so the model doubles it."""
+    if not ctx.tools:
+        return (yield from atem(src, ctx))
+    doubled = {f"{name}.{name}": name for name in ctx.tools if f"{name}.{name}" not in ctx.tools}
+    inner = atem(src, OfferedTools({**ctx.tools, **{d: ctx.tools[name] for d, name in doubled.items()}}))
+    try:
+        while True:
+            item = inner.send(None)
+            for event in item if type(item) is list else (item,):
+                if isinstance(event, Header | Call) and event.name in doubled:
+                    event.name = doubled[event.name]
+            yield item
+    except StopIteration as stop:
+        outcome: Outcome = stop.value
+        return outcome
 
 
 #: MuseGlimmer's messages.
