@@ -9,7 +9,7 @@
 A message to ``self`` is reasoning, one to ``user`` (or with no recipient) content, one to any other
 recipient a tool message whose ATEM invokes are the calls (a JSON object instead is the arguments
 of a call to the recipient, as in harmony). The first message of a turn has no ``<|start|>assistant``
-(the prompt ends with it): `` to=self<|message|>``. Read by the channel reader
+(the prompt ends with it): ``to=self<|message|>``. Read by the channel reader
 (:mod:`~modelplug.toolcalls.channels`).
 """
 
