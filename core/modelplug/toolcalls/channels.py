@@ -72,6 +72,7 @@ class Channels:
         "format",
         "header_end",
         "header_limit",
+        "header_longest",
         "longest",
         "prefixes",
         "route",
@@ -98,7 +99,8 @@ class Channels:
         self.prefixes = frozenset(token[:k] for token in self.tokens for k in range(1, len(token)))
         self.route = route
         self.call_body = call_body
-        self.header_limit = header_limit + max(map(len, header_ends))
+        self.header_longest = max(map(len, header_ends))
+        self.header_limit = header_limit + self.header_longest
 
     def hold(self, s: str, i: int) -> int:
         """Where a tail of ``s[i:]`` that could still become a body-end token starts (or ``len(s)``);
@@ -112,14 +114,16 @@ class Channels:
 def _header(src: Source, ch: Channels) -> Read[re.Match[str] | None]:
     """The token ending the header that starts at the cursor, within ``ch.header_limit``
     characters (cursor unchanged); None when the text ends first or the limit is passed."""
-    start = src.pos
+    start = since = src.pos
     while True:
         lo = start - src.base
-        m = ch.header_end.search(src.s, lo, lo + ch.header_limit)
+        # only text that arrived since the last look (and a tail a token could straddle) is new
+        m = ch.header_end.search(src.s, max(lo, since - src.base), lo + ch.header_limit)
         if m is not None:
             return m
         if src.eof or len(src.s) >= lo + ch.header_limit:
             return None
+        since = src.base + max(lo, len(src.s) - ch.header_longest + 1)
         yield NEED
 
 
