@@ -7,7 +7,7 @@ import pytest
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import FORMATS, StreamParser, parse
-from tests.toolcalls._support import check, reasoning
+from tests.toolcalls._support import check, reasoning, same, stream, whole
 
 
 def atem(name: str, **params: str) -> str:
@@ -108,3 +108,13 @@ def test_a_doubled_bare_name_is_the_offered_tool() -> None:
     other = [{"name": "weather", "parameters": {"type": "object"}}]
     with pytest.raises(ToolCallParseError, match="not offered"):
         parse(text, "muse_glimmer", other)
+
+
+def test_a_message_that_ends_inside_its_invoke_does_not_take_the_next_messages() -> None:
+    cut = message("f", atem("f", a="1")).split("1</atem:parameter>")[0] + "1<|eom|>"
+    text = cut + WEATHER + message("user", "Done.", "<|eot|>")
+    error = whole(text, "muse_glimmer")[2]
+    assert isinstance(error, ToolCallParseError)
+    assert [c.name for c in error.tool_calls] == ["get_weather"]
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], "muse_glimmer"), whole(text, "muse_glimmer")), k

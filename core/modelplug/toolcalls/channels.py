@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from typing import Final, final
 
-from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning, Reject, Text
+from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reasoning, Reject, Text
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls
-from modelplug.toolcalls._source import NEED, Read, Source, alternation, peek, skip_ws
+from modelplug.toolcalls._source import NEED, Read, Source, alternation
 
 __all__ = [
     "CALL",
@@ -24,9 +24,9 @@ __all__ = [
     "CallBody",
     "Channels",
     "Route",
+    "bounded",
     "message_reader",
     "read_body",
-    "rest_of_body",
     "skip_body",
     "stream_body",
 ]
@@ -179,17 +179,9 @@ def stream_body(src: Source, ch: Channels, kind: type[Text] | type[Reasoning]) -
         yield NEED
 
 
-def rest_of_body(src: Source, ch: Channels) -> Read[None]:
-    """After a call's payload: the body's end (whitespace, then a closer, consumed, or a boundary);
-    text other than whitespace before it is content (never dropped)."""
-    yield from skip_ws(src)
-    if peek(src):
-        yield from stream_body(src, ch, Text)
-
-
 def skip_body(src: Source, ch: Channels) -> Read[None]:
-    """Move to the end of the body (a closer, consumed, a boundary, or the end of the text) without
-    handing anything out: the text of a broken call, which the engine keeps as content."""
+    """Move to the end of the body (after a closer, at a boundary, or at the end of the text)
+    without handing anything out: the text of a broken call, which the engine keeps as content."""
     while True:
         m = ch.body_end.search(src.s, src.i)
         if m is not None:
@@ -200,3 +192,45 @@ def skip_body(src: Source, ch: Channels) -> Read[None]:
             return
         src.i = ch.hold(src.s, src.i)
         yield NEED
+
+
+def bounded(src: Source, ctx: OfferedTools, ch: Channels, reader: Reader) -> Read[Outcome]:
+    """Run ``reader`` on the body at the cursor as if the text ended at the body's end token, so a
+    payload cut short by its message's end (a value never closed) cannot run into the messages
+    after it. The reader's events pass through as it reads; its outcome comes back with its end
+    as a block position (where its cursor stopped, when it gave none), and the parent's cursor at
+    the body's end token (not consumed) or as far as the text was handed on."""
+    a = src.pos
+    child = Source("", 0, False)
+    _hand_on(src, ch, child)
+    gen = reader(child, ctx)
+    try:
+        while True:
+            item = gen.send(None)
+            if item is NEED or type(item) is list:
+                if child.eof:  # pragma: no cover - a reader bug
+                    raise RuntimeError("tool-call reader asked for text after the end")
+                yield item
+                _hand_on(src, ch, child)
+            else:
+                yield item
+    except StopIteration as stop:
+        outcome: Outcome = stop.value
+    end = a + (child.pos if outcome.end is None else outcome.end)
+    if isinstance(outcome, Done):
+        return Done(end, outcome.format, tool_block=outcome.tool_block)
+    if isinstance(outcome, Fail):
+        return type(outcome)(outcome.format, outcome.reason, end)
+    return Reject(end)
+
+
+def _hand_on(src: Source, ch: Channels, child: Source) -> None:
+    """Hand the body text after the parent's cursor on to ``child``: up to the body's end token
+    (then the child's text ends), or up to a tail that could still become one."""
+    m = ch.body_end.search(src.s, src.i)
+    if m is not None:
+        cut, eof = m.start(), True
+    else:
+        cut, eof = (len(src.s), True) if src.eof else (ch.hold(src.s, src.i), False)
+    child.feed(src.s[src.i : cut], eof)
+    src.i = cut

@@ -28,9 +28,8 @@ from modelplug.toolcalls.channels import (
     REASONING,
     Channels,
     Route,
+    bounded,
     message_reader,
-    rest_of_body,
-    skip_body,
 )
 
 __all__ = ["CLOSERS", "INKLING", "MESSAGE_MODEL", "OPENERS", "inkling", "invoke_json"]
@@ -75,19 +74,25 @@ def _value(src: Source) -> Read[tuple[bool, Any]]:
 
 
 def invoke_json(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> Read[Outcome]:
-    """The body of a ``<|content_invoke_tool_json|>`` block: ``{"name": ..., "args": {...}}``.
+    """The body of a ``<|content_invoke_tool_json|>`` block: ``{"name": ..., "args": {...}}``,
+    read as if the text ended at the block's end (what follows the object in the block is read as
+    usual: whitespace and the end token dropped, anything else content).
 
     The call is announced as soon as its name is read, and when ``args`` follows the name its
     members stream as they are written; ``arguments`` or ``parameters`` are read for ``args`` too.
     """
+
+    def read(body: Source, offered: OfferedTools) -> Read[Outcome]:
+        return (yield from _invoke(body, offered, ch, route))
+
+    return (yield from bounded(src, ctx, ch, read))
+
+
+def _invoke(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> Read[Outcome]:
+    """The call object of a block whose text ends at the block's end (see :func:`invoke_json`)."""
     calls = BlockCalls(ctx, ch.format, src)
-    a = src.pos
     name, header, arguments, reason = yield from _call_object(src, calls, route, ch.tokens)
-    crossed = ch.body_end.search(src.text(a, src.pos))
-    if crossed is not None:
-        return calls.failed("the block ends inside its call object", a + crossed.start())
     if reason:
-        yield from skip_body(src, ch)  # the broken block's text stays in the content
         if name is not None and calls.emitted:
             calls.bad(reason, name)
             return Unusable(ch.format, calls.errors[0])
@@ -100,7 +105,6 @@ def invoke_json(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> R
         yield from calls.complete(header, name, arguments or {})
     else:
         yield from calls.whole(name, arguments or {})
-    yield from rest_of_body(src, ch)
     if calls.errors:
         return Unusable(ch.format, calls.errors[0])
     return Done(None, ch.format)

@@ -19,7 +19,6 @@ import re
 from typing import Final
 
 from modelplug.toolcalls._calls import Call, Fail, Header, OfferedTools, Outcome, Reject
-from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, at, read_run, skip_ws
 from modelplug.toolcalls.channels import (
     CALL,
@@ -27,9 +26,9 @@ from modelplug.toolcalls.channels import (
     REASONING,
     Channels,
     Route,
+    bounded,
     message_reader,
     read_body,
-    rest_of_body,
     skip_body,
 )
 from modelplug.toolcalls.harmony import CLOSERS as HARMONY_CLOSERS
@@ -80,25 +79,16 @@ def muse_route(header: str, end: str) -> Route | None:
 
 def tool_message(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> Read[Outcome]:
     """The body of a message to a tool: an ATEM block, whose invokes are the calls (one that cannot
-    be read never sinks the others), else harmony's JSON arguments of a call to the recipient."""
+    be read never sinks the others), read as if the text ended at the message's end; else
+    harmony's JSON arguments of a call to the recipient. What follows the block in the body is
+    read as usual (whitespace, the end token, dropped; anything else, content)."""
     yield from skip_ws(src)
     if not (yield from at(src, ATEM_OPENER)):
         return (yield from json_arguments(src, ctx, ch, route))
-    a = src.pos
-    outcome = yield from collapsed(src, ctx)
-    crossed = ch.body_end.search(src.text(a, src.pos))
-    if crossed is not None and not isinstance(outcome, Fail):
-        # the block ran past the end of its message: the calls read stay, the message is an error
-        calls = BlockCalls(ctx, "muse_glimmer", src)
-        calls.emitted = True
-        return calls.failed(f"the message to {route.name!r} ends inside its ATEM block", a + crossed.start())
-    if isinstance(outcome, Reject):
-        outcome = BlockCalls(ctx, "muse_glimmer", src).failed(f"the message to {route.name!r} holds no <atem:invoke>")
-    if isinstance(outcome, Fail):
-        if outcome.end is None:
-            yield from skip_body(src, ch)  # the broken message's text stays in the content
-        return outcome
-    yield from rest_of_body(src, ch)
+    outcome = yield from bounded(src, ctx, ch, collapsed)
+    if isinstance(outcome, Reject):  # an ATEM block with no invoke in it: the message is broken
+        yield from skip_body(src, ch)
+        return Fail("muse_glimmer", f"the message to {route.name!r} holds no <atem:invoke>")
     return outcome
 
 
