@@ -468,8 +468,15 @@ def recover_list(
     """After a strict scan of a list of calls from ``start`` failed (``result``): find the list's end
     by bracket matching and read its elements one by one (:func:`read_elements`). True when the
     elements were read (the cursor is after the list); False when they cannot be (the brackets do
-    not match, or the list is not one of calls): the cursor may have moved."""
+    not match, or the list is not one of calls): the cursor may have moved.
+
+    ``markerless``: only a list whose first element opens like a call object (a call key first)
+    is matched at all: prose full of ``[{`` that never closes is given back at once instead of
+    being matched to the end of the text from every ``[`` (linear time).
+    """
     if result.status != ScanStatus.INVALID or not result.stack or result.stack[0] != ARR:
+        return False
+    if markerless and _CALL_OPENS.match(src.text(start, src.pos)) is None:
         return False
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
     if (yield from scan_loose(src, closers, stops)).status != ScanStatus.COMPLETE:
@@ -487,6 +494,9 @@ def _clear_call(value: Any) -> str | None:
         return _name_in(value) or ""
     return None if call is None else call[0]
 
+
+#: A list whose first element opens like a call object: a key of a call object first.
+_CALL_OPENS: Final = re.compile(r'\[\s*\{\s*"(?:name|tool_name|arguments|parameters|function|id|type)"\s*:')
 
 #: A call object's name written as its first member (how an unreadable element is named).
 _FIRST_NAME: Final = re.compile(r'\s*\{\s*"(?:name|tool_name)"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
