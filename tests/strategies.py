@@ -232,22 +232,26 @@ def _kimi_k3(c: Calls) -> str:
 
 
 def _hy_v3(c: Calls) -> str:
+    # an even number of calls: with the suffix Hy's tokenizers add to every tag
+    x = ":opensource" if len(c) % 2 == 0 else ""
     body = "".join(
-        f"<tool_call>{n}<tool_sep>"
-        + "".join(f"<arg_key>{k}</arg_key><arg_value>{v}</arg_value>" for k, v in a.items())
-        + "</tool_call>"
+        f"<tool_call{x}>{n}<tool_sep{x}>"
+        + "".join(f"<arg_key{x}>{k}</arg_key{x}><arg_value{x}>{v}</arg_value{x}>" for k, v in a.items())
+        + f"</tool_call{x}>"
         for n, a in c
     )
-    return f"<tool_calls>{body}</tool_calls>"
+    return f"<tool_calls{x}>{body}</tool_calls{x}>"
 
 
 def _k2_horizon(c: Calls) -> str:
-    body = "\n".join(
-        f"<ifm|tool_call>{n}"
-        + "".join(f"<ifm|arg_key>{k}</ifm|arg_key><ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items())
-        + "</ifm|tool_call>"
-        for n, a in c
-    )
+    def call(i: int, n: str, a: dict[str, Any]) -> str:
+        if i % 3 == 1:  # the JSON form
+            return f"<ifm|tool_call>{_obj(n, a)}</ifm|tool_call>"
+        typed = "<ifm|arg_type>string</ifm|arg_type>" if i % 3 == 2 else ""  # the typed XML form
+        pairs = "".join(f"<ifm|arg_key>{k}</ifm|arg_key>{typed}<ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items())
+        return f"<ifm|tool_call>{n}{pairs}</ifm|tool_call>"
+
+    body = "\n".join(call(i, n, a) for i, (n, a) in enumerate(c))
     return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
 
 

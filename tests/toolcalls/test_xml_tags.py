@@ -316,6 +316,70 @@ def test_k2_horizon_xml(format: str | None) -> None:
     check(text, format, "Before after.", [("lookup", {"query": "123", "limit": 3}), ("ping", {})], tools)
 
 
+_K2_TOOLS = [
+    {"name": "lookup", "parameters": {"properties": {"query": {"type": "string"}, "limit": {"type": "integer"}}}},
+    {"name": "ping"},
+]
+
+
+@pytest.mark.parametrize("format", ["k2_horizon", None])
+def test_k2_horizon_json_form(format: str | None) -> None:
+    text = (
+        'Before <ifm|tool_calls><ifm|tool_call>{"name": "lookup", "arguments": {"limit": "2", "query": "x"}}'
+        '</ifm|tool_call>\n<ifm|tool_call> {"name": "ping"} </ifm|tool_call></ifm|tool_calls> after.'
+    )
+    check(text, format, "Before after.", [("lookup", {"limit": 2, "query": "x"}), ("ping", {})], _K2_TOOLS)
+    check(text, format, "Before after.", [("lookup", {"limit": "2", "query": "x"}), ("ping", {})])
+
+
+@pytest.mark.parametrize("format", ["k2_horizon", None])
+def test_k2_horizon_typed_xml_form(format: str | None) -> None:
+    def typed(key: str, kind: str, value: str) -> str:
+        return f"<ifm|arg_key>{key}</ifm|arg_key><ifm|arg_type>{kind}</ifm|arg_type><ifm|arg_value>{value}</ifm|arg_value>"
+
+    text = (
+        "<ifm|tool_calls><ifm|tool_call>lookup"
+        + typed("query", "string", "123")
+        + typed("limit", "integer", "3")
+        + typed("opts", "dict[str, int]", '{"a": 1}')
+        + typed("flag", "bool", "true")
+        + typed("note", "integer", "three")
+        + "</ifm|tool_call></ifm|tool_calls>"
+    )
+    # without a schema the written type converts the value (one that does not convert stays text)
+    expected = {"query": "123", "limit": 3, "opts": {"a": 1}, "flag": True, "note": "three"}
+    check(text, format, None, [("lookup", expected)])
+    # a schema that describes the argument wins over the written type, as upstream
+    schema = {"query": {"type": "string"}, "limit": {"type": "string"}}
+    tools = [{"name": "lookup", "parameters": {"properties": schema}}]
+    check(text, format, None, [("lookup", {**expected, "limit": "3"})], tools)
+
+
+def test_k2_horizon_forms_mix_and_a_bad_call_keeps_its_siblings() -> None:
+    text = (
+        '<ifm|tool_calls><ifm|tool_call>{"name": "ping", "arguments": {}}</ifm|tool_call>'
+        '<ifm|tool_call>{"name": "lookup", "arguments": {"limit": 1,}</ifm|tool_call>'
+        "<ifm|tool_call>lookup<ifm|arg_key>query</ifm|arg_key><ifm|arg_type>string</ifm|arg_type>"
+        "<ifm|arg_value>q</ifm|arg_value></ifm|tool_call></ifm|tool_calls>"
+    )
+    with pytest.raises(ToolCallParseError) as info:
+        parse(text, "k2_horizon")
+    assert "call 2" in info.value.reason
+    assert [(c.name, c.arguments) for c in info.value.tool_calls] == [("ping", {}), ("lookup", {"query": "q"})]
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], "k2_horizon"), whole(text, "k2_horizon"))
+
+
+def test_k2_horizon_typed_value_that_converts_goes_out_when_it_ends() -> None:
+    text = (
+        "<ifm|tool_calls><ifm|tool_call>f<ifm|arg_key>s</ifm|arg_key><ifm|arg_type>string</ifm|arg_type>"
+        "<ifm|arg_value>abc</ifm|arg_value><ifm|arg_key>n</ifm|arg_key><ifm|arg_type>int</ifm|arg_type>"
+        "<ifm|arg_value>12</ifm|arg_value></ifm|tool_call></ifm|tool_calls>"
+    )
+    check(text, "k2_horizon", None, [("f", {"s": "abc", "n": 12})])
+    assert same(stream(list(text), "k2_horizon"), whole(text, "k2_horizon"))
+
+
 # GLM values without their opener, Step3's short call forms ---------------------------------------
 
 STEP_P = '<steptml:parameter name="city">Paris</steptml:parameter>'

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
 
-__all__ = ["coerce_arguments", "schema_types"]
+__all__ = ["coerce_arguments", "coerce_to_type", "schema_types", "type_name"]
 
 _ORDER: Final = ("integer", "number", "boolean", "null", "object", "array")
 _MISSING: Final = object()
@@ -88,6 +88,35 @@ def _convert(text: str, kind: str) -> Any:
     if kind == "array" and isinstance(decoded, list):
         return decoded
     return _MISSING
+
+
+#: Type names models write for JSON schema types (K2 Horizon's ``<ifm|arg_type>int</ifm|arg_type>``).
+_TYPE_NAMES: Final = {
+    **dict.fromkeys(("str", "text", "varchar", "char", "enum"), "string"),
+    **dict.fromkeys(("int", "int32", "int64", "uint", "uint32", "uint64", "long", "short"), "integer"),
+    **dict.fromkeys(("float", "float32", "float64", "double"), "number"),
+    "bool": "boolean",
+    **dict.fromkeys(("dict", "map"), "object"),
+    **dict.fromkeys(("list", "arr", "sequence", "tuple"), "array"),
+}
+
+
+def type_name(written: str) -> str:
+    """The JSON schema type a written type name stands for (``int`` -> ``integer``,
+    ``array[string]`` -> ``array``); unknown names are returned lowercased."""
+    base = written.split("[", 1)[0].strip().lower()
+    return _TYPE_NAMES.get(base, base)
+
+
+def coerce_to_type(text: str, written: str) -> Any:
+    """``text`` converted to the type named ``written`` (see :func:`type_name`), by the rules of
+    :func:`coerce_arguments`: a value that does not convert, or an unknown or string type, stays
+    the text as it was."""
+    kind = type_name(written)
+    if kind not in _ORDER or not text.strip():
+        return text
+    converted = _convert(text, kind)
+    return text if converted is _MISSING else converted
 
 
 def coerce_arguments(arguments: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:

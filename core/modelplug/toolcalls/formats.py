@@ -29,7 +29,7 @@ from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
-from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, SEED_THINK, THINK, thinking
+from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, HY_THINK, SEED_THINK, THINK, span_reader
 from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
     DOTS_OPENER,
@@ -37,6 +37,7 @@ from modelplug.toolcalls.xml_tags import (
     DSML_V4_OPENER,
     DSML_V41_OPENER,
     GCML_OPENER,
+    HY_SUFFIXED_OPENER,
     IQUEST_OPENER,
     K2_HORIZON_OPENER,
     K3_MARKUP,
@@ -51,6 +52,7 @@ from modelplug.toolcalls.xml_tags import (
     gigachat35,
     glm_body,
     hy_body,
+    hy_suffixed,
     iquest_q1,
     k2_horizon,
     kimi_k3,
@@ -274,7 +276,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
         _GIGACHAT_ROLE: _gigachat3(prefixed=False),
     },
     "gigachat35": lambda: {GCML_OPENER: gigachat35},
-    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True)},
+    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True), HY_SUFFIXED_OPENER: hy_suffixed},
     "qwen25_coder": lambda: _json_tag("<tools>", "qwen25_coder", "</tools>"),
     "nemotron_json": lambda: _json_tag("<TOOLCALL>", "nemotron_json", "</TOOLCALL>"),
     "granite_20b_fc": lambda: {
@@ -385,7 +387,12 @@ def canonical(format: str | None) -> str | None:
 
 
 #: Reasoning spans beyond ``<think>`` (which every format has), by format.
-_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,), "cohere_command4": (COHERE_THINK,)}
+_SPANS: Final = {
+    "seed_oss": (SEED_THINK,),
+    "gemma4": (GEMMA_THOUGHT,),
+    "cohere_command4": (COHERE_THINK,),
+    "hy_v3": (HY_THINK,),
+}
 
 
 def _with_extras(
@@ -396,7 +403,7 @@ def _with_extras(
         readers.setdefault(closer, stray_closer(closer))
     markers = tuple(readers)
     for span in (THINK, *spans):
-        readers[span[0]] = thinking(span, markers)
+        readers[span[0]] = span_reader(span, markers)
     return readers
 
 
