@@ -248,7 +248,9 @@ def _k2_horizon(c: Calls) -> str:
         if i % 3 == 1:  # the JSON form
             return f"<ifm|tool_call>{_obj(n, a)}</ifm|tool_call>"
         typed = "<ifm|arg_type>string</ifm|arg_type>" if i % 3 == 2 else ""  # the typed XML form
-        pairs = "".join(f"<ifm|arg_key>{k}</ifm|arg_key>{typed}<ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items())
+        pairs = "".join(
+            f"<ifm|arg_key>{k}</ifm|arg_key>{typed}<ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items()
+        )
         return f"<ifm|tool_call>{n}{pairs}</ifm|tool_call>"
 
     body = "\n".join(call(i, n, a) for i, (n, a) in enumerate(c))

@@ -335,7 +335,8 @@ def test_k2_horizon_json_form(format: str | None) -> None:
 @pytest.mark.parametrize("format", ["k2_horizon", None])
 def test_k2_horizon_typed_xml_form(format: str | None) -> None:
     def typed(key: str, kind: str, value: str) -> str:
-        return f"<ifm|arg_key>{key}</ifm|arg_key><ifm|arg_type>{kind}</ifm|arg_type><ifm|arg_value>{value}</ifm|arg_value>"
+        key_and_type = f"<ifm|arg_key>{key}</ifm|arg_key><ifm|arg_type>{kind}</ifm|arg_type>"
+        return f"{key_and_type}<ifm|arg_value>{value}</ifm|arg_value>"
 
     text = (
         "<ifm|tool_calls><ifm|tool_call>lookup"
