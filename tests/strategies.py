@@ -374,6 +374,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
     "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
     "k2_horizon": _k2_horizon,
+    "cwm": lambda c: "\n".join(f"<tool: function>\n{n} {_j(a)}\n</tool>" for n, a in c),
     "rwkv": lambda c: "\n".join(f"**Tool Call:**\n```json\n{_obj(n, a)}\n```" for n, a in c),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
     + "".join(
@@ -398,7 +399,7 @@ FAMILY = {
     **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
-    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv"], "json"),
+    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv", "cwm"], "json"),
     **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think", "k2_horizon"], "xml"),
     "gemma4": "gemma",
     "functiongemma": "gemma",

@@ -32,6 +32,7 @@ from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, HY_THINK, SEED_THINK, THINK, span_reader
 from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
+    CWM_OPENER,
     DOTS_OPENER,
     DSML_OPENER,
     DSML_V4_OPENER,
@@ -45,6 +46,7 @@ from modelplug.toolcalls.xml_tags import (
     MINICPM_OPENER,
     SOLAR_OPENER,
     bare_function,
+    cwm,
     deepseek_v4,
     deepseek_v32,
     deepseek_v41,
@@ -294,6 +296,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
     "rwkv": lambda: {_RWKV: _rwkv},
     "k2_horizon": lambda: {K2_HORIZON_OPENER: k2_horizon},
+    "cwm": lambda: {CWM_OPENER: cwm},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -369,8 +372,9 @@ def _detection() -> dict[str, Reader]:
     readers[_TOOL_CALLS] = tool_calls_tag(json="jamba", hy=True)
     # an opener starting with a new character would slow the scan of every call-free text (see
     # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker
-    # only when the format is named
-    del readers[_GIGACHAT_ROLE], readers[_RWKV]
+    # only when the format is named; so is CWM's <tool: ...> tag, which prose mentions too often
+    # for a bare name after it to be taken for a call
+    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[CWM_OPENER]
     return readers
 
 

@@ -65,6 +65,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "hyperclovax_seed_think": ("</tool_call>",),
     "rwkv": ("```",),
     "k2_horizon": ("</ifm|tool_calls>",),
+    "cwm": ("</tool>",),
 }
 
 

@@ -25,6 +25,7 @@ from modelplug.toolcalls._source import (
     Source,
     accept,
     at,
+    need,
     peek,
     read_name,
     skip_ws,
@@ -34,6 +35,7 @@ from modelplug.toolcalls._source import (
 from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = [
+    "CWM_OPENER",
     "DOTS_OPENER",
     "DSML_OPENER",
     "DSML_V4_OPENER",
@@ -47,6 +49,7 @@ __all__ = [
     "MINICPM_OPENER",
     "SOLAR_OPENER",
     "bare_function",
+    "cwm",
     "deepseek_v4",
     "deepseek_v32",
     "deepseek_v41",
@@ -234,15 +237,24 @@ class _Pieces:
     cursor of such a search can never be part of the closing tag; only the layout newlines at the
     value's ends (stripped at the end) wait."""
 
-    __slots__ = ("done", "key", "lead", "on_piece", "src", "strip")
+    __slots__ = ("blank", "done", "key", "lead", "on_piece", "space", "src", "strip")
 
     def __init__(
-        self, src: Source, key: str, start: int, strip: bool, on_piece: Callable[[str, str], list[object]] | None
+        self,
+        src: Source,
+        key: str,
+        start: int,
+        strip: bool,
+        on_piece: Callable[[str, str], list[object]] | None,
+        *,
+        space: bool = False,
     ) -> None:
         self.src = src
         self.key = key
         self.done = start  # block position of the first value character not handed out
         self.strip = strip
+        self.space = space  # all trailing whitespace is layout if the value ends there (cwm)
+        self.blank = start
         self.lead = strip  # a leading newline may still have to be skipped
         self.on_piece = on_piece
 
@@ -261,6 +273,8 @@ class _Pieces:
 
     def _flush(self) -> list[object]:
         assert self.on_piece is not None
+        if self.space:
+            return self._flush_space()
         chunk = self.src.text(self.done, self.src.pos)
         if not chunk:
             return []
@@ -278,6 +292,20 @@ class _Pieces:
         if not text:
             return []
         self.done += len(text)
+        return self.on_piece(self.key, text)
+
+    def _flush_space(self) -> list[object]:
+        """``_flush`` holding back all trailing whitespace; the run held is looked at once (text
+        from ``done`` to ``blank`` is known to be whitespace), so a long run costs linear time."""
+        assert self.on_piece is not None
+        start = max(self.done, self.blank)
+        new = self.src.text(start, self.src.pos)
+        kept = len(new.rstrip())
+        if not kept:
+            self.blank = self.src.pos
+            return []
+        text = self.src.text(self.done, start + kept)
+        self.done = self.blank = start + kept
         return self.on_piece(self.key, text)
 
 
@@ -937,3 +965,76 @@ def iquest_q1(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             src, ctx, opener_length=len(IQUEST_OPENER), closer="</iquest_tool_call>", format="iquest_q1"
         )
     )
+
+
+# cwm ----------------------------------------------------------------------------------------------
+
+CWM_OPENER: Final = "<tool:"
+_CWM_END: Final = "</tool>"
+_CWM_LABEL: Final = re.compile(r"\s*[^\s<>]+\s*>")
+#: The argument CWM's text form fills (its tools take one command line).
+CWM_KEY: Final = "command"
+
+
+def cwm(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Meta CWM: ``<tool: function>`` (the label is not read) + a line break + ``NAME rest`` +
+    ``</tool>``, one block per call. A rest that reads as a JSON object is the arguments; any other rest is the
+    text of the ``command`` argument, stripped (as upstream; an error when the offered tool's
+    schema has parameters but no ``command``); no rest is no argument."""
+    src.i += len(CWM_OPENER)
+    m = yield from _match_run(src, _CWM_LABEL)
+    calls = BlockCalls(ctx, "cwm", src)
+    if m is None:
+        return Reject(len(CWM_OPENER)) if peek(src) else calls.failed(f"the text ends after {CWM_OPENER}")
+    src.i = m.end()
+    opener_length = src.pos
+    yield from skip_ws(src)
+    if "\n" not in src.text(opener_length, src.pos):
+        # CWM writes the name on the line after the tag; "<tool: function> then ..." is prose
+        return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after {CWM_OPENER}")
+    name = yield from read_name(src)
+    if not (yield from need(src)):
+        return calls.failed("the text ends inside the call")
+    if not name or not (peek(src).isspace() or (yield from at(src, _CWM_END))):
+        return Reject(opener_length)  # no tool name after the tag: prose that mentions it
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    yield from skip_ws(src)
+    rest = src.pos
+    c = peek(src)
+    as_text = c not in ("{", "[") and _command_allowed(ctx, name)
+    pieces = _Pieces(
+        src,
+        CWM_KEY,
+        rest,
+        False,
+        (lambda key, text: calls.text_piece(header, key, text)) if as_text else None,
+        space=True,
+    )
+    if not (yield from pieces.around(until(src, _CWM_END))):
+        return calls.failed("the text ends inside the call")
+    text = src.text(rest, src.pos).rstrip()
+    src.i += len(_CWM_END)
+    arguments: dict[str, Any] = {}
+    if text:
+        ok, value = decode_value(text) if c in ("{", "[") else (False, None)
+        if ok and isinstance(value, dict):
+            arguments = value
+        elif not _command_allowed(ctx, name):
+            return calls.failed(f"the text after the tool name is not a JSON object and {name!r} has no {CWM_KEY!r}")
+        else:
+            yield from calls.argument(header, CWM_KEY, text)
+            arguments = {CWM_KEY: text}
+    yield from calls.complete(header, name, arguments)
+    if calls.errors:
+        return Unusable("cwm", calls.errors[0])
+    return Done(None, "cwm")
+
+
+def _command_allowed(ctx: OfferedTools, name: str) -> bool:
+    """Whether the text form's ``command`` argument fits tool ``name``: no schema, a schema without
+    parameters listed, or one that lists ``command``."""
+    tool = None if ctx.tools is None else ctx.tools.get(name)
+    properties = None if tool is None else tool.parameters.get("properties")
+    return not properties or ctx.schema(name, CWM_KEY) is not None
