@@ -257,6 +257,15 @@ def _k2_horizon(c: Calls) -> str:
     return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
 
 
+def _minimax_m3(c: Calls) -> str:
+    ns = "]<]minimax[>["
+    invokes = "".join(
+        f'{ns}<invoke name="{n}">' + "".join(f"{ns}<{k}>{v}{ns}</{k}>" for k, v in a.items()) + f"{ns}</invoke>\n"
+        for n, a in c
+    )
+    return f"{ns}<tool_call>\n{invokes}{ns}</tool_call>"
+
+
 def _cohere(c: Calls) -> str:
     actions = ",\n    ".join(
         _j({"tool_call_id": str(i), "tool_name": n, "parameters": a}) for i, (n, a) in enumerate(c)
@@ -375,6 +384,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
     "k2_horizon": _k2_horizon,
     "cwm": lambda c: "\n".join(f"<tool: function>\n{n} {_j(a)}\n</tool>" for n, a in c),
+    "minimax_m3": _minimax_m3,
     "rwkv": lambda c: "\n".join(f"**Tool Call:**\n```json\n{_obj(n, a)}\n```" for n, a in c),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
     + "".join(
@@ -401,6 +411,7 @@ FAMILY = {
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
     **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv", "cwm"], "json"),
     **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think", "k2_horizon"], "xml"),
+    "minimax_m3": "xml",
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
@@ -447,6 +458,9 @@ _MARKERS = [
     "<ifm|tool_calls>", "<ifm|tool_call>", "<ifm|arg_key>", "<iquest_tool_call>", "</iquest_tool_call>",
     "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
     "<|plamo:begin_tool_arguments:plamo|>",
+    "<ifm|arg_type>", "</ifm|arg_type>", "</ifm|tool_call>", "<tool_calls:x>", "<tool_call:x>", "</tool_call:x>",
+    "<think:x>", "</think:x>", "<tool: function>\n", "</tool>", "]<]minimax[>[", "]<]minimax[>[<tool_call>",
+    '<invoke name="f">', "<a>", "</a>", "<item>",
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.

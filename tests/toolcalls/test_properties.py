@@ -25,8 +25,9 @@ def test_every_format_has_a_renderer() -> None:
 
 #: Formats with GLM's markers but JSON values (HyperCLOVA X): only a named format reads the JSON.
 _READ_AS_GLM = {"hyperclovax_seed_think"}
-#: Formats read only when named (CWM's ``<tool: ...>`` tag): detection leaves the text as content.
-_NAMED_ONLY = {"cwm"}
+#: Formats read only when named (CWM's ``<tool: ...>`` tag, MiniMax-M3's ``]<]minimax[>[``):
+#: detection leaves the text as content.
+_NAMED_ONLY = {"cwm", "minimax_m3"}
 
 
 @pytest.mark.parametrize("format", sorted(FAMILY))
@@ -181,6 +182,7 @@ def _named_seconds(text: str, format: str) -> float:
 
 
 _K2_JSON_CALL = '<ifm|tool_call>{"name": "f"}</ifm|tool_call>'
+_M3_INVOKE = ']<]minimax[>[<tool_call>]<]minimax[>[<invoke name="f">'
 
 #: Shapes the argument streaming of the pythonic and gemma4 readers follows (format, text of size n).
 _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
@@ -199,6 +201,9 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "cwm words": ("cwm", lambda n: "<tool: function>\nsh " + "x " * (n // 2) + "</tool>"),
     "k2 json calls": ("k2_horizon", lambda n: "<ifm|tool_calls>" + _K2_JSON_CALL * (n // 45)),
     "hy suffixed tags": ("hy_v3", lambda n: "<tool_calls:x><tool_call:x>f" + "<arg_key:x>k</arg_key:x>" * (n // 24)),
+    "m3 open elements": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" * (n // 16)),
+    "m3 repeated tags": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>x]<]minimax[>[</a>" * (n // 34)),
+    "m3 long value": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" + "x]" * (n // 2)),
     "long xml value": (
         "qwen3_coder",
         lambda n: "<function=f><parameter=a>" + "x<" * (n // 2) + "</parameter></function>",

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
 
-__all__ = ["coerce_arguments", "coerce_to_type", "schema_types", "type_name"]
+__all__ = ["coerce_arguments", "coerce_to_type", "coerce_value", "schema_types", "type_name"]
 
 _ORDER: Final = ("integer", "number", "boolean", "null", "object", "array")
 _MISSING: Final = object()
@@ -132,17 +132,22 @@ def coerce_arguments(arguments: dict[str, Any], parameters: Mapping[str, Any]) -
             result[key] = value
             continue
         types = schema_types(schema)
-        if not types or "string" in types:
-            result[key] = value
-            continue
-        if not value.strip():
+        if types and "string" not in types and not value.strip():
             continue  # empty value for a non-string parameter: let the tool's default apply
-        for kind in _ORDER:
-            if kind in types:
-                converted = _convert(value, kind)
-                if converted is not _MISSING:
-                    result[key] = converted
-                    break
-        else:
-            result[key] = value
+        result[key] = coerce_value(value, schema)
     return result
+
+
+def coerce_value(text: str, schema: Mapping[str, Any]) -> Any:
+    """``text`` converted to the type ``schema`` (one value's JSON schema) gives it, by the rules
+    of :func:`coerce_arguments`; the text itself when the schema allows a string or nothing
+    converts."""
+    types = schema_types(schema)
+    if not types or "string" in types or not text.strip():
+        return text
+    for kind in _ORDER:
+        if kind in types:
+            converted = _convert(text, kind)
+            if converted is not _MISSING:
+                return converted
+    return text

@@ -27,6 +27,8 @@ from modelplug.toolcalls.harmony import harmony
 from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
+from modelplug.toolcalls.minimax_m3 import OPENER as M3_OPENER
+from modelplug.toolcalls.minimax_m3 import minimax_m3
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, HY_THINK, SEED_THINK, THINK, span_reader
@@ -297,6 +299,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "rwkv": lambda: {_RWKV: _rwkv},
     "k2_horizon": lambda: {K2_HORIZON_OPENER: k2_horizon},
     "cwm": lambda: {CWM_OPENER: cwm},
+    "minimax_m3": lambda: {M3_OPENER: minimax_m3},
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -314,6 +317,7 @@ ALIASES: Final = {
     "glm": "glm45",
     "gpt-oss": "harmony",
     "minimax-m2": "minimax_m2",
+    "minimax-m3": "minimax_m3",
     "deepseekv3": "deepseek_v3",
     "deepseekv31": "deepseek_v31",
     "llama3": "llama3_json",
@@ -372,9 +376,10 @@ def _detection() -> dict[str, Reader]:
     readers[_TOOL_CALLS] = tool_calls_tag(json="jamba", hy=True)
     # an opener starting with a new character would slow the scan of every call-free text (see
     # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker
-    # only when the format is named; so is CWM's <tool: ...> tag, which prose mentions too often
-    # for a bare name after it to be taken for a call
-    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[CWM_OPENER]
+    # only when the format is named, and MiniMax-M3's namespace token (its "]" would be such a
+    # character); so is CWM's <tool: ...> tag, which prose mentions too often for a bare name
+    # after it to be taken for a call
+    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[M3_OPENER], readers[CWM_OPENER]
     return readers
 
 

@@ -66,6 +66,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "rwkv": ("```",),
     "k2_horizon": ("</ifm|tool_calls>",),
     "cwm": ("</tool>",),
+    "minimax_m3": ("]<]minimax[>[</tool_call>",),
 }
 
 
