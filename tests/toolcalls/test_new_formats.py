@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelplug.toolcalls import ALIASES, FORMATS, parse
+from modelplug.toolcalls import ALIASES, FORMATS, open_span, parse
 from tests.toolcalls._support import check
 
 
@@ -81,6 +81,17 @@ def test_hy_tags_with_a_tokenizer_suffix(format: str | None) -> None:
     assert parse(text, format).reasoning_content == "quote <tool_calls:opensource> here"
     v4 = text.replace("<tool_sep:opensource>", "").replace(tail, "</tool_calls:opensource>\n</tool_call:opensource>")
     check(v4, format, "Sure.", [("get_weather", {"city": "Paris"})])
+
+
+@pytest.mark.parametrize("format", ["hy_v3", None])
+def test_hy_suffixed_think_opened_by_the_prompt(format: str | None) -> None:
+    prompt = "<｜hy_User:opensource｜>Hi<｜hy_Assistant:opensource｜><think:opensource>\n"
+    opener = open_span(prompt, format)
+    assert opener == "<think:opensource>"
+    text = "plan</think:opensource>Sure.<tool_calls:opensource><tool_call:opensource>f</tool_call:opensource>"
+    result = parse(text + "</tool_calls:opensource>", format, reasoning_started=opener)
+    assert (result.reasoning_content, result.content, [c.name for c in result.tool_calls]) == ("plan", "Sure.", ["f"])
+    assert open_span("<think:opensource> earlier turn\n", format) is None
 
 
 def test_a_suffix_that_is_not_one_is_content() -> None:

@@ -119,6 +119,7 @@ def span_reader(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
         src.i = start - src.base
         return (yield from _suffixed(opener + suffix, closer + suffix, layout, frozen)(src, ctx))
 
+    read.span = span  # type: ignore[attr-defined]  # what the engine's start_inside looks for
     return read
 
 
@@ -134,8 +135,8 @@ def open_span(prompt: str, format: str | None = None) -> str | None:
     ``<think>`` (then whitespace), so the model's text starts inside the span and only closes it.
     A span counts as open when the prompt, trailing whitespace aside, ends with its opener (and
     its layout): an opener further back is an earlier turn's or a quote, never guessed at. The
-    spans are ``<think>`` (every format), ``<seed:think>`` (seed_oss or detection) and Gemma 4's
-    ``<|channel>thought`` (gemma4 or detection).
+    spans are ``<think>`` (every format), ``<seed:think>`` (seed_oss or detection), Gemma 4's
+    ``<|channel>thought`` (gemma4 or detection) and Hy's ``<think:SUFFIX>`` (hy_v3 or detection).
     """
     tail = prompt.rstrip()
     spans = [THINK]
@@ -146,4 +147,12 @@ def open_span(prompt: str, format: str | None = None) -> str | None:
     for opener, _, _ in spans:
         if tail.endswith(opener):
             return opener
+    if format in (None, "hy_v3", "hy_v4"):
+        m = _SUFFIXED_END.search(tail[-80:])
+        if m is not None:
+            return m.group()
     return None
+
+
+#: ``<think:SUFFIX>`` at the end of a prompt (``HY_THINK``).
+_SUFFIXED_END: Final = re.compile(r"<think:[^\s<>]{1,64}>\Z")
