@@ -1,6 +1,7 @@
 """XML-like formats where every argument is a tagged text value: qwen3_coder, seed_oss, glm45,
 glm47, minimax_m2, deepseek_v32 and step3; deepseek_v4, deepseek_v41, gigachat35, dots, kimi_k3,
-hy_v3, solar_open2, minicpm5, iquest_q1 and hyperclovax_seed_think on the same elements.
+hy_v3, k2_horizon, solar_open2, minicpm5, iquest_q1 and hyperclovax_seed_think on the same elements;
+cwm's one text value.
 
 Values are text, coerced to the schema's types when tools are given; a value's closing tag ends it
 only where the next parameter or the call's end follows. Each format's layout and the
