@@ -58,14 +58,16 @@ def _tag(src: Source) -> Read[bool]:
     return True
 
 
-def _name_until(src: Source, end: str) -> Read[str | None]:
-    """A name written up to ``end`` (consumed); None when there is none within 256 characters."""
+def _name_until(src: Source, end: str, what: str) -> Read[tuple[str | None, str]]:
+    """A name written up to ``end`` (consumed), or None and why not (``what``: the thing named)."""
     a = src.pos
     if not (yield from until(src, end, 256)):
-        return None
+        if src.eof and len(src.s) - src.i < 256 + len(end):
+            return None, "the text ends inside the call"
+        return None, f"{what} not closed by {end!r}"
     written = src.text(a, src.pos).strip()
     src.i += len(end)
-    return written if NAME_RE.fullmatch(written) else None
+    return (written, "") if NAME_RE.fullmatch(written) else (None, f"{what} without a valid name ({written[:40]!r})")
 
 
 def _invoke(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
@@ -75,9 +77,9 @@ def _invoke(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
     same tag again right after it adds to it (a list); again after another tag, it is an error
     (the argument went out)."""
     src.i += len(_INVOKE)
-    name = yield from _name_until(src, '">')
+    name, reason = yield from _name_until(src, '">', "a call")
     if name is None:
-        return ("the text ends inside the call" if src.eof else "a call without a valid tool name"), None
+        return reason, None
     header = calls.announce(name)
     if header is not None:
         yield header
@@ -92,9 +94,9 @@ def _invoke(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
             break
         if not (yield from accept(src, "<")) or (yield from at(src, "/")):
             return f"expected a parameter or {_INVOKE_END!r}", name
-        key = yield from _name_until(src, ">")
+        key, reason = yield from _name_until(src, ">", "a parameter")
         if key is None:
-            return ("the text ends inside the call" if src.eof else "a parameter without a valid name"), name
+            return reason, name
         if key != last and key in arguments:
             return f"parameter {key!r} given again after other parameters", name
         if last is not None and key != last:
@@ -143,9 +145,9 @@ def _element(src: Source, tag: str, schema: Mapping[str, Any] | None) -> Read[tu
             return None, "the text ends inside the value" if not peek(src) else f"expected an element or </{top[0]}>"
         if text.strip():
             return None, f"text before an element inside <{top[0]}>"
-        child = yield from _name_until(src, ">")
+        child, reason = yield from _name_until(src, ">", "an element")
         if child is None:
-            return None, "the text ends inside the value" if src.eof else "an element without a valid name"
+            return None, reason
         if len(frames) >= _DEPTH:
             return None, "elements nested too deep"
         if top[2] is None:

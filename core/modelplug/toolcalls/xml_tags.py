@@ -154,7 +154,8 @@ def _params(
             if (yield from accept(src, type_tag[0])):
                 a = src.pos
                 if not (yield from until(src, type_tag[1], 64)):
-                    return None, "the text ends inside the call" if src.eof else f"parameter {key!r}: type not closed"
+                    ended = src.eof and len(src.s) - src.i < 64 + len(type_tag[1])
+                    return None, "the text ends inside the call" if ended else f"parameter {key!r}: type not closed"
                 typed = src.text(a, src.pos).strip()
                 src.i += len(type_tag[1])
                 is_text = typed_text is None or typed_text(key, typed)
