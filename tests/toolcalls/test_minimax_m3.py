@@ -76,6 +76,7 @@ def test_without_a_schema_values_are_text_and_containers_objects() -> None:
 def test_several_invokes_and_tag_spacing() -> None:
     spaced = f'{NS} <invoke name="ping">\n{NS}\n</invoke>'
     text = _block(_invoke("create_order", _e("user_id", "1")), _invoke("create_order", _e("user_id", "2")), spaced)
+    text = text.replace(f"{NS}<tool_call>", f"{NS} <tool_call>")  # spacing after the token is layout
     expected = [("create_order", {"user_id": 1}), ("create_order", {"user_id": 2}), ("ping", {})]
     check(text, "minimax_m3", None, expected, TOOLS)
 
@@ -136,6 +137,7 @@ def test_cut_block_mention_and_stray_closer() -> None:
         cut = f'\n{NS}<invoke name="create_order">{NS}<user_id>2'
         parse(f"plain {NS}<tool_call>\n" + _invoke("ping") + cut, "minimax_m3")
     check(f"plain {NS}<tool_ca", "minimax_m3", f"plain {NS}<tool_ca", [])
+    check(f"plain {NS}<b>x{NS}</b>", "minimax_m3", f"plain {NS}<b>x{NS}</b>", [])
     check(_block(_invoke("ping")) + f"\n{NS}</tool_call>\n", "minimax_m3", None, [("ping", {})])
     # read when named only: detection leaves the namespace token alone
     assert parse(_block(_invoke("ping"))).tool_calls == ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Unusable
+from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._schema import coerce_value, schema_types
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, skip_ws, until
@@ -18,7 +18,8 @@ __all__ = ["CLOSER", "NS", "OPENER", "minimax_m3"]
 
 #: The namespace token written before every tag of the format.
 NS: Final = "]<]minimax[>["
-OPENER: Final = NS + "<tool_call>"
+#: The opener: the token, then (spacing allowed) ``<tool_call>``.
+OPENER: Final = NS
 CLOSER: Final = NS + "</tool_call>"
 _INVOKE: Final = '<invoke name="'
 _INVOKE_END: Final = "</invoke>"
@@ -30,7 +31,10 @@ def minimax_m3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """``]<]minimax[>[<tool_call>`` + ``]<]minimax[>[<invoke name="f">`` elements of parameters
     (``]<]minimax[>[<city>Paris]<]minimax[>[</city>``) + ``]<]minimax[>[</tool_call>``. A call
     that cannot be read is recorded and skipped to its ``</invoke>``; the calls after it are read."""
-    src.i += len(OPENER)
+    src.i += len(NS)
+    yield from skip_ws(src)
+    if not (yield from accept(src, "<tool_call>")):
+        return Reject(len(NS))  # the token alone, or before another tag: not a call block
     calls = BlockCalls(ctx, "minimax_m3", src)
     while True:
         if not (yield from _tag(src)):
