@@ -98,6 +98,14 @@ _ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "builtin call open": lambda n: "<|python_tag|>brave_search.call(query=" + "[" * n,
     "dsml open": lambda n: '<｜DSML｜function_calls><｜DSML｜invoke name="f">' + "<｜DSML｜parameter" * (n // 17),
     "functiongemma strings": lambda n: "<start_function_call>call:f{" + "<escape>{" * (n // 9),
+    # the channel reader (harmony, MuseGlimmer, Inkling)
+    "channel headers": lambda n: "<|start|>assistant" * (n // 18),
+    "muse reasoning": lambda n: "<|start|>assistant to=self<|message|>" + "x <|eo" * (n // 6),
+    "atem in a tool message": lambda n: '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f">'
+    + '<atem:parameter name="a">x</atem:parameter>' * (n // 43),
+    "inkling headers": lambda n: "<|message_model|>f" * (n // 18),
+    "inkling thinking": lambda n: "<|content_thinking|>" + "x <|end_mess" * (n // 12),
+    "inkling call objects": lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": ' + "[" * (n // 2),
 }
 
 
@@ -134,6 +142,8 @@ _LONG_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "whitespace after a call": lambda n: '<tool_call>{"name":"f","arguments":{}}</tool_call>' + " \t" * (n // 2),
     "whitespace after a mention": lambda n: "<tool_call>{x</tool_call>" + " " * n,
     "whitespace in harmony": lambda n: "<|channel|>" + " " * n,
+    "whitespace in a muse message": lambda n: "<|start|>assistant to=user<|message|>" + " " * n,
+    "whitespace in an inkling call": lambda n: "<|content_invoke_tool_json|>" + " " * n,
 }
 
 
@@ -204,6 +214,16 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "m3 open elements": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" * (n // 16)),
     "m3 repeated tags": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>x]<]minimax[>[</a>" * (n // 34)),
     "m3 long value": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" + "x]" * (n // 2)),
+    "long atem value": (
+        "muse_glimmer",
+        lambda n: '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f">'
+        '<atem:parameter name="a">' + "x<" * (n // 2) + "</atem:parameter></atem:invoke></atem:function_calls><|eom|>",
+    ),
+    "prose with to=": ("muse_glimmer", lambda n: "to=x " * (n // 5)),
+    "long inkling string": (
+        "inkling",
+        lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": "' + "x" * n + '"}}<|end_message|>',
+    ),
     "long xml value": (
         "qwen3_coder",
         lambda n: "<function=f><parameter=a>" + "x<" * (n // 2) + "</parameter></function>",

@@ -67,6 +67,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "k2_horizon": ("</ifm|tool_calls>",),
     "cwm": ("</tool>",),
     "minimax_m3": ("]<]minimax[>[</tool_call>",),
+    "muse_glimmer": ("</atem:function_calls>",),
 }
 
 
