@@ -51,8 +51,8 @@ class TokenWatch(StoppingCriteria):
         stop: stop sequences; text from the first one on is never emitted.
         emit: receives each piece of text as it is decoded (called in the generation thread).
         cancel: when set, generation stops at the next token.
-        skipped: ids left out of the text (end, padding and role tokens: ``LoadedModel.skipped_token_ids``);
-            ``None`` works them out from the tokenizer. Other special tokens stay in the text.
+        skipped: ids left out of the text (every special token but the parser's markers:
+            ``LoadedModel.skipped_token_ids``); ``None`` works them out from the tokenizer.
     """
 
     def __init__(
