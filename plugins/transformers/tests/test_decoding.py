@@ -128,6 +128,16 @@ def test_llama_eom_is_kept_for_the_llama_formats_though_it_ends_the_generation()
 _TOKEN = re.compile(
     r"<\|[^<>|\n]{1,48}\|>|<｜[^｜\n]{1,48}｜>|\[[A-Z_]{2,24}\]|<\|[\w\"]{1,32}>|<[\w\"]{1,32}\|>|</?[A-Za-z_:|]{1,40}>"
 )
+
+
+def _specials(text: str) -> list[str]:
+    """The pieces of ``text`` a tokenizer would make special tokens: every ``<|x|>``, ``<｜x｜>``,
+    ``[X]`` and Gemma-like piece, and tags some format reads (``<div>`` in a value is text)."""
+    every = markers(None)
+    return sorted({t for t in _TOKEN.findall(text) if not t.startswith("<") or "|" in t or "｜" in t
+                   or any(t in marker for marker in every)})
+
+
 _ARGUMENTS = {"json": {"a": 1, "s": "x, y}"}, "python": {"a": 1, "s": "x, y"}, "xml": {"a": "1", "s": "x, y"},
               "gemma": {"a": 1, "s": "x, y}"}, "harmony": {"a": 1}}
 _TURN = ("<|im_start|>", "<|im_middle|>", "<|im_end|>", "<|END_OF_TURN_TOKEN|>")
@@ -140,7 +150,7 @@ def test_every_format_reads_the_same_calls_from_the_decoded_text(format: str) ->
     and no turn token is left in it."""
     calls = [("f", _ARGUMENTS[FAMILY[format]]), ("g", _ARGUMENTS[FAMILY[format]])]
     written = RENDER[format](calls, "Before.", "After.")
-    tokenizer = _byte_tokenizer(sorted(set(_TOKEN.findall(written)) | set(_TURN)))
+    tokenizer = _byte_tokenizer(sorted({*_specials(written), *_TURN}))
     ids = tokenizer.encode(f"<|im_start|>assistant<|im_middle|>{written}<|END_OF_TURN_TOKEN|><|im_end|>",
                            add_special_tokens=False)
     text = _decoded(tokenizer, ids, skipped_token_ids(tokenizer, [tokenizer.eos_token_id], format))
@@ -153,3 +163,38 @@ def test_every_format_reads_the_same_calls_from_the_decoded_text(format: str) ->
     # the rule is the markers' data: every special token kept is inside one of them
     kept = {t for t in _TOKEN.findall(text)} & set(tokenizer.get_added_vocab())
     assert all(any(t in m for m in markers(format)) for t in kept)
+
+
+def _cases() -> list[Any]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "tests" / "data" / "toolcall_cases.jsonl"
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [pytest.param(case["format"], case["text"], id=case["id"]) for case in cases]
+
+
+def _outcome(text: str, format: str) -> Any:
+    from modelplug.errors import ToolCallParseError
+
+    try:
+        result = parse(text, format)
+    except ToolCallParseError as error:
+        return "error", [(c.name, c.arguments) for c in error.tool_calls]
+    return result.content, [(c.name, c.arguments) for c in result.tool_calls]
+
+
+@pytest.mark.parametrize(("format", "written"), _cases())
+def test_every_fixture_case_reads_the_same_from_the_decoded_text(format: str, written: str) -> None:
+    """The fixture texts (from vLLM's and SGLang's parser tests, bug reports), every marker-like
+    piece special: decoded with the format's skip set, the parser reads what it reads from the
+    text as written, less only the special tokens no reader needs."""
+    tokenizer = _byte_tokenizer(_specials(written))
+    ids = tokenizer.encode(written, add_special_tokens=False)
+    text = _decoded(tokenizer, ids, skipped_token_ids(tokenizer, [tokenizer.eos_token_id], format))
+    dropped = set(_specials(written)) - set(_TOKEN.findall(text))
+    assert not any(token in marker for token in dropped for marker in markers(format))
+    expected = _outcome(written, format)
+    got = _outcome(text, format)
+    assert got[1] == expected[1]
+    assert (got[0] == "error") == (expected[0] == "error")
