@@ -59,9 +59,9 @@ def skipped_token_ids(tokenizer: Any, extra: Iterable[int] = (), format: str | N
     Raises:
         InvalidOptionError: ``format`` is not a known format name.
     """
-    marks = markers(format)
+    marks = "\0".join(markers(format))  # one search per token finds it inside any marker
     special = _special_tokens(tokenizer)
-    kept = {i for text, i in special.items() if text.strip() and any(text in marker for marker in marks)}
+    kept = {i for text, i in special.items() if text.strip() and "\0" not in text and text in marks}
     ends: set[Any] = {getattr(tokenizer, name, None) for name in ("eos_token_id", "bos_token_id", "pad_token_id")}
     ends.add(getattr(tokenizer, "unk_token_id", None))
     ends.update(extra)

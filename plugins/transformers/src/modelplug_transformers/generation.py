@@ -3,7 +3,7 @@
 Each call builds its own :class:`TokenWatch`, the per-call streamer: it is handed to
 ``model.generate`` as a stopping criterion, which Transformers calls once per new token with the
 ids so far. It decodes the new ids incrementally (:class:`~modelplug_transformers.decoding.IncrementalDecoder`:
-special tokens stay in the text except end, padding and role tokens), cuts stop sequences
+the special tokens the tool-call parser reads stay in the text, the others do not), cuts stop sequences
 with :class:`modelplug.stops.StopFilter` (so no partial stop sequence is ever emitted), passes the
 text on, and stops generation on the very token that completes a stop sequence, or as soon as the
 consumer cancels. (A ``BaseStreamer`` would see each token only *after* the stopping criteria ran,
