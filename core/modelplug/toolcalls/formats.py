@@ -475,6 +475,7 @@ _INNER: Final[dict[str, tuple[str, ...]]] = {
     "deepseek_v4": _invoke_tags("｜DSML｜"),
     "deepseek_v41": _invoke_tags("｜DSML｜ "),
     "gigachat35": _invoke_tags("｜GCML｜"),
+    "muse_glimmer": _invoke_tags("atem:"),
     "step3": ("<｜tool_call_begin｜>", "<｜tool_sep｜>", '<steptml:invoke name="', "</steptml:invoke>",
               '<steptml:parameter name="', "</steptml:parameter>"),
     "kimi_k3": ("<|open|>call", "<|close|>call<|sep|>", '<|open|>argument key="', "<|close|>argument<|sep|>"),

@@ -139,6 +139,7 @@ def _specials(text: str) -> list[str]:
 
 
 _ARGUMENTS = {"json": {"a": 1, "s": "x, y}"}, "python": {"a": 1, "s": "x, y"}, "xml": {"a": "1", "s": "x, y"},
+              "atem": {"a": "1", "s": "x, y"},
               "gemma": {"a": 1, "s": "x, y}"}, "harmony": {"a": 1}}
 _TURN = ("<|im_start|>", "<|im_middle|>", "<|im_end|>", "<|END_OF_TURN_TOKEN|>")
 
