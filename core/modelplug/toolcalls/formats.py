@@ -469,6 +469,8 @@ def _invoke_tags(prefix: str) -> tuple[str, ...]:
 #: ``<|eot_id|>``, harmony's ``<|constrain|>``) are not markup: without them it reads the same.
 _INNER: Final[dict[str, tuple[str, ...]]] = {
     "mistral": ("[ARGS]", "[CALL_ID]"),
+    # MiniMax-M3's namespace token, before every tag (parameter elements are named by their key)
+    "minimax_m3": ("]<]minimax[>[", "<tool_call>", '<invoke name="', "</invoke>"),
     "xlam": ("[ARGS]", "[CALL_ID]"),
     "llama3_json": ("<|eom_id|>",),
     "llama3_python_tag": ("<|eom_id|>",),

@@ -150,6 +150,10 @@ def test_every_format_reads_the_same_calls_from_the_decoded_text(format: str) ->
     format's skip set: the parser reads the same calls and content as from the text the model wrote,
     and no turn token is left in it."""
     arguments = _ARGUMENTS.get(FAMILY[format], {"a": "1", "s": "x, y"})
+    if format == "minimax_m3":
+        # its parameters are elements named by their key: `</s>` would be GigaChat 3's `</s>`, a
+        # special token in this test's tokenizer, which a MiniMax-M3 tokenizer does not have
+        arguments = {"a": "1", "city": "x, y"}
     calls = [("f", arguments), ("g", arguments)]
     written = RENDER[format](calls, "Before.", "After.")
     tokenizer = _byte_tokenizer(sorted({*_specials(written), *_TURN}))
