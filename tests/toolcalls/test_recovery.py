@@ -163,7 +163,12 @@ def test_every_format_is_covered() -> None:
     assert set(FAMILY) == set(FORMATS)
 
 
-@pytest.mark.parametrize("format", sorted(FAMILY))
+#: MiniMax-M3 writes a list as its element repeated right after itself: there a tag given twice
+#: in a row is a list, by the format's rule (given twice after another tag, it is an error).
+_REPEAT_IS_A_LIST = {"minimax_m3"}
+
+
+@pytest.mark.parametrize("format", sorted(set(FAMILY) - _REPEAT_IS_A_LIST))
 @SETTINGS
 @given(data=st.data())
 def test_an_argument_given_twice_is_an_error_naming_it_and_keeps_the_others(format: str, data: st.DataObject) -> None:
