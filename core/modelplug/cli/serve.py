@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from modelplug.cli import EXIT_CANNOT_SERVE
+
 __all__ = ["model_entries", "serve"]
 
 _EXTRA_HINT = "pip install 'modelplug[serve]'"
@@ -178,12 +180,24 @@ def serve(
         return
     from modelplug.serve.app import build_app
     from modelplug.serve.models import close_models, load_models
-    from modelplug.serve.server import serve_forever
+    from modelplug.serve.server import BindError, bind, serve_forever
 
-    served = load_models(entries, max_concurrency=max_concurrency)
     try:
-        app = build_app(served, api_key=api_key, max_body_bytes=max_body_size, max_concurrency=max_concurrency)
-        click.echo(f"Serving {listing} on {url}", err=True)
-        serve_forever(app, host=host, port=port)
-    finally:
-        close_models(served)
+        sock = bind(host, port)  # before the models load: a port in use fails at once
+    except BindError as error:
+        raise _CannotServe(str(error)) from None
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{sock.getsockname()[1]}/v1"  # port 0: the one given
+    with sock:
+        served = load_models(entries, max_concurrency=max_concurrency)
+        try:
+            app = build_app(served, api_key=api_key, max_body_bytes=max_body_size, max_concurrency=max_concurrency)
+            click.echo(f"Serving {listing} on {url}", err=True)  # bound and listening: requests queue from now
+            serve_forever(app, host=host, port=port, sock=sock)
+        finally:
+            close_models(served)
+
+
+class _CannotServe(click.ClickException):
+    """The server cannot listen (port in use, not permitted): ``Error: ...``, exit status 3."""
+
+    exit_code = EXIT_CANNOT_SERVE
