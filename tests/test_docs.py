@@ -41,3 +41,17 @@ def test_every_readme_include_names_an_existing_readme_and_every_plugin_has_a_pa
         assert (ROOT / readme).is_file(), readme
     with_readme = {f"plugins/{p.name}/README.md" for p in (ROOT / "plugins").iterdir() if (p / "README.md").is_file()}
     assert with_readme <= included, f"plugin READMEs without a docs page: {sorted(with_readme - included)}"
+
+
+def test_no_page_tells_users_to_install_an_extra_from_an_index() -> None:
+    """The ``modelplug-*`` distributions are not on a package index (README, CONTRIBUTING
+    "Releasing"): ``pip install 'modelplug[replay]'`` would take whatever an index has under that
+    name. Every install command of an extra is the checkout script's."""
+    import re
+
+    names = "replay|transformers|litellm|openai|vllm|inference"
+    pattern = re.compile(rf"""pip install\s+['"]?modelplug(\[|-({names}))""")
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "plugins").glob("*/README.md")]
+    texts = {p.relative_to(ROOT): p.read_text(encoding="utf-8") for p in pages}
+    found = [f"{path}: {m.group()}" for path, text in texts.items() for m in pattern.finditer(text)]
+    assert found == []

@@ -18,7 +18,11 @@ from modelplug.cli import EXIT_CANNOT_SERVE
 
 __all__ = ["model_entries", "serve"]
 
-_EXTRA_HINT = "pip install 'modelplug[serve]'"
+
+def _install(extra: str) -> str:
+    from modelplug._plugins import install_hint
+
+    return install_hint(f"modelplug[{extra}]")
 
 
 def model_entries(specs: Sequence[str], names: Sequence[str], options: Sequence[str]) -> list[Any]:
@@ -139,9 +143,9 @@ def serve(
     """
     missing = [m for m in ("starlette", "uvicorn", "sse_starlette") if importlib.util.find_spec(m) is None]
     if missing:
-        raise click.UsageError(f"modelplug serve needs {', '.join(missing)}: {_EXTRA_HINT}")
+        raise click.UsageError(f"modelplug serve needs {', '.join(missing)}: {_install('serve')}")
     if use_ray and importlib.util.find_spec("ray") is None:
-        raise click.UsageError("modelplug serve --ray needs Ray Serve: pip install 'modelplug[ray]'")
+        raise click.UsageError(f"modelplug serve --ray needs Ray Serve: {_install('ray')}")
     ray_flags = (num_replicas, min_replicas, max_replicas, ray_address)
     if not use_ray and any(flag is not None for flag in ray_flags):
         raise click.UsageError("--num-replicas, --min-replicas, --max-replicas and --ray-address need --ray")
