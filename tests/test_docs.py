@@ -55,3 +55,23 @@ def test_no_page_tells_users_to_install_an_extra_from_an_index() -> None:
     texts = {p.relative_to(ROOT): p.read_text(encoding="utf-8") for p in pages}
     found = [f"{path}: {m.group()}" for path, text in texts.items() for m in pattern.finditer(text)]
     assert found == []
+
+
+def test_every_snippet_that_streams_without_newlines_ends_its_line() -> None:
+    """A snippet printing deltas with ``end=""`` ends the line with its next print (``print()``, or
+    a text starting with a newline): otherwise the shell prompt, or the usage printed next, lands
+    on the answer's last line."""
+    import re
+
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "plugins").glob("*/README.md")]
+    unended = []
+    for page in pages:
+        for block in re.findall(r"^```python\n(.*?)^```$", page.read_text(encoding="utf-8"), re.S | re.M):
+            prints = [line for line in block.splitlines() if line.strip().startswith("print(")]
+            streamed = [i for i, line in enumerate(prints) if 'end=""' in line]
+            if not streamed:
+                continue
+            following = prints[streamed[-1] + 1 : streamed[-1] + 2]
+            if not any(re.match(r'\s*print\((\)|f?"\\n)', line) for line in following):
+                unended.append(f"{page.relative_to(ROOT)}: {prints[streamed[-1]].strip()}")
+    assert unended == []
