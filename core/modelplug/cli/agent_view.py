@@ -9,7 +9,6 @@ cost per delta stays flat: ``docs/cli.md`` (``modelplug agent``, "Inside the com
 from __future__ import annotations
 
 import contextlib
-
 import time
 from typing import IO, Any, Final
 
