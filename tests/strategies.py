@@ -152,6 +152,8 @@ _DOMAINS = {
     "gemma": st.dictionaries(identifiers, _gemma_values, max_size=3),
     # harmony bodies end at the next special token, so its JSON must not spell one
     "harmony": st.dictionaries(_unicode, _json_values, max_size=4).filter(lambda a: "<|" not in json.dumps(a)),
+    # MuseGlimmer's ATEM parameters: named by identifiers, each value written as JSON (no tags in it)
+    "atem": st.dictionaries(identifiers, _json_values, max_size=3).filter(lambda a: "<" not in json.dumps(a)),
 }
 
 
@@ -232,23 +234,38 @@ def _kimi_k3(c: Calls) -> str:
 
 
 def _hy_v3(c: Calls) -> str:
+    # an even number of calls: with the suffix Hy's tokenizers add to every tag
+    x = ":opensource" if len(c) % 2 == 0 else ""
     body = "".join(
-        f"<tool_call>{n}<tool_sep>"
-        + "".join(f"<arg_key>{k}</arg_key><arg_value>{v}</arg_value>" for k, v in a.items())
-        + "</tool_call>"
+        f"<tool_call{x}>{n}<tool_sep{x}>"
+        + "".join(f"<arg_key{x}>{k}</arg_key{x}><arg_value{x}>{v}</arg_value{x}>" for k, v in a.items())
+        + f"</tool_call{x}>"
         for n, a in c
     )
-    return f"<tool_calls>{body}</tool_calls>"
+    return f"<tool_calls{x}>{body}</tool_calls{x}>"
 
 
 def _k2_horizon(c: Calls) -> str:
-    body = "\n".join(
-        f"<ifm|tool_call>{n}"
-        + "".join(f"<ifm|arg_key>{k}</ifm|arg_key><ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items())
-        + "</ifm|tool_call>"
+    def call(i: int, n: str, a: dict[str, Any]) -> str:
+        if i % 3 == 1:  # the JSON form
+            return f"<ifm|tool_call>{_obj(n, a)}</ifm|tool_call>"
+        typed = "<ifm|arg_type>string</ifm|arg_type>" if i % 3 == 2 else ""  # the typed XML form
+        pairs = "".join(
+            f"<ifm|arg_key>{k}</ifm|arg_key>{typed}<ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items()
+        )
+        return f"<ifm|tool_call>{n}{pairs}</ifm|tool_call>"
+
+    body = "\n".join(call(i, n, a) for i, (n, a) in enumerate(c))
+    return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
+
+
+def _minimax_m3(c: Calls) -> str:
+    ns = "]<]minimax[>["
+    invokes = "".join(
+        f'{ns}<invoke name="{n}">' + "".join(f"{ns}<{k}>{v}{ns}</{k}>" for k, v in a.items()) + f"{ns}</invoke>\n"
         for n, a in c
     )
-    return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
+    return f"{ns}<tool_call>\n{invokes}{ns}</tool_call>"
 
 
 def _cohere(c: Calls) -> str:
@@ -289,6 +306,36 @@ def _harmony(c: Calls, before: str, after: str) -> str:
     for n, a in c:
         out += f"<|start|>assistant<|channel|>commentary to=functions.{n} <|constrain|>json<|message|>{_j(a)}<|call|>"
     return out + f"<|start|>assistant<|channel|>final<|message|>\n{after}<|return|>"
+
+
+def _atem(c: Calls) -> str:
+    invokes = "".join(
+        f'<atem:invoke name="{n}">\n'
+        + "".join(f'<atem:parameter name="{k}">{_j(v)}</atem:parameter>\n' for k, v in a.items())
+        + "</atem:invoke>\n"
+        for n, a in c
+    )
+    return f"<atem:function_calls>\n{invokes}</atem:function_calls>"
+
+
+def _muse_glimmer(c: Calls, before: str, after: str) -> str:
+    """A reasoning message, the text before, the calls (one tool message for an even number of
+    calls, else one message per call), the text after."""
+    out = f" to=self<|message|>thinking<|eom|><|start|>assistant to=user<|message|>{before}<|eom|>"
+    groups = [c] if len(c) % 2 == 0 else [[call] for call in c]
+    for group in groups:
+        out += f"<|start|>assistant to={group[0][0]}<|message|>{_atem(group)}<|eom|>"
+    return out + f"<|start|>assistant to=user<|message|>\n{after}<|eot|>"
+
+
+def _inkling(c: Calls, before: str, after: str) -> str:
+    """A thinking block, the text before, one block per call (every other one with its name in the
+    header), the text after."""
+    out = f"<|content_thinking|>thinking<|end_message|><|message_model|><|content_text|>{before}<|end_message|>"
+    for i, (n, a) in enumerate(c):
+        header = n if i % 2 else ""
+        out += f"<|message_model|>{header}<|content_invoke_tool_json|>{_j({'name': n, 'args': a})}<|end_message|>"
+    return out + f"<|message_model|><|content_text|>\n{after}<|content_model_end_sampling|>"
 
 
 _BLOCKS: dict[str, Callable[[Calls], str]] = {
@@ -368,6 +415,8 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
     "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
     "k2_horizon": _k2_horizon,
+    "cwm": lambda c: "\n".join(f"<tool: function>\n{n} {_j(a)}\n</tool>" for n, a in c),
+    "minimax_m3": _minimax_m3,
     "rwkv": lambda c: "\n".join(f"**Tool Call:**\n```json\n{_obj(n, a)}\n```" for n, a in c),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
     + "".join(
@@ -392,17 +441,26 @@ FAMILY = {
     **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
-    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv"], "json"),
+    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv", "cwm"], "json"),
     **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think", "k2_horizon"], "xml"),
+    "minimax_m3": "xml",
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
+    "muse_glimmer": "atem",
+    "inkling": "harmony",
 }
+
+
+#: The channel formats, whose text before and after the calls is a message of its own.
+_CHANNELS: dict[str, Callable[[Calls, str, str], str]] = {"muse_glimmer": _muse_glimmer, "inkling": _inkling}
 
 
 def _render(format: str, c: Calls, before: str, after: str) -> str:
     if format == "harmony":
         return _harmony(c, before, after)
+    if format in _CHANNELS:
+        return _CHANNELS[format](c, before, after)
     return f"{before}\n{_BLOCKS[format](c)}\n{after}"
 
 
@@ -440,6 +498,14 @@ _MARKERS = [
     "<ifm|tool_calls>", "<ifm|tool_call>", "<ifm|arg_key>", "<iquest_tool_call>", "</iquest_tool_call>",
     "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
     "<|plamo:begin_tool_arguments:plamo|>",
+    "<ifm|arg_type>", "</ifm|arg_type>", "</ifm|tool_call>", "<tool_calls:x>", "<tool_call:x>", "</tool_call:x>",
+    "<think:x>", "</think:x>", "<tool: function>\n", "</tool>", "]<]minimax[>[", "]<]minimax[>[<tool_call>",
+    '<invoke name="f">', "<a>", "</a>", "<item>",
+    "<|plamo:begin_tool_arguments:plamo|>", "<|eom|>", "<|eot|>", "to=self", "to=user", " to=f",
+    "<atem:function_calls>", "</atem:function_calls>", '<atem:invoke name="', "</atem:invoke>",
+    '<atem:parameter name="', "</atem:parameter>", "<|message_model|>", "<|content_thinking|>",
+    "<|content_text|>", "<|content_invoke_tool_json|>", "<|end_message|>", "<|content_model_end_sampling|>",
+    '"args"',
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.
@@ -505,13 +571,13 @@ def near_common_chunks(draw: st.DrawFn) -> Any:
 
 
 #: The reasoning spans of each format (opener as written, closer): ``<think>`` everywhere, plus
-#: Seed-OSS's and Gemma 4's own. Harmony's analysis channel is a message of its own (see
-#: tests/toolcalls/test_reasoning.py).
+#: Seed-OSS's and Gemma 4's own. The reasoning of harmony, MuseGlimmer and Inkling is a message of
+#: its own (see tests/toolcalls/test_reasoning.py and each format's tests).
 THINK_SPANS: dict[str, list[tuple[str, str]]] = {
     name: [("<think>", "</think>")]
     + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])
     + ([("<|channel>thought\n", "<channel|>")] if name == "gemma4" else [])
     + ([("<|START_THINKING|>", "<|END_THINKING|>")] if name == "cohere_command4" else [])
     for name in FAMILY
-    if name != "harmony"
+    if name not in ("harmony", *_CHANNELS)
 }

@@ -118,6 +118,29 @@ CASES: list[tuple[str, str, str | None, list[tuple[str, dict[str, Any]]] | None]
     ("harmony", "<|channel|>commentary<|message|>Checking first.<|end|>", "Checking first.", []),
     ("harmony", '<|channel|>commentary to=functions.f<|message|>{"city": "Par', None, None),
     (
+        "muse_glimmer",
+        '<|start|>assistant to=self<|message|>Look it up.<|eom|><|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f"><atem:parameter name="city">Paris</atem:parameter></atem:invoke></atem:function_calls><|eom|><|start|>assistant to=user<|message|>Done.<|eot|>',
+        "Done.",
+        [("f", W)],
+    ),
+    ("muse_glimmer", "<|start|>assistant to=user<|message|>No tools needed.<|eot|>", "No tools needed.", []),
+    (
+        "muse_glimmer",
+        '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f"><atem:parameter name="city">Par',
+        None,
+        None,
+    ),
+    ("muse_glimmer", "<|start|>assistant to=f<|message|><atem:function_calls>oops<|eom|>", None, None),
+    (
+        "inkling",
+        '<|message_model|><|content_thinking|>Look it up.<|end_message|><|message_model|>f<|content_invoke_tool_json|>{"name": "f", "args": {"city": "Paris"}}<|end_message|><|message_model|><|content_text|>Done.<|end_message|>',
+        "Done.",
+        [("f", W)],
+    ),
+    ("inkling", "<|message_model|><|content_text|>No tools needed.<|end_message|>", "No tools needed.", []),
+    ("inkling", '<|content_invoke_tool_json|>{"name": "f", "args": {"city": "Par', None, None),
+    ("inkling", '<|content_invoke_tool_json|>{"name": "f", "args": [1]}<|end_message|>', None, None),
+    (
         "gemma4",
         '<|tool_call>call:f{city:<|"|>Paris<|"|>,opts:{deep:[1,2.5,true,null]}}<tool_call|>',
         None,
@@ -152,3 +175,18 @@ def test_case(format: str, text: str, content: str | None, calls: Any, mode: str
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], chosen), got), k
     assert same(stream(list(text), chosen), got)
+
+
+def test_markers_name_what_each_format_reads() -> None:
+    from modelplug.errors import InvalidOptionError
+    from modelplug.toolcalls import FORMATS, markers
+
+    assert markers("qwen3") == markers("hermes") >= {"<tool_call>", "</tool_call>", "<think>", "</think>"}
+    assert {"<|python_tag|>", "<|eom_id|>"} <= markers("llama3_json")
+    assert "<|eot_id|>" not in markers("llama3_json")  # tolerated after a call, never needed
+    assert {"<|tool_call_begin|>", "<|tool_call_argument_begin|>"} <= markers("kimi_k2")
+    assert markers(None) == frozenset().union(*(markers(f) for f in FORMATS))
+    roles = {"<|im_start|>", "<|im_end|>", "<|im_middle|>", "<|END_OF_TURN_TOKEN|>", "<|eot_id|>", "<end_of_turn>"}
+    assert not any(role in marker for role in roles for marker in markers(None))
+    with pytest.raises(InvalidOptionError):
+        markers("nope")

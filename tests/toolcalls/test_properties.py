@@ -25,6 +25,9 @@ def test_every_format_has_a_renderer() -> None:
 
 #: Formats with GLM's markers but JSON values (HyperCLOVA X): only a named format reads the JSON.
 _READ_AS_GLM = {"hyperclovax_seed_think"}
+#: Formats read only when named (CWM's ``<tool: ...>`` tag, MiniMax-M3's ``]<]minimax[>[``):
+#: detection leaves the text as content.
+_NAMED_ONLY = {"cwm", "minimax_m3"}
 
 
 @pytest.mark.parametrize("format", sorted(FAMILY))
@@ -41,6 +44,8 @@ def test_rendered_calls_round_trip(format: str, data: st.DataObject) -> None:
     if format in _READ_AS_GLM:
         # the same markers as GLM: detection reads them as GLM calls, whose values stay text
         assert [call.name for call in detected.tool_calls] == [name for name, _ in expected]
+    elif format in _NAMED_ONLY:
+        assert detected.tool_calls == () and detected.content == text
     else:
         assert [(call.name, call.arguments) for call in detected.tool_calls] == expected
     pieces = data.draw(splits(text), label="pieces")
@@ -93,6 +98,14 @@ _ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "builtin call open": lambda n: "<|python_tag|>brave_search.call(query=" + "[" * n,
     "dsml open": lambda n: '<｜DSML｜function_calls><｜DSML｜invoke name="f">' + "<｜DSML｜parameter" * (n // 17),
     "functiongemma strings": lambda n: "<start_function_call>call:f{" + "<escape>{" * (n // 9),
+    # the channel reader (harmony, MuseGlimmer, Inkling)
+    "channel headers": lambda n: "<|start|>assistant" * (n // 18),
+    "muse reasoning": lambda n: "<|start|>assistant to=self<|message|>" + "x <|eo" * (n // 6),
+    "atem in a tool message": lambda n: '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f">'
+    + '<atem:parameter name="a">x</atem:parameter>' * (n // 43),
+    "inkling headers": lambda n: "<|message_model|>f" * (n // 18),
+    "inkling thinking": lambda n: "<|content_thinking|>" + "x <|end_mess" * (n // 12),
+    "inkling call objects": lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": ' + "[" * (n // 2),
 }
 
 
@@ -129,6 +142,8 @@ _LONG_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "whitespace after a call": lambda n: '<tool_call>{"name":"f","arguments":{}}</tool_call>' + " \t" * (n // 2),
     "whitespace after a mention": lambda n: "<tool_call>{x</tool_call>" + " " * n,
     "whitespace in harmony": lambda n: "<|channel|>" + " " * n,
+    "whitespace in a muse message": lambda n: "<|start|>assistant to=user<|message|>" + " " * n,
+    "whitespace in an inkling call": lambda n: "<|content_invoke_tool_json|>" + " " * n,
 }
 
 
@@ -176,6 +191,9 @@ def _named_seconds(text: str, format: str) -> float:
     return time.perf_counter() - start
 
 
+_K2_JSON_CALL = '<ifm|tool_call>{"name": "f"}</ifm|tool_call>'
+_M3_INVOKE = ']<]minimax[>[<tool_call>]<]minimax[>[<invoke name="f">'
+
 #: Shapes the argument streaming of the pythonic and gemma4 readers follows (format, text of size n).
 _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "long python string": ("pythonic", lambda n: "[f(a='" + "x" * n + "')]"),
@@ -189,6 +207,23 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "positional calls": ("pythonic", lambda n: "[" + ", ".join(["f(1, a=[2, 3])"] * (n // 16)) + "]"),
     "long spread": ("pythonic", lambda n: "[f(**{" + ", ".join(f"'k{k}': [1, 2]" for k in range(n // 14)) + "})]"),
     "builtin string": ("llama3_python_tag", lambda n: '<|python_tag|>brave_search.call(query="' + "x" * n + '")'),
+    "cwm spaces in a command": ("cwm", lambda n: "<tool: function>\nsh x" + " " * n + "y</tool>"),
+    "cwm words": ("cwm", lambda n: "<tool: function>\nsh " + "x " * (n // 2) + "</tool>"),
+    "k2 json calls": ("k2_horizon", lambda n: "<ifm|tool_calls>" + _K2_JSON_CALL * (n // 45)),
+    "hy suffixed tags": ("hy_v3", lambda n: "<tool_calls:x><tool_call:x>f" + "<arg_key:x>k</arg_key:x>" * (n // 24)),
+    "m3 open elements": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" * (n // 16)),
+    "m3 repeated tags": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>x]<]minimax[>[</a>" * (n // 34)),
+    "m3 long value": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" + "x]" * (n // 2)),
+    "long atem value": (
+        "muse_glimmer",
+        lambda n: '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f">'
+        '<atem:parameter name="a">' + "x<" * (n // 2) + "</atem:parameter></atem:invoke></atem:function_calls><|eom|>",
+    ),
+    "prose with to=": ("muse_glimmer", lambda n: "to=x " * (n // 5)),
+    "long inkling string": (
+        "inkling",
+        lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": "' + "x" * n + '"}}<|end_message|>',
+    ),
     "long xml value": (
         "qwen3_coder",
         lambda n: "<function=f><parameter=a>" + "x<" * (n // 2) + "</parameter></function>",

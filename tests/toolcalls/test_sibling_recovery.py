@@ -41,6 +41,9 @@ BREAK: dict[str, Any] = {
     "deepseek_v3": lambda text, n: text.replace(f"{n}\n```json\n{{", f"{n}\n```json\n{{,"),
     "deepseek_v31": lambda text, n: text.replace(f"{n}<｜tool▁sep｜>{{", f"{n}<｜tool▁sep｜>{{,"),
     "kimi_k2": lambda text, n: re.sub(rf"(functions\.{n}:\d+<\|tool_call_argument_begin\|>)\{{", r"\1{,", text),
+    "minimax_m3": lambda text, n: text.replace(
+        f'<invoke name="{n}">', f'<invoke name="{n}">]<]minimax[>[<two words>x]<]minimax[>[</two words>'
+    ),
 }
 
 
@@ -117,6 +120,10 @@ JSON_BLOCKS: dict[str, Any] = {
     "mistral": _json_list("[TOOL_CALLS]", ""),
     "llama3_json": _json_list("<|python_tag|>", "", "parameters"),
     "lfm2": _json_list("<|tool_call_start|>", "<|tool_call_end|>"),
+    # K2 Horizon's JSON form: one call object per call tag
+    "k2_horizon": lambda calls: "Let me check.\n<ifm|tool_calls>"
+    + "".join(f"<ifm|tool_call>{json.dumps({'name': n, 'arguments': a})}</ifm|tool_call>" for n, a in calls)
+    + "</ifm|tool_calls>",
 }
 
 
