@@ -199,6 +199,7 @@ class Engine:
         self._gen: Read[Outcome] | None = None
         self._src: Source | None = None
         self._block_abs = 0
+        self._reread = 0  # characters given back to be read again (Source.give_back)
         self._block_calls = False
         self._opener_length = 1
         # whitespace and pending failure (see the module docstring)
@@ -362,6 +363,7 @@ class Engine:
         self._src = Source(buf, s, self._eof)
         self._src.leading = not self._content_seen and not self._tool_seen and self._pending is None
         self._src.after_calls = self._tool_seen
+        self._src.origin, self._src.reread = self._abs + s, self._reread
         self._gen = self._table.readers[literal](self._src, self._ctx)
         self._block_abs = self._abs + s
         self._block_calls = False
@@ -483,6 +485,7 @@ class Engine:
         self._tool_seen = True
 
     def _end_block(self, src: Source, outcome: Outcome) -> None:
+        self._reread = src.reread
         end = src.pos if outcome.end is None else outcome.end
         if end <= 0:  # pragma: no cover - a reader bug: consume the opener rather than loop forever
             end = self._opener_length

@@ -232,12 +232,18 @@ class BlockCalls:
             return Unusable(self.format, reason, end)
         return Fail(self.format, reason, end)
 
-    def skip_failed(self, reason: str, name: str | None, call_end: str, *, ended: bool = False) -> Read[bool]:
+    def skip_failed(
+        self, reason: str, name: str | None, call_end: str, *, ended: bool = False, since: int | None = None
+    ) -> Read[bool]:
         """After a call of a block failed with ``reason``: record it (numbered and named) and move
         past its ``call_end`` token, so that the block's next calls are still read (kind 1 of issue
-        12: one bad call never sinks its siblings). False when the text ended inside the call
-        (``ended``, or no ``call_end`` follows): nothing after it can be read."""
+        12: one bad call never sinks its siblings). ``since``: where the call's JSON scan started;
+        when the scan ran past a ``call_end`` (an unclosed string), the call ends at the first one
+        (:meth:`~modelplug.toolcalls._source.Source.give_back`). False when the text ended inside
+        the call (``ended``, or no ``call_end`` follows): nothing after it can be read."""
         self.bad(reason, name)
+        if since is not None and self.src.give_back(since, call_end):
+            return True
         if ended or not (yield from until(self.src, call_end)):
             return False
         self.src.i += len(call_end)

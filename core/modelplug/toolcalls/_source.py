@@ -68,7 +68,7 @@ class Source:
     ``after_calls`` whether a block of tool calls came before it.
     """
 
-    __slots__ = ("_chunks", "_starts", "after_calls", "base", "end", "eof", "i", "leading", "s")
+    __slots__ = ("_chunks", "_starts", "after_calls", "base", "end", "eof", "i", "leading", "origin", "reread", "s")
 
     def __init__(self, text: str, start: int, eof: bool) -> None:
         self.s = text
@@ -80,6 +80,10 @@ class Source:
         self._starts = [-start]
         self.leading = False
         self.after_calls = False
+        #: Where the block starts in the whole text, and how many characters the readers of the
+        #: whole text gave back to be read again so far (:meth:`give_back`); kept by the engine.
+        self.origin = 0
+        self.reread = 0
 
     @property
     def pos(self) -> int:
@@ -96,6 +100,28 @@ class Source:
             self.s = self.s[self.i :] + chunk
             self.i = 0
         self.eof = eof
+
+    def give_back(self, start: int, closer: str) -> bool:
+        """After a JSON scan from block position ``start`` failed (invalid or truncated) with the
+        cursor past it: when ``closer`` occurs in between, move the cursor to just after its first
+        occurrence and return True; the call fails alone there and what follows is read again
+        (issue 12, kind 1: an unclosed string must not swallow the later calls). False, leaving
+        the cursor, when ``closer`` does not occur or the re-read budget is spent: at most twice
+        the text read so far plus 4096 characters are read again over the whole text, so no input
+        is quadratic. Decided from positions only, never from where a piece ended."""
+        k = self.text(start, self.pos).find(closer)
+        if k < 0:
+            return False
+        back = start + k + len(closer)
+        cost = self.pos - back
+        if self.reread + cost > 2 * (self.origin + self.pos) + 4096:
+            return False
+        self.reread += cost
+        if back >= self.base:
+            self.i = back - self.base
+        else:
+            self.s, self.base, self.i = self.text(back, self.end), back, 0
+        return True
 
     def text(self, a: int, b: int) -> str:
         """The block text between positions ``a`` and ``b``."""

@@ -76,11 +76,12 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         header = calls.announce(name)
         if header is not None:
             yield header
+        since = src.pos
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
             # one bad call never sinks its siblings: on to the next call
             ended = status == ScanStatus.TRUNCATED
-            if not (yield from calls.skip_failed(reason, name, _CALL_END, ended=ended)):
+            if not (yield from calls.skip_failed(reason, name, _CALL_END, ended=ended, since=since)):
                 return (yield from calls.failed_through(_CALLS_END, calls.errors[-1]))
             count += 1
             end = src.pos

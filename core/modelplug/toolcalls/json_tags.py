@@ -33,8 +33,11 @@ def json_payload(
     stops = (closer,) if closer else ()
     while True:
         skip_bad = closer is not None or calls.emitted  # a value after a call, or inside tags: one of several
+        start = src.pos
         status, reason = yield from read_json_calls(src, calls, stops, skip_bad=skip_bad)
         if status != ScanStatus.COMPLETE:
+            if closer is not None and src.give_back(start, closer):
+                return calls.failed(reason)  # the broken call ends at its closer; later calls are read
             if closer is not None and status == ScanStatus.INVALID and (yield from until(src, closer)):
                 src.i += len(closer)  # the broken call runs to its closing tag
             return calls.failed(reason)
@@ -113,8 +116,11 @@ def named_json(src: Source, ctx: OfferedTools, format: str, *, closer: str) -> R
     header = calls.announce(name)
     if header is not None:
         yield header
+    start = src.pos
     status, arguments, reason = yield from read_json_arguments(src, (closer,), calls, header)
     if status != ScanStatus.COMPLETE or arguments is None:
+        if src.give_back(start, closer):
+            return calls.failed(reason)
         if status == ScanStatus.INVALID and (yield from until(src, closer)):
             src.i += len(closer)
         return calls.failed(reason)
