@@ -115,6 +115,7 @@ _UNCLOSED_LISTS: dict[str, Callable[[int], str]] = {
     "prose lists": lambda n: "see [{x} " * (n // 9),
     "list members": lambda n: '[{"a": 1, ' * (n // 10),
     "empty objects": lambda n: "[{} " * (n // 4),
+    "call lists": lambda n: '[{"name": "f", ' * (n // 15),
 }
 _ADVERSARIAL.update(_UNCLOSED_LISTS)
 

@@ -478,18 +478,25 @@ def recover_list(
 
     ``markerless``: only a list whose first element opens like a call object (a call key first)
     is matched at all: prose full of ``[{`` that never closes is given back at once instead of
-    being matched to the end of the text from every ``[`` (linear time).
+    being matched to the end of the text from every ``[`` (linear time). What such a failed match
+    passed over is read again as prose, so it counts against the text's re-read budget
+    (:meth:`~modelplug.toolcalls._source.Source.may_reread`); past it, no list is matched
+    (``'[{"name": "f", ' * n`` would otherwise be quadratic).
     """
     if result.status != ScanStatus.INVALID or not result.stack or result.stack[0] != ARR:
         return False
-    if markerless and _CALL_OPENS.match(src.text(start, src.pos)) is None:
+    if markerless and (_CALL_OPENS.match(src.text(start, src.pos)) is None or not src.may_reread()):
         return False
+    failed_at = src.pos
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
-    if (yield from scan_loose(src, closers, stops)).status != ScanStatus.COMPLETE:
-        return False
-    text = src.text(start, src.pos)
-    extents, broken = split_elements(text)
-    return broken is None and (yield from read_elements(text, extents, calls, markerless=markerless))
+    read = (yield from scan_loose(src, closers, stops)).status == ScanStatus.COMPLETE
+    if read:
+        text = src.text(start, src.pos)
+        extents, broken = split_elements(text)
+        read = broken is None and (yield from read_elements(text, extents, calls, markerless=markerless))
+    if not read and markerless:
+        src.reread += src.pos - failed_at  # given back as prose from failed_at: read again
+    return read
 
 
 def _clear_call(value: Any) -> str | None:

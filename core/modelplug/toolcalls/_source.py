@@ -101,6 +101,11 @@ class Source:
             self.i = 0
         self.eof = eof
 
+    def may_reread(self, cost: int = 0) -> bool:
+        """Whether ``cost`` more characters may be read again: over the whole text, at most twice
+        the text read so far (to the cursor) plus 4096 are (see :meth:`give_back`)."""
+        return self.reread + cost <= 2 * (self.origin + self.pos) + 4096
+
     def give_back(self, start: int, closer: str) -> bool:
         """After a JSON scan from block position ``start`` failed (invalid or truncated) with the
         cursor past it: when ``closer`` occurs in between, move the cursor to just after its first
@@ -114,7 +119,7 @@ class Source:
             return False
         back = start + k + len(closer)
         cost = self.pos - back
-        if self.reread + cost > 2 * (self.origin + self.pos) + 4096:
+        if not self.may_reread(cost):
             return False
         self.reread += cost
         if back >= self.base:
