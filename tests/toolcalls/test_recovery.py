@@ -248,3 +248,27 @@ _KIMI_CALL = "<|tool_call_begin|>functions.{}:0<|tool_call_argument_begin|>{}<|t
 def test_an_unclosed_string_fails_its_call_alone(format: str, text: str) -> None:
     error = _raises(text, format)
     assert [(c.name, c.arguments) for c in error.tool_calls] == [("b", {})]
+
+
+#: JSON formats that close each call (or each request) with its own marker.
+_CLOSED_JSON = ["deepseek_v3", "deepseek_v31", "hermes", "internlm2", "kimi_k2", "longcat", "plamo3", "step_audio_2"]
+
+
+@pytest.mark.parametrize("format", _CLOSED_JSON)
+def test_an_unclosed_string_ends_at_the_calls_closer_at_every_split(format: str) -> None:
+    text = RENDER[format]([("a", {"k": "x"}), ("b", {}), ("c", {"k": "y"})], "", "")
+    broken = text.replace('"x"', '"x', 1)
+    assert broken != text
+    error = _raises(broken, format)
+    assert [(c.name, c.arguments) for c in error.tool_calls] == [("b", {}), ("c", {"k": "y"})], error.reason
+    assert "text ends inside" in error.reason
+    for k in range(0, len(broken) + 1, 7):
+        assert same(stream([broken[:k], broken[k:]], format), whole(broken, format))
+
+
+@pytest.mark.parametrize("format", ["hermes", "kimi_k2"])
+def test_a_closer_inside_a_string_of_a_call_that_reads_stays_in_the_value(format: str) -> None:
+    closer = "</tool_call>" if format == "hermes" else "<|tool_call_end|>"
+    text = RENDER[format]([("a", {"k": f"x{closer}y"}), ("b", {})], "", "")
+    result = parse(text, format)
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("a", {"k": f"x{closer}y"}), ("b", {})]

@@ -173,9 +173,17 @@ def plamo3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         if header is not None:
             yield header
         args_end = _PLAMO.format("end_tool_arguments")
+        since = src.pos
         status, arguments, reason = yield from read_json_arguments(src, (args_end,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
-            return (yield from calls.failed_through(closer, reason))
+            if not src.give_back(since, args_end):
+                return (yield from calls.failed_through(closer, reason))
+            calls.bad(reason, name)  # an unclosed string: this request fails alone, the next ones are read
+            yield from skip_ws(src)
+            yield from accept(src, _PLAMO.format("end_tool_request"))
+            count += 1
+            end = src.pos
+            continue
         yield from skip_ws(src)
         if not (yield from accept(src, args_end)):
             return (yield from calls.failed_through(closer, f"expected {args_end}"))
