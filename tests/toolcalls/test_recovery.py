@@ -272,3 +272,22 @@ def test_a_closer_inside_a_string_of_a_call_that_reads_stays_in_the_value(format
     text = RENDER[format]([("a", {"k": f"x{closer}y"}), ("b", {})], "", "")
     result = parse(text, format)
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("a", {"k": f"x{closer}y"}), ("b", {})]
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        ("mistral", '[TOOL_CALLS]a{"k": "x}[TOOL_CALLS]b{}'),
+        ("mistral", '[TOOL_CALLS]a[ARGS]{"k": "x}[TOOL_CALLS]b[ARGS]{}'),
+        (
+            "granite_20b_fc",
+            '<function_call> {"name": "a", "arguments": {"k": "x}}\n<function_call> {"name": "b", "arguments": {}}',
+        ),
+    ],
+)
+def test_an_unclosed_string_ends_where_the_next_call_opens(format: str, text: str) -> None:
+    error = _raises(text, format)
+    assert [(c.name, c.arguments) for c in error.tool_calls] == [("b", {})]
+    assert error.content.rstrip().endswith('"x}') or error.content.rstrip().endswith('"x}}'), error.content
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), whole(text, format))

@@ -106,18 +106,19 @@ class Source:
         the text read so far (to the cursor) plus 4096 are (see :meth:`give_back`)."""
         return self.reread + cost <= 2 * (self.origin + self.pos) + 4096
 
-    def give_back(self, start: int, closer: str) -> bool:
+    def give_back(self, start: int, closer: str, *, keep: bool = False) -> bool:
         """After a JSON scan from block position ``start`` failed (invalid or truncated) with the
         cursor past it: when ``closer`` occurs in between, move the cursor to just after its first
         occurrence and return True; the call fails alone there and what follows is read again
         (issue 12, kind 1: an unclosed string must not swallow the later calls). False, leaving
         the cursor, when ``closer`` does not occur or the re-read budget is spent: at most twice
         the text read so far plus 4096 characters are read again over the whole text, so no input
-        is quadratic. Decided from positions only, never from where a piece ended."""
+        is quadratic. Decided from positions only, never from where a piece ended. ``keep``: the
+        marker opens the next call (Mistral's ``[TOOL_CALLS]``): the cursor goes to its start."""
         k = self.text(start, self.pos).find(closer)
         if k < 0:
             return False
-        back = start + k + len(closer)
+        back = start + k + (0 if keep else len(closer))
         cost = self.pos - back
         if not self.may_reread(cost):
             return False

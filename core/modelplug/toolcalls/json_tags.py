@@ -22,12 +22,21 @@ __all__ = ["PLAMO_OPENER", "json_payload", "named_json", "plamo3", "tagged_json"
 
 
 def json_payload(
-    src: Source, ctx: OfferedTools, format: str, *, closer: str | None, several: bool, keyed: bool = False
+    src: Source,
+    ctx: OfferedTools,
+    format: str,
+    *,
+    closer: str | None,
+    several: bool,
+    keyed: bool = False,
+    opener: str | None = None,
 ) -> Read[Outcome]:
     """Read the JSON value(s) of calls at the cursor (on ``{`` or ``[``), then ``closer`` if any.
 
     ``several``: more values may follow, separated by whitespace, ``,`` or ``;``. ``keyed``: call
-    objects are ``{"NAME": {arguments}}`` (they go out whole when each object ends).
+    objects are ``{"NAME": {arguments}}`` (they go out whole when each object ends). A value that
+    does not read past the first ``closer`` (an unclosed string) ends there, or, without a
+    closer, where the next ``opener`` starts (:meth:`~modelplug.toolcalls._source.Source.give_back`).
     """
     calls = BlockCalls(ctx, format, src, keyed=keyed)
     stops = (closer,) if closer else ()
@@ -38,6 +47,8 @@ def json_payload(
         if status != ScanStatus.COMPLETE:
             if closer is not None and src.give_back(start, closer):
                 return calls.failed(reason)  # the broken call ends at its closer; later calls are read
+            if closer is None and opener is not None and src.give_back(start, opener, keep=True):
+                return calls.failed(reason)  # no closer: it ends where the next call opens
             if closer is not None and status == ScanStatus.INVALID and (yield from until(src, closer)):
                 src.i += len(closer)  # the broken call runs to its closing tag
             return calls.failed(reason)
@@ -97,7 +108,7 @@ def tagged_json(
             return calls.failed(f"the text ends after {opener}")
         if c not in "{[":
             return Reject(len(opener))
-        return (yield from json_payload(src, ctx, format, closer=closer, several=several, keyed=keyed))
+        return (yield from json_payload(src, ctx, format, closer=closer, several=several, keyed=keyed, opener=opener))
 
     return read
 

@@ -61,8 +61,10 @@ def mistral(format: str = "mistral") -> Reader:
         header = calls.announce(name, call_id or None)
         if header is not None:
             yield header
+        since = src.pos
         status, arguments, reason = yield from read_json_arguments(src, (), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
+            src.give_back(since, MARKER, keep=True)  # an unclosed string ends at the next call
             return calls.failed(reason)
         yield from calls.complete(header, name, arguments)
         if calls.errors:
