@@ -277,6 +277,7 @@ def test_a_closer_inside_a_string_of_a_call_that_reads_stays_in_the_value(format
 @pytest.mark.parametrize(
     ("format", "text"),
     [
+        ("gemma4", '<|tool_call>call:a{k:<|"|>x}<tool_call|><|tool_call>call:b{}<tool_call|>'),
         ("mistral", '[TOOL_CALLS]a{"k": "x}[TOOL_CALLS]b{}'),
         ("mistral", '[TOOL_CALLS]a[ARGS]{"k": "x}[TOOL_CALLS]b[ARGS]{}'),
         (
@@ -285,9 +286,9 @@ def test_a_closer_inside_a_string_of_a_call_that_reads_stays_in_the_value(format
         ),
     ],
 )
-def test_an_unclosed_string_ends_where_the_next_call_opens(format: str, text: str) -> None:
+def test_an_unclosed_string_ends_at_its_call(format: str, text: str) -> None:
     error = _raises(text, format)
     assert [(c.name, c.arguments) for c in error.tool_calls] == [("b", {})]
-    assert error.content.rstrip().endswith('"x}') or error.content.rstrip().endswith('"x}}'), error.content
+    assert error.content.startswith(text[: text.index("x}") + 2]), error.content
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], format), whole(text, format))

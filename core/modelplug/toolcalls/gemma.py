@@ -190,6 +190,7 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
         while depth:
             m = yield from until_re(src, structure, len(quote))
             if m is None:
+                src.give_back(a, closer)  # an unclosed string ends at the call's closer
                 return calls.failed("the text ends inside the arguments")
             token = m.group()
             src.i += len(token)
@@ -205,6 +206,7 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
                 else:
                     found = yield from _string_value(src, calls, header, key, quote)
                 if not found:
+                    src.give_back(a, closer)  # the next calls are still read
                     return calls.failed("the text ends inside a string")
                 src.i += len(quote)
                 if key is not None:
