@@ -103,6 +103,7 @@ def _params(
     on_piece: Callable[[str, str], list[object]] | None = None,
     attributes: re.Pattern[str] | None = None,
     json_values: bool = False,
+    stops: tuple[str, ...] = (),
 ) -> Read[tuple[dict[str, Any] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
@@ -113,10 +114,15 @@ def _params(
     K3's `` type="object"<|sep|>``); a ``string`` group other than ``true``, or a ``type`` group
     other than ``string``, makes the value JSON, decoded when it ends. ``json_values``: every
     value is JSON when it reads as JSON, else text (HyperCLOVA X), decided when it ends.
+    ``stops``: the block's other structural tokens (its next element's opener, its closer): a
+    value's closing tag before one of them ends the value too, and the call, whose end is
+    missing, cannot be read (its block goes on at that token).
     """
     params: dict[str, Any] = {}
     while True:
         yield from skip_ws(src)
+        if stops and (yield from _at_any(src, stops)):  # checked first: "</tool_calls>" starts like "</tool_call"
+            return None, f"the call is not closed: expected {key_open!r} or {end!r}"
         if (yield from accept(src, end)):
             return params, ""
         if not (yield from accept(src, key_open)):
@@ -162,6 +168,8 @@ def _params(
             yield from skip_ws(src)
             if not peek(src) or (yield from at(src, key_open)) or (yield from at(src, end)):
                 break
+            if stops and (yield from _at_any(src, stops)):
+                break
         value = src.text(a, b)
         params[key] = _strip_newline(value) if strip_newline else value
         if not is_text:
@@ -172,6 +180,13 @@ def _params(
                 return None, f"parameter {key!r} (marked as JSON) is not valid JSON"
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+def _at_any(src: Source, literals: tuple[str, ...]) -> Read[bool]:
+    for literal in literals:
+        if (yield from at(src, literal)):
+            return True
+    return False
 
 
 def _call_params(
@@ -266,8 +281,9 @@ class _Pieces:
 _MALFORMED: Final = "malformed tag <function="
 
 
-def qwen_function(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
-    """Read ``NAME>`` parameters ``</function>`` (cursor after ``<function=``).
+def qwen_function(src: Source, calls: BlockCalls, stops: tuple[str, ...] = ()) -> Read[tuple[str, str | None]]:
+    """Read ``NAME>`` parameters ``</function>`` (cursor after ``<function=``); ``stops``: the
+    block's structural tokens (see ``_params``).
 
     Returns why it failed (``""``: it did not; a malformed tag, ``<function=name\n``, is read to
     its ``</function>``) and the tool name when it was read.
@@ -294,6 +310,7 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]
         value_close="</parameter>",
         end=_FUNCTION_END,
         qwen=True,
+        stops=stops,
     )
     if params is None:
         return reason, name
@@ -307,7 +324,7 @@ def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str, opene
     outcome = yield from read_block(
         src,
         calls,
-        lambda _: qwen_function(src, calls),
+        lambda _: qwen_function(src, calls, (_FUNCTION, closer)),
         openers=(_FUNCTION,),
         closers=(closer,),
         ends=(_FUNCTION_END,),
@@ -411,12 +428,13 @@ def _invokes(
     attributes: re.Pattern[str] | None = None,
     parameter_key_close: str | None = None,
     json_body: bool = False,
+    stops: tuple[str, ...] = (),
 ) -> Read[tuple[str, str | None]]:
     """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor after ``invoke``, the tag up to the
     name); returns why it failed (``""``: it did not) and the tool name when it was read.
 
     ``json_body``: the parameters may instead be one JSON object (DSML's direct-JSON form),
-    streamed like a JSON-bodied format's arguments.
+    streamed like a JSON-bodied format's arguments. ``stops``: see ``_params``.
     """
     a = src.pos
     if not (yield from until(src, key_close, 256)):
@@ -452,6 +470,7 @@ def _invokes(
         end=invoke_end,
         strip_newline=strip_newline,
         attributes=attributes,
+        stops=stops,
     )
     if params is None:
         return reason, name
@@ -498,6 +517,7 @@ def _invoke_block(
                 attributes=attributes,
                 parameter_key_close='"' if attributes is not None else None,
                 json_body=attributes is not None,
+                stops=(invoke, closer),
             ),
             openers=(invoke,),
             closers=(closer,),
@@ -582,6 +602,7 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
                 parameter_end="</steptml:parameter>",
                 key_close='">',
                 strip_newline=False,
+                stops=(_STEP_CALL_BEGIN, _STEP_INVOKE, _STEP_CALL_END, _STEP_CALLS_END),
             )
         )
 
@@ -645,6 +666,7 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             end=_K3_CALL_END,
             strip_newline=False,
             attributes=_K3_ARGUMENT_ATTRIBUTES,
+            stops=(_K3_CALL, _K3_TOOLS_CLOSE),
         )
         if params is None:
             return reason, name
@@ -702,6 +724,7 @@ def hy_body(
             value_close=f"</{prefix}arg_value>",
             end=call_end,
             strip_newline=False,
+            stops=(call, calls_end),
         )
         if params is None:
             return reason, name
@@ -721,9 +744,7 @@ def k2_horizon(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """K2 Horizon's default XML form: Hy V4's elements with ``ifm|`` in every tag."""
     src.i += len(K2_HORIZON_OPENER)
     yield from skip_ws(src)
-    return (
-        yield from hy_body(src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|")
-    )
+    return (yield from hy_body(src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|"))
 
 
 # solar_open2 --------------------------------------------------------------------------------------
