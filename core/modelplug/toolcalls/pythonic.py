@@ -20,9 +20,9 @@ from __future__ import annotations
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
-from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
+from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls, unfinished_call
 from modelplug.toolcalls._pywatch import CallWatcher, watched
-from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose
+from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose, split_elements
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
 from modelplug.toolcalls.json_tags import json_payload
 
@@ -73,6 +73,13 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
         if not strict:
             return Reject(max(src.pos, name_at))
         recovered = _requoted_list(src.text(start, src.pos), stops) if result.status == ScanStatus.TRUNCATED else None
+        if recovered is None and result.status == ScanStatus.TRUNCATED:
+            # the text ends inside a call (an unclosed string): the calls before it are kept
+            before = _before_the_end(src.text(start, src.pos))
+            if before is not None:
+                outcome = yield from emit_python_calls(calls, before, strict=True, watcher=watcher)
+                reason = calls.errors[0] if calls.errors else "the text ends inside the call list"
+                return outcome or calls.failed(reason)
         if recovered is None:
             if result.status == ScanStatus.INVALID and not stops:
                 yield from until(src, "\n")  # the attempt runs to the end of its line
@@ -99,6 +106,22 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
     if calls.errors:
         return Unusable(calls.format, calls.errors[0], end)
     return Done(end, calls.format)
+
+
+def _before_the_end(text: str) -> list[PyCall] | None:
+    """The calls of the list ``text`` that the text ends inside: those before the call it ends in,
+    and that one (unreadable, named, with why: see :func:`unfinished_call`). None when they do
+    not read."""
+    extents, _ = split_elements(text)
+    rest = text[extents[-1][1] :] if extents else text[text.index("[") + 1 :]
+    tail = rest.lstrip().lstrip(",").lstrip()
+    try:
+        found = parse_call_list("[" + ", ".join(text[a:b] for a, b in extents) + "]")
+    except LiteralSyntaxError:
+        return None
+    if tail:
+        found.append(unfinished_call(tail, len(text) - len(tail)))
+    return found
 
 
 def _usable(found: list[PyCall]) -> int:
@@ -334,10 +357,17 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
                     return Reject(len(opener))
                 break
             result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
+            if result.status == ScanStatus.TRUNCATED:  # the calls before this one are kept
+                try:
+                    found = parse_calls(src.text(start, end), ";") if end > start else []
+                except LiteralSyntaxError:
+                    found = []
+                tail = src.text(end, src.pos).lstrip().lstrip(";").lstrip()
+                found.append(unfinished_call(tail, src.pos - start - len(tail)))
+                outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
+                return outcome or calls.failed(calls.errors[0])
             if result.status != ScanStatus.COMPLETE:
-                return calls.failed(
-                    "the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets"
-                )
+                return calls.failed("unbalanced brackets")
             end = src.pos
             yield from skip_ws(src)
             if not (yield from accept(src, ";")):
