@@ -299,3 +299,36 @@ def test_an_unreadable_object_alone_in_tags_in_prose_is_still_a_mention() -> Non
     text = 'Write it as <tool_call>{"name": "b", "x",}</tool_call> and so on.'
     tools = [Tool("a", "", {"type": "object"})]
     assert whole(text, "hermes", tools) == (text, [], None)
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        ("hermes", '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": "1}}]</tool_call>'),
+        ("hermes", '<tool_call>{"name": "a", "arguments": {}}\n{"name": "b", "arguments": {"x": "1}}</tool_call>'),
+        ("mistral", '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": "1}}]'),
+        ("pythonic", '[a(x=1), b(y="Paris), c(z=2)]'),
+        ("lfm2", "<|tool_call_start|>[a(x=1), b(y='Par)]<|tool_call_end|>"),
+        ("llama4_pythonic", '<|python_start|>[a(x=1), b(y="""Par)]<|python_end|>'),
+        ("llama3_python_tag", '<|python_tag|>a(x="1"); b(y="2); c()'),
+        ("olmo3", '<function_calls>a(x=1)\nb(y="Par)\n</function_calls>'),
+        ("gemma4", '<|tool_call>call:a{x:1}<tool_call|><|tool_call>call:b{x:<|"|>1}<tool_call|>'),
+        (
+            "kimi_k2",
+            "<|tool_calls_section_begin|><|tool_call_begin|>functions.a:0<|tool_call_argument_begin|>{}"
+            '<|tool_call_end|><|tool_call_begin|>functions.b:1<|tool_call_argument_begin|>{"x": "1}'
+            "<|tool_call_end|><|tool_calls_section_end|>",
+        ),
+    ],
+)
+def test_a_string_the_text_ends_inside_names_its_call(format: str, text: str) -> None:
+    """Issue 12: where the text ends inside a string (the quote that would close it is missing),
+    the calls before it are kept and the error names the call and says which string is not
+    closed, not only that the text ended; whole text and every split agree."""
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert [name for name, _ in result[1]] == ["a"]
+    assert "('b')" in str(error) and "string opened at offset" in str(error) and "not closed" in str(error)
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result), k

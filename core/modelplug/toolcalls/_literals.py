@@ -181,7 +181,7 @@ class _Parser:
         m = _STRING_TOKEN[q * 3 if triple else q].match(t, quote_at)
         if m is None:
             self.i = len(t)
-            raise self.fail("unterminated string")
+            raise self.fail(f"the string opened at offset {quote_at} is not closed: the text ends")
         self.i = m.end()
         token = t[start : self.i]
         prefix = t[start:quote_at].lower()
