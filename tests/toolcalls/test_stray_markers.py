@@ -44,6 +44,9 @@ def test_a_stray_closer_followed_by_prose_or_before_any_call_is_content() -> Non
     check(f"{HERMES} Done </tool_call> really.", "hermes", "Done </tool_call> really.", [("f", {"a": 1})])
     check("Use </tool_call> to end a call", "hermes", "Use </tool_call> to end a call", [])
     check("Hello</tool_call>", "hermes", "Hello</tool_call>", [])
+    # the same closer before the first call is content, after it is dropped
+    text = f"Use </tool_call> to end a call.\n{HERMES}</tool_call>\n"
+    check(text, "hermes", "Use </tool_call> to end a call.", [("f", {"a": 1})])
 
 
 def test_an_empty_tool_calls_marker_is_no_call() -> None:

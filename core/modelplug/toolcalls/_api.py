@@ -83,7 +83,7 @@ def parse(
         ValueError: ``reasoning_started`` names no reasoning span of the format.
     """
     engine = _engine(format, tools, streaming=False, reasoning_started=reasoning_started)
-    engine.feed(text)
+    engine.feed(text, last=True)
     engine.finish()
     error = engine.error()
     if error is not None:
@@ -94,7 +94,7 @@ def parse(
 def detect_format(text: str) -> str | None:
     """The tool-call format ``text`` is written in, or None when it holds no call (not even a broken one)."""
     engine = _engine(None, None, streaming=False)
-    engine.feed(text)
+    engine.feed(text, last=True)
     engine.finish()
     error = engine.error()
     if error is not None:

@@ -43,6 +43,9 @@ THINK_CLOSE: Final = "</think>"
 
 _CONTENT, _THINK, _THINK_HOLD = range(3)
 
+#: Leading whitespace (``str.isspace`` characters, as ``str.strip`` removes).
+_SPACE: Final = re.compile(r"\s*")
+
 
 #: Below this many characters one search with the combined pattern is cheapest; above it, the
 #: search per first character (see :class:`_Finder`).
@@ -62,9 +65,13 @@ class Table:
         self.quick: dict[str, re.Pattern[str]] = {
             literal: quick for literal, reader in self.readers.items() if (quick := getattr(reader, "quick", None))
         }
-        modes = []
-        for extra in ((THINK_OPEN,), (THINK_CLOSE,)):
-            literals = sorted({*self.readers, *extra}, key=lambda lit: (-len(lit), lit))
+        modes: list[tuple[re.Pattern[str], tuple[re.Pattern[str], ...], frozenset[str]]] = []
+        # four scanning modes: content or inside <think>, before or after the first call (a reader
+        # marked ``stray`` only acts after a call, so before one its opener is not searched for)
+        early = {lit for lit, reader in self.readers.items() if not getattr(reader, "stray", False)}
+        for after_calls, extra in ((False, THINK_OPEN), (False, THINK_CLOSE), (True, THINK_OPEN), (True, THINK_CLOSE)):
+            active = self.readers if after_calls else early
+            literals = sorted({*active, extra}, key=lambda lit: (-len(lit), lit))
             pattern = alternation(literals)
             # one pattern per first character: each starts with one literal character, which the
             # regex engine finds by a fast string search (a class of several characters is not)
@@ -223,7 +230,11 @@ class Engine:
         self.feed(opener)
         self.text.pop()
 
-    def feed(self, text: str) -> None:
+    def feed(self, text: str, *, last: bool = False) -> None:
+        """Read ``text``; ``last``: no text follows (whole-text parsing: nothing is held back for
+        a later delta, so no copy of the text is made for it). Call :meth:`finish` after either."""
+        if last:
+            self._eof = True
         if not text:
             return
         self.text.append(text)
@@ -237,7 +248,7 @@ class Engine:
             self._abs += self._bpos
             self._buf = text
             self._bpos = len(text)
-            self._content(text)
+            self._content(text, last=last)
             return
         if self._gen is not None:
             assert self._src is not None
@@ -305,12 +316,12 @@ class Engine:
     def _scan(self) -> bool:
         """Scan content; True when a block or a mode change needs another round."""
         buf, pos = self._buf, self._bpos
-        mode = 1 if self._mode == _THINK else 0
+        mode = (self._mode == _THINK) + 2 * self._tool_seen
         prefixes = self._table.modes[mode][2]
         m = self._finders[mode].search(buf, pos)
         if m is None:
             cut = len(buf) if self._eof else len(buf) - self._table.hold(buf, pos, prefixes)
-            self._content(buf[pos:cut])
+            self._content(buf[pos:cut], last=self._eof)
             self._bpos = cut
             return False
         s = m.start()
@@ -504,7 +515,8 @@ class Engine:
 
     # content ------------------------------------------------------------------------------------
 
-    def _content(self, text: str) -> None:
+    def _content(self, text: str, *, last: bool = False) -> None:
+        """Content text; ``last``: the end of the whole text (trailing whitespace is then final)."""
         if not text:
             return
         if self._pending is not None:
@@ -514,19 +526,23 @@ class Engine:
             failure = self._pending  # prose follows: the marker was only mentioned
             text = failure.raw + "".join(self._pending_ws) + text
             self._pending, self._pending_ws = None, []
-        body = text.rstrip()
-        if not body:
-            self._ws.append(text)
-            return
-        trail = text[len(body) :]
+        if last and not self._tool_seen and not text.isspace():
+            # nothing follows, and trailing whitespace would be content at finish anyway: kept
+            # in place instead of being cut off (a copy of the whole text)
+            body, trail = text, ""
+        else:
+            body = text.rstrip()
+            if not body:
+                self._ws.append(text)
+                return
+            trail = text[len(body) :]
         if self._ws or body[0].isspace():
-            stripped = body.lstrip()
-            ws = "".join(self._ws) + body[: len(body) - len(stripped)]
-            self._ws = []
+            lead = _SPACE.match(body).end()  # type: ignore[union-attr]  # matches the empty string
             if self._tool_seen and not self._content_seen:
-                body = stripped  # whitespace after a call, before any content: dropped
-            elif len(ws) != len(body) - len(stripped):
-                body = ws + stripped
+                body = body[lead:]  # whitespace after a call, before any content: dropped
+            elif self._ws:
+                body = "".join(self._ws) + body
+            self._ws = []
         self._emit_content(body)
         self._content_seen = True
         self._ws = [trail] if trail else []

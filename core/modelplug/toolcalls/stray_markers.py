@@ -77,6 +77,7 @@ def stray_closer(closer: str) -> Reader:
             return Reject(len(closer))
         return Done(None, tool_block=False)
 
+    read.stray = True  # type: ignore[attr-defined]  # the engine looks for it only after a call
     return read
 
 
