@@ -67,6 +67,11 @@ BREAK: dict[str, Any] = {
         f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{",
         f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{,",
     ),
+    # Python calls: a keyword argument without its name
+    **{
+        f: (lambda text, n: text.replace(f"{n}(", f"{n}(=1, ", 1))
+        for f in ("pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag")
+    },
     "kimi_k2": lambda text, n: re.sub(rf"(functions\.{n}:\d+<\|tool_call_argument_begin\|>)\{{", r"\1{,", text),
 }
 
@@ -159,11 +164,17 @@ def _corrupt(format: str, text: str, name: str, shape: str) -> str:
     return text[:k] + text[k + len(ELEMENT_END[format]) :]
 
 
+#: Lists of Python calls: a call whose brackets do not match has no end to resync at (the calls
+#: after it are lost, the ones before kept: ``test_a_string_the_text_ends_inside_names_its_call``).
+PYTHON_BLOCKS = ("pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag")
+
 BLOCK_SHAPES = [
     (format, shape)
-    for format in sorted({*ELEMENT_END, *JSON_BODIED})
+    for format in sorted({*ELEMENT_END, *JSON_BODIED, *PYTHON_BLOCKS})
     for shape in ("name", "unclosed", "parameter")
-    if shape != "parameter" or format in BREAK
+    if (shape != "parameter" or format in BREAK) and (shape != "unclosed" or format not in PYTHON_BLOCKS)
+    # after Llama 3.1's ";", text that is not a call expression is prose after the calls
+    and (format, shape) != ("llama3_python_tag", "name")
 ]
 
 
@@ -174,7 +185,10 @@ def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str,
     """Issue 12, kind 1, in every format whose blocks hold several calls: of k calls in one block
     where one is corrupted (its name, its end, a parameter), the k-1 others are read, the error
     names the bad call (its number) and carries the others; whole text and every split agree."""
-    bad = data.draw(st.integers(0, k - 1), label="bad")
+    # a Python list whose first element is not a call expression is not read as calls (not done:
+    # docs/concepts/tool-calls.md, "Not done yet"), so a broken name is tested after the first
+    first = 1 if shape == "name" and format in PYTHON_BLOCKS else 0
+    bad = data.draw(st.integers(first, k - 1), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments(FAMILY[format]), label=f"arguments {i}")) for i in range(k)]
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)

@@ -73,16 +73,19 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
         if not strict:
             return Reject(max(src.pos, name_at))
         recovered = _requoted_list(src.text(start, src.pos), stops) if result.status == ScanStatus.TRUNCATED else None
-        if recovered is None and result.status == ScanStatus.TRUNCATED:
-            # the text ends inside a call (an unclosed string): the calls before it are kept
-            before = _before_the_end(src.text(start, src.pos))
-            if before is not None:
-                outcome = yield from emit_python_calls(calls, before, strict=True, watcher=watcher)
-                reason = calls.errors[0] if calls.errors else "the text ends inside the call list"
-                return outcome or calls.failed(reason)
         if recovered is None:
+            # the text ends inside a call (an unclosed string), or its brackets do not match: the
+            # calls before it are kept, and the error names it
+            text = src.text(start, src.pos)
             if result.status == ScanStatus.INVALID and not stops:
                 yield from until(src, "\n")  # the attempt runs to the end of its line
+            before = _before_the_fault(text, truncated=result.status == ScanStatus.TRUNCATED)
+            if before is not None:
+                outcome = yield from emit_python_calls(calls, before, strict=True, watcher=watcher)
+                if outcome is not None:
+                    return outcome
+            if calls.errors:
+                return calls.failed(calls.errors[0])
             return calls.failed(
                 "unbalanced brackets" if result.status == ScanStatus.INVALID else "the text ends inside the call list"
             )
@@ -108,10 +111,10 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
     return Done(end, calls.format)
 
 
-def _before_the_end(text: str) -> list[PyCall] | None:
-    """The calls of the list ``text`` that the text ends inside: those before the call it ends in,
-    and that one (unreadable, named, with why: see :func:`unfinished_call`). None when they do
-    not read."""
+def _before_the_fault(text: str, *, truncated: bool) -> list[PyCall] | None:
+    """The calls of the list ``text`` that ends at a fault (the end of the text, ``truncated``, or
+    a bracket that does not match): those before the call the fault is in, and that one
+    (unreadable, named, with why: see :func:`unfinished_call`). None when they do not read."""
     extents, _ = split_elements(text)
     rest = text[extents[-1][1] :] if extents else text[text.index("[") + 1 :]
     tail = rest.lstrip().lstrip(",").lstrip()
@@ -120,7 +123,11 @@ def _before_the_end(text: str) -> list[PyCall] | None:
     except LiteralSyntaxError:
         return None
     if tail:
-        found.append(unfinished_call(tail, len(text) - len(tail)))
+        found.append(
+            unfinished_call(tail, len(text) - len(tail))
+            if truncated
+            else PyCall(unfinished_call(tail).name, None, f"unbalanced brackets at offset {len(text)}")
+        )
     return found
 
 
