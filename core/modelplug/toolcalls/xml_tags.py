@@ -572,7 +572,6 @@ _STEP_CALLS_BEGIN: Final = "<｜tool_calls_begin｜>"
 _STEP_CALLS_END: Final = "<｜tool_calls_end｜>"
 _STEP_CALL_BEGIN: Final = "<｜tool_call_begin｜>"
 _STEP_CALL_END: Final = "<｜tool_call_end｜>"
-_STEP_SEP: Final = "<｜tool_sep｜>"
 _STEP_INVOKE: Final = '<steptml:invoke name="'
 
 
@@ -583,13 +582,10 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
 
     def call(opener: str) -> Read[tuple[str, str | None]]:
         # the short form leaves out <｜tool_call_begin｜>function<｜tool_sep｜> (or the type and
-        # separator only): the invoke element alone is unambiguous
+        # separator only): the invoke element alone is unambiguous, what comes before it is skipped
         if opener == _STEP_CALL_BEGIN:
             yield from skip_ws(src)
             if not (yield from accept(src, _STEP_INVOKE)):
-                if not (yield from until(src, _STEP_SEP, 64)):
-                    return f"expected {_STEP_SEP}", None
-                src.i += len(_STEP_SEP)
                 if not (yield from until(src, _STEP_INVOKE, 256)):
                     return "expected <steptml:invoke>", None
                 src.i += len(_STEP_INVOKE)
