@@ -34,6 +34,7 @@ from modelplug.toolcalls._source import (
 from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = [
+    "ATEM_OPENER",
     "DOTS_OPENER",
     "DSML_OPENER",
     "DSML_V4_OPENER",
@@ -45,6 +46,7 @@ __all__ = [
     "K3_TOOLS_OPEN",
     "MINICPM_OPENER",
     "SOLAR_OPENER",
+    "atem",
     "bare_function",
     "deepseek_v4",
     "deepseek_v32",
@@ -428,13 +430,14 @@ def _invokes(
     attributes: re.Pattern[str] | None = None,
     parameter_key_close: str | None = None,
     json_body: bool = False,
+    json_values: bool = False,
     stops: tuple[str, ...] = (),
 ) -> Read[tuple[str, str | None]]:
     """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor after ``invoke``, the tag up to the
     name); returns why it failed (``""``: it did not) and the tool name when it was read.
 
     ``json_body``: the parameters may instead be one JSON object (DSML's direct-JSON form),
-    streamed like a JSON-bodied format's arguments. ``stops``: see ``_params``.
+    streamed like a JSON-bodied format's arguments. ``json_values``, ``stops``: see ``_params``.
     """
     a = src.pos
     if not (yield from until(src, key_close, 256)):
@@ -470,6 +473,7 @@ def _invokes(
         end=invoke_end,
         strip_newline=strip_newline,
         attributes=attributes,
+        json_values=json_values,
         stops=stops,
     )
     if params is None:
@@ -486,12 +490,14 @@ def _invoke_block(
     *,
     attributes: re.Pattern[str] | None = None,
     json_calls: bool = False,
+    json_values: bool = False,
 ) -> Reader:
     """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML, GCML,
     dots).
 
     With ``attributes`` (the DSML family) an invoke's parameters may also be one JSON object;
-    ``json_calls``: the block may instead hold JSON call objects (dots).
+    ``json_calls``: the block may instead hold JSON call objects (dots); ``json_values``: every
+    value is JSON where it reads as JSON, else its text exactly as written (MuseGlimmer's ATEM).
     """
     invoke = f"<{prefix}invoke name="
 
@@ -513,10 +519,11 @@ def _invoke_block(
                 parameter=f"<{prefix}parameter name=" + ('"' if attributes is not None else ""),
                 parameter_end=f"</{prefix}parameter>",
                 key_close=">",
-                strip_newline=attributes is None,
+                strip_newline=attributes is None and not json_values,
                 attributes=attributes,
                 parameter_key_close='"' if attributes is not None else None,
                 json_body=attributes is not None,
+                json_values=json_values,
                 stops=(invoke, closer),
             ),
             openers=(invoke,),
@@ -564,6 +571,10 @@ GCML_OPENER: Final = "<｜GCML｜tool_calls>"
 gigachat35: Final = _invoke_block(
     "gigachat35", GCML_OPENER, "</｜GCML｜tool_calls>", "｜GCML｜", attributes=_STRING_ATTRIBUTE
 )
+
+ATEM_OPENER: Final = "<atem:function_calls>"
+#: MuseGlimmer's ATEM: MiniMax-M2's elements with the ``atem:`` prefix in ``<atem:function_calls>``.
+atem: Final = _invoke_block("muse_glimmer", ATEM_OPENER, "</atem:function_calls>", "atem:", json_values=True)
 
 
 # step3 --------------------------------------------------------------------------------------------
