@@ -58,7 +58,9 @@ BREAK: dict[str, Any] = {
         text,
     ),
     "hy_v3": lambda text, n: text.replace(
-        f"{n}<tool_sep>", f"{n}<tool_sep><arg_key></arg_key><arg_value>x</arg_value>"
+        f"{n}<tool_sep{_hy_suffix(text)}>",
+        f"{n}<tool_sep{_hy_suffix(text)}><arg_key{_hy_suffix(text)}></arg_key{_hy_suffix(text)}>"
+        f"<arg_value{_hy_suffix(text)}>x</arg_value{_hy_suffix(text)}>",
     ),
     "k2_horizon": lambda text, n: text.replace(
         f"<ifm|tool_call>{n}", f"<ifm|tool_call>{n}<ifm|arg_key>a b</ifm|arg_key><ifm|arg_value>x</ifm|arg_value>"
@@ -73,7 +75,23 @@ BREAK: dict[str, Any] = {
         for f in ("pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag")
     },
     "kimi_k2": lambda text, n: re.sub(rf"(functions\.{n}:\d+<\|tool_call_argument_begin\|>)\{{", r"\1{,", text),
+    "minimax_m3": lambda text, n: text.replace(
+        f'<invoke name="{n}">', f'<invoke name="{n}">]<]minimax[>[<two words>x]<]minimax[>[</two words>'
+    ),
 }
+
+
+def _xml_calls(format: str, first: int, k: int) -> list[int]:
+    """The calls from ``first`` to ``k - 1`` that the renderer writes in the format's tagged form
+    (K2 Horizon's renderer writes every third call as a JSON call object, whose faults are those
+    of JSON call objects: ``test_a_json_syntax_error_inside_one_call_object_keeps_the_others``)."""
+    return [i for i in range(first, k) if format != "k2_horizon" or i % 3 != 1]
+
+
+def _hy_suffix(text: str) -> str:
+    """The tokenizer suffix Hy's tags were rendered with (``:opensource``), or ``""``."""
+    m = re.search(r"<tool_calls(:[^>]*)?>", text)
+    return (m.group(1) or "") if m else ""
 
 
 def _one_block(format: str, text: str) -> str:
@@ -116,7 +134,7 @@ def test_a_call_to_a_tool_not_offered_keeps_its_siblings(format: str, data: Any,
 @SETTINGS
 @given(data=st.data(), k=st.integers(2, 4))
 def test_a_broken_call_in_a_block_keeps_the_calls_after_it(format: str, data: Any, k: int) -> None:
-    bad = data.draw(st.integers(0, k - 1), label="bad")
+    bad = data.draw(st.sampled_from(_xml_calls(format, 0, k)), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments("xml"), label=f"arguments {i}")) for i in range(k)]
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)
@@ -160,8 +178,9 @@ def _corrupt(format: str, text: str, name: str, shape: str) -> str:
     if format in JSON_BODIED:
         k = text.rindex("}", at, text.index(JSON_BODIED[format], at))
         return text[:k] + text[k + 1 :]
-    k = text.index(ELEMENT_END[format], at)
-    return text[:k] + text[k + len(ELEMENT_END[format]) :]
+    token = ELEMENT_END[format].replace("</tool_call>", f"</tool_call{_hy_suffix(text)}>")
+    k = text.index(token, at)
+    return text[:k] + text[k + len(token) :]
 
 
 #: Lists of Python calls: a call whose brackets do not match has no end to resync at (the calls
@@ -188,7 +207,7 @@ def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str,
     # a Python list whose first element is not a call expression is not read as calls (not done:
     # docs/concepts/tool-calls.md, "Not done yet"), so a broken name is tested after the first
     first = 1 if shape == "name" and format in PYTHON_BLOCKS else 0
-    bad = data.draw(st.integers(first, k - 1), label="bad")
+    bad = data.draw(st.sampled_from(_xml_calls(format, first, k)), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments(FAMILY[format]), label=f"arguments {i}")) for i in range(k)]
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)
@@ -229,6 +248,10 @@ JSON_BLOCKS: dict[str, Any] = {
     "mistral": _json_list("[TOOL_CALLS]", ""),
     "llama3_json": _json_list("<|python_tag|>", "", "parameters"),
     "lfm2": _json_list("<|tool_call_start|>", "<|tool_call_end|>"),
+    # K2 Horizon's JSON form: one call object per call tag
+    "k2_horizon": lambda calls: "Let me check.\n<ifm|tool_calls>"
+    + "".join(f"<ifm|tool_call>{json.dumps({'name': n, 'arguments': a})}</ifm|tool_call>" for n, a in calls)
+    + "</ifm|tool_calls>",
 }
 
 

@@ -220,7 +220,8 @@ class Engine:
             ValueError: ``opener`` is not the opener of one of the table's reasoning spans, or text
                 was fed already.
         """
-        reader = self._table.readers.get(opener)
+        # a span whose opener takes a tokenizer's suffix is found by its opener up to the ":"
+        reader = self._table.readers.get(opener) or self._table.readers.get(opener[: opener.find(":") + 1])
         if getattr(reader, "span", None) is None:
             spans = sorted(lit for lit, r in self._table.readers.items() if getattr(r, "span", None) is not None)
             raise ValueError(f"{opener!r} does not open a reasoning span of this format; these do: {spans}")

@@ -30,6 +30,8 @@ from modelplug.toolcalls.inkling import inkling
 from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
+from modelplug.toolcalls.minimax_m3 import OPENER as M3_OPENER
+from modelplug.toolcalls.minimax_m3 import minimax_m3
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.muse_glimmer import (
     ATEM_OPENER,
@@ -42,14 +44,16 @@ from modelplug.toolcalls.muse_glimmer import (
 from modelplug.toolcalls.muse_glimmer import CLOSERS as MUSE_CLOSERS
 from modelplug.toolcalls.muse_glimmer import OPENERS as MUSE_OPENERS
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
-from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, SEED_THINK, THINK, thinking
+from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, HY_THINK, SEED_THINK, THINK, span_reader
 from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
+    CWM_OPENER,
     DOTS_OPENER,
     DSML_OPENER,
     DSML_V4_OPENER,
     DSML_V41_OPENER,
     GCML_OPENER,
+    HY_SUFFIXED_OPENER,
     IQUEST_OPENER,
     K2_HORIZON_OPENER,
     K3_MARKUP,
@@ -57,6 +61,7 @@ from modelplug.toolcalls.xml_tags import (
     MINICPM_OPENER,
     SOLAR_OPENER,
     bare_function,
+    cwm,
     deepseek_v4,
     deepseek_v32,
     deepseek_v41,
@@ -64,6 +69,7 @@ from modelplug.toolcalls.xml_tags import (
     gigachat35,
     glm_body,
     hy_body,
+    hy_suffixed,
     iquest_q1,
     k2_horizon,
     kimi_k3,
@@ -300,7 +306,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
         _GIGACHAT_ROLE: _gigachat3(prefixed=False),
     },
     "gigachat35": lambda: {GCML_OPENER: gigachat35},
-    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True)},
+    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True), HY_SUFFIXED_OPENER: hy_suffixed},
     "qwen25_coder": lambda: _json_tag("<tools>", "qwen25_coder", "</tools>"),
     "nemotron_json": lambda: _json_tag("<TOOLCALL>", "nemotron_json", "</TOOLCALL>"),
     "granite_20b_fc": lambda: {
@@ -318,6 +324,8 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
     "rwkv": lambda: {_RWKV: _rwkv},
     "k2_horizon": lambda: {K2_HORIZON_OPENER: k2_horizon},
+    "cwm": lambda: {CWM_OPENER: cwm},
+    "minimax_m3": lambda: {M3_OPENER: minimax_m3},
     "muse_glimmer": _muse_glimmer,
     "inkling": _inkling,
 }
@@ -337,6 +345,7 @@ ALIASES: Final = {
     "glm": "glm45",
     "gpt-oss": "harmony",
     "minimax-m2": "minimax_m2",
+    "minimax-m3": "minimax_m3",
     "deepseekv3": "deepseek_v3",
     "deepseekv31": "deepseek_v31",
     "llama3": "llama3_json",
@@ -397,10 +406,12 @@ def _detection() -> dict[str, Reader]:
     for opener in ("<|channel|>", *MUSE_OPENERS):
         readers[opener] = harmony_or_muse
     # an opener starting with a new character would slow the scan of every call-free text (see
-    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker and
-    # MuseGlimmer's first header without its <|start|>assistant (``to=self<|message|>``) only
-    # when the format is named
-    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[RECIPIENT]
+    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker,
+    # MuseGlimmer's first header without its <|start|>assistant (``to=self<|message|>``) and
+    # MiniMax-M3's namespace token (its "]" would be such a character) only when the format is
+    # named; so is CWM's <tool: ...> tag, which prose mentions too often for a bare name after it
+    # to be taken for a call
+    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[RECIPIENT], readers[M3_OPENER], readers[CWM_OPENER]
     return readers
 
 
@@ -417,7 +428,12 @@ def canonical(format: str | None) -> str | None:
 
 
 #: Reasoning spans beyond ``<think>`` (which every format has), by format.
-_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,), "cohere_command4": (COHERE_THINK,)}
+_SPANS: Final = {
+    "seed_oss": (SEED_THINK,),
+    "gemma4": (GEMMA_THOUGHT,),
+    "cohere_command4": (COHERE_THINK,),
+    "hy_v3": (HY_THINK,),
+}
 
 
 def _with_extras(
@@ -428,7 +444,7 @@ def _with_extras(
         readers.setdefault(closer, stray_closer(closer))
     markers = tuple(readers)
     for span in (THINK, *spans):
-        readers[span[0]] = thinking(span, markers)
+        readers[span[0]] = span_reader(span, markers)
     return readers
 
 
