@@ -81,7 +81,7 @@ from modelplug.toolcalls.xml_tags import (
     step3,
 )
 
-__all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
+__all__ = ["ALIASES", "FORMATS", "canonical", "markers", "table", "tool_call_tag"]
 
 _TOOL_CALL: Final = "<tool_call>"
 _TOOL_CALL_END: Final = "</tool_call>"
@@ -449,10 +449,84 @@ def _with_extras(
 
 
 @functools.cache
-def table(format: str | None) -> Table:
-    """The opener table of ``format`` (a canonical name, or None for detection)."""
+def table(format: str | None, *, calls: bool = True) -> Table:
+    """The opener table of ``format`` (a canonical name, or None for detection); with
+    ``calls=False``, only its reasoning spans (every tool-call marker is then content)."""
+    if not calls:
+        extra = sorted({s for spans in _SPANS.values() for s in spans}) if format is None else _SPANS.get(format, ())
+        return Table(_with_extras({}, tuple(extra), ()))
     if format is None:
         spans = tuple(sorted({s for spans in _SPANS.values() for s in spans}))
         closers = tuple(sorted({c for closers in CLOSERS.values() for c in closers}))
         return Table(_with_extras(_detection(), spans, closers))
     return Table(_with_extras(_BUILDERS[format](), _SPANS.get(format, ()), CLOSERS.get(format, ())))
+
+
+def _invoke_tags(prefix: str) -> tuple[str, ...]:
+    """The invoke and parameter tags of the MiniMax-M2 family (``prefix``: DSML's ``｜DSML｜``...)."""
+    return (f"<{prefix}invoke name=", f"</{prefix}invoke>", f"<{prefix}parameter name=", f"</{prefix}parameter>")
+
+
+#: The markup a format's reader reads inside its blocks, beyond the openers and closers the tables
+#: and :data:`~modelplug.toolcalls.stray_markers.CLOSERS` already name (separators, argument
+#: markers, the tokens that end a call). Tokens a reader merely tolerates (Llama's
+#: ``<|eot_id|>``, harmony's ``<|constrain|>``) are not markup: without them it reads the same.
+_INNER: Final[dict[str, tuple[str, ...]]] = {
+    "mistral": ("[ARGS]", "[CALL_ID]"),
+    # MiniMax-M3's namespace token, before every tag (parameter elements are named by their key)
+    "minimax_m3": ("]<]minimax[>[", "<tool_call>", '<invoke name="', "</invoke>"),
+    "xlam": ("[ARGS]", "[CALL_ID]"),
+    "llama3_json": ("<|eom_id|>",),
+    "llama3_python_tag": ("<|eom_id|>",),
+    "internlm2": ("<|plugin|>",),
+    "deepseek_v3": ("<｜tool▁call▁begin｜>", "<｜tool▁sep｜>"),
+    "deepseek_v31": ("<｜tool▁call▁begin｜>", "<｜tool▁sep｜>"),
+    "kimi_k2": ("<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<|tool_call_section_end|>"),
+    "qwen3_coder": ("<function=", "<parameter=", "</parameter>"),
+    "seed_oss": ("<function=", "</function>", "<parameter=", "</parameter>"),
+    "glm45": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "glm47": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "iquest_q1": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "hyperclovax_seed_think": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "hy_v3": ("<tool_call>", "<tool_sep>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "k2_horizon": ("</ifm|tool_calls>", "<ifm|tool_call>", "</ifm|tool_call>", "<ifm|tool_sep>",
+                   "<ifm|arg_key>", "</ifm|arg_key>", "<ifm|arg_value>", "</ifm|arg_value>"),
+    "minimax_m2": _invoke_tags(""),
+    "dots": _invoke_tags(""),
+    "deepseek_v32": _invoke_tags("｜DSML｜"),
+    "deepseek_v4": _invoke_tags("｜DSML｜"),
+    "deepseek_v41": _invoke_tags("｜DSML｜ "),
+    "gigachat35": _invoke_tags("｜GCML｜"),
+    "muse_glimmer": _invoke_tags("atem:"),
+    "step3": ("<｜tool_call_begin｜>", "<｜tool_sep｜>", '<steptml:invoke name="', "</steptml:invoke>",
+              '<steptml:parameter name="', "</steptml:parameter>"),
+    "kimi_k3": ("<|open|>call", "<|close|>call<|sep|>", '<|open|>argument key="', "<|close|>argument<|sep|>"),
+    "solar_open2": ("<|tool_arg:start|>", "<|tool_arg:value|>", "<|tool_arg:end|>"),
+    "minicpm5": ("<param name=", "</param>"),
+    "plamo3": tuple(
+        f"<|plamo:{edge}_tool_{part}:plamo|>" for part in ("request", "name", "arguments") for edge in ("begin", "end")
+    ),
+    "harmony": ("<|message|>", "<|end|>", "<|call|>", "<|return|>"),
+    "gemma4": ('<|"|>',),
+    "functiongemma": ("<escape>",),
+}
+
+
+@functools.cache
+def markers(format: str | None) -> frozenset[str]:
+    """Every marker the readers of ``format`` (a name or alias; None: of every format) read: call
+    openers and closers, the markup inside a call (separators, argument markers, Llama's
+    ``<|eom_id|>``), reasoning-span tags and dropped markup. A decoder that keeps exactly the
+    special tokens found inside these strings hands the parser all it reads.
+
+    Raises:
+        InvalidOptionError: an unknown format name.
+    """
+    name = canonical(format)
+    if name is None:
+        return frozenset().union(*(markers(n) for n in FORMATS))
+    found: set[str] = set(table(name).readers)
+    for span in (THINK, *_SPANS.get(name, ())):
+        found.update(span[:2])
+    found.update(CLOSERS.get(name, ()), _INNER.get(name, ()))
+    return frozenset(m for m in found if m.strip())

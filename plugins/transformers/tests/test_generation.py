@@ -270,16 +270,18 @@ class _Script:
         return forced
 
 
-def test_the_embedded_model_skips_only_its_end_and_role_tokens(model: Any) -> None:
+def test_the_embedded_model_skips_every_special_token_none_being_a_marker_of_its_format(model: Any) -> None:
     tokenizer = model.state.tokenizer
-    assert model.state.skipped_token_ids == frozenset(
-        tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
-    )
+    special = {i for i, token in tokenizer.added_tokens_decoder.items() if token.special}
+    named = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<file_sep>"])
+    assert set(named) <= special
+    assert model.state.skipped_token_ids == frozenset(special)  # its format (hermes) reads none of them
 
 
 def test_a_special_marker_the_model_writes_reaches_the_text_streamed_and_not(model: Any) -> None:
-    """A token made special (as [TOOL_CALLS] is in Mistral's tokenizer) that the model generates is in
-    the text of both ``run`` (the ``generate`` hook) and ``stream``; role and end tokens are not."""
+    """A marker made special (as [TOOL_CALLS] is in Mistral's tokenizer) that the model generates is in
+    the text of both ``run`` (the ``generate`` hook) and ``stream``; role, end and other special
+    tokens are not."""
     import copy
 
     import attrs
@@ -287,19 +289,19 @@ def test_a_special_marker_the_model_writes_reaches_the_text_streamed_and_not(mod
     from modelplug_transformers.generation import generation_config, run, stream
 
     tokenizer = copy.deepcopy(model.state.tokenizer)
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<file_sep>"]})  # an existing token, now special
-    marker = tokenizer.convert_tokens_to_ids("<file_sep>")
+    tokenizer.add_special_tokens({"additional_special_tokens": ["```"]})  # an existing token, now special
+    marker, other = tokenizer.convert_tokens_to_ids(["```", "<file_sep>"])  # a marker (fenced calls), and not
     assert marker in tokenizer.all_special_ids and marker < model.state.model.config.vocab_size
     loaded = attrs.evolve(model.state, tokenizer=tokenizer, skipped_token_ids=None)
     body = tokenizer('{"name": "f"}', add_special_tokens=False)["input_ids"]
     start, end = tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
-    script = [*tokenizer("Calling", add_special_tokens=False)["input_ids"], marker, *body, start, end]
+    script = [*tokenizer("Calling", add_special_tokens=False)["input_ids"], marker, other, *body, start, end]
     prompt = tokenizer("Hi", add_special_tokens=False)["input_ids"]
     config = generation_config(loaded, GenerationOptions(max_tokens=len(script) + 5, temperature=0), len(prompt))
     pieces: list[str] = []
     outcome = run(loaded, prompt, config, [], pieces.append, constraint=_Script(script))
     streamed = list(stream(loaded, prompt, config, [], constraint=_Script(script)))
-    expected = 'Calling<file_sep>{"name": "f"}'
+    expected = 'Calling```{"name": "f"}'
     assert "".join(pieces) == expected
     assert "".join(d.content or "" for d in streamed) == expected
     assert outcome.finish_reason == streamed[-1].finish_reason == "stop"
@@ -350,3 +352,31 @@ def test_a_prompt_that_opens_think_sends_the_text_before_the_closer_to_reasoning
     assert "".join(d.reasoning_content or "" for d in deltas) == thought
     assert not "".join(d.content or "" for d in deltas)
     assert [p.name for d in deltas for p in d.tool_calls if p.name] == ["get_weather"]
+
+
+def test_without_tools_a_prompt_that_opens_think_still_splits_the_reasoning(
+    model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No tools: the core still reads the span the prompt opened (it used to build its parser only
+    for tools, so ``<think>`` and the reasoning stayed in ``content``), in generate() and stream()."""
+    import copy
+
+    import attrs
+
+    import modelplug_transformers.constrained as constrained
+    from modelplug_transformers.templates import inspect_template
+
+    tokenizer = copy.deepcopy(model.state.tokenizer)
+    tokenizer.chat_template = THINKING_TEMPLATE
+    state = attrs.evolve(model.state, tokenizer=tokenizer, template=inspect_template(tokenizer))
+    written = "Paris, surely; a <tool_call> here is no call.</think>\nIt is Paris."
+    script = [*tokenizer(written, add_special_tokens=False)["input_ids"], tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    monkeypatch.setattr(constrained, "constraint_for", lambda *args: _Script(script))
+    monkeypatch.setattr(model, "state", state)
+    options = {"max_tokens": len(script) + 5, "temperature": 0}
+    answer = model.generate(QUESTION, **options)
+    deltas, stream = _stream(model, QUESTION, **options)
+    for message in (answer, stream.message):
+        assert message.reasoning_content == "Paris, surely; a <tool_call> here is no call."
+        assert message.content == "\nIt is Paris."
+    assert "<think>" not in "".join(d.content or "" for d in deltas)
