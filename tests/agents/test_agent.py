@@ -511,6 +511,34 @@ def test_an_answer_holding_readable_json_stays_the_answer(replay) -> None:
     assert list(agent.run("Show the record.", stream=True))[-1].answer == text
 
 
+@needs_toolcalls
+@pytest.mark.parametrize(
+    "call",
+    [
+        "{'name': 'add', 'arguments': {'a': 1, 'b': 2}}",  # a Python dict: detection reads JSON only
+        '{"name": "add", "arguments": {"a": 1, "b": 2},}',  # a trailing comma
+    ],
+)
+def test_a_call_only_the_blob_helper_reads_is_a_call_not_the_answer(replay, call: str) -> None:
+    good = '<tool_call>{"name": "final_answer", "arguments": {"answer": "3"}}</tool_call>'
+    agent = ToolCallingAgent(replay([call, good], capabilities={"tool_calling": "none"}), [add])
+    events = list(agent.run("Add 1 and 2.", stream=True))
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.tool_call is not None and result.tool_call.name == "add" and result.observation == "3"
+    assert events[-1].answer == "3"
+
+
+@needs_toolcalls
+def test_a_call_with_a_non_finite_number_is_an_error_not_the_answer(replay) -> None:
+    good = '<tool_call>{"name": "final_answer", "arguments": {"answer": "3"}}</tool_call>'
+    bad = '{"name": "add", "arguments": {"a": NaN, "b": 2}}'
+    agent = ToolCallingAgent(replay([bad, good], capabilities={"tool_calling": "none"}), [add])
+    events = list(agent.run("Add 1 and 2.", stream=True))
+    note = next(e for e in events if isinstance(e, ToolResult))
+    assert note.tool_call is None and note.is_error and "arguments.a is nan" in note.observation
+    assert events[-1].answer == "3"
+
+
 def _repeating_script() -> list[Any]:
     """``add(2, 3)`` twice (the second time the model already has the answer), then ``final_answer``."""
     return [

@@ -288,6 +288,33 @@ def test_a_json_syntax_error_inside_one_call_object_keeps_the_others(block: str,
     assert same(stream(pieces, format), result)
 
 
+@pytest.mark.parametrize("block", sorted(JSON_BLOCKS))
+@SETTINGS
+@given(data=st.data(), k=st.integers(2, 4))
+def test_a_missing_comma_between_call_objects_keeps_every_call(block: str, data: Any, k: int) -> None:
+    """Issue 12, kinds 1 and 6: a list of call objects (or several objects in one tag) with the
+    comma between two of them left out keeps every call, and the error says where the comma is
+    missing; whole text and every split agree."""
+    format = block.split()[0]
+    gap = data.draw(st.integers(1, k - 1), label="gap")
+    calls = [(f"tool_{i}", data.draw(arguments("json"), label=f"arguments {i}")) for i in range(k)]
+    good = JSON_BLOCKS[block](calls)
+    expected = whole(good, format)
+    assert expected[2] is None and len(expected[1]) == k, good
+    at = good.rindex("{", 0, good.index(f'"tool_{gap}"'))  # the call object naming tool ``gap``
+    before = good[:at].rstrip()
+    if not before.endswith(","):
+        pytest.skip("the objects are not separated by commas in this block")
+    text = before[:-1] + " " + good[at:]
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert result[1] == expected[1]
+    assert "a comma is missing" in error.reason and "at offset" in error.reason
+    pieces = data.draw(splits(text), label="pieces")
+    assert same(stream(pieces, format), result)
+
+
 @pytest.mark.parametrize(
     "text",
     [

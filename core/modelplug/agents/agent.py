@@ -488,7 +488,16 @@ class ToolCallingAgent:
         result = toolcalls.parse(message.text, tools=[t.tool for t in self.tools.values()])
         if not result.tool_calls:
             if toolcalls.looks_like_call(message.text):  # an unreadable call is not an answer:
-                toolcalls.tool_call_from_text(message.text)  # raises, naming what is wrong
+                call = toolcalls.tool_call_from_text(message.text)  # raises, naming what is wrong
+                if call.name in self.tools:  # readable by the helper only (a Python dict, a trailing
+                    if call.arguments is None:  # comma): a call all the same, never the final answer
+                        raise ToolCallParseError(
+                            f"the arguments of the call to {call.name!r} are not a JSON object",
+                            format="json_blob",
+                            text=message.text,
+                            offset=0,
+                        )
+                    return attrs.evolve(message, content=None, tool_calls=(call,))
             return message
         return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))
 
