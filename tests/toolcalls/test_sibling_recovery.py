@@ -40,11 +40,58 @@ BREAK: dict[str, Any] = {
     # JSON arguments that do not read, between the call's special tokens
     "deepseek_v3": lambda text, n: text.replace(f"{n}\n```json\n{{", f"{n}\n```json\n{{,"),
     "deepseek_v31": lambda text, n: text.replace(f"{n}<｜tool▁sep｜>{{", f"{n}<｜tool▁sep｜>{{,"),
+    "deepseek_v4": lambda text, n: text.replace(
+        f'<｜DSML｜invoke name="{n}">',
+        f'<｜DSML｜invoke name="{n}"><｜DSML｜parameter name="k" string="false">{{bad</｜DSML｜parameter>',
+    ),
+    "deepseek_v41": lambda text, n: text.replace(
+        f'<｜DSML｜ invoke name="{n}">',
+        f'<｜DSML｜ invoke name="{n}"><｜DSML｜ parameter name="">x</｜DSML｜ parameter>',
+    ),
+    "gigachat35": lambda text, n: text.replace(
+        f'<｜GCML｜invoke name="{n}">', f'<｜GCML｜invoke name="{n}"><｜GCML｜parameter name="">x</｜GCML｜parameter>'
+    ),
+    "dots": lambda text, n: text.replace(f'<invoke name="{n}">', f'<invoke name="{n}"><parameter name=>x</parameter>'),
+    "kimi_k3": lambda text, n: re.sub(
+        rf'(<\|open\|>call tool="{n}"[^<]*<\|sep\|>)',
+        r'\1<|open|>argument key="k" type="object"<|sep|>{bad<|close|>argument<|sep|>',
+        text,
+    ),
+    "hy_v3": lambda text, n: text.replace(
+        f"{n}<tool_sep{_hy_suffix(text)}>",
+        f"{n}<tool_sep{_hy_suffix(text)}><arg_key{_hy_suffix(text)}></arg_key{_hy_suffix(text)}>"
+        f"<arg_value{_hy_suffix(text)}>x</arg_value{_hy_suffix(text)}>",
+    ),
+    "k2_horizon": lambda text, n: text.replace(
+        f"<ifm|tool_call>{n}", f"<ifm|tool_call>{n}<ifm|arg_key>a b</ifm|arg_key><ifm|arg_value>x</ifm|arg_value>"
+    ),
+    "plamo3": lambda text, n: text.replace(
+        f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{",
+        f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{,",
+    ),
+    # Python calls: a keyword argument without its name
+    **{
+        f: (lambda text, n: text.replace(f"{n}(", f"{n}(=1, ", 1))
+        for f in ("pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag")
+    },
     "kimi_k2": lambda text, n: re.sub(rf"(functions\.{n}:\d+<\|tool_call_argument_begin\|>)\{{", r"\1{,", text),
     "minimax_m3": lambda text, n: text.replace(
         f'<invoke name="{n}">', f'<invoke name="{n}">]<]minimax[>[<two words>x]<]minimax[>[</two words>'
     ),
 }
+
+
+def _xml_calls(format: str, first: int, k: int) -> list[int]:
+    """The calls from ``first`` to ``k - 1`` that the renderer writes in the format's tagged form
+    (K2 Horizon's renderer writes every third call as a JSON call object, whose faults are those
+    of JSON call objects: ``test_a_json_syntax_error_inside_one_call_object_keeps_the_others``)."""
+    return [i for i in range(first, k) if format != "k2_horizon" or i % 3 != 1]
+
+
+def _hy_suffix(text: str) -> str:
+    """The tokenizer suffix Hy's tags were rendered with (``:opensource``), or ``""``."""
+    m = re.search(r"<tool_calls(:[^>]*)?>", text)
+    return (m.group(1) or "") if m else ""
 
 
 def _one_block(format: str, text: str) -> str:
@@ -87,7 +134,7 @@ def test_a_call_to_a_tool_not_offered_keeps_its_siblings(format: str, data: Any,
 @SETTINGS
 @given(data=st.data(), k=st.integers(2, 4))
 def test_a_broken_call_in_a_block_keeps_the_calls_after_it(format: str, data: Any, k: int) -> None:
-    bad = data.draw(st.integers(0, k - 1), label="bad")
+    bad = data.draw(st.sampled_from(_xml_calls(format, 0, k)), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments("xml"), label=f"arguments {i}")) for i in range(k)]
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)
@@ -96,6 +143,87 @@ def test_a_broken_call_in_a_block_keeps_the_calls_after_it(format: str, data: An
     assert text != good
     kept = [read for i, read in enumerate(expected[1]) if i != bad]
     _check(text, format, None, kept, f"tool_{bad}", data)
+
+
+#: Every format whose blocks hold several calls -> the token that ends one call's element there
+#: (for the JSON-bodied ones: the token after its arguments object).
+ELEMENT_END: dict[str, str] = {
+    **dict.fromkeys(["minimax_m2", "dots"], "</invoke>"),
+    **dict.fromkeys(["deepseek_v32", "deepseek_v4"], "</｜DSML｜invoke>"),
+    "deepseek_v41": "</｜DSML｜ invoke>",
+    "gigachat35": "</｜GCML｜invoke>",
+    "step3": "</steptml:invoke>",
+    **dict.fromkeys(["qwen3_coder", "seed_oss"], "</function>"),
+    "kimi_k3": "<|close|>call<|sep|>",
+    "hy_v3": "</tool_call>",
+    "k2_horizon": "</ifm|tool_call>",
+}
+JSON_BODIED: dict[str, str] = {
+    "kimi_k2": "<|tool_call_end|>",
+    "deepseek_v3": "\n```<｜tool▁call▁end｜>",
+    "deepseek_v31": "<｜tool▁call▁end｜>",
+    "plamo3": "<|plamo:end_tool_arguments:plamo|>",
+}
+
+
+def _corrupt(format: str, text: str, name: str, shape: str) -> str:
+    """``text`` with the call to ``name`` corrupted: ``name`` (its tool name is not a name),
+    ``unclosed`` (the token ending its element, or its arguments' closing brace, left out) or
+    ``parameter`` (a parameter without a name, or arguments that are not JSON: ``BREAK``)."""
+    at = text.index(name)
+    if shape == "name":
+        return text[:at] + name.replace("_", " ") + "!" + text[at + len(name) :]
+    if shape == "parameter":
+        return BREAK[format](text, name)
+    if format in JSON_BODIED:
+        k = text.rindex("}", at, text.index(JSON_BODIED[format], at))
+        return text[:k] + text[k + 1 :]
+    token = ELEMENT_END[format].replace("</tool_call>", f"</tool_call{_hy_suffix(text)}>")
+    k = text.index(token, at)
+    return text[:k] + text[k + len(token) :]
+
+
+#: Lists of Python calls: a call whose brackets do not match has no end to resync at (the calls
+#: after it are lost, the ones before kept: ``test_a_string_the_text_ends_inside_names_its_call``).
+PYTHON_BLOCKS = ("pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag")
+
+BLOCK_SHAPES = [
+    (format, shape)
+    for format in sorted({*ELEMENT_END, *JSON_BODIED, *PYTHON_BLOCKS})
+    for shape in ("name", "unclosed", "parameter")
+    if (shape != "parameter" or format in BREAK) and (shape != "unclosed" or format not in PYTHON_BLOCKS)
+    # after Llama 3.1's ";", text that is not a call expression is prose after the calls
+    and (format, shape) != ("llama3_python_tag", "name")
+]
+
+
+@pytest.mark.parametrize(("format", "shape"), BLOCK_SHAPES)
+@SETTINGS
+@given(data=st.data(), k=st.integers(2, 4))
+def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str, data: Any, k: int) -> None:
+    """Issue 12, kind 1, in every format whose blocks hold several calls: of k calls in one block
+    where one is corrupted (its name, its end, a parameter), the k-1 others are read, the error
+    names the bad call (its number) and carries the others; whole text and every split agree."""
+    # a Python list whose first element is not a call expression is not read as calls (not done:
+    # docs/concepts/tool-calls.md, "Not done yet"), so a broken name is tested after the first
+    first = 1 if shape == "name" and format in PYTHON_BLOCKS else 0
+    bad = data.draw(st.sampled_from(_xml_calls(format, first, k)), label="bad")
+    calls = [(f"tool_{i}", data.draw(arguments(FAMILY[format]), label=f"arguments {i}")) for i in range(k)]
+    good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
+    expected = whole(good, format)
+    assert expected[2] is None and len(expected[1]) == k, good
+    text = _corrupt(format, good, f"tool_{bad}", shape)
+    kept = [read for i, read in enumerate(expected[1]) if i != bad]
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert result[1] == kept, text
+    assert [(c.name, c.arguments) for c in error.tool_calls] == kept
+    assert f"call {bad + 1}" in str(error), str(error)
+    if shape != "name":
+        assert f"({f'tool_{bad}'!r})" in str(error), str(error)
+    pieces = data.draw(splits(text), label="pieces")
+    assert same(stream(pieces, format), result)
 
 
 def _json_list(open_: str, close: str, key: str = "arguments") -> Any:
@@ -214,8 +342,7 @@ def test_a_nested_call_object_is_never_taken_for_a_call(text: str) -> None:
             "call 2",
         ),
         (
-            '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "x",}, '
-            '{"name": "c", "arguments": {"q": "1}]',
+            '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "x",}, {"name": "c", "arguments": {"q": "1}]',
             "call 2",
         ),
     ],
@@ -236,3 +363,36 @@ def test_an_unreadable_object_alone_in_tags_in_prose_is_still_a_mention() -> Non
     text = 'Write it as <tool_call>{"name": "b", "x",}</tool_call> and so on.'
     tools = [Tool("a", "", {"type": "object"})]
     assert whole(text, "hermes", tools) == (text, [], None)
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        ("hermes", '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": "1}}]</tool_call>'),
+        ("hermes", '<tool_call>{"name": "a", "arguments": {}}\n{"name": "b", "arguments": {"x": "1}}</tool_call>'),
+        ("mistral", '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": "1}}]'),
+        ("pythonic", '[a(x=1), b(y="Paris), c(z=2)]'),
+        ("lfm2", "<|tool_call_start|>[a(x=1), b(y='Par)]<|tool_call_end|>"),
+        ("llama4_pythonic", '<|python_start|>[a(x=1), b(y="""Par)]<|python_end|>'),
+        ("llama3_python_tag", '<|python_tag|>a(x="1"); b(y="2); c()'),
+        ("olmo3", '<function_calls>a(x=1)\nb(y="Par)\n</function_calls>'),
+        ("gemma4", '<|tool_call>call:a{x:1}<tool_call|><|tool_call>call:b{x:<|"|>1}<tool_call|>'),
+        (
+            "kimi_k2",
+            "<|tool_calls_section_begin|><|tool_call_begin|>functions.a:0<|tool_call_argument_begin|>{}"
+            '<|tool_call_end|><|tool_call_begin|>functions.b:1<|tool_call_argument_begin|>{"x": "1}'
+            "<|tool_call_end|><|tool_calls_section_end|>",
+        ),
+    ],
+)
+def test_a_string_the_text_ends_inside_names_its_call(format: str, text: str) -> None:
+    """Issue 12: where the text ends inside a string (the quote that would close it is missing),
+    the calls before it are kept and the error names the call and says which string is not
+    closed, not only that the text ended; whole text and every split agree."""
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert [name for name, _ in result[1]] == ["a"]
+    assert "('b')" in str(error) and "string opened at offset" in str(error) and "not closed" in str(error)
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result), k

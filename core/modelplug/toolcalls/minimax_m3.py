@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from modelplug.toolcalls._blocks import resync
 from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._schema import coerce_value, schema_types
@@ -45,9 +46,12 @@ def minimax_m3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             return (yield from calls.failed_through(CLOSER, f"expected {_INVOKE!r} or {CLOSER!r}"))
         reason, name = yield from _invoke(src, calls)
         # a call that cannot be read never sinks the ones after it: on to the next invoke
-        ended = reason.startswith("the text ends")
-        if reason and not (yield from calls.skip_failed(reason, name, NS + _INVOKE_END, ended=ended)):
-            return calls.failed(calls.errors[-1])
+        if reason:
+            calls.bad(reason, name)
+            # the block's tags allow spacing after the namespace token, so the next invoke is no
+            # literal: the block goes on after this call's end (or at the block's closer)
+            if not (yield from resync(src, (CLOSER,), (NS + _INVOKE_END,))):
+                return calls.failed(calls.errors[-1])
     if calls.errors:
         return Unusable("minimax_m3", calls.errors[0])
     return Done(None, "minimax_m3")
