@@ -40,6 +40,33 @@ BREAK: dict[str, Any] = {
     # JSON arguments that do not read, between the call's special tokens
     "deepseek_v3": lambda text, n: text.replace(f"{n}\n```json\n{{", f"{n}\n```json\n{{,"),
     "deepseek_v31": lambda text, n: text.replace(f"{n}<｜tool▁sep｜>{{", f"{n}<｜tool▁sep｜>{{,"),
+    "deepseek_v4": lambda text, n: text.replace(
+        f'<｜DSML｜invoke name="{n}">',
+        f'<｜DSML｜invoke name="{n}"><｜DSML｜parameter name="k" string="false">{{bad</｜DSML｜parameter>',
+    ),
+    "deepseek_v41": lambda text, n: text.replace(
+        f'<｜DSML｜ invoke name="{n}">',
+        f'<｜DSML｜ invoke name="{n}"><｜DSML｜ parameter name="">x</｜DSML｜ parameter>',
+    ),
+    "gigachat35": lambda text, n: text.replace(
+        f'<｜GCML｜invoke name="{n}">', f'<｜GCML｜invoke name="{n}"><｜GCML｜parameter name="">x</｜GCML｜parameter>'
+    ),
+    "dots": lambda text, n: text.replace(f'<invoke name="{n}">', f'<invoke name="{n}"><parameter name=>x</parameter>'),
+    "kimi_k3": lambda text, n: re.sub(
+        rf'(<\|open\|>call tool="{n}"[^<]*<\|sep\|>)',
+        r'\1<|open|>argument key="k" type="object"<|sep|>{bad<|close|>argument<|sep|>',
+        text,
+    ),
+    "hy_v3": lambda text, n: text.replace(
+        f"{n}<tool_sep>", f"{n}<tool_sep><arg_key></arg_key><arg_value>x</arg_value>"
+    ),
+    "k2_horizon": lambda text, n: text.replace(
+        f"<ifm|tool_call>{n}", f"<ifm|tool_call>{n}<ifm|arg_key>a b</ifm|arg_key><ifm|arg_value>x</ifm|arg_value>"
+    ),
+    "plamo3": lambda text, n: text.replace(
+        f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{",
+        f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{,",
+    ),
     "kimi_k2": lambda text, n: re.sub(rf"(functions\.{n}:\d+<\|tool_call_argument_begin\|>)\{{", r"\1{,", text),
 }
 
@@ -93,6 +120,77 @@ def test_a_broken_call_in_a_block_keeps_the_calls_after_it(format: str, data: An
     assert text != good
     kept = [read for i, read in enumerate(expected[1]) if i != bad]
     _check(text, format, None, kept, f"tool_{bad}", data)
+
+
+#: Every format whose blocks hold several calls -> the token that ends one call's element there
+#: (for the JSON-bodied ones: the token after its arguments object).
+ELEMENT_END: dict[str, str] = {
+    **dict.fromkeys(["minimax_m2", "dots"], "</invoke>"),
+    **dict.fromkeys(["deepseek_v32", "deepseek_v4"], "</｜DSML｜invoke>"),
+    "deepseek_v41": "</｜DSML｜ invoke>",
+    "gigachat35": "</｜GCML｜invoke>",
+    "step3": "</steptml:invoke>",
+    **dict.fromkeys(["qwen3_coder", "seed_oss"], "</function>"),
+    "kimi_k3": "<|close|>call<|sep|>",
+    "hy_v3": "</tool_call>",
+    "k2_horizon": "</ifm|tool_call>",
+}
+JSON_BODIED: dict[str, str] = {
+    "kimi_k2": "<|tool_call_end|>",
+    "deepseek_v3": "\n```<｜tool▁call▁end｜>",
+    "deepseek_v31": "<｜tool▁call▁end｜>",
+    "plamo3": "<|plamo:end_tool_arguments:plamo|>",
+}
+
+
+def _corrupt(format: str, text: str, name: str, shape: str) -> str:
+    """``text`` with the call to ``name`` corrupted: ``name`` (its tool name is not a name),
+    ``unclosed`` (the token ending its element, or its arguments' closing brace, left out) or
+    ``parameter`` (a parameter without a name, or arguments that are not JSON: ``BREAK``)."""
+    at = text.index(name)
+    if shape == "name":
+        return text[:at] + name.replace("_", " ") + "!" + text[at + len(name) :]
+    if shape == "parameter":
+        return BREAK[format](text, name)
+    if format in JSON_BODIED:
+        k = text.rindex("}", at, text.index(JSON_BODIED[format], at))
+        return text[:k] + text[k + 1 :]
+    k = text.index(ELEMENT_END[format], at)
+    return text[:k] + text[k + len(ELEMENT_END[format]) :]
+
+
+BLOCK_SHAPES = [
+    (format, shape)
+    for format in sorted({*ELEMENT_END, *JSON_BODIED})
+    for shape in ("name", "unclosed", "parameter")
+    if shape != "parameter" or format in BREAK
+]
+
+
+@pytest.mark.parametrize(("format", "shape"), BLOCK_SHAPES)
+@SETTINGS
+@given(data=st.data(), k=st.integers(2, 4))
+def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str, data: Any, k: int) -> None:
+    """Issue 12, kind 1, in every format whose blocks hold several calls: of k calls in one block
+    where one is corrupted (its name, its end, a parameter), the k-1 others are read, the error
+    names the bad call (its number) and carries the others; whole text and every split agree."""
+    bad = data.draw(st.integers(0, k - 1), label="bad")
+    calls = [(f"tool_{i}", data.draw(arguments(FAMILY[format]), label=f"arguments {i}")) for i in range(k)]
+    good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
+    expected = whole(good, format)
+    assert expected[2] is None and len(expected[1]) == k, good
+    text = _corrupt(format, good, f"tool_{bad}", shape)
+    kept = [read for i, read in enumerate(expected[1]) if i != bad]
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert result[1] == kept, text
+    assert [(c.name, c.arguments) for c in error.tool_calls] == kept
+    assert f"call {bad + 1}" in str(error), str(error)
+    if shape != "name":
+        assert f"({f'tool_{bad}'!r})" in str(error), str(error)
+    pieces = data.draw(splits(text), label="pieces")
+    assert same(stream(pieces, format), result)
 
 
 def _json_list(open_: str, close: str, key: str = "arguments") -> Any:
@@ -180,8 +278,7 @@ def test_a_nested_call_object_is_never_taken_for_a_call(text: str) -> None:
             "call 2",
         ),
         (
-            '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "x",}, '
-            '{"name": "c", "arguments": {"q": "1}]',
+            '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "x",}, {"name": "c", "arguments": {"q": "1}]',
             "call 2",
         ),
     ],

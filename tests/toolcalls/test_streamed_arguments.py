@@ -234,13 +234,39 @@ def test_arguments_that_streamed_at_close_stream_live(case: str) -> None:
         assert names == [name for name, _ in read]
     fragments, first, _ = _live(list(text), format)
     assert ["".join(fragments[index]) for index in sorted(fragments)] == expected
-    # fed one character at a time, a string value streams as it is written; the items of a
-    # ``**{...}`` go out once the "," or ")" after the dict is read (and the calls after it stream)
+    # fed one character at a time, a string value streams as it is written, also as an item of a
+    # ``**{...}`` (and the calls after it stream)
     ends = [m.end() for m in re.finditer(re.escape(_LONG), text)]
     long_calls = [index for index in sorted(fragments) if _LONG in "".join(fragments[index])]
     assert len(long_calls) == len(ends)
     for index, end in zip(long_calls, ends, strict=True):
-        if "**{" in text[text.rfind("(", 0, end - len(_LONG)) : end]:  # the value is in a spread
-            assert first[index] <= text.index(")", end), (index, first, end)
-        else:
-            assert first[index] < end - len(_LONG) // 2, (index, first, end)
+        assert first[index] < end - len(_LONG) // 2, (index, first, end)
+
+
+@st.composite
+def _spread_calls(draw: st.DrawFn) -> str:
+    """A pythonic call list where some arguments are written as items of ``**{...}`` dicts."""
+    out = []
+    for n, arguments in draw(calls("python")):
+        items = list(arguments.items())
+        cut = draw(st.integers(0, len(items)))
+        keywords = [f"{k}={v!r}" for k, v in items[:cut]]
+        spread = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in items[cut:]) + draw(st.sampled_from(["", ","])) + "}"
+        if spread == "{,}":
+            spread = "{}"
+        out.append(f"{n}({', '.join([*keywords, '**' + spread])})")
+    return "[" + ", ".join(out) + "]"
+
+
+@SETTINGS
+@given(data=st.data())
+def test_spread_items_stream_and_join_to_the_final_json_at_every_split(data: st.DataObject) -> None:
+    """Issue 12: the items of a ``**{...}`` argument stream like keyword arguments; the pieces of
+    each call joined are its final arguments JSON, however the text is split."""
+    text = data.draw(_spread_calls(), label="text")
+    expected = [json.dumps(call.arguments, ensure_ascii=False) for call in parse(text, "pythonic").tool_calls]
+    pieces = data.draw(splits(text), label="pieces")
+    fragments, _ = _fragments(pieces, "pythonic")
+    assert ["".join(fragments[index]) for index in sorted(fragments)] == expected
+    fragments, _ = _fragments(list(text), "pythonic")
+    assert ["".join(fragments[index]) for index in sorted(fragments)] == expected

@@ -35,10 +35,27 @@ from modelplug.toolcalls._calls import (
     decode_value,
     read_call,
 )
-from modelplug.toolcalls._scan import ARR, OBJ, ScanResult, ScanStatus, scan_json, scan_loose, split_elements
+from modelplug.toolcalls._scan import (
+    ARR,
+    OBJ,
+    ScanResult,
+    ScanStatus,
+    scan_json,
+    scan_loose,
+    split_elements,
+    unclosed_string,
+)
 from modelplug.toolcalls._source import Read, Source, until
 
-__all__ = ["BlockCalls", "non_finite", "read_elements", "read_json_arguments", "read_json_calls", "recover_list"]
+__all__ = [
+    "BlockCalls",
+    "non_finite",
+    "read_elements",
+    "read_json_arguments",
+    "read_json_calls",
+    "recover_list",
+    "truncated",
+]
 
 #: JSON string text that ``json.dumps(..., ensure_ascii=False)`` writes the same way after decoding:
 #: no raw control character, and only the short escapes it uses itself.
@@ -328,7 +345,7 @@ def read_json_calls(
     if result.status == ScanStatus.COMPLETE:
         return ScanStatus.COMPLETE, ""
     if result.status == ScanStatus.TRUNCATED:
-        return ScanStatus.TRUNCATED, "the text ends inside the JSON value"
+        return ScanStatus.TRUNCATED, _ends_inside(calls, src.text(start, src.pos))
     if not result.stack:
         return ScanStatus.INVALID, "expected a JSON object or list"
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
@@ -354,6 +371,29 @@ def read_json_calls(
     calls.unreadable += 1
     calls.bad(_json_error(text), _name_of(calls, 0, text))
     return ScanStatus.COMPLETE, ""
+
+
+def _ends_inside(calls: BlockCalls, text: str) -> str:
+    """The error when the text ends inside the JSON value of calls ``text``, recorded on ``calls``:
+    it names the call the text ends in (its number, and its name when known) and says whether a
+    string in it is not closed, and where that string opens."""
+    element, call = 0, text
+    if text.lstrip().startswith("["):
+        extents, _ = split_elements(text)
+        element = len(extents)
+        rest = text[extents[-1][1] :] if extents else text[text.index("[") + 1 :]
+        call = rest.lstrip().lstrip(",")
+    calls.bad(truncated(text, "the JSON value"), _name_of(calls, element, call))
+    return calls.errors[-1]
+
+
+def truncated(text: str, what: str) -> str:
+    """Why a JSON value ``text`` that the text ends inside cannot be read: a string in it that is
+    not closed, and where it opens (offset in ``text``), or else the end of the text in ``what``."""
+    k = unclosed_string(text)
+    if k is not None:
+        return f"the string opened at offset {k} of {what} is not closed (the text ends inside it)"
+    return f"the text ends inside {what}"
 
 
 def _read_elements(text: str, calls: BlockCalls, status: ScanStatus, reason: str) -> Read[tuple[ScanStatus, str]]:
@@ -490,7 +530,7 @@ def read_json_arguments(
         closers = ["}" if kind == OBJ else "]" for kind in result.stack]
         result = yield from scan_loose(src, closers, stops)
     if result.status == ScanStatus.TRUNCATED:
-        return ScanStatus.TRUNCATED, None, "the text ends inside the arguments"
+        return ScanStatus.TRUNCATED, None, truncated(src.text(start, src.pos), "the arguments")
     if result.status != ScanStatus.COMPLETE:
         return ScanStatus.INVALID, None, "the arguments are not valid JSON"
     ok, value = decode_value(src.text(start, src.pos).strip())

@@ -6,10 +6,11 @@
 pieces: a keyword argument's JSON rendering once the ``,`` or ``)`` after its value is read, and a
 plain-quoted string value while it is written. It decides nothing: where the block ends and what
 the calls are is still read by the reader from the whole block text (:mod:`modelplug.toolcalls._literals`), and the
-engine checks that what streamed is the start of each call's final arguments JSON. A ``**{...}``
-argument streams its items once the dict is read. A positional argument (an error: the call is
-not used) stops the streaming of its call only; the watcher skips to the call's end and follows
-the next one. Anything else it does not follow (prose) stops it for the rest of the block.
+engine checks that what streamed is the start of each call's final arguments JSON. The items of a
+``**{...}`` argument stream like keyword arguments (a string value while it is written). A
+positional argument (an error: the call is not used) stops the streaming of its call only; the
+watcher skips to the call's end and follows the next one. Anything else it does not follow
+(prose) stops it for the rest of the block.
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ _WS: Final = re.compile(r"\s*")
 _WAIT: Final = 256
 _STRING_BODY: Final = {"'": re.compile(r"[^\\'\n]*"), '"': re.compile(r'[^\\"\n]*')}
 _OTHER: Final = re.compile(r"""[()\[\]{},'"]""")
+#: A key of a ``**{...}`` dict (a plain one-line string) and its colon.
+_SPREAD_KEY: Final = re.compile(r"""\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*:""")
+_PARTIAL_SPREAD_KEY: Final = re.compile(r"""\s*(?:'[^'\\\n]*'?\s*|"[^"\\\n]*"?\s*)?\Z""")
 
 # where the watcher is
 _STOPPED, _BETWEEN_CALLS, _ARGS, _VALUE, _STRING, _AFTER_STRING, _OTHER_VALUE = range(7)
+# inside a ``**{...}`` argument: before its "{", before a key (or the "}"), after its "}"
+_SPREAD, _SPREAD_KEY_NEXT, _AFTER_SPREAD = range(7, 10)
 
 
 @final
@@ -61,6 +67,7 @@ class CallWatcher:
         "_pos",
         "_quote",
         "_skip",
+        "_spread",
         "_state",
         "_text",
         "_value",
@@ -85,6 +92,8 @@ class CallWatcher:
         self._depth = 0
         #: The current call's values are skipped, not streamed (it has a positional argument).
         self._skip = False
+        #: The value being read is an item of a ``**{...}`` dict (it ends at "," or "}").
+        self._spread = False
         #: Headers announced, by call number in the block.
         self.headers: dict[int, Header] = {}
         #: Calls seen so far.
@@ -112,6 +121,8 @@ class CallWatcher:
     def _step(self, events: list[object]) -> bool:
         """Advance one token; False when more text is needed (or the watcher stopped)."""
         buf, pos, state = self._buf, self._pos, self._state
+        if state >= _SPREAD:
+            return self._step_spread(events)
         if state == _BETWEEN_CALLS:
             pos = _BETWEEN.match(buf, pos).end()  # type: ignore[union-attr]
             self._pos = pos
@@ -136,11 +147,9 @@ class CallWatcher:
             if self._skip:
                 self._value, self._depth, self._quote, self._state = [], 0, "", _OTHER_VALUE
                 return True
-            if buf.startswith("**", pos):  # a dict spread: its items stream once it is read
+            if buf.startswith("**", pos):  # a dict spread: its items stream like keyword arguments
                 self._announce(events)
-                self._key, self._value = "", []
-                self._depth, self._quote = 0, ""
-                self._pos, self._state = pos + 2, _OTHER_VALUE
+                self._pos, self._state = pos + 2, _SPREAD
                 return True
             m = _KEY.match(buf, pos)
             if m is None or m.end() == len(buf):  # "a=" might still become "a=="
@@ -202,7 +211,7 @@ class CallWatcher:
             self._pos = pos
             if pos == len(buf):
                 return False
-            if buf[pos] in ",)":
+            if buf[pos] in (",}" if self._spread else ",)"):
                 return self._end_value(events)
             self._depth, self._quote, self._state = 0, "", _OTHER_VALUE  # 'a' 'b', 'a' + ...: read to its end
             return True
@@ -247,13 +256,47 @@ class CallWatcher:
             elif self._depth:
                 if c != ",":  # a comma inside brackets is part of the value
                     self._depth -= 1
-            elif c in ",)":
+            elif c in (",}" if self._spread else ",)"):
                 self._value.append(buf[start:k])
                 self._pos = k
                 return self._end_value(events)
             else:
                 return self._stop()
             pos = k + 1
+
+    def _step_spread(self, events: list[object]) -> bool:
+        """:meth:`_step` inside a ``**{...}`` argument, outside its values."""
+        buf, pos, state = self._buf, self._pos, self._state
+        pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
+        self._pos = pos
+        if pos == len(buf):
+            return False
+        c = buf[pos]
+        if state == _SPREAD:  # after "**"
+            if c != "{":
+                return self._stop()  # not a dict literal: an error the reader reports
+            self._pos, self._state = pos + 1, _SPREAD_KEY_NEXT
+            return True
+        if state == _AFTER_SPREAD:  # after its "}"
+            if c not in ",)":
+                return self._stop()
+            self._pos = pos + 1
+            if c == ")":
+                self._end_call()
+            else:
+                self._state = _ARGS
+            return True
+        if c == "}":
+            self._pos, self._state = pos + 1, _AFTER_SPREAD
+            return True
+        m = _SPREAD_KEY.match(buf, pos)
+        if m is None:
+            if len(buf) - pos < _WAIT and _PARTIAL_SPREAD_KEY.match(buf, pos):
+                return False
+            return self._stop()  # a key that is not a plain string: read whole by the reader
+        self._key, self._value, self._spread = m.group(1) if m.group(1) is not None else m.group(2), [], True
+        self._pos, self._state = m.end(), _VALUE
+        return True
 
     def inside(self, name: str) -> None:
         """Start inside the argument list of a call to ``name`` (its ``name(`` is not fed)."""
@@ -291,15 +334,13 @@ class CallWatcher:
                 value = parse_literal("".join(self._value))
             except LiteralSyntaxError:
                 return self._stop()
-            if not self._key:  # **{...}
-                if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                    return self._stop()  # not a dict of keywords: an error the reader reports
-                for key, item in value.items():
-                    events += self._calls.argument(self._header, key, item)
-            else:
-                events += self._calls.argument(self._header, self._key, value)
+            events += self._calls.argument(self._header, self._key, value)
         self._value = []
-        if self._buf[self._pos] == ")":
+        c = self._buf[self._pos]
+        if self._spread:
+            self._state = _AFTER_SPREAD if c == "}" else _SPREAD_KEY_NEXT
+            self._spread = c != "}"
+        elif c == ")":
             self._end_call()
         else:
             self._state = _ARGS

@@ -23,6 +23,7 @@ __all__ = [
     "scan_loose",
     "scan_py_string",
     "split_elements",
+    "unclosed_string",
 ]
 
 #: The keys that hold a call object's name (``tool_name``: Cohere Command's action objects).
@@ -414,6 +415,22 @@ def scan_loose(
             if stop[0] == c and (yield from at(src, stop)):
                 return ScanResult(ScanStatus.COMPLETE if until_stop and not closers else ScanStatus.INVALID, [])
         src.i += 1
+
+
+_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*(")?')
+
+
+def unclosed_string(text: str) -> int | None:
+    """The offset of the ``"`` that opens a JSON string still open at the end of ``text`` (a JSON
+    value the text ends inside), or None when every string in it is closed."""
+    i = text.find('"')
+    while i >= 0:
+        m = _JSON_STRING.match(text, i)
+        assert m is not None
+        if m.group(1) is None:
+            return i
+        i = text.find('"', m.end())
+    return None
 
 
 def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:

@@ -10,14 +10,16 @@
 - **deepseek_v31** (DeepSeek-V3.1; vLLM ``deepseek_v31``): the name before the separator and bare
   JSON after it: ``<｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Paris"}<｜tool▁call▁end｜>``.
 
-The tokens use the full-width bar ``｜`` and ``▁``. Text after the list is content.
+The tokens use the full-width bar ``｜`` and ``▁``. Text after the list is content; an unreadable
+call never sinks the others (``_blocks``).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Unusable
+from modelplug.toolcalls._blocks import read_block
+from modelplug.toolcalls._calls import OfferedTools, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, need, peek, read_name, skip_ws, until
@@ -35,28 +37,11 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read a DeepSeek V3 or V3.1 call list (cursor on ``<｜tool▁calls▁begin｜>``)."""
     src.i += len(CALLS_BEGIN)
     calls = BlockCalls(ctx, "deepseek_v3", src)
-    count = 0
-    end: int | None = None
-    while True:
-        yield from skip_ws(src)
-        if (yield from accept(src, _CALLS_END)):
-            end = None
-            break
-        if not (yield from accept(src, _CALL_BEGIN)):
-            if count == 0:
-                return (
-                    yield from calls.failed_through(
-                        _CALLS_END, f"expected {_CALL_BEGIN}" if peek(src) else f"the text ends after {CALLS_BEGIN}"
-                    )
-                )
-            break
+
+    def call(_: str) -> Read[tuple[str, str | None]]:
         a = src.pos
         if not (yield from until(src, _SEP, 256)):
-            return (
-                yield from calls.failed_through(
-                    _CALLS_END, f"expected {_SEP}" if not src.eof else "the text ends inside the call"
-                )
-            )
+            return ("the text ends inside the call" if src.eof else f"expected {_SEP}"), None
         first = src.text(a, src.pos).strip()
         src.i += len(_SEP)
         yield from need(src)
@@ -72,27 +57,25 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             calls.format = "deepseek_v31"
             name = first
         if not name or not NAME_RE.fullmatch(name):
-            return (yield from calls.failed_through(_CALLS_END, "expected a tool name"))
+            return f"expected a tool name, got {name[:40]!r}", None
         header = calls.announce(name)
         if header is not None:
             yield header
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
-            # one bad call never sinks its siblings: on to the next call
-            ended = status == ScanStatus.TRUNCATED
-            if not (yield from calls.skip_failed(reason, name, _CALL_END, ended=ended)):
-                return (yield from calls.failed_through(_CALLS_END, calls.errors[-1]))
-            count += 1
-            end = src.pos
-            continue
+            return reason, name
         if fenced:
             yield from skip_ws(src)
             yield from accept(src, "```")
         yield from skip_ws(src)
         yield from accept(src, _CALL_END)
         yield from calls.complete(header, name, arguments)
-        count += 1
-        end = src.pos
-    if calls.errors:
-        return Unusable(calls.format, calls.errors[0], end)
-    return Done(end, calls.format)
+        return "", name
+
+    outcome = yield from read_block(
+        src, calls, call, openers=(_CALL_BEGIN,), closers=(_CALLS_END,), ends=(_CALL_END,), empty=True
+    )
+    if outcome is not None:
+        return outcome
+    reason = f"expected {_CALL_BEGIN}" if peek(src) else f"the text ends after {CALLS_BEGIN}"
+    return (yield from calls.failed_through(_CALLS_END, reason))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from modelplug.toolcalls._blocks import read_block
 from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
@@ -138,44 +139,46 @@ def plamo3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     src.i += len(PLAMO_OPENER)
     calls = BlockCalls(ctx, "plamo3", src)
     closer = _PLAMO.format("end_tool_requests")
-    count = 0
-    end: int | None = None
-    while True:
-        yield from skip_ws(src)
-        if (yield from accept(src, closer)):
-            end = None
-            break
-        if not (yield from accept(src, _PLAMO.format("begin_tool_request"))):
-            if count == 0:
-                reason = "expected a tool request" if peek(src) else f"the text ends after {PLAMO_OPENER}"
-                return (yield from calls.failed_through(closer, reason))
-            break
+    name_end, args_end = _PLAMO.format("end_tool_name"), _PLAMO.format("end_tool_arguments")
+
+    def request(_: str) -> Read[tuple[str, str | None]]:
         yield from skip_ws(src)
         if not (yield from accept(src, _PLAMO.format("begin_tool_name"))):
-            return (yield from calls.failed_through(closer, "expected the tool name"))
+            return "expected the tool name", None
         a = src.pos
-        if not (yield from until(src, _PLAMO.format("end_tool_name"), 256)):
-            return (yield from calls.failed_through(closer, "the tool name is not closed"))
+        if not (yield from until(src, name_end, 256)):
+            return "the tool name is not closed", None
         name = src.text(a, src.pos).strip()
-        src.i += len(_PLAMO.format("end_tool_name"))
+        src.i += len(name_end)
         if not NAME_RE.fullmatch(name):
-            return (yield from calls.failed_through(closer, f"a call without a valid tool name ({name[:40]!r})"))
+            return f"a call without a valid tool name ({name[:40]!r})", None
         yield from skip_ws(src)
         if not (yield from accept(src, _PLAMO.format("begin_tool_arguments"))):
-            return (yield from calls.failed_through(closer, f"expected the arguments of {name!r}"))
+            return "expected the arguments", name
         header = calls.announce(name)
         if header is not None:
             yield header
-        args_end = _PLAMO.format("end_tool_arguments")
         status, arguments, reason = yield from read_json_arguments(src, (args_end,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
-            return (yield from calls.failed_through(closer, reason))
+            return reason, name
         yield from skip_ws(src)
         if not (yield from accept(src, args_end)):
-            return (yield from calls.failed_through(closer, f"expected {args_end}"))
+            return f"expected {args_end}", name
         yield from skip_ws(src)
         yield from accept(src, _PLAMO.format("end_tool_request"))
         yield from calls.complete(header, name, arguments)
-        count += 1
-        end = src.pos
-    return calls.outcome(end)
+        return "", name
+
+    outcome = yield from read_block(
+        src,
+        calls,
+        request,
+        openers=(_PLAMO.format("begin_tool_request"),),
+        closers=(closer,),
+        ends=(_PLAMO.format("end_tool_request"),),
+        empty=True,
+    )
+    if outcome is not None:
+        return outcome
+    reason = "expected a tool request" if peek(src) else f"the text ends after {PLAMO_OPENER}"
+    return (yield from calls.failed_through(closer, reason))

@@ -4,8 +4,9 @@
     <|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>
 
 The call id (``functions.get_weather:0``) is kept as the call's id; the name is the part between
-the optional ``functions.`` and ``:<index>``. A call whose id does not have that shape is skipped.
-Some checkpoints write ``tool_call_section`` (singular). Markers inside JSON strings are data.
+the optional ``functions.`` and ``:<index>``. A call whose id has another shape is read by its tool
+part (or the one offered tool it names), else it is an error; an unreadable call never sinks the
+others (``_blocks``). Some checkpoints write ``tool_call_section`` (singular). Markers inside JSON strings are data.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from modelplug.toolcalls._blocks import read_block
 from modelplug.toolcalls._calls import OfferedTools, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
@@ -52,30 +54,11 @@ def kimi_k2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Read a Kimi K2 call section (cursor on its opening token)."""
     src.i += len(SECTION_BEGIN[0] if src.s.startswith(SECTION_BEGIN[0], src.i) else SECTION_BEGIN[1])
     calls = BlockCalls(ctx, "kimi_k2", src)
-    count = 0
-    end: int | None = None
-    while True:
-        yield from skip_ws(src)
-        if (yield from accept(src, _SECTION_END[0])) or (yield from accept(src, _SECTION_END[1])):
-            end = None
-            break
-        if not (yield from accept(src, _CALL_BEGIN)):
-            if count == 0:
-                return (
-                    yield from calls.failed_through(
-                        _SECTION_END[0],
-                        f"expected {_CALL_BEGIN}" if peek(src) else "the text ends after the section start",
-                    )
-                )
-            break
+
+    def call(_: str) -> Read[tuple[str, str | None]]:
         a = src.pos
         if not (yield from until(src, _ARGUMENTS, 256)):
-            return (
-                yield from calls.failed_through(
-                    _SECTION_END[0],
-                    "expected <|tool_call_argument_begin|>" if not src.eof else "the text ends inside the call",
-                )
-            )
+            return ("the text ends inside the call" if src.eof else f"expected {_ARGUMENTS}"), None
         call_id = src.text(a, src.pos).strip()
         src.i += len(_ARGUMENTS)
         name = _name_of(call_id, ctx)
@@ -84,19 +67,18 @@ def kimi_k2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             yield header
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
-            # one bad call never sinks its siblings: on to the next call
-            ended = status == ScanStatus.TRUNCATED
-            if not (yield from calls.skip_failed(reason, name or None, _CALL_END, ended=ended)):
-                return (yield from calls.failed_through(_SECTION_END[0], calls.errors[-1]))
-            count += 1
-            end = src.pos
-            continue
+            return reason, name or None
         yield from skip_ws(src)
         yield from accept(src, _CALL_END)
-        if name:
-            yield from calls.complete(header, name, arguments)
-        else:
-            calls.bad(f"no tool name can be read from the call id {call_id[:60]!r}")
-        count += 1
-        end = src.pos
-    return calls.outcome(end)
+        if not name:
+            return f"no tool name can be read from the call id {call_id[:60]!r}", None
+        yield from calls.complete(header, name, arguments)
+        return "", name
+
+    outcome = yield from read_block(
+        src, calls, call, openers=(_CALL_BEGIN,), closers=_SECTION_END, ends=(_CALL_END,), empty=True
+    )
+    if outcome is not None:
+        return outcome
+    reason = f"expected {_CALL_BEGIN}" if peek(src) else "the text ends after the section start"
+    return (yield from calls.failed_through(_SECTION_END[0], reason))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
+from modelplug.toolcalls._blocks import read_block
 from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
@@ -102,6 +103,7 @@ def _params(
     on_piece: Callable[[str, str], list[object]] | None = None,
     attributes: re.Pattern[str] | None = None,
     json_values: bool = False,
+    stops: tuple[str, ...] = (),
 ) -> Read[tuple[dict[str, Any] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
@@ -112,10 +114,15 @@ def _params(
     K3's `` type="object"<|sep|>``); a ``string`` group other than ``true``, or a ``type`` group
     other than ``string``, makes the value JSON, decoded when it ends. ``json_values``: every
     value is JSON when it reads as JSON, else text (HyperCLOVA X), decided when it ends.
+    ``stops``: the block's other structural tokens (its next element's opener, its closer): a
+    value's closing tag before one of them ends the value too, and the call, whose end is
+    missing, cannot be read (its block goes on at that token).
     """
     params: dict[str, Any] = {}
     while True:
         yield from skip_ws(src)
+        if stops and (yield from _at_any(src, stops)):  # checked first: "</tool_calls>" starts like "</tool_call"
+            return None, f"the call is not closed: expected {key_open!r} or {end!r}"
         if (yield from accept(src, end)):
             return params, ""
         if not (yield from accept(src, key_open)):
@@ -161,6 +168,8 @@ def _params(
             yield from skip_ws(src)
             if not peek(src) or (yield from at(src, key_open)) or (yield from at(src, end)):
                 break
+            if stops and (yield from _at_any(src, stops)):
+                break
         value = src.text(a, b)
         params[key] = _strip_newline(value) if strip_newline else value
         if not is_text:
@@ -171,6 +180,13 @@ def _params(
                 return None, f"parameter {key!r} (marked as JSON) is not valid JSON"
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+def _at_any(src: Source, literals: tuple[str, ...]) -> Read[bool]:
+    for literal in literals:
+        if (yield from at(src, literal)):
+            return True
+    return False
 
 
 def _call_params(
@@ -262,16 +278,16 @@ class _Pieces:
 
 # qwen3_coder / seed_oss ---------------------------------------------------------------------------
 
-_SKIPPED: Final = "skipped"
+_MALFORMED: Final = "malformed tag <function="
 
 
-def qwen_function(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
-    """Read ``<function=NAME>`` parameters ``</function>`` (cursor on the tag).
+def qwen_function(src: Source, calls: BlockCalls, stops: tuple[str, ...] = ()) -> Read[tuple[str, str | None]]:
+    """Read ``NAME>`` parameters ``</function>`` (cursor after ``<function=``); ``stops``: the
+    block's structural tokens (see ``_params``).
 
-    Returns ``""`` when done, :data:`_SKIPPED` for a malformed tag that was skipped, else why it
-    failed; and the tool name when it was read.
+    Returns why it failed (``""``: it did not; a malformed tag, ``<function=name\n``, is read to
+    its ``</function>``) and the tool name when it was read.
     """
-    src.i += len(_FUNCTION)
     a = src.pos
     m = yield from until_re(src, _QWEN_NAME_END, 1)
     name = _valid_name(src.text(a, src.pos)) if m is not None and m.group() == ">" else None
@@ -279,22 +295,22 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]
         written = src.text(a, src.pos).strip()
         if (yield from until(src, _FUNCTION_END)):
             src.i += len(_FUNCTION_END)
-            calls.bad(f"malformed tag <function={written[:40]}: the name must be a tool name closed by '>'")
-            return _SKIPPED, None
+            return f"{_MALFORMED}{written[:40]}: the name must be a tool name closed by '>'", None
         return "the text ends inside a malformed <function=...> tag", None
     src.i += 1
     header = calls.announce(name)
     if header is not None:
         yield header
-    params, reason = yield from _params(
+    params, reason = yield from _call_params(
         src,
+        calls,
+        header,
         key_open="<parameter=",
         key_close=">",
         value_close="</parameter>",
         end=_FUNCTION_END,
         qwen=True,
-        on_value=lambda key, value: calls.argument(header, key, value),
-        on_piece=lambda key, text: calls.text_piece(header, key, text),
+        stops=stops,
     )
     if params is None:
         return reason, name
@@ -302,35 +318,22 @@ def qwen_function(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]
     return "", name
 
 
-def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str | None, opener_length: int) -> Read[Outcome]:
-    """``<function=...>`` blocks up to ``closer`` (cursor after the opener and whitespace)."""
+def qwen_body(src: Source, ctx: OfferedTools, format: str, *, closer: str, opener_length: int) -> Read[Outcome]:
+    """``<function=...>`` elements up to ``closer`` (cursor after the opener and whitespace)."""
     calls = BlockCalls(ctx, format, src)
-    read_any = False
-    end: int | None = None
-    while True:
-        yield from skip_ws(src)
-        if closer is not None and read_any and (yield from accept(src, closer)):
-            end = None
-            break
-        if not (yield from at(src, _FUNCTION)):
-            if not read_any:
-                if peek(src):
-                    return Reject(opener_length)
-                return calls.failed("the text ends before a <function=...> tag")
-            break  # the block ends at the last function (closing tag missing)
-        outcome, name = yield from qwen_function(src, calls)
-        # a function that cannot be read never sinks the ones after it: on to the next
-        if outcome not in ("", _SKIPPED) and not (
-            yield from calls.skip_failed(outcome, name, _FUNCTION_END, ended=outcome.startswith("the text ends"))
-        ):
-            return calls.failed(calls.errors[-1])
-        read_any = True
-        end = src.pos
-        if closer is None:
-            break
-    if calls.errors:
-        return Unusable(format, calls.errors[0], end)
-    return Done(end, format)
+    outcome = yield from read_block(
+        src,
+        calls,
+        lambda _: qwen_function(src, calls, (_FUNCTION, closer)),
+        openers=(_FUNCTION,),
+        closers=(closer,),
+        ends=(_FUNCTION_END,),
+    )
+    if outcome is not None:
+        return outcome
+    if peek(src):
+        return Reject(opener_length)
+    return calls.failed("the text ends before a <function=...> tag")
 
 
 def seed_oss(src: Source, ctx: OfferedTools) -> Read[Outcome]:
@@ -345,16 +348,16 @@ def bare_function(format: str) -> Reader:
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         calls = BlockCalls(ctx, format, src)
-        outcome, _ = yield from qwen_function(src, calls)
-        if outcome == _SKIPPED:
+        src.i += len(_FUNCTION)
+        reason, _ = yield from qwen_function(src, calls)
+        if reason.startswith(_MALFORMED):
+            calls.bad(reason)
             return calls.failed(calls.errors[0])
-        if outcome:
-            if not calls.emitted and not src.eof and not outcome.startswith("the text ends"):
+        if reason:
+            if not calls.emitted and not src.eof and not reason.startswith("the text ends"):
                 return Reject(len(_FUNCTION))
-            return calls.failed(outcome)
-        if calls.errors:
-            return Unusable(format, calls.errors[0])
-        return Done(None, format)
+            return calls.failed(reason)
+        return calls.outcome()
 
     return read
 
@@ -417,7 +420,6 @@ def _invokes(
     src: Source,
     calls: BlockCalls,
     *,
-    invoke: str,
     invoke_end: str,
     parameter: str,
     parameter_end: str,
@@ -426,15 +428,14 @@ def _invokes(
     attributes: re.Pattern[str] | None = None,
     parameter_key_close: str | None = None,
     json_body: bool = False,
+    stops: tuple[str, ...] = (),
 ) -> Read[tuple[str, str | None]]:
-    """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor on the tag); returns why it failed
-    (``""``: it did not) and the tool name when it was read.
+    """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor after ``invoke``, the tag up to the
+    name); returns why it failed (``""``: it did not) and the tool name when it was read.
 
     ``json_body``: the parameters may instead be one JSON object (DSML's direct-JSON form),
-    streamed like a JSON-bodied format's arguments.
+    streamed like a JSON-bodied format's arguments. ``stops``: see ``_params``.
     """
-    if not (yield from accept(src, invoke)):
-        return ("the text ends inside the call" if not peek(src) else f"expected {invoke!r}"), None
     a = src.pos
     if not (yield from until(src, key_close, 256)):
         return ("the text ends inside the call" if src.eof else "tool name not closed"), None
@@ -459,16 +460,17 @@ def _invokes(
                 return f"expected {invoke_end!r} after the JSON arguments", name
             yield from calls.complete(header, name, arguments)
             return "", name
-    params, reason = yield from _params(
+    params, reason = yield from _call_params(
         src,
+        calls,
+        header,
         key_open=parameter,
         key_close=parameter_key_close or key_close,
         value_close=parameter_end,
         end=invoke_end,
         strip_newline=strip_newline,
-        on_value=lambda key, value: calls.argument(header, key, value),
-        on_piece=lambda key, text: calls.text_piece(header, key, text),
         attributes=attributes,
+        stops=stops,
     )
     if params is None:
         return reason, name
@@ -491,31 +493,22 @@ def _invoke_block(
     With ``attributes`` (the DSML family) an invoke's parameters may also be one JSON object;
     ``json_calls``: the block may instead hold JSON call objects (dots).
     """
-    invoke = f"<{prefix}invoke"
+    invoke = f"<{prefix}invoke name="
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         src.i += len(opener)
         calls = BlockCalls(ctx, format, src)
-        count = 0
         if json_calls:
             yield from skip_ws(src)
             c = peek(src)
             if c and c in "{[":
                 return (yield from json_payload(src, ctx, format, closer=closer, several=True))
-        while True:
-            yield from skip_ws(src)
-            if count and (yield from accept(src, closer)):
-                break
-            if not (yield from at(src, invoke)):
-                if count == 0 and peek(src):
-                    return Reject(len(opener))
-                if count == 0:
-                    return calls.failed(f"the text ends after {opener}")
-                break
-            reason, name = yield from _invokes(
+        outcome = yield from read_block(
+            src,
+            calls,
+            lambda _: _invokes(
                 src,
                 calls,
-                invoke=f"<{prefix}invoke name=",
                 invoke_end=f"</{prefix}invoke>",
                 parameter=f"<{prefix}parameter name=" + ('"' if attributes is not None else ""),
                 parameter_end=f"</{prefix}parameter>",
@@ -524,15 +517,15 @@ def _invoke_block(
                 attributes=attributes,
                 parameter_key_close='"' if attributes is not None else None,
                 json_body=attributes is not None,
-            )
-            # a call that cannot be read never sinks the ones after it: on to the next invoke
-            ended = reason.startswith("the text ends")
-            if reason and not (yield from calls.skip_failed(reason, name, f"</{prefix}invoke>", ended=ended)):
-                return calls.failed(calls.errors[-1])
-            count += 1
-        if calls.errors:
-            return Unusable(format, calls.errors[0])
-        return Done(None, format)
+                stops=(invoke, closer),
+            ),
+            openers=(invoke,),
+            closers=(closer,),
+            ends=(f"</{prefix}invoke>",),
+        )
+        if outcome is not None:
+            return outcome
+        return Reject(len(opener)) if peek(src) else calls.failed(f"the text ends after {opener}")
 
     return read
 
@@ -587,51 +580,45 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Step-3: special-token call list around ``<steptml:invoke>`` elements."""
     src.i += len(_STEP_CALLS_BEGIN)
     calls = BlockCalls(ctx, "step3", src)
-    count = 0
-    end: int | None = None
-    while True:
-        yield from skip_ws(src)
-        if (yield from accept(src, _STEP_CALLS_END)):
-            end = None
-            break
+
+    def call(opener: str) -> Read[tuple[str, str | None]]:
         # the short form leaves out <｜tool_call_begin｜>function<｜tool_sep｜> (or the type and
         # separator only): the invoke element alone is unambiguous
-        short = yield from at(src, _STEP_INVOKE)
-        if not short and not (yield from accept(src, _STEP_CALL_BEGIN)):
-            if count == 0:
-                reason = f"expected {_STEP_CALL_BEGIN}" if peek(src) else f"the text ends after {_STEP_CALLS_BEGIN}"
-                return (yield from calls.failed_through(_STEP_CALLS_END, reason))
-            break
-        if not short:
+        if opener == _STEP_CALL_BEGIN:
             yield from skip_ws(src)
-            short = yield from at(src, _STEP_INVOKE)
-        if not short and not (yield from until(src, _STEP_SEP, 64)):
-            return (yield from calls.failed_through(_STEP_CALLS_END, "expected <｜tool_sep｜>"))
-        if not short:
-            src.i += len(_STEP_SEP)
-        if not (yield from until(src, _STEP_INVOKE, 256)):
-            return (yield from calls.failed_through(_STEP_CALLS_END, "expected <steptml:invoke>"))
-        reason, name = yield from _invokes(
-            src,
-            calls,
-            invoke=_STEP_INVOKE,
-            invoke_end="</steptml:invoke>",
-            parameter='<steptml:parameter name="',
-            parameter_end="</steptml:parameter>",
-            key_close='">',
-            strip_newline=False,
+            if not (yield from accept(src, _STEP_INVOKE)):
+                if not (yield from until(src, _STEP_SEP, 64)):
+                    return f"expected {_STEP_SEP}", None
+                src.i += len(_STEP_SEP)
+                if not (yield from until(src, _STEP_INVOKE, 256)):
+                    return "expected <steptml:invoke>", None
+                src.i += len(_STEP_INVOKE)
+        return (
+            yield from _invokes(
+                src,
+                calls,
+                invoke_end="</steptml:invoke>",
+                parameter='<steptml:parameter name="',
+                parameter_end="</steptml:parameter>",
+                key_close='">',
+                strip_newline=False,
+                stops=(_STEP_CALL_BEGIN, _STEP_INVOKE, _STEP_CALL_END, _STEP_CALLS_END),
+            )
         )
-        if reason and not (
-            yield from calls.skip_failed(reason, name, "</steptml:invoke>", ended=reason.startswith("the text ends"))
-        ):
-            return (yield from calls.failed_through(_STEP_CALLS_END, calls.errors[-1]))
-        yield from skip_ws(src)
-        yield from accept(src, _STEP_CALL_END)
-        count += 1
-        end = src.pos
-    if calls.errors:
-        return Unusable("step3", calls.errors[0], end)
-    return Done(end, "step3")
+
+    outcome = yield from read_block(
+        src,
+        calls,
+        call,
+        openers=(_STEP_CALL_BEGIN, _STEP_INVOKE),
+        closers=(_STEP_CALLS_END,),
+        ends=(_STEP_CALL_END,),
+        empty=True,
+    )
+    if outcome is not None:
+        return outcome
+    reason = f"expected {_STEP_CALL_BEGIN}" if peek(src) else f"the text ends after {_STEP_CALLS_BEGIN}"
+    return (yield from calls.failed_through(_STEP_CALLS_END, reason))
 
 
 # kimi_k3 (XTML) -----------------------------------------------------------------------------------
@@ -656,24 +643,15 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     ``<|close|>tools<|sep|>``; a ``type`` other than ``string`` makes the value JSON."""
     src.i += len(K3_TOOLS_OPEN)
     calls = BlockCalls(ctx, "kimi_k3", src)
-    count = 0
-    end: int | None = None
-    while True:
-        yield from skip_ws(src)
-        if (yield from accept(src, _K3_TOOLS_CLOSE)):
-            end = None
-            break
-        if not (yield from accept(src, _K3_CALL)):
-            if count == 0:
-                reason = f"expected {_K3_CALL}" if peek(src) else f"the text ends after {K3_TOOLS_OPEN}"
-                return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
-            break
+
+    def call(_: str) -> Read[tuple[str, str | None]]:
         m = yield from _match_run(src, _K3_CALL_ATTRIBUTES, 512)
         attributes = {} if m is None else {k: _unescape_attribute(v) for k, v in _K3_ATTRIBUTE.findall(m["attrs"])}
         name = _valid_name(attributes.get("tool", ""))
-        if m is None or name is None:
-            reason = "the text ends inside the call" if src.eof and m is None else "a call without a valid tool name"
-            return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+        if m is None:
+            return ("the text ends inside the call" if src.eof else "unreadable call attributes"), None
+        if name is None:
+            return f"a call without a valid tool name (tool={attributes.get('tool', '')[:40]!r})", None
         src.i = m.end()
         header = calls.announce(name)
         if header is not None:
@@ -688,15 +666,20 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             end=_K3_CALL_END,
             strip_newline=False,
             attributes=_K3_ARGUMENT_ATTRIBUTES,
+            stops=(_K3_CALL, _K3_TOOLS_CLOSE),
         )
         if params is None:
-            return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
+            return reason, name
         yield from calls.complete(header, name, params)
-        count += 1
-        end = src.pos
-    if calls.errors:
-        return Unusable("kimi_k3", calls.errors[0], end)
-    return Done(end, "kimi_k3")
+        return "", name
+
+    outcome = yield from read_block(
+        src, calls, call, openers=(_K3_CALL,), closers=(_K3_TOOLS_CLOSE,), ends=(_K3_CALL_END,), empty=True
+    )
+    if outcome is not None:
+        return outcome
+    reason = f"expected {_K3_CALL}" if peek(src) else f"the text ends after {K3_TOOLS_OPEN}"
+    return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
 
 
 _K3_ARGUMENT_ATTRIBUTES: Final = re.compile(r'\s*(?:type="(?P<type>[^"]*)"\s*)?<\|sep\|>')
@@ -718,24 +701,16 @@ def hy_body(
     tag (K2 Horizon's ``ifm|``: ``<ifm|tool_call>``, ``</ifm|arg_key>``, ...)."""
     calls_end, call, call_end = f"</{prefix}tool_calls>", f"<{prefix}tool_call>", f"</{prefix}tool_call>"
     calls = BlockCalls(ctx, format, src)
-    count = 0
-    end: int | None = None
-    while True:
-        yield from skip_ws(src)
-        if count and (yield from accept(src, calls_end)):
-            end = None
-            break
-        if not (yield from accept(src, call)):
-            if count == 0:
-                return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after <{prefix}tool_calls>")
-            break
+
+    def element(_: str) -> Read[tuple[str, str | None]]:
         a = src.pos
         if not (yield from until(src, "<", 256)):
-            return (yield from calls.failed_through(calls_end, "expected the arguments after the tool name"))
-        name = _valid_name(src.text(a, src.pos))
+            return "expected the arguments after the tool name", None
+        written = src.text(a, src.pos)
+        name = _valid_name(written)
         yield from accept(src, _HY_SEP)  # V3 writes it, V4 does not
         if name is None:
-            return (yield from calls.failed_through(calls_end, "a call without a valid tool name"))
+            return f"a call without a valid tool name ({written[:40]!r})", None
         header = calls.announce(name)
         if header is not None:
             yield header
@@ -749,15 +724,17 @@ def hy_body(
             value_close=f"</{prefix}arg_value>",
             end=call_end,
             strip_newline=False,
+            stops=(call, calls_end),
         )
         if params is None:
-            return (yield from calls.failed_through(calls_end, reason))
+            return reason, name
         yield from calls.complete(header, name, params)
-        count += 1
-        end = src.pos
-    if calls.errors:
-        return Unusable(format, calls.errors[0], end)
-    return Done(end, format)
+        return "", name
+
+    outcome = yield from read_block(src, calls, element, openers=(call,), closers=(calls_end,), ends=(call_end,))
+    if outcome is not None:
+        return outcome
+    return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after <{prefix}tool_calls>")
 
 
 K2_HORIZON_OPENER: Final = "<ifm|tool_calls>"
@@ -767,9 +744,7 @@ def k2_horizon(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """K2 Horizon's default XML form: Hy V4's elements with ``ifm|`` in every tag."""
     src.i += len(K2_HORIZON_OPENER)
     yield from skip_ws(src)
-    return (
-        yield from hy_body(src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|")
-    )
+    return (yield from hy_body(src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|"))
 
 
 # solar_open2 --------------------------------------------------------------------------------------
@@ -821,10 +796,10 @@ def minicpm5(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """MiniCPM 4/5 (XML): ``<function name="f"><param name="k">v</param></function>``, one element
     per call, values text."""
     calls = BlockCalls(ctx, "minicpm5", src)
+    src.i += len(MINICPM_OPENER)
     reason, _ = yield from _invokes(
         src,
         calls,
-        invoke=MINICPM_OPENER,
         invoke_end="</function>",
         parameter="<param name=",
         parameter_end="</param>",
