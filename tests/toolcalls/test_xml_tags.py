@@ -331,7 +331,7 @@ def test_glm_value_without_its_opener(format: str | None) -> None:
 
 
 def test_glm_value_without_opener_or_closer_is_an_error() -> None:
-    with pytest.raises(ToolCallParseError, match="ends inside a parameter value"):
+    with pytest.raises(ToolCallParseError, match="its value runs into '</tool_call>'"):
         parse("<tool_call>search<arg_key>query</arg_key>vacation days</tool_call>", "glm47")
 
 
