@@ -195,10 +195,13 @@ def test_gigachat35_parameter_without_string_attribute_is_text() -> None:
     check(text, "gigachat35", None, [("lookup", {"query": "vLLM"})])
 
 
-def test_gigachat35_cut_invoke_is_an_error_and_an_empty_block_is_content() -> None:
+def test_gigachat35_cut_invoke_is_an_error_and_an_empty_block_is_an_error_or_a_mention() -> None:
     with pytest.raises(ToolCallParseError):
         parse('<｜GCML｜tool_calls><｜GCML｜invoke name="broken">', "gigachat35")
-    check("<｜GCML｜tool_calls></｜GCML｜tool_calls>", "gigachat35", "<｜GCML｜tool_calls></｜GCML｜tool_calls>", [])
+    with pytest.raises(ToolCallParseError, match="no call between"):
+        parse("<｜GCML｜tool_calls></｜GCML｜tool_calls>", "gigachat35")
+    empty = "<｜GCML｜tool_calls></｜GCML｜tool_calls> is empty."
+    check(empty, "gigachat35", empty, [])
 
 
 _K3 = (

@@ -97,6 +97,14 @@ class Source:
             self.i = 0
         self.eof = eof
 
+    def seek(self, pos: int) -> None:
+        """Move the cursor to block position ``pos``, also back before the window (which is then
+        rebuilt from the text kept since the block's start)."""
+        if pos < self.base:
+            self.s = self.text(pos, self.end)
+            self.base = pos
+        self.i = pos - self.base
+
     def text(self, a: int, b: int) -> str:
         """The block text between positions ``a`` and ``b``."""
         if a >= self.base:

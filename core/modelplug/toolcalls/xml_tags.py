@@ -632,7 +632,8 @@ _STEP_CALLS_END: Final = "<｜tool_calls_end｜>"
 _STEP_CALL_BEGIN: Final = "<｜tool_call_begin｜>"
 _STEP_CALL_END: Final = "<｜tool_call_end｜>"
 _STEP_SEP: Final = "<｜tool_sep｜>"
-_STEP_INVOKE: Final = '<steptml:invoke name="'
+_STEP_INVOKE: Final = "<steptml:invoke"
+_STEP_NAME: Final = ' name="'
 
 
 def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
@@ -649,9 +650,11 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
                 if not (yield from until(src, _STEP_SEP, 64)):
                     return f"expected {_STEP_SEP}", None
                 src.i += len(_STEP_SEP)
-                if not (yield from until(src, _STEP_INVOKE, 256)):
-                    return "expected <steptml:invoke>", None
+                if not (yield from until(src, _STEP_INVOKE, 256)):  # "edit_file <steptml:invoke ...": as vLLM
+                    return "expected <steptml:invoke> after the separator", None
                 src.i += len(_STEP_INVOKE)
+        if not (yield from accept(src, _STEP_NAME)):
+            return "an invoke without a tool name (name=\"...\")", None
         return (
             yield from _invokes(
                 src,
