@@ -11,7 +11,7 @@ from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import parse
 from tests.toolcalls._support import check, same, stream, whole
 
-_FILE = "if x </parameter> y:\n    print('</arg_value>', '</steptml:parameter>')"
+_FILE = "if x </parameter> y:\n    print('</arg_value>', '</steptml:parameter>')\n</function>\nend"
 
 
 def _qwen(value: str, opener: str = "<tool_call>", closer: str = "</tool_call>") -> str:

@@ -213,7 +213,7 @@ def _followed_by(src: Source, skip: int, literals: tuple[str, ...]) -> Read[bool
     cursor and the whitespace after them; the cursor does not move."""
     rel = skip  # where the whitespace run ends, relative to the cursor (kept across waits: linear)
     while True:
-        j = _WS_RUN.match(src.s, src.i + rel).end()
+        j = _WS_RUN.match(src.s, src.i + rel).end()  # type: ignore[union-attr]  # matches the empty string
         rel = j - src.i
         if j < len(src.s) or src.eof:
             rest = src.s[j : j + max(map(len, literals))]
@@ -501,6 +501,9 @@ def _invokes(
     name = _valid_name(written)
     src.i += len(key_close)
     if name is None:
+        if "<" in written:  # the tag is not closed before the next tag: the call's end is looked for from there
+            src.seek(a + written.index("<"))
+            written = written[: written.index("<")]
         return f"bad tool name {written[:40]!r}", None
     header = calls.announce(name)
     if header is not None:
@@ -824,9 +827,12 @@ def solar_open2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     if not (yield from until(src, "\n", 256)):
         reason = "the text ends inside the call" if src.eof else "expected a tool name on its own line"
         return (yield from _one_call_failed(src, calls, reason, None, SOLAR_OPENER, _SOLAR_END))
-    name = _valid_name(src.text(a, src.pos))
+    written = src.text(a, src.pos)
+    name = _valid_name(written)
     src.i += 1
     if name is None:
+        if "<" in written:  # no name line: the call's end is looked for from the first tag
+            src.seek(a + written.index("<"))
         return (
             yield from _one_call_failed(
                 src, calls, "a call without a valid tool name", None, SOLAR_OPENER, _SOLAR_END
