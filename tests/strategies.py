@@ -152,6 +152,8 @@ _DOMAINS = {
     "gemma": st.dictionaries(identifiers, _gemma_values, max_size=3),
     # harmony bodies end at the next special token, so its JSON must not spell one
     "harmony": st.dictionaries(_unicode, _json_values, max_size=4).filter(lambda a: "<|" not in json.dumps(a)),
+    # MuseGlimmer's ATEM parameters: named by identifiers, each value written as JSON (no tags in it)
+    "atem": st.dictionaries(identifiers, _json_values, max_size=3).filter(lambda a: "<" not in json.dumps(a)),
 }
 
 
@@ -291,6 +293,36 @@ def _harmony(c: Calls, before: str, after: str) -> str:
     return out + f"<|start|>assistant<|channel|>final<|message|>\n{after}<|return|>"
 
 
+def _atem(c: Calls) -> str:
+    invokes = "".join(
+        f'<atem:invoke name="{n}">\n'
+        + "".join(f'<atem:parameter name="{k}">{_j(v)}</atem:parameter>\n' for k, v in a.items())
+        + "</atem:invoke>\n"
+        for n, a in c
+    )
+    return f"<atem:function_calls>\n{invokes}</atem:function_calls>"
+
+
+def _muse_glimmer(c: Calls, before: str, after: str) -> str:
+    """A reasoning message, the text before, the calls (one tool message for an even number of
+    calls, else one message per call), the text after."""
+    out = f" to=self<|message|>thinking<|eom|><|start|>assistant to=user<|message|>{before}<|eom|>"
+    groups = [c] if len(c) % 2 == 0 else [[call] for call in c]
+    for group in groups:
+        out += f"<|start|>assistant to={group[0][0]}<|message|>{_atem(group)}<|eom|>"
+    return out + f"<|start|>assistant to=user<|message|>\n{after}<|eot|>"
+
+
+def _inkling(c: Calls, before: str, after: str) -> str:
+    """A thinking block, the text before, one block per call (every other one with its name in the
+    header), the text after."""
+    out = f"<|content_thinking|>thinking<|end_message|><|message_model|><|content_text|>{before}<|end_message|>"
+    for i, (n, a) in enumerate(c):
+        header = n if i % 2 else ""
+        out += f"<|message_model|>{header}<|content_invoke_tool_json|>{_j({'name': n, 'args': a})}<|end_message|>"
+    return out + f"<|message_model|><|content_text|>\n{after}<|content_model_end_sampling|>"
+
+
 _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "hermes": _hermes,
     "smollm2": lambda c: f"<tool_call>{_list(c)}</tool_call>",
@@ -397,12 +429,20 @@ FAMILY = {
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
+    "muse_glimmer": "atem",
+    "inkling": "harmony",
 }
+
+
+#: The channel formats, whose text before and after the calls is a message of its own.
+_CHANNELS: dict[str, Callable[[Calls, str, str], str]] = {"muse_glimmer": _muse_glimmer, "inkling": _inkling}
 
 
 def _render(format: str, c: Calls, before: str, after: str) -> str:
     if format == "harmony":
         return _harmony(c, before, after)
+    if format in _CHANNELS:
+        return _CHANNELS[format](c, before, after)
     return f"{before}\n{_BLOCKS[format](c)}\n{after}"
 
 
@@ -439,7 +479,11 @@ _MARKERS = [
     '<function name="', '<param name="', "</param>", "<|plamo:begin_tool_requests:plamo|>",
     "<ifm|tool_calls>", "<ifm|tool_call>", "<ifm|arg_key>", "<iquest_tool_call>", "</iquest_tool_call>",
     "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
-    "<|plamo:begin_tool_arguments:plamo|>",
+    "<|plamo:begin_tool_arguments:plamo|>", "<|eom|>", "<|eot|>", "to=self", "to=user", " to=f",
+    "<atem:function_calls>", "</atem:function_calls>", '<atem:invoke name="', "</atem:invoke>",
+    '<atem:parameter name="', "</atem:parameter>", "<|message_model|>", "<|content_thinking|>",
+    "<|content_text|>", "<|content_invoke_tool_json|>", "<|end_message|>", "<|content_model_end_sampling|>",
+    '"args"',
 ]  # fmt: skip
 
 #: Text made of the formats' own markers and JSON / Python fragments, with some random text.
@@ -505,13 +549,13 @@ def near_common_chunks(draw: st.DrawFn) -> Any:
 
 
 #: The reasoning spans of each format (opener as written, closer): ``<think>`` everywhere, plus
-#: Seed-OSS's and Gemma 4's own. Harmony's analysis channel is a message of its own (see
-#: tests/toolcalls/test_reasoning.py).
+#: Seed-OSS's and Gemma 4's own. The reasoning of harmony, MuseGlimmer and Inkling is a message of
+#: its own (see tests/toolcalls/test_reasoning.py and each format's tests).
 THINK_SPANS: dict[str, list[tuple[str, str]]] = {
     name: [("<think>", "</think>")]
     + ([("<seed:think>", "</seed:think>")] if name == "seed_oss" else [])
     + ([("<|channel>thought\n", "<channel|>")] if name == "gemma4" else [])
     + ([("<|START_THINKING|>", "<|END_THINKING|>")] if name == "cohere_command4" else [])
     for name in FAMILY
-    if name != "harmony"
+    if name not in ("harmony", *_CHANNELS)
 }

@@ -103,7 +103,10 @@ def same(a: Outcome, b: Outcome) -> bool:
 
 
 #: The openers of reasoning spans (``reasoning_content``), for tests that check where it goes.
-REASONING_OPENERS = ("<think>", "<seed:think>", "<|channel>thought", "<|channel|>analysis", "<|START_THINKING|>")
+REASONING_OPENERS = (
+    *("<think>", "<seed:think>", "<|channel>thought", "<|channel|>analysis", "<|START_THINKING|>"),
+    *("to=self<|message|>", "<|content_thinking|>"),
+)
 
 
 def reasoning(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> str | None:

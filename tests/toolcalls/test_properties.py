@@ -93,6 +93,14 @@ _ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "builtin call open": lambda n: "<|python_tag|>brave_search.call(query=" + "[" * n,
     "dsml open": lambda n: '<｜DSML｜function_calls><｜DSML｜invoke name="f">' + "<｜DSML｜parameter" * (n // 17),
     "functiongemma strings": lambda n: "<start_function_call>call:f{" + "<escape>{" * (n // 9),
+    # the channel reader (harmony, MuseGlimmer, Inkling)
+    "channel headers": lambda n: "<|start|>assistant" * (n // 18),
+    "muse reasoning": lambda n: "<|start|>assistant to=self<|message|>" + "x <|eo" * (n // 6),
+    "atem in a tool message": lambda n: '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f">'
+    + '<atem:parameter name="a">x</atem:parameter>' * (n // 43),
+    "inkling headers": lambda n: "<|message_model|>f" * (n // 18),
+    "inkling thinking": lambda n: "<|content_thinking|>" + "x <|end_mess" * (n // 12),
+    "inkling call objects": lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": ' + "[" * (n // 2),
 }
 
 
@@ -129,6 +137,8 @@ _LONG_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "whitespace after a call": lambda n: '<tool_call>{"name":"f","arguments":{}}</tool_call>' + " \t" * (n // 2),
     "whitespace after a mention": lambda n: "<tool_call>{x</tool_call>" + " " * n,
     "whitespace in harmony": lambda n: "<|channel|>" + " " * n,
+    "whitespace in a muse message": lambda n: "<|start|>assistant to=user<|message|>" + " " * n,
+    "whitespace in an inkling call": lambda n: "<|content_invoke_tool_json|>" + " " * n,
 }
 
 
@@ -189,6 +199,16 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "positional calls": ("pythonic", lambda n: "[" + ", ".join(["f(1, a=[2, 3])"] * (n // 16)) + "]"),
     "long spread": ("pythonic", lambda n: "[f(**{" + ", ".join(f"'k{k}': [1, 2]" for k in range(n // 14)) + "})]"),
     "builtin string": ("llama3_python_tag", lambda n: '<|python_tag|>brave_search.call(query="' + "x" * n + '")'),
+    "long atem value": (
+        "muse_glimmer",
+        lambda n: '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f">'
+        '<atem:parameter name="a">' + "x<" * (n // 2) + "</atem:parameter></atem:invoke></atem:function_calls><|eom|>",
+    ),
+    "prose with to=": ("muse_glimmer", lambda n: "to=x " * (n // 5)),
+    "long inkling string": (
+        "inkling",
+        lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": "' + "x" * n + '"}}<|end_message|>',
+    ),
     "long xml value": (
         "qwen3_coder",
         lambda n: "<function=f><parameter=a>" + "x<" * (n // 2) + "</parameter></function>",

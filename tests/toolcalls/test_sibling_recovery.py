@@ -67,6 +67,11 @@ BREAK: dict[str, Any] = {
         f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{",
         f"{n}<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|>{{,",
     ),
+    # Python calls: a keyword argument without its name
+    **{
+        f: (lambda text, n: text.replace(f"{n}(", f"{n}(=1, ", 1))
+        for f in ("pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag")
+    },
     "kimi_k2": lambda text, n: re.sub(rf"(functions\.{n}:\d+<\|tool_call_argument_begin\|>)\{{", r"\1{,", text),
 }
 
@@ -159,11 +164,17 @@ def _corrupt(format: str, text: str, name: str, shape: str) -> str:
     return text[:k] + text[k + len(ELEMENT_END[format]) :]
 
 
+#: Lists of Python calls: a call whose brackets do not match has no end to resync at (the calls
+#: after it are lost, the ones before kept: ``test_a_string_the_text_ends_inside_names_its_call``).
+PYTHON_BLOCKS = ("pythonic", "llama4_pythonic", "lfm2", "olmo3", "llama3_python_tag")
+
 BLOCK_SHAPES = [
     (format, shape)
-    for format in sorted({*ELEMENT_END, *JSON_BODIED})
+    for format in sorted({*ELEMENT_END, *JSON_BODIED, *PYTHON_BLOCKS})
     for shape in ("name", "unclosed", "parameter")
-    if shape != "parameter" or format in BREAK
+    if (shape != "parameter" or format in BREAK) and (shape != "unclosed" or format not in PYTHON_BLOCKS)
+    # after Llama 3.1's ";", text that is not a call expression is prose after the calls
+    and (format, shape) != ("llama3_python_tag", "name")
 ]
 
 
@@ -174,7 +185,10 @@ def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str,
     """Issue 12, kind 1, in every format whose blocks hold several calls: of k calls in one block
     where one is corrupted (its name, its end, a parameter), the k-1 others are read, the error
     names the bad call (its number) and carries the others; whole text and every split agree."""
-    bad = data.draw(st.integers(0, k - 1), label="bad")
+    # a Python list whose first element is not a call expression is not read as calls (not done:
+    # docs/concepts/tool-calls.md, "Not done yet"), so a broken name is tested after the first
+    first = 1 if shape == "name" and format in PYTHON_BLOCKS else 0
+    bad = data.draw(st.integers(first, k - 1), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments(FAMILY[format]), label=f"arguments {i}")) for i in range(k)]
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)
@@ -344,3 +358,36 @@ def test_an_unreadable_object_alone_in_tags_in_prose_is_still_a_mention() -> Non
     text = 'Write it as <tool_call>{"name": "b", "x",}</tool_call> and so on.'
     tools = [Tool("a", "", {"type": "object"})]
     assert whole(text, "hermes", tools) == (text, [], None)
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        ("hermes", '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": "1}}]</tool_call>'),
+        ("hermes", '<tool_call>{"name": "a", "arguments": {}}\n{"name": "b", "arguments": {"x": "1}}</tool_call>'),
+        ("mistral", '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": "1}}]'),
+        ("pythonic", '[a(x=1), b(y="Paris), c(z=2)]'),
+        ("lfm2", "<|tool_call_start|>[a(x=1), b(y='Par)]<|tool_call_end|>"),
+        ("llama4_pythonic", '<|python_start|>[a(x=1), b(y="""Par)]<|python_end|>'),
+        ("llama3_python_tag", '<|python_tag|>a(x="1"); b(y="2); c()'),
+        ("olmo3", '<function_calls>a(x=1)\nb(y="Par)\n</function_calls>'),
+        ("gemma4", '<|tool_call>call:a{x:1}<tool_call|><|tool_call>call:b{x:<|"|>1}<tool_call|>'),
+        (
+            "kimi_k2",
+            "<|tool_calls_section_begin|><|tool_call_begin|>functions.a:0<|tool_call_argument_begin|>{}"
+            '<|tool_call_end|><|tool_call_begin|>functions.b:1<|tool_call_argument_begin|>{"x": "1}'
+            "<|tool_call_end|><|tool_calls_section_end|>",
+        ),
+    ],
+)
+def test_a_string_the_text_ends_inside_names_its_call(format: str, text: str) -> None:
+    """Issue 12: where the text ends inside a string (the quote that would close it is missing),
+    the calls before it are kept and the error names the call and says which string is not
+    closed, not only that the text ended; whole text and every split agree."""
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert [name for name, _ in result[1]] == ["a"]
+    assert "('b')" in str(error) and "string opened at offset" in str(error) and "not closed" in str(error)
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result), k

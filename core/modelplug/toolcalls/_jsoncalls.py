@@ -232,20 +232,10 @@ class BlockCalls:
             return Unusable(self.format, reason, end)
         return Fail(self.format, reason, end)
 
-    def skip_failed(self, reason: str, name: str | None, call_end: str, *, ended: bool = False) -> Read[bool]:
-        """After a call of a block failed with ``reason``: record it (numbered and named) and move
-        past its ``call_end`` token, so that the block's next calls are still read (kind 1 of issue
-        12: one bad call never sinks its siblings). False when the text ended inside the call
-        (``ended``, or no ``call_end`` follows): nothing after it can be read."""
-        self.bad(reason, name)
-        if ended or not (yield from until(self.src, call_end)):
-            return False
-        self.src.i += len(call_end)
-        return True
-
     def failed_through(self, closer: str, reason: str) -> Read[Fail]:
         """Like :meth:`failed`, for special-token formats: the broken block runs to ``closer`` (or the
-        end of the text), since special tokens are written by the model, not mentioned in prose."""
+        end of the text), since special tokens are written by the model, not mentioned in prose.
+        (A block whose calls were being read goes on after a bad one instead: ``_blocks``.)"""
         if (yield from until(self.src, closer)):
             self.src.i += len(closer)
         return self.failed(reason)

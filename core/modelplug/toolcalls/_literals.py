@@ -20,7 +20,15 @@ import re
 import warnings
 from typing import Any, Final, final
 
-__all__ = ["LiteralSyntaxError", "PyCall", "parse_call_list", "parse_calls", "parse_literal", "read_literal"]
+__all__ = [
+    "LiteralSyntaxError",
+    "PyCall",
+    "parse_call_list",
+    "parse_calls",
+    "parse_literal",
+    "read_literal",
+    "unfinished_call",
+]
 
 _MAX_DEPTH: Final = 200
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -173,7 +181,7 @@ class _Parser:
         m = _STRING_TOKEN[q * 3 if triple else q].match(t, quote_at)
         if m is None:
             self.i = len(t)
-            raise self.fail("unterminated string")
+            raise self.fail(f"the string opened at offset {quote_at} is not closed: the text ends")
         self.i = m.end()
         token = t[start : self.i]
         prefix = t[start:quote_at].lower()
@@ -372,6 +380,27 @@ def _broken_call(parser: _Parser, start: int, error: LiteralSyntaxError, stops: 
     parser.i = max(_element_end(parser.t, start, stops), error.pos if error.pos > start else start + 1)
     parser.i = min(parser.i, len(parser.t))
     return PyCall(m.group() if m else "", None, str(error))
+
+
+def unfinished_call(text: str, offset: int = 0) -> PyCall:
+    """The call that the text ends inside (``text``: from its name to the end of the text; it
+    starts at ``offset`` of the call list): named, with why it cannot be read (a string that is not
+    closed, and where it opens in the list)."""
+    m = _DOTTED.match(text, _WS.match(text).end())  # type: ignore[union-attr]
+    i = text.find("(")
+    while i >= 0:
+        quote = _STRING_QUOTE.search(text, i)
+        if quote is None:
+            break
+        token = _STRING_TOKEN[quote.group()].match(text, quote.start())
+        if token is None:
+            where = offset + quote.start()
+            return PyCall(m.group() if m else "", None, f"the string opened at offset {where} is not closed")
+        i = token.end()
+    return PyCall(m.group() if m else "", None, "the text ends inside the call")
+
+
+_STRING_QUOTE: Final = re.compile(r"\'\'\'|\"\"\"|\'|\"")
 
 
 def parse_call_list(text: str) -> list[PyCall]:

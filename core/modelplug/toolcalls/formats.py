@@ -24,10 +24,23 @@ from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.harmony import harmony
+from modelplug.toolcalls.inkling import CLOSERS as INKLING_CLOSERS
+from modelplug.toolcalls.inkling import OPENERS as INKLING_OPENERS
+from modelplug.toolcalls.inkling import inkling
 from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
 from modelplug.toolcalls.mistral import MARKER, mistral
+from modelplug.toolcalls.muse_glimmer import (
+    ATEM_OPENER,
+    RECIPIENT,
+    bare_recipient,
+    collapsed,
+    harmony_or_muse,
+    muse_glimmer,
+)
+from modelplug.toolcalls.muse_glimmer import CLOSERS as MUSE_CLOSERS
+from modelplug.toolcalls.muse_glimmer import OPENERS as MUSE_OPENERS
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, SEED_THINK, THINK, thinking
 from modelplug.toolcalls.stray_markers import CLOSERS, closed_pair, dropped_marker, stray_closer
@@ -190,6 +203,19 @@ def _harmony() -> dict[str, Reader]:
     return dict.fromkeys(HARMONY_OPENERS, harmony)
 
 
+def _muse_glimmer() -> dict[str, Reader]:
+    return {
+        **dict.fromkeys(MUSE_OPENERS, muse_glimmer),
+        RECIPIENT: bare_recipient,
+        ATEM_OPENER: collapsed,
+        **{m: dropped_marker(m) for m in MUSE_CLOSERS},
+    }
+
+
+def _inkling() -> dict[str, Reader]:
+    return {**dict.fromkeys(INKLING_OPENERS, inkling), **{m: dropped_marker(m) for m in INKLING_CLOSERS}}
+
+
 def _kimi() -> dict[str, Reader]:
     return dict.fromkeys(SECTION_BEGIN, kimi_k2)
 
@@ -292,6 +318,8 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
     "rwkv": lambda: {_RWKV: _rwkv},
     "k2_horizon": lambda: {K2_HORIZON_OPENER: k2_horizon},
+    "muse_glimmer": _muse_glimmer,
+    "inkling": _inkling,
 }
 
 #: The names accepted by ``format=``, in a stable order.
@@ -365,10 +393,14 @@ def _detection() -> dict[str, Reader]:
     readers["```"] = fence("bare_json")
     readers[MARKER] = mistral()
     readers[_TOOL_CALLS] = tool_calls_tag(json="jamba", hy=True)
+    # harmony's and MuseGlimmer's messages share their openers: one reader routes both
+    for opener in ("<|channel|>", *MUSE_OPENERS):
+        readers[opener] = harmony_or_muse
     # an opener starting with a new character would slow the scan of every call-free text (see
-    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker
-    # only when the format is named
-    del readers[_GIGACHAT_ROLE], readers[_RWKV]
+    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker and
+    # MuseGlimmer's first header without its <|start|>assistant (``to=self<|message|>``) only
+    # when the format is named
+    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[RECIPIENT]
     return readers
 
 

@@ -190,7 +190,8 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
         while depth:
             m = yield from until_re(src, structure, len(quote))
             if m is None:
-                return calls.failed("the text ends inside the arguments")
+                calls.bad("the text ends inside the arguments", name)
+                return calls.failed(calls.errors[-1])
             token = m.group()
             src.i += len(token)
             if token == quote:
@@ -200,12 +201,14 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
                         header.streaming = False  # a member that does not read: stop, so that reading stays linear
                     else:
                         key = _string_key(src.text(member, src.pos), quote)
+                opened = src.pos - len(quote) - a  # where the string opens in the arguments
                 if key is None:
                     found = yield from until(src, quote)
                 else:
                     found = yield from _string_value(src, calls, header, key, quote)
                 if not found:
-                    return calls.failed("the text ends inside a string")
+                    calls.bad(f"the string opened at offset {opened} of the arguments is not closed", name)
+                    return calls.failed(calls.errors[-1])
                 src.i += len(quote)
                 if key is not None:
                     member = yield from _member(src, calls, header, member, src.pos, quote)
@@ -222,7 +225,8 @@ def _reader(format: str, opener: str, closer: str, quote: str) -> Reader:
         try:
             arguments = parse_gemma_arguments(body, quote)
         except GemmaSyntaxError as error:
-            return calls.failed(str(error))
+            calls.bad(str(error), name)
+            return calls.failed(calls.errors[-1])
         end = src.pos
         yield from skip_ws(src)
         closed = yield from accept(src, closer)

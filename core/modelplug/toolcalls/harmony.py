@@ -11,7 +11,8 @@ A message with a recipient ``to=functions.NAME`` (in the role or the channel hea
 channel) is a call whose body is the JSON arguments (empty means ``{}``). Without a recipient, the
 ``analysis`` channel is reasoning (``reasoning_content``) and the ``final`` and ``commentary``
 channels are content; both stream as they arrive. A body ends at ``<|end|>``, ``<|call|>``,
-``<|return|>``, or at the next message.
+``<|return|>``, or at the next message. Read by the channel reader
+(:mod:`~modelplug.toolcalls.channels`).
 """
 
 from __future__ import annotations
@@ -19,103 +20,88 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._calls import (
-    BadCall,
-    Done,
-    OfferedTools,
-    Outcome,
-    Reasoning,
-    Reject,
-    Text,
-    Unusable,
-    as_arguments,
-    decode_value,
-)
+from modelplug.toolcalls._calls import BadCall, Done, OfferedTools, Outcome, Unusable, as_arguments, decode_value
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
-from modelplug.toolcalls._source import NEED, Read, Source, peek, skip_ws, until, until_re
+from modelplug.toolcalls._source import Read, Source, peek, skip_ws, until_re
+from modelplug.toolcalls.channels import CALL, CONTENT, REASONING, Channels, Route, message_reader
 
-__all__ = ["OPENERS", "harmony"]
+__all__ = ["HARMONY", "OPENERS", "harmony", "harmony_route", "json_arguments"]
 
 OPENERS: Final = ("<|start|>", "<|channel|>")
-_MESSAGE: Final = "<|message|>"
-_CLOSERS: Final = ("<|end|>", "<|call|>", "<|return|>")
-_TOKENS: Final = (*_CLOSERS, "<|start|>", "<|channel|>")
-_BODY_END: Final = re.compile("|".join(map(re.escape, _TOKENS)))
-_LONGEST: Final = max(map(len, _TOKENS))
+MESSAGE: Final = "<|message|>"
+CLOSERS: Final = ("<|end|>", "<|call|>", "<|return|>")
 _RECIPIENT: Final = re.compile(r"\bto=(\S+)")
 
 
-def _hold(s: str, i: int) -> int:
-    """Where a possible body-end token starts at the end of ``s`` (or ``len(s)``)."""
-    k = s.rfind("<", max(i, len(s) - _LONGEST + 1))
-    if k >= 0 and any(token.startswith(s[k:]) for token in _TOKENS):
-        return k
-    return len(s)
+def recipient(header: str) -> str | None:
+    """The tool a header's ``to=`` names (``functions.`` dropped), or None."""
+    m = _RECIPIENT.search(header)
+    if m is None:
+        return None
+    return m.group(1).split("<|", 1)[0].removeprefix("functions.")
 
 
-def harmony(src: Source, ctx: OfferedTools) -> Read[Outcome]:
-    """Read one harmony message (cursor on ``<|start|>`` or ``<|channel|>``)."""
-    calls = BlockCalls(ctx, "harmony", src)
-    if not (yield from until(src, _MESSAGE, 512)):
-        if src.eof:
-            return calls.failed("the text ends inside a message header", src.end)
-        return Reject(1)
-    header = src.text(0, src.pos)
-    src.i += len(_MESSAGE)
+def harmony_route(header: str, end: str) -> Route:
+    """A harmony header's route: a recipient is a call; else ``analysis`` is reasoning and every
+    other channel content."""
+    name = recipient(header)
+    if name is not None:
+        return Route(CALL, name)
     _, _, channel_part = header.partition("<|channel|>")
     channel = channel_part.split("<|", 1)[0].split()
-    recipient = _RECIPIENT.search(header)
-    if recipient is not None:
-        target = recipient.group(1).split("<|", 1)[0]
-        name = target.removeprefix("functions.")
-        announced = calls.announce(name)
-        if announced is not None:
-            yield announced
-        a = src.pos
-        end: int | None = None
-        if announced is not None:
-            # the arguments stream as they are written; the body still ends at the first body-end
-            # token, even one the JSON scan read past inside a string
-            yield from skip_ws(src)
-            if peek(src) == "{":
-                yield from read_json_arguments(src, _TOKENS, calls, announced)
-        crossed = _BODY_END.search(src.text(a, src.pos))
-        if crossed is not None:
-            token = crossed.group()
-            body = src.text(a, a + crossed.start()).strip()
-            end = a + crossed.start() + (len(token) if token in _CLOSERS else 0)
-            m: re.Match[str] | None = crossed
-        else:
-            m = yield from until_re(src, _BODY_END, _LONGEST)
-            body = src.text(a, src.pos).strip()
-            if m is not None and m.group() in _CLOSERS:
-                src.i += len(m.group())
-        ok, value = decode_value(body) if body else (True, {})
-        try:
-            arguments = as_arguments(value) if ok else None
-        except BadCall as error:
-            return calls.failed(str(error), end)
-        if arguments is None:
-            reason = "the text ends inside the arguments" if m is None else "the arguments are not valid JSON"
-            return calls.failed(reason, end)
-        yield from calls.complete(announced, name, arguments)
-        if calls.errors:
-            return Unusable("harmony", calls.errors[0], end)
-        return Done(end, "harmony")
-    kind = Reasoning if channel and channel[0] == "analysis" else Text
-    while True:
-        m = _BODY_END.search(src.s, src.i)
-        if m is not None:
-            if m.start() > src.i:
-                yield kind(src.s[src.i : m.start()])
-            src.i = m.start()
-            if m.group() in _CLOSERS:
-                src.i += len(m.group())
-            return Done(None, "harmony", tool_block=False)
-        cut = len(src.s) if src.eof else _hold(src.s, src.i)
-        if cut > src.i:
-            yield kind(src.s[src.i : cut])
-            src.i = cut
-        if src.eof:
-            return Done(None, "harmony", tool_block=False)
-        yield NEED
+    return Route(REASONING if channel and channel[0] == "analysis" else CONTENT)
+
+
+def json_arguments(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> Read[Outcome]:
+    """A call's body holding its JSON arguments (empty: ``{}``), the tool named by the header.
+
+    The arguments stream as they are written; the body still ends at the first body-end token, even
+    one the JSON scan read past inside a string."""
+    calls = BlockCalls(ctx, ch.format, src)
+    name = route.name or ""
+    announced = calls.announce(name)
+    if announced is not None:
+        yield announced
+    a = src.pos
+    if announced is not None:
+        yield from skip_ws(src)
+        if peek(src) == "{":
+            yield from read_json_arguments(src, ch.tokens, calls, announced)
+    crossed = ch.body_end.search(src.text(a, src.pos))
+    if crossed is not None:
+        token = crossed.group()
+        body = src.text(a, a + crossed.start()).strip()
+        end: int | None = a + crossed.start() + (len(token) if token in ch.closers else 0)
+        m: re.Match[str] | None = crossed
+    else:
+        m = yield from until_re(src, ch.body_end, ch.longest)
+        body = src.text(a, src.pos).strip()
+        if m is not None and m.group() in ch.closers:
+            src.i += len(m.group())
+        end = None
+    ok, value = decode_value(body) if body else (True, {})
+    try:
+        arguments = as_arguments(value) if ok else None
+    except BadCall as error:
+        return calls.failed(str(error), end)
+    if arguments is None:
+        reason = "the text ends inside the arguments" if m is None else "the arguments are not valid JSON"
+        return calls.failed(reason, end)
+    yield from calls.complete(announced, name, arguments)
+    if calls.errors:
+        return Unusable(ch.format, calls.errors[0], end)
+    return Done(end, ch.format)
+
+
+#: Harmony's messages.
+HARMONY: Final = Channels(
+    "harmony",
+    header_ends=(MESSAGE,),
+    closers=CLOSERS,
+    boundaries=OPENERS,
+    route=lambda header, end: harmony_route(header, end),
+    call_body=json_arguments,
+)
+
+#: The reader of one harmony message (cursor on ``<|start|>`` or ``<|channel|>``).
+harmony: Final = message_reader(HARMONY)

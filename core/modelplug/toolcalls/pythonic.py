@@ -20,9 +20,9 @@ from __future__ import annotations
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
-from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls
+from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls, unfinished_call
 from modelplug.toolcalls._pywatch import CallWatcher, watched
-from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose
+from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose, split_elements
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
 from modelplug.toolcalls.json_tags import json_payload
 
@@ -74,8 +74,18 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
             return Reject(max(src.pos, name_at))
         recovered = _requoted_list(src.text(start, src.pos), stops) if result.status == ScanStatus.TRUNCATED else None
         if recovered is None:
+            # the text ends inside a call (an unclosed string), or its brackets do not match: the
+            # calls before it are kept, and the error names it
+            text = src.text(start, src.pos)
             if result.status == ScanStatus.INVALID and not stops:
                 yield from until(src, "\n")  # the attempt runs to the end of its line
+            before = _before_the_fault(text, truncated=result.status == ScanStatus.TRUNCATED)
+            if before is not None:
+                outcome = yield from emit_python_calls(calls, before, strict=True, watcher=watcher)
+                if outcome is not None:
+                    return outcome
+            if calls.errors:
+                return calls.failed(calls.errors[0])
             return calls.failed(
                 "unbalanced brackets" if result.status == ScanStatus.INVALID else "the text ends inside the call list"
             )
@@ -99,6 +109,26 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
     if calls.errors:
         return Unusable(calls.format, calls.errors[0], end)
     return Done(end, calls.format)
+
+
+def _before_the_fault(text: str, *, truncated: bool) -> list[PyCall] | None:
+    """The calls of the list ``text`` that ends at a fault (the end of the text, ``truncated``, or
+    a bracket that does not match): those before the call the fault is in, and that one
+    (unreadable, named, with why: see :func:`unfinished_call`). None when they do not read."""
+    extents, _ = split_elements(text)
+    rest = text[extents[-1][1] :] if extents else text[text.index("[") + 1 :]
+    tail = rest.lstrip().lstrip(",").lstrip()
+    try:
+        found = parse_call_list("[" + ", ".join(text[a:b] for a, b in extents) + "]")
+    except LiteralSyntaxError:
+        return None
+    if tail:
+        found.append(
+            unfinished_call(tail, len(text) - len(tail))
+            if truncated
+            else PyCall(unfinished_call(tail).name, None, f"unbalanced brackets at offset {len(text)}")
+        )
+    return found
 
 
 def _usable(found: list[PyCall]) -> int:
@@ -334,10 +364,17 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
                     return Reject(len(opener))
                 break
             result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
+            if result.status == ScanStatus.TRUNCATED:  # the calls before this one are kept
+                try:
+                    found = parse_calls(src.text(start, end), ";") if end > start else []
+                except LiteralSyntaxError:
+                    found = []
+                tail = src.text(end, src.pos).lstrip().lstrip(";").lstrip()
+                found.append(unfinished_call(tail, src.pos - start - len(tail)))
+                outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
+                return outcome or calls.failed(calls.errors[0])
             if result.status != ScanStatus.COMPLETE:
-                return calls.failed(
-                    "the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets"
-                )
+                return calls.failed("unbalanced brackets")
             end = src.pos
             yield from skip_ws(src)
             if not (yield from accept(src, ";")):

@@ -19,6 +19,7 @@ from typing import Final
 from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._source import NEED, Read, Source, alternation
+from modelplug.toolcalls.inkling import MESSAGE_MODEL, TEXT, THINKING
 
 __all__ = ["COHERE_THINK", "GEMMA_THOUGHT", "SEED_THINK", "THINK", "open_span", "thinking"]
 
@@ -96,16 +97,20 @@ def open_span(prompt: str, format: str | None = None) -> str | None:
     ``<think>`` (then whitespace), so the model's text starts inside the span and only closes it.
     A span counts as open when the prompt, trailing whitespace aside, ends with its opener (and
     its layout): an opener further back is an earlier turn's or a quote, never guessed at. The
-    spans are ``<think>`` (every format), ``<seed:think>`` (seed_oss or detection) and Gemma 4's
-    ``<|channel>thought`` (gemma4 or detection).
+    spans are ``<think>`` (every format), ``<seed:think>`` (seed_oss or detection), Gemma 4's
+    ``<|channel>thought`` (gemma4 or detection), and Inkling's ``<|message_model|>``,
+    ``<|content_thinking|>`` and ``<|content_text|>`` (inkling or detection: the template ends the
+    prompt inside a message, so the model writes the rest of its header first).
     """
     tail = prompt.rstrip()
-    spans = [THINK]
+    openers = [THINK[0]]
     if format in (None, "seed_oss"):
-        spans.append(SEED_THINK)
+        openers.append(SEED_THINK[0])
     if format in (None, "gemma4"):
-        spans.append(GEMMA_THOUGHT)
-    for opener, _, _ in spans:
+        openers.append(GEMMA_THOUGHT[0])
+    if format in (None, "inkling"):
+        openers += (MESSAGE_MODEL, THINKING, TEXT)
+    for opener in openers:
         if tail.endswith(opener):
             return opener
     return None

@@ -67,6 +67,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "hyperclovax_seed_think": ("</tool_call>",),
     "rwkv": ("```",),
     "k2_horizon": ("</ifm|tool_calls>",),
+    "muse_glimmer": ("</atem:function_calls>",),
 }
 
 

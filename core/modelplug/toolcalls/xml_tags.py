@@ -36,6 +36,7 @@ from modelplug.toolcalls._source import (
 from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = [
+    "ATEM_OPENER",
     "DOTS_OPENER",
     "DSML_OPENER",
     "DSML_V4_OPENER",
@@ -47,6 +48,7 @@ __all__ = [
     "K3_TOOLS_OPEN",
     "MINICPM_OPENER",
     "SOLAR_OPENER",
+    "atem",
     "bare_function",
     "deepseek_v4",
     "deepseek_v32",
@@ -485,6 +487,7 @@ def _invokes(
     attributes: re.Pattern[str] | None = None,
     parameter_key_close: str | None = None,
     json_body: bool = False,
+    json_values: bool = False,
     stops: tuple[str, ...] = (),
     closes_block: bool = False,
 ) -> Read[tuple[str, str | None]]:
@@ -492,7 +495,7 @@ def _invokes(
     name); returns why it failed (``""``: it did not) and the tool name when it was read.
 
     ``json_body``: the parameters may instead be one JSON object (DSML's direct-JSON form),
-    streamed like a JSON-bodied format's arguments. ``stops``: see ``_params``.
+    streamed like a JSON-bodied format's arguments. ``json_values``, ``stops``: see ``_params``.
     """
     a = src.pos
     if not (yield from until(src, key_close, 256)):
@@ -531,6 +534,7 @@ def _invokes(
         end=invoke_end,
         strip_newline=strip_newline,
         attributes=attributes,
+        json_values=json_values,
         stops=stops,
         closes_block=closes_block,
     )
@@ -548,12 +552,14 @@ def _invoke_block(
     *,
     attributes: re.Pattern[str] | None = None,
     json_calls: bool = False,
+    json_values: bool = False,
 ) -> Reader:
     """``opener`` + ``<{prefix}invoke name="f">`` elements + ``closer`` (MiniMax-M2, DSML, GCML,
     dots).
 
     With ``attributes`` (the DSML family) an invoke's parameters may also be one JSON object;
-    ``json_calls``: the block may instead hold JSON call objects (dots).
+    ``json_calls``: the block may instead hold JSON call objects (dots); ``json_values``: every
+    value is JSON where it reads as JSON, else its text exactly as written (MuseGlimmer's ATEM).
     """
     invoke = f"<{prefix}invoke name="
 
@@ -575,10 +581,11 @@ def _invoke_block(
                 parameter=f"<{prefix}parameter name=" + ('"' if attributes is not None else ""),
                 parameter_end=f"</{prefix}parameter>",
                 key_close=">",
-                strip_newline=attributes is None,
+                strip_newline=attributes is None and not json_values,
                 attributes=attributes,
                 parameter_key_close='"' if attributes is not None else None,
                 json_body=attributes is not None,
+                json_values=json_values,
                 stops=(invoke, closer),
             ),
             openers=(invoke,),
@@ -627,6 +634,10 @@ gigachat35: Final = _invoke_block(
     "gigachat35", GCML_OPENER, "</｜GCML｜tool_calls>", "｜GCML｜", attributes=_STRING_ATTRIBUTE
 )
 
+ATEM_OPENER: Final = "<atem:function_calls>"
+#: MuseGlimmer's ATEM: MiniMax-M2's elements with the ``atem:`` prefix in ``<atem:function_calls>``.
+atem: Final = _invoke_block("muse_glimmer", ATEM_OPENER, "</atem:function_calls>", "atem:", json_values=True)
+
 
 # step3 --------------------------------------------------------------------------------------------
 
@@ -634,7 +645,6 @@ _STEP_CALLS_BEGIN: Final = "<｜tool_calls_begin｜>"
 _STEP_CALLS_END: Final = "<｜tool_calls_end｜>"
 _STEP_CALL_BEGIN: Final = "<｜tool_call_begin｜>"
 _STEP_CALL_END: Final = "<｜tool_call_end｜>"
-_STEP_SEP: Final = "<｜tool_sep｜>"
 _STEP_INVOKE: Final = "<steptml:invoke"
 _STEP_NAME: Final = ' name="'
 
@@ -646,15 +656,12 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
 
     def call(opener: str) -> Read[tuple[str, str | None]]:
         # the short form leaves out <｜tool_call_begin｜>function<｜tool_sep｜> (or the type and
-        # separator only): the invoke element alone is unambiguous
+        # separator only): the invoke element alone is unambiguous, what comes before it is skipped
         if opener == _STEP_CALL_BEGIN:
             yield from skip_ws(src)
             if not (yield from accept(src, _STEP_INVOKE)):
-                if not (yield from until(src, _STEP_SEP, 64)):
-                    return f"expected {_STEP_SEP}", None
-                src.i += len(_STEP_SEP)
-                if not (yield from until(src, _STEP_INVOKE, 256)):  # "edit_file <steptml:invoke ...": as vLLM
-                    return "expected <steptml:invoke> after the separator", None
+                if not (yield from until(src, _STEP_INVOKE, 256)):
+                    return "expected <steptml:invoke>", None
                 src.i += len(_STEP_INVOKE)
         if not (yield from accept(src, _STEP_NAME)):
             return "an invoke without a tool name (name=\"...\")", None

@@ -36,6 +36,9 @@ def test_detect_format() -> None:
     assert detect_format("[TOOL_CALLS]") == "mistral"
     assert detect_format("<|python_tag|>") == "llama3_json"
     assert detect_format("plain") is None
+    # the channel formats: their templates also write harmony-like <|start|> / <|message|> tokens
+    assert detect_format("<|start|>assistant to={{ name }}<|message|><atem:function_calls>") == "muse_glimmer"
+    assert detect_format("<|message_model|>{{ name }}<|content_invoke_tool_json|>") == "inkling"
 
 
 def test_fallback_puts_tools_in_the_system_prompt() -> None:

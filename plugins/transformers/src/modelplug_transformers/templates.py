@@ -34,6 +34,8 @@ __all__ = [
 #: Markers that identify a tool-call format in a chat template or among the special tokens, most
 #: specific first: (marker, format name understood by :mod:`modelplug.toolcalls`).
 FORMAT_MARKERS: Final[tuple[tuple[str, str], ...]] = (
+    ("<|content_invoke_tool_json|>", "inkling"),
+    ("<atem:function_calls>", "muse_glimmer"),
     ("<function=", "qwen3_coder"),
     ("<|tool_call_begin|>", "kimi_k2"),
     ("<｜tool▁calls▁begin｜>", "deepseek_v3"),

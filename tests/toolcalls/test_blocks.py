@@ -1,0 +1,103 @@
+"""The block combinator (:mod:`modelplug.toolcalls._blocks`): an unreadable element is recorded
+and reading resyncs at the next element, with the same result however the text is split. Every
+block format's use of it: ``test_sibling_recovery.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modelplug.toolcalls._blocks import read_block, resync
+from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Unusable
+from modelplug.toolcalls._jsoncalls import BlockCalls
+from modelplug.toolcalls._source import Read, Source, until
+from tests.strategies import every_split
+from tests.toolcalls._support import run_reader
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "end"),
+    [
+        ("junk <b> more", True, 5),  # a stop: not consumed
+        ("junk </e> <b>", True, 9),  # an end first: consumed
+        ("junk <b> </e>", True, 5),
+        ("junk </c>", True, 5),
+        ("junk only", False, 9),  # the text ends first: cursor at the end
+        ("junk </e", False, 8),
+    ],
+)
+def test_resync_stops_at_the_first_token_at_every_split(text: str, found: bool, end: int) -> None:
+    for pieces in every_split(text):
+        assert run_reader(lambda src: resync(src, ("<b>", "</c>"), ("</e>",)), pieces) == (found, end), pieces
+
+
+def test_resync_waits_for_a_longer_token_that_starts_earlier() -> None:
+    """``<bb>`` found first in a piece must not win over a longer token starting before it."""
+    text = "x<long<bb>token>"
+    for pieces in every_split(text):
+        assert run_reader(lambda src: resync(src, ("<bb>", "<long<bb>token>")), pieces) == (True, 1), pieces
+
+
+def _element(src: Source, calls: BlockCalls) -> Any:
+    """An element ``<b>NAME;`` (a name of letters; anything else fails) for the tests below."""
+
+    def read(_: str) -> Read[tuple[str, str | None]]:
+        a = src.pos
+        if not (yield from until(src, ";", 20)) or "<" in src.text(a, src.pos):
+            src.i = a - src.base
+            return "the element is not closed", None
+        name = src.text(a, src.pos)
+        src.i += 1
+        if not name.isalpha():
+            return f"bad name {name!r}", None
+        calls.number += 1
+        return "", name
+
+    return read
+
+
+def _block(text: str) -> tuple[list[tuple[Any, int]], list[str]]:
+    results, errors = [], []
+    for pieces in every_split(text):
+        calls: BlockCalls | None = None
+
+        def make(src: Source) -> Read[Outcome | None]:
+            nonlocal calls
+            calls = BlockCalls(OfferedTools(None), "test", src)
+            return read_block(src, calls, _element(src, calls), openers=("<b>",), closers=("</c>",), ends=("</e>",))
+
+        outcome, cursor = run_reader(make, pieces)
+        assert calls is not None
+        results.append((type(outcome), cursor if outcome is None or outcome.end is None else outcome.end))
+        errors.append(calls.errors)
+    assert len(set(results)) == 1 and len({tuple(e) for e in errors}) == 1, text  # the same at every split
+    return results[:1], errors[0]
+
+
+def test_a_bad_element_is_recorded_and_the_next_ones_are_read() -> None:
+    result, errors = _block("<b>a;<b>1x;</e><b>c;</c> after")
+    assert result == [(Unusable, 24)]
+    assert errors == ["call 2: bad name '1x'"]
+
+
+def test_resync_at_the_next_opener_when_the_element_end_is_missing() -> None:
+    result, errors = _block("<b>a;<b>no end here <b>c;</c>")
+    assert result == [(Unusable, 29)]
+    assert errors == ["call 2: the element is not closed"]
+
+
+def test_elements_ends_between_elements_are_dropped_and_the_block_may_end_without_closer() -> None:
+    result, errors = _block("<b>a;</e> <b>b; prose")
+    assert result == [(Done, 15)]
+    assert errors == []
+
+
+def test_the_text_ending_inside_a_bad_element_breaks_the_block() -> None:
+    result, errors = _block("<b>a;<b>1x; and the text ends")
+    assert result == [(Fail, 29)]  # nothing was announced: a failure, which prose after would make a mention
+    assert errors == ["call 2: bad name '1x'"]
+
+
+def test_no_element_at_the_start_leaves_the_decision_to_the_reader() -> None:
+    assert _block("  prose") == ([(type(None), 2)], [])
