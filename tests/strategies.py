@@ -234,23 +234,38 @@ def _kimi_k3(c: Calls) -> str:
 
 
 def _hy_v3(c: Calls) -> str:
+    # an even number of calls: with the suffix Hy's tokenizers add to every tag
+    x = ":opensource" if len(c) % 2 == 0 else ""
     body = "".join(
-        f"<tool_call>{n}<tool_sep>"
-        + "".join(f"<arg_key>{k}</arg_key><arg_value>{v}</arg_value>" for k, v in a.items())
-        + "</tool_call>"
+        f"<tool_call{x}>{n}<tool_sep{x}>"
+        + "".join(f"<arg_key{x}>{k}</arg_key{x}><arg_value{x}>{v}</arg_value{x}>" for k, v in a.items())
+        + f"</tool_call{x}>"
         for n, a in c
     )
-    return f"<tool_calls>{body}</tool_calls>"
+    return f"<tool_calls{x}>{body}</tool_calls{x}>"
 
 
 def _k2_horizon(c: Calls) -> str:
-    body = "\n".join(
-        f"<ifm|tool_call>{n}"
-        + "".join(f"<ifm|arg_key>{k}</ifm|arg_key><ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items())
-        + "</ifm|tool_call>"
+    def call(i: int, n: str, a: dict[str, Any]) -> str:
+        if i % 3 == 1:  # the JSON form
+            return f"<ifm|tool_call>{_obj(n, a)}</ifm|tool_call>"
+        typed = "<ifm|arg_type>string</ifm|arg_type>" if i % 3 == 2 else ""  # the typed XML form
+        pairs = "".join(
+            f"<ifm|arg_key>{k}</ifm|arg_key>{typed}<ifm|arg_value>{v}</ifm|arg_value>" for k, v in a.items()
+        )
+        return f"<ifm|tool_call>{n}{pairs}</ifm|tool_call>"
+
+    body = "\n".join(call(i, n, a) for i, (n, a) in enumerate(c))
+    return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
+
+
+def _minimax_m3(c: Calls) -> str:
+    ns = "]<]minimax[>["
+    invokes = "".join(
+        f'{ns}<invoke name="{n}">' + "".join(f"{ns}<{k}>{v}{ns}</{k}>" for k, v in a.items()) + f"{ns}</invoke>\n"
         for n, a in c
     )
-    return f"<ifm|tool_calls>{body}</ifm|tool_calls>"
+    return f"{ns}<tool_call>\n{invokes}{ns}</tool_call>"
 
 
 def _cohere(c: Calls) -> str:
@@ -400,6 +415,8 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
     "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
     "k2_horizon": _k2_horizon,
+    "cwm": lambda c: "\n".join(f"<tool: function>\n{n} {_j(a)}\n</tool>" for n, a in c),
+    "minimax_m3": _minimax_m3,
     "rwkv": lambda c: "\n".join(f"**Tool Call:**\n```json\n{_obj(n, a)}\n```" for n, a in c),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"
     + "".join(
@@ -424,8 +441,9 @@ FAMILY = {
     **dict.fromkeys(["qwen3_coder", "seed_oss", "glm45", "glm47", "minimax_m2", "step3", "deepseek_v32"], "xml"),
     **dict.fromkeys(["cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"], "json"),
     **dict.fromkeys(["deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"], "xml"),
-    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv"], "json"),
+    **dict.fromkeys(["granite_20b_fc", "apertus", "step_audio_2", "plamo3", "rwkv", "cwm"], "json"),
     **dict.fromkeys(["dots", "solar_open2", "minicpm5", "iquest_q1", "hyperclovax_seed_think", "k2_horizon"], "xml"),
+    "minimax_m3": "xml",
     "gemma4": "gemma",
     "functiongemma": "gemma",
     "harmony": "harmony",
@@ -479,6 +497,10 @@ _MARKERS = [
     '<function name="', '<param name="', "</param>", "<|plamo:begin_tool_requests:plamo|>",
     "<ifm|tool_calls>", "<ifm|tool_call>", "<ifm|arg_key>", "<iquest_tool_call>", "</iquest_tool_call>",
     "<|plamo:begin_tool_name:plamo|>", "<|plamo:end_tool_name:plamo|>",
+    "<|plamo:begin_tool_arguments:plamo|>",
+    "<ifm|arg_type>", "</ifm|arg_type>", "</ifm|tool_call>", "<tool_calls:x>", "<tool_call:x>", "</tool_call:x>",
+    "<think:x>", "</think:x>", "<tool: function>\n", "</tool>", "]<]minimax[>[", "]<]minimax[>[<tool_call>",
+    '<invoke name="f">', "<a>", "</a>", "<item>",
     "<|plamo:begin_tool_arguments:plamo|>", "<|eom|>", "<|eot|>", "to=self", "to=user", " to=f",
     "<atem:function_calls>", "</atem:function_calls>", '<atem:invoke name="', "</atem:invoke>",
     '<atem:parameter name="', "</atem:parameter>", "<|message_model|>", "<|content_thinking|>",

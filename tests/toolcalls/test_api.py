@@ -16,7 +16,7 @@ ADDED = ("functiongemma", "deepseek_v32")
 ADDED += ("deepseek_v4", "deepseek_v41", "kimi_k3", "cohere_command4", "longcat", "gigachat3", "gigachat35")
 ADDED += ("hy_v3", "qwen25_coder", "nemotron_json")
 ADDED += ("granite_20b_fc", "apertus", "step_audio_2", "dots", "solar_open2", "minicpm5", "plamo3", "iquest_q1")
-ADDED += ("hyperclovax_seed_think", "rwkv", "k2_horizon", "muse_glimmer", "inkling")
+ADDED += ("hyperclovax_seed_think", "rwkv", "k2_horizon", "cwm", "minimax_m3", "muse_glimmer", "inkling")
 
 HERMES = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
 

@@ -86,5 +86,7 @@ def test_offered_tools_refuse_and_coerce() -> None:
     assert offered.unknown("g") == "tool 'g' was not offered (offered: f)"
     assert offered.arguments("f", {"n": "3"}) == {"n": 3}
     assert offered.keeps_strings("f", "s") and not offered.keeps_strings("f", "n")
+    assert offered.schema("f", "n") == {"type": "integer"}
+    assert offered.schema("f", "x") is None and offered.schema("g", "n") is None
     anything = OfferedTools(None)
     assert anything.known("g") and anything.arguments("g", {"n": "3"}) == {"n": "3"}

@@ -175,3 +175,18 @@ def test_case(format: str, text: str, content: str | None, calls: Any, mode: str
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], chosen), got), k
     assert same(stream(list(text), chosen), got)
+
+
+def test_markers_name_what_each_format_reads() -> None:
+    from modelplug.errors import InvalidOptionError
+    from modelplug.toolcalls import FORMATS, markers
+
+    assert markers("qwen3") == markers("hermes") >= {"<tool_call>", "</tool_call>", "<think>", "</think>"}
+    assert {"<|python_tag|>", "<|eom_id|>"} <= markers("llama3_json")
+    assert "<|eot_id|>" not in markers("llama3_json")  # tolerated after a call, never needed
+    assert {"<|tool_call_begin|>", "<|tool_call_argument_begin|>"} <= markers("kimi_k2")
+    assert markers(None) == frozenset().union(*(markers(f) for f in FORMATS))
+    roles = {"<|im_start|>", "<|im_end|>", "<|im_middle|>", "<|END_OF_TURN_TOKEN|>", "<|eot_id|>", "<end_of_turn>"}
+    assert not any(role in marker for role in roles for marker in markers(None))
+    with pytest.raises(InvalidOptionError):
+        markers("nope")

@@ -50,9 +50,41 @@ def test_kimi_reads_the_name_from_an_id_of_another_shape_or_the_offered_tools() 
     body = "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>"
     text = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather.0 " + body
     assert [c.name for c in parse(text, "kimi_k2").tool_calls] == ["get_weather"]
-    odd = "<|tool_calls_section_begin|><|tool_call_begin|>#0 get_weather!" + " " + body
-    tools = _tools(["get_weather", "other"])
-    assert [c.name for c in parse(odd, "kimi_k2", tools).tool_calls] == ["get_weather"]
+    bare = "<|tool_calls_section_begin|><|tool_call_begin|>get_weather " + body
+    assert [c.name for c in parse(bare, "kimi_k2", _tools(["get_weather", "other"])).tool_calls] == ["get_weather"]
+
+
+_SECTION = "<|tool_calls_section_begin|><|tool_call_begin|>{}<|tool_call_argument_begin|>{{}}<|tool_call_end|>"
+
+
+@pytest.mark.parametrize(
+    "call_id",
+    ["functions.get_weather:0", "functions.get_weather:abc", "functions.get_weather:0:1", "get_weather:3",
+     "functions.get_weather", "functions.get_weather.12", " functions.get_weather:0 "],
+)
+@pytest.mark.parametrize("offered", [None, ["s", "get_weather"]])
+def test_the_name_is_the_tool_part_of_the_id_whatever_follows_it(call_id: str, offered: list[str] | None) -> None:
+    text = _SECTION.format(call_id) + "<|tool_calls_section_end|>"
+    tools = None if offered is None else _tools(offered)
+    check(text, "kimi_k2", None, [("get_weather", {})], tools)
+
+
+@pytest.mark.parametrize(
+    ("call_id", "offered"),
+    [
+        ("functions.get weather:0", ["s", "get_weather"]),  # "s" occurs in "functions": no substring match
+        ("#0 get_weather!", ["get_weather", "other"]),
+        ("call_abc123", None),  # an id with no tool part is not a tool name
+        ("call_abc123", ["call_abc", "get_weather"]),
+        ("functions.:0", None),
+        ("", ["get_weather"]),
+    ],
+)
+def test_an_id_whose_tool_part_cannot_be_read_is_an_error_naming_it(call_id: str, offered: list[str] | None) -> None:
+    good = _SECTION.format("functions.ping:1")
+    text = _SECTION.format(call_id) + good + "<|tool_calls_section_end|>"
     with pytest.raises(ToolCallParseError) as info:
-        parse(odd, "kimi_k2")
-    assert "no tool name" in info.value.reason
+        parse(text, "kimi_k2", None if offered is None else _tools([*offered, "ping"]))
+    assert "no tool name can be read from the call id" in info.value.reason
+    assert repr(call_id.strip()) in info.value.reason
+    assert [c.name for c in info.value.tool_calls] == ["ping"]  # the readable sibling is kept

@@ -63,3 +63,22 @@ def test_broken_builtin_call_is_an_error() -> None:
 def test_ordinary_python_tag_calls_are_unchanged() -> None:
     check('<|python_tag|>f(city="Paris"); g()', "llama3_python_tag", None, [("f", {"city": "Paris"}), ("g", {})])
     check('<|python_tag|>{"name": "f", "parameters": {"a": 1}}', "llama3_json", None, [("f", {"a": 1})])
+
+
+@pytest.mark.parametrize("format", ["llama3_python_tag", "llama3_json", None])
+@pytest.mark.parametrize("separator", [";", "; ", " ;\n"])
+@pytest.mark.parametrize("end", ["", "<|eom_id|>"])
+def test_every_builtin_call_of_a_semicolon_chain_is_read(format: str | None, separator: str, end: str) -> None:
+    text = f'<|python_tag|>brave_search.call(query="x"){separator}wolfram_alpha.call(query="y"){separator}b.call(){end}'
+    check(text, format, None, [("brave_search", {"query": "x"}), ("wolfram_alpha", {"query": "y"}), ("b", {})])
+
+
+def test_what_follows_a_semicolon_that_is_no_builtin_call_stays_content() -> None:
+    check('<|python_tag|>brave_search.call(query="x"); then prose', "llama3_python_tag", "; then prose",
+          [("brave_search", {"query": "x"})])
+
+
+def test_a_broken_call_later_in_the_chain_keeps_the_calls_before_it() -> None:
+    with pytest.raises(ToolCallParseError, match="wolfram_alpha") as info:
+        parse('<|python_tag|>brave_search.call(query="x"); wolfram_alpha.call(query="y"', "llama3_python_tag")
+    assert [(c.name, c.arguments) for c in info.value.tool_calls] == [("brave_search", {"query": "x"})]

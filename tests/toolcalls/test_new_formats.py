@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelplug.toolcalls import ALIASES, FORMATS, parse
+from modelplug.toolcalls import ALIASES, FORMATS, open_span, parse
 from tests.toolcalls._support import check
 
 
@@ -61,6 +61,41 @@ def test_hy_v3_values_follow_the_schema() -> None:
         "<arg_key>s</arg_key><arg_value>5</arg_value></tool_call></tool_calls>"
     )
     check(text, "hy_v3", None, [("f", {"n": 5, "s": "5"})], tools)
+
+
+_HY_SUFFIXED = (
+    "<think:opensource>quote <tool_calls:opensource> here</think:opensource>Sure.\n"
+    "<tool_calls:opensource>\n<tool_call:opensource>get_weather<tool_sep:opensource>\n"
+    "<arg_key:opensource>city</arg_key:opensource>\n<arg_value:opensource>Paris</arg_value:opensource>\n"
+    "</tool_call:opensource>\n<tool_call:6124c78e>x</tool_call:6124c78e>\n</tool_calls:opensource>"
+)
+
+
+@pytest.mark.parametrize("format", ["hy_v3", "hy_v4", None])
+def test_hy_tags_with_a_tokenizer_suffix(format: str | None) -> None:
+    # the opener's suffix is the block's: a tag with another suffix ends the calls (it stays content,
+    # and the block's closer after it is a stray closer, dropped at the end)
+    text = _HY_SUFFIXED
+    tail = "<tool_call:6124c78e>x</tool_call:6124c78e>\n</tool_calls:opensource>"
+    check(text, format, "Sure.\n<tool_call:6124c78e>x</tool_call:6124c78e>", [("get_weather", {"city": "Paris"})])
+    assert parse(text, format).reasoning_content == "quote <tool_calls:opensource> here"
+    v4 = text.replace("<tool_sep:opensource>", "").replace(tail, "</tool_calls:opensource>\n</tool_call:opensource>")
+    check(v4, format, "Sure.", [("get_weather", {"city": "Paris"})])
+
+
+@pytest.mark.parametrize("format", ["hy_v3", None])
+def test_hy_suffixed_think_opened_by_the_prompt(format: str | None) -> None:
+    prompt = "<｜hy_User:opensource｜>Hi<｜hy_Assistant:opensource｜><think:opensource>\n"
+    opener = open_span(prompt, format)
+    assert opener == "<think:opensource>"
+    text = "plan</think:opensource>Sure.<tool_calls:opensource><tool_call:opensource>f</tool_call:opensource>"
+    result = parse(text + "</tool_calls:opensource>", format, reasoning_started=opener)
+    assert (result.reasoning_content, result.content, [c.name for c in result.tool_calls]) == ("plan", "Sure.", ["f"])
+    assert open_span("<think:opensource> earlier turn\n", format) is None
+
+
+def test_a_suffix_that_is_not_one_is_content() -> None:
+    check("See <tool_calls:a b> and <think:x y", "hy_v3", "See <tool_calls:a b> and <think:x y", [])
 
 
 def test_tool_calls_tag_still_reads_json_lists_in_detection() -> None:

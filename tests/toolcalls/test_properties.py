@@ -25,6 +25,9 @@ def test_every_format_has_a_renderer() -> None:
 
 #: Formats with GLM's markers but JSON values (HyperCLOVA X): only a named format reads the JSON.
 _READ_AS_GLM = {"hyperclovax_seed_think"}
+#: Formats read only when named (CWM's ``<tool: ...>`` tag, MiniMax-M3's ``]<]minimax[>[``):
+#: detection leaves the text as content.
+_NAMED_ONLY = {"cwm", "minimax_m3"}
 
 
 @pytest.mark.parametrize("format", sorted(FAMILY))
@@ -41,6 +44,8 @@ def test_rendered_calls_round_trip(format: str, data: st.DataObject) -> None:
     if format in _READ_AS_GLM:
         # the same markers as GLM: detection reads them as GLM calls, whose values stay text
         assert [call.name for call in detected.tool_calls] == [name for name, _ in expected]
+    elif format in _NAMED_ONLY:
+        assert detected.tool_calls == () and detected.content == text
     else:
         assert [(call.name, call.arguments) for call in detected.tool_calls] == expected
     pieces = data.draw(splits(text), label="pieces")
@@ -186,6 +191,9 @@ def _named_seconds(text: str, format: str) -> float:
     return time.perf_counter() - start
 
 
+_K2_JSON_CALL = '<ifm|tool_call>{"name": "f"}</ifm|tool_call>'
+_M3_INVOKE = ']<]minimax[>[<tool_call>]<]minimax[>[<invoke name="f">'
+
 #: Shapes the argument streaming of the pythonic and gemma4 readers follows (format, text of size n).
 _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "long python string": ("pythonic", lambda n: "[f(a='" + "x" * n + "')]"),
@@ -199,6 +207,13 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "positional calls": ("pythonic", lambda n: "[" + ", ".join(["f(1, a=[2, 3])"] * (n // 16)) + "]"),
     "long spread": ("pythonic", lambda n: "[f(**{" + ", ".join(f"'k{k}': [1, 2]" for k in range(n // 14)) + "})]"),
     "builtin string": ("llama3_python_tag", lambda n: '<|python_tag|>brave_search.call(query="' + "x" * n + '")'),
+    "cwm spaces in a command": ("cwm", lambda n: "<tool: function>\nsh x" + " " * n + "y</tool>"),
+    "cwm words": ("cwm", lambda n: "<tool: function>\nsh " + "x " * (n // 2) + "</tool>"),
+    "k2 json calls": ("k2_horizon", lambda n: "<ifm|tool_calls>" + _K2_JSON_CALL * (n // 45)),
+    "hy suffixed tags": ("hy_v3", lambda n: "<tool_calls:x><tool_call:x>f" + "<arg_key:x>k</arg_key:x>" * (n // 24)),
+    "m3 open elements": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" * (n // 16)),
+    "m3 repeated tags": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>x]<]minimax[>[</a>" * (n // 34)),
+    "m3 long value": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" + "x]" * (n // 2)),
     "long atem value": (
         "muse_glimmer",
         lambda n: '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f">'

@@ -48,3 +48,38 @@ def test_ambiguous_quotes_are_an_error(text: str) -> None:
     assert result[2] is not None and result[1] == []
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], "lfm2"), result), f"split at {k}"
+
+
+_WRAPS = {
+    "lfm2": (START, END),
+    "llama4_pythonic": ("<|python_start|>", "<|python_end|>"),
+    "pythonic": ("", ""),
+}
+
+
+@pytest.mark.parametrize("format", sorted(_WRAPS))
+@pytest.mark.parametrize(
+    "calls",
+    [
+        "[a(k='x), b(k='y')]",  # a's closing quote or b's: the recovery would swallow b
+        '[a(k="x), b(k="y")]',
+        "[a(k='x, m='y')]",  # the same between two arguments of one call
+        "[a(k='x), b(k='y'), c(k='z')]",
+        "[a(k=['x, 'y'])]",
+    ],
+)
+def test_an_unescaped_quote_that_may_be_a_missing_closer_is_an_error(format: str, calls: str) -> None:
+    opener, closer = _WRAPS[format]
+    text = opener + calls + closer
+    result = whole(text, format)
+    assert result[2] is not None, result
+    assert all(isinstance(v, str) and "=" not in v for _, arguments in result[1] for v in arguments.values())
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result), f"split at {k}"
+
+
+@pytest.mark.parametrize("format", ["lfm2", "llama4_pythonic"])
+def test_an_inner_quote_inside_a_word_is_still_recovered_next_to_an_ambiguous_looking_call(format: str) -> None:
+    opener, closer = _WRAPS[format]
+    text = opener + "[a(k='It's here'), b(k='y')]" + closer
+    assert whole(text, format)[1:] == ([("a", {"k": "It's here"}), ("b", {"k": "y"})], None)

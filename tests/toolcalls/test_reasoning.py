@@ -103,6 +103,18 @@ def test_tags_around_reasoning_are_not_content() -> None:
     assert parse("x </think> y").content == "x </think> y"  # a stray closer is text
 
 
+@pytest.mark.parametrize("format", [None, "hermes", "smollm2"])
+def test_the_first_closer_ends_the_span_as_in_upstream_reasoning_parsers(format: str | None) -> None:
+    # vLLM's and SGLang's reasoning parsers split at the first </think>: a closer the model writes
+    # inside its reasoning ends the span there, and the rest, a second </think> included, is content
+    text = "<think>the tag </think> ends it</think>Answer " + HERMES
+    result = parse(text, format)
+    assert result.reasoning_content == "the tag "
+    assert result.content == " ends it</think>Answer"
+    assert [c.name for c in result.tool_calls] == ["f"]
+    _every_split_agrees(text, format)
+
+
 @pytest.mark.parametrize("format", sorted(THINK_SPANS))
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

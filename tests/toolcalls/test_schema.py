@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from modelplug.toolcalls._schema import coerce_arguments, schema_types
+from modelplug.toolcalls._schema import coerce_arguments, coerce_to_type, coerce_value, schema_types, type_name
 
 SCHEMA = {
     "type": "object",
@@ -58,3 +58,29 @@ def test_schema_types() -> None:
     assert schema_types({"properties": {}}) == {"object"}
     assert schema_types({}) == set()
     assert coerce_arguments({"a": "1"}, {"type": "object"}) == {"a": "1"}
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "expected"),
+    [
+        ("3", "integer", 3),
+        ("3", "int", 3),
+        ("2.5", "float", 2.5),
+        ("true", "bool", True),
+        ('{"a": 1}', "dict[str, int]", {"a": 1}),
+        ("[1, 2]", "array[integer]", [1, 2]),
+        ("three", "integer", "three"),  # does not convert: stays text
+        ("007", "string", "007"),
+        ("x", "any", "x"),  # an unknown type: text
+    ],
+)
+def test_coerce_to_a_written_type(text: str, written: str, expected: object) -> None:
+    assert coerce_to_type(text, written) == expected
+
+
+def test_coerce_one_value_by_its_schema() -> None:
+    assert coerce_value("018956", {"type": "integer"}) == 18956
+    assert coerce_value("018956", {"type": ["string", "integer"]}) == "018956"
+    assert coerce_value("x", {"type": "integer"}) == "x"
+    assert coerce_value("", {"type": "integer"}) == ""
+    assert type_name(" List[str] ") == "array"

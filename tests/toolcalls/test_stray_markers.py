@@ -63,6 +63,8 @@ def test_a_stray_closer_after_the_calls_changes_nothing_in_every_format(format: 
     text = RENDER[format](expected, data.draw(prose, label="before"), "")
     clean = whole(text, format)
     assert clean[2] is None
+    if closer.endswith(":"):  # a tag with a tokenizer's suffix (Hy's </tool_calls:opensource>)
+        closer += "opensource>"
     with_closer = text + closer + "\n"
     got = whole(with_closer, format)
     assert same(got, clean)

@@ -26,7 +26,7 @@ LIVE = sorted(
     | {"cohere_command4", "longcat", "gigachat3", "qwen25_coder", "nemotron_json"}
     | {"deepseek_v4", "deepseek_v41", "gigachat35", "kimi_k3", "hy_v3"}
     | {"granite_20b_fc", "step_audio_2", "dots", "solar_open2", "minicpm5", "plamo3", "iquest_q1"}
-    | {"hyperclovax_seed_think", "rwkv", "k2_horizon", "muse_glimmer", "inkling"}
+    | {"hyperclovax_seed_think", "rwkv", "k2_horizon", "minimax_m3", "muse_glimmer", "inkling"}
 )
 
 

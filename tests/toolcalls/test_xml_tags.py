@@ -1,14 +1,14 @@
 """The tagged-value formats (:mod:`modelplug.toolcalls.xml_tags`): markup inside a parameter value (a
 closing tag ends it only where the format's next structural token follows), a parameter without a
 valid name is an error; DeepSeek's DSML (V3.2, V4, V4.1), GigaChat 3.5, Kimi K3, dots, Solar Open 2,
-MiniCPM 5, IQuest and K2 Horizon, whole and at every split."""
+MiniCPM 5, IQuest, K2 Horizon and CWM, whole and at every split."""
 
 from __future__ import annotations
 
 import pytest
 
 from modelplug.errors import ToolCallParseError
-from modelplug.toolcalls import parse
+from modelplug.toolcalls import StreamParser, parse
 from tests.toolcalls._support import check, same, stream, whole
 
 _FILE = "if x </parameter> y:\n    print('</arg_value>', '</steptml:parameter>')\n</function>\nend"
@@ -319,6 +319,71 @@ def test_k2_horizon_xml(format: str | None) -> None:
     check(text, format, "Before after.", [("lookup", {"query": "123", "limit": 3}), ("ping", {})], tools)
 
 
+_K2_TOOLS = [
+    {"name": "lookup", "parameters": {"properties": {"query": {"type": "string"}, "limit": {"type": "integer"}}}},
+    {"name": "ping"},
+]
+
+
+@pytest.mark.parametrize("format", ["k2_horizon", None])
+def test_k2_horizon_json_form(format: str | None) -> None:
+    text = (
+        'Before <ifm|tool_calls><ifm|tool_call>{"name": "lookup", "arguments": {"limit": "2", "query": "x"}}'
+        '</ifm|tool_call>\n<ifm|tool_call> {"name": "ping"} </ifm|tool_call></ifm|tool_calls> after.'
+    )
+    check(text, format, "Before after.", [("lookup", {"limit": 2, "query": "x"}), ("ping", {})], _K2_TOOLS)
+    check(text, format, "Before after.", [("lookup", {"limit": "2", "query": "x"}), ("ping", {})])
+
+
+@pytest.mark.parametrize("format", ["k2_horizon", None])
+def test_k2_horizon_typed_xml_form(format: str | None) -> None:
+    def typed(key: str, kind: str, value: str) -> str:
+        key_and_type = f"<ifm|arg_key>{key}</ifm|arg_key><ifm|arg_type>{kind}</ifm|arg_type>"
+        return f"{key_and_type}<ifm|arg_value>{value}</ifm|arg_value>"
+
+    text = (
+        "<ifm|tool_calls><ifm|tool_call>lookup"
+        + typed("query", "string", "123")
+        + typed("limit", "integer", "3")
+        + typed("opts", "dict[str, int]", '{"a": 1}')
+        + typed("flag", "bool", "true")
+        + typed("note", "integer", "three")
+        + "</ifm|tool_call></ifm|tool_calls>"
+    )
+    # without a schema the written type converts the value (one that does not convert stays text)
+    expected = {"query": "123", "limit": 3, "opts": {"a": 1}, "flag": True, "note": "three"}
+    check(text, format, None, [("lookup", expected)])
+    # a schema that describes the argument wins over the written type, as upstream
+    schema = {"query": {"type": "string"}, "limit": {"type": "string"}}
+    tools = [{"name": "lookup", "parameters": {"properties": schema}}]
+    check(text, format, None, [("lookup", {**expected, "limit": "3"})], tools)
+
+
+def test_k2_horizon_forms_mix_and_a_bad_call_keeps_its_siblings() -> None:
+    text = (
+        '<ifm|tool_calls><ifm|tool_call>{"name": "ping", "arguments": {}}</ifm|tool_call>'
+        '<ifm|tool_call>{"name": "lookup", "arguments": {"limit": 1,}</ifm|tool_call>'
+        "<ifm|tool_call>lookup<ifm|arg_key>query</ifm|arg_key><ifm|arg_type>string</ifm|arg_type>"
+        "<ifm|arg_value>q</ifm|arg_value></ifm|tool_call></ifm|tool_calls>"
+    )
+    with pytest.raises(ToolCallParseError) as info:
+        parse(text, "k2_horizon")
+    assert "call 2" in info.value.reason
+    assert [(c.name, c.arguments) for c in info.value.tool_calls] == [("ping", {}), ("lookup", {"query": "q"})]
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], "k2_horizon"), whole(text, "k2_horizon"))
+
+
+def test_k2_horizon_typed_value_that_converts_goes_out_when_it_ends() -> None:
+    text = (
+        "<ifm|tool_calls><ifm|tool_call>f<ifm|arg_key>s</ifm|arg_key><ifm|arg_type>string</ifm|arg_type>"
+        "<ifm|arg_value>abc</ifm|arg_value><ifm|arg_key>n</ifm|arg_key><ifm|arg_type>int</ifm|arg_type>"
+        "<ifm|arg_value>12</ifm|arg_value></ifm|tool_call></ifm|tool_calls>"
+    )
+    check(text, "k2_horizon", None, [("f", {"s": "abc", "n": 12})])
+    assert same(stream(list(text), "k2_horizon"), whole(text, "k2_horizon"))
+
+
 # GLM values without their opener, Step3's short call forms ---------------------------------------
 
 STEP_P = '<steptml:parameter name="city">Paris</steptml:parameter>'
@@ -351,3 +416,64 @@ def test_glm_value_without_opener_or_closer_is_an_error() -> None:
 def test_step3_short_call_form(format: str | None, body: str) -> None:
     text = f"Sure.<｜tool_calls_begin｜>{body}<｜tool_calls_end｜>"
     check(text, format, "Sure.", [("get_weather", {"city": "Paris"})])
+
+
+# CWM ----------------------------------------------------------------------------------------------
+
+_CWM_SEARCH = '<tool: function>\nterminal find . -name "*.py" | xargs grep -n "def bulk_create"\n</tool>\n'
+
+
+def test_cwm_text_after_the_name_is_the_command() -> None:
+    # upstream's own cases (vLLM tests/tool_parsers/test_cwm_tool_parser.py), reasoning aside
+    check("<think>Let me search.</think>\n" + _CWM_SEARCH, "cwm", None, [
+        ("terminal", {"command": 'find . -name "*.py" | xargs grep -n "def bulk_create"'})
+    ])  # fmt: skip
+    two = "preamble\n<tool: function>\nterminal echo hi\n</tool>\n<tool: function>\nterminal echo bye\n</tool>\n"
+    check(two, "cwm", "preamble", [("terminal", {"command": "echo hi"}), ("terminal", {"command": "echo bye"})])
+
+
+def test_cwm_json_arguments_no_arguments_and_a_command_in_braces() -> None:
+    text = (
+        '<tool: function>\nedit {"path": "a.py", "n": [1, 2]}\n</tool><tool:function>\nls\n</tool>'
+        "<tool: function>\nsh { echo a; }  \n\n  multi\n\n</tool>"
+    )
+    check(text, "cwm", None, [
+        ("edit", {"path": "a.py", "n": [1, 2]}), ("ls", {}), ("sh", {"command": "{ echo a; }  \n\n  multi"})
+    ])  # fmt: skip
+
+
+def test_cwm_command_streams_as_it_is_written() -> None:
+    text = "<tool: function>\nterminal echo one two three   \n</tool>"
+    parser = StreamParser("cwm")
+    pieces = [d.tool_calls[0].arguments for ch in text[:-11] for d in parser.feed(ch) if d.tool_calls]
+    assert "".join(p for p in pieces if p) == '{"command": "echo one two three'
+
+
+def test_cwm_command_only_where_the_schema_has_one() -> None:
+    tools = [
+        {"name": "terminal", "parameters": {"properties": {"command": {"type": "string"}}}},
+        {"name": "read", "parameters": {"properties": {"path": {"type": "string"}}}},
+    ]
+    check("<tool: function>\nterminal ls -la\n</tool>", "cwm", None, [("terminal", {"command": "ls -la"})], tools)
+    text = "<tool: function>\nread a.py\n</tool>\n<tool: function>\nterminal pwd\n</tool>"
+    with pytest.raises(ToolCallParseError, match="no 'command'") as info:
+        parse(text, "cwm", tools)
+    assert [(c.name, c.arguments) for c in info.value.tool_calls] == [("terminal", {"command": "pwd"})]
+    assert same(stream(list(text), "cwm", tools), whole(text, "cwm", tools))
+
+
+def test_cwm_mentions_and_cut_calls() -> None:
+    check("Write <tool: function> then the name.", "cwm", "Write <tool: function> then the name.", [])
+    check("<tool: function>ls</tool> runs ls", "cwm", "<tool: function>ls</tool> runs ls", [])  # the name's line
+    with pytest.raises(ToolCallParseError, match="ends inside"):
+        parse("<tool: function>\nterminal echo hi", "cwm")
+    # detection leaves the tag alone: a bare name after it is too common in prose
+    assert parse(_CWM_SEARCH).tool_calls == ()
+
+
+def test_a_tool_name_not_closed_within_its_limit_reads_the_same_whole_and_streamed() -> None:
+    text = (
+        '<minimax:tool_call><invoke name="a"></invoke><invoke name="' + "x" * 300 + '"></invoke>'
+        '<invoke name="c"></invoke></minimax:tool_call>'
+    )
+    assert same(stream(list(text), "minimax_m2"), whole(text, "minimax_m2"))

@@ -13,7 +13,7 @@ guide: ``docs/concepts/tool-calls.md``; how it is built: ``docs/toolcall-parser.
 
 from modelplug.toolcalls._api import ParseResult, StreamParser, ToolLike, detect_format, parse
 from modelplug.toolcalls.blob import decode_json_string, looks_like_call, parse_json_blob, tool_call_from_text
-from modelplug.toolcalls.formats import ALIASES, FORMATS
+from modelplug.toolcalls.formats import ALIASES, FORMATS, markers
 from modelplug.toolcalls.reasoning import open_span
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "decode_json_string",
     "detect_format",
     "looks_like_call",
+    "markers",
     "open_span",
     "parse",
     "parse_json_blob",

@@ -275,13 +275,19 @@ class OfferedTools:
         offered = ", ".join(sorted(self.tools or ())) or "none"
         return f"tool {name!r} was not offered (offered: {offered})"
 
-    def keeps_strings(self, name: str, key: str) -> bool:
-        """Whether a string value of argument ``key`` stays a string after coercion (so it can be
-        handed out while it is written)."""
+    def schema(self, name: str, key: str) -> Mapping[str, Any] | None:
+        """The JSON schema of argument ``key`` of tool ``name``; None when no offered tool
+        describes it."""
         tool = None if self.tools is None else self.tools.get(name)
         properties = None if tool is None else tool.parameters.get("properties")
         schema = properties.get(key) if isinstance(properties, Mapping) else None
-        if not isinstance(schema, Mapping):
+        return schema if isinstance(schema, Mapping) else None
+
+    def keeps_strings(self, name: str, key: str) -> bool:
+        """Whether a string value of argument ``key`` stays a string after coercion (so it can be
+        handed out while it is written)."""
+        schema = self.schema(name, key)
+        if schema is None:
             return True
         types = schema_types(schema)
         return not types or "string" in types

@@ -189,6 +189,7 @@ class Engine:
         self._bpos = 0
         self._abs = 0  # position of _buf[0] in the whole text
         self._eof = False
+        self._last = False  # no text follows the buffer (see feed)
         self._mode = _CONTENT
         self._hold: list[str] = []
         self._hold_abs = 0
@@ -220,7 +221,8 @@ class Engine:
             ValueError: ``opener`` is not the opener of one of the table's reasoning spans, or text
                 was fed already.
         """
-        reader = self._table.readers.get(opener)
+        # a span whose opener takes a tokenizer's suffix is found by its opener up to the ":"
+        reader = self._table.readers.get(opener) or self._table.readers.get(opener[: opener.find(":") + 1])
         if getattr(reader, "span", None) is None:
             spans = sorted(lit for lit, r in self._table.readers.items() if getattr(r, "span", None) is not None)
             raise ValueError(f"{opener!r} does not open a reasoning span of this format; these do: {spans}")
@@ -231,10 +233,12 @@ class Engine:
         self.text.pop()
 
     def feed(self, text: str, *, last: bool = False) -> None:
-        """Read ``text``; ``last``: no text follows (whole-text parsing: nothing is held back for
-        a later delta, so no copy of the text is made for it). Call :meth:`finish` after either."""
+        """Read ``text``; ``last``: no text follows (whole-text parsing: content is not held back
+        for a later delta, so no copy of the text is made for it). Call :meth:`finish` after either.
+        Readers still learn of the end only at :meth:`finish`, as when streaming, so that a whole
+        text and its deltas read alike."""
         if last:
-            self._eof = True
+            self._last = True
         if not text:
             return
         self.text.append(text)
@@ -320,12 +324,13 @@ class Engine:
         prefixes = self._table.modes[mode][2]
         m = self._finders[mode].search(buf, pos)
         if m is None:
-            cut = len(buf) if self._eof else len(buf) - self._table.hold(buf, pos, prefixes)
-            self._content(buf[pos:cut], last=self._eof)
+            end = self._eof or self._last
+            cut = len(buf) if end else len(buf) - self._table.hold(buf, pos, prefixes)
+            self._content(buf[pos:cut], last=end)
             self._bpos = cut
             return False
         s = m.start()
-        if not self._eof and len(buf) - s < self._table.maxlen and buf[s:] in prefixes:
+        if not (self._eof or self._last) and len(buf) - s < self._table.maxlen and buf[s:] in prefixes:
             self._content(buf[pos:s])  # a longer opener may still start here ("[" vs "[TOOL_CALLS]")
             self._bpos = s
             return False

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
 
-__all__ = ["coerce_arguments", "schema_types"]
+__all__ = ["coerce_arguments", "coerce_to_type", "coerce_value", "schema_types", "type_name"]
 
 _ORDER: Final = ("integer", "number", "boolean", "null", "object", "array")
 _MISSING: Final = object()
@@ -90,6 +90,35 @@ def _convert(text: str, kind: str) -> Any:
     return _MISSING
 
 
+#: Type names models write for JSON schema types (K2 Horizon's ``<ifm|arg_type>int</ifm|arg_type>``).
+_TYPE_NAMES: Final = {
+    **dict.fromkeys(("str", "text", "varchar", "char", "enum"), "string"),
+    **dict.fromkeys(("int", "int32", "int64", "uint", "uint32", "uint64", "long", "short"), "integer"),
+    **dict.fromkeys(("float", "float32", "float64", "double"), "number"),
+    "bool": "boolean",
+    **dict.fromkeys(("dict", "map"), "object"),
+    **dict.fromkeys(("list", "arr", "sequence", "tuple"), "array"),
+}
+
+
+def type_name(written: str) -> str:
+    """The JSON schema type a written type name stands for (``int`` -> ``integer``,
+    ``array[string]`` -> ``array``); unknown names are returned lowercased."""
+    base = written.split("[", 1)[0].strip().lower()
+    return _TYPE_NAMES.get(base, base)
+
+
+def coerce_to_type(text: str, written: str) -> Any:
+    """``text`` converted to the type named ``written`` (see :func:`type_name`), by the rules of
+    :func:`coerce_arguments`: a value that does not convert, or an unknown or string type, stays
+    the text as it was."""
+    kind = type_name(written)
+    if kind not in _ORDER or not text.strip():
+        return text
+    converted = _convert(text, kind)
+    return text if converted is _MISSING else converted
+
+
 def coerce_arguments(arguments: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
     """``arguments`` with string values converted to the types ``parameters`` (a tool's JSON
     schema) gives them. Returns a new dict."""
@@ -103,17 +132,22 @@ def coerce_arguments(arguments: dict[str, Any], parameters: Mapping[str, Any]) -
             result[key] = value
             continue
         types = schema_types(schema)
-        if not types or "string" in types:
-            result[key] = value
-            continue
-        if not value.strip():
+        if types and "string" not in types and not value.strip():
             continue  # empty value for a non-string parameter: let the tool's default apply
-        for kind in _ORDER:
-            if kind in types:
-                converted = _convert(value, kind)
-                if converted is not _MISSING:
-                    result[key] = converted
-                    break
-        else:
-            result[key] = value
+        result[key] = coerce_value(value, schema)
     return result
+
+
+def coerce_value(text: str, schema: Mapping[str, Any]) -> Any:
+    """``text`` converted to the type ``schema`` (one value's JSON schema) gives it, by the rules
+    of :func:`coerce_arguments`; the text itself when the schema allows a string or nothing
+    converts."""
+    types = schema_types(schema)
+    if not types or "string" in types or not text.strip():
+        return text
+    for kind in _ORDER:
+        if kind in types:
+            converted = _convert(text, kind)
+            if converted is not _MISSING:
+                return converted
+    return text

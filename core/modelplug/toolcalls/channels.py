@@ -31,6 +31,10 @@ __all__ = [
     "stream_body",
 ]
 
+#: A recipient that can name a tool (``get_weather``, ``browser.search``, ``mcp:fs/read``): no
+#: markup, quotes, brackets or spaces, not empty.
+_TOOL_NAME: Final = re.compile(r"[\w.:/-]+")
+
 #: Where a message's body goes.
 CONTENT: Final = "content"
 REASONING: Final = "reasoning"
@@ -73,6 +77,7 @@ class Channels:
         "header_end",
         "header_limit",
         "header_longest",
+        "header_stop",
         "longest",
         "prefixes",
         "route",
@@ -92,6 +97,8 @@ class Channels:
     ) -> None:
         self.format = format
         self.header_end = alternation(header_ends)
+        #: A header ends at one of its end tokens, or is cut short by a body closer (no body)
+        self.header_stop = alternation((*header_ends, *closers))
         self.closers = closers
         self.tokens = (*closers, *boundaries)
         self.body_end = alternation(self.tokens)
@@ -99,7 +106,7 @@ class Channels:
         self.prefixes = frozenset(token[:k] for token in self.tokens for k in range(1, len(token)))
         self.route = route
         self.call_body = call_body
-        self.header_longest = max(map(len, header_ends))
+        self.header_longest = max(map(len, (*header_ends, *closers)))
         self.header_limit = header_limit + self.header_longest
 
     def hold(self, s: str, i: int) -> int:
@@ -113,12 +120,13 @@ class Channels:
 
 def _header(src: Source, ch: Channels) -> Read[re.Match[str] | None]:
     """The token ending the header that starts at the cursor, within ``ch.header_limit``
-    characters (cursor unchanged); None when the text ends first or the limit is passed."""
+    characters (cursor unchanged): one of the header's end tokens, or a body closer when the
+    message has no body; None when the text ends first or the limit is passed."""
     start = since = src.pos
     while True:
         lo = start - src.base
         # only text that arrived since the last look (and a tail a token could straddle) is new
-        m = ch.header_end.search(src.s, max(lo, since - src.base), lo + ch.header_limit)
+        m = ch.header_stop.search(src.s, max(lo, since - src.base), lo + ch.header_limit)
         if m is not None:
             return m
         if src.eof or len(src.s) >= lo + ch.header_limit:
@@ -141,7 +149,16 @@ def message_reader(ch: Channels) -> Reader:
             if src.eof and src.end < ch.header_limit:
                 return BlockCalls(ctx, ch.format, src).failed("the text ends inside a message header", src.end)
             return Reject(1)
-        route = ch.route(src.text(0, src.base + m.start()), m.group())
+        header = src.text(0, src.base + m.start())
+        if m.group() in ch.closers:
+            # a header closed before its end token: a call without a body is broken (named, up to
+            # the closer, so the next message is read); any other such header is only text
+            route = ch.route(header, m.group())
+            if route is None or route.kind != CALL:
+                return Reject(1)
+            reason = f"the message to {route.name!r} ends ({m.group()}) before its body starts"
+            return BlockCalls(ctx, ch.format, src).failed(reason, src.base + m.end())
+        route = ch.route(header, m.group())
         if route is None:
             return Reject(1)
         src.i = m.end()
@@ -155,6 +172,9 @@ def read_body(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> Rea
     stream as they arrive (only a tail that could still become an end token waits); a call's body
     is read by ``ch.call_body``."""
     if route.kind == CALL:
+        if route.name is not None and _TOOL_NAME.fullmatch(route.name) is None:
+            yield from skip_body(src, ch)
+            return BlockCalls(ctx, ch.format, src).failed(f"the recipient {route.name!r} names no tool", src.pos)
         return (yield from ch.call_body(src, ctx, ch, route))
     yield from stream_body(src, ch, Reasoning if route.kind == REASONING else Text)
     return Done(None, ch.format, tool_block=False)

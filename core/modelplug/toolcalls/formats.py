@@ -30,6 +30,8 @@ from modelplug.toolcalls.inkling import inkling
 from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
+from modelplug.toolcalls.minimax_m3 import OPENER as M3_OPENER
+from modelplug.toolcalls.minimax_m3 import minimax_m3
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.muse_glimmer import (
     ATEM_OPENER,
@@ -42,14 +44,16 @@ from modelplug.toolcalls.muse_glimmer import (
 from modelplug.toolcalls.muse_glimmer import CLOSERS as MUSE_CLOSERS
 from modelplug.toolcalls.muse_glimmer import OPENERS as MUSE_OPENERS
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
-from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, SEED_THINK, THINK, thinking
+from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, HY_THINK, SEED_THINK, THINK, span_reader
 from modelplug.toolcalls.stray_markers import CLOSERS, closed_pair, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
+    CWM_OPENER,
     DOTS_OPENER,
     DSML_OPENER,
     DSML_V4_OPENER,
     DSML_V41_OPENER,
     GCML_OPENER,
+    HY_SUFFIXED_OPENER,
     IQUEST_OPENER,
     K2_HORIZON_OPENER,
     K3_MARKUP,
@@ -57,6 +61,7 @@ from modelplug.toolcalls.xml_tags import (
     MINICPM_OPENER,
     SOLAR_OPENER,
     bare_function,
+    cwm,
     deepseek_v4,
     deepseek_v32,
     deepseek_v41,
@@ -64,6 +69,7 @@ from modelplug.toolcalls.xml_tags import (
     gigachat35,
     glm_body,
     hy_body,
+    hy_suffixed,
     iquest_q1,
     k2_horizon,
     kimi_k3,
@@ -75,7 +81,7 @@ from modelplug.toolcalls.xml_tags import (
     step3,
 )
 
-__all__ = ["ALIASES", "FORMATS", "canonical", "table", "tool_call_tag"]
+__all__ = ["ALIASES", "FORMATS", "canonical", "markers", "table", "tool_call_tag"]
 
 _TOOL_CALL: Final = "<tool_call>"
 _TOOL_CALL_END: Final = "</tool_call>"
@@ -300,7 +306,7 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
         _GIGACHAT_ROLE: _gigachat3(prefixed=False),
     },
     "gigachat35": lambda: {GCML_OPENER: gigachat35},
-    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True)},
+    "hy_v3": lambda: {_TOOL_CALLS: tool_calls_tag(hy=True), HY_SUFFIXED_OPENER: hy_suffixed},
     "qwen25_coder": lambda: _json_tag("<tools>", "qwen25_coder", "</tools>"),
     "nemotron_json": lambda: _json_tag("<TOOLCALL>", "nemotron_json", "</TOOLCALL>"),
     "granite_20b_fc": lambda: {
@@ -318,6 +324,8 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     "hyperclovax_seed_think": lambda: {_TOOL_CALL: tool_call_tag(glm_json="hyperclovax_seed_think")},
     "rwkv": lambda: {_RWKV: _rwkv},
     "k2_horizon": lambda: {K2_HORIZON_OPENER: k2_horizon},
+    "cwm": lambda: {CWM_OPENER: cwm},
+    "minimax_m3": lambda: {M3_OPENER: minimax_m3},
     "muse_glimmer": _muse_glimmer,
     "inkling": _inkling,
 }
@@ -337,6 +345,7 @@ ALIASES: Final = {
     "glm": "glm45",
     "gpt-oss": "harmony",
     "minimax-m2": "minimax_m2",
+    "minimax-m3": "minimax_m3",
     "deepseekv3": "deepseek_v3",
     "deepseekv31": "deepseek_v31",
     "llama3": "llama3_json",
@@ -397,10 +406,12 @@ def _detection() -> dict[str, Reader]:
     for opener in ("<|channel|>", *MUSE_OPENERS):
         readers[opener] = harmony_or_muse
     # an opener starting with a new character would slow the scan of every call-free text (see
-    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker and
-    # MuseGlimmer's first header without its <|start|>assistant (``to=self<|message|>``) only
-    # when the format is named
-    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[RECIPIENT]
+    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker,
+    # MuseGlimmer's first header without its <|start|>assistant (``to=self<|message|>``) and
+    # MiniMax-M3's namespace token (its "]" would be such a character) only when the format is
+    # named; so is CWM's <tool: ...> tag, which prose mentions too often for a bare name after it
+    # to be taken for a call
+    del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[RECIPIENT], readers[M3_OPENER], readers[CWM_OPENER]
     return readers
 
 
@@ -417,7 +428,12 @@ def canonical(format: str | None) -> str | None:
 
 
 #: Reasoning spans beyond ``<think>`` (which every format has), by format.
-_SPANS: Final = {"seed_oss": (SEED_THINK,), "gemma4": (GEMMA_THOUGHT,), "cohere_command4": (COHERE_THINK,)}
+_SPANS: Final = {
+    "seed_oss": (SEED_THINK,),
+    "gemma4": (GEMMA_THOUGHT,),
+    "cohere_command4": (COHERE_THINK,),
+    "hy_v3": (HY_THINK,),
+}
 
 
 def _with_extras(
@@ -428,7 +444,7 @@ def _with_extras(
         readers.setdefault(closer, stray_closer(closer))
     markers = tuple(readers)
     for span in (THINK, *spans):
-        readers[span[0]] = thinking(span, markers)
+        readers[span[0]] = span_reader(span, markers)
     return readers
 
 
@@ -463,3 +479,73 @@ def table(format: str | None) -> Table:
         return Table(_closed_pairs(_with_extras(_detection(), spans, closers), FORMATS))
     readers = _with_extras(_BUILDERS[format](), _SPANS.get(format, ()), CLOSERS.get(format, ()))
     return Table(_closed_pairs(readers, (format,)))
+
+
+def _invoke_tags(prefix: str) -> tuple[str, ...]:
+    """The invoke and parameter tags of the MiniMax-M2 family (``prefix``: DSML's ``｜DSML｜``...)."""
+    return (f"<{prefix}invoke name=", f"</{prefix}invoke>", f"<{prefix}parameter name=", f"</{prefix}parameter>")
+
+
+#: The markup a format's reader reads inside its blocks, beyond the openers and closers the tables
+#: and :data:`~modelplug.toolcalls.stray_markers.CLOSERS` already name (separators, argument
+#: markers, the tokens that end a call). Tokens a reader merely tolerates (Llama's
+#: ``<|eot_id|>``, harmony's ``<|constrain|>``) are not markup: without them it reads the same.
+_INNER: Final[dict[str, tuple[str, ...]]] = {
+    "mistral": ("[ARGS]", "[CALL_ID]"),
+    # MiniMax-M3's namespace token, before every tag (parameter elements are named by their key)
+    "minimax_m3": ("]<]minimax[>[", "<tool_call>", '<invoke name="', "</invoke>"),
+    "xlam": ("[ARGS]", "[CALL_ID]"),
+    "llama3_json": ("<|eom_id|>",),
+    "llama3_python_tag": ("<|eom_id|>",),
+    "internlm2": ("<|plugin|>",),
+    "deepseek_v3": ("<｜tool▁call▁begin｜>", "<｜tool▁sep｜>"),
+    "deepseek_v31": ("<｜tool▁call▁begin｜>", "<｜tool▁sep｜>"),
+    "kimi_k2": ("<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<|tool_call_section_end|>"),
+    "qwen3_coder": ("<function=", "<parameter=", "</parameter>"),
+    "seed_oss": ("<function=", "</function>", "<parameter=", "</parameter>"),
+    "glm45": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "glm47": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "iquest_q1": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "hyperclovax_seed_think": ("<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "hy_v3": ("<tool_call>", "<tool_sep>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"),
+    "k2_horizon": ("</ifm|tool_calls>", "<ifm|tool_call>", "</ifm|tool_call>", "<ifm|tool_sep>",
+                   "<ifm|arg_key>", "</ifm|arg_key>", "<ifm|arg_value>", "</ifm|arg_value>"),
+    "minimax_m2": _invoke_tags(""),
+    "dots": _invoke_tags(""),
+    "deepseek_v32": _invoke_tags("｜DSML｜"),
+    "deepseek_v4": _invoke_tags("｜DSML｜"),
+    "deepseek_v41": _invoke_tags("｜DSML｜ "),
+    "gigachat35": _invoke_tags("｜GCML｜"),
+    "muse_glimmer": _invoke_tags("atem:"),
+    "step3": ("<｜tool_call_begin｜>", "<｜tool_sep｜>", '<steptml:invoke name="', "</steptml:invoke>",
+              '<steptml:parameter name="', "</steptml:parameter>"),
+    "kimi_k3": ("<|open|>call", "<|close|>call<|sep|>", '<|open|>argument key="', "<|close|>argument<|sep|>"),
+    "solar_open2": ("<|tool_arg:start|>", "<|tool_arg:value|>", "<|tool_arg:end|>"),
+    "minicpm5": ("<param name=", "</param>"),
+    "plamo3": tuple(
+        f"<|plamo:{edge}_tool_{part}:plamo|>" for part in ("request", "name", "arguments") for edge in ("begin", "end")
+    ),
+    "harmony": ("<|message|>", "<|end|>", "<|call|>", "<|return|>"),
+    "gemma4": ('<|"|>',),
+    "functiongemma": ("<escape>",),
+}
+
+
+@functools.cache
+def markers(format: str | None) -> frozenset[str]:
+    """Every marker the readers of ``format`` (a name or alias; None: of every format) read: call
+    openers and closers, the markup inside a call (separators, argument markers, Llama's
+    ``<|eom_id|>``), reasoning-span tags and dropped markup. A decoder that keeps exactly the
+    special tokens found inside these strings hands the parser all it reads.
+
+    Raises:
+        InvalidOptionError: an unknown format name.
+    """
+    name = canonical(format)
+    if name is None:
+        return frozenset().union(*(markers(n) for n in FORMATS))
+    found: set[str] = set(table(name).readers)
+    for span in (THINK, *_SPANS.get(name, ())):
+        found.update(span[:2])
+    found.update(CLOSERS.get(name, ()), _INNER.get(name, ()))
+    return frozenset(m for m in found if m.strip())

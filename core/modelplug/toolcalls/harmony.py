@@ -11,7 +11,8 @@ A message with a recipient ``to=functions.NAME`` (in the role or the channel hea
 channel) is a call whose body is the JSON arguments (empty means ``{}``). Without a recipient, the
 ``analysis`` channel is reasoning (``reasoning_content``) and the ``final`` and ``commentary``
 channels are content; both stream as they arrive. A body ends at ``<|end|>``, ``<|call|>``,
-``<|return|>``, or at the next message. Read by the channel reader
+``<|return|>``, or at the next message; a call header closed before ``<|message|>`` is a broken
+call (the next message is still read). Read by the channel reader
 (:mod:`~modelplug.toolcalls.channels`).
 """
 
@@ -30,7 +31,7 @@ __all__ = ["HARMONY", "OPENERS", "harmony", "harmony_route", "json_arguments"]
 OPENERS: Final = ("<|start|>", "<|channel|>")
 MESSAGE: Final = "<|message|>"
 CLOSERS: Final = ("<|end|>", "<|call|>", "<|return|>")
-_RECIPIENT: Final = re.compile(r"\bto=(\S+)")
+_RECIPIENT: Final = re.compile(r"\bto=(\S*)")
 
 
 def recipient(header: str) -> str | None:

@@ -27,27 +27,27 @@ _SECTION_END: Final = ("<|tool_calls_section_end|>", "<|tool_call_section_end|>"
 _CALL_BEGIN: Final = "<|tool_call_begin|>"
 _ARGUMENTS: Final = "<|tool_call_argument_begin|>"
 _CALL_END: Final = "<|tool_call_end|>"
-_ID: Final = re.compile(r"(?:functions\.)?([A-Za-z_][\w.\-/]*):\d+")
-
-
-_LOOSE_ID: Final = re.compile(r"(?:functions\.)?([A-Za-z_][\w\-/]*(?:\.[A-Za-z_][\w\-/]*)*?)(?:[:.\-_]?\d+)?")
+#: A call id's structure: an optional ``functions.`` namespace, the tool part, then an index
+#: (``:0``, ``:abc``, ``:0:1`` or ``.0``); group 1 is the namespace, group 2 the tool part, group 3 the index.
+_ID: Final = re.compile(r"(functions\.)?(.*?)(:.*|\.\d+)?", re.DOTALL)
+#: A tool part that is a name (as tool names are written: letters, digits, ``_ - . /``).
+_TOOL_NAME: Final = re.compile(r"[A-Za-z_][\w.\-/]*")
 
 
 def _name_of(call_id: str, ctx: OfferedTools) -> str:
-    """The tool name in a Kimi call id: ``functions.NAME:INDEX`` as written by the model; for an id of
-    another shape (``functions.NAME.0``, ``NAME``) the tool part without its index, or else the one
-    offered tool the id names. ``""`` when no name can be read (the call is then an error)."""
+    """The tool name in a Kimi call id, read by the id's structure: ``functions.NAME:INDEX`` as
+    the model writes it, or with only one of the namespace and the index (``NAME:0``,
+    ``functions.NAME``, ``functions.NAME.0``), whatever the index looks like (``:abc``, ``:0:1``);
+    the name is the tool part between them. An id with neither (``get_weather``, ``call_abc123``)
+    names the offered tool it equals. ``""`` when no name can be read: the tool part is not a name
+    (``functions.get weather:0``), or a bare id is not an offered tool (the call is then an error
+    naming the id). Never a tool the id merely contains."""
     m = _ID.fullmatch(call_id)
-    if m is not None:
-        return m.group(1)
-    loose = _LOOSE_ID.fullmatch(call_id)
-    if loose is not None:
-        return loose.group(1)
-    if ctx.tools is not None:
-        named = [tool for tool in ctx.tools if tool in call_id]
-        if len(named) == 1:
-            return named[0]
-    return ""
+    assert m is not None  # every string has this shape
+    namespace, part, index = m.group(1), m.group(2), m.group(3)
+    if namespace is None and index is None:  # no structure: only an offered tool's exact name
+        return part if ctx.tools is not None and part in ctx.tools else ""
+    return part if _TOOL_NAME.fullmatch(part) else ""
 
 
 def kimi_k2(src: Source, ctx: OfferedTools) -> Read[Outcome]:

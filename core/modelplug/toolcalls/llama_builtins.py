@@ -2,7 +2,7 @@
 
 - ``<|python_tag|>brave_search.call(query="...")<|eom_id|>``: a call to ``brave_search``; any
   ``NAME.call(k=v, ...)`` is a call to ``NAME`` (``wolfram_alpha`` too), read with the literal-only
-  call parser.
+  call parser; several such calls separated by ``;`` are each a call.
 - ``<|python_tag|>import math\\nprint(math.pi)<|eom_id|>``: raw Python for ``code_interpreter``,
   a call ``code_interpreter({"code": ...})``. Raw text is code only when it is unambiguous: the
   ``code_interpreter`` tool was offered, or the code ends with ``<|eom_id|>`` (the token Llama
@@ -23,7 +23,7 @@ from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_calls
 from modelplug.toolcalls._pywatch import CallWatcher, watched
 from modelplug.toolcalls._scan import ScanStatus, scan_loose
-from modelplug.toolcalls._source import NEED, Read, Source, skip_ws, until_re
+from modelplug.toolcalls._source import NEED, Read, Source, accept, skip_ws, until_re
 from modelplug.toolcalls.pythonic import emit_python_calls, python_tag
 
 __all__ = ["CODE_INTERPRETER", "llama_python_tag"]
@@ -36,6 +36,9 @@ _EOM: Final = "<|eom_id|>"
 _HEAD: Final = re.compile(r"\s*(?:([A-Za-z_]\w*)(\s*))?")
 _CALL_SUFFIX: Final = ".call("
 _LOOKAHEAD: Final = 512
+#: A further built-in call after ``;`` (``wolfram_alpha.call(``), and what can still become one.
+_NEXT: Final = re.compile(r"([A-Za-z_]\w*)\.call\(")
+_NEXT_PREFIX: Final = re.compile(r"[A-Za-z_]\w*(?:\.(?:c(?:a(?:l(?:l)?)?)?)?)?")
 
 
 def _classify(src: Source, python: bool) -> Read[tuple[str, str]]:
@@ -88,27 +91,48 @@ def _builtin(src: Source, ctx: OfferedTools, format: str, name: str) -> Read[Out
     src.i += len(OPENER)
     yield from skip_ws(src)
     calls = BlockCalls(ctx, format, src)
-    src.i += len(name) + len(_CALL_SUFFIX)
-    start = src.pos
-    watcher = CallWatcher(calls, start)  # the arguments stream as they are written
-    watcher.inside(name)
-    result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
-    if result.status != ScanStatus.COMPLETE:
-        return calls.failed(
-            f"call to {name!r}: "
-            + ("the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets")
-        )
-    try:
-        found = parse_calls(f"{name}({src.text(start, src.pos)}", ";")
-    except LiteralSyntaxError as error:
-        return calls.failed(f"call to {name!r}: {error}")
-    outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
-    if outcome is not None:
-        return outcome
+    while name:  # each built-in call of a ``;``-separated chain
+        src.i += len(name) + len(_CALL_SUFFIX)
+        start = src.pos
+        watcher = CallWatcher(calls, start)  # the arguments stream as they are written
+        watcher.inside(name)
+        result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
+        if result.status != ScanStatus.COMPLETE:
+            return calls.failed(
+                f"call to {name!r}: "
+                + ("the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets")
+            )
+        try:
+            found = parse_calls(f"{name}({src.text(start, src.pos)}", ";")
+        except LiteralSyntaxError as error:
+            return calls.failed(f"call to {name!r}: {error}")
+        outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
+        if outcome is not None:
+            return outcome
+        name = yield from _next_builtin(src)
     yield from _end_token(src)
     if calls.errors:
         return Unusable(format, calls.errors[0])
     return Done(None, format)
+
+
+def _next_builtin(src: Source) -> Read[str]:
+    """The name of the built-in call after ``;`` at the cursor (cursor on that name), or ``""``
+    (cursor left where it was) when no ``NAME.call(`` follows a ``;``."""
+    back = src.pos
+    yield from skip_ws(src)
+    if (yield from accept(src, ";")):
+        yield from skip_ws(src)
+        while True:
+            m = _NEXT.match(src.s, src.i)
+            if m is not None:
+                return m.group(1)
+            rest = src.s[src.i :]
+            if src.eof or len(rest) > _LOOKAHEAD or not _NEXT_PREFIX.fullmatch(rest):
+                break
+            yield NEED
+    src.i = back - src.base
+    return ""
 
 
 def _code(src: Source, ctx: OfferedTools, format: str, *, need_eom: bool) -> Read[Outcome]:

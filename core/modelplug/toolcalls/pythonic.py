@@ -17,6 +17,8 @@ is an error naming it; the other calls of the list are still read and kept on th
 
 from __future__ import annotations
 
+from typing import Final
+
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value, read_call
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
@@ -157,9 +159,16 @@ def _requoted_list(text: str, stops: tuple[str, ...]) -> tuple[list[PyCall], int
         return None
 
 
+#: Characters after which a quote opens a value (``k='``, ``f('``, ``['``, ``, '``, ``: '``).
+_OPENS_VALUE: Final = frozenset("=([{,:")
+
+
 def _requote(text: str) -> str | None:
     """``text`` with each quote inside a one-line string escaped when no ``,`` ``)`` ``]`` ``}``
-    ``:`` or end of text follows it (after spaces); None when there is none, or with triple quotes."""
+    ``:`` or end of text follows it (after spaces); None when there is none, with triple quotes,
+    or when such a quote stands where a value opens (after ``=``, ``(``, ``[``, ``{``, ``,`` or
+    ``:``): then the missing quote may as well be an earlier string's closer, and reading it one
+    way could swallow the next argument or call (``[a(k='x), b(k='y')]``)."""
     out: list[str] = []
     i, n, changed = 0, len(text), False
     while i < n:
@@ -184,6 +193,10 @@ def _requote(text: str) -> str | None:
                     j += 1
                 if j >= n or text[j] in ",)]}:":
                     break
+                if text[:i].rstrip(" \t")[-1:] in _OPENS_VALUE:
+                    # a quote where a value starts (k='x), b(k='y')): an earlier string may as well
+                    # have lost its closing quote, and which one is missing cannot be told
+                    return None
                 out.append("\\" + c)
                 changed = True
             else:

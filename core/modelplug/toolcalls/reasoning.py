@@ -13,21 +13,28 @@ never closes and holds no marker is all reasoning. Harmony's analysis channel is
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
 from typing import Final
 
-from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning
+from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reasoning, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._source import NEED, Read, Source, alternation
 from modelplug.toolcalls.inkling import MESSAGE_MODEL, TEXT, THINKING
 
-__all__ = ["COHERE_THINK", "GEMMA_THOUGHT", "SEED_THINK", "THINK", "open_span", "thinking"]
+__all__ = ["COHERE_THINK", "GEMMA_THOUGHT", "HY_THINK", "SEED_THINK", "THINK", "open_span", "span_reader", "thinking"]
 
 #: (opener, closer, layout after the opener) of each kind of span.
 THINK: Final = ("<think>", "</think>", "")
 SEED_THINK: Final = ("<seed:think>", "</seed:think>", "")
 GEMMA_THOUGHT: Final = ("<|channel>thought", "<channel|>", "\n")
 COHERE_THINK: Final = ("<|START_THINKING|>", "<|END_THINKING|>", "")
+#: ``<think>`` with a tokenizer's suffix (Hy's ``<think:opensource>...</think:opensource>``): an
+#: opener ending in ``:`` takes the suffix written after it, and its closer the same suffix.
+HY_THINK: Final = ("<think:", "</think:", "")
+
+_SUFFIX: Final = re.compile(r"[^\s<>]{1,64}>")
 
 
 def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
@@ -90,6 +97,38 @@ def thinking(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
     return read
 
 
+def span_reader(span: tuple[str, str, str], markers: Iterable[str]) -> Reader:
+    """:func:`thinking`, or for a span whose opener ends in ``:`` (``HY_THINK``) a reader that
+    takes the suffix written after the opener (``opensource>``) and reads the span it opens."""
+    if not span[0].endswith(":"):
+        return thinking(span, markers)
+    opener, closer, layout = span
+    frozen = tuple(sorted(markers))
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        start = src.pos
+        src.i += len(opener)
+        while True:
+            k = src.s.find(">", src.i, src.i + 65)
+            if k >= 0 or src.eof or len(src.s) - src.i >= 65:
+                break
+            yield NEED
+        m = _SUFFIX.match(src.s, src.i, k + 1) if k >= 0 else None
+        if m is None:
+            return Reject(len(opener))
+        suffix = m.group()
+        src.i = start - src.base
+        return (yield from _suffixed(opener + suffix, closer + suffix, layout, frozen)(src, ctx))
+
+    read.span = span  # type: ignore[attr-defined]  # what the engine's start_inside looks for
+    return read
+
+
+@functools.lru_cache(maxsize=64)
+def _suffixed(opener: str, closer: str, layout: str, markers: tuple[str, ...]) -> Reader:
+    return thinking((opener, closer, layout), markers)
+
+
 def open_span(prompt: str, format: str | None = None) -> str | None:
     """The opener of the reasoning span a rendered ``prompt`` leaves open at its end, or None.
 
@@ -98,9 +137,10 @@ def open_span(prompt: str, format: str | None = None) -> str | None:
     A span counts as open when the prompt, trailing whitespace aside, ends with its opener (and
     its layout): an opener further back is an earlier turn's or a quote, never guessed at. The
     spans are ``<think>`` (every format), ``<seed:think>`` (seed_oss or detection), Gemma 4's
-    ``<|channel>thought`` (gemma4 or detection), and Inkling's ``<|message_model|>``,
-    ``<|content_thinking|>`` and ``<|content_text|>`` (inkling or detection: the template ends the
-    prompt inside a message, so the model writes the rest of its header first).
+    ``<|channel>thought`` (gemma4 or detection), Hy's ``<think:SUFFIX>`` (hy_v3 or detection), and
+    Inkling's ``<|message_model|>``, ``<|content_thinking|>`` and ``<|content_text|>`` (inkling or
+    detection: the template ends the prompt inside a message, so the model writes the rest of its
+    header first).
     """
     tail = prompt.rstrip()
     openers = [THINK[0]]
@@ -113,4 +153,12 @@ def open_span(prompt: str, format: str | None = None) -> str | None:
     for opener in openers:
         if tail.endswith(opener):
             return opener
+    if format in (None, "hy_v3", "hy_v4"):
+        m = _SUFFIXED_END.search(tail[-80:])
+        if m is not None:
+            return m.group()
     return None
+
+
+#: ``<think:SUFFIX>`` at the end of a prompt (``HY_THINK``).
+_SUFFIXED_END: Final = re.compile(r"<think:[^\s<>]{1,64}>\Z")

@@ -18,9 +18,11 @@ from typing import Final
 
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._source import NEED, Read, Source, alternation, peek, skip_ws
+from modelplug.toolcalls._source import NEED, Read, Source, accept, alternation, peek, read_run, skip_ws
 
 __all__ = ["CLOSERS", "PAIR_LIMIT", "closed_pair", "dropped_marker", "stray_closer"]
+
+_SUFFIX: Final = re.compile(r"[^\s<>]*")
 
 #: The closing markers of each format (those with a closer).
 CLOSERS: Final[dict[str, tuple[str, ...]]] = {
@@ -51,7 +53,7 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "deepseek_v41": ("</｜DSML｜ calls>",),
     "gigachat35": ("</｜GCML｜tool_calls>",),
     "kimi_k3": ("<|close|>tools<|sep|>",),
-    "hy_v3": ("</tool_calls>", "</tool_call>"),
+    "hy_v3": ("</tool_calls>", "</tool_call>", "</tool_calls:", "</tool_call:"),
     "longcat": ("</longcat_tool_call>",),
     "qwen25_coder": ("</tools>",),
     "nemotron_json": ("</TOOLCALL>",),
@@ -67,17 +69,24 @@ CLOSERS: Final[dict[str, tuple[str, ...]]] = {
     "hyperclovax_seed_think": ("</tool_call>",),
     "rwkv": ("```",),
     "k2_horizon": ("</ifm|tool_calls>",),
+    "cwm": ("</tool>",),
+    "minimax_m3": ("]<]minimax[>[</tool_call>",),
     "muse_glimmer": ("</atem:function_calls>",),
 }
 
 
 def stray_closer(closer: str) -> Reader:
-    """A reader for ``closer`` met outside any block (see the module docstring)."""
+    """A reader for ``closer`` met outside any block (see the module docstring). A closer ending in
+    ``:`` is the start of a tag with a tokenizer's suffix (Hy's ``</tool_call:opensource>``)."""
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         if not src.after_calls:
             return Reject(len(closer))
         src.i += len(closer)
+        if closer.endswith(":"):
+            suffix = yield from read_run(src, _SUFFIX, 64)
+            if not suffix or not (yield from accept(src, ">")):
+                return Reject(len(closer))
         yield from skip_ws(src)
         if peek(src):
             return Reject(len(closer))

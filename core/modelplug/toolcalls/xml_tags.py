@@ -1,6 +1,7 @@
 """XML-like formats where every argument is a tagged text value: qwen3_coder, seed_oss, glm45,
 glm47, minimax_m2, deepseek_v32 and step3; deepseek_v4, deepseek_v41, gigachat35, dots, kimi_k3,
-hy_v3, solar_open2, minicpm5, iquest_q1 and hyperclovax_seed_think on the same elements.
+hy_v3, k2_horizon, solar_open2, minicpm5, iquest_q1 and hyperclovax_seed_think on the same elements;
+cwm's one text value.
 
 Values are text, coerced to the schema's types when tools are given; a value's closing tag ends it
 only where the next parameter or the call's end follows. Each format's layout and the
@@ -17,8 +18,9 @@ from typing import Any, Final, TypeVar, final
 from modelplug.toolcalls._blocks import read_block, resync
 from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
+from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
 from modelplug.toolcalls._scan import ScanStatus
+from modelplug.toolcalls._schema import coerce_to_type, type_name
 from modelplug.toolcalls._source import (
     NAME_RE,
     NEED,
@@ -27,6 +29,7 @@ from modelplug.toolcalls._source import (
     accept,
     alternation,
     at,
+    need,
     peek,
     read_name,
     skip_ws,
@@ -37,11 +40,13 @@ from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = [
     "ATEM_OPENER",
+    "CWM_OPENER",
     "DOTS_OPENER",
     "DSML_OPENER",
     "DSML_V4_OPENER",
     "DSML_V41_OPENER",
     "GCML_OPENER",
+    "HY_SUFFIXED_OPENER",
     "IQUEST_OPENER",
     "K2_HORIZON_OPENER",
     "K3_MARKUP",
@@ -50,6 +55,7 @@ __all__ = [
     "SOLAR_OPENER",
     "atem",
     "bare_function",
+    "cwm",
     "deepseek_v4",
     "deepseek_v32",
     "deepseek_v41",
@@ -57,6 +63,7 @@ __all__ = [
     "gigachat35",
     "glm_body",
     "hy_body",
+    "hy_suffixed",
     "iquest_q1",
     "k2_horizon",
     "kimi_k3",
@@ -107,6 +114,8 @@ def _params(
     json_values: bool = False,
     stops: tuple[str, ...] = (),
     closes_block: bool = False,
+    type_tag: tuple[str, str] | None = None,
+    typed_text: Callable[[str, str], bool] | None = None,
 ) -> Read[tuple[dict[str, Any] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
@@ -129,6 +138,10 @@ def _params(
     is left on that token, so the block's next call is still read. qwen3_coder (``qwen``) leaves
     ``</parameter>`` out: there ``key_open`` ends the value, and so does ``end`` where a
     structural token follows it (or always, in a block of one function).
+    ``type_tag``: the open and close tags of an optional type written between the key and the
+    value (K2 Horizon's ``<ifm|arg_type>integer</ifm|arg_type>``); ``typed_text(key, type)`` says
+    whether such a value stays text (else it is converted to the type when it ends, and kept as
+    text when it does not convert: ``_schema.coerce_to_type``).
     """
     params: dict[str, Any] = {}
     while True:
@@ -154,6 +167,17 @@ def _params(
                 return None, f"parameter {key!r}: unreadable attributes"
             src.i = m.end()
             is_text = _is_text(m)
+        typed: str | None = None
+        if type_tag is not None:
+            yield from skip_ws(src)
+            if (yield from accept(src, type_tag[0])):
+                a = src.pos
+                if not (yield from until(src, type_tag[1], 64)):
+                    ended = src.eof and len(src.s) - src.i < 64 + len(type_tag[1])
+                    return None, "the text ends inside the call" if ended else f"parameter {key!r}: type not closed"
+                typed = src.text(a, src.pos).strip()
+                src.i += len(type_tag[1])
+                is_text = typed_text is None or typed_text(key, typed)
         if value_open is not None:
             yield from skip_ws(src)
             # GLM-4.7 sometimes leaves the value opener out (``</arg_key>v</arg_value>``): the
@@ -189,7 +213,9 @@ def _params(
                 break
         value = src.text(a, b)
         params[key] = _strip_newline(value) if strip_newline else value
-        if not is_text:
+        if typed is not None and not is_text:
+            params[key] = coerce_to_type(params[key], typed)
+        elif not is_text:
             ok, decoded = decode_value(params[key].strip())
             if ok:
                 params[key] = decoded
@@ -276,15 +302,24 @@ class _Pieces:
     cursor of such a search can never be part of the closing tag; only the layout newlines at the
     value's ends (stripped at the end) wait."""
 
-    __slots__ = ("done", "key", "lead", "on_piece", "src", "strip")
+    __slots__ = ("blank", "done", "key", "lead", "on_piece", "space", "src", "strip")
 
     def __init__(
-        self, src: Source, key: str, start: int, strip: bool, on_piece: Callable[[str, str], list[object]] | None
+        self,
+        src: Source,
+        key: str,
+        start: int,
+        strip: bool,
+        on_piece: Callable[[str, str], list[object]] | None,
+        *,
+        space: bool = False,
     ) -> None:
         self.src = src
         self.key = key
         self.done = start  # block position of the first value character not handed out
         self.strip = strip
+        self.space = space  # all trailing whitespace is layout if the value ends there (cwm)
+        self.blank = start
         self.lead = strip  # a leading newline may still have to be skipped
         self.on_piece = on_piece
 
@@ -303,6 +338,8 @@ class _Pieces:
 
     def _flush(self) -> list[object]:
         assert self.on_piece is not None
+        if self.space:
+            return self._flush_space()
         chunk = self.src.text(self.done, self.src.pos)
         if not chunk:
             return []
@@ -320,6 +357,20 @@ class _Pieces:
         if not text:
             return []
         self.done += len(text)
+        return self.on_piece(self.key, text)
+
+    def _flush_space(self) -> list[object]:
+        """``_flush`` holding back all trailing whitespace; the run held is looked at once (text
+        from ``done`` to ``blank`` is known to be whitespace), so a long run costs linear time."""
+        assert self.on_piece is not None
+        start = max(self.done, self.blank)
+        new = self.src.text(start, self.src.pos)
+        kept = len(new.rstrip())
+        if not kept:
+            self.blank = self.src.pos
+            return []
+        text = self.src.text(self.done, start + kept)
+        self.done = self.blank = start + kept
         return self.on_piece(self.key, text)
 
 
@@ -759,28 +810,44 @@ _K3_ARGUMENT_ATTRIBUTES: Final = re.compile(r'\s*(?:type="(?P<type>[^"]*)"\s*)?<
 
 # hy_v3 --------------------------------------------------------------------------------------------
 
-_HY_CALLS_END: Final = "</tool_calls>"
-_HY_CALL: Final = "<tool_call>"
-_HY_SEP: Final = "<tool_sep>"
 
 
 def hy_body(
-    src: Source, ctx: OfferedTools, *, opener_length: int, format: str = "hy_v3", prefix: str = ""
+    src: Source,
+    ctx: OfferedTools,
+    *,
+    opener_length: int,
+    format: str = "hy_v3",
+    prefix: str = "",
+    suffix: str = "",
+    k2: bool = False,
 ) -> Read[Outcome]:
     """Tencent Hy (Hunyuan) V3 and V4: ``<tool_call>NAME<tool_sep>`` (V4: without ``<tool_sep>``)
     + GLM's ``<arg_key>``/``<arg_value>`` pairs + ``</tool_call>``, repeated, then ``</tool_calls>``
     (cursor after ``<tool_calls>`` and whitespace, on ``<tool_call>``). ``prefix`` goes inside every
-    tag (K2 Horizon's ``ifm|``: ``<ifm|tool_call>``, ``</ifm|arg_key>``, ...)."""
-    calls_end, call, call_end = f"</{prefix}tool_calls>", f"<{prefix}tool_call>", f"</{prefix}tool_call>"
+    tag (K2 Horizon's ``ifm|``: ``<ifm|tool_call>``, ``</ifm|arg_key>``, ...), ``suffix`` at its
+    end (Hy's tokenizers: ``<tool_call:opensource>``). ``k2``: K2 Horizon's other two forms are read
+    too, a call object in the call tag (``<ifm|tool_call>{"name": ..., "arguments": ...}``) and a
+    type between key and value (``<ifm|arg_type>integer</ifm|arg_type>``), which converts the value
+    unless the tool's schema describes the argument."""
+
+    def tag(name: str, closing: bool = False) -> str:
+        return f"<{'/' if closing else ''}{prefix}{name}{suffix}>"
+
+    calls_end, call, call_end = tag("tool_calls", True), tag("tool_call"), tag("tool_call", True)
     calls = BlockCalls(ctx, format, src)
 
     def element(_: str) -> Read[tuple[str, str | None]]:
+        if k2:
+            yield from skip_ws(src)
+            if peek(src) == "{":
+                return (yield from _json_call(src, calls, call_end)), None
         a = src.pos
         if not (yield from until(src, "<", 256)):
             return "expected the arguments after the tool name", None
         written = src.text(a, src.pos)
         name = _valid_name(written)
-        yield from accept(src, _HY_SEP)  # V3 writes it, V4 does not
+        yield from accept(src, tag("tool_sep"))  # V3 writes it, V4 does not
         if name is None:
             return f"a call without a valid tool name ({written[:40]!r})", None
         header = calls.announce(name)
@@ -790,13 +857,15 @@ def hy_body(
             src,
             calls,
             header,
-            key_open=f"<{prefix}arg_key>",
-            key_close=f"</{prefix}arg_key>",
-            value_open=f"<{prefix}arg_value>",
-            value_close=f"</{prefix}arg_value>",
+            key_open=tag("arg_key"),
+            key_close=tag("arg_key", True),
+            value_open=tag("arg_value"),
+            value_close=tag("arg_value", True),
             end=call_end,
             strip_newline=False,
             stops=(call, calls_end),
+            type_tag=(tag("arg_type"), tag("arg_type", True)) if k2 else None,
+            typed_text=_typed_text(ctx, name),
         )
         if params is None:
             return reason, name
@@ -806,17 +875,60 @@ def hy_body(
     outcome = yield from read_block(src, calls, element, openers=(call,), closers=(calls_end,), ends=(call_end,))
     if outcome is not None:
         return outcome
-    return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after <{prefix}tool_calls>")
+    return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after {tag('tool_calls')}")
+
+
+def _typed_text(ctx: OfferedTools, name: str) -> Callable[[str, str], bool]:
+    """Whether a value of tool ``name`` written with a type stays text: a string type, or an
+    argument its schema describes (the schema then converts it, as upstream lets it win)."""
+    return lambda key, written: type_name(written) == "string" or ctx.schema(name, key) is not None
+
+
+def _json_call(src: Source, calls: BlockCalls, call_end: str) -> Read[str]:
+    """One call object up to ``call_end`` (consumed), streamed like hermes'; returns why it failed
+    (``""``: it did not, or the object was recorded as a bad call)."""
+    status, reason = yield from read_json_calls(src, calls, (call_end,), skip_bad=True)
+    if status != ScanStatus.COMPLETE:
+        return reason
+    yield from skip_ws(src)
+    if not (yield from accept(src, call_end)):
+        return "the text ends inside the call" if not peek(src) else f"expected {call_end!r} after the call object"
+    return ""
 
 
 K2_HORIZON_OPENER: Final = "<ifm|tool_calls>"
 
 
 def k2_horizon(src: Source, ctx: OfferedTools) -> Read[Outcome]:
-    """K2 Horizon's default XML form: Hy V4's elements with ``ifm|`` in every tag."""
+    """K2 Horizon (IFM): Hy V4's elements with ``ifm|`` in every tag, each call also as a JSON call
+    object or with typed values (see ``hy_body``)."""
     src.i += len(K2_HORIZON_OPENER)
     yield from skip_ws(src)
-    return (yield from hy_body(src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|"))
+    return (
+        yield from hy_body(
+            src, ctx, opener_length=len(K2_HORIZON_OPENER), format="k2_horizon", prefix="ifm|", k2=True
+        )
+    )
+
+
+HY_SUFFIXED_OPENER: Final = "<tool_calls:"
+_HY_SUFFIX: Final = re.compile(r"[^\s<>]{1,64}>")
+
+
+def hy_suffixed(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Hy V3/V4 with its tokenizer's suffix in every tag (``<tool_calls:opensource>``,
+    ``<tool_call:opensource>``, ``</arg_value:opensource>``, ...): the suffix of the opener is
+    the suffix of the block's other tags."""
+    src.i += len(HY_SUFFIXED_OPENER)
+    m = yield from _match_run(src, _HY_SUFFIX, 66)
+    if m is None:
+        return Reject(len(HY_SUFFIXED_OPENER)) if peek(src) else BlockCalls(ctx, "hy_v3", src).failed(
+            f"the text ends after {HY_SUFFIXED_OPENER}"
+        )
+    src.i = m.end()
+    opener_length = src.pos
+    yield from skip_ws(src)
+    return (yield from hy_body(src, ctx, opener_length=opener_length, suffix=":" + m.group()[:-1]))
 
 
 # solar_open2 --------------------------------------------------------------------------------------
@@ -910,3 +1022,76 @@ def iquest_q1(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             format="iquest_q1",
         )
     )
+
+
+# cwm ----------------------------------------------------------------------------------------------
+
+CWM_OPENER: Final = "<tool:"
+_CWM_END: Final = "</tool>"
+_CWM_LABEL: Final = re.compile(r"\s*[^\s<>]+\s*>")
+#: The argument CWM's text form fills (its tools take one command line).
+CWM_KEY: Final = "command"
+
+
+def cwm(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Meta CWM: ``<tool: function>`` (the label is not read) + a line break + ``NAME rest`` +
+    ``</tool>``, one block per call. A rest that reads as a JSON object is the arguments; any other rest is the
+    text of the ``command`` argument, stripped (as upstream; an error when the offered tool's
+    schema has parameters but no ``command``); no rest is no argument."""
+    src.i += len(CWM_OPENER)
+    m = yield from _match_run(src, _CWM_LABEL)
+    calls = BlockCalls(ctx, "cwm", src)
+    if m is None:
+        return Reject(len(CWM_OPENER)) if peek(src) else calls.failed(f"the text ends after {CWM_OPENER}")
+    src.i = m.end()
+    opener_length = src.pos
+    yield from skip_ws(src)
+    if "\n" not in src.text(opener_length, src.pos):
+        # CWM writes the name on the line after the tag; "<tool: function> then ..." is prose
+        return Reject(opener_length) if peek(src) else calls.failed(f"the text ends after {CWM_OPENER}")
+    name = yield from read_name(src)
+    if not (yield from need(src)):
+        return calls.failed("the text ends inside the call")
+    if not name or not (peek(src).isspace() or (yield from at(src, _CWM_END))):
+        return Reject(opener_length)  # no tool name after the tag: prose that mentions it
+    header = calls.announce(name)
+    if header is not None:
+        yield header
+    yield from skip_ws(src)
+    rest = src.pos
+    c = peek(src)
+    as_text = c not in ("{", "[") and _command_allowed(ctx, name)
+    pieces = _Pieces(
+        src,
+        CWM_KEY,
+        rest,
+        False,
+        (lambda key, text: calls.text_piece(header, key, text)) if as_text else None,
+        space=True,
+    )
+    if not (yield from pieces.around(until(src, _CWM_END))):
+        return calls.failed("the text ends inside the call")
+    text = src.text(rest, src.pos).rstrip()
+    src.i += len(_CWM_END)
+    arguments: dict[str, Any] = {}
+    if text:
+        ok, value = decode_value(text) if c in ("{", "[") else (False, None)
+        if ok and isinstance(value, dict):
+            arguments = value
+        elif not _command_allowed(ctx, name):
+            return calls.failed(f"the text after the tool name is not a JSON object and {name!r} has no {CWM_KEY!r}")
+        else:
+            yield from calls.argument(header, CWM_KEY, text)
+            arguments = {CWM_KEY: text}
+    yield from calls.complete(header, name, arguments)
+    if calls.errors:
+        return Unusable("cwm", calls.errors[0])
+    return Done(None, "cwm")
+
+
+def _command_allowed(ctx: OfferedTools, name: str) -> bool:
+    """Whether the text form's ``command`` argument fits tool ``name``: no schema, a schema without
+    parameters listed, or one that lists ``command``."""
+    tool = None if ctx.tools is None else ctx.tools.get(name)
+    properties = None if tool is None else tool.parameters.get("properties")
+    return not properties or ctx.schema(name, CWM_KEY) is not None

@@ -198,10 +198,10 @@ def test_a_constrained_special_marker_is_written_as_its_token_and_kept_in_the_te
     from modelplug_transformers.generation import generation_config, run
 
     tokenizer = copy.deepcopy(model.state.tokenizer)
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<file_sep>"]})  # an existing token, now special
+    tokenizer.add_special_tokens({"additional_special_tokens": ["```"]})  # an existing token, now special
     loaded = attrs.evolve(model.state, tokenizer=tokenizer, skipped_token_ids=None)
-    assert special_markers(loaded) == {}  # <file_sep> is no forced format's marker
-    marker = tokenizer.convert_tokens_to_ids("<file_sep>")
+    assert special_markers(loaded) == {}  # ``` (a fence of calls) is no forced format's marker
+    marker = tokenizer.convert_tokens_to_ids("```")
     prompt = tokenizer("Say hi", add_special_tokens=False)["input_ids"]
     config = generation_config(loaded, GenerationOptions(max_tokens=8, temperature=0), len(prompt))
     pieces: list[str] = []
@@ -210,4 +210,4 @@ def test_a_constrained_special_marker_is_written_as_its_token_and_kept_in_the_te
         run(loaded, prompt, config, [], pieces.append, constraint=constraint)
     finally:
         forget(loaded)
-    assert "".join(pieces) == "<file_sep>{}"
+    assert "".join(pieces) == "```{}"

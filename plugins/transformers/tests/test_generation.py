@@ -270,16 +270,18 @@ class _Script:
         return forced
 
 
-def test_the_embedded_model_skips_only_its_end_and_role_tokens(model: Any) -> None:
+def test_the_embedded_model_skips_every_special_token_none_being_a_marker_of_its_format(model: Any) -> None:
     tokenizer = model.state.tokenizer
-    assert model.state.skipped_token_ids == frozenset(
-        tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
-    )
+    special = {i for i, token in tokenizer.added_tokens_decoder.items() if token.special}
+    named = tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<file_sep>"])
+    assert set(named) <= special
+    assert model.state.skipped_token_ids == frozenset(special)  # its format (hermes) reads none of them
 
 
 def test_a_special_marker_the_model_writes_reaches_the_text_streamed_and_not(model: Any) -> None:
-    """A token made special (as [TOOL_CALLS] is in Mistral's tokenizer) that the model generates is in
-    the text of both ``run`` (the ``generate`` hook) and ``stream``; role and end tokens are not."""
+    """A marker made special (as [TOOL_CALLS] is in Mistral's tokenizer) that the model generates is in
+    the text of both ``run`` (the ``generate`` hook) and ``stream``; role, end and other special
+    tokens are not."""
     import copy
 
     import attrs
@@ -287,19 +289,19 @@ def test_a_special_marker_the_model_writes_reaches_the_text_streamed_and_not(mod
     from modelplug_transformers.generation import generation_config, run, stream
 
     tokenizer = copy.deepcopy(model.state.tokenizer)
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<file_sep>"]})  # an existing token, now special
-    marker = tokenizer.convert_tokens_to_ids("<file_sep>")
+    tokenizer.add_special_tokens({"additional_special_tokens": ["```"]})  # an existing token, now special
+    marker, other = tokenizer.convert_tokens_to_ids(["```", "<file_sep>"])  # a marker (fenced calls), and not
     assert marker in tokenizer.all_special_ids and marker < model.state.model.config.vocab_size
     loaded = attrs.evolve(model.state, tokenizer=tokenizer, skipped_token_ids=None)
     body = tokenizer('{"name": "f"}', add_special_tokens=False)["input_ids"]
     start, end = tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
-    script = [*tokenizer("Calling", add_special_tokens=False)["input_ids"], marker, *body, start, end]
+    script = [*tokenizer("Calling", add_special_tokens=False)["input_ids"], marker, other, *body, start, end]
     prompt = tokenizer("Hi", add_special_tokens=False)["input_ids"]
     config = generation_config(loaded, GenerationOptions(max_tokens=len(script) + 5, temperature=0), len(prompt))
     pieces: list[str] = []
     outcome = run(loaded, prompt, config, [], pieces.append, constraint=_Script(script))
     streamed = list(stream(loaded, prompt, config, [], constraint=_Script(script)))
-    expected = 'Calling<file_sep>{"name": "f"}'
+    expected = 'Calling```{"name": "f"}'
     assert "".join(pieces) == expected
     assert "".join(d.content or "" for d in streamed) == expected
     assert outcome.finish_reason == streamed[-1].finish_reason == "stop"

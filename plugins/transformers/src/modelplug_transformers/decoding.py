@@ -1,54 +1,73 @@
 """Token ids to text: which special tokens the text keeps, and incremental decoding.
 
-The decoder keeps special tokens that are tool-call or channel markers (``[TOOL_CALLS]``,
-``<tool_call>``, harmony's ``<|channel|>``...) in the text, for the tool-call parser, and leaves
-out only end, beginning, padding and role/turn tokens, as vLLM does. The set of ids to leave out
-is worked out once per model (:func:`skipped_token_ids`, at load); decoding then costs what it
-cost with ``skip_special_tokens=True``. The rule is in ``docs/providers/transformers.md``.
+The decoder keeps exactly the special tokens that the tool-call parser reads (call and channel
+markers, reasoning tags, separators: :func:`modelplug.toolcalls.markers` of the model's format)
+and leaves out every other special token (end, beginning, padding, role and turn tokens), as
+vLLM's parsers see them. The set of ids to leave out is worked out once per model
+(:func:`skipped_token_ids`, at load); decoding then costs what it cost with
+``skip_special_tokens=True``. The rule is in ``docs/providers/transformers.md``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Any
+
+from modelplug.toolcalls import markers
 
 __all__ = ["IncrementalDecoder", "skipped_token_ids"]
 
-#: Special tokens that frame turns or roles rather than say anything, matched on the token's text
-#: (ChatML, Llama 3, Gemma, Granite, Mistral, DeepSeek's full-width bars, Phi, and the usual
-#: beginning/end/padding names). Tool-call and channel markers are deliberately absent.
-_ROLE_TOKEN: Final = re.compile(
-    r"<[|｜](?:im_start|im_end|im_sep|endoftext|eot_id|eom_id|begin_of_text|end_of_text|start_header_id"
-    r"|end_header_id|start_of_role|end_of_role|system|user|assistant|begin▁of▁sentence|end▁of▁sentence"
-    r"|pad▁?|PAD|User|Assistant)[|｜]>"
-    r"|</?s>|<(?:start|end)_of_turn>|<(?:pad|unk|eos|bos|mask)>|\[/?(?:INST|SYSTEM_PROMPT)\]"
-)
+
+def _special_tokens(tokenizer: Any) -> dict[str, int]:
+    """Every special token of ``tokenizer``, text -> id: the named ones (``all_special_tokens``)
+    and every added token marked special (Llama 3's ``<|eom_id|>``, Kimi's ``<|im_middle|>`` are
+    only there), which is what ``skip_special_tokens=True`` would leave out."""
+    special: dict[str, int] = {}
+    added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    for token_id, token in added.items():
+        if getattr(token, "special", False) and isinstance(token_id, int):
+            special[str(token.content)] = token_id
+    names = list(getattr(tokenizer, "all_special_tokens", ()))
+    if names:
+        special.update(zip(names, tokenizer.convert_tokens_to_ids(names), strict=True))
+    return special
 
 
-def skipped_token_ids(tokenizer: Any, extra: Iterable[int] = ()) -> frozenset[int]:
+def skipped_token_ids(tokenizer: Any, extra: Iterable[int] = (), format: str | None = None) -> frozenset[int]:
     """The ids the decoder leaves out of the text, worked out once per tokenizer.
 
-    They are the tokenizer's end-of-sequence, beginning, padding and unknown ids, ``extra`` (the
-    model's own end ids from its generation config), and the ids of its special tokens whose text
-    marks a role or a turn (``<|im_start|>``, ``<|eot_id|>``, ``<end_of_turn>``, ``[INST]``...).
-    Every other special token is kept as text. Looks up the special tokens only, never the whole
-    vocabulary.
+    A special token is kept when its text occurs in a marker the tool-call parser reads for
+    ``format`` (:func:`modelplug.toolcalls.markers`; ``<|python_tag|>``, ``<|eom_id|>`` for Llama 3.1,
+    ``<|tool_call_begin|>``, ``<|channel|>``...; a token that is part of a longer marker, like Kimi
+    K3's ``<|sep|>`` in ``<|open|>tools<|sep|>``, too). Every other special token is left out:
+    end, beginning, padding and unknown tokens, role and turn tokens (``<|im_start|>``,
+    ``<|im_middle|>``, ``<|END_OF_TURN_TOKEN|>``...) and the rest. The end, beginning, padding and
+    unknown ids and ``extra`` (the model's end ids from its generation config) are left out too,
+    unless a marker of a *named* format (an end id is kept only when the format is known to read
+    it, like Llama 3.1's ``<|eom_id|>`` or harmony's ``<|call|>``). Looks up the special tokens
+    only, never the whole vocabulary.
 
     Args:
         tokenizer: a Transformers tokenizer.
-        extra: more ids to leave out (ints; anything else is ignored).
+        extra: more end ids to leave out (ints; anything else is ignored).
+        format: the model's tool-call format (a name :mod:`modelplug.toolcalls` knows), or None
+            when it is detected from the text (the markers of every format are kept then).
 
     Returns:
         The ids to drop before decoding.
+
+    Raises:
+        InvalidOptionError: ``format`` is not a known format name.
     """
-    ids: set[Any] = {getattr(tokenizer, name, None) for name in ("eos_token_id", "bos_token_id", "pad_token_id")}
-    ids.add(getattr(tokenizer, "unk_token_id", None))
-    ids.update(extra)
-    roles = [token for token in tokenizer.all_special_tokens if _ROLE_TOKEN.fullmatch(token)]
-    if roles:
-        ids.update(tokenizer.convert_tokens_to_ids(roles))
-    return frozenset(i for i in ids if isinstance(i, int) and not isinstance(i, bool))
+    marks = "\0".join(markers(format))  # one search per token finds it inside any marker
+    special = _special_tokens(tokenizer)
+    kept = {i for text, i in special.items() if text.strip() and "\0" not in text and text in marks}
+    ends: set[Any] = {getattr(tokenizer, name, None) for name in ("eos_token_id", "bos_token_id", "pad_token_id")}
+    ends.add(getattr(tokenizer, "unk_token_id", None))
+    ends.update(extra)
+    ends = {i for i in ends if isinstance(i, int) and not isinstance(i, bool)}
+    skipped = (set(special.values()) - kept) | (ends - kept if format is not None else ends)
+    return frozenset(i for i in skipped if isinstance(i, int) and not isinstance(i, bool))
 
 
 class IncrementalDecoder:

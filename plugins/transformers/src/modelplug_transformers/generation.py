@@ -3,7 +3,7 @@
 Each call builds its own :class:`TokenWatch`, the per-call streamer: it is handed to
 ``model.generate`` as a stopping criterion, which Transformers calls once per new token with the
 ids so far. It decodes the new ids incrementally (:class:`~modelplug_transformers.decoding.IncrementalDecoder`:
-special tokens stay in the text except end, padding and role tokens), cuts stop sequences
+the special tokens the tool-call parser reads stay in the text, the others do not), cuts stop sequences
 with :class:`modelplug.stops.StopFilter` (so no partial stop sequence is ever emitted), passes the
 text on, and stops generation on the very token that completes a stop sequence, or as soon as the
 consumer cancels. (A ``BaseStreamer`` would see each token only *after* the stopping criteria ran,
@@ -51,8 +51,8 @@ class TokenWatch(StoppingCriteria):
         stop: stop sequences; text from the first one on is never emitted.
         emit: receives each piece of text as it is decoded (called in the generation thread).
         cancel: when set, generation stops at the next token.
-        skipped: ids left out of the text (end, padding and role tokens: ``LoadedModel.skipped_token_ids``);
-            ``None`` works them out from the tokenizer. Other special tokens stay in the text.
+        skipped: ids left out of the text (every special token but the parser's markers:
+            ``LoadedModel.skipped_token_ids``); ``None`` works them out from the tokenizer.
     """
 
     def __init__(

@@ -61,9 +61,9 @@ class LoadedModel:
         device: the torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
         context_length: the model's maximum positions, in tokens, when the config says.
         eos_token_ids: token ids that end a generation.
-        skipped_token_ids: ids the decoder leaves out of the text (end, beginning, padding and
-            role tokens; :func:`~modelplug_transformers.decoding.skipped_token_ids`), worked out
-            once here; every other special token is decoded into the text.
+        skipped_token_ids: ids the decoder leaves out of the text: every special token but the
+            markers the tool-call parser reads for the model's format
+            (:func:`~modelplug_transformers.decoding.skipped_token_ids`), worked out once here.
         template: what the chat template can do (:class:`~modelplug_transformers.templates.TemplateInfo`).
         defaults: generation defaults from the model options (``max_tokens``, ``temperature``, ...).
         tool_call_format: the ``tool_call_format`` option, when given.
@@ -263,6 +263,8 @@ def load_model(model_id: str, options: Mapping[str, Any], defaults: Mapping[str,
     config = model.config
     context = getattr(config, "max_position_embeddings", None)
     eos_ids = _eos_ids(model, tokenizer)
+    template = inspect_template(tokenizer)
+    tool_call_format = options.get("tool_call_format") or None
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -270,10 +272,11 @@ def load_model(model_id: str, options: Mapping[str, Any], defaults: Mapping[str,
         device=device,
         context_length=context if isinstance(context, int) and context > 0 else None,
         eos_token_ids=eos_ids,
-        template=inspect_template(tokenizer),
+        template=template,
         defaults=dict(defaults),
-        skipped_token_ids=skipped_token_ids(tokenizer, eos_ids),
-        tool_call_format=options.get("tool_call_format") or None,
+        # the special tokens the parser reads for the model's format stay in the text
+        skipped_token_ids=skipped_token_ids(tokenizer, eos_ids, tool_call_format or template.tool_call_format),
+        tool_call_format=tool_call_format,
         load_s=time.perf_counter() - started,
     )
 
