@@ -139,12 +139,8 @@ def test_cut_block_mention_and_stray_closer() -> None:
     check(f"plain {NS}<tool_ca", "minimax_m3", f"plain {NS}<tool_ca", [])
     check(f"plain {NS}<b>x{NS}</b>", "minimax_m3", f"plain {NS}<b>x{NS}</b>", [])
     check(_block(_invoke("ping")) + f"\n{NS}</tool_call>\n", "minimax_m3", None, [("ping", {})])
-    # read when named only: detection reads no call there; its <tool_call> ... </tool_call> pair
-    # around no call, with nothing after it, is an error (never nothing), with prose after it content
-    with pytest.raises(ToolCallParseError, match="no call between") as info:
-        parse(_block(_invoke("ping")))
-    assert info.value.tool_calls == ()
-    assert parse(_block(_invoke("ping")) + "\nDone.").tool_calls == ()
+    # read when named only: detection leaves the namespace token alone
+    assert parse(_block(_invoke("ping"))).tool_calls == ()
 
 
 def test_deep_nesting_is_linear_and_no_recursion() -> None:

@@ -457,13 +457,15 @@ def _closed_pairs(readers: dict[str, Reader], formats: tuple[str, ...]) -> dict[
     pair around something that is not a call is content or an error, never nothing
     (:func:`~modelplug.toolcalls.stray_markers.closed_pair`)."""
     pairs: dict[str, tuple[str, tuple[str, ...]]] = {}
+    openers: dict[str, None] = dict.fromkeys(readers)
     for name in formats:
         for opener in _BUILDERS[name]():
+            openers[opener] = None  # also those detection leaves out (MiniMax-M3's token): markers all the same
             if name in CLOSERS and opener not in _MARKERLESS:
                 first, closers = pairs.get(opener, (name, ()))
                 pairs[opener] = (first, tuple(dict.fromkeys((*closers, *CLOSERS[name]))))
     every_closer = {c for _, closers in pairs.values() for c in closers}
-    markers = tuple(lit for lit in readers if lit not in every_closer and lit not in _MARKERLESS[:2])
+    markers = tuple(lit for lit in openers if lit not in every_closer and lit not in _MARKERLESS[:2])
     for opener, (name, closers) in pairs.items():
         if opener in readers and opener not in closers:
             readers[opener] = closed_pair(readers[opener], opener, name, closers, markers)

@@ -7,13 +7,9 @@ A reply is a sequence of messages, each with a header and a body (shown here on 
     {"city": "Paris"}<|call|>
     <|start|>assistant<|channel|>final<|message|>It is sunny.<|return|>
 
-A message with a recipient ``to=functions.NAME`` (in the role or the channel header, on any
-channel) is a call whose body is the JSON arguments (empty means ``{}``). Without a recipient, the
-``analysis`` channel is reasoning (``reasoning_content``) and the ``final`` and ``commentary``
-channels are content; both stream as they arrive. A body ends at ``<|end|>``, ``<|call|>``,
-``<|return|>``, or at the next message; a call header closed before ``<|message|>`` is a broken
-call (the next message is still read). Read by the channel reader
-(:mod:`~modelplug.toolcalls.channels`).
+A message with a recipient ``to=functions.NAME`` is a call whose body is the JSON arguments; without
+one, ``analysis`` is reasoning and the other channels content. Rules: ``docs/concepts/tool-calls.md``;
+the channel reader: ``docs/toolcall-parser.md`` ("Channel formats").
 """
 
 from __future__ import annotations
