@@ -15,7 +15,9 @@ Run: ``python bench/bench_core.py [--deltas N] [--runs R]``. Prints medians and 
   and tool-call chunks. The same script runs on an older checkout (``PYTHONPATH=<old>/core``), where
   it measures the two readers of then (``delta_from_chunk`` and ``client_wire.delta_from_fields``).
 
-``--live-only`` / ``--reader-only`` run just those parts.
+``--live-only`` / ``--reader-only`` / ``--stream-only`` run just those parts. The stream part runs
+for a provider with ``tool_calling="none"`` and one with ``"text"`` (which gets the core's
+reasoning split at the start of the answer, tools or not).
 """
 
 from __future__ import annotations
@@ -205,21 +207,24 @@ def bench_reader(n: int = 50_000, pairs: int = 7) -> None:
 
 
 class _Provider:
-    def __init__(self, deltas: list[ChatMessageStreamDelta]) -> None:
+    def __init__(self, deltas: list[ChatMessageStreamDelta], tool_calling: str = "none") -> None:
         self.deltas = deltas
+        self.tool_calling = tool_calling
 
     @modelplug.hookimpl
     def capabilities(self) -> modelplug.Capabilities:
-        return modelplug.Capabilities(streaming=True)
+        return modelplug.Capabilities(streaming=True, tool_calling=self.tool_calling)
 
     @modelplug.hookimpl
     def generate_stream(self) -> Iterator[ChatMessageStreamDelta]:
         yield from self.deltas
 
 
-def bench_stream(n: int) -> None:
+def bench_stream(n: int, tool_calling: str = "none") -> None:
+    """``tool_calling="text"``: a provider that renders prompts (Transformers, vLLM's text mode),
+    streamed without tools: the core still reads a reasoning span at the start of the answer."""
     deltas = [ChatMessageStreamDelta(content=f" t{i % 100:02d}") for i in range(n)]
-    provider = _Provider(deltas)
+    provider = _Provider(deltas, tool_calling)
     modelplug.register_provider("bench", provider, replace=True)
     model = modelplug.load_model("bench:m")
 
@@ -236,7 +241,7 @@ def bench_stream(n: int) -> None:
         return n
 
     floor, ours = _per_delta(raw), _per_delta(through_modelplug)
-    print(f"provider generator alone       : {floor:6.2f} µs/delta")
+    print(f"provider generator alone       : {floor:6.2f} µs/delta   (tool_calling={tool_calling!r}, no tools)")
     print(f"Model.stream + aggregate       : {ours:6.2f} µs/delta   (+{ours - floor:.2f} µs/delta)")
 
 
@@ -246,9 +251,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--live-only", action="store_true", help="only the live .message reads")
     parser.add_argument("--reader-only", action="store_true", help="only the chunk reader, dicts and objects")
+    parser.add_argument("--stream-only", action="store_true", help="only Model.stream, native and text providers")
     args = parser.parse_args()
     if args.reader_only:
         bench_reader()
+        return
+    if args.stream_only:
+        bench_stream(args.deltas)
+        bench_stream(args.deltas, "text")
         return
     bench_live()
     if args.live_only:
@@ -258,6 +268,7 @@ def main() -> None:
     for n in (args.deltas // 10, args.deltas):
         bench_aggregate(n)
     bench_stream(args.deltas)
+    bench_stream(args.deltas, "text")
 
 
 if __name__ == "__main__":

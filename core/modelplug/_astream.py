@@ -127,7 +127,9 @@ class AsyncChatStream(StreamRecord):
                     self._accept(raw)  # raises the contract error
                 else:
                     self._pending.extend(pipeline.feed(raw))
-                    if pipeline.stopped and not self._drain:
+                    if not pipeline.active:  # it holds nothing (e.g. the reasoning split is over)
+                        self._pipeline = None
+                    elif pipeline.stopped and not self._drain:
                         await self._close_source_async()
                         self._end_source()
         except StopAsyncIteration:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from modelplug._cost import Price, cost_of
-from modelplug._pipeline import DeltaPipeline
+from modelplug._pipeline import DeltaPipeline, split_reasoning
 from modelplug._provider import Provider
 from modelplug._stream import FALLBACK_ATTEMPTS, ChatStream, message_to_deltas, run_pipeline
 from modelplug.errors import (
@@ -281,13 +281,19 @@ class Model:
 
     def _complete(self, message: ChatMessage, generation: GenerationOptions, backend: GenerationOptions) -> ChatMessage:
         """A whole answer after the core's post-processing: stops cut (when the backend did not get
-        them), tool calls read from the text (``tool_calling="text"``)."""
+        them), tool calls read from the text (``tool_calling="text"``) or, without tools, the
+        reasoning span at its start split off (as :class:`DeltaPipeline` does for a stream)."""
         if generation.stop and backend is not generation:
             content, found = cut_at_stop(message.content if isinstance(message.content, str) else None, generation.stop)
             if found:
                 message = attrs.evolve(message, content=content, finish_reason="stop")
-        if generation.tools and self.capabilities.tool_calling == "text" and not message.tool_calls:
-            message = self._parse_tool_calls(message, generation)
+        if self.capabilities.tool_calling != "text" or message.tool_calls:
+            return message
+        if generation.tools:
+            return self._parse_tool_calls(message, generation)
+        if message.reasoning_content is None and isinstance(message.content, str) and message.content:
+            content, reasoning = split_reasoning(message.content, self._tool_call_format())
+            message = attrs.evolve(message, content=content, reasoning_content=reasoning)
         return message
 
     def _tool_call_format(self) -> str | None:
@@ -306,9 +312,9 @@ class Model:
             raise
         if result is None:
             return message
-        if not result.tool_calls:
-            return message
         reasoning = message.reasoning_content or getattr(result, "reasoning_content", None)
+        if not result.tool_calls and reasoning == message.reasoning_content:
+            return message
         return attrs.evolve(
             message, content=result.content or None, tool_calls=tuple(result.tool_calls), reasoning_content=reasoning
         )

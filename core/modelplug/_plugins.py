@@ -52,6 +52,15 @@ KNOWN_EXTRAS: Final = {
     "replay": "modelplug[replay]",
 }
 
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra`` (``"modelplug[replay]"``, a key of the core's extras):
+    from a checkout of this repository, as its distributions are not on a package index yet and a
+    ``modelplug-*`` name there could be anyone's (CONTRIBUTING.md, "Releasing")."""
+    return f"python scripts/install_from_checkout.py '{extra}'"
+
+
 #: The name under which the core registers its own hook implementations.
 CORE_PLUGIN_NAME: Final = "modelplug.core"
 
@@ -406,12 +415,7 @@ def provider_info(name: str) -> ProviderInfo:
             known = set(_registry.providers) | set(_registry.entry_points or ())
         installed = tuple(sorted(n for n in known if n not in _registry.failures))
         extra = KNOWN_EXTRAS.get(name)
-        folder = "plugins/" + name.replace("-", "_")
-        hint = (
-            f" Install it with: pip install '{extra}' (from a source checkout: pip install -e {folder})."
-            if extra
-            else ""
-        )
+        hint = f" Install it from a checkout of modelplug: {install_hint(extra)}." if extra else ""
         if os.environ.get(ENV_PLUGINS) is not None:
             hint += f" ({ENV_PLUGINS}={os.environ[ENV_PLUGINS]!r} restricts which plugins load.)"
         raise UnknownProviderError(

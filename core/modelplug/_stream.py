@@ -199,6 +199,8 @@ class ChatStream(StreamRecord):
     ) -> None:
         super().__init__(provider=provider, model_id=model_id, price=price)
         self._iterator = deltas
+        if type(deltas) is _Piped:
+            deltas.stream = self
 
     def __iter__(self) -> ChatStream:
         return self
@@ -310,17 +312,33 @@ class _Piped(Iterator[ChatMessageStreamDelta]):
     another thread is inside the generator (a generator cannot be closed while it runs): the source's
     own thread-safe ``close()`` then ends a stalled read at once, as it does without a pipeline."""
 
-    __slots__ = ("_piped", "_source")
+    __slots__ = ("_piped", "_reader", "_source", "stream")
 
-    def __init__(self, source: Iterator[ChatMessageStreamDelta], piped: Iterator[ChatMessageStreamDelta]) -> None:
+    def __init__(self, source: Iterator[ChatMessageStreamDelta]) -> None:
         self._source = source
-        self._piped = piped
+        self._piped: Iterator[ChatMessageStreamDelta] = iter(())
+        #: What ``__next__`` reads: the pipeline's generator, or the source itself once the pipeline
+        #: has turned inactive (nothing held: the rest passes through without a generator step)
+        self._reader = self._piped
+        #: The ChatStream reading this, which then reads the source itself (set by ChatStream)
+        self.stream: ChatStream | None = None
 
     def __next__(self) -> ChatMessageStreamDelta:
-        return next(self._piped)
+        return next(self._reader)
+
+    def pass_through(self) -> None:
+        """From the next delta on, the source is read directly (by the stream, when there is one):
+        the pipeline holds nothing and changes nothing any more."""
+        self._reader = self._source
+        if self.stream is not None:
+            self.stream._iterator = self._source
 
     def close(self) -> None:
         """Close the pipeline and the source (from any thread)."""
+        if self._reader is self._source:  # passing through: the source is what may be executing
+            _close(self._source)  # "already executing": the caller closes again once the read returns
+            _close(self._piped)
+            return
         try:
             _close(self._piped)
         except ValueError as error:
@@ -345,15 +363,25 @@ def run_pipeline(
     A :class:`~modelplug.errors.ToolCallParseError` loses nothing: the source is drained first (usage,
     finish reason), the deltas still recoverable are yielded, then the error is raised.
     """
-    return _Piped(deltas, _piped(deltas, pipeline, drain_after_stop))
+    piped = _Piped(deltas)
+    piped._piped = piped._reader = _piped(deltas, pipeline, drain_after_stop, piped)
+    return piped
 
 
 def _piped(
-    deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline, drain_after_stop: bool
+    deltas: Iterator[ChatMessageStreamDelta], pipeline: DeltaPipeline, drain_after_stop: bool, owner: _Piped
 ) -> Iterator[ChatMessageStreamDelta]:
+    handed_over = False
     try:
         for delta in deltas:
-            yield from pipeline.feed(delta)
+            out = pipeline.feed(delta)
+            if out and not pipeline.active:  # e.g. the reasoning split is over: the rest is the source's
+                yield from out[:-1]
+                owner.pass_through()
+                handed_over = True  # the source is closed by its reader from now on
+                yield out[-1]  # never resumed
+                return
+            yield from out
             if pipeline.stopped and not drain_after_stop:
                 _close(deltas)
                 break
@@ -364,4 +392,5 @@ def _piped(
             raise
         yield from out
     finally:
-        _close(deltas)
+        if not handed_over:
+            _close(deltas)

@@ -509,3 +509,82 @@ def test_an_answer_holding_readable_json_stays_the_answer(replay) -> None:
     text = 'The record is {"name": "Bob", "age": 3}.'
     agent = ToolCallingAgent(replay([text], capabilities={"tool_calling": "none"}), [add])
     assert list(agent.run("Show the record.", stream=True))[-1].answer == text
+
+
+@needs_toolcalls
+@pytest.mark.parametrize(
+    "call",
+    [
+        "{'name': 'add', 'arguments': {'a': 1, 'b': 2}}",  # a Python dict: detection reads JSON only
+        '{"name": "add", "arguments": {"a": 1, "b": 2},}',  # a trailing comma
+    ],
+)
+def test_a_call_only_the_blob_helper_reads_is_a_call_not_the_answer(replay, call: str) -> None:
+    good = '<tool_call>{"name": "final_answer", "arguments": {"answer": "3"}}</tool_call>'
+    agent = ToolCallingAgent(replay([call, good], capabilities={"tool_calling": "none"}), [add])
+    events = list(agent.run("Add 1 and 2.", stream=True))
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.tool_call is not None and result.tool_call.name == "add" and result.observation == "3"
+    assert events[-1].answer == "3"
+
+
+@needs_toolcalls
+def test_a_call_with_a_non_finite_number_is_an_error_not_the_answer(replay) -> None:
+    good = '<tool_call>{"name": "final_answer", "arguments": {"answer": "3"}}</tool_call>'
+    bad = '{"name": "add", "arguments": {"a": NaN, "b": 2}}'
+    agent = ToolCallingAgent(replay([bad, good], capabilities={"tool_calling": "none"}), [add])
+    events = list(agent.run("Add 1 and 2.", stream=True))
+    note = next(e for e in events if isinstance(e, ToolResult))
+    assert note.tool_call is None and note.is_error and "arguments.a is nan" in note.observation
+    assert events[-1].answer == "3"
+
+
+def _repeating_script() -> list[Any]:
+    """``add(2, 3)`` twice (the second time the model already has the answer), then ``final_answer``."""
+    return [
+        answer(call("add", {"a": 2, "b": 3}, "c1")),
+        answer(call("add", {"a": 2, "b": 3}, "c2")),
+        answer(call("final_answer", {"answer": "5"}, "c3")),
+    ]
+
+
+@pytest.mark.parametrize("max_tokens", [None, 40])
+def test_a_forced_final_answer_is_bounded_text_with_the_results_in_front_of_the_model(recorder, max_tokens) -> None:
+    """Calls forced by constrained decoding (a local model): the built-in final_answer's ``answer``
+    is bounded text (an untyped one lets a grammar accept any JSON, and SmolLM2 nested
+    ``{"answer": {"answer": ...`` for 1024 tokens); the forced final call gets the last results and
+    the task as its last message, and at most FINAL_MAX_TOKENS tokens unless max_tokens is given."""
+    from modelplug.agents.agent import FINAL_MAX_TOKENS
+    from modelplug.agents.tools import MAX_FORCED_ANSWER_CHARS
+
+    model, provider = recorder(_repeating_script(), forced_tool_choice=True)
+    options = {} if max_tokens is None else {"max_tokens": max_tokens}
+    agent = ToolCallingAgent(model, [add], generation_options=options)
+    assert agent.run("What is 2 + 3?") == "5"
+    (first, first_options), (_, second_options), (last, last_options) = provider.requests
+    assert first_options.tool_choice == second_options.tool_choice == "required"
+    assert last_options.tool_choice == {"type": "function", "function": {"name": "final_answer"}}
+    assert (first_options.max_tokens, last_options.max_tokens) == (max_tokens, max_tokens or FINAL_MAX_TOKENS)
+    for request in (first_options, last_options):
+        [offered] = [t for t in request.tools if t.name == "final_answer"]
+        schema = offered.parameters["properties"]["answer"]
+        assert schema["type"] == "string" and schema["maxLength"] == MAX_FORCED_ANSWER_CHARS
+    assert last[-1].role == "user" and "add: 5" in last[-1].text and last[-1].text.endswith("What is 2 + 3?")
+    assert len(last) == len(first) + 5  # the two steps (call, result each), then the reminder
+
+
+def test_only_the_built_in_final_answer_is_retyped_and_only_when_calls_are_forced(recorder) -> None:
+    @tool(name="final_answer")
+    def mine(answer: int) -> int:
+        """Give the answer.
+
+        Args:
+            answer: a number.
+        """
+        return answer
+
+    model, _ = recorder(_repeating_script(), forced_tool_choice=True)
+    assert ToolCallingAgent(model, [add, mine]).tools["final_answer"] is mine
+    free, _ = recorder(_repeating_script())
+    untyped = ToolCallingAgent(free, [add]).tools["final_answer"].tool.parameters["properties"]["answer"]
+    assert "type" not in untyped

@@ -105,3 +105,23 @@ def test_the_agent_command_computes_through_the_calculator() -> None:
     assert done.returncode == 0, done.stderr
     assert 'tool call: calculator {"expression": "17*23"}' in done.stdout
     assert done.stdout.rstrip().splitlines()[-1] == "391"
+
+
+def test_embedded_model_tells_the_time_through_a_bounded_forced_final_answer(embedded) -> None:
+    """``modelplug agent "What time is it?" -t current_time``: the model repeats the call, the next
+    forced call is final_answer. Was: its untyped ``answer`` let the grammar take any JSON, and the
+    model nested ``{"answer": {"answer": ...`` for 1024 tokens (minutes, a junk answer)."""
+    from modelplug.agents.agent import FINAL_MAX_TOKENS
+    from modelplug.agents.tools import MAX_FORCED_ANSWER_CHARS
+
+    agent = ToolCallingAgent(embedded, [current_time], generation_options={"temperature": 0.0})
+    events = list(agent.run("What time is it?", stream=True))
+    final = events[-1]
+    assert isinstance(final, FinalAnswer)
+    assert isinstance(final.answer, str) and 0 < len(final.answer) <= MAX_FORCED_ANSWER_CHARS
+    assert '{"answer"' not in final.answer
+    [observed, *_] = [e.observation for e in reversed(events) if isinstance(e, ToolResult) and e.tool_call]
+    assert observed[:10] in final.answer  # the date: the result was in front of the model
+    assert not any(isinstance(e, ActionStepEnd) and e.kind == "final" for e in events)  # ended by final_answer
+    ends = [e for e in events if isinstance(e, ActionStepEnd)]
+    assert ends[-1].usage is not None and ends[-1].usage.completion_tokens <= FINAL_MAX_TOKENS

@@ -146,7 +146,8 @@ def test_unknown_provider_lists_installed_ones_and_the_extra(
     result = runner.invoke(main, ["run", "-m", "litellm:openai/gpt-4o-mini", "hi"])
     assert result.exit_code == 1
     assert "unknown provider 'litellm'; installed providers: replay." in result.stderr
-    assert "pip install 'modelplug[litellm]'" in result.stderr
+    assert "python scripts/install_from_checkout.py 'modelplug[litellm]'" in result.stderr
+    assert "pip install 'modelplug" not in result.stderr  # not on an index: the name could be anyone's
     assert "Traceback" not in result.output
 
 

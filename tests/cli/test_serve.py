@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,9 +28,23 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What the command would serve, without binding a port."""
     seen: dict[str, Any] = {}
 
-    def fake_serve_forever(app: Any, host: str, port: int) -> None:
-        seen.update(app=app, host=host, port=port)
+    class Bound:  # what bind() returns, without a port
+        def __init__(self, host: str, port: int) -> None:
+            self.address = (host, port)
 
+        def getsockname(self) -> tuple[str, int]:
+            return self.address
+
+        def __enter__(self) -> Bound:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            seen["closed"] = True
+
+    def fake_serve_forever(app: Any, host: str, port: int, *, sock: Any) -> None:
+        seen.update(app=app, host=host, port=port, sock=sock)
+
+    monkeypatch.setattr("modelplug.serve.server.bind", Bound)
     monkeypatch.setattr("modelplug.serve.server.serve_forever", fake_serve_forever)
     return seen
 
@@ -157,4 +172,35 @@ def test_a_stopping_server_ends_open_streams_with_an_error_event(signum: int) ->
     last = json.loads(events[-1])
     assert last["error"]["code"] == "server_shutting_down", last
     assert "shutting down" in last["error"]["message"]
+    assert "Traceback" not in stderr, stderr
+
+
+def test_a_port_in_use_is_named_before_anything_is_served() -> None:
+    """Was: "Serving ... on ..." printed, then uvicorn failed to bind and the command exited 3 with
+    uvicorn's own log line. Now the port is bound first: one clear error, no "Serving", status 3."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _invoke("-m", "replay:a", "--port", str(port))
+    assert result.exit_code == 3, result.output
+    assert f"Error: cannot serve on 127.0.0.1:{port}: port {port} is already in use" in result.output
+    assert "Serving" not in result.output
+
+
+@pytest.mark.slow
+def test_the_command_says_serving_once_bound_and_exits_143_after_sigterm() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "modelplug", "serve", "-m", "replay:demo", "--port", str(port)]
+    command += ["-o", 'responses=["hi"]']
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # printed once the socket listens: a request now connects
+        assert line.startswith("Serving replay:demo on http://127.0.0.1:"), line
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        _wait_healthy(process, f"http://127.0.0.1:{port}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGTERM, stderr  # a shell reports 128 + 15 = 143
     assert "Traceback" not in stderr, stderr

@@ -159,6 +159,24 @@ def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> Non
     assert b"Traceback" not in err
 
 
+def test_sigint_ends_an_agents_partial_line_and_exits_130() -> None:
+    """Was: the agent's partial answer was left without its newline (the shell prompt after it)."""
+    answer = {"content": LONG, "tool_calls": []}
+    args = ["agent", "-m", "replay:x", "-o", responses(answer), "-o", "delay=0.2", "--no-stats", "Go"]
+    process = start_cli(args)
+    try:
+        partial = _read_until(process, b"word02")
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    output = (partial + rest).decode()
+    assert process.returncode == 130, err.decode()
+    assert "word02" in output and "word39" not in output
+    assert output.endswith("\n")  # the partial answer's line is ended
+    assert "Interrupted." in err.decode() and b"Traceback" not in err
+
+
 def test_broken_pipe_exits_quietly() -> None:
     args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.05", "hi"]
     process = start_cli(args)

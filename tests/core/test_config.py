@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -263,7 +264,8 @@ def test_the_documented_example_file_is_valid(tmp_path: Path, monkeypatch: pytes
 def test_serve_takes_an_alias(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("starlette")
     seen: dict[str, object] = {}
-    monkeypatch.setattr("modelplug.serve.server.serve_forever", lambda app, host, port: seen.update(app=app))
+    monkeypatch.setattr("modelplug.serve.server.bind", lambda host, port: socket.create_server((host, 0)))
+    monkeypatch.setattr("modelplug.serve.server.serve_forever", lambda app, host, port, sock: seen.update(app=app))
     result = CliRunner().invoke(main, ["serve", "-m", "longer", "--port", "9999"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Serving longer" in result.output and "app" in seen

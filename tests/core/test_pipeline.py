@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -95,3 +96,93 @@ def test_after_a_stop_only_usage_comes_out() -> None:
     assert pipeline.stopped
     usage = modelplug.Usage(3, 4)
     assert pipeline.feed(ChatMessageStreamDelta(content="more", usage=usage)) == [ChatMessageStreamDelta(usage=usage)]
+
+
+class Rendered:
+    """A provider that renders prompts (``tool_calling="text"``, as Transformers and vLLM's text mode
+    declare): it hands over the model's raw text, one piece per delta, ``generate`` or streamed."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+
+    @modelplug.hookimpl
+    def capabilities(self) -> modelplug.Capabilities:
+        return modelplug.Capabilities(streaming=True, tool_calling="text", tool_call_format="hermes")
+
+    @modelplug.hookimpl
+    def generate_stream(self) -> Iterator[ChatMessageStreamDelta]:
+        for piece in self.pieces:
+            yield ChatMessageStreamDelta(content=piece)
+        yield ChatMessageStreamDelta(finish_reason="stop", usage=modelplug.Usage(3, len(self.pieces)))
+
+
+
+class RenderedWhole(Rendered):
+    """The same with its own ``generate`` (the core then post-processes the whole answer)."""
+
+    @modelplug.hookimpl
+    def generate(self) -> modelplug.ChatMessage:
+        return modelplug.ChatMessage(role="assistant", content="".join(self.pieces), finish_reason="stop")
+
+
+#: A prompt-opened span (the provider starts the text with the opener the template left open) and
+#: one the model writes itself, after a blank line.
+THOUGHT = "<think>\nThe user wants a city. <tool_call>{}</tool_call> is not for now.</think>\n\nParis."
+SELF_OPENED = "\n<think>Paris, surely.</think>Paris."
+
+
+@pytest.mark.parametrize("text", [THOUGHT, SELF_OPENED])
+@pytest.mark.parametrize("whole", [False, True])
+def test_without_tools_a_leading_reasoning_span_goes_to_reasoning_content(
+    fresh_plugins: None, text: str, whole: bool
+) -> None:
+    """No tools given: the span is still split off, at every split of the text, by generate(),
+    stream() and astream() alike (before: it stayed in content, tags and all)."""
+    thought, answer = text.split("</think>")
+    thought = thought.split("<think>")[1]
+    answer = text.split("<think>")[0] + answer
+    for cut in range(len(text) + 1):
+        pieces = [p for p in (text[:cut], text[cut:]) if p]
+        modelplug.register_provider("rendered", (RenderedWhole if whole else Rendered)(pieces), replace=True)
+        model = modelplug.load_model("rendered:m")
+        stream = model.stream("city?")
+        deltas = list(stream)
+        messages = [stream.message, model.generate("city?"), asyncio.run(_astreamed(model))]
+        for message in messages:
+            assert (message.reasoning_content, message.content) == (thought, answer), cut
+            assert message.finish_reason == "stop"
+        assert deltas[-1].finish_reason == "stop" and stream.message.usage == modelplug.Usage(3, len(pieces))
+
+
+async def _astreamed(model: modelplug.Model) -> modelplug.ChatMessage:
+    async with model.astream("city?") as stream:
+        async for _ in stream:
+            pass
+    return stream.message
+
+
+def test_without_tools_only_a_span_at_the_start_is_reasoning_and_the_rest_passes_through(
+    fresh_plugins: None,
+) -> None:
+    """After the answer's first content the deltas are the provider's own (a later ``<think>`` is
+    text the model wrote, e.g. about the tag); text without a span is unchanged."""
+    later = ["Use ", "<think>", " tags: <think>x</think>", "."]
+    modelplug.register_provider("rendered", Rendered(later))
+    model = modelplug.load_model("rendered:m")
+    stream = model.stream("tags?")
+    contents = [d.content for d in stream if d.content]
+    assert "".join(contents) == "".join(later) and contents[-3:] == later[1:]
+    assert stream.message.reasoning_content is None
+    assert model.generate("tags?").content == "".join(later)
+
+
+def test_the_reasoning_split_ends_with_the_first_content() -> None:
+    pipeline = DeltaPipeline(reasoning_parser=StreamParser(format="hermes", calls=False))
+    assert pipeline.active
+    out = pipeline.feed(ChatMessageStreamDelta(content="<think>a"))
+    assert [d.reasoning_content for d in out] == ["a"] and pipeline.active
+    out = pipeline.feed(ChatMessageStreamDelta(content="</think>b", finish_reason="length"))
+    assert [(d.content, d.finish_reason) for d in out] == [("b", None), (None, "length")]
+    assert not pipeline.active and pipeline.finish() == []
+    with pytest.raises(ValueError, match="one parser"):
+        DeltaPipeline(tool_parser=StreamParser(), reasoning_parser=StreamParser(calls=False))

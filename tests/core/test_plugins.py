@@ -112,7 +112,8 @@ def test_unknown_provider_lists_installed_and_the_extra(fresh_plugins: None, mon
     assert "replay" in caught.value.installed
     assert "installed providers: " in str(caught.value) and "replay" in str(caught.value)
     monkeypatch.setitem(plugins.KNOWN_EXTRAS, "nothere", "modelplug[nothere]")
-    with pytest.raises(UnknownProviderError, match=r"Install it with: pip install 'modelplug\[nothere\]'"):
+    hint = r"from a checkout of modelplug: python scripts/install_from_checkout.py 'modelplug\[nothere\]'"
+    with pytest.raises(UnknownProviderError, match=hint):
         modelplug.load_model("nothere:model")
 
 

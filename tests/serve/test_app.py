@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
+import modelplug
+from modelplug.errors import InvalidOptionError
 from tests.serve.conftest import CHAT, HELLO, Serve, error_of, post, replay
 
 
@@ -143,3 +146,44 @@ def test_with_an_api_key_every_v1_request_needs_the_bearer_key(serve: Serve, cap
     lines = [r.getMessage() for r in caplog.records if r.name == "modelplug.serve"]
     assert any("status=401" in line for line in lines) and any("status=200" in line for line in lines)
     assert not any(key in line or "wrong" in line for line in lines)
+
+
+class _Strict:
+    """A provider that refuses generation options it does not take, as the Transformers one does
+    (``unknown generation option 'foo' ...``), when the stream starts: before any delta."""
+
+    @modelplug.hookimpl
+    def capabilities(self) -> modelplug.Capabilities:
+        return modelplug.Capabilities(streaming=True)
+
+    @modelplug.hookimpl
+    def generate_stream(self, options: modelplug.GenerationOptions) -> Iterator[modelplug.ChatMessageStreamDelta]:
+        for key in options.extra:
+            raise InvalidOptionError(f"unknown generation option {key!r} for strict models (known: top_k)")
+        yield modelplug.ChatMessageStreamDelta(content="ok", finish_reason="stop")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_field_the_provider_refuses_is_a_400_naming_it_and_logged_rejected(
+    serve: Serve, fresh_plugins: None, caplog: pytest.LogCaptureFixture, stream: bool
+) -> None:
+    """Was: ``param: null`` and ``outcome=error``; a 4xx before any generation is a rejected request."""
+    modelplug.register_provider("strict", _Strict())
+    url = serve({"strict": modelplug.load_model("strict:m")})
+    caplog.set_level(logging.INFO, logger="modelplug.serve")
+    response = post(url, {"model": "strict", "messages": HELLO, "stream": stream, "temperature": 0.5, "foo": 5})
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["param"] == "foo" and "'foo'" in error["message"] and error["type"] == "invalid_request_error"
+    [line] = [r.getMessage() for r in caplog.records if r.name == "modelplug.serve"]
+    assert "status=400 outcome=rejected" in line, line
+    assert post(url, {"model": "strict", "messages": HELLO, "stream": stream}).status_code == 200
+
+
+def test_the_option_an_error_names_is_one_of_the_request() -> None:
+    from modelplug.serve.requests import parse_chat_request
+
+    chat = parse_chat_request(json.dumps({"model": "m", "messages": HELLO, "top_p": 0.5, "top_k": 3}).encode())
+    assert chat.option_named("option 'top_k' must be an int; 'top_p' too") == "top_k"
+    assert chat.option_named('"top_p" is out of range') == "top_p"
+    assert chat.option_named("the backend failed on 'stop'") is None  # not a field of this request

@@ -42,5 +42,6 @@ def test_the_modelplug_client_example_streams_from_a_served_model(
         exec(compile(code.replace(URL, f"{base}/v1"), str(PAGE), "exec"), namespace)
     namespace["model"].close()
     text, _, usage = printed.getvalue().partition("Usage(")
-    assert text == "Paris is the capital."
+    assert text == "Paris is the capital.\n"  # the streamed line is ended before the usage
+    assert usage.endswith(")\n")
     assert "prompt_tokens=7, completion_tokens=5" in usage

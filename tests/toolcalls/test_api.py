@@ -194,3 +194,23 @@ def test_arguments_delta_is_json_of_the_final_arguments() -> None:
     # streamed as soon as certain (coerced to the schema; a string as it is written), then the close
     assert [piece.arguments for piece in pieces[1:]] == ['{"n": 42, "s": "x', '"}']
     assert json.loads("".join(piece.arguments or "" for piece in pieces)) == {"n": 42, "s": "x"}
+
+
+@pytest.mark.parametrize("format", [None, "hermes", "seed_oss", "mistral"])
+def test_calls_false_reads_reasoning_spans_and_leaves_every_marker_as_content(format: str | None) -> None:
+    """``calls=False`` (the core's no-tools reading): spans split, a call-shaped text stays content."""
+    text = f"<think>weigh {HERMES}</think>\nIt is sunny. {HERMES} [TOOL_CALLS]"
+    result = parse(text, format, calls=False)
+    assert result == ParseResult(f"\nIt is sunny. {HERMES} [TOOL_CALLS]", reasoning_content=f"weigh {HERMES}")
+    for cut in range(len(text) + 1):
+        parser = StreamParser(format, calls=False)
+        deltas = parser.feed(text[:cut]) + parser.feed(text[cut:]) + parser.finish()
+        assert not any(d.tool_calls for d in deltas)
+        assert "".join(d.content or "" for d in deltas) == result.content
+        assert "".join(d.reasoning_content or "" for d in deltas) == result.reasoning_content
+
+
+def test_calls_false_knows_the_spans_of_the_format() -> None:
+    assert parse("<seed:think>a</seed:think>b", "seed_oss", calls=False).reasoning_content == "a"
+    assert parse("<seed:think>a</seed:think>b", "hermes", calls=False).content == "<seed:think>a</seed:think>b"
+    assert parse("<|channel>thought\na<channel|>b", None, calls=False) == ParseResult("b", reasoning_content="a")

@@ -126,3 +126,25 @@ def test_json_blob_deep_nesting_is_a_parse_error() -> None:
         with pytest.raises(ToolCallParseError) as info:
             parse_json_blob(text)
         assert not isinstance(info.value, RecursionError)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('{"name": "f", "arguments": {"x": NaN}}', "arguments.x is nan"),
+        ('{"name": "f", "arguments": {"x": [1, 1e999]}}', "arguments.x[1] is inf"),
+        ('{"name": "f", "arguments": {"x": -Infinity}}', "arguments.x is -inf"),
+    ],
+)
+def test_non_finite_numbers_are_not_json_and_the_error_names_them(text: str, named: str) -> None:
+    for read in (parse_json_blob, tool_call_from_text):
+        with pytest.raises(ToolCallParseError) as info:
+            read(text)  # type: ignore[operator]
+        assert named in str(info.value)
+
+
+def test_an_integer_too_long_to_convert_is_a_parse_error() -> None:
+    for read in (parse_json_blob, tool_call_from_text):
+        with pytest.raises(ToolCallParseError) as info:
+            read('{"name": "f", "arguments": {"x": %s}}' % ("1" * 5000))  # type: ignore[operator]
+        assert "digits" in str(info.value)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelplug.toolcalls._jsoncalls import non_finite, read_json_arguments
+from modelplug.toolcalls._jsoncalls import bad_value, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
 from tests.strategies import every_split
 from tests.toolcalls._support import run_reader
@@ -22,8 +22,8 @@ from tests.toolcalls._support import run_reader
         (float("-inf"), "argument value is -inf, not a finite JSON number"),
     ],
 )
-def test_non_finite_names_the_first_bad_number_by_its_path(value: Any, problem: str | None) -> None:
-    assert non_finite(value) == problem
+def test_bad_value_names_the_first_bad_number_by_its_path(value: Any, problem: str | None) -> None:
+    assert bad_value(value) == problem
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,16 @@ _ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "inkling call objects": lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": ' + "[" * (n // 2),
 }
 
+#: Lists of objects that never close, in prose: bare_json and xlam (and detection) matched brackets
+#: to the end of the text from every ``[`` before giving it back as content.
+_UNCLOSED_LISTS: dict[str, Callable[[int], str]] = {
+    "list openers": lambda n: "[{" * (n // 2),
+    "prose lists": lambda n: "see [{x} " * (n // 9),
+    "list members": lambda n: '[{"a": 1, ' * (n // 10),
+    "empty objects": lambda n: "[{} " * (n // 4),
+}
+_ADVERSARIAL.update(_UNCLOSED_LISTS)
+
 
 def _seconds(text: str, piece: int) -> float:
     start = time.perf_counter()
@@ -132,6 +142,23 @@ def test_time_grows_linearly(name: str) -> None:
         t_large = min(_seconds(large, piece) for _ in range(2))
         assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
         assert t_large < 2.0
+
+
+@pytest.mark.parametrize("format", ["bare_json", "xlam"])
+@pytest.mark.parametrize("name", sorted(_UNCLOSED_LISTS))
+def test_unclosed_lists_take_linear_time_in_markerless_formats(format: str, name: str) -> None:
+    make = _UNCLOSED_LISTS[name]
+
+    def seconds(text: str) -> float:
+        start = time.perf_counter()
+        with contextlib.suppress(ToolCallParseError):
+            parse(text, format)
+        return time.perf_counter() - start
+
+    small, large = make(4_000), make(16_000)
+    t_small = min(seconds(small) for _ in range(2))
+    t_large = min(seconds(large) for _ in range(2))
+    assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
 
 
 #: Shapes whose cost was quadratic only in long texts (whitespace held back piece by piece), so they

@@ -35,8 +35,21 @@ from modelplug.agents.events import (
     ToolResult,
 )
 from modelplug.agents.memory import ActionStep, AgentMemory, Observation, PlanningStep, TaskStep
-from modelplug.agents.prompts import final_prompt, planning_prompt, planning_system_prompt, system_prompt
-from modelplug.agents.tools import FINAL_ANSWER, FunctionTool, as_function_tool, final_answer, validate_arguments
+from modelplug.agents.prompts import (
+    final_call_prompt,
+    final_prompt,
+    planning_prompt,
+    planning_system_prompt,
+    system_prompt,
+)
+from modelplug.agents.tools import (
+    FINAL_ANSWER,
+    FunctionTool,
+    as_function_tool,
+    final_answer,
+    final_answer_text,
+    validate_arguments,
+)
 from modelplug.errors import CapabilityError, InvalidOptionError, ToolCallParseError
 from modelplug.log import get_logger
 from modelplug.types import ChatMessage, ToolCall, Usage
@@ -52,6 +65,9 @@ __all__ = [
 
 #: Observations longer than this (characters) are cut, with a note saying so.
 MAX_OBSERVATION_CHARS: Final = 20_000
+#: Tokens a step that asks for the final answer may write when ``max_tokens`` is not given: the
+#: forced ``final_answer`` call (its answer is at most 400 characters) or the text after the step limit.
+FINAL_MAX_TOKENS: Final = 512
 #: Seconds the agent waits for one tool call by default before telling the model it timed out.
 DEFAULT_TOOL_TIMEOUT_S: Final = 60.0
 
@@ -210,6 +226,9 @@ class ToolCallingAgent:
         #: Action steps ask for tool_choice="required" (the provider enforces it): every action is
         #: a call, and the run ends with final_answer, as a small model would not call on its own.
         self.forces_tool_calls = capabilities.forced_tool_choice and not self.parses_tool_calls
+        if self.forces_tool_calls and self.tools[FINAL_ANSWER] is final_answer:
+            # a forced call follows the schema: the built-in's answer is bounded text, not any JSON
+            self.tools[FINAL_ANSWER] = final_answer_text
         described = [t.tool for t in self.tools.values()]
         self.memory = AgentMemory(system_prompt(described, describe=self.parses_tool_calls, instructions=instructions))
 
@@ -397,16 +416,21 @@ class ToolCallingAgent:
     #: The model stream being read now (closed by :meth:`AgentRun.close` from another thread).
     _live: Any = None
 
-    def _call_model(self, number: int, kind: str, messages: list[ChatMessage], *, with_tools: bool) -> _Step:
+    def _call_model(
+        self, number: int, kind: str, messages: list[ChatMessage], *, with_tools: bool, final: bool = False
+    ) -> _Step:
         """Ask the model (the driver yields its deltas when streaming), then yield its answer; return
-        a :class:`_Reply`."""
+        a :class:`_Reply`. ``final``: the step asks for the final answer (a forced ``final_answer``
+        call, or the text after the step limit); it writes at most :data:`FINAL_MAX_TOKENS` tokens
+        unless ``max_tokens`` was given."""
         options = dict(self.generation_options)
+        if final:
+            options.setdefault("max_tokens", FINAL_MAX_TOKENS)
         if with_tools and not self.parses_tool_calls:
             options["tools"] = [t.tool for t in self.tools.values()]
             if self.forces_tool_calls and "tool_choice" not in options:
-                answered = self._last_call_was_answered_before()
                 options["tool_choice"] = (
-                    {"type": "function", "function": {"name": FINAL_ANSWER}} if answered else "required"
+                    {"type": "function", "function": {"name": FINAL_ANSWER}} if final else "required"
                 )
         raw: _Reply = yield _ModelRequest(number, kind, messages, options)
         message, ttft_s, duration_s, error = raw.message, raw.ttft_s, raw.duration_s, raw.error
@@ -426,6 +450,22 @@ class ToolCallingAgent:
             )
         yield ModelOutput(number, kind, message)
         return _Reply(message, ttft_s, duration_s, error)
+
+    def _forces_final_answer(self) -> bool:
+        """Whether this action step's call is forced to be ``final_answer`` (see below)."""
+        return (
+            self.forces_tool_calls
+            and "tool_choice" not in self.generation_options
+            and self._last_call_was_answered_before()
+        )
+
+    def _last_results(self) -> list[str]:
+        """The observations of the last action step that are not errors, as ``name: content`` lines."""
+        actions = [step for step in self.memory.steps if isinstance(step, ActionStep) and step.kind == "action"]
+        if not actions:
+            return []
+        seen = actions[-1].observations
+        return [f"{o.tool_call.name}: {o.content}" for o in seen if o.tool_call is not None and not o.is_error]
 
     def _last_call_was_answered_before(self) -> bool:
         """Whether the last action step only repeated calls (same name and arguments) that an
@@ -448,7 +488,16 @@ class ToolCallingAgent:
         result = toolcalls.parse(message.text, tools=[t.tool for t in self.tools.values()])
         if not result.tool_calls:
             if toolcalls.looks_like_call(message.text):  # an unreadable call is not an answer:
-                toolcalls.tool_call_from_text(message.text)  # raises, naming what is wrong
+                call = toolcalls.tool_call_from_text(message.text)  # raises, naming what is wrong
+                if call.name in self.tools:  # readable by the helper only (a Python dict, a trailing
+                    if call.arguments is None:  # comma): a call all the same, never the final answer
+                        raise ToolCallParseError(
+                            f"the arguments of the call to {call.name!r} are not a JSON object",
+                            format="json_blob",
+                            text=message.text,
+                            offset=0,
+                        )
+                    return attrs.evolve(message, content=None, tool_calls=(call,))
             return message
         return attrs.evolve(message, content=result.content or None, tool_calls=tuple(result.tool_calls))
 
@@ -469,7 +518,11 @@ class ToolCallingAgent:
     def _action_step(self, number: int) -> _Step:
         yield StepStart(number, "action")
         messages = self.memory.to_messages()
-        reply = yield from self._call_model(number, "action", messages, with_tools=True)
+        final = self._forces_final_answer()
+        if final:  # the answer is in the last results: put them and the task right before the forced call
+            task = next((s.task for s in reversed(self.memory.steps) if isinstance(s, TaskStep)), "")
+            messages.append(ChatMessage(role="user", content=final_call_prompt(task, self._last_results())))
+        reply = yield from self._call_model(number, "action", messages, with_tools=True, final=final)
         message = reply.message
         calls = message.tool_calls
         observations: list[Observation] = []
@@ -524,7 +577,7 @@ class ToolCallingAgent:
         messages = _with_user_message(self.memory.to_messages(summary_mode=True), final_prompt(task, self.max_steps))
         if self.instructions:
             messages.insert(0, ChatMessage(role="system", content=self.instructions))
-        reply = yield from self._call_model(number, "final", messages, with_tools=False)
+        reply = yield from self._call_model(number, "final", messages, with_tools=False, final=True)
         message = reply.message
         answer: Any = message.text.strip()
         if not answer:  # a model that still "calls" final_answer

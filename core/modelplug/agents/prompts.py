@@ -12,6 +12,7 @@ from modelplug.types import Tool
 
 __all__ = [
     "describe_tools",
+    "final_call_prompt",
     "final_prompt",
     "planning_prompt",
     "planning_system_prompt",
@@ -84,3 +85,16 @@ def final_prompt(task: str, max_steps: int) -> str:
         f"The step limit ({max_steps}) is reached and no more tools can be called. Using what you found "
         f"above, give your final answer to the task now, as plain text:\n{task}"
     )
+
+
+#: The most characters of one result repeated in :func:`final_call_prompt`.
+MAX_RESULT_CHARS = 1000
+
+
+def final_call_prompt(task: str, results: Sequence[str]) -> str:
+    """The user message before a forced ``final_answer`` call (the model repeated a call whose
+    result it already had): the last ``results`` (``name: content`` lines, each cut to
+    :data:`MAX_RESULT_CHARS`) and the task, so the answer is in front of the model."""
+    shown = "\n".join(r if len(r) <= MAX_RESULT_CHARS else r[:MAX_RESULT_CHARS] + "..." for r in results)
+    found = f"The tools gave:\n{shown}\n" if shown else ""
+    return f"{found}Now call final_answer with the answer to the task, as text:\n{task}"

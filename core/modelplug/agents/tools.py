@@ -24,11 +24,13 @@ from modelplug.types import Tool
 __all__ = [
     "BUILTIN_TOOLS",
     "FINAL_ANSWER",
+    "MAX_FORCED_ANSWER_CHARS",
     "FunctionTool",
     "as_function_tool",
     "calculator",
     "current_time",
     "final_answer",
+    "final_answer_text",
     "tool",
     "validate_arguments",
 ]
@@ -216,6 +218,31 @@ def _final_answer(answer: Any) -> Any:
 
 #: The built-in tool that ends a run; every agent has it.
 final_answer: Final = tool(_final_answer, name=FINAL_ANSWER)
+
+#: The most characters of the ``answer`` of a forced call of the built-in ``final_answer``.
+MAX_FORCED_ANSWER_CHARS: Final = 400
+
+#: The built-in ``final_answer`` as offered when calls are forced (constrained decoding, local
+#: models): ``answer`` is text of at most :data:`MAX_FORCED_ANSWER_CHARS` characters. An untyped
+#: answer lets the grammar accept any JSON value, and a small model then nests objects
+#: (``{"answer": {"answer": ...``) until ``max_tokens``; a bounded string always closes.
+final_answer_text: Final = FunctionTool(
+    attrs.evolve(
+        final_answer.tool,
+        parameters={
+            "type": "object",
+            "properties": {
+                "answer": {
+                    "type": "string",
+                    "description": "the final answer, as text",
+                    "maxLength": MAX_FORCED_ANSWER_CHARS,
+                }
+            },
+            "required": ["answer"],
+        },
+    ),
+    _final_answer,
+)
 
 #: Limits of :func:`calculator`: expression length (characters) and size of integers (bits).
 MAX_EXPRESSION_CHARS: Final = 500

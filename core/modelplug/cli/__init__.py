@@ -39,6 +39,7 @@ __all__ = [
 #: Exit statuses (see the module docstring).
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_CANNOT_SERVE = 3
 EXIT_INTERRUPTED = 130
 #: The widest help text: click wraps help to the terminal, up to this many columns.
 MAX_HELP_WIDTH = 160

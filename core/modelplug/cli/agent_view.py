@@ -8,6 +8,7 @@ cost per delta stays flat: ``docs/cli.md`` (``modelplug agent``, "Inside the com
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import IO, Any, Final
 
@@ -91,6 +92,10 @@ class AgentView:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        end_line = getattr(self.view, "end_line", None)
+        if exc[0] is not None and end_line is not None:  # cut short (Ctrl-C): no partial line left open
+            with contextlib.suppress(Exception):  # e.g. a closed stdout: the interruption is what matters
+                end_line()
         self.view.__exit__(*exc)
 
     def handle(self, event: AgentEvent) -> None:

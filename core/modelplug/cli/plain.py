@@ -85,6 +85,15 @@ class PlainView:
         """Note that the line was ended by a newline written to a stream sharing ``out`` (a log line on stderr)."""
         self._last = "\n"
 
+    def end_line(self) -> None:
+        """End the reasoning's and the answer's line where one is open (a stream cut short by
+        Ctrl-C: the prompt, and ``Interrupted.``, then start on a line of their own)."""
+        self._close_reasoning()
+        if self.mid_line():
+            self.out.write("\n")
+            self.out.flush()
+            self._last = "\n"
+
     def update(self, delta: ChatMessageStreamDelta) -> None:
         """Write the delta's text to ``out`` and its reasoning to ``err``, flushing both."""
         if delta.reasoning_content:

@@ -63,7 +63,7 @@ def provider_rows(
         rows.append(row)
     names = {row["name"] for row in rows}
     missing = [
-        {"name": name, "install": f"pip install '{extra}'"}
+        {"name": name, "install": plugins.install_hint(extra)}
         for name, extra in sorted(plugins.KNOWN_EXTRAS.items())
         if name not in names
     ]

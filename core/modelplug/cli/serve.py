@@ -14,9 +14,15 @@ from typing import Any
 
 import click
 
+from modelplug.cli import EXIT_CANNOT_SERVE
+
 __all__ = ["model_entries", "serve"]
 
-_EXTRA_HINT = "pip install 'modelplug[serve]'"
+
+def _install(extra: str) -> str:
+    from modelplug._plugins import install_hint
+
+    return install_hint(f"modelplug[{extra}]")
 
 
 def model_entries(specs: Sequence[str], names: Sequence[str], options: Sequence[str]) -> list[Any]:
@@ -137,9 +143,9 @@ def serve(
     """
     missing = [m for m in ("starlette", "uvicorn", "sse_starlette") if importlib.util.find_spec(m) is None]
     if missing:
-        raise click.UsageError(f"modelplug serve needs {', '.join(missing)}: {_EXTRA_HINT}")
+        raise click.UsageError(f"modelplug serve needs {', '.join(missing)}: {_install('serve')}")
     if use_ray and importlib.util.find_spec("ray") is None:
-        raise click.UsageError("modelplug serve --ray needs Ray Serve: pip install 'modelplug[ray]'")
+        raise click.UsageError(f"modelplug serve --ray needs Ray Serve: {_install('ray')}")
     ray_flags = (num_replicas, min_replicas, max_replicas, ray_address)
     if not use_ray and any(flag is not None for flag in ray_flags):
         raise click.UsageError("--num-replicas, --min-replicas, --max-replicas and --ray-address need --ray")
@@ -178,12 +184,24 @@ def serve(
         return
     from modelplug.serve.app import build_app
     from modelplug.serve.models import close_models, load_models
-    from modelplug.serve.server import serve_forever
+    from modelplug.serve.server import BindError, bind, serve_forever
 
-    served = load_models(entries, max_concurrency=max_concurrency)
     try:
-        app = build_app(served, api_key=api_key, max_body_bytes=max_body_size, max_concurrency=max_concurrency)
-        click.echo(f"Serving {listing} on {url}", err=True)
-        serve_forever(app, host=host, port=port)
-    finally:
-        close_models(served)
+        sock = bind(host, port)  # before the models load: a port in use fails at once
+    except BindError as error:
+        raise _CannotServe(str(error)) from None
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{sock.getsockname()[1]}/v1"  # port 0: the one given
+    with sock:
+        served = load_models(entries, max_concurrency=max_concurrency)
+        try:
+            app = build_app(served, api_key=api_key, max_body_bytes=max_body_size, max_concurrency=max_concurrency)
+            click.echo(f"Serving {listing} on {url}", err=True)  # bound and listening: requests queue from now
+            serve_forever(app, host=host, port=port, sock=sock)
+        finally:
+            close_models(served)
+
+
+class _CannotServe(click.ClickException):
+    """The server cannot listen (port in use, not permitted): ``Error: ...``, exit status 3."""
+
+    exit_code = EXIT_CANNOT_SERVE

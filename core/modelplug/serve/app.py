@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from modelplug.errors import ModelplugError, wrap_provider_exception
+from modelplug.errors import InvalidOptionError, ModelplugError, wrap_provider_exception
 from modelplug.secrets import redact
 from modelplug.serve.requests import ChatRequest, RequestError, parse_chat_request
 from modelplug.serve.shutdown import SHUTDOWN_GRACE_S, ServerStop
@@ -299,9 +299,13 @@ class _Handler:
             failure = (
                 error if isinstance(error, ModelplugError) else wrap_provider_exception(served.model.provider, error)
             )
-            status = error_to_wire(failure)[0]
-            _log_request(scope, chat.model, status, "error", start, stream, error=type(failure).__name__)
-            return _error_response(failure)
+            status, body, headers = error_to_wire(failure)
+            if isinstance(failure, InvalidOptionError) and body["error"]["param"] is None:
+                body["error"]["param"] = chat.option_named(str(failure))  # e.g. a provider refusing 'foo'
+            # before any delta: a 4xx is the request refused (a bad option), not a generation that failed
+            outcome = "rejected" if 400 <= status < 500 else "error"
+            _log_request(scope, chat.model, status, outcome, start, stream, error=type(failure).__name__)
+            return _json(status, body, headers)
         except BaseException:
             release()
             if stream is not None:

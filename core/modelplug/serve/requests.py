@@ -67,6 +67,13 @@ class ChatRequest:
     stream: bool = False
     include_usage: bool = False
 
+    def option_named(self, message: str) -> str | None:
+        """The request field an error ``message`` is about: the first of the request's generation
+        options (standard or provider ``extra``) that it quotes (``'top_k'`` or ``"top_k"``), or ``None``."""
+        names = [key for key in self.options if key != "extra"] + list(self.options.get("extra") or ())
+        found = [(at, name) for name in names for q in "'\"" if (at := message.find(f"{q}{name}{q}")) >= 0]
+        return min(found)[1] if found else None
+
 
 def _type_error(field: str, expected: str, value: Any) -> RequestError:
     shown = json.dumps(value)[:80] if not isinstance(value, bytes) else repr(value)[:80]

@@ -4,6 +4,7 @@ benchmarks, notebooks)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import socket
 import threading
@@ -14,7 +15,13 @@ import uvicorn
 
 from modelplug.serve.shutdown import server_stop_of
 
-__all__ = ["is_loopback", "serve_forever", "serve_in_thread"]
+__all__ = ["BindError", "bind", "is_loopback", "serve_forever", "serve_in_thread"]
+
+
+class BindError(OSError):
+    """The server cannot listen on ``host:port``: the port is in use, binding it is not permitted,
+    or the host is not an address of this machine. The message names the address and the cause;
+    the original ``OSError`` is the ``__cause__``."""
 
 
 def is_loopback(host: str) -> bool:
@@ -46,9 +53,39 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve ``app`` on ``host:port`` until interrupted (SIGINT / SIGTERM end it gracefully)."""
-    _Server(_config(app, host=host, port=port)).run()
+def bind(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
+    """A socket bound to ``host:port`` and listening (``port`` 0: a free one; IPv6 when ``host``
+    has a ``:``), for :func:`serve_forever`. Bind before the slow work (loading models), so a port in
+    use fails at once, and say "serving" only once this returned.
+
+    Raises:
+        BindError: the port is in use (``errno.EADDRINUSE``), not permitted, or ``host`` is not here.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host.strip("[]"), port), family=family, backlog=2048)
+    except OSError as error:
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if error.errno == errno.EADDRINUSE:
+            cause = f"port {port} is already in use (another server listens there; choose one with --port)"
+        else:
+            cause = error.strerror or str(error)
+        failure = BindError(f"cannot serve on {where}: {cause}")
+        failure.errno = error.errno
+        raise failure from error
+
+
+def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8000, *, sock: socket.socket | None = None) -> None:
+    """Serve ``app`` until interrupted (SIGINT / SIGTERM end it gracefully) on ``sock`` (from
+    :func:`bind`, which it takes over), or else on ``host:port``.
+
+    Raises:
+        BindError: without ``sock``, as :func:`bind`.
+    """
+    if sock is None:
+        sock = bind(host, port)
+    with sock:
+        _Server(_config(app)).run(sockets=[sock])
 
 
 @contextlib.contextmanager

@@ -37,11 +37,16 @@ class ParseResult:
 
 
 def _engine(
-    format: str | None, tools: Sequence[ToolLike] | None, *, streaming: bool, reasoning_started: bool | str = False
+    format: str | None,
+    tools: Sequence[ToolLike] | None,
+    *,
+    streaming: bool,
+    reasoning_started: bool | str = False,
+    calls: bool = True,
 ) -> Engine:
     name = canonical(format)
     offered = None if tools is None else {tool.name: tool for tool in map(as_tool, tools)}
-    engine = Engine(table(name), OfferedTools(offered), streaming=streaming)
+    engine = Engine(table(name, calls=calls), OfferedTools(offered), streaming=streaming)
     if reasoning_started:
         engine.start_inside(THINK[0] if reasoning_started is True else str(reasoning_started))
     return engine
@@ -62,6 +67,7 @@ def parse(
     tools: Sequence[ToolLike] | None = None,
     *,
     reasoning_started: bool | str = False,
+    calls: bool = True,
 ) -> ParseResult:
     """Split model ``text`` into content and tool calls written in ``format``.
 
@@ -74,6 +80,8 @@ def parse(
             generation prompt with ``<think>``: see :func:`~modelplug.toolcalls.open_span`), so
             the text starts inside it and what comes before the span's closer is
             ``reasoning_content``. True for ``<think>``, or the span's opener (``"<seed:think>"``).
+        calls: ``False`` reads the reasoning spans only: a tool-call marker is content, and the
+            result has no calls (what the core does when no tools were given).
 
     Raises:
         ToolCallParseError: the text clearly attempts a call that cannot be used (a marker with a
@@ -82,7 +90,7 @@ def parse(
         InvalidOptionError: ``format`` is not a known format name.
         ValueError: ``reasoning_started`` names no reasoning span of the format.
     """
-    engine = _engine(format, tools, streaming=False, reasoning_started=reasoning_started)
+    engine = _engine(format, tools, streaming=False, reasoning_started=reasoning_started, calls=calls)
     engine.feed(text, last=True)
     engine.finish()
     error = engine.error()
@@ -133,9 +141,10 @@ class StreamParser:
         tools: Sequence[ToolLike] | None = None,
         *,
         reasoning_started: bool | str = False,
+        calls: bool = True,
     ) -> None:
-        """``format``, ``tools`` and ``reasoning_started`` as for :func:`parse` (same errors)."""
-        self._engine = _engine(format, tools, streaming=True, reasoning_started=reasoning_started)
+        """``format``, ``tools``, ``reasoning_started`` and ``calls`` as for :func:`parse` (same errors)."""
+        self._engine = _engine(format, tools, streaming=True, reasoning_started=reasoning_started, calls=calls)
         self._finished = False
 
     def feed(self, text: str) -> list[ChatMessageStreamDelta]:

@@ -16,7 +16,8 @@ __all__ = ["Element", "read_block", "resync"]
 #: Reads one element of a block, the cursor after its opener (the argument: the opener matched).
 #: Announces and finishes its call through the block's :class:`BlockCalls`, and returns
 #: ``(reason, name)``: ``reason`` is ``""`` when the call was read, else why it cannot be (the
-#: failure is then recorded by :func:`read_block`); ``name`` is the tool name when it was read.
+#: failure is then recorded by :func:`read_block`, unless the element recorded it itself, as a
+#: JSON call object that the text ends inside is); ``name`` is the tool name when it was read.
 Element = Callable[[str], Read[tuple[str, str | None]]]
 
 
@@ -59,7 +60,8 @@ def read_block(
         reason, name = yield from element(opener)
         count += 1
         if reason:
-            calls.bad(reason, name)
+            if not calls.errors or calls.errors[-1] != reason:  # not recorded by the element itself
+                calls.bad(reason, name)
             if not (yield from resync(src, (*openers, *closers), ends)):
                 return calls.failed(calls.errors[-1])
         end = src.pos

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from typing import Any, final
+from typing import Any, Final, final
 
 from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
 from modelplug.toolcalls._schema import coerce_arguments, schema_types
@@ -27,6 +27,7 @@ __all__ = [
     "Reasoning",
     "Reject",
     "Text",
+    "Twice",
     "Unusable",
     "as_arguments",
     "decode_value",
@@ -50,7 +51,7 @@ class Header:
     The engine sets ``index`` when it receives the event.
     """
 
-    __slots__ = ("format", "id", "index", "keys", "name", "partial", "streaming")
+    __slots__ = ("format", "id", "index", "keys", "name", "partial", "seen", "streaming", "twice")
 
     def __init__(self, name: str, id: str | None, format: str) -> None:
         self.name = name
@@ -61,6 +62,9 @@ class Header:
         self.streaming = True
         #: The argument names streamed so far.
         self.keys: set[str] = set()
+        #: The argument names read so far (streamed or not), and the first one read twice.
+        self.seen: set[str] = set()
+        self.twice: str | None = None
         #: What went out of the argument being written (a string value, while it grows), in pieces.
         self.partial: list[str] = []
 
@@ -178,10 +182,34 @@ class BadCall(ValueError):
     """A call object that cannot be used; the message says why."""
 
 
+@final
+class Twice(dict):  # type: ignore[type-arg]
+    """A decoded JSON object in which key ``twice`` is written more than once (the value is the
+    last one, as JSON decoders keep it). Arguments stream as they are written, so a later value
+    cannot honestly replace an earlier one that went out: such a call is an error
+    (:func:`read_call`, :func:`~modelplug.toolcalls._jsoncalls.bad_value`)."""
+
+    __slots__ = ("twice",)
+
+    twice: str
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The object of ``pairs``: a :class:`Twice` when a key repeats."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    twice = Twice(obj)
+    twice.twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+    return twice
+
+
 def decode_value(text: str) -> tuple[bool, Any]:
-    """Decode JSON, or failing that a Python literal (never evaluated). ``(ok, value)``."""
+    """Decode JSON, or failing that a Python literal (never evaluated). ``(ok, value)``. An object
+    with a key written twice decodes as a :class:`Twice`."""
     try:
-        return True, json.loads(text, strict=False)
+        return True, json.loads(text, strict=False, object_pairs_hook=_pairs)
     except (ValueError, RecursionError):
         pass
     try:
@@ -207,6 +235,12 @@ def as_arguments(raw: Any) -> dict[str, Any]:
     raise BadCall(f"arguments must be a JSON object, got {type(raw).__name__} {json.dumps(raw)[:40]}")
 
 
+#: The keys of a call object (besides the arguments): an object without arguments may hold these only.
+_CALL_KEYS: Final = frozenset(
+    {"name", "tool_name", "arguments", "parameters", "id", "type", "function", "call_id", "index"}
+)
+
+
 def read_call(
     obj: Any, *, markerless: bool = False, keyed: bool = False
 ) -> tuple[str, dict[str, Any], str | None] | None:
@@ -219,18 +253,26 @@ def read_call(
     marker, a missing arguments key means ``{}`` and anything unusable raises :class:`BadCall`.
     ``keyed``: the format writes a call as ``{"NAME": {arguments}}`` (Apertus); an object with one
     key and no ``name`` is read that way.
+
+    A call object with a key written twice (``"arguments"`` or ``"name"`` given twice) raises
+    :class:`BadCall`, also without a marker once the object is clearly a call: which one was meant
+    cannot be told, and the first may already have streamed.
     """
     if not isinstance(obj, dict):
         if markerless:
             return None
         raise BadCall(f"a call must be a JSON object, got {type(obj).__name__}")
     if keyed and len(obj) == 1 and "name" not in obj:
+        if isinstance(obj, Twice):
+            raise BadCall(f"the call {obj.twice!r} is written twice in one object")
         ((key, raw),) = obj.items()
         if not isinstance(key, str) or not key.strip():
             raise BadCall("a call needs a tool name as its key")
         return key.strip(), as_arguments(raw), None
+    twice = obj.twice if isinstance(obj, Twice) else None
     function = obj.get("function")
     if isinstance(function, dict) and "name" not in obj:
+        twice = function.twice if isinstance(function, Twice) else twice
         obj = {**function, "id": obj.get("id")}
     name = obj.get("name")
     if name is None and not markerless:
@@ -239,6 +281,8 @@ def read_call(
         if markerless:
             return None
         raise BadCall(f"a call needs a string 'name'; got keys {sorted(map(str, obj))}")
+    if twice is not None and (not markerless or "arguments" in obj or "parameters" in obj):
+        raise BadCall(f"the key {twice!r} is given twice in the call object")
     if "arguments" in obj:
         raw = obj["arguments"]
     elif "parameters" in obj:
@@ -246,6 +290,9 @@ def read_call(
     elif markerless:
         return None
     else:
+        unknown = sorted(map(str, obj.keys() - _CALL_KEYS))
+        if unknown:  # "argumnts": the arguments written under a key that is not read would be lost
+            raise BadCall(f"the call has no 'arguments' key, and {unknown[0]!r} is not a key of a call object")
         raw = {}
     try:
         arguments = as_arguments(raw)

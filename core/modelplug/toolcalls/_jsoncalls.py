@@ -15,6 +15,7 @@ reads the JSON object of arguments that follows a name (Mistral v11, DeepSeek, K
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -30,6 +31,7 @@ from modelplug.toolcalls._calls import (
     Header,
     OfferedTools,
     Outcome,
+    Twice,
     Unusable,
     as_arguments,
     decode_value,
@@ -49,7 +51,8 @@ from modelplug.toolcalls._source import Read, Source, until
 
 __all__ = [
     "BlockCalls",
-    "non_finite",
+    "bad_value",
+    "markerless_calls",
     "read_elements",
     "read_json_arguments",
     "read_json_calls",
@@ -120,9 +123,16 @@ class BlockCalls:
         certain: its JSON rendering after schema coercion, as it will appear in the final
         arguments JSON. Nothing once the call stopped streaming (a key given twice, a value that
         is not valid JSON); the rest of its arguments then go out with :meth:`complete`."""
-        if header is None or not header.streaming:
+        if header is None:
             return []
-        if key in header.keys or non_finite(value) is not None:
+        if key in header.seen:  # an error when the call ends (see complete)
+            header.twice = header.twice or key
+            header.streaming = False
+            return []
+        header.seen.add(key)
+        if not header.streaming:
+            return []
+        if key in header.keys or bad_value(value) is not None:
             header.streaming = False
             return []
         partial, header.partial = "".join(header.partial), []
@@ -196,7 +206,7 @@ class BlockCalls:
         if header is None:
             self.bad(self.ctx.unknown(name), name)
             return []
-        problem = non_finite(arguments)
+        problem = bad_value(arguments) if header.twice is None else _given_twice(header.twice)
         if problem is not None:
             self.bad(problem, name)
             return []
@@ -208,7 +218,7 @@ class BlockCalls:
         if not self.ctx.known(name):
             self.bad(self.ctx.unknown(name), name)
             return []
-        problem = non_finite(arguments)
+        problem = bad_value(arguments)
         if problem is not None:
             self.bad(problem, name)
             return []
@@ -275,8 +285,7 @@ class BlockCalls:
         try:
             call = read_call(value, keyed=self.keyed)
         except BadCall as error:
-            name = value.get("name") if isinstance(value, dict) else None
-            self.bad(str(error), header.name if header is not None else name if isinstance(name, str) else None)
+            self.bad(str(error), header.name if header is not None else _name_in(value))
             return []
         assert call is not None
         name, arguments, call_id = call
@@ -299,19 +308,29 @@ class BlockCalls:
         return element not in self._done
 
 
-def non_finite(value: Any, path: str = "") -> str | None:
-    """Why ``value`` (decoded arguments) is not valid JSON: a NaN or infinite number (``1e999``,
-    ``NaN``), named by its path; None when every number is finite."""
+def _given_twice(path: str) -> str:
+    return (
+        f"argument {path!r} is given twice (arguments stream as they are written, so a later value"
+        " cannot replace one that went out)"
+    )
+
+
+def bad_value(value: Any, path: str = "") -> str | None:
+    """Why ``value`` (decoded arguments) cannot be used, naming the argument by its path: a NaN or
+    infinite number (``1e999``, ``NaN``: not valid JSON), or a key written twice in one object
+    (a :class:`~modelplug.toolcalls._calls.Twice`); None when it can."""
     if isinstance(value, float) and not math.isfinite(value):
         return f"argument {path or 'value'} is {value!r}, not a finite JSON number"
+    if isinstance(value, Twice):
+        return _given_twice(f"{path}.{value.twice}" if path else value.twice)
     if isinstance(value, dict):
         for key, item in value.items():
-            problem = non_finite(item, f"{path}.{key}" if path else str(key))
+            problem = bad_value(item, f"{path}.{key}" if path else str(key))
             if problem is not None:
                 return problem
     elif isinstance(value, list):
         for k, item in enumerate(value):
-            problem = non_finite(item, f"{path}[{k}]")
+            problem = bad_value(item, f"{path}[{k}]")
             if problem is not None:
                 return problem
     return None
@@ -416,13 +435,16 @@ def read_elements(
         if calls.pending(element)
     ]
     if markerless:
-        found = [read_call(value, markerless=True) for _, (ok, value), _ in decoded if ok]
-        if not found or any(call is None or not calls.ctx.known(call[0]) for call in found):
+        found = [_clear_call(value) for _, (ok, value), _ in decoded if ok]
+        if not found or any(call is None or not calls.ctx.known(call) for call in found):
             return False
         if any(not ok and _FIRST_NAME.match(item) is None for _, (ok, _), item in decoded):
             return False
     elif not calls.emitted and not any(ok and isinstance(value, dict) for _, (ok, value), _ in decoded):
         return False
+    for (_, b), (a, _) in itertools.pairwise(extents):
+        if "," not in text[b:a]:  # the elements around it are still read
+            calls.errors.append(f"a comma is missing between two elements of the list (at offset {b} of the list)")
     for element, (ok, value), item in decoded:
         if ok:
             yield from calls.take(element, value)
@@ -432,14 +454,52 @@ def read_elements(
     return True
 
 
+def markerless_calls(calls: BlockCalls, items: list[Any]) -> list[object] | None:
+    """The events of a value written without a marker (``items``: its call objects), when every
+    item is clearly a call (:func:`~modelplug.toolcalls._calls.read_call`) to an offered tool;
+    None, reading nothing, otherwise (the value is content). A clear call that cannot be used
+    (a key given twice, a number that is not finite) is recorded on ``calls``."""
+    found: list[tuple[str, dict[str, Any], str | None] | BadCall] = []
+    for item in items:
+        try:
+            call = read_call(item, markerless=True)
+        except BadCall as error:
+            found.append(error)
+            continue
+        if call is None or not calls.ctx.known(call[0]):
+            return None
+        found.append(call)
+    if not found:
+        return None
+    events: list[object] = []
+    for item, read in zip(items, found, strict=True):
+        if isinstance(read, BadCall):
+            calls.bad(str(read), _name_in(item))
+        else:
+            events += calls.whole(*read)
+    return events
+
+
+def _name_in(item: Any) -> str | None:
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def recover_list(
     src: Source, calls: BlockCalls, start: int, result: ScanResult, stops: tuple[str, ...], *, markerless: bool
 ) -> Read[bool]:
     """After a strict scan of a list of calls from ``start`` failed (``result``): find the list's end
     by bracket matching and read its elements one by one (:func:`read_elements`). True when the
     elements were read (the cursor is after the list); False when they cannot be (the brackets do
-    not match, or the list is not one of calls): the cursor may have moved."""
+    not match, or the list is not one of calls): the cursor may have moved.
+
+    ``markerless``: only a list whose first element opens like a call object (a call key first)
+    is matched at all: prose full of ``[{`` that never closes is given back at once instead of
+    being matched to the end of the text from every ``[`` (linear time).
+    """
     if result.status != ScanStatus.INVALID or not result.stack or result.stack[0] != ARR:
+        return False
+    if markerless and _CALL_OPENS.match(src.text(start, src.pos)) is None:
         return False
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
     if (yield from scan_loose(src, closers, stops)).status != ScanStatus.COMPLETE:
@@ -448,6 +508,18 @@ def recover_list(
     extents, broken = split_elements(text)
     return broken is None and (yield from read_elements(text, extents, calls, markerless=markerless))
 
+
+def _clear_call(value: Any) -> str | None:
+    """The tool name of ``value`` when it is clearly a call object (usable or not), else None."""
+    try:
+        call = read_call(value, markerless=True)
+    except BadCall:
+        return _name_in(value) or ""
+    return None if call is None else call[0]
+
+
+#: A list whose first element opens like a call object: a key of a call object first.
+_CALL_OPENS: Final = re.compile(r'\[\s*\{\s*"(?:name|tool_name|arguments|parameters|function|id|type)"\s*:')
 
 #: A call object's name written as its first member (how an unreadable element is named).
 _FIRST_NAME: Final = re.compile(r'\s*\{\s*"(?:name|tool_name)"\s*:\s*"((?:[^"\\]|\\.){1,200})"')

@@ -439,7 +439,9 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
     escapes), so that an element's extent is known even when its inside is not valid JSON.
 
     Returns the ``(start, end)`` offsets of each element closed by a ``,`` or the list's ``]`` at
-    depth 1 (stripped of whitespace; empty elements left out), and None, or the offset where
+    depth 1, or followed by the next bracketed or quoted element without a ``,`` (a comma
+    missing: the caller sees no comma between the two; stripped of whitespace; empty elements
+    left out), and None, or the offset where
     matching failed (an unclosed string, a bracket that does not match, the text ending first):
     the elements before that offset are still returned. Never splits inside a nested value.
     """
@@ -452,12 +454,16 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
     i += 1
     closers.append("]")
     n = len(text)
+    closed = -1  # where a value at depth 1 ended, since the last element boundary
     while True:
         m = _SPLIT.search(text, i)
         if m is None:
             return elements, n
         c = m.group()
         i = m.start()
+        if closed >= 0 and len(closers) == 1 and c in "\"'{[(":
+            elements.append((_WS.match(text, start).end(), closed))  # type: ignore[union-attr]
+            start, closed = closed, -1  # a comma is missing: the next element starts here
         if c in "\"'":
             triple = text.startswith(c * 3, i)
             quote = c * 3 if triple else c
@@ -471,6 +477,8 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
                     j += 2
                 elif text.startswith(quote, j):
                     i = j + len(quote)
+                    if len(closers) == 1:
+                        closed = i
                     break
                 else:
                     j += 1
@@ -481,7 +489,10 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
             if closers[-1] != c:
                 return elements, i
             closers.pop()
+            if len(closers) == 1:
+                closed = i + 1
         if (len(closers) == 1 and c == ",") or not closers:
+            closed = -1
             a = _WS.match(text, start).end()  # type: ignore[union-attr]
             b = len(text[a:i].rstrip()) + a
             if b > a:

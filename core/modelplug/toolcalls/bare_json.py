@@ -18,11 +18,11 @@ never an error. Text that starts like JSON is held only until the JSON is comple
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Final
 
-from modelplug.toolcalls._calls import Done, OfferedTools, Outcome, Reject, decode_value, read_call
+from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject, decode_value
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
+from modelplug.toolcalls._jsoncalls import BlockCalls, markerless_calls, recover_list
 from modelplug.toolcalls._scan import ScanStatus, scan_json
 from modelplug.toolcalls._source import Read, Source, accept, peek, read_run, skip_ws
 from modelplug.toolcalls.pythonic import call_list
@@ -31,18 +31,6 @@ __all__ = ["brace", "bracket", "fence"]
 
 _LANGUAGES: Final = frozenset({"", "json", "jsonc", "json5", "tool_call", "tool_calls", "tool_code"})
 _LANGUAGE_RUN: Final = re.compile(r"[A-Za-z0-9_+\-]*")
-
-
-def _markerless(calls: BlockCalls, value: Any) -> list[object] | None:
-    items = value if isinstance(value, list) else [value]
-    found = [read_call(item, markerless=True) for item in items]
-    if not found or any(call is None or not calls.ctx.known(call[0]) for call in found):
-        return None
-    events: list[object] = []
-    for call in found:
-        assert call is not None
-        events += calls.whole(*call)
-    return events
 
 
 def _quick(reader: Reader, pattern: str) -> Reader:
@@ -61,14 +49,15 @@ def brace(format: str) -> Reader:
             return Reject(max(src.pos, 1))
         value_end = src.pos
         ok, value = decode_value(src.text(0, value_end))
-        events = _markerless(BlockCalls(ctx, format, src), value) if ok and isinstance(value, dict) else None
+        calls = BlockCalls(ctx, format, src)
+        events = markerless_calls(calls, [value]) if ok and isinstance(value, dict) else None
         if events is None:
             return Reject(value_end)
         yield from events
         yield from skip_ws(src)
         if (yield from accept(src, ";")):
-            return Done(None, format)
-        return Done(value_end, format)
+            return calls.outcome(None)
+        return calls.outcome(value_end)
 
     return _quick(read, r'\{[ \t\r\n]*[^ \t\r\n"}]')
 
@@ -123,13 +112,14 @@ def fence(format: str) -> Reader:
             return calls.outcome(None if closed else value_end)
         value_end = src.pos
         ok, value = decode_value(src.text(start, value_end))
-        events = _markerless(BlockCalls(ctx, format, src), value) if ok else None
+        calls = BlockCalls(ctx, format, src)
+        events = markerless_calls(calls, value if isinstance(value, list) else [value]) if ok else None
         yield from skip_ws(src)
         closed = yield from accept(src, "```")
         end = None if closed else value_end
         if events is None:
             return Reject(end)
         yield from events
-        return Done(end, format)
+        return calls.outcome(end)
 
     return read

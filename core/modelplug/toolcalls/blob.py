@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls._calls import mint_id
+from modelplug.toolcalls._jsoncalls import bad_value
 from modelplug.toolcalls._literals import LiteralSyntaxError, read_literal
 from modelplug.types import ToolCall
 
@@ -47,7 +48,9 @@ def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
             starts at any ``{`` ("invalid or missing JSON: invalid JSON at offset N (reason)", the
             offset of the first failure, and the object that failed is reported even when a valid
             object is nested inside it); several objects ("several JSON objects at offsets ...");
-            nesting too deep is a ``ToolCallParseError`` too, never a ``RecursionError``.
+            nesting too deep is a ``ToolCallParseError`` too, never a ``RecursionError``; so are
+            a NaN or infinite number (``1e999``: not JSON; the message names its key path) and an
+            integer too long to convert.
     """
     searched = _blank_think(text)
     start = searched.find("{")
@@ -64,6 +67,9 @@ def parse_json_blob(text: str) -> tuple[dict[str, Any], str]:
             offset=start,
         )
     data, begin, end = found
+    problem = bad_value(data)
+    if problem is not None:
+        raise ToolCallParseError(f"invalid JSON: {problem}", format="json_blob", text=text, offset=begin)
     later = searched.find("{", end)
     if later >= 0:
         second = _first_object(searched, later, text, quiet=True)
@@ -86,6 +92,8 @@ def _read_object(searched: str, start: int) -> tuple[Any, int]:
         failure = _Failure(error.pos, error.msg)
     except RecursionError:
         failure = _Failure(start, "nesting too deep")
+    except ValueError as error:  # an integer too long to convert (``sys.get_int_max_str_digits``)
+        failure = _Failure(start, str(error).split(";")[0])
     try:
         return read_literal(searched, start)
     except LiteralSyntaxError:

@@ -473,8 +473,12 @@ def _closed_pairs(readers: dict[str, Reader], formats: tuple[str, ...]) -> dict[
 
 
 @functools.cache
-def table(format: str | None) -> Table:
-    """The opener table of ``format`` (a canonical name, or None for detection)."""
+def table(format: str | None, *, calls: bool = True) -> Table:
+    """The opener table of ``format`` (a canonical name, or None for detection); with
+    ``calls=False``, only its reasoning spans (every tool-call marker is then content)."""
+    if not calls:
+        extra = sorted({s for spans in _SPANS.values() for s in spans}) if format is None else _SPANS.get(format, ())
+        return Table(_with_extras({}, tuple(extra), ()))
     if format is None:
         spans = tuple(sorted({s for spans in _SPANS.values() for s in spans}))
         closers = tuple(sorted({c for closers in CLOSERS.values() for c in closers}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from modelplug.toolcalls._blocks import resync
 from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._schema import coerce_value, schema_types
@@ -47,9 +48,10 @@ def minimax_m3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         # a call that cannot be read never sinks the ones after it: on to the next invoke
         if reason:
             calls.bad(reason, name)
-            if reason.startswith("the text ends") or not (yield from until(src, NS + _INVOKE_END)):
+            # the block's tags allow spacing after the namespace token, so the next invoke is no
+            # literal: the block goes on after this call's end (or at the block's closer)
+            if not (yield from resync(src, (CLOSER,), (NS + _INVOKE_END,))):
                 return calls.failed(calls.errors[-1])
-            src.i += len(NS + _INVOKE_END)
     if calls.errors:
         return Unusable("minimax_m3", calls.errors[0])
     return Done(None, "minimax_m3")

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value, read_call
+from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
-from modelplug.toolcalls._jsoncalls import BlockCalls, recover_list
+from modelplug.toolcalls._jsoncalls import BlockCalls, markerless_calls, recover_list
 from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls, unfinished_call
 from modelplug.toolcalls._pywatch import CallWatcher, watched
 from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose, split_elements
@@ -252,13 +252,11 @@ def call_list(
                     yield event
             return calls.outcome()
         else:
-            found = [read_call(item, markerless=True) for item in value]
-            if not found or any(call is None or not calls.ctx.known(call[0]) for call in found):
+            events = markerless_calls(calls, value)
+            if events is None:
                 return Reject()
-            for call in found:
-                assert call is not None
-                for event in calls.whole(call[0], call[1], call[2]):
-                    yield event
+            for event in events:
+                yield event
         if calls.errors:
             return Unusable(calls.format, calls.errors[0])
         return Done(None, calls.format)

@@ -352,3 +352,31 @@ def test_a_prompt_that_opens_think_sends_the_text_before_the_closer_to_reasoning
     assert "".join(d.reasoning_content or "" for d in deltas) == thought
     assert not "".join(d.content or "" for d in deltas)
     assert [p.name for d in deltas for p in d.tool_calls if p.name] == ["get_weather"]
+
+
+def test_without_tools_a_prompt_that_opens_think_still_splits_the_reasoning(
+    model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No tools: the core still reads the span the prompt opened (it used to build its parser only
+    for tools, so ``<think>`` and the reasoning stayed in ``content``), in generate() and stream()."""
+    import copy
+
+    import attrs
+
+    import modelplug_transformers.constrained as constrained
+    from modelplug_transformers.templates import inspect_template
+
+    tokenizer = copy.deepcopy(model.state.tokenizer)
+    tokenizer.chat_template = THINKING_TEMPLATE
+    state = attrs.evolve(model.state, tokenizer=tokenizer, template=inspect_template(tokenizer))
+    written = "Paris, surely; a <tool_call> here is no call.</think>\nIt is Paris."
+    script = [*tokenizer(written, add_special_tokens=False)["input_ids"], tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    monkeypatch.setattr(constrained, "constraint_for", lambda *args: _Script(script))
+    monkeypatch.setattr(model, "state", state)
+    options = {"max_tokens": len(script) + 5, "temperature": 0}
+    answer = model.generate(QUESTION, **options)
+    deltas, stream = _stream(model, QUESTION, **options)
+    for message in (answer, stream.message):
+        assert message.reasoning_content == "Paris, surely; a <tool_call> here is no call."
+        assert message.content == "\nIt is Paris."
+    assert "<think>" not in "".join(d.content or "" for d in deltas)
