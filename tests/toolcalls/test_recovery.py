@@ -93,6 +93,18 @@ def test_a_call_with_a_non_finite_number_keeps_the_others(format: str, data: st.
         ("pythonic", "[bad(x=b'z'), ok(y=2)]", [("ok", {"y": 2})], "call 1 ('bad'): a value has no JSON form"),
         ("olmo3", "<function_calls>a(x=1)\nb(1)\nc()</function_calls>", [("a", {"x": 1}), ("c", {})], "call 2 ('b')"),
         ("llama3_python_tag", "<|python_tag|>a(x=1); b(1); c()", [("a", {"x": 1}), ("c", {})], "call 2 ('b')"),
+        (  # an invoke without a name between good calls (the search for the next invoke found call 3)
+            "step3",
+            "<｜tool_calls_begin｜>"
+            + "".join(
+                f"<｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke{n}>"
+                f'<steptml:parameter name="k">{v}</steptml:parameter></steptml:invoke><｜tool_call_end｜>'
+                for n, v in ((' name="a"', 1), ("", 2), (' name="c"', 3))
+            )
+            + "<｜tool_calls_end｜>",
+            [("a", {"k": "1"}), ("c", {"k": "3"})],
+            "call 2: an invoke without a tool name",
+        ),
         (
             "qwen3_coder",
             "<tool_call>\n<function=bad_no_gt\n</function>\n</tool_call>\n<tool_call>\n<function=ok>\n"
@@ -137,6 +149,73 @@ def test_a_marker_around_something_that_is_not_a_call_is_content_or_an_error(for
     assert text in (content or "") or (error is not None and error.text == text)
     mention = whole(text + " is how it looks.", format)
     assert mention[2] is None and mention[0] == text + " is how it looks."
+
+
+#: A marker and its closer, for every format that has a closing marker (the pair around a body).
+PAIRS: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(["hermes", "qwen3_coder", "glm45", "glm47"], ("<tool_call>", "</tool_call>")),
+    **dict.fromkeys(["hyperclovax_seed_think", "smollm2", "xlam", "step_audio_2"], ("<tool_call>", "</tool_call>")),
+    **dict.fromkeys(["jamba", "hunyuan_a13b", "minimax", "hy_v3"], ("<tool_calls>", "</tool_calls>")),
+    "seed_oss": ("<seed:tool_call>", "</seed:tool_call>"),
+    "minimax_m2": ("<minimax:tool_call>", "</minimax:tool_call>"),
+    "dots": ("<dots_function_call>", "</dots_function_call>"),
+    "deepseek_v32": ("<｜DSML｜function_calls>", "</｜DSML｜function_calls>"),
+    "deepseek_v4": ("<｜DSML｜tool_calls>", "</｜DSML｜tool_calls>"),
+    "deepseek_v41": ("<｜DSML｜ calls>", "</｜DSML｜ calls>"),
+    "gigachat35": ("<｜GCML｜tool_calls>", "</｜GCML｜tool_calls>"),
+    "step3": ("<｜tool_calls_begin｜>", "<｜tool_calls_end｜>"),
+    **dict.fromkeys(["deepseek_v3", "deepseek_v31"], ("<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>")),
+    "kimi_k2": ("<|tool_calls_section_begin|>", "<|tool_calls_section_end|>"),
+    "kimi_k3": ("<|open|>tools<|sep|>", "<|close|>tools<|sep|>"),
+    "gemma4": ("<|tool_call>", "<tool_call|>"),
+    "functiongemma": ("<start_function_call>", "<end_function_call>"),
+    "internlm2": ("<|action_start|>", "<|action_end|>"),
+    "llama4_pythonic": ("<|python_start|>", "<|python_end|>"),
+    "lfm2": ("<|tool_call_start|>", "<|tool_call_end|>"),
+    "olmo3": ("<function_calls>", "</function_calls>"),
+    "longcat": ("<longcat_tool_call>", "</longcat_tool_call>"),
+    "qwen25_coder": ("<tools>", "</tools>"),
+    "nemotron_json": ("<TOOLCALL>", "</TOOLCALL>"),
+    "cohere_command4": ("<|START_ACTION|>", "<|END_ACTION|>"),
+    "apertus": ("<|tools_prefix|>", "<|tools_suffix|>"),
+    "solar_open2": ("<|tool_call:start|>", "<|tool_call:end|>"),
+    "minicpm5": ('<function name="', "</function>"),
+    "iquest_q1": ("<iquest_tool_call>", "</iquest_tool_call>"),
+    "k2_horizon": ("<ifm|tool_calls>", "</ifm|tool_calls>"),
+    "plamo3": ("<|plamo:begin_tool_requests:plamo|>", "<|plamo:end_tool_requests:plamo|>"),
+}
+
+
+#: Formats whose block is a special-token list of calls: the list may be empty.
+SPECIAL_LISTS = ("deepseek_v3", "deepseek_v31", "kimi_k2", "kimi_k3", "step3", "plamo3")
+
+
+@pytest.mark.parametrize("format", sorted(PAIRS))
+@pytest.mark.parametrize("body", ["hello, world!", "", "call:f"])
+def test_a_marker_pair_around_no_call_is_an_error_at_the_end_and_content_before_prose(format: str, body: str) -> None:
+    """Issue 12, kind 6, one rule for every format: a marker and its closer around a body that is
+    not a call is an error when nothing follows it (its text in ``.content``), a mention (content,
+    no error) when prose follows; never nothing. Whole text and every split agree."""
+    opener, closer = PAIRS[format]
+    text = f"{opener}{body}{closer}"
+    content, found, error = whole(text, format)
+    if not body and format in SPECIAL_LISTS:  # an empty list of calls, like "[]": no call, no error
+        assert (found, error) == ([], None)
+        return
+    assert found == [], text
+    assert isinstance(error, ToolCallParseError), (text, content)
+    assert error.text == text and error.content == text
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), (content, found, error))
+    mention = text + "\nis how it looks."
+    assert whole(mention, format) == (mention, [], None)
+    assert same(stream(list(mention), format), (mention, [], None))
+
+
+def test_a_call_after_a_mentioned_marker_is_read() -> None:
+    """A marker's closer is looked for only up to the next marker: a call after it is still a call."""
+    text = 'Use <tool_call> tags: <tool_call>{"name": "f", "arguments": {}}</tool_call>'
+    assert whole(text, "hermes") == ("Use <tool_call> tags:", [("f", {})], None)
 
 
 @pytest.mark.parametrize("format", ["hermes", "mistral", "deepseek_v31", "kimi_k2", "harmony", None])

@@ -226,6 +226,52 @@ def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str,
     assert same(stream(pieces, format), result)
 
 
+#: Every tagged-value format -> the closing tag of a value (qwen3_coder and Seed-OSS, where
+#: ``</parameter>`` may be left out: the function's end).
+VALUE_CLOSE: dict[str, str] = {
+    **dict.fromkeys(["minimax_m2", "dots"], "</parameter>"),
+    **dict.fromkeys(["deepseek_v32", "deepseek_v4"], "</｜DSML｜parameter>"),
+    "deepseek_v41": "</｜DSML｜ parameter>",
+    "gigachat35": "</｜GCML｜parameter>",
+    "step3": "</steptml:parameter>",
+    "kimi_k3": "<|close|>argument<|sep|>",
+    **dict.fromkeys(["hy_v3", "glm45", "glm47", "iquest_q1", "hyperclovax_seed_think"], "</arg_value>"),
+    "k2_horizon": "</ifm|arg_value>",
+    "solar_open2": "<|tool_arg:end|>",
+    "minicpm5": "</param>",
+    **dict.fromkeys(["qwen3_coder", "seed_oss"], "</function>"),
+}
+
+
+@pytest.mark.parametrize("format", sorted(VALUE_CLOSE))
+@SETTINGS
+@given(data=st.data(), k=st.integers(2, 4))
+def test_a_mistyped_closing_tag_never_takes_the_next_calls_into_a_value(format: str, data: Any, k: int) -> None:
+    """Issue 12, kinds 1 and 2, in every tagged-value format: a value whose closing tag is mistyped
+    (``</parametr>``) runs into the next call's opener or the block's closer; that call is an
+    error naming it, the calls after it are read (never one value holding them). Whole text and
+    every split agree."""
+    bad = data.draw(st.sampled_from(_xml_calls(format, 0, k)), label="bad")
+    args = arguments(FAMILY[format]).filter(bool)
+    calls = [(f"tool_{i}", data.draw(args, label=f"arguments {i}")) for i in range(k)]
+    good = RENDER[format](calls, "Let me check.", "")
+    good = good.replace(":opensource", "") if format == "hy_v3" else good
+    expected = whole(good, format)
+    assert expected[2] is None and len(expected[1]) == k, good
+    close = VALUE_CLOSE[format]
+    at = good.index(close, good.index(f"tool_{bad}"))
+    text = good[:at] + close[:-2] + close[-1] + good[at + len(close) :]
+    kept = [read for i, read in enumerate(expected[1]) if i != bad]
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert result[1] == kept, text
+    assert [(c.name, c.arguments) for c in error.tool_calls] == kept
+    assert f"({f'tool_{bad}'!r})" in str(error), str(error)
+    pieces = data.draw(splits(text), label="pieces")
+    assert same(stream(pieces, format), result)
+
+
 def _json_list(open_: str, close: str, key: str = "arguments") -> Any:
     return lambda calls: f"Let me check.\n{open_}{_list_of(calls, key)}{close}\n"
 
@@ -268,7 +314,7 @@ def test_a_json_syntax_error_inside_one_call_object_keeps_the_others(block: str,
     not valid JSON keeps the k-1 others, names the bad one (its number, and its name where written
     first) and says where the JSON breaks; whole text and every split agree."""
     format = block.split()[0]
-    bad = data.draw(st.integers(0, k - 1), label="bad")
+    bad = data.draw(st.sampled_from(_xml_calls(format, 0, k)), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments("json"), label=f"arguments {i}")) for i in range(k)]
     good = JSON_BLOCKS[block](calls)
     expected = whole(good, format)

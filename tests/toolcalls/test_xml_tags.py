@@ -11,7 +11,7 @@ from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import StreamParser, parse
 from tests.toolcalls._support import check, same, stream, whole
 
-_FILE = "if x </parameter> y:\n    print('</arg_value>', '</steptml:parameter>')"
+_FILE = "if x </parameter> y:\n    print('</arg_value>', '</steptml:parameter>')\n</function>\nend"
 
 
 def _qwen(value: str, opener: str = "<tool_call>", closer: str = "</tool_call>") -> str:
@@ -195,10 +195,13 @@ def test_gigachat35_parameter_without_string_attribute_is_text() -> None:
     check(text, "gigachat35", None, [("lookup", {"query": "vLLM"})])
 
 
-def test_gigachat35_cut_invoke_is_an_error_and_an_empty_block_is_content() -> None:
+def test_gigachat35_cut_invoke_is_an_error_and_an_empty_block_is_an_error_or_a_mention() -> None:
     with pytest.raises(ToolCallParseError):
         parse('<｜GCML｜tool_calls><｜GCML｜invoke name="broken">', "gigachat35")
-    check("<｜GCML｜tool_calls></｜GCML｜tool_calls>", "gigachat35", "<｜GCML｜tool_calls></｜GCML｜tool_calls>", [])
+    with pytest.raises(ToolCallParseError, match="no call between"):
+        parse("<｜GCML｜tool_calls></｜GCML｜tool_calls>", "gigachat35")
+    empty = "<｜GCML｜tool_calls></｜GCML｜tool_calls> is empty."
+    check(empty, "gigachat35", empty, [])
 
 
 _K3 = (
@@ -396,7 +399,7 @@ def test_glm_value_without_its_opener(format: str | None) -> None:
 
 
 def test_glm_value_without_opener_or_closer_is_an_error() -> None:
-    with pytest.raises(ToolCallParseError, match="ends inside a parameter value"):
+    with pytest.raises(ToolCallParseError, match="its value runs into '</tool_call>'"):
         parse("<tool_call>search<arg_key>query</arg_key>vacation days</tool_call>", "glm47")
 
 

@@ -101,6 +101,14 @@ class Source:
             self.i = 0
         self.eof = eof
 
+    def seek(self, pos: int) -> None:
+        """Move the cursor to block position ``pos``, also back before the window (which is then
+        rebuilt from the text kept since the block's start)."""
+        if pos < self.base:
+            self.s = self.text(pos, self.end)
+            self.base = pos
+        self.i = pos - self.base
+
     def may_reread(self, cost: int = 0) -> bool:
         """Whether ``cost`` more characters may be read again: over the whole text, at most twice
         the text read so far (to the cursor) plus 4096 are (see :meth:`give_back`)."""
@@ -123,10 +131,7 @@ class Source:
         if not self.may_reread(cost):
             return False
         self.reread += cost
-        if back >= self.base:
-            self.i = back - self.base
-        else:
-            self.s, self.base, self.i = self.text(back, self.end), back, 0
+        self.seek(back)
         return True
 
     def text(self, a: int, b: int) -> str:

@@ -45,7 +45,7 @@ from modelplug.toolcalls.muse_glimmer import CLOSERS as MUSE_CLOSERS
 from modelplug.toolcalls.muse_glimmer import OPENERS as MUSE_OPENERS
 from modelplug.toolcalls.pythonic import function_calls, tagged_python
 from modelplug.toolcalls.reasoning import COHERE_THINK, GEMMA_THOUGHT, HY_THINK, SEED_THINK, THINK, span_reader
-from modelplug.toolcalls.stray_markers import CLOSERS, dropped_marker, stray_closer
+from modelplug.toolcalls.stray_markers import CLOSERS, closed_pair, dropped_marker, stray_closer
 from modelplug.toolcalls.xml_tags import (
     CWM_OPENER,
     DOTS_OPENER,
@@ -448,6 +448,30 @@ def _with_extras(
     return readers
 
 
+#: Openers that are not markers (markerless JSON and Python calls, fences): prose writes them.
+_MARKERLESS: Final = ("{", "[", "```")
+
+
+def _closed_pairs(readers: dict[str, Reader], formats: tuple[str, ...]) -> dict[str, Reader]:
+    """``readers`` with every marker of ``formats`` that has closing markers wrapped so that the
+    pair around something that is not a call is content or an error, never nothing
+    (:func:`~modelplug.toolcalls.stray_markers.closed_pair`)."""
+    pairs: dict[str, tuple[str, tuple[str, ...]]] = {}
+    openers: dict[str, None] = dict.fromkeys(readers)
+    for name in formats:
+        for opener in _BUILDERS[name]():
+            openers[opener] = None  # also those detection leaves out (MiniMax-M3's token): markers all the same
+            if name in CLOSERS and opener not in _MARKERLESS:
+                first, closers = pairs.get(opener, (name, ()))
+                pairs[opener] = (first, tuple(dict.fromkeys((*closers, *CLOSERS[name]))))
+    every_closer = {c for _, closers in pairs.values() for c in closers}
+    markers = tuple(lit for lit in openers if lit not in every_closer and lit not in _MARKERLESS[:2])
+    for opener, (name, closers) in pairs.items():
+        if opener in readers and opener not in closers:
+            readers[opener] = closed_pair(readers[opener], opener, name, closers, markers)
+    return readers
+
+
 @functools.cache
 def table(format: str | None, *, calls: bool = True) -> Table:
     """The opener table of ``format`` (a canonical name, or None for detection); with
@@ -458,8 +482,9 @@ def table(format: str | None, *, calls: bool = True) -> Table:
     if format is None:
         spans = tuple(sorted({s for spans in _SPANS.values() for s in spans}))
         closers = tuple(sorted({c for closers in CLOSERS.values() for c in closers}))
-        return Table(_with_extras(_detection(), spans, closers))
-    return Table(_with_extras(_BUILDERS[format](), _SPANS.get(format, ()), CLOSERS.get(format, ())))
+        return Table(_closed_pairs(_with_extras(_detection(), spans, closers), FORMATS))
+    readers = _with_extras(_BUILDERS[format](), _SPANS.get(format, ()), CLOSERS.get(format, ()))
+    return Table(_closed_pairs(readers, (format,)))
 
 
 def _invoke_tags(prefix: str) -> tuple[str, ...]:

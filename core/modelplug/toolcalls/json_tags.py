@@ -17,7 +17,7 @@ from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
 from modelplug.toolcalls._scan import ScanStatus
-from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, peek, skip_ws, until
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, skip_ws, until
 
 __all__ = ["PLAMO_OPENER", "json_payload", "named_json", "plamo3", "tagged_json"]
 
@@ -74,6 +74,9 @@ def json_payload(
     return calls.outcome(end)
 
 
+_INTERPRETER: Final = "<|interpreter|>"
+
+
 def tagged_json(
     opener: str,
     format: str,
@@ -98,6 +101,8 @@ def tagged_json(
         yield from skip_ws(src)
         if token is not None:
             if not (yield from accept(src, token)):
+                if (yield from at(src, _INTERPRETER)):  # InternLM's code interpreter: content, not a call
+                    return Reject(src.pos + len(_INTERPRETER))
                 return Reject(len(opener)) if peek(src) else calls.failed(f"the text ends after {opener}")
             yield from skip_ws(src)
             if not peek(src):

@@ -10,11 +10,12 @@ malformations read: ``docs/toolcall-parser.md`` ("Tagged argument values").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._blocks import read_block
+from modelplug.toolcalls._blocks import read_block, resync
 from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
@@ -26,6 +27,7 @@ from modelplug.toolcalls._source import (
     Read,
     Source,
     accept,
+    alternation,
     at,
     need,
     peek,
@@ -76,8 +78,6 @@ __all__ = [
 
 _FUNCTION: Final = "<function="
 _FUNCTION_END: Final = "</function>"
-_QWEN_VALUE_ENDS: Final = ("</parameter>", "<parameter=", "</function>")
-_QWEN_VALUE_END: Final = re.compile("|".join(_QWEN_VALUE_ENDS))
 _QWEN_NAME_END: Final = re.compile(r"[>\n<]")
 
 
@@ -112,9 +112,10 @@ def _params(
     on_piece: Callable[[str, str], list[object]] | None = None,
     attributes: re.Pattern[str] | None = None,
     json_values: bool = False,
+    stops: tuple[str, ...] = (),
+    closes_block: bool = False,
     type_tag: tuple[str, str] | None = None,
     typed_text: Callable[[str, str], bool] | None = None,
-    stops: tuple[str, ...] = (),
 ) -> Read[tuple[dict[str, Any] | None, str]]:
     """Read ``key_open K key_close [value_open] V value_close`` pairs up to ``end`` (consumed).
 
@@ -125,13 +126,22 @@ def _params(
     K3's `` type="object"<|sep|>``); a ``string`` group other than ``true``, or a ``type`` group
     other than ``string``, makes the value JSON, decoded when it ends. ``json_values``: every
     value is JSON when it reads as JSON, else text (HyperCLOVA X), decided when it ends.
+    ``stops``: the block's other structural tokens (its next element's opener, its closer): a
+    value's closing tag before one of them ends the value too, and the call, whose end is
+    missing, cannot be read (its block goes on at that token). ``closes_block``: ``end`` is also
+    the block's closer (one call per block: GLM, Solar, MiniCPM).
+
+    Where a value ends (the rule of every format here): at its closing tag where the next
+    structural token follows (else the tag is part of the value, ``</parameter>`` written to a
+    file); a value that runs into ``key_open``, one of ``stops`` or the block's closer before
+    that is broken (a mistyped closer, ``</parametr>``): the call cannot be read and the cursor
+    is left on that token, so the block's next call is still read. qwen3_coder (``qwen``) leaves
+    ``</parameter>`` out: there ``key_open`` ends the value, and so does ``end`` where a
+    structural token follows it (or always, in a block of one function).
     ``type_tag``: the open and close tags of an optional type written between the key and the
     value (K2 Horizon's ``<ifm|arg_type>integer</ifm|arg_type>``); ``typed_text(key, type)`` says
     whether such a value stays text (else it is converted to the type when it ends, and kept as
     text when it does not convert: ``_schema.coerce_to_type``).
-    ``stops``: the block's other structural tokens (its next element's opener, its closer): a
-    value's closing tag before one of them ends the value too, and the call, whose end is
-    missing, cannot be read (its block goes on at that token).
     """
     params: dict[str, Any] = {}
     while True:
@@ -176,21 +186,26 @@ def _params(
                 return None, "the text ends inside the call"
         a = src.pos
         pieces = _Pieces(src, key, a, strip_newline, on_piece if is_text else None)
+        breakers = (key_open, *stops, *((end,) if closes_block or qwen else ()))
+        pattern, longest, literals = _value_ends(value_close, breakers)
         while True:
-            if qwen:
-                m = yield from pieces.around(until_re(src, _QWEN_VALUE_END, 12, _QWEN_VALUE_ENDS))
-                found = m is not None
-                closed = m is not None and m.group() == value_close
-            else:
-                found = closed = yield from pieces.around(until(src, value_close))
-            if not found:
+            m = yield from pieces.around(until_re(src, pattern, longest, literals))
+            if m is None:
                 return None, "the text ends inside a parameter value"
-            b = src.pos
-            if not closed:
-                break  # qwen3_coder: the next parameter or the function's end, without </parameter>
+            b, token = src.pos, m.group()
+            if qwen and token == key_open:
+                break  # qwen3_coder: the next parameter, without </parameter>
+            if token != value_close and not (qwen and token == end):
+                # a mistyped closer (</parametr>): the value ran into the next call or the block's end
+                return None, f"parameter {key!r}: its value runs into {token!r} before {value_close!r}"
             # a closing tag ends the value only where the next structural token follows (or the
             # end of the text); elsewhere it is part of the value ("</parameter>" written to a file)
-            src.i += len(value_close)
+            if token == end:  # qwen3_coder's </function> without </parameter>: the cursor stays on it
+                if not stops or (yield from _followed_by(src, len(end), stops)):
+                    break
+                src.i += len(end)
+                continue
+            src.i += len(token)
             yield from skip_ws(src)
             if not peek(src) or (yield from at(src, key_open)) or (yield from at(src, end)):
                 break
@@ -208,6 +223,36 @@ def _params(
                 return None, f"parameter {key!r} (marked as JSON) is not valid JSON"
         if on_value is not None:
             yield from on_value(key, params[key])
+
+
+@functools.cache
+def _value_ends(close: str, breakers: tuple[str, ...]) -> tuple[re.Pattern[str], int, tuple[str, ...]]:
+    """The search for a value's end: its closing tag or a token that breaks it (see ``_params``),
+    as ``until_re`` takes it (pattern, longest literal, the literals when one character starts
+    them all)."""
+    literals = tuple(dict.fromkeys((close, *breakers)))
+    assert not any(x != y and y.startswith(x) for x in literals for y in literals), literals
+    same_first = len({literal[0] for literal in literals}) == 1
+    return alternation(literals), max(map(len, literals)), literals if same_first else ()
+
+
+def _followed_by(src: Source, skip: int, literals: tuple[str, ...]) -> Read[bool]:
+    """Whether the text ends, or one of ``literals`` starts, after the ``skip`` characters at the
+    cursor and the whitespace after them; the cursor does not move."""
+    rel = skip  # where the whitespace run ends, relative to the cursor (kept across waits: linear)
+    while True:
+        j = _WS_RUN.match(src.s, src.i + rel).end()  # type: ignore[union-attr]  # matches the empty string
+        rel = j - src.i
+        if j < len(src.s) or src.eof:
+            rest = src.s[j : j + max(map(len, literals))]
+            if not rest or any(rest.startswith(literal) for literal in literals):
+                return True
+            if src.eof or not any(literal.startswith(rest) for literal in literals):
+                return False
+        yield NEED
+
+
+_WS_RUN: Final = re.compile(r"\s*")
 
 
 def _at_any(src: Source, literals: tuple[str, ...]) -> Read[bool]:
@@ -423,6 +468,7 @@ def glm_body(
     ctx: OfferedTools,
     *,
     opener_length: int,
+    opener: str = "<tool_call>",
     closer: str = "</tool_call>",
     format: str | None = None,
     json_values: bool = False,
@@ -446,24 +492,35 @@ def glm_body(
     header = calls.announce(name)
     if header is not None:
         yield header
-    params, reason = yield from _params(
+    params, reason = yield from _call_params(
         src,
+        calls,
+        header,
         key_open="<arg_key>",
         key_close="</arg_key>",
         value_open="<arg_value>",
         value_close="</arg_value>",
         end=closer,
         strip_newline=False,
-        on_value=lambda key, value: calls.argument(header, key, value),
-        on_piece=lambda key, text: calls.text_piece(header, key, text),
         json_values=json_values,
+        stops=(opener,),
+        closes_block=True,
     )
     if params is None:
-        return calls.failed(reason)
+        return (yield from _one_call_failed(src, calls, reason, name, opener, closer))
     yield from calls.complete(header, name, params)
-    if calls.errors:
-        return Unusable(format, calls.errors[0])
-    return Done(None, format)
+    return calls.outcome()
+
+
+def _one_call_failed(
+    src: Source, calls: BlockCalls, reason: str, name: str | None, opener: str, closer: str
+) -> Read[Outcome]:
+    """The outcome of a block of one call (GLM, Solar, MiniCPM) that cannot be read, named: the
+    block runs past its ``closer``, or to the next call's ``opener`` where that comes first (a
+    mistyped closer never takes the next call with it)."""
+    calls.bad(reason, name)
+    yield from resync(src, (opener,), (closer,))
+    return calls.failed(calls.errors[-1])
 
 
 # minimax_m2 ---------------------------------------------------------------------------------------
@@ -483,6 +540,7 @@ def _invokes(
     json_body: bool = False,
     json_values: bool = False,
     stops: tuple[str, ...] = (),
+    closes_block: bool = False,
 ) -> Read[tuple[str, str | None]]:
     """One ``<invoke name="f">`` parameters ``</invoke>`` (cursor after ``invoke``, the tag up to the
     name); returns why it failed (``""``: it did not) and the tool name when it was read.
@@ -497,6 +555,9 @@ def _invokes(
     name = _valid_name(written)
     src.i += len(key_close)
     if name is None:
+        if "<" in written:  # the tag is not closed before the next tag: the call's end is looked for from there
+            src.seek(a + written.index("<"))
+            written = written[: written.index("<")]
         return f"bad tool name {written[:40]!r}", None
     header = calls.announce(name)
     if header is not None:
@@ -526,6 +587,7 @@ def _invokes(
         attributes=attributes,
         json_values=json_values,
         stops=stops,
+        closes_block=closes_block,
     )
     if params is None:
         return reason, name
@@ -634,7 +696,8 @@ _STEP_CALLS_BEGIN: Final = "<｜tool_calls_begin｜>"
 _STEP_CALLS_END: Final = "<｜tool_calls_end｜>"
 _STEP_CALL_BEGIN: Final = "<｜tool_call_begin｜>"
 _STEP_CALL_END: Final = "<｜tool_call_end｜>"
-_STEP_INVOKE: Final = '<steptml:invoke name="'
+_STEP_INVOKE: Final = "<steptml:invoke"
+_STEP_NAME: Final = ' name="'
 
 
 def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
@@ -651,6 +714,8 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
                 if not (yield from until(src, _STEP_INVOKE, 256)):
                     return "expected <steptml:invoke>", None
                 src.i += len(_STEP_INVOKE)
+        if not (yield from accept(src, _STEP_NAME)):
+            return "an invoke without a tool name (name=\"...\")", None
         return (
             yield from _invokes(
                 src,
@@ -880,11 +945,18 @@ def solar_open2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     a = src.pos
     if not (yield from until(src, "\n", 256)):
         reason = "the text ends inside the call" if src.eof else "expected a tool name on its own line"
-        return (yield from calls.failed_through(_SOLAR_END, reason))
-    name = _valid_name(src.text(a, src.pos))
+        return (yield from _one_call_failed(src, calls, reason, None, SOLAR_OPENER, _SOLAR_END))
+    written = src.text(a, src.pos)
+    name = _valid_name(written)
     src.i += 1
     if name is None:
-        return (yield from calls.failed_through(_SOLAR_END, "a call without a valid tool name"))
+        if "<" in written:  # no name line: the call's end is looked for from the first tag
+            src.seek(a + written.index("<"))
+        return (
+            yield from _one_call_failed(
+                src, calls, "a call without a valid tool name", None, SOLAR_OPENER, _SOLAR_END
+            )
+        )
     header = calls.announce(name)
     if header is not None:
         yield header
@@ -897,9 +969,11 @@ def solar_open2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         value_close="<|tool_arg:end|>",
         end=_SOLAR_END,
         strip_newline=False,
+        stops=(SOLAR_OPENER,),
+        closes_block=True,
     )
     if params is None:
-        return (yield from calls.failed_through(_SOLAR_END, reason))
+        return (yield from _one_call_failed(src, calls, reason, name, SOLAR_OPENER, _SOLAR_END))
     yield from calls.complete(header, name, params)
     if calls.errors:
         return Unusable("solar_open2", calls.errors[0])
@@ -916,7 +990,7 @@ def minicpm5(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     per call, values text."""
     calls = BlockCalls(ctx, "minicpm5", src)
     src.i += len(MINICPM_OPENER)
-    reason, _ = yield from _invokes(
+    reason, name = yield from _invokes(
         src,
         calls,
         invoke_end="</function>",
@@ -924,12 +998,12 @@ def minicpm5(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         parameter_end="</param>",
         key_close=">",
         strip_newline=True,
+        stops=(MINICPM_OPENER,),
+        closes_block=True,
     )
     if reason:
-        return calls.failed(reason)
-    if calls.errors:
-        return Unusable("minicpm5", calls.errors[0])
-    return Done(None, "minicpm5")
+        return (yield from _one_call_failed(src, calls, reason, name, MINICPM_OPENER, "</function>"))
+    return calls.outcome()
 
 
 IQUEST_OPENER: Final = "<iquest_tool_call>"
@@ -940,7 +1014,12 @@ def iquest_q1(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     src.i += len(IQUEST_OPENER)
     return (
         yield from glm_body(
-            src, ctx, opener_length=len(IQUEST_OPENER), closer="</iquest_tool_call>", format="iquest_q1"
+            src,
+            ctx,
+            opener_length=len(IQUEST_OPENER),
+            opener=IQUEST_OPENER,
+            closer="</iquest_tool_call>",
+            format="iquest_q1",
         )
     )
 
