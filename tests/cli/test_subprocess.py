@@ -142,8 +142,8 @@ def test_import_and_help_stay_light() -> None:
     assert "run" in result.stdout and "plugins" in result.stdout
 
 
-def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> None:
-    args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.2", "--stats", "hi"]
+def _interrupted(args: list[str]) -> tuple[int, str, bytes]:
+    """Run the CLI with ``args``, send SIGINT once ``word02`` is out: its exit code, stdout, stderr."""
     process = start_cli(args)
     try:
         partial = _read_until(process, b"word02")
@@ -151,8 +151,13 @@ def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> Non
         rest, err = process.communicate(timeout=30)
     finally:
         process.kill()
-    output = (partial + rest).decode()
-    assert process.returncode == 130
+    return process.returncode, (partial + rest).decode(), err
+
+
+def test_sigint_stops_the_stream_keeps_the_partial_answer_and_exits_130() -> None:
+    args = ["run", "-m", "replay:x", "-o", responses(LONG), "-o", "delay=0.2", "--stats", "hi"]
+    code, output, err = _interrupted(args)
+    assert code == 130
     assert output.endswith("\n")  # the partial answer's line is ended
     assert LONG.startswith(output[:-1]) and "word02" in output and len(output) < len(LONG)
     assert "Interrupted." in err.decode() and "interrupted" in err.decode()  # the message and the stats line
@@ -163,15 +168,8 @@ def test_sigint_ends_an_agents_partial_line_and_exits_130() -> None:
     """Was: the agent's partial answer was left without its newline (the shell prompt after it)."""
     answer = {"content": LONG, "tool_calls": []}
     args = ["agent", "-m", "replay:x", "-o", responses(answer), "-o", "delay=0.2", "--no-stats", "Go"]
-    process = start_cli(args)
-    try:
-        partial = _read_until(process, b"word02")
-        process.send_signal(signal.SIGINT)
-        rest, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    output = (partial + rest).decode()
-    assert process.returncode == 130, err.decode()
+    code, output, err = _interrupted(args)
+    assert code == 130, err.decode()
     assert "word02" in output and "word39" not in output
     assert output.endswith("\n")  # the partial answer's line is ended
     assert "Interrupted." in err.decode() and b"Traceback" not in err
