@@ -70,9 +70,9 @@ def merge(deltas: Iterable[ChatMessageStreamDelta]) -> tuple[str | None, list[di
     return "".join(content) or None, merged, "".join(reasoning) or None
 
 
-def stream(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> Outcome:
-    """Feed ``pieces`` to a StreamParser; the merged result (complete calls only) and the error."""
-    parser = StreamParser(format, tools)
+def feed_all(parser: StreamParser, pieces: Sequence[str]) -> tuple[list[ChatMessageStreamDelta], Any]:
+    """Feed ``pieces`` to ``parser`` and finish it: every delta (those an error carries included)
+    and the ToolCallParseError it ended with, or None."""
     deltas: list[ChatMessageStreamDelta] = []
     error = None
     for piece in pieces:
@@ -82,6 +82,12 @@ def stream(pieces: Sequence[str], format: str | None = None, tools: Any = None) 
     except ToolCallParseError as exc:
         error = exc
         deltas += exc.deltas  # type: ignore[attr-defined]
+    return deltas, error
+
+
+def stream(pieces: Sequence[str], format: str | None = None, tools: Any = None) -> Outcome:
+    """Feed ``pieces`` to a StreamParser; the merged result (complete calls only) and the error."""
+    deltas, error = feed_all(StreamParser(format, tools), pieces)
     content, calls, _ = merge(deltas)
     if any(c["arguments"] is None and c["raw"] for c in calls):
         assert error is not None, "a call whose arguments stopped half-way must end in an error"

@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import FORMATS, StreamParser, open_span, parse
-from modelplug.types import ChatMessageStreamDelta
 from tests.strategies import FAMILY, RENDER, THINK_SPANS, calls, prose, splits
-from tests.toolcalls._support import merge, reasoning, same, stream, whole
+from tests.toolcalls._support import feed_all, merge, reasoning, same, stream, whole
 
 HERMES = '<tool_call>{"name": "f", "arguments": {"a": 1}}</tool_call>'
 
@@ -134,16 +133,7 @@ def test_calls_quoted_in_every_span_of_every_format(format: str, data: st.DataOb
 
 
 def _streamed(pieces: list[str], format: str | None, started: bool | str) -> tuple[Any, ...]:
-    parser = StreamParser(format, reasoning_started=started)
-    deltas: list[ChatMessageStreamDelta] = []
-    error = None
-    for piece in pieces:
-        deltas += parser.feed(piece)
-    try:
-        deltas += parser.finish()
-    except ToolCallParseError as exc:
-        error = exc
-        deltas += exc.deltas  # type: ignore[attr-defined]
+    deltas, error = feed_all(StreamParser(format, reasoning_started=started), pieces)
     content, calls, thought = merge(deltas)
     return content, [(c["name"], c["arguments"]) for c in calls], thought, error is None
 
