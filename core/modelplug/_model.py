@@ -206,7 +206,7 @@ class Model:
             try:
                 message = stream.until_done()
             except ToolCallParseError as error:
-                error.message = stream.message  # the whole answer, usage included: nothing received is lost
+                _keep_answer(error, stream.message)
                 raise
             if not self._own_parser():
                 return message
@@ -234,7 +234,7 @@ class Model:
             try:
                 message = await stream.until_done()
             except ToolCallParseError as error:
-                error.message = stream.message
+                _keep_answer(error, stream.message)
                 raise
             finally:
                 await stream.aclose()
@@ -308,7 +308,7 @@ class Model:
                 self.model_id, self.state, text, list(generation.tools), self._tool_call_format()
             )
         except ToolCallParseError as error:
-            error.message = message  # the whole answer, usage included: nothing received is lost
+            _keep_answer(error, message)
             raise
         if result is None:
             return message
@@ -516,3 +516,11 @@ class Model:
         shown = redact_mapping(self.options)
         extra = ", ".join(f"{k}={v!r}" for k, v in shown.items())
         return redact(f"Model({self.spec!r}{', ' + extra if extra else ''})")
+
+
+def _keep_answer(error: ToolCallParseError, message: ChatMessage) -> None:
+    """Nothing received is lost when ``generate()`` raises ``error``: the whole answer (usage
+    included) goes on ``error.message``, and its reasoning (the backend's, else what the parser
+    read from the text) on ``error.reasoning_content``, as a successful answer would carry it."""
+    error.message = message
+    error.reasoning_content = message.reasoning_content or error.reasoning_content

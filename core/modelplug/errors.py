@@ -241,6 +241,10 @@ class ToolCallParseError(ModelplugError, ValueError):
         text: the raw model text, unchanged.
         tool_calls: the calls that *could* be read from the same text (possibly empty).
         content: the prose around the calls.
+        reasoning_content: the text of the reasoning spans read (``<think>`` ... ``</think>``, tags
+            dropped), as :attr:`modelplug.toolcalls.ParseResult.reasoning_content` would hold it;
+            ``None`` when there was none. Raised by :meth:`modelplug.Model.generate`, the whole
+            answer's reasoning (also what the backend sent as reasoning).
         message: when raised by :meth:`modelplug.Model.generate`, the model's whole answer as
             received (a :class:`~modelplug.types.ChatMessage`, with its usage); otherwise ``None``.
         deltas: when raised by :meth:`modelplug.toolcalls.StreamParser.finish`, the deltas of its
@@ -256,6 +260,7 @@ class ToolCallParseError(ModelplugError, ValueError):
         offset: int = 0,
         tool_calls: tuple[Any, ...] = (),
         content: str | None = None,
+        reasoning_content: str | None = None,
     ) -> None:
         excerpt = text[offset : offset + 60]
         if len(text) > offset + 60:
@@ -268,6 +273,7 @@ class ToolCallParseError(ModelplugError, ValueError):
         self.text = text
         self.tool_calls = tuple(tool_calls)
         self.content = content
+        self.reasoning_content = reasoning_content
         self.message: Any = None
         self.deltas: tuple[Any, ...] = ()
 

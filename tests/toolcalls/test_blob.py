@@ -84,10 +84,13 @@ def test_json_blob_skips_think_and_reports_where() -> None:
     data, prefix = parse_json_blob('<think>{not json}</think>\nSure: {"a": 1} trailing')
     assert data == {"a": 1}
     assert prefix == "<think>{not json}</think>\nSure: "
-    with pytest.raises(ToolCallParseError) as info:
+    with pytest.raises(ToolCallParseError) as info:  # {nope} is prose; {also: no} opens like an object
         parse_json_blob("x {nope} y {also: no}")
-    assert info.value.offset == 2
+    assert info.value.offset == 11
     assert "invalid or missing JSON" in str(info.value)
+    with pytest.raises(ToolCallParseError) as info:  # only prose braces: the first failure is reported
+        parse_json_blob("x {nope} y {not either}")
+    assert info.value.offset == 2
 
 
 def test_tool_call_from_text_non_object_arguments_kept_raw() -> None:

@@ -90,7 +90,7 @@ def test_a_call_with_a_non_finite_number_keeps_the_others(format: str, data: st.
             "call 2 ('b'): arguments must be a JSON object",
         ),
         ("pythonic", "[a(x=1), b(x=), c()]", [("a", {"x": 1}), ("c", {})], "call 2 ('b'): expected a value"),
-        ("pythonic", "[bad(x=b'z'), ok(y=2)]", [("ok", {"y": 2})], "call 1 ('bad'): a value has no JSON form"),
+        ("pythonic", "[bad(x=b'z'), ok(y=2)]", [("ok", {"y": 2})], "call 1 ('bad'): the bytes b'z' has no JSON form"),
         ("olmo3", "<function_calls>a(x=1)\nb(1)\nc()</function_calls>", [("a", {"x": 1}), ("c", {})], "call 2 ('b')"),
         ("llama3_python_tag", "<|python_tag|>a(x=1); b(1); c()", [("a", {"x": 1}), ("c", {})], "call 2 ('b')"),
         (  # an invoke without a name between good calls (the search for the next invoke found call 3)

@@ -360,7 +360,7 @@ class ToolCallingAgent:
         try:
             message = self.model.generate(request.messages, **request.options)
         except ToolCallParseError as caught:
-            error, message = caught, ChatMessage(role="assistant")
+            error, message = caught, caught.message or ChatMessage(role="assistant")
         return _Reply(message, None, time.perf_counter() - start, error)
 
     async def _adrive(self, steps: _Step) -> AsyncGenerator[AgentEvent, None]:
@@ -388,7 +388,7 @@ class ToolCallingAgent:
                         try:
                             message = await self.model.agenerate(item.messages, **item.options)
                         except ToolCallParseError as caught:
-                            error, message = caught, ChatMessage(role="assistant")
+                            error, message = caught, caught.message or ChatMessage(role="assistant")
                         result = _Reply(message, None, time.perf_counter() - start, error)
                 elif isinstance(item, _ToolRequest):
                     result = await _acall_tool(item.function, item.arguments, item.timeout_s)

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Final, final
 
-from modelplug.toolcalls._literals import LiteralSyntaxError, parse_literal
+from modelplug.toolcalls._literals import LiteralSyntaxError, Twice, parse_literal
 from modelplug.toolcalls._schema import coerce_arguments, schema_types
 from modelplug.types import Tool
 
@@ -32,6 +32,7 @@ __all__ = [
     "as_arguments",
     "decode_value",
     "mint_id",
+    "object_pairs",
     "read_call",
 ]
 
@@ -182,19 +183,7 @@ class BadCall(ValueError):
     """A call object that cannot be used; the message says why."""
 
 
-@final
-class Twice(dict):  # type: ignore[type-arg]
-    """A decoded JSON object in which key ``twice`` is written more than once (the value is the
-    last one, as JSON decoders keep it). Arguments stream as they are written, so a later value
-    cannot honestly replace an earlier one that went out: such a call is an error
-    (:func:`read_call`, :func:`~modelplug.toolcalls._jsoncalls.bad_value`)."""
-
-    __slots__ = ("twice",)
-
-    twice: str
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """The object of ``pairs``: a :class:`Twice` when a key repeats."""
     obj = dict(pairs)
     if len(obj) == len(pairs):
@@ -209,7 +198,7 @@ def decode_value(text: str) -> tuple[bool, Any]:
     """Decode JSON, or failing that a Python literal (never evaluated). ``(ok, value)``. An object
     with a key written twice decodes as a :class:`Twice`."""
     try:
-        return True, json.loads(text, strict=False, object_pairs_hook=_pairs)
+        return True, json.loads(text, strict=False, object_pairs_hook=object_pairs)
     except (ValueError, RecursionError):
         pass
     try:

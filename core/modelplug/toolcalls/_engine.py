@@ -294,6 +294,7 @@ class Engine:
             offset=first.offset,
             tool_calls=self.tool_calls(),
             content="".join(self.content) or None,
+            reasoning_content="".join(self.reasoning) or None,
         )
 
     def tool_calls(self) -> tuple[ToolCall, ...]:

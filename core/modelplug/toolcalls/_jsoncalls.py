@@ -173,6 +173,9 @@ class BlockCalls:
         part = raw[:cut]
         events: list[object] = []
         if part:
+            if surrogate(part) is not None:  # not Unicode text: the call fails when it ends
+                header.streaming = False
+                return None
             if _CANONICAL.fullmatch(part) is not None:
                 rendered = part  # already written as json.dumps writes it (no \\u, no raw control character)
             else:
@@ -192,6 +195,9 @@ class BlockCalls:
         if header is None or not header.streaming or key in header.keys or not text:
             return []
         if not header.partial and not self.ctx.keeps_strings(header.name, key):
+            return []
+        if surrogate(text) is not None:  # not Unicode text: the call fails when it ends
+            header.streaming = False
             return []
         return [self._piece(header, key, json.dumps(text, ensure_ascii=False)[1:-1])]
 
@@ -308,29 +314,51 @@ class BlockCalls:
         return element not in self._done
 
 
-def _given_twice(path: str) -> str:
+def _given_twice(path: str, noun: str = "argument") -> str:
+    if noun != "argument":
+        return f"the {noun} {path!r} is given twice in one object"
     return (
         f"argument {path!r} is given twice (arguments stream as they are written, so a later value"
         " cannot replace one that went out)"
     )
 
 
-def bad_value(value: Any, path: str = "") -> str | None:
+#: A lone surrogate (``"\\ud800"`` decodes to one): not Unicode text, it cannot be encoded as UTF-8.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def surrogate(text: str) -> str | None:
+    """The first lone surrogate in ``text`` (as ``U+D800``), None when there is none."""
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def bad_value(value: Any, path: str = "", *, noun: str = "argument") -> str | None:
     """Why ``value`` (decoded arguments) cannot be used, naming the argument by its path: a NaN or
-    infinite number (``1e999``, ``NaN``: not valid JSON), or a key written twice in one object
-    (a :class:`~modelplug.toolcalls._calls.Twice`); None when it can."""
+    infinite number (``1e999``, ``NaN``: not valid JSON), a string or key holding a lone surrogate
+    (``"\\ud800"``: not Unicode text, it cannot be encoded as UTF-8), or a key written twice in one
+    object (a :class:`~modelplug.toolcalls._literals.Twice`); None when it can. ``noun`` names what
+    the paths are in the message (``"key"`` for a whole object)."""
+    if isinstance(value, str):
+        lone = surrogate(value)
+        return None if lone is None else f"{noun} {path or 'value'} holds a lone surrogate ({lone}), not Unicode text"
     if isinstance(value, float) and not math.isfinite(value):
-        return f"argument {path or 'value'} is {value!r}, not a finite JSON number"
+        return f"{noun} {path or 'value'} is {value!r}, not a finite JSON number"
     if isinstance(value, Twice):
-        return _given_twice(f"{path}.{value.twice}" if path else value.twice)
+        return _given_twice(f"{path}.{value.twice}" if path else value.twice, noun)
     if isinstance(value, dict):
         for key, item in value.items():
-            problem = bad_value(item, f"{path}.{key}" if path else str(key))
+            lone = surrogate(str(key))
+            if lone is not None:
+                return f"the {noun} name {key!r} holds a lone surrogate ({lone}), not Unicode text"
+            problem = bad_value(item, f"{path}.{key}" if path else str(key), noun=noun)
             if problem is not None:
                 return problem
     elif isinstance(value, list):
         for k, item in enumerate(value):
-            problem = bad_value(item, f"{path}[{k}]")
+            problem = bad_value(item, f"{path}[{k}]", noun=noun)
             if problem is not None:
                 return problem
     return None

@@ -22,7 +22,9 @@ from typing import Any, Final, final
 
 __all__ = [
     "LiteralSyntaxError",
+    "LiteralValueError",
     "PyCall",
+    "Twice",
     "parse_call_list",
     "parse_calls",
     "parse_literal",
@@ -45,6 +47,7 @@ _STRING_TOKEN: Final = {
     "'''": re.compile(r"'''(?:[^\\']|\\.|'(?!''))*'''", re.DOTALL),
     '"""': re.compile(r'"""(?:[^\\"]|\\.|"(?!""))*"""', re.DOTALL),
 }
+_OPENED: Final = {"(": "(...)", "[": "[...]", ".": ".<name>"}
 _NAMES: Final[dict[str, object]] = {
     "True": True,
     "False": False,
@@ -56,11 +59,18 @@ _NAMES: Final[dict[str, object]] = {
 
 
 class LiteralSyntaxError(ValueError):
-    """The text is not a literal / call expression of the supported subset. ``pos`` is where."""
+    """The text is not a literal / call expression of the supported subset. ``pos`` is where,
+    ``reason`` what is wrong there."""
 
     def __init__(self, message: str, pos: int) -> None:
         super().__init__(f"{message} at offset {pos}")
         self.pos = pos
+        self.reason = message
+
+
+class LiteralValueError(LiteralSyntaxError):
+    """A value that is no literal with a JSON form: an expression (``float('nan')``), bytes, an
+    f-string, a number JSON has not (``1j``), a key that cannot be a JSON key."""
 
 
 @final
@@ -80,6 +90,18 @@ class PyCall:
         return f"PyCall({self.name!r}, {self.arguments!r})"
 
 
+@final
+class Twice(dict):  # type: ignore[type-arg]
+    """A decoded object (JSON or a Python dict literal) in which key ``twice`` is written more than
+    once (the value is the last one, as decoders keep it). Arguments stream as they are written, so
+    a later value cannot honestly replace an earlier one that went out: such a call is an error
+    (:func:`~modelplug.toolcalls._calls.read_call`, :func:`~modelplug.toolcalls._jsoncalls.bad_value`)."""
+
+    __slots__ = ("twice",)
+
+    twice: str
+
+
 class _Unusable(Exception):
     """A value is valid syntax without a JSON form; the enclosing call is unusable."""
 
@@ -94,13 +116,29 @@ def _json_key(key: object) -> str:
 
 @final
 class _Parser:
-    __slots__ = ("depth", "i", "t", "unusable")
+    __slots__ = ("depth", "i", "t", "unusable", "unusable_at", "unusable_value")
 
     def __init__(self, text: str) -> None:
         self.t = text
         self.i = 0
         self.depth = 0
-        self.unusable = False
+        #: Why the first value without a JSON form cannot be used (``"the bytes b'ab' has no JSON
+        #: form"``), and where it starts.
+        self.unusable: str | None = None
+        self.unusable_at = 0
+        self.unusable_value = False  # not a bare name (which may be a key left unquoted)
+
+    def mark_unusable(self, what: str, at: int, *, value: bool = True) -> None:
+        """Record a value that is valid syntax without a JSON form (the first one is reported);
+        ``value``: it is a value, not a bare name."""
+        if self.unusable is None:
+            self.unusable, self.unusable_at = f"{what} has no JSON form", at
+            self.unusable_value = value
+
+    def unusable_error(self) -> LiteralSyntaxError:
+        """The error for the recorded value without a JSON form."""
+        kind = LiteralValueError if self.unusable_value else LiteralSyntaxError
+        return kind(self.unusable or "a value has no JSON form", self.unusable_at)
 
     def fail(self, message: str) -> LiteralSyntaxError:
         return LiteralSyntaxError(message, self.i)
@@ -110,6 +148,10 @@ class _Parser:
 
     def peek(self) -> str:
         return self.t[self.i : self.i + 1]
+
+    def peek_after(self, at: int) -> str:
+        """The first character after the whitespace at ``at``."""
+        return self.t[_WS.match(self.t, at).end() :][:1]  # type: ignore[union-attr]
 
     def expect(self, char: str) -> None:
         self.ws()
@@ -152,8 +194,12 @@ class _Parser:
                 return _NAMES[m.group()]
             self.ws()
             if self.peek() in ("(", ".", "["):
-                raise self.fail("only literal values are allowed")
-            self.unusable = True  # a variable name: valid syntax, no value
+                self.i = m.start()
+                raise LiteralValueError(
+                    f"{m.group()}{_OPENED[self.peek_after(m.end())]} is an expression, only literal values are allowed",
+                    self.i,
+                )
+            self.mark_unusable(f"the name {m.group()!r}", m.start(), value=False)  # a variable: valid syntax, no value
             return None
         raise self.fail("expected a value")
 
@@ -167,10 +213,12 @@ class _Parser:
                 value = float(body)
             else:
                 value = int(body)
-        except ValueError:
-            raise self.fail("bad number") from None
-        if _IDENT.match(self.t, self.i):
-            raise self.fail("bad number")
+        except ValueError as error:  # also an integer too long to convert (sys.get_int_max_str_digits)
+            raise LiteralValueError(f"bad number {_short(token)}: {error}", self.i - len(token)) from None
+        suffix = _IDENT.match(self.t, self.i)
+        if suffix:  # 1j (complex), 10L, 1abc
+            self.i -= len(token)
+            raise LiteralValueError(f"{token + suffix.group()!r} is not a JSON number", self.i)
         return -value if token.startswith("-") else value
 
     def string(self, quote_at: int) -> Any:
@@ -191,7 +239,7 @@ class _Parser:
             except ValueError:
                 pass
         if "f" in prefix:
-            self.unusable = True
+            self.mark_unusable(f"the f-string {_short(token)}", start)
             return None
         if not triple and "\n" in token:
             token = token.replace("\r\n", "\\n").replace("\n", "\\n")
@@ -202,7 +250,7 @@ class _Parser:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             raise self.fail("bad string literal") from None
         if not isinstance(value, str):
-            self.unusable = True  # bytes
+            self.mark_unusable(f"the bytes {_short(token)}", start)
             return None
         return value
 
@@ -234,6 +282,7 @@ class _Parser:
         if self.peek() == "}":
             self.i += 1
             return {}
+        key_at = self.i
         first = self.value()
         self.ws()
         if self.peek() != ":":  # a set: read as a list
@@ -249,25 +298,31 @@ class _Parser:
             return items
         result: dict[str, Any] = {}
         key = first
+        twice: str | None = None
         while True:
             self.expect(":")
             value = self.value()
             try:
-                result[_json_key(key)] = value
+                name = _json_key(key)
             except _Unusable:
-                self.unusable = True
+                self.mark_unusable(f"the key {key!r}", key_at)
+            else:
+                if twice is None and name in result:
+                    twice = name
+                result[name] = value
             self.ws()
             c = self.peek()
             if c == "}":
                 self.i += 1
-                return result
+                return _with_twice(result, twice)
             if c != ",":
                 raise self.fail("expected ',' or '}'")
             self.i += 1
             self.ws()
             if self.peek() == "}":
                 self.i += 1
-                return result
+                return _with_twice(result, twice)
+            key_at = self.i
             key = self.value()
 
     # calls --------------------------------------------------------------------------------------
@@ -280,7 +335,7 @@ class _Parser:
         name = m.group()
         self.i = m.end()
         self.expect("(")
-        self.unusable = False
+        self.unusable = None
         arguments: dict[str, Any] = {}
         while True:
             self.ws()
@@ -309,7 +364,7 @@ class _Parser:
                 self.i += 1
             elif c != ")":
                 raise self.fail("expected ',' or ')'")
-        return PyCall(name, None if self.unusable else arguments)
+        return PyCall(name, None if self.unusable else arguments, self.unusable)
 
 
 def parse_literal(text: str) -> Any:
@@ -322,7 +377,7 @@ def parse_literal(text: str) -> Any:
     except RecursionError:
         raise LiteralSyntaxError("nesting too deep", parser.i) from None
     if parser.unusable:
-        raise LiteralSyntaxError("value has no JSON form", 0)
+        raise parser.unusable_error()
     return value
 
 
@@ -337,8 +392,21 @@ def read_literal(text: str, start: int) -> tuple[Any, int]:
     except RecursionError:
         raise LiteralSyntaxError("nesting too deep", parser.i) from None
     if parser.unusable:
-        raise LiteralSyntaxError("value has no JSON form", start)
+        raise parser.unusable_error()
     return value, parser.i
+
+
+def _short(token: str) -> str:
+    return token if len(token) <= 30 else token[:27] + "..."
+
+
+def _with_twice(result: dict[str, Any], twice: str | None) -> dict[str, Any]:
+    """``result``, as a :class:`Twice` when key ``twice`` was written more than once."""
+    if twice is None:
+        return result
+    marked = Twice(result)
+    marked.twice = twice
+    return marked
 
 
 _QUOTE_OR_BRACKET: Final = re.compile(r"""["'()\[\]{},;\n]""")
