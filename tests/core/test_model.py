@@ -365,3 +365,35 @@ def test_closing_a_model_ends_the_streams_other_threads_are_reading() -> None:
         assert words.startswith(stream.message.text) and len(stream.message.text) < len(words)
     with pytest.raises(ModelClosedError):
         model.stream("again")
+
+
+def test_unreadable_text_tool_call_keeps_the_reasoning(fresh_plugins: None) -> None:
+    from modelplug.errors import ToolCallParseError
+
+    text = '<think>plan it</think>Sure. <tool_call>{"name": "get_weather", "arguments": {"city": "P"}}</tool_call>'
+    text += "<tool_call>{bad json</tool_call>"
+    model = modelplug.load_model("replay:t", responses=[_text_response(text)] * 2, capabilities=TEXT_CALLS)
+    with pytest.raises(ToolCallParseError) as caught:
+        model.generate("x", tools=[WEATHER])
+    assert caught.value.reasoning_content == "plan it"
+    assert caught.value.message.reasoning_content == "plan it"
+    assert [c.name for c in caught.value.tool_calls] == ["get_weather"]
+    stream = model.stream("x", tools=[WEATHER])
+    with pytest.raises(ToolCallParseError) as streamed:
+        for _ in stream:
+            pass
+    assert streamed.value.reasoning_content == "plan it"
+    assert stream.message.reasoning_content == "plan it"
+
+
+def test_unreadable_text_tool_call_keeps_the_backends_reasoning(fresh_plugins: None) -> None:
+    from modelplug.errors import ToolCallParseError
+
+    chunks = [
+        {"choices": [{"delta": {"reasoning_content": "native plan"}}]},
+        *_text_response("<tool_call>{bad</tool_call>"),
+    ]
+    model = modelplug.load_model("replay:t", responses=[chunks], capabilities=TEXT_CALLS)
+    with pytest.raises(ToolCallParseError) as caught:
+        model.generate("x", tools=[WEATHER])
+    assert caught.value.reasoning_content == "native plan"

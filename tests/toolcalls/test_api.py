@@ -214,3 +214,41 @@ def test_calls_false_knows_the_spans_of_the_format() -> None:
     assert parse("<seed:think>a</seed:think>b", "seed_oss", calls=False).reasoning_content == "a"
     assert parse("<seed:think>a</seed:think>b", "hermes", calls=False).content == "<seed:think>a</seed:think>b"
     assert parse("<|channel>thought\na<channel|>b", None, calls=False) == ParseResult("b", reasoning_content="a")
+
+
+@pytest.mark.parametrize(
+    ("format", "text", "reasoning"),
+    [
+        (
+            "hermes",
+            '<think>plan: a then b</think><tool_call>{"name": "a", "arguments": {"x": 1}}</tool_call>'
+            '<tool_call>{"name": "b", "arguments": {"x": 1e999}}</tool_call>',
+            "plan: a then b",
+        ),
+        (None, '<think>one</think>Hi <tool_call>{"name": "a", "arguments": {"x": "\\ud800"}}</tool_call>', "one"),
+        (
+            "seed_oss",
+            "<seed:think>why</seed:think><seed:tool_call><function=f><parameter=x>1</parameter></function>"
+            "<function=f></seed:tool_call>",
+            "why",
+        ),
+        ("hermes", "no reasoning <tool_call>{bad</tool_call>", None),
+    ],
+)
+def test_an_error_keeps_the_reasoning_read_whole_and_streamed(
+    format: str | None, text: str, reasoning: str | None
+) -> None:
+    """Nothing read is lost when parse() raises: the reasoning is on the error, as the stream gave it."""
+    with pytest.raises(ToolCallParseError) as info:
+        parse(text, format)
+    assert info.value.reasoning_content == reasoning
+    for step in (1, 5, len(text)):
+        parser = StreamParser(format)
+        deltas: list[ChatMessageStreamDelta] = []
+        for k in range(0, len(text), step):
+            deltas += parser.feed(text[k : k + step])
+        with pytest.raises(ToolCallParseError) as streamed:
+            parser.finish()
+        deltas += streamed.value.deltas
+        assert streamed.value.reasoning_content == reasoning
+        assert ("".join(d.reasoning_content or "" for d in deltas) or None) == reasoning

@@ -151,3 +151,72 @@ def test_an_integer_too_long_to_convert_is_a_parse_error() -> None:
         with pytest.raises(ToolCallParseError) as info:
             read('{"name": "f", "arguments": {"x": %s}}' % ("1" * 5000))  # type: ignore[operator]
         assert "digits" in str(info.value)
+
+
+_FIRST = '{"name": "a", "arguments": {"x": 1}}'
+
+
+@pytest.mark.parametrize(
+    ("text", "needles", "offset"),
+    [
+        # the outer object fails: its offset and reason, never the inner object or a missing key of it
+        ('{"name": "a" "arguments": {"x": 1}}', ["invalid JSON at offset 13", "object at offset 0"], 0),
+        ('{name: "a", arguments: {"x": 1}}', ["invalid JSON at offset 1", "double quotes"], 0),
+        ("say {'name': 'a' 'arguments': {'x': 1}}", ["invalid JSON at offset 5", "object at offset 4"], 4),
+        ('{"name": "a" oops} then {"name": "b", "arguments": {}}', ["invalid JSON at offset 13"], 0),
+        # a second object, closed or not, or a brace opening one at the very end
+        (_FIRST + ' then {"name": "b", "arguments": {"x": 1}}', ["several JSON objects", "offsets 0 and 42"], 42),
+        (
+            _FIRST + ' then {"name": "b", "arguments": {"x": 1}',
+            ["several JSON objects", "offsets 0 and 42", "the second cannot be read"],
+            42,
+        ),
+        (_FIRST + " and {", ["several JSON objects", "offsets 0 and 41", "the second cannot be read"], 41),
+        (_FIRST + " and {name: 'b'", ["several JSON objects", "offsets 0 and 41"], 41),
+        # a key given twice, in JSON or a Python dict, at any depth
+        ('{"name": "a", "arguments": {}, "name": "b"}', ["the key 'name' is given twice"], 0),
+        ('{"name": "a", "arguments": {"x": 1, "x": 2}}', ["the key 'arguments.x' is given twice"], 0),
+        ("{'name': 'a', 'arguments': {}, 'name': 'b'}", ["the key 'name' is given twice"], 0),
+        # a Python literal with a value that is no literal: the value is named, not a JSON error at offset 1
+        ("{'name': 'a', 'arguments': {'x': float('nan')}}", ["offset 33", "float(...) is an expression"], 0),
+        ("{'name': 'a', 'arguments': {'x': b'ab'}}", ["offset 33", "the bytes b'ab' has no JSON form"], 0),
+        ("{'name': 'a', 'arguments': {'x': 1j}}", ["offset 33", "'1j' is not a JSON number"], 0),
+        ("{'name': 'a', 'arguments': {'x': f'{y}'}}", ["offset 33", "the f-string f'{y}' has no JSON form"], 0),
+        ("{'name': 'a', 'arguments': {'x': os.sep}}", ["offset 33", "os.<name> is an expression"], 0),
+        # a lone surrogate is not Unicode text (the call could never be encoded as UTF-8)
+        ('{"name": "a", "arguments": {"x": ["\\ud800"]}}', ["arguments.x[0] holds a lone surrogate (U+D800)"], 0),
+        ('{"name": "a", "arguments": {"\\udfff": 1}}', ["'\\udfff' holds a lone surrogate (U+DFFF)"], 0),
+    ],
+)
+def test_json_blob_errors_name_what_is_wrong(text: str, needles: list[str], offset: int) -> None:
+    for read in (parse_json_blob, tool_call_from_text):
+        with pytest.raises(ToolCallParseError) as info:
+            read(text)  # type: ignore[operator]
+        message = str(info.value)
+        for needle in needles:
+            assert needle in message, (read, message)
+        assert "needs a key" not in message
+        assert info.value.offset == offset
+        message.encode("utf-8")  # the message itself never holds a lone surrogate
+
+
+def test_tool_call_from_text_several_objects_carry_the_first_call() -> None:
+    for second in (' {"name": "b", "arguments": {}}', ' {"name": "b", "arguments": {', " {"):
+        with pytest.raises(ToolCallParseError) as info:
+            tool_call_from_text(_FIRST + second)
+        assert [(c.name, c.arguments) for c in info.value.tool_calls] == [("a", {"x": 1})]
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix"),
+    [  # braces in prose that do not open like an object are prose, before or after the blob
+        (_FIRST + " and {so on}", ""),
+        (_FIRST + " and so {on", ""),
+        (_FIRST + ' and the set {"x", "y"}', ""),
+        ("Use {braces} here: " + _FIRST, "Use {braces} here: "),
+        ("A {half-open brace, then " + _FIRST, "A {half-open brace, then "),
+    ],
+)
+def test_json_blob_prose_braces_are_not_objects(text: str, prefix: str) -> None:
+    assert parse_json_blob(text) == ({"name": "a", "arguments": {"x": 1}}, prefix)
+    assert tool_call_from_text(text).name == "a"

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
-from modelplug.toolcalls import FORMATS, parse
+from modelplug.toolcalls import FORMATS, StreamParser, parse
 from tests.strategies import FAMILY, RENDER, calls, splits
-from tests.toolcalls._support import same, stream, whole
+from tests.toolcalls._support import feed_all, same, stream, whole
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -71,6 +71,39 @@ def test_a_call_with_a_non_finite_number_keeps_the_others(format: str, data: st.
     assert "'broken'" in error.reason and "finite" in error.reason, error.reason
     pieces = data.draw(splits(text), label="pieces")
     assert same(stream(pieces, format), whole(text, format))
+
+
+#: A lone surrogate as each family writes it: a JSON or Python ``\\ud800`` escape; the raw
+#: character in XML text (a decoder's ``surrogateescape`` can hand one over).
+_SURROGATE_WRITTEN = {
+    "json": '"a\\ud800b"',
+    "harmony": '"a\\ud800b"',
+    "python": "'a\\ud800b'",
+    "xml": "a\ud800b",
+}
+_SURROGATE_FORMATS = [f for f in _MARKED if FAMILY[f] in _SURROGATE_WRITTEN]
+
+
+@pytest.mark.parametrize("format", _SURROGATE_FORMATS)
+@SETTINGS
+@given(data=st.data())
+def test_a_call_with_a_lone_surrogate_keeps_the_others(format: str, data: st.DataObject) -> None:
+    """A lone surrogate is not Unicode text (the call could never be encoded as UTF-8): the call
+    fails like one with a non-finite number, named, whole and streamed alike, and no argument
+    piece that went out holds one."""
+    written = data.draw(calls(FAMILY[format]), label="calls")
+    bad = data.draw(st.integers(0, len(written)), label="bad")
+    text_calls = [*written[:bad], ("broken", {"x": _SENTINEL}), *written[bad:]]
+    family = FAMILY[format]
+    sentinel = _SENTINEL if family == "xml" else _WRITTEN[family]
+    text = RENDER[format](text_calls, "Sure.", "").replace(sentinel, _SURROGATE_WRITTEN[family])
+    error = _raises(text, format)
+    assert [(c.name, c.arguments) for c in error.tool_calls] == written
+    assert "'broken'" in error.reason and "lone surrogate (U+D800)" in error.reason, error.reason
+    pieces = data.draw(splits(text), label="pieces")
+    assert same(stream(pieces, format), whole(text, format))
+    deltas, _ = feed_all(StreamParser(format), pieces)
+    "".join(call.arguments or "" for delta in deltas for call in delta.tool_calls).encode("utf-8")
 
 
 @pytest.mark.parametrize(
