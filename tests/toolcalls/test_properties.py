@@ -199,8 +199,25 @@ def _blob_seconds(text: str) -> float:
         lambda n: "<think>x " * (n // 9) + '{"name": "f"}',
         lambda n: "<think>a</think>" * (n // 16) + "<think>" * (n // 14),
         lambda n: "{" * n,
+        lambda n: "{so on} " * (n // 8) + '{"name": "f"}',
+        lambda n: '{"name": "f"}' + ' {"x"}' * (n // 6),
+        lambda n: ' {"x"}' * (n // 6) + '{"name": "f"}',
+        lambda n: '{"name": "f"}' + " {" * (n // 2),
+        lambda n: "{ " * (n // 2),
+        lambda n: '{"a", ' * (n // 6),
     ],
-    ids=["unclosed think", "unclosed think then json", "closed then unclosed think", "open braces"],
+    ids=[
+        "unclosed think",
+        "unclosed think then json",
+        "closed then unclosed think",
+        "open braces",
+        "prose braces then json",
+        "sets after the blob",
+        "sets before the blob",
+        "open braces after the blob",
+        "spaced open braces",
+        "open sets",
+    ],
 )
 def test_parse_json_blob_time_grows_linearly(make: Callable[[int], str]) -> None:
     small, large = make(25_000), make(200_000)

@@ -8,6 +8,7 @@ it, and raise a clear error when there is none.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any, Final
@@ -97,10 +98,17 @@ def _several(text: str, begin: int, second: tuple[int, str], calls: tuple[ToolCa
     )
 
 
-def _read_object(searched: str, start: int) -> tuple[Any, int]:
+def _read_object(searched: str, start: int, *, literal_first: bool = False) -> tuple[Any, int]:
     """The JSON value (or, failing that, Python literal) at ``start`` and its end. Raises
     ``_Failure`` when neither reads: the JSON error, or the literal reading's when it names a value
-    that is no literal (``float('nan')``, ``b'ab'``, ``1j``) at or after where JSON failed."""
+    that is no literal (``float('nan')``, ``b'ab'``, ``1j``) at or after where JSON failed.
+
+    ``literal_first``: try the literal reading first (it reads JSON too, to the same value). A JSON
+    error costs time in proportion to its offset (the decoder counts the lines before it), so a
+    scan that may try many braces (``{"x"} {"x"} ...``: sets) reads them this way."""
+    if literal_first:
+        with contextlib.suppress(LiteralSyntaxError):
+            return read_literal(searched, start)
     try:
         return _DECODER.raw_decode(searched, start)
     except json.JSONDecodeError as error:
@@ -132,7 +140,7 @@ def _first_object(searched: str, start: int, text: str) -> tuple[dict[str, Any],
         if shaped or attempts < _ATTEMPTS:
             attempts += 1
             try:
-                data, end = _read_object(searched, start)
+                data, end = _read_object(searched, start, literal_first=attempts > _ATTEMPTS)
             except _Failure as error:
                 if shaped:
                     failure, failed_at = error, start
@@ -170,7 +178,7 @@ def _second_object(searched: str, start: int) -> tuple[int, str] | None:
             later = searched.find("{", later + 1)
             continue
         try:
-            data, end = _read_object(searched, later)
+            data, end = _read_object(searched, later, literal_first=True)
         except _Failure as error:
             return later, f"invalid JSON at offset {error.pos} ({error.reason})"
         if isinstance(data, dict):
