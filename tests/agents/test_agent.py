@@ -588,3 +588,22 @@ def test_only_the_built_in_final_answer_is_retyped_and_only_when_calls_are_force
     free, _ = recorder(_repeating_script())
     untyped = ToolCallingAgent(free, [add]).tools["final_answer"].tool.parameters["properties"]["answer"]
     assert "type" not in untyped
+
+
+@needs_toolcalls
+@pytest.mark.parametrize("stream_outputs", [True, False])
+def test_an_unreadable_call_keeps_the_usage_of_the_answer(replay, stream_outputs: bool) -> None:
+    """Nothing received is lost: generate()'s ToolCallParseError carries the whole answer, whose
+    usage the step keeps (as the streamed route does)."""
+    bad = [
+        {"choices": [{"delta": {"content": "<tool_call>{bad json</tool_call>"}}]},
+        {"choices": [{"delta": {}, "finish_reason": "stop"}]},
+        {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}},
+    ]
+    good = '<tool_call>{"name": "final_answer", "arguments": {"answer": "fixed"}}</tool_call>'
+    model = replay([bad, good], capabilities={"tool_calling": "text"})
+    agent = ToolCallingAgent(model, [add], stream_outputs=stream_outputs)
+    list(agent.run("Go.", stream=True))
+    first = agent.memory.action_steps[0].message
+    assert "{bad json" in first.text
+    assert first.usage is not None and (first.usage.prompt_tokens, first.usage.completion_tokens) == (9, 4)
