@@ -224,7 +224,13 @@ SPAN_TABLE = [
         "<seed:tool_call><function=f><parameter=a>1</parameter></function></seed:tool_call>",
         "<seed:tool_call><function=g><parameter=a>2</parameter></function></seed:tool_call>",
     ),
-    ("gemma4", "<|channel>thought\n", "<channel|>", "<|tool_call>call:f{a:1}<tool_call|>", "<|tool_call>call:g{a:2}<tool_call|>"),
+    (
+        "gemma4",
+        "<|channel>thought\n",
+        "<channel|>",
+        "<|tool_call>call:f{a:1}<tool_call|>",
+        "<|tool_call>call:g{a:2}<tool_call|>",
+    ),
     (
         "harmony",
         "<|channel|>analysis<|message|>",

@@ -70,9 +70,8 @@ class Table:
             literal: quick for literal, reader in self.readers.items() if (quick := getattr(reader, "quick", None))
         }
         #: Openers of channel messages (readers marked ``channel``): see :attr:`Engine.channels`.
-        self.channels = frozenset(
-            literal for literal, reader in (*self.readers.items(), *self.leading.items()) if getattr(reader, "channel", False)
-        )
+        every = (*self.readers.items(), *self.leading.items())
+        self.channels = frozenset(literal for literal, reader in every if getattr(reader, "channel", False))
         modes: list[tuple[re.Pattern[str], tuple[re.Pattern[str], ...], frozenset[str]]] = []
         # four scanning modes: content or inside <think>, before or after the first call (a reader
         # marked ``stray`` only acts after a call, so before one its opener is not searched for)
@@ -262,7 +261,7 @@ class Engine:
             self._gen is None
             and self._bpos == len(self._buf)
             and self._mode != _THINK_HOLD
-            and not self._leading
+            and not (self._leading and self._lead(text, 0, last)[1] is not None)
             and not self._table.may_start(text)
         ):
             # fast path: nothing held, and nothing in the text can start a marker
@@ -338,18 +337,15 @@ class Engine:
         """Scan content; True when a block or a mode change needs another round."""
         buf, pos = self._buf, self._bpos
         if self._leading:
-            s = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]  # matches the empty string
-            for literal in self._table.leading:
+            s, literal = self._lead(buf, pos, self._eof or self._last)
+            if literal is not None:
+                self._content(buf[pos:s])
                 if buf.startswith(literal, s):
                     self._leading = False
-                    self._content(buf[pos:s])
                     self._start(buf, s, literal, self._table.leading[literal])
                     return True
-                if not (self._eof or self._last) and literal.startswith(buf[s:]):
-                    self._content(buf[pos:s])  # it may still come: wait for more text
-                    self._bpos = s
-                    return False
-            self._leading = False
+                self._bpos = s  # it may still come: wait for more text
+                return False
         mode = (self._mode == _THINK) + 2 * self._tool_seen
         prefixes = self._table.modes[mode][2]
         m = self._finders[mode].search(buf, pos)
@@ -406,6 +402,20 @@ class Engine:
         self._block_calls = False
         self._opener_length = len(literal)
         self._buf, self._bpos = "", 0
+
+    def _lead(self, buf: str, pos: int, end: bool) -> tuple[int, str | None]:
+        """Match the start of the text (``buf[pos:]``, nothing before it but whitespace) against
+        the table's leading openers: ``(where, literal)`` of the one there or of one that may still
+        come there; ``(pos, None)`` when none can (``_leading`` then turns False). Looks at a
+        bounded part of ``buf`` only."""
+        s = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]  # matches the empty string
+        for literal in self._table.leading:
+            if buf.startswith(literal, s):
+                return s, literal
+            if not end and literal.startswith(buf[s : s + len(literal)]):
+                return s, literal
+        self._leading = False
+        return pos, None
 
     def _hold_feed(self, text: str) -> None:
         window = self._hold_tail + text

@@ -19,16 +19,15 @@ from modelplug.toolcalls._engine import Reader, Table
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, skip_ws
 from modelplug.toolcalls.bare_json import brace, bracket, fence
+from modelplug.toolcalls.channels import message_reader
 from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
 from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma4
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
-from modelplug.toolcalls.channels import message_reader
 from modelplug.toolcalls.harmony import HARMONY, harmony
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
 from modelplug.toolcalls.inkling import CLOSERS as INKLING_CLOSERS
-from modelplug.toolcalls.inkling import INKLING
+from modelplug.toolcalls.inkling import INKLING, inkling
 from modelplug.toolcalls.inkling import OPENERS as INKLING_OPENERS
-from modelplug.toolcalls.inkling import inkling
 from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
