@@ -910,11 +910,12 @@ def _hand_on_unspaced(src: Source, child: Source, a: int, removed: list[tuple[in
                 break
     total = removed[-1][1] if removed else 0
     pieces: list[str] = []
-    at_ = i
+    at_, kept = i, child.end
     for m in _K3_SPACING.finditer(s, i, cut):
         pieces.append(s[at_ : m.start()])
+        kept += m.start() - at_
         total += m.end() - m.start()
-        removed.append((child.end + sum(map(len, pieces)), total))
+        removed.append((kept, total))
         at_ = m.end()
     pieces.append(s[at_:cut])
     child.feed("".join(pieces), src.eof)
