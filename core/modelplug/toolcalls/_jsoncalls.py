@@ -45,6 +45,7 @@ from modelplug.toolcalls._scan import (
     scan_json,
     scan_loose,
     split_elements,
+    split_from,
     unclosed_string,
 )
 from modelplug.toolcalls._source import Read, Source, until
@@ -372,9 +373,9 @@ def read_json_calls(
         status, reason = ScanStatus.TRUNCATED, "the text ends inside the JSON value"
     else:
         status, reason = ScanStatus.INVALID, "unbalanced brackets in the JSON value"
-    text = src.text(start, src.pos)
     if result.stack[0] == ARR:
-        return (yield from _read_elements(text, calls, status, reason))
+        return (yield from _read_elements(src, start, loose, calls, status, reason))
+    text = src.text(start, src.pos)
     if not skip_bad or loose.status != ScanStatus.COMPLETE:
         return status, reason
     calls.unreadable += 1
@@ -405,12 +406,22 @@ def truncated(text: str, what: str) -> str:
     return f"the text ends inside {what}"
 
 
-def _read_elements(text: str, calls: BlockCalls, status: ScanStatus, reason: str) -> Read[tuple[ScanStatus, str]]:
-    """Read the elements of the list ``text`` one by one (it does not read as a whole: ``status``
-    and ``reason`` say why). Where the brackets cannot be matched, the elements before that point
-    are kept and the error names the element."""
+def _read_elements(
+    src: Source, start: int, loose: ScanResult, calls: BlockCalls, status: ScanStatus, reason: str
+) -> Read[tuple[ScanStatus, str]]:
+    """Read the elements of the list from block position ``start`` one by one (it does not read as
+    a whole: ``status`` and ``reason`` say why; ``loose`` is how matching its brackets ended, the
+    cursor where it stopped). Where the brackets cannot be matched, the reading resynchronises at
+    the next call object (:func:`resync_list`); failing that, the elements before that point are
+    kept and the error names the element."""
+    text = _scanned(src, start, loose)
     extents, broken = split_elements(text)
-    if not (yield from read_elements(text, extents, calls)):
+    bad: dict[int, str] = {}
+    if broken is not None:
+        found = resync_list(src, start, text, extents, broken, calls)
+        if found is not None:
+            extents, bad, broken = found[0], found[1], None
+    if not (yield from read_elements(text, extents, calls, bad=bad)):
         return status, reason  # nothing here is a call: the value is not read at all
     if broken is None:
         return ScanStatus.COMPLETE, ""
@@ -420,17 +431,140 @@ def _read_elements(text: str, calls: BlockCalls, status: ScanStatus, reason: str
     return status, calls.errors[0]
 
 
+def _scanned(src: Source, start: int, loose: ScanResult) -> str:
+    """The text from ``start`` that a failed loose scan (``loose``) looked at: to the cursor, and
+    the character it stopped on when that did not match (a ``]`` that may end the list)."""
+    end = src.pos + (loose.status == ScanStatus.INVALID and src.i < len(src.s))
+    return src.text(start, end)
+
+
+#: Where a call object may start again after a broken element of a list: ``}`` ``,`` ``{`` and a
+#: key of a call object (group 1: the ``{``).
+_RESYNC: Final = re.compile(
+    r'\}\s*,\s*(\{)\s*"(?:name|tool_name|tool_call_id|function|id|type|arguments|parameters)"\s*:'
+)
+#: The same for call objects keyed by the tool name (Apertus: ``{"NAME": {...}}``).
+_RESYNC_KEYED: Final = re.compile(r'\}\s*,\s*(\{)\s*"[A-Za-z_][\w.\-/]*"\s*:\s*\{')
+_DECODER: Final = json.JSONDecoder(strict=False)
+
+
+def resync_list(
+    src: Source, start: int, text: str, extents: list[tuple[int, int]], broken: int, calls: BlockCalls
+) -> tuple[list[tuple[int, int]], dict[int, str], int] | None:
+    """Resynchronise a list of call objects ``text`` (block position ``start``) whose brackets stop
+    matching at offset ``broken`` (after the elements ``extents``): the element the fault is in
+    ends where the next element that opens a call object starts (a ``}`` ``,`` ``{`` boundary
+    followed by a key of a call object, or by the tool name in ``keyed`` lists), and the list
+    is read on from there, again and again for each element that breaks.
+
+    A boundary counts only when the object after it reads as a usable call object followed by
+    ``,`` or ``]``; the whole resynchronisation counts only when the list then closes (within
+    ``text``). Returns the extents of every element, the broken ones with the reason each is not
+    read (by element number), and the offset after the list's ``]`` (the cursor is moved there);
+    None when the list cannot be resynchronised. The text looked at again counts against the
+    re-read budget (:meth:`~modelplug.toolcalls._source.Source.may_reread`): past it, None.
+    """
+    pattern = _RESYNC_KEYED if calls.keyed else _RESYNC
+    found = list(extents)
+    end = 0
+    bad: dict[int, str] = {}
+    cost = 0
+    fault: int | None = broken
+    while fault is not None:
+        e0 = _element_start(text, found)
+        k = -1
+        for m in pattern.finditer(text, e0):
+            if not src.may_reread(cost):
+                break
+            read, used = _call_object_at(text, m.start(1), calls.keyed)
+            cost += used
+            if read:
+                k = m.start(1)
+                break
+        if k < 0:
+            src.reread += cost
+            return None
+        b = len(text[e0:k].rstrip().rstrip(",").rstrip()) + e0  # the broken element: e0 up to the "}"
+        bad[len(found)] = _unclosed(text[e0:b], len(found), k)
+        found.append((e0, b))
+        more, fault, end = split_from(text, k)
+        cost += (end if fault is None else fault) - k
+        found += more
+    back = src.pos - (start + end)
+    cost += max(back, 0)
+    if not src.may_reread(cost):
+        src.reread += cost
+        return None
+    src.reread += cost
+    src.seek(start + end)
+    return found, bad, end
+
+
+def _element_start(text: str, extents: list[tuple[int, int]]) -> int:
+    """Where the element after ``extents`` starts in the list ``text`` (after the comma, if any)."""
+    if not extents:
+        return text.index("[") + 1
+    i = extents[-1][1]
+    rest = text[i : i + 256].lstrip()
+    if rest.startswith(","):
+        return text.index(",", i) + 1
+    return i
+
+
+def _call_object_at(text: str, k: int, keyed: bool) -> tuple[bool, int]:
+    """Whether a usable call object starts at offset ``k`` of ``text`` and is followed by ``,`` or
+    ``]``, and how much of the text was looked at to tell."""
+    try:
+        value, end = _DECODER.raw_decode(text, k)
+    except json.JSONDecodeError as error:
+        return False, error.pos - k + 1
+    except (ValueError, RecursionError):
+        return False, len(text) - k
+    m = _AFTER.match(text, end)
+    if m is None or not isinstance(value, dict):
+        return False, end - k
+    try:
+        call = read_call(value, keyed=keyed)
+    except BadCall:
+        return False, end - k
+    return call is not None, m.end() - k
+
+
+#: What may follow an element of a list: ``,`` or the list's ``]``.
+_AFTER: Final = re.compile(r"\s*[,\]]")
+
+
+def _unclosed(element: str, number: int, resync: int) -> str:
+    """Why the broken element ``element`` (its number from 0) of a list is not read, the list read
+    on at offset ``resync``."""
+    where = f"element {number + 1} of the list"
+    k = unclosed_string(element)
+    if k is not None:
+        return (
+            f"the string opened at offset {k} of {where} is not closed before the next call object"
+            f" (at offset {resync} of the list)"
+        )
+    return f"{where} is not closed before the next call object (at offset {resync} of the list)"
+
+
 def read_elements(
-    text: str, extents: list[tuple[int, int]], calls: BlockCalls, *, markerless: bool = False
+    text: str,
+    extents: list[tuple[int, int]],
+    calls: BlockCalls,
+    *,
+    markerless: bool = False,
+    bad: dict[int, str] | None = None,
 ) -> Read[bool]:
     """Read the elements of a list that does not read as a whole, each on its own (``extents``
     from :func:`~modelplug.toolcalls._scan.split_elements`): those the scan has not finished are
     decoded; an unreadable one is recorded (its number, name and the JSON error with its offset)
     and skipped, the others are kept in order. False, reading nothing, when no element is a call
     object and no call was announced; ``markerless``: also unless every readable element is
-    clearly a call to an offered tool and every unreadable one starts like a call object."""
+    clearly a call to an offered tool and every unreadable one starts like a call object.
+    ``bad``: elements known to be unreadable (by number from 0), and why (:func:`resync_list`)."""
+    bad = bad or {}
     decoded = [
-        (element, decode_value(text[a:b]), text[a:b])
+        (element, (False, None) if element in bad else decode_value(text[a:b]), text[a:b])
         for element, (a, b) in enumerate(extents)
         if calls.pending(element)
     ]
@@ -442,12 +576,14 @@ def read_elements(
             return False
     elif not calls.emitted and not any(ok and isinstance(value, dict) for _, (ok, value), _ in decoded):
         return False
-    for (_, b), (a, _) in itertools.pairwise(extents):
-        if "," not in text[b:a]:  # the elements around it are still read
+    for element, ((_, b), (a, _)) in enumerate(itertools.pairwise(extents)):
+        if "," not in text[b:a] and element not in bad:  # the elements around it are still read
             calls.errors.append(f"a comma is missing between two elements of the list (at offset {b} of the list)")
     for element, (ok, value), item in decoded:
         if ok:
             yield from calls.take(element, value)
+        elif element in bad:
+            calls.bad(bad[element], _name_of(calls, element, item))
         else:
             where = f"element {element + 1} of the list"
             calls.bad(f"{where} is not valid JSON ({_json_error(item)})", _name_of(calls, element, item))
@@ -506,11 +642,15 @@ def recover_list(
         return False
     failed_at = src.pos
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
-    read = (yield from scan_loose(src, closers, stops)).status == ScanStatus.COMPLETE
-    if read:
-        text = src.text(start, src.pos)
-        extents, broken = split_elements(text)
-        read = broken is None and (yield from read_elements(text, extents, calls, markerless=markerless))
+    loose = yield from scan_loose(src, closers, stops)
+    text = _scanned(src, start, loose)
+    extents, broken = split_elements(text)
+    bad: dict[int, str] = {}
+    if broken is not None:
+        found = resync_list(src, start, text, extents, broken, calls)
+        if found is not None:
+            extents, bad, broken = found[0], found[1], None
+    read = broken is None and (yield from read_elements(text, extents, calls, markerless=markerless, bad=bad))
     if not read and markerless:
         src.reread += src.pos - failed_at  # given back as prose from failed_at: read again
     return read
