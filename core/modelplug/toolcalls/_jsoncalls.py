@@ -338,7 +338,7 @@ def bad_value(value: Any, path: str = "") -> str | None:
 
 
 def read_json_calls(
-    src: Source, calls: BlockCalls, stops: tuple[str, ...], *, skip_bad: bool = False
+    src: Source, calls: BlockCalls, stops: tuple[str, ...], *, skip_bad: bool = False, run: bool = False
 ) -> Read[tuple[ScanStatus, str]]:
     """Read one JSON value of calls at the cursor (an object or a list). Returns ``(status, reason)``;
     problems with single calls are on ``calls.errors``.
@@ -347,7 +347,10 @@ def read_json_calls(
     each is read on its own: an unreadable element is recorded and the others are kept, in order
     (when at least one of them is a call object, or a call was announced). With ``skip_bad``, an
     object whose brackets match but which does not read is recorded the same way and the value
-    counts as read (more values of the block follow it).
+    counts as read (more values of the block follow it). ``run``: more call objects may follow
+    this one in the block (``{...}\n{...}``); an object whose brackets do not match (an unclosed
+    string or brace) then ends where the next call object starts (:func:`_resync_run`), and
+    is recorded the same way.
     """
     calls.reset()
     start = src.pos
@@ -375,6 +378,8 @@ def read_json_calls(
         status, reason = ScanStatus.INVALID, "unbalanced brackets in the JSON value"
     if result.stack[0] == ARR:
         return (yield from _read_elements(src, start, loose, calls, status, reason))
+    if run and loose.status != ScanStatus.COMPLETE and _resync_run(src, start, loose, calls):
+        return ScanStatus.COMPLETE, ""
     text = src.text(start, src.pos)
     if not skip_bad or loose.status != ScanStatus.COMPLETE:
         return status, reason
@@ -431,6 +436,27 @@ def _read_elements(
     return status, calls.errors[0]
 
 
+def _resync_run(src: Source, start: int, loose: ScanResult, calls: BlockCalls) -> bool:
+    """After a call object from block position ``start`` whose brackets do not match, in a run of
+    call objects (``{...}`` ``{...}``, separated by whitespace, ``,`` or ``;``): when a usable
+    call object starts inside it (:func:`_next_call`), record the broken object as an error and
+    move the cursor to that next object; True then. The text looked at again counts against the
+    re-read budget; past it, False (the cursor is left)."""
+    text = _scanned(src, start, loose)
+    e0 = len(text) - len(text.lstrip())
+    k, cost = _next_call(src, text, e0, _RUN_KEYED if calls.keyed else _RUN, calls.keyed, 0, _RUN_AFTER)
+    if k >= 0:
+        cost += max(src.pos - (start + k), 0)
+    ok = k >= 0 and src.may_reread(cost)
+    src.reread += cost
+    if not ok:
+        return False
+    b = len(text[e0:k].rstrip().rstrip(",;").rstrip()) + e0
+    calls.bad(_unclosed(text[e0:b], "the call object", k), _name_of(calls, 0, text[e0:]))
+    src.seek(start + k)
+    return True
+
+
 def _scanned(src: Source, start: int, loose: ScanResult) -> str:
     """The text from ``start`` that a failed loose scan (``loose``) looked at: to the cursor, and
     the character it stopped on when that did not match (a ``]`` that may end the list)."""
@@ -445,6 +471,12 @@ _RESYNC: Final = re.compile(
 )
 #: The same for call objects keyed by the tool name (Apertus: ``{"NAME": {...}}``).
 _RESYNC_KEYED: Final = re.compile(r'\}\s*,\s*(\{)\s*"[A-Za-z_][\w.\-/]*"\s*:\s*\{')
+#: Where the next call object of a run starts: ``}``, whitespace or ``,`` or ``;``, ``{`` and a key.
+_RUN: Final = re.compile(_RESYNC.pattern.replace(r"\s*,\s*", r"\s*[,;]?\s*", 1))
+_RUN_KEYED: Final = re.compile(_RESYNC_KEYED.pattern.replace(r"\s*,\s*", r"\s*[,;]?\s*", 1))
+#: What may follow a call object of a run: a separator, the next object, a tag, a line break (prose
+#: after the calls) or the end.
+_RUN_AFTER: Final = re.compile(r"[ \t]*(?:\r?\n|[,;{<\[]|$)")
 _DECODER: Final = json.JSONDecoder(strict=False)
 
 
@@ -472,20 +504,12 @@ def resync_list(
     fault: int | None = broken
     while fault is not None:
         e0 = _element_start(text, found)
-        k = -1
-        for m in pattern.finditer(text, e0):
-            if not src.may_reread(cost):
-                break
-            read, used = _call_object_at(text, m.start(1), calls.keyed)
-            cost += used
-            if read:
-                k = m.start(1)
-                break
+        k, cost = _next_call(src, text, e0, pattern, calls.keyed, cost, _AFTER)
         if k < 0:
             src.reread += cost
             return None
         b = len(text[e0:k].rstrip().rstrip(",").rstrip()) + e0  # the broken element: e0 up to the "}"
-        bad[len(found)] = _unclosed(text[e0:b], len(found), k)
+        bad[len(found)] = _unclosed(text[e0:b], f"element {len(found) + 1} of the list", k)
         found.append((e0, b))
         more, fault, end = split_from(text, k)
         cost += (end if fault is None else fault) - k
@@ -500,6 +524,64 @@ def resync_list(
     return found, bad, end
 
 
+def _next_call(
+    src: Source, text: str, e0: int, pattern: re.Pattern[str], keyed: bool, cost: int, after: re.Pattern[str]
+) -> tuple[int, int]:
+    """Where the next call object after the broken value starting at offset ``e0`` of ``text``
+    starts (-1: nowhere, or the re-read budget is spent), and ``cost`` plus what was looked at.
+
+    Only a boundary the value's strict JSON reading did not pass through as structure counts: one
+    inside the string it was reading when it failed, or after the point where it failed. So an
+    object nested in the broken call's arguments (``[{...}, {"name": ...}]``) is never taken for
+    a call. A value that is no JSON from its start (a Python literal) is not resynchronised."""
+    e0 = len(text) - len(text[e0:].lstrip()) if text[e0 : e0 + 1].isspace() else e0
+    floor, used = _floor(text, e0)
+    cost += used
+    if floor < 0:
+        return -1, cost
+    for m in pattern.finditer(text, e0):
+        if not src.may_reread(cost):
+            return -1, cost
+        k = m.start(1)
+        if k < floor:
+            continue
+        read, used = _call_object_at(text, k, keyed, after)
+        cost += used
+        if read:
+            return k, cost
+    return -1, cost
+
+
+def _floor(text: str, e0: int) -> tuple[int, int]:
+    """The first offset where a call object may start again in the broken value at ``e0``: the
+    start of the last string its strict JSON reading read before it failed, or where it failed;
+    -1 when it does not fail (nothing to resynchronise) or fails on a ``'`` (a Python literal).
+    Also how much of the text was looked at."""
+    try:
+        _, end = _DECODER.raw_decode(text, e0)
+    except json.JSONDecodeError as error:
+        fail = error.pos
+    except (ValueError, RecursionError):
+        return -1, len(text) - e0
+    else:
+        return -1, end - e0
+    if text.startswith("'", fail):
+        return -1, fail - e0
+    last = fail
+    i = text.find('"', e0, fail)
+    while i >= 0:
+        m = _STRING.match(text, i)
+        assert m is not None
+        if m.end() > fail:
+            break
+        last = i
+        i = text.find('"', m.end(), fail)
+    return min(last, fail), fail - e0
+
+
+_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"?')
+
+
 def _element_start(text: str, extents: list[tuple[int, int]]) -> int:
     """Where the element after ``extents`` starts in the list ``text`` (after the comma, if any)."""
     if not extents:
@@ -511,16 +593,16 @@ def _element_start(text: str, extents: list[tuple[int, int]]) -> int:
     return i
 
 
-def _call_object_at(text: str, k: int, keyed: bool) -> tuple[bool, int]:
-    """Whether a usable call object starts at offset ``k`` of ``text`` and is followed by ``,`` or
-    ``]``, and how much of the text was looked at to tell."""
+def _call_object_at(text: str, k: int, keyed: bool, after: re.Pattern[str]) -> tuple[bool, int]:
+    """Whether a usable call object starts at offset ``k`` of ``text`` and is followed by what
+    ``after`` matches (in a list: ``,`` or ``]``), and how much of the text was looked at to tell."""
     try:
         value, end = _DECODER.raw_decode(text, k)
     except json.JSONDecodeError as error:
         return False, error.pos - k + 1
     except (ValueError, RecursionError):
         return False, len(text) - k
-    m = _AFTER.match(text, end)
+    m = after.match(text, end)
     if m is None or not isinstance(value, dict):
         return False, end - k
     try:
@@ -534,17 +616,16 @@ def _call_object_at(text: str, k: int, keyed: bool) -> tuple[bool, int]:
 _AFTER: Final = re.compile(r"\s*[,\]]")
 
 
-def _unclosed(element: str, number: int, resync: int) -> str:
-    """Why the broken element ``element`` (its number from 0) of a list is not read, the list read
-    on at offset ``resync``."""
-    where = f"element {number + 1} of the list"
+def _unclosed(element: str, where: str, resync: int) -> str:
+    """Why the broken value ``element`` (``where``: which it is) is not read, the block read on at
+    offset ``resync``."""
     k = unclosed_string(element)
     if k is not None:
         return (
             f"the string opened at offset {k} of {where} is not closed before the next call object"
-            f" (at offset {resync} of the list)"
+            f" (at offset {resync})"
         )
-    return f"{where} is not closed before the next call object (at offset {resync} of the list)"
+    return f"{where} is not closed before the next call object (at offset {resync})"
 
 
 def read_elements(
