@@ -382,7 +382,8 @@ def read_json_calls(
         return ScanStatus.COMPLETE, ""
     text = src.text(start, src.pos)
     if not skip_bad or loose.status != ScanStatus.COMPLETE:
-        return status, reason
+        name = _name_of(calls, 0, text)
+        return status, f"call {calls.number + 1}" + (f" ({name!r})" if name else "") + f": {reason}"
     calls.unreadable += 1
     calls.bad(_json_error(text), _name_of(calls, 0, text))
     return ScanStatus.COMPLETE, ""
@@ -444,7 +445,8 @@ def _resync_run(src: Source, start: int, loose: ScanResult, calls: BlockCalls) -
     re-read budget; past it, False (the cursor is left)."""
     text = _scanned(src, start, loose)
     e0 = len(text) - len(text.lstrip())
-    k, cost = _next_call(src, text, e0, _RUN_KEYED if calls.keyed else _RUN, calls.keyed, 0, _RUN_AFTER)
+    floor, cost = _floor(text, e0)
+    k, cost = _next_call(src, text, e0, floor, _RUN_KEYED if calls.keyed else _RUN, calls.keyed, cost, _RUN_AFTER)
     if k >= 0:
         cost += max(src.pos - (start + k), 0)
     ok = k >= 0 and src.may_reread(cost)
@@ -504,15 +506,22 @@ def resync_list(
     fault: int | None = broken
     while fault is not None:
         e0 = _element_start(text, found)
-        k, cost = _next_call(src, text, e0, pattern, calls.keyed, cost, _AFTER)
-        if k < 0:
-            src.reread += cost
-            return None
+        floor, used = _floor(text, e0)
+        cost += used
+        lo = e0
+        while True:
+            k, cost = _next_call(src, text, lo, floor, pattern, calls.keyed, cost, _AFTER)
+            if k < 0:
+                src.reread += cost
+                return None
+            more, fault, end = split_from(text, k)
+            cost += (end if fault is None else fault) - k
+            if fault is not None or _LIST_END.match(text, end) is not None:
+                break
+            lo = k + 1  # the list closed at a bracket nested in the broken call: not there
         b = len(text[e0:k].rstrip().rstrip(",").rstrip()) + e0  # the broken element: e0 up to the "}"
         bad[len(found)] = _unclosed(text[e0:b], f"element {len(found) + 1} of the list", k)
         found.append((e0, b))
-        more, fault, end = split_from(text, k)
-        cost += (end if fault is None else fault) - k
         found += more
     back = src.pos - (start + end)
     cost += max(back, 0)
@@ -525,21 +534,24 @@ def resync_list(
 
 
 def _next_call(
-    src: Source, text: str, e0: int, pattern: re.Pattern[str], keyed: bool, cost: int, after: re.Pattern[str]
+    src: Source,
+    text: str,
+    lo: int,
+    floor: int,
+    pattern: re.Pattern[str],
+    keyed: bool,
+    cost: int,
+    after: re.Pattern[str],
 ) -> tuple[int, int]:
-    """Where the next call object after the broken value starting at offset ``e0`` of ``text``
-    starts (-1: nowhere, or the re-read budget is spent), and ``cost`` plus what was looked at.
+    """Where the next call object after a broken value starts in ``text``, searching from offset
+    ``lo`` (-1: nowhere, or the re-read budget is spent), and ``cost`` plus what was looked at.
 
-    Only a boundary the value's strict JSON reading did not pass through as structure counts: one
-    inside the string it was reading when it failed, or after the point where it failed. So an
-    object nested in the broken call's arguments (``[{...}, {"name": ...}]``) is never taken for
-    a call. A value that is no JSON from its start (a Python literal) is not resynchronised."""
-    e0 = len(text) - len(text[e0:].lstrip()) if text[e0 : e0 + 1].isspace() else e0
-    floor, used = _floor(text, e0)
-    cost += used
+    Only a boundary at or after ``floor`` (:func:`_floor`) counts: one the value's strict JSON
+    reading did not pass through as structure. So an object nested in the broken call's arguments
+    (``[{...}, {"name": ...}]``) is never taken for a call."""
     if floor < 0:
         return -1, cost
-    for m in pattern.finditer(text, e0):
+    for m in pattern.finditer(text, lo):
         if not src.may_reread(cost):
             return -1, cost
         k = m.start(1)
@@ -553,10 +565,11 @@ def _next_call(
 
 
 def _floor(text: str, e0: int) -> tuple[int, int]:
-    """The first offset where a call object may start again in the broken value at ``e0``: the
-    start of the last string its strict JSON reading read before it failed, or where it failed;
-    -1 when it does not fail (nothing to resynchronise) or fails on a ``'`` (a Python literal).
-    Also how much of the text was looked at."""
+    """The first offset where a call object may start again in the broken value at ``e0`` (after
+    whitespace): the start of the last string its strict JSON reading read before it failed, or
+    where it failed; -1 when it does not fail (nothing to resynchronise) or fails on a ``'`` (a
+    Python literal, not resynchronised). Also how much of the text was looked at."""
+    e0 = len(text) - len(text[e0:].lstrip()) if text[e0 : e0 + 1].isspace() else e0
     try:
         _, end = _DECODER.raw_decode(text, e0)
     except json.JSONDecodeError as error:
@@ -612,6 +625,9 @@ def _call_object_at(text: str, k: int, keyed: bool, after: re.Pattern[str]) -> t
     return call is not None, m.end() - k
 
 
+#: What may follow the list after a resynchronisation: a line break, a tag or marker, a fence, the
+#: end (a ``]`` followed by anything else closed a list nested in the broken call).
+_LIST_END: Final = re.compile(r"[ \t]*(?:\r?\n|[<\[`]|$)")
 #: What may follow an element of a list: ``,`` or the list's ``]``.
 _AFTER: Final = re.compile(r"\s*[,\]]")
 
