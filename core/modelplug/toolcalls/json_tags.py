@@ -126,7 +126,11 @@ def tagged_json(
             return calls.failed(f"the text ends after {opener}")
         if c not in "{[":
             return Reject(len(opener))
-        return (yield from json_payload(src, ctx, format, closer=closer, several=several, keyed=keyed, openers=(opener, *also)))
+        return (
+            yield from json_payload(
+                src, ctx, format, closer=closer, several=several, keyed=keyed, openers=(opener, *also)
+            )
+        )
 
     return read
 
