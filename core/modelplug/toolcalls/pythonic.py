@@ -480,11 +480,17 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
         end = start
         watcher = CallWatcher(calls, start)
         while True:
+            name_at = src.pos
             name = yield from read_name(src)
             if not name or not (yield from accept(src, "(")):
                 if end == start:
                     return Reject(len(opener))
-                break
+                # after ";", an element written as a call (``get weather(...)``) is a call that
+                # cannot be read, and the chain goes on after it; anything else is content
+                if not (yield from _written_as_call(src, name_at)):
+                    src.seek(name_at)
+                    break
+                src.seek(name_at + src.s.index("(", src.i) - src.i + 1)
             result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
             if result.status != ScanStatus.COMPLETE:  # the calls before this one are kept
                 try:
@@ -499,7 +505,7 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
             if not (yield from accept(src, ";")):
                 break
             yield from skip_ws(src)
-            if not peek(src) or NAME_RE.match(src.s, src.i) is None:
+            if not peek(src):
                 break  # the ";" and what follows it are content (text never vanishes)
         try:
             found = parse_calls(src.text(start, end), ";")
