@@ -150,7 +150,7 @@ def _before_the_fault(text: str, *, truncated: bool) -> list[PyCall] | None:
     """The calls of the list ``text`` that ends at a fault (the end of the text, ``truncated``, or
     a bracket that does not match): those before the call the fault is in, and that one
     (unreadable, named, with why: see :func:`unfinished_call`). None when they do not read."""
-    extents, _ = split_elements(text)
+    extents = _closed_elements(text)
     rest = text[extents[-1][1] :] if extents else text[text.index("[") + 1 :]
     tail = rest.lstrip().lstrip(",").lstrip()
     try:
@@ -186,9 +186,21 @@ def _written_as_call(src: Source, at_: int) -> Read[bool]:
 _RUN_END: Final = re.compile(r"""[,;()\[\]{}'"=\n]""")
 
 
+def _closed_elements(text: str) -> list[tuple[int, int]]:
+    """The extents of the leading elements of the list ``text`` that a ``,`` closes (not those
+    :func:`split_elements` splits where a comma may be missing: before a fault, that is a guess)."""
+    extents, _ = split_elements(text)
+    closed = []
+    for extent in extents:
+        if not text[extent[1] :].lstrip().startswith(","):
+            break
+        closed.append(extent)
+    return closed
+
+
 def _broken_offset(text: str) -> int:
     """Where the element a list ``text`` breaks in starts (after the last element that closed)."""
-    extents, _ = split_elements(text)
+    extents = _closed_elements(text)
     rest_at = extents[-1][1] if extents else text.index("[") + 1
     rest = text[rest_at:]
     return rest_at + len(rest) - len(rest.lstrip().lstrip(",").lstrip())
