@@ -420,18 +420,22 @@ def function_calls(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     calls = BlockCalls(ctx, "olmo3", src)
     start = src.pos
     watcher = CallWatcher(calls, start)
-    still_open: list[str] = []
-    result = yield from watched(scan_loose(src, still_open, (closer,), until_stop=True), src, watcher)
-    if result.status == ScanStatus.INVALID or (result.status == ScanStatus.TRUNCATED and still_open):
-        # a call's brackets do not match, or an unclosed string runs past the closer: the calls
-        # before it are kept, and those on the lines after it where they read as calls
+    result = yield from watched(scan_loose(src, [], (closer,), until_stop=True), src, watcher)
+    text = src.text(start, src.pos)
+    if (cut := text.find(closer)) >= 0:
+        text = text[:cut]
+    found, broken_at = lines_before_the_fault(text, len(text)) if result.status == ScanStatus.TRUNCATED else ([], 0)
+    if result.status == ScanStatus.INVALID or (result.status == ScanStatus.TRUNCATED and text[broken_at:].strip()):
+        # a call's brackets do not match, or the text ends inside a call (an unclosed string, which
+        # may run past the closer): the calls before it are kept, and those on the lines after it
+        # where they read as calls
         fault = src.pos - start
         if result.status == ScanStatus.INVALID:
             yield from until(src, closer)
-        text = src.text(start, src.pos)
-        if (cut := text.find(closer)) >= 0:
-            text = text[:cut]
-        found, broken_at = lines_before_the_fault(text, min(fault, len(text)))
+            text = src.text(start, src.pos)
+            if (cut := text.find(closer)) >= 0:
+                text = text[:cut]
+            found, broken_at = lines_before_the_fault(text, min(fault, len(text)))
         tail = text[broken_at:]
         reason = (
             f"unbalanced brackets at offset {fault}"
