@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._blocks import read_block
+from modelplug.toolcalls._blocks import read_special_block
 from modelplug.toolcalls._calls import OfferedTools, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
@@ -74,10 +74,15 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         yield from calls.complete(header, name, arguments)
         return "", name
 
-    outcome = yield from read_block(
-        src, calls, call, openers=(_CALL_BEGIN,), closers=(_CALLS_END,), ends=(_CALL_END,), empty=True
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            call,
+            openers=(_CALL_BEGIN,),
+            closers=(_CALLS_END,),
+            ends=(_CALL_END,),
+            expected=_CALL_BEGIN,
+            opened=CALLS_BEGIN,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = f"expected {_CALL_BEGIN}" if peek(src) else f"the text ends after {CALLS_BEGIN}"
-    return (yield from calls.failed_through(_CALLS_END, reason))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._blocks import read_block
+from modelplug.toolcalls._blocks import read_special_block
 from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
@@ -193,16 +193,15 @@ def plamo3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         yield from calls.complete(header, name, arguments)
         return "", name
 
-    outcome = yield from read_block(
-        src,
-        calls,
-        request,
-        openers=(_PLAMO.format("begin_tool_request"),),
-        closers=(closer,),
-        ends=(_PLAMO.format("end_tool_request"),),
-        empty=True,
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            request,
+            openers=(_PLAMO.format("begin_tool_request"),),
+            closers=(closer,),
+            ends=(_PLAMO.format("end_tool_request"),),
+            expected="a tool request",
+            opened=PLAMO_OPENER,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = "expected a tool request" if peek(src) else f"the text ends after {PLAMO_OPENER}"
-    return (yield from calls.failed_through(closer, reason))

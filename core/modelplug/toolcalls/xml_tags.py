@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._blocks import read_block, resync
+from modelplug.toolcalls._blocks import read_block, read_special_block, resync
 from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
@@ -729,19 +729,18 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             )
         )
 
-    outcome = yield from read_block(
-        src,
-        calls,
-        call,
-        openers=(_STEP_CALL_BEGIN, _STEP_INVOKE),
-        closers=(_STEP_CALLS_END,),
-        ends=(_STEP_CALL_END,),
-        empty=True,
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            call,
+            openers=(_STEP_CALL_BEGIN, _STEP_INVOKE),
+            closers=(_STEP_CALLS_END,),
+            ends=(_STEP_CALL_END,),
+            expected=_STEP_CALL_BEGIN,
+            opened=_STEP_CALLS_BEGIN,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = f"expected {_STEP_CALL_BEGIN}" if peek(src) else f"the text ends after {_STEP_CALLS_BEGIN}"
-    return (yield from calls.failed_through(_STEP_CALLS_END, reason))
 
 
 # kimi_k3 (XTML) -----------------------------------------------------------------------------------
@@ -796,13 +795,18 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         yield from calls.complete(header, name, params)
         return "", name
 
-    outcome = yield from read_block(
-        src, calls, call, openers=(_K3_CALL,), closers=(_K3_TOOLS_CLOSE,), ends=(_K3_CALL_END,), empty=True
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            call,
+            openers=(_K3_CALL,),
+            closers=(_K3_TOOLS_CLOSE,),
+            ends=(_K3_CALL_END,),
+            expected=_K3_CALL,
+            opened=K3_TOOLS_OPEN,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = f"expected {_K3_CALL}" if peek(src) else f"the text ends after {K3_TOOLS_OPEN}"
-    return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
 
 
 _K3_ARGUMENT_ATTRIBUTES: Final = re.compile(r'\s*(?:type="(?P<type>[^"]*)"\s*)?<\|sep\|>')
