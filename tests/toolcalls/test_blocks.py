@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from modelplug.toolcalls._blocks import read_block, resync
+from modelplug.toolcalls._blocks import Spaced, read_block, resync
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Unusable
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, until
@@ -39,6 +39,25 @@ def test_resync_waits_for_a_longer_token_that_starts_earlier() -> None:
         assert run_reader(lambda src: resync(src, ("<bb>", "<long<bb>token>")), pieces) == (True, 1), pieces
 
 
+_B, _C, _E = Spaced("#", "<b>"), Spaced("#", "</c>"), Spaced("#", "</e>")
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "end"),
+    [
+        ("junk #  <b> more", True, 5),  # a stop: not consumed, found by its head
+        ("junk #\n</e> # <b>", True, 11),  # an end first: consumed with its spacing
+        ("junk # x #<b>", True, 9),  # a head without a tail is passed over
+        ("junk #</c", False, 9),
+        ("junk #   ", False, 9),
+        ("## <b>", True, 1),  # the second head is the token's
+    ],
+)
+def test_resync_finds_a_spaced_token_by_its_head_at_every_split(text: str, found: bool, end: int) -> None:
+    for pieces in every_split(text):
+        assert run_reader(lambda src: resync(src, (_B, _C), (_E,)), pieces) == (found, end), pieces
+
+
 def _element(src: Source, calls: BlockCalls) -> Any:
     """An element ``<b>NAME;`` (a name of letters; anything else fails) for the tests below."""
 
@@ -57,7 +76,7 @@ def _element(src: Source, calls: BlockCalls) -> Any:
     return read
 
 
-def _block(text: str) -> tuple[list[tuple[Any, int]], list[str]]:
+def _block(text: str, *, spaced: bool = False) -> tuple[list[tuple[Any, int]], list[str]]:
     results, errors = [], []
     for pieces in every_split(text):
         calls: BlockCalls | None = None
@@ -65,6 +84,8 @@ def _block(text: str) -> tuple[list[tuple[Any, int]], list[str]]:
         def make(src: Source) -> Read[Outcome | None]:
             nonlocal calls
             calls = BlockCalls(OfferedTools(None), "test", src)
+            if spaced:
+                return read_block(src, calls, _element(src, calls), openers=(_B,), closers=(_C,), ends=(_E,))
             return read_block(src, calls, _element(src, calls), openers=("<b>",), closers=("</c>",), ends=("</e>",))
 
         outcome, cursor = run_reader(make, pieces)
@@ -84,6 +105,12 @@ def test_a_bad_element_is_recorded_and_the_next_ones_are_read() -> None:
 def test_resync_at_the_next_opener_when_the_element_end_is_missing() -> None:
     result, errors = _block("<b>a;<b>no end here <b>c;</c>")
     assert result == [(Unusable, 29)]
+    assert errors == ["call 2: the element is not closed"]
+
+
+def test_spaced_tokens_open_end_and_close_a_block() -> None:
+    result, errors = _block("# <b>a;#<b>no end here #\n<b>c; #</e> # </c> after", spaced=True)
+    assert result == [(Unusable, 43)]  # after the closer
     assert errors == ["call 2: the element is not closed"]
 
 

@@ -157,6 +157,7 @@ ELEMENT_END: dict[str, str] = {
     "kimi_k3": "<|close|>call<|sep|>",
     "hy_v3": "</tool_call>",
     "k2_horizon": "</ifm|tool_call>",
+    "minimax_m3": "]<]minimax[>[</invoke>",
 }
 JSON_BODIED: dict[str, str] = {
     "kimi_k2": "<|tool_call_end|>",
@@ -240,6 +241,8 @@ VALUE_CLOSE: dict[str, str] = {
     "solar_open2": "<|tool_arg:end|>",
     "minicpm5": "</param>",
     **dict.fromkeys(["qwen3_coder", "seed_oss"], "</function>"),
+    # elements named by their key: the start of the first closing tag after the call's name
+    "minimax_m3": "]<]minimax[>[</",
 }
 
 

@@ -15,7 +15,8 @@ from modelplug.toolcalls._source import NEED, Read, Source, at, peek, skip_ws
 
 __all__ = ["Element", "Spaced", "Token", "read_block", "read_special_block", "resync"]
 
-#: Reads one element of a block, the cursor after its opener (the argument: the opener matched).
+#: Reads one element of a block, the cursor after its opener (the argument: the opener matched,
+#: a :class:`Spaced` one as written without its whitespace).
 #: Announces and finishes its call through the block's :class:`BlockCalls`, and returns
 #: ``(reason, name)``: ``reason`` is ``""`` when the call was read, else why it cannot be (the
 #: failure is then recorded by :func:`read_block`, unless the element recorded it itself, as a
@@ -37,8 +38,11 @@ class Spaced:
         self.head = head
         self.tail = tail
 
+    def __str__(self) -> str:
+        return self.head + self.tail
+
     def __repr__(self) -> str:
-        return repr(self.head + self.tail)
+        return repr(str(self))
 
 
 #: A structural token of a block: a literal, or a :class:`Spaced` one.
@@ -81,7 +85,7 @@ def read_block(
         opener = yield from _accept_any(src, openers)
         if not opener:
             return calls.outcome(end) if count else None
-        reason, name = yield from element(opener)
+        reason, name = yield from element(str(opener))
         count += 1
         if reason:
             if not calls.errors or calls.errors[-1] != reason:  # not recorded by the element itself
@@ -96,14 +100,14 @@ def read_special_block(
     calls: BlockCalls,
     element: Element,
     *,
-    openers: tuple[str, ...],
-    closers: tuple[str, ...],
-    ends: tuple[str, ...],
+    openers: tuple[Token, ...],
+    closers: tuple[Token, ...],
+    ends: tuple[Token, ...],
     expected: str,
     opened: str,
 ) -> Read[Outcome]:
     """:func:`read_block` for a special-token list that may be empty (DeepSeek, Kimi K2 and K3,
-    Step-3, PLaMo 3), cursor after its opener. Where no element starts, the list is broken:
+    Step-3, PLaMo 3, MiniMax-M3), cursor after its opener. Where no element starts, the list is broken:
     ``expected {expected}`` (other text follows) or ``the text ends after {opened}``, and it runs
     through the first of ``closers`` (or to the end of the text), since special tokens are
     written by the model, not mentioned in prose."""
