@@ -76,13 +76,8 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
 
     return (
         yield from read_special_block(
-            src,
-            calls,
-            call,
-            openers=(_CALL_BEGIN,),
-            closers=(_CALLS_END,),
-            ends=(_CALL_END,),
-            expected=_CALL_BEGIN,
-            opened=CALLS_BEGIN,
+            src, calls, call,
+            openers=(_CALL_BEGIN,), closers=(_CALLS_END,), ends=(_CALL_END,),
+            expected=_CALL_BEGIN, opened=CALLS_BEGIN,
         )
     )

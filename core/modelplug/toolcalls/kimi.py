@@ -79,13 +79,8 @@ def kimi_k2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
 
     return (
         yield from read_special_block(
-            src,
-            calls,
-            call,
-            openers=(_CALL_BEGIN,),
-            closers=_SECTION_END,
-            ends=(_CALL_END,),
-            expected=_CALL_BEGIN,
-            opened="the section start",
+            src, calls, call,
+            openers=(_CALL_BEGIN,), closers=_SECTION_END, ends=(_CALL_END,),
+            expected=_CALL_BEGIN, opened="the section start",
         )
     )
