@@ -4,16 +4,19 @@ block format's use of it: ``test_sibling_recovery.py``."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from modelplug.errors import ToolCallParseError
+from modelplug.toolcalls import parse
 from modelplug.toolcalls._blocks import Spaced, read_block, resync
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Unusable
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import Read, Source, until
-from tests.strategies import every_split
-from tests.toolcalls._support import run_reader
+from tests.strategies import RENDER, every_split
+from tests.toolcalls._support import run_reader, same, stream, whole
 
 
 @pytest.mark.parametrize(
@@ -128,3 +131,30 @@ def test_the_text_ending_inside_a_bad_element_breaks_the_block() -> None:
 
 def test_no_element_at_the_start_leaves_the_decision_to_the_reader() -> None:
     assert _block("  prose") == ([(type(None), 2)], [])
+
+
+_LISTS = {  # format -> (opener, closer, what an element opens with)
+    "deepseek_v3": ("<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>"),
+    "kimi_k2": ("<|tool_calls_section_begin|>", "<|tool_call_section_end|>", "<|tool_call_begin|>"),
+    "step3": ("<｜tool_calls_begin｜>", "<｜tool_calls_end｜>", "<｜tool_call_begin｜>"),
+    "kimi_k3": ("<|open|>tools<|sep|>", "<|close|>tools<|sep|>", "<|open|>call"),
+    "plamo3": ("<|plamo:begin_tool_requests:plamo|>", "<|plamo:end_tool_requests:plamo|>", "a tool request"),
+    "minimax_m3": ("]<]minimax[>[<tool_call>", "]<]minimax[>[</tool_call>", "'<invoke name=\"' or "),
+}
+
+
+@pytest.mark.parametrize("format", sorted(_LISTS))
+def test_a_special_token_list_where_no_call_starts_is_an_error_through_its_closer(format: str) -> None:
+    """``read_special_block``: special tokens are never prose, so a list holding something else
+    is an error (``expected ...``) that runs through the closer (Kimi's singular one too), and
+    the calls after it are read; a list the text ends in says so."""
+    opener, closer, expected = _LISTS[format]
+    text = f"{opener}junk{closer}" + RENDER[format]([("f", {"k": "v"})], "", "")
+    with pytest.raises(ToolCallParseError, match=re.escape(f"expected {expected}")) as info:
+        parse(text, format)
+    assert [(c.name, c.arguments) for c in info.value.tool_calls] == [("f", {"k": "v"})]
+    for pieces in every_split(text):
+        assert same(stream(pieces, format), whole(text, format)), pieces
+    name = "the section start" if format == "kimi_k2" else opener
+    with pytest.raises(ToolCallParseError, match=re.escape(f"the text ends after {name}")):
+        parse(f"{opener} ", format)

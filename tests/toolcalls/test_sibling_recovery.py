@@ -167,17 +167,21 @@ JSON_BODIED: dict[str, str] = {
 }
 
 
-def _corrupt(format: str, text: str, name: str, shape: str) -> str:
-    """``text`` with the call to ``name`` corrupted: ``name`` (its tool name is not a name),
-    ``unclosed`` (the token ending its element, or its arguments' closing brace, left out) or
-    ``parameter`` (a parameter without a name, or arguments that are not JSON: ``BREAK``)."""
+def _corrupt(format: str, text: str, name: str, shape: str, arguments: dict[str, Any]) -> str:
+    """``text`` with the call to ``name`` (whose ``arguments`` were rendered) corrupted: ``name``
+    (its tool name is not a name), ``unclosed`` (the token ending its element, or its arguments'
+    closing brace, left out) or ``parameter`` (a parameter without a name, or arguments that are
+    not JSON: ``BREAK``)."""
     at = text.index(name)
     if shape == "name":
         return text[:at] + name.replace("_", " ") + "!" + text[at + len(name) :]
     if shape == "parameter":
         return BREAK[format](text, name)
     if format in JSON_BODIED:
-        k = text.rindex("}", at, text.index(JSON_BODIED[format], at))
+        # the arguments as rendered: their strings may spell the closer (data inside a string)
+        rendered = json.dumps(arguments, ensure_ascii=False)
+        k = text.index(rendered, at) + len(rendered) - 1
+        assert text.startswith(JSON_BODIED[format], k + 1), text
         return text[:k] + text[k + 1 :]
     token = ELEMENT_END[format].replace("</tool_call>", f"</tool_call{_hy_suffix(text)}>")
     k = text.index(token, at)
@@ -213,7 +217,7 @@ def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str,
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)
     assert expected[2] is None and len(expected[1]) == k, good
-    text = _corrupt(format, good, f"tool_{bad}", shape)
+    text = _corrupt(format, good, f"tool_{bad}", shape, calls[bad][1])
     kept = [read for i, read in enumerate(expected[1]) if i != bad]
     result = whole(text, format)
     error = result[2]
