@@ -106,6 +106,15 @@ _ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "inkling headers": lambda n: "<|message_model|>f" * (n // 18),
     "inkling thinking": lambda n: "<|content_thinking|>" + "x <|end_mess" * (n // 12),
     "inkling call objects": lambda n: '<|content_invoke_tool_json|>{"name": "f", "args": {"a": ' + "[" * (n // 2),
+    # issue 12, kind 1: lists and runs of call objects resynchronised after a broken one
+    "unclosed strings in a list": lambda n: "<tool_call>" + '[{"name": "f", "arguments": {"k": "x' * (n // 37),
+    "broken list elements": lambda n: "<tool_call>[" + '{"name": "f", "arguments": {"k": "x}, ' * (n // 38),
+    "broken and good elements": lambda n: "<tool_call>["
+    + '{"name": "f", "arguments": {"k": "x}}, {"name": "f", "arguments": {}}, ' * (n // 70)
+    + "]</tool_call>",
+    "broken run objects": lambda n: "<tool_call>" + '{"name": "f", "arguments": {"k": "x}}\n' * (n // 38),
+    "broken markerless list": lambda n: "[" + '{"name": "f", "arguments": {"k": "x}}, ' * (n // 38) + "]",
+    "broken mistral list": lambda n: "[TOOL_CALLS][" + '{"name": "f", "arguments": {"k": "x}, ' * (n // 38),
 }
 
 #: Lists of objects that never close, in prose: bare_json and xlam (and detection) matched brackets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelplug.toolcalls._scan import ScanResult, ScanStatus, scan_json, scan_loose, split_elements
+from modelplug.toolcalls._scan import ScanResult, ScanStatus, scan_json, scan_loose, split_elements, split_from
 from tests.strategies import every_split
 from tests.toolcalls._support import run_reader
 
@@ -69,3 +69,19 @@ def test_split_elements(text: str, elements: list[str], broken: int | None) -> N
     extents, fault = split_elements(text)
     assert [text[a:b] for a, b in extents] == elements
     assert fault == broken
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "elements", "broken", "end"),
+    [
+        # from inside a list (after an element that broke): the rest, and where the list ends
+        ('[{"a": "x}, {"b": 1}, 2] tail', 12, ['{"b": 1}', "2"], None, 24),
+        ('[{"a": "x}, {"b": 1}] {"c": 2}]', 12, ['{"b": 1}'], None, 21),
+        ('[{"a": "x}, {"b": "y]', 12, [], 18, 21),
+    ],
+)
+def test_split_from(text: str, start: int, elements: list[str], broken: int | None, end: int) -> None:
+    extents, fault, after = split_from(text, start)
+    assert [text[a:b] for a, b in extents] == elements
+    assert fault == broken
+    assert after == end

@@ -449,3 +449,151 @@ def test_a_string_the_text_ends_inside_names_its_call(format: str, text: str) ->
     assert "('b')" in str(error) and "string opened at offset" in str(error) and "not closed" in str(error)
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], format), result), k
+
+
+def _unclose(text: str, name: str, shape: str) -> str:
+    """``text`` with the arguments object of the call to ``name`` replaced by one that is not closed:
+    ``string``: its string is not closed (``{"oops": "x``), ``brace``: its ``}`` is missing."""
+    at = text.index(f'"{name}"')
+    a = text.index("{", at)
+    _, b = json.JSONDecoder().raw_decode(text, a)
+    return text[:a] + ('{"oops": "x' if shape == "string" else '{"oops": 1') + text[b:]
+
+
+#: Lists and runs of call objects in one tag, which close no call on its own (the formats of
+#: ``JSON_BLOCKS`` that write several call objects between one opener and its closer, or none).
+UNCLOSED_BLOCKS = [block for block in sorted(JSON_BLOCKS) if block != "k2_horizon"]
+
+
+@pytest.mark.parametrize("block", UNCLOSED_BLOCKS)
+@pytest.mark.parametrize("shape", ["string", "brace"])
+@pytest.mark.parametrize("bad", [0, 1, 2])
+def test_an_unclosed_call_object_keeps_the_calls_after_it(block: str, shape: str, bad: int) -> None:
+    """Issue 12, kind 1, in lists and runs of call objects: call ``bad`` of three has an unclosed
+    string or brace; the two others are read (those after it too: the reading resynchronises at
+    the next call object), the error names the broken call and says what is not closed; whole
+    text and every split agree."""
+    format = block.split()[0]
+    if bad == 2 and format in (*MARKERLESS, "lfm2"):
+        pytest.skip("a JSON list the text ends inside is prose without a marker, an error in lfm2's block")
+    calls = [(f"tool_{i}", {"k": f"v{i}", "n": [i, {"m": "}, {"}]}) for i in range(3)]
+    good = JSON_BLOCKS[block](calls)
+    expected = whole(good, format)
+    assert expected[2] is None and len(expected[1]) == 3, good
+    text = _unclose(good, f"tool_{bad}", shape)
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert result[1] == [read for i, read in enumerate(expected[1]) if i != bad], text
+    assert [(c.name, c.arguments) for c in error.tool_calls] == result[1]
+    if bad < 2:  # resynchronised: the error names the call and says what is not closed
+        assert f"call {bad + 1}" in str(error), str(error)
+        if format != "apertus":
+            assert f"({f'tool_{bad}'!r})" in str(error), str(error)
+        assert ("string opened at offset" if shape == "string" else "is not closed") in str(error), str(error)
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result), k
+
+
+@pytest.mark.parametrize("block", UNCLOSED_BLOCKS)
+@SETTINGS
+@given(data=st.data(), k=st.integers(2, 4))
+def test_an_unclosed_string_in_one_call_object_keeps_the_others(block: str, data: Any, k: int) -> None:
+    """Issue 12, kind 1 (Hypothesis): of k call objects in a list or run where one has a string
+    that is not closed, the k-1 others are read; whole text and a random split agree."""
+    format = block.split()[0]
+    # a JSON list the text ends inside is prose without a marker, and an error naming nothing in
+    # lfm2's block: there the last call is not the broken one
+    bad = data.draw(st.integers(0, k - 1 - (format in (*MARKERLESS, "lfm2"))), label="bad")
+    # a bracket or quote inside a later string can stop the bracket matching before the list's end,
+    # which then cannot be resynchronised (docs/concepts/tool-calls.md): left out
+    args = arguments("json").filter(lambda a: not _STRUCTURAL.search("".join(_strings(a))))
+    calls = [(f"tool_{i}", data.draw(args, label=f"arguments {i}")) for i in range(k)]
+    good = JSON_BLOCKS[block](calls)
+    expected = whole(good, format)
+    assert expected[2] is None and len(expected[1]) == k, good
+    text = _unclose(good, f"tool_{bad}", "string")
+    kept = [read for i, read in enumerate(expected[1]) if i != bad]
+    result = whole(text, format)
+    error = result[2]
+    assert isinstance(error, ToolCallParseError), text
+    assert result[1] == kept, text
+    assert [(c.name, c.arguments) for c in error.tool_calls] == kept
+    if bad < k - 1:
+        assert f"call {bad + 1}" in str(error), str(error)
+    pieces = data.draw(splits(text), label="pieces")
+    assert same(stream(pieces, format), result)
+
+
+_STRUCTURAL = re.compile(r"""[][{}()"'\\]""")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in ``value`` (keys included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for key, item in value.items() for s in (key, *_strings(item))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("format", "text", "names"),
+    [
+        # a call object inside a string value of a well-formed call stays part of that value
+        (
+            "hermes",
+            '<tool_call>[{"name": "a", "arguments": {"s": "x}, {\\"name\\": \\"evil\\", \\"arguments\\": {}}]"}}, '
+            '{"name": "b", "arguments": {"s": "y}}, {"name": "c", "arguments": {}}]</tool_call>',
+            ["a", "c"],
+        ),
+        (
+            "bare_json",
+            '[{"name": "a", "arguments": {"s": "x}, {\\"name\\": \\"evil\\", \\"arguments\\": {}}]"}}, '
+            '{"name": "b", "arguments": {"s": "y}}, {"name": "c", "arguments": {}}]',
+            ["a", "c"],
+        ),
+        # a call-shaped object nested in the broken call's arguments is not a call
+        (
+            "hermes",
+            '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"l": [{"k": 1}, '
+            '{"name": "evil", "arguments": {}}], "s": "y}}, {"name": "c", "arguments": {}}]</tool_call>',
+            ["a", "c"],
+        ),
+        (
+            "hermes",
+            '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "x", "arguments": {"l": [{"k": 1}, '
+            '{"name": "evil", "arguments": {}}]}, {"name": "c", "arguments": {}}]</tool_call>',
+            ["a", "c"],
+        ),
+        (
+            "minimax",
+            '<tool_calls>\n{"name": "a", "arguments": {}}\n{"name": "b", "arguments": {"l": [{"k": 1}, '
+            '{"name": "evil", "arguments": {}}], "s": "y}}\n{"name": "c", "arguments": {}}\n</tool_calls>',
+            ["a", "c"],
+        ),
+        # several broken elements in a row
+        (
+            "hermes",
+            '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"s": "y}}, '
+            '{"name": "c", "arguments": {}}, {"name": "b", "arguments": {"s": 1}, '
+            '{"name": "d", "arguments": {}}]</tool_call>',
+            ["a", "c", "d"],
+        ),
+        # GigaChat 3: a broken call ends at the next call's opener, of either form
+        (
+            "gigachat3",
+            '<|function_call|>{"name": "b", "arguments": {"s": "y}}<|message_sep|>\n\nfunction call<|role_sep|>\n'
+            '{"name": "c", "arguments": {}}',
+            ["c"],
+        ),
+    ],
+)
+def test_resynchronising_never_invents_a_call(format: str, text: str, names: list[str]) -> None:
+    result = whole(text, format)
+    assert [name for name, _ in result[1]] == names, result
+    assert isinstance(result[2], ToolCallParseError) and "('b')" in str(result[2])
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result), k

@@ -45,6 +45,7 @@ from modelplug.toolcalls._scan import (
     scan_json,
     scan_loose,
     split_elements,
+    split_from,
     unclosed_string,
 )
 from modelplug.toolcalls._source import Read, Source
@@ -329,7 +330,7 @@ def bad_value(value: Any, path: str = "") -> str | None:
 
 
 def read_json_calls(
-    src: Source, calls: BlockCalls, stops: tuple[str, ...], *, skip_bad: bool = False
+    src: Source, calls: BlockCalls, stops: tuple[str, ...], *, skip_bad: bool = False, run: bool = False
 ) -> Read[tuple[ScanStatus, str]]:
     """Read one JSON value of calls at the cursor (an object or a list). Returns ``(status, reason)``;
     problems with single calls are on ``calls.errors``.
@@ -338,7 +339,10 @@ def read_json_calls(
     each is read on its own: an unreadable element is recorded and the others are kept, in order
     (when at least one of them is a call object, or a call was announced). With ``skip_bad``, an
     object whose brackets match but which does not read is recorded the same way and the value
-    counts as read (more values of the block follow it).
+    counts as read (more values of the block follow it). ``run``: more call objects may follow
+    this one in the block (``{...}\n{...}``); an object whose brackets do not match (an unclosed
+    string or brace) then ends where the next call object starts (:func:`_resync_run`), and
+    is recorded the same way.
     """
     calls.reset()
     start = src.pos
@@ -364,11 +368,14 @@ def read_json_calls(
         status, reason = ScanStatus.TRUNCATED, "the text ends inside the JSON value"
     else:
         status, reason = ScanStatus.INVALID, "unbalanced brackets in the JSON value"
-    text = src.text(start, src.pos)
     if result.stack[0] == ARR:
-        return (yield from _read_elements(text, calls, status, reason))
+        return (yield from _read_elements(src, start, loose, calls, status, reason))
+    if run and loose.status != ScanStatus.COMPLETE and _resync_run(src, start, loose, calls):
+        return ScanStatus.COMPLETE, ""
+    text = src.text(start, src.pos)
     if not skip_bad or loose.status != ScanStatus.COMPLETE:
-        return status, reason
+        name = _name_of(calls, 0, text)
+        return status, f"call {calls.number + 1}" + (f" ({name!r})" if name else "") + f": {reason}"
     calls.unreadable += 1
     calls.bad(_json_error(text), _name_of(calls, 0, text))
     return ScanStatus.COMPLETE, ""
@@ -397,12 +404,22 @@ def truncated(text: str, what: str) -> str:
     return f"the text ends inside {what}"
 
 
-def _read_elements(text: str, calls: BlockCalls, status: ScanStatus, reason: str) -> Read[tuple[ScanStatus, str]]:
-    """Read the elements of the list ``text`` one by one (it does not read as a whole: ``status``
-    and ``reason`` say why). Where the brackets cannot be matched, the elements before that point
-    are kept and the error names the element."""
+def _read_elements(
+    src: Source, start: int, loose: ScanResult, calls: BlockCalls, status: ScanStatus, reason: str
+) -> Read[tuple[ScanStatus, str]]:
+    """Read the elements of the list from block position ``start`` one by one (it does not read as
+    a whole: ``status`` and ``reason`` say why; ``loose`` is how matching its brackets ended, the
+    cursor where it stopped). Where the brackets cannot be matched, the reading resynchronises at
+    the next call object (:func:`resync_list`); failing that, the elements before that point are
+    kept and the error names the element."""
+    text = _scanned(src, start, loose)
     extents, broken = split_elements(text)
-    if not (yield from read_elements(text, extents, calls)):
+    bad: dict[int, str] = {}
+    if broken is not None:
+        found = resync_list(src, start, text, extents, broken, calls)
+        if found is not None:
+            extents, bad, broken = found[0], found[1], None
+    if not (yield from read_elements(text, extents, calls, bad=bad)):
         return status, reason  # nothing here is a call: the value is not read at all
     if broken is None:
         return ScanStatus.COMPLETE, ""
@@ -412,17 +429,231 @@ def _read_elements(text: str, calls: BlockCalls, status: ScanStatus, reason: str
     return status, calls.errors[0]
 
 
+def _resync_run(src: Source, start: int, loose: ScanResult, calls: BlockCalls) -> bool:
+    """After a call object from block position ``start`` whose brackets do not match, in a run of
+    call objects (``{...}`` ``{...}``, separated by whitespace, ``,`` or ``;``): when a usable
+    call object starts inside it (:func:`_next_call`), record the broken object as an error and
+    move the cursor to that next object; True then. The text looked at again counts against the
+    re-read budget; past it, False (the cursor is left)."""
+    text = _scanned(src, start, loose)
+    e0 = len(text) - len(text.lstrip())
+    floor, cost = _floor(text, e0)
+    k, cost = _next_call(src, text, e0, floor, _RUN_KEYED if calls.keyed else _RUN, calls.keyed, cost, _RUN_AFTER)
+    if k >= 0:
+        cost += max(src.pos - (start + k), 0)
+    ok = k >= 0 and src.may_reread(cost)
+    src.reread += cost
+    if not ok:
+        return False
+    b = len(text[e0:k].rstrip().rstrip(",;").rstrip()) + e0
+    calls.bad(_unclosed(text[e0:b], "the call object", k), _name_of(calls, 0, text[e0:]))
+    src.seek(start + k)
+    return True
+
+
+def _scanned(src: Source, start: int, loose: ScanResult) -> str:
+    """The text from ``start`` that a failed loose scan (``loose``) looked at: to the cursor, and
+    the character it stopped on when that did not match (a ``]`` that may end the list)."""
+    end = src.pos + (loose.status == ScanStatus.INVALID and src.i < len(src.s))
+    return src.text(start, end)
+
+
+#: Where a call object may start again after a broken element of a list: ``}`` ``,`` ``{`` and a
+#: key of a call object (group 1: the ``{``).
+_RESYNC: Final = re.compile(
+    r'\}\s*,\s*(\{)\s*"(?:name|tool_name|tool_call_id|function|id|type|arguments|parameters)"\s*:'
+)
+#: The same for call objects keyed by the tool name (Apertus: ``{"NAME": {...}}``).
+_RESYNC_KEYED: Final = re.compile(r'\}\s*,\s*(\{)\s*"[A-Za-z_][\w.\-/]*"\s*:\s*\{')
+#: Where the next call object of a run starts: ``}``, whitespace or ``,`` or ``;``, ``{`` and a key.
+_RUN: Final = re.compile(_RESYNC.pattern.replace(r"\s*,\s*", r"\s*[,;]?\s*", 1))
+_RUN_KEYED: Final = re.compile(_RESYNC_KEYED.pattern.replace(r"\s*,\s*", r"\s*[,;]?\s*", 1))
+#: What may follow a call object of a run: a separator, the next object, a tag, a line break (prose
+#: after the calls) or the end.
+_RUN_AFTER: Final = re.compile(r"[ \t]*(?:\r?\n|[,;{<\[]|$)")
+_DECODER: Final = json.JSONDecoder(strict=False)
+
+
+def resync_list(
+    src: Source, start: int, text: str, extents: list[tuple[int, int]], broken: int, calls: BlockCalls
+) -> tuple[list[tuple[int, int]], dict[int, str], int] | None:
+    """Resynchronise a list of call objects ``text`` (block position ``start``) whose brackets stop
+    matching at offset ``broken`` (after the elements ``extents``): the element the fault is in
+    ends where the next element that opens a call object starts (a ``}`` ``,`` ``{`` boundary
+    followed by a key of a call object, or by the tool name in ``keyed`` lists), and the list
+    is read on from there, again and again for each element that breaks.
+
+    A boundary counts only when the object after it reads as a usable call object followed by
+    ``,`` or ``]``; the whole resynchronisation counts only when the list then closes (within
+    ``text``). Returns the extents of every element, the broken ones with the reason each is not
+    read (by element number), and the offset after the list's ``]`` (the cursor is moved there);
+    None when the list cannot be resynchronised. The text looked at again counts against the
+    re-read budget (:meth:`~modelplug.toolcalls._source.Source.may_reread`): past it, None.
+    """
+    pattern = _RESYNC_KEYED if calls.keyed else _RESYNC
+    found = list(extents)
+    end = 0
+    bad: dict[int, str] = {}
+    cost = 0
+    fault: int | None = broken
+    while fault is not None:
+        e0 = _element_start(text, found)
+        floor, used = _floor(text, e0)
+        cost += used
+        lo = e0
+        while True:
+            k, cost = _next_call(src, text, lo, floor, pattern, calls.keyed, cost, _AFTER)
+            if k < 0:
+                src.reread += cost
+                return None
+            more, fault, end = split_from(text, k)
+            cost += (end if fault is None else fault) - k
+            if fault is not None or _LIST_END.match(text, end) is not None:
+                break
+            lo = k + 1  # the list closed at a bracket nested in the broken call: not there
+        b = len(text[e0:k].rstrip().rstrip(",").rstrip()) + e0  # the broken element: e0 up to the "}"
+        bad[len(found)] = _unclosed(text[e0:b], f"element {len(found) + 1} of the list", k)
+        found.append((e0, b))
+        found += more
+    back = src.pos - (start + end)
+    cost += max(back, 0)
+    if not src.may_reread(cost):
+        src.reread += cost
+        return None
+    src.reread += cost
+    src.seek(start + end)
+    return found, bad, end
+
+
+def _next_call(
+    src: Source,
+    text: str,
+    lo: int,
+    floor: int,
+    pattern: re.Pattern[str],
+    keyed: bool,
+    cost: int,
+    after: re.Pattern[str],
+) -> tuple[int, int]:
+    """Where the next call object after a broken value starts in ``text``, searching from offset
+    ``lo`` (-1: nowhere, or the re-read budget is spent), and ``cost`` plus what was looked at.
+
+    Only a boundary at or after ``floor`` (:func:`_floor`) counts: one the value's strict JSON
+    reading did not pass through as structure. So an object nested in the broken call's arguments
+    (``[{...}, {"name": ...}]``) is never taken for a call."""
+    if floor < 0:
+        return -1, cost
+    for m in pattern.finditer(text, lo):
+        if not src.may_reread(cost):
+            return -1, cost
+        k = m.start(1)
+        if k < floor:
+            continue
+        read, used = _call_object_at(text, k, keyed, after)
+        cost += used
+        if read:
+            return k, cost
+    return -1, cost
+
+
+def _floor(text: str, e0: int) -> tuple[int, int]:
+    """The first offset where a call object may start again in the broken value at ``e0`` (after
+    whitespace): the start of the last string its strict JSON reading read before it failed, or
+    where it failed; -1 when it does not fail (nothing to resynchronise) or fails on a ``'`` (a
+    Python literal, not resynchronised). Also how much of the text was looked at."""
+    e0 = len(text) - len(text[e0:].lstrip()) if text[e0 : e0 + 1].isspace() else e0
+    try:
+        _, end = _DECODER.raw_decode(text, e0)
+    except json.JSONDecodeError as error:
+        fail = error.pos
+    except (ValueError, RecursionError):
+        return -1, len(text) - e0
+    else:
+        return -1, end - e0
+    if text.startswith("'", fail):
+        return -1, fail - e0
+    last = fail
+    i = text.find('"', e0, fail)
+    while i >= 0:
+        m = _STRING.match(text, i)
+        assert m is not None
+        if m.end() > fail:
+            break
+        last = i
+        i = text.find('"', m.end(), fail)
+    return min(last, fail), fail - e0
+
+
+_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"?')
+
+
+def _element_start(text: str, extents: list[tuple[int, int]]) -> int:
+    """Where the element after ``extents`` starts in the list ``text`` (after the comma, if any)."""
+    if not extents:
+        return text.index("[") + 1
+    i = extents[-1][1]
+    rest = text[i : i + 256].lstrip()
+    if rest.startswith(","):
+        return text.index(",", i) + 1
+    return i
+
+
+def _call_object_at(text: str, k: int, keyed: bool, after: re.Pattern[str]) -> tuple[bool, int]:
+    """Whether a usable call object starts at offset ``k`` of ``text`` and is followed by what
+    ``after`` matches (in a list: ``,`` or ``]``), and how much of the text was looked at to tell."""
+    try:
+        value, end = _DECODER.raw_decode(text, k)
+    except json.JSONDecodeError as error:
+        return False, error.pos - k + 1
+    except (ValueError, RecursionError):
+        return False, len(text) - k
+    m = after.match(text, end)
+    if m is None or not isinstance(value, dict):
+        return False, end - k
+    try:
+        call = read_call(value, keyed=keyed)
+    except BadCall:
+        return False, end - k
+    return call is not None, m.end() - k
+
+
+#: What may follow the list after a resynchronisation: a line break, a tag or marker, a fence, the
+#: end (a ``]`` followed by anything else closed a list nested in the broken call).
+_LIST_END: Final = re.compile(r"[ \t]*(?:\r?\n|[<\[`]|$)")
+#: What may follow an element of a list: ``,`` or the list's ``]``.
+_AFTER: Final = re.compile(r"\s*[,\]]")
+
+
+def _unclosed(element: str, where: str, resync: int) -> str:
+    """Why the broken value ``element`` (``where``: which it is) is not read, the block read on at
+    offset ``resync``."""
+    k = unclosed_string(element)
+    if k is not None:
+        return (
+            f"the string opened at offset {k} of {where} is not closed before the next call object"
+            f" (at offset {resync})"
+        )
+    return f"{where} is not closed before the next call object (at offset {resync})"
+
+
 def read_elements(
-    text: str, extents: list[tuple[int, int]], calls: BlockCalls, *, markerless: bool = False
+    text: str,
+    extents: list[tuple[int, int]],
+    calls: BlockCalls,
+    *,
+    markerless: bool = False,
+    bad: dict[int, str] | None = None,
 ) -> Read[bool]:
     """Read the elements of a list that does not read as a whole, each on its own (``extents``
     from :func:`~modelplug.toolcalls._scan.split_elements`): those the scan has not finished are
     decoded; an unreadable one is recorded (its number, name and the JSON error with its offset)
     and skipped, the others are kept in order. False, reading nothing, when no element is a call
     object and no call was announced; ``markerless``: also unless every readable element is
-    clearly a call to an offered tool and every unreadable one starts like a call object."""
+    clearly a call to an offered tool and every unreadable one starts like a call object.
+    ``bad``: elements known to be unreadable (by number from 0), and why (:func:`resync_list`)."""
+    bad = bad or {}
     decoded = [
-        (element, decode_value(text[a:b]), text[a:b])
+        (element, (False, None) if element in bad else decode_value(text[a:b]), text[a:b])
         for element, (a, b) in enumerate(extents)
         if calls.pending(element)
     ]
@@ -434,12 +665,14 @@ def read_elements(
             return False
     elif not calls.emitted and not any(ok and isinstance(value, dict) for _, (ok, value), _ in decoded):
         return False
-    for (_, b), (a, _) in itertools.pairwise(extents):
-        if "," not in text[b:a]:  # the elements around it are still read
+    for element, ((_, b), (a, _)) in enumerate(itertools.pairwise(extents)):
+        if "," not in text[b:a] and element not in bad:  # the elements around it are still read
             calls.errors.append(f"a comma is missing between two elements of the list (at offset {b} of the list)")
     for element, (ok, value), item in decoded:
         if ok:
             yield from calls.take(element, value)
+        elif element in bad:
+            calls.bad(bad[element], _name_of(calls, element, item))
         else:
             where = f"element {element + 1} of the list"
             calls.bad(f"{where} is not valid JSON ({_json_error(item)})", _name_of(calls, element, item))
@@ -498,11 +731,15 @@ def recover_list(
         return False
     failed_at = src.pos
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
-    read = (yield from scan_loose(src, closers, stops)).status == ScanStatus.COMPLETE
-    if read:
-        text = src.text(start, src.pos)
-        extents, broken = split_elements(text)
-        read = broken is None and (yield from read_elements(text, extents, calls, markerless=markerless))
+    loose = yield from scan_loose(src, closers, stops)
+    text = _scanned(src, start, loose)
+    extents, broken = split_elements(text)
+    bad: dict[int, str] = {}
+    if broken is not None:
+        found = resync_list(src, start, text, extents, broken, calls)
+        if found is not None:
+            extents, bad, broken = found[0], found[1], None
+    read = broken is None and (yield from read_elements(text, extents, calls, markerless=markerless, bad=bad))
     if not read and markerless:
         src.reread += src.pos - failed_at  # given back as prose from failed_at: read again
     return read

@@ -23,6 +23,7 @@ __all__ = [
     "scan_loose",
     "scan_py_string",
     "split_elements",
+    "split_from",
     "unclosed_string",
 ]
 
@@ -445,20 +446,26 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
     matching failed (an unclosed string, a bracket that does not match, the text ending first):
     the elements before that offset are still returned. Never splits inside a nested value.
     """
-    closers: list[str] = []
-    elements: list[tuple[int, int]] = []
     i = _WS.match(text).end()  # type: ignore[union-attr]
     if not text.startswith("[", i):
-        return elements, i
-    start = i + 1
-    i += 1
-    closers.append("]")
+        return [], i
+    elements, broken, _ = split_from(text, i + 1)
+    return elements, broken
+
+
+def split_from(text: str, start: int) -> tuple[list[tuple[int, int]], int | None, int]:
+    """:func:`split_elements` from offset ``start`` inside the list (just after its ``[``, or at the
+    start of an element): ``(elements, broken, end)``, ``end`` the offset after the list's ``]``
+    (meaningful when ``broken`` is None)."""
+    closers = ["]"]
+    elements: list[tuple[int, int]] = []
+    i = start
     n = len(text)
     closed = -1  # where a value at depth 1 ended, since the last element boundary
     while True:
         m = _SPLIT.search(text, i)
         if m is None:
-            return elements, n
+            return elements, n, n
         c = m.group()
         i = m.start()
         if closed >= 0 and len(closers) == 1 and c in "\"'{[(":
@@ -472,7 +479,7 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
             while True:
                 j = body.match(text, j).end()  # type: ignore[union-attr]
                 if j >= n:
-                    return elements, i
+                    return elements, i, n
                 if text[j] == "\\":
                     j += 2
                 elif text.startswith(quote, j):
@@ -487,7 +494,7 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
             closers.append(_CLOSE[c])
         elif c in ")]}":
             if closers[-1] != c:
-                return elements, i
+                return elements, i, n
             closers.pop()
             if len(closers) == 1:
                 closed = i + 1
@@ -498,6 +505,6 @@ def split_elements(text: str) -> tuple[list[tuple[int, int]], int | None]:
             if b > a:
                 elements.append((a, b))
             if not closers:
-                return elements, None
+                return elements, None, i + 1
             start = i + 1
         i += 1

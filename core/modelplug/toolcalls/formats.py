@@ -149,7 +149,7 @@ def _gigachat3(prefixed: bool) -> Reader:
     """GigaChat 3: one call object after ``<|function_call|>`` (3.1) or after
     ``function call<|role_sep|>`` (3.0, which follows ``<|message_sep|>``); ``prefixed``: the
     reader of ``<|message_sep|>``, dropped when no call follows it."""
-    tagged = tagged_json(_GIGACHAT_ROLE, "gigachat3", closer=None, several=False)
+    tagged = tagged_json(_GIGACHAT_ROLE, "gigachat3", closer=None, several=False, also=_GIGACHAT_OPENERS)
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         if not prefixed:
@@ -185,6 +185,8 @@ _GIGACHAT_SEP: Final = "<|message_sep|>"
 #: Cohere Command's answer wrappers: markup around content, dropped.
 _COHERE_MARKUP: Final = ("<|START_RESPONSE|>", "<|END_RESPONSE|>", "<|START_TEXT|>", "<|END_TEXT|>")
 _GIGACHAT_ROLE: Final = "function call<|role_sep|>"
+#: Where a GigaChat 3 call starts (a broken call without a closer ends at the first of them).
+_GIGACHAT_OPENERS: Final = ("<|function_call|>", "<|message_sep|>", _GIGACHAT_ROLE)
 
 
 def _fenced(name: str, readers: dict[str, Reader]) -> dict[str, Reader]:
@@ -301,7 +303,9 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     },
     "longcat": lambda: _json_tag("<longcat_tool_call>", "longcat", "</longcat_tool_call>"),
     "gigachat3": lambda: {
-        "<|function_call|>": tagged_json("<|function_call|>", "gigachat3", closer=None, several=False),
+        "<|function_call|>": tagged_json(
+            "<|function_call|>", "gigachat3", closer=None, several=False, also=_GIGACHAT_OPENERS
+        ),
         _GIGACHAT_SEP: _gigachat3(prefixed=True),
         _GIGACHAT_ROLE: _gigachat3(prefixed=False),
     },

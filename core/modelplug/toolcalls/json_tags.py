@@ -30,25 +30,26 @@ def json_payload(
     closer: str | None,
     several: bool,
     keyed: bool = False,
-    opener: str | None = None,
+    openers: tuple[str, ...] = (),
 ) -> Read[Outcome]:
     """Read the JSON value(s) of calls at the cursor (on ``{`` or ``[``), then ``closer`` if any.
 
     ``several``: more values may follow, separated by whitespace, ``,`` or ``;``. ``keyed``: call
     objects are ``{"NAME": {arguments}}`` (they go out whole when each object ends). A value that
     does not read past the first ``closer`` (an unclosed string) ends there, or, without a
-    closer, where the next ``opener`` starts (:meth:`~modelplug.toolcalls._source.Source.give_back`).
+    closer, where the first of ``openers`` (the format's call openers) starts
+    (:meth:`~modelplug.toolcalls._source.Source.give_back`).
     """
     calls = BlockCalls(ctx, format, src, keyed=keyed)
     stops = (closer,) if closer else ()
     while True:
         skip_bad = closer is not None or calls.emitted  # a value after a call, or inside tags: one of several
         start = src.pos
-        status, reason = yield from read_json_calls(src, calls, stops, skip_bad=skip_bad)
+        status, reason = yield from read_json_calls(src, calls, stops, skip_bad=skip_bad, run=several)
         if status != ScanStatus.COMPLETE:
             if closer is not None and src.give_back(start, closer):
                 return calls.failed(reason)  # the broken call ends at its closer; later calls are read
-            if closer is None and opener is not None and src.give_back(start, opener, keep=True):
+            if closer is None and _give_back_first(src, start, openers):
                 return calls.failed(reason)  # no closer: it ends where the next call opens
             if closer is not None and status == ScanStatus.INVALID and (yield from until(src, closer)):
                 src.i += len(closer)  # the broken call runs to its closing tag
@@ -74,6 +75,14 @@ def json_payload(
     return calls.outcome(end)
 
 
+def _give_back_first(src: Source, start: int, openers: tuple[str, ...]) -> bool:
+    """:meth:`~modelplug.toolcalls._source.Source.give_back` to the first of ``openers`` that occurs
+    between ``start`` and the cursor (kept: it opens the next call); False when none does."""
+    text = src.text(start, src.pos)
+    found = [(k, opener) for opener in openers if (k := text.find(opener)) >= 0]
+    return bool(found) and src.give_back(start, min(found)[1], keep=True)
+
+
 _INTERPRETER: Final = "<|interpreter|>"
 
 
@@ -86,12 +95,15 @@ def tagged_json(
     skip: int = 0,
     token: str | None = None,
     keyed: bool = False,
+    also: tuple[str, ...] = (),
 ) -> Reader:
     """A reader for ``opener`` + JSON call(s) + optional ``closer``.
 
     ``skip``: how much of the opener to consume (``functools[`` keeps its ``[`` for the JSON);
     ``token``: a second tag that must follow the opener (InternLM's ``<|plugin|>``); ``keyed``:
-    see :func:`json_payload`.
+    see :func:`json_payload`; ``also``: the format's other call openers, where a broken call
+    without a closer ends too (GigaChat 3's ``function call<|role_sep|>`` after a
+    ``<|function_call|>`` call).
     """
     consumed = skip or len(opener)
 
@@ -114,7 +126,11 @@ def tagged_json(
             return calls.failed(f"the text ends after {opener}")
         if c not in "{[":
             return Reject(len(opener))
-        return (yield from json_payload(src, ctx, format, closer=closer, several=several, keyed=keyed, opener=opener))
+        return (
+            yield from json_payload(
+                src, ctx, format, closer=closer, several=several, keyed=keyed, openers=(opener, *also)
+            )
+        )
 
     return read
 
