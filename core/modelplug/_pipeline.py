@@ -42,7 +42,8 @@ class DeltaPipeline:
         reasoning_parser: without tools, a ``StreamParser(..., calls=False)`` that splits a
             reasoning span off the start of the answer (``<think>...</think>``, opened by the
             prompt or by the model): it reads the text until the first content comes out, then
-            the deltas pass through unchanged (a later ``<think>`` is content).
+            the deltas pass through unchanged (a later ``<think>`` is content); in a channel
+            format (harmony, MuseGlimmer, Inkling: ``StreamParser.channels``) it reads to the end.
 
     Attributes:
         stopped: a stop sequence was reached; the caller should close the source and call :meth:`finish`.
@@ -128,8 +129,9 @@ class DeltaPipeline:
             parsed = parser.feed(delta.content)
             out.extend(parsed)
             delta = attrs.evolve(delta, content=None)
-            if self._until_content and any(d.content for d in parsed):
+            if self._until_content and any(d.content for d in parsed) and not parser.channels:
                 # the answer has started: no span can open any more; from here on, pass through
+                # (a channel format's messages are read to the end: each says where it goes)
                 out.extend(parser.finish())
                 self._parser = None
                 if self._finish_reason is not None:

@@ -176,6 +176,44 @@ def test_without_tools_only_a_span_at_the_start_is_reasoning_and_the_rest_passes
     assert model.generate("tags?").content == "".join(later)
 
 
+class RenderedIn(Rendered):
+    """A rendering provider whose model writes a channel format (``tool_call_format``)."""
+
+    def __init__(self, pieces: list[str], format: str) -> None:
+        super().__init__(pieces)
+        self.format = format
+
+    @modelplug.hookimpl
+    def capabilities(self) -> modelplug.Capabilities:
+        return modelplug.Capabilities(streaming=True, tool_calling="text", tool_call_format=self.format)
+
+
+#: Channel formats' answers (reasoning, then the answer in its own message): every message is read.
+CHANNELS = {
+    "harmony": "<|channel|>analysis<|message|>Think of <tool_call>.<|end|>"
+    "<|start|>assistant<|channel|>final<|message|>Paris.<|return|>",
+    "muse_glimmer": " to=self<|message|>Think of <tool_call>.<|eom|><|start|>assistant to=user<|message|>Paris.<|eot|>",
+    "inkling": "<|message_model|><|content_thinking|>Think of <tool_call>.<|end_message|>"
+    "<|message_model|><|content_text|>Paris.<|end_message|>",
+}
+
+
+@pytest.mark.parametrize("format", sorted(CHANNELS))
+def test_without_tools_a_channel_format_is_read_to_the_end(fresh_plugins: None, format: str) -> None:
+    """No tools given, a channel format's reasoning message goes to ``reasoning_content`` and the
+    answer's message to ``content``, its end token dropped (the split does not stop at the first
+    content, as each message says where it goes), by generate(), stream() and astream() alike."""
+    text = CHANNELS[format]
+    for pieces in ([text], list(text), [text[:40], text[40:]]):
+        modelplug.register_provider("rendered", RenderedIn(pieces, format), replace=True)
+        model = modelplug.load_model("rendered:m")
+        stream = model.stream("city?")
+        list(stream)
+        for message in (stream.message, model.generate("city?"), asyncio.run(_astreamed(model))):
+            content = message.content.strip() if message.content else None
+            assert (message.reasoning_content, content) == ("Think of <tool_call>.", "Paris."), pieces
+
+
 def test_the_reasoning_split_ends_with_the_first_content() -> None:
     pipeline = DeltaPipeline(reasoning_parser=StreamParser(format="hermes", calls=False))
     assert pipeline.active

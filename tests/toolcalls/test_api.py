@@ -214,3 +214,67 @@ def test_calls_false_knows_the_spans_of_the_format() -> None:
     assert parse("<seed:think>a</seed:think>b", "seed_oss", calls=False).reasoning_content == "a"
     assert parse("<seed:think>a</seed:think>b", "hermes", calls=False).content == "<seed:think>a</seed:think>b"
     assert parse("<|channel>thought\na<channel|>b", None, calls=False) == ParseResult("b", reasoning_content="a")
+
+
+@pytest.mark.parametrize(
+    ("format", "text", "content", "thought"),
+    [
+        (
+            "harmony",
+            "<|channel|>analysis<|message|>Think.<|end|>"
+            '<|start|>assistant<|channel|>commentary to=functions.f <|constrain|>json<|message|>{"a": 1}<|call|>'
+            "<|start|>assistant<|channel|>final<|message|>Hi!<|return|>",
+            '<|start|>assistant<|channel|>commentary to=functions.f <|constrain|>json<|message|>{"a": 1}<|call|>Hi!',
+            "Think.",
+        ),
+        (
+            "harmony",  # broken calls are no errors without calls: the text as written
+            "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant to=functions.<|message|>{<|call|>"
+            "<|start|>assistant to=functions.f<|call|> <|channel|>final to=functions.g",
+            "<|start|>assistant to=functions.<|message|>{<|call|>"
+            "<|start|>assistant to=functions.f<|call|> <|channel|>final to=functions.g",
+            "Think.",
+        ),
+        (
+            "muse_glimmer",
+            "to=self<|message|>Think.<|eom|><|start|>assistant to=f<|message|>"
+            '<atem:function_calls><atem:invoke name="f"></atem:invoke></atem:function_calls><|eom|>'
+            "<|start|>assistant to=user<|message|>Hi!<|eot|>",
+            '<|start|>assistant to=f<|message|><atem:function_calls><atem:invoke name="f"></atem:invoke>'
+            "</atem:function_calls><|eom|>Hi!",
+            "Think.",
+        ),
+        (
+            "inkling",
+            "<|message_model|><|content_thinking|>Think.<|end_message|>"
+            '<|message_model|>f<|content_invoke_tool_json|>{"name": "f", "args": {}}<|end_message|>'
+            "<|message_model|><|content_text|>Hi!<|end_message|>",
+            '<|message_model|>f<|content_invoke_tool_json|>{"name": "f", "args": {}}<|end_message|>Hi!',
+            "Think.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("detect", [False, True])
+def test_calls_false_reads_channel_messages_and_leaves_a_message_to_a_tool_as_content(
+    format: str, text: str, content: str, thought: str, detect: bool
+) -> None:
+    """Harmony's analysis channel, MuseGlimmer's ``to=self`` and Inkling's thinking blocks are
+    reasoning without tools too (a Transformers model with a channel format and no tools); a
+    message to a tool is content exactly as written, never an error, whole and at every split."""
+    mode = None if detect else format
+    assert parse(text, mode, calls=False) == ParseResult(content, reasoning_content=thought)
+    for cut in range(len(text) + 1):
+        parser = StreamParser(mode, calls=False)
+        deltas = parser.feed(text[:cut]) + parser.feed(text[cut:]) + parser.finish()
+        assert parser.channels
+        assert not any(d.tool_calls for d in deltas)
+        assert ("".join(d.content or "" for d in deltas), "".join(d.reasoning_content or "" for d in deltas)) == (
+            content,
+            thought,
+        ), cut
+
+
+def test_a_prompt_opened_inkling_block_is_read_without_calls() -> None:
+    text = "<|content_thinking|>Think.<|end_message|><|message_model|><|content_text|>Hi!<|end_message|>"
+    result = parse(text, "inkling", calls=False, reasoning_started="<|message_model|>")
+    assert result == ParseResult("Hi!", reasoning_content="Think.")

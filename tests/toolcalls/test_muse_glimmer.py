@@ -34,11 +34,28 @@ def test_reasoning_a_call_and_the_answer(format: str | None) -> None:
     assert reasoning([text], format) == "The user wants the weather."
 
 
-def test_the_first_message_has_no_start_token() -> None:
-    # the prompt ends with <|start|>assistant, so the model's text starts with the recipient
+@pytest.mark.parametrize("format", ["muse_glimmer", None])
+def test_the_first_message_has_no_start_token(format: str | None) -> None:
+    # the prompt ends with <|start|>assistant, so the model's text starts with the recipient;
+    # detection reads that header at the start of the text (leading whitespace aside) only
     text = " to=self<|message|>Let me look.<|eom|>" + WEATHER
-    check(text, "muse_glimmer", None, [("get_weather", {"city": "Paris", "days": 3})])
-    assert reasoning([text], "muse_glimmer") == "Let me look."
+    check(text, format, None, [("get_weather", {"city": "Paris", "days": 3})])
+    assert reasoning([text], format) == "Let me look."
+    first_call = "to=get_weather<|message|>" + atem("get_weather", city="Paris") + "<|eom|>"
+    check(first_call, format, None, [("get_weather", {"city": "Paris"})])
+
+
+@pytest.mark.parametrize("text", ["to=do: buy milk", "to=self is how it starts", "  to", "to="])
+def test_prose_starting_like_the_first_header_is_content_under_detection(text: str) -> None:
+    check(text, None, text, [])
+    assert not parse(text).reasoning_content
+
+
+def test_under_detection_the_bare_header_is_read_at_the_start_only() -> None:
+    # further on, a header needs its <|start|>assistant: the scan never looks for "to="
+    text = "Hi. to=self<|message|>x"
+    assert parse(text).reasoning_content is None
+    assert parse(text, "muse_glimmer").reasoning_content == "x"
 
 
 def test_an_invoke_echoed_in_reasoning_or_in_the_answer_is_no_call() -> None:

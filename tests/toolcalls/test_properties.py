@@ -171,6 +171,55 @@ def test_unclosed_lists_take_linear_time_in_markerless_formats(format: str, name
     assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
 
 
+#: Python call blocks (issue 12, kind 1): a broken call is followed by a search for the next call
+#: boundary from which the rest reads as calls, so many broken calls in a row, long unclosed
+#: strings and first elements written as calls must not make that search quadratic. Each shape
+#: is read under the named format (its opener, then a body of n characters).
+_PYTHON_BLOCKS: dict[str, tuple[str, str]] = {
+    "pythonic": ("[", "]"),
+    "lfm2": ("<|tool_call_start|>[", "]<|tool_call_end|>"),
+    "llama4_pythonic": ("<|python_start|>[", "]<|python_end|>"),
+    "olmo3": ("<function_calls>", "</function_calls>"),
+    "llama3_python_tag": ("<|python_tag|>", ""),
+}
+_PYTHON_SHAPES: dict[str, Callable[[int, str], str]] = {
+    "unclosed strings in a row": lambda n, sep: f'a(x="1){sep} ' * (n // 10),
+    "unbalanced calls in a row": lambda n, sep: f"a(x=[1){sep} " * (n // 10),
+    "a long unclosed string": lambda n, sep: f'a(x=1){sep} b(y="' + f"x{sep} c(z=1) " * (n // 12),
+    "first elements written as calls": lambda n, sep: f"get weather(){sep} " * (n // 15),
+    "broken lists in a row": lambda n, sep: f'a(x="1){sep} b(y=2)]\n[' * (n // 18),
+    # every boundary's tail reads up to the last call before failing (the re-read budget stops it)
+    "calls between two broken ones": lambda n, sep: f"b(y=[1){sep} " + f"c(){sep} " * (n // 5) + "d(z=[1)",
+}
+
+
+@pytest.mark.parametrize("format", sorted(_PYTHON_BLOCKS))
+@pytest.mark.parametrize("name", sorted(_PYTHON_SHAPES))
+def test_broken_python_calls_take_linear_time(format: str, name: str) -> None:
+    opener, closer = _PYTHON_BLOCKS[format]
+    sep = {"olmo3": "\n", "llama3_python_tag": ";"}.get(format, ",")
+
+    def seconds(n: int, piece: int) -> float:
+        text = opener + _PYTHON_SHAPES[name](n, sep) + closer
+        start = time.perf_counter()
+        if piece:
+            parser = StreamParser(format)
+            for k in range(0, len(text), piece):
+                parser.feed(text[k : k + piece])
+            with contextlib.suppress(ToolCallParseError):
+                parser.finish()
+        else:
+            with contextlib.suppress(ToolCallParseError):
+                parse(text, format)
+        return time.perf_counter() - start
+
+    for piece in (0, 1):
+        t_small = min(seconds(4_000, piece) for _ in range(2))
+        t_large = min(seconds(16_000, piece) for _ in range(2))
+        assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
+        assert t_large < 2.0
+
+
 #: Shapes whose cost was quadratic only in long texts (whitespace held back piece by piece), so they
 #: are measured at 25 K and 200 K characters: linear time gives 8x, quadratic 64x.
 _LONG_ADVERSARIAL: dict[str, Callable[[int], str]] = {

@@ -205,3 +205,97 @@ def test_a_bad_opener_is_refused() -> None:
 )
 def test_open_span_reads_the_end_of_a_rendered_prompt(prompt: str, format: str | None, opener: str | None) -> None:
     assert open_span(prompt, format) == opener
+
+
+#: The tools the span table offers: ``f`` is quoted inside the span, ``g`` is called after it.
+_TOOLS = [
+    {"name": name, "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}} for name in ("f", "g")
+]
+#: Every kind of reasoning span (kind 4 of issue 12): (format, opener, closer, a call of the
+#: format quoted inside the span, a call of the format to ``g`` after it). The quoted call is
+#: written with the span's own format where its markup can stand inside the span (an Inkling
+#: block ends at the next content token, so its quote is a call object and a hermes call).
+SPAN_TABLE = [
+    ("hermes", "<think>", "</think>", HERMES, '<tool_call>{"name": "g", "arguments": {"a": 2}}</tool_call>'),
+    (
+        "seed_oss",
+        "<seed:think>",
+        "</seed:think>",
+        "<seed:tool_call><function=f><parameter=a>1</parameter></function></seed:tool_call>",
+        "<seed:tool_call><function=g><parameter=a>2</parameter></function></seed:tool_call>",
+    ),
+    (
+        "gemma4",
+        "<|channel>thought\n",
+        "<channel|>",
+        "<|tool_call>call:f{a:1}<tool_call|>",
+        "<|tool_call>call:g{a:2}<tool_call|>",
+    ),
+    (
+        "harmony",
+        "<|channel|>analysis<|message|>",
+        "<|end|>",
+        f'to=functions.f {{"a": 1}} or {HERMES}',
+        '<|start|>assistant<|channel|>commentary to=functions.g <|constrain|>json<|message|>{"a": 2}<|call|>',
+    ),
+    (
+        "cohere_command4",
+        "<|START_THINKING|>",
+        "<|END_THINKING|>",
+        '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "f", "parameters": {"a": 1}}]<|END_ACTION|>',
+        '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "g", "parameters": {"a": 2}}]<|END_ACTION|>',
+    ),
+    (
+        "hy_v3",
+        "<think:opensource>",
+        "</think:opensource>",
+        "<tool_calls><tool_call>f<tool_sep><arg_key>a</arg_key><arg_value>1</arg_value></tool_call></tool_calls>",
+        "<tool_calls><tool_call>g<tool_sep><arg_key>a</arg_key><arg_value>2</arg_value></tool_call></tool_calls>",
+    ),
+    (
+        "muse_glimmer",
+        "<|start|>assistant to=self<|message|>",
+        "<|eom|>",
+        '<atem:function_calls><atem:invoke name="f"><atem:parameter name="a">1</atem:parameter></atem:invoke>'
+        "</atem:function_calls>",
+        "<|start|>assistant to=g<|message|><atem:function_calls><atem:invoke name=\"g\">"
+        '<atem:parameter name="a">2</atem:parameter></atem:invoke></atem:function_calls><|eom|>',
+    ),
+    (
+        "inkling",
+        "<|message_model|><|content_thinking|>",
+        "<|end_message|>",
+        f'{{"name": "f", "args": {{"a": 1}}}} or {HERMES}',
+        '<|message_model|>g<|content_invoke_tool_json|>{"name": "g", "args": {"a": 2}}<|end_message|>',
+    ),
+]
+
+
+def _read(pieces: list[str], format: str | None, tools: Any, calls: bool) -> tuple[Any, ...]:
+    """(content, [(name, arguments)], reasoning, error or None) of a StreamParser fed ``pieces``."""
+    deltas, error = feed_all(StreamParser(format, tools, calls=calls), pieces)
+    content, merged, thought = merge(deltas)
+    return content, [(c["name"], c["arguments"]) for c in merged], thought, error
+
+
+@pytest.mark.parametrize(("format", "opener", "closer", "quoted", "real"), SPAN_TABLE, ids=[r[0] for r in SPAN_TABLE])
+@pytest.mark.parametrize("detect", [False, True], ids=["named", "detected"])
+@pytest.mark.parametrize("tools", [True, False], ids=["tools", "no-tools"])
+def test_a_call_quoted_in_every_kind_of_span_is_reasoning(
+    format: str, opener: str, closer: str, quoted: str, real: str, detect: bool, tools: bool
+) -> None:
+    """With tools the call after the span is read and the quoted one is not; without tools
+    (``calls=False``, the core's reading when none were given) the span is split all the same
+    and the call after it stays content as written. Whole and streamed at every split."""
+    thought = f"I could {quoted} here."
+    text = f"{opener}{thought}{closer}{real}"
+    mode = None if detect else format
+    expected = (None, [("g", {"a": 2})], thought, None) if tools else (real, [], thought, None)
+    offered = _TOOLS if tools else None
+    result = parse(text, mode, offered, calls=tools)
+    assert (result.content, [(c.name, c.arguments) for c in result.tool_calls], result.reasoning_content, None) == (
+        expected
+    )
+    for k in range(len(text) + 1):
+        assert _read([text[:k], text[k:]], mode, offered, tools) == expected, k
+    assert _read(list(text), mode, offered, tools) == expected

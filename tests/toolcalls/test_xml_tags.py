@@ -5,10 +5,13 @@ MiniCPM 5, IQuest, K2 Horizon and CWM, whole and at every split."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from modelplug.errors import ToolCallParseError
 from modelplug.toolcalls import StreamParser, parse
+from tests.strategies import every_split
 from tests.toolcalls._support import check, same, stream, whole
 
 _FILE = "if x </parameter> y:\n    print('</arg_value>', '</steptml:parameter>')\n</function>\nend"
@@ -238,6 +241,50 @@ def test_kimi_k3_string_values_are_raw_and_attributes_unescaped() -> None:
 def test_kimi_k3_call_without_a_tool_is_an_error() -> None:
     with pytest.raises(ToolCallParseError, match="tool name"):
         parse('<|open|>tools<|sep|><|open|>call index="1"<|sep|><|close|>call<|sep|><|close|>tools<|sep|>', "kimi_k3")
+
+
+def _spaced(text: str) -> str:
+    """``text`` as a detokenizer that puts a space between special tokens and text writes it."""
+    return re.sub(r"(<\|(?:open|close|sep)\|>)", r" \1 ", text).strip().replace("|>  <|", "|> <|")
+
+
+@pytest.mark.parametrize("format", ["kimi_k3", None])
+def test_kimi_k3_markers_spaced_between_their_tokens(format: str | None) -> None:
+    # vLLM's detokenizer joins special tokens and text with spaces unless told not to; its K3
+    # parser allows whitespace inside a marker, and keeps a value's text as written (spaces too)
+    spaced = _spaced(re.sub(r"\n *", "", _K3))
+    assert spaced.startswith("<|open|> tools <|sep|> <|open|> call tool=")
+    check(spaced, format, None, [("python", {"code": " print(1) ", "opts": {"a": 1}})])
+    text = _spaced("<|open|>response<|sep|>Let me run it.<|close|>response<|sep|>") + " " + spaced
+    check(text, format, " Let me run it.", [("python", {"code": " print(1) ", "opts": {"a": 1}})])
+    check(_spaced("Hello<|close|>message<|sep|>"), format, "Hello ", [])  # its space is the text's
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a <|open|> b <|close|> c",  # a token without a marker's name and separator: text
+        "<|open|> call tool=\"f\" <|sep|>",  # a call outside a tools channel
+        "<|open|>" + " " * 40 + "tools <|sep|>",  # more spacing than a detokenizer writes
+    ],
+)
+def test_kimi_k3_spaced_tokens_that_make_no_marker_are_content(text: str) -> None:
+    check(text, "kimi_k3", text, [])
+
+
+def test_kimi_k3_spaced_broken_call_keeps_its_siblings_and_its_offset() -> None:
+    good = (
+        '<|open|>call tool="f" index="1"<|sep|><|open|>argument key="a" type="integer"<|sep|>1'
+        "<|close|>argument<|sep|><|close|>call<|sep|>"
+    )
+    bad = '<|open|>call index="2"<|sep|><|close|>call<|sep|>'
+    text = _spaced(f"Hi<|open|>tools<|sep|>{good}{bad}{good.replace('f', 'g', 1)}<|close|>tools<|sep|>")
+    with pytest.raises(ToolCallParseError, match="tool name") as caught:
+        parse(text, "kimi_k3")
+    assert [(c.name, c.arguments) for c in caught.value.tool_calls] == [("f", {"a": 1}), ("g", {"a": 1})]
+    assert text[caught.value.offset :].startswith("<|open|> tools")
+    for pieces in every_split(text):
+        assert same(stream(pieces, "kimi_k3"), whole(text, "kimi_k3")), pieces
 
 
 @pytest.mark.parametrize("format", ["dots", None])

@@ -27,7 +27,8 @@ class ParseResult:
     ``content`` is the text that is not a call (``None`` when there is none); ``tool_calls`` the
     calls in order; ``format`` the format the calls were read in (``None`` without calls);
     ``reasoning_content`` the text of reasoning spans (``<think>``, ``<seed:think>``, Gemma's
-    thought channel, harmony's analysis channel), tags dropped.
+    thought channel, harmony's analysis channel, MuseGlimmer's ``to=self`` messages, Inkling's
+    thinking blocks, ...), tags dropped.
     """
 
     content: str | None
@@ -80,8 +81,9 @@ def parse(
             generation prompt with ``<think>``: see :func:`~modelplug.toolcalls.open_span`), so
             the text starts inside it and what comes before the span's closer is
             ``reasoning_content``. True for ``<think>``, or the span's opener (``"<seed:think>"``).
-        calls: ``False`` reads the reasoning spans only: a tool-call marker is content, and the
-            result has no calls (what the core does when no tools were given).
+        calls: ``False`` reads the reasoning spans and channel messages only: a tool-call marker
+            is content (a channel message to a tool too, as written), and the result has no calls
+            (what the core does when no tools were given).
 
     Raises:
         ToolCallParseError: the text clearly attempts a call that cannot be used (a marker with a
@@ -181,6 +183,13 @@ class StreamParser:
     def format(self) -> str | None:
         """The format of the first call seen, if any."""
         return self._engine.format
+
+    @property
+    def channels(self) -> bool:
+        """Whether the text is in a channel format (harmony, MuseGlimmer, Inkling): a message was
+        read whose header says where its body goes. Its messages run to the end of the text, so a
+        reasoning-only reading (``calls=False``) must read all of it, not stop at the first content."""
+        return self._engine.channels
 
     def _drain(self) -> list[ChatMessageStreamDelta]:
         out = self._engine.out

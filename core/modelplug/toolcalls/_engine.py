@@ -56,15 +56,22 @@ _SHORT: Final = 64
 class Table:
     """The openers of a format (or of all formats, for detection) and their readers."""
 
-    __slots__ = ("firsts", "maxlen", "modes", "quick", "readers", "starts")
+    __slots__ = ("channels", "firsts", "leading", "maxlen", "modes", "quick", "readers", "starts")
 
-    def __init__(self, readers: Mapping[str, Reader]) -> None:
+    def __init__(self, readers: Mapping[str, Reader], leading: Mapping[str, Reader] | None = None) -> None:
         self.readers = dict(readers)
+        #: Openers read only at the start of the text (leading whitespace aside), never searched
+        #: for further on: MuseGlimmer's first header under detection (``to=``, whose ``t`` would
+        #: be a new first character for the scan of every text).
+        self.leading = dict(leading or {})
         #: Openers with a ``quick`` pattern: where it matches, the reader would give the opener back
         #: as content at once, so the engine does that without starting it.
         self.quick: dict[str, re.Pattern[str]] = {
             literal: quick for literal, reader in self.readers.items() if (quick := getattr(reader, "quick", None))
         }
+        #: Openers of channel messages (readers marked ``channel``): see :attr:`Engine.channels`.
+        every = (*self.readers.items(), *self.leading.items())
+        self.channels = frozenset(literal for literal, reader in every if getattr(reader, "channel", False))
         modes: list[tuple[re.Pattern[str], tuple[re.Pattern[str], ...], frozenset[str]]] = []
         # four scanning modes: content or inside <think>, before or after the first call (a reader
         # marked ``stray`` only acts after a call, so before one its opener is not searched for)
@@ -210,6 +217,13 @@ class Engine:
         self._content_seen = False
         self._pending: _Failure | None = None
         self._pending_ws: list[str] = []
+        #: A channel message was read (harmony, MuseGlimmer, Inkling): the text's messages run to
+        #: its end, each header saying where its body goes, so a reader of reasoning only cannot
+        #: stop at the first content (see ``DeltaPipeline``).
+        self.channels = False
+        #: The start of the text is still to be matched against the table's leading openers.
+        self._leading = bool(table.leading)
+        self._channels_before = False
 
     # input --------------------------------------------------------------------------------------
 
@@ -247,6 +261,7 @@ class Engine:
             self._gen is None
             and self._bpos == len(self._buf)
             and self._mode != _THINK_HOLD
+            and not (self._leading and self._lead(text, 0, last)[1] is not None)
             and not self._table.may_start(text)
         ):
             # fast path: nothing held, and nothing in the text can start a marker
@@ -321,6 +336,16 @@ class Engine:
     def _scan(self) -> bool:
         """Scan content; True when a block or a mode change needs another round."""
         buf, pos = self._buf, self._bpos
+        if self._leading:
+            s, literal = self._lead(buf, pos, self._eof or self._last)
+            if literal is not None:
+                self._content(buf[pos:s])
+                if buf.startswith(literal, s):
+                    self._leading = False
+                    self._start(buf, s, literal, self._table.leading[literal])
+                    return True
+                self._bpos = s  # it may still come: wait for more text
+                return False
         mode = (self._mode == _THINK) + 2 * self._tool_seen
         prefixes = self._table.modes[mode][2]
         m = self._finders[mode].search(buf, pos)
@@ -360,16 +385,37 @@ class Engine:
             self._hold_tail = buf[s:][-(len(THINK_CLOSE) - 1) :]
             self._buf, self._bpos = "", 0
             return True
+        self._start(buf, s, literal, self._table.readers[literal])
+        return True
+
+    def _start(self, buf: str, s: int, literal: str, reader: Reader) -> None:
+        """Start ``reader`` on the block whose opener ``literal`` is at ``buf[s]``."""
         self._src = Source(buf, s, self._eof)
         self._src.leading = not self._content_seen and not self._tool_seen and self._pending is None
         self._src.after_calls = self._tool_seen
         self._src.origin, self._src.reread = self._abs + s, self._reread
-        self._gen = self._table.readers[literal](self._src, self._ctx)
+        self._gen = reader(self._src, self._ctx)
+        self._channels_before = self.channels
+        if literal in self._table.channels:
+            self.channels = True
         self._block_abs = self._abs + s
         self._block_calls = False
         self._opener_length = len(literal)
         self._buf, self._bpos = "", 0
-        return True
+
+    def _lead(self, buf: str, pos: int, end: bool) -> tuple[int, str | None]:
+        """Match the start of the text (``buf[pos:]``, nothing before it but whitespace) against
+        the table's leading openers: ``(where, literal)`` of the one there or of one that may still
+        come there; ``(pos, None)`` when none can (``_leading`` then turns False). Looks at a
+        bounded part of ``buf`` only."""
+        s = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]  # matches the empty string
+        for literal in self._table.leading:
+            if buf.startswith(literal, s):
+                return s, literal
+            if not end and literal.startswith(buf[s : s + len(literal)]):
+                return s, literal
+        self._leading = False
+        return pos, None
 
     def _hold_feed(self, text: str) -> None:
         window = self._hold_tail + text
@@ -495,6 +541,7 @@ class Engine:
                 if self.format is None:
                     self.format = outcome.format
         elif isinstance(outcome, Reject):
+            self.channels = self._channels_before  # no message after all
             self._content(src.text(0, end))
         elif isinstance(outcome, Fail):
             if self._pending is not None:

@@ -23,11 +23,15 @@ from typing import Any, Final, final
 __all__ = [
     "LiteralSyntaxError",
     "PyCall",
+    "lines_before_the_fault",
     "parse_call_list",
     "parse_calls",
     "parse_literal",
     "read_literal",
+    "resync_calls",
     "unfinished_call",
+    "written_as_call",
+    "written_name",
 ]
 
 _MAX_DEPTH: Final = 200
@@ -295,12 +299,13 @@ class _Parser:
                 arguments.update(spread)
             else:
                 k = _IDENT.match(self.t, self.i)
-                if k is None:
-                    raise self.fail("expected a keyword argument")
-                self.i = k.end()
-                self.ws()
-                if self.peek() != "=" or self.t.startswith("==", self.i):
-                    raise self.fail("positional arguments are not supported")
+                at = self.i
+                if k is not None:
+                    self.i = k.end()
+                    self.ws()
+                if k is None or self.peek() != "=" or self.t.startswith("==", self.i):
+                    self.i = at
+                    raise self._positional(len(arguments) + 1)
                 self.i += 1
                 arguments[k.group()] = self.value()
             self.ws()
@@ -310,6 +315,17 @@ class _Parser:
             elif c != ")":
                 raise self.fail("expected ',' or ')'")
         return PyCall(name, None if self.unusable else arguments)
+
+    def _positional(self, number: int) -> LiteralSyntaxError:
+        """The error for a positional argument at the cursor (argument ``number`` of the call),
+        quoting it: only keyword arguments map to a tool's parameters."""
+        at = self.i
+        end = _element_end(self.t, at, ",")
+        written = self.t[at:end].strip()
+        if len(written) > 40:
+            written = written[:37] + "..."
+        error = LiteralSyntaxError(f"positional argument {number} ({written!r}) is not supported, only k=v", at)
+        return error
 
 
 def parse_literal(text: str) -> Any:
@@ -376,10 +392,105 @@ def _element_end(text: str, start: int, stops: str) -> int:
 
 def _broken_call(parser: _Parser, start: int, error: LiteralSyntaxError, stops: str) -> PyCall:
     """A call that could not be parsed: skip to its end so that the calls after it are still read."""
-    m = _DOTTED.match(parser.t, _WS.match(parser.t, start).end())  # type: ignore[union-attr]
     parser.i = max(_element_end(parser.t, start, stops), error.pos if error.pos > start else start + 1)
     parser.i = min(parser.i, len(parser.t))
-    return PyCall(m.group() if m else "", None, str(error))
+    name = written_name(parser.t[start : parser.i])
+    if name and _DOTTED.fullmatch(name) is None:
+        return PyCall(name, None, f"{name!r} is not a function name (at offset {start})")
+    return PyCall(name, None, str(error))
+
+
+#: What an element written as a call holds before its ``(``: words of any characters but spaces,
+#: brackets, quotes, commas and ``;`` (``get weather``, ``1x``, ``get-weather``), at most 64.
+_ATTEMPT: Final = re.compile(r"""\s*([^\s,;()\[\]{}'"=]{1,64}(?:[ \t]+[^\s,;()\[\]{}'"=]{1,64}){0,3})[ \t]*\(""")
+
+
+def written_name(element: str) -> str:
+    """The name a call element was written with: the dotted name it starts with when a ``(``
+    follows it, else the text before its ``(`` when the element is written as a call
+    (``get weather()``: ``'get weather'``), else the dotted name it starts with, or ``""``."""
+    m = _DOTTED.match(element, _WS.match(element).end())  # type: ignore[union-attr]
+    if m is not None and element[m.end() :].lstrip(" \t").startswith("("):
+        return m.group()
+    attempt = _ATTEMPT.match(element)
+    if attempt is not None:
+        return attempt.group(1)
+    return m.group() if m else ""
+
+
+def written_as_call(text: str, start: int) -> bool:
+    """Whether the element at ``text[start]`` is written as a call: a name (or any words without
+    brackets, quotes or commas: ``get weather``, ``1x``) and then ``(`` (see :func:`written_name`)."""
+    return _ATTEMPT.match(text, start) is not None
+
+
+#: Where a further call may start after a broken one: a separator, then ``NAME(``.
+_BOUNDARY: Final = {sep: re.compile(re.escape(sep) + r"\s*[A-Za-z_][A-Za-z_0-9.]*\s*\(") for sep in (",", ";", "\n")}
+
+
+def resync_calls(text: str, start: int, separator: str, closer: str, budget: int) -> tuple[int, list[PyCall], int, int]:
+    """Kind 1 of issue 12 after a call whose brackets or strings do not match: the first boundary
+    after ``start`` (a ``separator``, then ``NAME(``) from which the rest of ``text`` reads as
+    calls separated by ``separator`` and ended by ``closer`` (``"]"``; ``""``: by the end of the
+    text), with only spaces after it up to a line break or the end of ``text``. Every call of such
+    a tail must parse (a syntax error anywhere rejects the boundary), so no call is read out of a
+    string: a tail that starts inside an unclosed string ends inside it or breaks on its closing
+    quote.
+
+    Returns ``(boundary, calls, end, cost)``: the offset of the separator (``-1`` when no
+    boundary qualifies), the calls of the tail, the offset after its ``closer`` (or after the
+    last call) and the characters read, which never exceed ``budget`` by more than one tail
+    (then the search stops: no boundary)."""
+    cost = 0
+    pattern = _BOUNDARY[separator]
+    m = pattern.search(text, start)
+    while m is not None and cost <= budget:
+        parser = _Parser(text)
+        parser.i = m.start() + 1
+        try:
+            found = _tail(parser, separator, closer)
+        except (LiteralSyntaxError, RecursionError):
+            found = None
+        cost += max(parser.i - m.start(), 1)
+        if found is not None:
+            rest = text[parser.i :]
+            tail = rest.lstrip(" \t")
+            if not tail or tail[0] in "\r\n" or (not closer and separator != "\n" and not tail.strip()):
+                return m.start(), found, parser.i, cost
+        m = pattern.search(text, m.start() + 1)
+    return -1, [], len(text), cost
+
+
+def _tail(parser: _Parser, separator: str, closer: str) -> list[PyCall]:
+    """Calls from the cursor, separated by ``separator`` and ended by ``closer`` (consumed; ``""``:
+    where no separator follows a call). Raises LiteralSyntaxError."""
+    calls: list[PyCall] = []
+    while True:
+        start = parser.i
+        calls.append(parser.call())
+        if separator == "\n":
+            parser.i = _SPACES.match(parser.t, parser.i).end()  # type: ignore[union-attr]
+        else:
+            parser.ws()
+        c = parser.peek()
+        if c == separator:
+            parser.i += 1
+            if separator == "\n":
+                parser.ws()
+                if not parser.peek():
+                    return calls
+            continue
+        if closer:
+            if c != closer:
+                raise parser.fail(f"expected {separator!r} or {closer!r}")
+            parser.i += 1
+            return calls
+        if parser.i == start:  # pragma: no cover - call() always consumes
+            raise parser.fail("expected a call")
+        return calls
+
+
+_SPACES: Final = re.compile(r"[ \t\r]*")
 
 
 def unfinished_call(text: str, offset: int = 0) -> PyCall:
@@ -434,6 +545,34 @@ def parse_call_list(text: str) -> list[PyCall]:
     except RecursionError:
         raise LiteralSyntaxError("nesting too deep", parser.i) from None
     return calls
+
+
+def lines_before_the_fault(text: str, fault: int) -> tuple[list[PyCall], int]:
+    """The calls written one per line (or separated by ``,``) in ``text`` before the one that
+    holds offset ``fault`` (where its brackets or strings stop matching), and the offset where
+    that call starts. A call before it that does not parse is kept as unusable (named)."""
+    parser = _Parser(text)
+    calls: list[PyCall] = []
+    while True:
+        parser.ws()
+        while parser.peek() == ",":
+            parser.i += 1
+            parser.ws()
+        start = parser.i
+        if start >= min(fault, len(text)):
+            return calls, start
+        try:
+            call = parser.call()
+        except (LiteralSyntaxError, RecursionError):
+            end = _element_end(text, start, ",\n")
+            if end >= fault or end <= start:
+                return calls, start
+            parser.i = end
+            call = _broken_call(parser, start, LiteralSyntaxError("expected a call", start), ",\n")
+            parser.i = end
+        if parser.i > fault:
+            return calls, start
+        calls.append(call)
 
 
 def parse_calls(text: str, separators: str) -> list[PyCall]:

@@ -77,11 +77,12 @@ def bracket(*, json_format: str | None, python_format: str | None, strict: bool 
                 python=python_format,
                 markered=False,
                 strict=src.leading if strict is None else strict,
+                named=strict is True,
             )
         )
 
-    if json_format is None:
-        return _quick(read, r"\[\s*[^\sA-Za-z_]")
+    if json_format is None:  # a first element written as a call may start with any word character
+        return _quick(read, r"\[\s*[^\s\w.\-]")
     if python_format is None:
         return _quick(read, r"\[\s*[^\s{\]]")
     return _quick(read, r"\[\s*[^\s{\]A-Za-z_]")

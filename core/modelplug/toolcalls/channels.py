@@ -25,6 +25,7 @@ __all__ = [
     "Channels",
     "Route",
     "bounded",
+    "message_body",
     "message_reader",
     "read_body",
     "skip_body",
@@ -135,18 +136,20 @@ def _header(src: Source, ch: Channels) -> Read[re.Match[str] | None]:
         yield NEED
 
 
-def message_reader(ch: Channels) -> Reader:
+def message_reader(ch: Channels, *, calls: bool = True) -> Reader:
     """The reader of one message of the channel format ``ch`` (cursor on the opener of its header).
 
     A header that does not end within the limit, or that ``ch.route`` refuses, gives its first
     character back as content; a text that ends inside a header is a broken call. The body is read
-    by :func:`read_body`.
+    by :func:`read_body`. ``calls=False`` (reasoning only, ``parse(..., calls=False)``): a message
+    to a tool is content as written, header and end token included, and nothing is an error.
+    The reader is marked ``channel`` (the engine's ``channels`` says one ran).
     """
 
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         m = yield from _header(src, ch)
         if m is None:
-            if src.eof and src.end < ch.header_limit:
+            if calls and src.eof and src.end < ch.header_limit:
                 return BlockCalls(ctx, ch.format, src).failed("the text ends inside a message header", src.end)
             return Reject(1)
         header = src.text(0, src.base + m.start())
@@ -154,7 +157,7 @@ def message_reader(ch: Channels) -> Reader:
             # a header closed before its end token: a call without a body is broken (named, up to
             # the closer, so the next message is read); any other such header is only text
             route = ch.route(header, m.group())
-            if route is None or route.kind != CALL:
+            if route is None or route.kind != CALL or not calls:
                 return Reject(1)
             reason = f"the message to {route.name!r} ends ({m.group()}) before its body starts"
             return BlockCalls(ctx, ch.format, src).failed(reason, src.base + m.end())
@@ -162,9 +165,19 @@ def message_reader(ch: Channels) -> Reader:
         if route is None:
             return Reject(1)
         src.i = m.end()
-        return (yield from read_body(src, ctx, ch, route))
+        return (yield from message_body(src, ctx, ch, route, calls=calls))
 
+    read.channel = True  # type: ignore[attr-defined]  # see Engine.channels
     return read
+
+
+def message_body(src: Source, ctx: OfferedTools, ch: Channels, route: Route, *, calls: bool) -> Read[Outcome]:
+    """:func:`read_body`, or with ``calls=False`` for a message to a tool: the message as written
+    (from the header's opener through the body's end) is content."""
+    if calls or route.kind != CALL:
+        return (yield from read_body(src, ctx, ch, route))
+    yield from skip_body(src, ch)
+    return Reject(None)
 
 
 def read_body(src: Source, ctx: OfferedTools, ch: Channels, route: Route) -> Read[Outcome]:

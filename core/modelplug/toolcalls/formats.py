@@ -19,14 +19,15 @@ from modelplug.toolcalls._engine import Reader, Table
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, skip_ws
 from modelplug.toolcalls.bare_json import brace, bracket, fence
+from modelplug.toolcalls.channels import message_reader
 from modelplug.toolcalls.deepseek import CALLS_BEGIN, deepseek
 from modelplug.toolcalls.gemma import FUNCTIONGEMMA_OPENER, functiongemma, gemma4
 from modelplug.toolcalls.gemma import OPENER as GEMMA_OPENER
+from modelplug.toolcalls.harmony import HARMONY, harmony
 from modelplug.toolcalls.harmony import OPENERS as HARMONY_OPENERS
-from modelplug.toolcalls.harmony import harmony
 from modelplug.toolcalls.inkling import CLOSERS as INKLING_CLOSERS
+from modelplug.toolcalls.inkling import INKLING, inkling
 from modelplug.toolcalls.inkling import OPENERS as INKLING_OPENERS
-from modelplug.toolcalls.inkling import inkling
 from modelplug.toolcalls.json_tags import PLAMO_OPENER, json_payload, named_json, plamo3, tagged_json
 from modelplug.toolcalls.kimi import SECTION_BEGIN, kimi_k2
 from modelplug.toolcalls.llama_builtins import llama_python_tag
@@ -35,11 +36,14 @@ from modelplug.toolcalls.minimax_m3 import minimax_m3
 from modelplug.toolcalls.mistral import MARKER, mistral
 from modelplug.toolcalls.muse_glimmer import (
     ATEM_OPENER,
+    HARMONY_OR_MUSE,
+    MUSE_GLIMMER,
     RECIPIENT,
     bare_recipient,
     collapsed,
     harmony_or_muse,
     muse_glimmer,
+    recipient_reader,
 )
 from modelplug.toolcalls.muse_glimmer import CLOSERS as MUSE_CLOSERS
 from modelplug.toolcalls.muse_glimmer import OPENERS as MUSE_OPENERS
@@ -56,7 +60,9 @@ from modelplug.toolcalls.xml_tags import (
     HY_SUFFIXED_OPENER,
     IQUEST_OPENER,
     K2_HORIZON_OPENER,
+    K3_CLOSE,
     K3_MARKUP,
+    K3_OPEN,
     K3_TOOLS_OPEN,
     MINICPM_OPENER,
     SOLAR_OPENER,
@@ -72,6 +78,7 @@ from modelplug.toolcalls.xml_tags import (
     hy_suffixed,
     iquest_q1,
     k2_horizon,
+    k3_spaced,
     kimi_k3,
     minicpm5,
     minimax_m2,
@@ -296,7 +303,11 @@ _BUILDERS: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
     },
     "deepseek_v4": lambda: {DSML_V4_OPENER: deepseek_v4},
     "deepseek_v41": lambda: {DSML_V41_OPENER: deepseek_v41},
-    "kimi_k3": lambda: {K3_TOOLS_OPEN: kimi_k3, **{m: dropped_marker(m) for m in K3_MARKUP}},
+    "kimi_k3": lambda: {
+        K3_TOOLS_OPEN: kimi_k3,
+        **{m: dropped_marker(m) for m in K3_MARKUP},
+        **dict.fromkeys((K3_OPEN, K3_CLOSE), k3_spaced),
+    },
     "cohere_command4": lambda: {
         **_json_tag("<|START_ACTION|>", "cohere_command4", "<|END_ACTION|>"),
         **{m: dropped_marker(m) for m in _COHERE_MARKUP},
@@ -410,11 +421,12 @@ def _detection() -> dict[str, Reader]:
     for opener in ("<|channel|>", *MUSE_OPENERS):
         readers[opener] = harmony_or_muse
     # an opener starting with a new character would slow the scan of every call-free text (see
-    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker,
-    # MuseGlimmer's first header without its <|start|>assistant (``to=self<|message|>``) and
+    # _fenced): GigaChat 3.0's prefix is read after its <|message_sep|> instead, RWKV's marker and
     # MiniMax-M3's namespace token (its "]" would be such a character) only when the format is
-    # named; so is CWM's <tool: ...> tag, which prose mentions too often for a bare name after it
-    # to be taken for a call
+    # named, MuseGlimmer's first header without its <|start|>assistant (``to=self<|message|>``)
+    # at the start of the text only (the table's ``leading`` opener: no scan looks for it); so is
+    # CWM's <tool: ...> tag, which prose mentions too often for a bare name after it to be taken
+    # for a call
     del readers[_GIGACHAT_ROLE], readers[_RWKV], readers[RECIPIENT], readers[M3_OPENER], readers[CWM_OPENER]
     return readers
 
@@ -476,17 +488,52 @@ def _closed_pairs(readers: dict[str, Reader], formats: tuple[str, ...]) -> dict[
     return readers
 
 
+def _inkling_blocks() -> dict[str, Reader]:
+    reader = message_reader(INKLING, calls=False)
+    reader.span = inkling.span  # type: ignore[attr-defined]  # the prompt may open a message
+    return {**dict.fromkeys(INKLING_OPENERS, reader), **{m: dropped_marker(m) for m in INKLING_CLOSERS}}
+
+
+#: The channel formats' messages read for reasoning only (``table(..., calls=False)``): a message
+#: to a tool is content as written, the others are routed as usual (harmony's analysis channel,
+#: MuseGlimmer's ``to=self``, Inkling's thinking blocks are reasoning).
+_CHANNELS_ONLY: Final[dict[str, Callable[[], dict[str, Reader]]]] = {
+    "harmony": lambda: dict.fromkeys(HARMONY_OPENERS, message_reader(HARMONY, calls=False)),
+    "muse_glimmer": lambda: {
+        **dict.fromkeys(MUSE_OPENERS, message_reader(MUSE_GLIMMER, calls=False)),
+        RECIPIENT: recipient_reader(calls=False),
+        **{m: dropped_marker(m) for m in MUSE_CLOSERS},
+    },
+    "inkling": _inkling_blocks,
+}
+
+
+def _channels_detected() -> dict[str, Reader]:
+    """Detection's channel readers for reasoning only (harmony's and MuseGlimmer's shared openers
+    routed by one reader, as with calls; MuseGlimmer's bare first header left out, as with calls)."""
+    both = message_reader(HARMONY_OR_MUSE, calls=False)
+    return {
+        **_inkling_blocks(),
+        **{m: dropped_marker(m) for m in MUSE_CLOSERS},
+        **dict.fromkeys(("<|channel|>", *MUSE_OPENERS), both),
+    }
+
+
 @functools.cache
 def table(format: str | None, *, calls: bool = True) -> Table:
     """The opener table of ``format`` (a canonical name, or None for detection); with
-    ``calls=False``, only its reasoning spans (every tool-call marker is then content)."""
+    ``calls=False``, only its reasoning spans and channel messages (every tool-call marker is then
+    content; a channel message to a tool is content as written)."""
     if not calls:
-        extra = sorted({s for spans in _SPANS.values() for s in spans}) if format is None else _SPANS.get(format, ())
-        return Table(_with_extras({}, tuple(extra), ()))
+        if format is None:
+            spans = tuple(sorted({s for spans in _SPANS.values() for s in spans}))
+            return Table(_with_extras(_channels_detected(), spans, ()), {RECIPIENT: recipient_reader(calls=False)})
+        channels = _CHANNELS_ONLY.get(format, dict)()
+        return Table(_with_extras(channels, _SPANS.get(format, ()), ()))
     if format is None:
         spans = tuple(sorted({s for spans in _SPANS.values() for s in spans}))
         closers = tuple(sorted({c for closers in CLOSERS.values() for c in closers}))
-        return Table(_closed_pairs(_with_extras(_detection(), spans, closers), FORMATS))
+        return Table(_closed_pairs(_with_extras(_detection(), spans, closers), FORMATS), {RECIPIENT: bare_recipient})
     readers = _with_extras(_BUILDERS[format](), _SPANS.get(format, ()), CLOSERS.get(format, ()))
     return Table(_closed_pairs(readers, (format,)))
 

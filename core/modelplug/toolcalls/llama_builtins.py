@@ -24,7 +24,7 @@ from modelplug.toolcalls._literals import LiteralSyntaxError, parse_calls
 from modelplug.toolcalls._pywatch import CallWatcher, watched
 from modelplug.toolcalls._scan import ScanStatus, scan_loose
 from modelplug.toolcalls._source import NEED, Read, Source, accept, skip_ws, until_re
-from modelplug.toolcalls.pythonic import emit_python_calls, python_tag
+from modelplug.toolcalls.pythonic import broken_in_chain, emit_python_calls, python_tag
 
 __all__ = ["CODE_INTERPRETER", "llama_python_tag"]
 
@@ -38,6 +38,8 @@ _CALL_SUFFIX: Final = ".call("
 _LOOKAHEAD: Final = 512
 #: A further built-in call after ``;`` (``wolfram_alpha.call(``), and what can still become one.
 _NEXT: Final = re.compile(r"([A-Za-z_]\w*)\.call\(")
+#: The same under llama3_python_tag, where a call expression (``f(a=1)``) may follow too.
+_NEXT_PYTHON: Final = re.compile(r"([A-Za-z_]\w*)(?:\.call)?\(")
 _NEXT_PREFIX: Final = re.compile(r"[A-Za-z_]\w*(?:\.(?:c(?:a(?:l(?:l)?)?)?)?)?")
 
 
@@ -87,52 +89,60 @@ def _end_token(src: Source) -> Read[None]:
         src.i = end - src.base
 
 
-def _builtin(src: Source, ctx: OfferedTools, format: str, name: str) -> Read[Outcome]:
+def _builtin(src: Source, ctx: OfferedTools, format: str, name: str, *, python: bool) -> Read[Outcome]:
     src.i += len(OPENER)
     yield from skip_ws(src)
     calls = BlockCalls(ctx, format, src)
-    while name:  # each built-in call of a ``;``-separated chain
-        src.i += len(name) + len(_CALL_SUFFIX)
+    chain = src.pos
+    end = chain
+    opening = len(name) + len(_CALL_SUFFIX)
+    while name:  # each call of a ``;``-separated chain
+        src.i += opening
         start = src.pos
         watcher = CallWatcher(calls, start)  # the arguments stream as they are written
         watcher.inside(name)
         result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
         if result.status != ScanStatus.COMPLETE:
-            return calls.failed(
-                f"call to {name!r}: "
-                + ("the text ends inside the call" if result.status == ScanStatus.TRUNCATED else "unbalanced brackets")
-            )
+            # the text ends inside the call, or its brackets do not match: the calls after it are
+            # read where they can be told apart from its text (see broken_in_chain)
+            found = yield from broken_in_chain(src, chain, end, result.status, builtin=True)
+            found[0].name = name
+            outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
+            return outcome or calls.failed(calls.errors[0])
         try:
             found = parse_calls(f"{name}({src.text(start, src.pos)}", ";")
-        except LiteralSyntaxError as error:
+        except LiteralSyntaxError as error:  # pragma: no cover - parse_calls records broken calls
             return calls.failed(f"call to {name!r}: {error}")
         outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
         if outcome is not None:
             return outcome
-        name = yield from _next_builtin(src)
+        end = src.pos
+        name, opening = yield from _next_call(src, python)
     yield from _end_token(src)
     if calls.errors:
         return Unusable(format, calls.errors[0])
     return Done(None, format)
 
 
-def _next_builtin(src: Source) -> Read[str]:
-    """The name of the built-in call after ``;`` at the cursor (cursor on that name), or ``""``
-    (cursor left where it was) when no ``NAME.call(`` follows a ``;``."""
+def _next_call(src: Source, python: bool) -> Read[tuple[str, int]]:
+    """The name of the call after ``;`` at the cursor (cursor on that name) and the length of its
+    opening (``NAME.call(``, or with ``python`` also ``NAME(``), or ``("", 0)`` (cursor left where
+    it was) when no call follows a ``;``."""
     back = src.pos
     yield from skip_ws(src)
     if (yield from accept(src, ";")):
         yield from skip_ws(src)
+        pattern = _NEXT_PYTHON if python else _NEXT
         while True:
-            m = _NEXT.match(src.s, src.i)
+            m = pattern.match(src.s, src.i)
             if m is not None:
-                return m.group(1)
+                return m.group(1), m.end() - m.start()
             rest = src.s[src.i :]
             if src.eof or len(rest) > _LOOKAHEAD or not _NEXT_PREFIX.fullmatch(rest):
                 break
             yield NEED
     src.i = back - src.base
-    return ""
+    return "", 0
 
 
 def _code(src: Source, ctx: OfferedTools, format: str, *, need_eom: bool) -> Read[Outcome]:
@@ -164,7 +174,7 @@ def llama_python_tag(*, python: bool) -> Reader:
     def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         kind, name = yield from _classify(src, python)
         if kind == "builtin":
-            return (yield from _builtin(src, ctx, format, name))
+            return (yield from _builtin(src, ctx, format, name, python=python))
         offered = ctx.tools is not None and CODE_INTERPRETER in ctx.tools
         if kind == "raw" or (kind == "inner" and name and offered and not ctx.known(name)):
             return (yield from _code(src, ctx, format, need_eom=not offered))

@@ -19,6 +19,7 @@ import re
 from typing import Final
 
 from modelplug.toolcalls._calls import Call, Fail, Header, OfferedTools, Outcome, Reject
+from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._source import Read, Source, at, read_run, skip_ws
 from modelplug.toolcalls.channels import (
     CALL,
@@ -27,8 +28,8 @@ from modelplug.toolcalls.channels import (
     Channels,
     Route,
     bounded,
+    message_body,
     message_reader,
-    read_body,
     skip_body,
 )
 from modelplug.toolcalls.harmony import CLOSERS as HARMONY_CLOSERS
@@ -49,6 +50,7 @@ __all__ = [
     "harmony_or_muse",
     "muse_glimmer",
     "muse_route",
+    "recipient_reader",
     "tool_message",
 ]
 
@@ -126,19 +128,29 @@ MUSE_GLIMMER: Final = Channels(
 muse_glimmer: Final = message_reader(MUSE_GLIMMER)
 
 
-def bare_recipient(src: Source, ctx: OfferedTools) -> Read[Outcome]:
-    """A turn's first header, ``to=NAME<|message|>`` (cursor on ``to=``); anything else is content."""
-    src.i += len(RECIPIENT)
-    name = yield from read_run(src, _NAME_RUN)
-    if not name:
-        return Reject(len(RECIPIENT))
-    yield from read_run(src, _SPACES)
-    if not (yield from at(src, MESSAGE)):
-        return Reject(len(RECIPIENT))
-    route = muse_route(src.text(0, src.pos), MESSAGE)
-    assert route is not None  # the header was just matched
-    src.i += len(MESSAGE)
-    return (yield from read_body(src, ctx, MUSE_GLIMMER, route))
+def recipient_reader(*, calls: bool = True) -> Reader:
+    """The reader of a turn's first header, ``to=NAME<|message|>`` (cursor on ``to=``); anything
+    else is content. ``calls`` as for :func:`~modelplug.toolcalls.channels.message_reader`."""
+
+    def read(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+        src.i += len(RECIPIENT)
+        name = yield from read_run(src, _NAME_RUN)
+        if not name:
+            return Reject(len(RECIPIENT))
+        yield from read_run(src, _SPACES)
+        if not (yield from at(src, MESSAGE)):
+            return Reject(len(RECIPIENT))
+        route = muse_route(src.text(0, src.pos), MESSAGE)
+        assert route is not None  # the header was just matched
+        src.i += len(MESSAGE)
+        return (yield from message_body(src, ctx, MUSE_GLIMMER, route, calls=calls))
+
+    read.channel = True  # type: ignore[attr-defined]  # see Engine.channels
+    return read
+
+
+#: The reader of a turn's first header (cursor on ``to=``).
+bare_recipient: Final = recipient_reader()
 
 
 def _either_route(header: str, end: str) -> Route | None:

@@ -17,15 +17,25 @@ is an error naming it; the other calls of the list are still read and kept on th
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from modelplug.toolcalls._calls import Done, Fail, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, markerless_calls, recover_list
-from modelplug.toolcalls._literals import LiteralSyntaxError, PyCall, parse_call_list, parse_calls, unfinished_call
+from modelplug.toolcalls._literals import (
+    LiteralSyntaxError,
+    PyCall,
+    lines_before_the_fault,
+    parse_call_list,
+    parse_calls,
+    resync_calls,
+    unfinished_call,
+    written_as_call,
+)
 from modelplug.toolcalls._pywatch import CallWatcher, watched
 from modelplug.toolcalls._scan import ScanStatus, scan_json, scan_loose, split_elements
-from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, read_name, skip_ws, until
+from modelplug.toolcalls._source import NAME_RE, NEED, Read, Source, accept, at, peek, read_name, skip_ws, until
 from modelplug.toolcalls.json_tags import json_payload
 
 __all__ = ["call_list", "emit_python_calls", "function_calls", "python_list", "python_tag", "tagged_python"]
@@ -42,7 +52,7 @@ def emit_python_calls(
         if not strict:
             return Reject()
         label = f" ({found[0].name!r})" if found[0].name else ""
-        return calls.failed(f"call 1{label}: {found[0].error}")
+        return calls.failed(f"call {calls.number + 1}{label}: {found[0].error}")
     if not strict and (len(usable) < len(found) or any(not calls.ctx.known(call.name) for call in usable)):
         return Reject()  # markerless text naming an unknown tool, or not quite calls, is prose
     for number, call in enumerate(found):
@@ -59,15 +69,25 @@ def emit_python_calls(
     return None
 
 
-def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, stops: tuple[str, ...]) -> Read[Outcome]:
-    """A list of calls: the cursor is on the first name after ``[`` (at block position ``start``).
+def python_list(
+    src: Source, calls: BlockCalls, *, strict: bool, start: int, stops: tuple[str, ...], named: bool = True
+) -> Read[Outcome]:
+    """A list of calls: the cursor is on the first element after ``[`` (at block position ``start``).
 
     Not ``strict`` (format detection), anything unexpected gives the text back as content.
+    ``named``: the format was named or the list is between its markers, so a first element that
+    is written as a call but is none (``get weather()``) does not make the list prose.
     """
     name_at = src.pos
     name = yield from read_name(src)
-    if not name or not (yield from at(src, "(")):
-        return Reject(name_at)
+    # the first element is not a call expression (``[get weather(), f(a=1)]``): under the named
+    # format or inside markers the list is still calls when it is written as one (its first
+    # element a name-like run and ``(``) and one of its elements reads as a call
+    attempted = not name or not (yield from at(src, "("))
+    if attempted:
+        if not (strict and named) or not (yield from _written_as_call(src, name_at)):
+            return Reject(name_at)
+        src.seek(name_at)
     watcher = CallWatcher(calls, start) if strict else None
     result = yield from watched(scan_loose(src, ["]"], stops), src, watcher)
     end: int | None = None
@@ -77,13 +97,24 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
         recovered = _requoted_list(src.text(start, src.pos), stops) if result.status == ScanStatus.TRUNCATED else None
         if recovered is None:
             # the text ends inside a call (an unclosed string), or its brackets do not match: the
-            # calls before it are kept, and the error names it
+            # calls before it are kept, the error names it, and the calls after it are read where
+            # the rest of the list reads as calls from a boundary on (see _after_the_fault)
+            if result.status == ScanStatus.INVALID:
+                # the attempt runs to the end of its line, or to the closer between markers
+                yield from until(src, stops[0] if stops else "\n")
             text = src.text(start, src.pos)
-            if result.status == ScanStatus.INVALID and not stops:
-                yield from until(src, "\n")  # the attempt runs to the end of its line
+            if stops and (cut := text.find(stops[0])) >= 0:
+                text = text[:cut]
             before = _before_the_fault(text, truncated=result.status == ScanStatus.TRUNCATED)
             if before is not None:
-                outcome = yield from emit_python_calls(calls, before, strict=True, watcher=watcher)
+                broken_at = _broken_offset(text)
+                after, resumed = _after_the_fault(src, start, text, broken_at, ",", "]", markered=bool(stops))
+                if attempted and not any(call.arguments is not None for call in (*before, *after)):
+                    src.seek(name_at)
+                    return Reject(name_at)
+                if resumed is not None:
+                    src.seek(start + resumed)
+                outcome = yield from emit_python_calls(calls, [*before, *after], strict=True, watcher=watcher)
                 if outcome is not None:
                     return outcome
             if calls.errors:
@@ -105,6 +136,8 @@ def python_list(src: Source, calls: BlockCalls, *, strict: bool, start: int, sto
             recovered = _requoted_list(src.text(start, src.pos), ())
             if recovered is not None and _usable(recovered[0]) > _usable(found):
                 found = recovered[0]
+        if attempted and not _usable(found):
+            return Reject(name_at)  # a bracketed list in prose that holds no call
     outcome = yield from emit_python_calls(calls, found, strict=strict, watcher=watcher)
     if outcome is not None:
         return outcome
@@ -117,7 +150,7 @@ def _before_the_fault(text: str, *, truncated: bool) -> list[PyCall] | None:
     """The calls of the list ``text`` that ends at a fault (the end of the text, ``truncated``, or
     a bracket that does not match): those before the call the fault is in, and that one
     (unreadable, named, with why: see :func:`unfinished_call`). None when they do not read."""
-    extents, _ = split_elements(text)
+    extents = _closed_elements(text)
     rest = text[extents[-1][1] :] if extents else text[text.index("[") + 1 :]
     tail = rest.lstrip().lstrip(",").lstrip()
     try:
@@ -131,6 +164,68 @@ def _before_the_fault(text: str, *, truncated: bool) -> list[PyCall] | None:
             else PyCall(unfinished_call(tail).name, None, f"unbalanced brackets at offset {len(text)}")
         )
     return found
+
+
+#: How far the first element of a list is looked at for a ``(`` (see :func:`_written_as_call`).
+_ATTEMPT_WINDOW: Final = 300
+
+
+def _written_as_call(src: Source, at_: int) -> Read[bool]:
+    """Whether the list element at block position ``at_`` is written as a call (see
+    :func:`~modelplug.toolcalls._literals.written_as_call`): decided once a character that ends
+    its name-like run (a bracket, quote, comma, line break) or the window's end has arrived."""
+    src.seek(at_)
+    while True:
+        i = src.i
+        k = _RUN_END.search(src.s, i, i + _ATTEMPT_WINDOW)
+        if k is not None or src.eof or len(src.s) - i >= _ATTEMPT_WINDOW:
+            return written_as_call(src.s[i : i + _ATTEMPT_WINDOW], 0)
+        yield NEED
+
+
+_RUN_END: Final = re.compile(r"""[,;()\[\]{}'"=\n]""")
+
+
+def _closed_elements(text: str) -> list[tuple[int, int]]:
+    """The extents of the leading elements of the list ``text`` that a ``,`` closes (not those
+    :func:`split_elements` splits where a comma may be missing: before a fault, that is a guess)."""
+    extents, _ = split_elements(text)
+    closed = []
+    for extent in extents:
+        if not text[extent[1] :].lstrip().startswith(","):
+            break
+        closed.append(extent)
+    return closed
+
+
+def _broken_offset(text: str) -> int:
+    """Where the element a list ``text`` breaks in starts (after the last element that closed)."""
+    extents = _closed_elements(text)
+    rest_at = extents[-1][1] if extents else text.index("[") + 1
+    rest = text[rest_at:]
+    return rest_at + len(rest) - len(rest.lstrip().lstrip(",").lstrip())
+
+
+def _after_the_fault(
+    src: Source, start: int, text: str, broken_at: int, separator: str, closer: str, *, markered: bool
+) -> tuple[list[PyCall], int | None]:
+    """The calls after a call whose brackets or strings do not match (it starts at offset
+    ``broken_at`` of ``text``, which runs from the block's start to the end of what the attempt
+    can span): read from the first later boundary (``separator`` + ``NAME(``) from which the rest
+    reads as calls ended by ``closer`` (:func:`~modelplug.toolcalls._literals.resync_calls`), and
+    the offset in ``text`` after them (None, and no calls, when there is none, or when the re-read
+    budget of :meth:`Source.may_reread` is spent). ``markered``: only spaces may follow them up to
+    the end of ``text`` (the format's closer), else up to a line break."""
+    budget = max(0, 2 * (src.origin + src.pos) + 4096 - src.reread)
+    boundary, found, end, cost = resync_calls(text, broken_at + 1, separator, closer, budget)
+    src.reread += cost
+    if boundary < 0 or (markered and text[end:].strip()):
+        return [], None
+    back = src.pos - (start + end)  # the text after the calls is read again as content
+    if not src.may_reread(max(back, 0)):
+        return [], None
+    src.reread += max(back, 0)
+    return found, end
 
 
 def _usable(found: list[PyCall]) -> int:
@@ -217,13 +312,14 @@ def call_list(
     markered: bool,
     strict: bool,
     stops: tuple[str, ...] = (),
+    named: bool = True,
 ) -> Read[Outcome]:
     """A ``[...]`` list of calls at the cursor: JSON call objects (``json``: the format to report
     them as) or Python calls (``python``: likewise).
 
     ``markered``: the list follows a tool-call marker, so a JSON element only needs a name and junk
     elements are skipped; without a marker every element must clearly be a call. ``strict``: a
-    list that cannot be read is a failure rather than prose."""
+    list that cannot be read is a failure rather than prose. ``named``: see :func:`python_list`."""
     start = src.pos
     if markered:
         result = yield from scan_json(src)
@@ -234,9 +330,9 @@ def call_list(
         c = peek(src)
         if c in ("{", "]") and json is not None:
             result = yield from scan_json(src, in_array=True)
-        elif python is not None and NAME_RE.match(src.s, src.i) is not None:
+        elif python is not None and (NAME_RE.match(src.s, src.i) is not None or (json is None and c not in "]")):
             calls.format = python
-            return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
+            return (yield from python_list(src, calls, strict=strict, start=start, stops=stops, named=named))
         else:
             return Reject()
     if result.status == ScanStatus.COMPLETE:
@@ -260,10 +356,16 @@ def call_list(
         if calls.errors:
             return Unusable(calls.format, calls.errors[0])
         return Done(None, calls.format)
-    if result.status == ScanStatus.INVALID and python is not None and result.at_first_element:
-        calls.format = python
-        return (yield from python_list(src, calls, strict=strict, start=start, stops=stops))
     failed_at, format = src.pos, calls.format
+    if result.status == ScanStatus.INVALID and python is not None:
+        src.seek(start + 1)
+        yield from skip_ws(src)
+        first = src.pos
+        if result.at_first_element or (strict and named and (yield from _written_as_call(src, first))):
+            calls.format = python
+            src.seek(first)
+            return (yield from python_list(src, calls, strict=strict, start=start, stops=stops, named=named))
+        src.seek(failed_at)
     if json is not None:
         calls.format = json  # one element does not read: the others are still calls (issue 12, kind 1)
         if (yield from recover_list(src, calls, start, result, stops, markerless=not markered)):
@@ -319,10 +421,35 @@ def function_calls(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     start = src.pos
     watcher = CallWatcher(calls, start)
     result = yield from watched(scan_loose(src, [], (closer,), until_stop=True), src, watcher)
-    if result.status == ScanStatus.INVALID:
-        if (yield from until(src, closer)):
-            src.i += len(closer)
-        return calls.failed("unbalanced brackets")
+    text = src.text(start, src.pos)
+    if (cut := text.find(closer)) >= 0:
+        text = text[:cut]
+    found, broken_at = lines_before_the_fault(text, len(text)) if result.status == ScanStatus.TRUNCATED else ([], 0)
+    if result.status == ScanStatus.INVALID or (result.status == ScanStatus.TRUNCATED and text[broken_at:].strip()):
+        # a call's brackets do not match, or the text ends inside a call (an unclosed string, which
+        # may run past the closer): the calls before it are kept, and those on the lines after it
+        # where they read as calls
+        fault = src.pos - start
+        if result.status == ScanStatus.INVALID:
+            yield from until(src, closer)
+            text = src.text(start, src.pos)
+            if (cut := text.find(closer)) >= 0:
+                text = text[:cut]
+            found, broken_at = lines_before_the_fault(text, min(fault, len(text)))
+        tail = text[broken_at:]
+        reason = (
+            f"unbalanced brackets at offset {fault}"
+            if result.status == ScanStatus.INVALID
+            else unfinished_call(tail, broken_at).error or "the text ends inside the call"
+        )
+        after, resumed = _after_the_fault(src, start, text, broken_at, "\n", "", markered=True)
+        src.seek(start + (len(text) if resumed is None else resumed))
+        yield from skip_ws(src)
+        if (yield from accept(src, closer)) is False and resumed is not None:
+            src.seek(start + resumed)
+        broken = PyCall(unfinished_call(tail).name, None, reason)
+        outcome = yield from emit_python_calls(calls, [*found, broken, *after], strict=True, watcher=watcher)
+        return outcome or calls.failed(calls.errors[0])
     body = src.text(start, src.pos)
     if not body.strip():
         return calls.failed("no calls") if result.status == ScanStatus.TRUNCATED else Reject(len(opener))
@@ -369,31 +496,33 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
         end = start
         watcher = CallWatcher(calls, start)
         while True:
+            name_at = src.pos
             name = yield from read_name(src)
             if not name or not (yield from accept(src, "(")):
                 if end == start:
                     return Reject(len(opener))
-                break
+                # after ";", an element written as a call (``get weather(...)``) is a call that
+                # cannot be read, and the chain goes on after it; anything else is content
+                if not (yield from _written_as_call(src, name_at)):
+                    src.seek(name_at)
+                    break
+                src.seek(name_at + src.s.index("(", src.i) - src.i + 1)
             result = yield from watched(scan_loose(src, [")"], ()), src, watcher)
-            if result.status == ScanStatus.TRUNCATED:  # the calls before this one are kept
+            if result.status != ScanStatus.COMPLETE:  # the calls before this one are kept
                 try:
                     found = parse_calls(src.text(start, end), ";") if end > start else []
                 except LiteralSyntaxError:
                     found = []
-                tail = src.text(end, src.pos).lstrip().lstrip(";").lstrip()
-                found.append(unfinished_call(tail, src.pos - start - len(tail)))
-                outcome = yield from emit_python_calls(calls, found, strict=True, watcher=watcher)
+                broken = yield from broken_in_chain(src, start, end, result.status)
+                outcome = yield from emit_python_calls(calls, [*found, *broken], strict=True, watcher=watcher)
                 return outcome or calls.failed(calls.errors[0])
-            if result.status != ScanStatus.COMPLETE:
-                return calls.failed("unbalanced brackets")
             end = src.pos
             yield from skip_ws(src)
             if not (yield from accept(src, ";")):
                 break
-            end = src.pos
             yield from skip_ws(src)
-            if not peek(src) or NAME_RE.match(src.s, src.i) is None:
-                break
+            if not peek(src):
+                break  # the ";" and what follows it are content (text never vanishes)
         try:
             found = parse_calls(src.text(start, end), ";")
         except LiteralSyntaxError as error:
@@ -406,3 +535,35 @@ def python_tag(*, python: bool, json_format: str = "llama3_json", python_format:
         return Done(end, python_format)
 
     return read
+
+
+#: The tokens Llama writes after a ``<|python_tag|>`` chain (they end what a broken call can span).
+_CHAIN_ENDS: Final = ("<|eom_id|>", "<|eot_id|>")
+
+
+def broken_in_chain(src: Source, start: int, end: int, status: ScanStatus, builtin: bool = False) -> Read[list[PyCall]]:
+    """A call of a ``;``-separated chain (from block position ``start``; the calls before it end
+    at ``end``) whose scan failed (``status``: the text ended inside it, or its brackets do not
+    match), with the calls after it that can be told apart from its text (read from a later
+    ``; NAME(`` when the rest of its line reads as calls, see :func:`_after_the_fault`; the cursor
+    is then after them, else at the end of the line or of the text). ``builtin``: a name written
+    ``NAME.call`` is the tool ``NAME`` (Llama 3.1's built-in tools)."""
+    if status == ScanStatus.INVALID:
+        yield from until(src, "\n")
+    text = src.text(start, src.pos)
+    cuts = [k for k in (text.find(token, end - start) for token in _CHAIN_ENDS) if k >= 0]
+    if cuts:
+        text = text[: min(cuts)]
+    tail = text[end - start :].lstrip().lstrip(";").lstrip()
+    broken_at = len(text) - len(tail)
+    if status == ScanStatus.TRUNCATED:
+        broken = unfinished_call(tail, broken_at)
+    else:
+        broken = PyCall(unfinished_call(tail).name, None, f"unbalanced brackets at offset {src.pos - start}")
+    after, resumed = _after_the_fault(src, start, text, broken_at, ";", "", markered=True)
+    if resumed is not None:
+        src.seek(start + resumed)
+    if builtin:
+        for call in (broken, *after):
+            call.name = call.name.removesuffix(".call")
+    return [broken, *after]

@@ -10,13 +10,14 @@ malformations read: ``docs/toolcall-parser.md`` ("Tagged argument values").
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
 from modelplug.toolcalls._blocks import read_block, read_special_block, resync
-from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
+from modelplug.toolcalls._calls import Done, Fail, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
 from modelplug.toolcalls._scan import ScanStatus, scan_json
@@ -49,7 +50,9 @@ __all__ = [
     "HY_SUFFIXED_OPENER",
     "IQUEST_OPENER",
     "K2_HORIZON_OPENER",
+    "K3_CLOSE",
     "K3_MARKUP",
+    "K3_OPEN",
     "K3_TOOLS_OPEN",
     "MINICPM_OPENER",
     "SOLAR_OPENER",
@@ -66,6 +69,7 @@ __all__ = [
     "hy_suffixed",
     "iquest_q1",
     "k2_horizon",
+    "k3_spaced",
     "kimi_k3",
     "minicpm5",
     "minimax_m2",
@@ -810,6 +814,116 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
 
 
 _K3_ARGUMENT_ATTRIBUTES: Final = re.compile(r'\s*(?:type="(?P<type>[^"]*)"\s*)?<\|sep\|>')
+
+#: K3's marker tokens, and the spacing a detokenizer that puts spaces between special tokens
+#: writes inside the markers (``<|open|> call tool="f" <|sep|>``, ``<|close|> call <|sep|>``): a
+#: run of at most 32 whitespace characters right after ``<|open|>`` or ``<|close|>`` or right
+#: before ``<|sep|>`` (never a value's: a value runs from ``<|sep|>`` to ``<|close|>``).
+K3_OPEN: Final = "<|open|>"
+K3_CLOSE: Final = "<|close|>"
+_K3_SEP: Final = "<|sep|>"
+_K3_SPACING: Final = re.compile(
+    r"(?<=<\|open\|>)\s{1,32}(?!\s)|(?<=<\|close\|>)\s{1,32}(?!\s)|(?<!\s)\s{1,32}(?=<\|sep\|>)"
+)
+#: A spaced marker at the cursor: ``<|open|> NAME <|sep|>`` or ``<|close|> NAME <|sep|>``.
+_K3_SPACED: Final = re.compile(r"<\|(open|close)\|>\s{0,32}(\w{1,16})\s{0,32}<\|sep\|>")
+#: A tail that waits: a part of a marker token, or a whole ``<|open|>`` / ``<|close|>`` (spacing may follow).
+_K3_HOLD: Final = frozenset(
+    {t[:k] for t in (K3_OPEN, K3_CLOSE, _K3_SEP) for k in range(1, len(t))} | {K3_OPEN, K3_CLOSE}
+)
+
+
+def k3_spaced(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """Kimi K3's markers written with spaces between their tokens (cursor on ``<|open|>`` or
+    ``<|close|>``): ``<|open|> tools <|sep|>`` starts the tools channel, read as
+    :func:`kimi_k3` reads it with the spacing inside every marker left out (values kept as
+    written); the response channel's spaced markers are dropped; anything else is content."""
+    token = K3_OPEN if (yield from at(src, K3_OPEN)) else K3_CLOSE
+    while True:
+        k = src.s.find(_K3_SEP, src.i, src.i + 96)
+        if k >= 0 or src.eof or len(src.s) - src.i >= 96:
+            break
+        yield NEED
+    m = _K3_SPACED.match(src.s, src.i, k + len(_K3_SEP) if k >= 0 else len(src.s))
+    if m is None:
+        return Reject(len(token))
+    kind, name = m.groups()
+    if kind == "open" and name == "tools":
+        return (yield from _unspaced(src, ctx))
+    if (kind, name) in (("open", "response"), ("close", "response"), ("close", "message")):
+        src.i = m.end()
+        return Done(None, tool_block=False)
+    return Reject(len(token))
+
+
+def _unspaced(src: Source, ctx: OfferedTools) -> Read[Outcome]:
+    """:func:`kimi_k3` on the text at the cursor with the spacing inside K3's markers left out,
+    handed on as it arrives (a tail the spacing rule could still change waits); positions in its
+    outcome are mapped back to the text as written."""
+    a = src.pos
+    child = Source("", 0, False)
+    removed: list[tuple[int, int]] = []  # (child position, characters left out before it, in all)
+    _hand_on_unspaced(src, child, a, removed)
+    gen = kimi_k3(child, ctx)
+    try:
+        while True:
+            item = gen.send(None)
+            if item is NEED or type(item) is list:
+                if child.eof:  # pragma: no cover - a reader bug
+                    raise RuntimeError("tool-call reader asked for text after the end")
+                yield item
+                _hand_on_unspaced(src, child, a, removed)
+            else:
+                yield item
+    except StopIteration as stop:
+        outcome: Outcome = stop.value
+
+    def parent(position: int) -> int:
+        k = bisect.bisect_left(removed, (position, 0))
+        return a + position + (removed[k - 1][1] if k else 0)
+
+    end = parent(child.pos if outcome.end is None else outcome.end)
+    src.seek(end)
+    if isinstance(outcome, Done):
+        return Done(end - a, outcome.format, tool_block=outcome.tool_block)
+    if isinstance(outcome, Fail):
+        return type(outcome)(outcome.format, outcome.reason, end - a)
+    return Reject(end - a)
+
+
+def _spacing_kept(s: str, i: int, cut: int) -> int:
+    """``cut`` moved back over the whitespace before it (at most 32 characters: a longer run is
+    never left out, so it can go on)."""
+    k = cut
+    while k > i and cut - k < 33 and s[k - 1].isspace():
+        k -= 1
+    return k if cut - k < 33 else cut
+
+
+def _hand_on_unspaced(src: Source, child: Source, a: int, removed: list[tuple[int, int]]) -> None:
+    """Hand the text after the parent's cursor on to ``child`` without the spacing inside K3's
+    markers, up to a tail that could still change (a part of a marker token, a token followed by
+    whitespace, trailing whitespace that could come before ``<|sep|>``), all of it at the end."""
+    s, i = src.s, src.i
+    cut = len(s)
+    if not src.eof:
+        cut = _spacing_kept(s, i, cut)
+        for j in range(max(i, cut - len(K3_CLOSE)), cut):
+            if s[j:cut] in _K3_HOLD:
+                cut = _spacing_kept(s, i, j)
+                break
+    total = removed[-1][1] if removed else 0
+    pieces: list[str] = []
+    at_, kept = i, child.end
+    for m in _K3_SPACING.finditer(s, i, cut):
+        pieces.append(s[at_ : m.start()])
+        kept += m.start() - at_
+        total += m.end() - m.start()
+        removed.append((kept, total))
+        at_ = m.end()
+    pieces.append(s[at_:cut])
+    child.feed("".join(pieces), src.eof)
+    src.i = cut
 
 
 # hy_v3 --------------------------------------------------------------------------------------------
