@@ -158,3 +158,27 @@ def test_a_special_token_list_where_no_call_starts_is_an_error_through_its_close
     name = "the section start" if format == "kimi_k2" else opener
     with pytest.raises(ToolCallParseError, match=re.escape(f"the text ends after {name}")):
         parse(f"{opener} ", format)
+
+
+@pytest.mark.parametrize(
+    ("format", "begin", "call", "args", "end", "close"),
+    [
+        ("kimi_k2", "<|tool_calls_section_begin|>", "<|tool_call_begin|>functions.{}:{}", "<|tool_call_argument_begin|>",
+         "<|tool_call_end|>", "<|tool_calls_section_end|>"),
+        ("deepseek_v31", "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>{}", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>",
+         "<｜tool▁calls▁end｜>"),
+    ],
+)
+def test_a_broken_call_whose_strings_spell_its_end_token_keeps_the_next_call(
+    format: str, begin: str, call: str, args: str, end: str, close: str
+) -> None:
+    """A call whose JSON never closes and whose strings hold its own end token: it is cut at the
+    first end token, and the text after that cut (the rest of its run-on JSON) is passed over up to
+    the next call's token, so the next call is read, whole and at every split."""
+    first = call.format("f", 0) + args + '{"a": ["' + end + '"], "b": "' + end + '"' + end
+    second = call.format("g", 1) + args + '{"k": 1}' + end
+    text = begin + first + second + close
+    expected = whole(text, format)
+    assert isinstance(expected[2], ToolCallParseError) and expected[1] == [("g", {"k": 1})], expected
+    for pieces in every_split(text):
+        assert same(stream(pieces, format), expected), pieces

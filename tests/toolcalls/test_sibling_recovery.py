@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
@@ -165,6 +165,14 @@ JSON_BODIED: dict[str, str] = {
     "deepseek_v31": "<｜tool▁call▁end｜>",
     "plamo3": "<|plamo:end_tool_arguments:plamo|>",
 }
+#: Their blocks' closers: a call whose arguments' closing brace is left out and whose strings spell
+#: the block's closer ends the block there (documented: the text cannot tell them apart).
+BLOCK_CLOSERS: dict[str, tuple[str, ...]] = {
+    "kimi_k2": ("<|tool_calls_section_end|>", "<|tool_call_section_end|>"),
+    "deepseek_v3": ("<｜tool▁calls▁end｜>",),
+    "deepseek_v31": ("<｜tool▁calls▁end｜>",),
+    "plamo3": ("<|plamo:end_tool_requests:plamo|>", "<|plamo:end_tool_request:plamo|>"),
+}
 
 
 def _corrupt(format: str, text: str, name: str, shape: str, arguments: dict[str, Any]) -> str:
@@ -241,6 +249,9 @@ def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str,
     first = 1 if shape == "name" and format == "llama3_python_tag" else 0
     bad = data.draw(st.sampled_from(_xml_calls(format, first, k)), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments(FAMILY[format]), label=f"arguments {i}")) for i in range(k)]
+    if shape == "unclosed" and format in BLOCK_CLOSERS:
+        rendered = json.dumps(calls[bad][1], ensure_ascii=False)
+        assume(not any(closer in rendered for closer in BLOCK_CLOSERS[format]))
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)
     assert expected[2] is None and len(expected[1]) == k, good

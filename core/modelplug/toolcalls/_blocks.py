@@ -58,6 +58,7 @@ def read_block(
     closers: tuple[Token, ...],
     ends: tuple[Token, ...] = (),
     empty: bool = False,
+    special: bool = False,
 ) -> Read[Outcome | None]:
     """Read the elements of a block: each starts with one of ``openers`` (consumed, then read by
     ``element``), and the block ends at one of ``closers`` (consumed) or at text that is neither.
@@ -66,7 +67,10 @@ def read_block(
     reading goes on at the next element opener or block closer, or after the next of ``ends``
     (the tokens that end an element, like ``</invoke>``), whichever comes first; element ends
     left between elements are dropped. ``empty``: the block may close before any element (a
-    special-token list with nothing in it). Tokens are literals or :class:`Spaced`.
+    special-token list with nothing in it). ``special``: the tokens are special tokens, never
+    mentioned in prose, so text that is none of them right after an unreadable element is taken
+    as that element's run-on (a closer inside one of its strings ended it early) and the reading
+    goes on at the next token, instead of the block ending there. Tokens are literals or :class:`Spaced`.
 
     Returns None when no element starts at the cursor (nothing consumed but whitespace: the
     caller decides what the text is), else the block's outcome: done, or an error naming the
@@ -75,6 +79,7 @@ def read_block(
     """
     count = 0
     end: int | None = None
+    failed = False
     while True:
         yield from skip_ws(src)
         if count and (yield from _accept_any(src, ends)):
@@ -84,9 +89,15 @@ def read_block(
             return calls.outcome(None)
         opener = yield from _accept_any(src, openers)
         if not opener:
+            here = src.pos
+            if special and failed and (yield from resync(src, (*openers, *closers), ends)):
+                end = src.pos  # the failed element ran on past where it was cut
+                continue
+            src.seek(here)
             return calls.outcome(end) if count else None
         reason, name = yield from element(str(opener))
         count += 1
+        failed = bool(reason)
         if reason:
             if not calls.errors or calls.errors[-1] != reason:  # not recorded by the element itself
                 calls.bad(reason, name)
@@ -111,7 +122,9 @@ def read_special_block(
     ``expected {expected}`` (other text follows) or ``the text ends after {opened}``, and it runs
     through the first of ``closers`` (or to the end of the text), since special tokens are
     written by the model, not mentioned in prose."""
-    outcome = yield from read_block(src, calls, element, openers=openers, closers=closers, ends=ends, empty=True)
+    outcome = yield from read_block(
+        src, calls, element, openers=openers, closers=closers, ends=ends, empty=True, special=True
+    )
     if outcome is not None:
         return outcome
     reason = f"expected {expected}" if peek(src) else f"the text ends after {opened}"
