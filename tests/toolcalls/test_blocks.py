@@ -163,8 +163,8 @@ def test_a_special_token_list_where_no_call_starts_is_an_error_through_its_close
 @pytest.mark.parametrize(
     ("format", "begin", "call", "args", "end", "close"),
     [
-        ("kimi_k2", "<|tool_calls_section_begin|>", "<|tool_call_begin|>functions.{}:{}", "<|tool_call_argument_begin|>",
-         "<|tool_call_end|>", "<|tool_calls_section_end|>"),
+        ("kimi_k2", "<|tool_calls_section_begin|>", "<|tool_call_begin|>functions.{}:{}",
+         "<|tool_call_argument_begin|>", "<|tool_call_end|>", "<|tool_calls_section_end|>"),
         ("deepseek_v31", "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>{}", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>",
          "<｜tool▁calls▁end｜>"),
     ],
