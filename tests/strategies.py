@@ -125,8 +125,15 @@ _safe_text = st.text(
     alphabet=string.ascii_letters + string.digits + " \t\n.,;:!?-_/'\"()[]{}=&%$#@*+|\\`~", max_size=20
 )
 _floats = st.floats(allow_nan=False, allow_infinity=False, width=32)
+#: Closing markers of the JSON-bodied formats: inside a JSON string they are data (issue 12, kind 2).
+_CLOSERS = (
+    "</tool>", "</tool_call>", "</tool_calls>", "</longcat_tool_call>", "</tools>", "</TOOLCALL>", "```",
+    "<|action_end|>", "<|END_ACTION|>", "<|tool_call_end|>", "<|tool_calls_section_end|>", "<｜tool▁call▁end｜>",
+    "<|plamo:end_tool_arguments:plamo|>", "<|tools_suffix|>", "</ifm|tool_call>", "</dots_function_call>",
+)  # fmt: skip
+_markup = st.builds(lambda a, m, b: a + m + b, _unicode, st.sampled_from(_CLOSERS), _unicode)
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**9), 10**9) | _floats | _unicode,
+    st.none() | st.booleans() | st.integers(-(10**9), 10**9) | _floats | _unicode | _markup,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_unicode, inner, max_size=3),
     max_leaves=6,
 )
@@ -164,11 +171,6 @@ def arguments(family: str) -> st.SearchStrategy[dict[str, Any]]:
 def calls(family: str) -> st.SearchStrategy[Calls]:
     return st.lists(st.tuples(names, arguments(family)), min_size=1, max_size=3)
 
-
-
-def _cwm_json(arguments: Any) -> str:
-    """CWM's JSON rest, with "</" written as JSON's "<\\/" (a "</tool>" in a string ends the call)."""
-    return _j(arguments).replace("</", "<\\/")
 
 def _j(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
@@ -420,9 +422,7 @@ _BLOCKS: dict[str, Callable[[Calls], str]] = {
     "iquest_q1": lambda c: _glm(c, "", "iquest_tool_call"),
     "hyperclovax_seed_think": lambda c: _glm(c, "\n", value=_j),
     "k2_horizon": _k2_horizon,
-    # a "</tool>" inside a JSON string ends CWM's call (see "Not done yet" in the docs): written as
-    # JSON's "<\/tool>", as a careful writer would
-    "cwm": lambda c: "\n".join(f"<tool: function>\n{n} {_cwm_json(a)}\n</tool>" for n, a in c),
+    "cwm": lambda c: "\n".join(f"<tool: function>\n{n} {_j(a)}\n</tool>" for n, a in c),
     "minimax_m3": _minimax_m3,
     "rwkv": lambda c: "\n".join(f"**Tool Call:**\n```json\n{_obj(n, a)}\n```" for n, a in c),
     "plamo3": lambda c: "<|plamo:begin_tool_requests:plamo|>"

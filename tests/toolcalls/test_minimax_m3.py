@@ -148,3 +148,27 @@ def test_deep_nesting_is_linear_and_no_recursion() -> None:
     body = "".join(f"{NS}<a>" for _ in range(depth)) + "x" + "".join(f"{NS}</a>" for _ in range(depth))
     with pytest.raises(ToolCallParseError, match="nested too deep"):
         parse(_block(_invoke("f", body)), "minimax_m3")
+
+
+def test_a_call_whose_end_is_missing_fails_alone() -> None:
+    """Issue 12, kind 1: the next invoke (spacing after the namespace token included) is where the
+    block goes on, so a call without ``</invoke>``, or with a value that runs into the next invoke,
+    never takes the next call with it; whole and at every split."""
+    for bad in (
+        f'{NS}<invoke name="bad">{_e("n", "1")}',  # no </invoke>
+        f'{NS}<invoke name="bad">{NS}<n>1',  # a value without its closing tag
+        f'{NS}<invoke name="bad">{NS}<n>1{NS}</m>{NS}<x y>',  # a mistyped tag, then a tag that is no element
+    ):
+        text = _block(_invoke("ping"), bad, f'{NS} \n <invoke name="ping">{_e("n", "2")}{NS}</invoke>')
+        with pytest.raises(ToolCallParseError, match=r"call 2 \('bad'\)") as info:
+            parse(text, "minimax_m3")
+        assert [(c.name, c.arguments) for c in info.value.tool_calls] == [("ping", {}), ("ping", {"n": "2"})]
+        for k in range(len(text) + 1):
+            assert same(stream([text[:k], text[k:]], "minimax_m3"), whole(text, "minimax_m3"))
+    with pytest.raises(ToolCallParseError, match=r"runs into '\]<\]minimax\[>\[<invoke name=\"' before '</n>'"):
+        parse(_block(f'{NS}<invoke name="bad">{NS}<n>1', _invoke("ping")), "minimax_m3")
+
+
+def test_a_block_without_its_closer_ends_after_its_last_call() -> None:
+    """As every block format: the calls read are kept and the text after them is content."""
+    check(f"{NS}<tool_call>{_invoke('ping')}\nThat is all.", "minimax_m3", "That is all.", [("ping", {})])

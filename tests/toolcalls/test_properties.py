@@ -312,6 +312,9 @@ _STREAMED_ADVERSARIAL: dict[str, tuple[str, Callable[[int], str]]] = {
     "builtin string": ("llama3_python_tag", lambda n: '<|python_tag|>brave_search.call(query="' + "x" * n + '")'),
     "cwm spaces in a command": ("cwm", lambda n: "<tool: function>\nsh x" + " " * n + "y</tool>"),
     "cwm words": ("cwm", lambda n: "<tool: function>\nsh " + "x " * (n // 2) + "</tool>"),
+    # JSON rests whose string holds </tool> and never closes: each call read again as a command
+    "cwm open strings": ("cwm", lambda n: '<tool: function>\nf {"a": "</tool>", "b": "' * (n // 40)),
+    "cwm unclosed strings": ("cwm", lambda n: '<tool: function>\nf {"a": "x</tool>' * (n // 26)),
     "k2 json calls": ("k2_horizon", lambda n: "<ifm|tool_calls>" + _K2_JSON_CALL * (n // 45)),
     "hy suffixed tags": ("hy_v3", lambda n: "<tool_calls:x><tool_call:x>f" + "<arg_key:x>k</arg_key:x>" * (n // 24)),
     "m3 open elements": ("minimax_m3", lambda n: _M3_INVOKE + "]<]minimax[>[<a>" * (n // 16)),

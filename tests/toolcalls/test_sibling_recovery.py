@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from modelplug.errors import ToolCallParseError
@@ -157,6 +157,7 @@ ELEMENT_END: dict[str, str] = {
     "kimi_k3": "<|close|>call<|sep|>",
     "hy_v3": "</tool_call>",
     "k2_horizon": "</ifm|tool_call>",
+    "minimax_m3": "]<]minimax[>[</invoke>",
 }
 JSON_BODIED: dict[str, str] = {
     "kimi_k2": "<|tool_call_end|>",
@@ -164,12 +165,21 @@ JSON_BODIED: dict[str, str] = {
     "deepseek_v31": "<｜tool▁call▁end｜>",
     "plamo3": "<|plamo:end_tool_arguments:plamo|>",
 }
+#: Their blocks' closers: a call whose arguments' closing brace is left out and whose strings spell
+#: the block's closer ends the block there (documented: the text cannot tell them apart).
+BLOCK_CLOSERS: dict[str, tuple[str, ...]] = {
+    "kimi_k2": ("<|tool_calls_section_end|>", "<|tool_call_section_end|>"),
+    "deepseek_v3": ("<｜tool▁calls▁end｜>",),
+    "deepseek_v31": ("<｜tool▁calls▁end｜>",),
+    "plamo3": ("<|plamo:end_tool_requests:plamo|>", "<|plamo:end_tool_request:plamo|>"),
+}
 
 
-def _corrupt(format: str, text: str, name: str, shape: str) -> str:
-    """``text`` with the call to ``name`` corrupted: ``name`` (its tool name is not a name),
-    ``unclosed`` (the token ending its element, or its arguments' closing brace, left out) or
-    ``parameter`` (a parameter without a name, or arguments that are not JSON: ``BREAK``)."""
+def _corrupt(format: str, text: str, name: str, shape: str, arguments: dict[str, Any]) -> str:
+    """``text`` with the call to ``name`` (whose ``arguments`` were rendered) corrupted: ``name``
+    (its tool name is not a name), ``unclosed`` (the token ending its element, or its arguments'
+    closing brace, left out) or ``parameter`` (a parameter without a name, or arguments that are
+    not JSON: ``BREAK``)."""
     at = text.index(name)
     if shape == "name":
         return text[:at] + name.replace("_", " ") + "!" + text[at + len(name) :]
@@ -182,7 +192,10 @@ def _corrupt(format: str, text: str, name: str, shape: str) -> str:
         call = _call_text(text, at)
         return text.replace(call, call[:-1], 1)
     if format in JSON_BODIED:
-        k = text.rindex("}", at, text.index(JSON_BODIED[format], at))
+        # the arguments as rendered: their strings may spell the closer (data inside a string)
+        rendered = json.dumps(arguments, ensure_ascii=False)
+        k = text.index(rendered, at) + len(rendered) - 1
+        assert text.startswith(JSON_BODIED[format], k + 1), text
         return text[:k] + text[k + 1 :]
     token = ELEMENT_END[format].replace("</tool_call>", f"</tool_call{_hy_suffix(text)}>")
     k = text.index(token, at)
@@ -236,10 +249,13 @@ def test_one_corrupted_call_of_a_block_keeps_the_others(format: str, shape: str,
     first = 1 if shape == "name" and format == "llama3_python_tag" else 0
     bad = data.draw(st.sampled_from(_xml_calls(format, first, k)), label="bad")
     calls = [(f"tool_{i}", data.draw(arguments(FAMILY[format]), label=f"arguments {i}")) for i in range(k)]
+    if shape == "unclosed" and format in BLOCK_CLOSERS:
+        rendered = json.dumps(calls[bad][1], ensure_ascii=False)
+        assume(not any(closer in rendered for closer in BLOCK_CLOSERS[format]))
     good = _one_block(format, RENDER[format](calls, "Let me check.", ""))
     expected = whole(good, format)
     assert expected[2] is None and len(expected[1]) == k, good
-    text = _corrupt(format, good, f"tool_{bad}", shape)
+    text = _corrupt(format, good, f"tool_{bad}", shape, calls[bad][1])
     kept = [read for i, read in enumerate(expected[1]) if i != bad]
     result = whole(text, format)
     error = result[2]
@@ -267,6 +283,8 @@ VALUE_CLOSE: dict[str, str] = {
     "solar_open2": "<|tool_arg:end|>",
     "minicpm5": "</param>",
     **dict.fromkeys(["qwen3_coder", "seed_oss"], "</function>"),
+    # elements named by their key: the start of the first closing tag after the call's name
+    "minimax_m3": "]<]minimax[>[</",
 }
 
 
@@ -529,7 +547,8 @@ def test_an_unclosed_string_in_one_call_object_keeps_the_others(block: str, data
     # lfm2's block: there the last call is not the broken one
     bad = data.draw(st.integers(0, k - 1 - (format in (*MARKERLESS, "lfm2"))), label="bad")
     # a bracket or quote inside a later string can stop the bracket matching before the list's end,
-    # which then cannot be resynchronised (docs/concepts/tool-calls.md): left out
+    # which then cannot be resynchronised (docs/concepts/tool-calls.md), and the block's closer
+    # (a fence, a tag) inside the unclosed string ends the block there: left out
     args = arguments("json").filter(lambda a: not _STRUCTURAL.search("".join(_strings(a))))
     calls = [(f"tool_{i}", data.draw(args, label=f"arguments {i}")) for i in range(k)]
     good = JSON_BLOCKS[block](calls)
@@ -548,7 +567,7 @@ def test_an_unclosed_string_in_one_call_object_keeps_the_others(block: str, data
     assert same(stream(pieces, format), result)
 
 
-_STRUCTURAL = re.compile(r"""[][{}()"'\\]""")
+_STRUCTURAL = re.compile(r"""[][{}()"'\\`<]""")
 
 
 def _strings(value: Any) -> list[str]:

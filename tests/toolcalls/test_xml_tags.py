@@ -509,6 +509,25 @@ def test_cwm_command_only_where_the_schema_has_one() -> None:
     assert same(stream(list(text), "cwm", tools), whole(text, "cwm", tools))
 
 
+def test_cwm_a_closing_tag_inside_a_json_string_is_data() -> None:
+    """Issue 12, kind 2: a JSON rest's ``</tool>`` inside a string does not end the call; a rest
+    that is no JSON object ending the call is a command up to its first ``</tool>`` (one that
+    breaks the JSON after the tag, an unclosed string, a command in braces); whole and at every split."""
+    text = (
+        '<tool: function>\nwrite {"path": "a.html", "text": "<tool>x</tool>\\n</tool>"}\n</tool>\n'
+        '<tool: function>\nsh {"a": 1} && echo "</tool>"</tool>\n'  # the object does not end the call
+        '<tool: function>\nsh {"a": "x</tool> and the text goes on\n'  # an unclosed string
+        "<tool: function>\nsh { echo '</tool>'; }</tool>"
+    )
+    # what follows a command's first </tool> is content
+    check(text, "cwm", '"</tool> and the text goes on\'; }', [
+        ("write", {"path": "a.html", "text": "<tool>x</tool>\n</tool>"}),
+        ("sh", {"command": '{"a": 1} && echo "'}),
+        ("sh", {"command": '{"a": "x'}),
+        ("sh", {"command": "{ echo '"}),
+    ])  # fmt: skip
+
+
 def test_cwm_mentions_and_cut_calls() -> None:
     check("Write <tool: function> then the name.", "cwm", "Write <tool: function> then the name.", [])
     check("<tool: function>ls</tool> runs ls", "cwm", "<tool: function>ls</tool> runs ls", [])  # the name's line

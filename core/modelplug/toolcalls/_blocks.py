@@ -5,20 +5,48 @@ others: the recovery rule of every block format, in one place. Described in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Final, TypeAlias, final
 
 from modelplug.toolcalls._calls import Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls
-from modelplug.toolcalls._source import NEED, Read, Source, accept, skip_ws
+from modelplug.toolcalls._source import NEED, Read, Source, at, peek, skip_ws
 
-__all__ = ["Element", "read_block", "resync"]
+__all__ = ["Element", "Spaced", "Token", "read_block", "read_special_block", "resync"]
 
-#: Reads one element of a block, the cursor after its opener (the argument: the opener matched).
+#: Reads one element of a block, the cursor after its opener (the argument: the opener matched,
+#: a :class:`Spaced` one as written without its whitespace).
 #: Announces and finishes its call through the block's :class:`BlockCalls`, and returns
 #: ``(reason, name)``: ``reason`` is ``""`` when the call was read, else why it cannot be (the
 #: failure is then recorded by :func:`read_block`, unless the element recorded it itself, as a
 #: JSON call object that the text ends inside is); ``name`` is the tool name when it was read.
 Element = Callable[[str], Read[tuple[str, str | None]]]
+
+_WS: Final = re.compile(r"\s*")
+
+
+@final
+class Spaced:
+    """A token written as ``head``, any whitespace, then ``tail``: MiniMax-M3's namespace token
+    before a tag (``]<]minimax[>[ <invoke name="``), which is no literal to search for. Found by
+    its ``head``, then told apart by what follows it."""
+
+    __slots__ = ("head", "tail")
+
+    def __init__(self, head: str, tail: str) -> None:
+        self.head = head
+        self.tail = tail
+
+    def __str__(self) -> str:
+        return self.head + self.tail
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+#: A structural token of a block: a literal, or a :class:`Spaced` one.
+Token: TypeAlias = "str | Spaced"
 
 
 def read_block(
@@ -26,10 +54,11 @@ def read_block(
     calls: BlockCalls,
     element: Element,
     *,
-    openers: tuple[str, ...],
-    closers: tuple[str, ...],
-    ends: tuple[str, ...] = (),
+    openers: tuple[Token, ...],
+    closers: tuple[Token, ...],
+    ends: tuple[Token, ...] = (),
     empty: bool = False,
+    special: bool = False,
 ) -> Read[Outcome | None]:
     """Read the elements of a block: each starts with one of ``openers`` (consumed, then read by
     ``element``), and the block ends at one of ``closers`` (consumed) or at text that is neither.
@@ -38,7 +67,10 @@ def read_block(
     reading goes on at the next element opener or block closer, or after the next of ``ends``
     (the tokens that end an element, like ``</invoke>``), whichever comes first; element ends
     left between elements are dropped. ``empty``: the block may close before any element (a
-    special-token list with nothing in it).
+    special-token list with nothing in it). ``special``: the tokens are special tokens, never
+    mentioned in prose, so text that is none of them right after an unreadable element is taken
+    as that element's run-on (a closer inside one of its strings ended it early) and the reading
+    goes on at the next token, instead of the block ending there. Tokens are literals or :class:`Spaced`.
 
     Returns None when no element starts at the cursor (nothing consumed but whitespace: the
     caller decides what the text is), else the block's outcome: done, or an error naming the
@@ -47,6 +79,7 @@ def read_block(
     """
     count = 0
     end: int | None = None
+    failed = False
     while True:
         yield from skip_ws(src)
         if count and (yield from _accept_any(src, ends)):
@@ -56,9 +89,15 @@ def read_block(
             return calls.outcome(None)
         opener = yield from _accept_any(src, openers)
         if not opener:
+            here = src.pos
+            if special and failed and (yield from resync(src, (*openers, *closers), ends)):
+                end = src.pos  # the failed element ran on past where it was cut
+                continue
+            src.seek(here)
             return calls.outcome(end) if count else None
-        reason, name = yield from element(opener)
+        reason, name = yield from element(str(opener))
         count += 1
+        failed = bool(reason)
         if reason:
             if not calls.errors or calls.errors[-1] != reason:  # not recorded by the element itself
                 calls.bad(reason, name)
@@ -67,33 +106,101 @@ def read_block(
         end = src.pos
 
 
-def _accept_any(src: Source, literals: tuple[str, ...]) -> Read[str]:
-    """Consume the first of ``literals`` that starts at the cursor; ``""`` when none does."""
-    for literal in literals:
-        if (yield from accept(src, literal)):
-            return literal
+def read_special_block(
+    src: Source,
+    calls: BlockCalls,
+    element: Element,
+    *,
+    openers: tuple[Token, ...],
+    closers: tuple[Token, ...],
+    ends: tuple[Token, ...],
+    expected: str,
+    opened: str,
+) -> Read[Outcome]:
+    """:func:`read_block` for a special-token list that may be empty (DeepSeek, Kimi K2 and K3,
+    Step-3, PLaMo 3, MiniMax-M3), cursor after its opener. Where no element starts, the list is broken:
+    ``expected {expected}`` (other text follows) or ``the text ends after {opened}``, and it runs
+    through the first of ``closers`` (or to the end of the text), since special tokens are
+    written by the model, not mentioned in prose."""
+    outcome = yield from read_block(
+        src, calls, element, openers=openers, closers=closers, ends=ends, empty=True, special=True
+    )
+    if outcome is not None:
+        return outcome
+    reason = f"expected {expected}" if peek(src) else f"the text ends after {opened}"
+    yield from resync(src, (), closers)
+    return calls.failed(reason)
+
+
+def _match(src: Source, token: Token) -> Read[int]:
+    """How long ``token`` is where it starts at the cursor (its whitespace included), else 0;
+    nothing is consumed."""
+    if isinstance(token, str):
+        return len(token) if (yield from at(src, token)) else 0
+    if not (yield from at(src, token.head)):
+        return 0
+    rel = len(token.head)  # where the whitespace run ends, relative to the cursor (kept across waits)
+    while True:
+        rel = _WS.match(src.s, src.i + rel).end() - src.i  # type: ignore[union-attr]  # matches ""
+        if src.i + rel < len(src.s) or src.eof:
+            break
+        yield NEED
+    tail = token.tail
+    while True:
+        got = src.s[src.i + rel : src.i + rel + len(tail)]
+        if got == tail:
+            return rel + len(tail)
+        if src.eof or not tail.startswith(got):
+            return 0
+        yield NEED
+
+
+def _accept_any(src: Source, tokens: tuple[Token, ...]) -> Read[Token]:
+    """Consume the first of ``tokens`` that starts at the cursor; ``""`` when none does."""
+    for token in tokens:
+        n = yield from _match(src, token)
+        if n:
+            src.i += n
+            return token
     return ""
 
 
-def resync(src: Source, stops: tuple[str, ...], ends: tuple[str, ...] = ()) -> Read[bool]:
+def resync(src: Source, stops: tuple[Token, ...], ends: tuple[Token, ...] = ()) -> Read[bool]:
     """Move the cursor to the first of ``stops`` (not consumed) or past the first of ``ends``,
     whichever comes first in the text; False when the text ends first (cursor at the end).
 
     Decides only once every literal that could start before the one found is in the text, so the
-    result does not depend on how the text was split.
+    result does not depend on how the text was split. A :class:`Spaced` token is looked for by its
+    head; a head that the token's tail does not follow is passed over.
     """
-    marks = (*stops, *ends)
+    tokens = (*stops, *ends)
+    # what is searched for: literal tokens, and the heads of spaced ones (a literal wins a tie)
+    marks = tuple(dict.fromkeys(token if isinstance(token, str) else token.head for token in tokens))
+    literal = frozenset(token for token in tokens if isinstance(token, str))
+    rank = {m: (m in literal, len(m)) for m in marks}  # at one position: a literal, then the longest
     longest = max(map(len, marks))
     while True:
         s, i = src.s, src.i
         best, mark = -1, ""
-        for literal in marks:
-            k = s.find(literal, i)
-            if k >= 0 and (best < 0 or k < best or (k == best and len(literal) > len(mark))):
-                best, mark = k, literal
+        for m in marks:
+            k = s.find(m, i)
+            if k >= 0 and (best < 0 or k < best or (k == best and rank[m] > rank[mark])):
+                best, mark = k, m
         if best >= 0 and (src.eof or best + longest <= len(s)):
-            src.i = best + (len(mark) if mark in ends and mark not in stops else 0)
-            return True
+            src.i = best
+            if mark in literal:
+                if mark in ends and mark not in stops:
+                    src.i += len(mark)
+                return True
+            for token in tokens:
+                if isinstance(token, Spaced) and token.head == mark:
+                    n = yield from _match(src, token)
+                    if n:
+                        if token not in stops:
+                            src.i += n
+                        return True
+            src.i += 1  # a head without its tail: text
+            continue
         if src.eof:
             src.i = len(s)
             return False

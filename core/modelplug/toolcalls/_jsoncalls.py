@@ -48,7 +48,7 @@ from modelplug.toolcalls._scan import (
     split_from,
     unclosed_string,
 )
-from modelplug.toolcalls._source import Read, Source, until
+from modelplug.toolcalls._source import Read, Source
 
 __all__ = [
     "BlockCalls",
@@ -248,14 +248,6 @@ class BlockCalls:
         if self.emitted:
             return Unusable(self.format, reason, end)
         return Fail(self.format, reason, end)
-
-    def failed_through(self, closer: str, reason: str) -> Read[Fail]:
-        """Like :meth:`failed`, for special-token formats: the broken block runs to ``closer`` (or the
-        end of the text), since special tokens are written by the model, not mentioned in prose.
-        (A block whose calls were being read goes on after a bad one instead: ``_blocks``.)"""
-        if (yield from until(self.src, closer)):
-            self.src.i += len(closer)
-        return self.failed(reason)
 
     # JSON call objects ----------------------------------------------------------------------------
 

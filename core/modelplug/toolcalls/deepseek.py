@@ -16,13 +16,14 @@ call never sinks the others (``_blocks``).
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-from modelplug.toolcalls._blocks import read_block
+from modelplug.toolcalls._blocks import read_special_block
 from modelplug.toolcalls._calls import OfferedTools, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
-from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, need, peek, read_name, skip_ws, until
+from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, need, peek, read_run, skip_ws, until
 
 __all__ = ["CALLS_BEGIN", "deepseek"]
 
@@ -31,6 +32,8 @@ _CALLS_END: Final = "<｜tool▁calls▁end｜>"
 _CALL_BEGIN: Final = "<｜tool▁call▁begin｜>"
 _CALL_END: Final = "<｜tool▁call▁end｜>"
 _SEP: Final = "<｜tool▁sep｜>"
+#: V3's name: the text after the separator up to its line's end, the fence or the arguments.
+_NAME_LINE: Final = re.compile(r"[^\n`{]*")
 
 
 def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
@@ -48,7 +51,7 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         fenced = False
         if first == "function" and peek(src) != "{":
             calls.format = "deepseek_v3"
-            name = yield from read_name(src)
+            name = ((yield from read_run(src, _NAME_LINE, 256)) or "\ufffd").strip()  # too long: no name
             yield from skip_ws(src)
             if (yield from accept(src, "```")):
                 fenced = True
@@ -56,15 +59,19 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         else:
             calls.format = "deepseek_v31"
             name = first
-        if not name or not NAME_RE.fullmatch(name):
-            return f"expected a tool name, got {name[:40]!r}", None
-        header = calls.announce(name)
+        named = NAME_RE.fullmatch(name) is not None
+        header = calls.announce(name) if named else None
         if header is not None:
             yield header
+        # the arguments are read also after a name that is none: the call ends after its JSON
+        # (a closer inside one of its strings is data), not at the first closer in the text
         since = src.pos
         status, arguments, reason = yield from read_json_arguments(src, (_CALL_END,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
             src.give_back(since, _CALL_END)  # an unclosed string ends at the call's end
+        if not named:
+            return f"expected a tool name, got {name[:40]!r}", None
+        if status != ScanStatus.COMPLETE or arguments is None:
             return reason, name
         if fenced:
             yield from skip_ws(src)
@@ -74,10 +81,10 @@ def deepseek(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         yield from calls.complete(header, name, arguments)
         return "", name
 
-    outcome = yield from read_block(
-        src, calls, call, openers=(_CALL_BEGIN,), closers=(_CALLS_END,), ends=(_CALL_END,), empty=True
+    return (
+        yield from read_special_block(
+            src, calls, call,
+            openers=(_CALL_BEGIN,), closers=(_CALLS_END,), ends=(_CALL_END,),
+            expected=_CALL_BEGIN, opened=CALLS_BEGIN,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = f"expected {_CALL_BEGIN}" if peek(src) else f"the text ends after {CALLS_BEGIN}"
-    return (yield from calls.failed_through(_CALLS_END, reason))

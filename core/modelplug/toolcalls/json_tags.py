@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from modelplug.toolcalls._blocks import read_block
+from modelplug.toolcalls._blocks import read_special_block
 from modelplug.toolcalls._calls import OfferedTools, Outcome, Reject
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
@@ -166,6 +166,12 @@ def named_json(src: Source, ctx: OfferedTools, format: str, *, closer: str) -> R
 
 
 _PLAMO: Final = "<|plamo:{}:plamo|>"
+
+
+def _no_name(written: str) -> str:
+    return f"a call without a valid tool name ({written[:40]!r})"
+
+
 PLAMO_OPENER: Final = _PLAMO.format("begin_tool_requests")
 
 
@@ -188,18 +194,21 @@ def plamo3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             return "the tool name is not closed", None
         name = src.text(a, src.pos).strip()
         src.i += len(name_end)
-        if not NAME_RE.fullmatch(name):
-            return f"a call without a valid tool name ({name[:40]!r})", None
+        named = NAME_RE.fullmatch(name) is not None
         yield from skip_ws(src)
         if not (yield from accept(src, _PLAMO.format("begin_tool_arguments"))):
-            return "expected the arguments", name
-        header = calls.announce(name)
+            return ("expected the arguments", name) if named else (_no_name(name), None)
+        header = calls.announce(name) if named else None
         if header is not None:
             yield header
+        # the arguments are read also after a name that is none: the request ends after its JSON
         since = src.pos
         status, arguments, reason = yield from read_json_arguments(src, (args_end,), calls, header)
         if status != ScanStatus.COMPLETE or arguments is None:
             src.give_back(since, args_end)  # an unclosed string ends at the request's arguments end
+        if not named:
+            return _no_name(name), None
+        if status != ScanStatus.COMPLETE or arguments is None:
             return reason, name
         yield from skip_ws(src)
         if not (yield from accept(src, args_end)):
@@ -209,16 +218,15 @@ def plamo3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         yield from calls.complete(header, name, arguments)
         return "", name
 
-    outcome = yield from read_block(
-        src,
-        calls,
-        request,
-        openers=(_PLAMO.format("begin_tool_request"),),
-        closers=(closer,),
-        ends=(_PLAMO.format("end_tool_request"),),
-        empty=True,
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            request,
+            openers=(_PLAMO.format("begin_tool_request"),),
+            closers=(closer,),
+            ends=(_PLAMO.format("end_tool_request"),),
+            expected="a tool request",
+            opened=PLAMO_OPENER,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = "expected a tool request" if peek(src) else f"the text ends after {PLAMO_OPENER}"
-    return (yield from calls.failed_through(closer, reason))

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from modelplug.toolcalls._blocks import read_block
+from modelplug.toolcalls._blocks import read_special_block
 from modelplug.toolcalls._calls import OfferedTools, Outcome
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments
 from modelplug.toolcalls._scan import ScanStatus
-from modelplug.toolcalls._source import Read, Source, accept, peek, skip_ws, until
+from modelplug.toolcalls._source import Read, Source, accept, skip_ws, until
 
 __all__ = ["SECTION_BEGIN", "kimi_k2"]
 
@@ -77,10 +77,10 @@ def kimi_k2(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         yield from calls.complete(header, name, arguments)
         return "", name
 
-    outcome = yield from read_block(
-        src, calls, call, openers=(_CALL_BEGIN,), closers=_SECTION_END, ends=(_CALL_END,), empty=True
+    return (
+        yield from read_special_block(
+            src, calls, call,
+            openers=(_CALL_BEGIN,), closers=_SECTION_END, ends=(_CALL_END,),
+            expected=_CALL_BEGIN, opened="the section start",
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = f"expected {_CALL_BEGIN}" if peek(src) else "the text ends after the section start"
-    return (yield from calls.failed_through(_SECTION_END[0], reason))

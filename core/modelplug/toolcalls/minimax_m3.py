@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from modelplug.toolcalls._blocks import resync
-from modelplug.toolcalls._calls import Done, Header, OfferedTools, Outcome, Reject, Unusable
+from modelplug.toolcalls._blocks import Spaced, read_special_block
+from modelplug.toolcalls._calls import Header, OfferedTools, Outcome, Reject
 from modelplug.toolcalls._jsoncalls import BlockCalls
 from modelplug.toolcalls._schema import coerce_value, schema_types
 from modelplug.toolcalls._source import NAME_RE, Read, Source, accept, at, peek, skip_ws, until
@@ -24,6 +24,9 @@ OPENER: Final = NS
 CLOSER: Final = NS + "</tool_call>"
 _INVOKE: Final = '<invoke name="'
 _INVOKE_END: Final = "</invoke>"
+_OPEN: Final = Spaced(NS, _INVOKE)
+_END: Final = Spaced(NS, _INVOKE_END)
+_CLOSE: Final = Spaced(NS, "</tool_call>")
 #: The most elements open at once inside one argument (a bound on the stack, not on the text).
 _DEPTH: Final = 10_000
 
@@ -31,30 +34,25 @@ _DEPTH: Final = 10_000
 def minimax_m3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """``]<]minimax[>[<tool_call>`` + ``]<]minimax[>[<invoke name="f">`` elements of parameters
     (``]<]minimax[>[<city>Paris]<]minimax[>[</city>``) + ``]<]minimax[>[</tool_call>``. A call
-    that cannot be read is recorded and skipped to its ``</invoke>``; the calls after it are read."""
+    that cannot be read is recorded and the block goes on at the next invoke, after the call's
+    ``</invoke>`` or at the block's closer, whichever comes first (``_blocks``)."""
     src.i += len(NS)
     yield from skip_ws(src)
     if not (yield from accept(src, "<tool_call>")):
         return Reject(len(NS))  # the token alone, or before another tag: not a call block
     calls = BlockCalls(ctx, "minimax_m3", src)
-    while True:
-        if not (yield from _tag(src)):
-            return calls.failed("the text ends inside the block" if not peek(src) else f"expected {NS!r}")
-        if (yield from accept(src, "</tool_call>")):
-            break
-        if not (yield from at(src, _INVOKE)):
-            return (yield from calls.failed_through(CLOSER, f"expected {_INVOKE!r} or {CLOSER!r}"))
-        reason, name = yield from _invoke(src, calls)
-        # a call that cannot be read never sinks the ones after it: on to the next invoke
-        if reason:
-            calls.bad(reason, name)
-            # the block's tags allow spacing after the namespace token, so the next invoke is no
-            # literal: the block goes on after this call's end (or at the block's closer)
-            if not (yield from resync(src, (CLOSER,), (NS + _INVOKE_END,))):
-                return calls.failed(calls.errors[-1])
-    if calls.errors:
-        return Unusable("minimax_m3", calls.errors[0])
-    return Done(None, "minimax_m3")
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            lambda _: _invoke(src, calls),
+            openers=(_OPEN,),
+            closers=(_CLOSE,),
+            ends=(_END,),
+            expected=f"{_INVOKE!r} or {CLOSER!r}",
+            opened=f"{NS}<tool_call>",
+        )
+    )
 
 
 def _tag(src: Source) -> Read[bool]:
@@ -64,6 +62,20 @@ def _tag(src: Source) -> Read[bool]:
         return False
     yield from skip_ws(src)
     return True
+
+
+def _inner_tag(src: Source) -> Read[str | None]:
+    """:func:`_tag` inside a call: ``""`` once it is consumed, None when the namespace token is not
+    at the cursor, or the block's token that follows it (the next invoke's opener, the block's
+    closer), with the cursor left before the namespace token so the block goes on there."""
+    start = src.pos
+    if not (yield from _tag(src)):
+        return None
+    for token in (_INVOKE, "</tool_call>"):
+        if (yield from at(src, token)):
+            src.seek(start)
+            return NS + token
+    return ""
 
 
 def _name_until(src: Source, end: str, what: str) -> Read[tuple[str | None, str]]:
@@ -79,12 +91,11 @@ def _name_until(src: Source, end: str, what: str) -> Read[tuple[str | None, str]
 
 
 def _invoke(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
-    """One invoke (cursor on ``<invoke name="``): why it failed (``""``: it did not) and its name.
+    """One invoke (cursor after ``<invoke name="``): why it failed (``""``: it did not) and its name.
 
     Each argument goes out once the next one starts with another tag (or the invoke ends): the
     same tag again right after it adds to it (a list); again after another tag, it is an error
     (the argument went out)."""
-    src.i += len(_INVOKE)
     name, reason = yield from _name_until(src, '">', "a call")
     if name is None:
         return reason, None
@@ -96,8 +107,11 @@ def _invoke(src: Source, calls: BlockCalls) -> Read[tuple[str, str | None]]:
     arguments: dict[str, Any] = {}
     last: str | None = None
     while True:
-        if not (yield from _tag(src)):
+        tag = yield from _inner_tag(src)
+        if tag is None:
             return ("the text ends inside the call" if not peek(src) else f"expected {NS!r}"), name
+        if tag:
+            return f"the call is not closed: expected a parameter or {_INVOKE_END!r} before {tag!r}", name
         if (yield from accept(src, _INVOKE_END)):
             break
         if not (yield from accept(src, "<")) or (yield from at(src, "/")):
@@ -137,7 +151,9 @@ def _element(src: Source, tag: str, schema: Mapping[str, Any] | None) -> Read[tu
         if not (yield from until(src, NS)):
             return None, "the text ends inside the value"
         text = src.text(a, src.pos)
-        yield from _tag(src)
+        block = yield from _inner_tag(src)
+        if block:
+            return None, f"its value runs into {block!r} before {f'</{top[0]}>'!r}"
         if (yield from at(src, "</")):
             if not (yield from accept(src, f"</{top[0]}>")):
                 return None, f"expected </{top[0]}>"

@@ -16,11 +16,11 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, final
 
-from modelplug.toolcalls._blocks import read_block, resync
+from modelplug.toolcalls._blocks import read_block, read_special_block, resync
 from modelplug.toolcalls._calls import Done, Fail, Header, OfferedTools, Outcome, Reject, Unusable, decode_value
 from modelplug.toolcalls._engine import Reader
 from modelplug.toolcalls._jsoncalls import BlockCalls, read_json_arguments, read_json_calls
-from modelplug.toolcalls._scan import ScanStatus
+from modelplug.toolcalls._scan import ScanStatus, scan_json
 from modelplug.toolcalls._schema import coerce_to_type, type_name
 from modelplug.toolcalls._source import (
     NAME_RE,
@@ -733,19 +733,18 @@ def step3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             )
         )
 
-    outcome = yield from read_block(
-        src,
-        calls,
-        call,
-        openers=(_STEP_CALL_BEGIN, _STEP_INVOKE),
-        closers=(_STEP_CALLS_END,),
-        ends=(_STEP_CALL_END,),
-        empty=True,
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            call,
+            openers=(_STEP_CALL_BEGIN, _STEP_INVOKE),
+            closers=(_STEP_CALLS_END,),
+            ends=(_STEP_CALL_END,),
+            expected=_STEP_CALL_BEGIN,
+            opened=_STEP_CALLS_BEGIN,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = f"expected {_STEP_CALL_BEGIN}" if peek(src) else f"the text ends after {_STEP_CALLS_BEGIN}"
-    return (yield from calls.failed_through(_STEP_CALLS_END, reason))
 
 
 # kimi_k3 (XTML) -----------------------------------------------------------------------------------
@@ -800,13 +799,18 @@ def kimi_k3(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         yield from calls.complete(header, name, params)
         return "", name
 
-    outcome = yield from read_block(
-        src, calls, call, openers=(_K3_CALL,), closers=(_K3_TOOLS_CLOSE,), ends=(_K3_CALL_END,), empty=True
+    return (
+        yield from read_special_block(
+            src,
+            calls,
+            call,
+            openers=(_K3_CALL,),
+            closers=(_K3_TOOLS_CLOSE,),
+            ends=(_K3_CALL_END,),
+            expected=_K3_CALL,
+            opened=K3_TOOLS_OPEN,
+        )
     )
-    if outcome is not None:
-        return outcome
-    reason = f"expected {_K3_CALL}" if peek(src) else f"the text ends after {K3_TOOLS_OPEN}"
-    return (yield from calls.failed_through(_K3_TOOLS_CLOSE, reason))
 
 
 _K3_ARGUMENT_ATTRIBUTES: Final = re.compile(r'\s*(?:type="(?P<type>[^"]*)"\s*)?<\|sep\|>')
@@ -1149,9 +1153,10 @@ CWM_KEY: Final = "command"
 
 def cwm(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     """Meta CWM: ``<tool: function>`` (the label is not read) + a line break + ``NAME rest`` +
-    ``</tool>``, one block per call. A rest that reads as a JSON object is the arguments; any other rest is the
-    text of the ``command`` argument, stripped (as upstream; an error when the offered tool's
-    schema has parameters but no ``command``); no rest is no argument."""
+    ``</tool>``, one block per call. A rest that is a JSON object followed by ``</tool>`` is the
+    arguments (a ``</tool>`` inside its strings is data); any other rest is the text of the
+    ``command`` argument up to the first ``</tool>``, stripped (as upstream; an error when the
+    offered tool's schema has parameters but no ``command``); no rest is no argument."""
     src.i += len(CWM_OPENER)
     m = yield from _match_run(src, _CWM_LABEL)
     calls = BlockCalls(ctx, "cwm", src)
@@ -1174,6 +1179,24 @@ def cwm(src: Source, ctx: OfferedTools) -> Read[Outcome]:
     yield from skip_ws(src)
     rest = src.pos
     c = peek(src)
+    done = False  # the cursor is past the call's </tool>
+    if c == "{":
+        # a JSON object: a </tool> inside one of its strings is data, not the call's end
+        scanned = yield from scan_json(src)
+        if scanned.status == ScanStatus.COMPLETE:
+            end = src.pos
+            yield from skip_ws(src)
+            if (yield from accept(src, _CWM_END)):
+                ok, value = decode_value(src.text(rest, end))
+                if ok and isinstance(value, dict):
+                    yield from calls.complete(header, name, value)
+                    return _cwm_outcome(calls)
+        # no JSON object ends the call: the rest is text up to its first </tool>, which may lie
+        # in what the scan read (an unclosed string, `{"a": "x</tool>`), or after it (`{ echo a; }`)
+        if _CWM_END in src.text(rest, src.pos):
+            if not src.give_back(rest, _CWM_END):
+                return calls.failed("the rest is no JSON object, and the budget for reading it again is spent")
+            done = True
     as_text = c not in ("{", "[") and _command_allowed(ctx, name)
     pieces = _Pieces(
         src,
@@ -1183,10 +1206,11 @@ def cwm(src: Source, ctx: OfferedTools) -> Read[Outcome]:
         (lambda key, text: calls.text_piece(header, key, text)) if as_text else None,
         space=True,
     )
-    if not (yield from pieces.around(until(src, _CWM_END))):
-        return calls.failed("the text ends inside the call")
-    text = src.text(rest, src.pos).rstrip()
-    src.i += len(_CWM_END)
+    if not done:
+        if not (yield from pieces.around(until(src, _CWM_END))):
+            return calls.failed("the text ends inside the call")
+        src.i += len(_CWM_END)
+    text = src.text(rest, src.pos - len(_CWM_END)).rstrip()
     arguments: dict[str, Any] = {}
     if text:
         ok, value = decode_value(text) if c in ("{", "[") else (False, None)
@@ -1198,9 +1222,11 @@ def cwm(src: Source, ctx: OfferedTools) -> Read[Outcome]:
             yield from calls.argument(header, CWM_KEY, text)
             arguments = {CWM_KEY: text}
     yield from calls.complete(header, name, arguments)
-    if calls.errors:
-        return Unusable("cwm", calls.errors[0])
-    return Done(None, "cwm")
+    return _cwm_outcome(calls)
+
+
+def _cwm_outcome(calls: BlockCalls) -> Outcome:
+    return Unusable("cwm", calls.errors[0]) if calls.errors else Done(None, "cwm")
 
 
 def _command_allowed(ctx: OfferedTools, name: str) -> bool:
