@@ -154,6 +154,34 @@ def test_time_grows_linearly(name: str) -> None:
         assert t_large < 2.0
 
 
+@pytest.mark.parametrize(
+    ("format", "opener"),
+    [("llama3_python_tag", "<|python_tag|>"), ("llama3_json", "<|python_tag|>"), ("minicpm5", "<function name=")],
+)
+def test_repeated_openers_take_linear_time_in_named_formats(format: str, opener: str) -> None:
+    """Every opener's reader gives up without looking to the end of the text for a token that is
+    not there (raw code's ``<|eom_id|>``, a block's closer)."""
+
+    def seconds(n: int, piece: int) -> float:
+        text = opener * (n // len(opener))
+        start = time.perf_counter()
+        if piece:
+            parser = StreamParser(format)
+            for k in range(0, len(text), piece):
+                parser.feed(text[k : k + piece])
+            with contextlib.suppress(ToolCallParseError):
+                parser.finish()
+        else:
+            with contextlib.suppress(ToolCallParseError):
+                parse(text, format)
+        return time.perf_counter() - start
+
+    for piece in (0, 1):  # measured as the long shapes are: the cost per opener is small
+        t_small = min(seconds(25_000, piece) for _ in range(2))
+        t_large = min(seconds(200_000, piece) for _ in range(2))
+        assert t_large < 16 * t_small + 0.05, f"{format}: {t_small:.4f}s -> {t_large:.4f}s for 8x the text"
+
+
 @pytest.mark.parametrize("format", ["bare_json", "xlam"])
 @pytest.mark.parametrize("name", sorted(_UNCLOSED_LISTS))
 def test_unclosed_lists_take_linear_time_in_markerless_formats(format: str, name: str) -> None:
@@ -230,6 +258,9 @@ _LONG_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "whitespace in harmony": lambda n: "<|channel|>" + " " * n,
     "whitespace in a muse message": lambda n: "<|start|>assistant to=user<|message|>" + " " * n,
     "whitespace in an inkling call": lambda n: "<|content_invoke_tool_json|>" + " " * n,
+    # a reader that looked to the text's end, once per opener, for a token that is not there
+    "python tags": lambda n: "<|python_tag|>" * (n // 14),
+    "function name openers": lambda n: "<function name=" * (n // 15),
 }
 
 

@@ -5,6 +5,7 @@ others: the recovery rule of every block format, in one place. Described in
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Final, TypeAlias, final
@@ -165,6 +166,13 @@ def _accept_any(src: Source, tokens: tuple[Token, ...]) -> Read[Token]:
     return ""
 
 
+@functools.lru_cache(maxsize=256)
+def _marks_pattern(marks: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern finding the first of ``marks`` (tried in this order where several start at one
+    position)."""
+    return re.compile("|".join(map(re.escape, marks)))
+
+
 def resync(src: Source, stops: tuple[Token, ...], ends: tuple[Token, ...] = ()) -> Read[bool]:
     """Move the cursor to the first of ``stops`` (not consumed) or past the first of ``ends``,
     whichever comes first in the text; False when the text ends first (cursor at the end).
@@ -177,15 +185,14 @@ def resync(src: Source, stops: tuple[Token, ...], ends: tuple[Token, ...] = ()) 
     # what is searched for: literal tokens, and the heads of spaced ones (a literal wins a tie)
     marks = tuple(dict.fromkeys(token if isinstance(token, str) else token.head for token in tokens))
     literal = frozenset(token for token in tokens if isinstance(token, str))
-    rank = {m: (m in literal, len(m)) for m in marks}  # at one position: a literal, then the longest
+    # at one position: a literal, then the longest (one search for all: a mark that is not in the
+    # text must not be looked for to the text's end at every resync, which was quadratic)
+    pattern = _marks_pattern(tuple(sorted(marks, key=lambda m: (m in literal, len(m)), reverse=True)))
     longest = max(map(len, marks))
     while True:
         s, i = src.s, src.i
-        best, mark = -1, ""
-        for m in marks:
-            k = s.find(m, i)
-            if k >= 0 and (best < 0 or k < best or (k == best and rank[m] > rank[mark])):
-                best, mark = k, m
+        found = pattern.search(s, i)
+        best, mark = (found.start(), found.group()) if found is not None else (-1, "")
         if best >= 0 and (src.eof or best + longest <= len(s)):
             src.i = best
             if mark in literal:

@@ -33,6 +33,9 @@ OPENER: Final = "<|python_tag|>"
 CODE_INTERPRETER: Final = "code_interpreter"
 _END_TOKENS: Final = re.compile(r"<\|eom_id\|>|<\|eot_id\|>")
 _EOM: Final = "<|eom_id|>"
+#: Where raw code that needs ``<|eom_id|>`` is given up: an end token, or the next tag (looking past
+#: it for every tag of ``'<|python_tag|>' * n`` was quadratic).
+_CODE_END: Final = re.compile(r"<\|eom_id\|>|<\|eot_id\|>|<\|python_tag\|>")
 _HEAD: Final = re.compile(r"\s*(?:([A-Za-z_]\w*)(\s*))?")
 _CALL_SUFFIX: Final = ".call("
 _LOOKAHEAD: Final = 512
@@ -147,12 +150,13 @@ def _next_call(src: Source, python: bool) -> Read[tuple[str, int]]:
 
 def _code(src: Source, ctx: OfferedTools, format: str, *, need_eom: bool) -> Read[Outcome]:
     """Raw code after the tag as a code_interpreter call; with ``need_eom``, only when it ends
-    with ``<|eom_id|>`` (else the tag is given back as content, as python_tag would)."""
+    with ``<|eom_id|>`` before any other tag (else the tag is given back as content, as
+    python_tag would)."""
     src.i += len(OPENER)
     yield from skip_ws(src)
     calls = BlockCalls(ctx, format, src)
     start = src.pos
-    m = yield from until_re(src, _END_TOKENS, len(_EOM))
+    m = yield from until_re(src, _CODE_END if need_eom else _END_TOKENS, len(OPENER) if need_eom else len(_EOM))
     if need_eom and (m is None or m.group() != _EOM):
         return Reject(len(OPENER))
     code = src.text(start, src.pos).rstrip()
