@@ -261,6 +261,9 @@ _LONG_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     # a reader that looked to the text's end, once per opener, for a token that is not there
     "python tags": lambda n: "<|python_tag|>" * (n // 14),
     "function name openers": lambda n: "<function name=" * (n // 15),
+    # resynchronising a list after each broken element: a JSON error's line count is O(offset)
+    "broken mistral elements": lambda n: "[TOOL_CALLS][" + '{"name": "a", "arguments": {"k": "x}, ' * (n // 38) + "]",
+    "broken hermes run lines": lambda n: "<tool_call>\n" + '{"name": "a", "arguments": {"s": "x}\n' * (n // 37),
 }
 
 

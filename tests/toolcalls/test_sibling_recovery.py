@@ -624,6 +624,19 @@ def _strings(value: Any) -> list[str]:
             '{"name": "d", "arguments": {}}]</tool_call>',
             ["a", "c", "d"],
         ),
+        # a second broken call after the first: an object nested in its arguments is no call
+        (
+            "mistral",
+            '[TOOL_CALLS][{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"s": 1}, '
+            '{"name": "c", "arguments": {"l": [{"k": 1}, {"name": "evil", "arguments": {}}]',
+            ["a"],
+        ),
+        (
+            "hermes",
+            '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"s": 1}, '
+            '{"name": "c", "arguments": {"l": [{"k": 1}, {"name": "evil", "arguments": {}}]</tool_call>',
+            ["a"],
+        ),
         # GigaChat 3: a broken call ends at the next call's opener, of either form
         (
             "gigachat3",
@@ -637,5 +650,28 @@ def test_resynchronising_never_invents_a_call(format: str, text: str, names: lis
     result = whole(text, format)
     assert [name for name, _ in result[1]] == names, result
     assert isinstance(result[2], ToolCallParseError) and "('b')" in str(result[2])
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), result), k
+
+
+@pytest.mark.parametrize(
+    ("format", "text", "names"),
+    [
+        ("pythonic", "[a(x=1), b(y=max(1, c(z=2)]", ["a"]),
+        ("pythonic", "[a(x=1), b(y=(1, c(z=2)]", ["a"]),
+        ("llama4_pythonic", "[a(x=1), b(y=(1, c(z=2)]", ["a"]),
+        ("pythonic", "[a(x=1), b(y=(1), c(l=[d(k=1), evil(z=2)]", ["a"]),
+        ("olmo3", "<function_calls>\na(x=1)\nb(y=(1,\nc(z=2)\n</function_calls>", ["a"]),
+        # within the broken call's own brackets, or inside a string it left open: a sibling
+        ("pythonic", "[a(x=1), b(y=1, c(z=2)]", ["a", "c"]),
+        ("pythonic", '[a(x=1), b(y="x), c(z=2)]', ["a", "c"]),
+    ],
+)
+def test_python_resynchronising_never_takes_a_nested_call(format: str, text: str, names: list[str]) -> None:
+    """A boundary (``, NAME(``, a line) nested deeper than the broken call's own brackets is an
+    argument of it (``max(1, c(z=2)``), never a call of the list."""
+    result = whole(text, format)
+    assert [name for name, _ in result[1]] == names, result
+    assert isinstance(result[2], ToolCallParseError) and "('b')" in str(result[2]), result
     for k in range(len(text) + 1):
         assert same(stream([text[:k], text[k:]], format), result), k

@@ -69,3 +69,20 @@ def test_a_stray_closer_after_the_calls_changes_nothing_in_every_format(format: 
     got = whole(with_closer, format)
     assert same(got, clean)
     assert same(stream(data.draw(splits(with_closer), label="pieces"), format), clean)
+
+
+@pytest.mark.parametrize(
+    ("format", "text"),
+    [
+        ("kimi_k3", "<|close|>call<|sep|><|close|>tools<|sep|>"),
+        (None, "<|close|>call<|sep|><|close|>tools<|sep|>"),
+        ("minimax_m3", "]<]minimax[>[</invoke>]<]minimax[>[</tool_call>"),
+    ],
+)
+def test_a_closer_that_starts_with_a_marker_is_waited_for_at_every_split(format: str | None, text: str) -> None:
+    """A pair's closer that begins with one of the format's markers (Kimi K3's ``<|close|>``) is
+    told from that marker only once the text after it is in, so every split reads the same."""
+    expected = whole(text, format)
+    for k in range(len(text) + 1):
+        assert same(stream([text[:k], text[k:]], format), expected), k
+    assert same(stream(list(text), format), expected)

@@ -564,11 +564,14 @@ def _next_call(
     after: re.Pattern[str],
 ) -> tuple[int, int]:
     """Where the next call object after a broken value starts in ``text``, searching from offset
-    ``lo`` (-1: nowhere, or the re-read budget is spent), and ``cost`` plus what was looked at.
+    ``lo`` (-1: nowhere, or the re-read budget is spent), and ``cost`` plus what was looked at
+    (a JSON error counts the text from offset 0, as its line number does).
 
     Only a boundary at or after ``floor`` (:func:`_floor`) counts: one the value's strict JSON
     reading did not pass through as structure. So an object nested in the broken call's arguments
-    (``[{...}, {"name": ...}]``) is never taken for a call."""
+    (``[{...}, {"name": ...}]``) is never taken for a call. Only the first such boundary is
+    tried: when the object there does not read either (a second broken call), an object nested
+    in *its* arguments must not be taken for a call, so none is."""
     if floor < 0:
         return -1, cost
     for m in pattern.finditer(text, lo):
@@ -579,8 +582,7 @@ def _next_call(
             continue
         read, used = _call_object_at(text, k, keyed, after)
         cost += used
-        if read:
-            return k, cost
+        return (k, cost) if read else (-1, cost)
     return -1, cost
 
 
@@ -592,7 +594,7 @@ def _floor(text: str, e0: int) -> tuple[int, int]:
     e0 = len(text) - len(text[e0:].lstrip()) if text[e0 : e0 + 1].isspace() else e0
     try:
         _, end = _DECODER.raw_decode(text, e0)
-    except json.JSONDecodeError as error:
+    except json.JSONDecodeError as error:  # its line and column were counted from offset 0
         fail = error.pos
     except (ValueError, RecursionError):
         return -1, len(text) - e0
@@ -609,7 +611,7 @@ def _floor(text: str, e0: int) -> tuple[int, int]:
             break
         last = i
         i = text.find('"', m.end(), fail)
-    return min(last, fail), fail - e0
+    return min(last, fail), fail
 
 
 _STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"?')
@@ -631,8 +633,8 @@ def _call_object_at(text: str, k: int, keyed: bool, after: re.Pattern[str]) -> t
     ``after`` matches (in a list: ``,`` or ``]``), and how much of the text was looked at to tell."""
     try:
         value, end = _DECODER.raw_decode(text, k)
-    except json.JSONDecodeError as error:
-        return False, error.pos - k + 1
+    except json.JSONDecodeError as error:  # its line and column are counted from offset 0
+        return False, error.pos + 1
     except (ValueError, RecursionError):
         return False, len(text) - k
     m = after.match(text, end)

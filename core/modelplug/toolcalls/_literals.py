@@ -512,7 +512,11 @@ def resync_calls(text: str, start: int, separator: str, closer: str, budget: int
     cost = 0
     pattern = _BOUNDARY[separator]
     m = pattern.search(text, start)
+    depth = _Depth(text, start)
     while m is not None and cost <= budget:
+        if not depth.at_top(m.start()):  # nested in the broken call's brackets: an argument
+            m = pattern.search(text, m.start() + 1)
+            continue
         parser = _Parser(text)
         parser.i = m.start() + 1
         try:
@@ -527,6 +531,39 @@ def resync_calls(text: str, start: int, separator: str, closer: str, budget: int
                 return m.start(), found, parser.i, cost
         m = pattern.search(text, m.start() + 1)
     return -1, [], len(text), cost
+
+
+class _Depth:
+    """How deep in brackets each offset of ``text`` is, read forward from ``start`` (inside a
+    broken call's name or its brackets) with Python strings skipped; offsets asked in order."""
+
+    __slots__ = ("depth", "i", "quote", "text")
+
+    def __init__(self, text: str, start: int) -> None:
+        self.text, self.i, self.depth, self.quote = text, start, 0, ""
+
+    def at_top(self, k: int) -> bool:
+        """Whether offset ``k`` may be a boundary between calls: inside a string (one left open
+        turns the text after it inside out, the case the boundary is for) or within the broken
+        call's own brackets at most (``b(y=1, c(z=2)]``), never deeper (``b(y=max(1, c(z=2)]``:
+        ``c`` is an argument)."""
+        text, i, depth, quote = self.text, self.i, self.depth, self.quote
+        while i < k:
+            c = text[i]
+            if quote:
+                if c == "\\":
+                    i += 1
+                elif c == quote:
+                    quote = ""
+            elif c in "\"'":
+                quote = c
+            elif c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth = max(depth - 1, 0)
+            i += 1
+        self.i, self.depth, self.quote = max(i, self.i), depth, quote
+        return bool(quote) or depth <= 1
 
 
 def _tail(parser: _Parser, separator: str, closer: str) -> list[PyCall]:

@@ -163,7 +163,8 @@ def _closer_within(src: Source, closers: tuple[str, ...], markers: tuple[str, ..
             if m.start() - (start - src.base) > PAIR_LIMIT:
                 return None
             token = m.group()
-            if src.eof or m.end() < len(src.s) or not any(x.startswith(token) and x != token for x in literals):
+            rest = src.s[m.start() : m.start() + longest]  # a longer literal (a closer) may start so
+            if src.eof or not any(len(x) > len(rest) and x.startswith(token) and x.startswith(rest) for x in literals):
                 return src.base + m.end() if token in closers else None
             scanned = src.base + m.start()  # a longer literal may still be written here
         elif src.eof or len(src.s) >= hi:
