@@ -129,17 +129,18 @@ _UNCLOSED_LISTS: dict[str, Callable[[int], str]] = {
 _ADVERSARIAL.update(_UNCLOSED_LISTS)
 
 
-def _seconds(text: str, piece: int) -> float:
+def _seconds(text: str, piece: int, format: str | None = None) -> float:
+    """Seconds to read ``text`` whole (``piece`` 0) or streamed ``piece`` characters at a time."""
     start = time.perf_counter()
     if piece:
-        parser = StreamParser()
+        parser = StreamParser(format)
         for k in range(0, len(text), piece):
             parser.feed(text[k : k + piece])
         with contextlib.suppress(ToolCallParseError):
             parser.finish()
     else:
         with contextlib.suppress(ToolCallParseError):
-            parse(text)
+            parse(text, format)
     return time.perf_counter() - start
 
 
@@ -163,18 +164,7 @@ def test_repeated_openers_take_linear_time_in_named_formats(format: str, opener:
     not there (raw code's ``<|eom_id|>``, a block's closer)."""
 
     def seconds(n: int, piece: int) -> float:
-        text = opener * (n // len(opener))
-        start = time.perf_counter()
-        if piece:
-            parser = StreamParser(format)
-            for k in range(0, len(text), piece):
-                parser.feed(text[k : k + piece])
-            with contextlib.suppress(ToolCallParseError):
-                parser.finish()
-        else:
-            with contextlib.suppress(ToolCallParseError):
-                parse(text, format)
-        return time.perf_counter() - start
+        return _seconds(opener * (n // len(opener)), piece, format)
 
     for piece in (0, 1):  # measured as the long shapes are: the cost per opener is small
         t_small = min(seconds(25_000, piece) for _ in range(2))
@@ -187,15 +177,9 @@ def test_repeated_openers_take_linear_time_in_named_formats(format: str, opener:
 def test_unclosed_lists_take_linear_time_in_markerless_formats(format: str, name: str) -> None:
     make = _UNCLOSED_LISTS[name]
 
-    def seconds(text: str) -> float:
-        start = time.perf_counter()
-        with contextlib.suppress(ToolCallParseError):
-            parse(text, format)
-        return time.perf_counter() - start
-
     small, large = make(4_000), make(16_000)
-    t_small = min(seconds(small) for _ in range(2))
-    t_large = min(seconds(large) for _ in range(2))
+    t_small = min(_seconds(small, 0, format) for _ in range(2))
+    t_large = min(_seconds(large, 0, format) for _ in range(2))
     assert t_large < 8 * t_small + 0.05, f"{name}: {t_small:.4f}s -> {t_large:.4f}s for 4x the text"
 
 
@@ -228,18 +212,7 @@ def test_broken_python_calls_take_linear_time(format: str, name: str) -> None:
     sep = {"olmo3": "\n", "llama3_python_tag": ";"}.get(format, ",")
 
     def seconds(n: int, piece: int) -> float:
-        text = opener + _PYTHON_SHAPES[name](n, sep) + closer
-        start = time.perf_counter()
-        if piece:
-            parser = StreamParser(format)
-            for k in range(0, len(text), piece):
-                parser.feed(text[k : k + piece])
-            with contextlib.suppress(ToolCallParseError):
-                parser.finish()
-        else:
-            with contextlib.suppress(ToolCallParseError):
-                parse(text, format)
-        return time.perf_counter() - start
+        return _seconds(opener + _PYTHON_SHAPES[name](n, sep) + closer, piece, format)
 
     for piece in (0, 1):
         t_small = min(seconds(4_000, piece) for _ in range(2))
