@@ -441,12 +441,7 @@ def _read_elements(
     the next call object (:func:`resync_list`); failing that, the elements before that point are
     kept and the error names the element."""
     text = _scanned(src, start, loose)
-    extents, broken = split_elements(text)
-    bad: dict[int, str] = {}
-    if broken is not None:
-        found = resync_list(src, start, text, extents, broken, calls)
-        if found is not None:
-            extents, bad, broken = found[0], found[1], None
+    extents, bad, broken = _elements(src, start, text, calls)
     if not (yield from read_elements(text, extents, calls, bad=bad)):
         return status, reason  # nothing here is a call: the value is not read at all
     if broken is None:
@@ -500,6 +495,20 @@ _RUN_KEYED: Final = re.compile(_RESYNC_KEYED.pattern.replace(r"\s*,\s*", r"\s*[,
 #: after the calls) or the end.
 _RUN_AFTER: Final = re.compile(r"[ \t]*(?:\r?\n|[,;{<\[]|$)")
 _DECODER: Final = json.JSONDecoder(strict=False)
+
+
+def _elements(
+    src: Source, start: int, text: str, calls: BlockCalls
+) -> tuple[list[tuple[int, int]], dict[int, str], int | None]:
+    """The elements of the list ``text`` (block position ``start``): their extents, the broken
+    ones resynchronised past (:func:`resync_list`) with why each is not read, and the offset where
+    the brackets stop matching when the list cannot be resynchronised (else None)."""
+    extents, broken = split_elements(text)
+    if broken is not None:
+        found = resync_list(src, start, text, extents, broken, calls)
+        if found is not None:
+            return found[0], found[1], None
+    return extents, {}, broken
 
 
 def resync_list(
@@ -763,12 +772,7 @@ def recover_list(
     closers = ["}" if kind == OBJ else "]" for kind in result.stack]
     loose = yield from scan_loose(src, closers, stops)
     text = _scanned(src, start, loose)
-    extents, broken = split_elements(text)
-    bad: dict[int, str] = {}
-    if broken is not None:
-        found = resync_list(src, start, text, extents, broken, calls)
-        if found is not None:
-            extents, bad, broken = found[0], found[1], None
+    extents, bad, broken = _elements(src, start, text, calls)
     read = broken is None and (yield from read_elements(text, extents, calls, markerless=markerless, bad=bad))
     if not read and markerless:
         src.reread += src.pos - failed_at  # given back as prose from failed_at: read again
